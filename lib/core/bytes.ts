@@ -1,0 +1,305 @@
+/**
+ * A growable byte writer and a bounds-checked byte reader. Both default to big-endian
+ * (CA's only order); PVA sets `littleEndian` per connection.
+ * @module
+ */
+
+import { RemoteProtocolError } from "./errors.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+/** Encodes text as UTF-8. */
+export function utf8Encode(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** Decodes UTF-8 bytes (invalid sequences become U+FFFD). */
+export function utf8Decode(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/**
+ * Appends binary data to a buffer that grows by doubling. Reuse one writer with
+ * {@link ByteWriter.reset} to avoid allocating per message.
+ */
+export class ByteWriter {
+  #buf: Uint8Array;
+  #view: DataView;
+  /** Bytes written so far. */
+  length = 0;
+  /** Byte order for multi-byte numbers. */
+  littleEndian: boolean;
+
+  constructor(initialCapacity = 1024, littleEndian = false) {
+    this.#buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.#view = new DataView(this.#buf.buffer);
+    this.littleEndian = littleEndian;
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.length + n;
+    if (need <= this.#buf.length) return;
+    let cap = this.#buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.#buf.subarray(0, this.length));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  /** Forgets what was written; keeps the allocation. */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** A view of the bytes written so far (valid until the next write or reset). */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.length);
+  }
+
+  /** A copy of the bytes written so far. */
+  toBytes(): Uint8Array {
+    return this.#buf.slice(0, this.length);
+  }
+
+  /** The DataView over the whole backing buffer (for patching written fields). */
+  get dataView(): DataView {
+    return this.#view;
+  }
+
+  /** The backing buffer (for writing typed arrays in place). */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  u8(v: number): this {
+    this.ensure(1);
+    this.#buf[this.length++] = v;
+    return this;
+  }
+  i8(v: number): this {
+    this.ensure(1);
+    this.#view.setInt8(this.length++, v);
+    return this;
+  }
+  u16(v: number): this {
+    this.ensure(2);
+    this.#view.setUint16(this.length, v, this.littleEndian);
+    this.length += 2;
+    return this;
+  }
+  i16(v: number): this {
+    this.ensure(2);
+    this.#view.setInt16(this.length, v, this.littleEndian);
+    this.length += 2;
+    return this;
+  }
+  u32(v: number): this {
+    this.ensure(4);
+    this.#view.setUint32(this.length, v, this.littleEndian);
+    this.length += 4;
+    return this;
+  }
+  i32(v: number): this {
+    this.ensure(4);
+    this.#view.setInt32(this.length, v, this.littleEndian);
+    this.length += 4;
+    return this;
+  }
+  i64(v: bigint): this {
+    this.ensure(8);
+    this.#view.setBigInt64(this.length, v, this.littleEndian);
+    this.length += 8;
+    return this;
+  }
+  u64(v: bigint): this {
+    this.ensure(8);
+    this.#view.setBigUint64(this.length, v, this.littleEndian);
+    this.length += 8;
+    return this;
+  }
+  f32(v: number): this {
+    this.ensure(4);
+    this.#view.setFloat32(this.length, v, this.littleEndian);
+    this.length += 4;
+    return this;
+  }
+  f64(v: number): this {
+    this.ensure(8);
+    this.#view.setFloat64(this.length, v, this.littleEndian);
+    this.length += 8;
+    return this;
+  }
+  /** Appends raw bytes. */
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.#buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+  /** Appends `n` zero bytes. */
+  zeros(n: number): this {
+    this.ensure(n);
+    this.#buf.fill(0, this.length, this.length + n);
+    this.length += n;
+    return this;
+  }
+  /** Pads with zeros to the next multiple of `align` (measured from `start`). */
+  padTo(align: number, start = 0): this {
+    const rem = (this.length - start) % align;
+    if (rem !== 0) this.zeros(align - rem);
+    return this;
+  }
+  /**
+   * Writes text into a fixed-width, NUL-padded field; text longer than `width - 1`
+   * bytes is cut so the field stays NUL-terminated.
+   */
+  fixedString(text: string, width: number): this {
+    const b = encoder.encode(text);
+    const n = Math.min(b.length, width - 1);
+    this.ensure(width);
+    this.#buf.set(b.subarray(0, n), this.length);
+    this.#buf.fill(0, this.length + n, this.length + width);
+    this.length += width;
+    return this;
+  }
+}
+
+/** Reads binary data from a byte view with bounds checks that throw {@link RemoteProtocolError}. */
+export class ByteReader {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  offset: number;
+  littleEndian: boolean;
+
+  constructor(bytes: Uint8Array, offset = 0, littleEndian = false) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.offset = offset;
+    this.littleEndian = littleEndian;
+  }
+
+  /** Bytes left to read. */
+  get remaining(): number {
+    return this.bytes.length - this.offset;
+  }
+
+  /** Throws unless `n` more bytes are available. */
+  need(n: number): void {
+    if (this.offset + n > this.bytes.length) {
+      throw new RemoteProtocolError(
+        `Cannot read ${n} bytes at offset ${this.offset}: only ${this.remaining} left`,
+        { offset: this.offset },
+      );
+    }
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.offset++];
+  }
+  i8(): number {
+    this.need(1);
+    return this.view.getInt8(this.offset++);
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.offset, this.littleEndian);
+    this.offset += 2;
+    return v;
+  }
+  i16(): number {
+    this.need(2);
+    const v = this.view.getInt16(this.offset, this.littleEndian);
+    this.offset += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.offset, this.littleEndian);
+    this.offset += 4;
+    return v;
+  }
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.offset, this.littleEndian);
+    this.offset += 4;
+    return v;
+  }
+  i64(): bigint {
+    this.need(8);
+    const v = this.view.getBigInt64(this.offset, this.littleEndian);
+    this.offset += 8;
+    return v;
+  }
+  u64(): bigint {
+    this.need(8);
+    const v = this.view.getBigUint64(this.offset, this.littleEndian);
+    this.offset += 8;
+    return v;
+  }
+  f32(): number {
+    this.need(4);
+    const v = this.view.getFloat32(this.offset, this.littleEndian);
+    this.offset += 4;
+    return v;
+  }
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.offset, this.littleEndian);
+    this.offset += 8;
+    return v;
+  }
+  /** A view (not a copy) of the next `n` bytes. */
+  bytesView(n: number): Uint8Array {
+    this.need(n);
+    const v = this.bytes.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return v;
+  }
+  /** Skips `n` bytes. */
+  skip(n: number): void {
+    this.need(n);
+    this.offset += n;
+  }
+  /** Reads a fixed-width field and returns the text up to the first NUL. */
+  fixedString(width: number): string {
+    const b = this.bytesView(width);
+    return cString(b);
+  }
+}
+
+/**
+ * Decodes the text before the first NUL (or the whole view when there is none).
+ * @param b the bytes of a C string field
+ * @returns the decoded text
+ */
+export function cString(b: Uint8Array): string {
+  const end = b.indexOf(0);
+  return decoder.decode(end < 0 ? b : b.subarray(0, end));
+}
+
+/**
+ * Parses a hex string ("00ff1a...") into bytes; whitespace is ignored.
+ * @param hex the hex text
+ * @returns the bytes
+ */
+export function fromHex(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, "");
+  const out = new Uint8Array(clean.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.substr(i * 2, 2), 16);
+  return out;
+}
+
+/**
+ * Formats bytes as lowercase hex.
+ * @param b the bytes
+ * @returns the hex text
+ */
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}

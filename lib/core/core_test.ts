@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import {
+  ByteReader,
+  ByteWriter,
+  epicsConfigFrom,
+  epicsTimeFromMillis,
+  epicsTimeToMillis,
+  fromHex,
+  parseAddrList,
+  RemoteProtocolError,
+  severityName,
+  statusName,
+  toHex,
+} from "./mod.ts";
+
+Deno.test({
+  name: "EPICS epoch: 1990-01-01 is second zero",
+  permissions: "none",
+  fn() {
+    const ms = Date.UTC(1990, 0, 1, 0, 0, 1, 500);
+    assert.deepEqual(epicsTimeFromMillis(ms), { secPastEpoch: 1, nsec: 500_000_000 });
+    assert.equal(epicsTimeToMillis({ secPastEpoch: 1, nsec: 500_000_000 }), ms);
+    // From a recorded caget: 0x4562e42e seconds is 2026-11-21 11:34:06 UTC.
+    const t = new Date(epicsTimeToMillis({ secPastEpoch: 0x4562e42e, nsec: 0 }));
+    assert.equal(t.toISOString(), "2026-11-21T11:34:06.000Z");
+  },
+});
+
+Deno.test({
+  name: "byte writer and reader round-trip big-endian numbers and fixed strings",
+  permissions: "none",
+  fn() {
+    const w = new ByteWriter(16);
+    w.u16(0x0102).i16(-2).u32(0xdeadbeef).f64(3.14159).fixedString("abc", 8).padTo(8);
+    assert.equal(toHex(w.view().subarray(0, 8)), "0102fffedeadbeef");
+    const r = new ByteReader(w.view());
+    assert.equal(r.u16(), 0x0102);
+    assert.equal(r.i16(), -2);
+    assert.equal(r.u32(), 0xdeadbeef);
+    assert.equal(r.f64(), 3.14159);
+    assert.equal(r.fixedString(8), "abc");
+    assert.throws(() => r.u8(), RemoteProtocolError);
+    assert.deepEqual(fromHex("00ff 10"), new Uint8Array([0, 255, 16]));
+  },
+});
+
+Deno.test({
+  name: "fixed strings are cut to keep a terminating NUL",
+  permissions: "none",
+  fn() {
+    const w = new ByteWriter();
+    w.fixedString("x".repeat(50), 40);
+    assert.equal(w.length, 40);
+    assert.equal(w.view()[39], 0);
+  },
+});
+
+Deno.test({
+  name: "config: defaults, address lists and fallbacks",
+  permissions: "none",
+  fn() {
+    const d = epicsConfigFrom({});
+    assert.equal(d.ca.serverPort, 5064);
+    assert.equal(d.ca.autoAddrList, true);
+    assert.equal(d.cas.beaconPort, 5065);
+    assert.equal(d.pva.broadcastPort, 5076);
+    const c = epicsConfigFrom({
+      EPICS_CA_AUTO_ADDR_LIST: "NO",
+      EPICS_CA_ADDR_LIST: "127.0.0.1 10.1.2.255:6000",
+      EPICS_CA_SERVER_PORT: "7064",
+      EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+      EPICS_CAS_BEACON_ADDR_LIST: "127.0.0.1",
+      EPICS_CA_MAX_ARRAY_BYTES: "100",
+    });
+    assert.equal(c.ca.autoAddrList, false);
+    assert.equal(c.cas.autoBeaconAddrList, false);
+    assert.deepEqual(c.ca.addrList, [{ host: "127.0.0.1", port: 7064 }, {
+      host: "10.1.2.255",
+      port: 6000,
+    }]);
+    assert.equal(c.cas.serverPort, 7064);
+    assert.deepEqual(c.cas.intfAddrList, ["127.0.0.1"]);
+    assert.deepEqual(c.cas.beaconAddrList, [{ host: "127.0.0.1", port: 5065 }]);
+    assert.equal(c.ca.maxArrayBytes, 16384);
+    assert.deepEqual(parseAddrList("", 1), []);
+  },
+});
+
+Deno.test({
+  name: "alarm names",
+  permissions: "none",
+  fn() {
+    assert.equal(severityName(2), "MAJOR");
+    assert.equal(statusName(3), "HIHI");
+    assert.equal(statusName(21), "WRITE_ACCESS");
+    assert.equal(statusName(99), "99");
+  },
+});

@@ -1,0 +1,188 @@
+/**
+ * EPICS environment variables, read in one place into a typed configuration that is
+ * passed down to clients and servers. Names and meanings follow EPICS base and pvxs.
+ * @module
+ */
+
+/** A `host[:port]` entry of an address list. */
+export interface AddrEntry {
+  host: string;
+  port: number;
+}
+
+/** Channel Access client settings. */
+export interface CaClientConfig {
+  addrList: AddrEntry[];
+  autoAddrList: boolean;
+  nameServers: AddrEntry[];
+  connTimeout: number;
+  beaconPeriod: number;
+  repeaterPort: number;
+  serverPort: number;
+  maxArrayBytes: number;
+  autoArrayBytes: boolean;
+  maxSearchPeriod: number;
+}
+
+/** Channel Access server settings. */
+export interface CaServerConfig {
+  serverPort: number;
+  intfAddrList: string[];
+  ignoreAddrList: string[];
+  beaconAddrList: AddrEntry[];
+  autoBeaconAddrList: boolean;
+  beaconPeriod: number;
+  beaconPort: number;
+  maxArrayBytes: number;
+}
+
+/** PV Access client settings. */
+export interface PvaClientConfig {
+  addrList: AddrEntry[];
+  autoAddrList: boolean;
+  nameServers: AddrEntry[];
+  broadcastPort: number;
+  serverPort: number;
+  connTimeout: number;
+}
+
+/** PV Access server settings. */
+export interface PvaServerConfig {
+  serverPort: number;
+  broadcastPort: number;
+  intfAddrList: string[];
+  beaconAddrList: AddrEntry[];
+  autoBeaconAddrList: boolean;
+  beaconPeriod: number;
+}
+
+/** Every EPICS setting the toolkit uses. */
+export interface EpicsConfig {
+  ca: CaClientConfig;
+  cas: CaServerConfig;
+  pva: PvaClientConfig;
+  pvas: PvaServerConfig;
+}
+
+/** Environment as a plain map (Deno.env.toObject() or a test's own). */
+export type EnvMap = Readonly<Record<string, string | undefined>>;
+
+function str(env: EnvMap, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  return t === "" ? undefined : t;
+}
+
+function yesNo(env: EnvMap, name: string, fallback: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  return !/^(no|n|false|0)$/i.test(v);
+}
+
+function num(env: EnvMap, name: string, fallback: number, min = -Infinity): number {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.max(min, n) : fallback;
+}
+
+function port(env: EnvMap, name: string, fallback: number): number {
+  const n = num(env, name, fallback);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : fallback;
+}
+
+/**
+ * Parses a whitespace-separated `host[:port]` list.
+ * @param text the list, e.g. "127.0.0.1 10.0.0.255:5070"
+ * @param defaultPort the port for entries without one
+ * @returns the entries in order
+ */
+export function parseAddrList(text: string | undefined, defaultPort: number): AddrEntry[] {
+  if (!text) return [];
+  const out: AddrEntry[] = [];
+  for (const item of text.split(/[\s,]+/)) {
+    if (!item) continue;
+    const m = /^(.*?)(?::(\d+))?$/.exec(item);
+    if (!m || !m[1]) continue;
+    const p = m[2] === undefined ? defaultPort : Number(m[2]);
+    out.push({ host: m[1], port: p > 0 && p < 65536 ? p : defaultPort });
+  }
+  return out;
+}
+
+function hostList(text: string | undefined): string[] {
+  return parseAddrList(text, 0).map((e) => e.host);
+}
+
+/**
+ * Builds the configuration from an environment map.
+ * @param env the environment; pass `Deno.env.toObject()` from a transport or command
+ * @returns the typed configuration with EPICS defaults filled in
+ */
+export function epicsConfigFrom(env: EnvMap): EpicsConfig {
+  const caServerPort = port(env, "EPICS_CA_SERVER_PORT", 5064);
+  const repeaterPort = port(env, "EPICS_CA_REPEATER_PORT", 5065);
+  const caAuto = yesNo(env, "EPICS_CA_AUTO_ADDR_LIST", true);
+  const beaconPeriod = num(env, "EPICS_CA_BEACON_PERIOD", 15, 0.1);
+  const maxArrayBytes = Math.max(16384, num(env, "EPICS_CA_MAX_ARRAY_BYTES", 16384));
+  const casPort = port(env, "EPICS_CAS_SERVER_PORT", caServerPort);
+  const ca: CaClientConfig = {
+    addrList: parseAddrList(str(env, "EPICS_CA_ADDR_LIST"), caServerPort),
+    autoAddrList: caAuto,
+    nameServers: parseAddrList(str(env, "EPICS_CA_NAME_SERVERS"), caServerPort),
+    connTimeout: num(env, "EPICS_CA_CONN_TMO", 30, 0.1),
+    beaconPeriod,
+    repeaterPort,
+    serverPort: caServerPort,
+    maxArrayBytes,
+    autoArrayBytes: yesNo(env, "EPICS_CA_AUTO_ARRAY_BYTES", true),
+    maxSearchPeriod: num(env, "EPICS_CA_MAX_SEARCH_PERIOD", 300, 60),
+  };
+  const beaconPort = port(env, "EPICS_CAS_BEACON_PORT", repeaterPort);
+  const cas: CaServerConfig = {
+    serverPort: casPort,
+    intfAddrList: hostList(str(env, "EPICS_CAS_INTF_ADDR_LIST")),
+    ignoreAddrList: hostList(str(env, "EPICS_CAS_IGNORE_ADDR_LIST")),
+    beaconAddrList: parseAddrList(str(env, "EPICS_CAS_BEACON_ADDR_LIST"), beaconPort),
+    autoBeaconAddrList: yesNo(env, "EPICS_CAS_AUTO_BEACON_ADDR_LIST", caAuto),
+    beaconPeriod: num(env, "EPICS_CAS_BEACON_PERIOD", beaconPeriod, 0.1),
+    beaconPort,
+    maxArrayBytes,
+  };
+  const pvaBroadcast = port(env, "EPICS_PVA_BROADCAST_PORT", 5076);
+  const pvaServerPort = port(env, "EPICS_PVA_SERVER_PORT", 5075);
+  const pvaAuto = yesNo(env, "EPICS_PVA_AUTO_ADDR_LIST", true);
+  const pva: PvaClientConfig = {
+    addrList: parseAddrList(str(env, "EPICS_PVA_ADDR_LIST"), pvaBroadcast),
+    autoAddrList: pvaAuto,
+    nameServers: parseAddrList(str(env, "EPICS_PVA_NAME_SERVERS"), pvaServerPort),
+    broadcastPort: pvaBroadcast,
+    serverPort: pvaServerPort,
+    connTimeout: num(env, "EPICS_PVA_CONN_TMO", 30, 0.1),
+  };
+  const pvas: PvaServerConfig = {
+    serverPort: port(env, "EPICS_PVAS_SERVER_PORT", pvaServerPort),
+    broadcastPort: port(env, "EPICS_PVAS_BROADCAST_PORT", pvaBroadcast),
+    intfAddrList: hostList(str(env, "EPICS_PVAS_INTF_ADDR_LIST")),
+    beaconAddrList: parseAddrList(str(env, "EPICS_PVAS_BEACON_ADDR_LIST"), pvaBroadcast),
+    autoBeaconAddrList: yesNo(env, "EPICS_PVAS_AUTO_BEACON_ADDR_LIST", pvaAuto),
+    beaconPeriod: num(env, "EPICS_PVAS_BEACON_PERIOD", 15, 0.1),
+  };
+  return { ca, cas, pva, pvas };
+}
+
+/**
+ * Reads the configuration from the process environment. Without env permission the
+ * EPICS defaults apply.
+ * @returns the typed configuration
+ */
+export function readEpicsConfig(): EpicsConfig {
+  let env: EnvMap = {};
+  try {
+    env = Deno.env.toObject();
+  } catch {
+    // No --allow-env: run with the defaults.
+  }
+  return epicsConfigFrom(env);
+}

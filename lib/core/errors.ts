@@ -1,0 +1,117 @@
+/**
+ * The error classes shared by every layer. One root, {@link EpicsError}; the
+ * others say who was at fault (the peer, us, the clock) and carry what a caller
+ * needs to react without matching on message text.
+ * @module
+ */
+
+/** Root of every error the toolkit throws on purpose. */
+export class EpicsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EpicsError";
+  }
+}
+
+/** The peer sent bytes that do not follow the protocol. */
+export class RemoteProtocolError extends EpicsError {
+  /** Byte offset in the message or stream where decoding failed, when known. */
+  readonly offset: number | undefined;
+  constructor(message: string, options?: ErrorOptions & { offset?: number }) {
+    super(message, options);
+    this.name = "RemoteProtocolError";
+    this.offset = options?.offset;
+  }
+}
+
+/** We used the protocol or the API wrongly (a bug or a bad argument on our side). */
+export class LocalProtocolError extends EpicsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LocalProtocolError";
+  }
+}
+
+/** A Channel Access operation ended with a non-success ECA status code. */
+export class CaStatusError extends EpicsError {
+  /** The ECA status code, as sent on the wire (e.g. 160 for ECA_PUTFAIL). */
+  readonly eca: number;
+  constructor(message: string, eca: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CaStatusError";
+    this.eca = eca;
+  }
+}
+
+/** A PV Access operation ended with an error Status. */
+export class PvaStatusError extends EpicsError {
+  /** The PVA status type: 1 warning, 2 error, 3 fatal. */
+  readonly statusType: number;
+  constructor(message: string, statusType = 2, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PvaStatusError";
+    this.statusType = statusType;
+  }
+}
+
+/** An operation did not complete within its time limit. */
+export class TimeoutError extends EpicsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
+/** The connection carrying an operation went away before it completed. */
+export class DisconnectedError extends EpicsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DisconnectedError";
+  }
+}
+
+/** No server answered for a channel name. */
+export class ChannelNotFoundError extends EpicsError {
+  readonly channel: string;
+  constructor(channel: string, options?: ErrorOptions) {
+    super(`Cannot find channel "${channel}"`, options);
+    this.name = "ChannelNotFoundError";
+    this.channel = channel;
+  }
+}
+
+/**
+ * A put was refused by the PV itself: wrong type, outside limits, read-only.
+ * Each protocol maps it to its own status (ECA_PUTFAIL, ECA_NOWTACCESS, a PVA Status).
+ */
+export class PutRefusedError extends EpicsError {
+  /** Why: "readonly" maps to no-write-access, "type" to a conversion error, others to put failure. */
+  readonly reason: "readonly" | "limits" | "type" | "handler";
+  constructor(
+    message: string,
+    reason: "readonly" | "limits" | "type" | "handler",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "PutRefusedError";
+    this.reason = reason;
+  }
+}
+
+/** Text that could not be parsed: a .db file, a YAML PV file, a command-line value. */
+export class EpicsSyntaxError extends SyntaxError {
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  constructor(
+    message: string,
+    where: { file?: string; line?: number; column?: number } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "EpicsSyntaxError";
+    this.file = where.file;
+    this.line = where.line;
+    this.column = where.column;
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * Shared foundations: configuration, time, alarms, bytes, errors, logging.
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./time.ts";
+export * from "./alarm.ts";
+export * from "./bytes.ts";
+export * from "./env.ts";
+export * from "./log.ts";
