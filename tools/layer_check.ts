@@ -17,9 +17,15 @@ export interface LayerViolation {
 
 const RULES: { rule: string; re: RegExp }[] = [
   { rule: "Deno runtime API (sockets, files, env)", re: /\bDeno\s*\.\s*[A-Za-z]/ },
-  { rule: "timer", re: /\b(setTimeout|setInterval|clearTimeout|clearInterval|queueMicrotask)\s*\(/ },
+  {
+    rule: "timer",
+    re: /\b(setTimeout|setInterval|clearTimeout|clearInterval|queueMicrotask)\s*\(/,
+  },
   { rule: "clock", re: /\b(Date\s*\.\s*now|performance\s*\.\s*now)\s*\(|\bnew\s+Date\s*\(\s*\)/ },
-  { rule: "network import", re: /from\s+["'](node:(net|dgram|http|https|fs|timers)|.*\/(client|server)\/)/ },
+  {
+    rule: "network import",
+    re: /from\s+["'](node:(net|dgram|http|https|fs|timers)|.*\/(client|server)\/)/,
+  },
 ];
 
 function stripComments(src: string): string[] {

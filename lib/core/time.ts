@@ -16,7 +16,10 @@ export interface EpicsTimeStamp {
 }
 
 /** The zero timestamp (what an undefined record reports). */
-export const EPICS_TIME_ZERO: Readonly<EpicsTimeStamp> = Object.freeze({ secPastEpoch: 0, nsec: 0 });
+export const EPICS_TIME_ZERO: Readonly<EpicsTimeStamp> = Object.freeze({
+  secPastEpoch: 0,
+  nsec: 0,
+});
 
 /**
  * Converts milliseconds since the POSIX epoch to an EPICS timestamp.
@@ -49,7 +52,9 @@ export function epicsTimeToMillis(ts: EpicsTimeStamp): number {
  * @param ts the EPICS timestamp
  * @returns seconds past 1970 and nanoseconds
  */
-export function epicsToPosix(ts: EpicsTimeStamp): { secondsPastEpoch: number; nanoseconds: number } {
+export function epicsToPosix(
+  ts: EpicsTimeStamp,
+): { secondsPastEpoch: number; nanoseconds: number } {
   return { secondsPastEpoch: ts.secPastEpoch + POSIX_TIME_AT_EPICS_EPOCH, nanoseconds: ts.nsec };
 }
 

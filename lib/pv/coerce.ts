@@ -1,0 +1,225 @@
+/**
+ * Turning whatever a caller or a protocol hands us into a PV's exact value type, and
+ * saying why when that cannot be done. Pure functions.
+ * @module
+ */
+
+import { PutRefusedError } from "../core/errors.ts";
+import type { NumericArray, PvTypeInfo, PvValue, ScalarType } from "./types.ts";
+
+/** Integer ranges of the integer element types. */
+const INT_RANGE: Partial<Record<ScalarType, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+  int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/** Whether an element type holds numbers. */
+export function isNumericType(t: ScalarType): boolean {
+  return t !== "string" && t !== "boolean";
+}
+
+/** Whether an element type holds integers. */
+export function isIntegerType(t: ScalarType): boolean {
+  return t in INT_RANGE;
+}
+
+/**
+ * Allocates an empty typed array for a numeric element type.
+ * @param t the element type (not string/boolean)
+ * @param n the length
+ * @returns the zeroed array
+ */
+export function newNumericArray(t: ScalarType, n: number): NumericArray {
+  switch (t) {
+    case "int8":
+      return new Int8Array(n);
+    case "uint8":
+      return new Uint8Array(n);
+    case "int16":
+      return new Int16Array(n);
+    case "uint16":
+      return new Uint16Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "uint32":
+      return new Uint32Array(n);
+    case "int64":
+      return new BigInt64Array(n);
+    case "uint64":
+      return new BigUint64Array(n);
+    case "float32":
+      return new Float32Array(n);
+    default:
+      return new Float64Array(n);
+  }
+}
+
+function toNumber(v: unknown, what: string): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v === "string") {
+    const t = v.trim();
+    // Accept decimal, exponent and 0x hex like strtod/strtol would.
+    const n = /^[-+]?0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : Number(t);
+    if (t !== "" && !Number.isNaN(n)) return n;
+    if (/^[-+]?(nan|inf(inity)?)$/i.test(t)) {
+      return /nan/i.test(t) ? NaN : (t.startsWith("-") ? -Infinity : Infinity);
+    }
+  }
+  throw new PutRefusedError(`Cannot convert ${describe(v)} to ${what}`, "type");
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "..." : v);
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) return "an array";
+  return String(v);
+}
+
+/**
+ * Converts one element to a numeric type, refusing values an integer type cannot hold.
+ * @param v the input element
+ * @param t the target element type
+ * @returns the number
+ * @throws PutRefusedError when the input is not a number or is out of the type's range
+ */
+export function coerceNumber(v: unknown, t: ScalarType): number {
+  const n = toNumber(v, t);
+  const range = INT_RANGE[t];
+  if (range) {
+    if (!Number.isFinite(n)) throw new PutRefusedError(`Cannot store ${n} in ${t}`, "type");
+    const r = Math.round(n);
+    if (r < range[0] || r > range[1]) {
+      throw new PutRefusedError(`Value ${n} is outside the range of ${t}`, "limits");
+    }
+    return r;
+  }
+  return t === "float32" ? Math.fround(n) : n;
+}
+
+function coerceElement(v: unknown, t: ScalarType): number | string | boolean {
+  if (t === "string") {
+    if (typeof v === "string") return v;
+    if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
+    throw new PutRefusedError(`Cannot convert ${describe(v)} to string`, "type");
+  }
+  if (t === "boolean") {
+    if (typeof v === "boolean") return v;
+    if (typeof v === "string" && /^(true|false)$/i.test(v.trim())) {
+      return v.trim().toLowerCase() === "true";
+    }
+    return toNumber(v, t) !== 0;
+  }
+  return coerceNumber(v, t);
+}
+
+function elements(v: unknown): ArrayLike<unknown> {
+  if (Array.isArray(v)) return v;
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return v as unknown as ArrayLike<unknown>;
+  return [v];
+}
+
+/**
+ * Resolves an enum put: an index, or a choice name, or a number written as text.
+ * @param v the input
+ * @param choices the enum's state strings
+ * @returns the index
+ * @throws PutRefusedError when the name is unknown or the index out of range
+ */
+export function coerceEnum(v: unknown, choices: readonly string[]): number {
+  let x = v;
+  if ((Array.isArray(x) || ArrayBuffer.isView(x)) && (x as ArrayLike<unknown>).length >= 1) {
+    x = (x as ArrayLike<unknown>)[0];
+  }
+  if (typeof x === "string") {
+    const i = choices.indexOf(x);
+    if (i >= 0) return i;
+    const t = x.trim();
+    if (!/^\d+$/.test(t)) {
+      throw new PutRefusedError(`"${x}" is not one of the states ${choices.join("|")}`, "type");
+    }
+    x = Number(t);
+  }
+  const n = toNumber(x, "enum index");
+  if (!Number.isInteger(n) || n < 0 || n >= Math.max(choices.length, 1)) {
+    throw new PutRefusedError(
+      `Enum index ${n} is out of range 0..${Math.max(choices.length - 1, 0)}`,
+      "limits",
+    );
+  }
+  return n;
+}
+
+/**
+ * Converts an input to a PV's value type. Arrays longer than the PV's maximum are refused.
+ * Char (int8/uint8) arrays also accept a string, stored as its UTF-8 bytes plus a NUL.
+ * @param v the input value
+ * @param type the PV's type
+ * @param choices enum choices (enums only)
+ * @returns a new value of the exact type (never the caller's array)
+ * @throws PutRefusedError with reason "type" or "limits"
+ */
+export function coerceValue(
+  v: unknown,
+  type: PvTypeInfo,
+  choices: readonly string[] = [],
+): PvValue {
+  if (type.kind === "enum") return coerceEnum(v, choices);
+  if (type.kind === "scalar") {
+    const e = elements(v);
+    if (e.length !== 1 && (Array.isArray(v) || ArrayBuffer.isView(v))) {
+      if (e.length === 0) {
+        throw new PutRefusedError("Cannot put an empty array to a scalar", "type");
+      }
+    }
+    return coerceElement(e[0], type.scalar);
+  }
+  let src: ArrayLike<unknown>;
+  if (typeof v === "string" && (type.scalar === "int8" || type.scalar === "uint8")) {
+    const bytes = new TextEncoder().encode(v);
+    const withNul = new Uint8Array(Math.min(bytes.length + 1, type.maxLength));
+    withNul.set(bytes.subarray(0, withNul.length - 1));
+    src = withNul;
+  } else {
+    src = elements(v);
+  }
+  if (src.length > type.maxLength) {
+    throw new PutRefusedError(
+      `Array of ${src.length} elements exceeds the maximum of ${type.maxLength}`,
+      "limits",
+    );
+  }
+  if (type.scalar === "string") return Array.from(src, (x) => coerceElement(x, "string") as string);
+  if (type.scalar === "boolean") {
+    return Array.from(src, (x) => coerceElement(x, "boolean") as boolean);
+  }
+  const out = newNumericArray(type.scalar, src.length);
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+    for (let i = 0; i < src.length; i++) out[i] = BigInt(coerceNumber(src[i], type.scalar));
+  } else if (ArrayBuffer.isView(src) && !isIntegerType(type.scalar)) {
+    out.set(src as unknown as ArrayLike<number>);
+  } else {
+    for (let i = 0; i < src.length; i++) out[i] = coerceNumber(src[i], type.scalar);
+  }
+  return out;
+}
+
+/**
+ * Whether two values are equal element by element.
+ * @param a one value
+ * @param b the other
+ * @returns true when equal
+ */
+export function valuesEqual(a: PvValue, b: PvValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object") return Object.is(a, b);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}

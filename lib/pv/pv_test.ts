@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { PutRefusedError } from "../core/errors.ts";
+import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import { PvChange, PvMap, SharedPV } from "./mod.ts";
+
+const ctx = { protocol: "local", user: "u", host: "h" } as const;
+const clock = () => Date.UTC(2024, 0, 1);
+
+Deno.test({
+  name: "SharedPV: scalar post notifies listeners with value changes",
+  permissions: "none",
+  fn() {
+    const pv = new SharedPV("x", { type: "float64", value: 1.5, clock });
+    const seen: [unknown, number][] = [];
+    const off = pv.subscribe((s, c) => seen.push([s.value, c]));
+    pv.post(2.5);
+    off();
+    pv.post(3);
+    assert.deepEqual(seen, [[2.5, PvChange.VALUE | PvChange.LOG]]);
+    assert.equal(pv.value, 3);
+    assert.equal(pv.snapshot().timeStamp.secPastEpoch, 1704067200 - 631152000);
+  },
+});
+
+Deno.test({
+  name: "SharedPV: alarm limits follow the value and flag ALARM changes",
+  permissions: "none",
+  fn() {
+    const pv = new SharedPV("t", {
+      type: "float64",
+      value: 25,
+      alarm: { lolo: -10, low: 0, high: 80, hihi: 100 },
+      clock,
+    });
+    assert.equal(pv.snapshot().alarm.severity, AlarmSeverity.NO_ALARM);
+    const changes: number[] = [];
+    pv.subscribe((_s, c) => changes.push(c));
+    pv.post(85);
+    assert.deepEqual(pv.snapshot().alarm, { severity: 1, status: AlarmStatus.HIGH, message: "" });
+    pv.post(150);
+    assert.equal(pv.snapshot().alarm.status, AlarmStatus.HIHI);
+    assert.equal(pv.snapshot().alarm.severity, AlarmSeverity.MAJOR);
+    pv.post(-20);
+    assert.equal(pv.snapshot().alarm.status, AlarmStatus.LOLO);
+    pv.post(-5);
+    assert.equal(pv.snapshot().alarm.status, AlarmStatus.LOW);
+    pv.post(-4);
+    pv.post(10);
+    assert.equal(pv.snapshot().alarm.severity, 0);
+    assert.equal(changes[0] & PvChange.ALARM, PvChange.ALARM);
+    assert.equal(changes[4] & PvChange.ALARM, 0);
+  },
+});
+
+Deno.test({
+  name: "SharedPV: puts are validated against type, control limits and writability",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("t", { type: "float64", value: 25, control: { low: -20, high: 120 } });
+    await pv.put("42.5", ctx);
+    assert.equal(pv.value, 42.5);
+    await assert.rejects(
+      () => pv.put(500, ctx),
+      (e) => e instanceof PutRefusedError && e.reason === "limits",
+    );
+    await assert.rejects(
+      () => pv.put("abc", ctx),
+      (e) => e instanceof PutRefusedError && e.reason === "type",
+    );
+    assert.equal(pv.value, 42.5);
+    const ro = new SharedPV("r", { type: "float64", value: 5, writable: false });
+    await assert.rejects(
+      () => ro.put(1, ctx),
+      (e) => e instanceof PutRefusedError && e.reason === "readonly",
+    );
+    const i16 = new SharedPV("s", { type: "int16" });
+    await assert.rejects(() => i16.put(40000, ctx), PutRefusedError);
+  },
+});
+
+Deno.test({
+  name: "SharedPV: enums accept an index or a state name",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("m", { type: "enum", choices: ["Off", "On", "Auto"] });
+    await pv.put("Auto", ctx);
+    assert.equal(pv.value, 2);
+    await pv.put(1, ctx);
+    assert.equal(pv.value, 1);
+    await pv.put("0", ctx);
+    assert.equal(pv.value, 0);
+    await assert.rejects(() => pv.put(3, ctx), PutRefusedError);
+    await assert.rejects(() => pv.put("Maybe", ctx), PutRefusedError);
+  },
+});
+
+Deno.test({
+  name: "SharedPV: arrays are copied, bounded, and char arrays take strings",
+  permissions: "none",
+  async fn() {
+    const src = new Float64Array([1, 2, 3]);
+    const pv = new SharedPV("w", { type: "float64", length: 5, value: src });
+    src[0] = 99;
+    assert.deepEqual(Array.from(pv.value as Float64Array), [1, 2, 3]);
+    await assert.rejects(() => pv.put([1, 2, 3, 4, 5, 6], ctx), PutRefusedError);
+    const txt = new SharedPV("c", { type: "uint8", length: 8, value: "hi" });
+    assert.deepEqual(Array.from(txt.value as Uint8Array), [104, 105, 0]);
+  },
+});
+
+Deno.test({
+  name: "SharedPV: a put handler can refuse or replace",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("h", {
+      type: "int32",
+      onPut: (v) => {
+        if (v === 13) throw new Error("unlucky");
+        return (v as number) * 2;
+      },
+    });
+    await pv.put(4, ctx);
+    assert.equal(pv.value, 8);
+    await assert.rejects(
+      () => pv.put(13, ctx),
+      (e) => e instanceof PutRefusedError && e.reason === "handler" && /unlucky/.test(e.message),
+    );
+    assert.equal(pv.value, 8);
+  },
+});
+
+Deno.test({
+  name: "PvMap: lookup and duplicate names",
+  permissions: "none",
+  fn() {
+    const m = new PvMap([new SharedPV("a", { type: "int32" })]);
+    assert.equal(m.lookup("a")?.name, "a");
+    assert.equal(m.lookup("b"), undefined);
+    assert.throws(() => m.add(new SharedPV("a", { type: "int32" })));
+  },
+});

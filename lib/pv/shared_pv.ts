@@ -1,0 +1,365 @@
+/**
+ * SharedPV: a PV whose value lives in this process. Scripts create one, `post()` new
+ * values, and hand it to `serve()`; both protocol servers read and write it.
+ * @module
+ */
+
+import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import { LocalProtocolError, PutRefusedError } from "../core/errors.ts";
+import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
+import { coerceValue, isNumericType, newNumericArray } from "./coerce.ts";
+import {
+  type PutContext,
+  PvChange,
+  type PvListener,
+  type PvSnapshot,
+  type PvTypeInfo,
+  type PvValue,
+  SCALAR_TYPES,
+  type ScalarType,
+  type ServedPv,
+} from "./types.ts";
+
+/** Alarm limits with the severities they raise (like an ai record's HIHI/HHSV...). */
+export interface AlarmLimits {
+  lolo?: number;
+  low?: number;
+  high?: number;
+  hihi?: number;
+  /** Severity when below lolo (default MAJOR). */
+  loloSeverity?: number;
+  /** Severity when below low (default MINOR). */
+  lowSeverity?: number;
+  /** Severity when above high (default MINOR). */
+  highSeverity?: number;
+  /** Severity when above hihi (default MAJOR). */
+  hihiSeverity?: number;
+  /** Deadband the value must cross back before a limit alarm clears. */
+  hysteresis?: number;
+}
+
+/** Handler called for each accepted put before the value is applied. */
+export type PutHandler = (
+  value: PvValue,
+  ctx: PutContext,
+  pv: SharedPV,
+) => void | PvValue | Promise<void | PvValue>;
+
+/** How to create a {@link SharedPV}. */
+export interface SharedPVOptions {
+  /** Element type: int8..float64, string, boolean, or "enum". */
+  type: ScalarType | "enum";
+  /** Initial value (default 0, "", or an all-zero array). */
+  value?: unknown;
+  /** Makes the PV an array of at most this many elements. */
+  length?: number;
+  /** Engineering units (CA sends at most 7 characters). */
+  units?: string;
+  /** Digits after the decimal point for display. */
+  precision?: number;
+  /** Description (NT display.description). */
+  description?: string;
+  /** Display range. */
+  display?: { low: number; high: number };
+  /** Control range: puts outside it are refused. */
+  control?: { low: number; high: number; minStep?: number };
+  /** Alarm limits that set the alarm as values are posted. */
+  alarm?: AlarmLimits;
+  /** Enum state names (type "enum"). */
+  choices?: string[];
+  /** Whether clients may put (default true). */
+  writable?: boolean;
+  /** Called for each accepted put; may return a replacement value or throw to refuse. */
+  onPut?: PutHandler;
+  /** Clock in milliseconds since 1970 (tests inject one). */
+  clock?: () => number;
+}
+
+/** Options for one {@link SharedPV.post}. */
+export interface PostOptions {
+  /** Time of the value (default: now). */
+  timeStamp?: EpicsTimeStamp;
+  /** Explicit alarm; otherwise computed from the alarm limits (or kept). */
+  alarm?: { severity: number; status: number; message?: string };
+}
+
+function typeInfo(opts: SharedPVOptions): PvTypeInfo {
+  if (opts.type === "enum") return { kind: "enum", scalar: "uint16", maxLength: 1 };
+  if (!(SCALAR_TYPES as readonly string[]).includes(opts.type)) {
+    throw new LocalProtocolError(`Unknown PV type "${opts.type}"`);
+  }
+  if (opts.length !== undefined) {
+    if (!Number.isInteger(opts.length) || opts.length < 1) {
+      throw new LocalProtocolError(`Array length must be a positive integer, got ${opts.length}`);
+    }
+    return { kind: "array", scalar: opts.type, maxLength: opts.length };
+  }
+  return { kind: "scalar", scalar: opts.type, maxLength: 1 };
+}
+
+function defaultValue(t: PvTypeInfo): PvValue {
+  if (t.kind === "array") {
+    if (t.scalar === "string") return [];
+    if (t.scalar === "boolean") return [];
+    return newNumericArray(t.scalar, 0);
+  }
+  if (t.scalar === "string") return "";
+  if (t.scalar === "boolean") return false;
+  return 0;
+}
+
+/** A PV hosted by this process. */
+export class SharedPV implements ServedPv {
+  readonly name: string;
+  readonly type: PvTypeInfo;
+  #snap: PvSnapshot;
+  #listeners = new Set<PvListener>();
+  #writable: boolean;
+  #onPut: PutHandler | undefined;
+  #clock: () => number;
+  #limits: AlarmLimits | undefined;
+
+  /**
+   * Creates a PV.
+   * @param name the PV name clients use
+   * @param options type, initial value and metadata
+   * @throws LocalProtocolError for an unknown type or a bad initial value
+   */
+  constructor(name: string, options: SharedPVOptions) {
+    if (!name) throw new LocalProtocolError("A PV needs a name");
+    this.name = name;
+    this.type = typeInfo(options);
+    this.#writable = options.writable ?? true;
+    this.#onPut = options.onPut;
+    this.#clock = options.clock ?? Date.now;
+    this.#limits = options.alarm;
+    const choices = options.type === "enum" ? [...(options.choices ?? [])] : undefined;
+    if (choices && choices.length === 0) choices.push("");
+    let value: PvValue;
+    try {
+      value = options.value === undefined
+        ? (this.type.kind === "enum" ? 0 : defaultValue(this.type))
+        : coerceValue(options.value, this.type, choices);
+    } catch (e) {
+      throw new LocalProtocolError(`Cannot create PV "${name}": ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    const a = options.alarm ?? {};
+    const numeric = isNumericType(this.type.scalar) && this.type.kind !== "enum";
+    this.#snap = {
+      value,
+      alarm: { severity: 0, status: 0, message: "" },
+      timeStamp: epicsTimeFromMillis(this.#clock()),
+      display: {
+        limitLow: options.display?.low ?? 0,
+        limitHigh: options.display?.high ?? 0,
+        description: options.description ?? "",
+        units: options.units ?? "",
+        precision: options.precision ?? 0,
+      },
+      control: {
+        limitLow: options.control?.low ?? 0,
+        limitHigh: options.control?.high ?? 0,
+        minStep: options.control?.minStep ?? 0,
+      },
+      valueAlarm: {
+        active: numeric && options.alarm !== undefined,
+        lowAlarmLimit: a.lolo ?? NaN,
+        lowWarningLimit: a.low ?? NaN,
+        highWarningLimit: a.high ?? NaN,
+        highAlarmLimit: a.hihi ?? NaN,
+        lowAlarmSeverity: a.lolo === undefined ? 0 : a.loloSeverity ?? AlarmSeverity.MAJOR,
+        lowWarningSeverity: a.low === undefined ? 0 : a.lowSeverity ?? AlarmSeverity.MINOR,
+        highWarningSeverity: a.high === undefined ? 0 : a.highSeverity ?? AlarmSeverity.MINOR,
+        highAlarmSeverity: a.hihi === undefined ? 0 : a.hihiSeverity ?? AlarmSeverity.MAJOR,
+        hysteresis: a.hysteresis ?? 0,
+      },
+      choices,
+    };
+    this.#snap = { ...this.#snap, alarm: this.#limitAlarm(value, this.#snap.alarm) };
+  }
+
+  /** The current value. */
+  get value(): PvValue {
+    return this.#snap.value;
+  }
+
+  /** The current state. */
+  snapshot(): PvSnapshot {
+    return this.#snap;
+  }
+
+  /** Registers a listener called on every update; returns the function that removes it. */
+  subscribe(listener: PvListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Number of active listeners (servers' subscriptions). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Whether clients may write. */
+  canWrite(_ctx?: PutContext): boolean {
+    return this.#writable;
+  }
+
+  /**
+   * Publishes a new value to every subscriber.
+   * @param value the new value, converted to the PV's type
+   * @param options timestamp and alarm
+   * @throws PutRefusedError when the value cannot be converted
+   */
+  post(value: unknown, options: PostOptions = {}): void {
+    const v = coerceValue(value, this.type, this.#snap.choices);
+    this.#apply(v, options);
+  }
+
+  /**
+   * Changes metadata (units, limits, choices...) and notifies with the PROPERTY change.
+   * @param meta the fields to change
+   */
+  setMetadata(
+    meta: Partial<
+      Pick<
+        SharedPVOptions,
+        "units" | "precision" | "description" | "display" | "control" | "choices"
+      >
+    >,
+  ): void {
+    const s = this.#snap;
+    const display = { ...s.display };
+    if (meta.units !== undefined) display.units = meta.units;
+    if (meta.precision !== undefined) display.precision = meta.precision;
+    if (meta.description !== undefined) display.description = meta.description;
+    if (meta.display) {
+      display.limitLow = meta.display.low;
+      display.limitHigh = meta.display.high;
+    }
+    const control = meta.control
+      ? {
+        limitLow: meta.control.low,
+        limitHigh: meta.control.high,
+        minStep: meta.control.minStep ?? s.control.minStep,
+      }
+      : s.control;
+    const choices = meta.choices && s.choices ? [...meta.choices] : s.choices;
+    this.#snap = { ...s, display, control, choices };
+    this.#notify(PvChange.PROPERTY);
+  }
+
+  /** Validates and applies a client's put (see {@link ServedPv.put}). */
+  async put(value: unknown, ctx: PutContext): Promise<void> {
+    if (!this.canWrite(ctx)) {
+      throw new PutRefusedError(`PV "${this.name}" is read-only`, "readonly");
+    }
+    let v = coerceValue(value, this.type, this.#snap.choices);
+    this.#checkControl(v);
+    if (this.#onPut) {
+      let replaced: void | PvValue;
+      try {
+        replaced = await this.#onPut(v, ctx, this);
+      } catch (e) {
+        if (e instanceof PutRefusedError) throw e;
+        throw new PutRefusedError(
+          `Put to "${this.name}" refused: ${(e as Error).message}`,
+          "handler",
+          {
+            cause: e,
+          },
+        );
+      }
+      if (replaced !== undefined) v = coerceValue(replaced, this.type, this.#snap.choices);
+    }
+    this.#apply(v, {});
+  }
+
+  #checkControl(v: PvValue): void {
+    const { limitLow, limitHigh } = this.#snap.control;
+    if (!(limitLow < limitHigh) || this.type.kind === "enum") return;
+    if (!isNumericType(this.type.scalar)) return;
+    const check = (x: number) => {
+      if (x < limitLow || x > limitHigh) {
+        throw new PutRefusedError(
+          `Value ${x} is outside the control limits [${limitLow}, ${limitHigh}] of "${this.name}"`,
+          "limits",
+        );
+      }
+    };
+    if (typeof v === "number") check(v);
+    else if (ArrayBuffer.isView(v)) {
+      const a = v as ArrayLike<number | bigint>;
+      for (let i = 0; i < a.length; i++) check(Number(a[i]));
+    }
+  }
+
+  #limitAlarm(v: PvValue, prev: PvSnapshot["alarm"]): PvSnapshot["alarm"] {
+    if (!this.#limits || typeof v !== "number") {
+      return prev.status >= AlarmStatus.HIHI && prev.status <= AlarmStatus.LOW
+        ? { severity: 0, status: 0, message: "" }
+        : prev;
+    }
+    const va = this.#snap.valueAlarm;
+    const l = this.#limits;
+    const hyst = l.hysteresis ?? 0;
+    // A limit alarm raised before stays until the value is back by more than the hysteresis.
+    const was = (status: number) => prev.status === status ? hyst : 0;
+    let severity = 0;
+    let status: number = AlarmStatus.NO_ALARM;
+    const raise = (s: number, st: number) => {
+      if (s > severity) {
+        severity = s;
+        status = st;
+      }
+    };
+    if (l.hihi !== undefined && v >= l.hihi - was(AlarmStatus.HIHI)) {
+      raise(va.highAlarmSeverity, AlarmStatus.HIHI);
+    }
+    if (l.lolo !== undefined && v <= l.lolo + was(AlarmStatus.LOLO)) {
+      raise(va.lowAlarmSeverity, AlarmStatus.LOLO);
+    }
+    if (l.high !== undefined && v >= l.high - was(AlarmStatus.HIGH)) {
+      raise(va.highWarningSeverity, AlarmStatus.HIGH);
+    }
+    if (l.low !== undefined && v <= l.low + was(AlarmStatus.LOW)) {
+      raise(va.lowWarningSeverity, AlarmStatus.LOW);
+    }
+    if (severity === 0) return { severity: 0, status: 0, message: "" };
+    return { severity, status, message: "" };
+  }
+
+  #apply(v: PvValue, options: PostOptions): void {
+    const s = this.#snap;
+    const alarm = options.alarm
+      ? {
+        severity: options.alarm.severity,
+        status: options.alarm.status,
+        message: options.alarm.message ?? "",
+      }
+      : this.#limitAlarm(v, s.alarm);
+    let changes: number = PvChange.VALUE | PvChange.LOG;
+    if (alarm.severity !== s.alarm.severity || alarm.status !== s.alarm.status) {
+      changes |= PvChange.ALARM;
+    }
+    this.#snap = {
+      ...s,
+      value: v,
+      alarm,
+      timeStamp: options.timeStamp ?? epicsTimeFromMillis(this.#clock()),
+    };
+    this.#notify(changes);
+  }
+
+  #notify(changes: number): void {
+    const snap = this.#snap;
+    for (const l of this.#listeners) {
+      try {
+        l(snap, changes);
+      } catch {
+        // A failing listener must not stop the others; servers handle their own errors.
+      }
+    }
+  }
+}
