@@ -34,6 +34,8 @@ export interface CaServerConfig {
   beaconPeriod: number;
   beaconPort: number;
   maxArrayBytes: number;
+  /** When false, EPICS_CA_MAX_ARRAY_BYTES bounds every message (EPICS_CA_AUTO_ARRAY_BYTES=NO). */
+  autoArrayBytes: boolean;
 }
 
 /** PV Access client settings. */
@@ -149,6 +151,7 @@ export function epicsConfigFrom(env: EnvMap): EpicsConfig {
     beaconPeriod: num(env, "EPICS_CAS_BEACON_PERIOD", beaconPeriod, 0.1),
     beaconPort,
     maxArrayBytes,
+    autoArrayBytes: ca.autoArrayBytes,
   };
   const pvaBroadcast = port(env, "EPICS_PVA_BROADCAST_PORT", 5076);
   const pvaServerPort = port(env, "EPICS_PVA_SERVER_PORT", 5075);

@@ -20,6 +20,11 @@ import {
   type ServedPv,
 } from "./types.ts";
 
+/** Milliseconds since 1970 with sub-millisecond resolution. */
+function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** Alarm limits with the severities they raise (like an ai record's HIHI/HHSV...). */
 export interface AlarmLimits {
   lolo?: number;
@@ -131,7 +136,7 @@ export class SharedPV implements ServedPv {
     this.type = typeInfo(options);
     this.#writable = options.writable ?? true;
     this.#onPut = options.onPut;
-    this.#clock = options.clock ?? Date.now;
+    this.#clock = options.clock ?? preciseNow;
     this.#limits = options.alarm;
     const choices = options.type === "enum" ? [...(options.choices ?? [])] : undefined;
     if (choices && choices.length === 0) choices.push("");

@@ -1,0 +1,566 @@
+/**
+ * One Channel Access virtual circuit (a TCP connection) on the server side: it frames
+ * requests, answers them from the PV provider, runs subscriptions with per-subscription
+ * bounded queues, and coalesces everything produced in one turn of the event loop into
+ * a single write. The socket itself is behind {@link CircuitTransport}, so tests can drive
+ * a circuit in memory.
+ * @module
+ */
+
+import { ByteWriter, cString } from "../../core/bytes.ts";
+import { RemoteProtocolError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import {
+  AccessRight,
+  CA_MINOR_VERSION,
+  CaCommand,
+  Dbe,
+  Dbr,
+  Eca,
+  LAST_BUFFER_TYPE,
+  SearchReply,
+} from "../proto/constants.ts";
+import { dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
+import { CaFramer } from "../proto/framer.ts";
+import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
+import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
+import { caNative, ecaForPutError, putValue, readAs } from "./projection.ts";
+
+/** The byte pipe under a circuit. */
+export interface CircuitTransport {
+  /** Writes some bytes; resolves with how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** Settings of a circuit. */
+export interface CircuitOptions {
+  logger: Logger;
+  /** Largest request payload accepted (bytes). */
+  maxPayload: number;
+  /** Largest reply payload sent (bytes); larger reads get ECA_TOLARGE. */
+  maxReplyPayload: number;
+  /** "host:port" of the peer, for log lines. */
+  peer: string;
+  /** The server's TCP port (for search replies on the circuit). */
+  tcpPort: number;
+  /** Most updates held per subscription while the client lags (newest replaces the last). */
+  queueSize?: number;
+  /** Called once when the circuit has closed. */
+  onClose?: () => void;
+}
+
+interface Channel {
+  cid: number;
+  sid: number;
+  pv: ServedPv;
+  subs: Map<number, Subscription>;
+}
+
+interface Subscription {
+  subid: number;
+  channel: Channel;
+  dataType: number;
+  count: number;
+  mask: number;
+  queue: PvSnapshot[];
+  unsubscribe: () => void;
+}
+
+const DEFAULT_QUEUE = 4;
+
+/** Server side of one CA virtual circuit. */
+export class CaCircuit {
+  readonly #provider: PvProvider;
+  readonly #transport: CircuitTransport;
+  readonly #opts: CircuitOptions;
+  readonly #framer: CaFramer;
+  #out = new ByteWriter(4096);
+  #spare = new ByteWriter(4096);
+  #channels = new Map<number, Channel>();
+  #nextSid = 1;
+  /** Subscriptions with queued updates, in the order they became ready. */
+  #ready = new Set<Subscription>();
+  #eventsOn = true;
+  #flushQueued = false;
+  #writing = false;
+  #closed = false;
+  #clientMinor = 0;
+  #user = "";
+  #host = "";
+
+  constructor(provider: PvProvider, transport: CircuitTransport, opts: CircuitOptions) {
+    this.#provider = provider;
+    this.#transport = transport;
+    this.#opts = opts;
+    this.#framer = new CaFramer({ maxPayload: opts.maxPayload });
+    // Servers since 4.11 announce their version as soon as the circuit opens.
+    encodeMessage(this.#out, { command: CaCommand.VERSION, dataCount: CA_MINOR_VERSION });
+    this.#scheduleFlush();
+  }
+
+  /** User name the client announced (CLIENT_NAME). */
+  get user(): string {
+    return this.#user;
+  }
+
+  /** Host name the client announced (HOST_NAME). */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** Number of open channels. */
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+
+  /** Whether the circuit has been closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Feeds bytes received from the client. A malformed stream closes the circuit with a
+   * log line; it never throws.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    let msgs: CaMessage[];
+    try {
+      msgs = this.#framer.receive(chunk);
+    } catch (e) {
+      this.#protocolFailure(e);
+      return;
+    }
+    for (const m of msgs) {
+      if (this.#closed) return;
+      try {
+        this.#dispatch(m);
+      } catch (e) {
+        this.#protocolFailure(e);
+        return;
+      }
+    }
+  }
+
+  /** Closes the circuit and drops its channels and subscriptions. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const ch of this.#channels.values()) this.#dropChannel(ch);
+    this.#channels.clear();
+    this.#ready.clear();
+    try {
+      this.#transport.close();
+    } catch {
+      // Already closed by the peer.
+    }
+    this.#opts.onClose?.();
+  }
+
+  /** Tells the client its channel for `pv` is gone (SERVER_DISCONN) and drops it. */
+  disconnectPv(name: string): void {
+    for (const ch of [...this.#channels.values()]) {
+      if (ch.pv.name !== name) continue;
+      this.#dropChannel(ch);
+      this.#channels.delete(ch.sid);
+      encodeMessage(this.#out, { command: CaCommand.SERVER_DISCONN, param1: ch.cid });
+    }
+    this.#scheduleFlush();
+  }
+
+  #protocolFailure(e: unknown): void {
+    const why = e instanceof Error ? e.message : String(e);
+    this.#opts.logger.warn(`CA circuit from ${this.#opts.peer} closed: ${why}`);
+    this.close();
+  }
+
+  #dispatch(m: CaMessage): void {
+    switch (m.command) {
+      case CaCommand.VERSION:
+        // Also arrives mid-stream as the prefix of name-server searches (data type 1).
+        if (m.dataCount < 4 && m.dataCount !== 0) {
+          throw new RemoteProtocolError(`client protocol minor version ${m.dataCount} is too old`);
+        }
+        if (m.dataCount) this.#clientMinor = m.dataCount;
+        return;
+      case CaCommand.CLIENT_NAME:
+        this.#user = cString(m.payload);
+        return;
+      case CaCommand.HOST_NAME:
+        this.#host = cString(m.payload);
+        return;
+      case CaCommand.CREATE_CHAN:
+        return this.#createChan(m);
+      case CaCommand.READ_NOTIFY:
+      case CaCommand.READ:
+        return this.#read(m);
+      case CaCommand.WRITE:
+      case CaCommand.WRITE_NOTIFY:
+        return this.#write(m);
+      case CaCommand.EVENT_ADD:
+        return this.#eventAdd(m);
+      case CaCommand.EVENT_CANCEL:
+        return this.#eventCancel(m);
+      case CaCommand.CLEAR_CHANNEL:
+        return this.#clearChannel(m);
+      case CaCommand.ECHO:
+      case CaCommand.READ_SYNC:
+        encodeMessage(this.#out, m, m.payload);
+        this.#scheduleFlush();
+        return;
+      case CaCommand.EVENTS_OFF:
+        this.#eventsOn = false;
+        return;
+      case CaCommand.EVENTS_ON:
+        this.#eventsOn = true;
+        this.#scheduleFlush();
+        return;
+      case CaCommand.SEARCH:
+        return this.#search(m);
+      default:
+        this.#error(m, 0xffffffff, Eca.INTERNAL, "Invalid (damaged?) request code from TCP");
+        throw new RemoteProtocolError(`invalid request code ${m.command}`);
+    }
+  }
+
+  #search(m: CaMessage): void {
+    const name = cString(m.payload);
+    if (name && this.#provider.lookup(name)) {
+      writeHeader(this.#out, CaCommand.SEARCH, 0, this.#opts.tcpPort, 0, 0xffffffff, m.param1);
+    } else if (m.dataType === SearchReply.DO_REPLY) {
+      writeHeader(
+        this.#out,
+        CaCommand.NOT_FOUND,
+        0,
+        SearchReply.DO_REPLY,
+        m.dataCount,
+        m.param1,
+        m.param2,
+      );
+    }
+    this.#scheduleFlush();
+  }
+
+  #createChan(m: CaMessage): void {
+    const cid = m.param1;
+    if (m.param2) this.#clientMinor = m.param2;
+    const name = cString(m.payload);
+    const pv = name ? this.#provider.lookup(name) : undefined;
+    if (!pv) {
+      encodeMessage(this.#out, { command: CaCommand.CREATE_CH_FAIL, param1: cid });
+      this.#scheduleFlush();
+      return;
+    }
+    const sid = this.#allocSid();
+    const ch: Channel = { cid, sid, pv, subs: new Map() };
+    this.#channels.set(sid, ch);
+    const rights = AccessRight.READ | (pv.canWrite(this.#ctx()) ? AccessRight.WRITE : 0);
+    encodeMessage(this.#out, { command: CaCommand.ACCESS_RIGHTS, param1: cid, param2: rights });
+    const native = caNative(pv.type);
+    // Old clients cannot take an extended header; they get the largest plain count.
+    const count = this.#clientMinor < 9 ? Math.min(native.count, 0xfffe) : native.count;
+    writeHeader(this.#out, CaCommand.CREATE_CHAN, 0, native.type, count, cid, sid);
+    this.#scheduleFlush();
+  }
+
+  #allocSid(): number {
+    while (this.#channels.has(this.#nextSid)) this.#nextSid = (this.#nextSid + 1) >>> 0;
+    const sid = this.#nextSid;
+    this.#nextSid = (this.#nextSid + 1) >>> 0;
+    return sid;
+  }
+
+  #ctx(): PutContext {
+    return { protocol: "ca", user: this.#user, host: this.#host };
+  }
+
+  /** Finds the channel a request names, or answers with an error and returns undefined. */
+  #channelOf(m: CaMessage): Channel | undefined {
+    const ch = this.#channels.get(m.param1);
+    if (!ch) this.#error(m, 0xffffffff, Eca.BADCHID, "Bad resource identifier");
+    return ch;
+  }
+
+  #readable(type: number): boolean {
+    return type >= 0 && type <= LAST_BUFFER_TYPE && type !== Dbr.PUT_ACKT && type !== Dbr.PUT_ACKS;
+  }
+
+  #read(m: CaMessage): void {
+    const ch = this.#channelOf(m);
+    if (!ch) return;
+    if (!this.#readable(m.dataType)) {
+      this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`);
+      return;
+    }
+    const native = caNative(ch.pv.type);
+    if (m.dataCount > native.count) {
+      this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
+      return;
+    }
+    this.#encodeUpdate(m.command, ch, m.dataType, m.dataCount, m.param2, ch.pv.snapshot(), m);
+    this.#scheduleFlush();
+  }
+
+  /**
+   * Encodes a READ_NOTIFY reply or an EVENT_ADD update for one snapshot. Conversion
+   * failures are answered with a failure status and a zeroed body, as RSRV does.
+   */
+  #encodeUpdate(
+    command: number,
+    ch: Channel,
+    dataType: number,
+    count: number,
+    id: number,
+    snap: PvSnapshot,
+    request?: CaMessage,
+  ): void {
+    let status: number = Eca.NORMAL;
+    let result;
+    try {
+      result = readAs(snap, ch.pv.type, dataType, count);
+    } catch (e) {
+      status = command === CaCommand.EVENT_ADD ? Eca.GETFAIL : Eca.NOCONVERT;
+      this.#opts.logger.debug(`read of "${ch.pv.name}" failed: ${(e as Error).message}`);
+    }
+    // A dynamic-length update always carries at least one element (see ca.md §9).
+    const n = result ? Math.max(result.count, command === CaCommand.EVENT_ADD ? 1 : 0) : count;
+    const size = dbrPayloadSize(dataType, n);
+    if (size > this.#opts.maxReplyPayload) {
+      if (request) {
+        this.#error(request, ch.cid, Eca.TOLARGE, `Reply of ${size} bytes exceeds the array limit`);
+      }
+      return;
+    }
+    const p1 = command === CaCommand.READ ? ch.sid : status;
+    writeHeader(this.#out, command, padded(size), dataType, n, p1, id);
+    const start = this.#out.length;
+    if (result) encodeDbr(this.#out, dataType, n, result.data);
+    else this.#out.zeros(size);
+    this.#out.padTo(8, start);
+  }
+
+  #write(m: CaMessage): void {
+    const notify = m.command === CaCommand.WRITE_NOTIFY;
+    const ch = this.#channelOf(m);
+    if (!ch) {
+      if (notify) this.#writeReply(m, Eca.BADCHID);
+      return;
+    }
+    const fail = (eca: number, text: string) => {
+      if (notify) this.#writeReply(m, eca);
+      else this.#error(m, ch.cid, eca, text);
+    };
+    if (
+      m.dataType > LAST_BUFFER_TYPE || m.dataType === Dbr.STSACK_STRING ||
+      m.dataType === Dbr.CLASS_NAME
+    ) {
+      fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`);
+      return;
+    }
+    if (!ch.pv.canWrite(this.#ctx())) {
+      fail(Eca.NOWTACCESS, ch.pv.name);
+      return;
+    }
+    if (m.dataType === Dbr.PUT_ACKT || m.dataType === Dbr.PUT_ACKS) {
+      // Alarm acknowledgement: shared PVs have no acknowledgeable alarms; accept it.
+      if (notify) this.#writeReply(m, Eca.NORMAL);
+      return;
+    }
+    const native = caNative(ch.pv.type);
+    if (m.dataCount > native.count || m.dataCount < 1) {
+      fail(Eca.BADCOUNT, `Element count ${m.dataCount} not in 1..${native.count}`);
+      return;
+    }
+    let value: unknown;
+    try {
+      const need = dbrPayloadSize(m.dataType, m.dataCount);
+      let payload = m.payload;
+      if (payload.length < need) {
+        // libca sends a lone DBR_STRING as strlen+1 padded to 8, not 40 bytes.
+        const full = new Uint8Array(need);
+        full.set(payload);
+        payload = full;
+      }
+      const data = decodeDbr(m.dataType, m.dataCount, payload);
+      value = putValue(data, m.dataType, ch.pv.snapshot(), ch.pv.type);
+    } catch (e) {
+      this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
+      fail(Eca.PUTFAIL, ch.pv.name);
+      return;
+    }
+    ch.pv.put(value, this.#ctx()).then(
+      () => {
+        if (notify && !this.#closed) this.#writeReply(m, Eca.NORMAL);
+      },
+      (e) => {
+        this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
+        if (!this.#closed) fail(ecaForPutError(e), ch.pv.name);
+      },
+    );
+  }
+
+  #writeReply(m: CaMessage, eca: number): void {
+    writeHeader(this.#out, CaCommand.WRITE_NOTIFY, 0, m.dataType, m.dataCount, eca, m.param2);
+    this.#scheduleFlush();
+  }
+
+  #eventAdd(m: CaMessage): void {
+    const ch = this.#channelOf(m);
+    if (!ch) return;
+    if (!this.#readable(m.dataType)) {
+      this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`);
+      return;
+    }
+    const native = caNative(ch.pv.type);
+    if (m.dataCount > native.count) {
+      this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
+      return;
+    }
+    let mask = Dbe.VALUE | Dbe.ALARM;
+    if (m.payload.length >= 14) mask = (m.payload[12] << 8) | m.payload[13];
+    if (mask === 0) mask = Dbe.VALUE | Dbe.ALARM;
+    const old = ch.subs.get(m.param2);
+    if (old) old.unsubscribe();
+    const sub: Subscription = {
+      subid: m.param2,
+      channel: ch,
+      dataType: m.dataType,
+      count: m.dataCount,
+      mask,
+      queue: [],
+      unsubscribe: () => {},
+    };
+    sub.unsubscribe = ch.pv.subscribe((snap, changes) => {
+      if (changes & sub.mask) this.#enqueue(sub, snap);
+    });
+    ch.subs.set(sub.subid, sub);
+    // Every subscription starts with the current value.
+    this.#enqueue(sub, ch.pv.snapshot());
+  }
+
+  #enqueue(sub: Subscription, snap: PvSnapshot): void {
+    if (this.#closed) return;
+    const max = this.#opts.queueSize ?? DEFAULT_QUEUE;
+    // A lagging client keeps the newest value: the last queued entry is replaced.
+    if (sub.queue.length >= max) sub.queue[sub.queue.length - 1] = snap;
+    else sub.queue.push(snap);
+    this.#ready.add(sub);
+    if (this.#eventsOn) this.#scheduleFlush();
+  }
+
+  #eventCancel(m: CaMessage): void {
+    const ch = this.#channelOf(m);
+    if (!ch) return;
+    const sub = ch.subs.get(m.param2);
+    if (!sub) {
+      this.#error(m, ch.cid, Eca.BADMONID, "Bad event subscription (monitor) identifier");
+      return;
+    }
+    this.#dropSub(sub);
+    // The confirmation is an EVENT_ADD with no payload (RSRV echoes the original count).
+    writeHeader(this.#out, CaCommand.EVENT_ADD, 0, sub.dataType, sub.count, ch.sid, sub.subid);
+    this.#scheduleFlush();
+  }
+
+  #dropSub(sub: Subscription): void {
+    sub.unsubscribe();
+    sub.channel.subs.delete(sub.subid);
+    sub.queue.length = 0;
+    this.#ready.delete(sub);
+  }
+
+  #dropChannel(ch: Channel): void {
+    for (const sub of [...ch.subs.values()]) this.#dropSub(sub);
+  }
+
+  #clearChannel(m: CaMessage): void {
+    const ch = this.#channelOf(m);
+    if (!ch) return;
+    this.#dropChannel(ch);
+    this.#channels.delete(ch.sid);
+    writeHeader(this.#out, CaCommand.CLEAR_CHANNEL, 0, m.dataType, m.dataCount, m.param1, m.param2);
+    this.#scheduleFlush();
+  }
+
+  /**
+   * ERROR reply: the offending request's header followed by a message.
+   * ```text
+   * u16 cmd=11 | u16 size | u16 0 | u16 0 | u32 cid | u32 ECA status
+   * payload: request header (16 or 24 bytes) + NUL-terminated text, padded to 8
+   * ```
+   */
+  #error(req: CaMessage, cid: number, eca: number, text: string): void {
+    const hdr = new ByteWriter(64);
+    writeHeader(
+      hdr,
+      req.command,
+      padded(req.payload.length),
+      req.dataType,
+      req.dataCount,
+      req.param1,
+      req.param2,
+    );
+    const body = new TextEncoder().encode(text.slice(0, 400));
+    const payload = new Uint8Array(hdr.length + body.length + 1);
+    payload.set(hdr.view());
+    payload.set(body, hdr.length);
+    encodeMessage(this.#out, { command: CaCommand.ERROR, param1: cid, param2: eca }, payload);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued || this.#writing || this.#closed) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (!this.#writing) void this.#drain();
+    });
+  }
+
+  #encodeEvents(): void {
+    if (!this.#eventsOn) return;
+    for (const sub of this.#ready) {
+      for (const snap of sub.queue) {
+        this.#encodeUpdate(
+          CaCommand.EVENT_ADD,
+          sub.channel,
+          sub.dataType,
+          sub.count,
+          sub.subid,
+          snap,
+        );
+      }
+      sub.queue.length = 0;
+    }
+    this.#ready.clear();
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      for (;;) {
+        if (this.#closed) return;
+        this.#encodeEvents();
+        if (this.#out.length === 0) return;
+        const w = this.#out;
+        this.#out = this.#spare;
+        this.#spare = w;
+        const bytes = w.view();
+        let off = 0;
+        while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
+        w.reset();
+      }
+    } catch (e) {
+      if (!this.#closed) {
+        this.#opts.logger.debug(
+          `CA circuit to ${this.#opts.peer} write failed: ${(e as Error).message}`,
+        );
+        this.close();
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * The Channel Access server transport: a UDP socket answering name searches and sending
+ * beacons, and a TCP listener whose connections become {@link CaCircuit}s. Behaves like
+ * RSRV, the IOC's CA server, for every client that talks to it.
+ * @module
+ */
+
+import { ByteWriter } from "../../core/bytes.ts";
+import { type CaServerConfig, readEpicsConfig } from "../../core/env.ts";
+import { type Logger, silentLogger } from "../../core/log.ts";
+import type { PvProvider } from "../../pv/types.ts";
+import { CaCircuit } from "./circuit.ts";
+import { answerSearch, encodeBeacon } from "./search.ts";
+
+/** How to start a {@link CaServer}. */
+export interface CaServerOptions {
+  /** Where PV names are looked up. */
+  provider: PvProvider;
+  /** Server settings (default: from the environment). */
+  config?: CaServerConfig;
+  /** Port for TCP and UDP; 0 picks a free one (default: config.serverPort, 5064). */
+  port?: number;
+  /** Where log lines go (default: nowhere). */
+  logger?: Logger;
+  /** Updates held per subscription for a lagging client (default 4). */
+  queueSize?: number;
+}
+
+const AUTO_ARRAY_LIMIT = 512 * 1024 * 1024;
+
+function isAddrInUse(e: unknown): boolean {
+  return e instanceof Deno.errors.AddrInUse;
+}
+
+function ipv4ToU32(ip: string): number {
+  const p = ip.split(".").map(Number);
+  return p.length === 4 ? (((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0) : 0;
+}
+
+function u32ToIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+/** Broadcast addresses of this host's IPv4 interfaces (optionally only the listed ones). */
+function broadcastAddresses(only: string[]): string[] {
+  const out = new Set<string>();
+  let ifs: Deno.NetworkInterfaceInfo[] = [];
+  try {
+    ifs = Deno.networkInterfaces();
+  } catch {
+    return [];
+  }
+  for (const i of ifs) {
+    if (i.family !== "IPv4" || i.address.startsWith("127.")) continue;
+    if (only.length && !only.includes(i.address) && !only.includes("0.0.0.0")) continue;
+    const a = ipv4ToU32(i.address);
+    const m = ipv4ToU32(i.netmask);
+    out.add(u32ToIpv4((a & m) | (~m >>> 0)));
+  }
+  return [...out];
+}
+
+/** A running Channel Access server. Dispose it (or call close) to stop it. */
+export class CaServer implements AsyncDisposable {
+  readonly #opts: CaServerOptions;
+  readonly #config: CaServerConfig;
+  readonly #logger: Logger;
+  #listeners: Deno.TcpListener[] = [];
+  #udp: Deno.DatagramConn[] = [];
+  #circuits = new Set<CaCircuit>();
+  #loops: Promise<void>[] = [];
+  #beaconTimer: ReturnType<typeof setTimeout> | undefined;
+  #beaconId = 0;
+  #closed = false;
+  #tcpPort = 0;
+  #udpPort = 0;
+
+  private constructor(opts: CaServerOptions, config: CaServerConfig) {
+    this.#opts = opts;
+    this.#config = config;
+    this.#logger = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * Starts a server: binds TCP and UDP on each interface address, starts beacons.
+   * @param opts provider, settings and logger
+   * @returns the running server
+   * @throws Deno.errors.AddrInUse etc. when no socket can be bound
+   */
+  static async start(opts: CaServerOptions): Promise<CaServer> {
+    const config = opts.config ?? readEpicsConfig().cas;
+    const s = new CaServer(opts, config);
+    try {
+      await s.#bind(opts.port ?? config.serverPort);
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    s.#startBeacons();
+    return s;
+  }
+
+  /** The TCP port clients connect to. */
+  get tcpPort(): number {
+    return this.#tcpPort;
+  }
+
+  /** The UDP port searches are answered on. */
+  get udpPort(): number {
+    return this.#udpPort;
+  }
+
+  /** Number of connected clients. */
+  get circuitCount(): number {
+    return this.#circuits.size;
+  }
+
+  /** Tells every client with a channel to `name` that it is gone (SERVER_DISCONN). */
+  disconnectPv(name: string): void {
+    for (const c of this.#circuits) c.disconnectPv(name);
+  }
+
+  async #bind(port: number): Promise<void> {
+    const hosts = this.#config.intfAddrList.length ? this.#config.intfAddrList : ["0.0.0.0"];
+    for (const hostname of hosts) {
+      let listener: Deno.TcpListener;
+      const want = this.#tcpPort || port;
+      try {
+        listener = Deno.listen({ hostname, port: want, transport: "tcp" });
+      } catch (e) {
+        // Like RSRV: when the preferred TCP port is taken, use any free one and advertise it.
+        if (!isAddrInUse(e) || want === 0) throw e;
+        listener = Deno.listen({ hostname, port: 0, transport: "tcp" });
+      }
+      this.#listeners.push(listener);
+      this.#tcpPort = listener.addr.port;
+      const udpPort = port || this.#tcpPort;
+      const udp = Deno.listenDatagram({
+        hostname,
+        port: this.#udpPort || udpPort,
+        transport: "udp",
+        reuseAddress: true,
+      });
+      this.#udp.push(udp);
+      this.#udpPort = (udp.addr as Deno.NetAddr).port;
+      this.#loops.push(this.#acceptLoop(listener), this.#udpLoop(udp));
+    }
+    await Promise.resolve();
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        if (this.#closed) {
+          conn.close();
+          break;
+        }
+        this.#loops.push(this.#serveConn(conn));
+      }
+    } catch (e) {
+      if (!this.#closed) this.#logger.error(`CA TCP listener failed: ${(e as Error).message}`);
+    }
+  }
+
+  async #serveConn(conn: Deno.TcpConn): Promise<void> {
+    const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    try {
+      conn.setNoDelay(true);
+      conn.setKeepAlive(true);
+    } catch {
+      // Not fatal: some platforms refuse socket options.
+    }
+    const maxArray = this.#config.maxArrayBytes;
+    const limit = this.#config.autoArrayBytes === false ? maxArray + 64 : AUTO_ARRAY_LIMIT;
+    const circuit = new CaCircuit(this.#opts.provider, {
+      write: (b) => conn.write(b),
+      close: () => conn.close(),
+    }, {
+      logger: this.#logger,
+      maxPayload: limit,
+      maxReplyPayload: limit,
+      peer,
+      tcpPort: this.#tcpPort,
+      queueSize: this.#opts.queueSize,
+      onClose: () => this.#circuits.delete(circuit),
+    });
+    this.#circuits.add(circuit);
+    this.#logger.debug(`CA client connected from ${peer}`);
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        circuit.receive(buf.subarray(0, n));
+        if (circuit.closed) break;
+      }
+    } catch (e) {
+      if (!circuit.closed && !this.#closed) {
+        this.#logger.debug(`CA circuit from ${peer} ended: ${(e as Error).message}`);
+      }
+    } finally {
+      circuit.close();
+      this.#logger.debug(`CA client ${peer} disconnected`);
+    }
+  }
+
+  async #udpLoop(udp: Deno.DatagramConn): Promise<void> {
+    const w = new ByteWriter(1024);
+    const ignore = new Set(this.#config.ignoreAddrList);
+    for (;;) {
+      let data: Uint8Array;
+      let from: Deno.Addr;
+      try {
+        [data, from] = await udp.receive();
+      } catch (e) {
+        if (!this.#closed) this.#logger.error(`CA UDP receive failed: ${(e as Error).message}`);
+        return;
+      }
+      const addr = from as Deno.NetAddr;
+      if (ignore.has(addr.hostname)) continue;
+      let reply: Uint8Array | undefined;
+      try {
+        reply = answerSearch(data, this.#opts.provider, this.#tcpPort, w);
+      } catch (e) {
+        this.#logger.debug(
+          `bad search datagram from ${addr.hostname}:${addr.port}: ${(e as Error).message}`,
+        );
+        continue;
+      }
+      if (!reply) continue;
+      try {
+        await udp.send(reply, addr);
+      } catch (e) {
+        this.#logger.debug(
+          `search reply to ${addr.hostname}:${addr.port} failed: ${(e as Error).message}`,
+        );
+      }
+    }
+  }
+
+  #beaconTargets(): Deno.NetAddr[] {
+    const out: Deno.NetAddr[] = this.#config.beaconAddrList.map((a) => ({
+      transport: "udp" as const,
+      hostname: a.host,
+      port: a.port,
+    }));
+    if (this.#config.autoBeaconAddrList) {
+      for (const b of broadcastAddresses(this.#config.intfAddrList)) {
+        out.push({ transport: "udp", hostname: b, port: this.#config.beaconPort });
+      }
+    }
+    return out;
+  }
+
+  #startBeacons(): void {
+    const targets = this.#beaconTargets();
+    const udp = this.#udp[0];
+    if (!targets.length || !udp) return;
+    const w = new ByteWriter(16);
+    const maxPeriod = this.#config.beaconPeriod * 1000;
+    let delay = 20;
+    const send = () => {
+      if (this.#closed) return;
+      const bytes = encodeBeacon(w, this.#tcpPort, this.#beaconId++).slice();
+      for (const t of targets) {
+        udp.send(bytes, t).catch((e) => {
+          this.#logger.debug(`beacon to ${t.hostname}:${t.port} failed: ${(e as Error).message}`);
+        });
+      }
+      // Start fast so clients notice a (re)started server, then settle at the beacon period.
+      this.#beaconTimer = setTimeout(send, delay);
+      delay = Math.min(delay * 2, maxPeriod);
+    };
+    send();
+  }
+
+  /** Stops the server: closes every circuit and socket and waits for its tasks to end. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#beaconTimer);
+    for (const c of [...this.#circuits]) c.close();
+    for (const l of this.#listeners) {
+      try {
+        l.close();
+      } catch {
+        // already closed
+      }
+    }
+    for (const u of this.#udp) {
+      try {
+        u.close();
+      } catch {
+        // already closed
+      }
+    }
+    // Loops may add more loops while ending; wait until the set is stable.
+    let n = -1;
+    while (n !== this.#loops.length) {
+      n = this.#loops.length;
+      await Promise.allSettled(this.#loops);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Starts a Channel Access server for a provider.
+ * @param opts provider, settings and logger
+ * @returns the running server (AsyncDisposable)
+ */
+export function startCaServer(opts: CaServerOptions): Promise<CaServer> {
+  return CaServer.start(opts);
+}
