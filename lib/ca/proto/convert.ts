@@ -1,0 +1,260 @@
+/**
+ * Value conversions between the seven CA element types, as an IOC server performs them
+ * when a client asks for (or writes) a type other than the channel's native one.
+ * Behaviour follows RSRV / the IOC database as recorded in the vectors:
+ *
+ * - floating point to integer truncates toward zero (a C cast); out-of-range values,
+ *   which C leaves undefined, are clipped to the target range and NaN becomes 0;
+ * - integer to integer wraps like a C cast (a SHORT -1 read as ENUM is 65535, as CHAR 255);
+ * - numbers to DBR_STRING use the channel's precision with round-half-away-from-zero
+ *   ("%.Nf"-like, 3.14159 at PREC 3 is "3.142", 1.5 at PREC 0 is "2"), and an
+ *   exponent form beyond 1e16 (1e7 for FLOAT);
+ * - ENUM to STRING is the state text; STRING to ENUM looks the state up, then accepts
+ *   a state number;
+ * - STRING to a number parses decimal text; text that is not a number is refused with
+ *   ECA_PUTFAIL on a put (what RSRV answers `caput T:ao abc` with) or ECA_GETFAIL on a
+ *   get (what RSRV answers reading a stringout as DOUBLE with).
+ * @module
+ */
+
+import { CaStatusError } from "../../core/errors.ts";
+import { DBF_NAMES, type DbrValueType, Eca, MAX_STRING_SIZE } from "./constants.ts";
+import type { DbrValues } from "./dbr_types.ts";
+
+/** Options of {@link convertValues}. */
+export interface ConvertOptions {
+  /** Display precision for number-to-string (the record's PREC). Undefined: shortest form. */
+  precision?: number;
+  /** Enum state strings for ENUM <-> STRING. */
+  enumStrings?: readonly string[];
+  /** Which way the data flows, to pick the ECA code of a failure (default "put"). */
+  direction?: "get" | "put";
+}
+
+const RANGES: Record<number, [number, number]> = {
+  1: [-32768, 32767],
+  3: [0, 65535],
+  4: [0, 255],
+  5: [-2147483648, 2147483647],
+};
+
+type NumArrayCtor =
+  | Int16ArrayConstructor
+  | Float32ArrayConstructor
+  | Uint16ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int32ArrayConstructor
+  | Float64ArrayConstructor;
+const CTORS: (NumArrayCtor | null)[] = [
+  null,
+  Int16Array,
+  Float32Array,
+  Uint16Array,
+  Uint8Array,
+  Int32Array,
+  Float64Array,
+];
+
+function isFloat(t: DbrValueType): boolean {
+  return t === 2 || t === 6;
+}
+
+/**
+ * Converts a value array from one element type to another.
+ * @param values the source values (string[] for STRING, the typed array of the type otherwise)
+ * @param fromType the source element type 0..6
+ * @param toType the target element type 0..6
+ * @param opts precision, enum strings and direction
+ * @returns the converted values (the same array when the types are equal)
+ * @throws {CaStatusError} ECA_PUTFAIL (put) / ECA_GETFAIL (get) for text that is not a
+ *   number or not a state name
+ * @example
+ * ```ts
+ * import { convertValues } from "./convert.ts";
+ * const s = convertValues(new Float64Array([3.14159]), 6, 0, { precision: 4 });
+ * if ((s as string[])[0] !== "3.1416") throw new Error();
+ * ```
+ */
+export function convertValues(
+  values: DbrValues,
+  fromType: DbrValueType,
+  toType: DbrValueType,
+  opts: ConvertOptions = {},
+): DbrValues {
+  if (fromType === toType) return values;
+  const n = values.length;
+  if (toType === 0) {
+    const out = new Array<string>(n);
+    const nums = values as ArrayLike<number>;
+    for (let i = 0; i < n; i++) out[i] = numberToString(nums[i], fromType, opts);
+    return out;
+  }
+  const C = CTORS[toType]!;
+  const out = new C(n);
+  if (fromType === 0) {
+    const strs = values as string[];
+    for (let i = 0; i < n; i++) out[i] = stringToNumber(strs[i], toType, opts);
+    return out;
+  }
+  const nums = values as ArrayLike<number>;
+  if (isFloat(fromType) && !isFloat(toType)) {
+    const [lo, hi] = RANGES[toType];
+    for (let i = 0; i < n; i++) out[i] = clipInt(nums[i], lo, hi);
+  } else {
+    // Integer targets wrap like C casts; float targets round to nearest (typed-array store).
+    for (let i = 0; i < n; i++) out[i] = nums[i];
+  }
+  return out;
+}
+
+function clipInt(v: number, lo: number, hi: number): number {
+  if (Number.isNaN(v)) return 0;
+  const t = Math.trunc(v);
+  return t < lo ? lo : t > hi ? hi : t;
+}
+
+function numberToString(v: number, fromType: DbrValueType, opts: ConvertOptions): string {
+  if (fromType === 3) {
+    const strs = opts.enumStrings;
+    if (strs && v < strs.length) return strs[v];
+    return String(v);
+  }
+  if (isFloat(fromType)) {
+    return opts.precision === undefined
+      ? formatShortest(v)
+      : formatFixed(v, opts.precision, fromType === 2);
+  }
+  return String(v);
+}
+
+/**
+ * Formats a number the way the IOC does for DBR_STRING with a precision: fixed
+ * notation rounded half away from zero; exponent notation ("%.Ne") for magnitudes
+ * above 1e16 (1e7 for FLOAT) or a precision above 17 (8 for FLOAT); "nan", "inf".
+ * @param v the value
+ * @param precision digits after the decimal point (negative counts as 0)
+ * @param isFloat32 true for a FLOAT source (lower thresholds)
+ * @returns the text (at most 39 characters)
+ */
+export function formatFixed(v: number, precision: number, isFloat32 = false): string {
+  let p = Math.max(0, Math.trunc(precision));
+  const maxP = isFloat32 ? 8 : 17;
+  const maxV = isFloat32 ? 1e7 : 1e16;
+  if (Number.isNaN(v)) return "nan";
+  if (p > maxP || v > maxV || v < -maxV) {
+    if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+    p = Math.min(p, maxP);
+    return cExponent(v.toExponential(p));
+  }
+  const neg = v < 0;
+  const a = Math.abs(v);
+  let whole = Math.trunc(a);
+  let text: string;
+  if (p === 0) {
+    if (a - whole >= 0.5) whole += 1;
+    text = String(whole);
+  } else {
+    const scale = 10 ** p;
+    let frac = Math.trunc((a - whole) * scale + 0.5);
+    if (frac >= scale) {
+      whole += 1;
+      frac -= scale;
+    }
+    text = `${whole}.${String(frac).padStart(p, "0")}`;
+  }
+  const s = neg ? `-${text}` : text;
+  return s.length >= MAX_STRING_SIZE ? s.slice(0, MAX_STRING_SIZE - 1) : s;
+}
+
+/** Turns JS exponent text ("1.5e+20", "1e-7") into C's ("1.5e+20", "1e-07"). */
+function cExponent(js: string): string {
+  return js.replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+/**
+ * The shortest text that reads back as the same number, in C "%g" style for large and
+ * small magnitudes ("1e+20", "1.5e-07").
+ * @param v the value
+ * @returns the text
+ */
+export function formatShortest(v: number): string {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e16 || a < 1e-4)) return cExponent(v.toExponential());
+  return String(v);
+}
+
+const INT_TEXT = /^[+-]?(\d+|0[xX][0-9a-fA-F]+)$/;
+const FLOAT_TEXT = /^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf(inity)?|nan)$/i;
+
+function refuse(text: string, toType: DbrValueType, opts: ConvertOptions): never {
+  const get = opts.direction === "get";
+  throw new CaStatusError(
+    `Cannot convert "${text}" to ${DBF_NAMES[toType]}: not a ${
+      toType === 3 ? "state name or index" : "number"
+    }`,
+    get ? Eca.GETFAIL : Eca.PUTFAIL,
+  );
+}
+
+function parseNumberText(text: string): number | undefined {
+  const t = text.trim();
+  if (INT_TEXT.test(t)) {
+    const neg = t.startsWith("-");
+    const body = t.replace(/^[+-]/, "");
+    const v = body.startsWith("0x") || body.startsWith("0X") ? parseInt(body, 16) : Number(body);
+    return neg ? -v : v;
+  }
+  if (FLOAT_TEXT.test(t)) {
+    const l = t.toLowerCase().replace(/^\+/, "");
+    if (l.endsWith("nan")) return NaN;
+    if (l.includes("inf")) return l.startsWith("-") ? -Infinity : Infinity;
+    return Number(t);
+  }
+  return undefined;
+}
+
+function stringToNumber(text: string, toType: DbrValueType, opts: ConvertOptions): number {
+  if (toType === 3 && opts.enumStrings) {
+    const i = opts.enumStrings.indexOf(text);
+    if (i >= 0) return i;
+    const t = text.trim();
+    if (/^\d+$/.test(t) && Number(t) < opts.enumStrings.length) return Number(t);
+    refuse(text, toType, opts);
+  }
+  // The IOC reads an empty string as 0.
+  if (text.trim() === "") return 0;
+  const v = parseNumberText(text);
+  if (v === undefined) refuse(text, toType, opts);
+  if (isFloat(toType)) return v;
+  const [lo, hi] = RANGES[toType];
+  if (INT_TEXT.test(text.trim()) && (v < lo || v > hi)) refuse(text, toType, opts);
+  return clipInt(v, lo, hi);
+}
+
+/**
+ * Reads a DBR_CHAR array as text (a "long string"): the bytes up to the first NUL.
+ * @param chars the char array
+ * @returns the text
+ */
+export function charsToString(chars: Uint8Array): string {
+  const end = chars.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? chars : chars.subarray(0, end));
+}
+
+/**
+ * Turns text into a DBR_CHAR array: its UTF-8 bytes plus a NUL, cut to `maxCount`
+ * (the NUL is kept when cutting).
+ * @param text the text
+ * @param maxCount the channel's element count, if limited
+ * @returns the bytes
+ */
+export function stringToChars(text: string, maxCount?: number): Uint8Array {
+  const b = new TextEncoder().encode(text);
+  let n = b.length + 1;
+  if (maxCount !== undefined && n > maxCount) n = Math.max(0, maxCount);
+  const out = new Uint8Array(n);
+  out.set(b.subarray(0, Math.max(0, n - 1)));
+  return out;
+}

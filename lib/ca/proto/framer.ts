@@ -1,0 +1,220 @@
+/**
+ * Framing of CA messages: a TCP stream framer that completes messages across chunks,
+ * and a UDP datagram splitter.
+ *
+ * ```text
+ * stream = message*
+ * message = header (16 bytes, or 24 when the u16 at offset 2 is 0xFFFF) + payload
+ * payload size = the header's size field, always a multiple of 8
+ * ```
+ * @module
+ */
+
+import { RemoteProtocolError } from "../../core/errors.ts";
+import { type CaMessage, EXTENDED_HEADER_SIZE, EXTENDED_MARKER, HEADER_SIZE } from "./header.ts";
+
+/** Options of {@link CaFramer}. */
+export interface CaFramerOptions {
+  /** Largest payload accepted; larger ones throw. Default: no limit beyond the wire's. */
+  maxPayload?: number;
+}
+
+function u16(b: Uint8Array, i: number): number {
+  return (b[i] << 8) | b[i + 1];
+}
+function u32(b: Uint8Array, i: number): number {
+  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+}
+
+/**
+ * Splits a CA TCP byte stream into messages. Feed it chunks as they arrive; each
+ * call returns the messages the chunk completed. Whole messages inside one chunk are
+ * returned as views of that chunk (no copy); a message split across chunks is
+ * assembled in a buffer of its own that is handed over and never reused. After a
+ * throw the framer's state is undefined: close the circuit.
+ * @example
+ * ```ts
+ * import { CaFramer } from "./framer.ts";
+ * const f = new CaFramer();
+ * const echo = new Uint8Array(16);
+ * echo[1] = 23;
+ * if (f.receive(echo.subarray(0, 5)).length !== 0) throw new Error();
+ * if (f.receive(echo.subarray(5))[0].command !== 23) throw new Error();
+ * ```
+ */
+export class CaFramer {
+  readonly #maxPayload: number;
+  /** Header bytes of a message still being assembled. */
+  readonly #head = new Uint8Array(EXTENDED_HEADER_SIZE);
+  #headLen = 0;
+  /** Payload of a message still being assembled (allocated once its header is known). */
+  #body: Uint8Array | null = null;
+  #bodyLen = 0;
+  /** Stream offset of the start of the next chunk, for error reports. */
+  #streamOffset = 0;
+
+  constructor(opts: CaFramerOptions = {}) {
+    this.#maxPayload = opts.maxPayload ?? Infinity;
+  }
+
+  /** Bytes held back while waiting for the rest of a message. */
+  get buffered(): number {
+    return this.#headLen + this.#bodyLen;
+  }
+
+  /**
+   * Consumes a chunk of the stream.
+   * @param chunk the next bytes received (may be reused by the caller afterwards only
+   *   if it copies the returned payloads first: complete messages are views of it)
+   * @returns the messages completed by this chunk, possibly none
+   * @throws {RemoteProtocolError} when a payload size is misaligned or too large
+   */
+  receive(chunk: Uint8Array): CaMessage[] {
+    const out: CaMessage[] = [];
+    const n = chunk.length;
+    let off = 0;
+    while (off < n) {
+      if (this.#headLen === 0) {
+        // At a message boundary: take whole messages straight out of the chunk.
+        const avail = n - off;
+        if (avail >= HEADER_SIZE) {
+          let size = u16(chunk, off + 2);
+          let count = u16(chunk, off + 6);
+          let hlen = HEADER_SIZE;
+          if (size === EXTENDED_MARKER) {
+            if (avail >= EXTENDED_HEADER_SIZE) {
+              size = u32(chunk, off + 16);
+              count = u32(chunk, off + 20);
+              hlen = EXTENDED_HEADER_SIZE;
+            } else hlen = -1;
+          }
+          if (hlen > 0) {
+            this.#check(size, this.#streamOffset + off);
+            if (avail >= hlen + size) {
+              out.push({
+                command: u16(chunk, off),
+                dataType: u16(chunk, off + 4),
+                dataCount: count,
+                param1: u32(chunk, off + 8),
+                param2: u32(chunk, off + 12),
+                payload: chunk.subarray(off + hlen, off + hlen + size),
+              });
+              off += hlen + size;
+              continue;
+            }
+          }
+        }
+      }
+      off = this.#slow(chunk, off, out);
+    }
+    this.#streamOffset += n;
+    return out;
+  }
+
+  /** Assembles a message that spans chunks; returns the new chunk offset. */
+  #slow(chunk: Uint8Array, off: number, out: CaMessage[]): number {
+    const head = this.#head;
+    if (this.#body === null) {
+      // Still collecting the header.
+      let need = HEADER_SIZE;
+      if (this.#headLen >= 4 && u16(head, 2) === EXTENDED_MARKER) need = EXTENDED_HEADER_SIZE;
+      while (this.#headLen < need && off < chunk.length) {
+        head[this.#headLen++] = chunk[off++];
+        if (this.#headLen === 4 && u16(head, 2) === EXTENDED_MARKER) need = EXTENDED_HEADER_SIZE;
+      }
+      if (this.#headLen < need) return off;
+      const size = need === EXTENDED_HEADER_SIZE ? u32(head, 16) : u16(head, 2);
+      this.#check(size, this.#streamOffset + off - this.#headLen);
+      this.#body = new Uint8Array(size);
+      this.#bodyLen = 0;
+    }
+    const body = this.#body;
+    const take = Math.min(body.length - this.#bodyLen, chunk.length - off);
+    if (take > 0) {
+      body.set(chunk.subarray(off, off + take), this.#bodyLen);
+      this.#bodyLen += take;
+      off += take;
+    }
+    if (this.#bodyLen === body.length) {
+      const ext = this.#headLen === EXTENDED_HEADER_SIZE;
+      out.push({
+        command: u16(head, 0),
+        dataType: u16(head, 4),
+        dataCount: ext ? u32(head, 20) : u16(head, 6),
+        param1: u32(head, 8),
+        param2: u32(head, 12),
+        payload: body,
+      });
+      this.#headLen = 0;
+      this.#body = null;
+      this.#bodyLen = 0;
+    }
+    return off;
+  }
+
+  #check(size: number, at: number): void {
+    if (size % 8 !== 0) {
+      throw new RemoteProtocolError(
+        `Cannot frame CA message at stream offset ${at}: payload size ${size} is not a multiple of 8`,
+        { offset: at },
+      );
+    }
+    if (size > this.#maxPayload) {
+      throw new RemoteProtocolError(
+        `Cannot frame CA message at stream offset ${at}: payload size ${size} exceeds the limit of ${this.#maxPayload}`,
+        { offset: at },
+      );
+    }
+  }
+}
+
+/**
+ * Splits one UDP datagram into its messages (a search datagram is VERSION followed by
+ * SEARCH messages; a reply is VERSION followed by search replies). Payloads are views
+ * of `bytes`.
+ * @param bytes the datagram
+ * @returns the messages in order
+ * @throws {RemoteProtocolError} when a header or payload is cut short
+ */
+export function decodeDatagram(bytes: Uint8Array): CaMessage[] {
+  const out: CaMessage[] = [];
+  let off = 0;
+  while (off < bytes.length) {
+    if (bytes.length - off < HEADER_SIZE) {
+      throw new RemoteProtocolError(
+        `Cannot decode CA datagram: truncated header at offset ${off}`,
+        { offset: off },
+      );
+    }
+    let size = u16(bytes, off + 2);
+    let count = u16(bytes, off + 6);
+    let hlen = HEADER_SIZE;
+    if (size === EXTENDED_MARKER) {
+      if (bytes.length - off < EXTENDED_HEADER_SIZE) {
+        throw new RemoteProtocolError(
+          `Cannot decode CA datagram: truncated extended header at offset ${off}`,
+          { offset: off },
+        );
+      }
+      size = u32(bytes, off + 16);
+      count = u32(bytes, off + 20);
+      hlen = EXTENDED_HEADER_SIZE;
+    }
+    if (bytes.length - off - hlen < size) {
+      throw new RemoteProtocolError(
+        `Cannot decode CA datagram: payload of ${size} bytes at offset ${off} is truncated`,
+        { offset: off },
+      );
+    }
+    out.push({
+      command: u16(bytes, off),
+      dataType: u16(bytes, off + 4),
+      dataCount: count,
+      param1: u32(bytes, off + 8),
+      param2: u32(bytes, off + 12),
+      payload: bytes.subarray(off + hlen, off + hlen + size),
+    });
+    off += hlen + size;
+  }
+  return out;
+}
