@@ -1,0 +1,76 @@
+/**
+ * The demo PVs `pvserve --demo` hosts: a temperature with limits and alarms, a counter,
+ * a message, a mode enum, a sine waveform, a long text and a read-only value.
+ * @module
+ */
+
+import { SharedPV } from "../pv/shared_pv.ts";
+
+/** The demo PVs and the timers that animate them. */
+export interface Demo extends Disposable {
+  pvs: SharedPV[];
+}
+
+/**
+ * Creates the demo PVs and starts their 10 Hz updates.
+ * @param prefix put before every name (default "demo:")
+ * @returns the PVs; dispose to stop the updates
+ */
+export function startDemo(prefix = "demo:"): Demo {
+  const temperature = new SharedPV(`${prefix}temperature`, {
+    type: "float64",
+    value: 25,
+    units: "C",
+    precision: 2,
+    description: "Demo temperature",
+    display: { low: -50, high: 150 },
+    control: { low: -20, high: 120 },
+    alarm: { lolo: -10, low: 0, high: 80, hihi: 100 },
+  });
+  const count = new SharedPV(`${prefix}count`, {
+    type: "int32",
+    value: 0,
+    writable: false,
+    description: "Counts at 10 Hz",
+  });
+  const message = new SharedPV(`${prefix}message`, { type: "string", value: "hello" });
+  const mode = new SharedPV(`${prefix}mode`, { type: "enum", choices: ["Off", "On", "Auto"] });
+  const N = 1000;
+  const waveform = new SharedPV(`${prefix}waveform`, {
+    type: "float64",
+    length: N,
+    value: new Float64Array(N),
+    precision: 3,
+    display: { low: -1, high: 1 },
+    description: "Sine wave, phase advancing at 10 Hz",
+  });
+  const text = new SharedPV(`${prefix}text`, {
+    type: "uint8",
+    length: 256,
+    value: "This is a long string held in a char array of 256 elements.",
+    description: "Long string (char waveform)",
+  });
+  const readonly = new SharedPV(`${prefix}readonly`, {
+    type: "float64",
+    value: 5,
+    writable: false,
+    description: "Read-only value",
+  });
+  const wave = new Float64Array(N);
+  let phase = 0;
+  let n = 0;
+  const tick = () => {
+    count.post(++n);
+    phase += 0.1;
+    for (let i = 0; i < N; i++) wave[i] = Math.sin(phase + (2 * Math.PI * i) / N);
+    waveform.post(wave);
+  };
+  tick();
+  const timer = setInterval(tick, 100);
+  return {
+    pvs: [temperature, count, message, mode, waveform, text, readonly],
+    [Symbol.dispose]() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * `serve()`: host PVs over the network. Starts the protocol servers over one provider.
+ * @module
+ */
+
+import { type EpicsConfig, readEpicsConfig } from "../core/env.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { PvMap } from "../pv/provider.ts";
+import type { PvProvider, ServedPv } from "../pv/types.ts";
+import { CaServer } from "../ca/server/server.ts";
+
+/** How to {@link serve}. */
+export interface ServeOptions {
+  /** The PVs to host (or a provider that looks names up itself). */
+  pvs: Iterable<ServedPv> | PvProvider;
+  /** Serve over Channel Access (default true). */
+  ca?: boolean;
+  /** CA port override (0 = any free port); default EPICS_CAS_SERVER_PORT / 5064. */
+  caPort?: number;
+  /** Settings (default: read from the environment). */
+  config?: EpicsConfig;
+  /** Where log lines go (default: nowhere). */
+  logger?: Logger;
+}
+
+/** Running servers; dispose to stop them. */
+export interface Served extends AsyncDisposable {
+  /** The provider the servers share. */
+  provider: PvProvider;
+  /** The Channel Access server, when enabled. */
+  ca?: CaServer;
+  /** Stops every server. */
+  close(): Promise<void>;
+}
+
+function isProvider(x: ServeOptions["pvs"]): x is PvProvider {
+  return typeof (x as PvProvider).lookup === "function";
+}
+
+/**
+ * Starts the servers for a set of PVs.
+ * @param options PVs, protocols, ports
+ * @returns the running servers (AsyncDisposable)
+ * @example
+ * ```ts ignore
+ * import { serve, SharedPV } from "./mod.ts";
+ * const pv = new SharedPV("demo:x", { type: "float64", value: 1 });
+ * await using server = await serve({ pvs: [pv] });
+ * pv.post(2);
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<Served> {
+  const config = options.config ?? readEpicsConfig();
+  const provider = isProvider(options.pvs) ? options.pvs : new PvMap(options.pvs);
+  const logger = options.logger ?? silentLogger;
+  let ca: CaServer | undefined;
+  if (options.ca !== false) {
+    ca = await CaServer.start({ provider, config: config.cas, port: options.caPort, logger });
+  }
+  const close = async () => {
+    await ca?.close();
+  };
+  return { provider, ca, close, [Symbol.asyncDispose]: close };
+}
