@@ -10,6 +10,7 @@ import { RemoteProtocolError } from "../../core/errors.ts";
 import {
   CA_MINOR_VERSION,
   CaCommand,
+  MAX_STRING_SIZE,
   SEARCH_REPLY_USE_SOURCE,
   SearchReply,
   SEQUENCE_NO_IS_VALID,
@@ -643,12 +644,37 @@ export interface WriteRequest {
  * cmd=4 / size=padded DBR size / type=DBR type / count=elements / p1=sid / p2=cid
  * payload: the DBR structure
  * ```
- * p2 holds the CID, as libca does: servers echo it in ERROR replies.
+ * p2 holds the CID, as libca does: servers echo it in ERROR replies. A single
+ * DBR_STRING is sent in libca's short form: the text, a NUL, padding to 8.
  * @param w the writer
  * @param f the request and the channel's CID
  */
 export function encodeWrite(w: ByteWriter, f: WriteRequest & { cid: number }): void {
-  withDbr(w, CaCommand.WRITE, f.dataType, f.count, f.sid, f.cid, f.data);
+  withPutData(w, CaCommand.WRITE, f.dataType, f.count, f.sid, f.cid, f.data);
+}
+
+/**
+ * Writes put data; a single DBR_STRING goes in libca's short form (the text, a NUL
+ * and padding to 8, instead of the full 40 bytes), which every server accepts.
+ */
+function withPutData(
+  w: ByteWriter,
+  command: number,
+  dataType: number,
+  count: number,
+  p1: number,
+  p2: number,
+  data: DbrData,
+): void {
+  if (dataType === 0 && count === 1) {
+    const text = utf8Encode(String(data.value[0] ?? ""));
+    const n = Math.min(text.length, MAX_STRING_SIZE - 1);
+    const size = padded(n + 1);
+    header(w, command, size, dataType, count, p1, p2);
+    w.bytes(text.subarray(0, n)).zeros(size - n);
+    return;
+  }
+  withDbr(w, command, dataType, count, p1, p2, data);
 }
 
 /**
@@ -656,13 +682,13 @@ export function encodeWrite(w: ByteWriter, f: WriteRequest & { cid: number }): v
  *
  * ```text
  * cmd=19 / size=padded DBR size / type=DBR type / count=elements / p1=sid / p2=ioid
- * payload: the DBR structure
+ * payload: the DBR structure (a single DBR_STRING in the short form, as for WRITE)
  * ```
  * @param w the writer
  * @param f the request and its IOID
  */
 export function encodeWriteNotify(w: ByteWriter, f: WriteRequest & { ioid: number }): void {
-  withDbr(w, CaCommand.WRITE_NOTIFY, f.dataType, f.count, f.sid, f.ioid, f.data);
+  withPutData(w, CaCommand.WRITE_NOTIFY, f.dataType, f.count, f.sid, f.ioid, f.data);
 }
 
 /**
