@@ -1,8 +1,31 @@
 /**
- * epics-ts: EPICS Channel Access and PV Access in pure TypeScript for Deno.
+ * epics-ts: EPICS Channel Access (and soon PV Access) in pure TypeScript for Deno.
  *
- * Import this module in scripts to host PVs (`serve`, `SharedPV`) and, as they arrive,
- * to talk to PVs as a client.
+ * Host PVs from a script:
+ *
+ * ```ts ignore
+ * import { serve, SharedPV } from "./mod.ts";
+ * const temp = new SharedPV("lab:temp", { type: "float64", value: 21.5, units: "C", precision: 2 });
+ * await using server = await serve({ pvs: [temp] });
+ * setInterval(() => temp.post(20 + Math.random()), 1000);
+ * ```
  * @module
  */
 export * from "./lib/core/mod.ts";
+export { PvMap, SharedPV } from "./lib/pv/mod.ts";
+export type {
+  AlarmLimits,
+  PostOptions,
+  PutContext,
+  PutHandler,
+  PvProvider,
+  PvSnapshot,
+  PvValue,
+  ScalarType,
+  ServedPv,
+  SharedPVOptions,
+} from "./lib/pv/mod.ts";
+export { serve } from "./lib/host/serve.ts";
+export type { Served, ServeOptions } from "./lib/host/serve.ts";
+export { CaServer, startCaServer } from "./lib/ca/server/server.ts";
+export type { CaServerOptions } from "./lib/ca/server/server.ts";

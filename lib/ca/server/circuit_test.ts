@@ -1,0 +1,396 @@
+import assert from "node:assert/strict";
+import { ByteWriter, cString } from "../../core/bytes.ts";
+import { silentLogger } from "../../core/log.ts";
+import { CaCommand, Dbe, Dbr, Eca } from "../proto/constants.ts";
+import { decodeDbr, encodeDbr } from "../proto/dbr.ts";
+import { CaFramer } from "../proto/framer.ts";
+import { type CaMessage, encodeMessage, writeHeader } from "../proto/header.ts";
+import { PvMap } from "../../pv/provider.ts";
+import { SharedPV } from "../../pv/shared_pv.ts";
+import { CaCircuit } from "./circuit.ts";
+import { answerSearch } from "./search.ts";
+
+/** A circuit wired to arrays: what the server writes is framed back into messages. */
+function harness(pvs: SharedPV[], opts: { slow?: boolean; queueSize?: number } = {}) {
+  const framer = new CaFramer();
+  const received: CaMessage[] = [];
+  const writes: number[] = [];
+  let release: (() => void) | undefined;
+  let closed = false;
+  const circuit = new CaCircuit(new PvMap(pvs), {
+    write(b) {
+      writes.push(b.length);
+      received.push(...framer.receive(b.slice()));
+      if (opts.slow) {
+        return new Promise((r) => {
+          release = () => r(b.length);
+        });
+      }
+      return Promise.resolve(b.length);
+    },
+    close() {
+      closed = true;
+    },
+  }, {
+    logger: silentLogger,
+    maxPayload: 1 << 20,
+    maxReplyPayload: 1 << 20,
+    peer: "test",
+    tcpPort: 5064,
+    queueSize: opts.queueSize,
+  });
+  const send = (build: (w: ByteWriter) => void) => {
+    const w = new ByteWriter();
+    build(w);
+    circuit.receive(w.toBytes());
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  return {
+    circuit,
+    received,
+    writes,
+    send,
+    settle,
+    get closed() {
+      return closed;
+    },
+    release: () => release?.(),
+  };
+}
+
+function name(text: string): Uint8Array {
+  return new TextEncoder().encode(text + "\0");
+}
+
+function hello(w: ByteWriter, pv: string, cid = 7) {
+  encodeMessage(w, { command: CaCommand.VERSION, dataCount: 13 });
+  encodeMessage(w, { command: CaCommand.CLIENT_NAME }, name("alice"));
+  encodeMessage(w, { command: CaCommand.HOST_NAME }, name("box"));
+  encodeMessage(w, { command: CaCommand.CREATE_CHAN, param1: cid, param2: 13 }, name(pv));
+}
+
+Deno.test({
+  name: "circuit: VERSION, then ACCESS_RIGHTS before the CREATE_CHAN reply, all in one write",
+  permissions: "none",
+  async fn() {
+    const h = harness([new SharedPV("a", { type: "float64", value: 1.5 })]);
+    h.send((w) => hello(w, "a"));
+    await h.settle();
+    assert.deepEqual(h.received.map((m) => m.command), [
+      CaCommand.VERSION,
+      CaCommand.ACCESS_RIGHTS,
+      CaCommand.CREATE_CHAN,
+    ]);
+    assert.equal(h.writes.length, 1, "coalesced into one write");
+    const [, ar, cc] = h.received;
+    assert.equal(ar.param1, 7);
+    assert.equal(ar.param2, 3);
+    assert.equal(cc.dataType, Dbr.DOUBLE);
+    assert.equal(cc.dataCount, 1);
+    assert.equal(cc.param1, 7);
+    assert.equal(h.circuit.user, "alice");
+    assert.equal(h.circuit.host, "box");
+  },
+});
+
+Deno.test({
+  name: "circuit: unknown names get CREATE_CH_FAIL; bad sid gets ERROR ECA_BADCHID",
+  permissions: "none",
+  async fn() {
+    const h = harness([]);
+    h.send((w) => hello(w, "nope", 9));
+    h.send((w) => writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.DOUBLE, 1, 1234, 1));
+    await h.settle();
+    const fail = h.received.find((m) => m.command === CaCommand.CREATE_CH_FAIL);
+    assert.equal(fail?.param1, 9);
+    const err = h.received.find((m) => m.command === CaCommand.ERROR);
+    assert.equal(err?.param2, Eca.BADCHID);
+    // The error payload starts with a copy of the request header.
+    assert.equal((err!.payload[0] << 8) | err!.payload[1], CaCommand.READ_NOTIFY);
+    assert.equal(h.closed, false);
+  },
+});
+
+Deno.test({
+  name: "circuit: READ_NOTIFY converts to the requested type, count 0 gives the current length",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("w", { type: "float64", length: 10, value: [1, 2, 3], precision: 2 });
+    const h = harness([pv]);
+    h.send((w) => hello(w, "w"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    h.send((w) => {
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.TIME_DOUBLE, 0, sid, 1);
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.STRING, 2, sid, 2);
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.DOUBLE, 11, sid, 3);
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, 77, 1, sid, 4);
+    });
+    await h.settle();
+    const r1 = h.received.find((m) => m.command === CaCommand.READ_NOTIFY && m.param2 === 1)!;
+    assert.equal(r1.param1, Eca.NORMAL);
+    assert.equal(r1.dataCount, 3);
+    assert.deepEqual(Array.from(decodeDbr(Dbr.TIME_DOUBLE, 3, r1.payload).value as Float64Array), [
+      1,
+      2,
+      3,
+    ]);
+    const r2 = h.received.find((m) => m.command === CaCommand.READ_NOTIFY && m.param2 === 2)!;
+    assert.deepEqual(decodeDbr(Dbr.STRING, 2, r2.payload).value, ["1.00", "2.00"]);
+    const errs = h.received.filter((m) => m.command === CaCommand.ERROR).map((m) => m.param2);
+    assert.deepEqual(errs, [Eca.BADCOUNT, Eca.BADTYPE]);
+  },
+});
+
+Deno.test({
+  name: "circuit: WRITE_NOTIFY applies, refuses out-of-limit and read-only puts with ECA codes",
+  permissions: "none",
+  async fn() {
+    const t = new SharedPV("t", { type: "float64", value: 25, control: { low: -20, high: 120 } });
+    const ro = new SharedPV("ro", { type: "float64", value: 5, writable: false });
+    const h = harness([t, ro]);
+    h.send((w) => {
+      hello(w, "t", 1);
+      encodeMessage(w, { command: CaCommand.CREATE_CHAN, param1: 2, param2: 13 }, name("ro"));
+    });
+    await h.settle();
+    const chans = h.received.filter((m) => m.command === CaCommand.CREATE_CHAN);
+    const rights = h.received.filter((m) => m.command === CaCommand.ACCESS_RIGHTS);
+    assert.deepEqual(rights.map((m) => m.param2), [3, 1]);
+    const [sidT, sidRo] = chans.map((m) => m.param2);
+    const put = (
+      w: ByteWriter,
+      sid: number,
+      type: number,
+      value: string[] | Float64Array,
+      ioid: number,
+    ) => {
+      const body = new ByteWriter();
+      encodeDbr(body, type, 1, { value, meta: { status: 0, severity: 0 } });
+      encodeMessage(w, {
+        command: CaCommand.WRITE_NOTIFY,
+        dataType: type,
+        dataCount: 1,
+        param1: sid,
+        param2: ioid,
+      }, body.toBytes());
+    };
+    h.send((w) => {
+      put(w, sidT, Dbr.DOUBLE, new Float64Array([42]), 10);
+      put(w, sidT, Dbr.DOUBLE, new Float64Array([500]), 11);
+      put(w, sidT, Dbr.STRING, ["abc"], 12);
+      put(w, sidRo, Dbr.DOUBLE, new Float64Array([1]), 13);
+      put(w, sidT, Dbr.STRING, ["99.5"], 14);
+    });
+    await h.settle();
+    await h.settle();
+    const replies = new Map(
+      h.received.filter((m) => m.command === CaCommand.WRITE_NOTIFY).map((
+        m,
+      ) => [m.param2, m.param1]),
+    );
+    assert.equal(replies.get(10), Eca.NORMAL);
+    assert.equal(replies.get(11), Eca.PUTFAIL);
+    assert.equal(replies.get(12), Eca.PUTFAIL);
+    assert.equal(replies.get(13), Eca.NOWTACCESS);
+    assert.equal(replies.get(14), Eca.NORMAL);
+    assert.equal(t.value, 99.5);
+    assert.equal(ro.value, 5);
+  },
+});
+
+Deno.test({
+  name: "circuit: a plain WRITE that fails is answered with ERROR naming the channel",
+  permissions: "none",
+  async fn() {
+    const t = new SharedPV("t", { type: "float64", value: 3.5 });
+    const h = harness([t]);
+    h.send((w) => hello(w, "t", 1));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    h.send((w) =>
+      encodeMessage(w, {
+        command: CaCommand.WRITE,
+        dataType: Dbr.STRING,
+        dataCount: 1,
+        param1: sid,
+        param2: 1,
+      }, name("abc"))
+    );
+    await h.settle();
+    const err = h.received.find((m) => m.command === CaCommand.ERROR)!;
+    assert.equal(err.param1, 1);
+    assert.equal(err.param2, Eca.PUTFAIL);
+    assert.equal(cString(err.payload.subarray(16)), "t");
+    assert.equal(t.value, 3.5);
+  },
+});
+
+Deno.test({
+  name:
+    "circuit: subscriptions start with the current value, honour the mask, cancel with a zero-size EVENT_ADD",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "int32", value: 1, alarm: { high: 10, highSeverity: 1 } });
+    const h = harness([pv]);
+    h.send((w) => hello(w, "x"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    const sub = (w: ByteWriter, subid: number, mask: number) => {
+      const b = new ByteWriter();
+      b.zeros(12).u16(mask).u16(0);
+      encodeMessage(w, {
+        command: CaCommand.EVENT_ADD,
+        dataType: Dbr.TIME_LONG,
+        dataCount: 1,
+        param1: sid,
+        param2: subid,
+      }, b.toBytes());
+    };
+    h.send((w) => {
+      sub(w, 100, Dbe.VALUE);
+      sub(w, 200, Dbe.ALARM);
+    });
+    await h.settle();
+    pv.post(2);
+    await h.settle();
+    pv.post(11);
+    await h.settle();
+    const ev = (id: number) =>
+      h.received.filter((m) => m.command === CaCommand.EVENT_ADD && m.param2 === id)
+        .map((m) => decodeDbr(Dbr.TIME_LONG, 1, m.payload).value[0]);
+    assert.deepEqual(ev(100), [1, 2, 11]);
+    assert.deepEqual(ev(200), [1, 11]);
+    h.send((w) => writeHeader(w, CaCommand.EVENT_CANCEL, 0, Dbr.TIME_LONG, 1, sid, 100));
+    await h.settle();
+    pv.post(3);
+    await h.settle();
+    const last = h.received.filter((m) => m.command === CaCommand.EVENT_ADD && m.param2 === 100).at(
+      -1,
+    )!;
+    assert.equal(last.payload.length, 0, "cancel confirmation has no payload");
+    assert.equal(pv.listenerCount, 1);
+    h.send((w) => writeHeader(w, CaCommand.CLEAR_CHANNEL, 0, 0, 0, sid, 7));
+    await h.settle();
+    assert.equal(pv.listenerCount, 0);
+    assert.equal(h.received.at(-1)!.command, CaCommand.CLEAR_CHANNEL);
+  },
+});
+
+Deno.test({
+  name: "circuit: a lagging client gets a bounded queue that keeps the newest value",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "int32", value: 0 });
+    const h = harness([pv], { slow: true, queueSize: 3 });
+    h.send((w) => hello(w, "x"));
+    await h.settle();
+    // The first write (VERSION... CREATE_CHAN) is still "in flight": nothing more is written.
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    const b = new ByteWriter();
+    b.zeros(12).u16(Dbe.VALUE).u16(0);
+    h.send((w) =>
+      encodeMessage(w, {
+        command: CaCommand.EVENT_ADD,
+        dataType: Dbr.LONG,
+        dataCount: 1,
+        param1: sid,
+        param2: 5,
+      }, b.toBytes())
+    );
+    for (let i = 1; i <= 1000; i++) pv.post(i);
+    await h.settle();
+    h.release();
+    await h.settle();
+    h.release();
+    await h.settle();
+    const vals = h.received.filter((m) => m.command === CaCommand.EVENT_ADD)
+      .map((m) => decodeDbr(Dbr.LONG, 1, m.payload).value[0]);
+    assert.ok(vals.length <= 3, `queue bounded, got ${vals.length}`);
+    assert.equal(vals.at(-1), 1000, "newest value delivered");
+  },
+});
+
+Deno.test({
+  name: "circuit: EVENTS_OFF holds updates (newest kept) until EVENTS_ON; ECHO is echoed",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "int32", value: 0 });
+    const h = harness([pv], { queueSize: 2 });
+    h.send((w) => hello(w, "x"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    const b = new ByteWriter();
+    b.zeros(12).u16(Dbe.VALUE).u16(0);
+    h.send((w) => {
+      encodeMessage(w, {
+        command: CaCommand.EVENT_ADD,
+        dataType: Dbr.LONG,
+        dataCount: 1,
+        param1: sid,
+        param2: 5,
+      }, b.toBytes());
+    });
+    await h.settle();
+    h.send((w) => encodeMessage(w, { command: CaCommand.EVENTS_OFF }));
+    for (let i = 1; i <= 50; i++) pv.post(i);
+    h.send((w) => encodeMessage(w, { command: CaCommand.ECHO }));
+    await h.settle();
+    const before = h.received.filter((m) => m.command === CaCommand.EVENT_ADD).length;
+    assert.equal(before, 1);
+    assert.equal(h.received.at(-1)!.command, CaCommand.ECHO);
+    h.send((w) => encodeMessage(w, { command: CaCommand.EVENTS_ON }));
+    await h.settle();
+    const vals = h.received.filter((m) => m.command === CaCommand.EVENT_ADD)
+      .map((m) => decodeDbr(Dbr.LONG, 1, m.payload).value[0]);
+    assert.deepEqual(vals, [0, 1, 50]);
+  },
+});
+
+Deno.test({
+  name: "circuit: malformed stream closes only this circuit",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "int32", value: 0 });
+    const h = harness([pv]);
+    h.send((w) => hello(w, "x"));
+    await h.settle();
+    // Payload size 5 is not a multiple of 8.
+    h.circuit.receive(
+      new Uint8Array([0, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 2, 3, 4, 5]),
+    );
+    assert.equal(h.closed, true);
+    assert.equal(pv.listenerCount, 0);
+  },
+});
+
+Deno.test({
+  name: "search: replies only for hosted names, with VERSION echoing the sequence number",
+  permissions: "none",
+  fn() {
+    const w = new ByteWriter();
+    writeHeader(w, CaCommand.VERSION, 0, 1, 13, 42, 0);
+    for (const [n, id] of [["a", 1], ["missing", 2], ["b", 3]] as const) {
+      const p = name(n);
+      const padded = new Uint8Array(Math.ceil(p.length / 8) * 8);
+      padded.set(p);
+      writeHeader(w, CaCommand.SEARCH, padded.length, 5, 13, id, id);
+      w.bytes(padded);
+    }
+    const provider = new PvMap([
+      new SharedPV("a", { type: "int32" }),
+      new SharedPV("b", { type: "int32" }),
+    ]);
+    const reply = answerSearch(w.toBytes(), provider, 5099, new ByteWriter())!;
+    const f = new CaFramer();
+    const msgs = f.receive(reply.slice());
+    assert.deepEqual(msgs.map((m) => [m.command, m.param2]), [[0, 0], [6, 1], [6, 3]]);
+    assert.equal(msgs[0].param1, 42);
+    assert.equal(msgs[1].dataType, 5099);
+    assert.equal(msgs[1].param1, 0xffffffff);
+    assert.equal((msgs[1].payload[0] << 8) | msgs[1].payload[1], 13);
+    const none = new ByteWriter();
+    writeHeader(none, CaCommand.VERSION, 0, 1, 13, 1, 0);
+    assert.equal(answerSearch(none.toBytes(), provider, 5099, new ByteWriter()), undefined);
+  },
+});
