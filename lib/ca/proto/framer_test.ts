@@ -8,12 +8,15 @@ const none = { permissions: "none" } as const;
 
 // caget_T_ai_dbr20, client stream: VERSION, CLIENT_NAME "root", HOST_NAME "vm",
 // CREATE_CHAN "T:ai", then READ_NOTIFY and CLEAR_CHANNEL.
-const CLIENT = "000000000000000d000000000000000000140008000000000000000000000000726f6f74000000000015" +
+const CLIENT =
+  "000000000000000d000000000000000000140008000000000000000000000000726f6f74000000000015" +
   "0008000000000000000000000000766d0000000000000012000800000000000000010000000d543a616900000000" +
   "000f0000001400010000002600000001000c0000000000000000002600000001";
 
 function summary(ms: CaMessage[]): string[] {
-  return ms.map((m) => `${m.command}/${m.dataType}/${m.dataCount}/${m.param1}/${m.param2}/${toHex(m.payload)}`);
+  return ms.map((m) =>
+    `${m.command}/${m.dataType}/${m.dataCount}/${m.param1}/${m.param2}/${toHex(m.payload)}`
+  );
 }
 
 function bigMessage(): Uint8Array {
@@ -110,7 +113,10 @@ Deno.test({
   fn() {
     const w = new ByteWriter();
     encodeMessage(w, { command: 1 }, new Uint8Array(4096));
-    assert.throws(() => new CaFramer({ maxPayload: 2048 }).receive(w.toBytes()), RemoteProtocolError);
+    assert.throws(
+      () => new CaFramer({ maxPayload: 2048 }).receive(w.toBytes()),
+      RemoteProtocolError,
+    );
     assert.equal(new CaFramer({ maxPayload: 4096 }).receive(w.toBytes()).length, 1);
   },
 });

@@ -10,7 +10,15 @@ Deno.test({
   name: "header: padded rounds up to 8",
   ...none,
   fn() {
-    assert.deepEqual([0, 1, 7, 8, 9, 0xfff9, 0x10000].map(padded), [0, 8, 8, 8, 16, 0x10000, 0x10000]);
+    assert.deepEqual([0, 1, 7, 8, 9, 0xfff9, 0x10000].map(padded), [
+      0,
+      8,
+      8,
+      8,
+      16,
+      0x10000,
+      0x10000,
+    ]);
   },
 });
 
@@ -37,7 +45,11 @@ Deno.test({
     ];
     for (const [size, count, hlen] of cases) {
       const w = new ByteWriter();
-      encodeMessage(w, { command: 1, dataType: 6, dataCount: count, param1: 7, param2: 9 }, new Uint8Array(size));
+      encodeMessage(
+        w,
+        { command: 1, dataType: 6, dataCount: count, param1: 7, param2: 9 },
+        new Uint8Array(size),
+      );
       const bytes = w.toBytes();
       assert.equal(bytes.length, hlen + size, `size ${size} count ${count}`);
       if (hlen === 24) {

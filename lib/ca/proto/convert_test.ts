@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { CaStatusError } from "../../core/errors.ts";
+import { Eca } from "./constants.ts";
+import {
+  charsToString,
+  convertValues,
+  formatFixed,
+  formatShortest,
+  stringToChars,
+} from "./convert.ts";
+
+const none = { permissions: "none" } as const;
+const arr = (v: ArrayLike<number> | string[]) => Array.from(v as ArrayLike<unknown>);
+
+// Expected values come from the RSRV replies in /work/shared/vectors/ca/caget_T_*_dbr0N.
+
+Deno.test({
+  name: "convert: numbers to DBR_STRING use the precision like RSRV",
+  ...none,
+  fn() {
+    const d = (v: number[]) => new Float64Array(v);
+    assert.deepEqual(convertValues(d([3.14159]), 6, 0, { precision: 3 }), ["3.142"]); // caget_T_ai_dbr00
+    assert.deepEqual(convertValues(d([3.14159]), 6, 0, { precision: 4 }), ["3.1416"]);
+    assert.deepEqual(convertValues(d([9]), 6, 0, { precision: 3 }), ["9.000"]); // caget_T_alarm_dbr00
+    // caget_T_wf_dbr00: PREC 0 rounds half away from zero.
+    assert.deepEqual(convertValues(d([1.5, 2.5, 3.5, 0]), 6, 0, { precision: 0 }), [
+      "2",
+      "3",
+      "4",
+      "0",
+    ]);
+    assert.deepEqual(convertValues(new Float32Array([0.25]), 2, 0, { precision: 0 }), ["0"]); // caget_T_float_dbr00
+    assert.deepEqual(convertValues(new Int32Array([42]), 5, 0), ["42"]); // caget_T_long_dbr00
+    assert.deepEqual(convertValues(new Int16Array([-1, 2, -3, 4]), 1, 0), ["-1", "2", "-3", "4"]); // caget_T_short_dbr00
+    // caget_T_chars_dbr00: a CHAR array read as DBR_STRING is one number per element.
+    assert.deepEqual(convertValues(new Uint8Array([104, 101, 0]), 4, 0), ["104", "101", "0"]);
+    assert.deepEqual(convertValues(d([-1.25]), 6, 0, { precision: 1 }), ["-1.3"]);
+    assert.deepEqual(convertValues(d([0.96]), 6, 0, { precision: 1 }), ["1.0"]);
+    // No precision: the shortest form.
+    assert.deepEqual(convertValues(d([3.14159, 1e-7, 1e20]), 6, 0), ["3.14159", "1e-07", "1e+20"]);
+  },
+});
+
+Deno.test({
+  name: "convert: formatFixed edge cases",
+  ...none,
+  fn() {
+    assert.equal(formatFixed(1e20, 3), "1.000e+20");
+    assert.equal(formatFixed(-1e17, 0), "-1e+17");
+    assert.equal(formatFixed(2e7, 2, true), "2.00e+07");
+    assert.equal(formatFixed(-0.0001, 3), "-0.000");
+    assert.equal(formatFixed(NaN, 3), "nan");
+    assert.equal(formatFixed(Infinity, 3), "inf");
+    assert.equal(formatFixed(123456, 20), "1.23456000000000000e+05");
+    assert.equal(formatShortest(-Infinity), "-inf");
+  },
+});
+
+Deno.test({
+  name: "convert: between numeric types (C casts; float to int truncates and clips)",
+  ...none,
+  fn() {
+    // caget_T_wf_dbr01/04: 1.5 2.5 3.5 read as SHORT / CHAR.
+    assert.deepEqual(arr(convertValues(new Float64Array([1.5, 2.5, 3.5]), 6, 1)), [1, 2, 3]);
+    assert.deepEqual(arr(convertValues(new Float64Array([1.5, 2.5, 3.5]), 6, 4)), [1, 2, 3]);
+    assert.deepEqual(arr(convertValues(new Float64Array([3.14159]), 6, 3)), [3]); // caget_T_ai_dbr03
+    // caget_T_short_dbr03/04: integers wrap.
+    assert.deepEqual(arr(convertValues(new Int16Array([-1, 2, -3, 4]), 1, 3)), [
+      65535,
+      2,
+      65533,
+      4,
+    ]);
+    assert.deepEqual(arr(convertValues(new Int16Array([-1, 2, -3, 4]), 1, 4)), [255, 2, 253, 4]);
+    assert.deepEqual(arr(convertValues(new Int16Array([-1]), 1, 5)), [-1]);
+    // Out of range floats clip; NaN is 0.
+    assert.deepEqual(arr(convertValues(new Float64Array([1e10, -1e10, NaN, -3.9]), 6, 5)), [
+      2147483647,
+      -2147483648,
+      0,
+      -3,
+    ]);
+    assert.deepEqual(arr(convertValues(new Float64Array([1e6, -1e6]), 6, 1)), [32767, -32768]);
+    assert.deepEqual(arr(convertValues(new Float64Array([-5, 300]), 6, 4)), [0, 255]);
+    assert.deepEqual(arr(convertValues(new Float64Array([3.14159]), 6, 2)), [Math.fround(3.14159)]);
+    assert.deepEqual(arr(convertValues(new Uint8Array([104]), 4, 6)), [104]);
+    const same = new Float64Array([1]);
+    assert.equal(convertValues(same, 6, 6), same);
+  },
+});
+
+Deno.test({
+  name: "convert: enum <-> string",
+  ...none,
+  fn() {
+    const enumStrings = ["Zero", "One", "Two"];
+    assert.deepEqual(convertValues(new Uint16Array([0, 2]), 3, 0, { enumStrings }), [
+      "Zero",
+      "Two",
+    ]); // caget_T_mbbo_dbr00
+    assert.deepEqual(convertValues(new Uint16Array([7]), 3, 0, { enumStrings }), ["7"]);
+    assert.deepEqual(arr(convertValues(["Two"], 0, 3, { enumStrings })), [2]); // caput_enum_string
+    assert.deepEqual(arr(convertValues(["1"], 0, 3, { enumStrings })), [1]);
+    assert.throws(
+      () => convertValues(["Five"], 0, 3, { enumStrings }),
+      (e) => e instanceof CaStatusError && e.eca === Eca.PUTFAIL,
+    );
+    assert.throws(() => convertValues(["3"], 0, 3, { enumStrings }), CaStatusError);
+    // caput_enum_index: caput sends the index as a DOUBLE.
+    assert.deepEqual(arr(convertValues(new Float64Array([1]), 6, 3)), [1]);
+  },
+});
+
+Deno.test({
+  name: "convert: string to number parses, and refuses text that is not a number",
+  ...none,
+  fn() {
+    assert.deepEqual(arr(convertValues(["7.5", " 1000 ", "-2e3", ""], 0, 6)), [
+      7.5,
+      1000,
+      -2000,
+      0,
+    ]);
+    assert.deepEqual(arr(convertValues(["42", "3.7", "0x10"], 0, 5)), [42, 3, 16]);
+    // caput_bad_value: RSRV answers `caput T:ao abc` with ECA_PUTFAIL.
+    assert.throws(
+      () => convertValues(["abc"], 0, 6),
+      (e) => e instanceof CaStatusError && e.eca === Eca.PUTFAIL && /abc/.test(e.message),
+    );
+    // caget_T_str_dbr06: reading "hello world" as DOUBLE gives ECA_GETFAIL.
+    assert.throws(
+      () => convertValues(["hello world"], 0, 6, { direction: "get" }),
+      (e) => e instanceof CaStatusError && e.eca === Eca.GETFAIL,
+    );
+    assert.throws(() => convertValues(["70000"], 0, 1), CaStatusError);
+    assert.throws(() => convertValues(["1.5x"], 0, 2), CaStatusError);
+    assert.ok(Number.isNaN((convertValues(["nan"], 0, 6) as Float64Array)[0]));
+  },
+});
+
+Deno.test({
+  name: "convert: char arrays <-> text",
+  ...none,
+  fn() {
+    assert.equal(charsToString(new TextEncoder().encode("hello chars\0\0junk")), "hello chars");
+    assert.equal(charsToString(new TextEncoder().encode("no nul")), "no nul");
+    // caput_chars: "long string value" becomes its 17 bytes plus a NUL (count 18).
+    const c = stringToChars("long string value");
+    assert.equal(c.length, 18);
+    assert.equal(c[17], 0);
+    assert.equal(charsToString(c), "long string value");
+    const cut = stringToChars("abcdef", 4);
+    assert.deepEqual(Array.from(cut), [97, 98, 99, 0]);
+  },
+});
