@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { epicsConfigFrom } from "../lib/core/env.ts";
+import { CaFramer } from "../lib/ca/proto/framer.ts";
+import { CaCommand } from "../lib/ca/proto/constants.ts";
+import { CaServer } from "../lib/ca/server/server.ts";
+import { PvMap } from "../lib/pv/provider.ts";
+import { SharedPV } from "../lib/pv/shared_pv.ts";
+
+Deno.test("CA server sends beacons to EPICS_CAS_BEACON_ADDR_LIST at increasing intervals", async () => {
+  const sink = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const sinkPort = (sink.addr as Deno.NetAddr).port;
+  const config = epicsConfigFrom({
+    EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+    EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${sinkPort}`,
+  }).cas;
+  const server = await CaServer.start({
+    provider: new PvMap([new SharedPV("b:x", { type: "int32" })]),
+    config,
+    port: 0,
+  });
+  const beacons: { t: number; id: number; port: number; minor: number }[] = [];
+  try {
+    while (beacons.length < 5) {
+      const [data] = await sink.receive();
+      const [m] = new CaFramer().receive(data);
+      assert.equal(m.command, CaCommand.RSRV_IS_UP);
+      beacons.push({ t: performance.now(), id: m.param1, port: m.dataCount, minor: m.dataType });
+    }
+  } finally {
+    await server.close();
+    sink.close();
+  }
+  assert.deepEqual(beacons.map((b) => b.id), [0, 1, 2, 3, 4]);
+  assert.ok(beacons.every((b) => b.port === server.tcpPort && b.minor === 13));
+  const gaps = beacons.slice(1).map((b, i) => b.t - beacons[i].t);
+  // The interval doubles from 20 ms: the last gap is clearly longer than the first.
+  assert.ok(gaps[3] > gaps[0], `gaps should grow: ${gaps.map((g) => g.toFixed(1))}`);
+});
+
+Deno.test("CA server binds only EPICS_CAS_INTF_ADDR_LIST and falls back to a free TCP port", async () => {
+  const config = epicsConfigFrom({
+    EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+    EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+  }).cas;
+  const provider = new PvMap([new SharedPV("b:y", { type: "int32" })]);
+  await using first = await CaServer.start({ provider, config, port: 0 });
+  // A second server asked for the same port gets another TCP port but shares the UDP port.
+  await using second = await CaServer.start({ provider, config, port: first.tcpPort });
+  assert.notEqual(second.tcpPort, first.tcpPort);
+  assert.equal(second.udpPort, first.tcpPort);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: first.tcpPort });
+  const buf = new Uint8Array(16);
+  let got = 0;
+  while (got < 16) {
+    const n = await conn.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  conn.close();
+  // The server speaks first: VERSION with minor 13.
+  assert.deepEqual(Array.from(buf.subarray(0, 8)), [0, 0, 0, 0, 0, 0, 0, 13]);
+});
