@@ -8,7 +8,7 @@
  */
 
 import { ByteWriter, cString } from "../../core/bytes.ts";
-import { RemoteProtocolError } from "../../core/errors.ts";
+import { CaStatusError, RemoteProtocolError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import {
   AccessRight,
@@ -321,7 +321,8 @@ export class CaCircuit {
     try {
       result = readAs(snap, ch.pv.type, dataType, count);
     } catch (e) {
-      status = command === CaCommand.EVENT_ADD ? Eca.GETFAIL : Eca.NOCONVERT;
+      // Like RSRV: the reply still goes out, with a failure status and a zeroed body.
+      status = e instanceof CaStatusError ? e.eca : Eca.GETFAIL;
       this.#opts.logger.debug(`read of "${ch.pv.name}" failed: ${(e as Error).message}`);
     }
     // A dynamic-length update always carries at least one element (see ca.md §9).

@@ -394,3 +394,20 @@ Deno.test({
     assert.equal(answerSearch(none.toBytes(), provider, 5099, new ByteWriter()), undefined);
   },
 });
+
+Deno.test({
+  name: "circuit: a read that cannot convert is answered with ECA_GETFAIL and a zeroed body",
+  permissions: "none",
+  async fn() {
+    const h = harness([new SharedPV("s", { type: "string", value: "hello world" })]);
+    h.send((w) => hello(w, "s"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    h.send((w) => writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.DOUBLE, 1, sid, 1));
+    await h.settle();
+    const r = h.received.find((m) => m.command === CaCommand.READ_NOTIFY)!;
+    assert.equal(r.param1, Eca.GETFAIL);
+    assert.equal(r.dataCount, 1);
+    assert.deepEqual(Array.from(r.payload), [0, 0, 0, 0, 0, 0, 0, 0]);
+  },
+});

@@ -154,6 +154,7 @@ export function readAs(
   const converted = convertValues(nv, native.type, info.valueType, {
     precision: snap.display.precision,
     enumStrings,
+    direction: "get",
   });
   return { data: { value: converted, meta }, count: want };
 }
@@ -180,6 +181,7 @@ export function putValue(
     values = convertValues(data.value, info.valueType, native.type, {
       precision: snap.display.precision,
       enumStrings: snap.choices as string[] | undefined,
+      direction: "put",
     });
   } catch (e) {
     throw new PutRefusedError((e as Error).message, "type", { cause: e });
