@@ -328,6 +328,13 @@ export class CaCircuit {
     // A dynamic-length update always carries at least one element (see ca.md §9).
     const n = result ? Math.max(result.count, command === CaCommand.EVENT_ADD ? 1 : 0) : count;
     const size = dbrPayloadSize(dataType, n);
+    if (this.#clientMinor < 9 && padded(size) >= 0xffff) {
+      // Clients before 4.9 cannot take the extended header.
+      if (request) {
+        this.#error(request, ch.cid, Eca["16KARRAYCLIENT"], "Client too old for large arrays");
+      }
+      return;
+    }
     if (size > this.#opts.maxReplyPayload) {
       if (request) {
         this.#error(request, ch.cid, Eca.TOLARGE, `Reply of ${size} bytes exceeds the array limit`);

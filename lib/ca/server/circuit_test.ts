@@ -389,6 +389,18 @@ Deno.test({
     assert.equal(msgs[1].dataType, 5099);
     assert.equal(msgs[1].param1, 0xffffffff);
     assert.equal((msgs[1].payload[0] << 8) | msgs[1].payload[1], 13);
+    // DO_REPLY asks for an answer either way: unknown names get NOT_FOUND.
+    const ask = new ByteWriter();
+    writeHeader(ask, CaCommand.VERSION, 0, 1, 13, 5, 0);
+    writeHeader(ask, CaCommand.SEARCH, 8, 10, 13, 77, 77);
+    ask.bytes(new TextEncoder().encode("zz\0\0\0\0\0\0"));
+    const nf = f.receive(answerSearch(ask.toBytes(), provider, 5099, new ByteWriter())!.slice());
+    assert.deepEqual(nf.map((m) => [m.command, m.dataType, m.param1, m.param2]), [[0, 1, 5, 0], [
+      14,
+      10,
+      77,
+      77,
+    ]]);
     const none = new ByteWriter();
     writeHeader(none, CaCommand.VERSION, 0, 1, 13, 1, 0);
     assert.equal(answerSearch(none.toBytes(), provider, 5099, new ByteWriter()), undefined);

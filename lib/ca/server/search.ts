@@ -6,7 +6,12 @@
  */
 
 import { ByteWriter, cString } from "../../core/bytes.ts";
-import { CA_MINOR_VERSION, CaCommand, SEQUENCE_NO_IS_VALID } from "../proto/constants.ts";
+import {
+  CA_MINOR_VERSION,
+  CaCommand,
+  SearchReply,
+  SEQUENCE_NO_IS_VALID,
+} from "../proto/constants.ts";
 import { decodeDatagram } from "../proto/framer.ts";
 import { writeHeader } from "../proto/header.ts";
 import type { PvProvider } from "../../pv/types.ts";
@@ -18,12 +23,14 @@ import type { PvProvider } from "../../pv/types.ts";
  * reply = [VERSION u16 0 | u16 0 | u16 1 | u16 13 | u32 seq | u32 0]   (client minor >= 11)
  *         SEARCH  u16 6 | u16 8 | u16 tcpPort | u16 0 | u32 0xFFFFFFFF | u32 searchId
  *                 payload: u16 minor (13), 6 zero bytes                 (one per hosted name)
+ *         NOT_FOUND u16 14 | u16 0 | u16 10 | u16 minor | u32 searchId | u32 searchId
+ *                 (only for unknown names searched with DO_REPLY)
  * ```
  * @param datagram the received bytes
  * @param provider where names are looked up
  * @param tcpPort the TCP port to advertise
  * @param w a reusable writer (reset here)
- * @returns the reply bytes (a view into `w`), or undefined when nothing is hosted
+ * @returns the reply bytes (a view into `w`), or undefined when there is nothing to say
  * @throws RemoteProtocolError when the datagram is malformed
  */
 export function answerSearch(
@@ -46,12 +53,18 @@ export function answerSearch(
     const minor = m.dataCount || clientMinor;
     if (minor < 4 || m.payload.length <= 1) continue;
     const name = cString(m.payload);
-    if (!name || !provider.lookup(name)) continue;
+    const hosted = name !== "" && provider.lookup(name) !== undefined;
+    // Unknown names are ignored unless the client asked for an answer either way (DO_REPLY).
+    if (!hosted && m.dataType !== SearchReply.DO_REPLY) continue;
     if (found === 0 && clientMinor >= 11) {
       writeHeader(w, CaCommand.VERSION, 0, SEQUENCE_NO_IS_VALID, CA_MINOR_VERSION, seq, 0);
     }
-    writeHeader(w, CaCommand.SEARCH, 8, tcpPort, 0, 0xffffffff, m.param1);
-    w.u16(CA_MINOR_VERSION).zeros(6);
+    if (hosted) {
+      writeHeader(w, CaCommand.SEARCH, 8, tcpPort, 0, 0xffffffff, m.param1);
+      w.u16(CA_MINOR_VERSION).zeros(6);
+    } else {
+      writeHeader(w, CaCommand.NOT_FOUND, 0, SearchReply.DO_REPLY, minor, m.param1, m.param2);
+    }
     found++;
   }
   return found ? w.view() : undefined;
