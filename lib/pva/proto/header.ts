@@ -260,6 +260,16 @@ export interface PvaFramerOptions {
  * Segmented messages are joined; control messages between segments pass through.
  * Each message's byte order is its own flags bit 7. Payloads are copies, so the caller
  * may reuse its read buffer.
+ *
+ * @example
+ * ```ts
+ * import { PvaFramer } from "./header.ts";
+ * const f = new PvaFramer();
+ * const bytes = new Uint8Array([0xca, 2, 0x41, 2, 0, 0, 0, 0]); // Set byte order (LE)
+ * if (f.receive(bytes.subarray(0, 5)).length !== 0) throw new Error("partial frame");
+ * const [m] = f.receive(bytes.subarray(5));
+ * if (!m.control || !m.littleEndian) throw new Error();
+ * ```
  */
 export class PvaFramer {
   #buf = new Uint8Array(0);

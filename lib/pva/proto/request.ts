@@ -165,6 +165,12 @@ function fillOptions(v: PvValue, sel: FieldSelection): void {
  * @param request the request string ("" selects everything)
  * @returns the pvRequest value
  * @throws {EpicsSyntaxError} on malformed text
+ * @example
+ * ```ts
+ * import { buildRequest } from "./request.ts";
+ * const r = buildRequest("field(value)record[queueSize=4]");
+ * if (r.get("record._options.queueSize") !== "4") throw new Error();
+ * ```
  */
 export function buildRequest(request: string | ParsedRequest = ""): PvValue {
   const p = typeof request === "string" ? parseRequest(request) : request;
