@@ -1,0 +1,82 @@
+"""Subscriptions and connections: a PV callback on the 10 Hz counter, epics.camonitor,
+connection callbacks, and a name nobody serves."""
+
+import threading
+import time
+
+import epics
+
+from _pyepics_common import PREFIX, emit
+
+out = {}
+
+# Connection callback.
+conn_events = []
+conn_done = threading.Event()
+
+
+def on_conn(pvname=None, conn=None, **kw):
+    conn_events.append({"pvname": pvname, "conn": conn})
+    if conn:
+        conn_done.set()
+
+
+pv_t = epics.PV(PREFIX + "temperature", connection_callback=on_conn)
+out["conn_wait"] = conn_done.wait(5)
+out["conn_events"] = conn_events[:]
+out["conn_connected"] = pv_t.connected
+
+# PV with a value callback on the counter.
+updates = []
+
+
+def on_value(pvname=None, value=None, timestamp=None, status=None, severity=None, **kw):
+    updates.append({"value": value, "timestamp": timestamp})
+
+
+pv_c = epics.PV(PREFIX + "count", callback=on_value, auto_monitor=True)
+pv_c.wait_for_connection(timeout=5)
+t0 = time.time()
+while time.time() - t0 < 1.5:
+    epics.poll(evt=0.01, iot=0.01)
+out["pv_updates"] = updates[:]
+pv_c.clear_callbacks()
+
+# camonitor with a callback.
+cam = []
+
+
+def on_cam(pvname=None, value=None, **kw):
+    cam.append(value)
+
+
+epics.camonitor(PREFIX + "count", callback=on_cam)
+t0 = time.time()
+while time.time() - t0 < 1.5:
+    epics.poll(evt=0.01, iot=0.01)
+epics.camonitor_clear(PREFIX + "count")
+out["camonitor_values"] = cam[:]
+
+# A monitor on temperature sees a put made on another PV object.
+seen = []
+pv_m = epics.PV(PREFIX + "temperature", callback=lambda value=None, **kw: seen.append(value))
+pv_m.wait_for_connection(timeout=5)
+epics.poll(evt=0.2, iot=0.2)
+epics.caput(PREFIX + "temperature", 33.5, wait=True, timeout=5)
+t0 = time.time()
+while 33.5 not in seen and time.time() - t0 < 3:
+    epics.poll(evt=0.01, iot=0.01)
+out["temperature_monitor"] = seen[:]
+
+# A PV nobody serves.
+missing_events = []
+pv_x = epics.PV(PREFIX + "no_such_pv",
+                connection_callback=lambda conn=None, **kw: missing_events.append(conn))
+t0 = time.time()
+out["missing_caget"] = epics.caget(PREFIX + "no_such_pv_either", timeout=1.0)
+out["missing_caget_seconds"] = time.time() - t0
+out["missing_wait"] = pv_x.wait_for_connection(timeout=1.0)
+out["missing_connected"] = pv_x.connected
+out["missing_events"] = missing_events[:]
+
+emit(out)
