@@ -12,6 +12,8 @@ import {
   type PutContext,
   PvChange,
   type PvListener,
+  type PvNdArray,
+  type PvNdAttribute,
   type PvSnapshot,
   type PvTypeInfo,
   type PvValue,
@@ -50,6 +52,9 @@ export type PutHandler = (
   pv: SharedPV,
 ) => void | PvValue | Promise<void | PvValue>;
 
+/** Handler of a PVA RPC call to a {@link SharedPV}: plain arguments in, plain result out. */
+export type RpcHandler = (args: unknown, ctx: PutContext, pv: SharedPV) => unknown;
+
 /** How to create a {@link SharedPV}. */
 export interface SharedPVOptions {
   /** Element type: int8..float64, string, boolean, or "enum". */
@@ -76,6 +81,13 @@ export interface SharedPVOptions {
   writable?: boolean;
   /** Called for each accepted put; may return a replacement value or throw to refuse. */
   onPut?: PutHandler;
+  /** Makes the PV answer PVA RPC calls. */
+  onRpc?: RpcHandler;
+  /**
+   * Makes a numeric array PV an N-d image (PVA NTNDArray): the dimension sizes, fastest
+   * varying first (width, height). `length` defaults to their product.
+   */
+  ndarray?: { dimension: number[]; attributes?: PvNdAttribute[] };
   /** Clock in milliseconds since 1970 (tests inject one). */
   clock?: () => number;
 }
@@ -86,12 +98,28 @@ export interface PostOptions {
   timeStamp?: EpicsTimeStamp;
   /** Explicit alarm; otherwise computed from the alarm limits (or kept). */
   alarm?: { severity: number; status: number; message?: string };
+  /** N-d arrays: new dimension sizes (default: unchanged). */
+  dimension?: number[];
+  /** N-d arrays: the array's id (default: the previous one plus 1). */
+  uniqueId?: number;
+  /** N-d arrays: new attributes (default: unchanged). */
+  attributes?: PvNdAttribute[];
 }
 
 function typeInfo(opts: SharedPVOptions): PvTypeInfo {
   if (opts.type === "enum") return { kind: "enum", scalar: "uint16", maxLength: 1 };
   if (!(SCALAR_TYPES as readonly string[]).includes(opts.type)) {
     throw new LocalProtocolError(`Unknown PV type "${opts.type}"`);
+  }
+  if (opts.ndarray) {
+    if (opts.type === "string" || opts.type === "boolean") {
+      throw new LocalProtocolError(`An N-d array needs a numeric type, not "${opts.type}"`);
+    }
+    const n = opts.length ?? opts.ndarray.dimension.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new LocalProtocolError(`Array length must be a positive integer, got ${n}`);
+    }
+    return { kind: "array", scalar: opts.type, maxLength: n, nt: "NTNDArray" };
   }
   if (opts.length !== undefined) {
     if (!Number.isInteger(opts.length) || opts.length < 1) {
@@ -121,6 +149,7 @@ export class SharedPV implements ServedPv {
   #listeners = new Set<PvListener>();
   #writable: boolean;
   #onPut: PutHandler | undefined;
+  #onRpc: RpcHandler | undefined;
   #clock: () => number;
   #limits: AlarmLimits | undefined;
 
@@ -136,6 +165,8 @@ export class SharedPV implements ServedPv {
     this.type = typeInfo(options);
     this.#writable = options.writable ?? true;
     this.#onPut = options.onPut;
+    this.#onRpc = options.onRpc;
+    if (this.#onRpc) this.rpc = (args, ctx) => this.#rpc(args, ctx);
     this.#clock = options.clock ?? preciseNow;
     this.#limits = options.alarm;
     const choices = options.type === "enum" ? [...(options.choices ?? [])] : undefined;
@@ -181,8 +212,22 @@ export class SharedPV implements ServedPv {
         hysteresis: a.hysteresis ?? 0,
       },
       choices,
+      ndarray: options.ndarray
+        ? {
+          dimension: [...options.ndarray.dimension],
+          uniqueId: 0,
+          attributes: [...(options.ndarray.attributes ?? [])],
+        }
+        : undefined,
     };
     this.#snap = { ...this.#snap, alarm: this.#limitAlarm(value, this.#snap.alarm) };
+  }
+
+  /** Answers a PVA RPC call (present only when the PV was created with `onRpc`). */
+  rpc?: (args: unknown, ctx: PutContext) => Promise<unknown>;
+
+  async #rpc(args: unknown, ctx: PutContext): Promise<unknown> {
+    return await this.#onRpc!(args, ctx, this);
   }
 
   /** The current value. */
@@ -348,11 +393,20 @@ export class SharedPV implements ServedPv {
     if (alarm.severity !== s.alarm.severity || alarm.status !== s.alarm.status) {
       changes |= PvChange.ALARM;
     }
+    let ndarray: PvNdArray | undefined = s.ndarray;
+    if (ndarray) {
+      ndarray = {
+        dimension: options.dimension ? [...options.dimension] : ndarray.dimension,
+        uniqueId: options.uniqueId ?? ((ndarray.uniqueId + 1) | 0),
+        attributes: options.attributes ? [...options.attributes] : ndarray.attributes,
+      };
+    }
     this.#snap = {
       ...s,
       value: v,
       alarm,
       timeStamp: options.timeStamp ?? epicsTimeFromMillis(this.#clock()),
+      ndarray,
     };
     this.#notify(changes);
   }

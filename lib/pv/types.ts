@@ -55,6 +55,31 @@ export interface PvTypeInfo {
   scalar: ScalarType;
   /** For arrays, the largest number of elements (CA's native count). 1 for scalars and enums. */
   maxLength: number;
+  /**
+   * Set to "NTNDArray" for an N-dimensional image (kind "array"): PVA serves it as an
+   * NTNDArray with {@link PvSnapshot.ndarray} as its shape; CA sees the flat array.
+   */
+  nt?: "NTNDArray";
+}
+
+/** One attribute of an N-d array (NTAttribute inside NTNDArray). */
+export interface PvNdAttribute {
+  name: string;
+  value: number | string | boolean;
+  descriptor?: string;
+  source?: string;
+}
+
+/** The shape and bookkeeping of an N-d array value (NTNDArray fields besides value). */
+export interface PvNdArray {
+  /** Size of each dimension, fastest varying first (width, height, ...). */
+  dimension: readonly number[];
+  /** Counter that changes with each new array. */
+  uniqueId: number;
+  /** Time the data was taken (default: the PV's timeStamp). */
+  dataTimeStamp?: Readonly<EpicsTimeStamp>;
+  /** Attributes sent along with the array. */
+  attributes: readonly PvNdAttribute[];
 }
 
 /** Alarm state, as NT alarm_t holds it (severity and CA-style condition code). */
@@ -107,6 +132,8 @@ export interface PvSnapshot {
   readonly valueAlarm: Readonly<PvValueAlarm>;
   /** Enum state strings (enums only). */
   readonly choices?: readonly string[];
+  /** Shape of an N-d array (type.nt "NTNDArray" only). */
+  readonly ndarray?: Readonly<PvNdArray>;
 }
 
 /** Change classes, with the values of CA's DBE mask bits. */
@@ -137,6 +164,13 @@ export interface ServedPv {
    * PutRefusedError (lib/core) saying why when it is refused, leaving the value unchanged.
    */
   put(value: unknown, ctx: PutContext): Promise<void>;
+  /**
+   * Optional remote procedure call (PVA RPC). `args` is the caller's argument structure
+   * as plain content (NTURI arguments keep their `query` member); the result is plain
+   * content (objects become structures) or a value the protocol already understands.
+   * Rejecting refuses the call with the error's message.
+   */
+  rpc?(args: unknown, ctx: PutContext): Promise<unknown>;
 }
 
 /** Name lookup shared by the CA and PVA servers. */

@@ -1,0 +1,288 @@
+/**
+ * NTNDArray (areaDetector images): builder in pvxs's member order, a filler from plain
+ * content, and a by-name reader.
+ *
+ * ```text
+ * epics:nt/NTNDArray:1.0
+ *   union value { boolean[] booleanValue; byte[] byteValue; short[] shortValue;
+ *                 int[] intValue; long[] longValue; ubyte[] ubyteValue;
+ *                 ushort[] ushortValue; uint[] uintValue; ulong[] ulongValue;
+ *                 float[] floatValue; double[] doubleValue }
+ *   codec_t codec { string name; any parameters }
+ *   long compressedSize | long uncompressedSize | int uniqueId | time_t dataTimeStamp
+ *   alarm_t alarm | time_t timeStamp
+ *   dimension_t[] dimension { int size; int offset; int fullSize; int binning; boolean reverse }
+ *   epics:nt/NTAttribute:1.0[] attribute { string name; any value; string[] tags;
+ *        string descriptor; alarm_t alarm; time_t timeStamp; int sourceType; string source }
+ * ```
+ * Width is dimension[0].size, height dimension[1].size; with codec.name "" the value
+ * holds the pixels row by row.
+ * @module
+ */
+
+import { LocalProtocolError } from "../../core/errors.ts";
+import { type EpicsTimeStamp, epicsToPosix } from "../../core/time.ts";
+import type { NumericArray, PvNdAttribute } from "../../pv/types.ts";
+import { type FieldDesc, PvValue, T, TypeCode } from "../proto/mod.ts";
+import {
+  alarmT,
+  isStruct,
+  type NtAlarm,
+  NtId,
+  readAlarm,
+  readNumber,
+  readString,
+  readTimeStamp,
+  timeT,
+} from "./common.ts";
+
+/** The value union's members, in wire order (the selector is the index). */
+export const ND_VALUE_MEMBERS = [
+  ["booleanValue", TypeCode.BOOLEAN],
+  ["byteValue", TypeCode.BYTE],
+  ["shortValue", TypeCode.SHORT],
+  ["intValue", TypeCode.INT],
+  ["longValue", TypeCode.LONG],
+  ["ubyteValue", TypeCode.UBYTE],
+  ["ushortValue", TypeCode.USHORT],
+  ["uintValue", TypeCode.UINT],
+  ["ulongValue", TypeCode.ULONG],
+  ["floatValue", TypeCode.FLOAT],
+  ["doubleValue", TypeCode.DOUBLE],
+] as const;
+
+const ELEMENT_BYTES: Record<number, number> = {
+  [TypeCode.BOOLEAN]: 1,
+  [TypeCode.BYTE]: 1,
+  [TypeCode.UBYTE]: 1,
+  [TypeCode.SHORT]: 2,
+  [TypeCode.USHORT]: 2,
+  [TypeCode.INT]: 4,
+  [TypeCode.UINT]: 4,
+  [TypeCode.FLOAT]: 4,
+  [TypeCode.LONG]: 8,
+  [TypeCode.ULONG]: 8,
+  [TypeCode.DOUBLE]: 8,
+};
+
+/** `dimension_t`. */
+export const dimensionT: FieldDesc = T.struct("dimension_t", [
+  ["size", T.int],
+  ["offset", T.int],
+  ["fullSize", T.int],
+  ["binning", T.int],
+  ["reverse", T.boolean],
+]);
+
+/** NTAttribute as NTNDArray carries it. */
+export const ntAttributeT: FieldDesc = T.struct(NtId.NTAttribute, [
+  ["name", T.string],
+  ["value", T.any],
+  ["tags", T.array(T.string)],
+  ["descriptor", T.string],
+  ["alarm", alarmT],
+  ["timeStamp", timeT],
+  ["sourceType", T.int],
+  ["source", T.string],
+]);
+
+let cached: FieldDesc | undefined;
+
+/**
+ * The NTNDArray type (one shared instance).
+ * @example
+ * ```ts
+ * import { ntNdArrayType } from "./ndarray.ts";
+ * if (ntNdArrayType().member("value")?.members.length !== 11) throw new Error();
+ * ```
+ */
+export function ntNdArrayType(): FieldDesc {
+  return cached ??= T.struct(NtId.NTNDArray, [
+    ["value", T.union("", ND_VALUE_MEMBERS.map(([n, c]) => [n, T.array(T.code(c))]))],
+    ["codec", T.struct("codec_t", [["name", T.string], ["parameters", T.any]])],
+    ["compressedSize", T.long],
+    ["uncompressedSize", T.long],
+    ["uniqueId", T.int],
+    ["dataTimeStamp", timeT],
+    ["alarm", alarmT],
+    ["timeStamp", timeT],
+    ["dimension", T.arrayOf(dimensionT)],
+    ["attribute", T.arrayOf(ntAttributeT)],
+  ]);
+}
+
+/** The union member that holds arrays of this kind. */
+export function ndValueMember(a: NumericArray | boolean[]): string {
+  if (Array.isArray(a)) return "booleanValue";
+  if (a instanceof Int8Array) return "byteValue";
+  if (a instanceof Uint8Array) return "ubyteValue";
+  if (a instanceof Int16Array) return "shortValue";
+  if (a instanceof Uint16Array) return "ushortValue";
+  if (a instanceof Int32Array) return "intValue";
+  if (a instanceof Uint32Array) return "uintValue";
+  if (a instanceof BigInt64Array) return "longValue";
+  if (a instanceof BigUint64Array) return "ulongValue";
+  if (a instanceof Float32Array) return "floatValue";
+  if (a instanceof Float64Array) return "doubleValue";
+  throw new LocalProtocolError("Cannot put this array in an NTNDArray");
+}
+
+/** Plain content of an NTNDArray, as {@link fillNtNdArray} takes it. */
+export interface NtNdArrayContent {
+  value: NumericArray | boolean[];
+  /** Dimension sizes, fastest varying first. */
+  dimension: readonly number[];
+  uniqueId?: number;
+  dataTimeStamp?: EpicsTimeStamp;
+  timeStamp?: EpicsTimeStamp;
+  alarm?: { severity: number; status: number; message: string };
+  attributes?: readonly PvNdAttribute[];
+  /** Codec name ("" = uncompressed). */
+  codec?: string;
+}
+
+function attributeValue(x: number | string | boolean): PvValue {
+  const t = typeof x === "string" ? T.string : typeof x === "boolean" ? T.boolean : T.double;
+  return PvValue.create(t, x);
+}
+
+function timeContent(ts: EpicsTimeStamp) {
+  const p = epicsToPosix(ts);
+  return { secondsPastEpoch: p.secondsPastEpoch, nanoseconds: p.nanoseconds, userTag: 0 };
+}
+
+/**
+ * Writes content into an NTNDArray value (marks what it writes).
+ * @param v a value of {@link ntNdArrayType}
+ * @param c the content
+ */
+export function fillNtNdArray(v: PvValue, c: NtNdArrayContent): void {
+  const member = ndValueMember(c.value);
+  v.field("value").select(member, c.value);
+  const elBytes = Array.isArray(c.value) ? 1 : c.value.BYTES_PER_ELEMENT;
+  const bytes = c.value.length * elBytes;
+  v.set("codec.name", c.codec ?? "");
+  v.set("compressedSize", bytes);
+  v.set("uncompressedSize", bytes);
+  v.set("uniqueId", c.uniqueId ?? 0);
+  if (c.dataTimeStamp ?? c.timeStamp) {
+    v.field("dataTimeStamp").assign(timeContent((c.dataTimeStamp ?? c.timeStamp)!));
+  }
+  if (c.timeStamp) v.field("timeStamp").assign(timeContent(c.timeStamp));
+  if (c.alarm) v.field("alarm").assign(c.alarm);
+  v.set(
+    "dimension",
+    c.dimension.map((size) => ({ size, offset: 0, fullSize: size, binning: 1, reverse: false })),
+  );
+  v.set(
+    "attribute",
+    (c.attributes ?? []).map((a) =>
+      PvValue.create(ntAttributeT, {
+        name: a.name,
+        value: attributeValue(a.value),
+        descriptor: a.descriptor ?? "",
+        source: a.source ?? "",
+      })
+    ),
+  );
+}
+
+/** One dimension as read. */
+export interface NtDimension {
+  size: number;
+  offset: number;
+  fullSize: number;
+  binning: number;
+  reverse: boolean;
+}
+
+/** What {@link readNtNdArray} finds. */
+export interface NtNdArrayData {
+  /** The selected array (undefined when the union is empty). */
+  value: NumericArray | boolean[] | undefined;
+  /** The union member selected, e.g. "ushortValue" ("" when none). */
+  valueType: string;
+  codec: string;
+  compressedSize: number;
+  uncompressedSize: number;
+  dimension: NtDimension[];
+  uniqueId: number;
+  dataTimeStamp: EpicsTimeStamp;
+  alarm: NtAlarm;
+  timeStamp: EpicsTimeStamp;
+  attributes: { name: string; value: unknown; descriptor: string; source: string }[];
+}
+
+/**
+ * Reads an NTNDArray by member name (field order differs between producers).
+ * @param v the received value
+ */
+export function readNtNdArray(v: PvValue): NtNdArrayData {
+  const u = v.tryField("value")?.value as
+    | { index: number; name: string; value: PvValue | null }
+    | PvValue
+    | null
+    | undefined;
+  let value: NumericArray | boolean[] | undefined;
+  let valueType = "";
+  if (u instanceof PvValue) {
+    // A variant ("any") value, as QSRV groups send it.
+    value = u.value as NumericArray;
+    valueType = u.type.typeName;
+  } else if (u && typeof u === "object" && "index" in u && u.value) {
+    value = u.value.value as NumericArray;
+    valueType = u.name;
+  }
+  const dims = v.tryField("dimension")?.value;
+  const dimension: NtDimension[] = [];
+  if (Array.isArray(dims)) {
+    for (const d of dims) {
+      if (!(d instanceof PvValue)) continue;
+      dimension.push({
+        size: readNumber(d, "size"),
+        offset: readNumber(d, "offset"),
+        fullSize: readNumber(d, "fullSize", readNumber(d, "size")),
+        binning: readNumber(d, "binning", 1),
+        reverse: d.tryField("reverse")?.value === true,
+      });
+    }
+  }
+  const attrs = v.tryField("attribute")?.value;
+  const attributes: NtNdArrayData["attributes"] = [];
+  if (Array.isArray(attrs)) {
+    for (const a of attrs) {
+      if (!(a instanceof PvValue)) continue;
+      const av = a.tryField("value")?.value;
+      attributes.push({
+        name: readString(a, "name"),
+        value: av instanceof PvValue ? av.toJSON() : av,
+        descriptor: readString(a, "descriptor"),
+        source: readString(a, "source"),
+      });
+    }
+  }
+  return {
+    value,
+    valueType,
+    codec: readString(v, "codec.name"),
+    compressedSize: readNumber(v, "compressedSize"),
+    uncompressedSize: readNumber(v, "uncompressedSize"),
+    dimension,
+    uniqueId: readNumber(v, "uniqueId"),
+    dataTimeStamp: isStruct(v.tryField("dataTimeStamp"))
+      ? readTimeStamp(v, "dataTimeStamp")
+      : readTimeStamp(v),
+    alarm: readAlarm(v),
+    timeStamp: readTimeStamp(v),
+    attributes,
+  };
+}
+
+/**
+ * Bytes per element of an NTNDArray value member.
+ * @param member a union member name, e.g. "ushortValue"
+ */
+export function ndElementBytes(member: string): number {
+  const m = ND_VALUE_MEMBERS.find(([n]) => n === member);
+  return m ? ELEMENT_BYTES[m[1]] : 0;
+}

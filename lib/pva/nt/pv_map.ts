@@ -1,0 +1,336 @@
+/**
+ * The shared PV model (lib/pv) seen as Normative Types: which NT a PV is served as,
+ * filling an NT value from a snapshot, which fields a change touches, and what a PVA
+ * put or RPC hands to the model. Pure functions and plain objects.
+ * @module
+ */
+
+import { LocalProtocolError } from "../../core/errors.ts";
+import { epicsToPosix } from "../../core/time.ts";
+import type { PvSnapshot, PvTypeInfo } from "../../pv/types.ts";
+import { PvChange } from "../../pv/types.ts";
+import { bitOf, BitSet, type FieldDesc, PvValue, T, typeAtBit, TypeCode } from "../proto/mod.ts";
+import { alarmContent, FORM_CHOICES } from "./common.ts";
+import { ntEnumType } from "./enum.ts";
+import { fillNtNdArray, ntNdArrayType } from "./ndarray.ts";
+import { ntScalarType } from "./scalar.ts";
+
+const typeCache = new Map<string, FieldDesc>();
+
+/**
+ * The NT type a PV is served as: NTEnum for enums, NTNDArray for N-d arrays,
+ * NTScalarArray for arrays, NTScalar otherwise (one shared FieldDesc per shape).
+ * @param t the PV's type
+ * @returns the structure type
+ */
+export function ntTypeForPv(t: PvTypeInfo): FieldDesc {
+  const key = t.nt ?? `${t.kind}:${t.scalar}`;
+  let d = typeCache.get(key);
+  if (!d) {
+    if (t.nt === "NTNDArray") d = ntNdArrayType();
+    else if (t.kind === "enum") d = ntEnumType();
+    else d = ntScalarType(t.scalar, { array: t.kind === "array" });
+    typeCache.set(key, d);
+  }
+  return d;
+}
+
+const VALUE_PATHS = [
+  "value",
+  "timeStamp",
+  "alarm",
+  "codec",
+  "compressedSize",
+  "uncompressedSize",
+  "uniqueId",
+  "dataTimeStamp",
+  "dimension",
+  "attribute",
+];
+const ALARM_PATHS = ["alarm"];
+const PROPERTY_PATHS = ["display", "control", "valueAlarm"];
+
+type Getter = (s: PvSnapshot) => unknown;
+
+function finite(x: number): number {
+  return Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * Fills one reusable NT value from PV snapshots, and says which top-level fields a
+ * change (the PvChange bits a PV reports) touches.
+ *
+ * @example
+ * ```ts
+ * import { NtSnapshotWriter } from "./pv_map.ts";
+ * import { SharedPV } from "../../pv/shared_pv.ts";
+ * const pv = new SharedPV("x", { type: "float64", value: 2.5, units: "mm" });
+ * const w = new NtSnapshotWriter(pv.type);
+ * const v = w.write(pv.snapshot());
+ * if (v.get("value") !== 2.5 || v.get("display.units") !== "mm") throw new Error();
+ * ```
+ */
+export class NtSnapshotWriter {
+  /** The NT type. */
+  readonly type: FieldDesc;
+  /** The value every {@link write} fills (reused: encode it before the next write). */
+  readonly value: PvValue;
+  readonly #pvType: PvTypeInfo;
+  readonly #setters: [PvValue, Getter][] = [];
+  readonly #bits = new Map<number, BitSet>();
+  #last: PvSnapshot | undefined;
+
+  /** @param pvType the PV's type */
+  constructor(pvType: PvTypeInfo) {
+    this.#pvType = pvType;
+    this.type = ntTypeForPv(pvType);
+    this.value = PvValue.create(this.type);
+    const v = this.value;
+    const add = (path: string, get: Getter) => {
+      const f = v.tryField(path);
+      if (f) this.#setters.push([f, get]);
+    };
+    if (v.has("display.form")) v.set("display.form.choices", FORM_CHOICES);
+    const el = this.type.member("value");
+    // Integer limits cannot hold NaN ("no limit" in the model): send 0 as pvxs does.
+    const lim = el && el.code !== TypeCode.DOUBLE && el.code !== TypeCode.FLOAT
+      ? finite
+      : (x: number) => x;
+    if (pvType.nt === "NTNDArray") {
+      // Filled as a whole by write().
+    } else if (pvType.kind === "enum") {
+      add("value.index", (s) => s.value);
+      add("value.choices", (s) => s.choices ?? []);
+    } else {
+      add("value", (s) => s.value);
+    }
+    if (pvType.nt !== "NTNDArray") {
+      add("alarm.severity", (s) => s.alarm.severity);
+      add("alarm.status", (s) => alarmContent(s.alarm).status);
+      add("alarm.message", (s) => alarmContent(s.alarm).message);
+      add("timeStamp.secondsPastEpoch", (s) => epicsToPosix(s.timeStamp).secondsPastEpoch);
+      add("timeStamp.nanoseconds", (s) => s.timeStamp.nsec);
+    }
+    add("display.limitLow", (s) => lim(s.display.limitLow));
+    add("display.limitHigh", (s) => lim(s.display.limitHigh));
+    add("display.description", (s) => s.display.description);
+    add("display.units", (s) => s.display.units);
+    add("display.precision", (s) => s.display.precision);
+    add("control.limitLow", (s) => lim(s.control.limitLow));
+    add("control.limitHigh", (s) => lim(s.control.limitHigh));
+    add("control.minStep", (s) => lim(s.control.minStep));
+    add("valueAlarm.active", (s) => s.valueAlarm.active);
+    add("valueAlarm.lowAlarmLimit", (s) => lim(s.valueAlarm.lowAlarmLimit));
+    add("valueAlarm.lowWarningLimit", (s) => lim(s.valueAlarm.lowWarningLimit));
+    add("valueAlarm.highWarningLimit", (s) => lim(s.valueAlarm.highWarningLimit));
+    add("valueAlarm.highAlarmLimit", (s) => lim(s.valueAlarm.highAlarmLimit));
+    add("valueAlarm.lowAlarmSeverity", (s) => s.valueAlarm.lowAlarmSeverity);
+    add("valueAlarm.lowWarningSeverity", (s) => s.valueAlarm.lowWarningSeverity);
+    add("valueAlarm.highWarningSeverity", (s) => s.valueAlarm.highWarningSeverity);
+    add("valueAlarm.highAlarmSeverity", (s) => s.valueAlarm.highAlarmSeverity);
+    add("valueAlarm.hysteresis", (s) => s.valueAlarm.hysteresis);
+  }
+
+  /**
+   * Fills the value from a snapshot (skipped when it is the snapshot written last).
+   * @param snap the PV's state
+   * @returns the filled value ({@link NtSnapshotWriter.value})
+   */
+  write(snap: PvSnapshot): PvValue {
+    if (snap === this.#last) return this.value;
+    this.#last = snap;
+    for (const [node, get] of this.#setters) node.assign(get(snap));
+    if (this.#pvType.nt === "NTNDArray") {
+      const nd = snap.ndarray;
+      fillNtNdArray(this.value, {
+        value: snap.value as Parameters<typeof fillNtNdArray>[1]["value"],
+        dimension: nd?.dimension ?? [(snap.value as ArrayLike<unknown>).length],
+        uniqueId: nd?.uniqueId ?? 0,
+        dataTimeStamp: nd?.dataTimeStamp ?? snap.timeStamp,
+        timeStamp: snap.timeStamp,
+        alarm: alarmContent(snap.alarm),
+        attributes: nd?.attributes,
+      });
+    }
+    return this.value;
+  }
+
+  /**
+   * The top-level fields that a change touches, as bits of {@link type}: VALUE brings
+   * value, timeStamp and alarm (as QSRV sends them), ALARM the alarm, PROPERTY the
+   * metadata (and an enum's choices).
+   * @param changes PvChange bits; 0 means "everything" (an initial update)
+   * @returns the bits (shared: do not modify)
+   */
+  changeBits(changes: number): BitSet {
+    let b = this.#bits.get(changes);
+    if (b) return b;
+    b = new BitSet();
+    const paths = changes === 0 ? this.type.members.map((m) => m.name) : [
+      ...(changes & (PvChange.VALUE | PvChange.LOG) ? VALUE_PATHS : []),
+      ...(changes & PvChange.ALARM ? ALARM_PATHS : []),
+      ...(changes & PvChange.PROPERTY
+        ? [...PROPERTY_PATHS, ...(this.#pvType.kind === "enum" ? ["value"] : [])]
+        : []),
+    ];
+    for (const p of paths) {
+      const bit = bitOf(this.type, p);
+      if (bit > 0) b.set(bit);
+    }
+    this.#bits.set(changes, b);
+    return b;
+  }
+}
+
+/**
+ * Restricts changed bits to what a pvRequest selected: a changed node entirely inside
+ * the selection stays as one bit, otherwise its selected leaves are listed.
+ * @param type the structure type
+ * @param changed changed nodes
+ * @param selected the request mask (lib/pva/proto requestMask)
+ * @returns the bits to send
+ */
+export function selectBits(type: FieldDesc, changed: BitSet, selected: BitSet): BitSet {
+  const out = new BitSet();
+  const n = type.numBits;
+  for (let b = changed.nextSetBit(0); b >= 0 && b < n; b = changed.nextSetBit(b + 1)) {
+    const end = b + typeAtBit(type, b)!.numBits;
+    let all = true;
+    for (let j = b; j < end && all; j++) all = selected.get(j);
+    if (all) {
+      out.set(b);
+      continue;
+    }
+    for (let j = b; j < end; j++) {
+      if (selected.get(j) && typeAtBit(type, j)!.code !== TypeCode.STRUCTURE) out.set(j);
+    }
+  }
+  return out;
+}
+
+/** What a PVA put carries for the model. */
+export interface PutExtract {
+  /** Whether the put writes the value. */
+  hasValue: boolean;
+  /** The value to hand to ServedPv.put. */
+  value?: unknown;
+  /** Dotted paths of other fields the client marked (which the model cannot write). */
+  others: string[];
+}
+
+function covered(changed: BitSet, type: FieldDesc, path: string): boolean {
+  for (let b = bitOf(type, path); b >= 0;) {
+    if (changed.get(b)) return true;
+    if (b === 0) return false;
+    const dot = path.lastIndexOf(".");
+    path = dot < 0 ? "" : path.slice(0, dot);
+    b = bitOf(type, path);
+  }
+  return false;
+}
+
+/**
+ * Reads what a PVA put writes: the value (enum index, array, NTNDArray union content)
+ * and any other fields the client marked.
+ * @param pvType the PV's type
+ * @param v the put value as decoded (PV's NT type)
+ * @param changed the put BitSet
+ */
+export function extractPut(pvType: PvTypeInfo, v: PvValue, changed: BitSet): PutExtract {
+  const type = v.type;
+  const out: PutExtract = { hasValue: false, others: [] };
+  const valuePath = pvType.kind === "enum" && pvType.nt === undefined ? "value.index" : "value";
+  if (covered(changed, type, valuePath)) {
+    out.hasValue = true;
+    const x = v.get(valuePath);
+    if (pvType.nt === "NTNDArray") {
+      const u = x as unknown as { index: number; value: PvValue | null };
+      if (u.index < 0 || !u.value) {
+        throw new LocalProtocolError("Cannot put an empty NTNDArray value union");
+      }
+      out.value = u.value.value;
+    } else {
+      out.value = x;
+    }
+  }
+  if (!changed.get(0)) {
+    changed.forEach((b) => {
+      const p = pathOf(type, b);
+      if (p === "" || p === "value" || p.startsWith("value.")) return;
+      out.others.push(p);
+    });
+  }
+  return out;
+}
+
+function pathOf(type: FieldDesc, bit: number): string {
+  // bitPaths is in proto; rebuild cheaply through a walk of members.
+  const walk = (t: FieldDesc, base: number, prefix: string): string | undefined => {
+    if (bit === base) return prefix;
+    for (let i = 0; i < t.members.length; i++) {
+      const m = t.members[i];
+      const mb = base + t.memberBits[i];
+      if (bit >= mb && bit < mb + m.type.numBits) {
+        return walk(m.type, mb, prefix === "" ? m.name : `${prefix}.${m.name}`);
+      }
+    }
+    return undefined;
+  };
+  return walk(type, 0, "") ?? "";
+}
+
+/**
+ * Turns plain content (an RPC result) into a value, inferring types: numbers become
+ * double, bigints long, strings and booleans themselves, typed arrays their own array
+ * type, arrays of numbers double[], arrays of strings string[], objects structures.
+ * A PvValue is returned as it is; null and undefined give null.
+ * @param x the content
+ * @throws {LocalProtocolError} for content with no PVA type (functions, mixed arrays)
+ */
+export function valueFromPlain(x: unknown): PvValue | null {
+  if (x === null || x === undefined) return null;
+  if (x instanceof PvValue) return x;
+  return PvValue.create(inferType(x), x);
+}
+
+function inferType(x: unknown): FieldDesc {
+  switch (typeof x) {
+    case "number":
+      return T.double;
+    case "bigint":
+      return T.long;
+    case "string":
+      return T.string;
+    case "boolean":
+      return T.boolean;
+  }
+  if (ArrayBuffer.isView(x)) {
+    const name = x.constructor.name;
+    const code: Record<string, number> = {
+      Int8Array: TypeCode.BYTE,
+      Uint8Array: TypeCode.UBYTE,
+      Int16Array: TypeCode.SHORT,
+      Uint16Array: TypeCode.USHORT,
+      Int32Array: TypeCode.INT,
+      Uint32Array: TypeCode.UINT,
+      BigInt64Array: TypeCode.LONG,
+      BigUint64Array: TypeCode.ULONG,
+      Float32Array: TypeCode.FLOAT,
+      Float64Array: TypeCode.DOUBLE,
+    };
+    if (code[name] !== undefined) return T.array(T.code(code[name]));
+  } else if (Array.isArray(x)) {
+    if (x.every((e) => typeof e === "string")) return T.array(T.string);
+    if (x.every((e) => typeof e === "boolean")) return T.array(T.boolean);
+    if (x.every((e) => typeof e === "number")) return T.array(T.double);
+  } else if (x !== null && typeof x === "object") {
+    const members: [string, FieldDesc][] = [];
+    for (const [k, v] of Object.entries(x)) {
+      if (v === undefined) continue;
+      if (v instanceof PvValue) members.push([k, v.type]);
+      else members.push([k, inferType(v)]);
+    }
+    return T.struct("", members);
+  }
+  throw new LocalProtocolError(`Cannot give a PVA type to ${typeof x} content`);
+}
