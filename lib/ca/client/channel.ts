@@ -1,0 +1,535 @@
+/**
+ * A CA channel: one PV name, searched for, connected over a shared virtual circuit,
+ * and reconnected on its own when its server comes and goes. Gets, puts and
+ * subscriptions are Promise and callback based.
+ * @module
+ */
+
+import {
+  CaStatusError,
+  ChannelNotFoundError,
+  DisconnectedError,
+  LocalProtocolError,
+  TimeoutError,
+} from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import { Dbe, Eca } from "../proto/constants.ts";
+import { dbrInfo, dbrPayloadSize } from "../proto/dbr.ts";
+import type { DbrData } from "../proto/dbr_types.ts";
+import type { VirtualCircuit } from "./circuit.ts";
+import { ecaName } from "./eca_names.ts";
+import { preparePut, type PutValue } from "./put_values.ts";
+
+/** Where a channel is in its life. "disconnected": was connected, searching again. */
+export type ChannelState = "searching" | "connected" | "disconnected" | "closed";
+
+/** Read/write permission of a channel. */
+export interface AccessRights {
+  read: boolean;
+  write: boolean;
+}
+
+/** The result of a get, and one monitor update. */
+export interface ChannelData {
+  /** The DBR type of the data. */
+  dbrType: number;
+  /** Elements received. */
+  count: number;
+  /** Value and metadata. */
+  data: DbrData;
+}
+
+/** A monitor callback's argument: data, or the error status the server sent instead. */
+export type MonitorUpdate = ChannelData | { error: CaStatusError };
+
+/** Options of {@link CaChannel.subscribe}. */
+export interface SubscribeOptions {
+  /** DBR type of the updates (default: the native plain type). */
+  dbrType?: number;
+  /** Elements per update (default: the native count; 0 = as many as the server has). */
+  count?: number;
+  /** DBE mask (default DBE_VALUE | DBE_ALARM). */
+  mask?: number;
+}
+
+/** What a channel needs from its context. */
+export interface ChannelHost {
+  readonly logger: Logger;
+  /** Largest DBR payload accepted, or undefined when unlimited. */
+  readonly maxArrayBytes: number | undefined;
+  startSearch(ch: CaChannel, delay?: number): void;
+  stopSearch(ch: CaChannel): void;
+  nextIoid(): number;
+  nextSubid(): number;
+  channelClosed(ch: CaChannel): void;
+}
+
+const DEFAULT_TIMEOUT = 5;
+
+/** A live subscription; survives reconnects until cancelled. */
+export class Subscription {
+  readonly channel: CaChannel;
+  readonly options: Readonly<SubscribeOptions>;
+  readonly #cb: (u: MonitorUpdate) => void;
+  readonly #logger: Logger;
+  /** Subscription ID on the current circuit. */
+  subid: number | undefined;
+  #type = 0;
+  #count = 0;
+  cancelled = false;
+
+  constructor(
+    channel: CaChannel,
+    options: SubscribeOptions,
+    cb: (u: MonitorUpdate) => void,
+    logger: Logger,
+  ) {
+    this.channel = channel;
+    this.options = options;
+    this.#cb = cb;
+    this.#logger = logger;
+  }
+
+  /** Sends EVENT_ADD on a (new) circuit. @internal */
+  _activate(c: VirtualCircuit, subid: number, nativeType: number, nativeCount: number): void {
+    this.subid = subid;
+    this.#type = this.options.dbrType ?? nativeType;
+    let count = this.options.count ?? nativeCount;
+    if (count === 0 && c.state.serverMinor < 13) count = nativeCount;
+    this.#count = count;
+    c.subscriptions.set(subid, this);
+    c.state.eventAdd({
+      sid: this.channel._sid!,
+      subid,
+      dataType: this.#type,
+      count,
+      mask: this.options.mask ?? (Dbe.VALUE | Dbe.ALARM),
+    });
+    c.flushSoon();
+  }
+
+  /** Sends EVENT_CANCEL. @internal */
+  _deactivate(c: VirtualCircuit | undefined, sid: number | undefined): void {
+    if (this.subid === undefined) return;
+    if (c && sid !== undefined && c.subscriptions.get(this.subid) === this) {
+      c.subscriptions.delete(this.subid);
+      if (c.connected) {
+        c.state.eventCancel({ sid, subid: this.subid, dataType: this.#type, count: this.#count });
+        c.flushSoon();
+      }
+    }
+    this.subid = undefined;
+  }
+
+  /** Hands an update to the callback. @internal */
+  _deliver(u: MonitorUpdate): void {
+    if (this.cancelled) return;
+    try {
+      this.#cb(u);
+    } catch (e) {
+      this.#logger.error(
+        `monitor callback for "${this.channel.name}" threw: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** Stops the subscription. */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.channel._unsubscribe(this);
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * One PV name. Created by {@link CaContext.channel}; searching starts at once.
+ * Becomes "connected" when its server answers, "disconnected" when the server goes
+ * away (it searches again and reconnects by itself), "closed" after {@link close}.
+ */
+export class CaChannel {
+  /** The PV name. */
+  readonly name: string;
+  /** Client channel ID (also the search ID). */
+  readonly cid: number;
+  /** Circuit priority 0..99. */
+  readonly priority: number;
+  /** Called when a put without completion (WRITE) is refused by the server. */
+  onError: ((e: CaStatusError) => void) | undefined;
+  readonly #host: ChannelHost;
+  #state: ChannelState = "searching";
+  #circuit: VirtualCircuit | undefined;
+  #sid: number | undefined;
+  #nativeType = -1;
+  #count = 0;
+  #access: AccessRights = { read: false, write: false };
+  #hostName = "";
+  #serverMinor = 0;
+  readonly #connCbs = new Set<(connected: boolean) => void>();
+  readonly #accessCbs = new Set<(a: AccessRights) => void>();
+  readonly #waiters = new Set<Waiter>();
+  readonly #subs = new Set<Subscription>();
+
+  /** @internal Use {@link CaContext.channel}. */
+  constructor(host: ChannelHost, name: string, cid: number, priority: number) {
+    this.#host = host;
+    this.name = name;
+    this.cid = cid;
+    this.priority = priority;
+  }
+
+  /** Where the channel is in its life. */
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** Native DBR value type 0..6 (-1 before the first connection). */
+  get nativeType(): number {
+    return this.#nativeType;
+  }
+
+  /** Native element count (0 before the first connection). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Current access rights (both false while not connected). */
+  get access(): AccessRights {
+    return { ...this.#access };
+  }
+
+  /** "ip:port" of the server ("" before the first connection). */
+  get host(): string {
+    return this.#hostName;
+  }
+
+  /** The server's CA minor protocol version (0 before the first connection). */
+  get serverMinor(): number {
+    return this.#serverMinor;
+  }
+
+  /** The SID on the current circuit. @internal */
+  get _sid(): number | undefined {
+    return this.#sid;
+  }
+
+  /**
+   * Waits until the channel is connected.
+   * @param timeoutSec seconds to wait (default 5)
+   * @returns when connected
+   * @throws {ChannelNotFoundError} when no server answered the search in time
+   * @throws {TimeoutError} when a server answered but the channel did not connect in time
+   * @throws {DisconnectedError} when the channel is closed meanwhile
+   */
+  connected(timeoutSec = DEFAULT_TIMEOUT): Promise<void> {
+    if (this.#state === "connected") return Promise.resolve();
+    if (this.#state === "closed") {
+      return Promise.reject(new DisconnectedError(`Channel "${this.name}" is closed`));
+    }
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters.delete(w);
+          const cause = new TimeoutError(
+            `Cannot connect to "${this.name}" within ${timeoutSec} s`,
+          );
+          reject(
+            this.#circuit ? cause : new ChannelNotFoundError(this.name, { cause }),
+          );
+        }, timeoutSec * 1000),
+      };
+      this.#waiters.add(w);
+    });
+  }
+
+  /**
+   * Registers a connection callback.
+   * @param cb called with true on every connect and false on every disconnect
+   * @returns a function that removes the callback
+   */
+  onConnection(cb: (connected: boolean) => void): () => void {
+    this.#connCbs.add(cb);
+    return () => this.#connCbs.delete(cb);
+  }
+
+  /**
+   * Registers an access-rights callback.
+   * @param cb called with the rights whenever the server sends them
+   * @returns a function that removes the callback
+   */
+  onAccessRights(cb: (a: AccessRights) => void): () => void {
+    this.#accessCbs.add(cb);
+    return () => this.#accessCbs.delete(cb);
+  }
+
+  #deadline(timeoutSec: number): number {
+    return performance.now() + timeoutSec * 1000;
+  }
+
+  async #ready(deadline: number): Promise<VirtualCircuit> {
+    if (this.#state !== "connected") {
+      await this.connected(Math.max(0, (deadline - performance.now()) / 1000));
+    }
+    return this.#circuit!;
+  }
+
+  #checkSize(dbrType: number, count: number, what: string): void {
+    const max = this.#host.maxArrayBytes;
+    if (max !== undefined && dbrPayloadSize(dbrType, count) > max) {
+      throw new CaStatusError(
+        `Cannot ${what} "${this.name}": ${count} elements exceed EPICS_CA_MAX_ARRAY_BYTES (${max})`,
+        Eca.TOLARGE,
+      );
+    }
+  }
+
+  /**
+   * Reads the channel (READ_NOTIFY). Waits for the connection first if needed.
+   * @param opts DBR type (default: native plain type), count (default: native count;
+   *   0 = as many as the server has) and timeout in seconds (default 5)
+   * @returns the DBR type, element count and data received
+   * @throws {CaStatusError} when the server answers with an error status
+   * @throws {TimeoutError} when no answer came in time
+   * @throws {DisconnectedError} when the circuit went away meanwhile
+   */
+  async get(
+    opts: { dbrType?: number; count?: number; timeoutSec?: number } = {},
+  ): Promise<ChannelData> {
+    const timeoutSec = opts.timeoutSec ?? DEFAULT_TIMEOUT;
+    const deadline = this.#deadline(timeoutSec);
+    const c = this.#state === "connected" ? this.#circuit! : await this.#ready(deadline);
+    const dataType = opts.dbrType ?? this.#nativeType;
+    dbrInfo(dataType);
+    let count = opts.count ?? this.#count;
+    if (count === 0 && c.state.serverMinor < 13) count = this.#count;
+    if (!this.#access.read) {
+      throw new CaStatusError(`Cannot read "${this.name}": no read access`, Eca.NORDACCESS);
+    }
+    this.#checkSize(dataType, count || this.#count, "read");
+    const ioid = this.#host.nextIoid();
+    return await new Promise<ChannelData>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.pending.delete(ioid);
+        reject(new TimeoutError(`Cannot read "${this.name}" within ${timeoutSec} s`));
+      }, Math.max(0, deadline - performance.now()));
+      c.pending.set(ioid, {
+        channel: this,
+        kind: "read",
+        resolve: (ev) => {
+          clearTimeout(timer);
+          if (ev.eca & 1 && ev.kind === "readReply" && ev.data) {
+            resolve({ dbrType: ev.dataType, count: ev.count, data: ev.data });
+          } else {
+            reject(
+              new CaStatusError(
+                `Cannot read "${this.name}": server returned ${ecaName(ev.eca)}`,
+                ev.eca,
+              ),
+            );
+          }
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      c.state.read({ sid: this.#sid!, ioid, dataType, count });
+      c.flushSoon();
+    });
+  }
+
+  /**
+   * Writes the channel. With `wait` it sends WRITE_NOTIFY and resolves when the server
+   * reports completion; without, it sends WRITE and resolves once queued (a refusal is
+   * reported to {@link onError}, else to the logger).
+   * @param value a number, text, an array of either, or typed DBR values
+   * @param opts DBR type to send (default: chosen from the value and native type),
+   *   wait for completion, timeout in seconds (default 5)
+   * @throws {CaStatusError} when the server refuses the put (wait) or access is denied
+   * @throws {TimeoutError} when completion did not come in time
+   * @throws {DisconnectedError} when the circuit went away meanwhile
+   */
+  async put(
+    value: PutValue,
+    opts: { dbrType?: number; wait?: boolean; timeoutSec?: number } = {},
+  ): Promise<void> {
+    const timeoutSec = opts.timeoutSec ?? DEFAULT_TIMEOUT;
+    const deadline = this.#deadline(timeoutSec);
+    const c = this.#state === "connected" ? this.#circuit! : await this.#ready(deadline);
+    if (!this.#access.write) {
+      throw new CaStatusError(`Cannot write "${this.name}": no write access`, Eca.NOWTACCESS);
+    }
+    const p = preparePut(value, this.#nativeType, this.#count, opts.dbrType);
+    if (p.count > this.#count && this.#count > 0 && p.dbrType !== 4) {
+      throw new LocalProtocolError(
+        `Cannot write ${p.count} elements to "${this.name}": it holds ${this.#count}`,
+      );
+    }
+    this.#checkSize(p.dbrType, p.count, "write");
+    const data: DbrData = { value: p.value, meta: { status: 0, severity: 0 } };
+    if (!opts.wait) {
+      c.state.write({ sid: this.#sid!, cid: this.cid, dataType: p.dbrType, count: p.count, data });
+      c.flushSoon();
+      return;
+    }
+    const ioid = this.#host.nextIoid();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.pending.delete(ioid);
+        reject(new TimeoutError(`Cannot complete put to "${this.name}" within ${timeoutSec} s`));
+      }, Math.max(0, deadline - performance.now()));
+      c.pending.set(ioid, {
+        channel: this,
+        kind: "write",
+        resolve: (ev) => {
+          clearTimeout(timer);
+          if (ev.eca & 1) resolve();
+          else {
+            reject(
+              new CaStatusError(
+                `Cannot write "${this.name}": server returned ${ecaName(ev.eca)}`,
+                ev.eca,
+              ),
+            );
+          }
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      c.state.writeNotify({ sid: this.#sid!, ioid, dataType: p.dbrType, count: p.count, data });
+      c.flushSoon();
+    });
+  }
+
+  /**
+   * Subscribes to updates (EVENT_ADD). The subscription is re-established by itself
+   * after every reconnect, until cancelled or the channel is closed.
+   * @param opts DBR type, count and DBE mask
+   * @param cb called with each update, or with `{ error }` when the server reports one
+   * @returns a handle to cancel the subscription
+   */
+  subscribe(opts: SubscribeOptions, cb: (u: MonitorUpdate) => void): Subscription {
+    if (this.#state === "closed") {
+      throw new DisconnectedError(`Cannot subscribe to "${this.name}": the channel is closed`);
+    }
+    if (opts.dbrType !== undefined) dbrInfo(opts.dbrType);
+    const s = new Subscription(this, { ...opts }, cb, this.#host.logger);
+    this.#subs.add(s);
+    if (this.#state === "connected") {
+      s._activate(this.#circuit!, this.#host.nextSubid(), this.#nativeType, this.#count);
+    }
+    return s;
+  }
+
+  /** @internal */
+  _unsubscribe(s: Subscription): void {
+    if (!this.#subs.delete(s)) return;
+    s._deactivate(this.#circuit, this.#sid);
+  }
+
+  /** Closes the channel: cancels its subscriptions and releases it on the server. */
+  close(): Promise<void> {
+    if (this.#state === "closed") return Promise.resolve();
+    this.#state = "closed";
+    this.#host.stopSearch(this);
+    for (const s of this.#subs) s.cancelled = true;
+    this.#subs.clear();
+    const c = this.#circuit;
+    this.#circuit = undefined;
+    c?.removeChannel(this, this.#sid);
+    this.#sid = undefined;
+    this.#failWaiters(new DisconnectedError(`Channel "${this.name}" was closed`));
+    this.#connCbs.clear();
+    this.#accessCbs.clear();
+    this.#host.channelClosed(this);
+    return Promise.resolve();
+  }
+
+  #failWaiters(e: Error): void {
+    for (const w of this.#waiters) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
+    this.#waiters.clear();
+  }
+
+  // ---- called by the context and the circuit --------------------------------------
+
+  /** A server answered the search; the channel now waits for CREATE_CHAN. @internal */
+  _found(c: VirtualCircuit): void {
+    if (this.#state === "closed") return;
+    this.#circuit = c;
+    c.addChannel(this);
+  }
+
+  /** @internal */
+  _accessRights(rights: number): void {
+    const a = { read: (rights & 1) !== 0, write: (rights & 2) !== 0 };
+    this.#access = a;
+    for (const cb of [...this.#accessCbs]) this.#call(() => cb({ ...a }));
+  }
+
+  /** CREATE_CHAN succeeded. @internal */
+  _created(c: VirtualCircuit, sid: number, dataType: number, count: number): void {
+    if (this.#state === "closed") return;
+    this.#circuit = c;
+    this.#sid = sid;
+    this.#nativeType = dataType;
+    this.#count = count;
+    this.#hostName = c.address;
+    this.#serverMinor = c.state.serverMinor;
+    this.#state = "connected";
+    for (const s of this.#subs) {
+      s._activate(c, this.#host.nextSubid(), dataType, count);
+    }
+    for (const w of this.#waiters) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    this.#waiters.clear();
+    for (const cb of [...this.#connCbs]) this.#call(() => cb(true));
+  }
+
+  /**
+   * The channel lost its server (circuit gone, SERVER_DISCONN, CREATE_CH_FAIL): search
+   * again. @internal
+   */
+  _lost(createFailed: boolean): void {
+    if (this.#state === "closed") return;
+    const was = this.#state === "connected";
+    this.#circuit = undefined;
+    this.#sid = undefined;
+    for (const s of this.#subs) s.subid = undefined;
+    if (was) {
+      this.#state = "disconnected";
+      this.#access = { read: false, write: false };
+    }
+    // A refused create is retried later rather than hammering the server.
+    this.#host.startSearch(this, createFailed ? 1 : 0);
+    if (was) { for (const cb of [...this.#connCbs]) this.#call(() => cb(false)); }
+  }
+
+  /** A WRITE was refused. @internal */
+  _writeFailed(e: CaStatusError): boolean {
+    if (!this.onError) return false;
+    this.#call(() => this.onError!(e));
+    return true;
+  }
+
+  #call(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.#host.logger.error(`callback for "${this.name}" threw: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,477 @@
+/**
+ * The CA client context: the UDP search socket, repeater registration, the search and
+ * beacon bookkeeping, and one virtual circuit per server and priority shared by all
+ * channels on it. Protocol decisions live in the sans-I/O parts (search.ts,
+ * circuit_state.ts); this file owns the sockets and timers.
+ * @module
+ */
+
+import { ByteWriter } from "../../core/bytes.ts";
+import { type CaClientConfig, readEpicsConfig } from "../../core/env.ts";
+import { CaStatusError } from "../../core/errors.ts";
+import { type Logger, silentLogger } from "../../core/log.ts";
+import { CaCommand } from "../proto/constants.ts";
+import { decodeDatagram } from "../proto/framer.ts";
+import {
+  decodeBeacon,
+  decodeSearchReply,
+  encodeRepeaterRegister,
+  ipv4ToString,
+} from "../proto/messages.ts";
+import { CaRepeater } from "../repeater.ts";
+import { CaChannel, type ChannelHost } from "./channel.ts";
+import { type CircuitHost, VirtualCircuit } from "./circuit.ts";
+import { ecaName } from "./eca_names.ts";
+import { BeaconTracker, SearchScheduler } from "./search.ts";
+
+/** How to create a {@link CaContext}. */
+export interface CaContextOptions {
+  /** Client settings (default: from the environment). */
+  config?: CaClientConfig;
+  /** Where log lines go (default: nowhere). */
+  logger?: Logger;
+  /** User name sent in CLIENT_NAME (default: $USER or $LOGNAME). */
+  user?: string;
+  /** Host name sent in HOST_NAME (default: Deno.hostname()). */
+  host?: string;
+  /**
+   * Register with a CA repeater for beacons, starting one in this process when none
+   * runs on EPICS_CA_REPEATER_PORT (default true).
+   */
+  repeater?: boolean;
+}
+
+function defaultUser(): string {
+  try {
+    return Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function defaultHost(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+function ipv4ToU32(ip: string): number {
+  const p = ip.split(".").map(Number);
+  return p.length === 4 ? (((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0) : 0;
+}
+
+/** Broadcast addresses of the up, non-loopback IPv4 interfaces. */
+function broadcastAddresses(): string[] {
+  const out = new Set<string>();
+  let ifs: Deno.NetworkInterfaceInfo[] = [];
+  try {
+    ifs = Deno.networkInterfaces();
+  } catch {
+    return [];
+  }
+  for (const i of ifs) {
+    if (i.family !== "IPv4" || i.address.startsWith("127.")) continue;
+    const a = ipv4ToU32(i.address);
+    const m = ipv4ToU32(i.netmask);
+    out.add(ipv4ToString(((a & m) | (~m >>> 0)) >>> 0));
+  }
+  return [...out];
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith("127.") || host === "localhost";
+}
+
+const now = () => performance.now() / 1000;
+
+/**
+ * A Channel Access client. Create channels with {@link CaContext.channel}; close the
+ * context (or `await using` it) to release every socket and timer.
+ * @example
+ * ```ts ignore
+ * import { CaContext } from "./context.ts";
+ * await using ctx = new CaContext();
+ * const ch = ctx.channel("T:ai");
+ * const { data } = await ch.get();
+ * console.log(data.value[0]);
+ * ```
+ */
+export class CaContext implements AsyncDisposable {
+  readonly config: CaClientConfig;
+  readonly logger: Logger;
+  readonly user: string;
+  readonly host: string;
+  /** Called when a WRITE (put without wait) is refused and the channel has no onError. */
+  onError: ((channel: CaChannel, e: CaStatusError) => void) | undefined;
+  readonly #useRepeater: boolean;
+  readonly #channels = new Map<number, CaChannel>();
+  readonly #search: SearchScheduler;
+  readonly #beacons = new BeaconTracker();
+  readonly #circuits = new Map<string, VirtualCircuit>();
+  readonly #nameServers = new Map<string, VirtualCircuit>();
+  #udp: Deno.DatagramConn | undefined;
+  #udpLoop: Promise<void> | undefined;
+  #destinations: Deno.NetAddr[] = [];
+  #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  #searchTimerAt = Infinity;
+  #searchQueued = false;
+  #sending: Promise<void> = Promise.resolve();
+  #repeater: CaRepeater | undefined;
+  #repeaterTimer: ReturnType<typeof setTimeout> | undefined;
+  #repeaterConfirmed = false;
+  #nameServerTimer: ReturnType<typeof setTimeout> | undefined;
+  #nextCid = 1;
+  #nextIoid = 1;
+  #nextSubid = 1;
+  #closed = false;
+  readonly #closedCircuits = new Set<Promise<void>>();
+  readonly #channelHost: ChannelHost;
+  readonly #circuitHost: CircuitHost;
+
+  /**
+   * Creates a context. Sockets open when the first channel is created.
+   * @param opts settings, logger, identity and repeater use
+   */
+  constructor(opts: CaContextOptions = {}) {
+    this.config = opts.config ?? readEpicsConfig().ca;
+    this.logger = opts.logger ?? silentLogger;
+    this.user = opts.user ?? defaultUser();
+    this.host = opts.host ?? defaultHost();
+    this.#useRepeater = opts.repeater ?? true;
+    this.#search = new SearchScheduler({ maxPeriod: this.config.maxSearchPeriod });
+
+    this.#channelHost = {
+      logger: this.logger,
+      maxArrayBytes: this.config.autoArrayBytes ? undefined : this.config.maxArrayBytes,
+      startSearch: (ch, delay) => this.#startSearch(ch, delay ?? 0),
+      stopSearch: (ch) => {
+        this.#search.remove(ch.cid);
+      },
+      nextIoid: () => {
+        const id = this.#nextIoid;
+        this.#nextIoid = (this.#nextIoid + 1) >>> 0 || 1;
+        return id;
+      },
+      nextSubid: () => {
+        const id = this.#nextSubid;
+        this.#nextSubid = (this.#nextSubid + 1) >>> 0 || 1;
+        return id;
+      },
+      channelClosed: (ch) => {
+        this.#channels.delete(ch.cid);
+      },
+    };
+    this.#circuitHost = {
+      logger: this.logger,
+      now,
+      circuitClosed: (c) => this.#circuitClosed(c),
+      tcpSearchReply: (_c, cid, ip, port) => this.#found(cid, ip, port),
+      writeFailed: (ch, eca, text) => {
+        const e = new CaStatusError(
+          `Cannot write "${ch.name}": server returned ${ecaName(eca)}${text ? ` (${text})` : ""}`,
+          eca,
+        );
+        if (ch._writeFailed(e)) return;
+        if (this.onError) this.onError(ch, e);
+        else this.logger.warn(e.message);
+      },
+    };
+  }
+
+  /** Number of open virtual circuits to servers. */
+  get circuitCount(): number {
+    return this.#circuits.size;
+  }
+
+  /** True once the repeater has confirmed our registration. */
+  get repeaterConfirmed(): boolean {
+    return this.#repeaterConfirmed;
+  }
+
+  /**
+   * Creates a channel and starts searching for it at once. Channels created in the same
+   * turn of the event loop share search datagrams.
+   * @param name the PV name
+   * @param opts circuit priority 0..99 (default 0)
+   * @returns the channel
+   * @throws {Error} when the context is closed
+   */
+  channel(name: string, opts: { priority?: number } = {}): CaChannel {
+    if (this.#closed) throw new Error(`Cannot create channel "${name}": the context is closed`);
+    this.#open();
+    const cid = this.#nextCid;
+    this.#nextCid = (this.#nextCid + 1) >>> 0 || 1;
+    const priority = Math.max(0, Math.min(99, Math.trunc(opts.priority ?? 0)));
+    const ch = new CaChannel(this.#channelHost, name, cid, priority);
+    this.#channels.set(cid, ch);
+    this.#startSearch(ch, 0);
+    return ch;
+  }
+
+  // ---- search ----------------------------------------------------------------------
+
+  #startSearch(ch: CaChannel, delay: number): void {
+    if (this.#closed) return;
+    this.#search.add(ch.cid, ch.name, now(), delay);
+    if (delay === 0) {
+      // Let every channel created in this turn join the same datagrams.
+      if (!this.#searchQueued) {
+        this.#searchQueued = true;
+        queueMicrotask(() => {
+          this.#searchQueued = false;
+          this.#pollSearch();
+        });
+      }
+    } else this.#armSearch(now() + delay);
+  }
+
+  #armSearch(at: number): void {
+    if (this.#closed || at >= this.#searchTimerAt) return;
+    clearTimeout(this.#searchTimer);
+    this.#searchTimerAt = at;
+    this.#searchTimer = setTimeout(() => {
+      this.#searchTimer = undefined;
+      this.#searchTimerAt = Infinity;
+      this.#pollSearch();
+    }, Math.max(0, (at - now()) * 1000));
+  }
+
+  #pollSearch(): void {
+    if (this.#closed) return;
+    const p = this.#search.poll(now());
+    if (p.datagrams.length) {
+      const udp = this.#udp;
+      const dests = this.#destinations;
+      for (const d of p.datagrams) {
+        for (const ns of this.#nameServers.values()) ns.sendRaw(d);
+      }
+      if (udp && dests.length) {
+        this.#sending = this.#sending.then(async () => {
+          for (const d of p.datagrams) {
+            for (const to of dests) {
+              try {
+                await udp.send(d, to);
+              } catch (e) {
+                if (this.#closed) return;
+                this.logger.debug(`search to ${to.hostname}:${to.port} failed: ${e}`);
+              }
+            }
+          }
+        });
+      }
+    }
+    if (p.nextAt !== undefined) {
+      clearTimeout(this.#searchTimer);
+      this.#searchTimerAt = Infinity;
+      this.#armSearch(p.nextAt);
+    }
+  }
+
+  /** A server answered for a search ID. */
+  #found(cid: number, ip: string, port: number): void {
+    if (!this.#search.remove(cid)) return; // duplicate or late reply: first one wins
+    const ch = this.#channels.get(cid);
+    if (!ch) return;
+    const key = `${ip}:${port}:${ch.priority}`;
+    let c = this.#circuits.get(key);
+    if (!c || c.closed) {
+      c = new VirtualCircuit(this.#circuitHost, {
+        hostname: ip,
+        port,
+        priority: ch.priority,
+        user: this.user,
+        host: this.host,
+        connTimeout: this.config.connTimeout,
+        maxPayload: this.config.autoArrayBytes ? undefined : this.config.maxArrayBytes + 64,
+      });
+      this.#circuits.set(key, c);
+    }
+    ch._found(c);
+  }
+
+  #circuitClosed(c: VirtualCircuit): void {
+    if (c.nameServer) {
+      for (const [k, v] of this.#nameServers) if (v === c) this.#nameServers.delete(k);
+      this.#scheduleNameServers(5);
+    } else {
+      const key = `${c.hostname}:${c.port}:${c.priority}`;
+      if (this.#circuits.get(key) === c) this.#circuits.delete(key);
+      this.#beacons.forget(c.address);
+    }
+    const done = c.done.finally(() => this.#closedCircuits.delete(done));
+    this.#closedCircuits.add(done);
+  }
+
+  // ---- sockets -----------------------------------------------------------------------
+
+  #open(): void {
+    if (this.#udp) return;
+    const cfg = this.config;
+    const dests: Deno.NetAddr[] = cfg.addrList.map((a) => ({
+      transport: "udp",
+      hostname: a.host === "localhost" ? "127.0.0.1" : a.host,
+      port: a.port,
+    }));
+    if (cfg.autoAddrList) {
+      for (const b of broadcastAddresses()) {
+        dests.push({ transport: "udp", hostname: b, port: cfg.serverPort });
+      }
+    }
+    this.#destinations = dests;
+    // Stay on loopback when every destination is local.
+    const local = !cfg.autoAddrList && cfg.nameServers.every((n) => isLoopback(n.host)) &&
+      dests.every((d) => isLoopback(d.hostname));
+    this.#udp = Deno.listenDatagram({
+      hostname: local ? "127.0.0.1" : "0.0.0.0",
+      port: 0,
+      transport: "udp",
+    });
+    this.#udpLoop = this.#receiveLoop(this.#udp);
+    if (this.#useRepeater) this.#startRepeater();
+    this.#connectNameServers();
+  }
+
+  async #receiveLoop(udp: Deno.DatagramConn): Promise<void> {
+    for (;;) {
+      let data: Uint8Array;
+      let from: Deno.NetAddr;
+      try {
+        const [d, a] = await udp.receive();
+        data = d;
+        from = a as Deno.NetAddr;
+      } catch (e) {
+        if (!this.#closed) this.logger.error(`CA search socket failed: ${(e as Error).message}`);
+        return;
+      }
+      try {
+        this.#datagram(data, from);
+      } catch (e) {
+        this.logger.debug(
+          `bad datagram from ${from.hostname}:${from.port}: ${(e as Error).message}`,
+        );
+      }
+    }
+  }
+
+  #datagram(data: Uint8Array, from: Deno.NetAddr): void {
+    for (const m of decodeDatagram(data)) {
+      switch (m.command) {
+        case CaCommand.SEARCH: {
+          const r = decodeSearchReply(m);
+          const ip = r.serverIp === 0xffffffff || (r.minorVersion ?? 0) < 8
+            ? from.hostname
+            : ipv4ToString(r.serverIp);
+          this.#found(r.cid, ip, r.port);
+          break;
+        }
+        case CaCommand.RSRV_IS_UP: {
+          const b = decodeBeacon(m);
+          const ip = b.serverIp ? ipv4ToString(b.serverIp) : from.hostname;
+          const port = b.port || this.config.serverPort;
+          if (this.#beacons.beacon(`${ip}:${port}`, b.beaconId) && this.#search.size) {
+            this.#search.reset(now());
+            this.#armSearch(now());
+          }
+          break;
+        }
+        case CaCommand.REPEATER_CONFIRM:
+          if (!this.#repeaterConfirmed) {
+            this.#repeaterConfirmed = true;
+            clearTimeout(this.#repeaterTimer);
+            this.#repeaterTimer = undefined;
+            this.logger.debug("CA repeater confirmed registration");
+          }
+          break;
+        default:
+          // VERSION prefixes, NOT_FOUND, the repeater's liveness probes: nothing to do.
+          break;
+      }
+    }
+  }
+
+  #startRepeater(): void {
+    const port = this.config.repeaterPort;
+    try {
+      this.#repeater = CaRepeater.start(port, { logger: this.logger });
+      this.logger.debug(`started a CA repeater on port ${port}`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) {
+        this.logger.debug(`cannot start a CA repeater: ${(e as Error).message}`);
+      }
+    }
+    let tries = 0;
+    const w = new ByteWriter(16);
+    const register = () => {
+      if (this.#closed || this.#repeaterConfirmed || !this.#udp) return;
+      w.reset();
+      encodeRepeaterRegister(w, { clientIp: ipv4ToU32("127.0.0.1") });
+      const bytes = w.toBytes();
+      const udp = this.#udp;
+      this.#sending = this.#sending.then(() =>
+        udp.send(bytes, { transport: "udp", hostname: "127.0.0.1", port }).then(
+          () => {},
+          () => {},
+        )
+      );
+      tries++;
+      // libca retries about once a second until a repeater answers.
+      this.#repeaterTimer = setTimeout(register, tries < 3 ? 100 : 1000);
+    };
+    register();
+  }
+
+  #connectNameServers(): void {
+    this.#nameServerTimer = undefined;
+    if (this.#closed) return;
+    for (const ns of this.config.nameServers) {
+      const key = `${ns.host}:${ns.port}`;
+      if (this.#nameServers.has(key)) continue;
+      const c = new VirtualCircuit(this.#circuitHost, {
+        hostname: ns.host,
+        port: ns.port,
+        priority: 0,
+        user: this.user,
+        host: this.host,
+        connTimeout: this.config.connTimeout,
+        nameServer: true,
+      });
+      this.#nameServers.set(key, c);
+    }
+  }
+
+  #scheduleNameServers(delaySec: number): void {
+    if (this.#closed || this.#nameServerTimer !== undefined) return;
+    this.#nameServerTimer = setTimeout(() => {
+      this.#connectNameServers();
+      // Re-send every pending search on the new connection.
+      this.#search.reset(now());
+      this.#armSearch(now() + 0.05);
+    }, delaySec * 1000);
+  }
+
+  /** Closes every channel, circuit and socket, and stops all timers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const ch of [...this.#channels.values()]) await ch.close();
+    this.#closed = true;
+    clearTimeout(this.#searchTimer);
+    clearTimeout(this.#repeaterTimer);
+    clearTimeout(this.#nameServerTimer);
+    for (const c of [...this.#circuits.values(), ...this.#nameServers.values()]) c.close();
+    await Promise.allSettled([...this.#closedCircuits]);
+    try {
+      this.#udp?.close();
+    } catch {
+      // already closed
+    }
+    await this.#sending.catch(() => {});
+    await this.#udpLoop;
+    await this.#repeater?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Name-search scheduling, sans-I/O. Channels waiting for a server are packed many to a
+ * datagram and retried with exponential back-off, the way libca paces its searches;
+ * a beacon from a new or restarted server resets the back-off so channels find it
+ * quickly. Time comes in as seconds on the caller's clock.
+ *
+ * ```text
+ * search datagram = VERSION(type=1, count=13, p1=sequence) + SEARCH(cid, name)...
+ * (at most maxDatagram bytes, libca: 1024)
+ * ```
+ * @module
+ */
+
+import { ByteWriter } from "../../core/bytes.ts";
+import { encodeSearchRequest, encodeUdpVersion } from "../proto/messages.ts";
+import { padded } from "../proto/header.ts";
+import { utf8Encode } from "../../core/bytes.ts";
+
+/** Options of {@link SearchScheduler}. */
+export interface SearchSchedulerOptions {
+  /** First retry interval in seconds (default 0.03). */
+  minPeriod?: number;
+  /** Largest retry interval in seconds (EPICS_CA_MAX_SEARCH_PERIOD, default 300). */
+  maxPeriod?: number;
+  /** Largest datagram in bytes (default 1024, libca's MAX_UDP_SEND). */
+  maxDatagram?: number;
+  /** Most datagrams per {@link SearchScheduler.poll}; the rest wait one pacing step. */
+  maxDatagramsPerPoll?: number;
+  /** Seconds between paced bursts when a poll hit its datagram budget (default 0.005). */
+  pacing?: number;
+}
+
+interface Entry {
+  cid: number;
+  name: string;
+  /** Encoded size of its SEARCH message. */
+  size: number;
+  period: number;
+  dueAt: number;
+}
+
+/** What one poll produced. */
+export interface SearchPoll {
+  /** Datagrams to send to every search destination. */
+  datagrams: Uint8Array[];
+  /** When to poll next, or undefined when nothing is waiting. */
+  nextAt: number | undefined;
+}
+
+/**
+ * Decides which names to search for and when.
+ * @example
+ * ```ts
+ * import { SearchScheduler } from "./search.ts";
+ * const s = new SearchScheduler();
+ * s.add(1, "T:ai", 0);
+ * s.add(2, "T:ao", 0);
+ * const p = s.poll(0);
+ * if (p.datagrams.length !== 1 || p.nextAt !== 0.03) throw new Error();
+ * ```
+ */
+export class SearchScheduler {
+  readonly #minPeriod: number;
+  readonly #maxPeriod: number;
+  readonly #maxDatagram: number;
+  readonly #maxPerPoll: number;
+  readonly #pacing: number;
+  readonly #entries = new Map<number, Entry>();
+  readonly #w = new ByteWriter(2048);
+  #sequence = 0;
+
+  constructor(opts: SearchSchedulerOptions = {}) {
+    this.#minPeriod = opts.minPeriod ?? 0.03;
+    this.#maxPeriod = Math.max(this.#minPeriod, opts.maxPeriod ?? 300);
+    this.#maxDatagram = opts.maxDatagram ?? 1024;
+    this.#maxPerPoll = opts.maxDatagramsPerPoll ?? 64;
+    this.#pacing = opts.pacing ?? 0.005;
+  }
+
+  /** Number of names being searched for. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Starts searching for a name (due at once, or after `delay` seconds).
+   * @param cid the search ID (the channel's CID)
+   * @param name the PV name
+   * @param now the current time
+   * @param delay seconds before the first search (default 0)
+   */
+  add(cid: number, name: string, now: number, delay = 0): void {
+    this.#entries.set(cid, {
+      cid,
+      name,
+      size: 16 + padded(utf8Encode(name).length + 1),
+      period: this.#minPeriod,
+      dueAt: now + delay,
+    });
+  }
+
+  /**
+   * Stops searching for a name (it was found or the channel closed).
+   * @param cid the search ID
+   * @returns whether it was being searched for
+   */
+  remove(cid: number): boolean {
+    return this.#entries.delete(cid);
+  }
+
+  /**
+   * True when the name with this search ID is being searched for.
+   * @param cid the search ID
+   */
+  has(cid: number): boolean {
+    return this.#entries.has(cid);
+  }
+
+  /**
+   * Makes every pending search due now with the shortest back-off: a new server
+   * appeared (beacon anomaly), so names not found so far may now be found.
+   * @param now the current time
+   */
+  reset(now: number): void {
+    for (const e of this.#entries.values()) {
+      e.period = this.#minPeriod;
+      e.dueAt = Math.min(e.dueAt, now);
+    }
+  }
+
+  /**
+   * Builds the datagrams due at `now`. Each name sent has its interval doubled (up to
+   * the maximum) and is due again after it.
+   * @param now the current time
+   * @returns the datagrams and the next poll time
+   */
+  poll(now: number): SearchPoll {
+    const datagrams: Uint8Array[] = [];
+    const w = this.#w;
+    w.reset();
+    let inDatagram = 0;
+    let budgetHit = false;
+    const flush = () => {
+      if (inDatagram > 0) datagrams.push(w.toBytes());
+      w.reset();
+      inDatagram = 0;
+    };
+    for (const e of this.#entries.values()) {
+      if (e.dueAt > now) continue;
+      if (inDatagram > 0 && w.length + e.size > this.#maxDatagram) {
+        flush();
+        if (datagrams.length >= this.#maxPerPoll) {
+          budgetHit = true;
+          break;
+        }
+      }
+      if (inDatagram === 0) {
+        encodeUdpVersion(w, { sequence: this.#sequence });
+        this.#sequence = (this.#sequence + 1) >>> 0;
+      }
+      encodeSearchRequest(w, { cid: e.cid, name: e.name });
+      inDatagram++;
+      e.dueAt = now + e.period;
+      e.period = Math.min(e.period * 2, this.#maxPeriod);
+    }
+    flush();
+    let nextAt: number | undefined = budgetHit ? now + this.#pacing : undefined;
+    if (!budgetHit) {
+      for (const e of this.#entries.values()) {
+        if (nextAt === undefined || e.dueAt < nextAt) nextAt = e.dueAt;
+      }
+    }
+    return { datagrams, nextAt };
+  }
+}
+
+/**
+ * Watches server beacons and reports anomalies: a server not seen before, or one whose
+ * beacon counter went backwards or jumped (it restarted). libca resets its search
+ * back-off on these.
+ */
+export class BeaconTracker {
+  readonly #last = new Map<string, number>();
+
+  /**
+   * Records a beacon.
+   * @param server "ip:port" of the server's TCP endpoint
+   * @param beaconId the beacon counter
+   * @returns true when the beacon is an anomaly (new or restarted server)
+   */
+  beacon(server: string, beaconId: number): boolean {
+    const prev = this.#last.get(server);
+    this.#last.set(server, beaconId);
+    if (prev === undefined) return true;
+    if (beaconId === prev) return false; // duplicate route
+    return beaconId !== ((prev + 1) >>> 0);
+  }
+
+  /**
+   * Forgets a server (its circuit went away), so its next beacon counts as new.
+   * @param server "ip:port"
+   */
+  forget(server: string): void {
+    this.#last.delete(server);
+  }
+}
