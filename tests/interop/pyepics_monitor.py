@@ -58,15 +58,26 @@ epics.camonitor_clear(PREFIX + "count")
 out["camonitor_values"] = cam[:]
 
 # A monitor on temperature sees a put made on another PV object.
+# The DBR_TIME updates carry the alarm that goes with each value.
 seen = []
-pv_m = epics.PV(PREFIX + "temperature", callback=lambda value=None, **kw: seen.append(value))
+sevr = []
+
+
+def on_temperature(value=None, status=None, severity=None, **kw):
+    seen.append(value)
+    sevr.append([value, status, severity])
+
+
+pv_m = epics.PV(PREFIX + "temperature", form="time", callback=on_temperature)
 pv_m.wait_for_connection(timeout=5)
 epics.poll(evt=0.2, iot=0.2)
-epics.caput(PREFIX + "temperature", 33.5, wait=True, timeout=5)
-t0 = time.time()
-while 33.5 not in seen and time.time() - t0 < 3:
-    epics.poll(evt=0.01, iot=0.01)
+for v in (33.5, 90, 25):
+    epics.caput(PREFIX + "temperature", v, wait=True, timeout=5)
+    t0 = time.time()
+    while v not in seen and time.time() - t0 < 3:
+        epics.poll(evt=0.01, iot=0.01)
 out["temperature_monitor"] = seen[:]
+out["temperature_monitor_alarms"] = sevr[:]
 
 # A PV nobody serves.
 missing_events = []

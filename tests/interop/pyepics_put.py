@@ -4,9 +4,9 @@ name, the char waveform as a string, and the temperature alarm sequence."""
 import time
 
 import epics
-from epics import ca
+from epics import ca, dbr
 
-from _pyepics_common import PREFIX, connect, emit
+from _pyepics_common import GR_OFFSET, PREFIX, STS_OFFSET, connect, emit, raw_get
 
 
 def timevars(name):
@@ -30,7 +30,18 @@ out["after_wait"] = epics.caget(T, timeout=5, use_monitor=False)
 alarms = []
 for v in (90, 105, -15, -5, 25):
     ret = epics.caput(T, v, wait=True, timeout=5)
-    alarms.append({"put": v, "ret": ret, **timevars(T)})
+    entry = {"put": v, "ret": ret, **timevars(T)}
+    # The same alarm through the other families that carry one.
+    chid = connect(T)
+    sts = raw_get(chid, dbr.DOUBLE + STS_OFFSET)
+    gr = raw_get(chid, dbr.DOUBLE + GR_OFFSET)
+    ctrl = ca.get_ctrlvars(chid)
+    entry["others"] = {
+        "sts": [sts["meta"]["status"], sts["meta"]["severity"], sts["value"][0]],
+        "gr": [gr["meta"]["status"], gr["meta"]["severity"], gr["value"][0]],
+        "ctrl": [ctrl["status"], ctrl["severity"]],
+    }
+    alarms.append(entry)
 out["alarms"] = alarms
 
 # Strings.

@@ -299,6 +299,11 @@ Deno.test({
         { status: want.status, severity: want.severity },
         `alarm after putting ${want.put}`,
       );
+      assert.deepEqual(a.others, {
+        sts: [want.status, want.severity, want.put],
+        gr: [want.status, want.severity, want.put],
+        ctrl: [want.status, want.severity],
+      }, `STS/GR/CTRL alarm after putting ${want.put}`);
       // The put sets the timestamp: after the script started, within its run time.
       assert.ok(
         a.timestamp >= r.now - 1 && a.timestamp <= r.now + 30,
@@ -356,6 +361,14 @@ Deno.test({
       `monitor missed the put: ${JSON.stringify(r.temperature_monitor)}`,
     );
     assert.equal(r.temperature_monitor[0], 25, "first monitor update carries the value");
+    const { NO_ALARM, HIGH } = AlarmStatus;
+    const { MINOR } = AlarmSeverity;
+    assert.deepEqual(r.temperature_monitor_alarms, [
+      [25, NO_ALARM, 0],
+      [33.5, NO_ALARM, 0],
+      [90, HIGH, MINOR],
+      [25, NO_ALARM, 0],
+    ]);
 
     assert.equal(r.missing_caget, null);
     assert.ok(r.missing_caget_seconds < 3, "caget of a missing PV honours its timeout");
