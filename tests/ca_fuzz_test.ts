@@ -16,6 +16,11 @@ import { ByteWriter, toHex } from "../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import type { Logger } from "../lib/core/log.ts";
 import { Dbe, Dbr, Eca } from "../lib/ca/proto/constants.ts";
+import {
+  encodeCreateChanRequest,
+  encodeReadNotify,
+  encodeVersion,
+} from "../lib/ca/proto/messages.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
 import { PvMap } from "../lib/pv/provider.ts";
 import { SharedPV } from "../lib/pv/shared_pv.ts";
@@ -605,4 +610,59 @@ Deno.test("CA server survives fuzzed TCP and UDP input", async () => {
   } finally {
     clearInterval(ticker);
   }
+});
+
+// ---- a client that never reads ----------------------------------------------------------
+
+/**
+ * Known bug, off by default (CA_FUZZ_KNOWN_BUGS=1 runs it): the server keeps reading
+ * requests while its replies cannot be written, so 16-byte READ_NOTIFY requests for a
+ * 1000-element array pile up 8 kB replies in memory without bound. RSRV stops reading
+ * a circuit whose send side is blocked, which bounds it by the socket buffers.
+ */
+Deno.test({
+  name: "CA server: replies to a client that never reads do not pile up without bound",
+  ignore: !Deno.env.get("CA_FUZZ_KNOWN_BUGS"),
+  async fn() {
+    const wave = new SharedPV("SLOW:wave", {
+      type: "float64",
+      length: 1000,
+      value: new Float64Array(1000).fill(1),
+    });
+    await using server = await startServer([wave], recordingLogger());
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.tcpPort });
+    const w = new ByteWriter();
+    encodeVersion(w);
+    encodeCreateChanRequest(w, { cid: 1, name: wave.name });
+    await conn.write(w.toBytes());
+    await waitFor("the circuit", () => server.circuitCount === 1);
+    await new Promise((r) => setTimeout(r, 100)); // CREATE_CHAN handled: SID 1 exists
+    const base = Deno.memoryUsage().external;
+    // 20000 requests (320 kB) ask for 160 MB of replies; the first circuit's SID is 1.
+    let pending: Promise<unknown> = Promise.resolve();
+    for (let batch = 0; batch < 20; batch++) {
+      w.reset();
+      for (let i = 0; i < 1000; i++) {
+        encodeReadNotify(w, { sid: 1, ioid: batch * 1000 + i, dataType: Dbr.DOUBLE, count: 1000 });
+      }
+      const bytes = w.toBytes();
+      pending = (async () => {
+        let off = 0;
+        while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+      })().catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const blocked = await Promise.race([
+        pending.then(() => false),
+        new Promise<boolean>((r) => timer = setTimeout(() => r(true), 1000)),
+      ]);
+      clearTimeout(timer);
+      if (blocked) break; // The server stopped reading: that is the bound we want.
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const grown = (Deno.memoryUsage().external - base) / 1e6;
+    conn.close();
+    await pending;
+    await waitFor("circuit closed", () => server.circuitCount === 0);
+    assert.ok(grown < 64, `server buffered ${grown.toFixed(0)} MB of replies for a non-reader`);
+  },
 });
