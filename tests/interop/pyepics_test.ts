@@ -44,6 +44,22 @@ function requirePyepics(): void {
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+/**
+ * PATH without directories holding a caRepeater: libca spawns one when no repeater
+ * answers, and a detached repeater would outlive the test (with EPICS base on PATH).
+ */
+function pathWithoutRepeater(): string {
+  const dirs = (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":");
+  return dirs.filter((d) => {
+    try {
+      Deno.statSync(`${d}/caRepeater`);
+      return false;
+    } catch {
+      return true;
+    }
+  }).join(":");
+}
+
 /** Runs a script against the server and returns its RESULT object. */
 async function runScript(script: string, server: PvserveProcess): Promise<Json> {
   const ac = new AbortController();
@@ -53,7 +69,12 @@ async function runScript(script: string, server: PvserveProcess): Promise<Json> 
     out = await new Deno.Command(PYTHON, {
       args: [`${HERE}${script}`, "demo:"],
       cwd: HERE,
-      env: { ...server.clientEnv, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
+      env: {
+        ...server.clientEnv,
+        PATH: pathWithoutRepeater(),
+        PYTHONDONTWRITEBYTECODE: "1",
+        PYTHONUNBUFFERED: "1",
+      },
       stdin: "null",
       signal: ac.signal,
     }).output();
