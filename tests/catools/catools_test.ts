@@ -51,9 +51,9 @@ Deno.test({
         "demo:readonly                  5\n",
     );
     r = await run(env, "caget", "-d", "DBR_CTRL_DOUBLE", "demo:temperature");
-    assert.match(r.stdout, /Units:            C\n    Precision:        2\n/);
-    assert.match(r.stdout, /Lo ctrl limit:    -20\n    Hi ctrl limit:    120\n/);
-    assert.match(r.stdout, /Hi alarm limit:   100\n/);
+    assert.ok(r.stdout.includes("Units:            C\n    Precision:        2\n"), r.stdout);
+    assert.ok(r.stdout.includes("Lo ctrl limit:    -20\n    Hi ctrl limit:    120\n"), r.stdout);
+    assert.ok(r.stdout.includes("Hi alarm limit:   100\n"), r.stdout);
     r = await run(env, "caput", "demo:temperature", "90");
     assert.equal(r.code, 0);
     assert.match(r.stdout, /New : demo:temperature\s+90\n/);
@@ -73,8 +73,8 @@ Deno.test({
     assert.match(r.stdout, /^demo:waveform 4( -?\d\S*){4}\n$/);
     r = await run(env, "cainfo", "demo:waveform");
     assert.match(r.stdout, /Native data type: DBF_DOUBLE\n/);
-    assert.match(r.stdout, /Element count:    1000\n/);
-    assert.match(r.stdout, /Access:           read, write\n/);
+    assert.ok(r.stdout.includes("Element count:    1000\n"), r.stdout);
+    assert.ok(r.stdout.includes("Access:           read, write\n"), r.stdout);
     r = await run(env, "caget", "-w", "0.3", "demo:nothere");
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not found/);
