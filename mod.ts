@@ -29,3 +29,23 @@ export { serve } from "./lib/host/serve.ts";
 export type { Served, ServeOptions } from "./lib/host/serve.ts";
 export { CaServer, startCaServer } from "./lib/ca/server/server.ts";
 export type { CaServerOptions } from "./lib/ca/server/server.ts";
+export {
+  CaChannel,
+  CaContext,
+  caget,
+  cainfo,
+  camonitor,
+  camonitorClear,
+  caput,
+  closeDefaultContext,
+  configureDefaultContext,
+  getPV,
+  PV,
+} from "./lib/ca/client/mod.ts";
+export type {
+  CaContextOptions,
+  ChannelData,
+  ChannelState,
+  MonitorUpdate,
+  PvUpdate,
+} from "./lib/ca/client/mod.ts";
