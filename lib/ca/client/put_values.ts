@@ -56,8 +56,8 @@ function fill(vt: DbrValueType, items: ArrayLike<number | string | boolean>): Db
  * - a typed array of a CA element type goes as that type (Float64Array as DOUBLE...);
  * - text to a CHAR array channel (count > 1) goes as a NUL-terminated char array;
  * - other text goes as DBR_STRING and the server converts it (enum state names, numbers);
- * - numbers go as the channel's native type, or DOUBLE for a STRING channel's
- *   numbers... as DBR_STRING, so the server's own formatting is not involved.
+ * - numbers go as the channel's native type (as DOUBLE when an integer channel would
+ *   cut a fraction, so the server converts); to a STRING channel they go as text.
  * @param value what the user passed
  * @param nativeType the channel's native value type 0..6
  * @param nativeCount the channel's element count

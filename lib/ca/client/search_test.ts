@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { CaCommand } from "../proto/constants.ts";
+import { decodeDatagram } from "../proto/framer.ts";
+import { decodeSearchRequest } from "../proto/messages.ts";
+import { BeaconTracker, SearchScheduler } from "./search.ts";
+
+const opts = { permissions: "none" } as const;
+
+function names(d: Uint8Array): string[] {
+  const msgs = decodeDatagram(d);
+  assert.equal(msgs[0].command, CaCommand.VERSION);
+  return msgs.slice(1).map((m) => decodeSearchRequest(m).name);
+}
+
+Deno.test("search: one datagram holds many names, VERSION first with a sequence", opts, () => {
+  const s = new SearchScheduler();
+  for (let i = 0; i < 10; i++) s.add(i + 1, `pv:${i}`, 0);
+  const p = s.poll(0);
+  assert.equal(p.datagrams.length, 1);
+  const msgs = decodeDatagram(p.datagrams[0]);
+  assert.equal(msgs[0].dataType, 1); // sequence number valid
+  assert.equal(msgs[0].dataCount, 13);
+  assert.equal(msgs[0].param1, 0);
+  const reqs = msgs.slice(1).map(decodeSearchRequest);
+  assert.deepEqual(reqs.map((r) => r.cid), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.ok(reqs.every((r) => r.replyFlag === 5 && r.minorVersion === 13));
+  // Golden bytes of the first SEARCH: cmd 6, size 8, DONT_REPLY, minor 13, cid, cid, "pv:0".
+  assert.deepEqual(
+    Array.from(p.datagrams[0].subarray(16, 40)),
+    [0, 6, 0, 8, 0, 5, 0, 13, 0, 0, 0, 1, 0, 0, 0, 1, 112, 118, 58, 48, 0, 0, 0, 0],
+  );
+});
+
+Deno.test("search: datagrams stay within 1024 bytes and a poll is paced", opts, () => {
+  const s = new SearchScheduler({ maxDatagramsPerPoll: 4 });
+  for (let i = 0; i < 1000; i++) s.add(i, `a-rather-long-pv-name:${i}`, 0);
+  const p = s.poll(0);
+  assert.equal(p.datagrams.length, 4);
+  assert.ok(p.datagrams.every((d) => d.length <= 1024));
+  assert.equal(p.nextAt, 0.005);
+  const all = new Set<string>();
+  let t = 0;
+  let seq = -1;
+  for (let round = 0; round < 1000 && all.size < 1000; round++) {
+    const q = s.poll(t);
+    for (const d of q.datagrams) {
+      const v = decodeDatagram(d)[0].param1;
+      assert.ok(v > seq);
+      seq = v;
+      for (const n of names(d)) all.add(n);
+    }
+    t = q.nextAt!;
+  }
+  assert.equal(all.size, 1000);
+});
+
+Deno.test("search: retries back off exponentially up to the maximum", opts, () => {
+  const s = new SearchScheduler({ minPeriod: 0.03, maxPeriod: 1 });
+  s.add(1, "x", 0);
+  const times: number[] = [];
+  let t = 0;
+  for (let i = 0; i < 9; i++) {
+    const p = s.poll(t);
+    assert.equal(p.datagrams.length, 1);
+    times.push(t);
+    t = p.nextAt!;
+  }
+  const gaps = times.slice(1).map((x, i) => +(x - times[i]).toFixed(3));
+  assert.deepEqual(gaps, [0.03, 0.06, 0.12, 0.24, 0.48, 0.96, 1, 1]);
+  // Nothing is due before the next time.
+  assert.equal(s.poll(t - 0.001).datagrams.length, 0);
+  // A beacon anomaly makes it due now, at the fastest rate again.
+  s.reset(t - 0.5);
+  assert.equal(s.poll(t - 0.5).datagrams.length, 1);
+  assert.equal(s.poll(t - 0.5).nextAt, t - 0.5 + 0.03);
+  s.remove(1);
+  assert.deepEqual(s.poll(100), { datagrams: [], nextAt: undefined });
+});
+
+Deno.test("search: a delayed add waits", opts, () => {
+  const s = new SearchScheduler();
+  s.add(7, "late", 10, 1);
+  assert.equal(s.poll(10).datagrams.length, 0);
+  assert.equal(s.poll(10).nextAt, 11);
+  assert.deepEqual(names(s.poll(11).datagrams[0]), ["late"]);
+});
+
+Deno.test(
+  "beacons: new or restarted servers are anomalies, the next in sequence is not",
+  opts,
+  () => {
+    const b = new BeaconTracker();
+    assert.equal(b.beacon("1.2.3.4:5064", 7), true);
+    assert.equal(b.beacon("1.2.3.4:5064", 8), false);
+    assert.equal(b.beacon("1.2.3.4:5064", 8), false); // same beacon by another route
+    assert.equal(b.beacon("1.2.3.4:5064", 0), true); // restarted
+    assert.equal(b.beacon("1.2.3.4:5065", 1), true); // another server
+    b.forget("1.2.3.4:5065");
+    assert.equal(b.beacon("1.2.3.4:5065", 2), true);
+  },
+);
