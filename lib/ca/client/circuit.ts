@@ -40,6 +40,7 @@ export interface VirtualCircuitOptions {
   user: string;
   host: string;
   connTimeout: number;
+  echoTimeout?: number;
   maxPayload?: number;
   /** A name-server circuit carries searches only. */
   nameServer?: boolean;
@@ -81,6 +82,7 @@ export class VirtualCircuit {
       host: opts.host,
       priority: opts.priority,
       connTimeout: opts.connTimeout,
+      echoTimeout: opts.echoTimeout,
       maxPayload: opts.maxPayload,
     }, host.now());
     this.done = this.#run();

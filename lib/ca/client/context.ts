@@ -39,6 +39,8 @@ export interface CaContextOptions {
    * runs on EPICS_CA_REPEATER_PORT (default true).
    */
   repeater?: boolean;
+  /** Seconds to wait for an ECHO reply before a circuit counts as dead (default 5, as libca). */
+  echoTimeout?: number;
 }
 
 function defaultUser(): string {
@@ -106,6 +108,7 @@ export class CaContext implements AsyncDisposable {
   /** Called when a WRITE (put without wait) is refused and the channel has no onError. */
   onError: ((channel: CaChannel, e: CaStatusError) => void) | undefined;
   readonly #useRepeater: boolean;
+  readonly #echoTimeout: number;
   readonly #channels = new Map<number, CaChannel>();
   readonly #search: SearchScheduler;
   readonly #beacons = new BeaconTracker();
@@ -140,6 +143,7 @@ export class CaContext implements AsyncDisposable {
     this.user = opts.user ?? defaultUser();
     this.host = opts.host ?? defaultHost();
     this.#useRepeater = opts.repeater ?? true;
+    this.#echoTimeout = opts.echoTimeout ?? 5;
     this.#search = new SearchScheduler({ maxPeriod: this.config.maxSearchPeriod });
 
     this.#channelHost = {
@@ -284,6 +288,7 @@ export class CaContext implements AsyncDisposable {
         user: this.user,
         host: this.host,
         connTimeout: this.config.connTimeout,
+        echoTimeout: this.#echoTimeout,
         maxPayload: this.config.autoArrayBytes ? undefined : this.config.maxArrayBytes + 64,
       });
       this.#circuits.set(key, c);
@@ -435,6 +440,7 @@ export class CaContext implements AsyncDisposable {
         user: this.user,
         host: this.host,
         connTimeout: this.config.connTimeout,
+        echoTimeout: this.#echoTimeout,
         nameServer: true,
       });
       this.#nameServers.set(key, c);

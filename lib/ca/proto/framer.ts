@@ -19,6 +19,9 @@ export interface CaFramerOptions {
   maxPayload?: number;
 }
 
+/** First allocation for a payload that spans chunks; it doubles as bytes arrive. */
+const INITIAL_BODY = 64 * 1024;
+
 function u16(b: Uint8Array, i: number): number {
   return (b[i] << 8) | b[i + 1];
 }
@@ -50,6 +53,8 @@ export class CaFramer {
   /** Payload of a message still being assembled (allocated once its header is known). */
   #body: Uint8Array | null = null;
   #bodyLen = 0;
+  /** Declared payload size of the message being assembled. */
+  #bodySize = 0;
   /** Stream offset of the start of the next chunk, for error reports. */
   #streamOffset = 0;
 
@@ -125,17 +130,27 @@ export class CaFramer {
       if (this.#headLen < need) return off;
       const size = need === EXTENDED_HEADER_SIZE ? u32(head, 16) : u16(head, 2);
       this.#check(size, this.#streamOffset + off - this.#headLen);
-      this.#body = new Uint8Array(size);
+      // Memory follows the bytes that really arrive, not what a header claims: a peer
+      // declaring a huge payload and sending nothing costs little.
+      this.#body = new Uint8Array(Math.min(size, INITIAL_BODY));
+      this.#bodySize = size;
       this.#bodyLen = 0;
     }
-    const body = this.#body;
-    const take = Math.min(body.length - this.#bodyLen, chunk.length - off);
+    let body = this.#body;
+    const take = Math.min(this.#bodySize - this.#bodyLen, chunk.length - off);
     if (take > 0) {
+      if (this.#bodyLen + take > body.length) {
+        let cap = body.length * 2;
+        while (cap < this.#bodyLen + take) cap *= 2;
+        const grown = new Uint8Array(Math.min(cap, this.#bodySize));
+        grown.set(body.subarray(0, this.#bodyLen));
+        body = this.#body = grown;
+      }
       body.set(chunk.subarray(off, off + take), this.#bodyLen);
       this.#bodyLen += take;
       off += take;
     }
-    if (this.#bodyLen === body.length) {
+    if (this.#bodyLen === this.#bodySize) {
       const ext = this.#headLen === EXTENDED_HEADER_SIZE;
       out.push({
         command: u16(head, 0),

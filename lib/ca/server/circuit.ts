@@ -45,8 +45,13 @@ export interface CircuitOptions {
   peer: string;
   /** The server's TCP port (for search replies on the circuit). */
   tcpPort: number;
-  /** Most updates held per subscription while the client lags (newest replaces the last). */
+  /**
+   * Most updates held per subscription while the client lags (newest replaces the last).
+   * Default: as many as fit in 256 KiB, between 2 and 64.
+   */
   queueSize?: number;
+  /** Output bytes pending before the circuit stops taking requests (default 4 MiB). */
+  highWater?: number;
   /** Called once when the circuit has closed. */
   onClose?: () => void;
 }
@@ -64,11 +69,14 @@ interface Subscription {
   dataType: number;
   count: number;
   mask: number;
+  maxQueue: number;
   queue: PvSnapshot[];
   unsubscribe: () => void;
 }
 
-const DEFAULT_QUEUE = 4;
+/** Bytes of queued updates a subscription may hold while its client lags. */
+const QUEUE_BYTES = 256 * 1024;
+const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 
 /** Server side of one CA virtual circuit. */
 export class CaCircuit {
@@ -87,6 +95,12 @@ export class CaCircuit {
   #writing = false;
   #closed = false;
   #clientMinor = 0;
+  /** Bytes handed to the transport and not yet written. */
+  #inFlight = 0;
+  /** Requests held back while the client is not reading its replies. */
+  #pending: CaMessage[] = [];
+  #pendingAt = 0;
+  #readyWaiters: (() => void)[] = [];
   #user = "";
   #host = "";
 
@@ -133,15 +147,75 @@ export class CaCircuit {
       this.#protocolFailure(e);
       return;
     }
-    for (const m of msgs) {
+    for (let i = 0; i < msgs.length; i++) {
       if (this.#closed) return;
-      try {
-        this.#dispatch(m);
-      } catch (e) {
-        this.#protocolFailure(e);
+      if (this.#pending.length > this.#pendingAt || this.#backlog() >= this.#highWater()) {
+        // The client is not reading its replies: hold the rest (copied, since the caller
+        // reuses its buffer) and let the transport stop reading until the backlog drains.
+        for (let j = i; j < msgs.length; j++) {
+          this.#pending.push({ ...msgs[j], payload: msgs[j].payload.slice() });
+        }
         return;
       }
+      if (!this.#dispatchSafely(msgs[i])) return;
     }
+  }
+
+  /**
+   * False while requests are held back because the client does not read its replies;
+   * the transport should then wait for {@link whenReady} before reading more.
+   */
+  get wantsMore(): boolean {
+    return this.#closed ||
+      (this.#pending.length === this.#pendingAt && this.#backlog() < this.#highWater());
+  }
+
+  /** Resolves when the circuit takes requests again (or has closed). */
+  whenReady(): Promise<void> {
+    if (this.wantsMore) return Promise.resolve();
+    return new Promise((r) => this.#readyWaiters.push(r));
+  }
+
+  /** Bytes of replies produced and not yet written to the socket. */
+  get backlog(): number {
+    return this.#backlog();
+  }
+
+  #backlog(): number {
+    return this.#out.length + this.#inFlight;
+  }
+
+  #highWater(): number {
+    return this.#opts.highWater ?? DEFAULT_HIGH_WATER;
+  }
+
+  #dispatchSafely(m: CaMessage): boolean {
+    try {
+      this.#dispatch(m);
+      return !this.#closed;
+    } catch (e) {
+      this.#protocolFailure(e);
+      return false;
+    }
+  }
+
+  /** Runs held-back requests while the backlog allows. */
+  #resumePending(): void {
+    while (this.#pendingAt < this.#pending.length && this.#backlog() < this.#highWater()) {
+      const m = this.#pending[this.#pendingAt++];
+      if (!this.#dispatchSafely(m)) return;
+    }
+    if (this.#pendingAt === this.#pending.length && this.#pendingAt > 0) {
+      this.#pending = [];
+      this.#pendingAt = 0;
+    }
+  }
+
+  #wakeReaders(): void {
+    if (!this.wantsMore || this.#readyWaiters.length === 0) return;
+    const ws = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const w of ws) w();
   }
 
   /** Closes the circuit and drops its channels and subscriptions. */
@@ -151,6 +225,9 @@ export class CaCircuit {
     for (const ch of this.#channels.values()) this.#dropChannel(ch);
     this.#channels.clear();
     this.#ready.clear();
+    this.#pending = [];
+    this.#pendingAt = 0;
+    this.#wakeReaders();
     try {
       this.#transport.close();
     } catch {
@@ -437,6 +514,14 @@ export class CaCircuit {
       dataType: m.dataType,
       count: m.dataCount,
       mask,
+      maxQueue: this.#opts.queueSize ??
+        Math.max(
+          2,
+          Math.min(
+            64,
+            Math.floor(QUEUE_BYTES / dbrPayloadSize(m.dataType, m.dataCount || native.count)),
+          ),
+        ),
       queue: [],
       unsubscribe: () => {},
     };
@@ -450,9 +535,8 @@ export class CaCircuit {
 
   #enqueue(sub: Subscription, snap: PvSnapshot): void {
     if (this.#closed) return;
-    const max = this.#opts.queueSize ?? DEFAULT_QUEUE;
     // A lagging client keeps the newest value: the last queued entry is replaced.
-    if (sub.queue.length >= max) sub.queue[sub.queue.length - 1] = snap;
+    if (sub.queue.length >= sub.maxQueue) sub.queue[sub.queue.length - 1] = snap;
     else sub.queue.push(snap);
     this.#ready.add(sub);
     if (this.#eventsOn) this.#scheduleFlush();
@@ -550,14 +634,19 @@ export class CaCircuit {
     try {
       for (;;) {
         if (this.#closed) return;
+        this.#resumePending();
         this.#encodeEvents();
         if (this.#out.length === 0) return;
         const w = this.#out;
         this.#out = this.#spare;
         this.#spare = w;
         const bytes = w.view();
+        this.#inFlight = bytes.length;
         let off = 0;
-        while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
+        while (off < bytes.length) {
+          off += await this.#transport.write(bytes.subarray(off));
+          this.#inFlight = bytes.length - off;
+        }
         w.reset();
       }
     } catch (e) {
@@ -568,7 +657,9 @@ export class CaCircuit {
         this.close();
       }
     } finally {
+      this.#inFlight = 0;
       this.#writing = false;
+      this.#wakeReaders();
     }
   }
 }

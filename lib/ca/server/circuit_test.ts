@@ -423,3 +423,34 @@ Deno.test({
     assert.deepEqual(Array.from(r.payload), [0, 0, 0, 0, 0, 0, 0, 0]);
   },
 });
+
+Deno.test({
+  name: "circuit: a client that does not read its replies stops being served until it does",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("w", { type: "float64", length: 1000 });
+    const h = harness([pv], { slow: true });
+    h.send((w) => hello(w, "w"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    // 2000 reads of 8 kB each = 16 MB of replies, far beyond the 4 MB high-water mark.
+    h.send((w) => {
+      for (let i = 0; i < 2000; i++) {
+        writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.DOUBLE, 1000, sid, i);
+      }
+    });
+    await h.settle();
+    assert.equal(h.circuit.wantsMore, false);
+    assert.ok(h.circuit.backlog <= 4 * 1024 * 1024 + 8100, `backlog ${h.circuit.backlog}`);
+    let ready = false;
+    const waiting = h.circuit.whenReady().then(() => ready = true);
+    for (let i = 0; i < 20 && !ready; i++) {
+      h.release();
+      await h.settle();
+    }
+    await waiting;
+    const replies = h.received.filter((m) => m.command === CaCommand.READ_NOTIFY);
+    assert.equal(replies.length, 2000, "every held request is answered in the end");
+    assert.deepEqual(replies.map((m) => m.param2).slice(0, 3), [0, 1, 2]);
+  },
+});

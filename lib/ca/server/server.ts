@@ -193,6 +193,9 @@ export class CaServer implements AsyncDisposable {
         if (n === null) break;
         circuit.receive(buf.subarray(0, n));
         if (circuit.closed) break;
+        // Stop reading from a client that does not read its replies (TCP pushes back).
+        if (!circuit.wantsMore) await circuit.whenReady();
+        if (circuit.closed) break;
       }
     } catch (e) {
       if (!circuit.closed && !this.#closed) {
