@@ -1,0 +1,198 @@
+/**
+ * Loopback tests of the CA client's circuit handling: ECHO heartbeats against a server
+ * that stops answering (EPICS_CA_CONN_TMO), and name resolution through a TCP name
+ * server (EPICS_CA_NAME_SERVERS) with no UDP search at all.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { ByteWriter } from "../lib/core/bytes.ts";
+import { epicsConfigFrom } from "../lib/core/env.ts";
+import { CaCommand, Dbr } from "../lib/ca/proto/constants.ts";
+import { CaFramer, decodeDatagram } from "../lib/ca/proto/framer.ts";
+import { encodeMessage } from "../lib/ca/proto/header.ts";
+import {
+  decodeCreateChanRequest,
+  decodeSearchRequest,
+  encodeAccessRights,
+  encodeCreateChan,
+  encodeReadNotifyReply,
+  encodeSearchReply,
+  encodeUdpVersion,
+} from "../lib/ca/proto/messages.ts";
+import { CaServer } from "../lib/ca/server/server.ts";
+import { PvMap } from "../lib/pv/provider.ts";
+import { SharedPV } from "../lib/pv/shared_pv.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A scripted CA server that can be told to stop answering (but keeps the socket open). */
+class MuteableServer {
+  readonly udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  readonly tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  answering = true;
+  echoes = 0;
+  readonly conns = new Set<Deno.TcpConn>();
+  readonly loops: Promise<void>[] = [];
+
+  constructor() {
+    this.loops.push(this.#udpLoop(), this.#acceptLoop());
+  }
+
+  get udpPort(): number {
+    return (this.udp.addr as Deno.NetAddr).port;
+  }
+
+  async #udpLoop(): Promise<void> {
+    const w = new ByteWriter();
+    try {
+      for (;;) {
+        const [data, from] = await this.udp.receive();
+        w.reset();
+        encodeUdpVersion(w);
+        for (const m of decodeDatagram(data)) {
+          if (m.command !== CaCommand.SEARCH) continue;
+          const r = decodeSearchRequest(m);
+          encodeSearchReply(w, { port: this.tcp.addr.port, cid: r.cid });
+        }
+        await this.udp.send(w.toBytes(), from);
+      }
+    } catch {
+      // closed
+    }
+  }
+
+  async #acceptLoop(): Promise<void> {
+    try {
+      for await (const conn of this.tcp) {
+        this.conns.add(conn);
+        this.loops.push(this.#serve(conn));
+      }
+    } catch {
+      // closed
+    }
+  }
+
+  async #serve(conn: Deno.TcpConn): Promise<void> {
+    const framer = new CaFramer();
+    const buf = new Uint8Array(4096);
+    const w = new ByteWriter();
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        w.reset();
+        for (const m of framer.receive(buf.subarray(0, n))) {
+          if (m.command === CaCommand.CREATE_CHAN) {
+            const r = decodeCreateChanRequest(m);
+            encodeAccessRights(w, { cid: r.cid, rights: 3 });
+            encodeCreateChan(w, { cid: r.cid, sid: r.cid + 100, dataType: Dbr.DOUBLE, count: 1 });
+          } else if (m.command === CaCommand.ECHO) {
+            this.echoes++;
+            if (this.answering) encodeMessage(w, { command: CaCommand.ECHO });
+          } else if (m.command === CaCommand.READ_NOTIFY && this.answering) {
+            encodeReadNotifyReply(w, {
+              ioid: m.param2,
+              eca: 1,
+              dataType: m.dataType,
+              count: 1,
+              data: { value: new Float64Array([42]), meta: { status: 0, severity: 0 } },
+            });
+          }
+        }
+        if (w.length) await conn.write(w.toBytes());
+      }
+    } catch {
+      // closed
+    } finally {
+      this.conns.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.udp.close();
+    this.tcp.close();
+    for (const c of this.conns) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+    await Promise.allSettled(this.loops);
+  }
+}
+
+Deno.test("CA client: ECHO keeps a quiet circuit alive; a mute server is dropped", async () => {
+  const server = new MuteableServer();
+  const ctx = new CaContext({
+    repeater: false,
+    echoTimeout: 0.3,
+    config: epicsConfigFrom({
+      EPICS_CA_AUTO_ADDR_LIST: "NO",
+      EPICS_CA_ADDR_LIST: `127.0.0.1:${server.udpPort}`,
+      EPICS_CA_CONN_TMO: "0.2",
+    }).ca,
+  });
+  try {
+    const ch = ctx.channel("any:name");
+    const events: boolean[] = [];
+    ch.onConnection((c) => events.push(c));
+    await ch.connected(2);
+    assert.equal((await ch.get()).data.value[0], 42);
+    // Quiet but answering: ECHOs go out and the circuit stays up.
+    await until(() => server.echoes >= 2, "two ECHOs");
+    assert.deepEqual(events, [true]);
+    // Mute: the next ECHO goes unanswered and the channel disconnects, then searches
+    // again and reconnects to the (still listening) server.
+    server.answering = false;
+    const pending = ch.get({ timeoutSec: 5 }).then(() => undefined, (e: Error) => e);
+    await until(() => events.length >= 2, "the disconnect", 3000);
+    assert.equal(events[1], false);
+    assert.equal((await pending)?.name, "DisconnectedError");
+    server.answering = true;
+    await until(() => events.length >= 3, "the reconnect", 3000);
+    assert.deepEqual(events.slice(0, 3), [true, false, true]);
+  } finally {
+    await ctx.close();
+    await server.close();
+  }
+});
+
+Deno.test("CA client: names resolve through EPICS_CA_NAME_SERVERS over TCP", async () => {
+  const pv = new SharedPV("ns:x", { type: "int32", value: 5 });
+  await using server = await CaServer.start({
+    provider: new PvMap([pv]),
+    config: epicsConfigFrom({
+      EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+      EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+    }).cas,
+    port: 0,
+  });
+  await using ctx = new CaContext({
+    repeater: false,
+    config: epicsConfigFrom({
+      EPICS_CA_AUTO_ADDR_LIST: "NO",
+      EPICS_CA_NAME_SERVERS: `127.0.0.1:${server.tcpPort}`,
+    }).ca,
+  });
+  const ch = ctx.channel("ns:x");
+  await ch.connected(3);
+  assert.equal((await ch.get()).data.value[0], 5);
+  assert.equal(ch.host, `127.0.0.1:${server.tcpPort}`);
+  await assert.rejects(ctx.channel("ns:missing").connected(0.3));
+});
