@@ -1,0 +1,736 @@
+/**
+ * One PV Access TCP connection on the server side: the validation handshake, channels,
+ * and the GET, PUT, MONITOR, GET_FIELD and RPC operations over the shared PV model.
+ * Everything produced in one turn of the event loop goes out in a single write; monitor
+ * updates wait in per-subscription bounded queues (the newest value replaces the last
+ * queued one when a client lags) and honour the pipeline window. The socket sits behind
+ * {@link PvaTransport}, so tests drive a connection in memory.
+ * @module
+ */
+
+import { ByteWriter } from "../../core/bytes.ts";
+import { EpicsError, RemoteProtocolError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
+import {
+  bitOf,
+  BitSet,
+  type DecodedMessage,
+  decodeMessage,
+  encodeCreateChannelResponse,
+  encodeDestroyChannel,
+  encodeEcho,
+  encodeGetFieldResponse,
+  encodeOpResponse,
+  encodeSearchResponse,
+  encodeSetByteOrder,
+  encodeValidated,
+  encodeValidationRequest,
+  type FieldDesc,
+  type GetFieldRequest,
+  type OpCommand,
+  type OpRequest,
+  PvaCommand,
+  PvaFramer,
+  type PvaMessage,
+  pvaStatus,
+  PvaStatusType,
+  PvaSubcmd,
+  PvValue,
+  requestMask,
+  requestOptions,
+  type SearchRequest,
+  STATUS_OK,
+  typeAtBit,
+  TypeCache,
+} from "../proto/mod.ts";
+import { extractPut, NtSnapshotWriter, selectBits, valueFromPlain } from "../nt/pv_map.ts";
+import { searchReply } from "./search.ts";
+
+/** The byte pipe under a connection. */
+export interface PvaTransport {
+  /** Writes some bytes; resolves with how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** Settings of a connection. */
+export interface PvaConnectionOptions {
+  logger: Logger;
+  /** "host:port" of the peer (its host is the default client host name). */
+  peer: string;
+  /** The server's GUID (12 bytes), for searches over TCP. */
+  guid: Uint8Array;
+  /** The server's TCP port, for searches over TCP. */
+  tcpPort: number;
+  /** Byte order the server announces and sends in (default: little-endian, like x86 peers). */
+  littleEndian?: boolean;
+  /** Largest message accepted (bytes, default 64 MiB). */
+  maxPayload?: number;
+  /** Default monitor queue depth when the pvRequest sets none (default 4). */
+  queueSize?: number;
+  /** Called once when the connection has closed. */
+  onClose?: () => void;
+}
+
+/** Authentication methods offered, lowest preference first (as pvxs offers them). */
+export const AUTH_METHODS: readonly string[] = ["anonymous", "ca"];
+
+interface Channel {
+  cid: number;
+  sid: number;
+  pv: ServedPv;
+  writer: NtSnapshotWriter;
+  ops: Set<Op>;
+}
+
+interface QueuedUpdate {
+  snap: PvSnapshot;
+  /** PvChange bits; 0 = everything (an initial update). */
+  changes: number;
+}
+
+interface Op {
+  ioid: number;
+  command: OpCommand;
+  channel: Channel;
+  type: FieldDesc;
+  /** Fields the pvRequest selected. */
+  mask: BitSet;
+  /** PUT: what put data decodes into. */
+  putValue?: PvValue;
+  /** PUT/RPC: an execution is in progress. */
+  busy: boolean;
+  /** Set by CANCEL: the running execution's reply is dropped. */
+  cancelled: boolean;
+  done: boolean;
+  mon?: Monitor;
+}
+
+interface Monitor {
+  running: boolean;
+  pipeline: boolean;
+  /** Updates the client still accepts (pipeline mode). */
+  window: number;
+  queueSize: number;
+  queue: QueuedUpdate[];
+  bits: Map<number, BitSet>;
+  unsubscribe: () => void;
+}
+
+const DEFAULT_QUEUE = 4;
+
+function isTrue(s: string | undefined): boolean {
+  return s !== undefined && /^(true|1|yes)$/i.test(s.trim());
+}
+
+/** Server side of one PVA TCP connection. */
+export class PvaServerConnection {
+  readonly #provider: PvProvider;
+  readonly #transport: PvaTransport;
+  readonly #opts: PvaConnectionOptions;
+  readonly #framer: PvaFramer;
+  readonly #cache = new TypeCache();
+  #out: ByteWriter;
+  #spare: ByteWriter;
+  #channels = new Map<number, Channel>();
+  #ops = new Map<number, Op>();
+  #nextSid = 1;
+  #ready = new Set<Op>();
+  #flushQueued = false;
+  #writing = false;
+  #closed = false;
+  #validated = false;
+  #authMethod = "";
+  #user = "";
+  #host: string;
+
+  constructor(provider: PvProvider, transport: PvaTransport, opts: PvaConnectionOptions) {
+    this.#provider = provider;
+    this.#transport = transport;
+    this.#opts = opts;
+    this.#framer = new PvaFramer({ maxPayload: opts.maxPayload });
+    const le = opts.littleEndian ?? true;
+    this.#out = new ByteWriter(4096, le);
+    this.#spare = new ByteWriter(4096, le);
+    this.#host = opts.peer.replace(/:\d+$/, "");
+    encodeSetByteOrder(this.#out);
+    encodeValidationRequest(this.#out, {
+      bufferSize: 0x10000,
+      registrySize: 0x7fff,
+      authMethods: [...AUTH_METHODS],
+    });
+    this.#scheduleFlush();
+  }
+
+  /** The account the client named ("ca" authentication), or "" when anonymous. */
+  get user(): string {
+    return this.#user;
+  }
+
+  /** The client's host: the name it sent ("ca" authentication) or its address. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** The authentication method the client chose ("" before validation). */
+  get authMethod(): string {
+    return this.#authMethod;
+  }
+
+  /** Whether the handshake has completed. */
+  get validated(): boolean {
+    return this.#validated;
+  }
+
+  /** Number of open channels. */
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+
+  /** Number of live operations. */
+  get operationCount(): number {
+    return this.#ops.size;
+  }
+
+  /** Whether the connection has been closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Feeds bytes received from the client. A malformed message closes this connection
+   * (with a log line); it never throws.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    let msgs: PvaMessage[];
+    try {
+      msgs = this.#framer.receive(chunk);
+    } catch (e) {
+      this.#protocolFailure(e);
+      return;
+    }
+    for (const m of msgs) {
+      if (this.#closed) return;
+      try {
+        this.#dispatch(m);
+      } catch (e) {
+        this.#protocolFailure(e);
+        return;
+      }
+    }
+  }
+
+  /** Closes the connection, ending its channels and subscriptions. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const op of this.#ops.values()) this.#endOp(op);
+    this.#ops.clear();
+    this.#channels.clear();
+    this.#ready.clear();
+    try {
+      this.#transport.close();
+    } catch {
+      // Already closed by the peer.
+    }
+    this.#opts.onClose?.();
+  }
+
+  /** Tells the client its channels to `name` are gone (DESTROY_CHANNEL) and drops them. */
+  disconnectPv(name: string): void {
+    for (const ch of [...this.#channels.values()]) {
+      if (ch.pv.name !== name) continue;
+      this.#dropChannel(ch);
+      encodeDestroyChannel(this.#out, { sid: ch.sid, cid: ch.cid }, true);
+    }
+    this.#scheduleFlush();
+  }
+
+  #protocolFailure(e: unknown): void {
+    const why = e instanceof Error ? e.message : String(e);
+    this.#opts.logger.warn(`PVA connection from ${this.#opts.peer} closed: ${why}`);
+    this.close();
+  }
+
+  #ctx(): PutContext {
+    return { protocol: "pva", user: this.#user, host: this.#host };
+  }
+
+  #dispatch(m: PvaMessage): void {
+    if (m.control) return; // Set-byte-order and friends: each message carries its own order.
+    if (m.fromServer) {
+      throw new RemoteProtocolError(
+        `message 0x${m.command.toString(16)} has the server direction bit`,
+      );
+    }
+    const d = decodeMessage(m, {
+      cache: this.#cache,
+      valueFor: (command, ioid) => {
+        const op = this.#ops.get(ioid);
+        return op && op.command === command ? op.putValue : undefined;
+      },
+    });
+    this.#handle(d);
+  }
+
+  #handle(d: DecodedMessage): void {
+    switch (d.kind) {
+      case "validationResponse":
+        return this.#validation(d.msg.authMethod, d.msg.authData);
+      case "echo":
+        encodeEcho(this.#out, d.payload, true);
+        return this.#scheduleFlush();
+      case "searchRequest":
+        return this.#tcpSearch(d.msg);
+      case "createChannelRequest":
+        for (const c of d.msg.channels) this.#createChannel(c.cid, c.name);
+        return this.#scheduleFlush();
+      case "destroyChannel": {
+        const ch = this.#channels.get(d.msg.sid);
+        if (!ch) {
+          this.#opts.logger.debug(`DESTROY_CHANNEL for unknown sid ${d.msg.sid}`);
+          return;
+        }
+        this.#dropChannel(ch);
+        encodeDestroyChannel(this.#out, { sid: ch.sid, cid: ch.cid }, true);
+        return this.#scheduleFlush();
+      }
+      case "destroyRequest": {
+        const op = this.#ops.get(d.msg.ioid);
+        if (op) this.#dropOp(op);
+        return;
+      }
+      case "cancelRequest": {
+        const op = this.#ops.get(d.msg.ioid);
+        if (op?.busy) op.cancelled = true;
+        return;
+      }
+      case "getFieldRequest":
+        return this.#getField(d.msg);
+      case "opRequest":
+        return this.#op(d.msg);
+      case "message":
+        this.#opts.logger.info(`message from ${this.#opts.peer}: ${d.msg.message}`);
+        return;
+      case "unknown":
+        this.#opts.logger.debug(`ignored PVA command 0x${d.command.toString(16)}`);
+        return;
+      default:
+        // AUTHNZ, beacons and replies make no sense from a client: ignore, as pvxs does.
+        this.#opts.logger.debug(`ignored ${d.kind} from ${this.#opts.peer}`);
+    }
+  }
+
+  #validation(method: string, data: PvValue | null): void {
+    this.#authMethod = method;
+    let status = STATUS_OK;
+    if (method === "ca") {
+      const user = data?.tryField("user")?.value;
+      const host = data?.tryField("host")?.value;
+      if (typeof user === "string") this.#user = user;
+      if (typeof host === "string" && host !== "") this.#host = host;
+    } else if (method !== "anonymous") {
+      status = pvaStatus(
+        PvaStatusType.ERROR,
+        `Client selected authentication "${method}", which this server does not offer`,
+      );
+    }
+    this.#validated = true;
+    encodeValidated(this.#out, status);
+    this.#scheduleFlush();
+  }
+
+  #tcpSearch(req: SearchRequest): void {
+    const reply = searchReply(req, this.#provider);
+    if (!reply) return;
+    encodeSearchResponse(this.#out, {
+      ...reply,
+      guid: this.#opts.guid,
+      serverPort: this.#opts.tcpPort,
+    });
+    this.#scheduleFlush();
+  }
+
+  #createChannel(cid: number, name: string): void {
+    const pv = name ? this.#provider.lookup(name) : undefined;
+    if (!pv) {
+      encodeCreateChannelResponse(this.#out, {
+        cid,
+        sid: 0xffffffff,
+        status: pvaStatus(PvaStatusType.FATAL, `Refused to create channel "${name}": no such PV`),
+      });
+      return;
+    }
+    const sid = this.#allocSid();
+    this.#channels.set(sid, {
+      cid,
+      sid,
+      pv,
+      writer: new NtSnapshotWriter(pv.type),
+      ops: new Set(),
+    });
+    encodeCreateChannelResponse(this.#out, { cid, sid, status: STATUS_OK });
+  }
+
+  #allocSid(): number {
+    while (this.#channels.has(this.#nextSid)) this.#nextSid = (this.#nextSid + 1) >>> 0;
+    const sid = this.#nextSid;
+    this.#nextSid = (this.#nextSid + 1) >>> 0 || 1;
+    return sid;
+  }
+
+  #dropChannel(ch: Channel): void {
+    for (const op of [...ch.ops]) this.#dropOp(op);
+    this.#channels.delete(ch.sid);
+  }
+
+  #dropOp(op: Op): void {
+    this.#endOp(op);
+    op.channel.ops.delete(op);
+    if (this.#ops.get(op.ioid) === op) this.#ops.delete(op.ioid);
+    this.#ready.delete(op);
+  }
+
+  #endOp(op: Op): void {
+    op.done = true;
+    if (op.mon) {
+      op.mon.unsubscribe();
+      op.mon.queue.length = 0;
+    }
+  }
+
+  #getField(req: GetFieldRequest): void {
+    const ch = this.#channels.get(req.sid);
+    let type: FieldDesc | null = null;
+    let status = STATUS_OK;
+    if (!ch) {
+      status = pvaStatus(PvaStatusType.ERROR, `No channel with server id ${req.sid}`);
+    } else {
+      type = ch.writer.type;
+      if (req.subField !== "") {
+        const b = bitOf(type, req.subField);
+        if (b < 0) {
+          status = pvaStatus(
+            PvaStatusType.ERROR,
+            `"${ch.pv.name}" has no field "${req.subField}"`,
+          );
+        } else {
+          type = typeAtBit(type, b)!;
+        }
+      }
+    }
+    encodeGetFieldResponse(this.#out, { ioid: req.ioid, status, type });
+    this.#scheduleFlush();
+  }
+
+  /** Replies to an operation request with an error Status. */
+  #opError(req: OpRequest, message: string): void {
+    encodeOpResponse(this.#out, {
+      command: req.command,
+      ioid: req.ioid,
+      subcmd: req.subcmd,
+      status: pvaStatus(PvaStatusType.ERROR, message),
+    });
+    this.#scheduleFlush();
+  }
+
+  #op(req: OpRequest): void {
+    if (req.subcmd & PvaSubcmd.INIT) return this.#opInit(req);
+    const op = this.#ops.get(req.ioid);
+    if (!op || op.command !== req.command || op.channel.sid !== req.sid) {
+      // Destruction is not acknowledged, so late requests for dead ids are normal.
+      this.#opts.logger.debug(`request for unknown operation ${req.ioid} ignored`);
+      return;
+    }
+    switch (req.command) {
+      case PvaCommand.GET:
+        this.#sendData(op, req.subcmd);
+        break;
+      case PvaCommand.PUT:
+        if (req.subcmd & PvaSubcmd.GET) this.#sendData(op, req.subcmd);
+        else return this.#put(op, req);
+        break;
+      case PvaCommand.MONITOR:
+        return this.#monitorControl(op, req);
+      case PvaCommand.RPC:
+        return this.#rpc(op, req);
+    }
+    if (req.subcmd & PvaSubcmd.DESTROY) this.#dropOp(op);
+  }
+
+  #opInit(req: OpRequest): void {
+    const ch = this.#channels.get(req.sid);
+    if (!ch) return this.#opError(req, `No channel with server id ${req.sid}`);
+    if (this.#ops.has(req.ioid)) {
+      return this.#opError(req, `Request id ${req.ioid} is already in use`);
+    }
+    const supported = req.command === PvaCommand.GET || req.command === PvaCommand.PUT ||
+      req.command === PvaCommand.MONITOR || req.command === PvaCommand.RPC;
+    if (!supported) {
+      return this.#opError(
+        req,
+        `Operation 0x${req.command.toString(16)} is not supported by this server`,
+      );
+    }
+    if (req.command === PvaCommand.RPC && !ch.pv.rpc) {
+      return this.#opError(req, `"${ch.pv.name}" does not implement RPC`);
+    }
+    const type = ch.writer.type;
+    let mask: BitSet;
+    try {
+      mask = req.command === PvaCommand.RPC
+        ? BitSet.of(0)
+        : requestMask(req.pvRequest ?? null, type);
+    } catch (e) {
+      return this.#opError(req, `Bad pvRequest for "${ch.pv.name}": ${(e as Error).message}`);
+    }
+    const op: Op = {
+      ioid: req.ioid,
+      command: req.command,
+      channel: ch,
+      type,
+      mask,
+      busy: false,
+      cancelled: false,
+      done: false,
+    };
+    if (req.command === PvaCommand.PUT) op.putValue = PvValue.create(type);
+    if (req.command === PvaCommand.MONITOR) {
+      const o = requestOptions(req.pvRequest ?? null);
+      const q = Number.parseInt(o.queueSize ?? "", 10);
+      const mon: Monitor = {
+        running: false,
+        pipeline: isTrue(o.pipeline),
+        window: req.nfree ?? 0,
+        queueSize: Number.isFinite(q) && q >= 1 ? q : this.#opts.queueSize ?? DEFAULT_QUEUE,
+        queue: [],
+        bits: new Map(),
+        unsubscribe: () => {},
+      };
+      op.mon = mon;
+      mon.unsubscribe = ch.pv.subscribe((snap, changes) => {
+        if (mon.running && changes !== 0) this.#enqueue(op, snap, changes);
+      });
+    }
+    this.#ops.set(op.ioid, op);
+    ch.ops.add(op);
+    encodeOpResponse(this.#out, {
+      command: req.command,
+      ioid: req.ioid,
+      subcmd: req.subcmd,
+      status: STATUS_OK,
+      types: req.command === PvaCommand.RPC ? [] : [type],
+    });
+    this.#scheduleFlush();
+  }
+
+  /** GET reply or PUT get-put reply: the PV's current state, selected fields only. */
+  #sendData(op: Op, subcmd: number): void {
+    const w = op.channel.writer;
+    const value = w.write(op.channel.pv.snapshot());
+    encodeOpResponse(this.#out, {
+      command: op.command,
+      ioid: op.ioid,
+      subcmd,
+      status: STATUS_OK,
+      value,
+      changed: this.#bitsFor(op, 0),
+    });
+    this.#scheduleFlush();
+  }
+
+  #bitsFor(op: Op, changes: number): BitSet {
+    const cache = op.mon?.bits;
+    let b = cache?.get(changes);
+    if (!b) {
+      b = selectBits(op.type, op.channel.writer.changeBits(changes), op.mask);
+      cache?.set(changes, b);
+    }
+    return b;
+  }
+
+  #put(op: Op, req: OpRequest): void {
+    const name = op.channel.pv.name;
+    const reply = (status = STATUS_OK) => {
+      op.busy = false;
+      if (this.#closed || op.done) return;
+      if (op.cancelled) {
+        op.cancelled = false;
+        return;
+      }
+      encodeOpResponse(this.#out, {
+        command: op.command,
+        ioid: op.ioid,
+        subcmd: req.subcmd,
+        status,
+      });
+      if (req.subcmd & PvaSubcmd.DESTROY) this.#dropOp(op);
+      this.#scheduleFlush();
+    };
+    const refuse = (message: string) => reply(pvaStatus(PvaStatusType.ERROR, message));
+    if (op.busy) return this.#opError(req, `A put to "${name}" is already in progress`);
+    if (!req.value || !req.changed) return refuse(`Put to "${name}" carried no data`);
+    let extract;
+    try {
+      extract = extractPut(op.channel.pv.type, req.value, req.changed);
+    } catch (e) {
+      return refuse(`Cannot put to "${name}": ${(e as Error).message}`);
+    }
+    if (!extract.hasValue) {
+      if (extract.others.length === 0) return reply();
+      return refuse(
+        `Cannot put to "${name}": only "value" can be written, not ${
+          extract.others.map((p) => `"${p}"`).join(", ")
+        }`,
+      );
+    }
+    op.busy = true;
+    op.channel.pv.put(extract.value, this.#ctx()).then(
+      () => reply(),
+      (e) => {
+        const msg = e instanceof EpicsError ? e.message : `Put to "${name}" failed: ${e}`;
+        this.#opts.logger.debug(`put to "${name}" refused: ${msg}`);
+        refuse(msg);
+      },
+    );
+  }
+
+  #rpc(op: Op, req: OpRequest): void {
+    const pv = op.channel.pv;
+    if (op.busy) return this.#opError(req, `An RPC call to "${pv.name}" is already in progress`);
+    op.busy = true;
+    const finish = (status: typeof STATUS_OK, result?: PvValue | null) => {
+      op.busy = false;
+      if (this.#closed || op.done) return;
+      if (op.cancelled) {
+        op.cancelled = false;
+        return;
+      }
+      encodeOpResponse(this.#out, {
+        command: op.command,
+        ioid: op.ioid,
+        subcmd: req.subcmd,
+        status,
+        result,
+      });
+      if (req.subcmd & PvaSubcmd.DESTROY) this.#dropOp(op);
+      this.#scheduleFlush();
+    };
+    const args = req.args ? req.args.toJSON() : null;
+    Promise.resolve()
+      .then(() => pv.rpc!(args, this.#ctx()))
+      .then(
+        (r) => finish(STATUS_OK, valueFromPlain(r)),
+        (e) =>
+          finish(pvaStatus(
+            PvaStatusType.ERROR,
+            e instanceof Error ? e.message : `RPC to "${pv.name}" failed: ${e}`,
+          )),
+      );
+  }
+
+  #monitorControl(op: Op, req: OpRequest): void {
+    const mon = op.mon!;
+    const sub = req.subcmd;
+    if (sub & PvaSubcmd.GET_PUT) {
+      mon.window += req.nfree ?? 0;
+      if (mon.queue.length) this.#ready.add(op);
+      this.#scheduleFlush();
+    }
+    if (sub & PvaSubcmd.PROCESS) {
+      if (sub & PvaSubcmd.GET) {
+        if (!mon.running) {
+          mon.running = true;
+          // (Re)starting sends the complete current state first.
+          this.#enqueue(op, op.channel.pv.snapshot(), 0);
+        }
+      } else {
+        mon.running = false;
+      }
+    }
+    if (sub & PvaSubcmd.DESTROY) this.#dropOp(op);
+  }
+
+  #enqueue(op: Op, snap: PvSnapshot, changes: number): void {
+    if (this.#closed || op.done) return;
+    const mon = op.mon!;
+    const q = mon.queue;
+    if (q.length >= mon.queueSize) {
+      // The client lags: keep the newest state, merging what changed.
+      const last = q[q.length - 1];
+      last.snap = snap;
+      last.changes = last.changes === 0 || changes === 0 ? 0 : last.changes | changes;
+    } else {
+      q.push({ snap, changes });
+    }
+    this.#ready.add(op);
+    this.#scheduleFlush();
+  }
+
+  #encodeUpdates(): void {
+    for (const op of this.#ready) {
+      const mon = op.mon!;
+      const q = mon.queue;
+      let sent = 0;
+      while (sent < q.length && (!mon.pipeline || mon.window > 0)) {
+        const u = q[sent++];
+        encodeOpResponse(this.#out, {
+          command: PvaCommand.MONITOR,
+          ioid: op.ioid,
+          subcmd: 0,
+          value: op.channel.writer.write(u.snap),
+          changed: this.#bitsFor(op, u.changes),
+          overrun: EMPTY_BITS,
+        });
+        if (mon.pipeline) mon.window--;
+      }
+      if (sent === q.length) {
+        q.length = 0;
+        this.#ready.delete(op);
+      } else if (sent > 0) {
+        q.splice(0, sent);
+      }
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued || this.#writing || this.#closed) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (!this.#writing) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      for (;;) {
+        if (this.#closed) return;
+        this.#encodeUpdates();
+        if (this.#out.length === 0) return;
+        const w = this.#out;
+        this.#out = this.#spare;
+        this.#spare = w;
+        const bytes = w.view();
+        let off = 0;
+        while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
+        w.reset();
+      }
+    } catch (e) {
+      if (!this.#closed) {
+        this.#opts.logger.debug(
+          `PVA connection to ${this.#opts.peer} write failed: ${(e as Error).message}`,
+        );
+        this.close();
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+}
+
+const EMPTY_BITS = new BitSet();

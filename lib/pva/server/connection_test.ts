@@ -1,0 +1,467 @@
+import assert from "node:assert/strict";
+import { silentLogger } from "../../core/log.ts";
+import { PvMap } from "../../pv/provider.ts";
+import { SharedPV } from "../../pv/shared_pv.ts";
+import { type DecodedMessage, PvaCommand, PvaStatusType, PvValue, T } from "../proto/mod.ts";
+import { readNtNdArray, readNtScalar } from "../nt/mod.ts";
+import { PvaServerConnection } from "./connection.ts";
+import { TestPvaPeer } from "./_test_peer.ts";
+
+const { GET, PUT, MONITOR, RPC } = PvaCommand;
+
+/** A server connection wired to a test peer through arrays (no sockets). */
+class Pair {
+  peer = new TestPvaPeer();
+  wire: Uint8Array[] = [];
+  writes = 0;
+  conn: PvaServerConnection;
+  closed = false;
+  /** When set, writes wait for this promise (a slow client). */
+  gate: Promise<void> | undefined;
+
+  constructor(readonly pvs: SharedPV[], queueSize?: number) {
+    this.conn = new PvaServerConnection(new PvMap(pvs), {
+      write: async (b) => {
+        if (this.gate) await this.gate;
+        this.writes++;
+        this.wire.push(b.slice());
+        return b.length;
+      },
+      close: () => {
+        this.closed = true;
+      },
+    }, {
+      logger: silentLogger,
+      peer: "127.0.0.1:40000",
+      guid: new Uint8Array(12),
+      tcpPort: 5075,
+      queueSize,
+    });
+  }
+
+  /** Lets the connection flush, then decodes everything it wrote. */
+  async read(): Promise<DecodedMessage[]> {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+    const out: DecodedMessage[] = [];
+    for (const b of this.wire.splice(0)) out.push(...this.peer.receive(b));
+    return out;
+  }
+
+  send(b: Uint8Array): void {
+    this.conn.receive(b);
+  }
+
+  async handshake(): Promise<void> {
+    const hello = await this.read();
+    assert.equal(hello[0].kind, "validationRequest");
+    this.send(this.peer.validate("ca", "alice", "pc1"));
+    const v = await this.read();
+    assert.equal(v[0].kind, "validated");
+  }
+
+  async channel(cid: number, name: string): Promise<number> {
+    this.send(this.peer.createChannel(cid, name));
+    const [r] = await this.read();
+    assert.equal(r.kind, "createChannelResponse");
+    if (r.kind !== "createChannelResponse") throw new Error();
+    assert.equal(r.msg.status.type, 0, r.msg.status.message);
+    return r.msg.sid;
+  }
+}
+
+function ops(msgs: DecodedMessage[]) {
+  return msgs.flatMap((d) => d.kind === "opResponse" ? [d.msg] : []);
+}
+
+function t0() {
+  return Date.UTC(2024, 0, 1);
+}
+
+Deno.test({
+  name: "pva connection: handshake bytes, ca auth identity, one write per turn",
+  permissions: "none",
+  async fn() {
+    const p = new Pair([]);
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(p.writes, 1, "set byte order and validation in one write");
+    // CA 02 41 02 00000000 = set byte order (LE), then CONNECTION_VALIDATION.
+    assert.deepEqual([...p.wire[0].subarray(0, 8)], [0xca, 2, 0x41, 2, 0, 0, 0, 0]);
+    const hello = await p.read();
+    assert.equal(hello[0].kind, "validationRequest");
+    if (hello[0].kind === "validationRequest") {
+      assert.deepEqual(hello[0].msg.authMethods, ["anonymous", "ca"]);
+    }
+    p.send(p.peer.validate("ca", "bob", "host9"));
+    await p.read();
+    assert.equal(p.conn.user, "bob");
+    assert.equal(p.conn.host, "host9");
+    p.send(p.peer.echo(new Uint8Array([1, 2, 3])));
+    const [e] = await p.read();
+    assert.equal(e.kind, "echo");
+    if (e.kind === "echo") assert.deepEqual([...e.payload], [1, 2, 3]);
+  },
+});
+
+Deno.test({
+  name: "pva connection: unknown auth method gets an error status; anonymous keeps peer host",
+  permissions: "none",
+  async fn() {
+    const p = new Pair([]);
+    await p.read();
+    p.send(p.peer.validate("x509"));
+    const [v] = await p.read();
+    assert.equal(v.kind === "validated" && v.status.type, PvaStatusType.ERROR);
+    const q = new Pair([]);
+    await q.read();
+    q.send(q.peer.validate("anonymous"));
+    await q.read();
+    assert.equal(q.conn.user, "");
+    assert.equal(q.conn.host, "127.0.0.1");
+  },
+});
+
+Deno.test({
+  name: "pva connection: create channel for an unknown name fails with a status",
+  permissions: "none",
+  async fn() {
+    const p = new Pair([]);
+    await p.handshake();
+    p.send(p.peer.createChannel(1, "nope"));
+    const [r] = await p.read();
+    assert.equal(r.kind, "createChannelResponse");
+    if (r.kind === "createChannelResponse") {
+      assert.equal(r.msg.sid, 0xffffffff);
+      assert.equal(r.msg.status.type, PvaStatusType.FATAL);
+      assert.match(r.msg.status.message, /nope/);
+    }
+  },
+});
+
+Deno.test({
+  name: "pva connection: GET of an NTScalar, whole and with field selection",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "float64", value: 1.5, units: "V", clock: t0 });
+    const p = new Pair([pv]);
+    await p.handshake();
+    const sid = await p.channel(7, "x");
+    p.send(p.peer.init(GET, sid, 1));
+    const [init] = ops(await p.read());
+    assert.equal(init.status?.type, 0);
+    assert.equal(init.types?.[0]?.id, "epics:nt/NTScalar:1.0");
+    p.send(p.peer.exec(GET, sid, 1, 0));
+    const [data] = ops(await p.read());
+    const r = readNtScalar(data.value!);
+    assert.equal(r.value, 1.5);
+    assert.equal(r.display?.units, "V");
+    assert.equal(r.timeStamp.secPastEpoch, t0() / 1000 - 631152000);
+    // field(value): only the value bit goes out.
+    p.send(p.peer.init(GET, sid, 2, "field(value)"));
+    await p.read();
+    pv.post(2.5);
+    p.send(p.peer.exec(GET, sid, 2, 0x10)); // exec + destroy
+    const [sel] = ops(await p.read());
+    assert.deepEqual(sel.changed?.toArray(), [1]);
+    assert.equal(sel.value!.get("value"), 2.5);
+    assert.equal(p.conn.operationCount, 1);
+  },
+});
+
+Deno.test({
+  name: "pva connection: PUT applies the value, refuses read-only, limits and wrong type",
+  permissions: "none",
+  async fn() {
+    const x = new SharedPV("x", { type: "float64", value: 0, control: { low: -10, high: 10 } });
+    const ro = new SharedPV("ro", { type: "int32", value: 5, writable: false });
+    const e = new SharedPV("e", { type: "enum", choices: ["Off", "On"] });
+    const p = new Pair([x, ro, e]);
+    await p.handshake();
+    const sx = await p.channel(1, "x");
+    const sro = await p.channel(2, "ro");
+    const se = await p.channel(3, "e");
+    p.send(p.peer.init(PUT, sx, 1));
+    p.send(p.peer.init(PUT, sro, 2));
+    p.send(p.peer.init(PUT, se, 3));
+    assert.equal(ops(await p.read()).length, 3);
+    p.send(p.peer.put(sx, 1, { value: 4.5 }));
+    assert.equal(ops(await p.read())[0].status?.type, 0);
+    assert.equal(x.value, 4.5);
+    p.send(p.peer.put(sx, 1, { value: 40 }));
+    const [lim] = ops(await p.read());
+    assert.equal(lim.status?.type, PvaStatusType.ERROR);
+    assert.match(lim.status!.message, /outside the control limits/);
+    assert.equal(x.value, 4.5);
+    p.send(p.peer.put(sro, 2, { value: 1 }));
+    const [rof] = ops(await p.read());
+    assert.match(rof.status!.message, /read-only/);
+    assert.equal(ro.value, 5);
+    p.send(p.peer.put(sx, 1, { "display.units": "mm" }));
+    const [other] = ops(await p.read());
+    assert.match(other.status!.message, /only "value" can be written/);
+    p.send(p.peer.put(se, 3, { "value.index": 1 }));
+    assert.equal(ops(await p.read())[0].status?.type, 0);
+    assert.equal(e.value, 1);
+    p.send(p.peer.put(se, 3, { "value.index": 7 }));
+    const [bad] = ops(await p.read());
+    assert.match(bad.status!.message, /out of range/);
+    assert.equal(e.value, 1);
+    // get-put (0x40) returns the current value.
+    p.send(p.peer.exec(PUT, sx, 1, 0x40));
+    const [gp] = ops(await p.read());
+    assert.equal(gp.value!.get("value"), 4.5);
+  },
+});
+
+Deno.test({
+  name: "pva connection: puts that do not fit the PV's type are refused, value unchanged",
+  permissions: "none",
+  async fn() {
+    const img = new SharedPV("img", { type: "uint16", ndarray: { dimension: [2, 2] } });
+    const wf = new SharedPV("wf", { type: "int16", length: 3 });
+    const p = new Pair([img, wf]);
+    await p.handshake();
+    const si = await p.channel(1, "img");
+    const sw = await p.channel(2, "wf");
+    p.send(p.peer.init(PUT, si, 1));
+    p.send(p.peer.init(PUT, sw, 2));
+    await p.read();
+    p.send(p.peer.put(si, 1, { value: { doubleValue: new Float64Array([1, 2, 3, 1e7]) } }));
+    const [range] = ops(await p.read());
+    assert.equal(range.status?.type, PvaStatusType.ERROR);
+    assert.match(range.status!.message, /outside the range of uint16/);
+    p.send(p.peer.put(sw, 2, { value: new Int16Array(5) }));
+    const [long] = ops(await p.read());
+    assert.match(long.status!.message, /exceeds the maximum of 3/);
+    assert.equal((img.value as Uint16Array).length, 0);
+    assert.equal((wf.value as Int16Array).length, 0);
+  },
+});
+
+Deno.test({
+  name: "pva connection: MONITOR initial update, deltas, stop/start, destroy",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("m", { type: "int32", value: 1 });
+    const p = new Pair([pv]);
+    await p.handshake();
+    const sid = await p.channel(1, "m");
+    p.send(p.peer.init(MONITOR, sid, 5));
+    const [init] = ops(await p.read());
+    assert.equal(init.status?.type, 0);
+    pv.post(2); // not started yet: nothing
+    assert.equal(ops(await p.read()).length, 0);
+    p.send(p.peer.exec(MONITOR, sid, 5, 0x44));
+    const [first] = ops(await p.read());
+    assert.equal(first.value!.get("value"), 2);
+    assert.ok(first.changed!.toArray().length >= 5, "initial update carries every field");
+    pv.post(3);
+    const [delta] = ops(await p.read());
+    assert.equal(delta.value!.get("value"), 3);
+    assert.ok(!delta.changed!.get(p.peer.types.get(5)!.memberBits[3]), "no display in a delta");
+    p.send(p.peer.exec(MONITOR, sid, 5, 0x04)); // stop
+    pv.post(4);
+    assert.equal(ops(await p.read()).length, 0);
+    p.send(p.peer.exec(MONITOR, sid, 5, 0x44)); // restart: current state again
+    assert.equal(ops(await p.read())[0].value!.get("value"), 4);
+    p.send(p.peer.destroyRequest(sid, 5));
+    pv.post(5);
+    assert.equal(ops(await p.read()).length, 0);
+    assert.equal(pv.listenerCount, 0);
+  },
+});
+
+Deno.test({
+  name: "pva connection: pipelined MONITOR stops at the window and keeps the newest value",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("m", { type: "int32", value: 0 });
+    const p = new Pair([pv]);
+    await p.handshake();
+    const sid = await p.channel(1, "m");
+    p.send(p.peer.init(MONITOR, sid, 9, "record[queueSize=3,pipeline=true]", 2));
+    await p.read();
+    p.send(p.peer.exec(MONITOR, sid, 9, 0x44));
+    for (let i = 1; i <= 10; i++) pv.post(i);
+    const got = ops(await p.read()).map((o) => o.value!.get("value"));
+    assert.equal(got.length, 2, "window of 2");
+    pv.post(11);
+    assert.equal(ops(await p.read()).length, 0);
+    p.send(p.peer.ack(sid, 9, 5));
+    const after = ops(await p.read()).map((o) => o.value!.get("value"));
+    assert.ok(after.length <= 3, "no more than queueSize held while blocked");
+    assert.equal(after[after.length - 1], 11, "newest value kept");
+  },
+});
+
+Deno.test({
+  name: "pva connection: a slow client gets bounded queues and the newest value",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("m", { type: "int32", value: 0 });
+    const p = new Pair([pv], 2);
+    await p.handshake();
+    const sid = await p.channel(1, "m");
+    p.send(p.peer.init(MONITOR, sid, 1));
+    p.send(p.peer.exec(MONITOR, sid, 1, 0x44));
+    await p.read();
+    let open!: () => void;
+    p.gate = new Promise((r) => open = r);
+    pv.post(1);
+    await new Promise((r) => setTimeout(r, 0)); // write of 1 now blocked
+    for (let i = 2; i <= 1000; i++) pv.post(i);
+    open();
+    p.gate = undefined;
+    const vals = ops(await p.read()).map((o) => o.value!.get("value"));
+    assert.ok(vals.length <= 4, `got ${vals.length} updates`);
+    assert.equal(vals[vals.length - 1], 1000);
+  },
+});
+
+Deno.test({
+  name: "pva connection: GET_FIELD, subfield, unknown sid",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "float64" });
+    const p = new Pair([pv]);
+    await p.handshake();
+    const sid = await p.channel(1, "x");
+    p.send(p.peer.getField(sid, 3));
+    p.send(p.peer.getField(sid, 4, "alarm"));
+    p.send(p.peer.getField(sid, 5, "nosuch"));
+    p.send(p.peer.getField(999, 6));
+    const r = (await p.read()).flatMap((d) => d.kind === "getFieldResponse" ? [d.msg] : []);
+    assert.equal(r[0].type?.id, "epics:nt/NTScalar:1.0");
+    assert.equal(r[1].type?.id, "alarm_t");
+    assert.equal(r[2].status.type, PvaStatusType.ERROR);
+    assert.equal(r[3].status.type, PvaStatusType.ERROR);
+  },
+});
+
+Deno.test({
+  name: "pva connection: RPC handler result, missing handler refused",
+  permissions: "none",
+  async fn() {
+    const calc = new SharedPV("calc", {
+      type: "float64",
+      onRpc: (args) => {
+        const q = (args as { query: { a: number; b: number } }).query;
+        if (q.b === 0) throw new Error("division by zero");
+        return { value: q.a / q.b };
+      },
+    });
+    const plain = new SharedPV("plain", { type: "float64" });
+    const p = new Pair([calc, plain]);
+    await p.handshake();
+    const sc = await p.channel(1, "calc");
+    const sp = await p.channel(2, "plain");
+    p.send(p.peer.init(RPC, sc, 1));
+    p.send(p.peer.init(RPC, sp, 2));
+    const inits = ops(await p.read());
+    assert.equal(inits[0].status?.type, 0);
+    assert.match(inits[1].status!.message, /does not implement RPC/);
+    const uri = T.struct("epics:nt/NTURI:1.0", [
+      ["scheme", T.string],
+      ["path", T.string],
+      ["query", T.struct("", [["a", T.double], ["b", T.double]])],
+    ]);
+    p.send(
+      p.peer.rpc(
+        sc,
+        1,
+        PvValue.create(uri, { scheme: "pva", path: "calc", query: { a: 6, b: 3 } }),
+      ),
+    );
+    const [res] = ops(await p.read());
+    assert.equal(res.status?.type, 0);
+    assert.equal(res.result?.get("value"), 2);
+    p.send(p.peer.rpc(sc, 1, PvValue.create(uri, { query: { a: 1, b: 0 } })));
+    const [err] = ops(await p.read());
+    assert.match(err.status!.message, /division by zero/);
+  },
+});
+
+Deno.test({
+  name: "pva connection: unsupported operations and bad pvRequests get error statuses",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "float64" });
+    const p = new Pair([pv]);
+    await p.handshake();
+    const sid = await p.channel(1, "x");
+    p.send(p.peer.init(PvaCommand.PROCESS, sid, 1));
+    p.send(p.peer.init(GET, sid, 2, "field(nosuch)"));
+    p.send(p.peer.init(GET, 77, 3));
+    const r = ops(await p.read());
+    assert.match(r[0].status!.message, /not supported/);
+    assert.match(r[1].status!.message, /at least one field/);
+    assert.match(r[2].status!.message, /No channel/);
+    assert.equal(p.closed, false);
+  },
+});
+
+Deno.test({
+  name: "pva connection: malformed input closes this connection only",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "float64" });
+    const bad = new Pair([pv]);
+    const good = new Pair([pv]);
+    await bad.handshake();
+    await good.handshake();
+    bad.send(new Uint8Array([0xca, 2, 0x00, 0x07, 3, 0, 0, 0, 0xff, 0xff, 0xff])); // truncated body
+    assert.equal(bad.closed, true);
+    const other = new Pair([pv]);
+    await other.handshake();
+    other.send(new Uint8Array([0x00, 1, 2, 3, 4, 5, 6, 7])); // bad magic
+    assert.equal(other.closed, true);
+    const sid = await good.channel(1, "x");
+    assert.ok(sid > 0);
+    assert.equal(good.closed, false);
+  },
+});
+
+Deno.test({
+  name: "pva connection: destroy channel replies and ends its monitors",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("m", { type: "int32" });
+    const p = new Pair([pv]);
+    await p.handshake();
+    const sid = await p.channel(4, "m");
+    p.send(p.peer.init(MONITOR, sid, 1));
+    p.send(p.peer.exec(MONITOR, sid, 1, 0x44));
+    await p.read();
+    assert.equal(pv.listenerCount, 1);
+    p.send(p.peer.destroyChannel(sid, 4));
+    const [d] = await p.read();
+    assert.equal(d.kind, "destroyChannel");
+    assert.equal(pv.listenerCount, 0);
+    assert.equal(p.conn.channelCount, 0);
+    p.conn.close();
+    assert.equal(p.closed, true);
+  },
+});
+
+Deno.test({
+  name: "pva connection: NTNDArray GET and PUT",
+  permissions: "none",
+  async fn() {
+    const img = new SharedPV("img", { type: "uint16", ndarray: { dimension: [3, 2] } });
+    img.post(new Uint16Array([1, 2, 3, 4, 5, 6]));
+    const p = new Pair([img]);
+    await p.handshake();
+    const sid = await p.channel(1, "img");
+    p.send(p.peer.init(GET, sid, 1));
+    await p.read();
+    p.send(p.peer.exec(GET, sid, 1, 0));
+    const [g] = ops(await p.read());
+    const r = readNtNdArray(g.value!);
+    assert.deepEqual(Array.from(r.value as Uint16Array), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(r.dimension.map((d) => d.size), [3, 2]);
+    p.send(p.peer.init(PUT, sid, 2));
+    await p.read();
+    p.send(p.peer.put(sid, 2, { value: { ushortValue: new Uint16Array([9, 9, 9, 9, 9, 9]) } }));
+    assert.equal(ops(await p.read())[0].status?.type, 0);
+    assert.equal((img.value as Uint16Array)[0], 9);
+  },
+});
