@@ -204,7 +204,11 @@ function exactDigits(x: number): Digits {
 
 /** Shortest round-trip digits of |x| (finite, non-zero), from JavaScript's own printer. */
 function shortestDigits(x: number): Digits {
-  const t = Math.abs(x).toExponential(); // "d.ddde±n"
+  return parseExponential(Math.abs(x).toExponential());
+}
+
+/** Digits of JavaScript's "d.ddde±n" form, trailing zeros stripped. */
+function parseExponential(t: string): Digits {
   const at = t.indexOf("e");
   const d = t.slice(0, at).replace(".", "").replace(/0+$/, "");
   return { d, exp: Number(t.slice(at + 1)) + 1 };
@@ -227,6 +231,13 @@ function roundedDigits(x: number, keep: (exp: number) => number): Digits {
     const sh = shortestDigits(x);
     const k0 = keep(sh.exp);
     if (k0 <= 15 && sh.d.length <= k0) return sh;
+    // JavaScript's toExponential rounds correctly except on an exact tie, which it breaks
+    // upward where C breaks to even. An exact tie needs a value whose exact expansion
+    // has k+1 digits ending in 5; with k <= 16 that expansion is its own shortest form,
+    // so a shortest form of any other shape proves there is no tie.
+    if (k0 >= 1 && k0 <= 16 && !(sh.d.length === k0 + 1 && sh.d.endsWith("5"))) {
+      return parseExponential(x.toExponential(k0 - 1));
+    }
   }
   const ex = exactDigits(x);
   const k = keep(ex.exp);
@@ -308,8 +319,13 @@ function formatDouble(spec: ConvSpec, x: number): string {
     const xExp = r.d === "" ? 0 : r.exp - 1;
     if (xExp < p && xExp >= -4) body = fixedBody(r, p - 1 - xExp, alt);
     else body = expBody(r, p - 1, alt, upper);
-    if (!alt && body.includes(".")) {
-      body = body.replace(/\.?0+(?=$|[eE])/, "");
+    if (!alt) {
+      // Strip trailing fraction zeros (and a bare point) from the mantissa only.
+      const e = body.search(/[eE]/);
+      const mant = e < 0 ? body : body.slice(0, e);
+      if (mant.includes(".")) {
+        body = mant.replace(/\.?0+$/, "") + (e < 0 ? "" : body.slice(e));
+      }
     }
   }
   return finish(spec, negative, body, true);
@@ -656,8 +672,8 @@ export function formatTimestamp(
   const off = typeof utcOffset === "number" ? utcOffset : utcOffset(posixSec * 1000);
   const d = new Date((posixSec + off * 60) * 1000);
   const p2 = (n: number) => String(n).padStart(2, "0");
-  // Rounded to the microsecond (as the recorded runs show); a carry past 999999 is
-  // clamped so the seconds never change (unverified against the C tool).
+  // Rounded half up to the microsecond, as EPICS strftime does (the recorded runs show
+  // it); like EPICS, a carry past 999999 is clamped so the seconds never change.
   const micro = String(Math.min(Math.round(stamp.nsec / 1000), 999999)).padStart(6, "0");
   return `${String(d.getUTCFullYear()).padStart(4, "0")}-${p2(d.getUTCMonth() + 1)}-` +
     `${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:` +
