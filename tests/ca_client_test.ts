@@ -361,6 +361,40 @@ Deno.test("CA client: a server restarted under a running client resumes subscrip
   }
 });
 
+Deno.test("CA client: large arrays, EPICS_CA_MAX_ARRAY_BYTES and circuit priorities", async () => {
+  const N = 200_000;
+  const big = new SharedPV("c:big", { type: "float64", length: N, value: new Float64Array(N) });
+  const v = new Float64Array(N);
+  for (let i = 0; i < N; i++) v[i] = i * 0.5;
+  big.post(v);
+  await using server = await startServer([big]);
+  await using ctx = clientFor(server);
+  const ch = ctx.channel("c:big");
+  await ch.connected(2);
+  assert.equal(ch.count, N);
+  const r = await ch.get({ dbrType: Dbr.TIME_DOUBLE });
+  assert.equal(r.count, N);
+  assert.equal(r.data.value[N - 1], (N - 1) * 0.5);
+  const upd: number[] = [];
+  ch.subscribe({ count: 10 }, (u) => {
+    if (!("error" in u)) upd.push(u.count);
+  });
+  await until(() => upd.length === 1, "a partial-array update");
+  assert.deepEqual(upd, [10]);
+  // A second priority gets a circuit of its own.
+  const hi = ctx.channel("c:big", { priority: 20 });
+  await hi.connected(2);
+  assert.equal(ctx.circuitCount, 2);
+  // With EPICS_CA_AUTO_ARRAY_BYTES=NO the limit holds: too large a read is refused locally.
+  await using small = clientFor(server, {
+    env: { EPICS_CA_AUTO_ARRAY_BYTES: "NO", EPICS_CA_MAX_ARRAY_BYTES: "100000" },
+  });
+  const sc = small.channel("c:big");
+  await sc.connected(2);
+  await assert.rejects(sc.get(), (e) => e instanceof CaStatusError && e.eca === Eca.TOLARGE);
+  assert.equal((await sc.get({ count: 12000 })).count, 12000);
+});
+
 Deno.test("CA client: 10,000 PVs connected in one go", async () => {
   const N = 10_000;
   const list: SharedPV[] = [];

@@ -115,6 +115,8 @@ export class CaContext implements AsyncDisposable {
   readonly #circuits = new Map<string, VirtualCircuit>();
   readonly #nameServers = new Map<string, VirtualCircuit>();
   #udp: Deno.DatagramConn | undefined;
+  /** Every destination is on this host: bind loopback only. */
+  #local = false;
   #udpLoop: Promise<void> | undefined;
   #destinations: Deno.NetAddr[] = [];
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -328,6 +330,7 @@ export class CaContext implements AsyncDisposable {
     // Stay on loopback when every destination is local.
     const local = !cfg.autoAddrList && cfg.nameServers.every((n) => isLoopback(n.host)) &&
       dests.every((d) => isLoopback(d.hostname));
+    this.#local = local;
     this.#udp = Deno.listenDatagram({
       hostname: local ? "127.0.0.1" : "0.0.0.0",
       port: 0,
@@ -347,8 +350,11 @@ export class CaContext implements AsyncDisposable {
         data = d;
         from = a as Deno.NetAddr;
       } catch (e) {
-        if (!this.#closed) this.logger.error(`CA search socket failed: ${(e as Error).message}`);
-        return;
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        // Some platforms report ICMP errors of earlier sends here: keep listening.
+        this.logger.debug(`CA search socket: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
       }
       try {
         this.#datagram(data, from);
@@ -399,7 +405,10 @@ export class CaContext implements AsyncDisposable {
   #startRepeater(): void {
     const port = this.config.repeaterPort;
     try {
-      this.#repeater = CaRepeater.start(port, { logger: this.logger });
+      this.#repeater = CaRepeater.start(port, {
+        logger: this.logger,
+        hostname: this.#local ? "127.0.0.1" : undefined,
+      });
       this.logger.debug(`started a CA repeater on port ${port}`);
     } catch (e) {
       if (!(e instanceof Deno.errors.AddrInUse)) {
