@@ -78,6 +78,61 @@ interface Subscription {
 const QUEUE_BYTES = 256 * 1024;
 const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 
+/** A DBR payload encoded once per snapshot and request shape, shared by every reader. */
+interface Encoded {
+  status: number;
+  count: number;
+  /** Unpadded payload size. */
+  size: number;
+  /** The padded payload bytes. */
+  body: Uint8Array;
+}
+
+/**
+ * Encoded payloads by snapshot. Snapshots are immutable and replaced on every post, so
+ * an entry is valid for as long as its snapshot lives: a value read by many clients, or
+ * posted to many subscribers, is converted and encoded once.
+ */
+const ENCODED = new WeakMap<PvSnapshot, Map<number, Encoded>>();
+const scratch = new ByteWriter(1024);
+
+function encodedPayload(
+  snap: PvSnapshot,
+  pv: ServedPv,
+  dataType: number,
+  count: number,
+  isEvent: boolean,
+  logger: Logger,
+): Encoded {
+  const key = (dataType * 0x1000000 + count) * 2 + (isEvent ? 1 : 0);
+  let perSnap = ENCODED.get(snap);
+  if (!perSnap) {
+    perSnap = new Map();
+    ENCODED.set(snap, perSnap);
+  }
+  const hit = perSnap.get(key);
+  if (hit) return hit;
+  let status: number = Eca.NORMAL;
+  let result;
+  try {
+    result = readAs(snap, pv.type, dataType, count);
+  } catch (e) {
+    // Like RSRV: the reply still goes out, with a failure status and a zeroed body.
+    status = e instanceof CaStatusError ? e.eca : Eca.GETFAIL;
+    logger.debug(`read of "${pv.name}" failed: ${(e as Error).message}`);
+  }
+  // A dynamic-length update always carries at least one element (see ca.md §9).
+  const n = result ? Math.max(result.count, isEvent ? 1 : 0) : count;
+  const size = dbrPayloadSize(dataType, n);
+  scratch.reset();
+  if (result) encodeDbr(scratch, dataType, n, result.data);
+  else scratch.zeros(size);
+  scratch.padTo(8);
+  const enc = { status, count: n, size, body: scratch.toBytes() };
+  perSnap.set(key, enc);
+  return enc;
+}
+
 /** Server side of one CA virtual circuit. */
 export class CaCircuit {
   readonly #provider: PvProvider;
@@ -393,18 +448,9 @@ export class CaCircuit {
     snap: PvSnapshot,
     request?: CaMessage,
   ): void {
-    let status: number = Eca.NORMAL;
-    let result;
-    try {
-      result = readAs(snap, ch.pv.type, dataType, count);
-    } catch (e) {
-      // Like RSRV: the reply still goes out, with a failure status and a zeroed body.
-      status = e instanceof CaStatusError ? e.eca : Eca.GETFAIL;
-      this.#opts.logger.debug(`read of "${ch.pv.name}" failed: ${(e as Error).message}`);
-    }
-    // A dynamic-length update always carries at least one element (see ca.md §9).
-    const n = result ? Math.max(result.count, command === CaCommand.EVENT_ADD ? 1 : 0) : count;
-    const size = dbrPayloadSize(dataType, n);
+    const isEvent = command === CaCommand.EVENT_ADD;
+    const enc = encodedPayload(snap, ch.pv, dataType, count, isEvent, this.#opts.logger);
+    const size = enc.size;
     if (this.#clientMinor < 9 && padded(size) >= 0xffff) {
       // Clients before 4.9 cannot take the extended header.
       if (request) {
@@ -418,12 +464,9 @@ export class CaCircuit {
       }
       return;
     }
-    const p1 = command === CaCommand.READ ? ch.sid : status;
-    writeHeader(this.#out, command, padded(size), dataType, n, p1, id);
-    const start = this.#out.length;
-    if (result) encodeDbr(this.#out, dataType, n, result.data);
-    else this.#out.zeros(size);
-    this.#out.padTo(8, start);
+    const p1 = command === CaCommand.READ ? ch.sid : enc.status;
+    writeHeader(this.#out, command, enc.body.length, dataType, enc.count, p1, id);
+    this.#out.bytes(enc.body);
   }
 
   #write(m: CaMessage): void {
