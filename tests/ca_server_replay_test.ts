@@ -837,31 +837,20 @@ const EXPECTED_DIFFERENCES: ExpectedDifference[] = [
  * in lib/ca/server (or lib/pv). They assert RSRV's behaviour and run only with
  * CA_REPLAY_KNOWN_BUGS=1; delete the row once fixed.
  */
-const KNOWN_SERVER_BUGS: Record<string, KnownBug> = {
-  caput_plain: { bug: "READ_AFTER_ASYNC_PUT", alsoWithoutPutHandlers: true },
-  caput_terse: { bug: "READ_AFTER_ASYNC_PUT", alsoWithoutPutHandlers: true },
-  caput_clip_drvh: { bug: "READ_AFTER_ASYNC_PUT" },
-};
+// None known. (A read-back after a put used to see the old value when the PV had a put
+// handler; synchronous puts are now applied synchronously, as an IOC record does.)
+const KNOWN_SERVER_BUGS: Record<string, KnownBug> = {};
 
 /** One known bug of our server, as seen in a recording. */
 interface KnownBug {
-  bug: keyof typeof BUGS;
+  /** What is wrong, in a few words. */
+  bug: string;
   /**
    * Also replay the recording, by default, with the put handlers removed from the
    * SharedPVs: that sidesteps the bug and keeps the rest of the conversation checked.
    */
   alsoWithoutPutHandlers?: boolean;
 }
-
-/** The bugs, described. */
-const BUGS = {
-  READ_AFTER_ASYNC_PUT: "a WRITE followed on the same circuit by a READ_NOTIFY of the " +
-    "same channel (caput does this: write, then read back) is answered with the value " +
-    "from before the write when the PV has a put handler: SharedPV.put awaits the " +
-    "handler, and the circuit answers the READ_NOTIFY before that put has been applied. " +
-    "RSRV handles a circuit's requests in order, so the read sees the written value " +
-    "(T:ao here clips like an ao's DRVH, through an onPut handler)",
-} as const;
 
 /** Posts made after the replay that must not produce any message, and why. */
 const QUIET_POSTS: Record<string, { pv: string; values: number[]; why: string }> = {

@@ -139,3 +139,22 @@ Deno.test({
     assert.throws(() => m.add(new SharedPV("a", { type: "int32" })));
   },
 });
+
+Deno.test({
+  name: "SharedPV: a put with a synchronous handler is applied before put() returns",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("c", {
+      type: "float64",
+      onPut: (v) => Math.min(100, v as number),
+    });
+    const done = pv.put(1000, ctx);
+    assert.equal(pv.value, 100, "a read right after the put sees the new value");
+    await done;
+    const slow = new SharedPV("s", { type: "float64", onPut: () => Promise.resolve(7) });
+    const p = slow.put(1, ctx);
+    assert.equal(slow.value, 0);
+    await p;
+    assert.equal(slow.value, 7);
+  },
+});

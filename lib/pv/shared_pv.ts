@@ -301,29 +301,47 @@ export class SharedPV implements ServedPv {
   }
 
   /** Validates and applies a client's put (see {@link ServedPv.put}). */
-  async put(value: unknown, ctx: PutContext): Promise<void> {
-    if (!this.canWrite(ctx)) {
-      throw new PutRefusedError(`PV "${this.name}" is read-only`, "readonly");
-    }
-    let v = coerceValue(value, this.type, this.#snap.choices);
-    this.#checkControl(v);
-    if (this.#onPut) {
-      let replaced: void | PvValue;
-      try {
-        replaced = await this.#onPut(v, ctx, this);
-      } catch (e) {
-        if (e instanceof PutRefusedError) throw e;
-        throw new PutRefusedError(
-          `Put to "${this.name}" refused: ${(e as Error).message}`,
-          "handler",
-          {
-            cause: e,
-          },
-        );
+  put(value: unknown, ctx: PutContext): Promise<void> {
+    // Everything that can happen synchronously does, so a request that follows a put on
+    // the same connection (caput's read-back) sees the new value, as with an IOC record.
+    // Only a handler that returns a promise defers the update.
+    try {
+      if (!this.canWrite(ctx)) {
+        throw new PutRefusedError(`PV "${this.name}" is read-only`, "readonly");
       }
-      if (replaced !== undefined) v = coerceValue(replaced, this.type, this.#snap.choices);
+      const v = coerceValue(value, this.type, this.#snap.choices);
+      this.#checkControl(v);
+      if (!this.#onPut) {
+        this.#apply(v, {});
+        return Promise.resolve();
+      }
+      const result = this.#onPut(v, ctx, this);
+      if (result instanceof Promise) {
+        return result.then((r) => this.#finishPut(v, r), (e) => this.#refuse(e));
+      }
+      this.#finishPut(v, result);
+      return Promise.resolve();
+    } catch (e) {
+      try {
+        this.#refuse(e);
+      } catch (refusal) {
+        return Promise.reject(refusal);
+      }
+      return Promise.resolve();
     }
-    this.#apply(v, {});
+  }
+
+  #finishPut(v: PvValue, replaced: void | PvValue): void {
+    const next = replaced === undefined ? v : coerceValue(replaced, this.type, this.#snap.choices);
+    this.#apply(next, {});
+  }
+
+  /** Rethrows a put failure as a PutRefusedError saying why. */
+  #refuse(e: unknown): never {
+    if (e instanceof PutRefusedError) throw e;
+    throw new PutRefusedError(`Put to "${this.name}" refused: ${(e as Error).message}`, "handler", {
+      cause: e,
+    });
   }
 
   #checkControl(v: PvValue): void {

@@ -127,7 +127,7 @@ export async function startPvserve(
     const dec = new TextDecoder();
     for await (const chunk of child.stderr) {
       text += dec.decode(chunk, { stream: true });
-      const m = /serving \d+ PVs \(CA on TCP port (\d+)\)/.exec(text);
+      const m = /serving \d+ PVs .*CA on TCP port (\d+)/.exec(text);
       if (m) ready(Number(m[1]));
     }
     failed(new Error(`pvserve ended before it was ready; its stderr:\n${text}`));
