@@ -1,5 +1,5 @@
 /**
- * pvserve: host PVs over Channel Access.
+ * pvserve: host PVs over Channel Access and PV Access.
  *
  *   pvserve NAME=TYPE[:VALUE] ...     ad-hoc PVs (int32, float64, string, enum(A|B), char[256], ...)
  *   pvserve --demo [--prefix P]       the demo PVs
@@ -24,7 +24,7 @@ import { type CliIO, runMain, untilAborted } from "./_io.ts";
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
   const program = new Command("pvserve")
-    .description("Host PVs over EPICS Channel Access")
+    .description("Host PVs over EPICS Channel Access and PV Access")
     .argument(
       "[pv...]",
       "PV definitions NAME=TYPE[:VALUE], e.g. x=float64:1.5 mode=enum(Off|On):On",
@@ -33,6 +33,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--prefix <prefix>", "name prefix of the demo PVs", "demo:")
     .option("--no-ca", "do not serve over Channel Access")
     .option("--ca-port <port>", "Channel Access port (default EPICS_CAS_SERVER_PORT or 5064)")
+    .option("--no-pva", "do not serve over PV Access")
+    .option("--pva-port <port>", "PV Access TCP port (default EPICS_PVAS_SERVER_PORT or 5075)")
     .option("-v, --verbose", "log every connection")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
@@ -43,7 +45,15 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     throw e;
   }
   const opts = program.opts<
-    { demo?: boolean; prefix: string; ca: boolean; caPort?: string; verbose?: boolean }
+    {
+      demo?: boolean;
+      prefix: string;
+      ca: boolean;
+      caPort?: string;
+      pva: boolean;
+      pvaPort?: string;
+      verbose?: boolean;
+    }
   >();
   const pvs: SharedPV[] = [];
   try {
@@ -69,15 +79,33 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stderr(`pvserve: invalid --ca-port "${opts.caPort}"\n`);
     return 2;
   }
+  const pvaPort = opts.pvaPort === undefined ? undefined : Number(opts.pvaPort);
+  if (pvaPort !== undefined && !(Number.isInteger(pvaPort) && pvaPort >= 0 && pvaPort < 65536)) {
+    io.stderr(`pvserve: invalid --pva-port "${opts.pvaPort}"\n`);
+    return 2;
+  }
+  if (!opts.ca && !opts.pva) {
+    io.stderr("pvserve: nothing to serve over: both --no-ca and --no-pva given\n");
+    return 2;
+  }
   let server;
   try {
-    server = await serve({ pvs, ca: opts.ca, caPort, config: epicsConfigFrom(io.env), logger });
+    server = await serve({
+      pvs,
+      ca: opts.ca,
+      caPort,
+      pva: opts.pva,
+      pvaPort,
+      config: epicsConfigFrom(io.env),
+      logger,
+    });
   } catch (e) {
     demo?.[Symbol.dispose]();
     io.stderr(`pvserve: cannot start: ${(e as Error).message}\n`);
     return 1;
   }
-  const where = server.ca ? ` (CA on TCP port ${server.ca.tcpPort})` : "";
+  const where = (server.ca ? ` (CA on TCP port ${server.ca.tcpPort})` : "") +
+    (server.pva ? ` (PVA on TCP port ${server.pva.tcpPort})` : "");
   io.stderr(`pvserve: serving ${pvs.length} PVs${where}; Ctrl-C to stop\n`);
   if (opts.verbose) { for (const pv of pvs) io.stderr(`  ${pv.name}\n`); }
   await untilAborted(io.signal);

@@ -1,6 +1,7 @@
 /**
  * The demo PVs `pvserve --demo` hosts: a temperature with limits and alarms, a counter,
- * a message, a mode enum, a sine waveform, a long text and a read-only value.
+ * a message, a mode enum, a sine waveform, a long text, a read-only value and a
+ * 256x256 uint16 image (NTNDArray over PVA) with a moving pattern.
  * @module
  */
 
@@ -56,6 +57,13 @@ export function startDemo(prefix = "demo:"): Demo {
     writable: false,
     description: "Read-only value",
   });
+  const W = 256, H = 256;
+  const image = new SharedPV(`${prefix}Pimage`, {
+    type: "uint16",
+    ndarray: { dimension: [W, H], attributes: [{ name: "ColorMode", value: 0 }] },
+    description: "256x256 uint16 image, moving pattern at 10 Hz",
+  });
+  const pixels = new Uint16Array(W * H);
   const wave = new Float64Array(N);
   let phase = 0;
   let n = 0;
@@ -64,11 +72,19 @@ export function startDemo(prefix = "demo:"): Demo {
     phase += 0.1;
     for (let i = 0; i < N; i++) wave[i] = Math.sin(phase + (2 * Math.PI * i) / N);
     waveform.post(wave);
+    // Diagonal stripes drifting with the frame count, over a radial ramp.
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const r = Math.hypot(x - W / 2, y - H / 2);
+        pixels[y * W + x] = (((x + y + 4 * n) & 63) << 10) + ((r * 64) & 0x3ff);
+      }
+    }
+    image.post(pixels);
   };
   tick();
   const timer = setInterval(tick, 100);
   return {
-    pvs: [temperature, count, message, mode, waveform, text, readonly],
+    pvs: [temperature, count, message, mode, waveform, text, readonly, image],
     [Symbol.dispose]() {
       clearInterval(timer);
     },

@@ -1,5 +1,6 @@
 /**
- * `serve()`: host PVs over the network. Starts the protocol servers over one provider.
+ * `serve()`: host PVs over the network. Starts the Channel Access and PV Access servers
+ * over one provider.
  * @module
  */
 
@@ -8,6 +9,7 @@ import { type Logger, silentLogger } from "../core/log.ts";
 import { PvMap } from "../pv/provider.ts";
 import type { PvProvider, ServedPv } from "../pv/types.ts";
 import { CaServer } from "../ca/server/server.ts";
+import { PvaServer } from "../pva/server/server.ts";
 
 /** How to {@link serve}. */
 export interface ServeOptions {
@@ -17,6 +19,10 @@ export interface ServeOptions {
   ca?: boolean;
   /** CA port override (0 = any free port); default EPICS_CAS_SERVER_PORT / 5064. */
   caPort?: number;
+  /** Serve over PV Access (default true). */
+  pva?: boolean;
+  /** PVA TCP port override (0 = any free port); default EPICS_PVAS_SERVER_PORT / 5075. */
+  pvaPort?: number;
   /** Settings (default: read from the environment). */
   config?: EpicsConfig;
   /** Where log lines go (default: nowhere). */
@@ -29,6 +35,8 @@ export interface Served extends AsyncDisposable {
   provider: PvProvider;
   /** The Channel Access server, when enabled. */
   ca?: CaServer;
+  /** The PV Access server, when enabled. */
+  pva?: PvaServer;
   /** Stops every server. */
   close(): Promise<void>;
 }
@@ -57,8 +65,23 @@ export async function serve(options: ServeOptions): Promise<Served> {
   if (options.ca !== false) {
     ca = await CaServer.start({ provider, config: config.cas, port: options.caPort, logger });
   }
+  let pva: PvaServer | undefined;
+  if (options.pva !== false) {
+    try {
+      pva = await PvaServer.start({
+        provider,
+        config: config.pvas,
+        port: options.pvaPort,
+        logger,
+      });
+    } catch (e) {
+      await ca?.close();
+      throw e;
+    }
+  }
   const close = async () => {
     await ca?.close();
+    await pva?.close();
   };
-  return { provider, ca, close, [Symbol.asyncDispose]: close };
+  return { provider, ca, pva, close, [Symbol.asyncDispose]: close };
 }

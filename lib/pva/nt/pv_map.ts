@@ -208,6 +208,29 @@ export function selectBits(type: FieldDesc, changed: BitSet, selected: BitSet): 
   return out;
 }
 
+/**
+ * Replaces structure bits by the bits of their leaves (QSRV marks leaves, and pvxs
+ * tools print exactly the marked fields).
+ * @param type the structure type
+ * @param bits the bits
+ * @returns a new BitSet of leaf bits
+ */
+export function leafBits(type: FieldDesc, bits: BitSet): BitSet {
+  const out = new BitSet();
+  const n = type.numBits;
+  for (let b = bits.nextSetBit(0); b >= 0 && b < n; b = bits.nextSetBit(b + 1)) {
+    const t = typeAtBit(type, b)!;
+    if (t.code !== TypeCode.STRUCTURE) {
+      out.set(b);
+      continue;
+    }
+    for (let j = b + 1; j < b + t.numBits; j++) {
+      if (typeAtBit(type, j)!.code !== TypeCode.STRUCTURE) out.set(j);
+    }
+  }
+  return out;
+}
+
 /** What a PVA put carries for the model. */
 export interface PutExtract {
   /** Whether the put writes the value. */

@@ -44,7 +44,13 @@ import {
   typeAtBit,
   TypeCache,
 } from "../proto/mod.ts";
-import { extractPut, NtSnapshotWriter, selectBits, valueFromPlain } from "../nt/pv_map.ts";
+import {
+  extractPut,
+  leafBits,
+  NtSnapshotWriter,
+  selectBits,
+  valueFromPlain,
+} from "../nt/pv_map.ts";
 import { searchReply } from "./search.ts";
 
 /** The byte pipe under a connection. */
@@ -546,7 +552,7 @@ export class PvaServerConnection {
     const cache = op.mon?.bits;
     let b = cache?.get(changes);
     if (!b) {
-      b = selectBits(op.type, op.channel.writer.changeBits(changes), op.mask);
+      b = leafBits(op.type, selectBits(op.type, op.channel.writer.changeBits(changes), op.mask));
       cache?.set(changes, b);
     }
     return b;

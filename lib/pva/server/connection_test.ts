@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../core/log.ts";
 import { PvMap } from "../../pv/provider.ts";
 import { SharedPV } from "../../pv/shared_pv.ts";
-import { type DecodedMessage, PvaCommand, PvaStatusType, PvValue, T } from "../proto/mod.ts";
+import { bitOf, type DecodedMessage, PvaCommand, PvaStatusType, PvValue, T } from "../proto/mod.ts";
 import { readNtNdArray, readNtScalar } from "../nt/mod.ts";
 import { PvaServerConnection } from "./connection.ts";
 import { TestPvaPeer } from "./_test_peer.ts";
@@ -257,7 +257,8 @@ Deno.test({
     pv.post(3);
     const [delta] = ops(await p.read());
     assert.equal(delta.value!.get("value"), 3);
-    assert.ok(!delta.changed!.get(p.peer.types.get(5)!.memberBits[3]), "no display in a delta");
+    const units = bitOf(p.peer.types.get(5)!, "display.units");
+    assert.ok(units > 0 && !delta.changed!.get(units), "no display in a delta");
     p.send(p.peer.exec(MONITOR, sid, 5, 0x04)); // stop
     pv.post(4);
     assert.equal(ops(await p.read()).length, 0);
