@@ -1,0 +1,935 @@
+/**
+ * The PVA client transport: one UDP socket for searches, one TCP connection per server,
+ * timers for search retries, echoes and the inactivity timeout. Protocol decisions live
+ * in {@link ClientConnection} and {@link SearchScheduler}; this file only moves bytes,
+ * keeps channel and operation bookkeeping, and turns replies into promises and callbacks.
+ * @module
+ */
+
+import { type EnvMap, epicsConfigFrom, type PvaClientConfig } from "../../core/env.ts";
+import {
+  ChannelNotFoundError,
+  DisconnectedError,
+  EpicsError,
+  LocalProtocolError,
+  TimeoutError,
+} from "../../core/errors.ts";
+import { PvaCommand, splitDatagram } from "../proto/header.ts";
+import {
+  addressToString,
+  decodeMessage,
+  isAnyAddress,
+  MonitorSubcmd,
+  type OpCommand,
+  PvaSubcmd,
+  type SearchResponse,
+} from "../proto/messages.ts";
+import { buildRequest, parseRequest } from "../proto/request.ts";
+import { statusError } from "../proto/status.ts";
+import type { FieldDesc } from "../proto/typedesc.ts";
+import type { PvValue } from "../proto/value.ts";
+import { ClientConnection, type ConnEvent } from "./connection.ts";
+import { buildSearchDatagrams, SEARCH_SEQUENCE_ID, SearchScheduler } from "./search.ts";
+import { assignPut } from "./put_value.ts";
+
+/** Options of a {@link PvaClient}. */
+export interface PvaClientOptions {
+  /** Environment to read EPICS_PVA_* from (default: the process environment). */
+  env?: EnvMap;
+  /** A ready configuration (overrides `env`). */
+  config?: PvaClientConfig;
+  /** Account name sent to servers offering "ca" authentication. */
+  user?: string;
+  /** Host name sent with "ca" authentication. */
+  host?: string;
+  /** First channel ID (default {@link FIRST_CID}). */
+  firstCid?: number;
+  /** First request ID (default {@link FIRST_IOID}). */
+  firstIoid?: number;
+}
+
+/** Options shared by one-shot operations. */
+export interface OpOptions {
+  /** pvRequest string, e.g. `field(value,alarm)` (default: everything). */
+  request?: string;
+  /** Seconds to wait for connection and reply together (default 5). */
+  timeout?: number;
+}
+
+/** What a monitor callback receives. */
+export type MonitorEvent =
+  | { kind: "connected"; server: string }
+  | {
+    kind: "data";
+    /** The subscription's value with this update merged in; changed marks = the update's. */
+    value: PvValue;
+    /** Whether the server squashed updates before this one. */
+    overrun: boolean;
+  }
+  | { kind: "disconnected" }
+  | { kind: "error"; error: Error }
+  | { kind: "finished" };
+
+/** Options of {@link PvaClient.monitor}. */
+export interface MonitorOptions {
+  request?: string;
+  /** Queue depth asked of the server (`record._options.queueSize`; default: not sent). */
+  queueSize?: number;
+  /** Flow control: the server sends at most `queueSize` (default 4) unacknowledged updates. */
+  pipeline?: boolean;
+  /** With pipeline: acknowledge after this many updates (default half the queue). */
+  ackAny?: number;
+}
+
+/** A running monitor. */
+export interface Subscription {
+  /** Stops the monitor (sends DESTROY_REQUEST when connected). */
+  close(): Promise<void>;
+}
+
+/** The type of a PV and where it lives, from {@link PvaClient.info}. */
+export interface PvInfo {
+  name: string;
+  /** `host:port` of the server. */
+  server: string;
+  type: FieldDesc;
+}
+
+type ChanState = "searching" | "connecting" | "connected";
+
+interface Waiter {
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+interface Chan {
+  cid: number;
+  name: string;
+  state: ChanState;
+  sid: number;
+  server: ServerConn | undefined;
+  waiters: Set<Waiter>;
+  /** Operations to (re)start whenever the channel connects. */
+  persistent: Set<Op>;
+}
+
+interface Op {
+  ioid: number;
+  chan: Chan;
+  /** Sends INIT (called with the channel connected). */
+  start(srv: ServerConn): void;
+  onEvent(srv: ServerConn, ev: ConnEvent): void;
+  /** The connection or channel went away. */
+  onLost(): void;
+}
+
+interface ServerConn {
+  key: string;
+  hostname: string;
+  port: number;
+  conn: ClientConnection;
+  tcp: Deno.TcpConn | undefined;
+  closed: boolean;
+  channels: Map<number, Chan>;
+  ops: Map<number, Op>;
+  writing: Promise<void>;
+  flushQueued: boolean;
+  lastRx: number;
+  timer: ReturnType<typeof setInterval> | undefined;
+  loop: Promise<void> | undefined;
+  nameServer: boolean;
+}
+
+/**
+ * First channel and request IDs. Any values work; these are the ones pvxs starts from,
+ * so a session recorded with pvxs tools replays against our client unchanged.
+ */
+export const FIRST_CID = 0x12345678;
+/** See {@link FIRST_CID}. */
+export const FIRST_IOID = 0x10002000;
+
+function now(): number {
+  return performance.now() / 1000;
+}
+
+function timeoutPromise<T>(
+  p: Promise<T>,
+  seconds: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  if (!(seconds > 0) || !Number.isFinite(seconds)) return p;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), seconds * 1000);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A PV Access client: finds channels by UDP search (and TCP name servers), keeps one
+ * connection per server, and runs GET, PUT, MONITOR, GET_FIELD and RPC on them.
+ * Monitors survive a server restart: the channel is searched again and the monitor
+ * re-created. Close it (or `await using`) to release every socket and timer.
+ *
+ * @example
+ * ```ts ignore
+ * import { PvaClient } from "./client.ts";
+ * await using c = new PvaClient();
+ * const v = await c.get("T:ai");
+ * console.log(v.get("value"));
+ * ```
+ */
+export class PvaClient implements AsyncDisposable {
+  readonly config: PvaClientConfig;
+  #opts: PvaClientOptions;
+  #chans = new Map<string, Chan>();
+  #byCid = new Map<number, Chan>();
+  #servers = new Map<string, ServerConn>();
+  #nameServers: ServerConn[] = [];
+  #search = new SearchScheduler();
+  #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  #udp: Deno.DatagramConn | undefined;
+  #udpLoop: Promise<void> | undefined;
+  #udpPort = 0;
+  #destinations: { hostname: string; port: number; unicast: boolean }[] | undefined;
+  #nextCid: number;
+  #nextIoid: number;
+  #closed = false;
+  #subs = new Set<Subscription>();
+
+  constructor(opts: PvaClientOptions = {}) {
+    this.#opts = opts;
+    this.config = opts.config ?? epicsConfigFrom(opts.env ?? readEnv()).pva;
+    this.#nextCid = opts.firstCid ?? FIRST_CID;
+    this.#nextIoid = opts.firstIoid ?? FIRST_IOID;
+  }
+
+  // -------------------------------------------------------------------------
+  // Public operations
+
+  /**
+   * Reads a PV.
+   * @param name the channel name
+   * @param opts pvRequest and timeout
+   * @returns the value; its changed marks say which fields the server sent
+   * @throws {ChannelNotFoundError} when no server answers the search in time
+   * @throws {TimeoutError} when the server does not reply in time
+   * @throws {PvaStatusError} when the server refuses
+   */
+  get(name: string, opts: OpOptions = {}): Promise<PvValue> {
+    const request = buildRequest(opts.request ?? "");
+    return this.#oneShot<PvValue>(name, opts, (chan, resolve, reject) => ({
+      start: (srv, op) => srv.conn.initOp(PvaCommand.GET, chan.sid, op.ioid, request),
+      onEvent: (srv, op, ev) => {
+        if (ev.kind === "opInit") {
+          const err = statusError(ev.status, `Cannot get "${name}"`);
+          if (err) return reject(err);
+          srv.conn.execOp(PvaCommand.GET, chan.sid, op.ioid, PvaSubcmd.DEFAULT);
+        } else if (ev.kind === "opData") {
+          const err = ev.status && statusError(ev.status, `Cannot get "${name}"`);
+          srv.conn.destroyOp(chan.sid, op.ioid);
+          if (err) return reject(err);
+          if (!ev.value) return reject(new EpicsError(`Cannot get "${name}": reply had no data`));
+          resolve(ev.value);
+        }
+      },
+    }));
+  }
+
+  /**
+   * Writes a PV. The current value is fetched first (GET-PUT), so enums take a choice
+   * name and a field path selects what is written.
+   * @param name the channel name
+   * @param value content for the `value` field; a plain object assigns fields by name
+   *   (`{ "alarm.severity": 1 }` or nested); a function edits the current value directly
+   * @param opts pvRequest and timeout
+   * @throws {ChannelNotFoundError} | {TimeoutError} | {PvaStatusError} | {LocalProtocolError}
+   */
+  put(
+    name: string,
+    value: unknown,
+    opts: OpOptions = {},
+  ): Promise<void> {
+    const request = buildRequest(opts.request ?? "");
+    return this.#oneShot<void>(name, opts, (chan, resolve, reject) => ({
+      start: (srv, op) => srv.conn.initOp(PvaCommand.PUT, chan.sid, op.ioid, request),
+      onEvent: (srv, op, ev) => {
+        if (ev.kind === "opInit") {
+          const err = statusError(ev.status, `Cannot put "${name}"`);
+          if (err) return reject(err);
+          srv.conn.execOp(PvaCommand.PUT, chan.sid, op.ioid, PvaSubcmd.GET);
+        } else if (ev.kind === "opData" && (ev.subcmd & PvaSubcmd.GET)) {
+          const err = ev.status && statusError(ev.status, `Cannot put "${name}"`);
+          const cur = ev.value ?? srv.conn.opValue(op.ioid);
+          if (err || !cur) {
+            srv.conn.destroyOp(chan.sid, op.ioid);
+            return reject(err ?? new EpicsError(`Cannot put "${name}": no put structure`));
+          }
+          cur.clearChanged();
+          try {
+            if (typeof value === "function") (value as (v: PvValue) => void)(cur);
+            else assignPut(cur, value);
+          } catch (e) {
+            srv.conn.destroyOp(chan.sid, op.ioid);
+            return reject(e as Error);
+          }
+          srv.conn.execOp(PvaCommand.PUT, chan.sid, op.ioid, PvaSubcmd.DEFAULT, {
+            value: cur,
+            changed: cur.changed.clone(),
+          });
+        } else if (ev.kind === "opData") {
+          srv.conn.destroyOp(chan.sid, op.ioid);
+          const err = ev.status && statusError(ev.status, `Cannot put "${name}"`);
+          if (err) return reject(err);
+          resolve();
+        }
+      },
+    }));
+  }
+
+  /**
+   * Reads a PV's type (GET_FIELD).
+   * @param name the channel name
+   * @param opts timeout
+   * @returns the type and the server's address
+   */
+  info(name: string, opts: OpOptions = {}): Promise<PvInfo> {
+    return this.#oneShot<PvInfo>(name, opts, (chan, resolve, reject) => ({
+      start: (srv, op) => srv.conn.getField(chan.sid, op.ioid, ""),
+      onEvent: (srv, _op, ev) => {
+        if (ev.kind !== "getField") return;
+        const err = statusError(ev.status, `Cannot get the type of "${name}"`);
+        if (err) return reject(err);
+        if (!ev.type) return reject(new EpicsError(`Cannot get the type of "${name}": none`));
+        resolve({ name, server: srv.key, type: ev.type });
+      },
+    }));
+  }
+
+  /**
+   * Calls an RPC service.
+   * @param name the channel name
+   * @param args the argument structure (conventionally an NTURI)
+   * @param opts pvRequest and timeout
+   * @returns the result, or null when the service returns none
+   */
+  rpc(name: string, args: PvValue, opts: OpOptions = {}): Promise<PvValue | null> {
+    const request = buildRequest(opts.request ?? "");
+    return this.#oneShot<PvValue | null>(name, opts, (chan, resolve, reject) => ({
+      start: (srv, op) => srv.conn.initOp(PvaCommand.RPC, chan.sid, op.ioid, request),
+      onEvent: (srv, op, ev) => {
+        if (ev.kind === "opInit") {
+          const err = statusError(ev.status, `Cannot call "${name}"`);
+          if (err) return reject(err);
+          srv.conn.execOp(PvaCommand.RPC, chan.sid, op.ioid, PvaSubcmd.DEFAULT, { args });
+        } else if (ev.kind === "opData") {
+          srv.conn.destroyOp(chan.sid, op.ioid);
+          const err = ev.status && statusError(ev.status, `Cannot call "${name}"`);
+          if (err) return reject(err);
+          resolve(ev.result ?? null);
+        }
+      },
+    }));
+  }
+
+  /**
+   * Subscribes to a PV. The callback gets the first complete value, then each update
+   * (the same value object, updated in place: copy what you keep); "disconnected" when
+   * the server goes away and "connected" again once the monitor is re-established.
+   * @param name the channel name
+   * @param callback receives {@link MonitorEvent}s
+   * @param opts pvRequest, queue size, pipeline
+   * @returns the subscription; close it to stop
+   */
+  monitor(
+    name: string,
+    callback: (ev: MonitorEvent) => void,
+    opts: MonitorOptions = {},
+  ): Subscription {
+    this.#assertOpen();
+    let text = opts.request ?? "";
+    // Options may come in the request string too (`record[pipeline=true,queueSize=4]`).
+    const rec = parseRequest(text).record;
+    const pipeline = opts.pipeline ?? /^(true|1)$/i.test(rec.get("pipeline") ?? "");
+    const qs = rec.has("queueSize") ? Number(rec.get("queueSize")) : undefined;
+    const queueSize = opts.queueSize ??
+      (qs !== undefined && qs > 0 ? qs : pipeline ? 4 : undefined);
+    const ackText = rec.get("ackAny");
+    const extra: string[] = [];
+    if (queueSize !== undefined && !/queueSize\s*=/.test(text)) {
+      extra.push(`queueSize=${queueSize}`);
+    }
+    if (pipeline && !/pipeline\s*=/.test(text)) extra.push("pipeline=true");
+    if (extra.length) text += `record[${extra.join(",")}]`;
+    const request = buildRequest(text);
+    const window = queueSize ?? 4;
+    const ackPercent = ackText?.endsWith("%") ? Number(ackText.slice(0, -1)) : undefined;
+    const ackAny = Math.max(
+      1,
+      opts.ackAny ??
+        (ackPercent !== undefined
+          ? Math.floor((window * ackPercent) / 100)
+          : ackText !== undefined && Number(ackText) > 0
+          ? Number(ackText)
+          : Math.floor(window / 2)),
+    );
+    const chan = this.#channel(name);
+    let unacked = 0;
+    let finished = false;
+    const safe = (ev: MonitorEvent) => {
+      try {
+        callback(ev);
+      } catch (e) {
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    };
+    const op: Op = {
+      ioid: 0,
+      chan,
+      start: (srv) => {
+        op.ioid = this.#nextIoid++;
+        srv.ops.set(op.ioid, op);
+        unacked = 0;
+        srv.conn.initOp(
+          PvaCommand.MONITOR,
+          chan.sid,
+          op.ioid,
+          request,
+          pipeline ? window : undefined,
+        );
+        this.#flushSoon(srv);
+      },
+      onEvent: (srv, ev) => {
+        if (ev.kind === "opInit") {
+          const err = statusError(ev.status, `Cannot monitor "${name}"`);
+          if (err) {
+            srv.ops.delete(op.ioid);
+            return safe({ kind: "error", error: err });
+          }
+          safe({ kind: "connected", server: srv.key });
+          // pvxs clients queue the connection event like an update, so it counts towards
+          // the first acknowledgement; we do the same to keep the same ack cadence.
+          unacked = 1;
+          srv.conn.execOp(PvaCommand.MONITOR, chan.sid, op.ioid, MonitorSubcmd.START);
+        } else if (ev.kind === "opData") {
+          if (ev.value) {
+            safe({ kind: "data", value: ev.value, overrun: !!ev.overrun && !ev.overrun.isEmpty });
+            if (pipeline && ++unacked >= ackAny) {
+              srv.conn.execOp(PvaCommand.MONITOR, chan.sid, op.ioid, MonitorSubcmd.ACK, {
+                nfree: unacked,
+              });
+              unacked = 0;
+            }
+          }
+          if (ev.subcmd & PvaSubcmd.DESTROY) {
+            srv.ops.delete(op.ioid);
+            chan.persistent.delete(op);
+            finished = true;
+            const err = ev.status && statusError(ev.status, `Monitor of "${name}" ended`);
+            safe(err ? { kind: "error", error: err } : { kind: "finished" });
+          }
+        }
+      },
+      onLost: () => {
+        if (!finished) safe({ kind: "disconnected" });
+      },
+    };
+    chan.persistent.add(op);
+    if (chan.state === "connected" && chan.server) op.start(chan.server);
+    const sub: Subscription = {
+      close: async () => {
+        if (!chan.persistent.delete(op)) return;
+        this.#subs.delete(sub);
+        const srv = chan.server;
+        if (srv && chan.state === "connected" && srv.ops.get(op.ioid) === op) {
+          srv.ops.delete(op.ioid);
+          srv.conn.destroyOp(chan.sid, op.ioid);
+          this.#flushSoon(srv);
+          await srv.writing;
+        }
+      },
+    };
+    this.#subs.add(sub);
+    return sub;
+  }
+
+  /** Closes every connection, socket and timer. Pending operations are rejected. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of [...this.#subs]) await s.close();
+    clearTimeout(this.#searchTimer);
+    this.#searchTimer = undefined;
+    for (const t of this.#pendingTimers) clearTimeout(t);
+    this.#pendingTimers.clear();
+    for (const chan of this.#chans.values()) {
+      for (const w of chan.waiters) w.reject(new DisconnectedError(`Client closed`));
+      chan.waiters.clear();
+    }
+    const servers = [...this.#servers.values(), ...this.#nameServers];
+    for (const srv of servers) {
+      this.#flush(srv);
+      await srv.writing.catch(() => {});
+      this.#closeServer(srv, new DisconnectedError("Client closed"));
+    }
+    await Promise.all(servers.map((s) => s.loop?.catch(() => {})));
+    if (this.#udp) {
+      try {
+        this.#udp.close();
+      } catch {
+        // already closed
+      }
+      await this.#udpLoop?.catch(() => {});
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // -------------------------------------------------------------------------
+  // One-shot operation plumbing
+
+  #oneShot<R>(
+    name: string,
+    opts: OpOptions,
+    make: (
+      chan: Chan,
+      resolve: (v: R) => void,
+      reject: (e: Error) => void,
+    ) => {
+      start(srv: ServerConn, op: Op): void;
+      onEvent(srv: ServerConn, op: Op, ev: ConnEvent): void;
+    },
+  ): Promise<R> {
+    this.#assertOpen();
+    const timeout = opts.timeout ?? 5;
+    const chan = this.#channel(name);
+    let op: Op | undefined;
+    let waiter: Waiter | undefined;
+    const work = (async () => {
+      if (chan.state !== "connected") {
+        await new Promise<void>((resolve, reject) => {
+          waiter = { resolve, reject };
+          chan.waiters.add(waiter);
+        });
+      }
+      return await new Promise<R>((resolve, reject) => {
+        const h = make(chan, resolve, reject);
+        const srv = chan.server!;
+        const o: Op = {
+          ioid: this.#nextIoid++,
+          chan,
+          start: (s) => h.start(s, o),
+          onEvent: (s, ev) => h.onEvent(s, o, ev),
+          onLost: () => reject(new DisconnectedError(`Cannot complete on "${name}": disconnected`)),
+        };
+        op = o;
+        srv.ops.set(o.ioid, o);
+        o.start(srv);
+        this.#flushSoon(srv);
+      });
+    })();
+    return timeoutPromise(work, timeout, () => {
+      if (chan.state === "searching") return new ChannelNotFoundError(name);
+      return new TimeoutError(`Cannot complete on "${name}": no reply within ${timeout} s`);
+    }).finally(() => {
+      const srv = chan.server;
+      if (op && srv && srv.ops.get(op.ioid) === op) {
+        srv.ops.delete(op.ioid);
+        srv.conn.forgetOp(op.ioid);
+        this.#flushSoon(srv);
+      }
+      // Drop the waiter a timeout left behind.
+      if (waiter) chan.waiters.delete(waiter);
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new LocalProtocolError("Cannot use a closed PvaClient");
+  }
+
+  // -------------------------------------------------------------------------
+  // Channels and search
+
+  #channel(name: string): Chan {
+    let chan = this.#chans.get(name);
+    if (chan) return chan;
+    chan = {
+      cid: this.#nextCid++,
+      name,
+      state: "searching",
+      sid: 0,
+      server: undefined,
+      waiters: new Set(),
+      persistent: new Set(),
+    };
+    this.#chans.set(name, chan);
+    this.#byCid.set(chan.cid, chan);
+    this.#startSearch(chan);
+    return chan;
+  }
+
+  #startSearch(chan: Chan): void {
+    chan.state = "searching";
+    chan.server = undefined;
+    this.#search.add(chan.cid, chan.name, now());
+    this.#ensureUdp();
+    this.#ensureNameServers();
+    // Coalesce the names asked for in this turn into one datagram.
+    this.#armSearch(0);
+  }
+
+  #armSearch(delaySeconds?: number): void {
+    if (this.#closed) return;
+    clearTimeout(this.#searchTimer);
+    this.#searchTimer = undefined;
+    const next = this.#search.nextDue();
+    if (next === undefined) return;
+    const wait = delaySeconds ?? Math.max(0, next - now());
+    this.#searchTimer = setTimeout(() => {
+      this.#searchTimer = undefined;
+      this.#sendSearches();
+    }, wait * 1000);
+  }
+
+  #sendSearches(): void {
+    const due = this.#search.due(now());
+    if (due.length > 0) {
+      const dests = this.#searchDestinations();
+      const udp = this.#udp;
+      for (const d of dests) {
+        for (
+          const dg of buildSearchDatagrams(due, { responsePort: this.#udpPort, unicast: d.unicast })
+        ) {
+          udp?.send(dg, { transport: "udp", hostname: d.hostname, port: d.port }).catch(() => {});
+        }
+      }
+      for (const ns of this.#nameServers) {
+        if (ns.closed) continue;
+        ns.conn.search({
+          sequenceId: SEARCH_SEQUENCE_ID,
+          flags: 0x80,
+          responseAddress: new Uint8Array(16),
+          responsePort: 0,
+          protocols: ["tcp"],
+          channels: due,
+        });
+        this.#flushSoon(ns);
+      }
+    }
+    this.#armSearch();
+  }
+
+  #searchDestinations(): { hostname: string; port: number; unicast: boolean }[] {
+    if (this.#destinations) return this.#destinations;
+    const out: { hostname: string; port: number; unicast: boolean }[] = [];
+    for (const a of this.config.addrList) {
+      out.push({ hostname: a.host, port: a.port, unicast: !a.host.endsWith(".255") });
+    }
+    if (this.config.autoAddrList) {
+      for (const b of broadcastAddresses()) {
+        out.push({ hostname: b, port: this.config.broadcastPort, unicast: false });
+      }
+    }
+    this.#destinations = out;
+    return out;
+  }
+
+  #ensureUdp(): void {
+    if (this.#udp || this.#closed) return;
+    const loopOnly = !this.config.autoAddrList &&
+      this.config.addrList.every((a) => a.host.startsWith("127.") || a.host === "localhost");
+    const sock = Deno.listenDatagram({
+      transport: "udp",
+      hostname: loopOnly ? "127.0.0.1" : "0.0.0.0",
+      port: 0,
+    });
+    this.#udp = sock;
+    this.#udpPort = (sock.addr as Deno.NetAddr).port;
+    this.#udpLoop = this.#udpReceive(sock);
+  }
+
+  async #udpReceive(sock: Deno.DatagramConn): Promise<void> {
+    try {
+      for (;;) {
+        const [data, addr] = await sock.receive();
+        const from = (addr as Deno.NetAddr).hostname;
+        let msgs;
+        try {
+          msgs = splitDatagram(data);
+        } catch {
+          continue;
+        }
+        for (const m of msgs) {
+          if (m.command !== PvaCommand.SEARCH_RESPONSE || !m.fromServer) continue;
+          try {
+            const d = decodeMessage(m);
+            if (d.kind === "searchResponse") this.#onSearchResponse(d.msg, from, undefined);
+          } catch {
+            // A malformed reply from one server must not stop the others.
+          }
+        }
+      }
+    } catch {
+      // Socket closed.
+    }
+  }
+
+  #onSearchResponse(msg: SearchResponse, fromHost: string, via: ServerConn | undefined): void {
+    if (!msg.found || msg.protocol !== "tcp") return;
+    let host = isAnyAddress(msg.serverAddress) ? fromHost : addressToString(msg.serverAddress);
+    let port = msg.serverPort;
+    if (via) {
+      if (isAnyAddress(msg.serverAddress)) host = via.hostname;
+      if (port === 0) port = via.port;
+    }
+    for (const id of msg.ids) {
+      const chan = this.#byCid.get(id);
+      if (!chan || chan.state !== "searching") continue;
+      this.#search.remove(id);
+      this.#attach(chan, this.#server(host, port));
+    }
+  }
+
+  #ensureNameServers(): void {
+    if (this.#nameServers.length > 0 || this.config.nameServers.length === 0) return;
+    for (const a of this.config.nameServers) {
+      const srv = this.#newServer(a.host, a.port, true);
+      this.#nameServers.push(srv);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Servers
+
+  #server(hostname: string, port: number): ServerConn {
+    const key = `${hostname}:${port}`;
+    let srv = this.#servers.get(key);
+    if (srv && !srv.closed) return srv;
+    srv = this.#newServer(hostname, port, false);
+    this.#servers.set(key, srv);
+    return srv;
+  }
+
+  #newServer(hostname: string, port: number, nameServer: boolean): ServerConn {
+    const srv: ServerConn = {
+      key: `${hostname}:${port}`,
+      hostname,
+      port,
+      conn: new ClientConnection({ user: this.#opts.user, host: this.#opts.host }),
+      tcp: undefined,
+      closed: false,
+      channels: new Map(),
+      ops: new Map(),
+      writing: Promise.resolve(),
+      flushQueued: false,
+      lastRx: now(),
+      timer: undefined,
+      loop: undefined,
+      nameServer,
+    };
+    srv.loop = this.#run(srv);
+    return srv;
+  }
+
+  async #run(srv: ServerConn): Promise<void> {
+    let error: Error | undefined;
+    try {
+      const tcp = await Deno.connect({ hostname: srv.hostname, port: srv.port });
+      if (srv.closed) {
+        tcp.close();
+        return;
+      }
+      tcp.setNoDelay(true);
+      srv.tcp = tcp;
+      srv.lastRx = now();
+      this.#startTimer(srv);
+      this.#flush(srv);
+      const buf = new Uint8Array(256 * 1024);
+      for (;;) {
+        const n = await tcp.read(buf);
+        if (n === null) break;
+        srv.lastRx = now();
+        const events = srv.conn.receive(buf.subarray(0, n));
+        for (const ev of events) this.#onEvent(srv, ev);
+        this.#flushSoon(srv);
+      }
+    } catch (e) {
+      error = e as Error;
+    }
+    this.#closeServer(
+      srv,
+      new DisconnectedError(`Lost connection to ${srv.key}`, error ? { cause: error } : undefined),
+    );
+  }
+
+  #startTimer(srv: ServerConn): void {
+    const tmo = this.config.connTimeout;
+    const echoEvery = Math.min(15, Math.max(1, (tmo * 3) / 8));
+    const dead = (tmo * 4) / 3;
+    srv.timer = setInterval(() => {
+      if (now() - srv.lastRx > dead) {
+        this.#closeServer(srv, new TimeoutError(`Connection to ${srv.key} timed out`));
+        return;
+      }
+      srv.conn.echo();
+      this.#flushSoon(srv);
+    }, echoEvery * 1000);
+  }
+
+  #onEvent(srv: ServerConn, ev: ConnEvent): void {
+    switch (ev.kind) {
+      case "validated":
+        if (srv.nameServer) this.#search.poke(now()), this.#armSearch(0);
+        return;
+      case "channelCreated": {
+        const chan = srv.channels.get(ev.cid);
+        if (!chan || chan.state !== "connecting") return;
+        const err = statusError(ev.status, `Cannot create channel "${chan.name}"`);
+        if (err) {
+          srv.channels.delete(ev.cid);
+          for (const w of chan.waiters) w.reject(err);
+          chan.waiters.clear();
+          this.#startSearch(chan);
+          return;
+        }
+        chan.sid = ev.sid;
+        chan.state = "connected";
+        for (const w of chan.waiters) w.resolve();
+        chan.waiters.clear();
+        for (const op of chan.persistent) op.start(srv);
+        return;
+      }
+      case "channelDestroyed": {
+        const chan = srv.channels.get(ev.cid);
+        if (!chan || chan.sid !== ev.sid || chan.state !== "connected") return;
+        srv.channels.delete(ev.cid);
+        this.#lose(srv, chan);
+        this.#startSearch(chan);
+        return;
+      }
+      case "searchResponse":
+        this.#onSearchResponse(ev.msg, srv.hostname, srv);
+        return;
+      case "opInit":
+      case "opData":
+      case "getField": {
+        const op = srv.ops.get(ev.ioid);
+        if (op) {
+          if (ev.kind === "getField") srv.ops.delete(ev.ioid);
+          op.onEvent(srv, ev);
+        }
+        return;
+      }
+    }
+  }
+
+  #attach(chan: Chan, srv: ServerConn): void {
+    chan.state = "connecting";
+    chan.server = srv;
+    srv.channels.set(chan.cid, chan);
+    srv.conn.createChannel(chan.cid, chan.name);
+    this.#flushSoon(srv);
+  }
+
+  /** A channel lost its server: fail its one-shot operations, tell its monitors. */
+  #lose(srv: ServerConn, chan: Chan): void {
+    for (const [ioid, op] of srv.ops) {
+      if (op.chan !== chan) continue;
+      srv.ops.delete(ioid);
+      srv.conn.forgetOp(ioid);
+      op.onLost();
+    }
+    for (const op of chan.persistent) op.onLost();
+    chan.server = undefined;
+  }
+
+  #closeServer(srv: ServerConn, _reason: Error): void {
+    if (srv.closed) return;
+    srv.closed = true;
+    clearInterval(srv.timer);
+    srv.timer = undefined;
+    try {
+      srv.tcp?.close();
+    } catch {
+      // already closed
+    }
+    if (this.#servers.get(srv.key) === srv) this.#servers.delete(srv.key);
+    const chans = [...srv.channels.values()];
+    srv.channels.clear();
+    for (const chan of chans) {
+      this.#lose(srv, chan);
+      if (!this.#closed) this.#startSearch(chan);
+    }
+    if (srv.nameServer && !this.#closed) {
+      // Reconnect to the name server after a pause.
+      const i = this.#nameServers.indexOf(srv);
+      if (i >= 0) {
+        const t = setTimeout(() => {
+          this.#pendingTimers.delete(t);
+          if (this.#closed) return;
+          this.#nameServers[i] = this.#newServer(srv.hostname, srv.port, true);
+        }, 2000);
+        this.#pendingTimers.add(t);
+      }
+    }
+    if (!this.#closed) {
+      this.#search.poke(now());
+      this.#armSearch();
+    }
+  }
+
+  #pendingTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  #flushSoon(srv: ServerConn): void {
+    if (srv.flushQueued || srv.closed) return;
+    srv.flushQueued = true;
+    queueMicrotask(() => {
+      srv.flushQueued = false;
+      this.#flush(srv);
+    });
+  }
+
+  #flush(srv: ServerConn): void {
+    const tcp = srv.tcp;
+    if (!tcp || srv.closed) return;
+    const bytes = srv.conn.takeOutput();
+    if (!bytes) return;
+    srv.writing = srv.writing.then(async () => {
+      let off = 0;
+      while (off < bytes.length) off += await tcp.write(bytes.subarray(off));
+    }).catch(() => {
+      this.#closeServer(srv, new DisconnectedError(`Cannot write to ${srv.key}`));
+    });
+  }
+}
+
+function readEnv(): EnvMap {
+  try {
+    return Deno.env.toObject();
+  } catch {
+    return {};
+  }
+}
+
+/** IPv4 broadcast addresses of the host's interfaces (needs --allow-sys; empty without). */
+function broadcastAddresses(): string[] {
+  const out = new Set<string>();
+  try {
+    for (const i of Deno.networkInterfaces()) {
+      if (i.family !== "IPv4" || i.address.startsWith("127.")) continue;
+      const a = i.address.split(".").map(Number);
+      const m = i.netmask.split(".").map(Number);
+      out.add(a.map((x, k) => (x | (~m[k] & 0xff)) & 0xff).join("."));
+    }
+  } catch {
+    // No permission: only the explicit address list is used.
+  }
+  return [...out];
+}
+
+/** @internal the command codes a client sends operations with. */
+export type { OpCommand };
