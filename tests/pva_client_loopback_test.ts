@@ -1,0 +1,229 @@
+/**
+ * Our PVA client against our PVA server on loopback: every NT type the server makes,
+ * puts (value, field path, enum by name and index, arrays, refused), monitors (including
+ * through a server restart), a PV that is not found, and the commands' default output.
+ */
+import assert from "node:assert/strict";
+import type { PvaServerConfig } from "../lib/core/env.ts";
+import { ChannelNotFoundError, PvaStatusError } from "../lib/core/errors.ts";
+import { PvMap } from "../lib/pv/provider.ts";
+import { SharedPV } from "../lib/pv/shared_pv.ts";
+import { PvaServer } from "../lib/pva/server/mod.ts";
+import { type MonitorEvent, PvaClient } from "../lib/pva/client/client.ts";
+import type { CliIO } from "../cli/_io.ts";
+import { main as pvget } from "../cli/pvget.ts";
+import { main as pvput } from "../cli/pvput.ts";
+import { main as pvinfo } from "../cli/pvinfo.ts";
+
+/** 2024-05-01 12:34:56.789 UTC, a fixed clock so printed times are known. */
+const T0 = Date.UTC(2024, 4, 1, 12, 34, 56, 789);
+
+function config(over: Partial<PvaServerConfig> = {}): PvaServerConfig {
+  return {
+    serverPort: 0,
+    broadcastPort: 0,
+    intfAddrList: ["127.0.0.1"],
+    beaconAddrList: [],
+    autoBeaconAddrList: false,
+    beaconPeriod: 15,
+    ...over,
+  };
+}
+
+function pvs(): SharedPV[] {
+  const clock = () => T0;
+  return [
+    new SharedPV("lb:dbl", {
+      type: "float64",
+      value: 21.5,
+      units: "degC",
+      precision: 2,
+      clock,
+    }),
+    new SharedPV("lb:i32", { type: "int32", value: 42, clock }),
+    new SharedPV("lb:str", { type: "string", value: "hello world", clock }),
+    new SharedPV("lb:bool", { type: "boolean", value: true, clock }),
+    new SharedPV("lb:wf", { type: "float64", length: 8, value: [1.5, 2.5, 3.5], clock }),
+    new SharedPV("lb:sw", { type: "enum", choices: ["Off", "On", "Auto"], value: 1, clock }),
+    new SharedPV("lb:ro", { type: "float64", value: 5, writable: false, clock }),
+    new SharedPV("lb:img", {
+      type: "uint16",
+      value: new Uint16Array([1, 2, 3, 4, 5, 6]),
+      ndarray: { dimension: [3, 2] },
+      clock,
+    }),
+  ];
+}
+
+async function withServer(
+  fn: (env: Record<string, string>, map: PvMap, server: PvaServer) => Promise<void>,
+): Promise<void> {
+  const map = new PvMap(pvs());
+  await using server = await PvaServer.start({ provider: map, config: config() });
+  const env = {
+    EPICS_PVA_AUTO_ADDR_LIST: "NO",
+    EPICS_PVA_ADDR_LIST: `127.0.0.1:${server.udpPort}`,
+    TZ: "UTC",
+  };
+  await fn(env, map, server);
+}
+
+function io(env: Record<string, string>) {
+  const ac = new AbortController();
+  const c = { out: "", err: "", abort: () => ac.abort(), io: undefined as unknown as CliIO };
+  c.io = { stdout: (t) => (c.out += t), stderr: (t) => (c.err += t), env, signal: ac.signal };
+  return c;
+}
+
+Deno.test("loopback: get of every NT type the server makes", async () => {
+  await withServer(async (env) => {
+    await using c = new PvaClient({ env });
+    const dbl = await c.get("lb:dbl");
+    assert.equal(dbl.type.id, "epics:nt/NTScalar:1.0");
+    assert.equal(dbl.get("value"), 21.5);
+    assert.equal(dbl.get("display.units"), "degC");
+    assert.equal((await c.get("lb:i32")).get("value"), 42);
+    assert.equal((await c.get("lb:str")).get("value"), "hello world");
+    assert.equal((await c.get("lb:bool")).get("value"), true);
+    const wf = await c.get("lb:wf");
+    assert.equal(wf.type.id, "epics:nt/NTScalarArray:1.0");
+    assert.ok(wf.get("value") instanceof Float64Array);
+    assert.deepEqual([...(wf.get("value") as Float64Array)], [1.5, 2.5, 3.5]);
+    const sw = await c.get("lb:sw");
+    assert.equal(sw.type.id, "epics:nt/NTEnum:1.0");
+    assert.equal(sw.get("value.index"), 1);
+    assert.deepEqual(sw.get("value.choices"), ["Off", "On", "Auto"]);
+    const img = await c.get("lb:img");
+    assert.equal(img.type.id, "epics:nt/NTNDArray:1.0");
+    const u = img.get("value") as { index: number; name: string; value: { value: unknown } };
+    assert.equal(u.name, "ushortValue");
+    assert.deepEqual([...(u.value!.value as Uint16Array)], [1, 2, 3, 4, 5, 6]);
+    const only = await c.get("lb:dbl", { request: "field(value)" });
+    assert.deepEqual(only.changedPaths(), ["value"]);
+    const info = await c.info("lb:dbl");
+    assert.equal(info.type.id, "epics:nt/NTScalar:1.0");
+  });
+});
+
+Deno.test("loopback: puts of values, fields, enums and arrays; a refused put", async () => {
+  await withServer(async (env) => {
+    await using c = new PvaClient({ env });
+    await c.put("lb:dbl", 7.25);
+    assert.equal((await c.get("lb:dbl")).get("value"), 7.25);
+    await c.put("lb:i32", { value: 7 });
+    assert.equal((await c.get("lb:i32")).get("value"), 7);
+    await c.put("lb:sw", "Auto");
+    assert.equal((await c.get("lb:sw")).get("value.index"), 2);
+    await c.put("lb:sw", 0);
+    assert.equal((await c.get("lb:sw")).get("value.index"), 0);
+    await c.put("lb:wf", "[4, 5, 6, 7]");
+    assert.deepEqual([...(await c.get("lb:wf")).get("value") as Float64Array], [4, 5, 6, 7]);
+    await c.put("lb:str", "two words");
+    assert.equal((await c.get("lb:str")).get("value"), "two words");
+    await assert.rejects(c.put("lb:ro", 1), PvaStatusError);
+    await assert.rejects(c.put("lb:sw", "Nope"), /not one of/);
+  });
+});
+
+Deno.test("loopback: a PV nobody serves is not found", async () => {
+  await withServer(async (env) => {
+    await using c = new PvaClient({ env });
+    await assert.rejects(c.get("lb:nope", { timeout: 0.3 }), ChannelNotFoundError);
+  });
+});
+
+Deno.test("loopback: monitor gets the first value, then updates", async () => {
+  await withServer(async (env, map) => {
+    await using c = new PvaClient({ env });
+    const seen: number[] = [];
+    let wake = () => {};
+    const sub = c.monitor("lb:i32", (ev) => {
+      if (ev.kind === "data") {
+        seen.push(ev.value.get("value") as number);
+        wake();
+      }
+    }, { pipeline: true, queueSize: 4 });
+    const until = async (n: number) => {
+      while (seen.length < n) await new Promise<void>((r) => wake = r);
+    };
+    await until(1);
+    const pv = map.lookup("lb:i32") as SharedPV;
+    for (let i = 1; i <= 10; i++) pv.post(100 + i);
+    await until(2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen[0], 42);
+    assert.equal(seen.at(-1), 110);
+    await sub.close();
+  });
+});
+
+Deno.test("loopback: a monitor is re-established after the server restarts", async () => {
+  const map = new PvMap(pvs());
+  let server = await PvaServer.start({ provider: map, config: config() });
+  const tcpPort = server.tcpPort, udpPort = server.udpPort;
+  const env = { EPICS_PVA_AUTO_ADDR_LIST: "NO", EPICS_PVA_ADDR_LIST: `127.0.0.1:${udpPort}` };
+  try {
+    await using c = new PvaClient({ env });
+    const events: MonitorEvent["kind"][] = [];
+    let wake = () => {};
+    c.monitor("lb:i32", (ev) => {
+      events.push(ev.kind);
+      wake();
+    });
+    const until = async (pred: () => boolean) => {
+      while (!pred()) await new Promise<void>((r) => wake = r);
+    };
+    await until(() => events.includes("data"));
+    await server.close();
+    await until(() => events.includes("disconnected"));
+    server = await PvaServer.start({
+      provider: map,
+      config: config({ serverPort: tcpPort, broadcastPort: udpPort }),
+    });
+    const before = events.length;
+    await until(() => events.slice(before).includes("data"));
+    assert.deepEqual(events.slice(0, 2), ["connected", "data"]);
+    assert.deepEqual(events.slice(before - 1, before + 2), ["disconnected", "connected", "data"]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("loopback: pvget prints pvAccessCPP's NT lines", async () => {
+  await withServer(async (env) => {
+    const c = io(env);
+    assert.equal(await pvget(["lb:dbl", "lb:wf", "lb:sw", "lb:str"], c.io), 0);
+    assert.equal(
+      c.out,
+      "lb:dbl 2024-05-01 12:34:56.789  21.5 \n" +
+        "lb:wf  2024-05-01 12:34:56.789  [1.5,2.5,3.5]\n" +
+        "lb:sw  2024-05-01 12:34:56.789  (1) On\n" +
+        'lb:str 2024-05-01 12:34:56.789  "hello world" \n',
+    );
+    const j = io(env);
+    assert.equal(await pvget(["-M", "json", "-r", "field(value)", "lb:dbl"], j.io), 0);
+    assert.equal(j.out, 'lb:dbl {"value":21.5}\n');
+    const nf = io(env);
+    assert.equal(await pvget(["-w", "0.3", "lb:nope"], nf.io), 1);
+    assert.equal(nf.err, "Timeout with 1 outstanding\n");
+  });
+});
+
+Deno.test("loopback: pvput prints Old and New; pvinfo prints the type", async () => {
+  await withServer(async (env, _map, server) => {
+    const c = io(env);
+    assert.equal(await pvput(["lb:sw", "Auto"], c.io), 0);
+    assert.equal(
+      c.out,
+      "Old : 2024-05-01 12:34:56.789  (1) On\nNew : 2024-05-01 12:34:56.789  (2) Auto\n",
+    );
+    const e = io(env);
+    assert.equal(await pvput(["lb:ro", "1"], e.io), 1);
+    assert.match(e.err, /^Error: /);
+    const i = io(env);
+    assert.equal(await pvinfo(["lb:i32"], i.io), 0);
+    assert.ok(i.out.startsWith(`lb:i32\nServer: 127.0.0.1:${server.tcpPort}\nType:\n`));
+    assert.ok(i.out.includes("\n    epics:nt/NTScalar:1.0\n        int value\n"));
+    assert.ok(i.out.endsWith("\n\n"));
+  });
+});
