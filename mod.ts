@@ -49,3 +49,13 @@ export type {
   MonitorUpdate,
   PvUpdate,
 } from "./lib/ca/client/mod.ts";
+export { PvaClient, pvget, pvinfo, pvmonitor, pvput } from "./lib/pva/client/mod.ts";
+export type {
+  MonitorEvent as PvaMonitorEvent,
+  MonitorOptions as PvaMonitorOptions,
+  OpOptions as PvaOpOptions,
+  PvaCallOptions,
+  PvaClientOptions,
+  PvInfo,
+  Subscription as PvaSubscription,
+} from "./lib/pva/client/mod.ts";

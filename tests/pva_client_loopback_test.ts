@@ -14,6 +14,12 @@ import type { CliIO } from "../cli/_io.ts";
 import { main as pvget } from "../cli/pvget.ts";
 import { main as pvput } from "../cli/pvput.ts";
 import { main as pvinfo } from "../cli/pvinfo.ts";
+import {
+  pvget as pvgetApi,
+  pvinfo as pvinfoApi,
+  pvmonitor as pvmonitorApi,
+  pvput as pvputApi,
+} from "../lib/pva/client/mod.ts";
 
 /** 2024-05-01 12:34:56.789 UTC, a fixed clock so printed times are known. */
 const T0 = Date.UTC(2024, 4, 1, 12, 34, 56, 789);
@@ -225,5 +231,29 @@ Deno.test("loopback: pvput prints Old and New; pvinfo prints the type", async ()
     assert.ok(i.out.startsWith(`lb:i32\nServer: 127.0.0.1:${server.tcpPort}\nType:\n`));
     assert.ok(i.out.includes("\n    epics:nt/NTScalar:1.0\n        int value\n"));
     assert.ok(i.out.endsWith("\n\n"));
+  });
+});
+
+Deno.test("loopback: one-call pvget/pvput/pvinfo/pvmonitor return plain objects", async () => {
+  await withServer(async (env) => {
+    const v = await pvgetApi("lb:wf", { env });
+    assert.ok(v.value instanceof Float64Array);
+    assert.equal((v.alarm as Record<string, unknown>).severity, 0);
+    await pvputApi("lb:sw", "Off", { env });
+    assert.deepEqual((await pvgetApi("lb:sw", { env, request: "field(value)" })).value, {
+      index: 0,
+      choices: ["Off", "On", "Auto"],
+    });
+    assert.equal((await pvinfoApi("lb:i32", { env })).type.member("value")?.typeName, "int");
+    let got: unknown;
+    let wake = () => {};
+    {
+      await using _sub = pvmonitorApi("lb:i32", (x) => {
+        got = x?.value;
+        wake();
+      }, { env });
+      while (got === undefined) await new Promise<void>((r) => wake = r);
+    }
+    assert.equal(got, 42);
   });
 });

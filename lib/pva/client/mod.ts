@@ -1,0 +1,120 @@
+/**
+ * The PV Access client: {@link PvaClient} for long-lived use (shared connections,
+ * monitors that survive server restarts), and one-call helpers that return plain
+ * objects (numeric arrays stay typed arrays, viewed on the received bytes).
+ *
+ * ```ts ignore
+ * import { pvget, pvmonitor, pvput } from "./mod.ts";
+ * const v = await pvget("T:ai");            // { value: 3.14, alarm: {...}, timeStamp: {...}, ... }
+ * await pvput("T:mbbo", "Two");             // enum by choice name (or index)
+ * const sub = pvmonitor("T:calc", (v) => console.log(v.value));
+ * await sub.close();
+ * ```
+ * @module
+ */
+
+import { PvaClient, type PvaClientOptions, type PvInfo, type Subscription } from "./client.ts";
+import type { MonitorEvent, MonitorOptions, OpOptions } from "./client.ts";
+
+export { FIRST_CID, FIRST_IOID, PvaClient } from "./client.ts";
+export type {
+  MonitorEvent,
+  MonitorOptions,
+  OpOptions,
+  PvaClientOptions,
+  PvInfo,
+  Subscription,
+} from "./client.ts";
+export { applyPutArgs, assignField, assignPut, isEnumNode } from "./put_value.ts";
+export { ClientConnection } from "./connection.ts";
+export type { ClientConnectionOptions, ConnEvent } from "./connection.ts";
+export { buildSearchDatagrams, SearchScheduler } from "./search.ts";
+export type { SearchEntry, SearchScheduleOptions } from "./search.ts";
+
+/** Options of the one-call helpers: the operation's and the client's. */
+export type PvaCallOptions = OpOptions & PvaClientOptions;
+
+/**
+ * Reads a PV once and returns its content as a plain object.
+ * @param name the channel name
+ * @param opts `request` (e.g. `field(value,alarm)`), `timeout` (s), client settings
+ * @returns the structure as nested objects; int64 fields are bigints, numeric arrays
+ *   typed arrays
+ * @throws {ChannelNotFoundError} | {TimeoutError} | {PvaStatusError}
+ * @example
+ * ```ts ignore
+ * const { value } = await pvget("T:ai", { request: "field(value)" });
+ * ```
+ */
+export async function pvget(
+  name: string,
+  opts: PvaCallOptions = {},
+): Promise<Record<string, unknown>> {
+  await using c = new PvaClient(opts);
+  return (await c.get(name, opts)).toJSON() as Record<string, unknown>;
+}
+
+/**
+ * Writes a PV once.
+ * @param name the channel name
+ * @param value content for `value` (enums: choice name or index; arrays: array or
+ *   typed array), or a plain object of fields such as `{ value: 1, "alarm.severity": 0 }`
+ * @param opts `request`, `timeout`, client settings
+ * @throws {ChannelNotFoundError} | {TimeoutError} | {PvaStatusError} | {LocalProtocolError}
+ * @example
+ * ```ts ignore
+ * await pvput("T:ao", 6.5);
+ * ```
+ */
+export async function pvput(
+  name: string,
+  value: unknown,
+  opts: PvaCallOptions = {},
+): Promise<void> {
+  await using c = new PvaClient(opts);
+  await c.put(name, value, opts);
+}
+
+/**
+ * Reads a PV's type and server.
+ * @param name the channel name
+ * @param opts `timeout`, client settings
+ * @returns the type (see `type.toString()`) and `host:port`
+ * @example
+ * ```ts ignore
+ * console.log((await pvinfo("T:ai")).type.toString());
+ * ```
+ */
+export async function pvinfo(name: string, opts: PvaCallOptions = {}): Promise<PvInfo> {
+  await using c = new PvaClient(opts);
+  return await c.info(name, opts);
+}
+
+/**
+ * Monitors a PV: `callback` gets the full content as a plain object on every update
+ * (and `null` while disconnected). The monitor keeps its own client; close it to stop.
+ * @param name the channel name
+ * @param callback receives the content and the raw event
+ * @param opts `request`, `queueSize`, `pipeline`, client settings
+ * @returns the subscription (also `AsyncDisposable`)
+ * @example
+ * ```ts ignore
+ * await using sub = pvmonitor("T:calc", (v) => console.log(v?.value));
+ * ```
+ */
+export function pvmonitor(
+  name: string,
+  callback: (value: Record<string, unknown> | null, event: MonitorEvent) => void,
+  opts: MonitorOptions & PvaClientOptions = {},
+): Subscription & AsyncDisposable {
+  const c = new PvaClient(opts);
+  const sub = c.monitor(name, (ev) => {
+    if (ev.kind === "data") callback(ev.value.toJSON() as Record<string, unknown>, ev);
+    else if (ev.kind === "disconnected") callback(null, ev);
+  }, opts);
+  const close = async () => {
+    await sub.close();
+    await c.close();
+  };
+  return { close, [Symbol.asyncDispose]: close };
+}
