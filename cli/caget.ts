@@ -1,0 +1,283 @@
+/**
+ * `caget`: reads Channel Access PVs and prints them exactly as EPICS base's caget does
+ * (same flags, stdout, stderr and exit codes). Extras, off by default: `--json` (one JSON
+ * object per PV) and `--partial` (print the PVs that connected when others time out).
+ *
+ * ```text
+ * caget [-t|-a|-d <type>] [-c] [-n] [-s] [-S] [-e|-f|-g <n>] [-l x|o|b] [-0 x|o|b]
+ *       [-# <count>] [-w <sec>] [-p <prio>] [-F <ofs>] [--json] [--partial] <PV> ...
+ * ```
+ * @module
+ */
+
+import type { CaChannel, ChannelData } from "../lib/ca/client/channel.ts";
+import { CaStatusError, TimeoutError } from "../lib/core/errors.ts";
+import { Eca } from "../lib/ca/proto/constants.ts";
+import { dbrName, dbrPayloadSize, decodeDbr, isValidDbrType } from "../lib/ca/proto/dbr.ts";
+import { type CliIO, runMain } from "./_io.ts";
+import {
+  caFormatOptions,
+  cagetRequestType,
+  type CaPvError,
+  formatCagetError,
+  formatCagetLine,
+  formatCamonitorEvent,
+} from "./_ca_format.ts";
+import {
+  caMessage,
+  connectTimeoutText,
+  contextFor,
+  epicsNow,
+  exceptionText,
+  getopt,
+  getoptErrorText,
+  handleLongOptions,
+  handleSharedOption,
+  jsonLine,
+  jsonOf,
+  newOptionState,
+  opTimeout,
+  utcOffsetFor,
+  versionText,
+  waitConnected,
+} from "./_ca_cli.ts";
+
+const TOOL = "caget";
+const SPEC = "taicnhsSVe:f:g:l:#:d:0:w:p:F:";
+
+const USAGE = `
+Usage: caget [options] <PV name> ...
+
+  -h        print this help and exit
+  -V        print the version and exit
+Channel Access options:
+  -w <sec>  seconds to wait for connections and replies (default 1.0, or
+            EPICS_CLI_TIMEOUT; 0 waits forever)
+  -c        read with a callback (ca_array_get_callback): arrays come at their
+            current length
+  -p <prio> CA priority 0-99 (default 0)
+Output formats:
+  (default) name and value
+  -t        terse: the value only
+  -a        wide: name, timestamp, value, alarm status and severity
+  -d <type> the full DBR payload of <type> (a number 0-38 or a name, with or
+            without DBR_)
+Arrays:
+  -# <n>    read at most <n> elements (the count is printed)
+  -S        print a char array as a string
+  -F <ofs>  field separator (one character; disables name padding)
+Enums:
+  -n        print the index instead of the state string
+Floating point:
+  -e <n>    %e with <n> digits    -f <n>  %f    -g <n>  %g
+  -s        ask the server for the value as a string (honours its PREC)
+  -l x|o|b  round to an integer and print in hex, octal or binary
+Integers:
+  -0 x|o|b  print in hex, octal or binary
+Extras (not in EPICS base):
+  --json    one JSON object per PV
+  --partial print the PVs that connected even if others did not (exit 1)
+
+Example: caget -a my_channel another_channel
+`;
+
+/** DBR type from a `-d` argument: a number, a DBR name, or a name without "DBR_". */
+function parseDbrArg(arg: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(arg);
+  if (m) return Number(m[1]);
+  for (const name of [arg, "DBR_" + arg.slice(0, 25)]) {
+    for (let t = 0; t <= 38; t++) if (isValidDbrType(t) && dbrName(t) === name) return t;
+  }
+  return -1;
+}
+
+interface PvResult {
+  channel: CaChannel;
+  data?: ChannelData;
+  error?: CaPvError;
+}
+
+/**
+ * Runs caget.
+ * @param args command-line arguments
+ * @param io output streams, environment and stop signal
+ * @returns the exit code
+ */
+export async function main(args: string[], io: CliIO): Promise<number> {
+  const st = newOptionState(io);
+  const g = getopt(args, SPEC);
+  let mode = "plain" as "plain" | "terse" | "wide" | "detail";
+  let detailType = -1;
+  let callback = false;
+  const setMode = (m: typeof mode) => {
+    if (mode !== "plain") {
+      io.stderr(`Options t,d,a are mutually exclusive. ('${TOOL} -h' for help.)\n`);
+    }
+    mode = m;
+  };
+  for (const ev of g.events) {
+    if (ev.error) {
+      io.stderr(getoptErrorText(ev, TOOL));
+      return 1;
+    }
+    if (handleSharedOption(ev, st, TOOL, io)) continue;
+    switch (ev.opt) {
+      case "h":
+        io.stderr(USAGE);
+        return 0;
+      case "V":
+        io.stdout(versionText());
+        return 0;
+      case "t":
+        setMode("terse");
+        break;
+      case "a":
+        setMode("wide");
+        break;
+      case "d": {
+        setMode("detail");
+        const t = parseDbrArg(ev.arg ?? "");
+        if (!isValidDbrType(t) || t === 35 || t === 36) {
+          io.stderr(
+            `Requested dbr type out of range or invalid - ignored. ('${TOOL} -h' for help.)\n`,
+          );
+          mode = "plain";
+        } else detailType = t;
+        break;
+      }
+      case "c":
+        callback = true;
+        break;
+      case "n":
+        st.format.enumAsNumber = true;
+        break;
+      case "s":
+        st.format.stringFromServer = true;
+        break;
+      case "S":
+        st.format.charArrayAsString = true;
+        break;
+      case "i":
+        break; // accepted and ignored, as by EPICS base
+    }
+  }
+  const longErr = handleLongOptions(g.long, st, TOOL);
+  if (longErr) {
+    io.stderr(longErr);
+    return 1;
+  }
+  const names = g.operands;
+  if (names.length < 1) {
+    io.stderr(`No pv name specified. ('${TOOL} -h' for help.)\n`);
+    return 1;
+  }
+  st.format.mode = mode;
+  const fmt = caFormatOptions(st.format);
+  const { timeout, json, partial } = st.common;
+  const utcOffset = utcOffsetFor(io.env);
+
+  await using ctx = contextFor(io);
+  const channels = names.map((n) => ctx.channel(n, { priority: st.common.priority }));
+  const allConnected = await waitConnected(channels, timeout, io.signal);
+  if (!allConnected) {
+    io.stderr(connectTimeoutText(names));
+    if (!partial) return 1;
+  }
+
+  const reqCount = fmt.requestCount;
+  const results: PvResult[] = channels.map((channel) => ({ channel }));
+  let readTimedOut = false;
+  await Promise.all(results.map(async (r) => {
+    const ch = r.channel;
+    if (ch.state !== "connected") {
+      r.error = { kind: "not-connected" };
+      return;
+    }
+    const dbrType = mode === "detail" ? detailType : cagetRequestType(ch.nativeType, fmt);
+    const native = ch.count;
+    const count = callback
+      ? Math.min(reqCount, native)
+      : reqCount > 0 && reqCount < native
+      ? reqCount
+      : native;
+    // Without -c, libca reads into a zeroed buffer that a failed read leaves as it is:
+    // caget then prints zeros (and libca reports a server-side failure on stderr).
+    const zeros = (): ChannelData => ({
+      dbrType,
+      count,
+      data: decodeDbr(dbrType, count, new Uint8Array(dbrPayloadSize(dbrType, count))),
+    });
+    try {
+      r.data = await ch.get({ dbrType, count, timeoutSec: opTimeout(timeout) });
+    } catch (e) {
+      if (e instanceof TimeoutError) {
+        readTimedOut = true;
+        if (callback) r.error = { kind: "no-data" };
+        else r.data = zeros();
+      } else if (e instanceof CaStatusError) {
+        if (e.eca === Eca.NORDACCESS) r.error = { kind: "no-read-access" };
+        else if (callback || e.eca === Eca.TOLARGE) {
+          r.error = { kind: "ca-error", message: caMessage(e.eca) };
+        } else {
+          io.stderr(exceptionText(
+            e.eca,
+            `op=0, channel=${ch.name}, type=${dbrName(dbrType)}, count=${count}, ` +
+              `ctx="read failed"`,
+            utcOffset,
+          ));
+          readTimedOut = true;
+          r.data = zeros();
+        }
+      } else r.error = { kind: "not-connected" };
+    }
+  }));
+  if (readTimedOut && !callback) {
+    io.stderr("Read operation timed out: some PV data was not read.\n");
+  }
+
+  for (const r of results) {
+    const name = r.channel.name;
+    if (json) {
+      io.stdout(jsonLine(
+        r.data
+          ? jsonOf(name, r.data.dbrType, r.data.data, { charAsString: fmt.charArrayAsString })
+          : { name, error: errorWords(r.error!) },
+      ));
+      continue;
+    }
+    if (r.data) {
+      io.stdout(formatCagetLine(name, r.data.data, {
+        dbrType: r.data.dbrType,
+        nativeType: r.channel.nativeType,
+        options: fmt,
+        utcOffset,
+      }));
+    } else if (mode === "wide") {
+      const e = r.error!;
+      io.stdout(
+        e.kind === "not-connected"
+          ? formatCamonitorEvent(name, { kind: "never-connected" }, fmt)
+          : formatCamonitorEvent(name, e, fmt, {
+            server: { kind: "absolute", stamp: epicsNow() },
+            utcOffset,
+          }),
+      );
+    } else io.stdout(formatCagetError(name, r.error!, fmt));
+  }
+  return allConnected ? 0 : 1;
+}
+
+function errorWords(e: CaPvError): string {
+  switch (e.kind) {
+    case "not-connected":
+      return "not connected";
+    case "no-read-access":
+      return "no read access";
+    case "no-data":
+      return "no data available (timeout)";
+    case "ca-error":
+      return e.message;
+  }
+}
+
+if (import.meta.main) await runMain(main);
