@@ -1,5 +1,5 @@
 /**
- * epics-ts: EPICS Channel Access (and soon PV Access) in pure TypeScript for Deno.
+ * epics-ts: EPICS Channel Access and PV Access in pure TypeScript for Deno.
  *
  * Host PVs from a script:
  *
@@ -28,6 +28,8 @@ export type {
 export { serve } from "./lib/host/serve.ts";
 export type { Served, ServeOptions } from "./lib/host/serve.ts";
 export { CaServer, startCaServer } from "./lib/ca/server/server.ts";
+export { PvaServer, startPvaServer } from "./lib/pva/server/server.ts";
+export type { PvaServerOptions } from "./lib/pva/server/server.ts";
 export type { CaServerOptions } from "./lib/ca/server/server.ts";
 export {
   CaChannel,

@@ -64,6 +64,10 @@ export function startDemo(prefix = "demo:"): Demo {
     description: "256x256 uint16 image, moving pattern at 10 Hz",
   });
   const pixels = new Uint16Array(W * H);
+  const ramp = new Uint16Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) ramp[y * W + x] = (Math.hypot(x - W / 2, y - H / 2) * 64) & 0x3ff;
+  }
   const wave = new Float64Array(N);
   let phase = 0;
   let n = 0;
@@ -75,8 +79,7 @@ export function startDemo(prefix = "demo:"): Demo {
     // Diagonal stripes drifting with the frame count, over a radial ramp.
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        const r = Math.hypot(x - W / 2, y - H / 2);
-        pixels[y * W + x] = (((x + y + 4 * n) & 63) << 10) + ((r * 64) & 0x3ff);
+        pixels[y * W + x] = (((x + y + 4 * n) & 63) << 10) + ramp[y * W + x];
       }
     }
     image.post(pixels);
