@@ -14,9 +14,10 @@ import { freePort, LOOPBACK_ENV } from "./_helpers/pvserve.ts";
 import type { CliIO } from "../cli/_io.ts";
 import { main as caget } from "../cli/caget.ts";
 import { main as caput } from "../cli/caput.ts";
+import { main as cainfo } from "../cli/cainfo.ts";
 
 type Main = (args: string[], io: CliIO) => Promise<number>;
-const TOOLS: Record<string, Main | undefined> = { caget, caput };
+const TOOLS: Record<string, Main | undefined> = { caget, caput, cainfo };
 
 const VECTORS = new URL("../../shared/vectors/ca/", import.meta.url);
 
