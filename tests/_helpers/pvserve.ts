@@ -91,8 +91,12 @@ export async function startPvserve(
 ): Promise<PvserveProcess> {
   const port = freePort();
   const repeaterPort = freePort([port]);
+  // A private PVA search port too, so parallel servers do not see each other's searches.
+  const pvaBroadcastPort = freePort([port, repeaterPort]);
   const caEnv = {
     ...LOOPBACK_ENV,
+    EPICS_PVA_BROADCAST_PORT: String(pvaBroadcastPort),
+    EPICS_PVAS_BROADCAST_PORT: String(pvaBroadcastPort),
     EPICS_CA_SERVER_PORT: String(port),
     EPICS_CAS_SERVER_PORT: String(port),
     EPICS_CA_REPEATER_PORT: String(repeaterPort),
@@ -109,6 +113,8 @@ export async function startPvserve(
       ...args,
       "--ca-port",
       String(port),
+      "--pva-port",
+      "0",
     ],
     cwd: REPO_ROOT,
     env: { ...caEnv, ...options.env, NO_COLOR: "1" },

@@ -123,27 +123,39 @@ export class CaServer implements AsyncDisposable {
   async #bind(port: number): Promise<void> {
     const hosts = this.#config.intfAddrList.length ? this.#config.intfAddrList : ["0.0.0.0"];
     for (const hostname of hosts) {
-      let listener: Deno.TcpListener;
-      const want = this.#tcpPort || port;
-      try {
-        listener = Deno.listen({ hostname, port: want, transport: "tcp" });
-      } catch (e) {
-        // Like RSRV: when the preferred TCP port is taken, use any free one and advertise it.
-        if (!isAddrInUse(e) || want === 0) throw e;
-        listener = Deno.listen({ hostname, port: 0, transport: "tcp" });
+      // With port 0 the UDP socket takes the number the TCP listener got; if some other
+      // socket holds that UDP port, try another number.
+      for (let attempt = 0;; attempt++) {
+        const want = this.#tcpPort || port;
+        let listener: Deno.TcpListener;
+        try {
+          listener = Deno.listen({ hostname, port: want, transport: "tcp" });
+        } catch (e) {
+          // Like RSRV: when the preferred TCP port is taken, use any free one and advertise it.
+          if (!isAddrInUse(e) || want === 0) throw e;
+          listener = Deno.listen({ hostname, port: 0, transport: "tcp" });
+        }
+        const udpPort = this.#udpPort || port || listener.addr.port;
+        let udp: Deno.DatagramConn;
+        try {
+          udp = Deno.listenDatagram({
+            hostname,
+            port: udpPort,
+            transport: "udp",
+            reuseAddress: true,
+          });
+        } catch (e) {
+          listener.close();
+          if (isAddrInUse(e) && port === 0 && this.#udpPort === 0 && attempt < 20) continue;
+          throw e;
+        }
+        this.#listeners.push(listener);
+        this.#tcpPort = listener.addr.port;
+        this.#udp.push(udp);
+        this.#udpPort = (udp.addr as Deno.NetAddr).port;
+        this.#loops.push(this.#acceptLoop(listener), this.#udpLoop(udp));
+        break;
       }
-      this.#listeners.push(listener);
-      this.#tcpPort = listener.addr.port;
-      const udpPort = port || this.#tcpPort;
-      const udp = Deno.listenDatagram({
-        hostname,
-        port: this.#udpPort || udpPort,
-        transport: "udp",
-        reuseAddress: true,
-      });
-      this.#udp.push(udp);
-      this.#udpPort = (udp.addr as Deno.NetAddr).port;
-      this.#loops.push(this.#acceptLoop(listener), this.#udpLoop(udp));
     }
     await Promise.resolve();
   }
