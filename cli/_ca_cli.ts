@@ -523,10 +523,12 @@ export function exceptionText(
 
 /** The current time as an EPICS timestamp. */
 export function epicsNow(): { secPastEpoch: number; nsec: number } {
-  const ms = Date.now();
+  // performance.now() gives the sub-millisecond part Date.now() lacks.
+  const ms = performance.timeOrigin + performance.now();
+  const sec = Math.floor(ms / 1000);
   return {
-    secPastEpoch: Math.floor(ms / 1000) - POSIX_TIME_AT_EPICS_EPOCH,
-    nsec: (ms % 1000) * 1e6,
+    secPastEpoch: sec - POSIX_TIME_AT_EPICS_EPOCH,
+    nsec: Math.min(999999999, Math.round((ms - sec * 1000) * 1e6)),
   };
 }
 

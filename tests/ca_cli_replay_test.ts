@@ -15,9 +15,10 @@ import type { CliIO } from "../cli/_io.ts";
 import { main as caget } from "../cli/caget.ts";
 import { main as caput } from "../cli/caput.ts";
 import { main as cainfo } from "../cli/cainfo.ts";
+import { main as camonitor } from "../cli/camonitor.ts";
 
 type Main = (args: string[], io: CliIO) => Promise<number>;
-const TOOLS: Record<string, Main | undefined> = { caget, caput, cainfo };
+const TOOLS: Record<string, Main | undefined> = { caget, caput, cainfo, camonitor };
 
 const VECTORS = new URL("../../shared/vectors/ca/", import.meta.url);
 
