@@ -341,12 +341,17 @@ export function waitConnected(
   timeoutSec: number,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const all = () => channels.every((c) => c.state === "connected");
-  if (all()) return Promise.resolve(true);
+  // Count rather than rescan: with 10,000 channels a rescan per connection is quadratic.
+  let missing = 0;
+  for (const c of channels) if (c.state !== "connected") missing++;
+  if (missing === 0) return Promise.resolve(true);
   return new Promise((resolve) => {
     const offs: Array<() => void> = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let finished = false;
     const done = (v: boolean) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       for (const o of offs) o();
       signal?.removeEventListener("abort", onAbort);
@@ -354,11 +359,20 @@ export function waitConnected(
     };
     const onAbort = () => done(false);
     for (const c of channels) {
-      offs.push(c.onConnection(() => {
-        if (all()) done(true);
+      if (c.state === "connected") continue;
+      let counted = false;
+      offs.push(c.onConnection((up) => {
+        if (!up || counted) return;
+        counted = true;
+        if (--missing === 0) done(true);
       }));
     }
-    if (timeoutSec > 0) timer = setTimeout(() => done(all()), timeoutSec * 1000);
+    if (timeoutSec > 0) {
+      timer = setTimeout(
+        () => done(channels.every((c) => c.state === "connected")),
+        timeoutSec * 1000,
+      );
+    }
     if (signal) {
       if (signal.aborted) return done(false);
       signal.addEventListener("abort", onAbort, { once: true });

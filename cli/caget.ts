@@ -235,10 +235,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stderr("Read operation timed out: some PV data was not read.\n");
   }
 
+  // One write for all lines: 10,000 PVs must not mean 10,000 writes.
+  const out: string[] = [];
   for (const r of results) {
     const name = r.channel.name;
     if (json) {
-      io.stdout(jsonLine(
+      out.push(jsonLine(
         r.data
           ? jsonOf(name, r.data.dbrType, r.data.data, { charAsString: fmt.charArrayAsString })
           : { name, error: errorWords(r.error!) },
@@ -246,7 +248,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       continue;
     }
     if (r.data) {
-      io.stdout(formatCagetLine(name, r.data.data, {
+      out.push(formatCagetLine(name, r.data.data, {
         dbrType: r.data.dbrType,
         nativeType: r.channel.nativeType,
         options: fmt,
@@ -254,7 +256,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       }));
     } else if (mode === "wide") {
       const e = r.error!;
-      io.stdout(
+      out.push(
         e.kind === "not-connected"
           ? formatCamonitorEvent(name, { kind: "never-connected" }, fmt)
           : formatCamonitorEvent(name, e, fmt, {
@@ -262,8 +264,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
             utcOffset,
           }),
       );
-    } else io.stdout(formatCagetError(name, r.error!, fmt));
+    } else out.push(formatCagetError(name, r.error!, fmt));
   }
+  io.stdout(out.join(""));
   return allConnected ? 0 : 1;
 }
 

@@ -1,0 +1,205 @@
+/**
+ * Benchmark of our Channel Access client and `caget` against EPICS base's libca and
+ * `caget`, in one run, against one server (our CA server in a child process, serving
+ * 10,000 scalar PVs on 127.0.0.1):
+ *
+ * - connect-and-read of 1,000 and 10,000 PVs with the library in this process
+ *   (CaContext: create the channels, wait for all, read all);
+ * - the same through a whole `caget -t <all names>` process: ours and, when it is on the
+ *   PATH, EPICS base's (libca doing the same work in its own process);
+ * - the wall time of one `caget <pv>` process, ours and EPICS base's.
+ *
+ * Each measurement runs `--rounds` times (default 3); the best time is kept. Ratios are
+ * ours / EPICS base (below 1: we are faster). No socket leaves 127.0.0.1.
+ *
+ * Usage: deno run -A tools/bench/ca_client.ts [--rounds N]   (internal: --serve N)
+ * @module
+ */
+
+import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { CaContext } from "../../lib/ca/client/context.ts";
+import { CaRepeater } from "../../lib/ca/repeater.ts";
+import { CaServer } from "../../lib/ca/server/server.ts";
+import { PvMap } from "../../lib/pv/provider.ts";
+import { SharedPV } from "../../lib/pv/shared_pv.ts";
+import { waitConnected } from "../../cli/_ca_cli.ts";
+
+const MAX_PVS = 10_000;
+const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+
+const LOOPBACK: Record<string, string> = {
+  EPICS_CA_AUTO_ADDR_LIST: "NO",
+  EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+  EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+  EPICS_CAS_BEACON_ADDR_LIST: "",
+};
+
+function freeUdpPort(): number {
+  const u = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const p = (u.addr as Deno.NetAddr).port;
+  u.close();
+  return p;
+}
+
+const pvName = (i: number) => `BENCH:pv${i}`;
+
+/** Child mode: serve N PVs until stdin closes. */
+async function serve(n: number): Promise<void> {
+  const list: SharedPV[] = [];
+  for (let i = 0; i < n; i++) list.push(new SharedPV(pvName(i), { type: "float64", value: i }));
+  const server = await CaServer.start({
+    provider: new PvMap(list),
+    config: epicsConfigFrom(LOOPBACK).cas,
+    port: 0,
+  });
+  console.log(`PORT ${server.udpPort}`);
+  for await (const _ of Deno.stdin.readable) {
+    // wait for the parent to close stdin
+  }
+  await server.close();
+}
+
+function findOnPath(cmd: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function startServer(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--serve", String(MAX_PVS)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/PORT (\d+)\n/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("The bench server exited early");
+    text += value;
+  }
+  const port = Number(/PORT (\d+)\n/.exec(text)![1]);
+  const writer = child.stdin.getWriter();
+  return {
+    port,
+    stop: async () => {
+      await writer.close();
+      await reader.cancel();
+      await child.status;
+    },
+  };
+}
+
+async function timeMs(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+}
+
+async function best(rounds: number, f: () => Promise<unknown>): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < rounds; i++) b = Math.min(b, await timeMs(f));
+  return b;
+}
+
+async function libraryRead(env: Record<string, string>, n: number): Promise<void> {
+  await using ctx = new CaContext({ config: epicsConfigFrom(env).ca, repeater: false });
+  const chans = Array.from({ length: n }, (_, i) => ctx.channel(pvName(i)));
+  if (!await waitConnected(chans, 30)) throw new Error("Not every PV connected");
+  await Promise.all(chans.map((c) => c.get({ dbrType: 20, timeoutSec: 30 })));
+}
+
+async function runProcess(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  expectLines: number,
+): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  const lines = new TextDecoder().decode(out.stdout).split("\n").length - 1;
+  if (out.code !== 0 || lines !== expectLines) {
+    throw new Error(
+      `${cmd} failed (exit ${out.code}, ${lines} lines): ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+}
+
+function option(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+function fmtMs(x: number | undefined): string {
+  return x === undefined ? "-" : `${x.toFixed(1)} ms`;
+}
+
+async function main(args: string[]): Promise<number> {
+  if (args[0] === "--serve") {
+    await serve(Number(args[1]));
+    return 0;
+  }
+  const rounds = option(args, "--rounds", 3);
+  const epicsCaget = findOnPath("caget");
+  const server = await startServer();
+  const repeaterPort = freeUdpPort();
+  // Our repeater on a private port, so libca does not spawn a caRepeater that outlives us.
+  await using _rep = CaRepeater.start(repeaterPort, { hostname: "127.0.0.1" });
+  const env: Record<string, string> = {
+    ...LOOPBACK,
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    EPICS_CA_ADDR_LIST: `127.0.0.1:${server.port}`,
+    EPICS_CA_REPEATER_PORT: String(repeaterPort),
+    EPICS_CA_MAX_ARRAY_BYTES: "100000000",
+  };
+  const ourCaget = ["run", "-A", `${ROOT}cli/caget.ts`];
+  const rows: Array<[string, number, number | undefined]> = [];
+  try {
+    // Warm-up: compile caget once and fill the server's caches.
+    await runProcess(Deno.execPath(), [...ourCaget, pvName(0)], env, 1);
+    await libraryRead(env, 100);
+    for (const n of [1_000, MAX_PVS]) {
+      const names = Array.from({ length: n }, (_, i) => pvName(i));
+      const lib = await best(rounds, () => libraryRead(env, n));
+      rows.push([`connect+read ${n} PVs, library in-process`, lib, undefined]);
+      const ours = await best(
+        rounds,
+        () => runProcess(Deno.execPath(), [...ourCaget, "-w", "30", "-t", ...names], env, n),
+      );
+      const ref = epicsCaget
+        ? await best(rounds, () => runProcess(epicsCaget, ["-w", "30", "-t", ...names], env, n))
+        : undefined;
+      rows.push([`caget process, ${n} PVs (ours vs libca caget)`, ours, ref]);
+    }
+    const one = await best(
+      rounds,
+      () => runProcess(Deno.execPath(), [...ourCaget, pvName(1)], env, 1),
+    );
+    const oneRef = epicsCaget
+      ? await best(rounds, () => runProcess(epicsCaget, [pvName(1)], env, 1))
+      : undefined;
+    rows.push(["caget process, 1 PV (wall time)", one, oneRef]);
+  } finally {
+    await server.stop();
+  }
+  const line = (a: string, b: string, c: string, d: string) =>
+    `${a.padEnd(48)} ${b.padStart(12)} ${c.padStart(12)} ${d.padStart(10)}`;
+  console.log(`best of ${rounds} rounds; server: epics-ts CaServer with ${MAX_PVS} PVs`);
+  console.log(line("measurement", "epics-ts", "EPICS base", "ours/base"));
+  for (const [label, ours, ref] of rows) {
+    console.log(
+      line(label, fmtMs(ours), fmtMs(ref), ref === undefined ? "-" : (ours / ref).toFixed(2)),
+    );
+  }
+  if (!epicsCaget) console.log("caget (EPICS base) not found on PATH: reference numbers missing");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
