@@ -412,3 +412,61 @@ Deno.test("caget as a process: deno task style run prints and exits", async () =
   assert.equal(new TextDecoder().decode(out.stdout), `${pad("proc:x")} 1.5\n`);
   assert.equal(out.code, 0);
 });
+
+function onPath(cmd: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const realCaget = onPath("caget");
+
+Deno.test({
+  name: "caget/cainfo: same output as EPICS base's tools on the same server (where on PATH)",
+  ignore: !realCaget || !onPath("cainfo"),
+  async fn() {
+    const { CaRepeater } = await import("../lib/ca/repeater.ts");
+    await using server = await startServer(new PvMap(pvs()));
+    const c = captureIO(server.udpPort);
+    // Our repeater on the private port, so libca does not spawn one that outlives the test.
+    await using _rep = CaRepeater.start(Number(c.io.env.EPICS_CA_REPEATER_PORT), {
+      hostname: "127.0.0.1",
+    });
+    const env: Record<string, string> = {
+      ...(c.io.env as Record<string, string>),
+      PATH: Deno.env.get("PATH")!,
+    };
+    const cases: Array<[string, Main, string[]]> = [
+      ["caget", caget, ["t:dbl", "t:lng", "t:sht", "t:flt", "t:enm", "t:str", "t:chr", "t:arr"]],
+      ["caget", caget, ["-a", "-F", "|", "t:dbl", "t:arr"]],
+      ["caget", caget, ["-t", "-n", "-e", "3", "t:enm", "t:dbl"]],
+      ["caget", caget, ["-S", "-#", "2", "t:chr", "t:arr"]],
+      ["caget", caget, ["-lx", "-0b", "t:dbl", "t:lng"]],
+      ["caget", caget, ["-d", "CTRL_ENUM", "t:enm"]],
+      ["caget", caget, ["-d", "GR_CHAR", "t:chr"]],
+      ["caget", caget, ["-d", "STSACK_STRING", "t:dbl"]],
+      ["caget", caget, ["-d", "CLASS_NAME", "t:dbl"]],
+      ["caget", caget, ["-c", "-s", "t:flt", "t:dbl"]],
+      ["caget", caget, ["-w", "0.2", "t:dbl", "no:such"]],
+      ["cainfo", cainfo, ["t:ro", "t:arr"]],
+    ];
+    const dec = new TextDecoder();
+    for (const [cmd, tool, args] of cases) {
+      const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+        .output();
+      const ours = captureIO(server.udpPort, {
+        EPICS_CA_REPEATER_PORT: env.EPICS_CA_REPEATER_PORT,
+      });
+      const code = await tool(args, ours.io);
+      const what = `${cmd} ${args.join(" ")}`;
+      assert.equal(ours.out.stdout, dec.decode(out.stdout), what);
+      assert.equal(ours.out.stderr, dec.decode(out.stderr), what);
+      assert.equal(code, out.code, what);
+    }
+  },
+});
