@@ -79,7 +79,7 @@ Deno.test({
       assert.equal(v.stdout.trim(), "demo:readonly\n    value double = 5");
       const img = await run(
         pvxget!,
-        ["-w", "5", "-r", "field(dimension,uniqueId)", "demo:Pimage"],
+        ["-w", "5", "-r", "field(dimension,uniqueId)", "demo:image"],
         env,
       );
       assert.equal(img.code, 0, img.stderr);

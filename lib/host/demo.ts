@@ -58,8 +58,9 @@ export function startDemo(prefix = "demo:"): Demo {
     description: "Read-only value",
   });
   const W = 256, H = 256;
-  const image = new SharedPV(`${prefix}Pimage`, {
+  const image = new SharedPV(`${prefix}image`, {
     type: "uint16",
+    writable: false,
     ndarray: { dimension: [W, H], attributes: [{ name: "ColorMode", value: 0 }] },
     description: "256x256 uint16 image, moving pattern at 10 Hz",
   });

@@ -24,7 +24,9 @@ import {
 
 /** Milliseconds since 1970 with sub-millisecond resolution. */
 function preciseNow(): number {
-  return performance.timeOrigin + performance.now();
+  // Wall-clock milliseconds (follows clock adjustments), with the sub-millisecond digits of
+  // the monotonic clock so timestamps show microseconds like an IOC's.
+  return Date.now() + (performance.now() % 1);
 }
 
 /** Alarm limits with the severities they raise (like an ai record's HIHI/HHSV...). */

@@ -47,7 +47,7 @@ export interface CircuitOptions {
   tcpPort: number;
   /**
    * Most updates held per subscription while the client lags (newest replaces the last).
-   * Default: as many as fit in 256 KiB, between 2 and 64.
+   * Default: as many as fit in 256 KiB, between 1 and 64.
    */
   queueSize?: number;
   /** Output bytes pending before the circuit stops taking requests (default 4 MiB). */
@@ -104,7 +104,8 @@ function encodedPayload(
   isEvent: boolean,
   logger: Logger,
 ): Encoded {
-  const key = (dataType * 0x1000000 + count) * 2 + (isEvent ? 1 : 0);
+  // dataType < 64 and count < 2^32: the key stays below 2^39, exact in a double.
+  const key = (count * 2 + (isEvent ? 1 : 0)) * 64 + dataType;
   let perSnap = ENCODED.get(snap);
   if (!perSnap) {
     perSnap = new Map();
@@ -275,18 +276,35 @@ export class CaCircuit {
 
   /** Closes the circuit and drops its channels and subscriptions. */
   close(): void {
+    this.#shutdown(false);
+  }
+
+  /**
+   * Drops channels and subscriptions and closes the transport; with `flush`, replies
+   * already produced (an ERROR explaining why) are written first when no write is busy.
+   */
+  #shutdown(flush: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
+    const last = flush && !this.#writing && this.#out.length > 0 ? this.#out.toBytes() : undefined;
     for (const ch of this.#channels.values()) this.#dropChannel(ch);
     this.#channels.clear();
     this.#ready.clear();
     this.#pending = [];
     this.#pendingAt = 0;
     this.#wakeReaders();
-    try {
-      this.#transport.close();
-    } catch {
-      // Already closed by the peer.
+    const closeTransport = () => {
+      try {
+        this.#transport.close();
+      } catch {
+        // Already closed by the peer.
+      }
+    };
+    if (last) {
+      // Best effort, bounded: one write of what is pending, then close whatever happens.
+      this.#transport.write(last).catch(() => 0).finally(closeTransport);
+    } else {
+      closeTransport();
     }
     this.#opts.onClose?.();
   }
@@ -305,7 +323,7 @@ export class CaCircuit {
   #protocolFailure(e: unknown): void {
     const why = e instanceof Error ? e.message : String(e);
     this.#opts.logger.warn(`CA circuit from ${this.#opts.peer} closed: ${why}`);
-    this.close();
+    this.#shutdown(true);
   }
 
   #dispatch(m: CaMessage): void {
@@ -318,10 +336,19 @@ export class CaCircuit {
         if (m.dataCount) this.#clientMinor = m.dataCount;
         return;
       case CaCommand.CLIENT_NAME:
-        this.#user = cString(m.payload);
-        return;
       case CaCommand.HOST_NAME:
-        this.#host = cString(m.payload);
+        if (this.#channels.size > 0) {
+          // Like RSRV: identity is fixed once channels exist (access rights depend on it).
+          this.#error(
+            m,
+            0xffffffff,
+            Eca.INTERNAL,
+            "User or host name change ignored after channels were created",
+          );
+          return;
+        }
+        if (m.command === CaCommand.CLIENT_NAME) this.#user = cString(m.payload);
+        else this.#host = cString(m.payload);
         return;
       case CaCommand.CREATE_CHAN:
         return this.#createChan(m);
@@ -546,6 +573,16 @@ export class CaCircuit {
       this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
       return;
     }
+    // Refuse up front what could never be sent (RSRV answers ECA_TOLARGE too).
+    const largest = dbrPayloadSize(m.dataType, m.dataCount || native.count);
+    if (largest > this.#opts.maxReplyPayload) {
+      this.#error(m, ch.cid, Eca.TOLARGE, `Updates of ${largest} bytes exceed the array limit`);
+      return;
+    }
+    if (this.#clientMinor < 9 && padded(largest) >= 0xffff) {
+      this.#error(m, ch.cid, Eca["16KARRAYCLIENT"], "Client too old for large arrays");
+      return;
+    }
     let mask = Dbe.VALUE | Dbe.ALARM;
     if (m.payload.length >= 14) mask = (m.payload[12] << 8) | m.payload[13];
     if (mask === 0) mask = Dbe.VALUE | Dbe.ALARM;
@@ -657,6 +694,10 @@ export class CaCircuit {
   #encodeEvents(): void {
     if (!this.#eventsOn) return;
     for (const sub of this.#ready) {
+      // Past the high-water mark the rest wait (their queues keep the newest values), so
+      // a client that does not read costs at most about that much output per circuit.
+      if (this.#backlog() >= this.#highWater()) return;
+      this.#ready.delete(sub);
       for (const snap of sub.queue) {
         this.#encodeUpdate(
           CaCommand.EVENT_ADD,
@@ -669,7 +710,6 @@ export class CaCircuit {
       }
       sub.queue.length = 0;
     }
-    this.#ready.clear();
   }
 
   async #drain(): Promise<void> {

@@ -454,3 +454,148 @@ Deno.test({
     assert.deepEqual(replies.map((m) => m.param2).slice(0, 3), [0, 1, 2]);
   },
 });
+
+Deno.test({
+  name: "circuit: a signed int8 PV reads negative through wider types and takes negative puts",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("b", { type: "int8", value: -5 });
+    const h = harness([pv]);
+    h.send((w) => hello(w, "b"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    h.send((w) => {
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.DOUBLE, 1, sid, 1);
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.CHAR, 1, sid, 2);
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.STRING, 1, sid, 3);
+    });
+    await h.settle();
+    const read = (id: number, type: number) =>
+      decodeDbr(
+        type,
+        1,
+        h.received.find((m) => m.command === CaCommand.READ_NOTIFY && m.param2 === id)!.payload,
+      )
+        .value[0];
+    assert.equal(read(1, Dbr.DOUBLE), -5);
+    assert.equal(read(2, Dbr.CHAR), 251, "DBR_CHAR is unsigned on the wire");
+    assert.equal(read(3, Dbr.STRING), "-5");
+    const put = (type: number, value: Float64Array | string[] | Uint8Array, ioid: number) => {
+      const body = new ByteWriter();
+      encodeDbr(body, type, 1, { value, meta: { status: 0, severity: 0 } });
+      h.send((w) =>
+        encodeMessage(w, {
+          command: CaCommand.WRITE_NOTIFY,
+          dataType: type,
+          dataCount: 1,
+          param1: sid,
+          param2: ioid,
+        }, body.toBytes())
+      );
+    };
+    put(Dbr.DOUBLE, new Float64Array([-7]), 10);
+    await h.settle();
+    assert.equal(pv.value, -7);
+    put(Dbr.STRING, ["-8"], 11);
+    await h.settle();
+    assert.equal(pv.value, -8);
+    put(Dbr.CHAR, new Uint8Array([250]), 12);
+    await h.settle();
+    assert.equal(pv.value, -6, "a DBR_CHAR byte is taken as signed");
+    put(Dbr.DOUBLE, new Float64Array([300]), 13);
+    await h.settle();
+    const last = h.received.filter((m) => m.command === CaCommand.WRITE_NOTIFY).at(-1)!;
+    assert.equal(last.param1, Eca.PUTFAIL, "out of int8 range is refused");
+    assert.equal(pv.value, -6);
+  },
+});
+
+Deno.test({
+  name: "circuit: an invalid command gets ERROR ECA_INTERNAL before the circuit closes",
+  permissions: "none",
+  async fn() {
+    const h = harness([]);
+    await h.settle();
+    h.send((w) => writeHeader(w, 200, 0, 0, 0, 0, 0));
+    await h.settle();
+    assert.equal(h.closed, true);
+    const err = h.received.find((m) => m.command === CaCommand.ERROR);
+    assert.equal(err?.param2, Eca.INTERNAL);
+  },
+});
+
+Deno.test({
+  name: "circuit: subscriptions that could never be sent get ECA_TOLARGE; late names get an ERROR",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("big", { type: "float64", length: 10000 });
+    const framer = new CaFramer();
+    const got: CaMessage[] = [];
+    const c = new CaCircuit(new PvMap([pv]), {
+      write: (b) => {
+        got.push(...framer.receive(b.slice()));
+        return Promise.resolve(b.length);
+      },
+      close() {},
+    }, {
+      logger: silentLogger,
+      maxPayload: 16384,
+      maxReplyPayload: 16384,
+      peer: "t",
+      tcpPort: 1,
+    });
+    const w = new ByteWriter();
+    hello(w, "big");
+    c.receive(w.toBytes());
+    await new Promise((r) => setTimeout(r, 0));
+    const sid = got.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    w.reset();
+    const b = new ByteWriter();
+    b.zeros(12).u16(Dbe.VALUE).u16(0);
+    encodeMessage(w, {
+      command: CaCommand.EVENT_ADD,
+      dataType: Dbr.DOUBLE,
+      dataCount: 0,
+      param1: sid,
+      param2: 1,
+    }, b.toBytes());
+    encodeMessage(w, { command: CaCommand.CLIENT_NAME }, name("mallory"));
+    c.receive(w.toBytes());
+    await new Promise((r) => setTimeout(r, 0));
+    const errs = got.filter((m) => m.command === CaCommand.ERROR).map((m) => m.param2);
+    assert.deepEqual(errs, [Eca.TOLARGE, Eca.INTERNAL]);
+    assert.equal(c.user, "alice");
+    assert.equal(pv.listenerCount, 0);
+    c.close();
+  },
+});
+
+Deno.test({
+  name: "circuit: many subscriptions of a client that does not read stay near the high-water mark",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("w", { type: "float64", length: 1000 });
+    const h = harness([pv], { slow: true });
+    h.send((w) => hello(w, "w"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    const b = new ByteWriter();
+    b.zeros(12).u16(Dbe.VALUE).u16(0);
+    h.send((w) => {
+      for (let i = 0; i < 2000; i++) {
+        encodeMessage(w, {
+          command: CaCommand.EVENT_ADD,
+          dataType: Dbr.DOUBLE,
+          dataCount: 1000,
+          param1: sid,
+          param2: i,
+        }, b.toBytes());
+      }
+    });
+    for (let i = 0; i < 5; i++) pv.post(new Float64Array(1000).fill(i));
+    await h.settle();
+    // 2000 subscriptions x 8 kB updates would be 16 MB per post; the output stays bounded.
+    assert.ok(h.circuit.backlog < 4 * 1024 * 1024 + 16 * 1024, `backlog ${h.circuit.backlog}`);
+    h.circuit.close();
+  },
+});

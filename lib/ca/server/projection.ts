@@ -77,6 +77,9 @@ export function nativeValues(snap: PvSnapshot, t: PvTypeInfo): DbrValues {
     if (Array.isArray(v)) return v.map(String);
     return [String(v)];
   }
+  if (typeof v === "number" && t.scalar === "int8") {
+    return new Int8Array([v]) as unknown as Uint8Array;
+  }
   if (typeof v === "number" || typeof v === "boolean") {
     const out = typedFor(native, 1) as Exclude<DbrValues, string[]>;
     out[0] = Number(v);
@@ -93,6 +96,9 @@ export function nativeValues(snap: PvSnapshot, t: PvTypeInfo): DbrValues {
   ) {
     return v;
   }
+  // DBR_CHAR is unsigned on the wire, but a signed int8 PV must still read as -5 when a
+  // client asks for a wider type (as DBF_CHAR does in an IOC): keep the sign here.
+  if (t.scalar === "int8" && v instanceof Int8Array) return v as unknown as Uint8Array;
   const src = v as ArrayLike<number | bigint | boolean | string>;
   const out = typedFor(native, src.length) as Exclude<DbrValues, string[]>;
   for (let i = 0; i < src.length; i++) out[i] = Number(src[i]);
@@ -176,6 +182,7 @@ export function putValue(
 ): unknown {
   const info = dbrInfo(putType);
   const native = caNative(t);
+  if (t.scalar === "int8" && t.kind !== "enum") return putInt8(data.value, info.valueType, snap, t);
   let values: DbrValues;
   try {
     values = convertValues(data.value, info.valueType, native.type, {
@@ -192,6 +199,36 @@ export function putValue(
   }
   if (values.length < 1) throw new PutRefusedError("Cannot put zero elements", "type");
   return values[0];
+}
+
+/**
+ * A put to a signed 8-bit PV. DBR_CHAR bytes are taken as signed (a char waveform of text
+ * keeps its bytes); anything else is converted to numbers and range-checked by the model.
+ */
+function putInt8(
+  values: DbrValues,
+  valueType: DbrValueType,
+  snap: PvSnapshot,
+  t: PvTypeInfo,
+): unknown {
+  let out: Int8Array | Float64Array;
+  if (valueType === Dbr.CHAR) {
+    const u8 = values as Uint8Array;
+    out = new Int8Array(u8.length);
+    out.set(new Int8Array(u8.buffer, u8.byteOffset, u8.length));
+  } else {
+    try {
+      out = convertValues(values, valueType, Dbr.DOUBLE, {
+        precision: snap.display.precision,
+        direction: "put",
+      }) as Float64Array;
+    } catch (e) {
+      throw new PutRefusedError((e as Error).message, "type", { cause: e });
+    }
+  }
+  if (t.kind === "array") return out;
+  if (out.length < 1) throw new PutRefusedError("Cannot put zero elements", "type");
+  return out[0];
 }
 
 /**

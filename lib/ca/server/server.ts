@@ -68,7 +68,7 @@ export class CaServer implements AsyncDisposable {
   #listeners: Deno.TcpListener[] = [];
   #udp: Deno.DatagramConn[] = [];
   #circuits = new Set<CaCircuit>();
-  #loops: Promise<void>[] = [];
+  #loops = new Set<Promise<void>>();
   #beaconTimer: ReturnType<typeof setTimeout> | undefined;
   #beaconId = 0;
   #closed = false;
@@ -153,24 +153,37 @@ export class CaServer implements AsyncDisposable {
         this.#tcpPort = listener.addr.port;
         this.#udp.push(udp);
         this.#udpPort = (udp.addr as Deno.NetAddr).port;
-        this.#loops.push(this.#acceptLoop(listener), this.#udpLoop(udp));
+        this.#track(this.#acceptLoop(listener));
+        this.#track(this.#udpLoop(udp));
         break;
       }
     }
     await Promise.resolve();
   }
 
+  /** Keeps a task until it ends, so close() can wait for it. */
+  #track(p: Promise<void>): void {
+    this.#loops.add(p);
+    p.finally(() => this.#loops.delete(p));
+  }
+
   async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    try {
-      for await (const conn of listener) {
-        if (this.#closed) {
-          conn.close();
-          break;
-        }
-        this.#loops.push(this.#serveConn(conn));
+    while (!this.#closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: report, pause, keep accepting (as RSRV does).
+        this.#logger.error(`CA TCP accept failed: ${(e as Error).message}; retrying`);
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
       }
-    } catch (e) {
-      if (!this.#closed) this.#logger.error(`CA TCP listener failed: ${(e as Error).message}`);
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      this.#track(this.#serveConn(conn));
     }
   }
 
@@ -310,11 +323,7 @@ export class CaServer implements AsyncDisposable {
       }
     }
     // Loops may add more loops while ending; wait until the set is stable.
-    let n = -1;
-    while (n !== this.#loops.length) {
-      n = this.#loops.length;
-      await Promise.allSettled(this.#loops);
-    }
+    while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
