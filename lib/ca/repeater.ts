@@ -6,6 +6,7 @@
  */
 
 import { ByteWriter } from "../core/bytes.ts";
+import { ipv4ToU32 } from "../core/net.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { CaCommand } from "./proto/constants.ts";
 import { writeHeader } from "./proto/header.ts";
@@ -18,12 +19,6 @@ interface Client {
 
 function key(c: Client): string {
   return `${c.hostname}:${c.port}`;
-}
-
-function ipv4ToU32(ip: string): number {
-  const p = ip.split(".").map(Number);
-  if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) return 0;
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
 }
 
 /** What the repeater does with one datagram. */

@@ -12,6 +12,7 @@ import {
   statusName,
   toHex,
 } from "./mod.ts";
+import { broadcastAddresses, broadcastOf, ipv4ToU32, u32ToIpv4 } from "./net.ts";
 
 Deno.test({
   name: "EPICS epoch: 1990-01-01 is second zero",
@@ -94,5 +95,18 @@ Deno.test({
     assert.equal(statusName(3), "HIHI");
     assert.equal(statusName(21), "WRITE_ACCESS");
     assert.equal(statusName(99), "99");
+  },
+});
+
+Deno.test({
+  name: "net: IPv4 text and numbers, broadcast addresses",
+  permissions: "none",
+  fn() {
+    assert.equal(ipv4ToU32("10.1.2.3"), 0x0a010203);
+    assert.equal(ipv4ToU32("300.1.2.3"), 0);
+    assert.equal(ipv4ToU32("::1"), 0);
+    assert.equal(u32ToIpv4(0xc0a80101), "192.168.1.1");
+    assert.equal(broadcastOf("10.1.2.3", "255.255.0.0"), "10.1.255.255");
+    assert.deepEqual(broadcastAddresses(), [], "no sys permission: no interfaces");
   },
 });

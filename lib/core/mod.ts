@@ -8,3 +8,4 @@ export * from "./alarm.ts";
 export * from "./bytes.ts";
 export * from "./env.ts";
 export * from "./log.ts";
+export * from "./net.ts";

@@ -6,6 +6,7 @@
  */
 
 import { ByteWriter } from "../../core/bytes.ts";
+import { broadcastAddresses, isAddrInUse } from "../../core/net.ts";
 import { type CaServerConfig, readEpicsConfig } from "../../core/env.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { PvProvider } from "../../pv/types.ts";
@@ -27,38 +28,6 @@ export interface CaServerOptions {
 }
 
 const AUTO_ARRAY_LIMIT = 512 * 1024 * 1024;
-
-function isAddrInUse(e: unknown): boolean {
-  return e instanceof Deno.errors.AddrInUse;
-}
-
-function ipv4ToU32(ip: string): number {
-  const p = ip.split(".").map(Number);
-  return p.length === 4 ? (((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0) : 0;
-}
-
-function u32ToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
-
-/** Broadcast addresses of this host's IPv4 interfaces (optionally only the listed ones). */
-function broadcastAddresses(only: string[]): string[] {
-  const out = new Set<string>();
-  let ifs: Deno.NetworkInterfaceInfo[] = [];
-  try {
-    ifs = Deno.networkInterfaces();
-  } catch {
-    return [];
-  }
-  for (const i of ifs) {
-    if (i.family !== "IPv4" || i.address.startsWith("127.")) continue;
-    if (only.length && !only.includes(i.address) && !only.includes("0.0.0.0")) continue;
-    const a = ipv4ToU32(i.address);
-    const m = ipv4ToU32(i.netmask);
-    out.add(u32ToIpv4((a & m) | (~m >>> 0)));
-  }
-  return [...out];
-}
 
 /** A running Channel Access server. Dispose it (or call close) to stop it. */
 export class CaServer implements AsyncDisposable {
