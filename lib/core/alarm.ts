@@ -51,6 +51,11 @@ export const ALARM_STATUS_NAMES: readonly string[] = Object.keys(AlarmStatus);
  * Names a severity code, tolerating codes outside the table.
  * @param code the severity code
  * @returns its name, or the number as text when unknown
+ * @example
+ * ```ts
+ * import { AlarmSeverity, severityName } from "./mod.ts";
+ * if (severityName(AlarmSeverity.MAJOR) !== "MAJOR") throw new Error();
+ * ```
  */
 export function severityName(code: number): string {
   return ALARM_SEVERITY_NAMES[code] ?? String(code);
@@ -60,6 +65,11 @@ export function severityName(code: number): string {
  * Names a status code, tolerating codes outside the table.
  * @param code the status code
  * @returns its name, or the number as text when unknown
+ * @example
+ * ```ts
+ * import { AlarmStatus, statusName } from "./mod.ts";
+ * if (statusName(AlarmStatus.HIHI) !== "HIHI") throw new Error();
+ * ```
  */
 export function statusName(code: number): string {
   return ALARM_STATUS_NAMES[code] ?? String(code);

@@ -22,6 +22,13 @@ export function utf8Decode(bytes: Uint8Array): string {
 /**
  * Appends binary data to a buffer that grows by doubling. Reuse one writer with
  * {@link ByteWriter.reset} to avoid allocating per message.
+ * @example
+ * ```ts
+ * import { ByteWriter, toHex } from "./mod.ts";
+ * const w = new ByteWriter();
+ * w.u16(6).u32(0xdeadbeef).fixedString("ab", 4);
+ * if (toHex(w.toBytes()) !== "0006deadbeef61620000") throw new Error("unexpected bytes");
+ * ```
  */
 export class ByteWriter {
   #buf: Uint8Array;
@@ -31,6 +38,11 @@ export class ByteWriter {
   /** Byte order for multi-byte numbers. */
   littleEndian: boolean;
 
+  /**
+   * Creates an empty writer.
+   * @param initialCapacity bytes to allocate up front (at least 16)
+   * @param littleEndian byte order for multi-byte numbers; false (big-endian) for CA
+   */
   constructor(initialCapacity = 1024, littleEndian = false) {
     this.#buf = new Uint8Array(Math.max(16, initialCapacity));
     this.#view = new DataView(this.#buf.buffer);
@@ -74,58 +86,68 @@ export class ByteWriter {
     return this.#buf;
   }
 
+  /** Appends an unsigned 8-bit integer. */
   u8(v: number): this {
     this.ensure(1);
     this.#buf[this.length++] = v;
     return this;
   }
+  /** Appends a signed 8-bit integer. */
   i8(v: number): this {
     this.ensure(1);
     this.#view.setInt8(this.length++, v);
     return this;
   }
+  /** Appends an unsigned 16-bit integer. */
   u16(v: number): this {
     this.ensure(2);
     this.#view.setUint16(this.length, v, this.littleEndian);
     this.length += 2;
     return this;
   }
+  /** Appends a signed 16-bit integer. */
   i16(v: number): this {
     this.ensure(2);
     this.#view.setInt16(this.length, v, this.littleEndian);
     this.length += 2;
     return this;
   }
+  /** Appends an unsigned 32-bit integer. */
   u32(v: number): this {
     this.ensure(4);
     this.#view.setUint32(this.length, v, this.littleEndian);
     this.length += 4;
     return this;
   }
+  /** Appends a signed 32-bit integer. */
   i32(v: number): this {
     this.ensure(4);
     this.#view.setInt32(this.length, v, this.littleEndian);
     this.length += 4;
     return this;
   }
+  /** Appends a signed 64-bit integer. */
   i64(v: bigint): this {
     this.ensure(8);
     this.#view.setBigInt64(this.length, v, this.littleEndian);
     this.length += 8;
     return this;
   }
+  /** Appends an unsigned 64-bit integer. */
   u64(v: bigint): this {
     this.ensure(8);
     this.#view.setBigUint64(this.length, v, this.littleEndian);
     this.length += 8;
     return this;
   }
+  /** Appends an IEEE 754 single-precision float. */
   f32(v: number): this {
     this.ensure(4);
     this.#view.setFloat32(this.length, v, this.littleEndian);
     this.length += 4;
     return this;
   }
+  /** Appends an IEEE 754 double-precision float. */
   f64(v: number): this {
     this.ensure(8);
     this.#view.setFloat64(this.length, v, this.littleEndian);
@@ -167,13 +189,37 @@ export class ByteWriter {
   }
 }
 
-/** Reads binary data from a byte view with bounds checks that throw {@link RemoteProtocolError}. */
+/**
+ * Reads binary data from a byte view with bounds checks that throw {@link RemoteProtocolError}.
+ * @example
+ * ```ts
+ * import { ByteReader, fromHex, RemoteProtocolError } from "./mod.ts";
+ * const r = new ByteReader(fromHex("0006 deadbeef"));
+ * if (r.u16() !== 6 || r.u32() !== 0xdeadbeef || r.remaining !== 0) throw new Error();
+ * try {
+ *   r.u8();
+ *   throw new Error("expected a bounds error");
+ * } catch (e) {
+ *   if (!(e instanceof RemoteProtocolError) || e.offset !== 6) throw e;
+ * }
+ * ```
+ */
 export class ByteReader {
+  /** The bytes being read. */
   readonly bytes: Uint8Array;
+  /** A DataView over {@link ByteReader.bytes}. */
   readonly view: DataView;
+  /** Position of the next byte to read, relative to the start of `bytes`. */
   offset: number;
+  /** Byte order for multi-byte numbers. */
   littleEndian: boolean;
 
+  /**
+   * Creates a reader over a byte view.
+   * @param bytes the bytes to read (not copied)
+   * @param offset where to start reading
+   * @param littleEndian byte order for multi-byte numbers; false (big-endian) for CA
+   */
   constructor(bytes: Uint8Array, offset = 0, littleEndian = false) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -196,56 +242,66 @@ export class ByteReader {
     }
   }
 
+  /** Reads an unsigned 8-bit integer. */
   u8(): number {
     this.need(1);
     return this.bytes[this.offset++];
   }
+  /** Reads a signed 8-bit integer. */
   i8(): number {
     this.need(1);
     return this.view.getInt8(this.offset++);
   }
+  /** Reads an unsigned 16-bit integer. */
   u16(): number {
     this.need(2);
     const v = this.view.getUint16(this.offset, this.littleEndian);
     this.offset += 2;
     return v;
   }
+  /** Reads a signed 16-bit integer. */
   i16(): number {
     this.need(2);
     const v = this.view.getInt16(this.offset, this.littleEndian);
     this.offset += 2;
     return v;
   }
+  /** Reads an unsigned 32-bit integer. */
   u32(): number {
     this.need(4);
     const v = this.view.getUint32(this.offset, this.littleEndian);
     this.offset += 4;
     return v;
   }
+  /** Reads a signed 32-bit integer. */
   i32(): number {
     this.need(4);
     const v = this.view.getInt32(this.offset, this.littleEndian);
     this.offset += 4;
     return v;
   }
+  /** Reads a signed 64-bit integer. */
   i64(): bigint {
     this.need(8);
     const v = this.view.getBigInt64(this.offset, this.littleEndian);
     this.offset += 8;
     return v;
   }
+  /** Reads an unsigned 64-bit integer. */
   u64(): bigint {
     this.need(8);
     const v = this.view.getBigUint64(this.offset, this.littleEndian);
     this.offset += 8;
     return v;
   }
+  /** Reads an IEEE 754 single-precision float. */
   f32(): number {
     this.need(4);
     const v = this.view.getFloat32(this.offset, this.littleEndian);
     this.offset += 4;
     return v;
   }
+  /** Reads an IEEE 754 double-precision float. */
   f64(): number {
     this.need(8);
     const v = this.view.getFloat64(this.offset, this.littleEndian);
@@ -275,6 +331,11 @@ export class ByteReader {
  * Decodes the text before the first NUL (or the whole view when there is none).
  * @param b the bytes of a C string field
  * @returns the decoded text
+ * @example
+ * ```ts
+ * import { cString } from "./mod.ts";
+ * if (cString(new Uint8Array([0x68, 0x69, 0, 0x78])) !== "hi") throw new Error();
+ * ```
  */
 export function cString(b: Uint8Array): string {
   const end = b.indexOf(0);
@@ -285,6 +346,12 @@ export function cString(b: Uint8Array): string {
  * Parses a hex string ("00ff1a...") into bytes; whitespace is ignored.
  * @param hex the hex text
  * @returns the bytes
+ * @example
+ * ```ts
+ * import { fromHex } from "./mod.ts";
+ * const b = fromHex("00 ff 1a");
+ * if (b.length !== 3 || b[1] !== 255) throw new Error();
+ * ```
  */
 export function fromHex(hex: string): Uint8Array {
   const clean = hex.replace(/\s+/g, "");
@@ -297,6 +364,11 @@ export function fromHex(hex: string): Uint8Array {
  * Formats bytes as lowercase hex.
  * @param b the bytes
  * @returns the hex text
+ * @example
+ * ```ts
+ * import { toHex } from "./mod.ts";
+ * if (toHex(new Uint8Array([0, 255, 26])) !== "00ff1a") throw new Error();
+ * ```
  */
 export function toHex(b: Uint8Array): string {
   let s = "";

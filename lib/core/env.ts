@@ -6,33 +6,55 @@
 
 /** A `host[:port]` entry of an address list. */
 export interface AddrEntry {
+  /** Host name or IP address. */
   host: string;
+  /** UDP or TCP port. */
   port: number;
 }
 
 /** Channel Access client settings. */
 export interface CaClientConfig {
+  /** Where searches go (EPICS_CA_ADDR_LIST). */
   addrList: AddrEntry[];
+  /** Whether broadcast addresses of local interfaces are added (EPICS_CA_AUTO_ADDR_LIST). */
   autoAddrList: boolean;
+  /** TCP name servers to search through (EPICS_CA_NAME_SERVERS). */
   nameServers: AddrEntry[];
+  /** Seconds of silence before a circuit is checked (EPICS_CA_CONN_TMO). */
   connTimeout: number;
+  /** Expected seconds between server beacons (EPICS_CA_BEACON_PERIOD). */
   beaconPeriod: number;
+  /** Port of the CA repeater (EPICS_CA_REPEATER_PORT). */
   repeaterPort: number;
+  /** Default server port for searches and circuits (EPICS_CA_SERVER_PORT). */
   serverPort: number;
+  /** Largest array payload in bytes (EPICS_CA_MAX_ARRAY_BYTES, at least 16384). */
   maxArrayBytes: number;
+  /** Whether array size is unbounded (EPICS_CA_AUTO_ARRAY_BYTES). */
   autoArrayBytes: boolean;
+  /** Longest interval between search retries, in seconds (EPICS_CA_MAX_SEARCH_PERIOD). */
   maxSearchPeriod: number;
 }
 
 /** Channel Access server settings. */
 export interface CaServerConfig {
+  /** TCP and UDP port the server listens on (EPICS_CAS_SERVER_PORT). */
   serverPort: number;
+  /** Interfaces to bind; empty means all (EPICS_CAS_INTF_ADDR_LIST). */
   intfAddrList: string[];
+  /** Client addresses whose searches are ignored (EPICS_CAS_IGNORE_ADDR_LIST). */
   ignoreAddrList: string[];
+  /** Where beacons go (EPICS_CAS_BEACON_ADDR_LIST). */
   beaconAddrList: AddrEntry[];
+  /**
+   * Whether broadcast addresses of local interfaces get beacons (EPICS_CAS_AUTO_BEACON_ADDR_LIST).
+   */
   autoBeaconAddrList: boolean;
+  /** Longest interval between beacons, in seconds (EPICS_CAS_BEACON_PERIOD). */
   beaconPeriod: number;
+  /** Port beacons are sent to (EPICS_CAS_BEACON_PORT). */
   beaconPort: number;
+  /** Largest array payload in bytes (EPICS_CA_MAX_ARRAY_BYTES). */
   maxArrayBytes: number;
   /** When false, EPICS_CA_MAX_ARRAY_BYTES bounds every message (EPICS_CA_AUTO_ARRAY_BYTES=NO). */
   autoArrayBytes: boolean;
@@ -40,29 +62,47 @@ export interface CaServerConfig {
 
 /** PV Access client settings. */
 export interface PvaClientConfig {
+  /** Where searches go (EPICS_PVA_ADDR_LIST). */
   addrList: AddrEntry[];
+  /** Whether broadcast addresses of local interfaces are added (EPICS_PVA_AUTO_ADDR_LIST). */
   autoAddrList: boolean;
+  /** TCP name servers to search through (EPICS_PVA_NAME_SERVERS). */
   nameServers: AddrEntry[];
+  /** UDP port searches are sent to (EPICS_PVA_BROADCAST_PORT). */
   broadcastPort: number;
+  /** Default TCP server port (EPICS_PVA_SERVER_PORT). */
   serverPort: number;
+  /** Seconds of silence before a connection is checked (EPICS_PVA_CONN_TMO). */
   connTimeout: number;
 }
 
 /** PV Access server settings. */
 export interface PvaServerConfig {
+  /** TCP port the server listens on (EPICS_PVAS_SERVER_PORT). */
   serverPort: number;
+  /** UDP port searches are received on (EPICS_PVAS_BROADCAST_PORT). */
   broadcastPort: number;
+  /** Interfaces to bind; empty means all (EPICS_PVAS_INTF_ADDR_LIST). */
   intfAddrList: string[];
+  /** Where beacons go (EPICS_PVAS_BEACON_ADDR_LIST). */
   beaconAddrList: AddrEntry[];
+  /**
+   * Whether broadcast addresses of local interfaces get beacons (EPICS_PVAS_AUTO_BEACON_ADDR_LIST).
+   */
   autoBeaconAddrList: boolean;
+  /** Seconds between beacons (EPICS_PVAS_BEACON_PERIOD). */
   beaconPeriod: number;
 }
 
 /** Every EPICS setting the toolkit uses. */
 export interface EpicsConfig {
+  /** Channel Access client settings. */
   ca: CaClientConfig;
+  /** Channel Access server settings. */
   cas: CaServerConfig;
+  /** PV Access client settings. */
   pva: PvaClientConfig;
+  /** PV Access server settings. */
   pvas: PvaServerConfig;
 }
 
@@ -99,6 +139,14 @@ function port(env: EnvMap, name: string, fallback: number): number {
  * @param text the list, e.g. "127.0.0.1 10.0.0.255:5070"
  * @param defaultPort the port for entries without one
  * @returns the entries in order
+ * @example
+ * ```ts
+ * import { parseAddrList } from "./mod.ts";
+ * const list = parseAddrList("127.0.0.1 10.0.0.255:5070", 5064);
+ * if (list[0].port !== 5064 || list[1].host !== "10.0.0.255" || list[1].port !== 5070) {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function parseAddrList(text: string | undefined, defaultPort: number): AddrEntry[] {
   if (!text) return [];
@@ -121,6 +169,13 @@ function hostList(text: string | undefined): string[] {
  * Builds the configuration from an environment map.
  * @param env the environment; pass `Deno.env.toObject()` from a transport or command
  * @returns the typed configuration with EPICS defaults filled in
+ * @example
+ * ```ts
+ * import { epicsConfigFrom } from "./mod.ts";
+ * const cfg = epicsConfigFrom({ EPICS_CA_AUTO_ADDR_LIST: "NO", EPICS_CA_ADDR_LIST: "127.0.0.1" });
+ * if (cfg.ca.autoAddrList || cfg.ca.addrList[0].host !== "127.0.0.1") throw new Error();
+ * if (cfg.ca.serverPort !== 5064 || cfg.pvas.serverPort !== 5075) throw new Error();
+ * ```
  */
 export function epicsConfigFrom(env: EnvMap): EpicsConfig {
   const caServerPort = port(env, "EPICS_CA_SERVER_PORT", 5064);
@@ -179,6 +234,12 @@ export function epicsConfigFrom(env: EnvMap): EpicsConfig {
  * Reads the configuration from the process environment. Without env permission the
  * EPICS defaults apply.
  * @returns the typed configuration
+ * @example
+ * ```ts
+ * import { readEpicsConfig } from "./mod.ts";
+ * // Without --allow-env the EPICS defaults apply.
+ * if (readEpicsConfig().ca.repeaterPort <= 0) throw new Error();
+ * ```
  */
 export function readEpicsConfig(): EpicsConfig {
   let env: EnvMap = {};

@@ -6,13 +6,24 @@
 
 /** Where library code reports events worth a line in a server log. */
 export interface Logger {
+  /** Reports a failure. */
   error(message: string): void;
+  /** Reports something odd that did not stop the work. */
   warn(message: string): void;
+  /** Reports a normal event (a connection, a start). */
   info(message: string): void;
+  /** Reports detail useful when debugging. */
   debug(message: string): void;
 }
 
-/** Drops every line. */
+/**
+ * Drops every line.
+ * @example
+ * ```ts
+ * import { silentLogger } from "./mod.ts";
+ * silentLogger.error("nobody sees this");
+ * ```
+ */
 export const silentLogger: Logger = {
   error() {},
   warn() {},

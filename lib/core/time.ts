@@ -25,6 +25,12 @@ export const EPICS_TIME_ZERO: Readonly<EpicsTimeStamp> = Object.freeze({
  * Converts milliseconds since the POSIX epoch to an EPICS timestamp.
  * @param ms milliseconds since 1970 (fractional milliseconds keep sub-ms precision)
  * @returns the EPICS timestamp; instants before 1990 clamp to zero
+ * @example
+ * ```ts
+ * import { epicsTimeFromMillis } from "./mod.ts";
+ * const ts = epicsTimeFromMillis(Date.UTC(1990, 0, 1, 0, 0, 1, 500));
+ * if (ts.secPastEpoch !== 1 || ts.nsec !== 500_000_000) throw new Error();
+ * ```
  */
 export function epicsTimeFromMillis(ms: number): EpicsTimeStamp {
   const totalSec = ms / 1000 - POSIX_TIME_AT_EPICS_EPOCH;
@@ -42,6 +48,12 @@ export function epicsTimeFromMillis(ms: number): EpicsTimeStamp {
  * Converts an EPICS timestamp to milliseconds since the POSIX epoch.
  * @param ts the EPICS timestamp
  * @returns milliseconds since 1970
+ * @example
+ * ```ts
+ * import { epicsTimeToMillis } from "./mod.ts";
+ * const ms = epicsTimeToMillis({ secPastEpoch: 1, nsec: 500_000_000 });
+ * if (ms !== Date.UTC(1990, 0, 1, 0, 0, 1, 500)) throw new Error();
+ * ```
  */
 export function epicsTimeToMillis(ts: EpicsTimeStamp): number {
   return (ts.secPastEpoch + POSIX_TIME_AT_EPICS_EPOCH) * 1000 + ts.nsec / 1e6;
@@ -51,6 +63,12 @@ export function epicsTimeToMillis(ts: EpicsTimeStamp): number {
  * Converts an EPICS timestamp to POSIX seconds and nanoseconds (the pair PVA's timeStamp uses).
  * @param ts the EPICS timestamp
  * @returns seconds past 1970 and nanoseconds
+ * @example
+ * ```ts
+ * import { epicsToPosix } from "./mod.ts";
+ * const { secondsPastEpoch } = epicsToPosix({ secPastEpoch: 0, nsec: 0 });
+ * if (secondsPastEpoch !== 631152000) throw new Error();
+ * ```
  */
 export function epicsToPosix(
   ts: EpicsTimeStamp,
@@ -63,6 +81,12 @@ export function epicsToPosix(
  * @param secondsPastEpoch seconds since 1970
  * @param nanoseconds nanoseconds within the second
  * @returns the EPICS timestamp; instants before 1990 clamp to zero
+ * @example
+ * ```ts
+ * import { posixToEpics } from "./mod.ts";
+ * const ts = posixToEpics(631152010, 7);
+ * if (ts.secPastEpoch !== 10 || ts.nsec !== 7) throw new Error();
+ * ```
  */
 export function posixToEpics(secondsPastEpoch: number, nanoseconds: number): EpicsTimeStamp {
   const sec = secondsPastEpoch - POSIX_TIME_AT_EPICS_EPOCH;
