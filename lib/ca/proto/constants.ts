@@ -201,7 +201,16 @@ export const Eca = {
 /** One ECA status code. */
 export type Eca = typeof Eca[keyof typeof Eca];
 
-/** True when an ECA code reports success (low bit set). */
+/**
+ * True when an ECA code reports success (low bit set).
+ * @param code the ECA status code
+ * @returns whether it is a success code
+ * @example
+ * ```ts
+ * import { Eca, ecaSuccess } from "./mod.ts";
+ * if (!ecaSuccess(Eca.NORMAL) || ecaSuccess(Eca.PUTFAIL)) throw new Error();
+ * ```
+ */
 export function ecaSuccess(code: number): boolean {
   return (code & 1) === 1;
 }

@@ -135,6 +135,11 @@ function numberToString(v: number, fromType: DbrValueType, opts: ConvertOptions)
  * @param precision digits after the decimal point (negative counts as 0)
  * @param isFloat32 true for a FLOAT source (lower thresholds)
  * @returns the text (at most 39 characters)
+ * @example
+ * ```ts
+ * import { formatFixed } from "./mod.ts";
+ * if (formatFixed(2.5, 0) !== "3" || formatFixed(1 / 3, 3) !== "0.333") throw new Error();
+ * ```
  */
 export function formatFixed(v: number, precision: number, isFloat32 = false): string {
   let p = Math.max(0, Math.trunc(precision));
@@ -176,6 +181,11 @@ function cExponent(js: string): string {
  * small magnitudes ("1e+20", "1.5e-07").
  * @param v the value
  * @returns the text
+ * @example
+ * ```ts
+ * import { formatShortest } from "./mod.ts";
+ * if (formatShortest(1e20) !== "1e+20" || formatShortest(0.1) !== "0.1") throw new Error();
+ * ```
  */
 export function formatShortest(v: number): string {
   if (Number.isNaN(v)) return "nan";
@@ -237,6 +247,11 @@ function stringToNumber(text: string, toType: DbrValueType, opts: ConvertOptions
  * Reads a DBR_CHAR array as text (a "long string"): the bytes up to the first NUL.
  * @param chars the char array
  * @returns the text
+ * @example
+ * ```ts
+ * import { charsToString } from "./mod.ts";
+ * if (charsToString(new Uint8Array([104, 105, 0, 33])) !== "hi") throw new Error();
+ * ```
  */
 export function charsToString(chars: Uint8Array): string {
   const end = chars.indexOf(0);
@@ -249,6 +264,12 @@ export function charsToString(chars: Uint8Array): string {
  * @param text the text
  * @param maxCount the channel's element count, if limited
  * @returns the bytes
+ * @example
+ * ```ts
+ * import { stringToChars } from "./mod.ts";
+ * const b = stringToChars("hello", 4);
+ * if (b.length !== 4 || b[3] !== 0 || b[2] !== 108) throw new Error();
+ * ```
  */
 export function stringToChars(text: string, maxCount?: number): Uint8Array {
   const b = new TextEncoder().encode(text);

@@ -63,6 +63,7 @@ export interface DbrTypeInfo {
   id: number;
   /** Canonical name, e.g. "DBR_TIME_DOUBLE". */
   name: string;
+  /** Which metadata layout the type carries (plain, STS, TIME, GR, CTRL or a special one). */
   family: DbrFamily;
   /** Element type: 0 STRING, 1 SHORT, 2 FLOAT, 3 ENUM (u16), 4 CHAR (u8), 5 LONG, 6 DOUBLE. */
   valueType: DbrValueType;
@@ -281,6 +282,12 @@ const ALIASES: Record<string, number> = {
  * "20"; the INT aliases of SHORT are accepted.
  * @param name the name or decimal code
  * @returns the type code, or undefined when unknown
+ * @example
+ * ```ts
+ * import { Dbr, dbrTypeByName } from "./mod.ts";
+ * if (dbrTypeByName("time_double") !== Dbr.TIME_DOUBLE) throw new Error();
+ * if (dbrTypeByName("DBR_NOPE") !== undefined) throw new Error();
+ * ```
  */
 export function dbrTypeByName(name: string): number | undefined {
   const s = name.trim().toUpperCase();
@@ -552,6 +559,15 @@ function readValues(
  * @returns the value and metadata
  * @throws {RemoteProtocolError} when the payload is too short for `count` elements
  * @throws {LocalProtocolError} when the type is not 0..38
+ * @example
+ * ```ts
+ * import { decodeDbr, Dbr } from "./mod.ts";
+ * // DBR_TIME_SHORT, one element: status, severity, timestamp, 2 pad bytes, the value.
+ * const payload = new Uint8Array([0, 3, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 42]);
+ * const { value, meta } = decodeDbr(Dbr.TIME_SHORT, 1, payload);
+ * if ((value as Int16Array)[0] !== 42 || meta.status !== 3 || meta.severity !== 2) throw new Error();
+ * if (meta.stamp?.secPastEpoch !== 1) throw new Error();
+ * ```
  */
 export function decodeDbr(type: number, count: number, payload: Uint8Array): DbrData {
   const row = dbrInfo(type);

@@ -28,27 +28,44 @@ export type DbrValues =
  * STSACK_STRING: + ackt, acks. Plain types have none (status/severity read as 0).
  */
 export interface DbrMeta {
+  /** Alarm status code ({@link AlarmStatus}); 0 for plain types. */
   status: number;
+  /** Alarm severity code ({@link AlarmSeverity}); 0 for plain types. */
   severity: number;
+  /** Timestamp (TIME family). */
   stamp?: EpicsTimeStamp;
+  /** Engineering units, at most 7 bytes on the wire (GR/CTRL). */
   units?: string;
+  /** Display precision (GR/CTRL of FLOAT and DOUBLE). */
   precision?: number;
+  /** Upper display limit (GR/CTRL). */
   upperDispLimit?: number;
+  /** Lower display limit (GR/CTRL). */
   lowerDispLimit?: number;
+  /** Upper alarm limit, the HIHI threshold (GR/CTRL). */
   upperAlarmLimit?: number;
+  /** Upper warning limit, the HIGH threshold (GR/CTRL). */
   upperWarningLimit?: number;
+  /** Lower warning limit, the LOW threshold (GR/CTRL). */
   lowerWarningLimit?: number;
+  /** Lower alarm limit, the LOLO threshold (GR/CTRL). */
   lowerAlarmLimit?: number;
+  /** Upper control limit, the highest value a put may set (CTRL). */
   upperCtrlLimit?: number;
+  /** Lower control limit, the lowest value a put may set (CTRL). */
   lowerCtrlLimit?: number;
   /** Enum state strings (GR_ENUM / CTRL_ENUM); `no_str` on the wire is their count. */
   enumStrings?: string[];
+  /** Acknowledge-transient flag (STSACK_STRING). */
   ackt?: number;
+  /** Highest unacknowledged alarm severity (STSACK_STRING). */
   acks?: number;
 }
 
 /** A decoded (or to-be-encoded) DBR payload. */
 export interface DbrData {
+  /** The value elements. */
   value: DbrValues;
+  /** The metadata of the payload's family. */
   meta: DbrMeta;
 }

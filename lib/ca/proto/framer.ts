@@ -58,6 +58,10 @@ export class CaFramer {
   /** Stream offset of the start of the next chunk, for error reports. */
   #streamOffset = 0;
 
+  /**
+   * Creates a framer with nothing buffered.
+   * @param opts limits on what the peer may send
+   */
   constructor(opts: CaFramerOptions = {}) {
     this.#maxPayload = opts.maxPayload ?? Infinity;
   }
@@ -190,6 +194,16 @@ export class CaFramer {
  * @param bytes the datagram
  * @returns the messages in order
  * @throws {RemoteProtocolError} when a header or payload is cut short
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { CaCommand, decodeDatagram, encodeSearchRequest, encodeVersion } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeVersion(w);
+ * encodeSearchRequest(w, { cid: 7, name: "T:ai" });
+ * const [version, search] = decodeDatagram(w.toBytes());
+ * if (version.command !== CaCommand.VERSION || search.param1 !== 7) throw new Error();
+ * ```
  */
 export function decodeDatagram(bytes: Uint8Array): CaMessage[] {
   const out: CaMessage[] = [];

@@ -44,10 +44,15 @@ export interface CaMessage {
 
 /** The header fields a message encoder takes; omitted fields are zero. */
 export interface CaMessageFields {
+  /** Command code ({@link CaCommand}). */
   command: number;
+  /** Data type field. */
   dataType?: number;
+  /** Data count field. */
   dataCount?: number;
+  /** First 32-bit parameter. */
   param1?: number;
+  /** Second 32-bit parameter. */
   param2?: number;
 }
 

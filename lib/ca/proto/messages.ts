@@ -178,6 +178,16 @@ export interface SearchRequest {
  * ```
  * @param w the writer
  * @param f the request
+ * @example
+ * ```ts
+ * import { ByteWriter, toHex } from "../../core/bytes.ts";
+ * import { encodeSearchRequest } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeSearchRequest(w, { cid: 1, name: "T:ai" });
+ * // cmd=6, size=8, DONT_REPLY, minor 13, cid twice, "T:ai" + NUL padded to 8
+const expected = "0006 0008 0005 000d 00000001 00000001 543a616900000000";
+if (toHex(w.toBytes()) !== expected.replaceAll(" ", "")) throw new Error();
+ * ```
  */
 export function encodeSearchRequest(w: ByteWriter, f: SearchRequest): void {
   withString(
@@ -204,6 +214,16 @@ export function decodeSearchName(msg: CaMessage): string {
  * Reads a SEARCH request.
  * @param msg the SEARCH message
  * @returns its fields
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { CaFramer, decodeSearchRequest, encodeSearchRequest } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeSearchRequest(w, { cid: 9, name: "T:ai" });
+ * const [msg] = new CaFramer().receive(w.toBytes());
+ * const req = decodeSearchRequest(msg);
+ * if (req.name !== "T:ai" || req.cid !== 9 || req.minorVersion !== 13) throw new Error();
+ * ```
  */
 export function decodeSearchRequest(msg: CaMessage): Required<SearchRequest> {
   return {
@@ -235,6 +255,15 @@ export interface SearchReplyFields {
  * ```
  * @param w the writer
  * @param f the reply
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { CaFramer, decodeSearchReply, encodeSearchReply } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeSearchReply(w, { port: 5064, cid: 9 });
+ * const reply = decodeSearchReply(new CaFramer().receive(w.toBytes())[0]);
+ * if (reply.port !== 5064 || reply.cid !== 9 || reply.serverIp !== 0xffffffff) throw new Error();
+ * ```
  */
 export function encodeSearchReply(w: ByteWriter, f: SearchReplyFields): void {
   header(w, CaCommand.SEARCH, 8, f.port, 0, f.serverIp ?? SEARCH_REPLY_USE_SOURCE, f.cid);
@@ -444,6 +473,15 @@ export function ipv4FromString(text: string): number | undefined {
  * ```
  * @param w the writer
  * @param f the channel's CID and name
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { CaFramer, decodeCreateChanRequest, encodeCreateChanRequest } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeCreateChanRequest(w, { cid: 3, name: "T:ai" });
+ * const req = decodeCreateChanRequest(new CaFramer().receive(w.toBytes())[0]);
+ * if (req.cid !== 3 || req.name !== "T:ai") throw new Error();
+ * ```
  */
 export function encodeCreateChanRequest(
   w: ByteWriter,
@@ -465,7 +503,9 @@ export function decodeCreateChanRequest(
 
 /** Fields of a CREATE_CHAN reply. */
 export interface CreateChanReply {
+  /** Client's channel ID, echoed from the request. */
   cid: number;
+  /** Server's channel ID, used by the client in later requests. */
   sid: number;
   /** Native DBR type 0..6. */
   dataType: number;
@@ -564,8 +604,11 @@ export function encodeHostName(w: ByteWriter, name: string): void {
 
 /** Fields of a READ_NOTIFY / READ request. */
 export interface ReadRequest {
+  /** Server's channel ID. */
   sid: number;
+  /** Client's I/O ID, echoed in the reply. */
   ioid: number;
+  /** Requested DBR type. */
   dataType: number;
   /** Element count; 0 = all currently valid elements (minor >= 13). */
   count: number;
@@ -606,6 +649,7 @@ export function decodeReadRequest(msg: CaMessage): ReadRequest {
 export interface DataReply {
   /** ECA status (1 = ECA_NORMAL). */
   eca: number;
+  /** DBR type of the payload. */
   dataType: number;
   /** Elements in the payload. */
   count: number;
@@ -631,9 +675,13 @@ export function encodeReadNotifyReply(w: ByteWriter, f: DataReply & { ioid: numb
 
 /** Fields of a WRITE / WRITE_NOTIFY request. */
 export interface WriteRequest {
+  /** Server's channel ID. */
   sid: number;
+  /** DBR type of the data. */
   dataType: number;
+  /** Element count. */
   count: number;
+  /** The value (and, for the special types, metadata) to write. */
   data: DbrData;
 }
 
@@ -711,8 +759,11 @@ export function encodeWriteNotifyReply(
 
 /** Fields of an EVENT_ADD request. */
 export interface EventAddRequest {
+  /** Server's channel ID. */
   sid: number;
+  /** Client's subscription ID, echoed in every update. */
   subid: number;
+  /** DBR type of the updates. */
   dataType: number;
   /** Element count; 0 = dynamic (minor >= 13). */
   count: number;
@@ -830,6 +881,25 @@ export interface ErrorFields {
  * ```
  * @param w the writer
  * @param f the error
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { CaFramer, decodeError, Eca, encodeError } from "./mod.ts";
+ * const request = {
+ *   command: 15,
+ *   dataType: 6,
+ *   dataCount: 1,
+ *   param1: 1,
+ *   param2: 2,
+ *   payload: new Uint8Array(),
+ * };
+ * const w = new ByteWriter();
+ * encodeError(w, { cid: 1, eca: Eca.BADTYPE, request, text: "no such type" });
+ * const err = decodeError(new CaFramer().receive(w.toBytes())[0]);
+ * if (err.eca !== Eca.BADTYPE || err.request.command !== 15 || err.text !== "no such type") {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function encodeError(w: ByteWriter, f: ErrorFields): void {
   const r = f.request;
