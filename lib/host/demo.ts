@@ -9,6 +9,7 @@ import { SharedPV } from "../pv/shared_pv.ts";
 
 /** The demo PVs and the timers that animate them. */
 export interface Demo extends Disposable {
+  /** The demo PVs, ready to pass to {@link serve}. */
   pvs: SharedPV[];
 }
 
@@ -16,6 +17,12 @@ export interface Demo extends Disposable {
  * Creates the demo PVs and starts their 10 Hz updates.
  * @param prefix put before every name (default "demo:")
  * @returns the PVs; dispose to stop the updates
+ * @example
+ * ```ts
+ * import { startDemo } from "./mod.ts";
+ * using demo = startDemo("test:");
+ * if (!demo.pvs.some((pv) => pv.name === "test:temperature")) throw new Error();
+ * ```
  */
 export function startDemo(prefix = "demo:"): Demo {
   const temperature = new SharedPV(`${prefix}temperature`, {

@@ -49,12 +49,25 @@ function isProvider(x: ServeOptions["pvs"]): x is PvProvider {
  * Starts the servers for a set of PVs.
  * @param options PVs, protocols, ports
  * @returns the running servers (AsyncDisposable)
+ * @throws Deno.errors.AddrInUse (or another socket error) when a server cannot bind
  * @example
- * ```ts ignore
- * import { serve, SharedPV } from "./mod.ts";
+ * ```ts
+ * import { epicsConfigFrom } from "../core/env.ts";
+ * import { SharedPV } from "../pv/mod.ts";
+ * import { serve } from "./mod.ts";
+ * // Loopback only, any free TCP port; real programs omit `config` to read the environment.
+ * const config = epicsConfigFrom({
+ *   EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+ *   EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+ *   EPICS_CAS_BEACON_ADDR_LIST: "127.0.0.1",
+ *   EPICS_PVAS_INTF_ADDR_LIST: "127.0.0.1",
+ *   EPICS_PVAS_AUTO_BEACON_ADDR_LIST: "NO",
+ *   EPICS_PVAS_BEACON_ADDR_LIST: "127.0.0.1",
+ * });
  * const pv = new SharedPV("demo:x", { type: "float64", value: 1 });
- * await using server = await serve({ pvs: [pv] });
+ * await using server = await serve({ pvs: [pv], config, caPort: 0, pvaPort: 0 });
  * pv.post(2);
+ * if (!server.ca || !server.pva || server.provider.lookup("demo:x") !== pv) throw new Error();
  * ```
  */
 export async function serve(options: ServeOptions): Promise<Served> {

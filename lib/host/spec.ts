@@ -11,7 +11,9 @@ import type { SharedPVOptions } from "../pv/shared_pv.ts";
 
 /** A parsed PV definition. */
 export interface PvSpec {
+  /** The PV name. */
   name: string;
+  /** How to create the {@link SharedPV}. */
   options: SharedPVOptions;
 }
 
@@ -48,6 +50,15 @@ function splitValues(v: string): string[] {
  * @param text the definition
  * @returns the name and the SharedPV options (writable)
  * @throws EpicsSyntaxError naming what is wrong
+ * @example
+ * ```ts
+ * import { parsePvSpec } from "./mod.ts";
+ * const spec = parsePvSpec("mode=enum(Off|On):On");
+ * if (spec.name !== "mode" || spec.options.type !== "enum") throw new Error();
+ * if (spec.options.choices?.join() !== "Off,On") throw new Error();
+ * const wave = parsePvSpec("wave=float64[4]:1,2,3,4");
+ * if (wave.options.length !== 4) throw new Error();
+ * ```
  */
 export function parsePvSpec(text: string): PvSpec {
   const eq = text.indexOf("=");

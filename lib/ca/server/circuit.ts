@@ -36,6 +36,7 @@ export interface CircuitTransport {
 
 /** Settings of a circuit. */
 export interface CircuitOptions {
+  /** Where log lines go. */
   logger: Logger;
   /** Largest request payload accepted (bytes). */
   maxPayload: number;
@@ -160,6 +161,12 @@ export class CaCircuit {
   #user = "";
   #host = "";
 
+  /**
+   * Opens the server side of a circuit and queues the server's VERSION message.
+   * @param provider where channel names are looked up
+   * @param transport the connection the circuit writes to
+   * @param opts limits, peer name and logger
+   */
   constructor(provider: PvProvider, transport: CircuitTransport, opts: CircuitOptions) {
     this.#provider = provider;
     this.#transport = transport;

@@ -39,6 +39,13 @@ const NATIVE_OF: Record<ScalarType, DbrValueType> = {
  * The CA native type and count of a PV (int64/uint32 become DOUBLE: CA has no 64-bit type).
  * @param t the PV's type
  * @returns native DBR value type and maximum element count
+ * @example
+ * ```ts
+ * import { Dbr } from "../proto/mod.ts";
+ * import { caNative } from "./mod.ts";
+ * const n = caNative({ kind: "array", scalar: "int64", maxLength: 10 });
+ * if (n.type !== Dbr.DOUBLE || n.count !== 10) throw new Error();
+ * ```
  */
 export function caNative(t: PvTypeInfo): CaNative {
   if (t.kind === "enum") return { type: Dbr.ENUM, count: 1 };
@@ -129,7 +136,9 @@ function metaFor(snap: PvSnapshot): DbrMeta {
 
 /** The answer to a read: the payload data and how many elements it holds. */
 export interface CaReadResult {
+  /** The value and metadata to encode. */
   data: DbrData;
+  /** Element count for the reply header. */
   count: number;
 }
 
@@ -142,6 +151,15 @@ export interface CaReadResult {
  * @param className what DBR_CLASS_NAME reports
  * @returns data to encode and the element count to put in the reply header
  * @throws Error when the value cannot be converted to the requested type
+ * @example
+ * ```ts
+ * import { SharedPV } from "../../pv/mod.ts";
+ * import { Dbr } from "../proto/mod.ts";
+ * import { readAs } from "./mod.ts";
+ * const pv = new SharedPV("T:ai", { type: "float64", value: 1.25, precision: 1 });
+ * const { data, count } = readAs(pv.snapshot(), pv.type, Dbr.STRING, 1);
+ * if (count !== 1 || (data.value as string[])[0] !== "1.3") throw new Error();
+ * ```
  */
 export function readAs(
   snap: PvSnapshot,
@@ -235,6 +253,16 @@ function putInt8(
  * The ECA status a refused put maps to.
  * @param e the error thrown by a put
  * @returns ECA_NOWTACCESS for a read-only PV, ECA_PUTFAIL for every other refusal
+ * @example
+ * ```ts
+ * import { PutRefusedError } from "../../core/errors.ts";
+ * import { Eca } from "../proto/mod.ts";
+ * import { ecaForPutError } from "./mod.ts";
+ * const e = new PutRefusedError("Cannot write \"T:ai\": read-only", "readonly");
+ * if (ecaForPutError(e) !== Eca.NOWTACCESS || ecaForPutError(new Error()) !== Eca.PUTFAIL) {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function ecaForPutError(e: unknown): number {
   if (e instanceof PutRefusedError && e.reason === "readonly") return Eca.NOWTACCESS;

@@ -32,6 +32,23 @@ import type { PvProvider } from "../../pv/types.ts";
  * @param w a reusable writer (reset here)
  * @returns the reply bytes (a view into `w`), or undefined when there is nothing to say
  * @throws RemoteProtocolError when the datagram is malformed
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { PvMap, SharedPV } from "../../pv/mod.ts";
+ * import { CaCommand, decodeDatagram, encodeSearchRequest, SearchReply } from "../proto/mod.ts";
+ * import { answerSearch } from "./mod.ts";
+ * const provider = new PvMap([new SharedPV("T:ai", { type: "float64" })]);
+ * const req = new ByteWriter();
+ * encodeSearchRequest(req, { cid: 1, name: "T:ai" });
+ * encodeSearchRequest(req, { cid: 2, name: "T:nope", replyFlag: SearchReply.DO_REPLY });
+ * const reply = answerSearch(req.toBytes(), provider, 5064, new ByteWriter());
+ * const [found, notFound] = decodeDatagram(reply!);
+ * if (found.command !== CaCommand.SEARCH || found.dataType !== 5064 || found.param2 !== 1) {
+ *   throw new Error();
+ * }
+ * if (notFound.command !== CaCommand.NOT_FOUND || notFound.param1 !== 2) throw new Error();
+ * ```
  */
 export function answerSearch(
   datagram: Uint8Array,
@@ -80,6 +97,13 @@ export function answerSearch(
  * @param beaconId the beacon counter
  * @param address the server address as u32, or 0
  * @returns the 16 bytes (a view into `w`)
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { encodeBeacon } from "./mod.ts";
+ * const b = encodeBeacon(new ByteWriter(), 5064, 7);
+ * if (b.length !== 16 || b[1] !== 13 || b[11] !== 7) throw new Error();
+ * ```
  */
 export function encodeBeacon(
   w: ByteWriter,

@@ -295,6 +295,7 @@ export class CaServer implements AsyncDisposable {
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
   }
 
+  /** Closes the server, as {@link CaServer.close} does. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -304,6 +305,20 @@ export class CaServer implements AsyncDisposable {
  * Starts a Channel Access server for a provider.
  * @param opts provider, settings and logger
  * @returns the running server (AsyncDisposable)
+ * @example
+ * ```ts
+ * import { PvMap, SharedPV } from "../../pv/mod.ts";
+ * import { epicsConfigFrom } from "../../core/env.ts";
+ * import { startCaServer } from "./mod.ts";
+ * const config = epicsConfigFrom({
+ *   EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+ *   EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+ *   EPICS_CAS_BEACON_ADDR_LIST: "127.0.0.1",
+ * }).cas;
+ * const provider = new PvMap([new SharedPV("T:ai", { type: "float64" })]);
+ * await using server = await startCaServer({ provider, config, port: 0 });
+ * if (server.tcpPort === 0) throw new Error();
+ * ```
  */
 export function startCaServer(opts: CaServerOptions): Promise<CaServer> {
   return CaServer.start(opts);
