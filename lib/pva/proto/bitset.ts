@@ -14,7 +14,15 @@
 import type { ByteReader, ByteWriter } from "../../core/bytes.ts";
 import { decodeCount, encodeSize } from "./size_string.ts";
 
-/** A growable set of non-negative integers stored as 32-bit words. */
+/**
+ * A growable set of non-negative integers stored as 32-bit words.
+ * @example
+ * ```ts
+ * import { BitSet } from "./mod.ts";
+ * const b = BitSet.of(1, 3).set(40);
+ * if (!b.get(3) || b.get(2) || b.cardinality !== 3 || b.length !== 41) throw new Error();
+ * ```
+ */
 export class BitSet {
   #words: number[] = [];
 
@@ -183,6 +191,14 @@ export class BitSet {
  * Writes a BitSet (trimmed of trailing zero bytes; the empty set is one 0x00 byte).
  * @param w the writer; its byte order decides the order of the full 64-bit words
  * @param bits the set
+ * @example
+ * ```ts
+ * import { ByteWriter, toHex } from "../../core/bytes.ts";
+ * import { BitSet, encodeBitSet } from "./mod.ts";
+ * const w = new ByteWriter(16, true);
+ * encodeBitSet(w, BitSet.of(0, 9)); // Size 2, then bits 0..7 and 8..15, least significant first
+ * if (toHex(w.toBytes()) !== "020102") throw new Error();
+ * ```
  */
 export function encodeBitSet(w: ByteWriter, bits: BitSet): void {
   const b = bits.toBytes();
@@ -205,6 +221,13 @@ export function encodeBitSet(w: ByteWriter, bits: BitSet): void {
  * Reads a BitSet.
  * @param r the reader; its byte order decides the order of the full 64-bit words
  * @returns the set
+ * @example
+ * ```ts
+ * import { ByteReader, fromHex } from "../../core/bytes.ts";
+ * import { decodeBitSet } from "./mod.ts";
+ * const bits = decodeBitSet(new ByteReader(fromHex("020102"), 0, true));
+ * if (bits.toString() !== "{0, 9}") throw new Error(bits.toString());
+ * ```
  */
 export function decodeBitSet(r: ByteReader): BitSet {
   const n = decodeCount(r);

@@ -78,8 +78,11 @@ export type PvaControl = typeof PvaControl[keyof typeof PvaControl];
 
 /** A decoded header. */
 export interface PvaHeader {
+  /** Protocol version byte. */
   version: number;
+  /** Flags byte (control, segmentation, direction, byte order bits). */
   flags: number;
+  /** Command (application) or control code. */
   command: number;
   /** Payload length, or the control value for control messages. */
   size: number;
@@ -87,12 +90,17 @@ export interface PvaHeader {
 
 /** A whole message as the framer delivers it. */
 export interface PvaMessage {
+  /** Protocol version byte. */
   version: number;
   /** Flags of the (first segment's) header, segmentation bits cleared. */
   flags: number;
+  /** Command (application) or control code. */
   command: number;
+  /** Whether this is a control message (no payload). */
   control: boolean;
+  /** Whether the server sent it. */
   fromServer: boolean;
+  /** Byte order of the payload. */
   littleEndian: boolean;
   /** The payload (for control messages: empty). */
   payload: Uint8Array;
@@ -279,6 +287,10 @@ export class PvaFramer {
   /** Byte order announced by the peer's last Set-byte-order control message. */
   peerLittleEndian: boolean | undefined;
 
+  /**
+   * Creates a framer with nothing buffered.
+   * @param options limits on what the peer may send
+   */
   constructor(options: PvaFramerOptions = {}) {
     this.#maxPayload = options.maxPayload ?? 64 * 1024 * 1024;
   }
@@ -414,6 +426,23 @@ export class PvaFramer {
  * @param datagram the datagram bytes
  * @returns the messages found, in order
  * @throws {RemoteProtocolError} on bad magic or version 0 in the first header
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { ANY_ADDRESS, decodeSearchRequest, encodeSearchRequest, payloadReader, splitDatagram } from "./mod.ts";
+ * const w = new ByteWriter(256, true);
+ * encodeSearchRequest(w, {
+ *   sequenceId: 1,
+ *   flags: 0,
+ *   responseAddress: ANY_ADDRESS,
+ *   responsePort: 5076,
+ *   protocols: ["tcp"],
+ *   channels: [{ id: 7, name: "T:ai" }],
+ * });
+ * const [msg] = splitDatagram(w.toBytes());
+ * const req = decodeSearchRequest(payloadReader(msg));
+ * if (req.channels[0].name !== "T:ai" || req.responsePort !== 5076) throw new Error();
+ * ```
  */
 export function splitDatagram(datagram: Uint8Array): PvaMessage[] {
   const out: PvaMessage[] = [];
@@ -447,6 +476,7 @@ export function splitDatagram(datagram: Uint8Array): PvaMessage[] {
 /**
  * A reader over a message's payload, in the message's byte order.
  * @param m a framed message
+ * @returns a reader at the payload's first byte
  */
 export function payloadReader(m: PvaMessage): ByteReader {
   return new ByteReader(m.payload, 0, m.littleEndian);

@@ -127,13 +127,17 @@ function writeRaw(w: ByteWriter, b: Uint8Array, n: number, what: string): void {
 
 /** CMD_SEARCH (0x03). */
 export interface SearchRequest {
+  /** Search sequence ID, echoed in responses. */
   sequenceId: number;
   /** {@link SearchFlag} bits. */
   flags: number;
   /** 16 bytes; any = reply to the datagram's source. */
   responseAddress: Uint8Array;
+  /** UDP port to reply to. */
   responsePort: number;
+  /** Protocols the client accepts (normally ["tcp"]). */
   protocols: string[];
+  /** The names searched for, each with the client's search instance ID. */
   channels: { id: number; name: string }[];
 }
 
@@ -175,12 +179,19 @@ export function decodeSearchRequest(r: ByteReader): SearchRequest {
 
 /** CMD_SEARCH_RESPONSE (0x04). */
 export interface SearchResponse {
+  /** 12-byte server GUID. */
   guid: Uint8Array;
+  /** Sequence ID of the search being answered. */
   sequenceId: number;
+  /** 16-byte server address; any address = use the datagram's source. */
   serverAddress: Uint8Array;
+  /** TCP port of the server. */
   serverPort: number;
+  /** Transport protocol ("tcp"). */
   protocol: string;
+  /** Whether the names were found (false only for explicit negative replies). */
   found: boolean;
+  /** Search instance IDs of the names this response answers. */
   ids: number[];
 }
 
@@ -221,12 +232,19 @@ export function decodeSearchResponse(r: ByteReader): SearchResponse {
 
 /** CMD_BEACON (0x00). */
 export interface Beacon {
+  /** 12-byte server GUID. */
   guid: Uint8Array;
+  /** Flags byte (reserved). */
   flags: number;
+  /** Beacon sequence number (wraps at 256). */
   sequence: number;
+  /** Counter bumped when the server's channel list changes. */
   changeCount: number;
+  /** 16-byte server address; any address = use the datagram's source. */
   serverAddress: Uint8Array;
+  /** TCP port of the server. */
   serverPort: number;
+  /** Transport protocol ("tcp"). */
   protocol: string;
   /** Optional server status (both C++ servers send none). */
   serverStatus: PvValue | null;
@@ -266,6 +284,7 @@ export function decodeBeacon(r: ByteReader, cache?: TypeCache): Beacon {
 
 /** CMD_ORIGIN_TAG (0x16): prefix of a search forwarded to the local multicast group. */
 export interface OriginTag {
+  /** 16-byte address of the forwarding server. */
   forwarderAddress: Uint8Array;
 }
 
@@ -296,8 +315,11 @@ function readAnyValue(r: ByteReader, cache?: TypeCache): PvValue | null {
 
 /** CONNECTION_VALIDATION (0x01) sent by the server. */
 export interface ValidationRequest {
+  /** Server's receive buffer size. */
   bufferSize: number;
+  /** Server's introspection registry size. */
   registrySize: number;
+  /** Authentication methods the server accepts, e.g. ["anonymous", "ca"]. */
   authMethods: string[];
 }
 
@@ -322,9 +344,13 @@ export function decodeValidationRequest(r: ByteReader): ValidationRequest {
 
 /** CONNECTION_VALIDATION (0x01) sent by the client. */
 export interface ValidationResponse {
+  /** Client's receive buffer size. */
   bufferSize: number;
+  /** Client's introspection registry size. */
   registrySize: number;
+  /** Quality-of-service flags. */
   qos: number;
+  /** The chosen authentication method. */
   authMethod: string;
   /** "ca": `{string user; string host}`; "anonymous": null. */
   authData: PvValue | null;
@@ -385,10 +411,23 @@ export function encodeControlEcho(w: ByteWriter, value: number, response: boolea
 
 /** CREATE_CHANNEL (0x07) request. */
 export interface CreateChannelRequest {
+  /** The channels to create, each with the client's channel ID. */
   channels: { cid: number; name: string }[];
 }
 
-/** Writes CREATE_CHANNEL request: `u16 count | count x (u32 cid | String name)`. */
+/**
+ * Writes CREATE_CHANNEL request: `u16 count | count x (u32 cid | String name)`.
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { decodeCreateChannelRequest, encodeCreateChannelRequest, PvaFramer, payloadReader } from "./mod.ts";
+ * const w = new ByteWriter(64, true);
+ * encodeCreateChannelRequest(w, { channels: [{ cid: 1, name: "T:ai" }] });
+ * const [msg] = new PvaFramer().receive(w.toBytes());
+ * const req = decodeCreateChannelRequest(payloadReader(msg));
+ * if (req.channels[0].cid !== 1 || req.channels[0].name !== "T:ai") throw new Error();
+ * ```
+ */
 export function encodeCreateChannelRequest(w: ByteWriter, m: CreateChannelRequest): void {
   const s = beginMessage(w, PvaCommand.CREATE_CHANNEL, false);
   w.u16(m.channels.length);
@@ -409,9 +448,11 @@ export function decodeCreateChannelRequest(r: ByteReader): CreateChannelRequest 
 
 /** CREATE_CHANNEL (0x07) response. */
 export interface CreateChannelResponse {
+  /** Client's channel ID, echoed from the request. */
   cid: number;
   /** 0xFFFFFFFF on failure. */
   sid: number;
+  /** Whether the channel was created, and why not. */
   status: PvaStatus;
 }
 
@@ -430,7 +471,9 @@ export function decodeCreateChannelResponse(r: ByteReader): CreateChannelRespons
 
 /** DESTROY_CHANNEL (0x08), either direction. */
 export interface DestroyChannel {
+  /** Server's channel ID. */
   sid: number;
+  /** Client's channel ID. */
   cid: number;
 }
 
@@ -448,7 +491,9 @@ export function decodeDestroyChannel(r: ByteReader): DestroyChannel {
 
 /** DESTROY_REQUEST (0x0F) and CANCEL_REQUEST (0x15): `u32 sid | u32 ioid`. */
 export interface RequestIds {
+  /** Server's channel ID. */
   sid: number;
+  /** The operation's request ID. */
   ioid: number;
 }
 
@@ -473,9 +518,11 @@ export function decodeRequestIds(r: ByteReader): RequestIds {
 
 /** MESSAGE (0x12): diagnostics attached to an operation. */
 export interface OpMessage {
+  /** The operation's request ID. */
   ioid: number;
   /** {@link PvaMessageType}. */
   type: number;
+  /** The text. */
   message: string;
 }
 
@@ -494,7 +541,9 @@ export function decodeOpMessage(r: ByteReader): OpMessage {
 
 /** GET_FIELD (0x11) request. */
 export interface GetFieldRequest {
+  /** Server's channel ID. */
   sid: number;
+  /** The request ID, echoed in the response. */
   ioid: number;
   /** "" = the whole PV. */
   subField: string;
@@ -515,8 +564,11 @@ export function decodeGetFieldRequest(r: ByteReader): GetFieldRequest {
 
 /** GET_FIELD (0x11) response. */
 export interface GetFieldResponse {
+  /** The request ID from the request. */
   ioid: number;
+  /** Whether the type could be given, and why not. */
   status: PvaStatus;
+  /** The type (null on failure). */
   type: FieldDesc | null;
 }
 
@@ -568,18 +620,31 @@ export function isOpCommand(command: number): command is OpCommand {
  * - ARRAY: `offset`, `count`, `stride`, `length`, `value`
  */
 export interface OpRequest {
+  /** The operation. */
   command: OpCommand;
+  /** Server's channel ID. */
   sid: number;
+  /** The operation's request ID. */
   ioid: number;
+  /** Subcommand bits ({@link PvaSubcmd}, {@link MonitorSubcmd}). */
   subcmd: number;
+  /** The pvRequest structure (INIT). */
   pvRequest?: PvValue | null;
+  /** Free queue slots granted to the server (MONITOR pipeline). */
   nfree?: number;
+  /** Which fields of `value` are sent (PUT, PUT_GET). */
   changed?: BitSet;
+  /** The value to put, or the array slice (ARRAY). */
   value?: PvValue;
+  /** The RPC argument structure. */
   args?: PvValue | null;
+  /** First element of the array slice (ARRAY). */
   offset?: number;
+  /** Elements to read (ARRAY get). */
   count?: number;
+  /** Step between elements (ARRAY). */
   stride?: number;
+  /** New array length (ARRAY set-length). */
   length?: number;
 }
 
@@ -595,6 +660,24 @@ export interface OpRequest {
  *   ARRAY 0x40:             Size offset | Size count | Size stride
  *   ARRAY 0x00:             Size offset | Size stride | array value
  *   ARRAY 0x80:             Size length
+ * ```
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../../core/bytes.ts";
+ * import { buildRequest, decodeOpRequest, encodeOpRequest, PvaCommand, PvaFramer, payloadReader, PvaSubcmd } from "./mod.ts";
+ * const w = new ByteWriter(256, true);
+ * encodeOpRequest(w, {
+ *   command: PvaCommand.GET,
+ *   sid: 1,
+ *   ioid: 2,
+ *   subcmd: PvaSubcmd.INIT,
+ *   pvRequest: buildRequest("field(value)"),
+ * });
+ * const [msg] = new PvaFramer().receive(w.toBytes());
+ * const op = decodeOpRequest(payloadReader(msg), PvaCommand.GET);
+ * if (op.ioid !== 2 || op.subcmd !== PvaSubcmd.INIT || !op.pvRequest?.has("field.value")) {
+ *   throw new Error();
+ * }
  * ```
  */
 export function encodeOpRequest(w: ByteWriter, m: OpRequest): void {
@@ -719,15 +802,25 @@ export function decodeOpRequest(
  * - ARRAY: 0x40 `value`; 0x04 `length`
  */
 export interface OpResponse {
+  /** The operation. */
   command: OpCommand;
+  /** The operation's request ID. */
   ioid: number;
+  /** Subcommand bits echoed from the request. */
   subcmd: number;
+  /** Outcome, for replies that carry one. */
   status?: PvaStatus;
+  /** Types announced by the INIT reply (two for PUT_GET, none for PROCESS and RPC). */
   types?: (FieldDesc | null)[];
+  /** Which fields of `value` are sent. */
   changed?: BitSet;
+  /** The (partial) value. */
   value?: PvValue;
+  /** Fields that changed more than once since the last update (MONITOR). */
   overrun?: BitSet;
+  /** The RPC result. */
   result?: PvValue | null;
+  /** Array length (ARRAY get-length reply). */
   length?: number;
 }
 

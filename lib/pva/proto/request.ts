@@ -23,7 +23,9 @@ import { bitOf, bitPaths, PvValue, typeAtBit } from "./value.ts";
 
 /** A selection tree: each key a selected member, with its sub-selection and options. */
 export interface FieldSelection {
+  /** Selected members by name, each with its own sub-selection. */
   fields: Map<string, FieldSelection>;
+  /** Options given in `[key=value]` after this member. */
   options: Map<string, string>;
 }
 
@@ -31,7 +33,9 @@ export interface FieldSelection {
 export interface ParsedRequest {
   /** `field(...)` selection (absent when only putField/getField were given). */
   field?: FieldSelection;
+  /** `putField(...)` selection. */
   putField?: FieldSelection;
+  /** `getField(...)` selection. */
   getField?: FieldSelection;
   /** `record[...]` options, in the order written. */
   record: Map<string, string>;
@@ -116,6 +120,14 @@ class Parser {
  * @param request e.g. `field(value,alarm)record[queueSize=4]`, or bare `value,alarm`
  * @returns the parsed selections and options
  * @throws {EpicsSyntaxError} on malformed text
+ * @example
+ * ```ts
+ * import { parseRequest } from "./mod.ts";
+ * const req = parseRequest("field(value,alarm.severity)record[queueSize=4]");
+ * if (!req.field?.fields.has("value")) throw new Error();
+ * if (!req.field.fields.get("alarm")?.fields.has("severity")) throw new Error();
+ * if (req.record.get("queueSize") !== "4") throw new Error();
+ * ```
  */
 export function parseRequest(request: string): ParsedRequest {
   const p = new Parser(request);
@@ -201,6 +213,12 @@ export function buildRequest(request: string | ParsedRequest = ""): PvValue {
  * by other builders are converted).
  * @param pvRequest the pvRequest value (or null when the peer sent none)
  * @returns option name to value
+ * @example
+ * ```ts
+ * import { buildRequest, requestOptions } from "./mod.ts";
+ * const opts = requestOptions(buildRequest("record[queueSize=4,pipeline=true]"));
+ * if (opts.queueSize !== "4" || opts.pipeline !== "true") throw new Error();
+ * ```
  */
 export function requestOptions(pvRequest: PvValue | null): Record<string, string> {
   const out: Record<string, string> = {};
@@ -228,6 +246,14 @@ export function requestOptions(pvRequest: PvValue | null): Record<string, string
  * @param member which selection to use: "field", or "putField"/"getField" for PUT_GET
  * @returns the mask: selected nodes, their descendants and their ancestors
  * @throws {LocalProtocolError} when the request names fields but none exists in `type`
+ * @example
+ * ```ts
+ * import { buildRequest, requestMask, T } from "./mod.ts";
+ * const type = T.struct("", [["value", T.double], ["alarm", T.struct("", [["severity", T.int]])]]);
+ * // bits: 0 root, 1 value, 2 alarm, 3 alarm.severity
+ * const mask = requestMask(buildRequest("field(value)"), type);
+ * if (mask.toString() !== "{0, 1}") throw new Error(mask.toString());
+ * ```
  */
 export function requestMask(
   pvRequest: PvValue | FieldDesc | null,

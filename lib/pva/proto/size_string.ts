@@ -21,6 +21,16 @@ export const MAX_SIZE = 0x7fffffff;
  * @param w the writer (its byte order is used for the 32-bit form)
  * @param size 0 .. 2^31-1, or null
  * @throws {LocalProtocolError} when the size is negative, fractional or too large
+ * @example
+ * ```ts
+ * import { ByteWriter, toHex } from "../../core/bytes.ts";
+ * import { encodeSize } from "./mod.ts";
+ * const w = new ByteWriter(16, true);
+ * encodeSize(w, 5); // below 254: one byte
+ * encodeSize(w, 1000); // 0xFE, then a u32 in the writer's byte order
+ * encodeSize(w, null); // 0xFF
+ * if (toHex(w.toBytes()) !== "05" + "fee8030000" + "ff") throw new Error();
+ * ```
  */
 export function encodeSize(w: ByteWriter, size: number | null): void {
   if (size === null) {
@@ -76,6 +86,15 @@ export function sizeLength(size: number | null): number {
  * Writes a String: Size byte count, then UTF-8 bytes.
  * @param w the writer
  * @param text the text
+ * @example
+ * ```ts
+ * import { ByteReader, ByteWriter, toHex } from "../../core/bytes.ts";
+ * import { decodeString, encodeString } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeString(w, "T:ai");
+ * if (toHex(w.toBytes()) !== "04543a6169") throw new Error();
+ * if (decodeString(new ByteReader(w.toBytes())) !== "T:ai") throw new Error();
+ * ```
  */
 export function encodeString(w: ByteWriter, text: string): void {
   if (text.length === 0) {

@@ -24,8 +24,11 @@ export type PvaStatusType = typeof PvaStatusType[keyof typeof PvaStatusType];
 
 /** A decoded Status. */
 export interface PvaStatus {
+  /** OK, warning, error or fatal. */
   type: PvaStatusType;
+  /** The message ("" for OK). */
   message: string;
+  /** The server's call tree or stack ("" when none). */
   callTree: string;
 }
 
@@ -40,12 +43,18 @@ export const STATUS_OK: Readonly<PvaStatus> = Object.freeze({
  * Builds a status.
  * @param type the status type
  * @param message the text shown to users
+ * @param callTree where it happened, for diagnostics (usually "")
+ * @returns the status
  */
 export function pvaStatus(type: PvaStatusType, message = "", callTree = ""): PvaStatus {
   return { type, message, callTree };
 }
 
-/** Whether the status lets the optional reply data follow (OK or WARNING). */
+/**
+ * Whether the status lets the optional reply data follow (OK or WARNING).
+ * @param s the status
+ * @returns true for OK and WARNING
+ */
 export function isStatusSuccess(s: PvaStatus): boolean {
   return s.type === PvaStatusType.OK || s.type === PvaStatusType.WARNING;
 }
@@ -54,6 +63,18 @@ export function isStatusSuccess(s: PvaStatus): boolean {
  * Writes a Status, using the 0xFF shortcut for a plain OK.
  * @param w the writer
  * @param s the status
+ * @example
+ * ```ts
+ * import { ByteReader, ByteWriter, toHex } from "../../core/bytes.ts";
+ * import { decodeStatus, encodeStatus, pvaStatus, PvaStatusType, STATUS_OK } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeStatus(w, STATUS_OK);
+ * if (toHex(w.toBytes()) !== "ff") throw new Error();
+ * w.reset();
+ * encodeStatus(w, pvaStatus(PvaStatusType.ERROR, "no"));
+ * const s = decodeStatus(new ByteReader(w.toBytes()));
+ * if (s.type !== PvaStatusType.ERROR || s.message !== "no") throw new Error();
+ * ```
  */
 export function encodeStatus(w: ByteWriter, s: PvaStatus): void {
   if (s.type === PvaStatusType.OK && s.message === "" && s.callTree === "") {
@@ -86,6 +107,14 @@ export function decodeStatus(r: ByteReader): PvaStatus {
  * @param s the status received
  * @param action what was being done, e.g. `Cannot get "T:ai"`
  * @returns a {@link PvaStatusError}, or undefined when the status is a success
+ * @example
+ * ```ts
+ * import { PvaStatusError } from "../../core/errors.ts";
+ * import { pvaStatus, PvaStatusType, STATUS_OK, statusError } from "./mod.ts";
+ * if (statusError(STATUS_OK, "Cannot get \"T:ai\"") !== undefined) throw new Error();
+ * const e = statusError(pvaStatus(PvaStatusType.ERROR, "denied"), "Cannot put \"T:ai\"");
+ * if (!(e instanceof PvaStatusError) || e.statusType !== PvaStatusType.ERROR) throw new Error();
+ * ```
  */
 export function statusError(s: PvaStatus, action: string): PvaStatusError | undefined {
   if (isStatusSuccess(s)) return undefined;

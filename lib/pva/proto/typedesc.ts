@@ -88,7 +88,9 @@ export type FieldKind =
 
 /** A named member of a structure or union. */
 export interface FieldMember {
+  /** Member name. */
   readonly name: string;
+  /** Member type. */
   readonly type: FieldDesc;
 }
 
@@ -136,6 +138,11 @@ export class FieldDesc {
   readonly memberBits: readonly number[];
   #index: Map<string, number> | undefined;
 
+  /**
+   * Creates a type node; use the {@link T} helpers rather than calling this directly.
+   * @param code the type code ({@link TypeCode})
+   * @param opts the structure/union ID and members, the array element type, the bound
+   */
   constructor(
     code: number,
     opts: { id?: string; members?: readonly FieldMember[]; element?: FieldDesc; bound?: number } =
@@ -418,6 +425,18 @@ export const MAX_TYPE_DEPTH = 64;
  * Writes a FieldDesc in full form (never cached); `null` writes 0xFF.
  * @param w the writer
  * @param type the type, or null for "no type"
+ * @example
+ * ```ts
+ * import { ByteReader, ByteWriter, toHex } from "../../core/bytes.ts";
+ * import { decodeFieldDesc, encodeFieldDesc, T } from "./mod.ts";
+ * const w = new ByteWriter();
+ * encodeFieldDesc(w, T.double); // a scalar type is its code byte
+ * if (toHex(w.toBytes()) !== "43") throw new Error();
+ * w.reset();
+ * const type = T.struct("my_t", [["value", T.array(T.double)]]);
+ * encodeFieldDesc(w, type);
+ * if (decodeFieldDesc(new ByteReader(w.toBytes()))?.toString() !== type.toString()) throw new Error();
+ * ```
  */
 export function encodeFieldDesc(w: ByteWriter, type: FieldDesc | null): void {
   if (type === null) {

@@ -45,9 +45,11 @@ export type NumericArray =
 
 /** The content of a union field: the selected member (index -1 = none) and its value. */
 export interface PvUnion {
+  /** Index of the selected member, -1 for none. */
   index: number;
   /** Member name ("" when none is selected). */
   name: string;
+  /** Value of the selected member, null for none. */
   value: PvValue | null;
 }
 
@@ -872,6 +874,18 @@ function readNode(r: ByteReader, s: Store, b: number, cache: TypeCache | undefin
  * Writes a value in full (the node and everything below it).
  * @param w the writer
  * @param v the value (root or any node)
+ * @example
+ * ```ts
+ * import { ByteReader, ByteWriter } from "../../core/bytes.ts";
+ * import { decodeValue, encodeValue, PvValue, T } from "./mod.ts";
+ * const type = T.struct("", [["value", T.double], ["units", T.string]]);
+ * const v = PvValue.create(type, { value: 1.5, units: "mm" });
+ * const w = new ByteWriter(64, true);
+ * encodeValue(w, v); // f64 value | Size+UTF-8 units
+ * if (w.length !== 8 + 3) throw new Error();
+ * const back = decodeValue(new ByteReader(w.toBytes(), 0, true), type);
+ * if (back.get("value") !== 1.5 || back.get("units") !== "mm") throw new Error();
+ * ```
  */
 export function encodeValue(w: ByteWriter, v: PvValue): void {
   writeNode(w, PvValue._store(v), v.bit);
@@ -898,6 +912,21 @@ export function decodeValue(r: ByteReader, type: FieldDesc, cache?: TypeCache): 
  * @param w the writer
  * @param v the root value
  * @param mask the changed BitSet (bits beyond the structure are ignored)
+ * @example
+ * ```ts
+ * import { ByteReader, ByteWriter } from "../../core/bytes.ts";
+ * import { decodeValueBits, encodeValueBits, PvValue, T } from "./mod.ts";
+ * const type = T.struct("", [["value", T.double], ["units", T.string]]);
+ * const v = PvValue.create(type, { units: "mm" });
+ * v.changed.clearAll();
+ * v.set("value", 2);
+ * const w = new ByteWriter(64, true);
+ * encodeValueBits(w, v, v.changed); // only the marked field goes on the wire
+ * if (w.length !== 8) throw new Error();
+ * const target = PvValue.create(type);
+ * decodeValueBits(new ByteReader(w.toBytes(), 0, true), target, v.changed);
+ * if (target.get("value") !== 2) throw new Error();
+ * ```
  */
 export function encodeValueBits(w: ByteWriter, v: PvValue, mask: BitSet): void {
   const s = PvValue._store(v);
