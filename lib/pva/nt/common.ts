@@ -31,6 +31,12 @@ export const NtId = {
  * The name part of an NT type ID ("epics:nt/NTScalar:1.0" gives "NTScalar"); any 1.x
  * version matches. Returns "" for other IDs.
  * @param id a structure type ID
+ * @returns the NT name, or ""
+ * @example
+ * ```ts
+ * import { ntName } from "./mod.ts";
+ * if (ntName("epics:nt/NTScalar:1.2") !== "NTScalar" || ntName("my_t") !== "") throw new Error();
+ * ```
  */
 export function ntName(id: string): string {
   const m = /^epics:nt\/(NT[A-Za-z]+):1(\.\d+)?$/.exec(id);
@@ -107,6 +113,15 @@ export function scalarTypeOf(d: FieldDesc): ScalarType {
  * limit and state conditions, DRIVER for communication, RECORD for processing, DB for
  * access and simulation, UNDEFINED otherwise.
  * @param caStatus a CA alarm condition (lib/core AlarmStatus)
+ * @returns the PVA status code (0 none, 1 device, 2 driver, 3 record, 4 db, 6 undefined)
+ * @example
+ * ```ts
+ * import { AlarmStatus } from "../../core/alarm.ts";
+ * import { pvaAlarmStatus } from "./mod.ts";
+ * if (pvaAlarmStatus(AlarmStatus.HIHI) !== 1 || pvaAlarmStatus(AlarmStatus.COMM) !== 2) {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function pvaAlarmStatus(caStatus: number): number {
   const A = AlarmStatus;
@@ -145,6 +160,7 @@ export function pvaAlarmStatus(caStatus: number): number {
 /**
  * The `alarm_t` content for a PV alarm: the message defaults to the condition name.
  * @param a severity, CA condition and message
+ * @returns severity, PVA status code and message
  */
 export function alarmContent(
   a: { severity: number; status: number; message: string },
@@ -155,8 +171,11 @@ export function alarmContent(
 
 /** An alarm as read back from `alarm_t` (status is the PVA status code). */
 export interface NtAlarm {
+  /** Alarm severity code (0 NO_ALARM .. 3 INVALID). */
   severity: number;
+  /** PVA alarm status code (0 none, 1 device, 2 driver, 3 record, ...). */
   status: number;
+  /** Alarm message ("" when none). */
   message: string;
 }
 

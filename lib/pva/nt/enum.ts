@@ -47,16 +47,30 @@ export function ntEnumType(options: { display?: boolean } = {}): FieldDesc {
 
 /** What {@link readNtEnum} finds. */
 export interface NtEnumData {
+  /** The selected state's index. */
   index: number;
+  /** The state names. */
   choices: string[];
+  /** The alarm. */
   alarm: NtAlarm;
+  /** The timestamp. */
   timeStamp: EpicsTimeStamp;
+  /** `display.description` ("" when absent). */
   description: string;
 }
 
 /**
  * Reads an NTEnum by member name.
  * @param v the received value
+ * @returns index, choices, alarm, timestamp and description
+ * @example
+ * ```ts
+ * import { PvValue } from "../proto/mod.ts";
+ * import { ntEnumType, readNtEnum } from "./mod.ts";
+ * const v = PvValue.create(ntEnumType(), { value: { index: 1, choices: ["Off", "On"] } });
+ * const e = readNtEnum(v);
+ * if (e.choices[e.index] !== "On") throw new Error();
+ * ```
  */
 export function readNtEnum(v: PvValue): NtEnumData {
   const choices = v.tryField("value.choices")?.value;

@@ -111,7 +111,14 @@ export function ntNdArrayType(): FieldDesc {
   ]);
 }
 
-/** The union member that holds arrays of this kind. */
+/**
+ * The union member that holds arrays of this kind.
+ * @example
+ * ```ts
+ * import { ndValueMember } from "./mod.ts";
+ * if (ndValueMember(new Float32Array(1)) !== "floatValue") throw new Error();
+ * ```
+ */
 export function ndValueMember(a: NumericArray | boolean[]): string {
   if (Array.isArray(a)) return "booleanValue";
   if (a instanceof Int8Array) return "byteValue";
@@ -129,13 +136,19 @@ export function ndValueMember(a: NumericArray | boolean[]): string {
 
 /** Plain content of an NTNDArray, as {@link fillNtNdArray} takes it. */
 export interface NtNdArrayContent {
+  /** The pixel data; its array type picks the union member. */
   value: NumericArray | boolean[];
   /** Dimension sizes, fastest varying first. */
   dimension: readonly number[];
+  /** Frame counter. */
   uniqueId?: number;
+  /** When the data was taken (default: `timeStamp`). */
   dataTimeStamp?: EpicsTimeStamp;
+  /** When the value was posted. */
   timeStamp?: EpicsTimeStamp;
+  /** The alarm, with a CA-style status code. */
   alarm?: { severity: number; status: number; message: string };
+  /** Named attributes (NTAttribute entries). */
   attributes?: readonly PvNdAttribute[];
   /** Codec name ("" = uncompressed). */
   codec?: string;
@@ -155,6 +168,16 @@ function timeContent(ts: EpicsTimeStamp) {
  * Writes content into an NTNDArray value (marks what it writes).
  * @param v a value of {@link ntNdArrayType}
  * @param c the content
+ * @example
+ * ```ts
+ * import { PvValue } from "../proto/mod.ts";
+ * import { fillNtNdArray, ntNdArrayType, readNtNdArray } from "./mod.ts";
+ * const v = PvValue.create(ntNdArrayType());
+ * fillNtNdArray(v, { value: new Uint16Array(6), dimension: [3, 2], uniqueId: 7 });
+ * const img = readNtNdArray(v);
+ * if (img.valueType !== "ushortValue" || img.dimension[1].size !== 2) throw new Error();
+ * if (img.uncompressedSize !== 12 || img.uniqueId !== 7) throw new Error();
+ * ```
  */
 export function fillNtNdArray(v: PvValue, c: NtNdArrayContent): void {
   const member = ndValueMember(c.value);
@@ -189,10 +212,15 @@ export function fillNtNdArray(v: PvValue, c: NtNdArrayContent): void {
 
 /** One dimension as read. */
 export interface NtDimension {
+  /** Elements along this dimension. */
   size: number;
+  /** Offset of this region in the full frame. */
   offset: number;
+  /** Size of the full frame along this dimension. */
   fullSize: number;
+  /** Binning factor. */
   binning: number;
+  /** Whether the order along this dimension is reversed. */
   reverse: boolean;
 }
 
@@ -202,20 +230,30 @@ export interface NtNdArrayData {
   value: NumericArray | boolean[] | undefined;
   /** The union member selected, e.g. "ushortValue" ("" when none). */
   valueType: string;
+  /** Codec name ("" = uncompressed). */
   codec: string;
+  /** Bytes of the (possibly compressed) data. */
   compressedSize: number;
+  /** Bytes of the data once decompressed. */
   uncompressedSize: number;
+  /** Dimensions, fastest varying first. */
   dimension: NtDimension[];
+  /** Frame counter. */
   uniqueId: number;
+  /** When the data was taken. */
   dataTimeStamp: EpicsTimeStamp;
+  /** The alarm. */
   alarm: NtAlarm;
+  /** When the value was posted. */
   timeStamp: EpicsTimeStamp;
+  /** Named attributes, with plain values. */
   attributes: { name: string; value: unknown; descriptor: string; source: string }[];
 }
 
 /**
  * Reads an NTNDArray by member name (field order differs between producers).
  * @param v the received value
+ * @returns the content; members the producer left out are zero or empty
  */
 export function readNtNdArray(v: PvValue): NtNdArrayData {
   const u = v.tryField("value")?.value as

@@ -22,6 +22,16 @@ const typeCache = new Map<string, FieldDesc>();
  * NTScalarArray for arrays, NTScalar otherwise (one shared FieldDesc per shape).
  * @param t the PV's type
  * @returns the structure type
+ * @example
+ * ```ts
+ * import { NtId, ntTypeForPv } from "./mod.ts";
+ * if (ntTypeForPv({ kind: "enum", scalar: "int16", maxLength: 1 }).id !== NtId.NTEnum) {
+ *   throw new Error();
+ * }
+ * if (ntTypeForPv({ kind: "array", scalar: "int32", maxLength: 8 }).id !== NtId.NTScalarArray) {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function ntTypeForPv(t: PvTypeInfo): FieldDesc {
   const key = t.nt ?? `${t.kind}:${t.scalar}`;
@@ -80,7 +90,10 @@ export class NtSnapshotWriter {
   readonly #bits = new Map<number, BitSet>();
   #last: PvSnapshot | undefined;
 
-  /** @param pvType the PV's type */
+  /**
+   * Builds the NT type for a PV and the value it fills.
+   * @param pvType the PV's type
+   */
   constructor(pvType: PvTypeInfo) {
     this.#pvType = pvType;
     this.type = ntTypeForPv(pvType);
@@ -308,7 +321,15 @@ function pathOf(type: FieldDesc, bit: number): string {
  * type, arrays of numbers double[], arrays of strings string[], objects structures.
  * A PvValue is returned as it is; null and undefined give null.
  * @param x the content
+ * @returns the typed value, or null for null and undefined
  * @throws {LocalProtocolError} for content with no PVA type (functions, mixed arrays)
+ * @example
+ * ```ts
+ * import { valueFromPlain } from "./mod.ts";
+ * const v = valueFromPlain({ sum: 3, names: ["a", "b"] });
+ * if (v?.type.member("sum")?.typeName !== "double") throw new Error();
+ * if ((v.get("names") as string[])[1] !== "b") throw new Error();
+ * ```
  */
 export function valueFromPlain(x: unknown): PvValue | null {
   if (x === null || x === undefined) return null;

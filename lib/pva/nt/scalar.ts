@@ -38,10 +38,13 @@ import {
 export interface NtScalarOptions {
   /** Value is an array (NTScalarArray). */
   array?: boolean;
+  /** Adds `display` (limits, description, units; default true). */
   display?: boolean;
   /** display.precision and display.form (numeric values; default true). */
   form?: boolean;
+  /** Adds `control` (numeric values; default true). */
   control?: boolean;
+  /** Adds `valueAlarm` (numeric values; default true). */
   valueAlarm?: boolean;
 }
 
@@ -115,11 +118,17 @@ export function ntScalarType(
 
 /** What {@link readNtScalar} finds; optional members are undefined when absent. */
 export interface NtScalarData {
+  /** The value (scalar or array). */
   value: unknown;
+  /** The alarm. */
   alarm: NtAlarm;
+  /** The timestamp. */
   timeStamp: EpicsTimeStamp;
+  /** Display limits, description, units, precision and form. */
   display?: PvDisplay;
+  /** Control limits and step. */
   control?: PvControl;
+  /** Alarm limits and severities. */
   valueAlarm?: PvValueAlarm;
 }
 
@@ -127,6 +136,18 @@ export interface NtScalarData {
  * Reads an NTScalar or NTScalarArray (or any structure with a `value`) by member name.
  * @param v the received value
  * @returns the content; members the producer left out are undefined or zero
+ * @example
+ * ```ts
+ * import { PvValue } from "../proto/mod.ts";
+ * import { ntScalarType, readNtScalar } from "./mod.ts";
+ * const v = PvValue.create(ntScalarType("float64"), {
+ *   value: 3.5,
+ *   alarm: { severity: 1, status: 1, message: "HIGH" },
+ *   display: { units: "V" },
+ * });
+ * const s = readNtScalar(v);
+ * if (s.value !== 3.5 || s.alarm.severity !== 1 || s.display?.units !== "V") throw new Error();
+ * ```
  */
 export function readNtScalar(v: PvValue): NtScalarData {
   const out: NtScalarData = {

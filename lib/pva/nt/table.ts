@@ -27,7 +27,9 @@ import {
 
 /** One column of a table: member name, element type, and heading. */
 export interface NtTableColumn {
+  /** Member name of the column in `value`. */
   name: string;
+  /** Element type of the column. */
   type: ScalarType;
   /** Heading shown by clients (default: the name). */
   label?: string;
@@ -60,6 +62,16 @@ export function ntTableType(columns: readonly NtTableColumn[]): FieldDesc {
  * @param data column name -> values (all columns the same length)
  * @returns the value, every field marked changed
  * @throws {LocalProtocolError} when the columns differ in length
+ * @example
+ * ```ts
+ * import { ntTableValue, readNtTable } from "./mod.ts";
+ * const columns = [{ name: "x", type: "float64" as const }, { name: "tag", type: "string" as const }];
+ * const v = ntTableValue(columns, { x: [1, 2], tag: ["a", "b"] });
+ * const t = readNtTable(v);
+ * if (t.names.join() !== "x,tag" || t.columns.tag[1] !== "b" || t.labels[0] !== "x") {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function ntTableValue(
   columns: readonly NtTableColumn[],
@@ -83,19 +95,24 @@ export function ntTableValue(
 
 /** What {@link readNtTable} finds. */
 export interface NtTableData {
+  /** Column headings. */
   labels: string[];
   /** Column member names, in the order of the value structure. */
   names: string[];
   /** Column name -> its array. */
   columns: Record<string, unknown[] | ArrayLike<number | bigint>>;
+  /** `descriptor` text. */
   descriptor: string;
+  /** The alarm. */
   alarm: NtAlarm;
+  /** The timestamp. */
   timeStamp: EpicsTimeStamp;
 }
 
 /**
  * Reads an NTTable by member name.
  * @param v the received value
+ * @returns labels, column names and data, descriptor, alarm and timestamp
  */
 export function readNtTable(v: PvValue): NtTableData {
   const labels = v.tryField("labels")?.value;
