@@ -78,6 +78,13 @@ export interface PvaConnectionOptions {
   queueSize?: number;
   /** Called once when the connection has closed. */
   onClose?: () => void;
+  /**
+   * Called each time the connection has written everything it could: its output is
+   * empty and every subscription queue is empty or waiting for the client's
+   * acknowledgement. A producer posting from here posts only as fast as clients take
+   * updates (what pvxs offers sources as a subscription's high-mark callback).
+   */
+  onDrained?: () => void;
 }
 
 /** Authentication methods offered, lowest preference first (as pvxs offers them). */
@@ -713,11 +720,12 @@ export class PvaServerConnection {
 
   async #drain(): Promise<void> {
     this.#writing = true;
+    let wrote = false;
     try {
       for (;;) {
         if (this.#closed) return;
         this.#encodeUpdates();
-        if (this.#out.length === 0) return;
+        if (this.#out.length === 0) break;
         const w = this.#out;
         this.#out = this.#spare;
         this.#spare = w;
@@ -725,6 +733,7 @@ export class PvaServerConnection {
         let off = 0;
         while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
         w.reset();
+        wrote = true;
       }
     } catch (e) {
       if (!this.#closed) {
@@ -736,6 +745,10 @@ export class PvaServerConnection {
     } finally {
       this.#writing = false;
     }
+    // Only after bytes went out (a drain that found nothing to send must not call the
+    // producer again, or the two would spin). Outside the try: a throwing callback is the
+    // caller's bug, not a write failure.
+    if (wrote && !this.#closed) this.#opts.onDrained?.();
   }
 }
 

@@ -19,7 +19,7 @@ class Pair {
   /** When set, writes wait for this promise (a slow client). */
   gate: Promise<void> | undefined;
 
-  constructor(readonly pvs: SharedPV[], queueSize?: number) {
+  constructor(readonly pvs: SharedPV[], queueSize?: number, onDrained?: () => void) {
     this.conn = new PvaServerConnection(new PvMap(pvs), {
       write: async (b) => {
         if (this.gate) await this.gate;
@@ -36,6 +36,7 @@ class Pair {
       guid: new Uint8Array(12),
       tcpPort: 5075,
       queueSize,
+      onDrained,
     });
   }
 
@@ -291,6 +292,38 @@ Deno.test({
     const after = ops(await p.read()).map((o) => o.value!.get("value"));
     assert.ok(after.length <= 3, "no more than queueSize held while blocked");
     assert.equal(after[after.length - 1], 11, "newest value kept");
+  },
+});
+
+Deno.test({
+  name: "pva connection: onDrained follows writes only, so a producer posts as the window opens",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("m", { type: "int32", value: 0 });
+    let drained = 0;
+    let n = 0;
+    let producing = false;
+    const p = new Pair([pv], undefined, () => {
+      drained++;
+      if (producing) { for (let i = 0; i < 2; i++) pv.post(++n); }
+    });
+    await p.handshake();
+    assert.ok(drained >= 1, "called after the handshake writes");
+    const sid = await p.channel(1, "m");
+    p.send(p.peer.init(MONITOR, sid, 9, "record[queueSize=2,pipeline=true]", 4));
+    await p.read();
+    producing = true;
+    p.send(p.peer.exec(MONITOR, sid, 9, 0x44));
+    const first = ops(await p.read()).map((o) => o.value!.get("value"));
+    assert.equal(first.length, 4, "the producer kept the queue filled up to the window");
+    const before = drained;
+    pv.post(++n); // window closed: nothing goes out, so no call (no spinning)
+    await p.read();
+    assert.equal(drained, before);
+    p.send(p.peer.ack(sid, 9, 2));
+    const more = ops(await p.read()).map((o) => o.value!.get("value"));
+    assert.equal(more.length, 2);
+    assert.equal(more[1], n - 2, "fresh values follow each ack");
   },
 });
 

@@ -45,6 +45,8 @@ export interface PvaServerOptions {
   logger?: Logger;
   /** Default monitor queue depth (default 4). */
   queueSize?: number;
+  /** Called per connection as PvaConnectionOptions.onDrained says (producer pacing). */
+  onDrained?: () => void;
 }
 
 function ipv4ToU32(ip: string): number {
@@ -223,6 +225,7 @@ export class PvaServer implements AsyncDisposable {
       tcpPort: this.#tcpPort,
       queueSize: this.#opts.queueSize,
       onClose: () => this.#connections.delete(c),
+      onDrained: this.#opts.onDrained,
     });
     this.#connections.add(c);
     this.#logger.debug(`PVA client connected from ${peer}`);
