@@ -9,9 +9,13 @@ import { join, relative } from "node:path";
 
 /** One forbidden use found in a file. */
 export interface LayerViolation {
+  /** Path of the file, as given to {@link checkSource}. */
   file: string;
+  /** 1-based line number. */
   line: number;
+  /** The offending line, trimmed. */
   text: string;
+  /** Which rule it breaks. */
   rule: string;
 }
 
@@ -39,6 +43,12 @@ function stripComments(src: string): string[] {
  * @param file path used in reports
  * @param src the file's text
  * @returns the violations found
+ * @example
+ * ```ts
+ * import { checkSource } from "./layer_check.ts";
+ * const found = checkSource("proto/x.ts", "// setTimeout(f) in a comment is fine\nconst t = Date.now();\n");
+ * if (found.length !== 1 || found[0].line !== 2 || found[0].rule !== "clock") throw new Error();
+ * ```
  */
 export function checkSource(file: string, src: string): LayerViolation[] {
   const out: LayerViolation[] = [];
