@@ -16,7 +16,8 @@ import type { Logger } from "../../core/log.ts";
 import { Dbe, Eca } from "../proto/constants.ts";
 import { dbrInfo, dbrPayloadSize } from "../proto/dbr.ts";
 import type { DbrData } from "../proto/dbr_types.ts";
-import type { VirtualCircuit } from "./circuit.ts";
+import type { Pending, VirtualCircuit } from "./circuit.ts";
+import type { Deadline } from "./deadlines.ts";
 import { ecaName } from "./eca_names.ts";
 import { preparePut, type PutValue } from "./put_values.ts";
 
@@ -62,6 +63,10 @@ export interface ChannelHost {
   nextIoid(): number;
   nextSubid(): number;
   channelClosed(ch: CaChannel): void;
+  /** Schedules a timeout at `at` ms on the `performance.now()` clock. */
+  addDeadline(at: number, onExpire: () => void): Deadline;
+  /** Cancels a timeout from {@link addDeadline}. */
+  cancelDeadline(d: Deadline): void;
 }
 
 const DEFAULT_TIMEOUT = 5;
@@ -144,7 +149,88 @@ export class Subscription {
 interface Waiter {
   resolve(): void;
   reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  deadline: Deadline;
+}
+
+type ReplyEvent = Parameters<Pending["resolve"]>[0];
+
+/**
+ * A READ_NOTIFY or WRITE_NOTIFY waiting for its reply: one object per operation, with
+ * its timeout in the context's shared deadline queue rather than a timer of its own.
+ */
+class Operation implements Pending {
+  readonly channel: CaChannel;
+  readonly kind: "read" | "write";
+  readonly ioid: number;
+  readonly #circuit: VirtualCircuit;
+  readonly #resolve: (v: ChannelData | undefined) => void;
+  readonly #reject: (e: Error) => void;
+  readonly #timeoutSec: number;
+  deadline: Deadline | undefined;
+
+  constructor(
+    channel: CaChannel,
+    kind: "read" | "write",
+    ioid: number,
+    circuit: VirtualCircuit,
+    resolve: (v: ChannelData | undefined) => void,
+    reject: (e: Error) => void,
+    timeoutSec: number,
+  ) {
+    this.channel = channel;
+    this.kind = kind;
+    this.ioid = ioid;
+    this.#circuit = circuit;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#timeoutSec = timeoutSec;
+  }
+
+  #finish(): void {
+    this.#circuit.pending.delete(this.ioid);
+    this.channel._opDone(this);
+  }
+
+  resolve(ev: ReplyEvent): void {
+    this.#finish();
+    const name = this.channel.name;
+    if (!(ev.eca & 1)) {
+      this.#reject(
+        new CaStatusError(
+          `Cannot ${this.kind === "read" ? "read" : "write"} "${name}": server returned ${
+            ecaName(ev.eca)
+          }`,
+          ev.eca,
+        ),
+      );
+    } else if (ev.kind === "readReply") {
+      if (ev.data) this.#resolve({ dbrType: ev.dataType, count: ev.count, data: ev.data });
+      else {
+        this.#reject(
+          new CaStatusError(`Cannot read "${name}": server returned ${ecaName(ev.eca)}`, ev.eca),
+        );
+      }
+    } else this.#resolve(undefined);
+  }
+
+  reject(e: Error): void {
+    this.#finish();
+    this.#reject(e);
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.deadline = undefined;
+    this.#circuit.pending.delete(this.ioid);
+    this.channel._opDone(this);
+    this.#reject(
+      new TimeoutError(
+        this.kind === "read"
+          ? `Cannot read "${this.channel.name}" within ${this.#timeoutSec} s`
+          : `Cannot complete put to "${this.channel.name}" within ${this.#timeoutSec} s`,
+      ),
+    );
+  }
 }
 
 /**
@@ -170,10 +256,13 @@ export class CaChannel {
   #access: AccessRights = { read: false, write: false };
   #hostName = "";
   #serverMinor = 0;
-  readonly #connCbs = new Set<(connected: boolean) => void>();
-  readonly #accessCbs = new Set<(a: AccessRights) => void>();
-  readonly #waiters = new Set<Waiter>();
-  readonly #subs = new Set<Subscription>();
+  // Created on first use: most channels of a large batch never need them.
+  #connCbs: Set<(connected: boolean) => void> | undefined;
+  #accessCbs: Set<(a: AccessRights) => void> | undefined;
+  #waiters: Set<Waiter> | undefined;
+  #subs: Set<Subscription> | undefined;
+  /** Operations in flight, so close and disconnect find them without a scan. */
+  #ops: Set<Operation> | undefined;
 
   /** @internal Use {@link CaContext.channel}. */
   constructor(host: ChannelHost, name: string, cid: number, priority: number) {
@@ -232,20 +321,21 @@ export class CaChannel {
       return Promise.reject(new DisconnectedError(`Channel "${this.name}" is closed`));
     }
     return new Promise((resolve, reject) => {
+      const waiters = this.#waiters ??= new Set();
       const w: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.#waiters.delete(w);
+        deadline: this.#host.addDeadline(performance.now() + timeoutSec * 1000, () => {
+          waiters.delete(w);
           const cause = new TimeoutError(
             `Cannot connect to "${this.name}" within ${timeoutSec} s`,
           );
           reject(
             this.#circuit ? cause : new ChannelNotFoundError(this.name, { cause }),
           );
-        }, timeoutSec * 1000),
+        }),
       };
-      this.#waiters.add(w);
+      waiters.add(w);
     });
   }
 
@@ -255,8 +345,9 @@ export class CaChannel {
    * @returns a function that removes the callback
    */
   onConnection(cb: (connected: boolean) => void): () => void {
-    this.#connCbs.add(cb);
-    return () => this.#connCbs.delete(cb);
+    const cbs = this.#connCbs ??= new Set();
+    cbs.add(cb);
+    return () => cbs.delete(cb);
   }
 
   /**
@@ -265,12 +356,9 @@ export class CaChannel {
    * @returns a function that removes the callback
    */
   onAccessRights(cb: (a: AccessRights) => void): () => void {
-    this.#accessCbs.add(cb);
-    return () => this.#accessCbs.delete(cb);
-  }
-
-  #deadline(timeoutSec: number): number {
-    return performance.now() + timeoutSec * 1000;
+    const cbs = this.#accessCbs ??= new Set();
+    cbs.add(cb);
+    return () => cbs.delete(cb);
   }
 
   async #ready(deadline: number): Promise<VirtualCircuit> {
@@ -290,6 +378,33 @@ export class CaChannel {
     }
   }
 
+  /** Registers an operation in flight and its timeout. */
+  #track(op: Operation, c: VirtualCircuit, deadline: number): void {
+    op.deadline = this.#host.addDeadline(deadline, () => op.expire());
+    (this.#ops ??= new Set()).add(op);
+    c.pending.set(op.ioid, op);
+  }
+
+  /** An operation finished (reply, error, timeout or disconnect). @internal */
+  _opDone(op: Operation): void {
+    this.#ops?.delete(op);
+    if (op.deadline) {
+      this.#host.cancelDeadline(op.deadline);
+      op.deadline = undefined;
+    }
+  }
+
+  /**
+   * Fails every operation in flight on this channel.
+   * @param error makes the error for each
+   * @internal
+   */
+  _failOps(error: () => Error): void {
+    const ops = this.#ops;
+    if (!ops?.size) return;
+    for (const op of [...ops]) op.reject(error());
+  }
+
   /**
    * Reads the channel (READ_NOTIFY). Waits for the connection first if needed.
    * @param opts DBR type (default: native plain type), count (default: native count;
@@ -299,12 +414,27 @@ export class CaChannel {
    * @throws {TimeoutError} when no answer came in time
    * @throws {DisconnectedError} when the circuit went away meanwhile
    */
-  async get(
+  get(
     opts: { dbrType?: number; count?: number; timeoutSec?: number } = {},
   ): Promise<ChannelData> {
     const timeoutSec = opts.timeoutSec ?? DEFAULT_TIMEOUT;
-    const deadline = this.#deadline(timeoutSec);
-    const c = this.#state === "connected" ? this.#circuit! : await this.#ready(deadline);
+    const deadline = performance.now() + timeoutSec * 1000;
+    if (this.#state !== "connected") {
+      return this.#ready(deadline).then((c) => this.#read(c, opts, timeoutSec, deadline));
+    }
+    try {
+      return this.#read(this.#circuit!, opts, timeoutSec, deadline);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #read(
+    c: VirtualCircuit,
+    opts: { dbrType?: number; count?: number },
+    timeoutSec: number,
+    deadline: number,
+  ): Promise<ChannelData> {
     const dataType = opts.dbrType ?? this.#nativeType;
     dbrInfo(dataType);
     let count = opts.count ?? this.#count;
@@ -314,32 +444,17 @@ export class CaChannel {
     }
     this.#checkSize(dataType, count || this.#count, "read");
     const ioid = this.#host.nextIoid();
-    return await new Promise<ChannelData>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        c.pending.delete(ioid);
-        reject(new TimeoutError(`Cannot read "${this.name}" within ${timeoutSec} s`));
-      }, Math.max(0, deadline - performance.now()));
-      c.pending.set(ioid, {
-        channel: this,
-        kind: "read",
-        resolve: (ev) => {
-          clearTimeout(timer);
-          if (ev.eca & 1 && ev.kind === "readReply" && ev.data) {
-            resolve({ dbrType: ev.dataType, count: ev.count, data: ev.data });
-          } else {
-            reject(
-              new CaStatusError(
-                `Cannot read "${this.name}": server returned ${ecaName(ev.eca)}`,
-                ev.eca,
-              ),
-            );
-          }
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
+    return new Promise<ChannelData>((resolve, reject) => {
+      const op = new Operation(
+        this,
+        "read",
+        ioid,
+        c,
+        resolve as (v: ChannelData | undefined) => void,
+        reject,
+        timeoutSec,
+      );
+      this.#track(op, c, deadline);
       c.state.read({ sid: this.#sid!, ioid, dataType, count });
       c.flushSoon();
     });
@@ -361,7 +476,7 @@ export class CaChannel {
     opts: { dbrType?: number; wait?: boolean; timeoutSec?: number } = {},
   ): Promise<void> {
     const timeoutSec = opts.timeoutSec ?? DEFAULT_TIMEOUT;
-    const deadline = this.#deadline(timeoutSec);
+    const deadline = performance.now() + timeoutSec * 1000;
     const c = this.#state === "connected" ? this.#circuit! : await this.#ready(deadline);
     if (!this.#access.write) {
       throw new CaStatusError(`Cannot write "${this.name}": no write access`, Eca.NOWTACCESS);
@@ -380,31 +495,8 @@ export class CaChannel {
       return;
     }
     const ioid = this.#host.nextIoid();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        c.pending.delete(ioid);
-        reject(new TimeoutError(`Cannot complete put to "${this.name}" within ${timeoutSec} s`));
-      }, Math.max(0, deadline - performance.now()));
-      c.pending.set(ioid, {
-        channel: this,
-        kind: "write",
-        resolve: (ev) => {
-          clearTimeout(timer);
-          if (ev.eca & 1) resolve();
-          else {
-            reject(
-              new CaStatusError(
-                `Cannot write "${this.name}": server returned ${ecaName(ev.eca)}`,
-                ev.eca,
-              ),
-            );
-          }
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
+    await new Promise<ChannelData | undefined>((resolve, reject) => {
+      this.#track(new Operation(this, "write", ioid, c, resolve, reject, timeoutSec), c, deadline);
       c.state.writeNotify({ sid: this.#sid!, ioid, dataType: p.dbrType, count: p.count, data });
       c.flushSoon();
     });
@@ -423,7 +515,7 @@ export class CaChannel {
     }
     if (opts.dbrType !== undefined) dbrInfo(opts.dbrType);
     const s = new Subscription(this, { ...opts }, cb, this.#host.logger);
-    this.#subs.add(s);
+    (this.#subs ??= new Set()).add(s);
     if (this.#state === "connected") {
       s._activate(this.#circuit!, this.#host.nextSubid(), this.#nativeType, this.#count);
     }
@@ -432,34 +524,60 @@ export class CaChannel {
 
   /** @internal */
   _unsubscribe(s: Subscription): void {
-    if (!this.#subs.delete(s)) return;
+    if (!this.#subs?.delete(s)) return;
     s._deactivate(this.#circuit, this.#sid);
   }
 
   /** Closes the channel: cancels its subscriptions and releases it on the server. */
   close(): Promise<void> {
-    if (this.#state === "closed") return Promise.resolve();
-    this.#state = "closed";
-    this.#host.stopSearch(this);
-    for (const s of this.#subs) s.cancelled = true;
-    this.#subs.clear();
-    const c = this.#circuit;
-    this.#circuit = undefined;
-    c?.removeChannel(this, this.#sid);
-    this.#sid = undefined;
-    this.#failWaiters(new DisconnectedError(`Channel "${this.name}" was closed`));
-    this.#connCbs.clear();
-    this.#accessCbs.clear();
-    this.#host.channelClosed(this);
+    this.#close(true);
     return Promise.resolve();
   }
 
+  /**
+   * Closes the channel because its context is closing: the circuits go away with the
+   * context, so nothing is sent to the server for it. @internal
+   */
+  _closeWithContext(): void {
+    this.#close(false);
+  }
+
+  #close(release: boolean): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    const c = this.#circuit;
+    this.#circuit = undefined;
+    if (this.#subs) {
+      for (const s of this.#subs) {
+        s.cancelled = true;
+        if (c && s.subid !== undefined && c.subscriptions.get(s.subid) === s) {
+          c.subscriptions.delete(s.subid);
+        }
+      }
+      this.#subs.clear();
+    }
+    this._failOps(() => new DisconnectedError(`Channel "${this.name}" was closed`));
+    if (release) {
+      this.#host.stopSearch(this);
+      c?.removeChannel(this, this.#sid);
+    }
+    this.#sid = undefined;
+    if (this.#waiters?.size) {
+      this.#failWaiters(new DisconnectedError(`Channel "${this.name}" was closed`));
+    }
+    this.#connCbs = undefined;
+    this.#accessCbs = undefined;
+    if (release) this.#host.channelClosed(this);
+  }
+
   #failWaiters(e: Error): void {
-    for (const w of this.#waiters) {
-      clearTimeout(w.timer);
+    const waiters = this.#waiters;
+    if (!waiters) return;
+    this.#waiters = undefined;
+    for (const w of waiters) {
+      this.#host.cancelDeadline(w.deadline);
       w.reject(e);
     }
-    this.#waiters.clear();
   }
 
   // ---- called by the context and the circuit --------------------------------------
@@ -475,6 +593,7 @@ export class CaChannel {
   _accessRights(rights: number): void {
     const a = { read: (rights & 1) !== 0, write: (rights & 2) !== 0 };
     this.#access = a;
+    if (!this.#accessCbs?.size) return;
     for (const cb of [...this.#accessCbs]) this.#call(() => cb({ ...a }));
   }
 
@@ -488,15 +607,20 @@ export class CaChannel {
     this.#hostName = c.address;
     this.#serverMinor = c.state.serverMinor;
     this.#state = "connected";
-    for (const s of this.#subs) {
-      s._activate(c, this.#host.nextSubid(), dataType, count);
+    if (this.#subs) {
+      for (const s of this.#subs) s._activate(c, this.#host.nextSubid(), dataType, count);
     }
-    for (const w of this.#waiters) {
-      clearTimeout(w.timer);
-      w.resolve();
+    const waiters = this.#waiters;
+    if (waiters) {
+      this.#waiters = undefined;
+      for (const w of waiters) {
+        this.#host.cancelDeadline(w.deadline);
+        w.resolve();
+      }
     }
-    this.#waiters.clear();
-    for (const cb of [...this.#connCbs]) this.#call(() => cb(true));
+    if (this.#connCbs?.size) {
+      for (const cb of [...this.#connCbs]) this.#call(() => cb(true));
+    }
   }
 
   /**
@@ -506,16 +630,26 @@ export class CaChannel {
   _lost(createFailed: boolean): void {
     if (this.#state === "closed") return;
     const was = this.#state === "connected";
+    const c = this.#circuit;
     this.#circuit = undefined;
     this.#sid = undefined;
-    for (const s of this.#subs) s.subid = undefined;
+    if (this.#subs) {
+      for (const s of this.#subs) {
+        if (c && s.subid !== undefined && c.subscriptions.get(s.subid) === s) {
+          c.subscriptions.delete(s.subid);
+        }
+        s.subid = undefined;
+      }
+    }
     if (was) {
       this.#state = "disconnected";
       this.#access = { read: false, write: false };
     }
     // A refused create is retried later rather than hammering the server.
     this.#host.startSearch(this, createFailed ? 1 : 0);
-    if (was) { for (const cb of [...this.#connCbs]) this.#call(() => cb(false)); }
+    if (was && this.#connCbs?.size) {
+      for (const cb of [...this.#connCbs]) this.#call(() => cb(false));
+    }
   }
 
   /** A WRITE was refused. @internal */

@@ -15,6 +15,7 @@ import type { CaChannel, Subscription } from "./channel.ts";
 /** An operation waiting for its reply (READ_NOTIFY or WRITE_NOTIFY). */
 export interface Pending {
   channel: CaChannel;
+  ioid: number;
   kind: "read" | "write";
   resolve(ev: Extract<CircuitEvent, { kind: "readReply" | "writeReply" }>): void;
   reject(e: Error): void;
@@ -125,15 +126,7 @@ export class VirtualCircuit {
   removeChannel(ch: CaChannel, sid: number | undefined): void {
     if (this.channels.get(ch.cid) !== ch) return;
     this.channels.delete(ch.cid);
-    for (const [subid, s] of this.subscriptions) {
-      if (s.channel === ch) this.subscriptions.delete(subid);
-    }
-    for (const [ioid, p] of this.pending) {
-      if (p.channel === ch) {
-        this.pending.delete(ioid);
-        p.reject(new DisconnectedError(`Channel "${ch.name}" was closed`));
-      }
-    }
+    // The channel already failed its own operations and dropped its subscriptions.
     if (this.channels.size === 0 && !this.nameServer) {
       this.close();
       return;
@@ -351,17 +344,9 @@ export class VirtualCircuit {
     );
   }
 
-  /** Fails the channel's pending operations and forgets its subscriptions' IDs. */
+  /** Fails the channel's pending operations (its subscriptions go in `_lost`). */
   #dropChannelState(ch: CaChannel, why: string): void {
-    for (const [ioid, p] of this.pending) {
-      if (p.channel === ch) {
-        this.pending.delete(ioid);
-        p.reject(new DisconnectedError(`Channel "${ch.name}" disconnected: ${why}`));
-      }
-    }
-    for (const [subid, s] of this.subscriptions) {
-      if (s.channel === ch) this.subscriptions.delete(subid);
-    }
+    ch._failOps(() => new DisconnectedError(`Channel "${ch.name}" disconnected: ${why}`));
   }
 
   #fail(why: string): void {

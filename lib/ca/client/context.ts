@@ -21,6 +21,7 @@ import {
 import { CaRepeater } from "../repeater.ts";
 import { CaChannel, type ChannelHost } from "./channel.ts";
 import { type CircuitHost, VirtualCircuit } from "./circuit.ts";
+import { type Deadline, Deadlines } from "./deadlines.ts";
 import { ecaName } from "./eca_names.ts";
 import { BeaconTracker, SearchScheduler } from "./search.ts";
 
@@ -127,6 +128,10 @@ export class CaContext implements AsyncDisposable {
   #repeaterTimer: ReturnType<typeof setTimeout> | undefined;
   #repeaterConfirmed = false;
   #nameServerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Timeouts of gets, puts and connection waits, driven by one timer. */
+  readonly #deadlines = new Deadlines();
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineTimerAt = Infinity;
   #nextCid = 1;
   #nextIoid = 1;
   #nextSubid = 1;
@@ -167,6 +172,15 @@ export class CaContext implements AsyncDisposable {
       },
       channelClosed: (ch) => {
         this.#channels.delete(ch.cid);
+      },
+      addDeadline: (at, onExpire) => this.#addDeadline(at, onExpire),
+      cancelDeadline: (d) => {
+        this.#deadlines.cancel(d);
+        if (this.#deadlines.size === 0 && this.#deadlineTimer !== undefined) {
+          clearTimeout(this.#deadlineTimer);
+          this.#deadlineTimer = undefined;
+          this.#deadlineTimerAt = Infinity;
+        }
       },
     };
     this.#circuitHost = {
@@ -214,6 +228,30 @@ export class CaContext implements AsyncDisposable {
     this.#channels.set(cid, ch);
     this.#startSearch(ch, 0);
     return ch;
+  }
+
+  // ---- timeouts --------------------------------------------------------------------
+
+  #addDeadline(at: number, onExpire: () => void): Deadline {
+    const d = this.#deadlines.add(at, onExpire);
+    if (at < this.#deadlineTimerAt) this.#armDeadlines(at);
+    return d;
+  }
+
+  #armDeadlines(at: number): void {
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimerAt = at;
+    this.#deadlineTimer = setTimeout(() => {
+      this.#deadlineTimer = undefined;
+      this.#deadlineTimerAt = Infinity;
+      try {
+        this.#deadlines.expire(performance.now());
+      } catch (e) {
+        this.logger.error(`CA timeout handler threw: ${(e as Error).message}`);
+      }
+      const next = this.#deadlines.nextAt;
+      if (next !== undefined && next < this.#deadlineTimerAt) this.#armDeadlines(next);
+    }, Math.max(0, at - performance.now()));
   }
 
   // ---- search ----------------------------------------------------------------------
@@ -277,7 +315,7 @@ export class CaContext implements AsyncDisposable {
 
   /** A server answered for a search ID. */
   #found(cid: number, ip: string, port: number): void {
-    if (!this.#search.remove(cid)) return; // duplicate or late reply: first one wins
+    if (!this.#search.answered(cid, now())) return; // duplicate or late reply: first one wins
     const ch = this.#channels.get(cid);
     if (!ch) return;
     const key = `${ip}:${port}:${ch.priority}`;
@@ -469,8 +507,13 @@ export class CaContext implements AsyncDisposable {
   /** Closes every channel, circuit and socket, and stops all timers. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    for (const ch of [...this.#channels.values()]) await ch.close();
     this.#closed = true;
+    // Closing the circuits releases every channel on the server at once: no
+    // CLEAR_CHANNEL per channel.
+    for (const ch of this.#channels.values()) ch._closeWithContext();
+    this.#channels.clear();
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlines.clear();
     clearTimeout(this.#searchTimer);
     clearTimeout(this.#repeaterTimer);
     clearTimeout(this.#nameServerTimer);

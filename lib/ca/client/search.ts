@@ -13,8 +13,6 @@
 
 import { ByteWriter } from "../../core/bytes.ts";
 import { encodeSearchRequest, encodeUdpVersion } from "../proto/messages.ts";
-import { padded } from "../proto/header.ts";
-import { utf8Encode } from "../../core/bytes.ts";
 
 /** Options of {@link SearchScheduler}. */
 export interface SearchSchedulerOptions {
@@ -32,11 +30,12 @@ export interface SearchSchedulerOptions {
 
 interface Entry {
   cid: number;
-  name: string;
-  /** Encoded size of its SEARCH message. */
-  size: number;
+  /** Its SEARCH message, encoded once and copied into every datagram that carries it. */
+  message: Uint8Array;
   period: number;
   dueAt: number;
+  /** Times sent so far. */
+  tries: number;
 }
 
 /** What one poll produced. */
@@ -68,6 +67,8 @@ export class SearchScheduler {
   readonly #entries = new Map<number, Entry>();
   readonly #w = new ByteWriter(2048);
   #sequence = 0;
+  /** When the last reply came (any name): retries wait while replies still flow. */
+  #lastReplyAt = -Infinity;
 
   constructor(opts: SearchSchedulerOptions = {}) {
     this.#minPeriod = opts.minPeriod ?? 0.03;
@@ -90,12 +91,15 @@ export class SearchScheduler {
    * @param delay seconds before the first search (default 0)
    */
   add(cid: number, name: string, now: number, delay = 0): void {
+    const w = this.#w;
+    w.reset();
+    encodeSearchRequest(w, { cid, name });
     this.#entries.set(cid, {
       cid,
-      name,
-      size: 16 + padded(utf8Encode(name).length + 1),
+      message: w.toBytes(),
       period: this.#minPeriod,
       dueAt: now + delay,
+      tries: 0,
     });
   }
 
@@ -105,6 +109,20 @@ export class SearchScheduler {
    * @returns whether it was being searched for
    */
   remove(cid: number): boolean {
+    return this.#entries.delete(cid);
+  }
+
+  /**
+   * Stops searching for a name because a server answered for it. Answers also hold
+   * back retries: while replies keep arriving (a big batch being worked through), a
+   * name sent once is not sent again until the replies pause for the shortest retry
+   * interval, or until it is overdue by a whole interval of its own.
+   * @param cid the search ID
+   * @param now the current time
+   * @returns whether it was being searched for (false: a duplicate or late reply)
+   */
+  answered(cid: number, now: number): boolean {
+    this.#lastReplyAt = now;
     return this.#entries.delete(cid);
   }
 
@@ -140,6 +158,10 @@ export class SearchScheduler {
     w.reset();
     let inDatagram = 0;
     let budgetHit = false;
+    // Replies still flowing: hold retries back (first searches always go out).
+    const holdUntil = this.#lastReplyAt + this.#minPeriod;
+    const holding = now < holdUntil;
+    let held = Infinity;
     const flush = () => {
       if (inDatagram > 0) datagrams.push(w.toBytes());
       w.reset();
@@ -147,7 +169,12 @@ export class SearchScheduler {
     };
     for (const e of this.#entries.values()) {
       if (e.dueAt > now) continue;
-      if (inDatagram > 0 && w.length + e.size > this.#maxDatagram) {
+      if (holding && e.tries > 0 && now < e.dueAt + e.period / 2) {
+        held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
+        continue;
+      }
+      const size = e.message.length;
+      if (inDatagram > 0 && w.length + size > this.#maxDatagram) {
         flush();
         if (datagrams.length >= this.#maxPerPoll) {
           budgetHit = true;
@@ -158,8 +185,9 @@ export class SearchScheduler {
         encodeUdpVersion(w, { sequence: this.#sequence });
         this.#sequence = (this.#sequence + 1) >>> 0;
       }
-      encodeSearchRequest(w, { cid: e.cid, name: e.name });
+      w.bytes(e.message);
       inDatagram++;
+      e.tries++;
       e.dueAt = now + e.period;
       e.period = Math.min(e.period * 2, this.#maxPeriod);
     }
@@ -167,7 +195,8 @@ export class SearchScheduler {
     let nextAt: number | undefined = budgetHit ? now + this.#pacing : undefined;
     if (!budgetHit) {
       for (const e of this.#entries.values()) {
-        if (nextAt === undefined || e.dueAt < nextAt) nextAt = e.dueAt;
+        const at = e.dueAt > now ? e.dueAt : held;
+        if (nextAt === undefined || at < nextAt) nextAt = at;
       }
     }
     return { datagrams, nextAt };

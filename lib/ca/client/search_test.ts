@@ -99,3 +99,26 @@ Deno.test(
     assert.equal(b.beacon("1.2.3.4:5065", 2), true);
   },
 );
+
+Deno.test("search: replies still arriving hold retries back, not first searches", opts, () => {
+  const s = new SearchScheduler({ minPeriod: 0.03 });
+  for (let i = 1; i <= 3; i++) s.add(i, `held:${i}`, 0);
+  assert.equal(s.poll(0).datagrams.length, 1);
+  // A reply for 1 at 0.025; 2 and 3 are due again at 0.03 but replies are flowing.
+  assert.equal(s.answered(1, 0.025), true);
+  assert.equal(s.answered(1, 0.026), false); // duplicate
+  s.add(4, "new", 0.03);
+  const p = s.poll(0.03);
+  assert.deepEqual(names(p.datagrams[0]), ["new"]);
+  assert.equal(p.nextAt!.toFixed(3), "0.056"); // 30 ms after the last reply (a duplicate counts)
+  // Replies keep coming, but a retry overdue by its own interval goes anyway.
+  s.answered(4, 0.05);
+  s.answered(4, 0.058);
+  assert.equal(s.poll(0.055).datagrams.length, 0);
+  assert.deepEqual(names(s.poll(0.06).datagrams[0]), ["held:2", "held:3"]);
+  // No replies at all: the plain back-off.
+  const q = new SearchScheduler({ minPeriod: 0.03 });
+  q.add(9, "lonely", 0);
+  q.poll(0);
+  assert.equal(q.poll(0.03).datagrams.length, 1);
+});
