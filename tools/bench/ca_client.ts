@@ -4,13 +4,17 @@
  * 10,000 scalar PVs on 127.0.0.1):
  *
  * - connect-and-read of 1,000 and 10,000 PVs with the library in this process
- *   (CaContext: create the channels, wait for all, read all);
+ *   (CaContext: create the channels, wait for all, read all as DBR_TIME_DOUBLE; the
+ *   context's close is not in the time);
+ * - the same with libca in a Python process when /usr/bin/python3 can import pyepics
+ *   (tools/bench/ca_client_libca.py): once through libca's C calls with Python kept out
+ *   of the loop ("libca"), once through pyepics' `epics.ca` functions ("pyepics");
  * - the same through a whole `caget -t <all names>` process: ours and, when it is on the
  *   PATH, EPICS base's (libca doing the same work in its own process);
  * - the wall time of one `caget <pv>` process, ours and EPICS base's.
  *
  * Each measurement runs `--rounds` times (default 3); the best time is kept. Ratios are
- * ours / EPICS base (below 1: we are faster). No socket leaves 127.0.0.1.
+ * ours / reference (below 1: we are faster). No socket leaves 127.0.0.1.
  *
  * Usage: deno run -A tools/bench/ca_client.ts [--rounds N]   (internal: --serve N)
  * @module
@@ -108,11 +112,67 @@ async function best(rounds: number, f: () => Promise<unknown>): Promise<number> 
   return b;
 }
 
-async function libraryRead(env: Record<string, string>, n: number): Promise<void> {
+/** Connect and read `n` PVs in a fresh context; returns the milliseconds taken. */
+async function libraryRead(env: Record<string, string>, n: number): Promise<number> {
   await using ctx = new CaContext({ config: epicsConfigFrom(env).ca, repeater: false });
+  const t0 = performance.now();
   const chans = Array.from({ length: n }, (_, i) => ctx.channel(pvName(i)));
   if (!await waitConnected(chans, 30)) throw new Error("Not every PV connected");
   await Promise.all(chans.map((c) => c.get({ dbrType: 20, timeoutSec: 30 })));
+  return performance.now() - t0;
+}
+
+async function bestOf(rounds: number, f: () => Promise<number>): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < rounds; i++) b = Math.min(b, await f());
+  return b;
+}
+
+const PYTHON = "/usr/bin/python3";
+
+/** True when /usr/bin/python3 can import pyepics (and so find libca). */
+async function havePyepics(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(PYTHON, {
+      args: ["-c", "import epics.ca; epics.ca.initialize_libca()"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.code === 0;
+  } catch {
+    return false;
+  }
+}
+
+interface LibcaTimes {
+  libca: Record<string, number>;
+  pyepics: Record<string, number>;
+}
+
+/** Runs ca_client_libca.py for the counts; best milliseconds per way and count. */
+async function libcaRead(
+  env: Record<string, string>,
+  counts: number[],
+  rounds: number,
+): Promise<LibcaTimes> {
+  const out = await new Deno.Command(PYTHON, {
+    args: [
+      `${ROOT}tools/bench/ca_client_libca.py`,
+      "--prefix",
+      "BENCH:pv",
+      "--rounds",
+      String(rounds),
+      ...counts.map(String),
+    ],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (out.code !== 0) {
+    throw new Error(`ca_client_libca.py failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(text) as LibcaTimes;
 }
 
 async function runProcess(
@@ -147,6 +207,7 @@ async function main(args: string[]): Promise<number> {
   }
   const rounds = option(args, "--rounds", 3);
   const epicsCaget = findOnPath("caget");
+  const pyepics = await havePyepics();
   const server = await startServer();
   const repeaterPort = freeUdpPort();
   // Our repeater on a private port, so libca does not spawn a caRepeater that outlives us.
@@ -160,23 +221,26 @@ async function main(args: string[]): Promise<number> {
     EPICS_CA_MAX_ARRAY_BYTES: "100000000",
   };
   const ourCaget = ["run", "-A", `${ROOT}cli/caget.ts`];
+  const counts = [1_000, MAX_PVS];
   const rows: Array<[string, number, number | undefined]> = [];
   try {
     // Warm-up: compile caget once and fill the server's caches.
     await runProcess(Deno.execPath(), [...ourCaget, pvName(0)], env, 1);
     await libraryRead(env, 100);
-    for (const n of [1_000, MAX_PVS]) {
+    const ref = pyepics ? await libcaRead(env, counts, rounds) : undefined;
+    for (const n of counts) {
       const names = Array.from({ length: n }, (_, i) => pvName(i));
-      const lib = await best(rounds, () => libraryRead(env, n));
-      rows.push([`connect+read ${n} PVs, library in-process`, lib, undefined]);
+      const lib = await bestOf(rounds, () => libraryRead(env, n));
+      rows.push([`connect+read ${n} PVs in-process (vs libca)`, lib, ref?.libca[n]]);
+      rows.push([`connect+read ${n} PVs in-process (vs pyepics)`, lib, ref?.pyepics[n]]);
       const ours = await best(
         rounds,
         () => runProcess(Deno.execPath(), [...ourCaget, "-w", "30", "-t", ...names], env, n),
       );
-      const ref = epicsCaget
+      const base = epicsCaget
         ? await best(rounds, () => runProcess(epicsCaget, ["-w", "30", "-t", ...names], env, n))
         : undefined;
-      rows.push([`caget process, ${n} PVs (ours vs libca caget)`, ours, ref]);
+      rows.push([`caget process, ${n} PVs (vs base caget)`, ours, base]);
     }
     const one = await best(
       rounds,
@@ -185,20 +249,21 @@ async function main(args: string[]): Promise<number> {
     const oneRef = epicsCaget
       ? await best(rounds, () => runProcess(epicsCaget, [pvName(1)], env, 1))
       : undefined;
-    rows.push(["caget process, 1 PV (wall time)", one, oneRef]);
+    rows.push(["caget process, 1 PV (wall time, vs base caget)", one, oneRef]);
   } finally {
     await server.stop();
   }
   const line = (a: string, b: string, c: string, d: string) =>
     `${a.padEnd(48)} ${b.padStart(12)} ${c.padStart(12)} ${d.padStart(10)}`;
   console.log(`best of ${rounds} rounds; server: epics-ts CaServer with ${MAX_PVS} PVs`);
-  console.log(line("measurement", "epics-ts", "EPICS base", "ours/base"));
+  console.log(line("measurement", "epics-ts", "reference", "ours/ref"));
   for (const [label, ours, ref] of rows) {
     console.log(
       line(label, fmtMs(ours), fmtMs(ref), ref === undefined ? "-" : (ours / ref).toFixed(2)),
     );
   }
   if (!epicsCaget) console.log("caget (EPICS base) not found on PATH: reference numbers missing");
+  if (!pyepics) console.log(`${PYTHON} cannot import epics (pyepics): libca numbers missing`);
   return 0;
 }
 
