@@ -156,6 +156,20 @@ export function coerceEnum(v: unknown, choices: readonly string[]): number {
   return n;
 }
 
+/** Integer typed arrays whose whole range a (non-64-bit) target type holds. */
+const WIDENS: Partial<Record<ScalarType, readonly unknown[]>> = {
+  int16: [Int8Array, Uint8Array],
+  uint16: [Uint8Array],
+  int32: [Int8Array, Uint8Array, Int16Array, Uint16Array],
+  uint32: [Uint8Array, Uint16Array],
+  float32: [Int8Array, Uint8Array, Int16Array, Uint16Array],
+  float64: [Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array],
+};
+
+function fitsIn(src: ArrayLike<unknown>, t: ScalarType): boolean {
+  return WIDENS[t]?.includes(src.constructor) ?? false;
+}
+
 /**
  * Converts an input to a PV's value type. Arrays longer than the PV's maximum are refused.
  * Char (int8/uint8) arrays also accept a string, stored as its UTF-8 bytes plus a NUL.
@@ -200,6 +214,13 @@ export function coerceValue(
     return Array.from(src, (x) => coerceElement(x, "boolean") as boolean);
   }
   const out = newNumericArray(type.scalar, src.length);
+  if (
+    ArrayBuffer.isView(src) && (src.constructor === out.constructor || fitsIn(src, type.scalar))
+  ) {
+    // Same element type, or an integer type whose every value fits: one block copy.
+    (out as Uint8Array).set(src as unknown as Uint8Array);
+    return out;
+  }
   if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
     for (let i = 0; i < src.length; i++) out[i] = BigInt(coerceNumber(src[i], type.scalar));
   } else if (ArrayBuffer.isView(src) && !isIntegerType(type.scalar)) {

@@ -62,6 +62,13 @@ const PROPERTY_PATHS = ["display", "control", "valueAlarm"];
 
 type Getter = (s: PvSnapshot) => unknown;
 
+/** Setters fed by one part of a snapshot, skipped while that part is the same object. */
+interface Group {
+  source: (s: PvSnapshot) => unknown;
+  setters: [PvValue, Getter][];
+  last: unknown;
+}
+
 function finite(x: number): number {
   return Number.isFinite(x) ? x : 0;
 }
@@ -86,7 +93,7 @@ export class NtSnapshotWriter {
   /** The value every {@link write} fills (reused: encode it before the next write). */
   readonly value: PvValue;
   readonly #pvType: PvTypeInfo;
-  readonly #setters: [PvValue, Getter][] = [];
+  readonly #groups: Group[] = [];
   readonly #bits = new Map<number, BitSet>();
   #last: PvSnapshot | undefined;
 
@@ -99,9 +106,29 @@ export class NtSnapshotWriter {
     this.type = ntTypeForPv(pvType);
     this.value = PvValue.create(this.type);
     const v = this.value;
+    // A snapshot shares the parts a post did not touch (display, control, often the
+    // alarm) with the one before: their fields are assigned again only when replaced.
+    const groups = new Map<string, Group>();
+    const part: Record<string, (s: PvSnapshot) => unknown> = {
+      value: (s) => s.value,
+      choices: (s) => s.choices,
+      alarm: (s) => s.alarm,
+      timeStamp: (s) => s.timeStamp,
+      display: (s) => s.display,
+      control: (s) => s.control,
+      valueAlarm: (s) => s.valueAlarm,
+    };
     const add = (path: string, get: Getter) => {
       const f = v.tryField(path);
-      if (f) this.#setters.push([f, get]);
+      if (!f) return;
+      const top = path === "value.choices" ? "choices" : path.split(".")[0];
+      let g = groups.get(top);
+      if (!g) {
+        g = { source: part[top], setters: [], last: undefined };
+        groups.set(top, g);
+        this.#groups.push(g);
+      }
+      g.setters.push([f, get]);
     };
     if (v.has("display.form")) v.set("display.form.choices", FORM_CHOICES);
     const el = this.type.member("value");
@@ -152,7 +179,12 @@ export class NtSnapshotWriter {
   write(snap: PvSnapshot): PvValue {
     if (snap === this.#last) return this.value;
     this.#last = snap;
-    for (const [node, get] of this.#setters) node.assign(get(snap));
+    for (const g of this.#groups) {
+      const src = g.source(snap);
+      if (src === g.last && src !== undefined) continue;
+      g.last = src;
+      for (const [node, get] of g.setters) node.assign(get(snap));
+    }
     if (this.#pvType.nt === "NTNDArray") {
       const nd = snap.ndarray;
       fillNtNdArray(this.value, {
