@@ -55,6 +55,8 @@ export class VirtualCircuit {
   readonly port: number;
   readonly priority: number;
   readonly nameServer: boolean;
+  /** "ip:port" of the server. */
+  readonly address: string;
   readonly state: CircuitState;
   readonly #host: CircuitHost;
   #conn: Deno.TcpConn | undefined;
@@ -78,6 +80,7 @@ export class VirtualCircuit {
     this.port = opts.port;
     this.priority = opts.priority;
     this.nameServer = opts.nameServer ?? false;
+    this.address = `${opts.hostname}:${opts.port}`;
     this.state = new CircuitState({
       user: opts.user,
       host: opts.host,
@@ -87,11 +90,6 @@ export class VirtualCircuit {
       maxPayload: opts.maxPayload,
     }, host.now());
     this.done = this.#run();
-  }
-
-  /** "ip:port" of the server. */
-  get address(): string {
-    return `${this.hostname}:${this.port}`;
   }
 
   /** True once the TCP connection is up. */
@@ -112,7 +110,7 @@ export class VirtualCircuit {
   addChannel(ch: CaChannel): void {
     this.channels.set(ch.cid, ch);
     if (this.#connected) {
-      this.state.createChannel(ch.cid, ch.name);
+      this.state.createChannel(ch.cid, ch.name, ch._namePayload);
       this.flushSoon();
     }
   }
@@ -195,7 +193,9 @@ export class VirtualCircuit {
     }
     this.#connected = true;
     this.state.hello();
-    for (const ch of this.channels.values()) this.state.createChannel(ch.cid, ch.name);
+    for (const ch of this.channels.values()) {
+      this.state.createChannel(ch.cid, ch.name, ch._namePayload);
+    }
     this.flushSoon();
     this.#armWatchdog(this.state.tick(this.#host.now()).nextAt);
     const buf = new Uint8Array(READ_SIZE);

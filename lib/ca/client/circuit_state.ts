@@ -17,7 +17,7 @@ import { CA_MINOR_VERSION, CaCommand } from "../proto/constants.ts";
 import { decodeDbr } from "../proto/dbr.ts";
 import type { DbrData } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
-import type { CaMessage } from "../proto/header.ts";
+import { type CaMessage, writeHeader } from "../proto/header.ts";
 import {
   decodeAccessRights,
   decodeCreateChan,
@@ -167,9 +167,15 @@ export class CircuitState {
    * Queues CREATE_CHAN.
    * @param cid the channel's client ID
    * @param name the PV name
+   * @param payload the name already encoded as a padded payload (saves encoding it)
    */
-  createChannel(cid: number, name: string): void {
-    encodeCreateChanRequest(this.#out, { cid, name });
+  createChannel(cid: number, name: string, payload?: Uint8Array): void {
+    if (!payload) {
+      encodeCreateChanRequest(this.#out, { cid, name });
+      return;
+    }
+    writeHeader(this.#out, CaCommand.CREATE_CHAN, payload.length, 0, 0, cid, CA_MINOR_VERSION);
+    this.#out.bytes(payload);
   }
 
   /**
@@ -252,7 +258,7 @@ export class CircuitState {
       }
       case CaCommand.CREATE_CHAN: {
         const c = decodeCreateChan(m);
-        return { kind: "created", ...c };
+        return { kind: "created", cid: c.cid, sid: c.sid, dataType: c.dataType, count: c.count };
       }
       case CaCommand.CREATE_CH_FAIL:
         return { kind: "createFailed", cid: m.param1 };

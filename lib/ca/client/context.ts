@@ -115,6 +115,11 @@ export class CaContext implements AsyncDisposable {
   readonly #beacons = new BeaconTracker();
   readonly #circuits = new Map<string, VirtualCircuit>();
   readonly #nameServers = new Map<string, VirtualCircuit>();
+  /** The circuit the last search reply led to. */
+  #lastCircuit: VirtualCircuit | undefined;
+  /** The last server address turned into text, and its text. */
+  #lastIp = -1;
+  #lastIpText = "";
   #udp: Deno.DatagramConn | undefined;
   /** Every destination is on this host: bind loopback only. */
   #local = false;
@@ -258,7 +263,7 @@ export class CaContext implements AsyncDisposable {
 
   #startSearch(ch: CaChannel, delay: number): void {
     if (this.#closed) return;
-    this.#search.add(ch.cid, ch.name, now(), delay);
+    this.#search.add(ch.cid, ch.name, now(), delay, ch._namePayload);
     if (delay === 0) {
       // Let every channel created in this turn join the same datagrams.
       if (!this.#searchQueued) {
@@ -318,8 +323,16 @@ export class CaContext implements AsyncDisposable {
     if (!this.#search.answered(cid, now())) return; // duplicate or late reply: first one wins
     const ch = this.#channels.get(cid);
     if (!ch) return;
+    // Replies to one batch of searches come from one server: skip the map lookup.
+    let c = this.#lastCircuit;
+    if (
+      c && !c.closed && c.port === port && c.priority === ch.priority && c.hostname === ip
+    ) {
+      ch._found(c);
+      return;
+    }
     const key = `${ip}:${port}:${ch.priority}`;
-    let c = this.#circuits.get(key);
+    c = this.#circuits.get(key);
     if (!c || c.closed) {
       c = new VirtualCircuit(this.#circuitHost, {
         hostname: ip,
@@ -333,10 +346,12 @@ export class CaContext implements AsyncDisposable {
       });
       this.#circuits.set(key, c);
     }
+    this.#lastCircuit = c;
     ch._found(c);
   }
 
   #circuitClosed(c: VirtualCircuit): void {
+    if (this.#lastCircuit === c) this.#lastCircuit = undefined;
     if (c.nameServer) {
       for (const [k, v] of this.#nameServers) if (v === c) this.#nameServers.delete(k);
       this.#scheduleNameServers(5);
@@ -409,9 +424,14 @@ export class CaContext implements AsyncDisposable {
       switch (m.command) {
         case CaCommand.SEARCH: {
           const r = decodeSearchReply(m);
-          const ip = r.serverIp === 0xffffffff || (r.minorVersion ?? 0) < 8
-            ? from.hostname
-            : ipv4ToString(r.serverIp);
+          let ip = from.hostname;
+          if (r.serverIp !== 0xffffffff && (r.minorVersion ?? 0) >= 8) {
+            if (r.serverIp !== this.#lastIp) {
+              this.#lastIp = r.serverIp;
+              this.#lastIpText = ipv4ToString(r.serverIp);
+            }
+            ip = this.#lastIpText;
+          }
           this.#found(r.cid, ip, r.port);
           break;
         }

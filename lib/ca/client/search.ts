@@ -11,8 +11,37 @@
  * @module
  */
 
-import { ByteWriter } from "../../core/bytes.ts";
-import { encodeSearchRequest, encodeUdpVersion } from "../proto/messages.ts";
+import { ByteWriter, utf8Encode } from "../../core/bytes.ts";
+import { CA_MINOR_VERSION, CaCommand, SearchReply } from "../proto/constants.ts";
+import { padded, writeHeader } from "../proto/header.ts";
+import { encodeUdpVersion } from "../proto/messages.ts";
+
+/**
+ * A PV name as a CA string payload (UTF-8, NUL, zeros to a multiple of 8), the body
+ * of both SEARCH and CREATE_CHAN: a channel encodes it once. Plain ASCII names, the
+ * usual case, skip the text encoder.
+ * @param name the PV name
+ * @returns the padded payload
+ */
+export function namePayload(name: string): Uint8Array {
+  const n = name.length;
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    if (name.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) {
+    const b = utf8Encode(name);
+    const out = new Uint8Array(padded(b.length + 1));
+    out.set(b);
+    return out;
+  }
+  const out = new Uint8Array(padded(n + 1));
+  for (let i = 0; i < n; i++) out[i] = name.charCodeAt(i);
+  return out;
+}
 
 /** Options of {@link SearchScheduler}. */
 export interface SearchSchedulerOptions {
@@ -30,8 +59,8 @@ export interface SearchSchedulerOptions {
 
 interface Entry {
   cid: number;
-  /** Its SEARCH message, encoded once and copied into every datagram that carries it. */
-  message: Uint8Array;
+  /** The name as a padded payload, encoded once. */
+  payload: Uint8Array;
   period: number;
   dueAt: number;
   /** Times sent so far. */
@@ -89,14 +118,12 @@ export class SearchScheduler {
    * @param name the PV name
    * @param now the current time
    * @param delay seconds before the first search (default 0)
+   * @param payload the name already encoded by {@link namePayload}
    */
-  add(cid: number, name: string, now: number, delay = 0): void {
-    const w = this.#w;
-    w.reset();
-    encodeSearchRequest(w, { cid, name });
+  add(cid: number, name: string, now: number, delay = 0, payload?: Uint8Array): void {
     this.#entries.set(cid, {
       cid,
-      message: w.toBytes(),
+      payload: payload ?? namePayload(name),
       period: this.#minPeriod,
       dueAt: now + delay,
       tries: 0,
@@ -173,7 +200,7 @@ export class SearchScheduler {
         held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
         continue;
       }
-      const size = e.message.length;
+      const size = 16 + e.payload.length;
       if (inDatagram > 0 && w.length + size > this.#maxDatagram) {
         flush();
         if (datagrams.length >= this.#maxPerPoll) {
@@ -185,7 +212,16 @@ export class SearchScheduler {
         encodeUdpVersion(w, { sequence: this.#sequence });
         this.#sequence = (this.#sequence + 1) >>> 0;
       }
-      w.bytes(e.message);
+      writeHeader(
+        w,
+        CaCommand.SEARCH,
+        e.payload.length,
+        SearchReply.DONT_REPLY,
+        CA_MINOR_VERSION,
+        e.cid,
+        e.cid,
+      );
+      w.bytes(e.payload);
       inDatagram++;
       e.tries++;
       e.dueAt = now + e.period;

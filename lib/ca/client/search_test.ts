@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { CaCommand } from "../proto/constants.ts";
 import { decodeDatagram } from "../proto/framer.ts";
-import { decodeSearchRequest } from "../proto/messages.ts";
-import { BeaconTracker, SearchScheduler } from "./search.ts";
+import { decodeSearchRequest, stringPayload } from "../proto/messages.ts";
+import { BeaconTracker, namePayload, SearchScheduler } from "./search.ts";
 
 const opts = { permissions: "none" } as const;
 
@@ -121,4 +121,10 @@ Deno.test("search: replies still arriving hold retries back, not first searches"
   q.add(9, "lonely", 0);
   q.poll(0);
   assert.equal(q.poll(0.03).datagrams.length, 1);
+});
+
+Deno.test("search: a name payload is the same bytes as the codec's string payload", opts, () => {
+  for (const name of ["", "T:ai", "1234567", "12345678", "Température:ai", "a-b.c{d}"]) {
+    assert.deepEqual(namePayload(name), stringPayload(name), name);
+  }
 });
