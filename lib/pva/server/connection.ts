@@ -13,10 +13,12 @@ import { EpicsError, RemoteProtocolError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
 import {
+  beginMessage,
   bitOf,
   BitSet,
   type DecodedMessage,
   decodeMessage,
+  encodeBitSet,
   encodeCreateChannelResponse,
   encodeDestroyChannel,
   encodeEcho,
@@ -26,6 +28,8 @@ import {
   encodeSetByteOrder,
   encodeValidated,
   encodeValidationRequest,
+  encodeValueBits,
+  endMessage,
   type FieldDesc,
   type GetFieldRequest,
   type OpCommand,
@@ -128,9 +132,41 @@ interface Monitor {
   window: number;
   queueSize: number;
   queue: QueuedUpdate[];
-  bits: Map<number, BitSet>;
+  /** Changed bits to send per PvChange combination, with their encoding. */
+  bits: Map<number, UpdateBits>;
   unsubscribe: () => void;
 }
+
+/** The changed BitSet of monitor updates, encoded once in the connection's byte order. */
+interface UpdateBits {
+  bits: BitSet;
+  /** Size + bytes, as on the wire. */
+  wire: Uint8Array;
+  /** The wire bytes as a string: updates with equal keys carry equal data. */
+  key: string;
+}
+
+/**
+ * The last monitor update data (changed BitSet and values) encoded for a PV, so other
+ * subscriptions with the same selection, on this connection or another, copy the bytes
+ * instead of encoding them again. A connection encodes into one of two buffers, hands
+ * it to the socket (epoch + 1) and only writes into it again after the next hand-over
+ * (epoch + 2): until then the bytes stay valid.
+ */
+interface EncodedUpdate {
+  littleEndian: boolean;
+  owner: PvaServerConnection;
+  epoch: number;
+  buf: Uint8Array;
+  start: number;
+  end: number;
+}
+
+/** Per PV: the snapshot last encoded, and its encodings by selection key. */
+const lastEncoded = new WeakMap<
+  ServedPv,
+  { snap: PvSnapshot; byKey: Map<string, EncodedUpdate> }
+>();
 
 const DEFAULT_QUEUE = 4;
 
@@ -147,6 +183,8 @@ export class PvaServerConnection {
   readonly #cache = new TypeCache();
   #out: ByteWriter;
   #spare: ByteWriter;
+  /** Counts hand-overs of #out to the socket (invalidates EncodedUpdate ranges). */
+  #epoch = 0;
   #channels = new Map<number, Channel>();
   #ops = new Map<number, Op>();
   #nextSid = 1;
@@ -550,16 +588,23 @@ export class PvaServerConnection {
       subcmd,
       status: STATUS_OK,
       value,
-      changed: this.#bitsFor(op, 0),
+      changed: this.#bitsFor(op, 0).bits,
     });
     this.#scheduleFlush();
   }
 
-  #bitsFor(op: Op, changes: number): BitSet {
+  #bitsFor(op: Op, changes: number): UpdateBits {
     const cache = op.mon?.bits;
     let b = cache?.get(changes);
     if (!b) {
-      b = leafBits(op.type, selectBits(op.type, op.channel.writer.changeBits(changes), op.mask));
+      const bits = leafBits(
+        op.type,
+        selectBits(op.type, op.channel.writer.changeBits(changes), op.mask),
+      );
+      const w = new ByteWriter(16, this.#out.littleEndian);
+      encodeBitSet(w, bits);
+      const wire = w.toBytes();
+      b = { bits, wire, key: String.fromCharCode(...wire) };
       cache?.set(changes, b);
     }
     return b;
@@ -684,20 +729,14 @@ export class PvaServerConnection {
   }
 
   #encodeUpdates(): void {
+    const out = this.#out;
     for (const op of this.#ready) {
       const mon = op.mon!;
       const q = mon.queue;
       let sent = 0;
       while (sent < q.length && (!mon.pipeline || mon.window > 0)) {
         const u = q[sent++];
-        encodeOpResponse(this.#out, {
-          command: PvaCommand.MONITOR,
-          ioid: op.ioid,
-          subcmd: 0,
-          value: op.channel.writer.write(u.snap),
-          changed: this.#bitsFor(op, u.changes),
-          overrun: EMPTY_BITS,
-        });
+        this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;
       }
       if (sent === q.length) {
@@ -707,6 +746,43 @@ export class PvaServerConnection {
         q.splice(0, sent);
       }
     }
+  }
+
+  /**
+   * One MONITOR update: ioid, subcmd 0, changed BitSet, the changed fields, an empty
+   * overrun BitSet. The data part is copied when another subscription to the same PV
+   * encoded it for the same snapshot and selection and its bytes are still at hand.
+   */
+  #encodeUpdate(out: ByteWriter, op: Op, snap: PvSnapshot, b: UpdateBits): void {
+    const start = beginMessage(out, PvaCommand.MONITOR, true);
+    out.u32(op.ioid).u8(0);
+    const pv = op.channel.pv;
+    let memo = lastEncoded.get(pv);
+    if (!memo) {
+      memo = { snap, byKey: new Map() };
+      lastEncoded.set(pv, memo);
+    } else if (memo.snap !== snap) {
+      memo.snap = snap;
+      memo.byKey.clear();
+    }
+    const m = memo.byKey.get(b.key);
+    if (m && m.littleEndian === out.littleEndian && m.owner.#epoch <= m.epoch + 1) {
+      out.bytes(m.buf.subarray(m.start, m.end));
+    } else {
+      const from = out.length;
+      out.bytes(b.wire);
+      encodeValueBits(out, op.channel.writer.write(snap), b.bits);
+      memo.byKey.set(b.key, {
+        littleEndian: out.littleEndian,
+        owner: this,
+        epoch: this.#epoch,
+        buf: out.buffer,
+        start: from,
+        end: out.length,
+      });
+    }
+    out.u8(0); // overrun: the empty BitSet (the queue keeps the newest value instead)
+    endMessage(out, start);
   }
 
   #scheduleFlush(): void {
@@ -729,6 +805,7 @@ export class PvaServerConnection {
         const w = this.#out;
         this.#out = this.#spare;
         this.#spare = w;
+        this.#epoch++;
         const bytes = w.view();
         let off = 0;
         while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
@@ -751,5 +828,3 @@ export class PvaServerConnection {
     if (wrote && !this.#closed) this.#opts.onDrained?.();
   }
 }
-
-const EMPTY_BITS = new BitSet();

@@ -328,6 +328,46 @@ Deno.test({
 });
 
 Deno.test({
+  name: "pva connection: updates shared across subscriptions and connections stay right",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("w", { type: "uint16", length: 4, units: "V" });
+    const a = new Pair([pv]);
+    const b = new Pair([pv]);
+    await a.handshake();
+    await b.handshake();
+    const sa = await a.channel(1, "w");
+    const sb = await b.channel(1, "w");
+    a.send(a.peer.init(MONITOR, sa, 5));
+    a.send(a.peer.init(MONITOR, sa, 6, "field(value)"));
+    b.send(b.peer.init(MONITOR, sb, 7));
+    await a.read();
+    await b.read();
+    for (const [p, sid, ioid] of [[a, sa, 5], [a, sa, 6], [b, sb, 7]] as const) {
+      p.send(p.peer.exec(MONITOR, sid, ioid, 0x44));
+    }
+    await a.read();
+    await b.read();
+    const t = a.peer.types.get(5)!;
+    for (const v of [[1, 2, 3, 4], [5, 6, 7]]) {
+      pv.post(v);
+      // The peer decodes into one value per request: check before the next update.
+      const ua = ops(await a.read());
+      const [ub] = ops(await b.read());
+      const [u5] = ua.filter((o) => o.ioid === 5);
+      const [u6] = ua.filter((o) => o.ioid === 6);
+      for (const u of [u5, u6, ub]) {
+        assert.deepEqual([...(u.value!.get("value") as Uint16Array)], v);
+      }
+      assert.deepEqual(u5.changed!.toArray(), ub.changed!.toArray());
+      assert.ok(u5.changed!.get(bitOf(t, "timeStamp.nanoseconds")));
+      assert.deepEqual(u6.changed!.toArray(), [bitOf(a.peer.types.get(6)!, "value")]);
+      assert.equal(u5.value!.get("timeStamp.nanoseconds"), ub.value!.get("timeStamp.nanoseconds"));
+    }
+  },
+});
+
+Deno.test({
   name: "pva connection: a slow client gets bounded queues and the newest value",
   permissions: "none",
   async fn() {
