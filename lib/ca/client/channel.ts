@@ -156,47 +156,151 @@ interface Waiter {
 type ReplyEvent = Parameters<Pending["resolve"]>[0];
 
 /**
- * A READ_NOTIFY or WRITE_NOTIFY waiting for its reply: one object per operation, with
- * its timeout in the context's shared deadline queue rather than a timer of its own.
+ * Many reads answered by one promise: {@link CaContext.getMany}. One object and one
+ * deadline for the whole batch instead of a promise, closures and a timeout per read.
+ * @internal
+ */
+export class ReadBatch {
+  /** Per channel: the data read, or why it could not be. */
+  readonly results: Array<ChannelData | Error>;
+  /** Reads in flight, for the batch timeout. */
+  readonly ops: Operation[] = [];
+  readonly #resolve: (r: Array<ChannelData | Error>) => void;
+  #left: number;
+  deadline: Deadline | undefined;
+  #cancelDeadline: ((d: Deadline) => void) | undefined;
+
+  constructor(size: number, resolve: (r: Array<ChannelData | Error>) => void) {
+    this.results = new Array(size);
+    this.#left = size;
+    this.#resolve = resolve;
+  }
+
+  /** Arms the batch timeout, or resolves at once when nothing is outstanding. */
+  start(host: ChannelHost, at: number): void {
+    if (this.#left === 0) {
+      this.#resolve(this.results);
+      return;
+    }
+    this.#cancelDeadline = (d) => host.cancelDeadline(d);
+    this.deadline = host.addDeadline(at, () => {
+      this.deadline = undefined;
+      for (const op of this.ops) if (!op.done) op.expire();
+    });
+  }
+
+  settle(index: number, value: ChannelData | Error): void {
+    this.results[index] = value;
+    if (--this.#left > 0) return;
+    if (this.deadline) this.#cancelDeadline?.(this.deadline);
+    this.deadline = undefined;
+    this.#resolve(this.results);
+  }
+}
+
+/**
+ * A wait for many channels to connect ({@link CaContext.waitConnected}): each channel
+ * holds a reference and counts down on connecting, no callback per channel. @internal
+ */
+export class ConnectWait {
+  #missing = 0;
+  #resolve: ((all: boolean) => void) | undefined;
+  readonly #channels: readonly CaChannel[];
+  #finish: (() => void) | undefined;
+
+  constructor(channels: readonly CaChannel[], resolve: (all: boolean) => void) {
+    this.#channels = channels;
+    this.#resolve = resolve;
+    for (const ch of channels) if (ch._addConnectWait(this)) this.#missing++;
+  }
+
+  /** True once every channel connected or the wait ended. */
+  get done(): boolean {
+    return this.#resolve === undefined;
+  }
+
+  /** Channels still to connect. */
+  get missing(): number {
+    return this.#missing;
+  }
+
+  /** Sets what to do on finishing (clear the timer); resolves now when nothing is missing. */
+  start(onFinish: () => void): void {
+    this.#finish = onFinish;
+    if (this.#missing === 0) this.end();
+  }
+
+  /** One of the channels connected. */
+  connected(): void {
+    if (--this.#missing === 0) this.end();
+  }
+
+  /** Ends the wait (all connected, timeout or abort). */
+  end(): void {
+    const resolve = this.#resolve;
+    if (!resolve) return;
+    this.#resolve = undefined;
+    this.#finish?.();
+    if (this.#missing > 0) { for (const ch of this.#channels) ch._dropConnectWait(this); }
+    resolve(this.#missing <= 0);
+  }
+}
+
+/**
+ * A READ_NOTIFY or WRITE_NOTIFY waiting for its reply. Its outcome goes to a promise
+ * (get, put) or to a slot of a {@link ReadBatch}; its timeout sits in the context's
+ * shared deadline queue (or is the batch's).
  */
 class Operation implements Pending {
   readonly channel: CaChannel;
   readonly kind: "read" | "write";
   readonly ioid: number;
   readonly #circuit: VirtualCircuit;
-  readonly #resolve: (v: ChannelData | undefined) => void;
-  readonly #reject: (e: Error) => void;
+  readonly #resolve: ((v: ChannelData | undefined) => void) | undefined;
+  readonly #reject: ((e: Error) => void) | undefined;
+  readonly #batch: ReadBatch | undefined;
+  readonly #index: number;
   readonly #timeoutSec: number;
   deadline: Deadline | undefined;
+  done = false;
 
   constructor(
     channel: CaChannel,
     kind: "read" | "write",
     ioid: number,
     circuit: VirtualCircuit,
-    resolve: (v: ChannelData | undefined) => void,
-    reject: (e: Error) => void,
     timeoutSec: number,
+    resolve: ((v: ChannelData | undefined) => void) | undefined,
+    reject: ((e: Error) => void) | undefined,
+    batch?: ReadBatch,
+    index = 0,
   ) {
     this.channel = channel;
     this.kind = kind;
     this.ioid = ioid;
     this.#circuit = circuit;
+    this.#timeoutSec = timeoutSec;
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#timeoutSec = timeoutSec;
+    this.#batch = batch;
+    this.#index = index;
   }
 
-  #finish(): void {
+  #settle(value: ChannelData | undefined, error: Error | undefined): void {
+    if (this.done) return;
+    this.done = true;
     this.#circuit.pending.delete(this.ioid);
     this.channel._opDone(this);
+    if (this.#batch) this.#batch.settle(this.#index, error ?? value!);
+    else if (error) this.#reject!(error);
+    else this.#resolve!(value);
   }
 
   resolve(ev: ReplyEvent): void {
-    this.#finish();
     const name = this.channel.name;
     if (!(ev.eca & 1)) {
-      this.#reject(
+      this.#settle(
+        undefined,
         new CaStatusError(
           `Cannot ${this.kind === "read" ? "read" : "write"} "${name}": server returned ${
             ecaName(ev.eca)
@@ -205,26 +309,26 @@ class Operation implements Pending {
         ),
       );
     } else if (ev.kind === "readReply") {
-      if (ev.data) this.#resolve({ dbrType: ev.dataType, count: ev.count, data: ev.data });
-      else {
-        this.#reject(
+      if (ev.data) {
+        this.#settle({ dbrType: ev.dataType, count: ev.count, data: ev.data }, undefined);
+      } else {
+        this.#settle(
+          undefined,
           new CaStatusError(`Cannot read "${name}": server returned ${ecaName(ev.eca)}`, ev.eca),
         );
       }
-    } else this.#resolve(undefined);
+    } else this.#settle(undefined, undefined);
   }
 
   reject(e: Error): void {
-    this.#finish();
-    this.#reject(e);
+    this.#settle(undefined, e);
   }
 
   /** The deadline passed. */
   expire(): void {
     this.deadline = undefined;
-    this.#circuit.pending.delete(this.ioid);
-    this.channel._opDone(this);
-    this.#reject(
+    this.#settle(
+      undefined,
       new TimeoutError(
         this.kind === "read"
           ? `Cannot read "${this.channel.name}" within ${this.#timeoutSec} s`
@@ -262,8 +366,13 @@ export class CaChannel {
   #accessCbs: Set<(a: AccessRights) => void> | undefined;
   #waiters: Set<Waiter> | undefined;
   #subs: Set<Subscription> | undefined;
-  /** Operations in flight, so close and disconnect find them without a scan. */
-  #ops: Set<Operation> | undefined;
+  /**
+   * Operations in flight, so close and disconnect find them without a scan: the
+   * usual single one in a slot, more in a set.
+   */
+  #op: Operation | undefined;
+  #moreOps: Set<Operation> | undefined;
+  #connectWaits: ConnectWait[] | undefined;
 
   /** The name as a CA string payload, for SEARCH and CREATE_CHAN. @internal */
   readonly _namePayload: Uint8Array;
@@ -383,16 +492,40 @@ export class CaChannel {
     }
   }
 
-  /** Registers an operation in flight and its timeout. */
-  #track(op: Operation, c: VirtualCircuit, deadline: number): void {
-    op.deadline = this.#host.addDeadline(deadline, () => op.expire());
-    (this.#ops ??= new Set()).add(op);
+  /**
+   * Joins a batch connection wait.
+   * @returns true when the channel is not connected yet (the wait counts it)
+   * @internal
+   */
+  _addConnectWait(w: ConnectWait): boolean {
+    if (this.#state === "connected") return false;
+    (this.#connectWaits ??= []).push(w);
+    return true;
+  }
+
+  /** Leaves a batch connection wait that ended. @internal */
+  _dropConnectWait(w: ConnectWait): void {
+    const list = this.#connectWaits;
+    if (!list) return;
+    const i = list.indexOf(w);
+    if (i >= 0) list.splice(i, 1);
+    if (!list.length) this.#connectWaits = undefined;
+  }
+
+  /** Registers an operation in flight and, without a batch, its own timeout. */
+  #track(op: Operation, c: VirtualCircuit, deadline: number | undefined): void {
+    if (deadline !== undefined) {
+      op.deadline = this.#host.addDeadline(deadline, () => op.expire());
+    }
+    if (!this.#op) this.#op = op;
+    else (this.#moreOps ??= new Set()).add(op);
     c.pending.set(op.ioid, op);
   }
 
   /** An operation finished (reply, error, timeout or disconnect). @internal */
   _opDone(op: Operation): void {
-    this.#ops?.delete(op);
+    if (this.#op === op) this.#op = undefined;
+    else this.#moreOps?.delete(op);
     if (op.deadline) {
       this.#host.cancelDeadline(op.deadline);
       op.deadline = undefined;
@@ -405,9 +538,10 @@ export class CaChannel {
    * @internal
    */
   _failOps(error: () => Error): void {
-    const ops = this.#ops;
-    if (!ops?.size) return;
-    for (const op of [...ops]) op.reject(error());
+    const ops: Operation[] = [];
+    if (this.#op) ops.push(this.#op);
+    if (this.#moreOps) ops.push(...this.#moreOps);
+    for (const op of ops) op.reject(error());
   }
 
   /**
@@ -425,21 +559,60 @@ export class CaChannel {
     const timeoutSec = opts.timeoutSec ?? DEFAULT_TIMEOUT;
     const deadline = performance.now() + timeoutSec * 1000;
     if (this.#state !== "connected") {
-      return this.#ready(deadline).then((c) => this.#read(c, opts, timeoutSec, deadline));
+      return this.#ready(deadline).then((c) =>
+        new Promise<ChannelData>((resolve, reject) =>
+          this.#read(c, opts, timeoutSec, deadline, resolve, reject)
+        )
+      );
+    }
+    const c = this.#circuit!;
+    return new Promise<ChannelData>((resolve, reject) =>
+      this.#read(c, opts, timeoutSec, deadline, resolve, reject)
+    );
+  }
+
+  /**
+   * Reads into a slot of a batch: the batch's timeout covers it. A channel not yet
+   * connected waits for its connection within the same time. @internal
+   */
+  _readInto(
+    batch: ReadBatch,
+    index: number,
+    opts: { dbrType?: number; count?: number; timeoutSec?: number },
+    deadline: number,
+  ): void {
+    if (this.#state !== "connected") {
+      this.get({ ...opts, timeoutSec: Math.max(0, (deadline - performance.now()) / 1000) })
+        .then((v) => batch.settle(index, v), (e) => batch.settle(index, e));
+      return;
     }
     try {
-      return this.#read(this.#circuit!, opts, timeoutSec, deadline);
+      this.#read(
+        this.#circuit!,
+        opts,
+        opts.timeoutSec ?? DEFAULT_TIMEOUT,
+        undefined,
+        undefined,
+        undefined,
+        batch,
+        index,
+      );
     } catch (e) {
-      return Promise.reject(e);
+      batch.settle(index, e as Error);
     }
   }
 
+  /** Sends READ_NOTIFY; throws (before sending) when the read cannot be made. */
   #read(
     c: VirtualCircuit,
     opts: { dbrType?: number; count?: number },
     timeoutSec: number,
-    deadline: number,
-  ): Promise<ChannelData> {
+    deadline: number | undefined,
+    resolve: ((v: ChannelData) => void) | undefined,
+    reject: ((e: Error) => void) | undefined,
+    batch?: ReadBatch,
+    index?: number,
+  ): void {
     const dataType = opts.dbrType ?? this.#nativeType;
     dbrInfo(dataType);
     let count = opts.count ?? this.#count;
@@ -449,20 +622,21 @@ export class CaChannel {
     }
     this.#checkSize(dataType, count || this.#count, "read");
     const ioid = this.#host.nextIoid();
-    return new Promise<ChannelData>((resolve, reject) => {
-      const op = new Operation(
-        this,
-        "read",
-        ioid,
-        c,
-        resolve as (v: ChannelData | undefined) => void,
-        reject,
-        timeoutSec,
-      );
-      this.#track(op, c, deadline);
-      c.state.read({ sid: this.#sid!, ioid, dataType, count });
-      c.flushSoon();
-    });
+    const op = new Operation(
+      this,
+      "read",
+      ioid,
+      c,
+      timeoutSec,
+      resolve as ((v: ChannelData | undefined) => void) | undefined,
+      reject,
+      batch,
+      index,
+    );
+    this.#track(op, c, deadline);
+    batch?.ops.push(op);
+    c.state.read({ sid: this.#sid!, ioid, dataType, count });
+    c.flushSoon();
   }
 
   /**
@@ -501,7 +675,7 @@ export class CaChannel {
     }
     const ioid = this.#host.nextIoid();
     await new Promise<ChannelData | undefined>((resolve, reject) => {
-      this.#track(new Operation(this, "write", ioid, c, resolve, reject, timeoutSec), c, deadline);
+      this.#track(new Operation(this, "write", ioid, c, timeoutSec, resolve, reject), c, deadline);
       c.state.writeNotify({ sid: this.#sid!, ioid, dataType: p.dbrType, count: p.count, data });
       c.flushSoon();
     });
@@ -622,6 +796,11 @@ export class CaChannel {
         this.#host.cancelDeadline(w.deadline);
         w.resolve();
       }
+    }
+    const groups = this.#connectWaits;
+    if (groups) {
+      this.#connectWaits = undefined;
+      for (const g of groups) g.connected();
     }
     if (this.#connCbs?.size) {
       for (const cb of [...this.#connCbs]) this.#call(() => cb(true));

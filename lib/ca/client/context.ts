@@ -19,7 +19,13 @@ import {
   ipv4ToString,
 } from "../proto/messages.ts";
 import { CaRepeater } from "../repeater.ts";
-import { CaChannel, type ChannelHost } from "./channel.ts";
+import {
+  CaChannel,
+  type ChannelData,
+  type ChannelHost,
+  ConnectWait,
+  ReadBatch,
+} from "./channel.ts";
 import { type CircuitHost, VirtualCircuit } from "./circuit.ts";
 import { type Deadline, Deadlines } from "./deadlines.ts";
 import { ecaName } from "./eca_names.ts";
@@ -233,6 +239,61 @@ export class CaContext implements AsyncDisposable {
     this.#channels.set(cid, ch);
     this.#startSearch(ch, 0);
     return ch;
+  }
+
+  /**
+   * Waits until every channel is connected, with one timer for all of them and no
+   * callback per channel: the way to wait for thousands of channels.
+   * @param channels channels of this context
+   * @param timeoutSec seconds to wait (default 5; 0 or less: no limit)
+   * @param signal ends the wait early (resolving false) when aborted
+   * @returns true when all connected, false on timeout or abort (never rejects)
+   */
+  waitConnected(
+    channels: readonly CaChannel[],
+    timeoutSec = 5,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    return new Promise((resolve) => {
+      const w = new ConnectWait(channels, resolve);
+      if (w.done || w.missing === 0) {
+        w.start(() => {});
+        return;
+      }
+      const d = timeoutSec > 0
+        ? this.#addDeadline(performance.now() + timeoutSec * 1000, () => w.end())
+        : undefined;
+      const onAbort = () => w.end();
+      w.start(() => {
+        if (d) this.#channelHost.cancelDeadline(d);
+        signal?.removeEventListener("abort", onAbort);
+      });
+      if (signal) {
+        if (signal.aborted) w.end();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+  }
+
+  /**
+   * Reads many channels at once: one promise and one timeout for the batch rather than
+   * one per read. Channels not connected yet are waited for within the same time.
+   * @param channels channels of this context
+   * @param opts DBR type (default: each channel's native type), count (default: native
+   *   count; 0 = as many as the server has) and timeout in seconds (default 5)
+   * @returns per channel, in order: its data, or the error its read ended with
+   *   (CaStatusError, TimeoutError, DisconnectedError...); never rejects
+   */
+  getMany(
+    channels: readonly CaChannel[],
+    opts: { dbrType?: number; count?: number; timeoutSec?: number } = {},
+  ): Promise<Array<ChannelData | Error>> {
+    const at = performance.now() + (opts.timeoutSec ?? 5) * 1000;
+    return new Promise((resolve) => {
+      const batch = new ReadBatch(channels.length, resolve);
+      for (let i = 0; i < channels.length; i++) channels[i]._readInto(batch, i, opts, at);
+      batch.start(this.#channelHost, at);
+    });
   }
 
   // ---- timeouts --------------------------------------------------------------------

@@ -18,6 +18,11 @@
  *   and `close()`. Channels created in one turn of the event loop share search
  *   datagrams; channels on one server share one virtual circuit; after a server goes
  *   away channels reconnect and subscriptions resume by themselves.
+ * - **Many channels at once**: `ctx.waitConnected(channels, timeoutSec, signal)` and
+ *   `ctx.getMany(channels, { dbrType, count, timeoutSec })` wait for and read a whole
+ *   batch with one promise and one timeout, no callback or promise per channel; use
+ *   them for thousands of PVs. Every timeout of a context shares one timer, and closing
+ *   a context drops its circuits rather than clearing channels one by one.
  *
  * Errors: `ChannelNotFoundError` (no server answered within the timeout),
  * `TimeoutError`, `CaStatusError` (carries the ECA code), `DisconnectedError`
