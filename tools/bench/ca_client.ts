@@ -5,7 +5,8 @@
  *
  * - connect-and-read of 1,000 and 10,000 PVs with the library in this process
  *   (CaContext: create the channels, wait for all, read all as DBR_TIME_DOUBLE; the
- *   context's close is not in the time);
+ *   context's close is not in the time), once with the batch calls
+ *   (waitConnected/getMany) and once with a get() promise per channel;
  * - the same with libca in a Python process when /usr/bin/python3 can import pyepics
  *   (tools/bench/ca_client_libca.py): once through libca's C calls with Python kept out
  *   of the loop ("libca"), once through pyepics' `epics.ca` functions ("pyepics");
@@ -112,13 +113,28 @@ async function best(rounds: number, f: () => Promise<unknown>): Promise<number> 
   return b;
 }
 
-/** Connect and read `n` PVs in a fresh context; returns the milliseconds taken. */
-async function libraryRead(env: Record<string, string>, n: number): Promise<number> {
+/**
+ * Connect and read `n` PVs in a fresh context; returns the milliseconds taken. `batch`
+ * uses CaContext.waitConnected/getMany; otherwise one get() promise per channel, as a
+ * script written channel by channel would.
+ */
+async function libraryRead(
+  env: Record<string, string>,
+  n: number,
+  batch = true,
+): Promise<number> {
   await using ctx = new CaContext({ config: epicsConfigFrom(env).ca, repeater: false });
   const t0 = performance.now();
   const chans = Array.from({ length: n }, (_, i) => ctx.channel(pvName(i)));
-  if (!await waitConnected(chans, 30)) throw new Error("Not every PV connected");
-  await Promise.all(chans.map((c) => c.get({ dbrType: 20, timeoutSec: 30 })));
+  if (batch) {
+    if (!await ctx.waitConnected(chans, 30)) throw new Error("Not every PV connected");
+    const res = await ctx.getMany(chans, { dbrType: 20, timeoutSec: 30 });
+    const bad = res.find((r) => r instanceof Error);
+    if (bad) throw bad;
+  } else {
+    if (!await waitConnected(chans, 30)) throw new Error("Not every PV connected");
+    await Promise.all(chans.map((c) => c.get({ dbrType: 20, timeoutSec: 30 })));
+  }
   return performance.now() - t0;
 }
 
@@ -231,8 +247,10 @@ async function main(args: string[]): Promise<number> {
     for (const n of counts) {
       const names = Array.from({ length: n }, (_, i) => pvName(i));
       const lib = await bestOf(rounds, () => libraryRead(env, n));
-      rows.push([`connect+read ${n} PVs in-process (vs libca)`, lib, ref?.libca[n]]);
-      rows.push([`connect+read ${n} PVs in-process (vs pyepics)`, lib, ref?.pyepics[n]]);
+      const each = await bestOf(rounds, () => libraryRead(env, n, false));
+      rows.push([`connect+read ${n} PVs, getMany (vs libca)`, lib, ref?.libca[n]]);
+      rows.push([`connect+read ${n} PVs, get() each (vs libca)`, each, ref?.libca[n]]);
+      rows.push([`connect+read ${n} PVs, getMany (vs pyepics)`, lib, ref?.pyepics[n]]);
       const ours = await best(
         rounds,
         () => runProcess(Deno.execPath(), [...ourCaget, "-w", "30", "-t", ...names], env, n),
