@@ -20,7 +20,6 @@ import type { Pending, VirtualCircuit } from "./circuit.ts";
 import type { Deadline } from "./deadlines.ts";
 import { ecaName } from "./eca_names.ts";
 import { preparePut, type PutValue } from "./put_values.ts";
-import { namePayload } from "./search.ts";
 
 /** Where a channel is in its life. "disconnected": was connected, searching again. */
 export type ChannelState = "searching" | "connected" | "disconnected" | "closed";
@@ -374,14 +373,10 @@ export class CaChannel {
   #moreOps: Set<Operation> | undefined;
   #connectWaits: ConnectWait[] | undefined;
 
-  /** The name as a CA string payload, for SEARCH and CREATE_CHAN. @internal */
-  readonly _namePayload: Uint8Array;
-
   /** @internal Use {@link CaContext.channel}. */
   constructor(host: ChannelHost, name: string, cid: number, priority: number) {
     this.#host = host;
     this.name = name;
-    this._namePayload = namePayload(name);
     this.cid = cid;
     this.priority = priority;
   }

@@ -110,7 +110,7 @@ export class VirtualCircuit {
   addChannel(ch: CaChannel): void {
     this.channels.set(ch.cid, ch);
     if (this.#connected) {
-      this.state.createChannel(ch.cid, ch.name, ch._namePayload);
+      this.state.createChannel(ch.cid, ch.name);
       this.flushSoon();
     }
   }
@@ -194,7 +194,7 @@ export class VirtualCircuit {
     this.#connected = true;
     this.state.hello();
     for (const ch of this.channels.values()) {
-      this.state.createChannel(ch.cid, ch.name, ch._namePayload);
+      this.state.createChannel(ch.cid, ch.name);
     }
     this.flushSoon();
     this.#armWatchdog(this.state.tick(this.#host.now()).nextAt);

@@ -18,6 +18,7 @@ import { decodeDbr } from "../proto/dbr.ts";
 import type { DbrData } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
 import { type CaMessage, writeHeader } from "../proto/header.ts";
+import { asciiPayloadSize, writeNamePayload } from "./search.ts";
 import {
   decodeAccessRights,
   decodeCreateChan,
@@ -167,15 +168,15 @@ export class CircuitState {
    * Queues CREATE_CHAN.
    * @param cid the channel's client ID
    * @param name the PV name
-   * @param payload the name already encoded as a padded payload (saves encoding it)
    */
-  createChannel(cid: number, name: string, payload?: Uint8Array): void {
-    if (!payload) {
+  createChannel(cid: number, name: string): void {
+    const size = asciiPayloadSize(name);
+    if (size < 0) {
       encodeCreateChanRequest(this.#out, { cid, name });
       return;
     }
-    writeHeader(this.#out, CaCommand.CREATE_CHAN, payload.length, 0, 0, cid, CA_MINOR_VERSION);
-    this.#out.bytes(payload);
+    writeHeader(this.#out, CaCommand.CREATE_CHAN, size, 0, 0, cid, CA_MINOR_VERSION);
+    writeNamePayload(this.#out, name, size);
   }
 
   /**

@@ -324,7 +324,7 @@ export class CaContext implements AsyncDisposable {
 
   #startSearch(ch: CaChannel, delay: number): void {
     if (this.#closed) return;
-    this.#search.add(ch.cid, ch.name, now(), delay, ch._namePayload);
+    this.#search.add(ch.cid, ch.name, now(), delay);
     if (delay === 0) {
       // Let every channel created in this turn join the same datagrams.
       if (!this.#searchQueued) {

@@ -18,29 +18,47 @@ import { encodeUdpVersion } from "../proto/messages.ts";
 
 /**
  * A PV name as a CA string payload (UTF-8, NUL, zeros to a multiple of 8), the body
- * of both SEARCH and CREATE_CHAN: a channel encodes it once. Plain ASCII names, the
- * usual case, skip the text encoder.
+ * of both SEARCH and CREATE_CHAN.
  * @param name the PV name
  * @returns the padded payload
  */
 export function namePayload(name: string): Uint8Array {
+  const w = new ByteWriter(16);
+  writeNamePayload(w, name);
+  return w.toBytes();
+}
+
+/**
+ * Size of {@link namePayload} for a name, or -1 when the name is not plain ASCII.
+ * @param name the PV name
+ */
+export function asciiPayloadSize(name: string): number {
   const n = name.length;
-  let ascii = true;
-  for (let i = 0; i < n; i++) {
-    if (name.charCodeAt(i) > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  if (!ascii) {
+  for (let i = 0; i < n; i++) if (name.charCodeAt(i) > 0x7f) return -1;
+  return padded(n + 1);
+}
+
+/**
+ * Appends a name as a padded string payload straight into a writer: plain ASCII names,
+ * the usual case, need neither the text encoder nor an array of their own.
+ * @param w the writer
+ * @param name the PV name
+ * @param size its {@link asciiPayloadSize}, when already known
+ */
+export function writeNamePayload(w: ByteWriter, name: string, size = asciiPayloadSize(name)): void {
+  if (size < 0) {
     const b = utf8Encode(name);
-    const out = new Uint8Array(padded(b.length + 1));
-    out.set(b);
-    return out;
+    w.bytes(b);
+    w.zeros(padded(b.length + 1) - b.length);
+    return;
   }
-  const out = new Uint8Array(padded(n + 1));
-  for (let i = 0; i < n; i++) out[i] = name.charCodeAt(i);
-  return out;
+  w.ensure(size);
+  const dv = w.dataView;
+  const at = w.length;
+  const n = name.length;
+  for (let i = 0; i < n; i++) dv.setUint8(at + i, name.charCodeAt(i));
+  for (let i = n; i < size; i++) dv.setUint8(at + i, 0);
+  w.length = at + size;
 }
 
 /** Options of {@link SearchScheduler}. */
@@ -59,8 +77,11 @@ export interface SearchSchedulerOptions {
 
 interface Entry {
   cid: number;
-  /** The name as a padded payload, encoded once. */
-  payload: Uint8Array;
+  name: string;
+  /** Size of the name's padded payload; -1: not ASCII (see {@link asciiPayloadSize}). */
+  ascii: number;
+  /** Encoded size of its SEARCH message. */
+  size: number;
   period: number;
   dueAt: number;
   /** Times sent so far. */
@@ -118,12 +139,14 @@ export class SearchScheduler {
    * @param name the PV name
    * @param now the current time
    * @param delay seconds before the first search (default 0)
-   * @param payload the name already encoded by {@link namePayload}
    */
-  add(cid: number, name: string, now: number, delay = 0, payload?: Uint8Array): void {
+  add(cid: number, name: string, now: number, delay = 0): void {
+    const ascii = asciiPayloadSize(name);
     this.#entries.set(cid, {
       cid,
-      payload: payload ?? namePayload(name),
+      name,
+      ascii,
+      size: 16 + (ascii >= 0 ? ascii : padded(utf8Encode(name).length + 1)),
       period: this.#minPeriod,
       dueAt: now + delay,
       tries: 0,
@@ -200,7 +223,7 @@ export class SearchScheduler {
         held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
         continue;
       }
-      const size = 16 + e.payload.length;
+      const size = e.size;
       if (inDatagram > 0 && w.length + size > this.#maxDatagram) {
         flush();
         if (datagrams.length >= this.#maxPerPoll) {
@@ -215,13 +238,13 @@ export class SearchScheduler {
       writeHeader(
         w,
         CaCommand.SEARCH,
-        e.payload.length,
+        e.size - 16,
         SearchReply.DONT_REPLY,
         CA_MINOR_VERSION,
         e.cid,
         e.cid,
       );
-      w.bytes(e.payload);
+      writeNamePayload(w, e.name, e.ascii);
       inDatagram++;
       e.tries++;
       e.dueAt = now + e.period;

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { CaCommand } from "../proto/constants.ts";
 import { decodeDatagram } from "../proto/framer.ts";
 import { decodeSearchRequest, stringPayload } from "../proto/messages.ts";
-import { BeaconTracker, namePayload, SearchScheduler } from "./search.ts";
+import { BeaconTracker, namePayload, SearchScheduler, writeNamePayload } from "./search.ts";
+import { ByteWriter } from "../../core/bytes.ts";
 
 const opts = { permissions: "none" } as const;
 
@@ -127,4 +128,30 @@ Deno.test("search: a name payload is the same bytes as the codec's string payloa
   for (const name of ["", "T:ai", "1234567", "12345678", "Température:ai", "a-b.c{d}"]) {
     assert.deepEqual(namePayload(name), stringPayload(name), name);
   }
+});
+
+Deno.test("search: a reused writer gets zero padding, not stale bytes", opts, () => {
+  const w = new ByteWriter(8);
+  w.bytes(new Uint8Array(64).fill(0xff));
+  w.reset();
+  writeNamePayload(w, "ab");
+  writeNamePayload(w, "é");
+  assert.deepEqual(Array.from(w.toBytes()), [
+    97,
+    98,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0xc3,
+    0xa9,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
 });
