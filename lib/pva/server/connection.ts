@@ -83,12 +83,14 @@ export interface PvaConnectionOptions {
   /** Called once when the connection has closed. */
   onClose?: () => void;
   /**
-   * Called each time the connection has written everything it could: its output is
+   * Called each time the connection has written everything it could (its output is
    * empty and every subscription queue is empty or waiting for the client's
-   * acknowledgement. A producer posting from here posts only as fast as clients take
-   * updates (what pvxs offers sources as a subscription's high-mark callback).
+   * acknowledgement), with the PVs that have a subscription which sent updates since the
+   * last call, so its queue has room (a reused set: read it during the call only). A
+   * producer posting to those PVs from here posts only as fast as clients take updates,
+   * as pvxs's spam does when a subscription's queue has room.
    */
-  onDrained?: () => void;
+  onDrained?: (roomFor: ReadonlySet<ServedPv>) => void;
 }
 
 /** Authentication methods offered, lowest preference first (as pvxs offers them). */
@@ -189,6 +191,8 @@ export class PvaServerConnection {
   #ops = new Map<number, Op>();
   #nextSid = 1;
   #ready = new Set<Op>();
+  /** PVs with a subscription that sent updates (its queue has room), for onDrained. */
+  #roomFor = new Set<ServedPv>();
   #flushQueued = false;
   #writing = false;
   #closed = false;
@@ -739,6 +743,7 @@ export class PvaServerConnection {
         this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;
       }
+      if (sent > 0) this.#roomFor.add(op.channel.pv);
       if (sent === q.length) {
         q.length = 0;
         this.#ready.delete(op);
@@ -825,6 +830,9 @@ export class PvaServerConnection {
     // Only after bytes went out (a drain that found nothing to send must not call the
     // producer again, or the two would spin). Outside the try: a throwing callback is the
     // caller's bug, not a write failure.
-    if (wrote && !this.#closed) this.#opts.onDrained?.();
+    if (wrote && !this.#closed && this.#opts.onDrained) {
+      this.#opts.onDrained(this.#roomFor);
+      this.#roomFor.clear();
+    }
   }
 }

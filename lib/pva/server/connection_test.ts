@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../core/log.ts";
 import { PvMap } from "../../pv/provider.ts";
 import { SharedPV } from "../../pv/shared_pv.ts";
+import type { ServedPv } from "../../pv/types.ts";
 import { bitOf, type DecodedMessage, PvaCommand, PvaStatusType, PvValue, T } from "../proto/mod.ts";
 import { readNtNdArray, readNtScalar } from "../nt/mod.ts";
 import { PvaServerConnection } from "./connection.ts";
@@ -19,7 +20,11 @@ class Pair {
   /** When set, writes wait for this promise (a slow client). */
   gate: Promise<void> | undefined;
 
-  constructor(readonly pvs: SharedPV[], queueSize?: number, onDrained?: () => void) {
+  constructor(
+    readonly pvs: SharedPV[],
+    queueSize?: number,
+    onDrained?: (roomFor: ReadonlySet<ServedPv>) => void,
+  ) {
     this.conn = new PvaServerConnection(new PvMap(pvs), {
       write: async (b) => {
         if (this.gate) await this.gate;
@@ -303,8 +308,10 @@ Deno.test({
     let drained = 0;
     let n = 0;
     let producing = false;
-    const p = new Pair([pv], undefined, () => {
+    const roomFor: string[][] = [];
+    const p = new Pair([pv], undefined, (e) => {
       drained++;
+      roomFor.push([...e].map((x) => x.name));
       if (producing) { for (let i = 0; i < 2; i++) pv.post(++n); }
     });
     await p.handshake();
@@ -324,6 +331,8 @@ Deno.test({
     const more = ops(await p.read()).map((o) => o.value!.get("value"));
     assert.equal(more.length, 2);
     assert.equal(more[1], n - 2, "fresh values follow each ack");
+    assert.deepEqual(roomFor[roomFor.length - 1], ["m"], "the PV that sent is named");
+    assert.deepEqual(roomFor[0], [], "no subscription yet at the handshake");
   },
 });
 

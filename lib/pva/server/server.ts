@@ -8,7 +8,7 @@
 import { ByteReader, ByteWriter } from "../../core/bytes.ts";
 import { type PvaServerConfig, readEpicsConfig } from "../../core/env.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import type { PvProvider } from "../../pv/types.ts";
+import type { PvProvider, ServedPv } from "../../pv/types.ts";
 import {
   addressToString,
   ANY_ADDRESS,
@@ -46,7 +46,7 @@ export interface PvaServerOptions {
   /** Default monitor queue depth (default 4). */
   queueSize?: number;
   /** Called per connection as PvaConnectionOptions.onDrained says (producer pacing). */
-  onDrained?: () => void;
+  onDrained?: (roomFor: ReadonlySet<ServedPv>) => void;
 }
 
 function ipv4ToU32(ip: string): number {
