@@ -535,13 +535,19 @@ export const DEFAULT_CA_FORMAT: Readonly<CaFormatOptions> = Object.freeze({
  * @returns complete options
  */
 export function caFormatOptions(o: Partial<CaFormatOptions> = {}): CaFormatOptions {
+  // Formatters call this per line: options it already completed pass straight through.
+  if (completed.has(o)) return o as CaFormatOptions;
   const out: CaFormatOptions = { ...DEFAULT_CA_FORMAT };
   for (const [k, v] of Object.entries(o)) {
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   }
   out.separator = out.separator === "" ? " " : out.separator[0];
+  completed.add(out);
   return out;
 }
+
+/** Option objects made by {@link caFormatOptions} (callers must not mutate them). */
+const completed = new WeakSet<object>();
 
 /** Outcome of parsing a formatting option's argument: the value, or the tool's warning. */
 export interface OptionParse<T> {
