@@ -7,6 +7,7 @@
 
 import { type CliIO, untilAborted } from "./_io.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
+import { PvaStatusError } from "../lib/core/errors.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
 import { formatDelta, formatJson, formatNt, formatRaw, formatTime } from "./_pva_format.ts";
 
@@ -80,28 +81,34 @@ export interface CommonOptions {
 }
 
 /**
- * Reads -r, -w, -M and -v from parsed options.
- * @returns the options, or an error message for a bad value
+ * Reads -r, -w, -M and -v from parsed options as pvAccessCPP's tools do: a bad -w value
+ * is reported and ignored, an unknown -M mode is reported and falls back to raw.
+ * @param p the parsed arguments
+ * @param io where the warnings go (stderr) and TZ comes from
+ * @param tool the command name for the warnings
+ * @returns the options, or an error message for an unusable option
  */
 export function commonOptions(
   p: ParsedArgs,
   io: CliIO,
+  tool = "pvget",
   defaultTimeout = 5,
 ): CommonOptions | string {
   const request = p.opts.get("r")?.at(-1) ?? "";
-  const w = p.opts.get("w")?.at(-1);
   let timeout = defaultTimeout;
-  if (w !== undefined) {
-    timeout = Number(w);
-    if (!Number.isFinite(timeout) || timeout < 0) return `invalid timeout value '${w}'`;
+  for (const w of p.opts.get("w") ?? []) {
+    const t = parseCDouble(w);
+    if (t === undefined) {
+      io.stderr(`'${w}' is not a valid timeout value - ignored. ('${tool} -h' for help.)\n`);
+    } else timeout = t;
   }
   let mode: OutputMode = "nt";
-  const m = p.opts.get("M")?.at(-1);
-  if (m !== undefined) {
-    if (m !== "nt" && m !== "raw" && m !== "json") {
-      return `invalid -M mode '${m}' (raw, nt or json)`;
+  for (const m of p.opts.get("M") ?? []) {
+    if (m === "nt" || m === "raw" || m === "json") mode = m;
+    else {
+      io.stderr(`Unknown output mode '${m}'\n`);
+      mode = "raw";
     }
-    mode = m;
   }
   if (p.opts.has("v")) mode = "delta";
   const provider = p.opts.get("p")?.at(-1);
@@ -109,6 +116,27 @@ export function commonOptions(
     return `provider '${provider}' is not supported`;
   }
   return { request, timeout, mode, timeZone: io.env.TZ || undefined };
+}
+
+/**
+ * strtod-like parse of a whole argument (what epicsScanDouble accepts): leading space,
+ * a decimal or hex float, inf/nan; undefined when nothing parses.
+ */
+export function parseCDouble(s: string): number | undefined {
+  const m =
+    /^\s*([+-]?)(?:(inf(?:inity)?)|(nan)|(0x[0-9a-f]+(?:\.[0-9a-f]*)?(?:p[+-]?\d+)?)|(\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?))/i
+      .exec(s);
+  if (!m) return undefined;
+  const sign = m[1] === "-" ? -1 : 1;
+  if (m[2]) return sign * Infinity;
+  if (m[3]) return NaN;
+  if (m[4]) {
+    const [mant, exp] = m[4].slice(2).split(/p/i);
+    const [ip, fp = ""] = mant.split(".");
+    const v = parseInt(ip || "0", 16) + (fp ? parseInt(fp, 16) / 16 ** fp.length : 0);
+    return sign * v * 2 ** Number(exp ?? 0);
+  }
+  return sign * Number(m[5]);
 }
 
 /** A client configured from the command's environment. */
@@ -123,7 +151,9 @@ export function clientFor(io: CliIO): PvaClient {
 }
 
 /**
- * One value as printed by pvget/pvmonitor in `mode`.
+ * One value as pvget/pvmonitor print it in `mode`: the name padded to the longest
+ * name and a space, then the value (pvxs' delta form prints the name on its own line).
+ * Raw and JSON show only the fields the value marks changed, as pvAccessCPP does.
  * @param name the PV name
  * @param pad width of the name column (the longest name given)
  * @param value the value with its changed marks
@@ -141,7 +171,7 @@ export function printValue(
     case "json":
       return col + formatJson(value);
     case "raw":
-      return formatRaw(name, value, { timeZone: c.timeZone });
+      return col + formatRaw("", value, { timeZone: c.timeZone });
     default:
       return col + formatNt(value, { timeZone: c.timeZone });
   }
@@ -159,8 +189,22 @@ export function errorText(e: unknown): string {
 }
 
 /**
- * Runs monitors on `names` until the io signal aborts (pvmonitor and `pvget -m`).
- * @returns the exit code
+ * What pvAccessCPP prints for a failed operation: the server's own status message when
+ * the server refused, else our message. PvaStatusError carries the server's text only
+ * inside its message (`<action>: server returned error "<text>"`), so we take it out.
+ */
+export function cppErrorText(e: unknown): string {
+  const m = e instanceof PvaStatusError
+    ? /: server returned (?:error|fatal) "([\s\S]*)"$/.exec(e.message)
+    : null;
+  return m ? m[1] : errorText(e);
+}
+
+/**
+ * Runs monitors on `names` until the io signal aborts or every subscription has ended
+ * (pvmonitor and `pvget -m`). As pvAccessCPP's pvmonitor: a disconnect prints
+ * `name <Disconnect>` on stdout, a failed subscription `name Error message` on stderr.
+ * @returns 1 when a subscription failed, else 0
  */
 export async function runMonitors(
   names: readonly string[],
@@ -169,30 +213,45 @@ export async function runMonitors(
 ): Promise<number> {
   const pad = Math.max(...names.map((n) => n.length));
   await using client = clientFor(io);
-  const subs = names.map((name) =>
-    client.monitor(name, (ev) => {
+  let failed = false;
+  let open = names.length;
+  const ended = new AbortController();
+  const end = () => {
+    if (--open === 0) ended.abort();
+  };
+  const subs = names.map((name) => {
+    // Our client may report a lost connection more than once (again when a reconnect
+    // attempt fails); the tools print one disconnect per connection.
+    let up = false;
+    return client.monitor(name, (ev) => {
       switch (ev.kind) {
         case "data":
           io.stdout(printValue(name, pad, ev.value, c));
           return;
         case "connected":
+          up = true;
           if (c.mode === "delta") {
             io.stderr(`${nowText(c.timeZone)} ${name} Connected to ${ev.server}\n`);
           }
           return;
         case "disconnected":
+          if (!up) return;
+          up = false;
           if (c.mode === "delta") io.stderr(`${nowText(c.timeZone)} ${name} Disconnected\n`);
           else io.stdout(`${name.padEnd(pad)} <Disconnect>\n`);
           return;
         case "error":
-          io.stderr(`${name} Error ${errorText(ev.error)}\n`);
+          failed = true;
+          io.stderr(`${name.padEnd(pad)} Error ${cppErrorText(ev.error)}\n`);
+          end();
           return;
         case "finished":
+          end();
           return;
       }
-    }, { request: c.request })
-  );
-  await untilAborted(io.signal);
+    }, { request: c.request });
+  });
+  await untilAborted(AbortSignal.any([io.signal, ended.signal]));
   for (const s of subs) await s.close();
-  return 0;
+  return failed ? 1 : 0;
 }

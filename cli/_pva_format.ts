@@ -11,8 +11,8 @@
  * @module
  */
 
-import { type FieldDesc, TypeCode } from "../lib/pva/proto/typedesc.ts";
-import type { NumericArray, PvUnion, PvValue } from "../lib/pva/proto/value.ts";
+import { type FieldDesc, T, TypeCode } from "../lib/pva/proto/typedesc.ts";
+import type { PvUnion, PvValue } from "../lib/pva/proto/value.ts";
 
 // ---------------------------------------------------------------------------
 // Numbers
@@ -254,7 +254,7 @@ function deltaLeaf(
   lines.push(`    ${path} ${pvxsTypeName(t)} = ${text}`);
 }
 
-const T_ANY = { code: TypeCode.ANY } as FieldDesc;
+const T_ANY: FieldDesc = T.any;
 
 function deltaNode(
   lines: string[],
@@ -325,28 +325,103 @@ export function formatTypeTreePvxs(type: FieldDesc): string {
   return lines.join("\n") + "\n";
 }
 
-/** pvAccessCPP's type tree (pvinfo): `typeID name` lines, 4 more spaces per level. */
-export function formatTypeTreeCpp(type: FieldDesc, indent = "    "): string {
-  return type.toString(indent) + "\n";
+/**
+ * pvAccessCPP's type tree (pvinfo): `typeID name` lines, 4 more spaces per level.
+ *
+ * pvData prints a structure array member as its `id[] name` line, then the element
+ * structure's ID one level deeper, then the element's members below that; union members
+ * go straight under the union line, a union array's element gets its own `union` line.
+ * @param type the type
+ * @param level indent level of the first line (pvinfo uses 1)
+ * @returns the lines, each ending in a newline
+ */
+export function formatTypeTreeCpp(type: FieldDesc, level = 1): string {
+  const lines: string[] = [];
+  const pad = (n: number) => " ".repeat(4 * n);
+  const fields = (t: FieldDesc, n: number) => {
+    for (const m of t.members) {
+      lines.push(`${pad(n)}${m.type.typeName} ${m.name}`);
+      const k = m.type.kind;
+      if (k === "structure" || k === "union") fields(m.type, n + 1);
+      else if (k === "structureArray" || k === "unionArray") whole(m.type.element!, n + 1);
+    }
+  };
+  const whole = (t: FieldDesc, n: number) => {
+    lines.push(`${pad(n)}${t.typeName}`);
+    if (t.kind === "structure" || t.kind === "union") fields(t, n + 1);
+    else if (t.kind === "structureArray" || t.kind === "unionArray") whole(t.element!, n + 1);
+  };
+  whole(type, level);
+  return lines.join("\n") + "\n";
 }
 
 // ---------------------------------------------------------------------------
-// pvAccessCPP NT mode
+// pvAccessCPP (pvData) text forms
 
 const SEVERITY = ["", "MINOR", "MAJOR", "INVALID", "UNDEFINED"];
 const STATUS = ["", "DEVICE", "DRIVER", "RECORD", "DB", "CONF", "UNDEFINED", "CLIENT"];
 
-/** Quotes and escapes a string when it holds spaces, quotes, backslashes or control bytes. */
-export function maybeQuote(s: string): string {
-  let plain = true;
-  for (let i = 0; i < s.length && plain; i++) {
-    const c = s.charCodeAt(i);
-    plain = c > 0x20 && c !== 0x7f && c !== 0x22 && c !== 0x27 && c !== 0x5c;
-  }
-  if (plain) return s;
-  return `"${pvxsEscape(s)}"`;
+const utf8 = new TextEncoder();
+
+/** C's isprint() in the "C" locale: printable ASCII only. */
+function isPrint(b: number): boolean {
+  return b >= 0x20 && b < 0x7f;
 }
 
+const C_ESCAPES: Record<number, string> = {
+  0x07: "a",
+  0x08: "b",
+  0x0c: "f",
+  0x0a: "n",
+  0x0d: "r",
+  0x09: "t",
+  0x0b: "v",
+  0x5c: "\\",
+  0x27: "'",
+  0x22: '"',
+};
+
+/**
+ * pvData's hex digit for `\xHH` escapes. pvData tests `< 9` where `<= 9` was meant, so
+ * the digit 9 comes out as "@" (0xA9 prints as `\xA@`); we print what it prints.
+ */
+function pvdHexDigit(n: number): string {
+  const c = n & 0xf;
+  return c < 9 ? String.fromCharCode(0x30 + c) : String.fromCharCode(0x41 + c - 10);
+}
+
+/**
+ * Escapes a string as pvData does: `\n`-style escapes for control characters, both
+ * quotes and backslash; `\xHH` for every other byte of the UTF-8 form that is not
+ * printable ASCII. With `csv`, a double quote doubles instead (`""`).
+ */
+export function cppEscape(s: string, csv = false): string {
+  let out = "";
+  for (const b of utf8.encode(s)) {
+    const e = C_ESCAPES[b];
+    if (e !== undefined) out += csv && b === 0x22 ? '""' : `\\${e}`;
+    else if (isPrint(b)) out += String.fromCharCode(b);
+    else out += `\\x${pvdHexDigit(b >> 4)}${pvdHexDigit(b)}`;
+  }
+  return out;
+}
+
+/**
+ * pvData's `maybeQuote`: the string as is, or double-quoted and escaped when it holds a
+ * space, a quote, a backslash or any byte that is not printable ASCII.
+ */
+export function maybeQuote(s: string): string {
+  for (const b of utf8.encode(s)) {
+    if (b === 0x20 || C_ESCAPES[b] !== undefined || !isPrint(b)) return `"${cppEscape(s)}"`;
+  }
+  return s;
+}
+
+function num(v: unknown): number {
+  return typeof v === "bigint" ? Number(v) : Number(v ?? 0);
+}
+
+/** C++ `ostream << x` for one scalar, as pvData prints values (strings quoted when needed). */
 function cppScalar(sc: number, v: unknown): string {
   if (sc === TypeCode.STRING) return maybeQuote(String(v));
   if (sc === TypeCode.BOOLEAN) return v ? "true" : "false";
@@ -354,252 +429,368 @@ function cppScalar(sc: number, v: unknown): string {
   return String(v);
 }
 
+/** pvData's array form: `[1,2,3]`, strings `[a, "b c"]`. */
 function cppArray(sc: number, a: ArrayLike<unknown>): string {
   const items: string[] = [];
   for (let i = 0; i < a.length; i++) items.push(cppScalar(sc, a[i]));
   return `[${items.join(sc === TypeCode.STRING ? ", " : ",")}]`;
 }
 
-function num(v: unknown): number {
-  return typeof v === "bigint" ? Number(v) : Number(v ?? 0);
+const POSIX_TIME_AT_EPICS_EPOCH = 631152000;
+
+/**
+ * A time_t as pvData prints it (`%Y-%m-%d %H:%M:%S.%03f` of epicsTimeToStrftime):
+ * times before 1990 print as 1990-01-01 (the EPICS epoch), zero seconds and nanoseconds
+ * as `<undefined>`, the fraction rounded (never up into the next second), and
+ * nanoseconds of a second or more as `OVF`.
+ * @param secondsPastEpoch POSIX seconds
+ * @param nanoseconds nanoseconds
+ */
+export function cppTime(
+  secondsPastEpoch: number,
+  nanoseconds: number,
+  opts: FormatOptions = {},
+): string {
+  // epicsTimeStamp holds unsigned 32-bit seconds past 1990 and unsigned 32-bit nanoseconds.
+  const epicsSec = secondsPastEpoch > POSIX_TIME_AT_EPICS_EPOCH
+    ? (secondsPastEpoch - POSIX_TIME_AT_EPICS_EPOCH) % 2 ** 32
+    : 0;
+  const nsec = nanoseconds >>> 0;
+  if (epicsSec === 0 && nsec === 0) return "<undefined>";
+  const base = formatTime(epicsSec + POSIX_TIME_AT_EPICS_EPOCH, 0, 0, opts);
+  if (nsec >= 1e9) return `${base}.OVF`;
+  const frac = Math.floor(Math.min(nsec + 500000, 999999999) / 1e6);
+  return `${base}.${String(frac).padStart(3, "0")}`;
 }
 
-/** `SEV STATUS message ` (each part followed by a space), or "" with no alarm. */
-export function alarmText(value: PvValue): string {
-  const a = value.tryField("alarm");
-  return a ? alarmNodeText(a) : "";
+function timeNodeText(ts: PvValue, opts: FormatOptions): string {
+  const sec = num(ts.tryField("secondsPastEpoch")?.value);
+  const ns = num(ts.tryField("nanoseconds")?.value);
+  const tag = ts.tryField("userTag")?.value;
+  const t = cppTime(sec, ns, opts);
+  return `${t.padEnd(24)} ${tag !== undefined && num(tag) !== 0 ? `${tag} ` : ""}`;
 }
 
 function alarmNodeText(a: PvValue): string {
-  const sev = num(a.tryField("severity")?.value);
-  const st = num(a.tryField("status")?.value);
+  const sev = Math.trunc(num(a.tryField("severity")?.value));
+  if (sev === 0) return "";
+  const st = Math.trunc(num(a.tryField("status")?.value));
   const msg = String(a.tryField("message")?.value ?? "");
-  if (sev === 0 && st === 0 && msg === "") return "";
-  let out = "";
-  if (sev !== 0) out += `${SEVERITY[sev] ?? String(sev)} `;
+  let out = `${SEVERITY[sev] ?? String(sev)} `;
   if (st !== 0) out += `${STATUS[st] ?? String(st)} `;
   if (msg !== "") out += `${msg} `;
   return out;
 }
 
-/** `<time padded to 24> ` plus `userTag ` when non-zero, or "" without a timeStamp. */
-export function timeText(value: PvValue, opts: FormatOptions = {}): string {
-  const ts = value.tryField("timeStamp");
-  if (!ts) return "";
-  const sec = num(ts.tryField("secondsPastEpoch")?.value);
-  const ns = num(ts.tryField("nanoseconds")?.value);
-  const tag = num(ts.tryField("userTag")?.value);
-  return `${formatTime(sec, ns, 3, opts).padEnd(24)} ${tag !== 0 ? `${tag} ` : ""}`;
+/**
+ * `SEV STATUS message ` (each part followed by a space) of the `alarm` member, or "" when
+ * the severity is 0 (pvData prints no status or message then).
+ */
+export function alarmText(value: PvValue): string {
+  const a = value.tryField("alarm");
+  return a && a.type.kind === "structure" ? alarmNodeText(a) : "";
 }
 
-function ntKind(type: FieldDesc): string {
-  const m = /^epics:nt\/(NT[A-Za-z]+):1\./.exec(type.id);
-  return m ? m[1] : "";
+/** The `timeStamp` member: the time padded to 24 columns and a space, then a non-zero userTag. */
+export function timeText(value: PvValue, opts: FormatOptions = {}): string {
+  const ts = value.tryField("timeStamp");
+  return ts && ts.type.kind === "structure" ? timeNodeText(ts, opts) : "";
+}
+
+/** `(index) choice` of an enum_t, or undefined when it lacks index or choices. */
+function enumText(e: PvValue): string | undefined {
+  const idx = e.tryField("index");
+  const ch = e.tryField("choices");
+  if (!idx || idx.type.kind !== "scalar" || !ch || ch.type.kind !== "scalarArray") return undefined;
+  if (ch.type.scalarCode !== TypeCode.STRING) return undefined;
+  const i = num(idx.value) >>> 0; // pvData reads the index as uint32
+  const choices = ch.value as string[];
+  return `(${i}) ${i < choices.length ? maybeQuote(choices[i]) : "<undefined>"}`;
+}
+
+/** Options of the pvAccessCPP formatters. */
+export interface CppFormatOptions extends FormatOptions {
+  /**
+   * Print every field (pvput) rather than only those the value marks changed and their
+   * parents and children (pvget prints what the server sent, pvmonitor what changed).
+   */
+  all?: boolean;
+}
+
+/** Whether raw/JSON output shows `node`: marked itself, under a mark, or above one. */
+function shown(node: PvValue, opts: CppFormatOptions): boolean {
+  if (opts.all) return true;
+  const ch = node.changed;
+  if (node.isChanged()) return true;
+  const end = node.bit + node.type.numBits;
+  for (let b = node.bit + 1; b < end; b++) if (ch.get(b)) return true;
+  return false;
 }
 
 /**
- * Formats a value as pvAccessCPP prints it in NT mode (without the name column).
- * Structures that are not NTScalar/NTScalarArray/NTEnum/NTTable print raw.
+ * A value as pvAccessCPP prints it in NT mode (`-M nt`, the default), without the name
+ * column: `time  value alarm` when `value` is a scalar, `time  alarm [array]` for an
+ * array, `time  alarm (index) choice` for an enum_t, a table for NTTable; any other
+ * structure prints in raw form.
  * @param value the value
  * @returns the text, newline-terminated
  */
-export function formatNt(value: PvValue, opts: FormatOptions = {}): string {
-  const kind = ntKind(value.type);
-  const v = value.tryField("value");
-  if ((kind === "NTScalar" || kind === "NTScalarArray") && v && v.type.kind !== "structure") {
-    if (v.type.kind === "scalar") {
-      return `${timeText(value, opts)}${cppScalar(v.type.scalarCode, v.value)} ${
-        alarmText(value)
-      }\n`;
+export function formatNt(value: PvValue, opts: CppFormatOptions = {}): string {
+  const id = value.type.typeId;
+  if (id.split(".")[0] === "epics:nt/NTTable:1") {
+    const t = formatTable(value, opts);
+    if (t !== undefined) return t;
+  } else {
+    const v = value.tryField("value");
+    if (v) {
+      switch (v.type.kind) {
+        case "scalar":
+          return `${timeText(value, opts)}${cppScalar(v.type.scalarCode, v.value)} ${
+            alarmText(value)
+          }\n`;
+        case "scalarArray":
+          return `${timeText(value, opts)}${alarmText(value)}${
+            cppArray(v.type.scalarCode, v.value as ArrayLike<unknown>)
+          }\n`;
+        case "structure": {
+          const e = enumText(v);
+          if (e !== undefined) return `${timeText(value, opts)}${alarmText(value)}${e}\n`;
+        }
+      }
     }
-    if (v.type.kind === "scalarArray") {
-      return `${timeText(value, opts)}${alarmText(value)}${
-        cppArray(v.type.scalarCode, v.value as ArrayLike<unknown>)
-      }\n`;
-    }
   }
-  if (kind === "NTEnum" && v && v.has("index") && v.has("choices")) {
-    const i = num(v.get("index"));
-    const choices = v.get("choices") as string[];
-    const text = i >= 0 && i < choices.length ? maybeQuote(choices[i]) : "<undefined>";
-    return `${timeText(value, opts)}${alarmText(value)}(${i}) ${text}\n`;
-  }
-  if (kind === "NTTable" && v && v.type.kind === "structure") {
-    return `${timeText(value, opts)}${alarmText(value)}\n${formatTable(value)}`;
-  }
-  return "\n" + formatRaw("", value, opts);
+  return formatRaw("", value, opts);
 }
 
-function csvEscape(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/** A table cell or label as pvData's CSV escaping writes it (quoted when needed). */
+function csvCell(s: string): string {
+  const e = cppEscape(s, true);
+  return /[" ,\\]/.test(s) ? `"${e}"` : e;
 }
 
-function formatTable(value: PvValue): string {
-  const cols = value.field("value").members();
-  const labels = (value.tryField("labels")?.value as string[] | undefined) ?? [];
-  const data = cols.map(([name, node]) => {
-    const sc = node.type.scalarCode;
+/** A scalar converted to text as pvData's getAs<string> does (strings as they are). */
+function plainScalar(sc: number, v: unknown): string {
+  return sc === TypeCode.STRING ? String(v) : cppScalar(sc, v);
+}
+
+function formatTable(value: PvValue, opts: FormatOptions): string | undefined {
+  const cf = value.tryField("value");
+  if (!cf || cf.type.kind !== "structure") return undefined;
+  const cols = cf.members();
+  if (cols.length === 0 || cols.some(([, c]) => c.type.kind !== "scalarArray")) return undefined;
+  let out = "";
+  const hasTs = value.has("timeStamp"), hasAl = value.has("alarm");
+  if (hasTs) out += `${timeText(value, opts)} `;
+  if (hasAl) out += `${alarmText(value)} `;
+  out += "\n";
+  const given = value.tryField("labels");
+  const labels = given && given.type.kind === "scalarArray"
+    ? (given.value as ArrayLike<unknown>)
+    : [];
+  let rows = Infinity;
+  const data = cols.map(([name, node], i) => {
     const a = node.value as ArrayLike<unknown>;
     const cells: string[] = [];
-    for (let i = 0; i < a.length; i++) cells.push(csvEscape(cppScalar(sc, a[i])));
-    return { head: csvEscape(labels[cols.findIndex((c) => c[0] === name)] ?? name), cells };
+    for (let k = 0; k < a.length; k++) cells.push(csvCell(plainScalar(node.type.scalarCode, a[k])));
+    rows = Math.min(rows, cells.length);
+    const head = i < labels.length ? csvCell(String(labels[i])) : name;
+    return { head, cells, width: Math.max(head.length, ...cells.map((c) => c.length)) };
   });
-  const rows = Math.max(0, ...data.map((c) => c.cells.length));
-  const widths = data.map((c) => Math.max(c.head.length, ...c.cells.map((x) => x.length)));
-  const line = (cells: string[]) => cells.map((x, k) => x.padStart(widths[k])).join(" ") + "\n";
-  let out = line(data.map((c) => c.head));
-  for (let r = 0; r < rows; r++) out += line(data.map((c) => c.cells[r] ?? ""));
+  const line = (pick: (c: typeof data[number]) => string) =>
+    data.map((c) => pick(c).padStart(c.width)).join(" ") + "\n";
+  out += line((c) => c.head);
+  for (let r = 0; r < rows; r++) out += line((c) => c.cells[r]);
   return out;
 }
 
 // ---------------------------------------------------------------------------
 // Raw mode
 
-function rawSummary(node: PvValue, opts: FormatOptions): string {
-  switch (node.type.id) {
-    case "alarm_t":
-      return alarmNodeText(node);
-    case "time_t": {
-      const sec = num(node.tryField("secondsPastEpoch")?.value);
-      const ns = num(node.tryField("nanoseconds")?.value);
-      const tag = num(node.tryField("userTag")?.value);
-      return `${formatTime(sec, ns, 3, opts).padEnd(24)} ${tag !== 0 ? `${tag} ` : ""}`;
+const pad4 = (level: number) => " ".repeat(4 * level);
+
+/** pvData's plain dump of a field (used for unions and structure arrays even in raw mode). */
+function dumpValue(lines: string[], t: FieldDesc, name: string, v: unknown, level: number): void {
+  switch (t.kind) {
+    case "scalar":
+    case "scalarArray":
+      lines.push(`${pad4(level)}${t.typeName} ${name} ${leafText(t, v)}`);
+      return;
+    case "structure": {
+      const node = v as PvValue;
+      lines.push(`${pad4(level)}${t.typeId} ${name}`);
+      for (const [n, m] of node.members()) {
+        dumpValue(lines, m.type, n, m.type.kind === "structure" ? m : m.value, level + 1);
+      }
+      return;
     }
-    case "enum_t": {
-      const i = num(node.tryField("index")?.value);
-      const choices = (node.tryField("choices")?.value as string[] | undefined) ?? [];
-      return `(${i}) ${i >= 0 && i < choices.length ? maybeQuote(choices[i]) : "<undefined>"}`;
+    case "union":
+    case "any": {
+      lines.push(`${pad4(level)}${t.typeName} ${name}`);
+      const inner = t.kind === "any" ? v as PvValue | null : (v as PvUnion).value;
+      if (!inner) lines.push(`${pad4(level + 1)}(none)`);
+      else {
+        const it = inner.type;
+        dumpValue(lines, it, "", it.kind === "structure" ? inner : inner.value, level + 1);
+      }
+      return;
+    }
+    default: {
+      lines.push(`${pad4(level)}${t.typeName} ${name}`);
+      const el = t.element ?? T_ANY;
+      for (const item of v as unknown[]) {
+        if (item === null) lines.push(`${pad4(level + 1)}(none)`);
+        else dumpValue(lines, el, "", item, level + 1);
+      }
     }
   }
-  return "";
+}
+
+function leafText(t: FieldDesc, v: unknown): string {
+  return t.kind === "scalar"
+    ? cppScalar(t.scalarCode, v)
+    : cppArray(t.scalarCode, v as ArrayLike<unknown>);
 }
 
 /**
- * pvAccessCPP's raw tree: `name typeID ` then `type field value` lines, 4-space indents.
- * @param name the PV name ("" to omit)
+ * pvAccessCPP's raw tree (`-M raw`): the PV name and the top structure's ID, then
+ * `type name value` lines four spaces deeper per level; alarm_t, time_t and enum_t
+ * structures also show their summary. Only the fields the value marks (and their
+ * parents and children) are printed unless `all` is set.
+ * @param name the PV name column ("" to omit)
  * @param value the value
  */
-export function formatRaw(name: string, value: PvValue, opts: FormatOptions = {}): string {
+export function formatRaw(name: string, value: PvValue, opts: CppFormatOptions = {}): string {
+  if (!shown(value, opts)) return "";
   const lines: string[] = [];
-  const walk = (fieldName: string, node: PvValue, pad: string) => {
+  const walk = (fieldName: string, node: PvValue, level: number) => {
     const t = node.type;
-    if (t.code === TypeCode.STRUCTURE) {
-      const head = fieldName === ""
-        ? `${name ? name + " " : ""}${t.typeId} `
-        : `${t.typeId} ${fieldName} ${rawSummary(node, opts)}`;
-      lines.push(pad + head);
-      for (const [n, m] of node.members()) walk(n, m, pad + "    ");
+    if (t.kind !== "structure") {
+      if (t.kind === "scalar" || t.kind === "scalarArray") {
+        lines.push(`${pad4(level)}${t.typeName} ${fieldName} ${leafText(t, node.value)}`);
+      } else dumpValue(lines, t, fieldName, node.value, level);
       return;
     }
-    lines.push(`${pad}${t.typeName} ${fieldName} ${rawLeaf(t, node.value)}`);
+    let head = `${pad4(level)}${t.typeId} ${fieldName}`;
+    if (t.typeId === "alarm_t") head += ` ${alarmNodeText(node)}`;
+    else if (t.typeId === "time_t") head += ` ${timeNodeText(node, opts)}`;
+    else if (t.typeId === "enum_t") head += ` ${enumText(node) ?? ""}`;
+    lines.push(head);
+    for (const [n, m] of node.members()) if (shown(m, opts)) walk(n, m, level + 1);
   };
-  walk("", value, "");
+  walk("", value, 0);
+  if (name) lines[0] = `${name} ${lines[0]}`;
   return lines.join("\n") + "\n";
-}
-
-function rawLeaf(t: FieldDesc, v: unknown): string {
-  switch (t.kind) {
-    case "scalar":
-      return t.scalarCode === TypeCode.STRING ? String(v) : cppScalar(t.scalarCode, v);
-    case "scalarArray":
-      return cppArray(t.scalarCode, v as ArrayLike<unknown>);
-    case "any": {
-      const inner = v as PvValue | null;
-      return inner ? stringify(jsonOf(inner, true)) : "(none)";
-    }
-    case "union": {
-      const u = v as PvUnion;
-      return u.value ? `${u.name} ${stringify(jsonOf(u.value, true))}` : "(none)";
-    }
-  }
-  const arr = v as unknown[];
-  return `[${arr.length}]`;
 }
 
 // ---------------------------------------------------------------------------
 // JSON mode
 
-function jsonNumber(x: number, integral: boolean): string {
-  if (integral) return String(Math.trunc(x));
+/** A JSON5 string as EPICS' yajl writes it: `\xHH` for control characters, UTF-8 kept. */
+function json5String(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    switch (ch) {
+      case "\r":
+        out += "\\r";
+        continue;
+      case "\n":
+        out += "\\n";
+        continue;
+      case "\\":
+        out += "\\\\";
+        continue;
+      case '"':
+        out += '\\"';
+        continue;
+      case "\f":
+        out += "\\f";
+        continue;
+      case "\b":
+        out += "\\b";
+        continue;
+      case "\t":
+        out += "\\t";
+        continue;
+      case "\0":
+        out += "\\0";
+        continue;
+      case "\v":
+        out += "\\v";
+        continue;
+    }
+    out += c < 0x20 ? `\\x${c.toString(16).toUpperCase().padStart(2, "0")}` : ch;
+  }
+  return out + '"';
+}
+
+/** A key: bare when it is an identifier (`[$_A-Za-z][$_A-Za-z0-9]*`), else quoted. */
+function json5Key(k: string): string {
+  return /^[$_A-Za-z][$_A-Za-z0-9]*$/.test(k) ? k : json5String(k);
+}
+
+/** yajl's double: `%.17g`, `.0` added to integral values, NaN and ±Infinity (JSON5). */
+function json5Double(x: number): string {
   if (Number.isNaN(x)) return "NaN";
   if (!Number.isFinite(x)) return x > 0 ? "+Infinity" : "-Infinity";
   const s = formatG(x, 17);
-  return /[.eni]/.test(s) ? s : `${s}.0`;
+  return /^[-0-9]*$/.test(s) ? `${s}.0` : s;
 }
 
-/** Placeholder type for numbers JSON must print without quotes. */
-class Raw {
-  constructor(readonly text: string) {}
+function json5Scalar(sc: number, v: unknown): string {
+  if (sc === TypeCode.STRING) return json5String(String(v));
+  if (sc === TypeCode.BOOLEAN) return v ? "true" : "false";
+  if (sc === TypeCode.FLOAT || sc === TypeCode.DOUBLE) return json5Double(v as number);
+  // pvData writes every integer as int64 (a uint64 above 2^63 wraps negative).
+  return typeof v === "bigint" ? String(BigInt.asIntN(64, v)) : String(v);
 }
 
-function jsonLeaf(t: FieldDesc, v: unknown): unknown {
+function json5Field(t: FieldDesc, v: unknown, opts: CppFormatOptions | undefined): string {
   switch (t.kind) {
     case "scalar":
-      return scalarJson(t.scalarCode, v);
+      return json5Scalar(t.scalarCode, v);
     case "scalarArray":
-      return Array.from(v as ArrayLike<unknown>, (x) => scalarJson(t.scalarCode, x));
-    case "any":
-      return v ? jsonOf(v as PvValue, true) : null;
-    case "union": {
-      const u = v as PvUnion;
-      return u.value ? jsonOf(u.value, true) : null;
+      return `[${
+        Array.from(v as ArrayLike<unknown>, (x) => json5Scalar(t.scalarCode, x)).join(",")
+      }]`;
+    case "structure":
+      return json5Struct(v as PvValue, opts);
+    case "union":
+    case "any": {
+      const inner = t.kind === "any" ? v as PvValue | null : (v as PvUnion).value;
+      if (!inner) return "null";
+      const it = inner.type;
+      return json5Field(it, it.kind === "structure" ? inner : inner.value, undefined);
     }
-    default:
-      return (v as (PvValue | PvUnion | null)[]).map((el) => {
-        if (el === null) return null;
-        if ("index" in el && "name" in el && !("type" in el)) {
-          const u = el as PvUnion;
-          return u.value ? jsonOf(u.value, true) : null;
-        }
-        return jsonOf(el as PvValue, true);
-      });
-  }
-}
-
-function scalarJson(sc: number, v: unknown): unknown {
-  if (sc === TypeCode.STRING) return String(v);
-  if (sc === TypeCode.BOOLEAN) return !!v;
-  if (sc === TypeCode.FLOAT || sc === TypeCode.DOUBLE) {
-    return new Raw(jsonNumber(v as number, false));
-  }
-  return new Raw(String(typeof v === "bigint" ? BigInt.asIntN(64, v) : v));
-}
-
-function jsonOf(node: PvValue, all: boolean): unknown {
-  const t = node.type;
-  if (t.code !== TypeCode.STRUCTURE) return jsonLeaf(t, node.value);
-  const out: Record<string, unknown> = {};
-  const marked = all || node.changed.get(node.bit);
-  for (const [name, m] of node.members()) {
-    if (m.type.code === TypeCode.STRUCTURE) {
-      const sub = jsonOf(m, marked) as Record<string, unknown>;
-      if (marked || Object.keys(sub).length > 0) out[name] = sub;
-    } else if (marked || m.changed.get(m.bit)) {
-      out[name] = jsonLeaf(m.type, m.value);
+    default: {
+      const el = t.element ?? T_ANY;
+      return `[${
+        (v as unknown[]).map((item) => item === null ? "null" : json5Field(el, item, undefined))
+          .join(",")
+      }]`;
     }
   }
-  return out;
 }
 
-function stringify(v: unknown): string {
-  if (v instanceof Raw) return v.text;
-  if (v === null) return "null";
-  if (typeof v === "string" || typeof v === "boolean") return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(stringify).join(",")}]`;
-  const obj = v as Record<string, unknown>;
-  return `{${
-    Object.entries(obj).map(([k, x]) => `${JSON.stringify(k)}:${stringify(x)}`).join(",")
-  }}`;
+function json5Struct(node: PvValue, opts: CppFormatOptions | undefined): string {
+  const parts: string[] = [];
+  for (const [n, m] of node.members()) {
+    if (opts && !shown(m, opts)) continue;
+    parts.push(
+      `${json5Key(n)}:${json5Field(m.type, m.type.kind === "structure" ? m : m.value, opts)}`,
+    );
+  }
+  return `{${parts.join(",")}}`;
 }
 
 /**
- * Compact JSON of the fields the server sent (pvAccessCPP `-M json`): doubles with 17
- * significant digits and `.0` on integral values, NaN and ±Infinity as JSON5.
+ * Compact JSON5 as pvAccessCPP prints it (`-M json`): bare identifier keys, doubles with
+ * 17 significant digits and `.0` on integral values, NaN and ±Infinity, `\xHH` escapes.
+ * Only the fields the value marks (with their parents and children) unless `all`.
  * @param value the value
+ * @returns the text, newline-terminated ("\n" alone when nothing is marked)
  */
-export function formatJson(value: PvValue): string {
-  return stringify(jsonOf(value, false)) + "\n";
+export function formatJson(value: PvValue, opts: CppFormatOptions = {}): string {
+  if (!shown(value, opts)) return "\n";
+  return json5Struct(value, { all: opts.all }) + "\n";
 }
-
-/** @internal for tests: makes numeric arrays printable. */
-export type { NumericArray };

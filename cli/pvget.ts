@@ -13,6 +13,7 @@ import { type CliIO, runMain } from "./_io.ts";
 import {
   clientFor,
   commonOptions,
+  cppErrorText,
   errorText,
   getopt,
   printValue,
@@ -43,16 +44,16 @@ export const VERSION = "epics-ts pvget 0.1 (PV Access protocol version 2)";
  * pvget's entry point.
  * @param args command-line arguments
  * @param io output streams, environment and stop signal
- * @returns 0 when every PV was read, 1 otherwise, 2 on a usage error
+ * @returns 0 when every PV was read, 1 otherwise (usage errors included, as pvAccessCPP)
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  const p = getopt(args, "hVr:w:p:M:vqdmtinF:f:");
+  const p = getopt(args, "hvVRM:r:w:tmp:qdcF:f:ni");
   if (p.error) {
     io.stderr(`${p.error}. ('pvget -h' for help.)\n`);
-    return 2;
+    return 1;
   }
   if (p.opts.has("h")) {
-    io.stdout(USAGE);
+    io.stderr(USAGE);
     return 0;
   }
   if (p.opts.has("V")) {
@@ -60,40 +61,51 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (p.opts.has("f")) {
-    io.stderr("pvget: -f is not supported\n");
-    return 2;
+    io.stderr("Unsupported option -f\n");
+    return 1;
   }
-  const c = commonOptions(p, io);
+  const c = commonOptions(p, io, "pvget");
   if (typeof c === "string") {
     io.stderr(`pvget: ${c}\n`);
-    return 2;
+    return 1;
   }
   const names = p.rest;
-  if (names.length === 0) {
-    io.stderr("No pv name(s) specified. ('pvget -h' for help.)\n");
-    return 2;
-  }
+  // pvAccessCPP's pvget quietly does nothing without names.
+  if (names.length === 0) return 0;
   if (p.opts.has("m")) return await runMonitors(names, c, io);
 
   const pad = Math.max(...names.map((n) => n.length));
   await using client = clientFor(io);
-  const results = await Promise.allSettled(
-    names.map((n) => client.get(n, { request: c.request, timeout: c.timeout })),
-  );
-  let failed = 0;
-  let timedOut = 0;
-  results.forEach((r, i) => {
-    if (r.status === "fulfilled") {
-      io.stdout(printValue(names[i], pad, r.value, c));
-      return;
+  let failed = false;
+  const pending = new Set(names.keys());
+  // Print each result as it arrives, as pvget does.
+  await Promise.all(names.map(async (n, i) => {
+    try {
+      const v = await client.get(n, { request: c.request, timeout: c.timeout });
+      pending.delete(i);
+      io.stdout(printValue(n, pad, v, c));
+    } catch (e) {
+      if (e instanceof ChannelNotFoundError || e instanceof TimeoutError) return;
+      pending.delete(i);
+      failed = true;
+      if (c.mode === "delta") io.stderr(`${n} Error: ${errorText(e)}\n`);
+      else {
+        io.stdout(`${n.padEnd(pad)} `);
+        io.stderr(`Error ${cppErrorText(e)}\n`);
+      }
     }
-    failed++;
-    const e = r.reason;
-    if (e instanceof ChannelNotFoundError || e instanceof TimeoutError) timedOut++;
-    else io.stderr(`${names[i]} Error: ${errorText(e)}\n`);
-  });
-  if (timedOut > 0) io.stderr(`Timeout with ${timedOut} outstanding\n`);
-  return failed > 0 ? 1 : 0;
+  }));
+  if (pending.size > 0) {
+    if (c.mode === "delta") io.stderr(`Timeout with ${pending.size} outstanding\n`);
+    else {
+      // pvAccessCPP reports the timeout, then each unfinished get prints its name column
+      // (and nothing after it) as it is cancelled.
+      io.stderr("Timeout\n");
+      for (const i of pending) io.stdout(`${names[i].padEnd(pad)} `);
+    }
+    return 1;
+  }
+  return failed ? 1 : 0;
 }
 
 if (import.meta.main) await runMain(main);

@@ -9,7 +9,7 @@
  */
 
 import { type CliIO, runMain } from "./_io.ts";
-import { clientFor, commonOptions, errorText, getopt } from "./_pva_common.ts";
+import { clientFor, commonOptions, cppErrorText, errorText, getopt } from "./_pva_common.ts";
 import { formatTypeTreeCpp, formatTypeTreePvxs } from "./_pva_format.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 
@@ -29,57 +29,60 @@ example: pvinfo double01
  * pvinfo's entry point.
  * @param args command-line arguments
  * @param io output streams, environment and stop signal
- * @returns 0 when every PV answered, 1 otherwise, 2 on a usage error
+ * @returns 0 when every PV answered, 1 otherwise (usage errors included, as pvAccessCPP)
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  const p = getopt(args, "hVw:p:vdD");
+  const p = getopt(args, "hVw:p:vdcD");
   if (p.error) {
     io.stderr(`${p.error}. ('pvinfo -h' for help.)\n`);
-    return 2;
+    return 1;
   }
   if (p.opts.has("h")) {
-    io.stdout(USAGE);
+    io.stderr(USAGE);
     return 0;
   }
   if (p.opts.has("V")) {
     io.stdout("epics-ts pvinfo 0.1 (PV Access protocol version 2)\n");
     return 0;
   }
-  const c = commonOptions(p, io);
+  // pvinfo's -w warning names pvget, as pvAccessCPP's does.
+  const c = commonOptions(p, io, "pvget");
   if (typeof c === "string") {
     io.stderr(`pvinfo: ${c}\n`);
-    return 2;
+    return 1;
   }
-  if (p.rest.length === 0) {
+  const names = p.rest;
+  if (names.length === 0) {
     io.stderr("No pv name(s) specified. ('pvinfo -h' for help.)\n");
-    return 2;
+    return 1;
   }
   await using client = clientFor(io);
-  const results = await Promise.allSettled(
-    p.rest.map((n) => client.info(n, { timeout: c.timeout })),
-  );
-  let failed = 0;
-  let timedOut = 0;
-  results.forEach((r, i) => {
-    const name = p.rest[i];
-    if (r.status === "fulfilled") {
-      const { server, type } = r.value;
+  let failed = false;
+  const pending = new Set(names.keys());
+  await Promise.all(names.map(async (name, i) => {
+    try {
+      const { server, type } = await client.info(name, { timeout: c.timeout });
+      pending.delete(i);
       if (c.mode === "delta") io.stdout(`${name} from ${server}\n${formatTypeTreePvxs(type)}`);
       else io.stdout(`${name}\nServer: ${server}\nType:\n${formatTypeTreeCpp(type)}\n`);
-      return;
+    } catch (e) {
+      if (e instanceof ChannelNotFoundError || e instanceof TimeoutError) return;
+      pending.delete(i);
+      failed = true;
+      io.stderr(`${name} Error: ${c.mode === "delta" ? errorText(e) : cppErrorText(e)}\n`);
     }
-    failed++;
-    if (
-      c.mode === "delta" &&
-      (r.reason instanceof ChannelNotFoundError || r.reason instanceof TimeoutError)
-    ) {
-      timedOut++;
-    } else {
-      io.stderr(`${name} Error: ${errorText(r.reason)}\n`);
+  }));
+  if (pending.size > 0) {
+    if (c.mode === "delta") io.stderr(`Timeout with ${pending.size} outstanding\n`);
+    else {
+      // pvAccessCPP reports the timeout, then each unanswered request fails as its channel
+      // is destroyed.
+      io.stderr("Timeout\n");
+      for (const i of pending) io.stderr(`${names[i]} Error: channel destroyed\n`);
     }
-  });
-  if (timedOut > 0) io.stderr(`Timeout with ${timedOut} outstanding\n`);
-  return failed > 0 ? 1 : 0;
+    return 1;
+  }
+  return failed ? 1 : 0;
 }
 
 if (import.meta.main) await runMain(main);

@@ -12,9 +12,16 @@
  */
 
 import { type CliIO, runMain } from "./_io.ts";
-import { clientFor, type CommonOptions, commonOptions, errorText, getopt } from "./_pva_common.ts";
+import {
+  clientFor,
+  type CommonOptions,
+  commonOptions,
+  cppErrorText,
+  errorText,
+  getopt,
+} from "./_pva_common.ts";
 import { formatDelta, formatJson, formatNt, formatRaw } from "./_pva_format.ts";
-import { applyPutArgs } from "../lib/pva/client/put_value.ts";
+import { buildPut } from "./_pva_put.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 
@@ -35,15 +42,16 @@ example: pvput double01 1.234
 `;
 
 function show(value: PvValue, c: CommonOptions): string {
+  const opts = { timeZone: c.timeZone, all: true };
   switch (c.mode) {
     case "delta":
       return formatDelta("", value).slice(1);
     case "json":
-      return formatJson(value);
+      return formatJson(value, opts);
     case "raw":
-      return formatRaw("", value, { timeZone: c.timeZone });
+      return formatRaw("", value, opts);
     default:
-      return formatNt(value, { timeZone: c.timeZone });
+      return formatNt(value, opts);
   }
 }
 
@@ -51,50 +59,79 @@ function show(value: PvValue, c: CommonOptions): string {
  * pvput's entry point.
  * @param args command-line arguments
  * @param io output streams, environment and stop signal
- * @returns 0 when the put completed, 1 otherwise, 2 on a usage error
+ * @returns 0 when the put completed, 1 otherwise (usage errors included, as pvAccessCPP)
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
   // POSIX getopt: stop at the PV name so that negative values are not options.
-  const p = getopt(args, "hVr:w:p:M:vqdtn", false);
+  const p = getopt(args, "hvVM:r:w:tp:qdF:f:ns", false);
   if (p.error) {
     io.stderr(`${p.error}. ('pvput -h' for help.)\n`);
-    return 2;
+    return 1;
   }
   if (p.opts.has("h")) {
-    io.stdout(USAGE);
+    io.stderr(USAGE);
     return 0;
   }
   if (p.opts.has("V")) {
     io.stdout("epics-ts pvput 0.1 (PV Access protocol version 2)\n");
     return 0;
   }
-  const c = commonOptions(p, io);
+  if (p.opts.has("f")) {
+    io.stderr("Unsupported option -f\n");
+    return 1;
+  }
+  const c = commonOptions(p, io, "pvput");
   if (typeof c === "string") {
     io.stderr(`pvput: ${c}\n`);
-    return 2;
+    return 1;
   }
   const [name, ...values] = p.rest;
   if (name === undefined) {
     io.stderr("No pv name specified. ('pvput -h' for help.)\n");
-    return 2;
+    return 1;
   }
   if (values.length === 0) {
     io.stderr("No value(s) specified. ('pvput -h' for help.)\n");
-    return 2;
-  }
-  const quiet = p.opts.has("q");
-  await using client = clientFor(io);
-  const opts = { request: c.request, timeout: c.timeout };
-  try {
-    if (!quiet) io.stdout(`Old : ${show(await client.get(name, opts), c)}`);
-    await client.put(name, (cur: PvValue) => applyPutArgs(cur, values), opts);
-    if (!quiet) io.stdout(`New : ${show(await client.get(name, opts), c)}`);
-  } catch (e) {
-    if (e instanceof ChannelNotFoundError || e instanceof TimeoutError) io.stderr("Put timeout\n");
-    else io.stderr(`Error: ${errorText(e)}\n`);
     return 1;
   }
-  return 0;
+  const quiet = p.opts.has("q");
+  const delta = c.mode === "delta";
+  await using client = clientFor(io);
+  const opts = { request: c.request, timeout: c.timeout };
+  const notThere = (e: unknown) => e instanceof ChannelNotFoundError || e instanceof TimeoutError;
+  const getText = (e: unknown) => notThere(e) ? "Timeout" : delta ? errorText(e) : cppErrorText(e);
+  if (!quiet) {
+    io.stdout("Old : ");
+    try {
+      io.stdout(show(await client.get(name, opts), c));
+    } catch (e) {
+      io.stderr(`Error: ${getText(e)}\n`);
+      return 1;
+    }
+  }
+  let ok = true;
+  try {
+    await client.put(name, (cur: PvValue) => {
+      cur.copyFrom(buildPut(cur, values, io.stderr));
+    }, opts);
+  } catch (e) {
+    if (notThere(e)) {
+      io.stderr("Put timeout\n");
+      return 1;
+    }
+    io.stderr(`Error: ${delta ? errorText(e) : cppErrorText(e)}\n`);
+    ok = false;
+  }
+  // pvAccessCPP prints the value after the put even with -q (without the "New : ").
+  if (delta && quiet) return ok ? 0 : 1;
+  if (!quiet) io.stdout("New : ");
+  try {
+    io.stdout(show(await client.get(name, opts), c));
+  } catch (e) {
+    io.stderr(`Error: ${getText(e)}\n`);
+    return 1;
+  }
+  return ok ? 0 : 1;
 }
 
 if (import.meta.main) await runMain(main);

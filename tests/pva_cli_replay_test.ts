@@ -97,11 +97,11 @@ for (const name of names.filter((n) => n.startsWith("pvxmonitor_"))) {
 // pvxput_enum is left out: pvxput refused "2" for an enum before sending the PUT, so
 // the recording has no reply for the PUT that our pvput (which maps it to an index) sends.
 for (const name of names.filter((n) => n.startsWith("pvxput_") && n !== "pvxput_enum")) {
-  Deno.test(`replay ${name}: pvput -q exits like pvxput`, async () => {
+  Deno.test(`replay ${name}: pvput -v -q exits like pvxput`, async () => {
     const rec = load(name);
     await using srv = startReplayServer(rec);
     const c = capture(srv.udpPort);
-    const code = await pvput(["-q", ...shellWords(rec.command).slice(1)], c.io);
+    const code = await pvput(["-v", "-q", ...shellWords(rec.command).slice(1)], c.io);
     assert.equal(c.out, rec.stdout);
     assert.equal(code, rec.exit);
   });

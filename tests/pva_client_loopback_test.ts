@@ -208,10 +208,10 @@ Deno.test("loopback: pvget prints pvAccessCPP's NT lines", async () => {
     );
     const j = io(env);
     assert.equal(await pvget(["-M", "json", "-r", "field(value)", "lb:dbl"], j.io), 0);
-    assert.equal(j.out, 'lb:dbl {"value":21.5}\n');
+    assert.equal(j.out, "lb:dbl {value:21.5}\n"); // JSON5, as pvAccessCPP's pvget prints it
     const nf = io(env);
     assert.equal(await pvget(["-w", "0.3", "lb:nope"], nf.io), 1);
-    assert.equal(nf.err, "Timeout with 1 outstanding\n");
+    assert.equal(nf.err, "Timeout\n"); // as pvAccessCPP's pvget reports it
   });
 });
 
