@@ -158,3 +158,30 @@ Deno.test({
     assert.equal(slow.value, 7);
   },
 });
+
+Deno.test({
+  name: "SharedPV: array posts copy (block copy for typed arrays) unless handed over",
+  permissions: "none",
+  fn() {
+    const pv = new SharedPV("a", { type: "uint16", length: 4, clock });
+    const mine = new Uint16Array([1, 2, 3]);
+    pv.post(mine);
+    assert.notEqual(pv.value, mine, "copied by default");
+    assert.deepEqual([...(pv.value as Uint16Array)], [1, 2, 3]);
+    pv.post(new Uint8Array([255, 0]));
+    assert.ok(pv.value instanceof Uint16Array);
+    assert.deepEqual([...(pv.value as Uint16Array)], [255, 0]);
+    assert.throws(() => pv.post(new Int32Array([70000])), PutRefusedError);
+    assert.throws(() => pv.post(new Int16Array([-1])), PutRefusedError);
+    pv.post(mine, { transfer: true });
+    assert.equal(pv.value, mine, "kept when handed over");
+    const other = new Float64Array([1.6]);
+    pv.post(other, { transfer: true });
+    assert.notEqual(pv.value, other, "a different element type is still converted");
+    assert.deepEqual([...(pv.value as Uint16Array)], [2]);
+    assert.throws(() => pv.post(new Uint16Array(5), { transfer: true }), PutRefusedError);
+    const s = new SharedPV("s", { type: "string", length: 2 });
+    s.post(new Float64Array([1]), { transfer: true });
+    assert.deepEqual(s.value, ["1"]);
+  },
+});

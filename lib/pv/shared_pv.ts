@@ -106,6 +106,12 @@ export interface PostOptions {
   uniqueId?: number;
   /** N-d arrays: new attributes (default: unchanged). */
   attributes?: PvNdAttribute[];
+  /**
+   * The caller hands the value over: a typed array of the PV's exact element type is
+   * kept as it is instead of being copied, and must not be modified afterwards (other
+   * values are converted as usual).
+   */
+  transfer?: boolean;
 }
 
 function typeInfo(opts: SharedPVOptions): PvTypeInfo {
@@ -154,6 +160,7 @@ export class SharedPV implements ServedPv {
   #onRpc: RpcHandler | undefined;
   #clock: () => number;
   #limits: AlarmLimits | undefined;
+  #arrayType: unknown;
 
   /**
    * Creates a PV.
@@ -265,8 +272,19 @@ export class SharedPV implements ServedPv {
    * @throws PutRefusedError when the value cannot be converted
    */
   post(value: unknown, options: PostOptions = {}): void {
-    const v = coerceValue(value, this.type, this.#snap.choices);
+    const v = options.transfer && this.#ownable(value)
+      ? value
+      : coerceValue(value, this.type, this.#snap.choices);
     this.#apply(v, options);
+  }
+
+  /** Whether a value can be kept without conversion: an array of the exact type. */
+  #ownable(value: unknown): value is PvValue {
+    if (this.type.kind !== "array" || !ArrayBuffer.isView(value)) return false;
+    if (!isNumericType(this.type.scalar)) return false;
+    this.#arrayType ??= newNumericArray(this.type.scalar, 0).constructor;
+    return value.constructor === this.#arrayType &&
+      (value as unknown as ArrayLike<number>).length <= this.type.maxLength;
   }
 
   /**

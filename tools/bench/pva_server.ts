@@ -67,7 +67,6 @@ async function serve(mode: ServeMode): Promise<void> {
   const env = Deno.env.toObject();
   const config = epicsConfigFrom(env).pvas;
   const batch = Number(env.BENCH_BATCH ?? 4);
-  const arr = mode === "u32" ? new Uint32Array(ARRAY_LEN) : new Uint16Array(ARRAY_LEN);
   let n = 0;
   // Like spam: a subscription's queue is filled (`batch` values, the newest kept if it
   // overflows) when the server has sent from it, never from a busy loop.
@@ -77,8 +76,10 @@ async function serve(mode: ServeMode): Promise<void> {
         for (let i = 0; i < batch; i++) (pv as SharedPV).post(++n);
       } else {
         for (let i = 0; i < batch; i++) {
-          arr.fill(++n);
-          (pv as SharedPV).post(arr);
+          // A new array per update handed over without a copy, as spam builds a new
+          // array and freezes it into the update.
+          const a = mode === "u32" ? new Uint32Array(ARRAY_LEN) : new Uint16Array(ARRAY_LEN);
+          (pv as SharedPV).post(a.fill(++n), { transfer: true });
         }
       }
     }

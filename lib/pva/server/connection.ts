@@ -172,6 +172,12 @@ const lastEncoded = new WeakMap<
 
 const DEFAULT_QUEUE = 4;
 
+/**
+ * Updates are handed to the socket in pieces of about this many bytes, so that the
+ * client starts reading while the rest is encoded (and memory stays bounded).
+ */
+const WRITE_CHUNK = 256 * 1024;
+
 function isTrue(s: string | undefined): boolean {
   return s !== undefined && /^(true|1|yes)$/i.test(s.trim());
 }
@@ -732,13 +738,17 @@ export class PvaServerConnection {
     this.#scheduleFlush();
   }
 
+  /** Encodes queued updates the windows allow, until about WRITE_CHUNK bytes are out. */
   #encodeUpdates(): void {
     const out = this.#out;
     for (const op of this.#ready) {
+      if (out.length >= WRITE_CHUNK) break;
       const mon = op.mon!;
       const q = mon.queue;
       let sent = 0;
-      while (sent < q.length && (!mon.pipeline || mon.window > 0)) {
+      while (
+        sent < q.length && (!mon.pipeline || mon.window > 0) && out.length < WRITE_CHUNK
+      ) {
         const u = q[sent++];
         this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;

@@ -377,6 +377,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "pva connection: large bursts of updates go out in several bounded writes",
+  permissions: "none",
+  async fn() {
+    const pvs = Array.from(
+      { length: 100 },
+      (_, i) => new SharedPV(`w${i}`, { type: "float64", length: 1000 }),
+    );
+    const p = new Pair(pvs);
+    await p.handshake();
+    for (let i = 0; i < pvs.length; i++) {
+      const sid = await p.channel(i + 1, `w${i}`);
+      p.send(p.peer.init(MONITOR, sid, 100 + i));
+      await p.read();
+      p.send(p.peer.exec(MONITOR, sid, 100 + i, 0x44));
+    }
+    await p.read();
+    const before = p.writes;
+    for (const pv of pvs) pv.post(new Float64Array(1000).fill(7));
+    const got = ops(await p.read());
+    assert.equal(got.length, 100, "every update delivered");
+    assert.ok(got.every((o) => (o.value!.get("value") as Float64Array)[999] === 7));
+    // 800 kB of updates: at least three writes of at most ~256 kB plus one update.
+    assert.ok(p.writes - before >= 3, `${p.writes - before} writes`);
+  },
+});
+
+Deno.test({
   name: "pva connection: a slow client gets bounded queues and the newest value",
   permissions: "none",
   async fn() {
