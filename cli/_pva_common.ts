@@ -7,6 +7,7 @@
 
 import { type CliIO, untilAborted } from "./_io.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
+import { parseRequest } from "../lib/pva/proto/request.ts";
 import { PvaStatusError } from "../lib/core/errors.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
 import { formatDelta, formatJson, formatNt, formatRaw, formatTime } from "./_pva_format.ts";
@@ -116,6 +117,29 @@ export function commonOptions(
     return `provider '${provider}' is not supported`;
   }
   return { request, timeout, mode, timeZone: io.env.TZ || undefined };
+}
+
+/**
+ * Checks a pvRequest before anything is sent, as pvAccessCPP's tools do: unbalanced
+ * brackets get pvData's `mismatched () N` message, other errors our parser's.
+ * @returns the message to print after "failed to parse request string: ", or undefined
+ */
+export function requestError(request: string): string | undefined {
+  let r = request.replace(/\s/g, "");
+  if (r === "") return undefined;
+  if (!/record\[|field\(|putField\(|getField\(/.test(r)) r = `field(${r})`;
+  const count = (open: string, close: string) =>
+    [...r].reduce((n, c) => n + (c === open ? 1 : c === close ? -1 : 0), 0);
+  for (const [o, c] of [["(", ")"], ["{", "}"], ["[", "]"]]) {
+    const n = count(o, c);
+    if (n !== 0) return `mismatched ${o}${c} ${n}`;
+  }
+  try {
+    parseRequest(request);
+    return undefined;
+  } catch (e) {
+    return errorText(e);
+  }
 }
 
 /**

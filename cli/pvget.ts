@@ -17,6 +17,7 @@ import {
   errorText,
   getopt,
   printValue,
+  requestError,
   runMonitors,
 } from "./_pva_common.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
@@ -67,6 +68,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const c = commonOptions(p, io, "pvget");
   if (typeof c === "string") {
     io.stderr(`pvget: ${c}\n`);
+    return 1;
+  }
+  const badRequest = requestError(c.request);
+  if (badRequest !== undefined) {
+    io.stderr(`failed to parse request string: ${badRequest}\n`);
     return 1;
   }
   const names = p.rest;

@@ -9,7 +9,7 @@
  */
 
 import { type CliIO, runMain } from "./_io.ts";
-import { commonOptions, getopt, runMonitors } from "./_pva_common.ts";
+import { commonOptions, getopt, requestError, runMonitors } from "./_pva_common.ts";
 
 const USAGE = `Usage: pvmonitor [options] <PV name>...
 
@@ -27,34 +27,41 @@ example: pvmonitor double01
 `;
 
 /**
- * pvmonitor's entry point.
+ * pvmonitor's entry point (pvAccessCPP's pvmonitor is its pvget with -m).
  * @param args command-line arguments
  * @param io output streams, environment and stop signal (abort to stop)
- * @returns 0 after the signal aborts, 2 on a usage error
+ * @returns 0 after the signal aborts, 1 when a subscription failed or on a usage error
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  const p = getopt(args, "hVr:w:p:M:vqdtinF:");
+  const p = getopt(args, "hvVRM:r:w:tmp:qdcF:f:ni");
   if (p.error) {
     io.stderr(`${p.error}. ('pvmonitor -h' for help.)\n`);
-    return 2;
+    return 1;
   }
   if (p.opts.has("h")) {
-    io.stdout(USAGE);
+    io.stderr(USAGE);
     return 0;
   }
   if (p.opts.has("V")) {
     io.stdout("epics-ts pvmonitor 0.1 (PV Access protocol version 2)\n");
     return 0;
   }
-  const c = commonOptions(p, io);
+  if (p.opts.has("f")) {
+    io.stderr("Unsupported option -f\n");
+    return 1;
+  }
+  const c = commonOptions(p, io, "pvmonitor");
   if (typeof c === "string") {
     io.stderr(`pvmonitor: ${c}\n`);
-    return 2;
+    return 1;
   }
-  if (p.rest.length === 0) {
-    io.stderr("No pv name(s) specified. ('pvmonitor -h' for help.)\n");
-    return 2;
+  const badRequest = requestError(c.request);
+  if (badRequest !== undefined) {
+    io.stderr(`failed to parse request string: ${badRequest}\n`);
+    return 1;
   }
+  // Without names pvAccessCPP's pvmonitor has nothing to wait for and exits.
+  if (p.rest.length === 0) return 0;
   return await runMonitors(p.rest, c, io);
 }
 

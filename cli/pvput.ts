@@ -19,6 +19,7 @@ import {
   cppErrorText,
   errorText,
   getopt,
+  requestError,
 } from "./_pva_common.ts";
 import { formatDelta, formatJson, formatNt, formatRaw } from "./_pva_format.ts";
 import { buildPut } from "./_pva_put.ts";
@@ -83,6 +84,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const c = commonOptions(p, io, "pvput");
   if (typeof c === "string") {
     io.stderr(`pvput: ${c}\n`);
+    return 1;
+  }
+  const badRequest = requestError(c.request);
+  if (badRequest !== undefined) {
+    io.stderr(`failed to parse request string: ${badRequest}\n`);
     return 1;
   }
   const [name, ...values] = p.rest;

@@ -145,6 +145,8 @@ const GETS: string[][] = [
   ["-w", "abc", "c:int32"],
   ["-Z", "c:int32"],
   ["-w"],
+  ["-r", "field(value", "c:dbl"],
+  ["-r", "field(value)}", "c:dbl"],
   [],
 ];
 
