@@ -19,6 +19,12 @@
  *   each: MB/s of array data received (updates x element bytes x 1,000). `spam -# 1000`
  *   is pvxs' side; it only serves uint32 arrays, so the ratio is taken on
  *   1,000 x uint32[1000], and 1,000 x uint16[1000] is measured on our server alone.
+ *   Both sides build a new array per update and hand it over without a copy (spam
+ *   freezes a shared_array; ours posts with `transfer: true`).
+ *
+ * The updates differ in content: spam's carry only `value`; ours carry `value`,
+ * `alarm` and `timeStamp` as QSRV's do (a scalar update is ~46 bytes against ~20),
+ * which costs the client more per update.
  *
  * Clients
  *
@@ -557,8 +563,12 @@ async function main(args: string[]): Promise<void> {
   for (const note of new Set(rows.map((r) => r.note).filter((n) => n))) console.log(note);
   if (!eatExe) console.log("eatspam not found: raw client only");
   console.log(
-    "clients: eatspam = pvxs's eatspam -P -Q <queue> (rate over its whole run); " +
-      "raw = Deno client framing updates without decoding them",
+    "clients: eatspam = pvxs's eatspam -P -Q <queue> (rate over its whole run, setup " +
+      "included); raw = Deno client framing updates without decoding them",
+  );
+  console.log(
+    "servers post on demand (spam: when a queue has room; ours: PvaServerOptions." +
+      "onDrained); spam's updates carry only value, ours value+alarm+timeStamp (as QSRV)",
   );
 }
 

@@ -1,9 +1,11 @@
 /**
  * One PV Access TCP connection on the server side: the validation handshake, channels,
  * and the GET, PUT, MONITOR, GET_FIELD and RPC operations over the shared PV model.
- * Everything produced in one turn of the event loop goes out in a single write; monitor
- * updates wait in per-subscription bounded queues (the newest value replaces the last
- * queued one when a client lags) and honour the pipeline window. The socket sits behind
+ * Everything produced in one turn of the event loop goes out together (in writes of
+ * about 256 kB at most); monitor updates wait in per-subscription bounded queues (the
+ * newest value replaces the last queued one when a client lags) and honour the pipeline
+ * window. An update's data is encoded once per PV snapshot and field selection and
+ * copied for every other subscription that sends it. The socket sits behind
  * {@link PvaTransport}, so tests drive a connection in memory.
  * @module
  */
@@ -165,6 +167,7 @@ interface EncodedUpdate {
 }
 
 /** Per PV: the snapshot last encoded, and its encodings by selection key. */
+// Bounded: one entry per PV and selection, replaced when the PV posts.
 const lastEncoded = new WeakMap<
   ServedPv,
   { snap: PvSnapshot; byKey: Map<string, EncodedUpdate> }
