@@ -6,6 +6,7 @@
  * @module
  */
 
+import { broadcastAddresses, ipv4ToU32 } from "../../core/net.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { type CaClientConfig, readEpicsConfig } from "../../core/env.ts";
 import { CaStatusError } from "../../core/errors.ts";
@@ -64,29 +65,6 @@ function defaultHost(): string {
   } catch {
     return "localhost";
   }
-}
-
-function ipv4ToU32(ip: string): number {
-  const p = ip.split(".").map(Number);
-  return p.length === 4 ? (((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0) : 0;
-}
-
-/** Broadcast addresses of the up, non-loopback IPv4 interfaces. */
-function broadcastAddresses(): string[] {
-  const out = new Set<string>();
-  let ifs: Deno.NetworkInterfaceInfo[] = [];
-  try {
-    ifs = Deno.networkInterfaces();
-  } catch {
-    return [];
-  }
-  for (const i of ifs) {
-    if (i.family !== "IPv4" || i.address.startsWith("127.")) continue;
-    const a = ipv4ToU32(i.address);
-    const m = ipv4ToU32(i.netmask);
-    out.add(ipv4ToString(((a & m) | (~m >>> 0)) >>> 0));
-  }
-  return [...out];
 }
 
 function isLoopback(host: string): boolean {

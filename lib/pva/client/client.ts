@@ -6,6 +6,7 @@
  * @module
  */
 
+import { broadcastAddresses } from "../../core/net.ts";
 import { type EnvMap, epicsConfigFrom, type PvaClientConfig } from "../../core/env.ts";
 import {
   ChannelNotFoundError,
@@ -913,22 +914,6 @@ function readEnv(): EnvMap {
   } catch {
     return {};
   }
-}
-
-/** IPv4 broadcast addresses of the host's interfaces (needs --allow-sys; empty without). */
-function broadcastAddresses(): string[] {
-  const out = new Set<string>();
-  try {
-    for (const i of Deno.networkInterfaces()) {
-      if (i.family !== "IPv4" || i.address.startsWith("127.")) continue;
-      const a = i.address.split(".").map(Number);
-      const m = i.netmask.split(".").map(Number);
-      out.add(a.map((x, k) => (x | (~m[k] & 0xff)) & 0xff).join("."));
-    }
-  } catch {
-    // No permission: only the explicit address list is used.
-  }
-  return [...out];
 }
 
 /** @internal the command codes a client sends operations with. */
