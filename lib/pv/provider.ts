@@ -29,10 +29,12 @@ export class PvMap implements PvProvider {
     return this.#pvs.delete(name);
   }
 
+  /** Finds a hosted PV by name. */
   lookup(name: string): ServedPv | undefined {
     return this.#pvs.get(name);
   }
 
+  /** The hosted names. */
   names(): Iterable<string> {
     return this.#pvs.keys();
   }

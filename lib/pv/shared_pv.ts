@@ -31,9 +31,13 @@ function preciseNow(): number {
 
 /** Alarm limits with the severities they raise (like an ai record's HIHI/HHSV...). */
 export interface AlarmLimits {
+  /** LOLO limit. */
   lolo?: number;
+  /** LOW limit. */
   low?: number;
+  /** HIGH limit. */
   high?: number;
+  /** HIHI limit. */
   hihi?: number;
   /** Severity when below lolo (default MAJOR). */
   loloSeverity?: number;
@@ -151,7 +155,9 @@ function defaultValue(t: PvTypeInfo): PvValue {
 
 /** A PV hosted by this process. */
 export class SharedPV implements ServedPv {
+  /** The name clients use. */
   readonly name: string;
+  /** The PV's fixed type. */
   readonly type: PvTypeInfo;
   #snap: PvSnapshot;
   #listeners = new Set<PvListener>();

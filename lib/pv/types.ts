@@ -50,6 +50,7 @@ export type PvValue = number | string | boolean | NumericArray | string[] | bool
 
 /** The fixed shape of a PV: what it holds and how much of it. */
 export interface PvTypeInfo {
+  /** What the value is: one element, an array, an enum or an N-d array. */
   kind: PvKind;
   /** Element type; "int16"-backed index for enums. */
   scalar: ScalarType;
@@ -64,9 +65,13 @@ export interface PvTypeInfo {
 
 /** One attribute of an N-d array (NTAttribute inside NTNDArray). */
 export interface PvNdAttribute {
+  /** Attribute name (NTAttribute name), e.g. "ColorMode". */
   name: string;
+  /** Attribute value. */
   value: number | string | boolean;
+  /** What the attribute means. */
   descriptor?: string;
+  /** Where the attribute came from. */
   source?: string;
 }
 
@@ -94,41 +99,65 @@ export interface PvAlarm {
 
 /** Display metadata (NT display_t). */
 export interface PvDisplay {
+  /** Lowest value a display should show. */
   limitLow: number;
+  /** Highest value a display should show. */
   limitHigh: number;
+  /** What the PV is (the record's DESC). */
   description: string;
+  /** Engineering units (CA sends at most 7 characters). */
   units: string;
+  /** Digits after the decimal point. */
   precision: number;
 }
 
 /** Control metadata (NT control_t): puts outside [limitLow, limitHigh] are refused when limitLow < limitHigh. */
 export interface PvControl {
+  /** Lowest value a put may set. */
   limitLow: number;
+  /** Highest value a put may set (no limits when not above limitLow). */
   limitHigh: number;
+  /** Smallest step a control should make. */
   minStep: number;
 }
 
 /** Alarm limits (NT valueAlarm_t); NaN means "no such limit". */
 export interface PvValueAlarm {
+  /** Whether the limits below set the alarm. */
   active: boolean;
+  /** LOLO: at or below it, lowAlarmSeverity. */
   lowAlarmLimit: number;
+  /** LOW: at or below it, lowWarningSeverity. */
   lowWarningLimit: number;
+  /** HIGH: at or above it, highWarningSeverity. */
   highWarningLimit: number;
+  /** HIHI: at or above it, highAlarmSeverity. */
   highAlarmLimit: number;
+  /** Severity below LOLO (MAJOR by default). */
   lowAlarmSeverity: number;
+  /** Severity below LOW (MINOR by default). */
   lowWarningSeverity: number;
+  /** Severity above HIGH (MINOR by default). */
   highWarningSeverity: number;
+  /** Severity above HIHI (MAJOR by default). */
   highAlarmSeverity: number;
+  /** Deadband the value must cross back before a limit alarm clears. */
   hysteresis: number;
 }
 
 /** An immutable picture of a PV at one moment. Servers encode from these. */
 export interface PvSnapshot {
+  /** The value. */
   readonly value: PvValue;
+  /** Alarm severity, condition and message. */
   readonly alarm: Readonly<PvAlarm>;
+  /** When the value was taken (EPICS epoch). */
   readonly timeStamp: Readonly<EpicsTimeStamp>;
+  /** Display metadata. */
   readonly display: Readonly<PvDisplay>;
+  /** Control limits. */
   readonly control: Readonly<PvControl>;
+  /** Alarm limits. */
   readonly valueAlarm: Readonly<PvValueAlarm>;
   /** Enum state strings (enums only). */
   readonly choices?: readonly string[];
@@ -141,8 +170,11 @@ export const PvChange = { VALUE: 1, LOG: 2, ALARM: 4, PROPERTY: 8 } as const;
 
 /** Who is putting: passed to access checks and put handlers. */
 export interface PutContext {
+  /** The protocol the request came in by. */
   protocol: "ca" | "pva" | "local";
+  /** The client's user name (CA CLIENT_NAME, PVA "ca" authentication). */
   user: string;
+  /** The client's host name. */
   host: string;
 }
 
@@ -151,7 +183,9 @@ export type PvListener = (snapshot: PvSnapshot, changes: number) => void;
 
 /** What a server needs from a PV. SharedPV implements it; IOC records will too. */
 export interface ServedPv {
+  /** The name clients use. */
   readonly name: string;
+  /** The PV's fixed type. */
   readonly type: PvTypeInfo;
   /** The current state. */
   snapshot(): PvSnapshot;
@@ -175,6 +209,7 @@ export interface ServedPv {
 
 /** Name lookup shared by the CA and PVA servers. */
 export interface PvProvider {
+  /** Finds a hosted PV by name. */
   lookup(name: string): ServedPv | undefined;
   /** The hosted names (for listings and tests). */
   names(): Iterable<string>;
