@@ -10,11 +10,10 @@
  * - spam: one NTScalar uint32 PV posted as fast as clients take it, one pipelined
  *   monitor (queueSize 4 by default, pvxs' default): monitor updates per second. This
  *   is the workload of pvxs's `spam` server and `eatspam` client. `spam` posts into a
- *   subscription until its queue is full whenever the queue has room; ours posts
- *   `queue` new values to each PV whose subscription sent updates, each time a
- *   connection has sent what it could (PvaServerOptions.onDrained). Both servers
- *   produce on demand instead of spinning; ours may overwrite queued values (newest
- *   kept), spam never does.
+ *   subscription until its queue is full whenever the queue has room; ours posts as
+ *   many values as there is room to each PV whose subscription sent updates, each time
+ *   a connection has sent what it could (PvaServerOptions.onDrained). Both servers
+ *   produce on demand instead of spinning.
  * - arrays: 1,000 array PVs of 1,000 elements posted the same way, one pipelined monitor
  *   each: MB/s of array data received (updates x element bytes x 1,000). `spam -# 1000`
  *   is pvxs' side; it only serves uint32 arrays, so the ratio is taken on
@@ -72,16 +71,15 @@ async function serve(mode: ServeMode): Promise<void> {
     );
   const env = Deno.env.toObject();
   const config = epicsConfigFrom(env).pvas;
-  const batch = Number(env.BENCH_BATCH ?? 4);
   let n = 0;
-  // Like spam: a subscription's queue is filled (`batch` values, the newest kept if it
-  // overflows) when the server has sent from it, never from a busy loop.
-  const post = (roomFor: ReadonlySet<ServedPv>) => {
-    for (const pv of roomFor) {
+  // Like spam: a subscription's queue is filled up when the server has sent from it,
+  // never from a busy loop.
+  const post = (roomFor: ReadonlyMap<ServedPv, number>) => {
+    for (const [pv, room] of roomFor) {
       if (mode === "spam") {
-        for (let i = 0; i < batch; i++) (pv as SharedPV).post(++n);
+        for (let i = 0; i < room; i++) (pv as SharedPV).post(++n);
       } else {
-        for (let i = 0; i < batch; i++) {
+        for (let i = 0; i < room; i++) {
           // A new array per update handed over without a copy, as spam builds a new
           // array and freezes it into the update.
           const a = mode === "u32" ? new Uint32Array(ARRAY_LEN) : new Uint16Array(ARRAY_LEN);
@@ -173,9 +171,8 @@ async function spawnUntil(
   }
 }
 
-async function startOurs(mode: ServeMode, queue: number): Promise<Server> {
-  // spam fills a subscription's queue when it has room: up to as many values as it holds.
-  const env = { ...loopbackEnv(), BENCH_BATCH: String(queue) };
+async function startOurs(mode: ServeMode): Promise<Server> {
+  const env = loopbackEnv();
   const { child, match } = await spawnUntil(
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--unstable-net", new URL(import.meta.url).pathname, "--serve", mode],
@@ -488,7 +485,7 @@ async function main(args: string[]): Promise<void> {
   const spam = await compare(
     "1 PV",
     [SPAM_PV],
-    () => startOurs("spam", queue),
+    () => startOurs("spam"),
     spamExe ? () => startSpam(spamExe, [SPAM_PV], 1) : undefined,
     clients,
   );
@@ -507,7 +504,7 @@ async function main(args: string[]): Promise<void> {
   const u32 = await compare(
     "1,000 x uint32[1000]",
     arrayNames,
-    () => startOurs("u32", queue),
+    () => startOurs("u32"),
     spamExe ? () => startSpam(spamExe, arrayNames, ARRAY_LEN) : undefined,
     clients,
   );
@@ -527,7 +524,7 @@ async function main(args: string[]): Promise<void> {
   const u16 = await compare(
     "1,000 x uint16[1000]",
     arrayNames,
-    () => startOurs("u16", queue),
+    () => startOurs("u16"),
     undefined,
     [["raw", raw]],
   );

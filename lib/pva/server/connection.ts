@@ -88,11 +88,13 @@ export interface PvaConnectionOptions {
    * Called each time the connection has written everything it could (its output is
    * empty and every subscription queue is empty or waiting for the client's
    * acknowledgement), with the PVs that have a subscription which sent updates since the
-   * last call, so its queue has room (a reused set: read it during the call only). A
-   * producer posting to those PVs from here posts only as fast as clients take updates,
-   * as pvxs's spam does when a subscription's queue has room.
+   * last call, each with the room left in its queue (how many posts it takes before the
+   * newest starts replacing the last queued one; the largest when several subscriptions
+   * of this connection watch the PV). The map is reused: read it during the call only.
+   * A producer posting that many values from here posts only as fast as clients take
+   * updates, as pvxs's spam does when a subscription's queue has room.
    */
-  onDrained?: (roomFor: ReadonlySet<ServedPv>) => void;
+  onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
 }
 
 /** Authentication methods offered, lowest preference first (as pvxs offers them). */
@@ -200,8 +202,8 @@ export class PvaServerConnection {
   #ops = new Map<number, Op>();
   #nextSid = 1;
   #ready = new Set<Op>();
-  /** PVs with a subscription that sent updates (its queue has room), for onDrained. */
-  #roomFor = new Set<ServedPv>();
+  /** PVs with a subscription that sent updates, with its queue's room, for onDrained. */
+  #roomFor = new Map<ServedPv, number>();
   #flushQueued = false;
   #writing = false;
   #closed = false;
@@ -756,7 +758,11 @@ export class PvaServerConnection {
         this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;
       }
-      if (sent > 0) this.#roomFor.add(op.channel.pv);
+      if (sent > 0) {
+        const room = mon.queueSize - (q.length - sent);
+        const pv = op.channel.pv;
+        if (!(this.#roomFor.get(pv)! >= room)) this.#roomFor.set(pv, room);
+      }
       if (sent === q.length) {
         q.length = 0;
         this.#ready.delete(op);

@@ -23,7 +23,7 @@ class Pair {
   constructor(
     readonly pvs: SharedPV[],
     queueSize?: number,
-    onDrained?: (roomFor: ReadonlySet<ServedPv>) => void,
+    onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void,
   ) {
     this.conn = new PvaServerConnection(new PvMap(pvs), {
       write: async (b) => {
@@ -308,11 +308,11 @@ Deno.test({
     let drained = 0;
     let n = 0;
     let producing = false;
-    const roomFor: string[][] = [];
+    const roomFor: [string, number][][] = [];
     const p = new Pair([pv], undefined, (e) => {
       drained++;
-      roomFor.push([...e].map((x) => x.name));
-      if (producing) { for (let i = 0; i < 2; i++) pv.post(++n); }
+      roomFor.push([...e].map(([x, room]) => [x.name, room]));
+      if (producing) { for (let i = 0; i < (e.get(pv) ?? 0); i++) pv.post(++n); }
     });
     await p.handshake();
     assert.ok(drained >= 1, "called after the handshake writes");
@@ -331,7 +331,7 @@ Deno.test({
     const more = ops(await p.read()).map((o) => o.value!.get("value"));
     assert.equal(more.length, 2);
     assert.equal(more[1], n - 2, "fresh values follow each ack");
-    assert.deepEqual(roomFor[roomFor.length - 1], ["m"], "the PV that sent is named");
+    assert.deepEqual(roomFor[roomFor.length - 1], [["m", 2]], "the PV that sent, and its room");
     assert.deepEqual(roomFor[0], [], "no subscription yet at the handshake");
   },
 });

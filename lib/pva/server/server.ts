@@ -46,7 +46,7 @@ export interface PvaServerOptions {
   /** Default monitor queue depth (default 4). */
   queueSize?: number;
   /** Called per connection as PvaConnectionOptions.onDrained says (producer pacing). */
-  onDrained?: (roomFor: ReadonlySet<ServedPv>) => void;
+  onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
 }
 
 function ipv4ToU32(ip: string): number {
