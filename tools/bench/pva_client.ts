@@ -1,168 +1,255 @@
 /**
- * PVA client benchmark: monitor updates per second and MB/s of array payload received
- * by our client from our server, and, when pvxs' `pvxmonitor` is on PATH, by pvxs'
- * client from the same server in the same run, printed as ratios.
+ * PVA client benchmark: monitor updates per second and MB/s received by our client
+ * (PvaClient.monitor) and by pvxs's client (`eatspam`), each from our server and from
+ * pvxs's server (`spam`), in one run: a 2 x 2 matrix per workload, with the ratio
+ * our client / pvxs client on the same server.
  *
- * Run: deno run -A tools/bench/pva_client.ts [seconds=3] [elements=1000]
- * (loopback only: the server binds 127.0.0.1 and nothing is broadcast)
+ *   deno run -A tools/bench/pva_client.ts [--seconds 3] [--rounds 2] [--queue 4]
+ *     [--elements 100000] [--profile dir]
+ *   (internal: --serve <spec> runs our server, --client <spec> runs our client)
+ *
+ * Workloads
+ *
+ * - scalar: one NTScalar uint32 PV posted as fast as the client takes it, one pipelined
+ *   monitor (queueSize 4 by default, pvxs's default): updates per second.
+ * - array: one NTScalarArray uint32[--elements] PV (400 kB per update by default)
+ *   posted the same way: MB/s of array data received. spam serves uint32 arrays only.
+ *
+ * Servers post on demand (see _pva_common.ts): spam fills a subscription's queue when
+ * it has room; ours posts into each PV's queue the room PvaServerOptions.onDrained
+ * reports. Arrays are new per update and handed over without a copy on both sides.
+ * spam's updates carry only `value`; ours carry `value`, `alarm` and `timeStamp` (as
+ * QSRV's do), which costs every client a little more per update.
+ *
+ * Clients each run in their own process, as eatspam does:
+ *
+ * - ours: PvaClient.monitor with `pipeline: true, queueSize: <queue>`; the callback reads
+ *   `value` (the typed array's first element for arrays) and checks the sequence, as
+ *   eatspam does. Counted for `--seconds` after a one-second warm-up (JIT) once every
+ *   monitor had its first update.
+ * - pvxs: `eatspam -P -Q <queue>`, stopped with SIGINT; its rate is over its whole run,
+ *   connection included.
+ *
+ * Each server is started once per round and read by our client then eatspam; the best
+ * rate of each cell over `--rounds` is kept (other load only ever slows a run down).
+ * pvxs's programs are looked up in $PVXS_BIN or on PATH; when absent the pvxs cells
+ * print "reference missing". Loopback only, private ports, children stopped by PID.
  * @module
  */
 
-import { PvMap } from "../../lib/pv/provider.ts";
-import { SharedPV } from "../../lib/pv/shared_pv.ts";
-import { PvaServer } from "../../lib/pva/server/mod.ts";
 import { PvaClient } from "../../lib/pva/client/mod.ts";
+import {
+  type BenchServer,
+  eatspam,
+  findTool,
+  numberOption,
+  serveOnDemand,
+  type ServeSpec,
+  sleep,
+  spawnUntil,
+  startOurServer,
+  startSpam,
+} from "./_pva_common.ts";
 
-const seconds = Number(Deno.args[0] ?? 3);
-const elements = Number(Deno.args[1] ?? 1000);
-const PV = "bench:wf";
+const SCRIPT = new URL(import.meta.url).pathname;
 
-interface Result {
-  name: string;
+/** What our client child measures. */
+interface ClientSpec {
+  names: string[];
+  queue: number;
+  warmup: number;
+  seconds: number;
+}
+
+/** What our client child reports. */
+interface ClientResult {
   updates: number;
   seconds: number;
   bytes: number;
+  skips: number;
 }
 
-/** Posts new array values as fast as the event loop allows until `stop` is set. */
-async function feed(pv: SharedPV, stop: { done: boolean }): Promise<number> {
-  const a = new Float64Array(elements);
-  let n = 0;
-  while (!stop.done) {
-    for (let k = 0; k < 20; k++) {
-      a[0] = ++n;
-      pv.post(a);
-    }
-    await new Promise((r) => setTimeout(r, 0));
-  }
-  return n;
-}
+// ---- our client (child process) -----------------------------------------------------------
 
-async function ourClient(env: Record<string, string>): Promise<Result> {
-  await using c = new PvaClient({ env });
+async function runClient(spec: ClientSpec): Promise<void> {
+  await using c = new PvaClient({ env: Deno.env.toObject() });
   let updates = 0;
   let bytes = 0;
-  let t0 = 0;
-  let first!: () => void;
-  const started = new Promise<void>((r) => first = r);
-  const sub = c.monitor(PV, (ev) => {
-    if (ev.kind !== "data") return;
-    if (updates++ === 0) {
-      t0 = performance.now();
-      first();
-    }
-    bytes += (ev.value.get("value") as Float64Array).byteLength;
-  }, { pipeline: true, queueSize: 8 });
-  await started;
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const dt = (performance.now() - t0) / 1000;
-  await sub.close();
-  return { name: "our client <- our server", updates: updates - 1, seconds: dt, bytes };
+  let skips = 0;
+  let pending = spec.names.length;
+  let allUp!: () => void;
+  const up = new Promise<void>((r) => allUp = r);
+  const subs = spec.names.map((name) => {
+    let prev = -1;
+    return c.monitor(name, (ev) => {
+      if (ev.kind !== "data") return;
+      const v = ev.value.get("value");
+      let x: number;
+      if (typeof v === "number") {
+        x = v;
+      } else {
+        const a = v as Uint32Array;
+        x = a[0];
+        bytes += a.byteLength;
+      }
+      if (prev < 0) {
+        if (--pending === 0) allUp();
+      } else if (x !== ((prev + 1) >>> 0)) {
+        skips++;
+      }
+      prev = x;
+      updates++;
+    }, { pipeline: true, queueSize: spec.queue });
+  });
+  await up;
+  await sleep(spec.warmup * 1000);
+  const u0 = updates, b0 = bytes, s0 = skips, t0 = performance.now();
+  await sleep(spec.seconds * 1000);
+  const result: ClientResult = {
+    updates: updates - u0,
+    bytes: bytes - b0,
+    skips: skips - s0,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  for (const s of subs) await s.close();
+  console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
-function onPath(cmd: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      const p = `${dir}/${cmd}`;
-      if (Deno.statSync(p).isFile) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+/** Runs our client in a child process against `server`; `profile` = --cpu-prof directory. */
+async function ourClient(
+  server: BenchServer,
+  spec: ClientSpec,
+  profile: string | undefined,
+): Promise<ClientResult> {
+  const flags = profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [];
+  const { child, match } = await spawnUntil(
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-net", ...flags, SCRIPT, "--client", JSON.stringify(spec)],
+      env: server.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }),
+    /RESULT (\{.*\})\n/,
+    "our bench client",
+    (spec.warmup + spec.seconds + 20) * 1000,
+  );
+  const t = setTimeout(() => child.kill("SIGKILL"), 10000);
+  await child.status;
+  clearTimeout(t);
+  return JSON.parse(match[1]) as ClientResult;
 }
 
-async function pvxsClient(exe: string, env: Record<string, string>): Promise<Result> {
-  const child = new Deno.Command(exe, {
-    args: ["-#", "1", "-r", "record[pipeline=true,queueSize=8]", PV],
-    env,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  let updates = 0;
-  const reader = (async () => {
-    const dec = new TextDecoder();
-    let tail = "";
-    for await (const chunk of child.stdout) {
-      const text = tail + dec.decode(chunk);
-      const lines = text.split("\n");
-      tail = lines.pop()!;
-      for (const l of lines) {
-        if (l === PV) updates++;
+// ---- main ---------------------------------------------------------------------------------
+
+interface Workload {
+  name: string;
+  serve: ServeSpec;
+  /** Bytes of array data per update (0 for the scalar). */
+  bytesPer: number;
+}
+
+/** Best updates/s of the four cells: [server][client]. */
+type Cells = Record<"ours" | "pvxs", Record<"ours" | "pvxs", number | undefined>>;
+
+async function main(args: string[]): Promise<void> {
+  const seconds = numberOption(args, "--seconds", 3);
+  const rounds = numberOption(args, "--rounds", 2);
+  const queue = numberOption(args, "--queue", 4);
+  const elements = numberOption(args, "--elements", 100000);
+  const pi = args.indexOf("--profile");
+  const profile = pi >= 0 ? args[pi + 1] : undefined;
+  const spamExe = findTool("spam");
+  const eatExe = findTool("eatspam");
+  const log = (s: string) => console.error(s);
+  const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
+
+  const workloads: Workload[] = [
+    {
+      name: `1 uint32 scalar, pipelined, queueSize ${queue}`,
+      serve: { names: ["bench:spam"], type: "uint32", elements: 0 },
+      bytesPer: 0,
+    },
+    {
+      name: `1 uint32[${elements}] array, pipelined, queueSize ${queue}`,
+      serve: { names: ["bench:arr"], type: "uint32", elements },
+      bytesPer: elements * 4,
+    },
+  ];
+  const results: { w: Workload; cells: Cells }[] = [];
+  for (const w of workloads) {
+    const cells: Cells = {
+      ours: { ours: 0, pvxs: eatExe ? 0 : undefined },
+      pvxs: { ours: spamExe ? 0 : undefined, pvxs: spamExe && eatExe ? 0 : undefined },
+    };
+    const spec: ClientSpec = { names: w.serve.names, queue, warmup: 1, seconds };
+    for (let r = 1; r <= rounds; r++) {
+      for (const srv of ["ours", "pvxs"] as const) {
+        if (srv === "pvxs" && !spamExe) continue;
+        const s = srv === "ours"
+          ? await startOurServer(SCRIPT, w.serve)
+          : await startSpam(spamExe!, w.serve);
+        try {
+          const got = await ourClient(s, spec, profile);
+          const ours = got.updates / got.seconds;
+          cells[srv].ours = Math.max(cells[srv].ours ?? 0, ours);
+          let line = `${w.name}, round ${r}, ${srv} server: our client ${fmt(ours)} updates/s` +
+            (got.skips ? ` (${got.skips} skipped)` : "");
+          if (eatExe) {
+            const eat = await eatspam(eatExe, s.env, w.serve.names, queue, seconds + 1);
+            cells[srv].pvxs = Math.max(cells[srv].pvxs ?? 0, eat);
+            line += `, eatspam ${fmt(eat)} updates/s`;
+          }
+          log(line);
+        } finally {
+          await s.stop();
+        }
       }
     }
-  })();
-  const start = performance.now();
-  while (updates === 0 && performance.now() - start < 5000) {
-    await new Promise((r) => setTimeout(r, 10));
+    results.push({ w, cells });
   }
-  const at = updates;
-  const tStart = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const got = updates - at;
-  const dt = (performance.now() - tStart) / 1000;
-  child.kill("SIGTERM");
-  await child.status;
-  await reader;
-  return { name: "pvxmonitor <- our server", updates: got, seconds: dt, bytes: got * elements * 8 };
-}
 
-function line(r: Result): string {
-  const ups = r.updates / r.seconds;
-  const mbs = r.bytes / r.seconds / 1e6;
-  return `${r.name.padEnd(28)} ${ups.toFixed(0).padStart(9)} updates/s ${
-    mbs.toFixed(1).padStart(8)
-  } MB/s`;
-}
-
-const pv = new SharedPV(PV, { type: "float64", length: elements });
-await using server = await PvaServer.start({
-  provider: new PvMap([pv]),
-  config: {
-    serverPort: 0,
-    broadcastPort: 0,
-    intfAddrList: ["127.0.0.1"],
-    beaconAddrList: [],
-    autoBeaconAddrList: false,
-    beaconPeriod: 15,
-  },
-});
-const env = {
-  EPICS_PVA_AUTO_ADDR_LIST: "NO",
-  EPICS_PVA_ADDR_LIST: `127.0.0.1:${server.udpPort}`,
-  PATH: Deno.env.get("PATH") ?? "",
-};
-
-console.log(
-  `PVA monitor benchmark: ${elements} x float64 (${elements * 8} B) per update, ${seconds} s each`,
-);
-const results: Result[] = [];
-for (const run of [() => ourClient(env)]) {
-  const stop = { done: false };
-  const feeding = feed(pv, stop);
-  results.push(await run());
-  stop.done = true;
-  await feeding;
-}
-const pvx = onPath("pvxmonitor");
-if (pvx) {
-  const stop = { done: false };
-  const feeding = feed(pv, stop);
-  results.push(await pvxsClient(pvx, env));
-  stop.done = true;
-  await feeding;
-} else {
-  console.log("(pvxmonitor not on PATH: pvxs client skipped)");
-}
-for (const r of results) console.log(line(r));
-if (results.length === 2) {
-  const [a, b] = results;
+  const missing = "reference missing";
   console.log(
-    `ratio our client / pvxs client: ${
-      ((a.updates / a.seconds) / (b.updates / b.seconds)).toFixed(2)
-    }`,
+    `PVA client benchmark: loopback, best of ${rounds} x ${seconds} s per cell, ` +
+      `${navigator.hardwareConcurrency} CPUs; pvxs server = spam, pvxs client = eatspam`,
+  );
+  const head = (a: string, b: string, c: string, d: string, e: string) =>
+    `  ${a.padEnd(12)}  ${b.padStart(14)}  ${c.padStart(14)}  ${d.padStart(10)}  ${e.padStart(9)}`;
+  for (const { w, cells } of results) {
+    const mb = w.bytesPer > 0;
+    const unit = mb ? "MB/s" : "updates/s";
+    const show = (x: number | undefined) =>
+      x === undefined ? missing : mb ? (x * w.bytesPer / 1e6).toFixed(1) : fmt(x);
+    console.log(`${w.name} (${unit}${mb ? `; ${w.bytesPer.toLocaleString("en-US")} B` : ""})`);
+    console.log(head("server", "our client", "pvxs client", "ours/pvxs", "updates/s"));
+    for (const srv of ["ours", "pvxs"] as const) {
+      const c = cells[srv];
+      const ratio = c.ours !== undefined && c.pvxs ? (c.ours / c.pvxs).toFixed(2) : "-";
+      console.log(
+        head(
+          srv === "ours" ? "epics-ts" : "pvxs spam",
+          show(c.ours),
+          show(c.pvxs),
+          ratio,
+          mb && c.ours !== undefined ? fmt(c.ours) : "",
+        ),
+      );
+    }
+  }
+  if (!spamExe) console.log(`pvxs spam ${missing} (not on PATH or in $PVXS_BIN)`);
+  if (!eatExe) console.log(`pvxs eatspam ${missing} (not on PATH or in $PVXS_BIN)`);
+  console.log(
+    "ours/pvxs = our client / pvxs client on the same server; last column: our client's " +
+      "updates/s. eatspam's rate covers its whole run (setup included); ours is counted " +
+      "after a 1 s warm-up. spam's updates carry only value, ours value+alarm+timeStamp.",
   );
 }
-console.log(
-  "(pvxs' server is not measured here: softIocPVX has no record that updates fast enough)",
-);
+
+if (import.meta.main) {
+  const serveAt = Deno.args.indexOf("--serve");
+  const clientAt = Deno.args.indexOf("--client");
+  if (serveAt >= 0) await serveOnDemand(JSON.parse(Deno.args[serveAt + 1]) as ServeSpec);
+  else if (clientAt >= 0) await runClient(JSON.parse(Deno.args[clientAt + 1]) as ClientSpec);
+  else await main(Deno.args);
+}

@@ -1,0 +1,291 @@
+/**
+ * Pieces shared by the PVA benchmarks: loopback environments on private ports, our
+ * on-demand server (run in a child process), pvxs's `spam` server and `eatspam` client,
+ * and finding pvxs programs. The approach is the one of tools/bench/pva_server.ts:
+ * both servers post only when a subscription has room (spam: when its queue drains;
+ * ours: {@link PvaServerOptions.onDrained}), so neither spins and no value is squashed.
+ * @module
+ */
+
+import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { PvMap } from "../../lib/pv/provider.ts";
+import { SharedPV } from "../../lib/pv/shared_pv.ts";
+import type { ServedPv } from "../../lib/pv/types.ts";
+import { PvaServer, type PvaServerOptions } from "../../lib/pva/server/mod.ts";
+
+export const sleep = (ms: number): Promise<void> => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Element type of the bench PVs: uint32 is all spam serves. */
+export type BenchType = "uint32" | "uint16";
+
+/** What a bench server serves: `count` PVs named `prefix0..`, scalars when `elements` is 0. */
+export interface ServeSpec {
+  names: string[];
+  type: BenchType;
+  /** 0 = scalar NTScalar; otherwise the array length of every update. */
+  elements: number;
+}
+
+/** Bench PV names: one PV is `prefix`, more are `prefix0`, `prefix1`... */
+export function benchNames(prefix: string, count: number): string[] {
+  return count === 1 ? [prefix] : Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
+
+/**
+ * Our server, in this process, posting on demand: whenever a connection has sent
+ * updates, each PV whose subscription sent some gets as many new values as its queue
+ * has room for. Arrays are new per update and handed over without a copy
+ * (`transfer: true`), as spam builds a new array and freezes it into each update.
+ * Prints `PORT <tcp port>` and serves until stdin closes.
+ * @param spec what to serve
+ */
+export async function serveOnDemand(spec: ServeSpec): Promise<void> {
+  const pvs = spec.names.map((n) =>
+    new SharedPV(
+      n,
+      spec.elements > 0 ? { type: spec.type, length: spec.elements } : { type: spec.type },
+    )
+  );
+  let n = 0;
+  const post = (roomFor: ReadonlyMap<ServedPv, number>) => {
+    for (const [pv, room] of roomFor) {
+      const spv = pv as SharedPV;
+      if (spec.elements === 0) {
+        for (let i = 0; i < room; i++) spv.post(++n);
+      } else {
+        for (let i = 0; i < room; i++) {
+          const a = spec.type === "uint32"
+            ? new Uint32Array(spec.elements)
+            : new Uint16Array(spec.elements);
+          spv.post(a.fill(++n), { transfer: true });
+        }
+      }
+    }
+  };
+  const config = epicsConfigFrom(Deno.env.toObject()).pvas;
+  const opts: PvaServerOptions = { provider: new PvMap(pvs), config, onDrained: post };
+  const server = await PvaServer.start(opts);
+  console.log(`PORT ${server.tcpPort}`);
+  for await (const _ of Deno.stdin.readable) { /* until the parent closes stdin */ }
+  await server.close();
+}
+
+function freePort(transport: "tcp" | "udp"): number {
+  if (transport === "udp") {
+    const u = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    const p = (u.addr as Deno.NetAddr).port;
+    u.close();
+    return p;
+  }
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = l.addr.port;
+  l.close();
+  return p;
+}
+
+/** Loopback-only PVA environment with free private ports, for servers and clients alike. */
+export function loopbackEnv(): Record<string, string> {
+  const udp = freePort("udp");
+  const tcp = freePort("tcp");
+  return {
+    EPICS_PVA_AUTO_ADDR_LIST: "NO",
+    EPICS_PVA_ADDR_LIST: "127.0.0.1",
+    EPICS_PVA_BROADCAST_PORT: String(udp),
+    EPICS_PVA_SERVER_PORT: String(tcp),
+    EPICS_PVAS_INTF_ADDR_LIST: "127.0.0.1",
+    EPICS_PVAS_AUTO_BEACON_ADDR_LIST: "NO",
+    EPICS_PVAS_BEACON_ADDR_LIST: "127.0.0.1",
+    EPICS_PVAS_BROADCAST_PORT: String(udp),
+    EPICS_PVAS_SERVER_PORT: String(tcp),
+  };
+}
+
+/** A running bench server (a child process). */
+export interface BenchServer {
+  tcpPort: number;
+  /** The environment its clients use (same private ports). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts a process and waits (up to `timeoutMs`) until its stdout matches `ready`. */
+export async function spawnUntil(
+  cmd: Deno.Command,
+  ready: RegExp,
+  what: string,
+  timeoutMs = 15000,
+): Promise<{ child: Deno.ChildProcess; match: RegExpExecArray }> {
+  const child = cmd.spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), timeoutMs);
+  try {
+    for (;;) {
+      const m = ready.exec(text);
+      if (m) {
+        // Keep draining stdout so the child never blocks on a full pipe.
+        (async () => {
+          try {
+            while (!(await reader.read()).done) { /* discard */ }
+          } catch { /* closed */ }
+        })();
+        return { child, match: m };
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${what} exited before it was ready`);
+      text += value;
+    }
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts our server in a child process running `script --serve <json spec>`.
+ * @param script path of a bench script whose main handles `--serve` with {@link serveOnDemand}
+ * @param spec what to serve
+ */
+export async function startOurServer(script: string, spec: ServeSpec): Promise<BenchServer> {
+  const env = loopbackEnv();
+  const { child, match } = await spawnUntil(
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-net", script, "--serve", JSON.stringify(spec)],
+      env,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }),
+    /PORT (\d+)/,
+    "our bench server",
+  );
+  return {
+    tcpPort: Number(match[1]),
+    env,
+    stop: async () => {
+      await child.stdin.close().catch(() => {});
+      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await child.status;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Waits until a TCP port accepts connections. */
+async function waitForPort(port: number, child: Deno.ChildProcess, what: string): Promise<void> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const end = performance.now() + 15000;
+  while (performance.now() < end && !exited) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`${what} did not start listening on port ${port}`);
+}
+
+/**
+ * Starts pvxs's `spam` serving `spec` (uint32 only: spam serves nothing else).
+ * @param exe path of spam
+ * @param spec names and array length (0 = scalar)
+ */
+export async function startSpam(exe: string, spec: ServeSpec): Promise<BenchServer> {
+  const env = loopbackEnv();
+  const args = spec.elements > 0 ? ["-#", String(spec.elements)] : [];
+  for (const n of spec.names) args.push("-S", n);
+  // spam's stdout is block-buffered into a pipe: readiness is its port accepting.
+  const child = new Deno.Command(exe, { args, env, stdin: "null", stdout: "null", stderr: "null" })
+    .spawn();
+  const tcpPort = Number(env.EPICS_PVAS_SERVER_PORT);
+  try {
+    await waitForPort(tcpPort, child, "pvxs spam");
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw e;
+  }
+  return {
+    tcpPort,
+    env,
+    stop: async () => {
+      child.kill("SIGINT");
+      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await child.status;
+      clearTimeout(t);
+    },
+  };
+}
+
+/**
+ * pvxs's eatspam (`-P -Q <queue>`) for `seconds`, then SIGINT. eatspam 1.5.2 now and
+ * then aborts while setting up many subscriptions (against either server): such a run
+ * is repeated.
+ * @returns updates per second summed over the PVs, as eatspam reports them (its rate
+ *   is over its whole run, connection included)
+ */
+export async function eatspam(
+  exe: string,
+  env: Record<string, string>,
+  names: string[],
+  queueSize: number,
+  seconds: number,
+): Promise<number> {
+  let why = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const child = new Deno.Command(exe, {
+      args: ["-P", "-Q", String(queueSize), ...names],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const out = new Response(child.stdout).text();
+    const status = await Promise.race([child.status, sleep(seconds * 1000)]);
+    if (!status) {
+      child.kill("SIGINT");
+      const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await child.status;
+      clearTimeout(kill);
+    }
+    const text = await out;
+    let sum = 0;
+    let seen = 0;
+    for (const m of text.matchAll(/^(\S+) [\d.e+-]+ wakes\/s ([\d.e+-]+) update\/s/gm)) {
+      sum += Number(m[2]);
+      seen++;
+    }
+    if (seen === names.length) return sum;
+    why = status
+      ? `eatspam exited early (${status.signal ?? status.code})`
+      : `eatspam reported ${seen} of ${names.length} PVs`;
+    console.error(`${why}; running it again`);
+  }
+  throw new Error(why);
+}
+
+/** Finds a pvxs program in $PVXS_BIN or on PATH. */
+export function findTool(name: string): string | undefined {
+  const dirs = [Deno.env.get("PVXS_BIN") ?? "", ...(Deno.env.get("PATH") ?? "").split(":")];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+/** A positive number option `--name <n>`, or `fallback`. */
+export function numberOption(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
