@@ -136,6 +136,8 @@ interface ServerConn {
   writing: Promise<void>;
   flushQueued: boolean;
   lastRx: number;
+  /** Bytes arrived since the timer last looked (it stamps lastRx: no clock read per read). */
+  rxSeen: boolean;
   timer: ReturnType<typeof setInterval> | undefined;
   loop: Promise<void> | undefined;
   nameServer: boolean;
@@ -728,6 +730,7 @@ export class PvaClient implements AsyncDisposable {
       writing: Promise.resolve(),
       flushQueued: false,
       lastRx: now(),
+      rxSeen: false,
       timer: undefined,
       loop: undefined,
       nameServer,
@@ -749,12 +752,13 @@ export class PvaClient implements AsyncDisposable {
       srv.lastRx = now();
       this.#startTimer(srv);
       this.#flush(srv);
-      const buf = new Uint8Array(256 * 1024);
       for (;;) {
-        const n = await tcp.read(buf);
+        // Read straight into the connection's buffer (for a large reply: into the
+        // reply's own buffer, so its bytes are copied only once).
+        const n = await tcp.read(srv.conn.readSpace());
         if (n === null) break;
-        srv.lastRx = now();
-        const events = srv.conn.receive(buf.subarray(0, n));
+        srv.rxSeen = true;
+        const events = srv.conn.commit(n);
         for (const ev of events) this.#onEvent(srv, ev);
         this.#flushSoon(srv);
       }
@@ -772,6 +776,12 @@ export class PvaClient implements AsyncDisposable {
     const echoEvery = Math.min(15, Math.max(1, (tmo * 3) / 8));
     const dead = (tmo * 4) / 3;
     srv.timer = setInterval(() => {
+      // Traffic is noticed at the next tick, so a silent server is declared dead at most
+      // one echo period later than `dead`.
+      if (srv.rxSeen) {
+        srv.rxSeen = false;
+        srv.lastRx = now();
+      }
       if (now() - srv.lastRx > dead) {
         this.#closeServer(srv, new TimeoutError(`Connection to ${srv.key} timed out`));
         return;

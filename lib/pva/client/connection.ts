@@ -20,7 +20,7 @@
 import { ByteWriter } from "../../core/bytes.ts";
 import { RemoteProtocolError } from "../../core/errors.ts";
 import { type BitSet } from "../proto/bitset.ts";
-import { PvaCommand, PvaControl, PvaFramer } from "../proto/header.ts";
+import { PvaCommand, PvaControl, type PvaMessage } from "../proto/header.ts";
 import {
   type DecodedMessage,
   decodeMessage,
@@ -40,6 +40,7 @@ import {
 import type { PvaStatus } from "../proto/status.ts";
 import { type FieldDesc, T, TypeCache, TypeCode } from "../proto/typedesc.ts";
 import { PvValue } from "../proto/value.ts";
+import { ReadFramer } from "./_read_framer.ts";
 
 /** Something the server told us, as {@link ClientConnection.receive} reports it. */
 export type ConnEvent =
@@ -77,7 +78,15 @@ interface OpState {
   command: OpCommand;
   /** Cache of the last value (GET, MONITOR, PUT's get-put), from the INIT reply type. */
   value: PvValue | undefined;
+  /**
+   * Byte offset (0..7) at which large replies of this operation are placed in their
+   * buffer, so that their numeric arrays can be viewed aligned instead of copied.
+   */
+  pad: number;
 }
+
+/** Replies of this size or more are read straight into their own buffer. */
+const LARGE_REPLY = 64 * 1024;
 
 /** Our receive buffer size as announced in the validation reply (pvxs sends the same). */
 const CLIENT_BUFFER_SIZE = 0x10000;
@@ -99,7 +108,16 @@ const REGISTRY_SIZE = 0x7fff;
  * ```
  */
 export class ClientConnection {
-  #framer = new PvaFramer();
+  #framer = new ReadFramer({
+    largeAt: LARGE_REPLY,
+    // A reply's first four payload bytes are its ioid: place it as its operation's
+    // last replies needed.
+    padFor: (_command, le, prefix) =>
+      prefix.length >= 4
+        ? this.#ops.get(new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0, le))
+          ?.pad ?? 0
+        : 0,
+  });
   #cache = new TypeCache();
   #out = new ByteWriter(4096, true);
   #held = new ByteWriter(1024, true);
@@ -134,8 +152,33 @@ export class ClientConnection {
    * @returns the events they complete (none while a frame is partial)
    * @throws {RemoteProtocolError} when the server breaks the protocol (close the socket)
    */
-  *receive(chunk: Uint8Array): Generator<ConnEvent, void, undefined> {
-    for (const m of this.#framer.receive(chunk)) {
+  receive(chunk: Uint8Array): Generator<ConnEvent, void, undefined> {
+    return this.#events(this.#framer.receive(chunk));
+  }
+
+  /**
+   * Where the transport should read next: a view in the receive buffer, or the rest
+   * of a large reply's own buffer (so its bytes are copied only once). Pass the number
+   * of bytes read to {@link commit}.
+   * @returns the view to read into
+   */
+  readSpace(): Uint8Array {
+    return this.#framer.space();
+  }
+
+  /**
+   * Accounts for `n` bytes read into the last {@link readSpace}; events as from
+   * {@link receive}.
+   * @param n bytes read
+   * @returns the events they complete
+   * @throws {RemoteProtocolError} when the server breaks the protocol (close the socket)
+   */
+  commit(n: number): Generator<ConnEvent, void, undefined> {
+    return this.#events(this.#framer.commit(n));
+  }
+
+  *#events(msgs: PvaMessage[]): Generator<ConnEvent, void, undefined> {
+    for (const m of msgs) {
       if (m.control) {
         if (m.command === PvaControl.SET_BYTE_ORDER) {
           this.#out.littleEndian = m.littleEndian;
@@ -153,7 +196,36 @@ export class ClientConnection {
         valueFor: (_c, ioid) => this.#ops.get(ioid)?.value,
       });
       const ev = this.#handle(d);
-      if (ev) yield ev;
+      if (!ev) continue;
+      if (ev.kind === "opData" && ev.value && m.payload.length >= LARGE_REPLY) {
+        this.#checkAlignment(ev.ioid, ev.value, m.payload);
+      }
+      yield ev;
+    }
+  }
+
+  /**
+   * After a large reply: if one of the numeric arrays it carried had to be copied
+   * (misaligned in the payload), try the next placement for that operation's replies.
+   * The arrays of a stream of updates sit at the same offsets, so this settles within
+   * a few updates.
+   */
+  #checkAlignment(ioid: number, value: PvValue, payload: Uint8Array): void {
+    const op = this.#ops.get(ioid);
+    if (!op) return;
+    const s = PvValue._store(value);
+    const ch = s.changed;
+    for (let b = ch.nextSetBit(0); b >= 0; b = ch.nextSetBit(s.layout.ends[b])) {
+      for (let j = b; j < s.layout.ends[b]; j++) {
+        const v = s.vals[j];
+        if (
+          ArrayBuffer.isView(v) && (v as Uint8Array).BYTES_PER_ELEMENT > 1 &&
+          v.buffer !== payload.buffer && v.byteLength >= 64
+        ) {
+          op.pad = (op.pad + 1) & 7;
+          return;
+        }
+      }
     }
   }
 
@@ -281,7 +353,7 @@ export class ClientConnection {
     pvRequest: PvValue,
     nfree?: number,
   ): void {
-    this.#ops.set(ioid, { command, value: undefined });
+    this.#ops.set(ioid, { command, value: undefined, pad: 0 });
     const subcmd = nfree !== undefined ? PvaSubcmd.INIT | PvaSubcmd.GET_PUT : PvaSubcmd.INIT;
     encodeOpRequest(this.#w, { command, sid, ioid, subcmd, pvRequest, nfree });
   }

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { ByteWriter, fromHex, toHex } from "../../core/bytes.ts";
-import { encodeValidationRequest } from "../proto/messages.ts";
+import { encodeOpResponse, encodeValidationRequest } from "../proto/messages.ts";
+import { STATUS_OK } from "../proto/status.ts";
+import { T } from "../proto/typedesc.ts";
+import { PvValue } from "../proto/value.ts";
 import { buildRequest } from "../proto/request.ts";
 import { encodeSetByteOrder, PvaCommand } from "../proto/header.ts";
 import { ClientConnection, type ConnEvent } from "./connection.ts";
@@ -97,5 +100,64 @@ Deno.test({
     assert.equal(out[3], PvaCommand.CREATE_CHANNEL);
     assert.equal(ev.length, 1);
     assert.equal([...c.receive(fromHex("ca02c00200000000"))][0].kind, "echo");
+  },
+});
+
+Deno.test({
+  name: "connection: large monitor updates read in place; their arrays end up viewed, not copied",
+  permissions: "none",
+  fn() {
+    const c = new ClientConnection();
+    [...c.receive(
+      fromHex("ca02410200000000ca0240011400000000000100ff7f0209616e6f6e796d6f7573026361"),
+    )];
+    [...c.receive(fromHex("ca02400901000000ff"))];
+    c.initOp(PvaCommand.MONITOR, 9, 77, buildRequest(""), 4);
+    const type = T.struct("epics:nt/NTScalarArray:1.0", [
+      ["tag", T.ubyte],
+      ["value", T.array(T.uint)],
+      ["alarm", T.struct("alarm_t", [["severity", T.int]])],
+    ]);
+    const w = new ByteWriter(1 << 17, true);
+    encodeOpResponse(w, {
+      command: PvaCommand.MONITOR,
+      ioid: 77,
+      subcmd: 0x08,
+      status: STATUS_OK,
+      types: [type],
+    });
+    const src = PvValue.create(type);
+    const seen: { value: Uint32Array; viewed: boolean }[] = [];
+    const feed = (bytes: Uint8Array, step: number) => {
+      for (let i = 0; i < bytes.length;) {
+        const s = c.readSpace();
+        const k = Math.min(s.length, step, bytes.length - i);
+        s.set(bytes.subarray(i, i + k));
+        i += k;
+        for (const ev of c.commit(k)) {
+          if (ev.kind !== "opData" || !ev.value) continue;
+          const a = ev.value.get("value") as Uint32Array;
+          // A view on the payload has the whole message in its buffer; a copy only itself.
+          seen.push({ value: a, viewed: a.buffer.byteLength > a.byteLength });
+        }
+      }
+    };
+    feed(w.toBytes(), 1 << 20);
+    for (let u = 0; u < 10; u++) {
+      w.reset();
+      src.set("value", new Uint32Array(20000).fill(u));
+      src.set("alarm.severity", u);
+      src.set("tag", u);
+      // Odd offset of the array in the payload: ioid, subcmd, BitSet, tag, size.
+      encodeOpResponse(w, { command: PvaCommand.MONITOR, ioid: 77, subcmd: 0, value: src });
+      feed(w.toBytes(), u % 2 ? 1000 : 70000);
+    }
+    assert.equal(seen.length, 10);
+    seen.forEach((s, u) => assert.equal(s.value[19999], u));
+    assert.equal(seen[0].viewed, false, "misaligned at first: copied");
+    assert.ok(seen.slice(8).every((s) => s.viewed), "aligned within 8 updates");
+    assert.ok(seen.every((s) => s.value.byteOffset % 4 === 0));
+    // Earlier arrays are untouched by later updates.
+    assert.equal(seen[0].value[0], 0);
   },
 });
