@@ -323,7 +323,8 @@ export function contextFor(io: CliIO, opts: { repeater?: boolean } = {}): CaCont
   }
   return new CaContext({
     config: epicsConfigFrom(io.env).ca,
-    user: io.env.EPICS_CLI_USER_NAME ?? io.env.USER ?? io.env.LOGNAME ?? "unknown",
+    // Unset: the library uses the process's account name, as libca does.
+    user: io.env.EPICS_CLI_USER_NAME,
     host,
     repeater: opts.repeater ?? false,
   });

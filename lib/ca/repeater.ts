@@ -98,6 +98,33 @@ export class CaRepeater implements AsyncDisposable {
     return this.#clients.size;
   }
 
+  /**
+   * Drops local clients that have exited (their UDP port can be bound again).
+   * @returns the number of clients left
+   */
+  sweep(): number {
+    for (const c of [...this.#clients.values()]) {
+      if (c.hostname.startsWith("127.") && this.#portFree(c)) this.#clients.delete(key(c));
+    }
+    return this.#clients.size;
+  }
+
+  /**
+   * Resolves once the repeater has had no live client for `idleSec` seconds in a row
+   * (checked every few seconds), or when it is closed. A repeater started on behalf of
+   * clients uses this to go away after the last of them.
+   * @param idleSec seconds without clients
+   */
+  async untilIdle(idleSec: number): Promise<void> {
+    const step = Math.min(5, idleSec) * 1000;
+    let idleSince = performance.now();
+    while (!this.#closed) {
+      await new Promise((r) => setTimeout(r, step));
+      if (this.sweep() > 0) idleSince = performance.now();
+      else if (performance.now() - idleSince >= idleSec * 1000) return;
+    }
+  }
+
   async #run(): Promise<void> {
     const w = new ByteWriter(16);
     for (;;) {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { userInfo } from "node:os";
 import { broadcastAddresses, ipv4ToU32 } from "../../core/net.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { type CaClientConfig, readEpicsConfig } from "../../core/env.ts";
@@ -43,15 +44,25 @@ export interface CaContextOptions {
   /** Host name sent in HOST_NAME (default: Deno.hostname()). */
   host?: string;
   /**
-   * Register with a CA repeater for beacons, starting one in this process when none
-   * runs on EPICS_CA_REPEATER_PORT (default true).
+   * Register with a CA repeater for beacons (default true). When none runs on
+   * EPICS_CA_REPEATER_PORT, `true` (or "spawn") starts one as a separate process that
+   * outlives this one, as libca starts caRepeater (it exits after two idle minutes);
+   * "in-process" hosts it inside this process instead (for tests and compiled binaries,
+   * where spawning is not possible, this is the fallback); `false` does without beacons.
    */
-  repeater?: boolean;
+  repeater?: boolean | "spawn" | "in-process";
   /** Seconds to wait for an ECHO reply before a circuit counts as dead (default 5, as libca). */
   echoTimeout?: number;
 }
 
+/** The account name of this process, as libca sends it (not $USER, which may be unset). */
 function defaultUser(): string {
+  try {
+    const name = userInfo().username;
+    if (name) return name;
+  } catch {
+    // No sys permission or no passwd entry: fall back to the environment.
+  }
   try {
     return Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? "unknown";
   } catch {
@@ -92,7 +103,7 @@ export class CaContext implements AsyncDisposable {
   readonly host: string;
   /** Called when a WRITE (put without wait) is refused and the channel has no onError. */
   onError: ((channel: CaChannel, e: CaStatusError) => void) | undefined;
-  readonly #useRepeater: boolean;
+  readonly #useRepeater: false | "spawn" | "in-process";
   readonly #echoTimeout: number;
   readonly #channels = new Map<number, CaChannel>();
   readonly #search: SearchScheduler;
@@ -138,7 +149,8 @@ export class CaContext implements AsyncDisposable {
     this.logger = opts.logger ?? silentLogger;
     this.user = opts.user ?? defaultUser();
     this.host = opts.host ?? defaultHost();
-    this.#useRepeater = opts.repeater ?? true;
+    const rep = opts.repeater ?? true;
+    this.#useRepeater = rep === true ? "spawn" : rep;
     this.#echoTimeout = opts.echoTimeout ?? 5;
     this.#search = new SearchScheduler({ maxPeriod: this.config.maxSearchPeriod });
 
@@ -502,11 +514,17 @@ export class CaContext implements AsyncDisposable {
   #startRepeater(): void {
     const port = this.config.repeaterPort;
     try {
-      this.#repeater = CaRepeater.start(port, {
+      // Binding the port is how libca too finds out whether a repeater runs.
+      const probe = CaRepeater.start(port, {
         logger: this.logger,
         hostname: this.#local ? "127.0.0.1" : undefined,
       });
-      this.logger.debug(`started a CA repeater on port ${port}`);
+      if (this.#useRepeater === "spawn" && this.#spawnRepeater(port, probe)) {
+        this.logger.debug(`started a CA repeater process on port ${port}`);
+      } else {
+        this.#repeater = probe;
+        this.logger.debug(`started a CA repeater in this process on port ${port}`);
+      }
     } catch (e) {
       if (!(e instanceof Deno.errors.AddrInUse)) {
         this.logger.debug(`cannot start a CA repeater: ${(e as Error).message}`);
@@ -531,6 +549,54 @@ export class CaContext implements AsyncDisposable {
       this.#repeaterTimer = setTimeout(register, tries < 3 ? 100 : 1000);
     };
     register();
+  }
+
+  /**
+   * Starts `cli/ca_repeater.ts` as a detached process (only when running under the deno
+   * executable). The probe socket that found the port free is released just before.
+   * @returns false when no process could be started (the caller keeps the probe)
+   */
+  #spawnRepeater(port: number, probe: CaRepeater): boolean {
+    const exe = Deno.execPath();
+    const script = new URL("../../../cli/ca_repeater.ts", import.meta.url);
+    if (!/(^|[\\/])deno(\.exe)?$/.test(exe) || script.protocol !== "file:") return false;
+    void probe.close();
+    try {
+      const child = new Deno.Command(exe, {
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-env",
+          "--allow-sys",
+          "--unstable-net",
+          "--no-config",
+          script.href,
+          "--port",
+          String(port),
+          "--idle-exit",
+          "120",
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+        detached: true,
+      } as Deno.CommandOptions).spawn();
+      child.unref();
+      // Reap it if it exits while we still run (e.g. another client won the race).
+      child.status.catch(() => {});
+      return true;
+    } catch (e) {
+      this.logger.debug(`cannot spawn a CA repeater: ${(e as Error).message}`);
+      try {
+        this.#repeater = CaRepeater.start(port, {
+          logger: this.logger,
+          hostname: this.#local ? "127.0.0.1" : undefined,
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    }
   }
 
   #connectNameServers(): void {
