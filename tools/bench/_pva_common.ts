@@ -225,11 +225,36 @@ export async function startSpam(exe: string, spec: ServeSpec): Promise<BenchServ
 }
 
 /**
+ * CPU time (user + system) a process has used so far, from /proc (Linux; its clock
+ * ticks are USER_HZ = 100 per second).
+ * @param pid a process ID, or "self"
+ * @returns seconds, or undefined where /proc is not readable
+ */
+export function cpuSeconds(pid: number | "self"): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What one eatspam run measured. */
+export interface EatspamResult {
+  /** Updates per second summed over the PVs, as eatspam reports them. */
+  rate: number;
+  /** CPU seconds eatspam used over its whole run (undefined without /proc). */
+  cpu?: number;
+  /** Seconds it ran. */
+  elapsed: number;
+}
+
+/**
  * pvxs's eatspam (`-P -Q <queue>`) for `seconds`, then SIGINT. eatspam 1.5.2 now and
  * then aborts while setting up many subscriptions (against either server): such a run
  * is repeated.
- * @returns updates per second summed over the PVs, as eatspam reports them (its rate
- *   is over its whole run, connection included)
+ * @returns its rate (over its whole run, connection included) and CPU time
  */
 export async function eatspam(
   exe: string,
@@ -237,7 +262,7 @@ export async function eatspam(
   names: string[],
   queueSize: number,
   seconds: number,
-): Promise<number> {
+): Promise<EatspamResult> {
   let why = "";
   for (let attempt = 0; attempt < 3; attempt++) {
     const child = new Deno.Command(exe, {
@@ -248,7 +273,10 @@ export async function eatspam(
       stderr: "null",
     }).spawn();
     const out = new Response(child.stdout).text();
+    const t0 = performance.now();
     const status = await Promise.race([child.status, sleep(seconds * 1000)]);
+    const cpu = status ? undefined : cpuSeconds(child.pid);
+    const elapsed = (performance.now() - t0) / 1000;
     if (!status) {
       child.kill("SIGINT");
       const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
@@ -262,7 +290,7 @@ export async function eatspam(
       sum += Number(m[2]);
       seen++;
     }
-    if (seen === names.length) return sum;
+    if (seen === names.length) return { rate: sum, cpu, elapsed };
     why = status
       ? `eatspam exited early (${status.signal ?? status.code})`
       : `eatspam reported ${seen} of ${names.length} PVs`;

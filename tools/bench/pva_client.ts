@@ -10,8 +10,9 @@
  *
  * Workloads
  *
- * - scalar: one NTScalar uint32 PV posted as fast as the client takes it, one pipelined
- *   monitor (queueSize 4 by default, pvxs's default): updates per second.
+ * - small: one uint32[1] PV posted as fast as the client takes it, one pipelined monitor
+ *   (queueSize 4 by default, pvxs's default): updates per second. spam always serves
+ *   an NTScalarArray (one element without `-#`), so our server serves the same.
  * - array: one NTScalarArray uint32[--elements] PV (400 kB per update by default)
  *   posted the same way: MB/s of array data received. spam serves uint32 arrays only.
  *
@@ -40,6 +41,7 @@
 import { PvaClient } from "../../lib/pva/client/mod.ts";
 import {
   type BenchServer,
+  cpuSeconds,
   eatspam,
   findTool,
   numberOption,
@@ -67,6 +69,8 @@ interface ClientResult {
   seconds: number;
   bytes: number;
   skips: number;
+  /** CPU seconds used over the measured window (undefined without /proc). */
+  cpu?: number;
 }
 
 // ---- our client (child process) -----------------------------------------------------------
@@ -104,8 +108,11 @@ async function runClient(spec: ClientSpec): Promise<void> {
   await up;
   await sleep(spec.warmup * 1000);
   const u0 = updates, b0 = bytes, s0 = skips, t0 = performance.now();
+  const c0 = cpuSeconds("self");
   await sleep(spec.seconds * 1000);
+  const c1 = cpuSeconds("self");
   const result: ClientResult = {
+    cpu: c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined,
     updates: updates - u0,
     bytes: bytes - b0,
     skips: skips - s0,
@@ -149,8 +156,20 @@ interface Workload {
   bytesPer: number;
 }
 
-/** Best updates/s of the four cells: [server][client]. */
-type Cells = Record<"ours" | "pvxs", Record<"ours" | "pvxs", number | undefined>>;
+/** One cell: best updates/s, and the client's CPU microseconds per update in that run. */
+interface Cell {
+  rate: number;
+  usPer?: number;
+}
+
+/** The four cells: [server][client]; undefined = reference missing. */
+type Cells = Record<"ours" | "pvxs", Record<"ours" | "pvxs", Cell | undefined>>;
+
+/** Keeps the faster run. */
+function better(a: Cell | undefined, rate: number, cpu: number | undefined, n: number): Cell {
+  if (a && a.rate >= rate) return a;
+  return { rate, usPer: cpu !== undefined && n > 0 ? cpu / n * 1e6 : undefined };
+}
 
 async function main(args: string[]): Promise<void> {
   const seconds = numberOption(args, "--seconds", 3);
@@ -166,12 +185,12 @@ async function main(args: string[]): Promise<void> {
 
   const workloads: Workload[] = [
     {
-      name: `1 uint32 scalar, pipelined, queueSize ${queue}`,
-      serve: { names: ["bench:spam"], type: "uint32", elements: 0 },
+      name: `1 uint32[1] PV, pipelined, queueSize ${queue}`,
+      serve: { names: ["bench:spam"], type: "uint32", elements: 1 },
       bytesPer: 0,
     },
     {
-      name: `1 uint32[${elements}] array, pipelined, queueSize ${queue}`,
+      name: `1 uint32[${elements}] PV, pipelined, queueSize ${queue}`,
       serve: { names: ["bench:arr"], type: "uint32", elements },
       bytesPer: elements * 4,
     },
@@ -179,8 +198,8 @@ async function main(args: string[]): Promise<void> {
   const results: { w: Workload; cells: Cells }[] = [];
   for (const w of workloads) {
     const cells: Cells = {
-      ours: { ours: 0, pvxs: eatExe ? 0 : undefined },
-      pvxs: { ours: spamExe ? 0 : undefined, pvxs: spamExe && eatExe ? 0 : undefined },
+      ours: { ours: undefined, pvxs: undefined },
+      pvxs: { ours: undefined, pvxs: undefined },
     };
     const spec: ClientSpec = { names: w.serve.names, queue, warmup: 1, seconds };
     for (let r = 1; r <= rounds; r++) {
@@ -192,13 +211,14 @@ async function main(args: string[]): Promise<void> {
         try {
           const got = await ourClient(s, spec, profile);
           const ours = got.updates / got.seconds;
-          cells[srv].ours = Math.max(cells[srv].ours ?? 0, ours);
+          cells[srv].ours = better(cells[srv].ours, ours, got.cpu, got.updates);
           let line = `${w.name}, round ${r}, ${srv} server: our client ${fmt(ours)} updates/s` +
             (got.skips ? ` (${got.skips} skipped)` : "");
           if (eatExe) {
             const eat = await eatspam(eatExe, s.env, w.serve.names, queue, seconds + 1);
-            cells[srv].pvxs = Math.max(cells[srv].pvxs ?? 0, eat);
-            line += `, eatspam ${fmt(eat)} updates/s`;
+            const n = eat.rate * eat.elapsed;
+            cells[srv].pvxs = better(cells[srv].pvxs, eat.rate, eat.cpu, n);
+            line += `, eatspam ${fmt(eat.rate)} updates/s`;
           }
           log(line);
         } finally {
@@ -214,25 +234,30 @@ async function main(args: string[]): Promise<void> {
     `PVA client benchmark: loopback, best of ${rounds} x ${seconds} s per cell, ` +
       `${navigator.hardwareConcurrency} CPUs; pvxs server = spam, pvxs client = eatspam`,
   );
-  const head = (a: string, b: string, c: string, d: string, e: string) =>
-    `  ${a.padEnd(12)}  ${b.padStart(14)}  ${c.padStart(14)}  ${d.padStart(10)}  ${e.padStart(9)}`;
+  const cols = [12, 14, 14, 9, 13, 13];
+  const row = (...xs: string[]) =>
+    "  " + xs.map((x, i) => i === 0 ? x.padEnd(cols[i]) : x.padStart(cols[i])).join("  ");
+  const us = (c: Cell | undefined) => c?.usPer === undefined ? "-" : c.usPer.toFixed(1);
   for (const { w, cells } of results) {
     const mb = w.bytesPer > 0;
     const unit = mb ? "MB/s" : "updates/s";
-    const show = (x: number | undefined) =>
-      x === undefined ? missing : mb ? (x * w.bytesPer / 1e6).toFixed(1) : fmt(x);
-    console.log(`${w.name} (${unit}${mb ? `; ${w.bytesPer.toLocaleString("en-US")} B` : ""})`);
-    console.log(head("server", "our client", "pvxs client", "ours/pvxs", "updates/s"));
+    const show = (c: Cell | undefined) =>
+      c === undefined ? missing : mb ? (c.rate * w.bytesPer / 1e6).toFixed(1) : fmt(c.rate);
+    console.log(`${w.name}: ${unit}${mb ? ` (${w.bytesPer.toLocaleString("en-US")} B each)` : ""}`);
+    console.log(
+      row("server", "our client", "pvxs client", "ours/pvxs", "ours CPU/upd", "pvxs CPU/upd"),
+    );
     for (const srv of ["ours", "pvxs"] as const) {
       const c = cells[srv];
-      const ratio = c.ours !== undefined && c.pvxs ? (c.ours / c.pvxs).toFixed(2) : "-";
+      const ratio = c.ours && c.pvxs ? (c.ours.rate / c.pvxs.rate).toFixed(2) : "-";
       console.log(
-        head(
+        row(
           srv === "ours" ? "epics-ts" : "pvxs spam",
           show(c.ours),
           show(c.pvxs),
           ratio,
-          mb && c.ours !== undefined ? fmt(c.ours) : "",
+          `${us(c.ours)} us`,
+          `${us(c.pvxs)} us`,
         ),
       );
     }
@@ -240,9 +265,11 @@ async function main(args: string[]): Promise<void> {
   if (!spamExe) console.log(`pvxs spam ${missing} (not on PATH or in $PVXS_BIN)`);
   if (!eatExe) console.log(`pvxs eatspam ${missing} (not on PATH or in $PVXS_BIN)`);
   console.log(
-    "ours/pvxs = our client / pvxs client on the same server; last column: our client's " +
-      "updates/s. eatspam's rate covers its whole run (setup included); ours is counted " +
-      "after a 1 s warm-up. spam's updates carry only value, ours value+alarm+timeStamp.",
+    "ours/pvxs = our client / pvxs client on the same server. CPU/upd = the client " +
+      "process's CPU time (user + system, /proc) per update: ours over the measured " +
+      "window, eatspam's over its whole run. eatspam's rate covers its whole run (setup " +
+      "included); ours is counted after a 1 s warm-up. spam's updates carry only value, " +
+      "ours value+alarm+timeStamp.",
   );
 }
 
