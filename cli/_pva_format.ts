@@ -206,7 +206,9 @@ function deltaLeaf(
     case TypeCode.ANY: {
       lines.push(`    ${path} any`);
       const inner = v as PvValue | null;
-      if (inner) {
+      // pvxs shows an empty any as `path-> null`.
+      if (!inner) lines.push(`    ${path}-> null`);
+      else {
         deltaLeaf(
           lines,
           `${path}->`,
@@ -313,7 +315,9 @@ export function formatTypeTreePvxs(type: FieldDesc): string {
     const suffix = name ? ` ${name}` : "";
     const inner = t.element ?? t;
     if (inner.code === TypeCode.STRUCTURE || inner.code === TypeCode.UNION) {
-      const id = inner.id ? ` "${pvxsEscape(inner.id)}"` : "";
+      // pvxs prints the ID of a structure or union, not of an array of them (the ID
+      // belongs to the element type).
+      const id = inner === t && t.id ? ` "${pvxsEscape(t.id)}"` : "";
       lines.push(`${pad}${pvxsTypeName(t)}${id} {`);
       for (const m of inner.members) walk(m.type, m.name, pad + "    ");
       lines.push(`${pad}}${suffix}`);

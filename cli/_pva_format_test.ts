@@ -472,3 +472,40 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "format: pvxs forms of an empty any and of a structure array",
+  permissions: "none",
+  fn() {
+    // Goldens: pvxget / pvxinfo (pvxs 1.5.2) reading demo:image (an NTNDArray) from our
+    // server; cut down to the codec and dimension members.
+    const type = T.struct("epics:nt/NTNDArray:1.0", [
+      ["codec", T.struct("codec_t", [["name", T.string], ["parameters", T.any]])],
+      [
+        "dimension",
+        T.arrayOf(T.struct("dimension_t", [["size", T.int], ["reverse", T.boolean]])),
+      ],
+    ]);
+    const v = PvValue.create(type).clearChanged().markChanged("codec");
+    assert.equal(
+      formatDelta("demo:image", v),
+      "demo:image\n" +
+        '    codec.name string = ""\n' +
+        "    codec.parameters any\n" +
+        "    codec.parameters-> null\n",
+    );
+    assert.equal(
+      formatTypeTreePvxs(type),
+      'struct "epics:nt/NTNDArray:1.0" {\n' +
+        '    struct "codec_t" {\n' +
+        "        string name\n" +
+        "        any parameters\n" +
+        "    } codec\n" +
+        "    struct[] {\n" +
+        "        int32_t size\n" +
+        "        bool reverse\n" +
+        "    } dimension\n" +
+        "}\n",
+    );
+  },
+});
