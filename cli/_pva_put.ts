@@ -225,10 +225,23 @@ export function parseJsonArray(text: string, warn: (line: string) => void): stri
   return out;
 }
 
-/** Sets a scalar array from texts and marks it. */
+/**
+ * Sets a scalar array from texts and marks it. pvData converts a list of more than one
+ * text element by element and puts `failed to parse element at index 0: ` before the
+ * reason, always naming index 0 whichever element failed; a single text is converted
+ * without that prefix (checked with pvAccessCPP's pvput: `[1.5,x]`, `3 1 x 3` and
+ * `value=[1,x]` get the prefix, `[x]` does not).
+ */
 function putArrayFrom(node: PvValue, items: readonly string[]): void {
   const sc = node.type.scalarCode;
-  node.value = items.map((x) => parseToPod(sc, x));
+  node.value = items.map((x) => {
+    try {
+      return parseToPod(sc, x);
+    } catch (e) {
+      if (items.length < 2 || !(e instanceof PutArgError)) throw e;
+      throw new PutArgError(`failed to parse element at index 0: ${e.message}`);
+    }
+  });
   node.markChanged();
 }
 

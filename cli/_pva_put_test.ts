@@ -127,6 +127,31 @@ Deno.test({
       [dbl, ['{"alarm":1}'], "Can't assign value", []],
       [dbl, ['{"value":1'], "Error while completing parsing", []],
       [en, ["bogus"], "parseToPOD: No digits to convert", []],
+      // pvAccessCPP's pvput names index 0 whichever element of a list failed, and gives a
+      // single element no prefix at all.
+      [
+        arr,
+        ["[1.5,x]"],
+        "failed to parse element at index 0: parseToPOD: No digits to convert",
+        [],
+      ],
+      [
+        arr,
+        ["3", "1", "x", "3"],
+        "failed to parse element at index 0: parseToPOD: No digits to convert",
+        [],
+      ],
+      [
+        arr,
+        ["value=[1,x]"],
+        "failed to parse element at index 0: parseToPOD: No digits to convert",
+        [],
+      ],
+      [arr, ["[x,1]"], "failed to parse element at index 0: parseToPOD: No digits to convert", []],
+      [arr, ["[x]"], "parseToPOD: No digits to convert", []],
+      [arr, ["1", "x"], "parseToPOD: No digits to convert", []],
+      [arr, ["value=[x]"], "parseToPOD: No digits to convert", []],
+      [arr, ['{"value":[1,"x"]}'], "parseToPOD: No digits to convert", []],
       [en, ["1", "2"], "Can't assign multiple values to enum", []],
     ];
     for (const [opts, values, error, warnings] of refused) {
