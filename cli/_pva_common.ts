@@ -5,6 +5,7 @@
  * @module
  */
 
+import process from "node:process";
 import { type CliIO, untilAborted } from "./_io.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
 import { parseRequest } from "../lib/pva/proto/request.ts";
@@ -15,6 +16,8 @@ import { formatDelta, formatJson, formatNt, formatRaw, formatTime } from "./_pva
 /** Parsed options: flag letter to its argument (or how many times a plain flag was given). */
 export interface ParsedArgs {
   opts: Map<string, string[]>;
+  /** Every option in the order given, for commands where the last of two options wins. */
+  seq: [string, string][];
   rest: string[];
   /** A usage error message, when parsing failed. */
   error?: string;
@@ -29,8 +32,10 @@ export interface ParsedArgs {
  */
 export function getopt(args: readonly string[], spec: string, permute = true): ParsedArgs {
   const opts = new Map<string, string[]>();
+  const seq: [string, string][] = [];
   const rest: string[] = [];
   const add = (k: string, v: string) => {
+    seq.push([k, v]);
     const l = opts.get(k) ?? [];
     l.push(v);
     opts.set(k, l);
@@ -52,12 +57,12 @@ export function getopt(args: readonly string[], spec: string, permute = true): P
     for (let j = 1; j < a.length; j++) {
       const c = a[j];
       const at = spec.indexOf(c);
-      if (at < 0 || c === ":") return { opts, rest, error: `Unrecognized option: '-${c}'` };
+      if (at < 0 || c === ":") return { opts, seq, rest, error: `Unrecognized option: '-${c}'` };
       if (spec[at + 1] === ":") {
         let v = a.slice(j + 1);
         if (v === "") {
           if (i + 1 >= args.length) {
-            return { opts, rest, error: `Option '-${c}' requires an argument` };
+            return { opts, seq, rest, error: `Option '-${c}' requires an argument` };
           }
           v = args[++i];
         }
@@ -67,7 +72,7 @@ export function getopt(args: readonly string[], spec: string, permute = true): P
       add(c, "");
     }
   }
-  return { opts, rest };
+  return { opts, seq, rest };
 }
 
 /** Output modes of the value printers. */
@@ -201,10 +206,27 @@ export function printValue(
   }
 }
 
-/** The current time as pvxs prints it on stderr (`%Y-%m-%d %H:%M:%S.%09f`). */
-export function nowText(timeZone: string | undefined): string {
-  const ms = Date.now();
-  return formatTime(Math.floor(ms / 1000), (ms % 1000) * 1e6, 9, { timeZone });
+// Wall-clock nanoseconds: the performance clock's origin (microsecond precision) as the
+// anchor, node's monotonic nanosecond counter for the time since.
+let anchor: { wallNs: bigint; monoNs: bigint } | undefined;
+
+/** The current POSIX time in nanoseconds, at nanosecond resolution. */
+export function nowNs(): bigint {
+  anchor ??= {
+    wallNs: BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)),
+    monoNs: process.hrtime.bigint(),
+  };
+  return anchor.wallNs + (process.hrtime.bigint() - anchor.monoNs);
+}
+
+/**
+ * A time stamp as the pvxs of our recordings printed it before `Connected to` on stderr
+ * (`%Y-%m-%d %H:%M:%S.%09f`, every digit real).
+ * @param ns POSIX time in nanoseconds
+ */
+export function nowText(timeZone: string | undefined, ns: bigint = nowNs()): string {
+  const sec = ns / 1_000_000_000n;
+  return formatTime(Number(sec), Number(ns - sec * 1_000_000_000n), 9, { timeZone });
 }
 
 /** The message of an error, without its class name. */
@@ -254,6 +276,8 @@ export async function runMonitors(
           return;
         case "connected":
           up = true;
+          // As the pvxs of our recordings (pvxmonitor_*.json): local time with nanoseconds
+          // first (pvxs 1.5.2 has dropped the time stamp).
           if (c.mode === "delta") {
             io.stderr(`${nowText(c.timeZone)} ${name} Connected to ${ev.server}\n`);
           }
@@ -261,7 +285,8 @@ export async function runMonitors(
         case "disconnected":
           if (!up) return;
           up = false;
-          if (c.mode === "delta") io.stderr(`${nowText(c.timeZone)} ${name} Disconnected\n`);
+          // No recording shows this line; pvxs 1.5.2 prints it without a time stamp.
+          if (c.mode === "delta") io.stderr(`${name} Disconnected\n`);
           else io.stdout(`${name.padEnd(pad)} <Disconnect>\n`);
           return;
         case "error":
