@@ -73,7 +73,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     }
   }));
   if (pending.size > 0) {
-    if (c.mode === "delta") io.stderr(`Timeout with ${pending.size} outstanding\n`);
+    // pvxinfo says only "Timeout" (pvxget counts the outstanding operations).
+    if (c.mode === "delta") io.stderr("Timeout\n");
     else {
       // pvAccessCPP reports the timeout, then each unanswered request fails as its channel
       // is destroyed.

@@ -7,7 +7,11 @@
  * pvput ... <PV> '[1,2,3]'               pvput ... <PV> <N> <v1> <v2> ...   (N ignored)
  * ```
  * Enums take an index or a choice name. Prints `Old : ` and `New : ` lines (NT mode,
- * without the PV name) unless `-q`.
+ * without the PV name); `-q` prints only the new value, without its label.
+ *
+ * Output follows pvAccessCPP's pvput, `-v` included: `-v` prints the entire structure
+ * in raw mode (the later of `-v` and `-M` decides the mode). pvxs' pvxput has no output
+ * to follow: it prints nothing on success, and its `-v` dumps the client configuration.
  * @module
  */
 
@@ -17,13 +21,13 @@ import {
   type CommonOptions,
   commonOptions,
   cppErrorText,
-  errorText,
   getopt,
   requestError,
 } from "./_pva_common.ts";
-import { formatDelta, formatJson, formatNt, formatRaw } from "./_pva_format.ts";
+import { formatJson, formatNt, formatRaw } from "./_pva_format.ts";
 import { buildPut } from "./_pva_put.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
+import type { PvaClient } from "../lib/pva/client/client.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 
 const USAGE = `Usage: pvput [options] <PV name> <values>...
@@ -34,7 +38,7 @@ const USAGE = `Usage: pvput [options] <PV name> <values>...
   -w <sec>:          Wait time, specifies timeout, default is 5.0 seconds
   -p <provider>:     Set default provider name, default is 'pva'
   -M <raw|nt|json>:  Output as raw data structure, NT-specific format or JSON, default is 'nt'
-  -v:                Print the fields of the old and new values one per line (pvxs delta form)
+  -v:                Show entire structure (implies Raw mode)
   -q:                Quiet mode: no Old/New lines
   -d:                Enable debug output (ignored)
 
@@ -45,8 +49,6 @@ example: pvput double01 1.234
 function show(value: PvValue, c: CommonOptions): string {
   const opts = { timeZone: c.timeZone, all: true };
   switch (c.mode) {
-    case "delta":
-      return formatDelta("", value).slice(1);
     case "json":
       return formatJson(value, opts);
     case "raw":
@@ -100,12 +102,19 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stderr("No value(s) specified. ('pvput -h' for help.)\n");
     return 1;
   }
+  // pvAccessCPP's pvput: -v shows the entire structure in raw mode (our other commands'
+  // -v is pvxs' form, but pvxput's -v only dumps the client's configuration); of -v and
+  // -M, the one given last decides.
+  const lastV = p.seq.findLastIndex(([k]) => k === "v");
+  if (lastV >= 0) {
+    const m = p.seq.findLast(([k]) => k === "M")?.[1];
+    const lastM = p.seq.findLastIndex(([k]) => k === "M");
+    c.mode = lastV > lastM ? "raw" : m === "nt" || m === "json" ? m : "raw";
+  }
   const quiet = p.opts.has("q");
-  const delta = c.mode === "delta";
   await using client = clientFor(io);
   const opts = { request: c.request, timeout: c.timeout };
-  const notThere = (e: unknown) => e instanceof ChannelNotFoundError || e instanceof TimeoutError;
-  const getText = (e: unknown) => notThere(e) ? "Timeout" : delta ? errorText(e) : cppErrorText(e);
+  const getText = (e: unknown) => notThere(e) ? "Timeout" : cppErrorText(e);
   if (!quiet) {
     io.stdout("Old : ");
     try {
@@ -115,21 +124,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       return 1;
     }
   }
-  let ok = true;
-  try {
-    await client.put(name, (cur: PvValue) => {
-      cur.copyFrom(buildPut(cur, values, io.stderr));
-    }, opts);
-  } catch (e) {
-    if (notThere(e)) {
-      io.stderr("Put timeout\n");
-      return 1;
-    }
-    io.stderr(`Error: ${delta ? errorText(e) : cppErrorText(e)}\n`);
-    ok = false;
-  }
+  const put = await writeValues(client, name, values, c, io);
+  if (put === "timeout") return 1;
   // pvAccessCPP prints the value after the put even with -q (without the "New : ").
-  if (delta && quiet) return ok ? 0 : 1;
   if (!quiet) io.stdout("New : ");
   try {
     io.stdout(show(await client.get(name, opts), c));
@@ -137,7 +134,40 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stderr(`Error: ${getText(e)}\n`);
     return 1;
   }
-  return ok ? 0 : 1;
+  return put === "ok" ? 0 : 1;
+}
+
+const notThere = (e: unknown) => e instanceof ChannelNotFoundError || e instanceof TimeoutError;
+
+/**
+ * pvput's write step alone: builds the value from the arguments over the PV's current
+ * one and writes it, printing a failure as pvAccessCPP's pvput does (`Put timeout` when
+ * the PV does not answer, else `Error: <reason>`).
+ * @param client the client
+ * @param name the PV name
+ * @param values the value arguments
+ * @returns "ok", "failed" (the put was refused or the arguments were bad) or "timeout"
+ */
+export async function writeValues(
+  client: PvaClient,
+  name: string,
+  values: readonly string[],
+  c: CommonOptions,
+  io: CliIO,
+): Promise<"ok" | "failed" | "timeout"> {
+  try {
+    await client.put(name, (cur: PvValue) => {
+      cur.copyFrom(buildPut(cur, values, io.stderr));
+    }, { request: c.request, timeout: c.timeout });
+    return "ok";
+  } catch (e) {
+    if (notThere(e)) {
+      io.stderr("Put timeout\n");
+      return "timeout";
+    }
+    io.stderr(`Error: ${cppErrorText(e)}\n`);
+    return "failed";
+  }
 }
 
 if (import.meta.main) await runMain(main);
