@@ -8,6 +8,7 @@
  */
 
 import { epicsConfigFrom } from "../lib/core/env.ts";
+import type { Logger } from "../lib/core/log.ts";
 import { CaStatusError, ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import type { CaChannel } from "../lib/ca/client/channel.ts";
@@ -73,10 +74,12 @@ export interface GetoptResult {
  * the options. By default operands and options may be mixed (GNU permutation); with
  * `posix` (caput sets POSIXLY_CORRECT) parsing stops at the first operand, so negative
  * numbers after the PV name stay values. Words starting with "--" followed by a name are
- * our long options and are returned apart.
+ * our long options and are returned apart. When `long` lists the names a tool knows, any
+ * other "--name" is an error event for the letter "-" at its place among the options, as
+ * glibc's getopt reports it to EPICS base's tools (which know no long options).
  * @param args the arguments
  * @param spec the option letters, e.g. "taicnhsSVe:f:g:l:#:d:0:w:p:F:"
- * @param opts `posix` ordering
+ * @param opts `posix` ordering; `long`: the long option names accepted
  * @returns events, operands and long options
  * @example
  * ```ts
@@ -88,7 +91,7 @@ export interface GetoptResult {
 export function getopt(
   args: readonly string[],
   spec: string,
-  opts: { posix?: boolean } = {},
+  opts: { posix?: boolean; long?: readonly string[] } = {},
 ): GetoptResult {
   const events: OptEvent[] = [];
   const operands: string[] = [];
@@ -100,6 +103,10 @@ export function getopt(
       break;
     }
     if (a.startsWith("--")) {
+      if (opts.long && !opts.long.includes(a.slice(2))) {
+        events.push({ opt: "-", error: "unknown" });
+        return { events, operands, long };
+      }
       long.push(a.slice(2));
       continue;
     }
@@ -248,7 +255,8 @@ export function handleSharedOption(
       return true;
     }
     case "F":
-      st.format.separator = arg === "" ? " " : arg[0];
+      // An empty argument gives its terminating NUL as the separator, as in EPICS base.
+      st.format.separator = arg === "" ? "\0" : arg[0];
       return true;
     case "e":
     case "f":
@@ -306,13 +314,60 @@ export function newOptionState(io: CliIO): OptionState {
 // Client context, connections
 // ---------------------------------------------------------------------------------
 
+/** Why a virtual circuit went away, as libca's exception handler words it. */
+export type CircuitLoss = "disconnect" | "unresponsive";
+
+/**
+ * Reads a circuit loss from the client library's debug log line. The library has no
+ * callback for it yet; its line is "CA circuit to <ip:port> lost: <why>", where the why
+ * "server did not answer ECHO" means the server stopped answering (EPICS_CA_CONN_TMO and
+ * the ECHO timeout passed) and anything else that the connection closed or failed.
+ * @param message a debug line
+ * @returns the address and the kind, or undefined for other lines
+ */
+export function circuitLossOf(
+  message: string,
+): { address: string; loss: CircuitLoss } | undefined {
+  const m = /^CA circuit to (\S+) lost: (.*)$/.exec(message);
+  if (!m) return undefined;
+  return { address: m[1], loss: /did not answer ECHO/.test(m[2]) ? "unresponsive" : "disconnect" };
+}
+
+/**
+ * libca's exception report for a lost circuit: "Virtual circuit disconnect" or
+ * "Virtual circuit unresponsive", with the server's "host:port" as the context.
+ * @param address the server's "ip:port"
+ * @param loss why the circuit went away
+ * @param utcOffset the time zone of the time line
+ * @returns the block
+ */
+export function circuitLossText(
+  address: string,
+  loss: CircuitLoss,
+  utcOffset: number | ((posixMs: number) => number),
+): string {
+  return exceptionText(
+    loss === "unresponsive" ? Eca.UNRESPTMO : Eca.DISCONN,
+    hostNameText(address),
+    utcOffset,
+  );
+}
+
 /**
  * A CA client context configured from the command's environment.
  * @param io the command's io
- * @param opts `repeater`: register with a repeater for beacons (camonitor)
+ * @param opts `repeater`: register with a repeater for beacons (camonitor);
+ *   `onCircuitLost`: told when a virtual circuit goes away, before its channels report
+ *   the disconnect
  * @returns the context
  */
-export function contextFor(io: CliIO, opts: { repeater?: boolean } = {}): CaContext {
+export function contextFor(
+  io: CliIO,
+  opts: {
+    repeater?: boolean;
+    onCircuitLost?: (address: string, loss: CircuitLoss) => void;
+  } = {},
+): CaContext {
   let host = io.env.EPICS_CLI_HOST_NAME;
   if (host === undefined) {
     try {
@@ -327,13 +382,27 @@ export function contextFor(io: CliIO, opts: { repeater?: boolean } = {}): CaCont
     user: io.env.EPICS_CLI_USER_NAME,
     host,
     repeater: opts.repeater ?? false,
+    logger: opts.onCircuitLost ? circuitLossLogger(opts.onCircuitLost) : undefined,
   });
+}
+
+function circuitLossLogger(cb: (address: string, loss: CircuitLoss) => void): Logger {
+  return {
+    error() {},
+    warn() {},
+    info() {},
+    debug(message) {
+      const l = circuitLossOf(message);
+      if (l) cb(l.address, l.loss);
+    },
+  };
 }
 
 /**
  * Waits until every channel is connected, the timeout passes, or the signal aborts.
  * @param channels the channels
- * @param timeoutSec seconds (0: no limit)
+ * @param timeoutSec seconds (0: no limit; negative: no wait at all, as libca's
+ *   ca_pend_io gives up at once)
  * @param signal stops the wait early
  * @returns true when all connected
  */
@@ -346,6 +415,7 @@ export function waitConnected(
   let missing = 0;
   for (const c of channels) if (c.state !== "connected") missing++;
   if (missing === 0) return Promise.resolve(true);
+  if (timeoutSec < 0) return Promise.resolve(false);
   return new Promise((resolve) => {
     const offs: Array<() => void> = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -515,26 +585,38 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
  * @param context what libca names as the context, e.g.
  *   \`op=0, channel=T:str, type=DBR_GR_LONG, count=1, ctx="read failed"\`
  * @param utcOffset the time zone of the time line
+ * @param nowMs the time to print, POSIX milliseconds with a fraction (default: now, from
+ *   performance.now() so the nanosecond digits carry real sub-millisecond time)
  * @returns the block, ending with a newline
  */
 export function exceptionText(
   eca: number,
   context: string,
   utcOffset: number | ((posixMs: number) => number),
+  nowMs: number = performance.timeOrigin + performance.now(),
 ): string {
-  const ms = Date.now();
-  const off = typeof utcOffset === "number" ? utcOffset : utcOffset(ms);
-  const d = new Date(ms + off * 60000);
+  const sec = Math.floor(nowMs / 1000);
+  const nsec = Math.min(999_999_999, Math.round((nowMs - sec * 1000) * 1e6));
+  const off = typeof utcOffset === "number" ? utcOffset : utcOffset(sec * 1000);
+  const d = new Date(sec * 1000 + off * 60000);
   const p2 = (n: number) => String(n).padStart(2, "0");
   const time = `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${p2(d.getUTCDate())} ` +
     `${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:` +
-    `${p2(d.getUTCSeconds())}.${String((ms % 1000) * 1e6).padStart(9, "0")}`;
+    `${p2(d.getUTCSeconds())}.${String(nsec).padStart(9, "0")}`;
   return "CA.Client.Exception...............................................\n" +
     `    Warning: "${caMessage(eca)}"\n` +
     `    Context: "${context}"\n` +
+    `    Source File: ${EXCEPTION_SOURCE}\n` +
     `    Current Time: ${time}\n` +
     "..................................................................\n";
 }
+
+/**
+ * The "Source File:" of our exception reports. libca names its own C++ file and line;
+ * ours names the library that detected the problem, with line 0 since no one source line
+ * stands for it, keeping the "<file> line <n>" shape for scripts that split it.
+ */
+export const EXCEPTION_SOURCE = "lib/ca/client (epics-ts) line 0";
 
 /** The current time as an EPICS timestamp. */
 export function epicsNow(): { secPastEpoch: number; nsec: number } {

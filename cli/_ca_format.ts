@@ -1028,7 +1028,12 @@ export function formatCagetDetail(
   return out;
 }
 
-function dbfName(nativeType: number | undefined): string {
+/**
+ * The DBF name of a native type, "TYPENOTCONN" when unknown.
+ * @param nativeType the channel's native type
+ * @returns e.g. "DBF_DOUBLE"
+ */
+export function dbfName(nativeType: number | undefined): string {
   return nativeType === undefined ? "TYPENOTCONN" : DBF_NAMES[nativeType] ?? "TYPENOTCONN";
 }
 

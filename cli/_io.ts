@@ -4,6 +4,18 @@
  * @module
  */
 
+/**
+ * What SIGINT and SIGTERM do to a command run as a process:
+ * - `"abort"`: they abort {@link CliIO.signal} and the command shuts down by itself
+ *   (pvserve closes its sockets and exits 0; pvmonitor stops its monitors and exits 0, as
+ *   pvAccessCPP's pvmonitor does).
+ * - `"default"`: no handler is installed, so the process dies from the signal at once
+ *   with nothing printed and the shell sees 128 + the signal number (130 for Ctrl-C,
+ *   143 for SIGTERM), as EPICS base's C catools do. {@link CliIO.signal} then never
+ *   aborts in a real process (tests still abort it to stop a command they run in-process).
+ */
+export type SignalMode = "abort" | "default";
+
 /** A command's view of the outside world. */
 export interface CliIO {
   /** Writes text to standard output (flushed at once, so pipes see each line). */
@@ -12,7 +24,7 @@ export interface CliIO {
   stderr(text: string): void;
   /** The environment variables. */
   env: Readonly<Record<string, string | undefined>>;
-  /** Aborted when the command should stop (Ctrl-C, or a test's end). */
+  /** Aborted when the command should stop (Ctrl-C with {@link SignalMode} "abort", or a test's end). */
   signal: AbortSignal;
 }
 
@@ -25,13 +37,16 @@ function writeAll(fd: { writeSync(p: Uint8Array): number }, text: string): void 
 }
 
 /**
- * The real process io: stdout/stderr, the environment, and a signal aborted by SIGINT/SIGTERM.
+ * The real process io: stdout/stderr, the environment, and a stop signal.
+ * @param signals what SIGINT/SIGTERM do (default "abort": they abort the io's signal)
  * @returns the io
  */
-export function processIO(): CliIO {
+export function processIO(signals: SignalMode = "abort"): CliIO {
   const ac = new AbortController();
   const stop = () => ac.abort();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  // With "default" nothing is installed: once Deno listens for a signal, the process can
+  // no longer die from it.
+  for (const sig of signals === "abort" ? ["SIGINT", "SIGTERM"] as const : []) {
     try {
       Deno.addSignalListener(sig, stop);
     } catch {
@@ -58,9 +73,14 @@ export type CliMain = (args: string[], io: CliIO) => Promise<number>;
 /**
  * Runs a command as the process and exits with its status.
  * @param main the command's main
+ * @param opts `signals`: what SIGINT/SIGTERM do (default "abort"; the catools pass
+ *   "default" to die from them as EPICS base's tools do)
  */
-export async function runMain(main: CliMain): Promise<never> {
-  const io = processIO();
+export async function runMain(
+  main: CliMain,
+  opts: { signals?: SignalMode } = {},
+): Promise<never> {
+  const io = processIO(opts.signals);
   let code: number;
   try {
     code = await main(Deno.args, io);

@@ -44,6 +44,8 @@ import {
 
 const TOOL = "caget";
 const SPEC = "taicnhsSVe:f:g:l:#:d:0:w:p:F:";
+/** Our long options (extras); any other "--name" is reported as EPICS base reports it. */
+const LONG = ["json", "partial"];
 
 const USAGE = `
 Usage: caget [options] <PV name> ...
@@ -105,7 +107,7 @@ interface PvResult {
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
   const st = newOptionState(io);
-  const g = getopt(args, SPEC);
+  const g = getopt(args, SPEC, { long: LONG });
   let mode = "plain" as "plain" | "terse" | "wide" | "detail";
   let detailType = -1;
   let callback = false;
@@ -161,7 +163,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         break; // accepted and ignored, as by EPICS base
     }
   }
-  const longErr = handleLongOptions(g.long, st, TOOL);
+  const longErr = handleLongOptions(g.long, st, TOOL, LONG);
   if (longErr) {
     io.stderr(longErr);
     return 1;
@@ -283,4 +285,4 @@ function errorWords(e: CaPvError): string {
   }
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(main, { signals: "default" });

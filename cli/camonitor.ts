@@ -25,6 +25,7 @@ import {
 } from "./_ca_format.ts";
 import {
   caMessage,
+  circuitLossText,
   contextFor,
   epicsNow,
   getopt,
@@ -40,6 +41,8 @@ import {
 
 const TOOL = "camonitor";
 const SPEC = "nhVm:sSe:f:g:l:#:0:w:t:p:F:";
+/** Our long option (an extra); any other "--name" is reported as EPICS base reports it. */
+const LONG = ["json"];
 
 const USAGE = `
 Usage: camonitor [options] <PV name> ...
@@ -108,7 +111,7 @@ class TimeTrack {
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
   const st = newOptionState(io);
-  const g = getopt(args, SPEC);
+  const g = getopt(args, SPEC, { long: LONG });
   let mask: number = Dbe.VALUE | Dbe.ALARM;
   let server = true;
   let client = false;
@@ -183,7 +186,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         break;
     }
   }
-  const longErr = handleLongOptions(g.long, st, TOOL, ["json"]);
+  const longErr = handleLongOptions(g.long, st, TOOL, LONG);
   if (longErr) {
     io.stderr(longErr);
     return 1;
@@ -199,7 +202,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const serverTrack = new TimeTrack();
   const clientTrack = new TimeTrack();
 
-  await using ctx = contextFor(io, { repeater: true });
+  await using ctx = contextFor(io, {
+    repeater: true,
+    // As libca's default exception handler: a lost circuit is reported on stderr.
+    onCircuitLost: (address, loss) => io.stderr(circuitLossText(address, loss, utcOffset)),
+  });
 
   const watch = (ch: CaChannel, index: number) => {
     const key = String(index);
@@ -287,12 +294,15 @@ export async function main(args: string[], io: CliIO): Promise<number> {
 
   const watched = names.map((n, i) => watch(ctx.channel(n, { priority: st.common.priority }), i));
 
-  if (timeout > 0) {
+  // -w 0 waits forever; a negative -w reports at once (libca does not wait at all).
+  if (timeout !== 0) {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      new Promise((r) => timer = setTimeout(r, timeout * 1000)),
-      untilAborted(io.signal),
-    ]);
+    if (timeout > 0) {
+      await Promise.race([
+        new Promise((r) => timer = setTimeout(r, timeout * 1000)),
+        untilAborted(io.signal),
+      ]);
+    }
     clearTimeout(timer);
     if (!io.signal.aborted) {
       for (const w of watched) {
@@ -309,4 +319,4 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(main, { signals: "default" });

@@ -45,11 +45,11 @@ import {
 
 const TOOL = "caput";
 const SPEC = "cnlhatsVS#:w:p:F:";
+/** Our long option (an extra); any other "--name" is reported as EPICS base reports it. */
+const LONG = ["json"];
 const ERROR = "\x1b[31;1mERROR\x1b[0m";
 /** Largest DBR_STRING text in bytes (MAX_STRING_SIZE minus the NUL). */
 const MAX_STRING = 39;
-/** Enum indexes at or above this are beyond what an EPICS enum record holds. */
-const MAX_ENUM_STATES = 16;
 
 const USAGE = `
 Usage: caput [options] <PV name> <PV value>
@@ -102,7 +102,7 @@ interface Put {
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
   const st = newOptionState(io);
-  const g = getopt(args, SPEC, { posix: true });
+  const g = getopt(args, SPEC, { posix: true, long: LONG });
   let mode = "plain" as "plain" | "terse" | "wide";
   let callback = false;
   let isArray = false;
@@ -145,7 +145,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         break;
     }
   }
-  const longErr = handleLongOptions(g.long, st, TOOL, ["json"]);
+  const longErr = handleLongOptions(g.long, st, TOOL, LONG);
   if (longErr) {
     io.stderr(longErr);
     return 1;
@@ -203,7 +203,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     const asNumber = (): Put | undefined => {
       const n = scanDouble(text);
       if (n === undefined || Number.isNaN(n)) return undefined;
-      if (n >= MAX_ENUM_STATES) {
+      // As EPICS base: a warning (the put still goes) for an index past the last state.
+      if (n >= strings.length) {
         io.stderr(`Warning: enum index value '${text}' may be too large.\n`);
       }
       return { dbrType: 6, count: 1, value: new Float64Array([n]) };
@@ -310,4 +311,4 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(main, { signals: "default" });
