@@ -239,6 +239,15 @@ Deno.test("loopback: one-call pvget/pvput/pvinfo/pvmonitor return plain objects"
     const v = await pvgetApi("lb:wf", { env });
     assert.ok(v.value instanceof Float64Array);
     assert.equal((v.alarm as Record<string, unknown>).severity, 0);
+    // A request selects what comes back: nothing the server did not send.
+    assert.deepEqual(await pvgetApi("lb:dbl", { env, request: "field(value,alarm)" }), {
+      value: 21.5,
+      alarm: { severity: 0, status: 0, message: "" },
+    });
+    assert.deepEqual(
+      await pvgetApi("lb:dbl", { env, request: "field(value,timeStamp.userTag)" }),
+      { value: 21.5, timeStamp: { userTag: 0 } },
+    );
     await pvputApi("lb:sw", "Off", { env });
     assert.deepEqual((await pvgetApi("lb:sw", { env, request: "field(value)" })).value, {
       index: 0,

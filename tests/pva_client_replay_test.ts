@@ -8,6 +8,7 @@ import { toHex } from "../lib/core/bytes.ts";
 import { type Recording, startReplayServer } from "../lib/pva/client/_replay.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
 import { applyPutArgs } from "../lib/pva/client/put_value.ts";
+import { pvget as pvgetApi, pvmonitor as pvmonitorApi } from "../lib/pva/client/mod.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
 
 const DIR = new URL("../../shared/vectors/pva/", import.meta.url);
@@ -132,3 +133,66 @@ for (const name of names.filter((n) => n.startsWith("pvxmonitor_"))) {
     assert.equal(toHex(srv.clientBytes()), toHex(srv.recordedClientBytes()));
   });
 }
+
+Deno.test("pvget() returns only the fields pvxs' server sent for the request", async () => {
+  // softIocPVX answers field(...) with the whole NTScalar type and a BitSet of the
+  // selected fields; the fields it did not select must not appear, not even as zeros.
+  for (
+    const [name, want] of [
+      ["pvxget_request_value", { value: 3.14159 }],
+      ["pvxget_request_alarm", {
+        value: 3.14159,
+        alarm: { severity: 0, status: 0, message: "" },
+        timeStamp: { secondsPastEpoch: 1795260846n, nanoseconds: 897176085, userTag: 0 },
+      }],
+    ] as const
+  ) {
+    const rec = load(name);
+    await using srv = startReplayServer(rec);
+    const request = words(rec.command)[2];
+    const env = {
+      EPICS_PVA_AUTO_ADDR_LIST: "NO",
+      EPICS_PVA_ADDR_LIST: `127.0.0.1:${srv.udpPort}`,
+    };
+    assert.deepEqual(await pvgetApi("T:ai", { env, user: "", host: "", request }), want);
+    await settle();
+  }
+});
+
+Deno.test("pvmonitor() callbacks get every field sent so far, updates merged in", async () => {
+  const rec = load("pvxmonitor_calc");
+  await using srv = startReplayServer(rec);
+  const env = { EPICS_PVA_AUTO_ADDR_LIST: "NO", EPICS_PVA_ADDR_LIST: `127.0.0.1:${srv.udpPort}` };
+  const got: { value: Record<string, unknown>; changed: string[] }[] = [];
+  {
+    await using _sub = pvmonitorApi("T:calc", (v, ev) => {
+      if (v && ev.kind === "data") got.push({ value: v, changed: ev.value.changedPaths() });
+    }, { env, user: "", host: "" });
+    await srv.done;
+    await settle();
+  }
+  await settle();
+  assert.ok(got.length >= 3);
+  const [first, second] = got;
+  // The first update is what pvxmonitor printed first: no valueAlarm.active, hysteresis...
+  const keys = ["value", "alarm", "timeStamp", "display", "control", "valueAlarm"];
+  assert.deepEqual(Object.keys(first.value), keys);
+  assert.deepEqual(Object.keys(first.value.valueAlarm as object), [
+    "lowAlarmLimit",
+    "lowWarningLimit",
+    "highWarningLimit",
+    "highAlarmLimit",
+  ]);
+  assert.deepEqual(Object.keys(first.value.control as object), ["limitLow", "limitHigh"]);
+  // Later ones change value and timeStamp only, yet carry the whole current content.
+  assert.deepEqual(second.changed, [
+    "value",
+    "timeStamp.secondsPastEpoch",
+    "timeStamp.nanoseconds",
+    "timeStamp.userTag",
+  ]);
+  assert.deepEqual(Object.keys(second.value), keys);
+  assert.equal(second.value.value, (first.value.value as number) + 1);
+  assert.deepEqual(second.value.display, first.value.display);
+  assert.deepEqual(got.at(-1)!.value.value, 5187);
+});

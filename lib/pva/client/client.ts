@@ -27,6 +27,7 @@ import {
 } from "../proto/messages.ts";
 import { buildRequest, parseRequest } from "../proto/request.ts";
 import { statusError } from "../proto/status.ts";
+import { BitSet } from "../proto/bitset.ts";
 import type { FieldDesc } from "../proto/typedesc.ts";
 import type { PvValue } from "../proto/value.ts";
 import { ClientConnection, type ConnEvent } from "./connection.ts";
@@ -62,8 +63,17 @@ export type MonitorEvent =
   | { kind: "connected"; server: string }
   | {
     kind: "data";
-    /** The subscription's value with this update merged in; changed marks = the update's. */
+    /**
+     * The subscription's value with this update merged in; changed marks = the update's.
+     * Fields the server never sent hold default content: see `received`.
+     */
     value: PvValue;
+    /**
+     * Every field the server has sent on this subscription since it was (re)established,
+     * in the value's bit numbering (live: copy what you keep). `plainObject(value,
+     * received)` is the current value without made-up fields.
+     */
+    received: BitSet;
     /** Whether the server squashed updates before this one. */
     overrun: boolean;
   }
@@ -214,7 +224,8 @@ export class PvaClient implements AsyncDisposable {
    * Reads a PV.
    * @param name the channel name
    * @param opts pvRequest and timeout
-   * @returns the value; its changed marks say which fields the server sent
+   * @returns the value; its changed marks say which fields the server sent (the others
+   *   hold default content: `plainObject(v)` from ./plain.ts keeps only the sent ones)
    * @throws {ChannelNotFoundError} when no server answers the search in time
    * @throws {TimeoutError} when the server does not reply in time
    * @throws {PvaStatusError} when the server refuses
@@ -379,6 +390,7 @@ export class PvaClient implements AsyncDisposable {
     const chan = this.#channel(name);
     let unacked = 0;
     let finished = false;
+    const received = new BitSet();
     const safe = (ev: MonitorEvent) => {
       try {
         callback(ev);
@@ -395,6 +407,8 @@ export class PvaClient implements AsyncDisposable {
         op.ioid = this.#nextIoid++;
         srv.ops.set(op.ioid, op);
         unacked = 0;
+        // A new operation starts from a new value: what the old one received is gone.
+        received.clearAll();
         srv.conn.initOp(
           PvaCommand.MONITOR,
           chan.sid,
@@ -418,7 +432,13 @@ export class PvaClient implements AsyncDisposable {
           srv.conn.execOp(PvaCommand.MONITOR, chan.sid, op.ioid, MonitorSubcmd.START);
         } else if (ev.kind === "opData") {
           if (ev.value) {
-            safe({ kind: "data", value: ev.value, overrun: !!ev.overrun && !ev.overrun.isEmpty });
+            received.or(ev.value.changed);
+            safe({
+              kind: "data",
+              value: ev.value,
+              received,
+              overrun: !!ev.overrun && !ev.overrun.isEmpty,
+            });
             if (pipeline && ++unacked >= ackAny) {
               srv.conn.execOp(PvaCommand.MONITOR, chan.sid, op.ioid, MonitorSubcmd.ACK, {
                 nfree: unacked,

@@ -6,15 +6,26 @@
  * ```ts ignore
  * import { pvget, pvmonitor, pvput } from "./mod.ts";
  * const v = await pvget("T:ai");            // { value: 3.14, alarm: {...}, timeStamp: {...}, ... }
+ * await pvget("T:ai", { request: "field(value,alarm)" }); // { value: 3.14, alarm: {...} }
  * await pvput("T:mbbo", "Two");             // enum by choice name (or index)
- * const sub = pvmonitor("T:calc", (v) => console.log(v.value));
+ * const sub = pvmonitor("T:calc", (v) => console.log(v?.value));
  * await sub.close();
  * ```
+ *
+ * Plain objects hold only the fields the server sent: with a pvRequest such as
+ * `field(value,alarm)` a server may still describe the whole structure, and the fields
+ * it did not send are left out rather than filled with zeros ({@link plainObject}).
+ *
+ * Searching opens a UDP socket with `Deno.listenDatagram`, which Deno keeps behind its
+ * unstable "net" API: run scripts that use this client with `--unstable-net` (or put
+ * `"unstable": ["net"]` in deno.json). Without it the first operation throws a
+ * `LocalProtocolError` saying so.
  * @module
  */
 
 import { PvaClient, type PvaClientOptions, type PvInfo, type Subscription } from "./client.ts";
 import type { MonitorEvent, MonitorOptions, OpOptions } from "./client.ts";
+import { plainObject } from "./plain.ts";
 
 export { FIRST_CID, FIRST_IOID, PvaClient } from "./client.ts";
 export type {
@@ -27,6 +38,7 @@ export type {
 } from "./client.ts";
 export { applyPutArgs, assignField, assignPut, isEnumNode } from "./put_value.ts";
 export { ClientConnection } from "./connection.ts";
+export { plainObject } from "./plain.ts";
 export type { ClientConnectionOptions, ConnEvent } from "./connection.ts";
 export { buildSearchDatagrams, SearchScheduler } from "./search.ts";
 export type { SearchEntry, SearchScheduleOptions } from "./search.ts";
@@ -38,8 +50,8 @@ export type PvaCallOptions = OpOptions & PvaClientOptions;
  * Reads a PV once and returns its content as a plain object.
  * @param name the channel name
  * @param opts `request` (e.g. `field(value,alarm)`), `timeout` (s), client settings
- * @returns the structure as nested objects; int64 fields are bigints, numeric arrays
- *   typed arrays
+ * @returns the fields the server sent (with a request: the selected ones) as nested
+ *   objects; int64 fields are bigints, numeric arrays typed arrays
  * @throws {ChannelNotFoundError} | {TimeoutError} | {PvaStatusError}
  * @example
  * ```ts ignore
@@ -51,7 +63,8 @@ export async function pvget(
   opts: PvaCallOptions = {},
 ): Promise<Record<string, unknown>> {
   await using c = new PvaClient(opts);
-  return (await c.get(name, opts)).toJSON() as Record<string, unknown>;
+  const v = await c.get(name, opts);
+  return plainObject(v, v.changed);
 }
 
 /**
@@ -91,10 +104,14 @@ export async function pvinfo(name: string, opts: PvaCallOptions = {}): Promise<P
 }
 
 /**
- * Monitors a PV: `callback` gets the full content as a plain object on every update
- * (and `null` while disconnected). The monitor keeps its own client; close it to stop.
+ * Monitors a PV: on every update `callback` gets the current content as a plain object
+ * (every field the server has sent on this subscription, with the update merged in, as
+ * pvxs clients keep it), and `null` while disconnected. The fields this update changed
+ * are `event.value.changedPaths()`. After a reconnection the content starts afresh from
+ * what the server sends then. The monitor keeps its own client; close it to stop.
  * @param name the channel name
- * @param callback receives the content and the raw event
+ * @param callback receives the content and the raw event (`kind` "data" or
+ *   "disconnected")
  * @param opts `request`, `queueSize`, `pipeline`, client settings
  * @returns the subscription (also `AsyncDisposable`)
  * @example
@@ -109,7 +126,7 @@ export function pvmonitor(
 ): Subscription & AsyncDisposable {
   const c = new PvaClient(opts);
   const sub = c.monitor(name, (ev) => {
-    if (ev.kind === "data") callback(ev.value.toJSON() as Record<string, unknown>, ev);
+    if (ev.kind === "data") callback(plainObject(ev.value, ev.received), ev);
     else if (ev.kind === "disconnected") callback(null, ev);
   }, opts);
   const close = async () => {
