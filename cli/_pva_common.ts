@@ -84,6 +84,8 @@ export interface CommonOptions {
   timeout: number;
   mode: OutputMode;
   timeZone: string | undefined;
+  /** `-p`: PV Access, or Channel Access presented as PVA structures (pvget, pvinfo). */
+  provider: "pva" | "ca";
 }
 
 /**
@@ -117,11 +119,11 @@ export function commonOptions(
     }
   }
   if (p.opts.has("v")) mode = "delta";
-  const provider = p.opts.get("p")?.at(-1);
-  if (provider !== undefined && provider !== "pva") {
+  const provider = p.opts.get("p")?.at(-1) ?? "pva";
+  if (provider !== "pva" && provider !== "ca") {
     return `provider '${provider}' is not supported`;
   }
-  return { request, timeout, mode, timeZone: io.env.TZ || undefined };
+  return { request, timeout, mode, timeZone: io.env.TZ || undefined, provider };
 }
 
 /**

@@ -21,6 +21,9 @@ import {
   runMonitors,
 } from "./_pva_common.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
+import type { PvValue } from "../lib/pva/proto/value.ts";
+import { contextFor } from "./_ca_cli.ts";
+import { caGet } from "./_pva_ca.ts";
 
 const USAGE = `Usage: pvget [options] <PV name>...
 
@@ -78,16 +81,22 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const names = p.rest;
   // pvAccessCPP's pvget quietly does nothing without names.
   if (names.length === 0) return 0;
-  if (p.opts.has("m")) return await runMonitors(names, c, io);
+  if (p.opts.has("m")) {
+    if (c.provider === "ca") {
+      io.stderr("pvget: provider 'ca' is not supported with -m yet\n");
+      return 1;
+    }
+    return await runMonitors(names, c, io);
+  }
 
   const pad = Math.max(...names.map((n) => n.length));
-  await using client = clientFor(io);
+  await using source = readerFor(c.provider, io);
   let failed = false;
   const pending = new Set(names.keys());
   // Print each result as it arrives, as pvget does.
   await Promise.all(names.map(async (n, i) => {
     try {
-      const v = await client.get(n, { request: c.request, timeout: c.timeout });
+      const v = await source.get(n, { request: c.request, timeout: c.timeout });
       pending.delete(i);
       io.stdout(printValue(n, pad, v, c));
     } catch (e) {
@@ -112,6 +121,21 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return 1;
   }
   return failed ? 1 : 0;
+}
+
+/** Where pvget reads from: our PVA client, or a CA context through the ca provider mapping. */
+function readerFor(
+  provider: "pva" | "ca",
+  io: CliIO,
+): AsyncDisposable & {
+  get(name: string, o: { request: string; timeout: number }): Promise<PvValue>;
+} {
+  if (provider === "pva") return clientFor(io);
+  const ctx = contextFor(io);
+  return {
+    get: (name, o) => caGet(ctx, name, o),
+    [Symbol.asyncDispose]: () => ctx.close(),
+  };
 }
 
 if (import.meta.main) await runMain(main);

@@ -12,6 +12,9 @@ import { type CliIO, runMain } from "./_io.ts";
 import { clientFor, commonOptions, cppErrorText, errorText, getopt } from "./_pva_common.ts";
 import { formatTypeTreeCpp, formatTypeTreePvxs } from "./_pva_format.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
+import type { FieldDesc } from "../lib/pva/proto/typedesc.ts";
+import { contextFor } from "./_ca_cli.ts";
+import { caInfo } from "./_pva_ca.ts";
 
 const USAGE = `Usage: pvinfo [options] <PV name>...
 
@@ -56,12 +59,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stderr("No pv name(s) specified. ('pvinfo -h' for help.)\n");
     return 1;
   }
-  await using client = clientFor(io);
+  await using source = infoSource(c.provider, io);
   let failed = false;
   const pending = new Set(names.keys());
   await Promise.all(names.map(async (name, i) => {
     try {
-      const { server, type } = await client.info(name, { timeout: c.timeout });
+      const { server, type } = await source.info(name, { timeout: c.timeout });
       pending.delete(i);
       if (c.mode === "delta") io.stdout(`${name} from ${server}\n${formatTypeTreePvxs(type)}`);
       else io.stdout(`${name}\nServer: ${server}\nType:\n${formatTypeTreeCpp(type)}\n`);
@@ -77,13 +80,30 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     if (c.mode === "delta") io.stderr("Timeout\n");
     else {
       // pvAccessCPP reports the timeout, then each unanswered request fails as its channel
-      // is destroyed.
+      // is destroyed (its ca provider reports nothing more).
       io.stderr("Timeout\n");
-      for (const i of pending) io.stderr(`${names[i]} Error: channel destroyed\n`);
+      if (c.provider === "pva") {
+        for (const i of pending) io.stderr(`${names[i]} Error: channel destroyed\n`);
+      }
     }
     return 1;
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * Where pvinfo asks: our PVA client, or a CA context through the ca provider mapping
+ * (pvAccessCPP's ca provider names no server: `Server: ` stays empty).
+ */
+function infoSource(provider: "pva" | "ca", io: CliIO): AsyncDisposable & {
+  info(name: string, o: { timeout: number }): Promise<{ server: string; type: FieldDesc }>;
+} {
+  if (provider === "pva") return clientFor(io);
+  const ctx = contextFor(io);
+  return {
+    info: async (name, o) => ({ server: "", type: await caInfo(ctx, name, o.timeout) }),
+    [Symbol.asyncDispose]: () => ctx.close(),
+  };
 }
 
 if (import.meta.main) await runMain(main);

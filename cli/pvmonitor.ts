@@ -55,6 +55,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stderr(`pvmonitor: ${c}\n`);
     return 1;
   }
+  if (c.provider === "ca") {
+    io.stderr("pvmonitor: provider 'ca' is not supported yet (pvget and pvinfo have it)\n");
+    return 1;
+  }
   const badRequest = requestError(c.request);
   if (badRequest !== undefined) {
     io.stderr(`failed to parse request string: ${badRequest}\n`);

@@ -88,6 +88,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stderr(`pvput: ${c}\n`);
     return 1;
   }
+  if (c.provider === "ca") {
+    io.stderr("pvput: provider 'ca' is not supported yet (pvget and pvinfo have it)\n");
+    return 1;
+  }
   const badRequest = requestError(c.request);
   if (badRequest !== undefined) {
     io.stderr(`failed to parse request string: ${badRequest}\n`);

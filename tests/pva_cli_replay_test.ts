@@ -115,7 +115,13 @@ for (const name of names.filter((n) => n.startsWith("pvxput_") && n !== "pvxput_
     const c = capture(srv.udpPort);
     const [pv, ...values] = shellWords(rec.command).slice(1);
     await using client = clientFor(c.io);
-    const options = { request: "", timeout: 5, mode: "nt", timeZone: "UTC" } as const;
+    const options = {
+      request: "",
+      timeout: 5,
+      mode: "nt",
+      timeZone: "UTC",
+      provider: "pva",
+    } as const;
     const result = await writeValues(client, pv, values, options, c.io);
     assert.equal(c.out, rec.stdout);
     assert.equal(result === "ok" ? 0 : 1, rec.exit);
