@@ -10,7 +10,7 @@ import { userInfo } from "node:os";
 import { broadcastAddresses, ipv4ToU32 } from "../../core/net.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { type CaClientConfig, readEpicsConfig } from "../../core/env.ts";
-import { CaStatusError } from "../../core/errors.ts";
+import { CaStatusError, LocalProtocolError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { CaCommand } from "../proto/constants.ts";
 import { decodeDatagram } from "../proto/framer.ts";
@@ -218,6 +218,7 @@ export class CaContext implements AsyncDisposable {
    * @param opts circuit priority 0..99 (default 0)
    * @returns the channel
    * @throws {Error} when the context is closed
+   * @throws {LocalProtocolError} when Deno runs without `--unstable-net` (no UDP)
    */
   channel(name: string, opts: { priority?: number } = {}): CaChannel {
     if (this.#closed) throw new Error(`Cannot create channel "${name}": the context is closed`);
@@ -419,6 +420,14 @@ export class CaContext implements AsyncDisposable {
 
   #open(): void {
     if (this.#udp) return;
+    // Deno keeps UDP behind its unstable "net" API: say how to turn it on rather than
+    // fail with "Deno.listenDatagram is not a function".
+    if (typeof Deno.listenDatagram !== "function") {
+      throw new LocalProtocolError(
+        "Cannot open the CA search socket: Deno.listenDatagram is unavailable; run with " +
+          '--unstable-net (or add "unstable": ["net"] to deno.json)',
+      );
+    }
     const cfg = this.config;
     const dests: Deno.NetAddr[] = cfg.addrList.map((a) => ({
       transport: "udp",

@@ -183,6 +183,9 @@ function timeoutPromise<T>(
  * connection per server, and runs GET, PUT, MONITOR, GET_FIELD and RPC on them.
  * Monitors survive a server restart: the channel is searched again and the monitor
  * re-created. Close it (or `await using`) to release every socket and timer.
+ * UDP search needs Deno's unstable net API: run with `--unstable-net` (or
+ * `"unstable": ["net"]` in deno.json); without it operations fail with a
+ * `LocalProtocolError` that says so (a client with name servers only works without it).
  *
  * @example
  * ```ts ignore
@@ -229,6 +232,7 @@ export class PvaClient implements AsyncDisposable {
    * @throws {ChannelNotFoundError} when no server answers the search in time
    * @throws {TimeoutError} when the server does not reply in time
    * @throws {PvaStatusError} when the server refuses
+   * @throws {LocalProtocolError} when Deno runs without `--unstable-net` (every operation)
    */
   get(name: string, opts: OpOptions = {}): Promise<PvValue> {
     const request = buildRequest(opts.request ?? "");
@@ -354,6 +358,7 @@ export class PvaClient implements AsyncDisposable {
    * @param callback receives {@link MonitorEvent}s
    * @param opts pvRequest, queue size, pipeline
    * @returns the subscription; close it to stop
+   * @throws {LocalProtocolError} (at once) when Deno runs without `--unstable-net`
    */
   monitor(
     name: string,
@@ -527,9 +532,14 @@ export class PvaClient implements AsyncDisposable {
       onEvent(srv: ServerConn, op: Op, ev: ConnEvent): void;
     },
   ): Promise<R> {
-    this.#assertOpen();
     const timeout = opts.timeout ?? 5;
-    const chan = this.#channel(name);
+    let chan: Chan;
+    try {
+      this.#assertOpen();
+      chan = this.#channel(name);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     let op: Op | undefined;
     let waiter: Waiter | undefined;
     const work = (async () => {
@@ -580,6 +590,8 @@ export class PvaClient implements AsyncDisposable {
   #channel(name: string): Chan {
     let chan = this.#chans.get(name);
     if (chan) return chan;
+    // Before any bookkeeping: a failure here must leave no half-made channel behind.
+    this.#ensureUdp();
     chan = {
       cid: this.#nextCid++,
       name,
@@ -661,8 +673,22 @@ export class PvaClient implements AsyncDisposable {
     return out;
   }
 
+  /**
+   * Opens the search socket, unless there is nowhere to send UDP searches (name servers
+   * only), so such a client also runs without UDP.
+   * @throws {LocalProtocolError} when Deno runs without `--unstable-net`
+   */
   #ensureUdp(): void {
     if (this.#udp || this.#closed) return;
+    if (this.#searchDestinations().length === 0) return;
+    // Deno keeps UDP behind its unstable "net" API: say how to turn it on rather than
+    // fail with "Deno.listenDatagram is not a function".
+    if (typeof Deno.listenDatagram !== "function") {
+      throw new LocalProtocolError(
+        "Cannot open the PVA search socket: Deno.listenDatagram is unavailable; run with " +
+          '--unstable-net (or add "unstable": ["net"] to deno.json)',
+      );
+    }
     const loopOnly = !this.config.autoAddrList &&
       this.config.addrList.every((a) => a.host.startsWith("127.") || a.host === "localhost");
     const sock = Deno.listenDatagram({
