@@ -2,7 +2,7 @@
  * pvget: read PV Access channels, as EPICS 7's pvget does.
  *
  * ```text
- * pvget [-h] [-V] [-r <request>] [-w <sec>] [-p pva] [-M raw|nt|json] [-v] [-q] [-d] [-m] <PV>...
+ * pvget [-h] [-V] [-r <request>] [-w <sec>] [-p pva|ca] [-M raw|nt|json] [-v] [-q] [-d] [-m] <PV>...
  * ```
  * Default output is pvAccessCPP's NT mode (`name time  value alarm`); `-v` prints pvxs'
  * delta form; `-m` keeps monitoring like pvmonitor.
@@ -25,18 +25,24 @@ import type { PvValue } from "../lib/pva/proto/value.ts";
 import { contextFor } from "./_ca_cli.ts";
 import { caGet } from "./_pva_ca.ts";
 
-const USAGE = `Usage: pvget [options] <PV name>...
+const USAGE = `
+Usage: pvget [options] <PV name>...
 
+options:
   -h: Help: Print this message
   -V: Print version and exit
-  -r <pv request>:   Request, specifies what fields to return and options, default is 'field()'
-  -w <sec>:          Wait time, specifies timeout, default is 5.0 seconds
-  -p <provider>:     Set default provider name, default is 'pva'
-  -M <raw|nt|json>:  Output as raw data structure, NT-specific format or JSON, default is 'nt'
-  -v:                Print the fields the server sent, one per line (pvxs delta form)
-  -q:                Quiet mode (ignored)
-  -d:                Enable debug output (ignored)
-  -m:                Monitor mode
+  -r <pv request>:   Request, specifies what fields to return and options, default is ''
+  -w <sec>:          Wait time, specifies timeout, default is 5.000000 second(s)
+  -p <provider>:     Set default provider name, default is 'pva' ('ca' reads Channel Access)
+  -M <raw|nt|json>:  Output mode.  default is 'nt'
+  -v:                Print the PV name, then each field the server sent on its own line,
+                     as pvxs' pvxget does
+  -m:                Keep watching the PVs and print every update, as pvmonitor does
+  -q:                Quiet mode, print only error messages
+  -d:                Enable debug output
+ deprecated options:
+  -q, -t, -i, -n, -F: ignored
+  -f <input file>:   errors
 
 example: pvget double01
 `;

@@ -3,7 +3,7 @@
  * EPICS 7's pvinfo does (`-v`: pvxs' pvxinfo form).
  *
  * ```text
- * pvinfo [-h] [-V] [-w <sec>] [-p pva] [-v] [-d] <PV>...
+ * pvinfo [-h] [-V] [-w <sec>] [-p pva|ca] [-v] [-d] <PV>...
  * ```
  * @module
  */
@@ -16,16 +16,19 @@ import type { FieldDesc } from "../lib/pva/proto/typedesc.ts";
 import { contextFor } from "./_ca_cli.ts";
 import { caInfo } from "./_pva_ca.ts";
 
-const USAGE = `Usage: pvinfo [options] <PV name>...
+const USAGE = `
+Usage: pvinfo [options] <PV name>...
 
+
+options:
   -h: Help: Print this message
   -V: Print version and exit
-  -w <sec>:          Wait time, specifies timeout, default is 5.0 seconds
-  -p <provider>:     Set default provider name, default is 'pva'
-  -v:                Print the type as pvxs' pvxinfo does
-  -d:                Enable debug output (ignored)
-
-example: pvinfo double01
+  -w <sec>:          Wait time, specifies timeout, default is 5.000000 second(s)
+  -p <provider>:     Set default provider name, default is 'pva' ('ca' reads Channel Access)
+  -v:                Print the server and the type as pvxs' pvxinfo does
+  -d:                Enable debug output
+  -c:                Accepted and ignored
+Example: pvinfo double01
 `;
 
 /**

@@ -11,17 +11,23 @@
 import { type CliIO, runMain } from "./_io.ts";
 import { commonOptions, getopt, requestError, runMonitors } from "./_pva_common.ts";
 
-const USAGE = `Usage: pvmonitor [options] <PV name>...
+const USAGE = `
+Usage: pvmonitor [options] <PV name>...
 
+options:
   -h: Help: Print this message
   -V: Print version and exit
-  -r <pv request>:   Request, specifies what fields to return and options, default is 'field()'
-  -w <sec>:          Wait time, specifies timeout, default is 5.0 seconds
+  -r <pv request>:   Request, specifies what fields to return and options, default is ''
+  -w <sec>:          Wait time, specifies timeout, default is 5.000000 second(s)
   -p <provider>:     Set default provider name, default is 'pva'
-  -M <raw|nt|json>:  Output as raw data structure, NT-specific format or JSON, default is 'nt'
-  -v:                Print the fields each update changed, one per line (pvxs delta form)
-  -q:                Quiet mode (ignored)
-  -d:                Enable debug output (ignored)
+  -M <raw|nt|json>:  Output mode.  default is 'nt'
+  -v:                Print the PV name, then each field an update changed on its own
+                     line, as pvxs' pvxmonitor does
+  -q:                Quiet mode, print only error messages
+  -d:                Enable debug output
+ deprecated options:
+  -q, -t, -i, -n, -F: ignored
+  -f <input file>:   errors
 
 example: pvmonitor double01
 `;

@@ -30,20 +30,46 @@ import type { PvValue } from "../lib/pva/proto/value.ts";
 import type { PvaClient } from "../lib/pva/client/client.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 
-const USAGE = `Usage: pvput [options] <PV name> <values>...
+const USAGE = `Usage: pvput [options] <PV name> <value>
+       pvput [options] <PV name> <size/ignored> <value> [<value> ...]
+       pvput [options] <PV name> <field>=<value> ...
+       pvput [options] <PV name> <json_array>
+       pvput [options] <PV name> <json_map>
 
+options:
   -h: Help: Print this message
   -V: Print version and exit
-  -r <pv request>:   Request, specifies what fields to put and options, default is 'field(value)'
-  -w <sec>:          Wait time, specifies timeout, default is 5.0 seconds
+  -r <pv request>:   Request, specifies what fields to return and options, default is ''
+  -w <sec>:          Wait time, specifies timeout, default is 5.000000 second(s)
   -p <provider>:     Set default provider name, default is 'pva'
-  -M <raw|nt|json>:  Output as raw data structure, NT-specific format or JSON, default is 'nt'
+  -M <raw|nt|json>:  Output mode.  default is 'nt'
   -v:                Show entire structure (implies Raw mode)
-  -q:                Quiet mode: no Old/New lines
-  -d:                Enable debug output (ignored)
+  -q:                Quiet mode, print only error messages
+  -d:                Enable debug output
+ Deprecated options:
+  default: Auto - try value as enum string, then as index number
+  -n, -s, -F, -t: ignored
+  -f <input file>: error
+ JSON support is present
 
-Values: <value> | <field>=<value>... | '<JSON object>' | '[<array>]' | <N> <v1> <v2>...
-example: pvput double01 1.234
+Examples:
+
+  pvput double01 1.234                   # a bare value
+  pvput double01 value=1.234             # the same, naming the field
+
+  pvput arr:pv X 1.0 2.0                 # an array: the count X is not used
+  pvput arr:pv "[1.0, 2.0]"              # an array in brackets
+  pvput arr:pv value="[1.0, 2.0]"
+
+Any field value may be written in JSON.
+
+A whole structure:
+
+  pvput double01 '{"value":1.234}'
+
+Several sub-structures:
+
+  pvput group:pv some='{"value":1.234}' other='{"value":"a string"}'
 `;
 
 function show(value: PvValue, c: CommonOptions): string {

@@ -152,3 +152,40 @@ Deno.test("pvmonitor -v: Connected line with a nanosecond time stamp, as the rec
   );
   assert.ok(r.out.startsWith("c:dbl\n    value double = 21.5\n"));
 });
+
+Deno.test("-h: usage and option lines as pvAccessCPP prints them (on stderr, exit 0)", async () => {
+  const help = async (main: Main) => {
+    const r: Run = { out: "", err: "", code: 0 };
+    r.code = await main(["-h"], {
+      stdout: (t) => (r.out += t),
+      stderr: (t) => (r.err += t),
+      env: {},
+      signal: new AbortController().signal,
+    });
+    assert.equal(r.out, "");
+    assert.equal(r.code, 0);
+    return r.err;
+  };
+  // pvAccessCPP 7.1.8's pvget -h, up to -M (our -p line adds what 'ca' does).
+  const common = "options:\n  -h: Help: Print this message\n  -V: Print version and exit\n" +
+    "  -r <pv request>:   Request, specifies what fields to return and options, default is ''\n" +
+    "  -w <sec>:          Wait time, specifies timeout, default is 5.000000 second(s)\n";
+  assert.ok((await help(pvget)).startsWith(`\nUsage: pvget [options] <PV name>...\n\n${common}`));
+  assert.ok(
+    (await help(pvmonitor)).startsWith(`\nUsage: pvmonitor [options] <PV name>...\n\n${common}`),
+  );
+  assert.ok((await help(pvput)).startsWith(
+    "Usage: pvput [options] <PV name> <value>\n" +
+      "       pvput [options] <PV name> <size/ignored> <value> [<value> ...]\n" +
+      "       pvput [options] <PV name> <field>=<value> ...\n" +
+      "       pvput [options] <PV name> <json_array>\n" +
+      "       pvput [options] <PV name> <json_map>\n\n" + common +
+      "  -p <provider>:     Set default provider name, default is 'pva'\n" +
+      "  -M <raw|nt|json>:  Output mode.  default is 'nt'\n" +
+      "  -v:                Show entire structure (implies Raw mode)\n" +
+      "  -q:                Quiet mode, print only error messages\n",
+  ));
+  assert.ok((await help(pvinfo)).startsWith(
+    "\nUsage: pvinfo [options] <PV name>...\n\n\noptions:\n  -h: Help: Print this message\n",
+  ));
+});
