@@ -652,14 +652,16 @@ export class PvaServerConnection {
     } catch (e) {
       return refuse(`Cannot put to "${name}": ${(e as Error).message}`);
     }
-    if (!extract.hasValue) {
-      if (extract.others.length === 0) return reply();
+    // Fields besides the value are refused even alongside it: applying the value alone
+    // and answering OK would report a put that did not happen as asked.
+    if (extract.others.length > 0) {
       return refuse(
         `Cannot put to "${name}": only "value" can be written, not ${
           extract.others.map((p) => `"${p}"`).join(", ")
         }`,
       );
     }
+    if (!extract.hasValue) return reply();
     op.busy = true;
     op.channel.pv.put(extract.value, this.#ctx()).then(
       () => reply(),

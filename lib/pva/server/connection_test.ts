@@ -204,6 +204,13 @@ Deno.test({
     p.send(p.peer.put(sx, 1, { "display.units": "mm" }));
     const [other] = ops(await p.read());
     assert.match(other.status!.message, /only "value" can be written/);
+    // The value with another field: the whole put is refused, the value left as it was.
+    p.send(p.peer.put(sx, 1, { value: 3, "alarm.severity": 1 }));
+    const [mixed] = ops(await p.read());
+    assert.equal(mixed.status?.type, PvaStatusType.ERROR);
+    assert.match(mixed.status!.message, /only "value" can be written, not "alarm.severity"/);
+    assert.equal(x.value, 4.5);
+    assert.equal(x.snapshot().alarm.severity, 0);
     p.send(p.peer.put(se, 3, { "value.index": 1 }));
     assert.equal(ops(await p.read())[0].status?.type, 0);
     assert.equal(e.value, 1);
