@@ -9,6 +9,7 @@
  * await pvget("T:ai", { request: "field(value,alarm)" }); // { value: 3.14, alarm: {...} }
  * await pvput("T:mbbo", "Two");             // enum by choice name (or index)
  * const sub = pvmonitor("T:calc", (v) => console.log(v?.value));
+ * await pvrpc("calc:add", { a: 1, b: 2 });  // NTURI arguments in, plain result out
  * await sub.close();
  * ```
  *
@@ -26,6 +27,10 @@
 import { PvaClient, type PvaClientOptions, type PvInfo, type Subscription } from "./client.ts";
 import type { MonitorEvent, MonitorOptions, OpOptions } from "./client.ts";
 import { plainObject } from "./plain.ts";
+import { ntUri, type QueryArg } from "./nturi.ts";
+import { PvValue } from "../proto/value.ts";
+import { EpicsError } from "../../core/errors.ts";
+import { TypeCode } from "../proto/typedesc.ts";
 
 export { FIRST_CID, FIRST_IOID, PvaClient } from "./client.ts";
 export type {
@@ -39,6 +44,8 @@ export type {
 export { applyPutArgs, assignField, assignPut, isEnumNode } from "./put_value.ts";
 export { ClientConnection } from "./connection.ts";
 export { plainObject } from "./plain.ts";
+export { ntUri, NTURI_ID } from "./nturi.ts";
+export type { QueryArg } from "./nturi.ts";
 export type { ClientConnectionOptions, ConnEvent } from "./connection.ts";
 export { buildSearchDatagrams, SearchScheduler } from "./search.ts";
 export type { SearchEntry, SearchScheduleOptions } from "./search.ts";
@@ -86,6 +93,37 @@ export async function pvput(
 ): Promise<void> {
   await using c = new PvaClient(opts);
   await c.put(name, value, opts);
+}
+
+/**
+ * Calls a PVA RPC service once.
+ * @param name the channel name
+ * @param args the arguments: a plain object of query arguments (sent as an NTURI whose
+ *   path is `name`; numbers go as double, bigints as long), or a ready structure value
+ * @param opts `request`, `timeout`, client settings
+ * @returns the result structure as a plain object, or null when the service returns none
+ * @throws {ChannelNotFoundError} | {TimeoutError} | {PvaStatusError} (the service
+ *   refused or failed; the message carries the server's) | {LocalProtocolError}
+ * @throws {EpicsError} when the result is a bare value rather than a structure (rare:
+ *   read those with {@link PvaClient.rpc})
+ * @example
+ * ```ts ignore
+ * const { value } = await pvrpc("calc:add", { a: 1, b: 2 }) ?? {};
+ * ```
+ */
+export async function pvrpc(
+  name: string,
+  args: PvValue | Record<string, QueryArg> = {},
+  opts: PvaCallOptions = {},
+): Promise<Record<string, unknown> | null> {
+  const value = args instanceof PvValue ? args : ntUri(name, args);
+  await using c = new PvaClient(opts);
+  const r = await c.rpc(name, value, opts);
+  if (r === null) return null;
+  if (r.type.code !== TypeCode.STRUCTURE) {
+    throw new EpicsError(`Cannot call "${name}": result is a bare ${r.type.typeName}`);
+  }
+  return plainObject(r, r.changed);
 }
 
 /**
