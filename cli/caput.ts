@@ -187,8 +187,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     withNul.set(bytes);
     put = { dbrType: 4, count: withNul.length, value: withNul };
   } else if (isArray) {
+    // As EPICS base: the count argument is not used, every value after it is written;
+    // with none, a zero-count DBR_STRING write goes out (RSRV then empties an array).
     const items = values.slice(1).map(toDbrString);
-    if (items.length === 0) items.push("");
     put = { dbrType: 0, count: items.length, value: items };
   } else if (native === 3) {
     const text = values.join(" ");

@@ -83,7 +83,9 @@ export function preparePut(
   } else {
     items = value;
   }
-  if (items.length === 0) throw new LocalProtocolError("Cannot put an empty array");
+  if (items.length === 0 && dbrType === undefined) {
+    throw new LocalProtocolError("Cannot put an empty array");
+  }
   if (dbrType !== undefined) {
     const vt = dbrInfo(dbrType).valueType;
     const ta = typedArrayType(items);

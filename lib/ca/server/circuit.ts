@@ -531,8 +531,11 @@ export class CaCircuit {
       return;
     }
     const native = caNative(ch.pv.type);
-    if (m.dataCount > native.count || m.dataCount < 1) {
-      fail(Eca.BADCOUNT, `Element count ${m.dataCount} not in 1..${native.count}`);
+    // A zero-count write empties an array (caput -a with no values sends one, and RSRV
+    // accepts it); a scalar needs its one element.
+    const least = ch.pv.type.kind === "array" ? 0 : 1;
+    if (m.dataCount > native.count || m.dataCount < least) {
+      fail(Eca.BADCOUNT, `Element count ${m.dataCount} not in ${least}..${native.count}`);
       return;
     }
     let value: unknown;

@@ -599,3 +599,20 @@ Deno.test({
     h.circuit.close();
   },
 });
+
+Deno.test({
+  name: "circuit: a zero-count write empties an array PV (caput -a with no values)",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("wf", { type: "float64", length: 10, value: [1, 2, 3] });
+    const h = harness([pv]);
+    h.send((w) => hello(w, "wf"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    h.send((w) => writeHeader(w, CaCommand.WRITE_NOTIFY, 0, Dbr.STRING, 0, sid, 9));
+    await h.settle();
+    const r = h.received.find((m) => m.command === CaCommand.WRITE_NOTIFY)!;
+    assert.equal(r.param1, Eca.NORMAL);
+    assert.equal((pv.value as Float64Array).length, 0);
+  },
+});
