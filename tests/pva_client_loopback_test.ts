@@ -163,37 +163,63 @@ Deno.test("loopback: monitor gets the first value, then updates", async () => {
   });
 });
 
-Deno.test("loopback: a monitor is re-established after the server restarts", async () => {
-  const map = new PvMap(pvs());
-  let server = await PvaServer.start({ provider: map, config: config() });
-  const tcpPort = server.tcpPort, udpPort = server.udpPort;
-  const env = { EPICS_PVA_AUTO_ADDR_LIST: "NO", EPICS_PVA_ADDR_LIST: `127.0.0.1:${udpPort}` };
-  try {
-    await using c = new PvaClient({ env });
-    const events: MonitorEvent["kind"][] = [];
-    let wake = () => {};
-    c.monitor("lb:i32", (ev) => {
-      events.push(ev.kind);
-      wake();
-    });
-    const until = async (pred: () => boolean) => {
-      while (!pred()) await new Promise<void>((r) => wake = r);
-    };
-    await until(() => events.includes("data"));
-    await server.close();
-    await until(() => events.includes("disconnected"));
-    server = await PvaServer.start({
-      provider: map,
-      config: config({ serverPort: tcpPort, broadcastPort: udpPort }),
-    });
-    const before = events.length;
-    await until(() => events.slice(before).includes("data"));
-    assert.deepEqual(events.slice(0, 2), ["connected", "data"]);
-    assert.deepEqual(events.slice(before - 1, before + 2), ["disconnected", "connected", "data"]);
-  } finally {
-    await server.close();
-  }
-});
+for (const pipeline of [false, true]) {
+  Deno.test(`loopback: a monitor is re-established after the server restarts (pipeline=${pipeline})`, async () => {
+    const map = new PvMap(pvs());
+    let server = await PvaServer.start({ provider: map, config: config() });
+    const tcpPort = server.tcpPort, udpPort = server.udpPort;
+    const env = { EPICS_PVA_AUTO_ADDR_LIST: "NO", EPICS_PVA_ADDR_LIST: `127.0.0.1:${udpPort}` };
+    try {
+      await using c = new PvaClient({ env });
+      const events: MonitorEvent["kind"][] = [];
+      const values: number[] = [];
+      let wake = () => {};
+      // A small window: with pipeline, updates stop after 2 unless acks flow again.
+      const sub = c.monitor("lb:i32", (ev) => {
+        events.push(ev.kind);
+        if (ev.kind === "data") values.push(ev.value.get("value") as number);
+        wake();
+      }, { pipeline, queueSize: 2 });
+      const until = async (pred: () => boolean) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`stalled: ${events} ${values}`)), 5000);
+        });
+        try {
+          while (!pred()) await Promise.race([new Promise<void>((r) => wake = r), deadline]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      await until(() => events.includes("data"));
+      await server.close();
+      await until(() => events.includes("disconnected"));
+      server = await PvaServer.start({
+        provider: map,
+        config: config({ serverPort: tcpPort, broadcastPort: udpPort }),
+      });
+      const before = events.length;
+      await until(() => events.slice(before).includes("data"));
+      // One "disconnected" per loss, then the monitor is made again.
+      assert.deepEqual(events.slice(0, before + 2), [
+        "connected",
+        "data",
+        "disconnected",
+        "connected",
+        "data",
+      ]);
+      // Updates keep coming after the restart, well past the window.
+      const pv = map.lookup("lb:i32") as SharedPV;
+      for (let i = 1; i <= 8; i++) {
+        pv.post(200 + i);
+        await until(() => values.at(-1) === 200 + i);
+      }
+      await sub.close();
+    } finally {
+      await server.close();
+    }
+  });
+}
 
 Deno.test("loopback: pvget prints pvAccessCPP's NT lines", async () => {
   await withServer(async (env) => {

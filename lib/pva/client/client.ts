@@ -352,8 +352,8 @@ export class PvaClient implements AsyncDisposable {
 
   /**
    * Subscribes to a PV. The callback gets the first complete value, then each update
-   * (the same value object, updated in place: copy what you keep); "disconnected" when
-   * the server goes away and "connected" again once the monitor is re-established.
+   * (the same value object, updated in place: copy what you keep); "disconnected" once
+   * when the server goes away and "connected" again once the monitor is re-established.
    * @param name the channel name
    * @param callback receives {@link MonitorEvent}s
    * @param opts pvRequest, queue size, pipeline
@@ -395,6 +395,9 @@ export class PvaClient implements AsyncDisposable {
     const chan = this.#channel(name);
     let unacked = 0;
     let finished = false;
+    // Whether "connected" was reported and not yet followed by "disconnected": a failed
+    // reconnection attempt must not report another loss.
+    let live = false;
     const received = new BitSet();
     const safe = (ev: MonitorEvent) => {
       try {
@@ -430,6 +433,7 @@ export class PvaClient implements AsyncDisposable {
             srv.ops.delete(op.ioid);
             return safe({ kind: "error", error: err });
           }
+          live = true;
           safe({ kind: "connected", server: srv.key });
           // pvxs clients queue the connection event like an update, so it counts towards
           // the first acknowledgement; we do the same to keep the same ack cadence.
@@ -461,7 +465,9 @@ export class PvaClient implements AsyncDisposable {
         }
       },
       onLost: () => {
-        if (!finished) safe({ kind: "disconnected" });
+        if (finished || !live) return;
+        live = false;
+        safe({ kind: "disconnected" });
       },
     };
     chan.persistent.add(op);
@@ -898,7 +904,8 @@ export class PvaClient implements AsyncDisposable {
       if (op.chan !== chan) continue;
       srv.ops.delete(ioid);
       srv.conn.forgetOp(ioid);
-      op.onLost();
+      // Monitors are told once, below (they were reported "disconnected" twice).
+      if (!chan.persistent.has(op)) op.onLost();
     }
     for (const op of chan.persistent) op.onLost();
     chan.server = undefined;
