@@ -220,3 +220,41 @@ Deno.test("pva loopback: a garbage client is dropped, others keep working", asyn
   const cr = await c.until((d) => d.kind === "createChannelResponse");
   assert.equal(cr.kind === "createChannelResponse" && cr.msg.status.type, 0);
 });
+
+Deno.test("pva loopback: a silent client is closed after EPICS_PVA_CONN_TMO × 4/3, an echoing one kept", async () => {
+  const pv = new SharedPV("lb:idle", { type: "int32", value: 3 });
+  // 0.3 s base: closed after 0.4 s of silence.
+  await using server = await PvaServer.start({
+    provider: new PvMap([pv]),
+    config: config({ connTimeout: 0.3 }),
+  });
+  await using silent = await Client.connect(server.tcpPort);
+  await using alive = await Client.connect(server.tcpPort);
+  let sid = 0;
+  for (const c of [silent, alive]) {
+    await c.until((d) => d.kind === "validationRequest");
+    await c.send(c.peer.validate("anonymous"));
+    await c.until((d) => d.kind === "validated");
+    await c.send(c.peer.createChannel(1, "lb:idle"));
+    const cr = await c.until((d) => d.kind === "createChannelResponse");
+    if (cr.kind === "createChannelResponse") sid = cr.msg.sid;
+  }
+  // Half a CREATE_CHANNEL from the silent one: it must not hold the connection open.
+  await silent.send(silent.peer.createChannel(2, "lb:idle").subarray(0, 6));
+  const t0 = Date.now();
+  const closed = silent.until(() => false).then(() => "message", (e) => String(e));
+  let echoes = 0;
+  while (Date.now() - t0 < 700) {
+    await alive.send(alive.peer.echo(new Uint8Array([1, 2])));
+    await alive.until((d) => d.kind === "echo");
+    echoes++;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(await closed, /connection closed/);
+  assert.ok(echoes >= 5);
+  assert.equal(server.connectionCount, 1);
+  // The echoing client still works.
+  await alive.send(alive.peer.init(PvaCommand.GET, sid, 7));
+  const r = await alive.until((d) => d.kind === "opResponse");
+  assert.equal(r.kind === "opResponse" && r.msg.status?.type, 0);
+});

@@ -92,6 +92,12 @@ export interface PvaServerConfig {
   autoBeaconAddrList: boolean;
   /** Seconds between beacons (EPICS_PVAS_BEACON_PERIOD). */
   beaconPeriod: number;
+  /**
+   * Inactivity timeout base in seconds (EPICS_PVA_CONN_TMO, default 30): like pvxs, a
+   * connection that receives nothing for 4/3 of it is closed. Optional so that settings
+   * written by hand need not name it; 0 turns the timeout off.
+   */
+  connTimeout?: number;
 }
 
 /** Every EPICS setting the toolkit uses. */
@@ -226,6 +232,7 @@ export function epicsConfigFrom(env: EnvMap): EpicsConfig {
     beaconAddrList: parseAddrList(str(env, "EPICS_PVAS_BEACON_ADDR_LIST"), pvaBroadcast),
     autoBeaconAddrList: yesNo(env, "EPICS_PVAS_AUTO_BEACON_ADDR_LIST", pvaAuto),
     beaconPeriod: num(env, "EPICS_PVAS_BEACON_PERIOD", 15, 0.1),
+    connTimeout: pva.connTimeout,
   };
   return { ca, cas, pva, pvas };
 }

@@ -85,6 +85,14 @@ export interface PvaConnectionOptions {
   /** Called once when the connection has closed. */
   onClose?: () => void;
   /**
+   * Inactivity timeout base in seconds (EPICS_PVA_CONN_TMO): as pvxs, the connection
+   * counts as dead after 4/3 of it without receiving a byte (an ECHO counts). Unset or 0:
+   * never. {@link PvaServerConnection.checkIdle} applies it; the transport calls that.
+   */
+  connTimeout?: number;
+  /** Milliseconds clock for the inactivity timeout (default Date.now; tests inject one). */
+  now?: () => number;
+  /**
    * Called each time the connection has written everything it could (its output is
    * empty and every subscription queue is empty or waiting for the client's
    * acknowledgement), with the PVs that have a subscription which sent updates since the
@@ -211,6 +219,11 @@ export class PvaServerConnection {
   #authMethod = "";
   #user = "";
   #host: string;
+  readonly #now: () => number;
+  /** When bytes last arrived (ms, #now's clock). */
+  #lastRx: number;
+  /** Allowed silence in ms (Infinity: no timeout). */
+  readonly #idleMs: number;
 
   constructor(provider: PvProvider, transport: PvaTransport, opts: PvaConnectionOptions) {
     this.#provider = provider;
@@ -221,6 +234,10 @@ export class PvaServerConnection {
     this.#out = new ByteWriter(4096, le);
     this.#spare = new ByteWriter(4096, le);
     this.#host = opts.peer.replace(/:\d+$/, "");
+    this.#now = opts.now ?? Date.now;
+    this.#lastRx = this.#now();
+    const tmo = opts.connTimeout ?? 0;
+    this.#idleMs = tmo > 0 ? tmo * 4000 / 3 : Infinity;
     encodeSetByteOrder(this.#out);
     encodeValidationRequest(this.#out, {
       bufferSize: 0x10000,
@@ -271,6 +288,8 @@ export class PvaServerConnection {
    */
   receive(chunk: Uint8Array): void {
     if (this.#closed) return;
+    // Any bytes count as life, even half a message (as pvxs's read timeout does).
+    if (chunk.length > 0) this.#lastRx = this.#now();
     let msgs: PvaMessage[];
     try {
       msgs = this.#framer.receive(chunk);
@@ -287,6 +306,32 @@ export class PvaServerConnection {
         return;
       }
     }
+  }
+
+  /**
+   * When the connection times out unless more bytes arrive (ms on the `now` clock;
+   * Infinity without a timeout).
+   */
+  get idleDeadline(): number {
+    return this.#lastRx + this.#idleMs;
+  }
+
+  /**
+   * Closes the connection when nothing has arrived for longer than the inactivity
+   * timeout (EPICS_PVA_CONN_TMO × 4/3), ending its channels and subscriptions.
+   * @returns whether the connection is closed now
+   */
+  checkIdle(): boolean {
+    if (this.#closed) return true;
+    const now = this.#now();
+    if (now < this.idleDeadline) return false;
+    this.#opts.logger.warn(
+      `PVA connection from ${this.#opts.peer} closed: nothing received for ${
+        ((now - this.#lastRx) / 1000).toFixed(1)
+      } s`,
+    );
+    this.close();
+    return true;
   }
 
   /** Closes the connection, ending its channels and subscriptions. */

@@ -582,3 +582,66 @@ Deno.test({
     assert.equal((img.value as Uint16Array)[0], 9);
   },
 });
+
+Deno.test({
+  name: "pva connection: inactivity timeout closes after EPICS_PVA_CONN_TMO × 4/3 of silence",
+  permissions: "none",
+  async fn() {
+    let now = 1000;
+    const pv = new SharedPV("t", { type: "int32", value: 1 });
+    const make = () => {
+      const state = { closed: false };
+      const conn = new PvaServerConnection(new PvMap([pv]), {
+        write: (b) => Promise.resolve(b.length),
+        close: () => state.closed = true,
+      }, {
+        logger: silentLogger,
+        peer: "127.0.0.1:40001",
+        guid: new Uint8Array(12),
+        tcpPort: 5075,
+        connTimeout: 30,
+        now: () => now,
+      });
+      return { conn, state };
+    };
+    const peer = new TestPvaPeer();
+    // Validates, then stays silent: closed at 40 s, not before.
+    const a = make();
+    a.conn.receive(peer.validate("anonymous"));
+    a.conn.receive(peer.createChannel(1, "t"));
+    assert.equal(a.conn.channelCount, 1);
+    assert.equal(a.conn.idleDeadline, 1000 + 40_000);
+    now += 39_999;
+    assert.equal(a.conn.checkIdle(), false);
+    now += 1;
+    assert.equal(a.conn.checkIdle(), true);
+    assert.equal(a.state.closed, true);
+    assert.equal(a.conn.channelCount, 0);
+    // ECHO counts as traffic: it moves the deadline.
+    const b = make();
+    b.conn.receive(peer.validate("anonymous"));
+    now += 30_000;
+    b.conn.receive(peer.echo(new Uint8Array()));
+    now += 30_000;
+    assert.equal(b.conn.checkIdle(), false);
+    now += 10_000;
+    assert.equal(b.conn.checkIdle(), true);
+    // Half a message, then silence: the framer holds the bytes, the timeout still fires.
+    const c = make();
+    c.conn.receive(peer.validate("anonymous"));
+    const msg = peer.createChannel(2, "t");
+    c.conn.receive(msg.subarray(0, 5));
+    now += 40_000;
+    assert.equal(c.conn.checkIdle(), true);
+    assert.equal(c.state.closed, true);
+    // Without a timeout the connection never idles out.
+    const d = new PvaServerConnection(new PvMap([pv]), {
+      write: (b) => Promise.resolve(b.length),
+      close: () => {},
+    }, { logger: silentLogger, peer: "x:1", guid: new Uint8Array(12), tcpPort: 1 });
+    assert.equal(d.idleDeadline, Infinity);
+    assert.equal(d.checkIdle(), false);
+    d.close();
+    await new Promise((r) => setTimeout(r, 0));
+  },
+});

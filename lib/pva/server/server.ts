@@ -47,7 +47,25 @@ export interface PvaServerOptions {
   queueSize?: number;
   /** Called per connection as PvaConnectionOptions.onDrained says (producer pacing). */
   onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
+  /** Clock and timers of the inactivity timeout (default: the real ones; tests inject). */
+  timers?: PvaTimers;
 }
+
+/** The clock and one-shot timers the server's inactivity timeout runs on. */
+export interface PvaTimers {
+  /** Milliseconds, monotonic enough for timeouts. */
+  now(): number;
+  /** Calls `fn` after `ms` milliseconds; returns a handle for clearTimeout. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a pending call. */
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMERS: PvaTimers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as number),
+};
 
 function ipv4ToU32(ip: string): number {
   const p = ip.split(".").map(Number);
@@ -215,6 +233,8 @@ export class PvaServer implements AsyncDisposable {
     } catch {
       // Not fatal.
     }
+    const timers = this.#opts.timers ?? REAL_TIMERS;
+    let idleTimer: unknown;
     const c = new PvaServerConnection(this.#opts.provider, {
       write: (b) => conn.write(b),
       close: () => conn.close(),
@@ -224,10 +244,27 @@ export class PvaServer implements AsyncDisposable {
       guid: this.guid,
       tcpPort: this.#tcpPort,
       queueSize: this.#opts.queueSize,
-      onClose: () => this.#connections.delete(c),
+      connTimeout: this.#config.connTimeout ?? 30,
+      now: () => timers.now(),
+      onClose: () => {
+        if (idleTimer !== undefined) timers.clearTimeout(idleTimer);
+        idleTimer = undefined;
+        this.#connections.delete(c);
+      },
       onDrained: this.#opts.onDrained,
     });
     this.#connections.add(c);
+    // One timer per connection, re-armed for the remaining time when it fires (receiving
+    // only moves the deadline; no timer work per read).
+    const arm = () => {
+      const left = c.idleDeadline - timers.now();
+      if (!Number.isFinite(left)) return;
+      idleTimer = timers.setTimeout(() => {
+        idleTimer = undefined;
+        if (!c.checkIdle()) arm();
+      }, Math.max(1, left));
+    };
+    arm();
     this.#logger.debug(`PVA client connected from ${peer}`);
     const buf = new Uint8Array(64 * 1024);
     try {
