@@ -84,7 +84,10 @@ export interface PvaServerConfig {
   broadcastPort: number;
   /** Interfaces to bind; empty means all (EPICS_PVAS_INTF_ADDR_LIST). */
   intfAddrList: string[];
-  /** Where beacons go (EPICS_PVAS_BEACON_ADDR_LIST). */
+  /**
+   * Where beacons go (EPICS_PVAS_BEACON_ADDR_LIST, else EPICS_PVA_ADDR_LIST, as pvxs);
+   * entries without a port get {@link broadcastPort}.
+   */
   beaconAddrList: AddrEntry[];
   /**
    * Whether broadcast addresses of local interfaces get beacons (EPICS_PVAS_AUTO_BEACON_ADDR_LIST).
@@ -225,11 +228,17 @@ export function epicsConfigFrom(env: EnvMap): EpicsConfig {
     serverPort: pvaServerPort,
     connTimeout: num(env, "EPICS_PVA_CONN_TMO", 30, 0.1),
   };
+  const pvasBroadcast = port(env, "EPICS_PVAS_BROADCAST_PORT", pvaBroadcast);
   const pvas: PvaServerConfig = {
     serverPort: port(env, "EPICS_PVAS_SERVER_PORT", pvaServerPort),
-    broadcastPort: port(env, "EPICS_PVAS_BROADCAST_PORT", pvaBroadcast),
+    broadcastPort: pvasBroadcast,
     intfAddrList: hostList(str(env, "EPICS_PVAS_INTF_ADDR_LIST")),
-    beaconAddrList: parseAddrList(str(env, "EPICS_PVAS_BEACON_ADDR_LIST"), pvaBroadcast),
+    // As pvxs: beacons go where searches would (EPICS_PVA_ADDR_LIST) unless the server
+    // has its own list, and entries without a port use the server's UDP port.
+    beaconAddrList: parseAddrList(
+      str(env, "EPICS_PVAS_BEACON_ADDR_LIST") ?? str(env, "EPICS_PVA_ADDR_LIST"),
+      pvasBroadcast,
+    ),
     autoBeaconAddrList: yesNo(env, "EPICS_PVAS_AUTO_BEACON_ADDR_LIST", pvaAuto),
     beaconPeriod: num(env, "EPICS_PVAS_BEACON_PERIOD", 15, 0.1),
     connTimeout: pva.connTimeout,
