@@ -7,8 +7,8 @@
  * @module
  */
 
+import type { CircuitLossReason } from "../lib/ca/client/circuit.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
-import type { Logger } from "../lib/core/log.ts";
 import { CaStatusError, ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import type { CaChannel } from "../lib/ca/client/channel.ts";
@@ -315,23 +315,7 @@ export function newOptionState(io: CliIO): OptionState {
 // ---------------------------------------------------------------------------------
 
 /** Why a virtual circuit went away, as libca's exception handler words it. */
-export type CircuitLoss = "disconnect" | "unresponsive";
-
-/**
- * Reads a circuit loss from the client library's debug log line. The library has no
- * callback for it yet; its line is "CA circuit to <ip:port> lost: <why>", where the why
- * "server did not answer ECHO" means the server stopped answering (EPICS_CA_CONN_TMO and
- * the ECHO timeout passed) and anything else that the connection closed or failed.
- * @param message a debug line
- * @returns the address and the kind, or undefined for other lines
- */
-export function circuitLossOf(
-  message: string,
-): { address: string; loss: CircuitLoss } | undefined {
-  const m = /^CA circuit to (\S+) lost: (.*)$/.exec(message);
-  if (!m) return undefined;
-  return { address: m[1], loss: /did not answer ECHO/.test(m[2]) ? "unresponsive" : "disconnect" };
-}
+export type CircuitLoss = CircuitLossReason;
 
 /**
  * libca's exception report for a lost circuit: "Virtual circuit disconnect" or
@@ -382,20 +366,8 @@ export function contextFor(
     user: io.env.EPICS_CLI_USER_NAME,
     host,
     repeater: opts.repeater ?? false,
-    logger: opts.onCircuitLost ? circuitLossLogger(opts.onCircuitLost) : undefined,
+    onCircuitLost: opts.onCircuitLost,
   });
-}
-
-function circuitLossLogger(cb: (address: string, loss: CircuitLoss) => void): Logger {
-  return {
-    error() {},
-    warn() {},
-    info() {},
-    debug(message) {
-      const l = circuitLossOf(message);
-      if (l) cb(l.address, l.loss);
-    },
-  };
 }
 
 /**

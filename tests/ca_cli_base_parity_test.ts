@@ -18,13 +18,7 @@ import { main as caget } from "../cli/caget.ts";
 import { main as caput } from "../cli/caput.ts";
 import { main as camonitor } from "../cli/camonitor.ts";
 import { main as cainfo } from "../cli/cainfo.ts";
-import {
-  circuitLossOf,
-  circuitLossText,
-  EXCEPTION_SOURCE,
-  exceptionText,
-  getopt,
-} from "../cli/_ca_cli.ts";
+import { circuitLossText, EXCEPTION_SOURCE, exceptionText, getopt } from "../cli/_ca_cli.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
 
 type Main = (args: string[], io: CliIO) => Promise<number>;
@@ -279,18 +273,6 @@ Deno.test("exception reports: Source File line and nanosecond time", () => {
 // (after EPICS_CA_CONN_TMO) -> "Virtual circuit unresponsive", context "localhost:<port>",
 // on stderr just before the "*** disconnected" line.
 Deno.test("camonitor reports a lost circuit on stderr as libca does", async () => {
-  assert.deepEqual(circuitLossOf("CA circuit to 127.0.0.1:5064 lost: server did not answer ECHO"), {
-    address: "127.0.0.1:5064",
-    loss: "unresponsive",
-  });
-  assert.deepEqual(
-    circuitLossOf("CA circuit to 127.0.0.1:5064 lost: server closed the connection"),
-    {
-      address: "127.0.0.1:5064",
-      loss: "disconnect",
-    },
-  );
-  assert.equal(circuitLossOf("CA search socket: x"), undefined);
   assert.match(
     circuitLossText("127.0.0.1:47064", "unresponsive", 0),
     /^CA\.Client\.Exception\.+\n {4}Warning: "Virtual circuit unresponsive"\n {4}Context: "localhost:47064"\n/,

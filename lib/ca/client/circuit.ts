@@ -27,11 +27,16 @@ export interface CircuitHost {
   now(): number;
   /** The circuit is gone (after its channels were told). */
   circuitClosed(c: VirtualCircuit): void;
+  /** The circuit was lost, not closed by us: the server went away or stopped answering. */
+  circuitLost?(c: VirtualCircuit, reason: CircuitLossReason): void;
   /** A search reply arrived over a name-server circuit. */
   tcpSearchReply(c: VirtualCircuit, cid: number, ip: string, port: number): void;
   /** A WRITE without completion failed. */
   writeFailed(channel: CaChannel, eca: number, text: string): void;
 }
+
+/** Why a circuit was lost: libca's "Virtual circuit disconnect" or "... unresponsive". */
+export type CircuitLossReason = "disconnect" | "unresponsive";
 
 /** Options of {@link VirtualCircuit}. */
 export interface VirtualCircuitOptions {
@@ -222,7 +227,7 @@ export class VirtualCircuit {
     this.#watchdog = setTimeout(() => {
       const act = this.state.tick(this.#host.now());
       if (act.dead) {
-        this.#fail("server did not answer ECHO");
+        this.#fail("server did not answer ECHO", "unresponsive");
         return;
       }
       if (act.sentEcho) this.flushSoon();
@@ -349,9 +354,10 @@ export class VirtualCircuit {
     ch._failOps(() => new DisconnectedError(`Channel "${ch.name}" disconnected: ${why}`));
   }
 
-  #fail(why: string): void {
+  #fail(why: string, reason: CircuitLossReason = "disconnect"): void {
     if (this.#closed) return;
     this.#host.logger.debug(`CA circuit to ${this.address} lost: ${why}`);
+    this.#host.circuitLost?.(this, reason);
     this.#shutdown(why, true);
   }
 

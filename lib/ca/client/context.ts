@@ -28,7 +28,7 @@ import {
   ConnectWait,
   ReadBatch,
 } from "./channel.ts";
-import { type CircuitHost, VirtualCircuit } from "./circuit.ts";
+import { type CircuitHost, type CircuitLossReason, VirtualCircuit } from "./circuit.ts";
 import { type Deadline, Deadlines } from "./deadlines.ts";
 import { ecaName } from "./eca_names.ts";
 import { BeaconTracker, SearchScheduler } from "./search.ts";
@@ -53,6 +53,11 @@ export interface CaContextOptions {
   repeater?: boolean | "spawn" | "in-process";
   /** Seconds to wait for an ECHO reply before a circuit counts as dead (default 5, as libca). */
   echoTimeout?: number;
+  /**
+   * Called when a circuit is lost rather than closed by us: with the server's "ip:port" and
+   * whether it went away ("disconnect") or stopped answering ECHO ("unresponsive").
+   */
+  onCircuitLost?: (address: string, reason: CircuitLossReason) => void;
 }
 
 /** The account name of this process, as libca sends it (not $USER, which may be unset). */
@@ -104,6 +109,7 @@ export class CaContext implements AsyncDisposable {
   /** Called when a WRITE (put without wait) is refused and the channel has no onError. */
   onError: ((channel: CaChannel, e: CaStatusError) => void) | undefined;
   readonly #useRepeater: false | "spawn" | "in-process";
+  readonly #onCircuitLost: CaContextOptions["onCircuitLost"];
   readonly #echoTimeout: number;
   readonly #channels = new Map<number, CaChannel>();
   readonly #search: SearchScheduler;
@@ -151,6 +157,7 @@ export class CaContext implements AsyncDisposable {
     this.host = opts.host ?? defaultHost();
     const rep = opts.repeater ?? true;
     this.#useRepeater = rep === true ? "spawn" : rep;
+    this.#onCircuitLost = opts.onCircuitLost;
     this.#echoTimeout = opts.echoTimeout ?? 5;
     this.#search = new SearchScheduler({ maxPeriod: this.config.maxSearchPeriod });
 
@@ -188,6 +195,7 @@ export class CaContext implements AsyncDisposable {
       logger: this.logger,
       now,
       circuitClosed: (c) => this.#circuitClosed(c),
+      circuitLost: (c, reason) => this.#onCircuitLost?.(c.address, reason),
       tcpSearchReply: (_c, cid, ip, port) => this.#found(cid, ip, port),
       writeFailed: (ch, eca, text) => {
         const e = new CaStatusError(
