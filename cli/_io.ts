@@ -33,7 +33,14 @@ const enc = new TextEncoder();
 function writeAll(fd: { writeSync(p: Uint8Array): number }, text: string): void {
   const b = enc.encode(text);
   let off = 0;
-  while (off < b.length) off += fd.writeSync(b.subarray(off));
+  try {
+    while (off < b.length) off += fd.writeSync(b.subarray(off));
+  } catch (e) {
+    // The reader went away (`camonitor ... | head -1`): end quietly with the status a C
+    // tool killed by SIGPIPE has, instead of a stack trace.
+    if (e instanceof Deno.errors.BrokenPipe) Deno.exit(141);
+    throw e;
+  }
 }
 
 /**
