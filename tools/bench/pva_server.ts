@@ -3,13 +3,15 @@
  * loopback, under the same load and read by the same clients.
  *
  *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4]
- *   (internal: --serve spam|u32|u16 runs our server)
+ *   (internal: --serve <JSON ServeSpec> runs our server, see _pva_common.ts)
  *
  * Workloads
  *
- * - spam: one NTScalar uint32 PV posted as fast as clients take it, one pipelined
- *   monitor (queueSize 4 by default, pvxs' default): monitor updates per second. This
- *   is the workload of pvxs's `spam` server and `eatspam` client. `spam` posts into a
+ * - spam: one uint32 PV posted as fast as clients take it, one pipelined monitor
+ *   (queueSize 4 by default, pvxs' default): monitor updates per second. This is the
+ *   workload of pvxs's `spam` server and `eatspam` client. `spam` always serves an
+ *   array, here uint32[1] (an NTScalarArray of one element); ours serves an NTScalar
+ *   uint32 (tools/bench/pva_client.ts uses uint32[1] on both). `spam` posts into a
  *   subscription until its queue is full whenever the queue has room; ours posts as
  *   many values as there is room to each PV whose subscription sent updates, each time
  *   a connection has sent what it could (PvaServerOptions.onDrained). Both servers
@@ -41,10 +43,6 @@
  */
 
 import { ByteWriter } from "../../lib/core/bytes.ts";
-import { epicsConfigFrom } from "../../lib/core/env.ts";
-import { PvMap } from "../../lib/pv/provider.ts";
-import { SharedPV } from "../../lib/pv/shared_pv.ts";
-import type { ServedPv } from "../../lib/pv/types.ts";
 import {
   buildRequest,
   encodeCreateChannelRequest,
@@ -53,7 +51,16 @@ import {
   PvaCommand,
   PvaFramer,
 } from "../../lib/pva/proto/mod.ts";
-import { PvaServer } from "../../lib/pva/server/mod.ts";
+import {
+  type BenchServer as Server,
+  eatspam as runEatspam,
+  findTool,
+  numberOption as option,
+  serveOnDemand,
+  type ServeSpec,
+  startOurServer,
+  startSpam as startSpamServer,
+} from "./_pva_common.ts";
 
 type ServeMode = "spam" | "u32" | "u16";
 const N_ARRAYS = 1000;
@@ -61,182 +68,23 @@ const ARRAY_LEN = 1000;
 const SPAM_PV = "bench:spam";
 const arrayNames = Array.from({ length: N_ARRAYS }, (_, i) => `bench:arr${i}`);
 
-// ---- our server (child process) -----------------------------------------------------------
-
-async function serve(mode: ServeMode): Promise<void> {
-  const pvs: SharedPV[] = mode === "spam"
-    ? [new SharedPV(SPAM_PV, { type: "uint32" })]
-    : arrayNames.map((n) =>
-      new SharedPV(n, { type: mode === "u32" ? "uint32" : "uint16", length: ARRAY_LEN })
-    );
-  const env = Deno.env.toObject();
-  const config = epicsConfigFrom(env).pvas;
-  let n = 0;
-  // Like spam: a subscription's queue is filled up when the server has sent from it,
-  // never from a busy loop.
-  const post = (roomFor: ReadonlyMap<ServedPv, number>) => {
-    for (const [pv, room] of roomFor) {
-      if (mode === "spam") {
-        for (let i = 0; i < room; i++) (pv as SharedPV).post(++n);
-      } else {
-        for (let i = 0; i < room; i++) {
-          // A new array per update handed over without a copy, as spam builds a new
-          // array and freezes it into the update.
-          const a = mode === "u32" ? new Uint32Array(ARRAY_LEN) : new Uint16Array(ARRAY_LEN);
-          (pv as SharedPV).post(a.fill(++n), { transfer: true });
-        }
-      }
-    }
-  };
-  const server = await PvaServer.start({ provider: new PvMap(pvs), config, onDrained: post });
-  console.log(`PORT ${server.tcpPort}`);
-  for await (const _ of Deno.stdin.readable) { /* until the parent closes stdin */ }
-  await server.close();
+/** What our server serves for each workload (scalar for spam, arrays otherwise). */
+function specOf(mode: ServeMode): ServeSpec {
+  return mode === "spam"
+    ? { names: [SPAM_PV], type: "uint32", elements: 0 }
+    : { names: arrayNames, type: mode === "u32" ? "uint32" : "uint16", elements: ARRAY_LEN };
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---- servers ------------------------------------------------------------------------------
 
-function freePort(transport: "tcp" | "udp"): number {
-  if (transport === "udp") {
-    const u = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-    const p = (u.addr as Deno.NetAddr).port;
-    u.close();
-    return p;
-  }
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
+/** Our server in a child process (this script with `--serve <spec>`), posting on demand. */
+function startOurs(mode: ServeMode): Promise<Server> {
+  return startOurServer(new URL(import.meta.url).pathname, specOf(mode));
 }
 
-/** Loopback-only PVA environment with free ports, for servers and clients alike. */
-function loopbackEnv(): Record<string, string> {
-  const udp = freePort("udp");
-  const tcp = freePort("tcp");
-  return {
-    EPICS_PVA_AUTO_ADDR_LIST: "NO",
-    EPICS_PVA_ADDR_LIST: "127.0.0.1",
-    EPICS_PVA_BROADCAST_PORT: String(udp),
-    EPICS_PVA_SERVER_PORT: String(tcp),
-    EPICS_PVAS_INTF_ADDR_LIST: "127.0.0.1",
-    EPICS_PVAS_AUTO_BEACON_ADDR_LIST: "NO",
-    EPICS_PVAS_BEACON_ADDR_LIST: "127.0.0.1",
-    EPICS_PVAS_BROADCAST_PORT: String(udp),
-    EPICS_PVAS_SERVER_PORT: String(tcp),
-  };
-}
-
-interface Server {
-  tcpPort: number;
-  env: Record<string, string>;
-  stop(): Promise<void>;
-}
-
-/** Starts a process and waits until its stdout matches `ready`; returns the match. */
-async function spawnUntil(
-  cmd: Deno.Command,
-  ready: RegExp,
-  what: string,
-): Promise<{ child: Deno.ChildProcess; match: RegExpExecArray }> {
-  const child = cmd.spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const timer = setTimeout(() => reader.cancel().catch(() => {}), 15000);
-  try {
-    for (;;) {
-      const m = ready.exec(text);
-      if (m) {
-        // Keep draining stdout so the child never blocks on a full pipe.
-        (async () => {
-          try {
-            while (!(await reader.read()).done) { /* discard */ }
-          } catch { /* closed */ }
-        })();
-        return { child, match: m };
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${what} exited before it was ready`);
-      text += value;
-    }
-  } catch (e) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function startOurs(mode: ServeMode): Promise<Server> {
-  const env = loopbackEnv();
-  const { child, match } = await spawnUntil(
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-net", new URL(import.meta.url).pathname, "--serve", mode],
-      env,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }),
-    /PORT (\d+)/,
-    "our bench server",
-  );
-  return {
-    tcpPort: Number(match[1]),
-    env,
-    stop: async () => {
-      await child.stdin.close().catch(() => {});
-      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await child.status;
-      clearTimeout(t);
-    },
-  };
-}
-
-/** Waits until a TCP port accepts connections. */
-async function waitForPort(port: number, child: Deno.ChildProcess, what: string): Promise<void> {
-  let exited = false;
-  child.status.then(() => exited = true);
-  const end = performance.now() + 15000;
-  while (performance.now() < end && !exited) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`${what} did not start listening on port ${port}`);
-}
-
-async function startSpam(exe: string, names: string[], nelem: number): Promise<Server> {
-  const env = loopbackEnv();
-  const args = nelem > 1 ? ["-#", String(nelem)] : [];
-  for (const n of names) args.push("-S", n);
-  // spam's stdout is block-buffered into a pipe: readiness is its port accepting.
-  const child = new Deno.Command(exe, { args, env, stdin: "null", stdout: "null", stderr: "null" })
-    .spawn();
-  const tcpPort = Number(env.EPICS_PVAS_SERVER_PORT);
-  try {
-    await waitForPort(tcpPort, child, "pvxs spam");
-  } catch (e) {
-    child.kill("SIGKILL");
-    await child.status;
-    throw e;
-  }
-  return {
-    tcpPort,
-    env,
-    stop: async () => {
-      child.kill("SIGINT");
-      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await child.status;
-      clearTimeout(t);
-    },
-  };
+/** pvxs's spam serving `names`; `nelem` > 1 makes them arrays of that many elements. */
+function startSpam(exe: string, names: string[], nelem: number): Promise<Server> {
+  return startSpamServer(exe, { names, type: "uint32", elements: nelem > 1 ? nelem : 0 });
 }
 
 // ---- clients ------------------------------------------------------------------------------
@@ -353,8 +201,7 @@ async function rawClient(
 }
 
 /**
- * pvxs's eatspam for `seconds`, then SIGINT. eatspam 1.5.2 now and then aborts while
- * setting up many subscriptions (against either server): such a run is repeated.
+ * pvxs's eatspam for `seconds` (see {@link runEatspam}).
  * @returns updates per second summed over the PVs, as eatspam reports them
  */
 async function eatspam(
@@ -364,52 +211,10 @@ async function eatspam(
   queueSize: number,
   seconds: number,
 ): Promise<number> {
-  let why = "";
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const child = new Deno.Command(exe, {
-      args: ["-P", "-Q", String(queueSize), ...names],
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const out = new Response(child.stdout).text();
-    const status = await Promise.race([child.status, sleep(seconds * 1000)]);
-    if (!status) {
-      child.kill("SIGINT");
-      const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await child.status;
-      clearTimeout(kill);
-    }
-    const text = await out;
-    let sum = 0;
-    let seen = 0;
-    for (const m of text.matchAll(/^(\S+) [\d.e+-]+ wakes\/s ([\d.e+-]+) update\/s/gm)) {
-      sum += Number(m[2]);
-      seen++;
-    }
-    if (seen === names.length) return sum;
-    why = status
-      ? `eatspam exited early (${status.signal ?? status.code})`
-      : `eatspam reported ${seen} of ${names.length} PVs`;
-    console.error(`${why}; running it again`);
-  }
-  throw new Error(why);
+  return (await runEatspam(exe, env, names, queueSize, seconds)).rate;
 }
 
 // ---- main ---------------------------------------------------------------------------------
-
-/** Finds a pvxs program on PATH or in $PVXS_BIN. */
-function findTool(name: string): string | undefined {
-  const dirs = [Deno.env.get("PVXS_BIN") ?? "", ...(Deno.env.get("PATH") ?? "").split(":")];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch { /* not here */ }
-  }
-  return undefined;
-}
 
 interface Row {
   workload: string;
@@ -420,12 +225,6 @@ interface Row {
   ours?: number;
   pvxs?: number;
   note?: string;
-}
-
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  const v = i >= 0 ? Number(args[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
 type Client = (s: Server, names: string[], secs: number) => Promise<number>;
@@ -571,6 +370,6 @@ async function main(args: string[]): Promise<void> {
 
 if (import.meta.main) {
   const serveAt = Deno.args.indexOf("--serve");
-  if (serveAt >= 0) await serve(Deno.args[serveAt + 1] as ServeMode);
+  if (serveAt >= 0) await serveOnDemand(JSON.parse(Deno.args[serveAt + 1]) as ServeSpec);
   else await main(Deno.args);
 }
