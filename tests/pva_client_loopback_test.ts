@@ -290,5 +290,15 @@ Deno.test("loopback: one-call pvget/pvput/pvinfo/pvmonitor return plain objects"
       while (got === undefined) await new Promise<void>((r) => wake = r);
     }
     assert.equal(got, 42);
+    // A monitor with a request gets the selected fields only.
+    let first: unknown;
+    {
+      await using _sub = pvmonitorApi("lb:dbl", (x) => {
+        first ??= x;
+        wake();
+      }, { env, request: "field(value,display.units)" });
+      while (first === undefined) await new Promise<void>((r) => wake = r);
+    }
+    assert.deepEqual(first, { value: 21.5, display: { units: "degC" } });
   });
 });
