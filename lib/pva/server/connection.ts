@@ -58,6 +58,7 @@ import {
   valueFromPlain,
 } from "../nt/pv_map.ts";
 import { searchReply } from "./search.ts";
+import { SERVER_CHANNEL, serverChannelPv } from "./server_pv.ts";
 
 /** The byte pipe under a connection. */
 export interface PvaTransport {
@@ -466,7 +467,12 @@ export class PvaServerConnection {
   }
 
   #createChannel(cid: number, name: string): void {
-    const pv = name ? this.#provider.lookup(name) : undefined;
+    // The built-in listing channel comes first, as pvxs's own source does.
+    const pv = name === SERVER_CHANNEL
+      ? serverChannelPv(this.#provider)
+      : name
+      ? this.#provider.lookup(name)
+      : undefined;
     if (!pv) {
       encodeCreateChannelResponse(this.#out, {
         cid,

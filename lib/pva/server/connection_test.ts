@@ -645,3 +645,45 @@ Deno.test({
     await new Promise((r) => setTimeout(r, 0));
   },
 });
+
+Deno.test({
+  name: 'pva connection: the built-in "server" channel lists the hosted PVs (RPC op=channels)',
+  permissions: "none",
+  async fn() {
+    const p = new Pair([
+      new SharedPV("b:two", { type: "int32" }),
+      new SharedPV("a:one", { type: "float64" }),
+    ]);
+    await p.handshake();
+    const sid = await p.channel(1, "server");
+    p.send(p.peer.init(RPC, sid, 1, "field()"));
+    assert.equal(ops(await p.read())[0].status?.type, 0);
+    // The NTURI pvxlist sends (pvxs): scheme and authority empty, path "server".
+    const uri = T.struct("epics:nt/NTURI:1.0", [
+      ["scheme", T.string],
+      ["authority", T.string],
+      ["path", T.string],
+      ["query", T.struct("", [["op", T.string]])],
+    ]);
+    p.send(p.peer.rpc(sid, 1, PvValue.create(uri, { path: "server", query: { op: "channels" } })));
+    const [res] = ops(await p.read());
+    assert.equal(res.status?.type, 0, res.status?.message);
+    assert.equal(res.result?.type.id, "epics:nt/NTScalarArray:1.0");
+    assert.deepEqual(res.result?.type.members.map((m) => m.name), ["value", "alarm", "timeStamp"]);
+    assert.deepEqual(res.result?.get("value"), ["a:one", "b:two"]);
+    p.send(p.peer.rpc(sid, 1, PvValue.create(uri, { path: "server", query: { op: "info" } })));
+    const [bad] = ops(await p.read());
+    assert.equal(bad.status?.type, PvaStatusType.ERROR);
+    assert.match(bad.status!.message, /only op=channels/);
+    // A GET shows the names too; a put is refused.
+    p.send(p.peer.init(GET, sid, 2));
+    await p.read();
+    p.send(p.peer.exec(GET, sid, 2, 0));
+    const [got] = ops(await p.read());
+    assert.deepEqual(got.value?.get("value"), ["a:one", "b:two"]);
+    p.send(p.peer.init(PUT, sid, 3));
+    await p.read();
+    p.send(p.peer.put(sid, 3, { value: ["x"] }));
+    assert.equal(ops(await p.read())[0].status?.type, PvaStatusType.ERROR);
+  },
+});

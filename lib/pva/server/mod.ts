@@ -7,3 +7,4 @@
 export * from "./server.ts";
 export * from "./connection.ts";
 export * from "./search.ts";
+export * from "./server_pv.ts";
