@@ -51,7 +51,16 @@ export type {
   MonitorUpdate,
   PvUpdate,
 } from "./lib/ca/client/mod.ts";
-export { PvaClient, pvget, pvinfo, pvmonitor, pvput } from "./lib/pva/client/mod.ts";
+export {
+  ntUri,
+  plainObject,
+  PvaClient,
+  pvget,
+  pvinfo,
+  pvmonitor,
+  pvput,
+  pvrpc,
+} from "./lib/pva/client/mod.ts";
 export type {
   MonitorEvent as PvaMonitorEvent,
   MonitorOptions as PvaMonitorOptions,
