@@ -24,6 +24,9 @@ def on_conn(pvname=None, conn=None, **kw):
 pv_t = epics.PV(PREFIX + "temperature", connection_callback=on_conn)
 out["conn_wait"] = conn_done.wait(5)
 out["conn_events"] = conn_events[:]
+# The user callback runs on libca's thread and may fire before the PV object has finished
+# its own connection bookkeeping; wait for that before reading .connected.
+pv_t.wait_for_connection(timeout=5)
 out["conn_connected"] = pv_t.connected
 
 # PV with a value callback on the counter.
