@@ -6,7 +6,7 @@
 
 import { type EpicsConfig, readEpicsConfig } from "../core/env.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
-import { PvMap } from "../pv/provider.ts";
+import { caView, PvMap } from "../pv/provider.ts";
 import type { PvProvider, ServedPv } from "../pv/types.ts";
 import { CaServer } from "../ca/server/server.ts";
 import { PvaServer } from "../pva/server/server.ts";
@@ -76,7 +76,13 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const logger = options.logger ?? silentLogger;
   let ca: CaServer | undefined;
   if (options.ca !== false) {
-    ca = await CaServer.start({ provider, config: config.cas, port: options.caPort, logger });
+    // Tables have no CA form: the CA server does not see them (PVA serves them as NTTable).
+    ca = await CaServer.start({
+      provider: caView(provider),
+      config: config.cas,
+      port: options.caPort,
+      logger,
+    });
   }
   let pva: PvaServer | undefined;
   if (options.pva !== false) {

@@ -5,7 +5,14 @@
  */
 
 import { PutRefusedError } from "../core/errors.ts";
-import type { NumericArray, PvTypeInfo, PvValue, ScalarType } from "./types.ts";
+import type {
+  NumericArray,
+  PvTableColumn,
+  PvTableValue,
+  PvTypeInfo,
+  PvValue,
+  ScalarType,
+} from "./types.ts";
 
 /** Integer ranges of the integer element types. */
 const INT_RANGE: Partial<Record<ScalarType, [number, number]>> = {
@@ -185,6 +192,7 @@ export function coerceValue(
   choices: readonly string[] = [],
 ): PvValue {
   if (type.kind === "enum") return coerceEnum(v, choices);
+  if (type.kind === "table") return coerceTable(v, type.columns ?? [], type.maxLength);
   if (type.kind === "scalar") {
     const e = elements(v);
     if (e.length !== 1 && (Array.isArray(v) || ArrayBuffer.isView(v))) {
@@ -232,6 +240,64 @@ export function coerceValue(
 }
 
 /**
+ * Converts a table: an object with an array for every column (and nothing else), all of
+ * the same length, each converted to its column's element type.
+ * @param v the input: column name -> elements
+ * @param columns the table's columns
+ * @param maxRows the largest number of rows
+ * @returns a new table value
+ * @throws PutRefusedError with reason "type" (shape) or "limits" (too many rows)
+ * @example
+ * ```ts
+ * import { coerceTable } from "./coerce.ts";
+ * const t = coerceTable({ x: [1, 2], tag: ["a", "b"] }, [
+ *   { name: "x", type: "float64" },
+ *   { name: "tag", type: "string" },
+ * ], 10);
+ * if (!(t.x instanceof Float64Array) || t.tag[1] !== "b") throw new Error();
+ * ```
+ */
+export function coerceTable(
+  v: unknown,
+  columns: readonly PvTableColumn[],
+  maxRows: number,
+): PvTableValue {
+  if (v === null || typeof v !== "object" || Array.isArray(v) || ArrayBuffer.isView(v)) {
+    throw new PutRefusedError("A table value must be an object of column arrays", "type");
+  }
+  const given = v as Record<string, unknown>;
+  const known = new Set(columns.map((c) => c.name));
+  for (const k of Object.keys(given)) {
+    if (!known.has(k)) throw new PutRefusedError(`The table has no column "${k}"`, "type");
+  }
+  const out: Record<string, NumericArray | string[] | boolean[]> = {};
+  let rows = -1;
+  let first = "";
+  for (const c of columns) {
+    const x = given[c.name];
+    if (x === undefined) throw new PutRefusedError(`Column "${c.name}" is missing`, "type");
+    if (!Array.isArray(x) && !ArrayBuffer.isView(x)) {
+      throw new PutRefusedError(`Column "${c.name}" must be an array`, "type");
+    }
+    const col = coerceValue(x, { kind: "array", scalar: c.type, maxLength: maxRows }) as
+      | NumericArray
+      | string[]
+      | boolean[];
+    if (rows < 0) {
+      rows = col.length;
+      first = c.name;
+    } else if (col.length !== rows) {
+      throw new PutRefusedError(
+        `Column "${c.name}" has ${col.length} rows, but column "${first}" has ${rows}`,
+        "type",
+      );
+    }
+    out[c.name] = col;
+  }
+  return out;
+}
+
+/**
  * Whether two values are equal element by element.
  * @param a one value
  * @param b the other
@@ -240,6 +306,16 @@ export function coerceValue(
 export function valuesEqual(a: PvValue, b: PvValue): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object") return Object.is(a, b);
+  const aTable = !Array.isArray(a) && !ArrayBuffer.isView(a);
+  const bTable = !Array.isArray(b) && !ArrayBuffer.isView(b);
+  if (aTable || bTable) {
+    if (!aTable || !bTable) return false;
+    const ta = a as PvTableValue;
+    const tb = b as PvTableValue;
+    const keys = Object.keys(ta);
+    if (keys.length !== Object.keys(tb).length) return false;
+    return keys.every((k) => tb[k] !== undefined && valuesEqual(ta[k], tb[k]));
+  }
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;

@@ -44,3 +44,41 @@ export class PvMap implements PvProvider {
     return this.#pvs.size;
   }
 }
+
+/**
+ * Whether Channel Access can serve a PV: every kind but tables, which have no DBR form.
+ * @param pv the PV
+ * @returns false for tables
+ */
+export function caCanServe(pv: ServedPv): boolean {
+  return pv.type.kind !== "table";
+}
+
+/**
+ * The provider as the Channel Access server should see it: PVs CA cannot carry (tables,
+ * served over PVA as NTTable only) are absent, so CA searches for them go unanswered and
+ * creating a channel fails (CREATE_CH_FAIL) as for any unknown name.
+ * @param provider the provider both servers share
+ * @returns a view of it without those PVs
+ * @example
+ * ```ts
+ * import { caView, PvMap, SharedPV } from "./mod.ts";
+ * const t = new SharedPV("t", { type: "table", table: { columns: [{ name: "x", type: "float64" }] } });
+ * const ca = caView(new PvMap([t, new SharedPV("s", { type: "int32" })]));
+ * if (ca.lookup("t") !== undefined || [...ca.names()].join() !== "s") throw new Error();
+ * ```
+ */
+export function caView(provider: PvProvider): PvProvider {
+  return {
+    lookup(name: string): ServedPv | undefined {
+      const pv = provider.lookup(name);
+      return pv && caCanServe(pv) ? pv : undefined;
+    },
+    *names(): Iterable<string> {
+      for (const n of provider.names()) {
+        const pv = provider.lookup(n);
+        if (pv && caCanServe(pv)) yield n;
+      }
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PutRefusedError } from "../core/errors.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
-import { PvChange, PvMap, SharedPV } from "./mod.ts";
+import { caView, PvChange, PvMap, type PvTableValue, SharedPV } from "./mod.ts";
 
 const ctx = { protocol: "local", user: "u", host: "h" } as const;
 const clock = () => Date.UTC(2024, 0, 1);
@@ -183,5 +183,82 @@ Deno.test({
     const s = new SharedPV("s", { type: "string", length: 2 });
     s.post(new Float64Array([1]), { transfer: true });
     assert.deepEqual(s.value, ["1"]);
+  },
+});
+
+Deno.test({
+  name: "SharedPV: a table holds equal-length column arrays; puts of some columns merge",
+  permissions: "none",
+  async fn() {
+    const columns = [
+      { name: "pos", type: "float64" as const, label: "Position" },
+      { name: "tag", type: "string" as const },
+    ];
+    const t = new SharedPV("t", { type: "table", table: { columns, maxRows: 3 }, clock });
+    assert.equal(t.type.kind, "table");
+    assert.deepEqual(t.type.columns, columns);
+    assert.deepEqual(t.value, { pos: new Float64Array(0), tag: [] });
+    t.post({ pos: [1, 2], tag: ["a", "b"] });
+    const v = t.value as PvTableValue;
+    assert.ok(v.pos instanceof Float64Array);
+    assert.deepEqual([...(v.pos as Float64Array)], [1, 2]);
+    // One column of the same length: the other keeps its elements.
+    await t.put({ tag: ["x", "y"] }, ctx);
+    assert.deepEqual((t.value as PvTableValue).tag, ["x", "y"]);
+    assert.deepEqual([...(t.value as PvTableValue).pos], [1, 2]);
+    // Whole rows: every column, all the same length.
+    await t.put({ pos: [5, 6, 7], tag: ["p", "q", "r"] }, ctx);
+    assert.equal((t.value as PvTableValue).tag.length, 3);
+    const before = t.value;
+    const refused = async (x: unknown, re: RegExp) => {
+      await assert.rejects(
+        t.put(x, ctx),
+        (e: Error) => e instanceof PutRefusedError && re.test(e.message),
+      );
+      assert.equal(t.value, before);
+    };
+    await refused({ tag: ["only", "two"] }, /Column "tag" has 2 rows, but column "pos" has 3/);
+    await refused({ nope: [1] }, /no column "nope"/);
+    await refused({ pos: [1, 2, 3, 4], tag: ["a", "b", "c", "d"] }, /exceeds the maximum of 3/);
+    await refused({ pos: "abc" }, /must be an array/);
+    await refused([1, 2], /object of column arrays/);
+    await refused({ pos: ["x", "y", "z"] }, /./);
+    // A post must give every column.
+    assert.throws(() => t.post({ pos: [1] }), /Column "tag" is missing/);
+  },
+});
+
+Deno.test({
+  name: "SharedPV: bad table definitions are refused; caView hides tables from CA",
+  permissions: "none",
+  fn() {
+    assert.throws(() => new SharedPV("t", { type: "table" }), /needs table.columns/);
+    assert.throws(
+      () =>
+        new SharedPV("t", { type: "table", table: { columns: [{ name: "a b", type: "int32" }] } }),
+      /not an identifier/,
+    );
+    assert.throws(
+      () =>
+        new SharedPV("t", {
+          type: "table",
+          table: { columns: [{ name: "a", type: "int32" }, { name: "a", type: "int32" }] },
+        }),
+      /repeated/,
+    );
+    assert.throws(
+      () =>
+        new SharedPV("t", { type: "int32", table: { columns: [{ name: "a", type: "int32" }] } }),
+      /needs type "table"/,
+    );
+    const t = new SharedPV("t", {
+      type: "table",
+      table: { columns: [{ name: "a", type: "int32" }] },
+    });
+    const s = new SharedPV("s", { type: "int32" });
+    const ca = caView(new PvMap([t, s]));
+    assert.equal(ca.lookup("t"), undefined);
+    assert.equal(ca.lookup("s"), s);
+    assert.deepEqual([...ca.names()], ["s"]);
   },
 });

@@ -15,6 +15,8 @@ import {
   type PvNdArray,
   type PvNdAttribute,
   type PvSnapshot,
+  type PvTableColumn,
+  type PvTableValue,
   type PvTypeInfo,
   type PvValue,
   SCALAR_TYPES,
@@ -63,8 +65,8 @@ export type RpcHandler = (args: unknown, ctx: PutContext, pv: SharedPV) => unkno
 
 /** How to create a {@link SharedPV}. */
 export interface SharedPVOptions {
-  /** Element type: int8..float64, string, boolean, or "enum". */
-  type: ScalarType | "enum";
+  /** Element type: int8..float64, string, boolean, "enum", or "table" (with `table`). */
+  type: ScalarType | "enum" | "table";
   /** Initial value (default 0, "", or an all-zero array). */
   value?: unknown;
   /** Makes the PV an array of at most this many elements. */
@@ -94,6 +96,13 @@ export interface SharedPVOptions {
    * varying first (width, height). `length` defaults to their product.
    */
   ndarray?: { dimension: number[]; attributes?: PvNdAttribute[] };
+  /**
+   * Makes the PV a table (type "table"; PVA NTTable, not served over CA): its columns,
+   * in order, and the largest number of rows (default 65536). The value is an object of
+   * column arrays of equal length (default: no rows). A put may carry some columns
+   * only: the others keep their elements, and every column must end up the same length.
+   */
+  table?: { columns: PvTableColumn[]; maxRows?: number };
   /** Clock in milliseconds since 1970 (tests inject one). */
   clock?: () => number;
 }
@@ -118,8 +127,40 @@ export interface PostOptions {
   transfer?: boolean;
 }
 
+const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function tableInfo(opts: SharedPVOptions): PvTypeInfo {
+  const t = opts.table;
+  if (!t || t.columns.length === 0) {
+    throw new LocalProtocolError('A "table" PV needs table.columns (at least one)');
+  }
+  const seen = new Set<string>();
+  const columns = t.columns.map((c) => {
+    if (!COLUMN_NAME.test(c.name)) {
+      throw new LocalProtocolError(`Table column name "${c.name}" is not an identifier`);
+    }
+    if (seen.has(c.name)) throw new LocalProtocolError(`Table column "${c.name}" is repeated`);
+    seen.add(c.name);
+    if (!(SCALAR_TYPES as readonly string[]).includes(c.type)) {
+      throw new LocalProtocolError(`Unknown type "${c.type}" of table column "${c.name}"`);
+    }
+    return { ...c };
+  });
+  const rows = t.maxRows ?? 65536;
+  if (!Number.isInteger(rows) || rows < 1) {
+    throw new LocalProtocolError(`Table maxRows must be a positive integer, got ${rows}`);
+  }
+  return { kind: "table", scalar: "string", maxLength: rows, columns };
+}
+
 function typeInfo(opts: SharedPVOptions): PvTypeInfo {
   if (opts.type === "enum") return { kind: "enum", scalar: "uint16", maxLength: 1 };
+  if (opts.type === "table" || opts.table) {
+    if (opts.type !== "table") {
+      throw new LocalProtocolError(`The table option needs type "table", not "${opts.type}"`);
+    }
+    return tableInfo(opts);
+  }
   if (!(SCALAR_TYPES as readonly string[]).includes(opts.type)) {
     throw new LocalProtocolError(`Unknown PV type "${opts.type}"`);
   }
@@ -143,6 +184,14 @@ function typeInfo(opts: SharedPVOptions): PvTypeInfo {
 }
 
 function defaultValue(t: PvTypeInfo): PvValue {
+  if (t.kind === "table") {
+    return Object.fromEntries(
+      (t.columns ?? []).map((c) => [
+        c.name,
+        isNumericType(c.type) ? newNumericArray(c.type, 0) : [],
+      ]),
+    );
+  }
   if (t.kind === "array") {
     if (t.scalar === "string") return [];
     if (t.scalar === "boolean") return [];
@@ -335,7 +384,7 @@ export class SharedPV implements ServedPv {
       if (!this.canWrite(ctx)) {
         throw new PutRefusedError(`PV "${this.name}" is read-only`, "readonly");
       }
-      const v = coerceValue(value, this.type, this.#snap.choices);
+      const v = coerceValue(this.#merged(value), this.type, this.#snap.choices);
       this.#checkControl(v);
       if (!this.#onPut) {
         this.#apply(v, {});
@@ -355,6 +404,13 @@ export class SharedPV implements ServedPv {
       }
       return Promise.resolve();
     }
+  }
+
+  /** A table put may carry some columns: the others keep their current elements. */
+  #merged(value: unknown): unknown {
+    if (this.type.kind !== "table" || value === null || typeof value !== "object") return value;
+    if (Array.isArray(value) || ArrayBuffer.isView(value)) return value;
+    return { ...(this.#snap.value as PvTableValue), ...(value as Record<string, unknown>) };
   }
 
   #finishPut(v: PvValue, replaced: void | PvValue): void {

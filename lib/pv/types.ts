@@ -25,8 +25,21 @@ export const SCALAR_TYPES = [
 /** One element type. */
 export type ScalarType = typeof SCALAR_TYPES[number];
 
-/** The kinds of value a PV can hold. */
-export type PvKind = "scalar" | "array" | "enum";
+/**
+ * The kinds of value a PV can hold. A "table" (PVA NTTable) has named columns, each an
+ * array of one element type, all of the same length; Channel Access does not serve it.
+ */
+export type PvKind = "scalar" | "array" | "enum" | "table";
+
+/** One column of a table PV. */
+export interface PvTableColumn {
+  /** Member name (NTTable `value.<name>`): a letter or "_", then letters, digits, "_". */
+  name: string;
+  /** Element type of the column. */
+  type: ScalarType;
+  /** Heading (NTTable `labels`; default: the name). */
+  label?: string;
+}
 
 /** Numeric arrays are typed arrays; strings and booleans are plain arrays. */
 export type NumericArray =
@@ -41,21 +54,37 @@ export type NumericArray =
   | Float32Array
   | Float64Array;
 
+/** A table's value: column name -> its elements, every column the same length. */
+export type PvTableValue = Readonly<Record<string, NumericArray | string[] | boolean[]>>;
+
 /**
  * A PV's value. Scalars: number (every numeric type, int64 included), string, boolean.
  * Arrays: a typed array for numeric elements, string[] or boolean[] otherwise.
  * Enums: the index (the choices live in {@link PvSnapshot.choices}).
+ * Tables: an object of column arrays ({@link PvTableValue}).
  */
-export type PvValue = number | string | boolean | NumericArray | string[] | boolean[];
+export type PvValue =
+  | number
+  | string
+  | boolean
+  | NumericArray
+  | string[]
+  | boolean[]
+  | PvTableValue;
 
 /** The fixed shape of a PV: what it holds and how much of it. */
 export interface PvTypeInfo {
-  /** What the value is: one element, an array, an enum or an N-d array. */
+  /** What the value is: one element, an array, an enum or a table. */
   kind: PvKind;
-  /** Element type; "int16"-backed index for enums. */
+  /** Element type; "int16"-backed index for enums; "string" (unused) for tables. */
   scalar: ScalarType;
-  /** For arrays, the largest number of elements (CA's native count). 1 for scalars and enums. */
+  /**
+   * For arrays, the largest number of elements (CA's native count); for tables, the
+   * largest number of rows. 1 for scalars and enums.
+   */
   maxLength: number;
+  /** The columns of a table (kind "table" only), in order. */
+  columns?: readonly PvTableColumn[];
   /**
    * Set to "NTNDArray" for an N-dimensional image (kind "array"): PVA serves it as an
    * NTNDArray with {@link PvSnapshot.ndarray} as its shape; CA sees the flat array.

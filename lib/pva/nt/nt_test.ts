@@ -284,3 +284,61 @@ Deno.test({
     assert.throws(() => valueFromPlain(() => 1));
   },
 });
+
+Deno.test({
+  name:
+    "nt: a table PV is served as NTTable (labels, value.<col>, descriptor) and puts whole columns",
+  permissions: "none",
+  fn() {
+    const columns = [
+      { name: "pos", type: "float64" as const, label: "Position" },
+      { name: "tag", type: "string" as const },
+      { name: "n", type: "int32" as const },
+    ];
+    const pv = new SharedPV("t", {
+      type: "table",
+      table: { columns },
+      description: "runs",
+      value: { pos: [1.5, 2.5], tag: ["a", "b"], n: [1, 2] },
+    });
+    const w = new NtSnapshotWriter(pv.type);
+    // The same type as the NTTable builder's, in pvxs's member order.
+    assert.equal(w.type.id, "epics:nt/NTTable:1.0");
+    assert.deepEqual(w.type.members.map((m) => m.name), [
+      "labels",
+      "value",
+      "descriptor",
+      "alarm",
+      "timeStamp",
+    ]);
+    assert.equal(w.type.member("value")?.member("n")?.typeName, "int[]");
+    const t = readNtTable(w.write(pv.snapshot()));
+    assert.deepEqual(t.labels, ["Position", "tag", "n"]);
+    assert.deepEqual(t.names, ["pos", "tag", "n"]);
+    assert.deepEqual([...(t.columns.pos as Float64Array)], [1.5, 2.5]);
+    assert.deepEqual(t.columns.tag, ["a", "b"]);
+    assert.equal(t.descriptor, "runs");
+    // A post changes value, alarm, timeStamp; metadata (the descriptor) is PROPERTY.
+    const vb = w.changeBits(PvChange.VALUE);
+    assert.ok(vb.get(bitOf(w.type, "value")));
+    assert.ok(!vb.get(bitOf(w.type, "labels")));
+    assert.ok(w.changeBits(PvChange.PROPERTY).get(bitOf(w.type, "descriptor")));
+    // Put extraction: the marked columns only; labels are not writable.
+    const put = PvValue.create(w.type);
+    put.set("value.n", [7, 8]);
+    const x = extractPut(pv.type, put, put.changed);
+    assert.equal(x.hasValue, true);
+    assert.deepEqual(Object.keys(x.value as object), ["n"]);
+    assert.deepEqual(x.others, []);
+    const whole = PvValue.create(w.type);
+    whole.set("value.pos", [1]);
+    whole.markChanged("value");
+    assert.deepEqual(
+      Object.keys(extractPut(pv.type, whole, whole.changed).value as object),
+      ["pos", "tag", "n"],
+    );
+    const lab = PvValue.create(w.type);
+    lab.set("labels", ["q"]);
+    assert.deepEqual(extractPut(pv.type, lab, lab.changed).others, ["labels"]);
+  },
+});

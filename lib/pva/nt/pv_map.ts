@@ -7,19 +7,21 @@
 
 import { LocalProtocolError } from "../../core/errors.ts";
 import { epicsToPosix } from "../../core/time.ts";
-import type { PvSnapshot, PvTypeInfo } from "../../pv/types.ts";
+import type { PvSnapshot, PvTableValue, PvTypeInfo } from "../../pv/types.ts";
 import { PvChange } from "../../pv/types.ts";
 import { bitOf, BitSet, type FieldDesc, PvValue, T, typeAtBit, TypeCode } from "../proto/mod.ts";
 import { alarmContent, FORM_CHOICES } from "./common.ts";
 import { ntEnumType } from "./enum.ts";
 import { fillNtNdArray, ntNdArrayType } from "./ndarray.ts";
 import { ntScalarType } from "./scalar.ts";
+import { ntTableType } from "./table.ts";
 
 const typeCache = new Map<string, FieldDesc>();
 
 /**
- * The NT type a PV is served as: NTEnum for enums, NTNDArray for N-d arrays,
- * NTScalarArray for arrays, NTScalar otherwise (one shared FieldDesc per shape).
+ * The NT type a PV is served as: NTEnum for enums, NTNDArray for N-d arrays, NTTable
+ * for tables, NTScalarArray for arrays, NTScalar otherwise (one shared FieldDesc per
+ * shape).
  * @param t the PV's type
  * @returns the structure type
  * @example
@@ -34,10 +36,13 @@ const typeCache = new Map<string, FieldDesc>();
  * ```
  */
 export function ntTypeForPv(t: PvTypeInfo): FieldDesc {
-  const key = t.nt ?? `${t.kind}:${t.scalar}`;
+  const key = t.kind === "table"
+    ? `table:${JSON.stringify(t.columns ?? [])}`
+    : t.nt ?? `${t.kind}:${t.scalar}`;
   let d = typeCache.get(key);
   if (!d) {
     if (t.nt === "NTNDArray") d = ntNdArrayType();
+    else if (t.kind === "table") d = ntTableType(t.columns ?? []);
     else if (t.kind === "enum") d = ntEnumType();
     else d = ntScalarType(t.scalar, { array: t.kind === "array" });
     typeCache.set(key, d);
@@ -58,7 +63,7 @@ const VALUE_PATHS = [
   "attribute",
 ];
 const ALARM_PATHS = ["alarm"];
-const PROPERTY_PATHS = ["display", "control", "valueAlarm"];
+const PROPERTY_PATHS = ["display", "control", "valueAlarm", "descriptor"];
 
 type Getter = (s: PvSnapshot) => unknown;
 
@@ -117,6 +122,7 @@ export class NtSnapshotWriter {
       display: (s) => s.display,
       control: (s) => s.control,
       valueAlarm: (s) => s.valueAlarm,
+      descriptor: (s) => s.display,
     };
     const add = (path: string, get: Getter) => {
       const f = v.tryField(path);
@@ -138,6 +144,13 @@ export class NtSnapshotWriter {
       : (x: number) => x;
     if (pvType.nt === "NTNDArray") {
       // Filled as a whole by write().
+    } else if (pvType.kind === "table") {
+      const columns = pvType.columns ?? [];
+      v.set("labels", columns.map((c) => c.label ?? c.name));
+      for (const c of columns) {
+        add(`value.${c.name}`, (s) => (s.value as PvTableValue)[c.name]);
+      }
+      add("descriptor", (s) => s.display.description);
     } else if (pvType.kind === "enum") {
       add("value.index", (s) => s.value);
       add("value.choices", (s) => s.choices ?? []);
@@ -298,8 +311,8 @@ function covered(changed: BitSet, type: FieldDesc, path: string): boolean {
 }
 
 /**
- * Reads what a PVA put writes: the value (enum index, array, NTNDArray union content)
- * and any other fields the client marked.
+ * Reads what a PVA put writes: the value (enum index, array, NTNDArray union content,
+ * a table's marked columns as an object) and any other fields the client marked.
  * @param pvType the PV's type
  * @param v the put value as decoded (PV's NT type)
  * @param changed the put BitSet
@@ -308,7 +321,18 @@ export function extractPut(pvType: PvTypeInfo, v: PvValue, changed: BitSet): Put
   const type = v.type;
   const out: PutExtract = { hasValue: false, others: [] };
   const valuePath = pvType.kind === "enum" && pvType.nt === undefined ? "value.index" : "value";
-  if (covered(changed, type, valuePath)) {
+  if (pvType.kind === "table") {
+    // Whole columns: each marked column (or all, when value or the structure is marked).
+    const cols: Record<string, unknown> = {};
+    for (const c of pvType.columns ?? []) {
+      const p = `value.${c.name}`;
+      if (covered(changed, type, p)) {
+        cols[c.name] = v.get(p);
+        out.hasValue = true;
+      }
+    }
+    if (out.hasValue) out.value = cols;
+  } else if (covered(changed, type, valuePath)) {
     out.hasValue = true;
     const x = v.get(valuePath);
     if (pvType.nt === "NTNDArray") {

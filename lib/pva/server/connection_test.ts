@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../core/log.ts";
 import { PvMap } from "../../pv/provider.ts";
 import { SharedPV } from "../../pv/shared_pv.ts";
-import type { ServedPv } from "../../pv/types.ts";
+import type { PvTableValue, ServedPv } from "../../pv/types.ts";
 import { bitOf, type DecodedMessage, PvaCommand, PvaStatusType, PvValue, T } from "../proto/mod.ts";
 import { readNtNdArray, readNtScalar } from "../nt/mod.ts";
 import { PvaServerConnection } from "./connection.ts";
@@ -685,5 +685,44 @@ Deno.test({
     await p.read();
     p.send(p.peer.put(sid, 3, { value: ["x"] }));
     assert.equal(ops(await p.read())[0].status?.type, PvaStatusType.ERROR);
+  },
+});
+
+Deno.test({
+  name: "pva connection: a table PV over PVA: GET as NTTable, column puts validated",
+  permissions: "none",
+  async fn() {
+    const t = new SharedPV("tab", {
+      type: "table",
+      table: { columns: [{ name: "x", type: "float64" }, { name: "s", type: "string" }] },
+      value: { x: [1, 2], s: ["a", "b"] },
+    });
+    const p = new Pair([t]);
+    await p.handshake();
+    const sid = await p.channel(1, "tab");
+    p.send(p.peer.init(GET, sid, 1));
+    p.send(p.peer.init(PUT, sid, 2));
+    const inits = ops(await p.read());
+    assert.equal(inits[0].types?.[0]?.id, "epics:nt/NTTable:1.0");
+    p.send(p.peer.exec(GET, sid, 1, 0));
+    const [g] = ops(await p.read());
+    assert.deepEqual(g.value?.get("labels"), ["x", "s"]);
+    assert.deepEqual(g.value?.get("value.s"), ["a", "b"]);
+    // One column, same length: applied.
+    p.send(p.peer.put(sid, 2, { "value.x": [5, 6] }));
+    assert.equal(ops(await p.read())[0].status?.type, 0);
+    assert.deepEqual([...(t.value as PvTableValue).x], [5, 6]);
+    // One column of another length: refused, nothing changed.
+    p.send(p.peer.put(sid, 2, { "value.x": [1, 2, 3] }));
+    const [bad] = ops(await p.read());
+    assert.equal(bad.status?.type, PvaStatusType.ERROR);
+    assert.match(bad.status!.message, /Column "s" has 2 rows, but column "x" has 3/);
+    // Whole rows: every column.
+    p.send(p.peer.put(sid, 2, { "value.x": [1, 2, 3], "value.s": ["p", "q", "r"] }));
+    assert.equal(ops(await p.read())[0].status?.type, 0);
+    assert.deepEqual((t.value as PvTableValue).s, ["p", "q", "r"]);
+    // Labels are part of the type, not writable.
+    p.send(p.peer.put(sid, 2, { labels: ["a", "b"] }));
+    assert.match(ops(await p.read())[0].status!.message, /only "value" can be written/);
   },
 });
