@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
+import { ByteWriter } from "../lib/core/bytes.ts";
 import { CaFramer } from "../lib/ca/proto/framer.ts";
+import { writeHeader } from "../lib/ca/proto/header.ts";
 import { CaCommand } from "../lib/ca/proto/constants.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
 import { PvMap } from "../lib/pv/provider.ts";
@@ -60,4 +62,36 @@ Deno.test("CA server binds only EPICS_CAS_INTF_ADDR_LIST and falls back to a fre
   conn.close();
   // The server speaks first: VERSION with minor 13.
   assert.deepEqual(Array.from(buf.subarray(0, 8)), [0, 0, 0, 0, 0, 0, 0, 13]);
+});
+
+Deno.test("CA server started directly does not offer table PVs (CA has no form for them)", async () => {
+  const config = epicsConfigFrom({
+    EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+    EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+  }).cas;
+  const table = new SharedPV("t:table", {
+    type: "table",
+    table: { columns: [{ name: "x", type: "float64" }] },
+  });
+  const provider = new PvMap([table, new SharedPV("t:x", { type: "int32" })]);
+  await using server = await CaServer.start({ provider, config, port: 0 });
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    const w = new ByteWriter();
+    writeHeader(w, CaCommand.VERSION, 0, 1, 13, 1, 0);
+    for (const [name, id] of [["t:table", 1], ["t:x", 2]] as const) {
+      const p = new TextEncoder().encode(name + "\0");
+      const padded = new Uint8Array(Math.ceil(p.length / 8) * 8);
+      padded.set(p);
+      writeHeader(w, CaCommand.SEARCH, padded.length, 5, 13, id, id);
+      w.bytes(padded);
+    }
+    await sock.send(w.toBytes(), { transport: "udp", hostname: "127.0.0.1", port: server.udpPort });
+    const [reply] = await sock.receive();
+    const found = new CaFramer().receive(reply).filter((m) => m.command === CaCommand.SEARCH)
+      .map((m) => m.param2);
+    assert.deepEqual(found, [2]);
+  } finally {
+    sock.close();
+  }
 });

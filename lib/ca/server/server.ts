@@ -10,6 +10,7 @@ import { broadcastAddresses, isAddrInUse } from "../../core/net.ts";
 import { type CaServerConfig, readEpicsConfig } from "../../core/env.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { PvProvider } from "../../pv/types.ts";
+import { caView } from "../../pv/provider.ts";
 import { CaCircuit } from "./circuit.ts";
 import { answerSearch, encodeBeacon } from "./search.ts";
 
@@ -32,6 +33,8 @@ const AUTO_ARRAY_LIMIT = 512 * 1024 * 1024;
 /** A running Channel Access server. Dispose it (or call close) to stop it. */
 export class CaServer implements AsyncDisposable {
   readonly #opts: CaServerOptions;
+  /** The provider without what CA cannot carry (tables): their names are unknown here. */
+  readonly #provider: PvProvider;
   readonly #config: CaServerConfig;
   readonly #logger: Logger;
   #listeners: Deno.TcpListener[] = [];
@@ -46,6 +49,7 @@ export class CaServer implements AsyncDisposable {
 
   private constructor(opts: CaServerOptions, config: CaServerConfig) {
     this.#opts = opts;
+    this.#provider = caView(opts.provider);
     this.#config = config;
     this.#logger = opts.logger ?? silentLogger;
   }
@@ -166,7 +170,7 @@ export class CaServer implements AsyncDisposable {
     }
     const maxArray = this.#config.maxArrayBytes;
     const limit = this.#config.autoArrayBytes === false ? maxArray + 64 : AUTO_ARRAY_LIMIT;
-    const circuit = new CaCircuit(this.#opts.provider, {
+    const circuit = new CaCircuit(this.#provider, {
       write: (b) => conn.write(b),
       close: () => conn.close(),
     }, {
@@ -217,7 +221,7 @@ export class CaServer implements AsyncDisposable {
       if (ignore.has(addr.hostname)) continue;
       let reply: Uint8Array | undefined;
       try {
-        reply = answerSearch(data, this.#opts.provider, this.#tcpPort, w);
+        reply = answerSearch(data, this.#provider, this.#tcpPort, w);
       } catch (e) {
         this.#logger.debug(
           `bad search datagram from ${addr.hostname}:${addr.port}: ${(e as Error).message}`,
