@@ -5,6 +5,7 @@
  * @module
  */
 
+import { broadcastAddresses } from "../../core/net.ts";
 import { ByteReader, ByteWriter } from "../../core/bytes.ts";
 import { type PvaServerConfig, readEpicsConfig } from "../../core/env.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
@@ -66,33 +67,6 @@ const REAL_TIMERS: PvaTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as number),
 };
-
-function ipv4ToU32(ip: string): number {
-  const p = ip.split(".").map(Number);
-  return p.length === 4 ? (((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0) : 0;
-}
-
-function u32ToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
-
-function broadcastAddresses(only: string[]): string[] {
-  const out = new Set<string>();
-  let ifs: Deno.NetworkInterfaceInfo[] = [];
-  try {
-    ifs = Deno.networkInterfaces();
-  } catch {
-    return [];
-  }
-  for (const i of ifs) {
-    if (i.family !== "IPv4" || i.address.startsWith("127.")) continue;
-    if (only.length && !only.includes(i.address) && !only.includes("0.0.0.0")) continue;
-    const a = ipv4ToU32(i.address);
-    const m = ipv4ToU32(i.netmask);
-    out.add(u32ToIpv4((a & m) | (~m >>> 0)));
-  }
-  return [...out];
-}
 
 function randomGuid(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(12));
