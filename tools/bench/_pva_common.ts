@@ -4,14 +4,21 @@
  * and finding pvxs programs. The approach is the one of tools/bench/pva_server.ts:
  * both servers post only when a subscription has room (spam: when its queue drains;
  * ours: {@link PvaServerOptions.onDrained}), so neither spins and no value is squashed.
+ * For the CA-driven workload: our server over CA and PVA without posting, pvxs's
+ * `softIocPVX` with generated waveform records, and the CA putting client.
  * @module
  */
 
+import { ByteWriter } from "../../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { CaCommand, Dbr } from "../../lib/ca/proto/constants.ts";
+import { encodeEcho, encodeWrite } from "../../lib/ca/proto/messages.ts";
+import { serve } from "../../lib/host/serve.ts";
 import { PvMap } from "../../lib/pv/provider.ts";
 import { SharedPV } from "../../lib/pv/shared_pv.ts";
 import type { ServedPv } from "../../lib/pv/types.ts";
 import { PvaServer, type PvaServerOptions } from "../../lib/pva/server/mod.ts";
+import { RawCaClient } from "../../tests/_ca_raw_client.ts";
 
 export const sleep = (ms: number): Promise<void> => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -24,6 +31,11 @@ export interface ServeSpec {
   type: BenchType;
   /** 0 = scalar NTScalar; otherwise the array length of every update. */
   elements: number;
+  /**
+   * Serve over CA and PVA and post nothing: the values come from CA puts (see
+   * {@link serveForCaPuts}). Default false: PVA only, posting on demand.
+   */
+  caPuts?: boolean;
 }
 
 /** Bench PV names: one PV is `prefix`, more are `prefix0`, `prefix1`... */
@@ -40,6 +52,7 @@ export function benchNames(prefix: string, count: number): string[] {
  * @param spec what to serve
  */
 export async function serveOnDemand(spec: ServeSpec): Promise<void> {
+  if (spec.caPuts) return await serveForCaPuts(spec);
   const pvs = spec.names.map((n) =>
     new SharedPV(
       n,
@@ -66,6 +79,26 @@ export async function serveOnDemand(spec: ServeSpec): Promise<void> {
   const opts: PvaServerOptions = { provider: new PvMap(pvs), config, onDrained: post };
   const server = await PvaServer.start(opts);
   console.log(`PORT ${server.tcpPort}`);
+  for await (const _ of Deno.stdin.readable) { /* until the parent closes stdin */ }
+  await server.close();
+}
+
+/**
+ * Our server as `pvserve` runs it: the PVs of `spec` as plain SharedPVs served over CA
+ * and PVA (lib/host serve()), changed only by clients' puts. Prints
+ * `PORT <pva tcp port> CA <ca tcp port>` and serves until stdin closes.
+ * @param spec what to serve
+ */
+export async function serveForCaPuts(spec: ServeSpec): Promise<void> {
+  const pvs = spec.names.map((n) =>
+    new SharedPV(
+      n,
+      spec.elements > 0 ? { type: spec.type, length: spec.elements } : { type: spec.type },
+    )
+  );
+  const config = epicsConfigFrom(Deno.env.toObject());
+  const server = await serve({ pvs, config, caPort: config.cas.serverPort });
+  console.log(`PORT ${server.pva!.tcpPort} CA ${server.ca!.tcpPort}`);
   for await (const _ of Deno.stdin.readable) { /* until the parent closes stdin */ }
   await server.close();
 }
@@ -100,9 +133,42 @@ export function loopbackEnv(): Record<string, string> {
   };
 }
 
+/** A TCP port that is free for UDP as well (CA servers listen on both). */
+function freeTcpUdpPort(): number {
+  for (;;) {
+    const p = freePort("tcp");
+    try {
+      Deno.listenDatagram({ hostname: "127.0.0.1", port: p, transport: "udp" }).close();
+      return p;
+    } catch { /* taken for UDP: try another */ }
+  }
+}
+
+/**
+ * {@link loopbackEnv} plus a loopback-only CA environment on free private ports (server,
+ * repeater and beacon ports alike), for servers that speak both protocols.
+ */
+export function caLoopbackEnv(): Record<string, string> {
+  const ca = String(freeTcpUdpPort());
+  return {
+    ...loopbackEnv(),
+    EPICS_CA_AUTO_ADDR_LIST: "NO",
+    EPICS_CA_ADDR_LIST: "127.0.0.1",
+    EPICS_CA_SERVER_PORT: ca,
+    EPICS_CAS_SERVER_PORT: ca,
+    EPICS_CA_REPEATER_PORT: String(freePort("udp")),
+    EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+    EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${freePort("udp")}`,
+  };
+}
+
 /** A running bench server (a child process). */
 export interface BenchServer {
+  /** Its PVA TCP port. */
   tcpPort: number;
+  /** Its CA TCP port, when it serves CA. */
+  caPort?: number;
   /** The environment its clients use (same private ports). */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -152,7 +218,7 @@ export async function spawnUntil(
  * @param spec what to serve
  */
 export async function startOurServer(script: string, spec: ServeSpec): Promise<BenchServer> {
-  const env = loopbackEnv();
+  const env = spec.caPuts ? caLoopbackEnv() : loopbackEnv();
   const { child, match } = await spawnUntil(
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--unstable-net", script, "--serve", JSON.stringify(spec)],
@@ -161,11 +227,12 @@ export async function startOurServer(script: string, spec: ServeSpec): Promise<B
       stdout: "piped",
       stderr: "inherit",
     }),
-    /PORT (\d+)/,
+    spec.caPuts ? /PORT (\d+) CA (\d+)/ : /PORT (\d+)/,
     "our bench server",
   );
   return {
     tcpPort: Number(match[1]),
+    caPort: spec.caPuts ? Number(match[2]) : undefined,
     env,
     stop: async () => {
       await child.stdin.close().catch(() => {});
@@ -221,6 +288,189 @@ export async function startSpam(exe: string, spec: ServeSpec): Promise<BenchServ
       await child.status;
       clearTimeout(t);
     },
+  };
+}
+
+/** The .db of {@link startSoftIocPvx}: one waveform record per name. */
+export function waveformDb(spec: ServeSpec): string {
+  const ftvl = spec.type === "uint32" ? "ULONG" : "USHORT";
+  return spec.names.map((n) =>
+    `record(waveform, "${n}") {\n  field(FTVL, "${ftvl}")\n  field(NELM, "${spec.elements}")\n}\n`
+  ).join("");
+}
+
+/**
+ * Starts pvxs's `softIocPVX` (an IOC serving its records over CA and, through QSRV,
+ * PVA) with a generated .db of `waveform` records: `spec.names`, `spec.elements`
+ * elements of `spec.type` each. The .db is written to a temporary directory that
+ * {@link BenchServer.stop} removes. Ready once both its CA and PVA ports accept.
+ * @param exe path of softIocPVX
+ * @param spec record names, element type and count
+ */
+export async function startSoftIocPvx(exe: string, spec: ServeSpec): Promise<BenchServer> {
+  const env = caLoopbackEnv();
+  const dir = await Deno.makeTempDir({ prefix: "pva_bench_" });
+  const db = `${dir}/bench.db`;
+  await Deno.writeTextFile(db, waveformDb(spec));
+  const child = new Deno.Command(exe, {
+    args: ["-d", db],
+    cwd: dir,
+    // A PATH without the EPICS tools: the IOC must not spawn a caRepeater of its own.
+    env: { ...env, PATH: "/usr/bin:/bin" },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    await child.stdin.close().catch(() => {});
+    const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+    await child.status;
+    clearTimeout(t);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  const tcpPort = Number(env.EPICS_PVAS_SERVER_PORT);
+  const caPort = Number(env.EPICS_CA_SERVER_PORT);
+  try {
+    await waitForPort(caPort, child, "softIocPVX (CA)");
+    await waitForPort(tcpPort, child, "softIocPVX (PVA)");
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await stop();
+    throw e;
+  }
+  return { tcpPort, caPort, env, stop };
+}
+
+/** Plain WRITEs per ECHO of {@link caPutLoad}. */
+const PUT_BATCH = 16;
+/** Batches {@link caPutLoad} keeps in flight. */
+const PUT_BATCHES_IN_FLIGHT = 4;
+
+/** What {@link caPutLoad} puts, and where. */
+export interface CaPutSpec {
+  /** The server's CA TCP port. */
+  port: number;
+  names: string[];
+  /** Elements per put (DBR_SHORT). */
+  elements: number;
+}
+
+/**
+ * The putting client (run in its own process): connects one CA circuit, creates a
+ * channel per name and puts new DBR_SHORT arrays round-robin over them as fast as the
+ * server takes them: plain WRITEs (no completion, as caput without -c), an ECHO after
+ * every {@link PUT_BATCH}, {@link PUT_BATCHES_IN_FLIGHT} batches in flight. A server
+ * answers the ECHO after handling the WRITEs before it, so that bounds the data queued
+ * anywhere. Prints `READY` once putting, then, for each line read from stdin, `PUTS <n>`
+ * (puts acknowledged so far); stops when stdin closes.
+ * @param spec port, names and array length
+ */
+export async function caPutLoad(spec: CaPutSpec): Promise<void> {
+  const c = await RawCaClient.connect(spec.port, { user: "bench-put", timeoutMs: 30000 });
+  const chans = await Promise.all(spec.names.map((n) => c.createChannel(n)));
+  const values = new Int16Array(spec.elements);
+  const w = new ByteWriter(PUT_BATCH * (spec.elements * 2 + 32) + 64);
+  let next = 0;
+  let value = 0;
+  let acked = 0;
+  let running = true;
+  const sendBatch = () => {
+    w.reset();
+    for (let i = 0; i < PUT_BATCH; i++) {
+      const ch = chans[next];
+      next = (next + 1) % chans.length;
+      value = (value + 1) & 0x7fff; // DBR_SHORT is signed: stay in uint16's lower half
+      values.fill(value);
+      encodeWrite(w, {
+        sid: ch.sid,
+        cid: ch.cid,
+        dataType: Dbr.SHORT,
+        count: spec.elements,
+        data: { value: values, meta: { status: 0, severity: 0 } },
+      });
+    }
+    encodeEcho(w);
+    c.send(w.view()).catch(() => running = false);
+  };
+  c.tap((m) => {
+    if (m.command !== CaCommand.ECHO || !running) return;
+    acked += PUT_BATCH;
+    sendBatch();
+  });
+  for (let i = 0; i < PUT_BATCHES_IN_FLIGHT; i++) sendBatch();
+  console.log("READY");
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  for await (const chunk of lines) {
+    for (const _ of chunk.matchAll(/\n/g)) console.log(`PUTS ${acked}`);
+  }
+  running = false;
+  await c.close().catch(() => {});
+}
+
+/** A running {@link caPutLoad} process. */
+export interface CaPutter {
+  /** Puts the server has acknowledged so far. */
+  count(): Promise<number>;
+  /** Stops the process (SIGKILL by its PID if it does not exit within 3 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts {@link caPutLoad} in a child process running `script --ca-put <json spec>`.
+ * @param script path of a bench script whose main handles `--ca-put`
+ * @param spec port, names and array length
+ */
+export async function startCaPutter(script: string, spec: CaPutSpec): Promise<CaPutter> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-net", script, "--ca-put", JSON.stringify(spec)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const stop = async () => {
+    await stdin.close().catch(() => {});
+    const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+    await reader.cancel().catch(() => {});
+    await child.status;
+    clearTimeout(t);
+  };
+  /** The next line of its stdout. */
+  const line = async (): Promise<string> => {
+    for (;;) {
+      const nl = text.indexOf("\n");
+      if (nl >= 0) {
+        const l = text.slice(0, nl);
+        text = text.slice(nl + 1);
+        return l;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the CA put client exited");
+      text += value;
+    }
+  };
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30000);
+  try {
+    if ((await line()) !== "READY") throw new Error("the CA put client did not start");
+  } catch (e) {
+    await stop();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    count: async () => {
+      await stdin.write(new TextEncoder().encode("\n"));
+      const m = /^PUTS (\d+)$/.exec(await line());
+      if (!m) throw new Error("odd answer from the CA put client");
+      return Number(m[1]);
+    },
+    stop,
   };
 }
 

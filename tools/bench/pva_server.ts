@@ -3,7 +3,8 @@
  * loopback, under the same load and read by the same clients.
  *
  *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4]
- *   (internal: --serve <JSON ServeSpec> runs our server, see _pva_common.ts)
+ *   (internal: --serve <JSON ServeSpec> runs our server, --ca-put <JSON CaPutSpec> the
+ *   CA putting client; see _pva_common.ts)
  *
  * Workloads
  *
@@ -18,10 +19,17 @@
  *   produce on demand instead of spinning.
  * - arrays: 1,000 array PVs of 1,000 elements posted the same way, one pipelined monitor
  *   each: MB/s of array data received (updates x element bytes x 1,000). `spam -# 1000`
- *   is pvxs' side; it only serves uint32 arrays, so the ratio is taken on
- *   1,000 x uint32[1000], and 1,000 x uint16[1000] is measured on our server alone.
+ *   is pvxs' side; it only serves uint32 arrays, so this is 1,000 x uint32[1000].
  *   Both sides build a new array per update and hand it over without a copy (spam
  *   freezes a shared_array; ours posts with `transfer: true`).
+ * - CA-driven arrays: 1,000 x uint16[1000], the values coming from CA puts instead of
+ *   the server itself. pvxs' side is `softIocPVX` with a generated .db of 1,000
+ *   `waveform` records (FTVL USHORT, NELM 1000); ours is plain SharedPVs served over CA
+ *   and PVA as `pvserve` serves them. One CA client process (this script with
+ *   `--ca-put`, see caPutLoad in _pva_common.ts) puts new DBR_SHORT[1000] arrays
+ *   round-robin over the PVs as fast as the server takes them (WRITE x16 + ECHO, four
+ *   batches in flight), while the raw client monitors all 1,000 over PVA: MB/s of array
+ *   data received and puts/s. Both numbers include the server's CA put handling.
  *
  * The updates differ in content: spam's carry only `value`; ours carry `value`,
  * `alarm` and `timeStamp` as QSRV's do (a scalar update is ~46 bytes against ~20),
@@ -35,7 +43,8 @@
  *   them and acknowledges at half the window, as pvxs clients do.
  *
  * pvxs's `spam` and `eatspam` (built in pvxs' test/ directory, not installed by default)
- * are looked up on PATH or in $PVXS_BIN; when absent the reference is reported missing.
+ * and `softIocPVX` are looked up on PATH or in $PVXS_BIN; when absent the reference is
+ * reported missing. Every server gets private ports (CA ones too where it serves CA).
  * Each measurement runs after a one-second warm-up of the same server; the servers are
  * measured alternately, `--rounds` times (default 2), and the best rate of each is kept
  * (other load on the machine only ever slows a run down).
@@ -53,26 +62,30 @@ import {
 } from "../../lib/pva/proto/mod.ts";
 import {
   type BenchServer as Server,
+  caPutLoad,
+  type CaPutSpec,
   eatspam as runEatspam,
   findTool,
   numberOption as option,
   serveOnDemand,
   type ServeSpec,
+  startCaPutter,
   startOurServer,
+  startSoftIocPvx,
   startSpam as startSpamServer,
 } from "./_pva_common.ts";
 
-type ServeMode = "spam" | "u32" | "u16";
+type ServeMode = "spam" | "u32";
 const N_ARRAYS = 1000;
 const ARRAY_LEN = 1000;
 const SPAM_PV = "bench:spam";
 const arrayNames = Array.from({ length: N_ARRAYS }, (_, i) => `bench:arr${i}`);
 
-/** What our server serves for each workload (scalar for spam, arrays otherwise). */
+/** What our server serves for the on-demand workloads (scalar for spam, arrays otherwise). */
 function specOf(mode: ServeMode): ServeSpec {
   return mode === "spam"
     ? { names: [SPAM_PV], type: "uint32", elements: 0 }
-    : { names: arrayNames, type: mode === "u32" ? "uint32" : "uint16", elements: ARRAY_LEN };
+    : { names: arrayNames, type: "uint32", elements: ARRAY_LEN };
 }
 
 // ---- servers ------------------------------------------------------------------------------
@@ -81,6 +94,9 @@ function specOf(mode: ServeMode): ServeSpec {
 function startOurs(mode: ServeMode): Promise<Server> {
   return startOurServer(new URL(import.meta.url).pathname, specOf(mode));
 }
+
+/** The uint16 arrays of the CA-put workload: served over CA and PVA, changed by puts only. */
+const u16Spec: ServeSpec = { names: arrayNames, type: "uint16", elements: ARRAY_LEN, caPuts: true };
 
 /** pvxs's spam serving `names`; `nelem` > 1 makes them arrays of that many elements. */
 function startSpam(exe: string, names: string[], nelem: number): Promise<Server> {
@@ -92,6 +108,7 @@ function startSpam(exe: string, names: string[], nelem: number): Promise<Server>
 /**
  * Our raw client: connects, monitors `names` pipelined and counts MONITOR updates for
  * `seconds` from the first update after every channel is up.
+ * @param onStart called when the counting starts
  * @returns updates per second (all PVs together)
  */
 async function rawClient(
@@ -99,6 +116,7 @@ async function rawClient(
   names: string[],
   queueSize: number,
   seconds: number,
+  onStart?: () => void,
 ): Promise<number> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   conn.setNoDelay(true);
@@ -167,6 +185,7 @@ async function rawClient(
             if (!started && sids.size === names.length) {
               started = true;
               t0 = performance.now();
+              onStart?.();
             }
             if (started) updates++;
             const u = (unacked.get(ioid) ?? 0) + 1;
@@ -212,6 +231,50 @@ async function eatspam(
   seconds: number,
 ): Promise<number> {
   return (await runEatspam(exe, env, names, queueSize, seconds)).rate;
+}
+
+/**
+ * One measurement of the CA-put workload on one server: starts it and the CA putting
+ * client (a child process), warms up for a second, then counts the raw client's monitor
+ * updates over all PVs for `seconds`, and the puts acknowledged over the same time.
+ * @returns updates and puts per second
+ */
+async function measureCaPuts(
+  start: () => Promise<Server>,
+  queueSize: number,
+  seconds: number,
+): Promise<{ updates: number; puts: number }> {
+  const s = await start();
+  let putter: Awaited<ReturnType<typeof startCaPutter>> | undefined;
+  try {
+    putter = await startCaPutter(new URL(import.meta.url).pathname, {
+      port: s.caPort!,
+      names: arrayNames,
+      elements: ARRAY_LEN,
+    });
+    const p = putter;
+    await rawClient(s.tcpPort, arrayNames, queueSize, 1);
+    // Puts are counted between the putter's answers to two queries, one when the
+    // counting of updates starts and one when it ends.
+    const counted = async () => {
+      const n = await p.count();
+      return { n, at: performance.now() };
+    };
+    let p0: Promise<{ n: number; at: number }> | undefined;
+    const updates = await rawClient(
+      s.tcpPort,
+      arrayNames,
+      queueSize,
+      seconds,
+      () => p0 = counted(),
+    );
+    const p1 = await counted();
+    const { n, at } = await p0!;
+    return { updates, puts: (p1.n - n) / ((p1.at - at) / 1000) };
+  } finally {
+    await putter?.stop();
+    await s.stop();
+  }
 }
 
 // ---- main ---------------------------------------------------------------------------------
@@ -319,21 +382,49 @@ async function main(args: string[]): Promise<void> {
     })
   );
 
-  // eatspam reads uint32 arrays only, and spam serves nothing else: ours alone.
-  const u16 = await compare(
-    "1,000 x uint16[1000]",
-    arrayNames,
-    () => startOurs("u16"),
-    undefined,
-    [["raw", raw]],
-  );
+  // spam serves uint32 only: for uint16 the reference is softIocPVX (waveform records),
+  // and both servers are driven by the same CA put client.
+  const iocExe = findTool("softIocPVX");
+  const u16 = { ours: { updates: 0, puts: 0 }, pvxs: { updates: 0, puts: 0 } };
+  for (let r = 1; r <= rounds; r++) {
+    const servers = [
+      ["ours", () => startOurServer(new URL(import.meta.url).pathname, u16Spec)],
+      ["pvxs", iocExe ? () => startSoftIocPvx(iocExe, u16Spec) : undefined],
+    ] as const;
+    for (const [who, start] of servers) {
+      if (!start) continue;
+      const got = await measureCaPuts(start, queue, seconds);
+      u16[who].updates = Math.max(u16[who].updates, got.updates);
+      u16[who].puts = Math.max(u16[who].puts, got.puts);
+      log(
+        `1,000 x uint16[1000] (CA puts), round ${r}, ${who}: ${fmtRate(got.updates)} ` +
+          `updates/s, ${fmtRate(got.puts)} puts/s`,
+      );
+    }
+  }
+  const u16Note = iocExe
+    ? "uint16 rows: pvxs = softIocPVX (1,000 waveform records, FTVL USHORT, NELM 1000); " +
+      "both servers are driven by one CA client process putting DBR_SHORT[1000] round-robin " +
+      "(WRITE x16 + ECHO, x4 in flight), so these rows include CA put handling"
+    : "uint16 rows: reference missing (pvxs softIocPVX not on PATH or in $PVXS_BIN); " +
+      "driven by one CA client process putting DBR_SHORT[1000] round-robin " +
+      "(WRITE x16 + ECHO, x4 in flight), so they include CA put handling";
   rows.push({
-    workload: "1,000 x uint16[1000]",
+    workload: "1,000 x uint16[1000], driven by CA puts",
     client: "raw",
     unit: "MB/s",
     scale: ARRAY_LEN * 2 / 1e6,
-    ours: u16.ours[0],
-    note: "no pvxs reference for uint16: spam serves uint32 arrays only",
+    ours: u16.ours.updates,
+    pvxs: iocExe ? u16.pvxs.updates : undefined,
+    note: u16Note,
+  }, {
+    workload: "  CA puts driving it",
+    client: "CA",
+    unit: "puts/s",
+    scale: 1,
+    ours: u16.ours.puts,
+    pvxs: iocExe ? u16.pvxs.puts : undefined,
+    note: u16Note,
   });
 
   const fmt = (r: Row, x: number | undefined) =>
@@ -349,7 +440,8 @@ async function main(args: string[]): Promise<void> {
     }`;
   console.log(
     `PVA server benchmark: loopback, best of ${rounds} x ${seconds} s per measurement ` +
-      `(after a 1 s warm-up), ${navigator.hardwareConcurrency} CPUs; pvxs = pvxs's spam`,
+      `(after a 1 s warm-up), ${navigator.hardwareConcurrency} CPUs; pvxs = pvxs's spam, ` +
+      "or softIocPVX for the uint16 rows",
   );
   console.log(line("workload", "client", "unit", "epics-ts", "pvxs", "ours/pvxs"));
   for (const r of rows) {
@@ -363,13 +455,15 @@ async function main(args: string[]): Promise<void> {
       "included); raw = Deno client framing updates without decoding them",
   );
   console.log(
-    "servers post on demand (spam: when a queue has room; ours: PvaServerOptions." +
+    "uint32 rows: servers post on demand (spam: when a queue has room; ours: PvaServerOptions." +
       "onDrained); spam's updates carry only value, ours value+alarm+timeStamp (as QSRV)",
   );
 }
 
 if (import.meta.main) {
   const serveAt = Deno.args.indexOf("--serve");
+  const putAt = Deno.args.indexOf("--ca-put");
   if (serveAt >= 0) await serveOnDemand(JSON.parse(Deno.args[serveAt + 1]) as ServeSpec);
+  else if (putAt >= 0) await caPutLoad(JSON.parse(Deno.args[putAt + 1]) as CaPutSpec);
   else await main(Deno.args);
 }
