@@ -26,7 +26,9 @@ export type ChannelState = "searching" | "connected" | "disconnected" | "closed"
 
 /** Read/write permission of a channel. */
 export interface AccessRights {
+  /** The client may read (get, subscribe). */
   read: boolean;
+  /** The client may write (put). */
   write: boolean;
 }
 
@@ -73,7 +75,9 @@ const DEFAULT_TIMEOUT = 5;
 
 /** A live subscription; survives reconnects until cancelled. */
 export class Subscription {
+  /** The channel monitored. */
   readonly channel: CaChannel;
+  /** DBR type, count and event mask asked for. */
   readonly options: Readonly<SubscribeOptions>;
   readonly #cb: (u: MonitorUpdate) => void;
   readonly #logger: Logger;
@@ -81,8 +85,16 @@ export class Subscription {
   subid: number | undefined;
   #type = 0;
   #count = 0;
+  /** Set once {@link Subscription.cancel} ran (or the channel closed); no more callbacks. */
   cancelled = false;
 
+  /**
+   * Made by {@link CaChannel.subscribe}; not meant to be created directly.
+   * @param channel the channel monitored
+   * @param options DBR type, count and mask
+   * @param cb called with every update
+   * @param logger where callback errors are logged
+   */
   constructor(
     channel: CaChannel,
     options: SubscribeOptions,

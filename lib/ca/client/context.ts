@@ -102,9 +102,13 @@ const now = () => performance.now() / 1000;
  * ```
  */
 export class CaContext implements AsyncDisposable {
+  /** The CA settings in use (from `opts.config`, else from the environment). */
   readonly config: CaClientConfig;
+  /** Where the context logs (default: silent). */
   readonly logger: Logger;
+  /** Account name sent to servers (CLIENT_NAME). */
   readonly user: string;
+  /** Host name sent to servers (HOST_NAME). */
   readonly host: string;
   /** Called when a WRITE (put without wait) is refused and the channel has no onError. */
   onError: ((channel: CaChannel, e: CaStatusError) => void) | undefined;
@@ -671,6 +675,7 @@ export class CaContext implements AsyncDisposable {
     await this.#repeater?.close();
   }
 
+  /** Same as {@link CaContext.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

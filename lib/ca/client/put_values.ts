@@ -15,8 +15,11 @@ export type PutValue = DbrValues | number | string | boolean | ArrayLike<number 
 
 /** A value ready for WRITE / WRITE_NOTIFY. */
 export interface PreparedPut {
+  /** The DBR type to send (a plain value type 0..6 unless one was asked for). */
   dbrType: number;
+  /** Number of elements. */
   count: number;
+  /** The elements, as the array type of `dbrType`. */
   value: DbrValues;
 }
 
@@ -64,6 +67,18 @@ function fill(vt: DbrValueType, items: ArrayLike<number | string | boolean>): Db
  * @param dbrType the DBR type asked for, if any
  * @returns type, count and values
  * @throws {LocalProtocolError} for an empty array or text that is not a number for a numeric type
+ * @example
+ * ```ts
+ * import { preparePut } from "./put_values.ts";
+ * // 2.5 to a LONG (5) channel goes as DOUBLE (6): the server does the conversion.
+ * const p = preparePut(2.5, 5, 1);
+ * if (p.dbrType !== 6 || p.count !== 1 || p.value[0] !== 2.5) throw new Error();
+ * // Text to a 40-element CHAR (4) array goes as NUL-terminated chars.
+ * const t = preparePut("hi", 4, 40);
+ * if (t.dbrType !== 4 || t.value[0] !== 0x68 || t.value[2] !== 0) throw new Error();
+ * // Other text goes as DBR_STRING (0), e.g. an enum state name.
+ * if (preparePut("Two", 3, 1).dbrType !== 0) throw new Error();
+ * ```
  */
 export function preparePut(
   value: PutValue,

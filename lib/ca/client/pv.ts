@@ -20,12 +20,17 @@ export type PvValueOut = number | string | DbrValues;
 
 /** One update passed to PV callbacks. */
 export interface PvUpdate {
+  /** The PV name. */
   pvname: string;
+  /** The new value: a number or string for one element, else the array. */
   value: PvValueOut;
   /** The value as text (enum state name, formatted with the precision, char array text). */
   charValue: string;
+  /** Number of elements received. */
   count: number;
+  /** Alarm status (0: no alarm). */
   status: number;
+  /** Alarm severity (0 NO_ALARM, 1 MINOR, 2 MAJOR, 3 INVALID). */
   severity: number;
   /** Seconds since 1970 (POSIX), or undefined without a time stamp. */
   timestamp: number | undefined;
@@ -52,18 +57,29 @@ export interface PVOptions {
 
 /** Everything {@link PV.info} reports. */
 export interface PvInfo {
+  /** The PV name. */
   pvname: string;
+  /** Whether the channel is connected now. */
   connected: boolean;
+  /** `host:port` of the server. */
   host: string;
   /** "DBF_DOUBLE"... */
   nativeType: string;
+  /** Native element count. */
   count: number;
+  /** "read/write", "read-only", "write-only" or "none". */
   access: string;
+  /** The latest value, if one was read. */
   value: PvValueOut | undefined;
+  /** The latest value as text. */
   charValue: string | undefined;
+  /** Alarm status of the latest value. */
   status: number | undefined;
+  /** Alarm severity of the latest value. */
   severity: number | undefined;
+  /** Time stamp of the latest value, seconds since 1970 (POSIX). */
   timestamp: number | undefined;
+  /** Control metadata (units, limits, precision, enum strings), if read. */
   meta: DbrMeta | undefined;
 }
 
@@ -77,7 +93,16 @@ function isCharString(ch: CaChannel): boolean {
  * @param valueType its element type 0..6
  * @param meta metadata with precision and enum strings, if known
  * @param charString treat a CHAR array as text
- * @returns the text
+ * @returns the text; elements of an array are joined with spaces
+ * @example
+ * ```ts
+ * import { valueToString } from "./pv.ts";
+ * const meta = { status: 0, severity: 0, precision: 2 };
+ * if (valueToString(new Float64Array([3.14159]), 6, meta, false) !== "3.14") throw new Error();
+ * const states = { status: 0, severity: 0, enumStrings: ["Off", "On"] };
+ * if (valueToString(new Uint16Array([1]), 3, states, false) !== "On") throw new Error();
+ * if (valueToString(new Int32Array([1, 2, 3]), 5, undefined, false) !== "1 2 3") throw new Error();
+ * ```
  */
 export function valueToString(
   value: DbrValues,
@@ -117,7 +142,9 @@ export function valueToString(
  * ```
  */
 export class PV implements AsyncDisposable {
+  /** The PV name. */
   readonly pvname: string;
+  /** The underlying channel. */
   readonly channel: CaChannel;
   readonly #opts: PVOptions;
   readonly #callbacks = new Map<number, PvCallback>();
@@ -442,6 +469,7 @@ export class PV implements AsyncDisposable {
     await this.channel.close();
   }
 
+  /** Same as {@link PV.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

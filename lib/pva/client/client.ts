@@ -83,6 +83,7 @@ export type MonitorEvent =
 
 /** Options of {@link PvaClient.monitor}. */
 export interface MonitorOptions {
+  /** The pvRequest, e.g. `field(value,alarm)` (default: the whole structure). */
   request?: string;
   /** Queue depth asked of the server (`record._options.queueSize`; default: not sent). */
   queueSize?: number;
@@ -100,9 +101,11 @@ export interface Subscription {
 
 /** The type of a PV and where it lives, from {@link PvaClient.info}. */
 export interface PvInfo {
+  /** The channel name. */
   name: string;
   /** `host:port` of the server. */
   server: string;
+  /** The PV's type as the server described it. */
   type: FieldDesc;
 }
 
@@ -196,6 +199,7 @@ function timeoutPromise<T>(
  * ```
  */
 export class PvaClient implements AsyncDisposable {
+  /** The PVA settings in use (from `opts.config`, else from the environment). */
   readonly config: PvaClientConfig;
   #opts: PvaClientOptions;
   #chans = new Map<string, Chan>();
@@ -213,6 +217,10 @@ export class PvaClient implements AsyncDisposable {
   #closed = false;
   #subs = new Set<Subscription>();
 
+  /**
+   * Creates a client; it opens no socket until the first operation.
+   * @param opts settings (`config` or `env`), credentials, first channel and request IDs
+   */
   constructor(opts: PvaClientOptions = {}) {
     this.#opts = opts;
     this.config = opts.config ?? epicsConfigFrom(opts.env ?? readEnv()).pva;
@@ -519,6 +527,7 @@ export class PvaClient implements AsyncDisposable {
     }
   }
 
+  /** Same as {@link PvaClient.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

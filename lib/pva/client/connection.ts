@@ -129,6 +129,10 @@ export class ClientConnection {
   /** Authentication methods the server offered. */
   authMethods: string[] = [];
 
+  /**
+   * Creates a connection state machine; nothing is queued until the server validates.
+   * @param opts the account and host sent with "ca" authentication
+   */
   constructor(opts: ClientConnectionOptions = {}) {
     this.#user = opts.user ?? "";
     this.#host = opts.host ?? "";

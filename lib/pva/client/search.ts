@@ -17,7 +17,9 @@ import { utf8Encode } from "../../core/bytes.ts";
 
 /** A name to search for and the ID that search responses will carry. */
 export interface SearchEntry {
+  /** The search ID (the channel's client ID). */
   id: number;
+  /** The channel name. */
   name: string;
 }
 
@@ -53,6 +55,10 @@ export class SearchScheduler {
   #first: number;
   #max: number;
 
+  /**
+   * Creates an empty schedule.
+   * @param opts first retry delay and longest delay, seconds
+   */
   constructor(opts: SearchScheduleOptions = {}) {
     this.#first = opts.firstRetry ?? 0.2;
     this.#max = opts.maxDelay ?? 30;

@@ -70,6 +70,7 @@ export interface PvaTransport {
 
 /** Settings of a connection. */
 export interface PvaConnectionOptions {
+  /** Where the connection logs protocol trouble. */
   logger: Logger;
   /** "host:port" of the peer (its host is the default client host name). */
   peer: string;
@@ -226,6 +227,12 @@ export class PvaServerConnection {
   /** Allowed silence in ms (Infinity: no timeout). */
   readonly #idleMs: number;
 
+  /**
+   * Creates the connection and queues SET_BYTE_ORDER and the validation request.
+   * @param provider the PVs served
+   * @param transport the socket (or a test pipe) bytes are written to
+   * @param opts logger, peer address, server GUID and port, limits, callbacks
+   */
   constructor(provider: PvProvider, transport: PvaTransport, opts: PvaConnectionOptions) {
     this.#provider = provider;
     this.#transport = transport;

@@ -415,6 +415,7 @@ export class PvaServer implements AsyncDisposable {
     }
   }
 
+  /** Same as {@link PvaServer.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
