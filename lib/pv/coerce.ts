@@ -185,6 +185,21 @@ function fitsIn(src: ArrayLike<unknown>, t: ScalarType): boolean {
  * @param choices enum choices (enums only)
  * @returns a new value of the exact type (never the caller's array)
  * @throws PutRefusedError with reason "type" or "limits"
+ * @example
+ * ```ts
+ * import { coerceValue } from "./coerce.ts";
+ * const arr = coerceValue([1, "2", 3.7], { kind: "array", scalar: "int16", maxLength: 8 });
+ * if (!(arr instanceof Int16Array) || arr.join() !== "1,2,4") throw new Error(); // 3.7 rounds
+ * const e = coerceValue("On", { kind: "enum", scalar: "uint16", maxLength: 1 }, ["Off", "On"]);
+ * if (e !== 1) throw new Error();
+ * let refused = false;
+ * try {
+ *   coerceValue([1, 2, 3], { kind: "array", scalar: "float64", maxLength: 2 });
+ * } catch {
+ *   refused = true; // longer than maxLength
+ * }
+ * if (!refused) throw new Error();
+ * ```
  */
 export function coerceValue(
   v: unknown,

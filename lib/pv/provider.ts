@@ -6,7 +6,17 @@
 import { LocalProtocolError } from "../core/errors.ts";
 import type { PvProvider, ServedPv } from "./types.ts";
 
-/** A provider over a fixed or growing set of PVs. */
+/**
+ * A provider over a fixed or growing set of PVs.
+ * @example
+ * ```ts
+ * import { PvMap, SharedPV } from "./mod.ts";
+ * const pvs = new PvMap([new SharedPV("a", { type: "int32" })]);
+ * pvs.add(new SharedPV("b", { type: "string", value: "hello" }));
+ * if (pvs.size !== 2 || pvs.lookup("b")?.snapshot().value !== "hello") throw new Error();
+ * if (!pvs.remove("a") || pvs.lookup("a") !== undefined) throw new Error();
+ * ```
+ */
 export class PvMap implements PvProvider {
   #pvs = new Map<string, ServedPv>();
 

@@ -202,7 +202,27 @@ function defaultValue(t: PvTypeInfo): PvValue {
   return 0;
 }
 
-/** A PV hosted by this process. */
+/**
+ * A PV hosted by this process. Hand it to a {@link PvMap} (or `serve()`) to publish it
+ * over CA and PVA; `post()` publishes new values, `subscribe()` watches them, and
+ * client puts arrive through `put()` (checked against `writable`, the control range and
+ * `onPut`).
+ *
+ * @example
+ * ```ts
+ * import { PvChange, SharedPV } from "./mod.ts";
+ * const pv = new SharedPV("demo:temp", { type: "float64", units: "C", precision: 1 });
+ * const seen: number[] = [];
+ * const stop = pv.subscribe((snap, changes) => {
+ *   if (changes & PvChange.VALUE) seen.push(snap.value as number);
+ * });
+ * pv.post(21.5);
+ * await pv.put("22", { protocol: "local", user: "me", host: "here" }); // converted to 22
+ * stop();
+ * pv.post(23);
+ * if (seen.join() !== "21.5,22" || pv.value !== 23) throw new Error();
+ * ```
+ */
 export class SharedPV implements ServedPv {
   /** The name clients use. */
   readonly name: string;
