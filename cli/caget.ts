@@ -39,7 +39,6 @@ import {
   opTimeout,
   utcOffsetFor,
   versionText,
-  waitConnected,
 } from "./_ca_cli.ts";
 
 const TOOL = "caget";
@@ -180,7 +179,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
 
   await using ctx = contextFor(io);
   const channels = names.map((n) => ctx.channel(n, { priority: st.common.priority }));
-  const allConnected = await waitConnected(channels, timeout, io.signal);
+  // One wait and one batch read for all channels: no promise or callback per PV.
+  const allConnected = timeout < 0
+    ? channels.every((c) => c.state === "connected")
+    : await ctx.waitConnected(channels, timeout, io.signal);
   if (!allConnected) {
     io.stderr(connectTimeoutText(names));
     if (!partial) return 1;
@@ -189,11 +191,13 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const reqCount = fmt.requestCount;
   const results: PvResult[] = channels.map((channel) => ({ channel }));
   let readTimedOut = false;
-  await Promise.all(results.map(async (r) => {
-    const ch = r.channel;
+  // Reads grouped by (type, count), one getMany each: usually a single group.
+  const groups = new Map<string, { dbrType: number; count: number; at: number[] }>();
+  for (let i = 0; i < results.length; i++) {
+    const ch = results[i].channel;
     if (ch.state !== "connected") {
-      r.error = { kind: "not-connected" };
-      return;
+      results[i].error = { kind: "not-connected" };
+      continue;
     }
     const dbrType = mode === "detail" ? detailType : cagetRequestType(ch.nativeType, fmt);
     const native = ch.count;
@@ -202,6 +206,25 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       : reqCount > 0 && reqCount < native
       ? reqCount
       : native;
+    const key = `${dbrType}/${count}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, g = { dbrType, count, at: [] });
+    g.at.push(i);
+  }
+  const timeoutSec = opTimeout(timeout);
+  const replies = await Promise.all(
+    [...groups.values()].map((g) =>
+      ctx.getMany(g.at.map((i) => results[i].channel), {
+        dbrType: g.dbrType,
+        count: g.count,
+        timeoutSec,
+      })
+    ),
+  );
+  let k = 0;
+  for (const g of groups.values()) {
+    const { dbrType, count } = g;
+    const got = replies[k++];
     // Without -c, libca reads into a zeroed buffer that a failed read leaves as it is:
     // caget then prints zeros (and libca reports a server-side failure on stderr).
     const zeros = (): ChannelData => ({
@@ -209,10 +232,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       count,
       data: decodeDbr(dbrType, count, new Uint8Array(dbrPayloadSize(dbrType, count))),
     });
-    try {
-      r.data = await ch.get({ dbrType, count, timeoutSec: opTimeout(timeout) });
-    } catch (e) {
-      if (e instanceof TimeoutError) {
+    for (let j = 0; j < g.at.length; j++) {
+      const r = results[g.at[j]];
+      const e = got[j];
+      if (!(e instanceof Error)) {
+        r.data = e;
+      } else if (e instanceof TimeoutError) {
         readTimedOut = true;
         if (callback) r.error = { kind: "no-data" };
         else r.data = zeros();
@@ -223,7 +248,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         } else {
           io.stderr(exceptionText(
             e.eca,
-            `op=0, channel=${ch.name}, type=${dbrName(dbrType)}, count=${count}, ` +
+            `op=0, channel=${r.channel.name}, type=${dbrName(dbrType)}, count=${count}, ` +
               `ctx="read failed"`,
             utcOffset,
           ));
@@ -232,7 +257,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         }
       } else r.error = { kind: "not-connected" };
     }
-  }));
+  }
   if (readTimedOut && !callback) {
     io.stderr("Read operation timed out: some PV data was not read.\n");
   }
