@@ -9,7 +9,19 @@ import { LocalProtocolError } from "../../core/errors.ts";
 import { TypeCode } from "../proto/typedesc.ts";
 import type { PvValue } from "../proto/value.ts";
 
-/** Whether a node is an `enum_t` (`{int index; string[] choices}`). */
+/**
+ * Whether a node is an `enum_t` (`{int index; string[] choices}`).
+ * @param node any field of a value
+ * @returns true when it has an int `index` and a string array `choices`
+ * @example
+ * ```ts
+ * import { PvValue, T } from "../proto/mod.ts";
+ * import { isEnumNode } from "./put_value.ts";
+ * const e = T.struct("enum_t", [["index", T.int], ["choices", T.array(T.string)]]);
+ * const v = PvValue.create(T.struct("", [["value", e], ["x", T.double]]));
+ * if (!isEnumNode(v.field("value")) || isEnumNode(v.field("x"))) throw new Error();
+ * ```
+ */
 export function isEnumNode(node: PvValue): boolean {
   const t = node.type;
   return t.code === TypeCode.STRUCTURE && t.member("index")?.code === TypeCode.INT &&
@@ -54,6 +66,18 @@ export function assignPut(root: PvValue, content: unknown): void {
  * @param root the put structure
  * @param path dotted field path
  * @param content what to write
+ * @throws {LocalProtocolError} when the field is missing or the content does not fit
+ * @example
+ * ```ts
+ * import { PvValue, T } from "../proto/mod.ts";
+ * import { assignField } from "./put_value.ts";
+ * const alarm = T.struct("", [["severity", T.int]]);
+ * const v = PvValue.create(T.struct("", [["value", T.double], ["alarm", alarm]]));
+ * assignField(v, "alarm.severity", 2);
+ * if (v.get("alarm.severity") !== 2 || v.changedPaths().join() !== "alarm.severity") {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function assignField(root: PvValue, path: string, content: unknown): void {
   const node = root.tryField(path);

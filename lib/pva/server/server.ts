@@ -425,6 +425,33 @@ export class PvaServer implements AsyncDisposable {
  * Starts a PV Access server for a provider.
  * @param opts provider, settings and logger
  * @returns the running server (AsyncDisposable)
+ * @example
+ * ```ts
+ * import { epicsConfigFrom } from "../../core/env.ts";
+ * import { PvMap, SharedPV } from "../../pv/mod.ts";
+ * import { PvaClient } from "../client/mod.ts";
+ * import { startPvaServer } from "./mod.ts";
+ * // Loopback only, free ports, no beacons elsewhere.
+ * const serverEnv = {
+ *   EPICS_PVAS_INTF_ADDR_LIST: "127.0.0.1",
+ *   EPICS_PVAS_AUTO_BEACON_ADDR_LIST: "NO",
+ *   EPICS_PVAS_BEACON_ADDR_LIST: "127.0.0.1",
+ * };
+ * const pv = new SharedPV("doc:x", { type: "float64", value: 1.5 });
+ * await using server = await startPvaServer({
+ *   provider: new PvMap([pv]),
+ *   config: epicsConfigFrom(serverEnv).pvas,
+ *   port: 0,
+ *   udpPort: 0,
+ * });
+ * // The client searches over TCP at the server's port: no UDP broadcast needed.
+ * await using client = new PvaClient({
+ *   env: { EPICS_PVA_AUTO_ADDR_LIST: "NO", EPICS_PVA_NAME_SERVERS: `127.0.0.1:${server.tcpPort}` },
+ * });
+ * await client.put("doc:x", 2.5);
+ * const v = await client.get("doc:x");
+ * if (v.get("value") !== 2.5 || pv.value !== 2.5) throw new Error();
+ * ```
  */
 export function startPvaServer(opts: PvaServerOptions): Promise<PvaServer> {
   return PvaServer.start(opts);
