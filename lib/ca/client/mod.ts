@@ -38,6 +38,7 @@
  * @module
  */
 export { CaContext } from "./context.ts";
+export type { CircuitLossReason } from "./circuit.ts";
 export type { CaContextOptions } from "./context.ts";
 export { CaChannel, Subscription } from "./channel.ts";
 export type {
