@@ -78,7 +78,28 @@ const G_SPEC: ConvSpec = { flags: "", width: 0, precision: undefined, conv: "g" 
  * @returns the text, e.g. "3.14159", "1e-05", "1.23457e+08", "nan", "-inf"
  */
 export function formatG(x: number): string {
-  return formatDouble(G_SPEC, x);
+  return shortG(x) ?? formatDouble(G_SPEC, x);
+}
+
+/**
+ * `%g` without digit work when it is JS's own shortest text: for 1e-4 <= |x| < 1e6 the
+ * shortest round-trip text is plain notation, and with at most 6 significant digits it
+ * lies on %g's 6-digit grid a hair's breadth from x, so %g rounds to it exactly (and
+ * strips the same trailing zeros). Undefined when the full formatter must decide.
+ */
+function shortG(x: number): string | undefined {
+  const ax = x < 0 ? -x : x;
+  if (!(ax >= 1e-4 && ax < 1e6)) return x === 0 && !Object.is(x, -0) ? "0" : undefined;
+  const s = String(x);
+  let digits = 0;
+  let started = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    if (c !== 48) started = true;
+    if (started && ++digits > 6) return undefined;
+  }
+  return s;
 }
 
 function formatOne(spec: ConvSpec, arg: unknown): string {
@@ -846,8 +867,10 @@ export function formatValues(data: DbrData, ctx: CaFormatContext, withCount = tr
   if (o.charArrayAsString && info.valueType === 4) {
     return escapeBytes(data.value as Uint8Array);
   }
+  const counted = withCount && (o.requestCount > 0 || n > 1);
+  if (n === 1 && !counted) return elementText(data, 0, info, o);
   const parts: string[] = [];
-  if (withCount && (o.requestCount > 0 || n > 1)) parts.push(String(n));
+  if (counted) parts.push(String(n));
   for (let i = 0; i < n; i++) parts.push(elementText(data, i, info, o));
   return parts.join(o.separator);
 }
