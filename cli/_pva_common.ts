@@ -126,6 +126,77 @@ export function commonOptions(
   return { request, timeout, mode, timeZone: io.env.TZ || undefined, provider };
 }
 
+/** How a PVA command's options are read by {@link parseCommand}. */
+export interface CommandSpec {
+  /** The command's name, in the usage-error and option-error messages. */
+  tool: string;
+  /** The getopt option letters. */
+  spec: string;
+  /** Printed to stderr by -h. */
+  usage: string;
+  /** Printed to stdout by -V (without the newline). */
+  version: string;
+  /** GNU (true, the default) or POSIX getopt: see {@link getopt}. */
+  permute?: boolean;
+  /** The command named in -w warnings, when not `tool` (pvinfo's names pvget). */
+  warnAs?: string;
+  /** Refuse `-p ca` (`<tool>: provider 'ca' is not supported yet ...`). */
+  pvaOnly?: boolean;
+}
+
+/**
+ * The start every PVA command shares, as pvAccessCPP's tools: parse the arguments, then
+ * -h (usage on stderr, 0), -V (version on stdout, 0), -f (unsupported, 1), the common
+ * options ({@link commonOptions}), the provider and the pvRequest ({@link requestError}),
+ * each failure printed on stderr.
+ * @param args the command's arguments
+ * @param io output streams and environment
+ * @param s the command's options
+ * @returns the parsed arguments and common options, or the exit code when the command
+ *   is done already
+ */
+export function parseCommand(
+  args: readonly string[],
+  io: CliIO,
+  s: CommandSpec,
+): { p: ParsedArgs; c: CommonOptions } | number {
+  const p = getopt(args, s.spec, s.permute ?? true);
+  if (p.error) {
+    io.stderr(`${p.error}. ('${s.tool} -h' for help.)\n`);
+    return 1;
+  }
+  if (p.opts.has("h")) {
+    io.stderr(s.usage);
+    return 0;
+  }
+  if (p.opts.has("V")) {
+    io.stdout(`${s.version}\n`);
+    return 0;
+  }
+  if (p.opts.has("f")) {
+    io.stderr("Unsupported option -f\n");
+    return 1;
+  }
+  const c = commonOptions(p, io, s.warnAs ?? s.tool);
+  if (typeof c === "string") {
+    io.stderr(`${s.tool}: ${c}\n`);
+    return 1;
+  }
+  if (s.pvaOnly && c.provider === "ca") {
+    io.stderr(
+      `${s.tool}: provider 'ca' is not supported yet (pvget and pvinfo have it)\n`,
+    );
+    return 1;
+  }
+  // A command without -r (pvinfo) has the empty request, which always passes.
+  const badRequest = requestError(c.request);
+  if (badRequest !== undefined) {
+    io.stderr(`failed to parse request string: ${badRequest}\n`);
+    return 1;
+  }
+  return { p, c };
+}
+
 /**
  * Checks a pvRequest before anything is sent, as pvAccessCPP's tools do: unbalanced
  * brackets get pvData's `mismatched () N` message, other errors our parser's.

@@ -12,12 +12,10 @@
 import { type CliIO, runMain } from "./_io.ts";
 import {
   clientFor,
-  commonOptions,
   cppErrorText,
   errorText,
-  getopt,
+  parseCommand,
   printValue,
-  requestError,
   runMonitors,
 } from "./_pva_common.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
@@ -57,33 +55,14 @@ export const VERSION = "epics-ts pvget 0.1 (PV Access protocol version 2)";
  * @returns 0 when every PV was read, 1 otherwise (usage errors included, as pvAccessCPP)
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  const p = getopt(args, "hvVRM:r:w:tmp:qdcF:f:ni");
-  if (p.error) {
-    io.stderr(`${p.error}. ('pvget -h' for help.)\n`);
-    return 1;
-  }
-  if (p.opts.has("h")) {
-    io.stderr(USAGE);
-    return 0;
-  }
-  if (p.opts.has("V")) {
-    io.stdout(`${VERSION}\n`);
-    return 0;
-  }
-  if (p.opts.has("f")) {
-    io.stderr("Unsupported option -f\n");
-    return 1;
-  }
-  const c = commonOptions(p, io, "pvget");
-  if (typeof c === "string") {
-    io.stderr(`pvget: ${c}\n`);
-    return 1;
-  }
-  const badRequest = requestError(c.request);
-  if (badRequest !== undefined) {
-    io.stderr(`failed to parse request string: ${badRequest}\n`);
-    return 1;
-  }
+  const r = parseCommand(args, io, {
+    tool: "pvget",
+    spec: "hvVRM:r:w:tmp:qdcF:f:ni",
+    usage: USAGE,
+    version: VERSION,
+  });
+  if (typeof r === "number") return r;
+  const { p, c } = r;
   const names = p.rest;
   // pvAccessCPP's pvget quietly does nothing without names.
   if (names.length === 0) return 0;

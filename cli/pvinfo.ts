@@ -9,7 +9,7 @@
  */
 
 import { type CliIO, runMain } from "./_io.ts";
-import { clientFor, commonOptions, cppErrorText, errorText, getopt } from "./_pva_common.ts";
+import { clientFor, cppErrorText, errorText, parseCommand } from "./_pva_common.ts";
 import { formatTypeTreeCpp, formatTypeTreePvxs } from "./_pva_format.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 import type { FieldDesc } from "../lib/pva/proto/typedesc.ts";
@@ -38,25 +38,16 @@ Example: pvinfo double01
  * @returns 0 when every PV answered, 1 otherwise (usage errors included, as pvAccessCPP)
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  const p = getopt(args, "hVw:p:vdcD");
-  if (p.error) {
-    io.stderr(`${p.error}. ('pvinfo -h' for help.)\n`);
-    return 1;
-  }
-  if (p.opts.has("h")) {
-    io.stderr(USAGE);
-    return 0;
-  }
-  if (p.opts.has("V")) {
-    io.stdout("epics-ts pvinfo 0.1 (PV Access protocol version 2)\n");
-    return 0;
-  }
-  // pvinfo's -w warning names pvget, as pvAccessCPP's does.
-  const c = commonOptions(p, io, "pvget");
-  if (typeof c === "string") {
-    io.stderr(`pvinfo: ${c}\n`);
-    return 1;
-  }
+  const r = parseCommand(args, io, {
+    tool: "pvinfo",
+    spec: "hVw:p:vdcD",
+    usage: USAGE,
+    version: "epics-ts pvinfo 0.1 (PV Access protocol version 2)",
+    // pvinfo's -w warning names pvget, as pvAccessCPP's does.
+    warnAs: "pvget",
+  });
+  if (typeof r === "number") return r;
+  const { p, c } = r;
   const names = p.rest;
   if (names.length === 0) {
     io.stderr("No pv name(s) specified. ('pvinfo -h' for help.)\n");

@@ -9,7 +9,7 @@
  */
 
 import { type CliIO, runMain } from "./_io.ts";
-import { commonOptions, getopt, requestError, runMonitors } from "./_pva_common.ts";
+import { parseCommand, runMonitors } from "./_pva_common.ts";
 
 const USAGE = `
 Usage: pvmonitor [options] <PV name>...
@@ -39,37 +39,15 @@ example: pvmonitor double01
  * @returns 0 after the signal aborts, 1 when a subscription failed or on a usage error
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  const p = getopt(args, "hvVRM:r:w:tmp:qdcF:f:ni");
-  if (p.error) {
-    io.stderr(`${p.error}. ('pvmonitor -h' for help.)\n`);
-    return 1;
-  }
-  if (p.opts.has("h")) {
-    io.stderr(USAGE);
-    return 0;
-  }
-  if (p.opts.has("V")) {
-    io.stdout("epics-ts pvmonitor 0.1 (PV Access protocol version 2)\n");
-    return 0;
-  }
-  if (p.opts.has("f")) {
-    io.stderr("Unsupported option -f\n");
-    return 1;
-  }
-  const c = commonOptions(p, io, "pvmonitor");
-  if (typeof c === "string") {
-    io.stderr(`pvmonitor: ${c}\n`);
-    return 1;
-  }
-  if (c.provider === "ca") {
-    io.stderr("pvmonitor: provider 'ca' is not supported yet (pvget and pvinfo have it)\n");
-    return 1;
-  }
-  const badRequest = requestError(c.request);
-  if (badRequest !== undefined) {
-    io.stderr(`failed to parse request string: ${badRequest}\n`);
-    return 1;
-  }
+  const r = parseCommand(args, io, {
+    tool: "pvmonitor",
+    spec: "hvVRM:r:w:tmp:qdcF:f:ni",
+    usage: USAGE,
+    version: "epics-ts pvmonitor 0.1 (PV Access protocol version 2)",
+    pvaOnly: true,
+  });
+  if (typeof r === "number") return r;
+  const { p, c } = r;
   // Without names pvAccessCPP's pvmonitor has nothing to wait for and exits.
   if (p.rest.length === 0) return 0;
   return await runMonitors(p.rest, c, io);

@@ -16,14 +16,7 @@
  */
 
 import { type CliIO, runMain } from "./_io.ts";
-import {
-  clientFor,
-  type CommonOptions,
-  commonOptions,
-  cppErrorText,
-  getopt,
-  requestError,
-} from "./_pva_common.ts";
+import { clientFor, type CommonOptions, cppErrorText, parseCommand } from "./_pva_common.ts";
 import { formatJson, formatNt, formatRaw } from "./_pva_format.ts";
 import { buildPut } from "./_pva_put.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
@@ -92,37 +85,16 @@ function show(value: PvValue, c: CommonOptions): string {
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
   // POSIX getopt: stop at the PV name so that negative values are not options.
-  const p = getopt(args, "hvVM:r:w:tp:qdF:f:ns", false);
-  if (p.error) {
-    io.stderr(`${p.error}. ('pvput -h' for help.)\n`);
-    return 1;
-  }
-  if (p.opts.has("h")) {
-    io.stderr(USAGE);
-    return 0;
-  }
-  if (p.opts.has("V")) {
-    io.stdout("epics-ts pvput 0.1 (PV Access protocol version 2)\n");
-    return 0;
-  }
-  if (p.opts.has("f")) {
-    io.stderr("Unsupported option -f\n");
-    return 1;
-  }
-  const c = commonOptions(p, io, "pvput");
-  if (typeof c === "string") {
-    io.stderr(`pvput: ${c}\n`);
-    return 1;
-  }
-  if (c.provider === "ca") {
-    io.stderr("pvput: provider 'ca' is not supported yet (pvget and pvinfo have it)\n");
-    return 1;
-  }
-  const badRequest = requestError(c.request);
-  if (badRequest !== undefined) {
-    io.stderr(`failed to parse request string: ${badRequest}\n`);
-    return 1;
-  }
+  const r = parseCommand(args, io, {
+    tool: "pvput",
+    spec: "hvVM:r:w:tp:qdF:f:ns",
+    usage: USAGE,
+    version: "epics-ts pvput 0.1 (PV Access protocol version 2)",
+    permute: false,
+    pvaOnly: true,
+  });
+  if (typeof r === "number") return r;
+  const { p, c } = r;
   const [name, ...values] = p.rest;
   if (name === undefined) {
     io.stderr("No pv name specified. ('pvput -h' for help.)\n");
