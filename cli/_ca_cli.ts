@@ -302,6 +302,59 @@ export function handleLongOptions(
   return undefined;
 }
 
+/**
+ * What every catool does first with one getopt event: a getopt error is printed (exit
+ * 1), a shared option ({@link handleSharedOption}) is read, `-h` prints `usage` on
+ * stderr and `-V` the version on stdout (exit 0).
+ * @param ev the option
+ * @param st the state to update
+ * @param io where the texts go
+ * @param cmd the tool name, its help text, and which shared letters it has (all of
+ *   them when not given: a tool whose letters mean something else names the rest)
+ * @returns the exit code when the command ends here, true when the option was handled,
+ *   false when it is the tool's own
+ */
+export function handleCommonEvent(
+  ev: OptEvent,
+  st: OptionState,
+  io: CliIO,
+  cmd: { tool: string; usage: string; shared?: string },
+): number | boolean {
+  if (ev.error) {
+    io.stderr(getoptErrorText(ev, cmd.tool));
+    return 1;
+  }
+  if (
+    (cmd.shared === undefined || cmd.shared.includes(ev.opt)) &&
+    handleSharedOption(ev, st, cmd.tool, io)
+  ) return true;
+  switch (ev.opt) {
+    case "h":
+      io.stderr(cmd.usage);
+      return 0;
+    case "V":
+      io.stdout(versionText());
+      return 0;
+  }
+  return false;
+}
+
+/**
+ * {@link handleLongOptions} with its error printed on stderr.
+ * @returns false when a long option was refused (the tool exits with 1)
+ */
+export function longOptionsOk(
+  long: readonly string[],
+  st: OptionState,
+  io: CliIO,
+  tool: string,
+  allowed: readonly string[],
+): boolean {
+  const err = handleLongOptions(long, st, tool, allowed);
+  if (err) io.stderr(err);
+  return err === undefined;
+}
+
 /** Fresh option state with the catools defaults. */
 export function newOptionState(io: CliIO): OptionState {
   return {

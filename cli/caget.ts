@@ -30,15 +30,13 @@ import {
   epicsNow,
   exceptionText,
   getopt,
-  getoptErrorText,
-  handleLongOptions,
-  handleSharedOption,
+  handleCommonEvent,
   jsonLine,
   jsonOf,
+  longOptionsOk,
   newOptionState,
   opTimeout,
   utcOffsetFor,
-  versionText,
 } from "./_ca_cli.ts";
 
 const TOOL = "caget";
@@ -82,6 +80,8 @@ Extras (not in EPICS base):
 Example: caget -a my_channel another_channel
 `;
 
+const CMD = { tool: TOOL, usage: USAGE };
+
 /** DBR type from a `-d` argument: a number, a DBR name, or a name without "DBR_". */
 function parseDbrArg(arg: string): number {
   const m = /^\s*([+-]?\d+)/.exec(arg);
@@ -117,18 +117,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     mode = m;
   };
   for (const ev of g.events) {
-    if (ev.error) {
-      io.stderr(getoptErrorText(ev, TOOL));
-      return 1;
-    }
-    if (handleSharedOption(ev, st, TOOL, io)) continue;
+    const common = handleCommonEvent(ev, st, io, CMD);
+    if (typeof common === "number") return common;
+    if (common) continue;
     switch (ev.opt) {
-      case "h":
-        io.stderr(USAGE);
-        return 0;
-      case "V":
-        io.stdout(versionText());
-        return 0;
       case "t":
         setMode("terse");
         break;
@@ -162,11 +154,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         break; // accepted and ignored, as by EPICS base
     }
   }
-  const longErr = handleLongOptions(g.long, st, TOOL, LONG);
-  if (longErr) {
-    io.stderr(longErr);
-    return 1;
-  }
+  if (!longOptionsOk(g.long, st, io, TOOL, LONG)) return 1;
   const names = g.operands;
   if (names.length < 1) {
     io.stderr(`No pv name specified. ('${TOOL} -h' for help.)\n`);

@@ -20,11 +20,10 @@ import {
   contextFor,
   EPICS_VERSION_TEXT,
   getopt,
-  getoptErrorText,
-  handleLongOptions,
-  handleSharedOption,
+  handleCommonEvent,
   hostNameText,
   jsonLine,
+  longOptionsOk,
   newOptionState,
   versionText,
   waitConnected,
@@ -51,6 +50,8 @@ Extras (not in EPICS base):
 
 Example: cainfo my_channel another_channel
 `;
+
+const CMD = { tool: TOOL, usage: USAGE + versionText(), shared: "wp" };
 
 const STATE: Record<CaChannel["state"], CainfoData["state"]> = {
   searching: "never connected",
@@ -131,18 +132,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const g = getopt(args, SPEC, { long: LONG });
   let statusLevel = 0;
   for (const ev of g.events) {
-    if (ev.error) {
-      io.stderr(getoptErrorText(ev, TOOL));
-      return 1;
-    }
-    if ("wp".includes(ev.opt) && handleSharedOption(ev, st, TOOL, io)) continue;
+    const common = handleCommonEvent(ev, st, io, CMD);
+    if (typeof common === "number") return common;
+    if (common) continue;
     switch (ev.opt) {
-      case "h":
-        io.stderr(USAGE + versionText());
-        return 0;
-      case "V":
-        io.stdout(versionText());
-        return 0;
       case "s": {
         const m = /^\s*([+-]?\d+)/.exec(ev.arg ?? "");
         if (!m) {
@@ -154,11 +147,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       }
     }
   }
-  const longErr = handleLongOptions(g.long, st, TOOL, LONG);
-  if (longErr) {
-    io.stderr(longErr);
-    return 1;
-  }
+  if (!longOptionsOk(g.long, st, io, TOOL, LONG)) return 1;
   const names = g.operands;
   if (statusLevel !== 0 && names.length < 1) {
     // As EPICS base: with an interest level and no PV, the report alone.

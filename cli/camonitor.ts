@@ -29,14 +29,12 @@ import {
   contextFor,
   epicsNow,
   getopt,
-  getoptErrorText,
-  handleLongOptions,
-  handleSharedOption,
+  handleCommonEvent,
   jsonLine,
   jsonOf,
+  longOptionsOk,
   newOptionState,
   utcOffsetFor,
-  versionText,
 } from "./_ca_cli.ts";
 
 const TOOL = "camonitor";
@@ -73,6 +71,8 @@ Extras (not in EPICS base):
 
 Example: camonitor -t sc my_channel another_channel
 `;
+
+const CMD = { tool: TOOL, usage: USAGE };
 
 type TimeKind = "absolute" | "relative" | "incremental" | "incrementalByChannel";
 
@@ -117,19 +117,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   let client = false;
   let kind: TimeKind = "absolute";
   for (const ev of g.events) {
-    if (ev.error) {
-      io.stderr(getoptErrorText(ev, TOOL));
-      return 1;
-    }
-    if (handleSharedOption(ev, st, TOOL, io)) continue;
+    const common = handleCommonEvent(ev, st, io, CMD);
+    if (typeof common === "number") return common;
+    if (common) continue;
     const arg = ev.arg ?? "";
     switch (ev.opt) {
-      case "h":
-        io.stderr(USAGE);
-        return 0;
-      case "V":
-        io.stdout(versionText());
-        return 0;
       case "n":
         st.format.enumAsNumber = true;
         break;
@@ -186,11 +178,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         break;
     }
   }
-  const longErr = handleLongOptions(g.long, st, TOOL, LONG);
-  if (longErr) {
-    io.stderr(longErr);
-    return 1;
-  }
+  if (!longOptionsOk(g.long, st, io, TOOL, LONG)) return 1;
   const names = g.operands;
   if (names.length < 1) {
     io.stderr(`No pv name specified. ('${TOOL} -h' for help.)\n`);

@@ -30,16 +30,14 @@ import {
   contextFor,
   exceptionText,
   getopt,
-  getoptErrorText,
-  handleLongOptions,
-  handleSharedOption,
+  handleCommonEvent,
   jsonLine,
   jsonOf,
+  longOptionsOk,
   newOptionState,
   opTimeout,
   scanDouble,
   utcOffsetFor,
-  versionText,
   waitConnected,
 } from "./_ca_cli.ts";
 
@@ -80,6 +78,8 @@ Extras (not in EPICS base):
 Example: caput my_channel 1.2
 `;
 
+const CMD = { tool: TOOL, usage: USAGE, shared: "wpF#" };
+
 /** Text to the 40-byte DBR_STRING: unescaped and cut to 39 bytes. */
 function toDbrString(s: string): string {
   let t = unescapeString(s);
@@ -110,18 +110,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   let enumAsString = false;
   let charArrAsStr = false;
   for (const ev of g.events) {
-    if (ev.error) {
-      io.stderr(getoptErrorText(ev, TOOL));
-      return 1;
-    }
-    if ("wpF#".includes(ev.opt) && handleSharedOption(ev, st, TOOL, io)) continue;
+    const common = handleCommonEvent(ev, st, io, CMD);
+    if (typeof common === "number") return common;
+    if (common) continue;
     switch (ev.opt) {
-      case "h":
-        io.stderr(USAGE);
-        return 0;
-      case "V":
-        io.stdout(versionText());
-        return 0;
       case "t":
         mode = "terse";
         break;
@@ -145,11 +137,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         break;
     }
   }
-  const longErr = handleLongOptions(g.long, st, TOOL, LONG);
-  if (longErr) {
-    io.stderr(longErr);
-    return 1;
-  }
+  if (!longOptionsOk(g.long, st, io, TOOL, LONG)) return 1;
   const [name, ...values] = g.operands;
   if (name === undefined) {
     io.stderr(`No pv name specified. ('${TOOL} -h' for help.)\n`);
