@@ -340,6 +340,28 @@ export function handleCommonEvent(
 }
 
 /**
+ * caget's and camonitor's display flags: `-n` (enum index), `-s` (string from the
+ * server), `-S` (char array as a string). caput's letters mean other things.
+ * @param ev the option
+ * @param st the state to update
+ * @returns true when the option was one of these
+ */
+export function handleDisplayFlag(ev: OptEvent, st: OptionState): boolean {
+  switch (ev.opt) {
+    case "n":
+      st.format.enumAsNumber = true;
+      return true;
+    case "s":
+      st.format.stringFromServer = true;
+      return true;
+    case "S":
+      st.format.charArrayAsString = true;
+      return true;
+  }
+  return false;
+}
+
+/**
  * {@link handleLongOptions} with its error printed on stderr.
  * @returns false when a long option was refused (the tool exits with 1)
  */

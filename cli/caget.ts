@@ -31,6 +31,7 @@ import {
   exceptionText,
   getopt,
   handleCommonEvent,
+  handleDisplayFlag,
   jsonLine,
   jsonOf,
   longOptionsOk,
@@ -120,6 +121,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     const common = handleCommonEvent(ev, st, io, CMD);
     if (typeof common === "number") return common;
     if (common) continue;
+    if (handleDisplayFlag(ev, st)) continue;
     switch (ev.opt) {
       case "t":
         setMode("terse");
@@ -140,15 +142,6 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       }
       case "c":
         callback = true;
-        break;
-      case "n":
-        st.format.enumAsNumber = true;
-        break;
-      case "s":
-        st.format.stringFromServer = true;
-        break;
-      case "S":
-        st.format.charArrayAsString = true;
         break;
       case "i":
         break; // accepted and ignored, as by EPICS base

@@ -30,6 +30,7 @@ import {
   epicsNow,
   getopt,
   handleCommonEvent,
+  handleDisplayFlag,
   jsonLine,
   jsonOf,
   longOptionsOk,
@@ -120,17 +121,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     const common = handleCommonEvent(ev, st, io, CMD);
     if (typeof common === "number") return common;
     if (common) continue;
+    if (handleDisplayFlag(ev, st)) continue;
     const arg = ev.arg ?? "";
     switch (ev.opt) {
-      case "n":
-        st.format.enumAsNumber = true;
-        break;
-      case "s":
-        st.format.stringFromServer = true;
-        break;
-      case "S":
-        st.format.charArrayAsString = true;
-        break;
       case "m": {
         mask = 0;
         for (const c of arg) {
