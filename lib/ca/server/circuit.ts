@@ -81,6 +81,8 @@ const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 
 /** A DBR payload encoded once per snapshot and request shape, shared by every reader. */
 interface Encoded {
+  /** The request shape it answers (type, count, read or event). */
+  key: number;
   status: number;
   count: number;
   /** Unpadded payload size. */
@@ -94,7 +96,7 @@ interface Encoded {
  * an entry is valid for as long as its snapshot lives: a value read by many clients, or
  * posted to many subscribers, is converted and encoded once.
  */
-const ENCODED = new WeakMap<PvSnapshot, Map<number, Encoded>>();
+const ENCODED = new WeakMap<PvSnapshot, Encoded | Map<number, Encoded>>();
 const scratch = new ByteWriter(1024);
 
 function encodedPayload(
@@ -107,13 +109,13 @@ function encodedPayload(
 ): Encoded {
   // dataType < 64 and count < 2^32: the key stays below 2^39, exact in a double.
   const key = (count * 2 + (isEvent ? 1 : 0)) * 64 + dataType;
-  let perSnap = ENCODED.get(snap);
-  if (!perSnap) {
-    perSnap = new Map();
-    ENCODED.set(snap, perSnap);
+  // Most snapshots are read in one shape only: keep that entry directly, and make a map
+  // only when a second shape is asked for.
+  const cached = ENCODED.get(snap);
+  if (cached !== undefined) {
+    const hit = cached instanceof Map ? cached.get(key) : cached.key === key ? cached : undefined;
+    if (hit) return hit;
   }
-  const hit = perSnap.get(key);
-  if (hit) return hit;
   let status: number = Eca.NORMAL;
   let result;
   try {
@@ -130,8 +132,10 @@ function encodedPayload(
   if (result) encodeDbr(scratch, dataType, n, result.data);
   else scratch.zeros(size);
   scratch.padTo(8);
-  const enc = { status, count: n, size, body: scratch.toBytes() };
-  perSnap.set(key, enc);
+  const enc: Encoded = { key, status, count: n, size, body: scratch.toBytes() };
+  if (cached === undefined) ENCODED.set(snap, enc);
+  else if (cached instanceof Map) cached.set(key, enc);
+  else ENCODED.set(snap, new Map([[cached.key, cached], [key, enc]]));
   return enc;
 }
 
