@@ -21,6 +21,7 @@ import {
   SearchReply,
 } from "../proto/constants.ts";
 import { dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
+import type { DbrData } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
 import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
 import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
@@ -79,7 +80,7 @@ interface Subscription {
 const QUEUE_BYTES = 256 * 1024;
 const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 
-/** A DBR payload encoded once per snapshot and request shape, shared by every reader. */
+/** A DBR payload for one snapshot and request shape, shared by every reader. */
 interface Encoded {
   /** The request shape it answers (type, count, read or event). */
   key: number;
@@ -87,14 +88,23 @@ interface Encoded {
   count: number;
   /** Unpadded payload size. */
   size: number;
-  /** The padded payload bytes. */
-  body: Uint8Array;
+  /** The padded payload bytes, kept once a second reader asked for the same shape. */
+  body?: Uint8Array;
+}
+
+/** What {@link encodedPayload} hands the caller: cached bytes, or data to encode in place. */
+interface Prepared {
+  enc: Encoded;
+  /** Present when there are no cached bytes: encode this straight into the output. */
+  data?: DbrData;
 }
 
 /**
  * Encoded payloads by snapshot. Snapshots are immutable and replaced on every post, so
- * an entry is valid for as long as its snapshot lives: a value read by many clients, or
- * posted to many subscribers, is converted and encoded once.
+ * an entry is valid for as long as its snapshot lives. A shape read once (the common case:
+ * one monitor, one reader) is encoded straight into the output with no copy; when a second
+ * reader asks for the same snapshot and shape, the bytes are kept and shared from then on,
+ * so a value read by many clients, or posted to many subscribers, is converted once.
  */
 const ENCODED = new WeakMap<PvSnapshot, Encoded | Map<number, Encoded>>();
 const scratch = new ByteWriter(1024);
@@ -106,16 +116,18 @@ function encodedPayload(
   count: number,
   isEvent: boolean,
   logger: Logger,
-): Encoded {
+): Prepared {
   // dataType < 64 and count < 2^32: the key stays below 2^39, exact in a double.
   const key = (count * 2 + (isEvent ? 1 : 0)) * 64 + dataType;
-  // Most snapshots are read in one shape only: keep that entry directly, and make a map
-  // only when a second shape is asked for.
   const cached = ENCODED.get(snap);
-  if (cached !== undefined) {
-    const hit = cached instanceof Map ? cached.get(key) : cached.key === key ? cached : undefined;
-    if (hit) return hit;
-  }
+  const seen = cached === undefined
+    ? undefined
+    : cached instanceof Map
+    ? cached.get(key)
+    : cached.key === key
+    ? cached
+    : undefined;
+  if (seen?.body) return { enc: seen };
   let status: number = Eca.NORMAL;
   let result;
   try {
@@ -128,15 +140,20 @@ function encodedPayload(
   // A dynamic-length update always carries at least one element (see ca.md §9).
   const n = result ? Math.max(result.count, isEvent ? 1 : 0) : count;
   const size = dbrPayloadSize(dataType, n);
-  scratch.reset();
-  if (result) encodeDbr(scratch, dataType, n, result.data);
-  else scratch.zeros(size);
-  scratch.padTo(8);
-  const enc: Encoded = { key, status, count: n, size, body: scratch.toBytes() };
+  if (seen) {
+    // Second reader of this shape: keep the bytes for everyone after.
+    scratch.reset();
+    if (result) encodeDbr(scratch, dataType, n, result.data);
+    else scratch.zeros(size);
+    scratch.padTo(8);
+    seen.body = scratch.toBytes();
+    return { enc: seen };
+  }
+  const enc: Encoded = { key, status, count: n, size };
   if (cached === undefined) ENCODED.set(snap, enc);
   else if (cached instanceof Map) cached.set(key, enc);
   else ENCODED.set(snap, new Map([[cached.key, cached], [key, enc]]));
-  return enc;
+  return { enc, data: result?.data };
 }
 
 /** Server side of one CA virtual circuit. */
@@ -487,7 +504,7 @@ export class CaCircuit {
     request?: CaMessage,
   ): void {
     const isEvent = command === CaCommand.EVENT_ADD;
-    const enc = encodedPayload(snap, ch.pv, dataType, count, isEvent, this.#opts.logger);
+    const { enc, data } = encodedPayload(snap, ch.pv, dataType, count, isEvent, this.#opts.logger);
     const size = enc.size;
     if (this.#clientMinor < 9 && padded(size) >= 0xffff) {
       // Clients before 4.9 cannot take the extended header.
@@ -503,8 +520,15 @@ export class CaCircuit {
       return;
     }
     const p1 = command === CaCommand.READ ? ch.sid : enc.status;
-    writeHeader(this.#out, command, enc.body.length, dataType, enc.count, p1, id);
-    this.#out.bytes(enc.body);
+    writeHeader(this.#out, command, padded(size), dataType, enc.count, p1, id);
+    if (enc.body) {
+      this.#out.bytes(enc.body);
+      return;
+    }
+    const start = this.#out.length;
+    if (data) encodeDbr(this.#out, dataType, enc.count, data);
+    else this.#out.zeros(size);
+    this.#out.padTo(8, start);
   }
 
   #write(m: CaMessage): void {

@@ -616,3 +616,35 @@ Deno.test({
     assert.equal((pv.value as Float64Array).length, 0);
   },
 });
+
+Deno.test({
+  name:
+    "circuit: readers of the same value get identical bytes (first encoded in place, then shared)",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("w", {
+      type: "float64",
+      length: 4,
+      value: [1.5, 2.5, 3.5, 4.5],
+      units: "mm",
+    });
+    const payloads: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const h = harness([pv]);
+      h.send((w) => hello(w, "w"));
+      await h.settle();
+      const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+      h.send((w) => writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.CTRL_DOUBLE, 0, sid, 1));
+      await h.settle();
+      const r = h.received.find((m) => m.command === CaCommand.READ_NOTIFY)!;
+      assert.equal(r.dataCount, 4);
+      payloads.push(Array.from(r.payload).join(","));
+      h.circuit.close();
+    }
+    assert.equal(payloads[1], payloads[0]);
+    assert.equal(payloads[2], payloads[0]);
+    const d = decodeDbr(Dbr.CTRL_DOUBLE, 4, new Uint8Array(payloads[2].split(",").map(Number)));
+    assert.deepEqual(Array.from(d.value as Float64Array), [1.5, 2.5, 3.5, 4.5]);
+    assert.equal(d.meta.units, "mm");
+  },
+});
