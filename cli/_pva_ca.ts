@@ -1,7 +1,8 @@
 /**
- * The `ca` provider of pvget and pvinfo (`-p ca`): a Channel Access channel read and
- * presented as a PVA structure, the way pvAccessCPP's ca provider presents it. Pure
- * mapping functions here; the reads happen in {@link caGet} over a CA client context.
+ * The `ca` provider of pvget, pvput, pvmonitor and pvinfo (`-p ca`): a Channel Access
+ * channel read, written and monitored as a PVA structure, the way pvAccessCPP's ca
+ * provider presents it. Pure mapping functions first; then the reads ({@link caGet}),
+ * writes ({@link caPut}) and monitors ({@link runCaMonitors}) over a CA client context.
  *
  * What pvAccessCPP's ca provider builds from a channel of native type DBF_x (observed
  * against softIocPVX, field order kept):
@@ -22,11 +23,15 @@
 import { type FieldDesc, T } from "../lib/pva/proto/typedesc.ts";
 import { PvValue } from "../lib/pva/proto/value.ts";
 import { parseRequest } from "../lib/pva/proto/request.ts";
-import { Dbr } from "../lib/ca/proto/constants.ts";
+import { Dbr, Eca } from "../lib/ca/proto/constants.ts";
 import type { DbrData } from "../lib/ca/proto/dbr_types.ts";
 import { AlarmStatus, statusName } from "../lib/core/alarm.ts";
 import { epicsToPosix } from "../lib/core/time.ts";
-import type { CaContext } from "../lib/ca/client/mod.ts";
+import type { CaContext, PutValue, Subscription } from "../lib/ca/client/mod.ts";
+import { CaStatusError } from "../lib/core/errors.ts";
+import { type CliIO, untilAborted } from "./_io.ts";
+import { caMessage, circuitLossText, contextFor, utcOffsetFor } from "./_ca_cli.ts";
+import { type CommonOptions, printValue } from "./_pva_common.ts";
 
 const ALARM_T = T.struct("alarm_t", [["severity", T.int], ["status", T.int], [
   "message",
@@ -238,4 +243,146 @@ export async function caGet(
       : ch.get({ dbrType: plan.choicesDbr, count: 1, timeoutSec: opts.timeout }),
   ]);
   return caValue(plan, native, data.data, choices?.data);
+}
+
+/**
+ * Marks in `next` the leaf fields whose value differs from `prev` (every field when
+ * there is no `prev`), as pvAccessCPP's ca provider marks a monitor update: it compares
+ * each field with the last update, so a NaN (never equal to itself) shows every time.
+ * @param prev the previous update, or undefined for the first one
+ * @param next the new update, of the same type (its marks are replaced)
+ * @returns next
+ */
+export function markDifferences(prev: PvValue | undefined, next: PvValue): PvValue {
+  next.clearChanged();
+  if (!prev || prev.type !== next.type) return next.markChanged();
+  const walk = (a: PvValue, b: PvValue) => {
+    if (b.type.kind === "structure") {
+      const am = a.members();
+      b.members().forEach(([, bm], i) => walk(am[i][1], bm));
+      return;
+    }
+    if (!sameLeaf(a.value, b.value)) b.markChanged();
+  };
+  walk(prev, next);
+  return next;
+}
+
+function sameLeaf(a: unknown, b: unknown): boolean {
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) {
+    return a === b;
+  }
+  const x = a as ArrayLike<unknown>;
+  const y = b as ArrayLike<unknown>;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/**
+ * What the ca provider writes for a put structure: its `value` (an enum's index).
+ * @param put the structure built from pvput's arguments
+ * @returns the value to send over CA
+ */
+export function caPutValue(put: PvValue): PutValue {
+  const v = put.field("value");
+  if (v.type.kind === "structure") return Number(v.get("index"));
+  const x = v.value;
+  if (typeof x === "bigint") return Number(x);
+  if (typeof x !== "object" || x === null) return x as number | string | boolean;
+  return Array.from(
+    x as ArrayLike<number | string | boolean | bigint>,
+    (e) => typeof e === "bigint" ? Number(e) : e,
+  );
+}
+
+/**
+ * Writes a put structure's value to a CA channel and waits for completion (pvput).
+ * @throws {ChannelNotFoundError} / {TimeoutError} when the channel does not connect
+ * @throws {CaStatusError} when the server or the access rights refuse the write
+ */
+export async function caPut(
+  ctx: CaContext,
+  name: string,
+  put: PvValue,
+  timeout: number,
+): Promise<void> {
+  const ch = ctx.channel(name);
+  await ch.connected(timeout);
+  const value = caPutValue(put);
+  // libca refuses more elements than the channel holds before sending anything.
+  if (typeof value === "object" && value.length > ch.count) {
+    throw new CaStatusError(`Cannot write ${value.length} elements to "${name}"`, Eca.BADCOUNT);
+  }
+  await ch.put(value, { wait: true, timeoutSec: timeout });
+}
+
+/** What pvAccessCPP prints for a failed CA operation: ca_message's text, else ours. */
+export function caErrorText(e: unknown): string | undefined {
+  return e instanceof CaStatusError ? caMessage(e.eca) : undefined;
+}
+
+/**
+ * pvmonitor / `pvget -m` with the ca provider: subscribes to each channel as it
+ * connects and prints every update in `c.mode`, marking only what changed since the
+ * last update. A lost server prints libca's "Virtual circuit disconnect" report on
+ * stderr (pvAccessCPP prints no `<Disconnect>` line for CA); subscriptions resume by
+ * themselves when it returns. Runs until the io signal aborts.
+ * @returns 1 when a subscription reported an error, else 0
+ */
+export async function runCaMonitors(
+  names: readonly string[],
+  c: CommonOptions,
+  io: CliIO,
+): Promise<number> {
+  const pad = Math.max(...names.map((n) => n.length));
+  const utcOffset = utcOffsetFor(io.env);
+  const ctx = contextFor(io, {
+    onCircuitLost: (address, loss) => io.stderr(circuitLossText(address, loss, utcOffset)),
+  });
+  let failed = false;
+  const subs: Subscription[] = [];
+  const offs = names.map((name) => {
+    const ch = ctx.channel(name);
+    let started = false;
+    let prev: PvValue | undefined;
+    return ch.onConnection(async (up) => {
+      if (!up) {
+        prev = undefined;
+        return;
+      }
+      if (started) return;
+      started = true;
+      const native = ch.nativeType;
+      const plan = caPlan(native, ch.count, c.request);
+      let choices: DbrData | undefined;
+      if (plan.choicesDbr !== undefined) {
+        try {
+          choices = (await ch.get({ dbrType: plan.choicesDbr, count: 1, timeoutSec: c.timeout }))
+            .data;
+        } catch {
+          // no choices: the enum shows its index alone
+        }
+      }
+      if (io.signal.aborted) return;
+      subs.push(ch.subscribe({ dbrType: plan.dbrType, count: ch.count === 1 ? 1 : 0 }, (u) => {
+        if ("error" in u) {
+          failed = true;
+          io.stderr(`${name.padEnd(pad)} Error ${caMessage(u.error.eca)}\n`);
+          return;
+        }
+        const v = markDifferences(prev, caValue(plan, native, u.data, choices));
+        prev = v;
+        io.stdout(printValue(name, pad, v, c));
+      }));
+    });
+  });
+  try {
+    await untilAborted(io.signal);
+  } finally {
+    for (const off of offs) off();
+    for (const s of subs) s.cancel();
+    await ctx.close();
+  }
+  return failed ? 1 : 0;
 }

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Dbr } from "../lib/ca/proto/constants.ts";
 import type { DbrData } from "../lib/ca/proto/dbr_types.ts";
-import { caPlan, caValue } from "./_pva_ca.ts";
+import { caPlan, caPutValue, caValue, markDifferences } from "./_pva_ca.ts";
+import { buildPut } from "./_pva_put.ts";
 import { formatJson, formatNt, formatRaw, formatTypeTreeCpp } from "./_pva_format.ts";
 
 const UTC = { timeZone: "UTC" };
@@ -165,5 +166,121 @@ Deno.test({
         "        string description \n        string format I6\n        string units \n",
     );
     assert.equal(`T:short ${formatNt(sh, UTC)}`, "T:short INVALID UNDEFINED UDF []\n");
+  },
+});
+
+// T:calc (calc, SCAN .1 second, no limits set): DBR_CTRL_DOUBLE with NaN alarm limits.
+function calcCtrl(value: number): DbrData {
+  return {
+    value: new Float64Array([value]),
+    meta: {
+      status: 0,
+      severity: 0,
+      units: "",
+      precision: 0,
+      upperDispLimit: 0,
+      lowerDispLimit: 0,
+      upperAlarmLimit: NaN,
+      upperWarningLimit: NaN,
+      lowerWarningLimit: NaN,
+      lowerAlarmLimit: NaN,
+      upperCtrlLimit: 0,
+      lowerCtrlLimit: 0,
+    },
+  };
+}
+
+const NAN_LIMITS = "    valueAlarm_t valueAlarm\n        double lowAlarmLimit nan\n" +
+  "        double lowWarningLimit nan\n        double highWarningLimit nan\n" +
+  "        double highAlarmLimit nan\n";
+
+Deno.test({
+  name: "ca provider monitor: later updates mark what differs (NaN always does)",
+  permissions: "none",
+  fn() {
+    // pvmonitor -p ca -M raw T:calc and -M json against softIocPVX.
+    const plan = caPlan(Dbr.DOUBLE, 1);
+    const first = markDifferences(undefined, caValue(plan, Dbr.DOUBLE, calcCtrl(167)));
+    const second = markDifferences(first, caValue(plan, Dbr.DOUBLE, calcCtrl(168)));
+    assert.equal(
+      formatRaw("T:calc", first, UTC),
+      "T:calc structure \n    double value 167\n    alarm_t alarm \n" +
+        "        int severity 0\n        int status 0\n        string message \n" +
+        "    display_t display\n        double limitLow 0\n        double limitHigh 0\n" +
+        "        string description \n        string format F6.0\n        string units \n" +
+        "    control_t control\n        double limitLow 0\n        double limitHigh 0\n" +
+        "        double minStep 0\n    valueAlarm_t valueAlarm\n        boolean active false\n" +
+        "        double lowAlarmLimit nan\n        double lowWarningLimit nan\n" +
+        "        double highWarningLimit nan\n        double highAlarmLimit nan\n" +
+        "        int lowAlarmSeverity 0\n        int lowWarningSeverity 0\n" +
+        "        int highWarningSeverity 0\n        int highAlarmSeverity 0\n" +
+        "        byte hysteresis 0\n",
+    );
+    assert.equal(
+      formatRaw("T:calc", second, UTC),
+      "T:calc structure \n    double value 168\n" + NAN_LIMITS,
+    );
+    assert.equal(
+      formatJson(second),
+      "{value:168.0,valueAlarm:{lowAlarmLimit:NaN,lowWarningLimit:NaN," +
+        "highWarningLimit:NaN,highAlarmLimit:NaN}}\n",
+    );
+    assert.equal(`T:calc ${formatNt(second, UTC)}`, "T:calc 168 \n");
+
+    // -r field(value,alarm,timeStamp): DBR_TIME_DOUBLE; only the changed stamp parts.
+    const timed = caPlan(Dbr.DOUBLE, 1, "field(value,alarm,timeStamp)");
+    const at = (value: number, sec: number, nsec: number) =>
+      caValue(timed, Dbr.DOUBLE, {
+        value: new Float64Array([value]),
+        meta: { status: 0, severity: 0, stamp: { secPastEpoch: sec - 631152000, nsec } },
+      });
+    const a = markDifferences(undefined, at(274, 1795269285, 589631986));
+    const b = markDifferences(a, at(275, 1795269285, 689560083));
+    assert.equal(
+      formatJson(a),
+      '{value:274.0,alarm:{severity:0,status:0,message:""},' +
+        "timeStamp:{secondsPastEpoch:1795269285,nanoseconds:589631986,userTag:0}}\n",
+    );
+    assert.equal(formatJson(b), "{value:275.0,timeStamp:{nanoseconds:689560083}}\n");
+    assert.equal(
+      formatRaw("T:calc", b, UTC),
+      "T:calc structure \n    double value 275\n" +
+        "    time_t timeStamp 2026-11-21 13:54:45.690  \n        int nanoseconds 689560083\n",
+    );
+  },
+});
+
+Deno.test({
+  name: "ca provider put: the value written for scalars, enums, strings and arrays",
+  permissions: "none",
+  fn() {
+    const put = (nativeType: number, count: number, data: DbrData, args: string[]) => {
+      const plan = caPlan(nativeType, count, "field(value)");
+      const choices = nativeType === Dbr.ENUM
+        ? {
+          value: new Uint16Array([0]),
+          meta: { status: 0, severity: 0, enumStrings: ["Zero", "One", "Two"] },
+        }
+        : undefined;
+      const cur = caValue(plan, nativeType, data, choices);
+      return caPutValue(buildPut(cur, args, () => {}));
+    };
+    const meta = { status: 0, severity: 0 };
+    assert.equal(put(Dbr.DOUBLE, 1, { value: new Float64Array([1.5]), meta }, ["2.5"]), 2.5);
+    assert.equal(put(Dbr.DOUBLE, 1, { value: new Float64Array([1.5]), meta }, ["value=3.5"]), 3.5);
+    assert.equal(put(Dbr.LONG, 1, { value: new Int32Array([42]), meta }, ["0x10"]), 16);
+    assert.equal(put(Dbr.ENUM, 1, { value: new Uint16Array([0]), meta }, ["Two"]), 2);
+    assert.equal(put(Dbr.ENUM, 1, { value: new Uint16Array([0]), meta }, ["1"]), 1);
+    assert.equal(put(Dbr.STRING, 1, { value: ["x"], meta }, ["a=b"]), "a=b");
+    assert.deepEqual(
+      put(Dbr.DOUBLE, 10, { value: new Float64Array(0), meta }, ["3", "1", "2", "3"]),
+      [1, 2, 3],
+    );
+    assert.deepEqual(put(Dbr.DOUBLE, 10, { value: new Float64Array(0), meta }, ["[4,5]"]), [4, 5]);
+    // pvput -p ca T:ao display.units=x: the put structure has the value alone.
+    assert.throws(
+      () => put(Dbr.DOUBLE, 1, { value: new Float64Array([1.5]), meta }, ["display.units=x"]),
+      /No valid value\(s\) specified/,
+    );
   },
 });

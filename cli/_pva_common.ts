@@ -84,7 +84,7 @@ export interface CommonOptions {
   timeout: number;
   mode: OutputMode;
   timeZone: string | undefined;
-  /** `-p`: PV Access, or Channel Access presented as PVA structures (pvget, pvinfo). */
+  /** `-p`: PV Access, or Channel Access presented as PVA structures. */
   provider: "pva" | "ca";
 }
 
@@ -140,8 +140,6 @@ export interface CommandSpec {
   permute?: boolean;
   /** The command named in -w warnings, when not `tool` (pvinfo's names pvget). */
   warnAs?: string;
-  /** Refuse `-p ca` (`<tool>: provider 'ca' is not supported yet ...`). */
-  pvaOnly?: boolean;
 }
 
 /**
@@ -180,12 +178,6 @@ export function parseCommand(
   const c = commonOptions(p, io, s.warnAs ?? s.tool);
   if (typeof c === "string") {
     io.stderr(`${s.tool}: ${c}\n`);
-    return 1;
-  }
-  if (s.pvaOnly && c.provider === "ca") {
-    io.stderr(
-      `${s.tool}: provider 'ca' is not supported yet (pvget and pvinfo have it)\n`,
-    );
     return 1;
   }
   // A command without -r (pvinfo) has the empty request, which always passes.

@@ -21,7 +21,7 @@ import {
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
 import { contextFor } from "./_ca_cli.ts";
-import { caGet } from "./_pva_ca.ts";
+import { caGet, runCaMonitors } from "./_pva_ca.ts";
 
 const USAGE = `
 Usage: pvget [options] <PV name>...
@@ -67,10 +67,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   // pvAccessCPP's pvget quietly does nothing without names.
   if (names.length === 0) return 0;
   if (p.opts.has("m")) {
-    if (c.provider === "ca") {
-      io.stderr("pvget: provider 'ca' is not supported with -m yet\n");
-      return 1;
-    }
+    if (c.provider === "ca") return await runCaMonitors(names, c, io);
     return await runMonitors(names, c, io);
   }
 

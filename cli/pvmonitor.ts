@@ -3,13 +3,14 @@
  * pvmonitor does.
  *
  * ```text
- * pvmonitor [-h] [-V] [-r <request>] [-w <sec>] [-p pva] [-M raw|nt|json] [-v] [-q] [-d] <PV>...
+ * pvmonitor [-h] [-V] [-r <request>] [-w <sec>] [-p pva|ca] [-M raw|nt|json] [-v] [-q] [-d] <PV>...
  * ```
  * @module
  */
 
 import { type CliIO, runMain } from "./_io.ts";
 import { parseCommand, runMonitors } from "./_pva_common.ts";
+import { runCaMonitors } from "./_pva_ca.ts";
 
 const USAGE = `
 Usage: pvmonitor [options] <PV name>...
@@ -19,7 +20,7 @@ options:
   -V: Print version and exit
   -r <pv request>:   Request, specifies what fields to return and options, default is ''
   -w <sec>:          Wait time, specifies timeout, default is 5.000000 second(s)
-  -p <provider>:     Set default provider name, default is 'pva'
+  -p <provider>:     Set default provider name, default is 'pva' ('ca' monitors Channel Access)
   -M <raw|nt|json>:  Output mode.  default is 'nt'
   -v:                Print the PV name, then each field an update changed on its own
                      line, as pvxs' pvxmonitor does
@@ -44,12 +45,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     spec: "hvVRM:r:w:tmp:qdcF:f:ni",
     usage: USAGE,
     version: "epics-ts pvmonitor 0.1 (PV Access protocol version 2)",
-    pvaOnly: true,
   });
   if (typeof r === "number") return r;
   const { p, c } = r;
   // Without names pvAccessCPP's pvmonitor has nothing to wait for and exits.
   if (p.rest.length === 0) return 0;
+  if (c.provider === "ca") return await runCaMonitors(p.rest, c, io);
   return await runMonitors(p.rest, c, io);
 }
 

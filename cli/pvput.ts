@@ -2,12 +2,15 @@
  * pvput: write PV Access channels, as EPICS 7's pvput does.
  *
  * ```text
- * pvput [-h] [-V] [-r <request>] [-w <sec>] [-p pva] [-M raw|nt|json] [-v] [-q] [-d] <PV> <value>
+ * pvput [-h] [-V] [-r <request>] [-w <sec>] [-p pva|ca] [-M raw|nt|json] [-v] [-q] [-d] <PV> <value>
  * pvput ... <PV> <field>=<value> ...     pvput ... <PV> '{"value":1}'
  * pvput ... <PV> '[1,2,3]'               pvput ... <PV> <N> <v1> <v2> ...   (N ignored)
  * ```
  * Enums take an index or a choice name. Prints `Old : ` and `New : ` lines (NT mode,
  * without the PV name); `-q` prints only the new value, without its label.
+ *
+ * `-p ca` writes through Channel Access, showing the channel as pvAccessCPP's ca provider
+ * does (see _pva_ca.ts): only the `value` (an enum's index) is written.
  *
  * Output follows pvAccessCPP's pvput, `-v` included: `-v` prints the entire structure
  * in raw mode (the later of `-v` and `-M` decides the mode). pvxs' pvxput has no output
@@ -22,6 +25,8 @@ import { buildPut } from "./_pva_put.ts";
 import type { PvValue } from "../lib/pva/proto/value.ts";
 import type { PvaClient } from "../lib/pva/client/client.ts";
 import { ChannelNotFoundError, TimeoutError } from "../lib/core/errors.ts";
+import { contextFor } from "./_ca_cli.ts";
+import { caErrorText, caGet, caPut } from "./_pva_ca.ts";
 
 const USAGE = `Usage: pvput [options] <PV name> <value>
        pvput [options] <PV name> <size/ignored> <value> [<value> ...]
@@ -34,7 +39,7 @@ options:
   -V: Print version and exit
   -r <pv request>:   Request, specifies what fields to return and options, default is ''
   -w <sec>:          Wait time, specifies timeout, default is 5.000000 second(s)
-  -p <provider>:     Set default provider name, default is 'pva'
+  -p <provider>:     Set default provider name, default is 'pva' ('ca' writes Channel Access)
   -M <raw|nt|json>:  Output mode.  default is 'nt'
   -v:                Show entire structure (implies Raw mode)
   -q:                Quiet mode, print only error messages
@@ -91,7 +96,6 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     usage: USAGE,
     version: "epics-ts pvput 0.1 (PV Access protocol version 2)",
     permute: false,
-    pvaOnly: true,
   });
   if (typeof r === "number") return r;
   const { p, c } = r;
@@ -114,9 +118,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     c.mode = lastV > lastM ? "raw" : m === "nt" || m === "json" ? m : "raw";
   }
   const quiet = p.opts.has("q");
-  await using client = clientFor(io);
+  await using client = targetFor(c.provider, io);
   const opts = { request: c.request, timeout: c.timeout };
-  const getText = (e: unknown) => notThere(e) ? "Timeout" : cppErrorText(e);
+  const getText = (e: unknown) => notThere(e) ? "Timeout" : errorOf(e);
   if (!quiet) {
     io.stdout("Old : ");
     try {
@@ -141,6 +145,35 @@ export async function main(args: string[], io: CliIO): Promise<number> {
 
 const notThere = (e: unknown) => e instanceof ChannelNotFoundError || e instanceof TimeoutError;
 
+/** pvAccessCPP's text for a failure: CA's ca_message for a CA status, else the PVA one. */
+const errorOf = (e: unknown) => caErrorText(e) ?? cppErrorText(e);
+
+/** What pvput reads and writes: a PVA client, or the ca provider over a CA context. */
+interface PutTarget extends AsyncDisposable {
+  get(name: string, o: { request: string; timeout: number }): Promise<PvValue>;
+  put(
+    name: string,
+    build: (cur: PvValue) => void,
+    o: { request: string; timeout: number },
+  ): Promise<void>;
+}
+
+function targetFor(provider: "pva" | "ca", io: CliIO): PutTarget {
+  if (provider === "pva") return clientFor(io);
+  const ctx = contextFor(io);
+  return {
+    get: (name, o) => caGet(ctx, name, o),
+    // As pvAccessCPP's ca provider: the put structure holds the value alone, starting
+    // from the channel's current one (so `display.units=x` is no field of it).
+    async put(name, build, o) {
+      const cur = await caGet(ctx, name, { request: "field(value)", timeout: o.timeout });
+      build(cur);
+      await caPut(ctx, name, cur, o.timeout);
+    },
+    [Symbol.asyncDispose]: () => ctx.close(),
+  };
+}
+
 /**
  * pvput's write step alone: builds the value from the arguments over the PV's current
  * one and writes it, printing a failure as pvAccessCPP's pvput does (`Put timeout` when
@@ -151,7 +184,7 @@ const notThere = (e: unknown) => e instanceof ChannelNotFoundError || e instance
  * @returns "ok", "failed" (the put was refused or the arguments were bad) or "timeout"
  */
 export async function writeValues(
-  client: PvaClient,
+  client: Pick<PvaClient, "put"> | PutTarget,
   name: string,
   values: readonly string[],
   c: CommonOptions,
@@ -167,7 +200,7 @@ export async function writeValues(
       io.stderr("Put timeout\n");
       return "timeout";
     }
-    io.stderr(`Error: ${cppErrorText(e)}\n`);
+    io.stderr(`Error: ${errorOf(e)}\n`);
     return "failed";
   }
 }

@@ -180,7 +180,7 @@ Deno.test("-h: usage and option lines as pvAccessCPP prints them (on stderr, exi
       "       pvput [options] <PV name> <field>=<value> ...\n" +
       "       pvput [options] <PV name> <json_array>\n" +
       "       pvput [options] <PV name> <json_map>\n\n" + common +
-      "  -p <provider>:     Set default provider name, default is 'pva'\n" +
+      "  -p <provider>:     Set default provider name, default is 'pva' ('ca' writes Channel Access)\n" +
       "  -M <raw|nt|json>:  Output mode.  default is 'nt'\n" +
       "  -v:                Show entire structure (implies Raw mode)\n" +
       "  -q:                Quiet mode, print only error messages\n",
