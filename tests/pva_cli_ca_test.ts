@@ -78,7 +78,7 @@ Deno.test("pvput -p ca: scalars, enums, strings, arrays, refused and missing cha
   assert.deepEqual(r, { code: 0, stdout: "3.5 \n", stderr: "" });
   r = await put(server, "t:enm", "On");
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /^Old : 2026-11-21 11:34:06\.500  \(0\) Off\nNew : .*\(1\) On\n$/);
+  assert.match(r.stdout, /^Old : 2026-11-21 11:34:06\.500 {2}\(0\) Off\nNew : .*\(1\) On\n$/);
   r = await put(server, "t:enm", "0");
   assert.match(r.stdout, /New : .*\(0\) Off\n$/);
   r = await put(server, "t:str", "a=b");
@@ -136,6 +136,6 @@ Deno.test("pvmonitor -p ca and pvget -m -p ca: first update whole, then what cha
   assert.deepEqual(lines.filter((l) => l.startsWith("t:dbl")), ["t:dbl 1.5 ", "t:dbl 4.25 "]);
   assert.match(
     lines.find((l) => l.startsWith("t:str"))!,
-    /^t:str 2026-11-21 11:34:06\.500  hello $/,
+    /^t:str 2026-11-21 11:34:06\.500 {2}hello $/,
   );
 });
