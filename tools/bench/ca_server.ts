@@ -13,7 +13,9 @@
  * Each measurement runs `--rounds` times (default 2) for `--seconds` (default 2) after a
  * half-second warm-up, alternating the servers; the best rate of each is kept.
  *
- * Usage: deno task bench [--seconds N] [--rounds N]   (internal: --serve runs our server)
+ * Usage: deno task bench [--seconds N] [--rounds N] [--only reads,scalar,array]
+ * (internal: --serve runs our server). With CA_BENCH_PROF=<dir> in the environment our
+ * server runs with --cpu-prof and leaves its V8 CPU profile in that folder.
  * @module
  */
 
@@ -135,8 +137,17 @@ async function stopChild(child: Deno.ChildProcess, stdin: WritableStreamDefaultW
 
 async function startOurs(): Promise<Target> {
   const port = freePort();
+  const profDir = Deno.env.get("CA_BENCH_PROF");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-net", new URL(import.meta.url).pathname, "--serve"],
+    args: [
+      "run",
+      "-A",
+      "--unstable-net",
+      // CA_BENCH_PROF=<dir>: write a V8 CPU profile of our server there when it exits.
+      ...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []),
+      new URL(import.meta.url).pathname,
+      "--serve",
+    ],
     env: loopbackEnv(port),
     stdin: "piped",
     stdout: "piped",
@@ -370,6 +381,9 @@ function option(args: string[], name: string, fallback: number): number {
 async function main(args: string[]): Promise<number> {
   const seconds = option(args, "--seconds", 2);
   const rounds = option(args, "--rounds", 2);
+  const onlyAt = args.indexOf("--only");
+  const only = new Set(onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",") : []);
+  const runs = (what: string) => only.size === 0 || only.has(what);
   const targets: Target[] = [];
   const softIoc = findOnPath("softIoc");
   const rows: Row[] = [
@@ -387,12 +401,12 @@ async function main(args: string[]): Promise<number> {
     if (softIoc) targets.push(await startSoftIoc(softIoc));
     // Targets alternate within each round so that both see the same machine load.
     for (let r = 0; r < rounds; r++) {
-      for (const t of targets) {
+      for (const t of runs("reads") ? targets : []) {
         const reads = await readRate(t, seconds);
         keep(rows[0], t.name, reads);
         console.error(`round ${r + 1} ${t.name}: reads ${fmtRate(reads)}/s`);
       }
-      for (const t of targets) {
+      for (const t of runs("scalar") ? targets : []) {
         const m = await monitorRate(t, SCALAR, 1, seconds);
         keep(rows[1], t.name, m.updates);
         keep(rows[2], t.name, m.puts);
@@ -401,7 +415,7 @@ async function main(args: string[]): Promise<number> {
             `(${fmtRate(m.puts)} puts/s)`,
         );
       }
-      for (const t of targets) {
+      for (const t of runs("array") ? targets : []) {
         const m = await monitorRate(t, ARRAY, ARRAY_LEN, seconds);
         keep(rows[3], t.name, m.updates);
         keep(rows[4], t.name, m.puts);

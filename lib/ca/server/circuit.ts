@@ -20,8 +20,8 @@ import {
   LAST_BUFFER_TYPE,
   SearchReply,
 } from "../proto/constants.ts";
-import { dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
-import type { DbrData } from "../proto/dbr_types.ts";
+import { dbrInfo, dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
+import type { DbrData, DbrValues } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
 import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
 import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
@@ -109,6 +109,66 @@ interface Prepared {
 const ENCODED = new WeakMap<PvSnapshot, Encoded | Map<number, Encoded>>();
 const scratch = new ByteWriter(1024);
 
+/** One-element arrays by DBR value type, reused by {@link scalarRead} (never kept). */
+const ONE: readonly (Exclude<DbrValues, string[]> | undefined)[] = [
+  undefined,
+  new Int16Array(1),
+  new Float32Array(1),
+  new Uint16Array(1),
+  new Uint8Array(1),
+  new Int32Array(1),
+  new Float64Array(1),
+];
+
+/**
+ * The common read of a numeric scalar PV as its own native type, in a plain, STS or TIME
+ * shape: the same data {@link readAs} builds, without allocating its value array. The
+ * returned value is a shared one-element array, valid until the next call (the callers
+ * encode it at once). Undefined when the general path is needed.
+ */
+function scalarRead(
+  snap: PvSnapshot,
+  pv: ServedPv,
+  dataType: number,
+): DbrData | undefined {
+  const v = snap.value;
+  const t = pv.type;
+  if (typeof v !== "number" || t.kind === "array" || t.scalar === "int8") return undefined;
+  if (dataType > Dbr.TIME_DOUBLE) return undefined;
+  const vt = dataType % 7;
+  const one = ONE[vt];
+  if (one === undefined || caNative(t).type !== vt) return undefined;
+  one[0] = v;
+  return {
+    value: one,
+    meta: { status: snap.alarm.status, severity: snap.alarm.severity, stamp: snap.timeStamp },
+  };
+}
+
+/** Big-endian bytes of one number, reassembled by {@link readOne}. */
+const NUM_BYTES = new Uint8Array(8);
+const NUM_VIEW = new DataView(NUM_BYTES.buffer);
+
+/** The number of DBR value type `vt` (1..6) at `at` in `p`, without decoding the payload. */
+function readOne(p: Uint8Array, at: number, vt: number): number {
+  switch (vt) {
+    case Dbr.SHORT:
+      return ((p[at] << 24) | (p[at + 1] << 16)) >> 16;
+    case Dbr.ENUM:
+      return (p[at] << 8) | p[at + 1];
+    case Dbr.CHAR:
+      return p[at];
+    case Dbr.LONG:
+      return (p[at] << 24) | (p[at + 1] << 16) | (p[at + 2] << 8) | p[at + 3];
+    case Dbr.FLOAT:
+      for (let i = 0; i < 4; i++) NUM_BYTES[i] = p[at + i];
+      return NUM_VIEW.getFloat32(0);
+    default:
+      for (let i = 0; i < 8; i++) NUM_BYTES[i] = p[at + i];
+      return NUM_VIEW.getFloat64(0);
+  }
+}
+
 function encodedPayload(
   snap: PvSnapshot,
   pv: ServedPv,
@@ -130,8 +190,10 @@ function encodedPayload(
   if (seen?.body) return { enc: seen };
   let status: number = Eca.NORMAL;
   let result;
+  const one = scalarRead(snap, pv, dataType);
   try {
-    result = readAs(snap, pv.type, dataType, count);
+    // count is at most the native count, 1 here; 0 asks for every element, also 1.
+    result = one ? { data: one, count: 1 } : readAs(snap, pv.type, dataType, count);
   } catch (e) {
     // Like RSRV: the reply still goes out, with a failure status and a zeroed body.
     status = e instanceof CaStatusError ? e.eca : Eca.GETFAIL;
@@ -567,21 +629,23 @@ export class CaCircuit {
       return;
     }
     let value: unknown;
-    try {
-      const need = dbrPayloadSize(m.dataType, m.dataCount);
-      let payload = m.payload;
-      if (payload.length < need) {
-        // libca sends a lone DBR_STRING as strlen+1 padded to 8, not 40 bytes.
-        const full = new Uint8Array(need);
-        full.set(payload);
-        payload = full;
+    const row = dbrInfo(m.dataType);
+    if (
+      m.dataCount === 1 && row.valueType !== Dbr.STRING && row.valueType === native.type &&
+      ch.pv.type.kind !== "array" && ch.pv.type.scalar !== "int8" &&
+      m.payload.length >= row.metaSize + row.elemSize
+    ) {
+      // One number of the PV's own CA type (caput of a double to an ao): what decodeDbr
+      // and putValue would give, read straight from the payload.
+      value = readOne(m.payload, row.metaSize, row.valueType);
+    } else {
+      try {
+        value = this.#decodePut(m, ch);
+      } catch (e) {
+        this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
+        fail(Eca.PUTFAIL, ch.pv.name);
+        return;
       }
-      const data = decodeDbr(m.dataType, m.dataCount, payload);
-      value = putValue(data, m.dataType, ch.pv.snapshot(), ch.pv.type);
-    } catch (e) {
-      this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
-      fail(Eca.PUTFAIL, ch.pv.name);
-      return;
     }
     ch.pv.put(value, this.#ctx()).then(
       () => {
@@ -592,6 +656,20 @@ export class CaCircuit {
         if (!this.#closed) fail(ecaForPutError(e), ch.pv.name);
       },
     );
+  }
+
+  /** The value a WRITE carries, converted for the PV's put. */
+  #decodePut(m: CaMessage, ch: Channel): unknown {
+    const need = dbrPayloadSize(m.dataType, m.dataCount);
+    let payload = m.payload;
+    if (payload.length < need) {
+      // libca sends a lone DBR_STRING as strlen+1 padded to 8, not 40 bytes.
+      const full = new Uint8Array(need);
+      full.set(payload);
+      payload = full;
+    }
+    const data = decodeDbr(m.dataType, m.dataCount, payload);
+    return putValue(data, m.dataType, ch.pv.snapshot(), ch.pv.type);
   }
 
   #writeReply(m: CaMessage, eca: number): void {

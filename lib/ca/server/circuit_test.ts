@@ -8,6 +8,7 @@ import { type CaMessage, encodeMessage, writeHeader } from "../proto/header.ts";
 import { PvMap } from "../../pv/provider.ts";
 import { SharedPV } from "../../pv/shared_pv.ts";
 import { CaCircuit } from "./circuit.ts";
+import { putValue, readAs } from "./projection.ts";
 import { answerSearch } from "./search.ts";
 
 /** A circuit wired to arrays: what the server writes is framed back into messages. */
@@ -646,5 +647,69 @@ Deno.test({
     const d = decodeDbr(Dbr.CTRL_DOUBLE, 4, new Uint8Array(payloads[2].split(",").map(Number)));
     assert.deepEqual(Array.from(d.value as Float64Array), [1.5, 2.5, 3.5, 4.5]);
     assert.equal(d.meta.units, "mm");
+  },
+});
+
+Deno.test({
+  name: "circuit: one-number writes and reads of scalars match the general decode/encode path",
+  permissions: "none",
+  async fn() {
+    const types = ["float64", "float32", "int32", "int16", "uint8", "uint16", "boolean"] as const;
+    const values = [-3.75, 1, 200.5, 70000.25];
+    for (const type of types) {
+      for (const vt of [Dbr.SHORT, Dbr.FLOAT, Dbr.CHAR, Dbr.LONG, Dbr.DOUBLE]) {
+        for (const family of [0, 7, 14]) {
+          for (const x of values) {
+            const dataType = vt + family;
+            const pv = new SharedPV("p", { type, value: 0 });
+            const ref = new SharedPV("r", { type, value: 0 });
+            const payload = new ByteWriter();
+            encodeDbr(payload, dataType, 1, {
+              value: [x] as unknown as Float64Array,
+              meta: { status: 0, severity: 0 },
+            });
+            payload.padTo(8);
+            let refused = false;
+            try {
+              const data = decodeDbr(dataType, 1, payload.toBytes());
+              await ref.put(putValue(data, dataType, ref.snapshot(), ref.type), {
+                protocol: "ca",
+                user: "",
+                host: "",
+              });
+            } catch {
+              refused = true;
+            }
+            const h = harness([pv]);
+            h.send((w) => {
+              hello(w, "p");
+              encodeMessage(
+                w,
+                { command: CaCommand.WRITE, dataType, dataCount: 1, param1: 1, param2: 9 },
+                payload.toBytes(),
+              );
+            });
+            await h.settle();
+            const what = `${type} <- ${dataType} ${x}`;
+            assert.equal(h.received.some((m) => m.command === CaCommand.ERROR), refused, what);
+            assert.equal(pv.snapshot().value, ref.snapshot().value, what);
+            // Reads of every numeric type: same bytes as encoding readAs' answer.
+            h.received.length = 0;
+            h.send((w) => {
+              writeHeader(w, CaCommand.READ_NOTIFY, 0, dataType, 1, 1, 5);
+              writeHeader(w, CaCommand.READ_NOTIFY, 0, dataType, 0, 1, 6);
+            });
+            await h.settle();
+            const snap = pv.snapshot();
+            const want = new ByteWriter();
+            const r = readAs(snap, pv.type, dataType, 1);
+            encodeDbr(want, dataType, r.count, r.data);
+            want.padTo(8);
+            assert.equal(h.received.length, 2, what);
+            for (const m of h.received) assert.deepEqual(m.payload, want.toBytes(), what);
+          }
+        }
+      }
+    }
   },
 });
