@@ -7,6 +7,7 @@
  * options are `'--'`, enum indexes past the last state warn, `cainfo -s`, and the
  * exception report for a lost circuit.
  */
+import { captureIO } from "./_helpers/ca_cli_io.ts";
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
@@ -35,24 +36,6 @@ function pvs() {
 
 function startServer(provider: PvMap) {
   return CaServer.start({ provider, config: epicsConfigFrom(LOOPBACK_ENV).cas, port: 0 });
-}
-
-function captureIO(udpPort: number, extra: Record<string, string> = {}) {
-  const out = { stdout: "", stderr: "" };
-  const ac = new AbortController();
-  const io: CliIO = {
-    stdout: (t) => out.stdout += t,
-    stderr: (t) => out.stderr += t,
-    env: {
-      ...LOOPBACK_ENV,
-      EPICS_CA_ADDR_LIST: `127.0.0.1:${udpPort}`,
-      EPICS_CA_REPEATER_PORT: String(freePort([udpPort])),
-      TZ: "UTC",
-      ...extra,
-    },
-    signal: ac.signal,
-  };
-  return { io, out, stop: () => ac.abort() };
 }
 
 async function run(server: CaServer, tool: Main, args: string[], env = {}) {

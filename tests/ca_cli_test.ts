@@ -4,6 +4,7 @@
  * with masks, a server restarted under a running camonitor, a PV that never connects,
  * 10,000 PVs in one caget, the extras (`--json`, `--partial`), and a spawned smoke run.
  */
+import { captureIO } from "./_helpers/ca_cli_io.ts";
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
@@ -79,23 +80,6 @@ interface Run {
 }
 
 /** A captured io for a server's UDP port; `stop` aborts the command. */
-function captureIO(udpPort: number, extra: Record<string, string> = {}) {
-  const out = { stdout: "", stderr: "" };
-  const ac = new AbortController();
-  const io: CliIO = {
-    stdout: (t) => out.stdout += t,
-    stderr: (t) => out.stderr += t,
-    env: {
-      ...LOOPBACK_ENV,
-      EPICS_CA_ADDR_LIST: `127.0.0.1:${udpPort}`,
-      EPICS_CA_REPEATER_PORT: String(freePort([udpPort])),
-      TZ: "UTC",
-      ...extra,
-    },
-    signal: ac.signal,
-  };
-  return { io, out, stop: () => ac.abort() };
-}
 
 async function run(server: CaServer, tool: Main, ...args: string[]): Promise<Run> {
   const c = captureIO(server.udpPort);

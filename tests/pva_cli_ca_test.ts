@@ -3,16 +3,16 @@
  * (SharedPVs): what is written, what is refused, and monitor updates marking only what
  * changed since the last one.
  */
+import { captureIO } from "./_helpers/ca_cli_io.ts";
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
 import { SharedPV } from "../lib/pv/shared_pv.ts";
 import { PvMap } from "../lib/pv/provider.ts";
-import type { CliIO } from "../cli/_io.ts";
 import { main as pvget } from "../cli/pvget.ts";
 import { main as pvput } from "../cli/pvput.ts";
 import { main as pvmonitor } from "../cli/pvmonitor.ts";
-import { freePort, LOOPBACK_ENV } from "./_helpers/pvserve.ts";
+import { LOOPBACK_ENV } from "./_helpers/pvserve.ts";
 
 const CLOCK = () => Date.UTC(2026, 10, 21, 11, 34, 6, 500);
 
@@ -29,23 +29,6 @@ function pvs() {
     }),
     new SharedPV("t:ro", { type: "float64", value: 5, writable: false, clock: CLOCK }),
   ];
-}
-
-function captureIO(udpPort: number) {
-  const out = { stdout: "", stderr: "" };
-  const ac = new AbortController();
-  const io: CliIO = {
-    stdout: (t) => out.stdout += t,
-    stderr: (t) => out.stderr += t,
-    env: {
-      ...LOOPBACK_ENV,
-      EPICS_CA_ADDR_LIST: `127.0.0.1:${udpPort}`,
-      EPICS_CA_REPEATER_PORT: String(freePort([udpPort])),
-      TZ: "UTC",
-    },
-    signal: ac.signal,
-  };
-  return { io, out, stop: () => ac.abort() };
 }
 
 function startServer() {

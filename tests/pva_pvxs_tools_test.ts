@@ -3,51 +3,14 @@
  * our PVA server hosting the demo PVs. Each test is skipped when its tool is not on PATH.
  */
 import assert from "node:assert/strict";
-import { startDemo } from "../lib/host/demo.ts";
-import { PvMap } from "../lib/pv/provider.ts";
-import { PvaServer } from "../lib/pva/server/mod.ts";
+import { findTool, withServer } from "./_pva_server_tools.ts";
 
-function onPath(tool: string): string | undefined {
-  let path = "";
-  try {
-    path = Deno.env.get("PATH") ?? "";
-  } catch {
-    return undefined;
-  }
-  for (const dir of path.split(":")) {
-    if (!dir) continue;
-    try {
-      const p = `${dir}/${tool}`;
-      if (Deno.statSync(p).isFile) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+/** A tool on PATH only (these tests run where pvxs is installed, and skip elsewhere). */
+const onPath = (tool: string) => findTool(tool, []);
 
-async function withDemo(
-  fn: (env: Record<string, string>) => Promise<void>,
-): Promise<void> {
-  using demo = startDemo("demo:");
-  await using server = await PvaServer.start({
-    provider: new PvMap(demo.pvs),
-    config: {
-      serverPort: 0,
-      broadcastPort: 0,
-      intfAddrList: ["127.0.0.1"],
-      beaconAddrList: [],
-      autoBeaconAddrList: false,
-      beaconPeriod: 15,
-    },
-  });
-  await fn({
-    EPICS_PVA_ADDR_LIST: "127.0.0.1",
-    EPICS_PVA_AUTO_ADDR_LIST: "NO",
-    EPICS_PVA_BROADCAST_PORT: String(server.udpPort),
-    EPICS_PVA_SERVER_PORT: String(server.tcpPort),
-  });
-}
+/** Serves the demo PVs on loopback; `fn` gets the client environment. */
+const withDemo = (fn: (env: Record<string, string>) => Promise<void>) =>
+  withServer([], (env) => fn(env));
 
 async function run(
   tool: string,
