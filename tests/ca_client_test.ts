@@ -14,6 +14,7 @@ import { type CaClientConfig, epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
 import { PvMap } from "../lib/pv/provider.ts";
 import { CaContext, type CaContextOptions } from "../lib/ca/client/context.ts";
+import { CaRepeater } from "../lib/ca/repeater.ts";
 import type { MonitorUpdate } from "../lib/ca/client/channel.ts";
 
 /** A free UDP port on 127.0.0.1 (bound then released). */
@@ -78,7 +79,7 @@ const nums = (v: ArrayLike<number | string>) => Array.from(v as ArrayLike<number
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `cond` holds, polling every 10 ms. */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
@@ -323,6 +324,9 @@ Deno.test("CA client: a PV that never connects times out", async () => {
 
 Deno.test("CA client: a server restarted under a running client resumes subscriptions", async () => {
   const repeaterPort = freeUdpPort();
+  // The repeater the client registers with, in this process (no process outlives the test):
+  // it fans the restarted server's beacons out to the client.
+  await using _rep = CaRepeater.start(repeaterPort, { hostname: "127.0.0.1" });
   const pv = new SharedPV("c:restart", { type: "int32", value: 1 });
   const provider = new PvMap([pv]);
   let server = await startServer(provider, { beaconPort: repeaterPort });

@@ -88,7 +88,12 @@ for (const name of names.filter((n) => n.startsWith("pvxmonitor_"))) {
     const args = ["-v", ...shellWords(rec.command).slice(3)];
     const run = pvmonitor(args, c.io);
     await srv.done;
-    await new Promise((r) => setTimeout(r, 50));
+    // Stop once it printed as much as pvxmonitor did (20 s backstop; a shortfall or any
+    // difference shows in the comparison below).
+    const end = performance.now() + 20_000;
+    while (c.out.length < rec.stdout.length && performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     c.abort();
     assert.equal(await run, 0);
     assert.equal(c.out, rec.stdout);

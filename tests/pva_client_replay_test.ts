@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { toHex } from "../lib/core/bytes.ts";
-import { type Recording, startReplayServer } from "../lib/pva/client/_replay.ts";
+import { type Recording, type ReplayServer, startReplayServer } from "../lib/pva/client/_replay.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
 import { applyPutArgs } from "../lib/pva/client/put_value.ts";
 import { pvget as pvgetApi, pvmonitor as pvmonitorApi } from "../lib/pva/client/mod.ts";
@@ -30,9 +30,34 @@ function client(udpPort: number): PvaClient {
   });
 }
 
-/** Waits until the server has what the client wrote (the client closed first). */
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 20));
+/**
+ * Waits until the server has all the client wrote: the client closed its connections
+ * first, so that is when the server has seen every one end (20 s backstop).
+ */
+async function settle(srv: ReplayServer): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      srv.clientsGone(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("the client did not close its connection")),
+          20_000,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits for a condition that client callbacks make true (20 s backstop). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = performance.now() + 20_000;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 const names = [...Deno.readDirSync(DIR)].map((e) => e.name.replace(/\.json$/, "")).sort();
@@ -52,7 +77,7 @@ for (const name of names.filter((n) => n.startsWith("pvxget_") && n !== "pvxget_
       const values = await Promise.all(pvs.map((pv) => c.get(pv, { request })));
       assert.equal(values.length, pvs.length);
     }
-    await settle();
+    await settle(srv);
     assert.equal(toHex(srv.clientBytes()), toHex(srv.recordedClientBytes()));
   });
 }
@@ -66,7 +91,7 @@ for (const name of names.filter((n) => n.startsWith("pvxinfo_"))) {
       const info = await c.info(words(rec.command)[1]);
       assert.equal(info.server, `127.0.0.1:${srv.tcpPort}`);
     }
-    await settle();
+    await settle(srv);
     assert.equal(toHex(srv.clientBytes()), toHex(srv.recordedClientBytes()));
   });
 }
@@ -82,7 +107,7 @@ for (const name of ["pvxput_ao", "pvxput_array", "pvxput_field", "pvxput_str", "
       if (rec.exit === 0) await done;
       else await assert.rejects(done, /Put not permitted/);
     }
-    await settle();
+    await settle(srv);
     assert.equal(toHex(srv.clientBytes()), toHex(srv.recordedClientBytes()));
   });
 }
@@ -97,7 +122,7 @@ Deno.test("enum put by choice name sends the index pvxs would have sent as a num
     const done = c.put("T:mbbo", "Two", { timeout: 0.5 });
     await assert.rejects(done);
   }
-  await settle();
+  await settle(srv);
   const sent = toHex(srv.clientBytes());
   const recorded = toHex(srv.recordedClientBytes());
   // Everything up to (not including) the DESTROY_REQUEST matches; then our PUT follows:
@@ -126,9 +151,10 @@ for (const name of names.filter((n) => n.startsWith("pvxmonitor_"))) {
         }, { request });
       }
       await srv.done;
-      await settle();
+      const want = (rec.stdout.match(/^T:/gm) ?? []).length;
+      await until(() => updates >= want, `${want} updates`);
     }
-    await settle();
+    await settle(srv);
     assert.equal(updates, (rec.stdout.match(/^T:/gm) ?? []).length);
     assert.equal(toHex(srv.clientBytes()), toHex(srv.recordedClientBytes()));
   });
@@ -155,7 +181,7 @@ Deno.test("pvget() returns only the fields pvxs' server sent for the request", a
       EPICS_PVA_ADDR_LIST: `127.0.0.1:${srv.udpPort}`,
     };
     assert.deepEqual(await pvgetApi("T:ai", { env, user: "", host: "", request }), want);
-    await settle();
+    await settle(srv);
   }
 });
 
@@ -169,9 +195,9 @@ Deno.test("pvmonitor() callbacks get every field sent so far, updates merged in"
       if (v && ev.kind === "data") got.push({ value: v, changed: ev.value.changedPaths() });
     }, { env, user: "", host: "" });
     await srv.done;
-    await settle();
+    await until(() => got.at(-1)?.value.value === 5187, "the last recorded update");
   }
-  await settle();
+  await settle(srv);
   assert.ok(got.length >= 3);
   const [first, second] = got;
   // The first update is what pvxmonitor printed first: no valueAlarm.active, hysteresis...
