@@ -237,18 +237,25 @@ Deno.test("CA client: puts with and without completion, errors and timeouts", as
     enm.put("Nope", { wait: true }),
     (e) => e instanceof CaStatusError && !(e.eca & 1),
   );
+  assert.equal(p.dbl.value, 2, "a refused put changes nothing");
+  assert.equal(p.enm.value, 0, "a refused put changes nothing");
   const errors: CaStatusError[] = [];
   dbl.onError = (e) => errors.push(e);
   await dbl.put(1000);
   await until(() => errors.length === 1, "the WRITE error");
   assert.equal(errors[0].eca, Eca.PUTFAIL);
+  assert.equal((await dbl.get()).data.value[0], 2, "a refused WRITE changes nothing");
 });
 
 Deno.test("CA client: put with completion times out when the server does not finish", async () => {
   let release: () => void = () => {};
+  let puts = 0;
   const slow = new SharedPV("c:slow", {
     type: "float64",
-    onPut: () => new Promise<void>((r) => (release = r)),
+    onPut: () => {
+      puts++;
+      return new Promise<void>((r) => (release = r));
+    },
   });
   await using server = await startServer([slow]);
   await using ctx = clientFor(server);
@@ -257,10 +264,11 @@ Deno.test("CA client: put with completion times out when the server does not fin
   await assert.rejects(ch.put(1, { wait: true, timeoutSec: 0.2 }), TimeoutError);
   release();
   // A later put still completes.
-  const done = ch.put(2, { wait: true, timeoutSec: 2 });
-  await sleep(20);
+  const done = ch.put(2, { wait: true, timeoutSec: 20 });
+  await until(() => puts === 2, "the second put to reach the PV");
   release();
   await done;
+  assert.equal(slow.value, 2);
 });
 
 Deno.test("CA client: monitors with DBE masks", async () => {

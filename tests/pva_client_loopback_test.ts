@@ -126,8 +126,11 @@ Deno.test("loopback: puts of values, fields, enums and arrays; a refused put", a
     assert.deepEqual([...(await c.get("lb:wf")).get("value") as Float64Array], [4, 5, 6, 7]);
     await c.put("lb:str", "two words");
     assert.equal((await c.get("lb:str")).get("value"), "two words");
+    const ro = (await c.get("lb:ro")).get("value");
     await assert.rejects(c.put("lb:ro", 1), PvaStatusError);
+    assert.equal((await c.get("lb:ro")).get("value"), ro, "a refused put changes nothing");
     await assert.rejects(c.put("lb:sw", "Nope"), /not one of/);
+    assert.equal((await c.get("lb:sw")).get("value.index"), 0, "a refused put changes nothing");
   });
 });
 
