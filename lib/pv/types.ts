@@ -228,6 +228,11 @@ export interface ServedPv {
    */
   put(value: unknown, ctx: PutContext): Promise<void>;
   /**
+   * Optional: told of a put the server refused before calling {@link ServedPv.put} (no
+   * write access, data that cannot be converted), so put logs see every refusal.
+   */
+  putRefused?(value: unknown, ctx: PutContext, reason: string): void;
+  /**
    * Optional remote procedure call (PVA RPC). `args` is the caller's argument structure
    * as plain content (NTURI arguments keep their `query` member); the result is plain
    * content (objects become structures) or a value the protocol already understands.
