@@ -90,6 +90,11 @@ export interface PvTypeInfo {
    * NTNDArray with {@link PvSnapshot.ndarray} as its shape; CA sees the flat array.
    */
   nt?: "NTNDArray";
+  /**
+   * A uint8 array that holds text (a long-string char waveform): a CA DBR_STRING write
+   * carries the text itself, as `caput` without `-S` sends it, instead of a number.
+   */
+  text?: boolean;
 }
 
 /** One attribute of an N-d array (NTAttribute inside NTNDArray). */
