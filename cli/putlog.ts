@@ -52,11 +52,13 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     }
   >();
   const nums: Record<string, number | undefined> = {};
-  for (const [k, text, max] of [
-    ["--max-bytes", opts.maxBytes, Number.MAX_SAFE_INTEGER],
-    ["--ca-port", opts.caPort, 65535],
-    ["--pva-port", opts.pvaPort, 65535],
-  ] as const) {
+  for (
+    const [k, text, max] of [
+      ["--max-bytes", opts.maxBytes, Number.MAX_SAFE_INTEGER],
+      ["--ca-port", opts.caPort, 65535],
+      ["--pva-port", opts.pvaPort, 65535],
+    ] as const
+  ) {
     if (text === undefined) continue;
     const n = Number(text);
     if (!Number.isInteger(n) || n < 0 || n > max || (k === "--max-bytes" && n < 1)) {
