@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   checkSav,
   formatSav,
+  loadReqFile,
   parseSav,
   readSavFile,
   SavReadError,
@@ -149,4 +150,12 @@ Deno.test("a write error (folder is a file) says why and leaves nothing behind",
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("request file: synApps' sample.req gives the PVs of its sample.sav, in order", () => {
+  const set = loadReqFile("sample.req", { searchPath: [new URL(VEC).pathname] });
+  const doc = parseSav(golden());
+  const savNames = golden().split("\n").slice(2, -2).map((l) => l.split(" ")[0].replace(/^#/, ""));
+  assertEquals(set.entries.map((e) => e.name), savNames);
+  assertEquals(doc.records.length + doc.commented.length, set.entries.length);
 });

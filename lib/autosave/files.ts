@@ -11,6 +11,9 @@
 import { dirname, join } from "node:path";
 import { EpicsError } from "../core/errors.ts";
 import { checkSav, formatSavDate, parseSav } from "./sav.ts";
+import { detectSaveFormat, parseJsonSave } from "./formats.ts";
+import { parseReq } from "./req.ts";
+import type { ParseReqOptions, ReqSet } from "./req.ts";
 import type { SavDocument } from "./sav.ts";
 
 /** A save file that could not be written (the old file is left as it was). */
@@ -253,6 +256,10 @@ export async function readSavFile(
   let reason: string;
   try {
     const text = await Deno.readTextFile(path);
+    // JSON files (epicsdev, caproto, ours) have no end marker: they parse or they do not.
+    if (detectSaveFormat(text) === "json") {
+      return { doc: parseJsonSave(text, { file: path }), path };
+    }
     const c = checkSav(text);
     if (c.valid || options.force) return { doc: parseSav(text, { force: true, file: path }), path };
     reason = `"${path}" is not valid: ${c.reason}`;
@@ -283,4 +290,35 @@ export async function readSavFile(
       { cause: e },
     );
   }
+}
+
+/**
+ * Reads a request file from disk with its includes (see {@link parseReq}).
+ * @param file the request file (searched in `searchPath` unless absolute)
+ * @param options macros, search path (`-I`), undefined-macro policy
+ * @returns the PVs and files read
+ * @throws ReqFileError naming file and line
+ * @example
+ * ```ts ignore
+ * import { loadReqFile } from "./mod.ts";
+ * const set = loadReqFile("auto_settings.req", { macros: "P=xxx:", searchPath: [".", "req"] });
+ * ```
+ */
+export function loadReqFile(
+  file: string,
+  options: Omit<ParseReqOptions, "readFile"> = {},
+): ReqSet {
+  return parseReq(file, {
+    ...options,
+    readFile: (p) => {
+      try {
+        return Deno.readTextFileSync(p);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
+          return undefined;
+        }
+        throw e;
+      }
+    },
+  });
 }

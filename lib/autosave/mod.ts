@@ -36,8 +36,13 @@ export type {
   SavValue,
 } from "./sav.ts";
 export { escapeValue, formatG, unescapeValue } from "./text.ts";
+export { parseIncludeLine, parseReq, ReqFileError } from "./req.ts";
+export type { ParseReqOptions, ReqEntry, ReqSet } from "./req.ts";
+export { detectSaveFormat, formatJsonSave, parseAnySave, parseJsonSave } from "./formats.ts";
+export type { SaveFormat } from "./formats.ts";
 export {
   atomicWriteFile,
+  loadReqFile,
   readSavFile,
   SavReadError,
   SavWriteError,

@@ -423,6 +423,8 @@ export function parseSav(
   let version: string | undefined;
   let date: string | undefined;
   let notConnected: number | undefined;
+  // pyepics' AutoSaver writes values unescaped and arrays as JSON lists.
+  const pyepics = text.startsWith("# File saved by pyepics");
   for (let li = 0; li < lines.length; li++) {
     let s = lines[li];
     if (s.endsWith("\r")) s = s.slice(0, -1);
@@ -451,6 +453,21 @@ export function parseSav(
       const m = /^\s*!?\s*(\d+)/.exec(s.slice(start + 1));
       if (m) notConnected = Number(m[1]);
       continue;
+    }
+    if (pyepics) {
+      const json = rest.startsWith("@array@") ? rest.slice(7).trim() : "";
+      if (json.startsWith("[")) {
+        try {
+          const arr = JSON.parse(json) as unknown[];
+          records.push({ name, value: arr.map((x) => String(x)), line: li + 1 });
+          continue;
+        } catch {
+          // not JSON after all: read it the synApps way below
+        }
+      } else if (!rest.startsWith("@array@")) {
+        records.push({ name, value: rest.trim(), line: li + 1 });
+        continue;
+      }
     }
     if (rest.startsWith("@array@")) {
       const open = rest.indexOf("{");

@@ -176,3 +176,18 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name: "reader: pyepics AutoSaver files (unescaped values, JSON arrays)",
+  ...none,
+  fn() {
+    const text = "# File saved by pyepics AutoSaver.save() on 2024-01-01 10:00:00.000000\n" +
+      "# Edit with extreme care.\nx:ao 1.5\nx:str back\\slash\nx:wf @array@ [1.0, 2.5, 3]\n<END>\n";
+    const doc = parseSav(text);
+    assertEquals(doc.records.map((r) => [r.name, r.value]), [
+      ["x:ao", "1.5"],
+      ["x:str", "back\\slash"],
+      ["x:wf", ["1", "2.5", "3"]],
+    ]);
+  },
+});
