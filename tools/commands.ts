@@ -22,4 +22,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "pvmonitor", file: "cli/pvmonitor.ts" },
   { name: "pvinfo", file: "cli/pvinfo.ts" },
   { name: "pvserve", file: "cli/pvserve.ts" },
+  { name: "autosave-save", file: "cli/autosave_save.ts" },
+  { name: "autosave-restore", file: "cli/autosave_restore.ts" },
 ];

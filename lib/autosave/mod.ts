@@ -49,3 +49,9 @@ export {
   writeSavFile,
 } from "./files.ts";
 export type { ReadSavResult, WriteSavOptions, WriteSavResult } from "./files.ts";
+export { diffValues, sameValue } from "./compare.ts";
+export type { Difference } from "./compare.ts";
+export { CaSource, PvaSource } from "./pv_source.ts";
+export type { PvSource, ReadOutcome, WriteOutcome } from "./pv_source.ts";
+export { saveOnce, SaveSet } from "./save_set.ts";
+export type { SaveReport, SaveSetOptions, SaveTrigger } from "./save_set.ts";
