@@ -91,3 +91,14 @@ export type {
   PvInfo,
   Subscription as PvaSubscription,
 } from "./lib/pva/client/mod.ts";
+export {
+  checkSav,
+  formatSav,
+  parseSav,
+  readSavFile,
+  SavFormatError,
+  SavReadError,
+  SavWriteError,
+  writeSavFile,
+} from "./lib/autosave/mod.ts";
+export type { SavDocument, SavEntry, SavKind, SavRecord, SavValue } from "./lib/autosave/mod.ts";
