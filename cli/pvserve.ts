@@ -28,6 +28,13 @@ import { asDeviceModule, type DeviceModule } from "../lib/host/device.ts";
 import { Host } from "../lib/host/host.ts";
 import { formatPutLogLine, type PutLogEntry, withPutLog } from "../lib/host/putlog.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
+import {
+  autosaved,
+  Autosaver,
+  defaultAutosavePath,
+  restoreAutosave,
+} from "../lib/host/autosave.ts";
+import { dirname } from "node:path";
 import { type CliIO, runMain, untilAborted } from "./_io.ts";
 
 interface Options {
@@ -41,6 +48,8 @@ interface Options {
   pvaPort?: string;
   putlog?: string;
   putlogPv?: string;
+  autosave?: string | boolean;
+  autosavePeriod: string;
   verbose?: boolean;
 }
 
@@ -158,6 +167,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--no-helpers", "do not host the IOC-stats and control PVs")
     .option("--putlog <file>", "append a JSON line per put to FILE")
     .option("--putlog-pv <name>", "write a JSON line per put to the PV NAME (over PVA)")
+    .option(
+      "--autosave [file]",
+      "save writable PVs to FILE (.sav; default under $XDG_STATE_HOME/epics-ts/autosave/) " +
+        "and restore them at start",
+    )
+    .option("--autosave-period <s>", "seconds from a put to the save", "10")
     .option("--no-ca", "do not serve over Channel Access")
     .option("--ca-port <port>", "Channel Access port (default EPICS_CAS_SERVER_PORT or 5064)")
     .option("--no-pva", "do not serve over PV Access")
@@ -177,6 +192,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   if (caPort === null || pvaPort === null) return 2;
   if (!opts.ca && !opts.pva) {
     io.stderr("pvserve: nothing to serve over: both --no-ca and --no-pva given\n");
+    return 2;
+  }
+  const period = Number(opts.autosavePeriod);
+  if (!(period > 0 && period <= 86400)) {
+    io.stderr(`pvserve: invalid --autosave-period "${opts.autosavePeriod}"\n`);
     return 2;
   }
   const g = await gather(program.args, opts.file, io);
@@ -228,6 +248,40 @@ export async function main(args: string[], io: CliIO): Promise<number> {
 
   let provider: PvProvider = host.provider;
   const sinks: ((e: PutLogEntry) => void)[] = [];
+  if (opts.autosave) {
+    const path = opts.autosave === true ? defaultAutosavePath(prefix, io.env) : opts.autosave;
+    const shared = (name: string) => {
+      const pv = host.provider.lookup(name);
+      return pv instanceof SharedPV && autosaved(pv, prefix) ? pv : undefined;
+    };
+    try {
+      await Deno.mkdir(dirname(path), { recursive: true });
+      const r = await restoreAutosave(path, shared, (pv, v) => host.post(pv.name, v));
+      if (r.file) {
+        io.stderr(
+          `pvserve: restored ${r.restored.length} PVs from ${r.file}` +
+            (r.fallback ? ` (${r.fallback})` : "") + "\n",
+        );
+      }
+      for (const k of r.skipped) io.stderr(`pvserve: not restored: ${k.name}: ${k.reason}\n`);
+    } catch (e) {
+      io.stderr(`pvserve: cannot restore from "${path}": ${(e as Error).message}\n`);
+    }
+    const saver = new Autosaver(
+      path,
+      () => [...host.provider.names()].map((n) => shared(n)).filter((p) => p !== undefined),
+      {
+        period,
+        onSave: (e) => {
+          if (e) io.stderr(`pvserve: cannot save "${path}": ${e.message}\n`);
+        },
+      },
+    );
+    cleanup.push(() => saver.close());
+    sinks.push((e) => {
+      if (!e.refused) saver.markDirty();
+    });
+  }
   if (opts.putlog) {
     try {
       const f = fileSink(opts.putlog);

@@ -12,3 +12,4 @@ export * from "./host.ts";
 export * from "./device.ts";
 export * from "./putlog.ts";
 export * from "./proc_stats.ts";
+export * from "./autosave.ts";
