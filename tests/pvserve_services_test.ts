@@ -386,3 +386,87 @@ Deno.test("putlog FILE: caput -S, a plain DBR_STRING write and a PVA put each ap
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pvserve --putlog-pv: each put's JSON line lands in the putlog command's file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "puts.txt");
+    const logger = run(putlog, [
+      file,
+      "-p",
+      "plx:",
+      "--no-helpers",
+      "--ca-port",
+      "0",
+      "--pva-port",
+      "0",
+    ]);
+    const lp = await ports(logger.out, logger.status);
+    const srv = run(pvserve, [
+      "x=float64:1",
+      "--prefix",
+      "srv:",
+      "--putlog-pv",
+      "plx:dump",
+      "--ca-port",
+      "0",
+      "--pva-port",
+      "0",
+    ], { EPICS_PVA_AUTO_ADDR_LIST: "NO", EPICS_PVA_NAME_SERVERS: `127.0.0.1:${lp.pva}` });
+    const sp = await ports(srv.out, srv.status);
+    {
+      await using ctx = caContext(sp.ca, "carol", "lab-pc");
+      await ctx.channel("x").put(7, { wait: true });
+    }
+    const line = await until(() => {
+      try {
+        return Deno.readTextFileSync(file).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    }, "the put-log line");
+    const e = JSON.parse(line);
+    assert.deepEqual([e.pv, e.new, e.old, e.user, e.host], ["x", 7, 1, "carol", "lab-pc"]);
+    srv.stop();
+    logger.stop();
+    assert.equal(await srv.status, 0);
+    assert.equal(await logger.status, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pvserve: a device module whose loop throws shows the error on status (MAJOR) and keeps serving", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mod = join(dir, "bad_device.ts");
+    await Deno.writeTextFile(
+      mod,
+      `export const pvs = [{ name: "v", value: 1, features: "W" }];
+export async function loop(host) {
+  for await (const c of host.loop()) if (c === 2) throw new Error("sensor unplugged");
+}
+`,
+    );
+    const r = run(pvserve, [mod, "--prefix", "bd:", "--ca-port", "0", "--pva-port", "0"]);
+    const p = await ports(r.out, r.status);
+    await using pva = pvaClient(p.pva, "u", "h");
+    await pva.put("bd:sleep", 0.01);
+    await untilAsync(
+      async () => /sensor unplugged/.test((await pva.get("bd:status")).get("value") as string),
+      "the error on status",
+    );
+    const st = await pva.get("bd:status");
+    assert.match(
+      st.get("value") as string,
+      /^ERR_\d{4}:\d{6}: .*bad_device\.ts: sensor unplugged$/,
+    );
+    assert.equal(st.get("alarm.severity"), 2);
+    await pva.put("bd:v", 5);
+    assert.equal((await pva.get("bd:v")).get("value"), 5);
+    r.stop();
+    assert.equal(await r.status, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
