@@ -84,7 +84,7 @@ Deno.test("pvserve --autosave: saved after puts and at exit, restored at restart
     const file = join(dir, "pvs.yaml");
     const sav = join(dir, "as.sav");
     await Deno.writeTextFile(file, yaml("Off, On, Auto"));
-    const a = start([file, "--autosave", sav, "--autosave-period", "0.2"]);
+    const a = start(["-f", file, "--autosave", sav, "--autosave-period", "0.2"]);
     const p = await a.ready;
     {
       await using ctx = ca(p.ca);
