@@ -226,9 +226,9 @@ Deno.test("helper PVs: iocStats values of this process and host, changing at the
   assert.equal(v("FD_MAX"), parseMaxOpenFiles(await Deno.readTextFile("/proc/self/limits")));
   const mem = parseMeminfo(await Deno.readTextFile("/proc/meminfo"))!;
   assert.equal(v("MEM_MAX"), mem.total);
-  // RSS is this process's: within a few MB of what Deno reports now.
+  // RSS is this process's: near what Deno reports now (other test files share the process).
   await until(() => (v("MEM_USED") as number) > 0, "MEM_USED");
-  assert.ok(Math.abs((v("MEM_USED") as number) - Deno.memoryUsage().rss) < 64e6);
+  assert.ok(Math.abs((v("MEM_USED") as number) - Deno.memoryUsage().rss) < 256e6);
   assert.ok(Math.abs((v("MEM_FREE") as number) - mem.free) < 0.2 * mem.total);
   // HEARTBEAT counts, UPTIME and TOD follow the clock.
   const hb = v("HEARTBEAT") as number;
@@ -242,11 +242,12 @@ Deno.test("helper PVs: iocStats values of this process and host, changing at the
   await until(() => (v("IOC_CPU_LOAD") as number) > 0, "IOC_CPU_LOAD above 0");
   await until(() => (v("SYS_CPU_LOAD") as number) > 0, "SYS_CPU_LOAD above 0");
   assert.ok((v("SYS_CPU_LOAD") as number) <= 100);
-  // Descriptors: opening files moves FD_CNT.
+  // Descriptors: opening many files moves FD_CNT. (The test runner may run other test files
+  // in this same process, opening and closing their own descriptors: hence a wide margin.)
   const before = await until(() => v("FD_CNT") as number, "FD_CNT");
-  const files = Array.from({ length: 5 }, () => Deno.openSync("/proc/self/stat"));
+  const files = Array.from({ length: 300 }, () => Deno.openSync("/proc/self/stat"));
   try {
-    await until(() => (v("FD_CNT") as number) >= before + 5, "FD_CNT to count open files");
+    await until(() => (v("FD_CNT") as number) >= before + 200, "FD_CNT to count open files");
   } finally {
     for (const f of files) f.close();
   }
