@@ -49,3 +49,20 @@ Deno.test("examples/demo.bob is well-formed Phoebus XML naming PVs pvserve --dem
     assert.ok(named.includes(prefix + n), `the display shows ${n}`);
   }
 });
+
+Deno.test("examples/heater.yaml and examples/scope_device.ts define PVs that can be hosted", async () => {
+  const { parseDefinitionsYaml } = await import("../lib/host/yaml_defs.ts");
+  const { asDeviceModule } = await import("../lib/host/device.ts");
+  const file = parseDefinitionsYaml(
+    Deno.readTextFileSync(`${REPO_ROOT}/examples/heater.yaml`),
+    "heater.yaml",
+  );
+  using heater = new Host({ prefix: file.prefix, pvs: file.pvs, helpers: false });
+  assert.equal(heater.pv("setpoint")?.name, "lab1:setpoint");
+  assert.equal(heater.pv("frame")?.type.nt, "NTNDArray");
+  assert.equal(heater.pv("calibration")?.type.kind, "table");
+  const scope = asDeviceModule(await import("../examples/scope_device.ts"), "scope_device.ts");
+  using host = new Host({ prefix: scope.prefix, pvs: scope.pvs, setters: scope.setters });
+  await host.pv("recordLength")!.put(5000, { protocol: "local", user: "", host: "" });
+  assert.equal(host.value("recordLength"), 4096);
+});
