@@ -482,3 +482,53 @@ Deno.test({
     for (let i = 0; i < 750; i += 37) near(f[i] ** 2 + f[i + 250] ** 2, 1, 1e-6, `f[${i}]`);
   },
 });
+
+Deno.test({
+  name:
+    "pyepics: helper PVs' native types, HEARTBEAT counting; puts logged with libca's user and host",
+  ignore,
+  async fn() {
+    requirePyepics();
+    const dir = await Deno.makeTempDir();
+    try {
+      const log = `${dir}/puts.log`;
+      const server = await startPvserve(["--demo", "--putlog", log]);
+      let r: Json;
+      try {
+        r = await runScript("pyepics_services.py", server);
+      } finally {
+        const status = await server.close();
+        assert.equal(status.code, 0, `pvserve did not stop cleanly:\n${server.stderr()}`);
+      }
+      // iocStats record types: ai/calcout -> DBF_DOUBLE, stringin -> DBF_STRING,
+      // waveform FTVL=CHAR NELM=160 for APP_DIR.
+      assert.deepEqual(r.types.HEARTBEAT, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.UPTIME, [Dbr.STRING, 1]);
+      assert.deepEqual(r.types.TOD, [Dbr.STRING, 1]);
+      assert.deepEqual(r.types.PROCESS_ID, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.IOC_CPU_LOAD, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.MEM_USED, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.CA_CLNT_CNT, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.APP_DIR, [Dbr.CHAR, 160]);
+      assert.deepEqual(r.types.server, [Dbr.ENUM, 1]);
+      assert.deepEqual(r.types.sleep, [Dbr.FLOAT, 1]);
+      assert.ok(r.heartbeat[1] >= r.heartbeat[0] + 1, `HEARTBEAT ${r.heartbeat}`);
+      assert.match(r.uptime, /^00:00:\d\d$/);
+      assert.ok(r.pid > 1);
+      assert.ok(r.app_dir.startsWith("/"), r.app_dir);
+      assert.equal(r.server, "Start");
+      assert.equal(r.put_ok, 1);
+      const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(lines.length, 2, JSON.stringify(lines));
+      assert.deepEqual(
+        lines.map((l) => [l.pv, l.new, l.old, l.user, l.host, l.refused ?? false]),
+        [
+          ["demo:temperature", 31.5, 25, r.user, r.host, false],
+          ["demo:temperature", 500, 31.5, r.user, r.host, true],
+        ],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

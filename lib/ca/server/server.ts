@@ -100,6 +100,13 @@ export class CaServer implements AsyncDisposable {
     return this.#circuits.size;
   }
 
+  /** Number of open channels over all clients (iocStats CA_CONN_CNT). */
+  get channelCount(): number {
+    let n = 0;
+    for (const c of this.#circuits) n += c.channelCount;
+    return n;
+  }
+
   /** Tells every client with a channel to `name` that it is gone (SERVER_DISCONN). */
   disconnectPv(name: string): void {
     for (const c of this.#circuits) c.disconnectPv(name);
