@@ -442,6 +442,15 @@ export function contextFor(
     host,
     repeater: opts.repeater ?? false,
     onCircuitLost: opts.onCircuitLost,
+    // As libca's default exception handler: a name served twice is reported on stderr.
+    onMultiplyDefined: (name, accepted, ignored) =>
+      io.stderr(exceptionText(
+        Eca.DBLCHNL,
+        `Channel: "${name}", Connecting to: ${hostNameText(accepted)}, Ignored: ${
+          hostNameText(ignored)
+        }`,
+        utcOffsetFor(io.env),
+      )),
   });
 }
 
@@ -535,6 +544,7 @@ const ECA_TEXT: Record<number, string> = {
   [Eca.UNAVAILINSERV]: "Not supported by attached service",
   [Eca.CHANDESTROY]: "User destroyed channel",
   [Eca.UNRESPTMO]: "Virtual circuit unresponsive",
+  [Eca.DBLCHNL]: "Identical process variable names on multiple servers",
 };
 
 /**

@@ -58,6 +58,12 @@ export interface CaContextOptions {
    * whether it went away ("disconnect") or stopped answering ECHO ("unresponsive").
    */
   onCircuitLost?: (address: string, reason: CircuitLossReason) => void;
+  /**
+   * Called when a second server answers for a channel already found elsewhere (libca's
+   * ECA_DBLCHNL warning, "Identical process variable names on multiple servers"): with
+   * the name, the "ip:port" kept and the "ip:port" ignored. Default: a logger warning.
+   */
+  onMultiplyDefined?: (name: string, accepted: string, ignored: string) => void;
 }
 
 /** The account name of this process, as libca sends it (not $USER, which may be unset). */
@@ -114,6 +120,7 @@ export class CaContext implements AsyncDisposable {
   onError: ((channel: CaChannel, e: CaStatusError) => void) | undefined;
   readonly #useRepeater: false | "spawn" | "in-process";
   readonly #onCircuitLost: CaContextOptions["onCircuitLost"];
+  readonly #onMultiplyDefined: CaContextOptions["onMultiplyDefined"];
   readonly #echoTimeout: number;
   readonly #channels = new Map<number, CaChannel>();
   readonly #search: SearchScheduler;
@@ -162,6 +169,7 @@ export class CaContext implements AsyncDisposable {
     const rep = opts.repeater ?? true;
     this.#useRepeater = rep === true ? "spawn" : rep;
     this.#onCircuitLost = opts.onCircuitLost;
+    this.#onMultiplyDefined = opts.onMultiplyDefined;
     this.#echoTimeout = opts.echoTimeout ?? 5;
     this.#search = new SearchScheduler({ maxPeriod: this.config.maxSearchPeriod });
 
@@ -385,7 +393,22 @@ export class CaContext implements AsyncDisposable {
 
   /** A server answered for a search ID. */
   #found(cid: number, ip: string, port: number, at = now()): void {
-    if (!this.#search.answered(cid, at)) return; // duplicate or late reply: first one wins
+    if (!this.#search.answered(cid, at)) {
+      // A duplicate or late reply: the first one wins. From another server it means the
+      // name exists twice on the network, which libca reports (ECA_DBLCHNL).
+      const ch = this.#channels.get(cid);
+      const kept = ch?._circuitAddress;
+      if (ch && kept !== undefined && kept !== `${ip}:${port}`) {
+        if (this.#onMultiplyDefined) this.#onMultiplyDefined(ch.name, kept, `${ip}:${port}`);
+        else {
+          this.logger.warn(
+            `Identical process variable names on multiple servers: "${ch.name}", ` +
+              `connecting to ${kept}, ignored ${ip}:${port}`,
+          );
+        }
+      }
+      return;
+    }
     const ch = this.#channels.get(cid);
     if (!ch) return;
     // Replies to one batch of searches come from one server: skip the map lookup.
