@@ -94,7 +94,7 @@ let support: Promise<string | undefined> | undefined;
  * namespaces permitted: checked by creating and removing one).
  */
 export function netUnavailable(): Promise<string | undefined> {
-  return support ??= (async () => {
+  return support ??= Promise.resolve().then(() => {
     if (Deno.build.os !== "linux") return "network namespaces need Linux";
     if (Deno.uid() !== 0) return "network namespaces need root";
     const probe = `${PREFIX}-${Deno.pid}-probe`;
@@ -105,7 +105,7 @@ export function netUnavailable(): Promise<string | undefined> {
     if (!link.ok) return `cannot create a bridge in a namespace (${link.err})`;
     removeStale();
     return undefined;
-  })();
+  });
 }
 
 /** The name of a test that is ignored where the network tests cannot run. */
