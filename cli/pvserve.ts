@@ -6,6 +6,7 @@
  * @module
  */
 
+import { versionLine } from "../lib/core/version.ts";
 import { Command, CommanderError } from "commander";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { EpicsSyntaxError } from "../lib/core/errors.ts";
@@ -36,6 +37,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--no-pva", "do not serve over PV Access")
     .option("--pva-port <port>", "PV Access TCP port (default EPICS_PVAS_SERVER_PORT or 5075)")
     .option("-v, --verbose", "log every connection")
+    .version(versionLine("pvserve"), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   try {

@@ -9,3 +9,4 @@ export * from "./bytes.ts";
 export * from "./env.ts";
 export * from "./log.ts";
 export * from "./net.ts";
+export * from "./version.ts";

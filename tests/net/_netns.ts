@@ -173,7 +173,17 @@ export class Agent {
       if (v !== undefined) base[k] = v;
     }
     this.#child = new Deno.Command("ip", {
-      args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", "--unstable-net", AGENT],
+      args: [
+        "netns",
+        "exec",
+        ns,
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--unstable-net",
+        "--v8-flags=--expose-gc",
+        AGENT,
+      ],
       cwd: REPO_ROOT,
       clearEnv: true,
       env: { ...base, ...env },
