@@ -129,7 +129,11 @@ function memory(): unknown {
   // The harness starts agents with --expose-gc: measure live memory, not garbage.
   (globalThis as { gc?: () => void }).gc?.();
   const m = Deno.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed };
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    circuits: (served?.ca?.circuitCount ?? 0) + (served?.pva?.connectionCount ?? 0),
+  };
 }
 
 // ---- CA client -------------------------------------------------------------------------
@@ -296,24 +300,35 @@ function pvaCheck(a: Args): unknown {
 async function pvaMany(a: Args): Promise<unknown> {
   const clients = Number(a.clients), per = Number(a.perClient), pvCount = Number(a.pvCount);
   const t0 = performance.now();
+  const deadline = t0 + Number(a.timeout ?? 60) * 1000;
   let missing = clients * per;
-  const { promise, resolve } = Promise.withResolvers<void>();
+  const waits: Promise<void>[] = [];
   for (let c = 0; c < clients; c++) {
     const client = new PvaClient({ config: readEpicsConfig().pva });
     pvaClients.set(`many${c}`, client);
+    let left = per;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    waits.push(promise);
     for (let i = 0; i < per; i++) {
       let first = true;
       pvaSubs.push(client.monitor(`${a.prefix}${(c * per + i) % pvCount}`, (ev) => {
         if (ev.kind === "data" && first) {
           first = false;
-          if (--missing === 0) resolve();
+          missing--;
+          if (--left === 0) resolve();
         }
       }));
     }
+    // Clients start in groups, as they do on a real network, not all in one instant.
+    if (c % 10 === 9 || c === clients - 1) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(waits.slice(-10)),
+        new Promise((r) => timer = setTimeout(r, Math.max(0, deadline - performance.now()))),
+      ]);
+      clearTimeout(timer);
+    }
   }
-  const timer = setTimeout(resolve, Number(a.timeout ?? 60) * 1000);
-  await promise;
-  clearTimeout(timer);
   return { missing, ms: Math.round(performance.now() - t0) };
 }
 
@@ -327,6 +342,20 @@ async function pvaManyClose(): Promise<unknown> {
   }
   await Promise.all(closing);
   return {};
+}
+
+/** Puts 1, 2, 3... to `name` (waiting for each to complete) for `ms`; returns the last. */
+async function opPutLoop(a: Args): Promise<unknown> {
+  const end = performance.now() + Number(a.ms);
+  let v = 0;
+  if (a.proto === "ca") {
+    const ch = caChannel(a);
+    while (performance.now() < end) await ch.put(++v, { wait: true });
+  } else {
+    const c = pva(a);
+    while (performance.now() < end) await c.put(String(a.name), ++v);
+  }
+  return { last: v };
 }
 
 // ---- bad peers --------------------------------------------------------------------------
@@ -547,6 +576,7 @@ const ops: Record<string, (a: Args) => unknown> = {
     return { ...st };
   },
   "cli": opCli,
+  "putLoop": opPutLoop,
   "flood": opFlood,
   "noread.ca": opNoReadCa,
   "noread.pva": opNoReadPva,
