@@ -19,6 +19,7 @@ const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname
   "",
 );
 const AGENT = new URL("./_agent.ts", import.meta.url).pathname;
+const PROF = Deno.env.get("EPICS_TS_AGENT_PROF");
 
 /** The hosts of a test network and their addresses. */
 export const HOSTS = {
@@ -182,6 +183,8 @@ export class Agent {
         "-A",
         "--unstable-net",
         "--v8-flags=--expose-gc",
+        // EPICS_TS_AGENT_PROF=<dir>: CPU profiles of every agent, to see where time goes.
+        ...(PROF ? ["--cpu-prof", `--cpu-prof-dir=${PROF}/${host}`] : []),
         AGENT,
       ],
       cwd: REPO_ROOT,

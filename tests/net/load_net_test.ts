@@ -31,8 +31,8 @@ for (const proto of ["ca", "pva"] as const) {
           perClient: PER_CLIENT,
           pvCount: PVS,
           prefix: "M:",
-          timeout: 90,
-        }, 120_000);
+          timeout: 150,
+        }, 200_000);
         if (proto === "ca") {
           assert.equal(r.connectedClients, CLIENTS);
           assert.equal(r.circuits, CLIENTS);
