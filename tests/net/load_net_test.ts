@@ -59,8 +59,10 @@ for (const proto of ["ca", "pva"] as const) {
       for (const r of rounds) {
         const perChannel = (r.heap - base.heapUsed) / (CLIENTS * PER_CLIENT);
         assert.ok(perChannel < 4096, `server heap grew ${perChannel.toFixed(0)} bytes per channel`);
-        // Round after round the same load: the process must not keep growing.
-        assert.ok(r.rss < rounds[0].rss + 64 * 2 ** 20, `server rss grew to ${mib(r.rss)}`);
+        // Round after round the same load: live memory must not keep growing. (RSS is only
+        // checked loosely: V8 keeps freed pages, so it wanders by a hundred MiB or more.)
+        assert.ok(r.heap < rounds[0].heap + 16 * 2 ** 20, `server heap grew to ${mib(r.heap)}`);
+        assert.ok(r.rss < 2 * 2 ** 30, `server rss grew to ${mib(r.rss)}`);
         // PVA keeps one NT value per PV once a channel asked for it (as pvxs keeps each
         // SharedPV's value): compare with what stayed after the first round.
         assert.ok(
