@@ -88,6 +88,32 @@ function removeStale(): void {
   }
 }
 
+/**
+ * Starts a detached watcher that removes this process's namespaces once it is gone, for
+ * the exits no handler sees (SIGKILL, or `deno test` ending itself on Ctrl-C). Started
+ * when the module loads, outside any test, so the sanitizers do not count it.
+ */
+function startReaper(): void {
+  const mine = `${PREFIX}-${Deno.pid}-`;
+  const script = `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 0.5; done
+for ns in $(ip netns list | cut -d' ' -f1 | grep "^${mine}"); do
+  for p in $(ip netns pids "$ns"); do kill -9 "$p"; done
+  ip netns del "$ns"
+done`;
+  try {
+    const child = new Deno.Command("sh", {
+      args: ["-c", script],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+    child.unref();
+  } catch {
+    // No sh: the next run removes what is left (removeStale).
+  }
+}
+
 let support: Promise<string | undefined> | undefined;
 
 /**
@@ -105,6 +131,7 @@ export function netUnavailable(): Promise<string | undefined> {
     ipSync(["netns", "del", probe]);
     if (!link.ok) return `cannot create a bridge in a namespace (${link.err})`;
     removeStale();
+    startReaper();
     return undefined;
   });
 }
