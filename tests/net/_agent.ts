@@ -219,7 +219,7 @@ async function caMany(a: Args): Promise<unknown> {
     caContexts.set(`many${c}`, ctx);
     const chans: CaChannel[] = [];
     for (let i = 0; i < per; i++) {
-      chans.push(ctx.channel(`${a.prefix}${(c * per + i) % pvCount}`));
+      chans.push(ctx.channel(`${a.prefix}${((Number(a.first ?? 0) + c) * per + i) % pvCount}`));
     }
     waits.push(ctx.waitConnected(chans, Number(a.timeout ?? 60)));
     // Clients start in groups, as they do on a real network, not all in one instant.
@@ -311,13 +311,15 @@ async function pvaMany(a: Args): Promise<unknown> {
     waits.push(promise);
     for (let i = 0; i < per; i++) {
       let first = true;
-      pvaSubs.push(client.monitor(`${a.prefix}${(c * per + i) % pvCount}`, (ev) => {
-        if (ev.kind === "data" && first) {
-          first = false;
-          missing--;
-          if (--left === 0) resolve();
-        }
-      }));
+      pvaSubs.push(
+        client.monitor(`${a.prefix}${((Number(a.first ?? 0) + c) * per + i) % pvCount}`, (ev) => {
+          if (ev.kind === "data" && first) {
+            first = false;
+            missing--;
+            if (--left === 0) resolve();
+          }
+        }),
+      );
     }
     // Clients start in groups, as they do on a real network, not all in one instant.
     if (c % 10 === 9 || c === clients - 1) {
