@@ -87,5 +87,17 @@ await netTest(
       accepted: `${used}:5075`,
       ignored: `${other}:5075`,
     });
+    // pvmonitor reports it as pvxs's client does.
+    const out = await client.call<{ code: number; stdout: string; stderr: string }>("cli", {
+      cmd: "pvmonitor",
+      args: ["DUP:x"],
+      waitStdout: "\n",
+      waitStderr: "Duplicate PV name",
+    });
+    assert.match(out.stdout, /^DUP:x +\S+ \S+ +[12] *\n/);
+    assert.match(
+      out.stderr,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9} ERR pvxs\.client\.dup Duplicate PV name DUP:x from 198\.18\.0\.[12]:5075 and 198\.18\.0\.[12]:5075\n/m,
+    );
   },
 );
