@@ -302,6 +302,7 @@ async function pvaMany(a: Args): Promise<unknown> {
   const t0 = performance.now();
   const deadline = t0 + Number(a.timeout ?? 60) * 1000;
   let missing = clients * per;
+  const group = Number(a.group ?? 10);
   const waits: Promise<void>[] = [];
   for (let c = 0; c < clients; c++) {
     const client = new PvaClient({ config: readEpicsConfig().pva });
@@ -322,10 +323,10 @@ async function pvaMany(a: Args): Promise<unknown> {
       );
     }
     // Clients start in groups, as they do on a real network, not all in one instant.
-    if (c % 10 === 9 || c === clients - 1) {
+    if (c % group === group - 1 || c === clients - 1) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        Promise.all(waits.slice(-10)),
+        Promise.all(waits.slice(-group)),
         new Promise((r) => timer = setTimeout(r, Math.max(0, deadline - performance.now()))),
       ]);
       clearTimeout(timer);

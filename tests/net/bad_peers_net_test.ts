@@ -53,7 +53,9 @@ await netTest(
         .map((e) => e.value);
       assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => i + 1), `${sub} monitor`);
     }
-    assert.ok(worst < 2000, `slowest CA+PVA read took ${worst.toFixed(0)} ms`);
+    // Typically 200-500 ms at worst on a busy two-core machine (one JS thread answers the
+    // flood too); within the clients' default 5 s timeout with room to spare.
+    assert.ok(worst < 4000, `slowest CA+PVA read took ${worst.toFixed(0)} ms`);
     const { sent } = await flood;
     const { closedByServer } = await garbage;
     assert.ok(sent > 100, `flood sent ${sent} datagrams`);
