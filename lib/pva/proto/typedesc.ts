@@ -484,7 +484,7 @@ export function decodeFieldDesc(r: ByteReader, cache?: TypeCache): FieldDesc | n
   // went through the connection's cache are left out: their bytes mean different types
   // on different connections.
   const n = r.offset - start;
-  if (!t || n < 16 || n > INTERN_MAX_BYTES || cacheTouches !== cacheUses) return t;
+  if (!t || n > INTERN_MAX_BYTES || cacheTouches !== cacheUses) return t;
   const b = r.bytes;
   let key = r.littleEndian ? "l" : "b";
   for (let i = start; i < r.offset; i++) key += String.fromCharCode(b[i]);
