@@ -17,6 +17,7 @@ import { Eca } from "../lib/ca/proto/constants.ts";
 import { dbrInfo } from "../lib/ca/proto/dbr.ts";
 import type { DbrData } from "../lib/ca/proto/dbr_types.ts";
 import { POSIX_TIME_AT_EPICS_EPOCH } from "../lib/core/time.ts";
+import { EPICS_TS_VERSION } from "../lib/core/version.ts";
 import type { CliIO } from "./_io.ts";
 import {
   alarmSeverityText,
@@ -29,7 +30,7 @@ import {
 } from "./_ca_format.ts";
 
 /** The EPICS release our tools claim compatibility with, and the CA protocol version. */
-export const EPICS_VERSION_TEXT = "epics-ts (EPICS 7.0.8.1 compatible)";
+export const EPICS_VERSION_TEXT = `epics-ts ${EPICS_TS_VERSION} (EPICS 7.0.8.1 compatible)`;
 /** CA protocol version printed by `-V`. */
 export const CA_PROTOCOL_VERSION = "4.13";
 
@@ -442,6 +443,15 @@ export function contextFor(
     host,
     repeater: opts.repeater ?? false,
     onCircuitLost: opts.onCircuitLost,
+    // As libca's default exception handler: a name served twice is reported on stderr.
+    onMultiplyDefined: (name, accepted, ignored) =>
+      io.stderr(exceptionText(
+        Eca.DBLCHNL,
+        `Channel: "${name}", Connecting to: ${hostNameText(accepted)}, Ignored: ${
+          hostNameText(ignored)
+        }`,
+        utcOffsetFor(io.env),
+      )),
   });
 }
 
@@ -535,6 +545,7 @@ const ECA_TEXT: Record<number, string> = {
   [Eca.UNAVAILINSERV]: "Not supported by attached service",
   [Eca.CHANDESTROY]: "User destroyed channel",
   [Eca.UNRESPTMO]: "Virtual circuit unresponsive",
+  [Eca.DBLCHNL]: "Identical process variable names on multiple servers",
 };
 
 /**

@@ -7,6 +7,7 @@
 
 import process from "node:process";
 import { type CliIO, untilAborted } from "./_io.ts";
+import { utcOffsetFor } from "./_ca_cli.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
 import { parseRequest } from "../lib/pva/proto/request.ts";
 import { PvaStatusError } from "../lib/core/errors.ts";
@@ -241,7 +242,26 @@ export function clientFor(io: CliIO): PvaClient {
   } catch {
     // no --allow-sys: send an empty host name, as pvxs does when it cannot tell
   }
-  return new PvaClient({ env: io.env, user: io.env.USER ?? io.env.LOGNAME ?? "", host });
+  return new PvaClient({
+    env: io.env,
+    user: io.env.USER ?? io.env.LOGNAME ?? "",
+    host,
+    // As pvxs's client logs it (logger "pvxs.client.dup", level ERR, local time).
+    onMultiplyDefined: (name, accepted, ignored) =>
+      io.stderr(
+        `${logTime(utcOffsetFor(io.env))} ERR pvxs.client.dup Duplicate PV name ${name} ` +
+          `from ${accepted} and ${ignored}\n`,
+      ),
+  });
+}
+
+/** Local time as pvxs's log lines start: 2024-05-06T07:08:09.123456789. */
+function logTime(utcOffset: number | ((posixMs: number) => number)): string {
+  const ms = performance.timeOrigin + performance.now();
+  const off = typeof utcOffset === "number" ? utcOffset : utcOffset(ms);
+  const d = new Date(Math.floor(ms) + off * 60000);
+  const frac = String(Math.round((ms % 1000) * 1e6)).padStart(9, "0").slice(0, 9);
+  return d.toISOString().slice(0, 19) + "." + frac;
 }
 
 /**

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { versionLine } from "../lib/core/version.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { consoleLogger } from "../lib/core/log.ts";
 import { CaRepeater } from "../lib/ca/repeater.ts";
@@ -32,8 +33,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     const next = () => Number(args[++i]);
     if (a === "--idle-exit") idle = next();
     else if (a === "--port") port = next();
-    else if (a === "-h" || a === "--help") {
-      io.stderr("Usage: ca-repeater [--port PORT] [--idle-exit SECONDS]\n");
+    else if (a === "-V" || a === "--version") {
+      io.stdout(`${versionLine("ca-repeater")}\n`);
+      return 0;
+    } else if (a === "-h" || a === "--help") {
+      io.stderr("Usage: ca-repeater [--port PORT] [--idle-exit SECONDS] [-V]\n");
       return 0;
     } else {
       io.stderr(`ca-repeater: unknown argument "${a}"\n`);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { EPICS_TS_VERSION } from "../lib/core/version.ts";
 import { type CliIO, runMain } from "./_io.ts";
 import {
   clientFor,
@@ -46,7 +47,7 @@ example: pvget double01
 `;
 
 /** Version line printed by -V. */
-export const VERSION = "epics-ts pvget 0.1 (PV Access protocol version 2)";
+export const VERSION = `epics-ts ${EPICS_TS_VERSION} pvget (PV Access protocol version 2)`;
 
 /**
  * pvget's entry point.

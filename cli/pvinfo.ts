@@ -8,6 +8,7 @@
  * @module
  */
 
+import { EPICS_TS_VERSION } from "../lib/core/version.ts";
 import { type CliIO, runMain } from "./_io.ts";
 import { clientFor, cppErrorText, errorText, parseCommand } from "./_pva_common.ts";
 import { formatTypeTreeCpp, formatTypeTreePvxs } from "./_pva_format.ts";
@@ -42,7 +43,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     tool: "pvinfo",
     spec: "hVw:p:vdcD",
     usage: USAGE,
-    version: "epics-ts pvinfo 0.1 (PV Access protocol version 2)",
+    version: `epics-ts ${EPICS_TS_VERSION} pvinfo (PV Access protocol version 2)`,
     // pvinfo's -w warning names pvget, as pvAccessCPP's does.
     warnAs: "pvget",
   });

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { EPICS_TS_VERSION } from "../lib/core/version.ts";
 import { type CliIO, runMain } from "./_io.ts";
 import { parseCommand, runMonitors } from "./_pva_common.ts";
 import { runCaMonitors } from "./_pva_ca.ts";
@@ -44,7 +45,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     tool: "pvmonitor",
     spec: "hvVRM:r:w:tmp:qdcF:f:ni",
     usage: USAGE,
-    version: "epics-ts pvmonitor 0.1 (PV Access protocol version 2)",
+    version: `epics-ts ${EPICS_TS_VERSION} pvmonitor (PV Access protocol version 2)`,
   });
   if (typeof r === "number") return r;
   const { p, c } = r;

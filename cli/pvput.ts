@@ -18,6 +18,7 @@
  * @module
  */
 
+import { EPICS_TS_VERSION } from "../lib/core/version.ts";
 import { type CliIO, runMain } from "./_io.ts";
 import { clientFor, type CommonOptions, cppErrorText, parseCommand } from "./_pva_common.ts";
 import { formatJson, formatNt, formatRaw } from "./_pva_format.ts";
@@ -94,7 +95,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     tool: "pvput",
     spec: "hvVM:r:w:tp:qdF:f:ns",
     usage: USAGE,
-    version: "epics-ts pvput 0.1 (PV Access protocol version 2)",
+    version: `epics-ts ${EPICS_TS_VERSION} pvput (PV Access protocol version 2)`,
     permute: false,
   });
   if (typeof r === "number") return r;

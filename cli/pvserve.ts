@@ -11,6 +11,7 @@
  * @module
  */
 
+import { versionLine } from "../lib/core/version.ts";
 import { Command, CommanderError } from "commander";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
@@ -178,6 +179,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--no-pva", "do not serve over PV Access")
     .option("--pva-port <port>", "PV Access TCP port (default EPICS_PVAS_SERVER_PORT or 5075)")
     .option("-v, --verbose", "log every connection")
+    .version(versionLine("pvserve"), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   try {

@@ -6,13 +6,17 @@
  *
  * `deno compile` downloads a Deno runtime for the target the first time, so it needs the
  * internet (or a cached runtime). Binaries and shims run with the permissions the commands
- * need (network, environment, system info) and the `net` unstable feature for UDP.
+ * need (tools/commands.ts: network, environment, system info...) and the `net` unstable
+ * feature for UDP. `--dry-run` prints the deno command lines instead of running them.
  * @module
  */
 
-import { COMMANDS } from "./commands.ts";
+import { COMMANDS, DEFAULT_PERMISSIONS, permissionsOf } from "./commands.ts";
 
-const PERMS = ["--allow-net", "--allow-env", "--allow-sys", "--allow-read", "--allow-run"];
+function permsFor(name: string): readonly string[] {
+  const c = COMMANDS.find((x) => x.name === name);
+  return c ? permissionsOf(c) : DEFAULT_PERMISSIONS;
+}
 
 /**
  * The deno arguments that build one command.
@@ -31,7 +35,7 @@ export function buildArgs(
   if (mode === "compile") {
     return [
       "compile",
-      ...PERMS,
+      ...permsFor(name),
       "--unstable-net",
       ...(opts.target ? ["--target", opts.target] : []),
       "--output",
@@ -43,7 +47,7 @@ export function buildArgs(
     "install",
     "--global",
     "--force",
-    ...PERMS,
+    ...permsFor(name),
     "--unstable-net",
     "--config",
     "deno.json",
@@ -58,7 +62,7 @@ if (import.meta.main) {
   const [mode, ...rest] = Deno.args;
   if (mode !== "compile" && mode !== "install") {
     console.error(
-      "usage: deno run -A tools/build.ts compile|install [--out D] [--target T] [--root D]",
+      "usage: deno run -A tools/build.ts compile|install [--out D] [--target T] [--root D] [--dry-run]",
     );
     Deno.exit(2);
   }
@@ -73,6 +77,10 @@ if (import.meta.main) {
       target: opt("--target"),
       root: opt("--root"),
     });
+    if (rest.includes("--dry-run")) {
+      console.log(["deno", ...args].join(" "));
+      continue;
+    }
     const st = await new Deno.Command(Deno.execPath(), {
       args,
       stdout: "inherit",

@@ -8,6 +8,30 @@
 export interface CommandEntry {
   name: string;
   file: string;
+  /** Deno permission flags of its binary and shim (default {@link DEFAULT_PERMISSIONS}). */
+  permissions?: readonly string[];
+}
+
+/**
+ * What most commands need: network (CA/PVA), environment (EPICS_* variables), system info
+ * (interfaces for broadcast addresses, host and user names), read (/etc/hosts, .db/.req
+ * and YAML files) and run (starting a CA repeater as libca does).
+ */
+export const DEFAULT_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-read",
+  "--allow-run",
+];
+
+/**
+ * The permission flags of a command.
+ * @param c the command
+ * @returns its own list, else the default
+ */
+export function permissionsOf(c: CommandEntry): readonly string[] {
+  return c.permissions ?? DEFAULT_PERMISSIONS;
 }
 
 /** Every command, in the order they are built. */
@@ -16,7 +40,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "caput", file: "cli/caput.ts" },
   { name: "camonitor", file: "cli/camonitor.ts" },
   { name: "cainfo", file: "cli/cainfo.ts" },
-  { name: "ca-repeater", file: "cli/ca_repeater.ts" },
+  {
+    name: "ca-repeater",
+    file: "cli/ca_repeater.ts",
+    permissions: ["--allow-net", "--allow-env", "--allow-sys"],
+  },
   { name: "pvget", file: "cli/pvget.ts" },
   { name: "pvput", file: "cli/pvput.ts" },
   { name: "pvmonitor", file: "cli/pvmonitor.ts" },

@@ -10,3 +10,4 @@ export * from "./env.ts";
 export * from "./log.ts";
 export * from "./net.ts";
 export * from "./macros.ts";
+export * from "./version.ts";

@@ -769,6 +769,12 @@ export class CaChannel {
   // ---- called by the context and the circuit --------------------------------------
 
   /** A server answered the search; the channel now waits for CREATE_CHAN. @internal */
+  /** "ip:port" of the circuit the channel was assigned to, if any. @internal */
+  get _circuitAddress(): string | undefined {
+    return this.#circuit && !this.#circuit.closed ? this.#circuit.address : undefined;
+  }
+
+  /** @internal */
   _found(c: VirtualCircuit): void {
     if (this.#state === "closed") return;
     this.#circuit = c;

@@ -65,6 +65,12 @@ export interface CaContextOptions {
    * whether it went away ("disconnect") or stopped answering ECHO ("unresponsive").
    */
   onCircuitLost?: (address: string, reason: CircuitLossReason) => void;
+  /**
+   * Called when a second server answers for a channel already found elsewhere (libca's
+   * ECA_DBLCHNL warning, "Identical process variable names on multiple servers"): with
+   * the name, the "ip:port" kept and the "ip:port" ignored. Default: a logger warning.
+   */
+  onMultiplyDefined?: (name: string, accepted: string, ignored: string) => void;
 }
 
 /** The account name of this process, as libca sends it (not $USER, which may be unset). */
@@ -122,6 +128,7 @@ export class CaContext implements AsyncDisposable {
   readonly #useRepeater: false | "spawn" | "in-process";
   readonly #repeaterIdleExit: number;
   readonly #onCircuitLost: CaContextOptions["onCircuitLost"];
+  readonly #onMultiplyDefined: CaContextOptions["onMultiplyDefined"];
   readonly #echoTimeout: number;
   readonly #channels = new Map<number, CaChannel>();
   readonly #search: SearchScheduler;
@@ -171,6 +178,7 @@ export class CaContext implements AsyncDisposable {
     this.#useRepeater = rep === true ? "spawn" : rep;
     this.#repeaterIdleExit = opts.repeaterIdleExit ?? 120;
     this.#onCircuitLost = opts.onCircuitLost;
+    this.#onMultiplyDefined = opts.onMultiplyDefined;
     this.#echoTimeout = opts.echoTimeout ?? 5;
     this.#search = new SearchScheduler({ maxPeriod: this.config.maxSearchPeriod });
 
@@ -394,7 +402,22 @@ export class CaContext implements AsyncDisposable {
 
   /** A server answered for a search ID. */
   #found(cid: number, ip: string, port: number, at = now()): void {
-    if (!this.#search.answered(cid, at)) return; // duplicate or late reply: first one wins
+    if (!this.#search.answered(cid, at)) {
+      // A duplicate or late reply: the first one wins. From another server it means the
+      // name exists twice on the network, which libca reports (ECA_DBLCHNL).
+      const ch = this.#channels.get(cid);
+      const kept = ch?._circuitAddress;
+      if (ch && kept !== undefined && kept !== `${ip}:${port}`) {
+        if (this.#onMultiplyDefined) this.#onMultiplyDefined(ch.name, kept, `${ip}:${port}`);
+        else {
+          this.logger.warn(
+            `Identical process variable names on multiple servers: "${ch.name}", ` +
+              `connecting to ${kept}, ignored ${ip}:${port}`,
+          );
+        }
+      }
+      return;
+    }
     const ch = this.#channels.get(cid);
     if (!ch) return;
     // Replies to one batch of searches come from one server: skip the map lookup.

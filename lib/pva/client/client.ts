@@ -48,6 +48,11 @@ export interface PvaClientOptions {
   firstCid?: number;
   /** First request ID (default {@link FIRST_IOID}). */
   firstIoid?: number;
+  /**
+   * Called when a second server (another GUID) answers for a channel already found, as
+   * pvxs logs "Duplicate PV name": with the name, the "host:port" kept and the one ignored.
+   */
+  onMultiplyDefined?: (name: string, accepted: string, ignored: string) => void;
 }
 
 /** Options shared by one-shot operations. */
@@ -122,6 +127,8 @@ interface Chan {
   state: ChanState;
   sid: number;
   server: ServerConn | undefined;
+  /** GUID (hex) of the server whose search reply found the channel. */
+  guid?: string;
   waiters: Set<Waiter>;
   /** Operations to (re)start whenever the channel connects. */
   persistent: Set<Op>;
@@ -750,10 +757,20 @@ export class PvaClient implements AsyncDisposable {
       if (isAnyAddress(msg.serverAddress)) host = via.hostname;
       if (port === 0) port = via.port;
     }
+    let guid: string | undefined;
     for (const id of msg.ids) {
       const chan = this.#byCid.get(id);
-      if (!chan || chan.state !== "searching") continue;
+      if (!chan) continue;
+      guid ??= Array.from(msg.guid, (b) => b.toString(16).padStart(2, "0")).join("");
+      if (chan.state !== "searching") {
+        // Found already: a reply from another server means the name exists twice.
+        if (chan.guid !== undefined && chan.guid !== guid && chan.server) {
+          this.#opts.onMultiplyDefined?.(chan.name, chan.server.key, `${host}:${port}`);
+        }
+        continue;
+      }
       this.#search.remove(id);
+      chan.guid = guid;
       this.#attach(chan, this.#server(host, port));
     }
   }

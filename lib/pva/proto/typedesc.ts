@@ -475,8 +475,32 @@ export function encodeFieldDesc(w: ByteWriter, type: FieldDesc | null): void {
  * @throws {RemoteProtocolError} on an unknown code, an unknown cache key, or nesting too deep
  */
 export function decodeFieldDesc(r: ByteReader, cache?: TypeCache): FieldDesc | null {
-  return decodeDesc(r, cache, 0);
+  const start = r.offset;
+  const cacheUses = cacheTouches;
+  const t = decodeDesc(r, cache, 0);
+  // Equal bytes are an equal type: hand back the object decoded before, so that every
+  // monitor of an NTScalar shares one type (and the bit layout and paths derived from it)
+  // instead of holding its own copy (several kB each with 100,000 monitors). Types that
+  // went through the connection's cache are left out: their bytes mean different types
+  // on different connections.
+  const n = r.offset - start;
+  if (!t || n > INTERN_MAX_BYTES || cacheTouches !== cacheUses) return t;
+  const b = r.bytes;
+  let key = r.littleEndian ? "l" : "b";
+  for (let i = start; i < r.offset; i++) key += String.fromCharCode(b[i]);
+  const seen = interned.get(key);
+  if (seen) return seen;
+  if (interned.size >= INTERN_MAX_TYPES) interned.clear();
+  interned.set(key, t);
+  return t;
 }
+
+/** Types decoded so far by their wire bytes (bounded: cleared when full). */
+const interned = new Map<string, FieldDesc>();
+const INTERN_MAX_TYPES = 512;
+const INTERN_MAX_BYTES = 4096;
+/** Counts decodes that read or wrote a connection's type cache. */
+let cacheTouches = 0;
 
 function decodeDesc(r: ByteReader, cache: TypeCache | undefined, depth: number): FieldDesc | null {
   if (depth > MAX_TYPE_DEPTH) {
@@ -490,6 +514,7 @@ function decodeDesc(r: ByteReader, cache: TypeCache | undefined, depth: number):
     case TypeCacheCode.NULL_TYPE:
       return null;
     case TypeCacheCode.ONLY_ID: {
+      cacheTouches++;
       const key = r.u16();
       const t = cache?.get(key);
       if (!t) {
@@ -501,6 +526,7 @@ function decodeDesc(r: ByteReader, cache: TypeCache | undefined, depth: number):
     }
     case TypeCacheCode.FULL_WITH_ID:
     case TypeCacheCode.FULL_TAGGED_ID: {
+      cacheTouches++;
       const key = r.u16();
       if (code === TypeCacheCode.FULL_TAGGED_ID) r.i32();
       const t = decodeDesc(r, cache, depth + 1);

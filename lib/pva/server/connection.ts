@@ -185,6 +185,22 @@ const lastEncoded = new WeakMap<
   { snap: PvSnapshot; byKey: Map<string, EncodedUpdate> }
 >();
 
+/**
+ * One NT writer per PV, shared by every channel to it on every connection: a writer holds
+ * the NT type and a whole value tree (several kB), which per channel made 100,000
+ * monitors cost about 1 GB. Sharing is safe because each write() is encoded at once,
+ * before the next write (the writer's contract).
+ */
+const writers = new WeakMap<ServedPv, { type: ServedPv["type"]; writer: NtSnapshotWriter }>();
+
+function writerFor(pv: ServedPv): NtSnapshotWriter {
+  const w = writers.get(pv);
+  if (w && w.type === pv.type) return w.writer;
+  const writer = new NtSnapshotWriter(pv.type);
+  writers.set(pv, { type: pv.type, writer });
+  return writer;
+}
+
 const DEFAULT_QUEUE = 4;
 
 /**
@@ -493,7 +509,7 @@ export class PvaServerConnection {
       cid,
       sid,
       pv,
-      writer: new NtSnapshotWriter(pv.type),
+      writer: writerFor(pv),
       ops: new Set(),
     });
     encodeCreateChannelResponse(this.#out, { cid, sid, status: STATUS_OK });
