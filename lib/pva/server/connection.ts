@@ -105,6 +105,16 @@ export interface PvaConnectionOptions {
    * updates, as pvxs's spam does when a subscription's queue has room.
    */
   onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
+  /** Counts monitor updates encoded and bytes written (shared by a server's connections). */
+  traffic?: PvaTraffic;
+}
+
+/** What connections have sent: monitor updates and bytes, since the counter was made. */
+export interface PvaTraffic {
+  /** MONITOR data updates encoded for sending. */
+  updates: number;
+  /** Bytes handed to the socket (every message). */
+  bytes: number;
 }
 
 /** Authentication methods offered, lowest preference first (as pvxs offers them). */
@@ -817,6 +827,7 @@ export class PvaServerConnection {
         const u = q[sent++];
         this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;
+        if (this.#opts.traffic) this.#opts.traffic.updates++;
       }
       if (sent > 0) {
         const room = mon.queueSize - (q.length - sent);
@@ -893,6 +904,7 @@ export class PvaServerConnection {
         const bytes = w.view();
         let off = 0;
         while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
+        if (this.#opts.traffic) this.#opts.traffic.bytes += bytes.length;
         w.reset();
         wrote = true;
       }

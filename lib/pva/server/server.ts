@@ -26,7 +26,7 @@ import {
   type SearchRequest,
   splitDatagram,
 } from "../proto/mod.ts";
-import { PvaServerConnection } from "./connection.ts";
+import { PvaServerConnection, type PvaTraffic } from "./connection.ts";
 import { searchReply } from "./search.ts";
 
 /** The group pvxs forwards unicast searches to, on the loopback interface. */
@@ -77,6 +77,8 @@ export class PvaServer implements AsyncDisposable {
   readonly #opts: PvaServerOptions;
   readonly #config: PvaServerConfig;
   readonly #logger: Logger;
+  /** Monitor updates and bytes sent over all connections since the start. */
+  readonly traffic: PvaTraffic = { updates: 0, bytes: 0 };
   /** This instance's GUID (new on every start). */
   readonly guid: Uint8Array = randomGuid();
   #listeners: Deno.TcpListener[] = [];
@@ -226,6 +228,7 @@ export class PvaServer implements AsyncDisposable {
         this.#connections.delete(c);
       },
       onDrained: this.#opts.onDrained,
+      traffic: this.traffic,
     });
     this.#connections.add(c);
     // One timer per connection, re-armed for the remaining time when it fires (receiving
