@@ -299,7 +299,7 @@ export class ImageGen implements Disposable {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#lastTick = performance.now();
-    this.#lastTraffic = this.#opts.traffic?.() ?? { updates: 0, bytes: 0 };
+    this.#lastTraffic = { ...(this.#opts.traffic?.() ?? { updates: 0, bytes: 0 }) };
     this.#statsTimer = setInterval(() => this.#tick(), 1000);
     this.#loop = this.#run();
   }
@@ -365,7 +365,9 @@ export class ImageGen implements Disposable {
     const now = performance.now();
     const dt = (now - this.#lastTick) / 1000 || 1;
     this.#lastTick = now;
-    const tr = this.#opts.traffic?.();
+    // Copied: the counter may be one live object that keeps counting.
+    const live = this.#opts.traffic?.();
+    const tr = live && { updates: live.updates, bytes: live.bytes };
     const prev = this.#lastTraffic;
     if (tr) this.#lastTraffic = tr;
     this.#last = {

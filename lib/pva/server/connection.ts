@@ -839,6 +839,10 @@ export class PvaServerConnection {
         this.#ready.delete(op);
       } else if (sent > 0) {
         q.splice(0, sent);
+        // To the back of the line: a subscription whose updates each fill a write (a big
+        // image) must not keep the others (its rows) from ever being sent.
+        this.#ready.delete(op);
+        this.#ready.add(op);
       }
     }
   }
