@@ -133,6 +133,15 @@ export function checkFrameParams(p: FrameParams): string | undefined {
  * Produces frames. Change parameters with {@link FrameGenerator.setParams}; the next
  * {@link FrameGenerator.next} uses them.
  *
+ * How it stays cheap: the generator builds a table of 2·nRows rows, table row i being
+ * blob-pattern row (i mod nRows) plus its own noise (read from the normal-deviate table
+ * at a pseudo-random rolling offset). Frame k of a table is the nRows rows starting at
+ * table row k: a view, no pixel work, so the pattern scrolls up one row per frame (the
+ * blobs move) and every row PV gets new values each frame. After nRows frames a new table
+ * is built with fresh noise and the pattern one pixel further right. Tables are never
+ * written after they are built, so a frame's pixels stay valid for as long as anyone
+ * holds them. Per-row statistics are computed once per table row too.
+ *
  * @example
  * ```ts
  * import { FrameGenerator } from "./frame.ts";
@@ -143,19 +152,28 @@ export function checkFrameParams(p: FrameParams): string | undefined {
  * ```
  */
 export class FrameGenerator {
+  /** Pixel type of the frames. */
   readonly type: PixelType;
   #params: FrameParams;
   #seed: number;
   #tableLength: number;
-  /** Blob pattern, nRows × nCols, already in counts (rounded for integer types). */
-  #blobs: Float32Array | Int32Array = new Int32Array(0);
   /** Noise deviates scaled by noiseLevel (rounded for integer types). */
   #noise: Float32Array | Int32Array = new Int32Array(0);
   /** Unscaled deviates (kept so a noiseLevel change only rescales). */
   #unit = new Float32Array(0);
-  #dirty = true;
+  /** Blob profile across (summed over the blob columns) and down. */
+  #gx = new Float64Array(0);
+  #gy = new Float64Array(0);
+  /** The current table (2·nRows rows), frames made from it, tables made so far. */
+  #table: PixelArray = new Int16Array(0);
+  #tableStats: { mean: Float32Array; std: Float32Array; p2p: Float32Array } | undefined;
+  #used = 0;
+  #tables = 0;
+  #noiseDirty = true;
+  #patternDirty = true;
   #frame = 0;
-  #rowSeed = 0x9e3779b9;
+  #rowSeed = 0x9e3779b9 | 0;
+  #last: Frame | undefined;
 
   /**
    * Creates a generator.
@@ -183,7 +201,7 @@ export class FrameGenerator {
   }
 
   /**
-   * Changes some parameters; the next frame uses them.
+   * Changes some parameters; the next frame uses them (and starts a new table).
    * @param p the parameters to change
    * @throws RangeError when the result is not usable (nothing changes then)
    */
@@ -191,8 +209,11 @@ export class FrameGenerator {
     const next = { ...this.#params, ...p };
     const why = checkFrameParams(next);
     if (why) throw new RangeError(why);
+    if (next.noiseLevel !== this.#params.noiseLevel || next.nCols !== this.#params.nCols) {
+      this.#noiseDirty = true;
+    }
     this.#params = next;
-    this.#dirty = true;
+    this.#patternDirty = true;
   }
 
   /** Blob centres of the unshifted pattern: x (column) and y (row) positions. */
@@ -201,31 +222,9 @@ export class FrameGenerator {
     return { x: blobCentres(p.nCols, p.nBlobsX), y: blobCentres(p.nRows, p.nBlobsY) };
   }
 
-  #rebuild(): void {
+  #rebuildNoise(): void {
     const p = this.#params;
     const integer = this.type !== "float32";
-    const n = p.nRows * p.nCols;
-    // Separable: exp(-(dx²/sx² + dy²/sy²)) = gx(x)·gy(y), summed over the grid.
-    const { x: cx, y: cy } = this.centres();
-    const gx = new Float64Array(p.nCols);
-    for (let x = 0; x < p.nCols; x++) {
-      let s = 0;
-      for (const c of cx) s += Math.exp(-((x - c) ** 2) / p.blobSigmaX ** 2);
-      gx[x] = s;
-    }
-    const blobs = integer ? new Int32Array(n) : new Float32Array(n);
-    for (let y = 0; y < p.nRows; y++) {
-      let sy = 0;
-      for (const c of cy) sy += Math.exp(-((y - c) ** 2) / p.blobSigmaY ** 2);
-      const a = p.blobMax * sy;
-      const base = y * p.nCols;
-      if (a === 0) continue;
-      for (let x = 0; x < p.nCols; x++) {
-        const v = a * gx[x];
-        blobs[base + x] = integer ? Math.round(v) : v;
-      }
-    }
-    this.#blobs = blobs;
     const len = Math.max(this.#tableLength, 4 * p.nCols);
     if (this.#unit.length !== len) {
       this.#unit = new Float32Array(len);
@@ -238,44 +237,111 @@ export class FrameGenerator {
       noise[i] = integer ? Math.round(v) : v;
     }
     this.#noise = noise;
-    this.#dirty = false;
+    this.#noiseDirty = false;
   }
 
-  /** How far the pattern is shifted in frame `f`: one pixel right and down per frame. */
-  shiftOf(f: number): { x: number; y: number } {
+  #rebuildPattern(): void {
+    // Separable: exp(-(dx²/sx² + dy²/sy²)) = gx(x)·gy(y), summed over the grid.
     const p = this.#params;
-    return { x: f % p.nCols, y: f % p.nRows };
+    const { x: cx, y: cy } = this.centres();
+    this.#gx = new Float64Array(p.nCols);
+    for (let x = 0; x < p.nCols; x++) {
+      let s = 0;
+      for (const c of cx) s += Math.exp(-((x - c) ** 2) / p.blobSigmaX ** 2);
+      this.#gx[x] = s;
+    }
+    this.#gy = new Float64Array(p.nRows);
+    for (let y = 0; y < p.nRows; y++) {
+      let s = 0;
+      for (const c of cy) s += Math.exp(-((y - c) ** 2) / p.blobSigmaY ** 2);
+      this.#gy[y] = p.blobMax * s;
+    }
+    this.#patternDirty = false;
   }
 
-  /**
-   * Makes the next frame into a new array.
-   * @returns the frame
-   */
-  next(): Frame {
-    if (this.#dirty) this.#rebuild();
-    const p = this.#params;
-    const f = ++this.#frame;
-    const { nRows, nCols } = p;
-    const pixels = newPixels(this.type, nRows * nCols);
-    const { x: sx, y: sy } = this.shiftOf(f);
-    const blobs = this.#blobs;
+  /** Builds the next table: 2·nRows rows of pattern plus fresh noise. */
+  #buildTable(): void {
+    if (this.#noiseDirty) this.#rebuildNoise();
+    if (this.#patternDirty) this.#rebuildPattern();
+    const { nRows, nCols } = this.#params;
+    const integer = this.type !== "float32";
+    const rows = 2 * nRows;
+    const table = newPixels(this.type, rows * nCols);
     const noise = this.#noise;
     const span = noise.length - nCols;
+    const gx = this.#gx;
+    const sx = this.#tables % nCols;
+    const row = integer ? new Int32Array(nCols) : new Float32Array(nCols);
     const add = ADD_RUN[this.type];
-    let seed = (this.#rowSeed ^ Math.imul(f, 0x85ebca6b)) | 0;
-    for (let r = 0; r < nRows; r++) {
+    let seed = (this.#rowSeed ^ Math.imul(this.#tables + 1, 0x85ebca6b)) | 0;
+    for (let i = 0; i < rows; i++) {
+      const a = this.#gy[i % nRows];
+      for (let x = 0; x < nCols; x++) {
+        // The pattern shifted right by sx, wrapping around.
+        const v = a * gx[(x - sx + nCols) % nCols];
+        row[x] = integer ? Math.round(v) : v;
+      }
       // Rolling offset: an xorshift step per row picks where the row's noise starts.
       seed ^= seed << 13;
       seed ^= seed >>> 17;
       seed ^= seed << 5;
-      const off = (seed >>> 0) % span;
-      const src = ((r - sy + nRows) % nRows) * nCols;
-      const dst = r * nCols;
-      // Columns shifted right by sx with wrap-around: two runs.
-      add(pixels, dst + sx, blobs, src, noise, off, nCols - sx);
-      add(pixels, dst, blobs, src + nCols - sx, noise, off + nCols - sx, sx);
+      add(table, i * nCols, row, 0, noise, (seed >>> 0) % span, nCols);
     }
-    return { number: f, pixels, nRows, nCols, shiftX: sx, shiftY: sy };
+    this.#table = table;
+    this.#tableStats = undefined;
+    this.#used = 0;
+    this.#tables++;
+  }
+
+  /** How the blobs of frame `f` sit: the pattern moved right by x and down by y (wrapping). */
+  #shift(k: number, tables: number): { x: number; y: number } {
+    const { nRows, nCols } = this.#params;
+    return { x: (tables - 1) % nCols, y: (nRows - k) % nRows };
+  }
+
+  /**
+   * Makes the next frame: a view of the current table (a new table every nRows frames or
+   * after a parameter change).
+   * @returns the frame
+   */
+  next(): Frame {
+    if (this.#patternDirty || this.#noiseDirty || this.#used >= this.#params.nRows) {
+      this.#buildTable();
+    }
+    const { nRows, nCols } = this.#params;
+    const k = this.#used++;
+    const pixels = this.#table.subarray(k * nCols, (k + nRows) * nCols);
+    const { x, y } = this.#shift(k, this.#tables);
+    const f = { number: ++this.#frame, pixels, nRows, nCols, shiftX: x, shiftY: y };
+    this.#last = f;
+    return f;
+  }
+
+  /**
+   * Per-row statistics of the frame {@link next} returned last (computed once per table
+   * row; the arrays are views: copy what you keep).
+   * @returns mean, std and p2p per row of that frame
+   */
+  lastRowStats(): { mean: Float32Array; std: Float32Array; p2p: Float32Array } {
+    const f = this.#last;
+    if (!f) throw new RangeError("No frame made yet");
+    const rows = this.#table.length / f.nCols;
+    if (!this.#tableStats) {
+      const t = {
+        mean: new Float32Array(rows),
+        std: new Float32Array(rows),
+        p2p: new Float32Array(rows),
+      };
+      rowStats(this.#table, f.nCols, t);
+      this.#tableStats = t;
+    }
+    const t = this.#tableStats;
+    const k = this.#used - 1;
+    return {
+      mean: t.mean.subarray(k, k + f.nRows),
+      std: t.std.subarray(k, k + f.nRows),
+      p2p: t.p2p.subarray(k, k + f.nRows),
+    };
   }
 }
 

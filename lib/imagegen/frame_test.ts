@@ -30,9 +30,12 @@ Deno.test("a frame has the shape, type and counter asked for", opts, () => {
   const f = g.next();
   assert(f.pixels instanceof Int16Array);
   assert.deepEqual([f.nRows, f.nCols, f.pixels.length, f.number], [80, 120, 80 * 120, 1]);
+  const copy = f.pixels.slice();
   const f2 = g.next();
   assert.deepEqual(f2.number, 2);
-  assert(f2.pixels !== f.pixels, "each frame gets a new array");
+  assert(f2.pixels !== f.pixels, "each frame gets its own array");
+  for (let i = 0; i < 200; i++) g.next();
+  assert.deepEqual(f.pixels, copy, "a frame's pixels never change once made");
   for (const t of ["uint16", "uint8", "float32"] as const) {
     const p = new FrameGenerator(P, { type: t }).next().pixels;
     assert.deepEqual(
@@ -44,31 +47,36 @@ Deno.test("a frame has the shape, type and counter asked for", opts, () => {
 
 /** Smooths away the noise: mean over a 5x5 box. */
 function boxMean(px: ArrayLike<number>, nCols: number, x: number, y: number): number {
+  const nRows = px.length / nCols;
   let s = 0;
   for (let dy = -2; dy <= 2; dy++) {
-    for (let dx = -2; dx <= 2; dx++) s += px[(y + dy) * nCols + x + dx];
+    for (let dx = -2; dx <= 2; dx++) {
+      s += px[((y + dy + nRows) % nRows) * nCols + (x + dx + nCols) % nCols];
+    }
   }
   return s / 25;
 }
 
 Deno.test("blobs sit on the grid, shifted by the frame's drift", opts, () => {
   const g = new FrameGenerator(P);
-  for (let i = 0; i < 3; i++) {
+  for (let i = 1; i <= 83; i++) {
     const f = g.next();
+    if (i > 3 && i < 80) continue;
     const { x: cx, y: cy } = g.centres();
-    assert.deepEqual([f.shiftX, f.shiftY], [f.number % P.nCols, f.number % P.nRows]);
+    // Up one row per frame; one pixel right per table of nRows frames.
+    const k = (i - 1) % P.nRows;
+    assert.deepEqual([f.shiftX, f.shiftY], [
+      Math.floor((i - 1) / P.nRows),
+      (P.nRows - k) % P.nRows,
+    ]);
     for (const x0 of cx) {
       for (const y0 of cy) {
         const x = (x0 + f.shiftX) % P.nCols, y = (y0 + f.shiftY) % P.nRows;
         const at = f.pixels[y * P.nCols + x];
         // The peak (plus noise) at the centre, far higher than between blobs.
         assert(Math.abs(at - P.blobMax) < 6 * P.noiseLevel, `pixel at ${x},${y} is ${at}`);
-        const between = boxMean(
-          f.pixels,
-          P.nCols,
-          (x + 20) % (P.nCols - 3),
-          (y + 20) % (P.nRows - 3),
-        );
+        // Half a grid step across: 5 sigma from every blob.
+        const between = boxMean(f.pixels, P.nCols, x + 20, y);
         assert(between < 5 * P.noiseLevel, `between blobs ${between}`);
       }
     }
@@ -110,6 +118,24 @@ Deno.test("setParams takes effect on the next frame and refuses bad values", opt
   assert.throws(() => g.setParams({ nCols: 0 }), /nCols/);
   assert.throws(() => g.setParams({ blobSigmaX: -1 }), /blobSigmaX/);
   assert.deepEqual(g.params.nCols, 20, "a refused change leaves the parameters alone");
+});
+
+Deno.test("lastRowStats are the statistics of the last frame's rows", opts, () => {
+  const g = new FrameGenerator(P);
+  for (let i = 0; i < 100; i++) {
+    const f = g.next();
+    if (i % 37 !== 0) continue;
+    const want = {
+      mean: new Float32Array(80),
+      std: new Float32Array(80),
+      p2p: new Float32Array(80),
+    };
+    rowStats(f.pixels, P.nCols, want);
+    const got = g.lastRowStats();
+    assert.deepEqual([...got.mean], [...want.mean]);
+    assert.deepEqual([...got.std], [...want.std]);
+    assert.deepEqual([...got.p2p], [...want.p2p]);
+  }
 });
 
 Deno.test("rowStats gives mean, std and peak-to-peak per row", opts, () => {

@@ -16,7 +16,6 @@ import {
   FrameGenerator,
   type FrameParams,
   type PixelType,
-  rowStats,
 } from "./frame.ts";
 
 /** Which per-row PVs to serve. */
@@ -117,7 +116,6 @@ export class ImageGen implements Disposable {
     networkMBps: 0,
     frames: 0,
   };
-  #stats: { mean: Float32Array; std: Float32Array; p2p: Float32Array } | undefined;
   readonly #rowDims: number[][] = [];
 
   /**
@@ -341,15 +339,7 @@ export class ImageGen implements Disposable {
       this.#bytes += n * f.nCols * bpe;
     } else if (this.mode === "stats") {
       const n = Math.min(f.nRows, this.rowStatPvs.mean.length);
-      if (!this.#stats || this.#stats.mean.length < f.nRows) {
-        this.#stats = {
-          mean: new Float32Array(f.nRows),
-          std: new Float32Array(f.nRows),
-          p2p: new Float32Array(f.nRows),
-        };
-      }
-      const s = this.#stats;
-      rowStats(px, f.nCols, s);
+      const s = this.#gen.lastRowStats();
       const { mean, std, peak2peak } = this.rowStatPvs;
       for (let r = 0; r < n; r++) {
         mean[r].post(s.mean[r], { timeStamp });

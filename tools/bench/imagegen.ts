@@ -17,7 +17,8 @@
  * bytes (headers, NTNDArray fields) are printed beside it. Server CPU is the imagegen
  * process's user+system time over the counting window, from /proc. Where pvxs's
  * `pvxmonitor` is on PATH (or in $PVXS_BIN) it also counts updates of a few rows, to show
- * that a C client sees the same rate per row.
+ * that a C client sees the same rate per row. IMAGEGEN_BENCH_PROF=<dir> writes CPU
+ * profiles of the server and the PVA client (deno --cpu-prof) under <dir>.
  *
  * The last line is `imagegen: N row updates/s, M MB/s` (PVA, plain numbers).
  * @module
@@ -275,10 +276,12 @@ interface Server {
 async function startImagegen(rows: number, cols: number, extra: string[] = []): Promise<Server> {
   const env = caLoopbackEnv();
   const cli = new URL("../../cli/imagegen.ts", import.meta.url).pathname;
+  const prof = Deno.env.get("IMAGEGEN_BENCH_PROF");
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}/server`] : []),
       cli,
       "-p",
       PREFIX,
@@ -341,8 +344,16 @@ async function startImagegen(rows: number, cols: number, extra: string[] = []): 
 
 /** Runs the counting client in its own process; `onStart` when its window opens. */
 async function countPva(spec: ClientSpec, onStart: () => void): Promise<ClientResult> {
+  const prof = Deno.env.get("IMAGEGEN_BENCH_PROF");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--client", JSON.stringify(spec)],
+    args: [
+      "run",
+      "-A",
+      ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}/client`] : []),
+      new URL(import.meta.url).pathname,
+      "--client",
+      JSON.stringify(spec),
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",

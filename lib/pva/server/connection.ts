@@ -57,6 +57,7 @@ import {
   selectBits,
   valueFromPlain,
 } from "../nt/pv_map.ts";
+import { isNdArrayValueUpdate, NdArrayUpdateEncoder } from "../nt/ndarray_fast.ts";
 import { searchReply } from "./search.ts";
 import { SERVER_CHANNEL, serverChannelPv } from "./server_pv.ts";
 
@@ -126,6 +127,8 @@ interface Channel {
   pv: ServedPv;
   writer: NtSnapshotWriter;
   ops: Set<Op>;
+  /** NTNDArray PVs: the direct encoder of value updates (made on first use). */
+  nd?: NdArrayUpdateEncoder;
 }
 
 interface QueuedUpdate {
@@ -170,6 +173,8 @@ interface UpdateBits {
   wire: Uint8Array;
   /** The wire bytes as a string: updates with equal keys carry equal data. */
   key: string;
+  /** An NTNDArray value update the direct encoder writes (NdArrayUpdateEncoder). */
+  fastNd: boolean;
 }
 
 /**
@@ -687,7 +692,8 @@ export class PvaServerConnection {
       const w = new ByteWriter(16, this.#out.littleEndian);
       encodeBitSet(w, bits);
       const wire = w.toBytes();
-      b = { bits, wire, key: String.fromCharCode(...wire) };
+      const fastNd = op.channel.pv.type.nt === "NTNDArray" && isNdArrayValueUpdate(op.type, bits);
+      b = { bits, wire, key: String.fromCharCode(...wire), fastNd };
       cache?.set(changes, b);
     }
     return b;
@@ -870,7 +876,11 @@ export class PvaServerConnection {
     } else {
       const from = out.length;
       out.bytes(b.wire);
-      encodeValueBits(out, op.channel.writer.write(snap), b.bits);
+      if (b.fastNd && out.littleEndian) {
+        (op.channel.nd ??= new NdArrayUpdateEncoder(op.channel.writer)).encode(out, snap);
+      } else {
+        encodeValueBits(out, op.channel.writer.write(snap), b.bits);
+      }
       memo.byKey.set(b.key, {
         littleEndian: out.littleEndian,
         owner: this,
