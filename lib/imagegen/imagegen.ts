@@ -8,7 +8,7 @@
  */
 
 import { epicsTimeFromMillis } from "../core/time.ts";
-import { SharedPV } from "../pv/shared_pv.ts";
+import { type PostOptions, SharedPV } from "../pv/shared_pv.ts";
 import type { PvNdAttribute } from "../pv/types.ts";
 import {
   DEFAULT_FRAME_PARAMS,
@@ -116,7 +116,6 @@ export class ImageGen implements Disposable {
     networkMBps: 0,
     frames: 0,
   };
-  readonly #rowDims: number[][] = [];
 
   /**
    * Creates the PVs (nothing runs until {@link start}).
@@ -325,15 +324,18 @@ export class ImageGen implements Disposable {
     this.#bytes += px.length * bpe;
     if (this.mode === "rows") {
       const n = Math.min(f.nRows, this.rows.length);
-      const dim = this.#rowDims[f.nCols] ??= [f.nCols];
+      // The dimension is passed only when the width changed: an unchanged one keeps its
+      // array, which lets the PVA server replay its encoding.
+      const opts: PostOptions = { transfer: true, timeStamp, uniqueId: f.number };
+      const resized: PostOptions = { ...opts, dimension: [f.nCols] };
       for (let r = 0; r < n; r++) {
+        const row = this.rows[r];
         // A view of the frame: the frame's array is never written again.
-        this.rows[r].post(px.subarray(r * f.nCols, (r + 1) * f.nCols), {
-          transfer: true,
-          timeStamp,
-          uniqueId: f.number,
-          dimension: dim,
-        });
+        const dims = row.snapshot().ndarray?.dimension;
+        row.post(
+          px.subarray(r * f.nCols, (r + 1) * f.nCols),
+          dims && dims[0] !== f.nCols ? resized : opts,
+        );
       }
       this.#rowPosts += n;
       this.#bytes += n * f.nCols * bpe;
