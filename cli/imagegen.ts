@@ -17,7 +17,7 @@ import { type CliIO, runMain, untilAborted } from "./_io.ts";
 const MODES: Record<string, RowMode> = { i: "image", r: "rows", s: "stats" };
 
 /** How long a frame waits for a PVA connection to drain before the next comes anyway. */
-const PACE_FALLBACK_MS = 10;
+const PACE_FALLBACK_MS = 100;
 
 function portOption(text: string | undefined, what: string): number | undefined | string {
   if (text === undefined) return undefined;
@@ -49,6 +49,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("-s, --size <rows,cols>", "image size (and how many row PVs exist)", "10000,1000")
     .option("-g, --generate <i|r|s>", "i: image only, r: row waveform PVs, s: row statistics", "i")
     .option("-r, --rate <hz>", "frames per second, 0 = as fast as clients take them", "1")
+    .option("--image-rate <hz>", "post the image at most this often (0 = every frame; -g r: 1)")
     .option("-t, --type <type>", `pixel type: ${PIXEL_TYPES.join(", ")}`, "int16")
     .option("--row-form <form>", "row PVs as ndarray (NTNDArray, as epicsdev) or array", "ndarray")
     .option("-q, --quiet", "no statistics on stderr")
@@ -73,6 +74,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     rate: string;
     type: string;
     rowForm: string;
+    imageRate?: string;
     quiet?: boolean;
     json?: boolean;
     ca: boolean;
@@ -93,6 +95,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   if (!mode) return usage(`invalid -g "${o.generate}" (expected i, r or s)`);
   const rate = Number(o.rate);
   if (!(rate >= 0) || o.rate.trim() === "") return usage(`invalid rate "${o.rate}"`);
+  const imageRate = o.imageRate === undefined ? undefined : Number(o.imageRate);
+  if (imageRate !== undefined && !(imageRate >= 0)) {
+    return usage(`invalid --image-rate "${o.imageRate}"`);
+  }
   if (!(PIXEL_TYPES as readonly string[]).includes(o.type)) {
     return usage(`invalid type "${o.type}" (expected ${PIXEL_TYPES.join(", ")})`);
   }
@@ -133,6 +139,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       type: o.type as PixelType,
       rate,
       rowForm: o.rowForm,
+      imageRate,
       pace,
       traffic: () => server?.pva?.traffic ?? { updates: 0, bytes: 0 },
     });

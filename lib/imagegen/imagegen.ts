@@ -42,6 +42,12 @@ export interface ImageGenOptions {
   rowForm?: "ndarray" | "array";
   /** Other frame parameters (blobs, noise). */
   params?: Partial<FrameParams>;
+  /**
+   * How often the image PV is posted, in Hz; 0 = with every frame. Default: every frame,
+   * but 1 Hz in "rows" mode, where the rows carry the frames (epicsdev posts its image
+   * only after a parameter change there).
+   */
+  imageRate?: number;
   /** Noise table seed. */
   seed?: number;
   /**
@@ -107,6 +113,7 @@ export class ImageGen implements Disposable {
   #rowPosts = 0;
   #bytes = 0;
   #lastTick = 0;
+  #imageAt = 0;
   #lastTraffic = { updates: 0, bytes: 0 };
   #last: ImageGenStats = {
     frameRate: 0,
@@ -314,14 +321,19 @@ export class ImageGen implements Disposable {
     const timeStamp = epicsTimeFromMillis(this.#clock());
     const px = f.pixels;
     const bpe = px.BYTES_PER_ELEMENT;
-    this.image.post(px, {
-      transfer: true,
-      timeStamp,
-      uniqueId: f.number,
-      dimension: [f.nCols, f.nRows],
-      attributes: this.#attrs(f.number, genTime),
-    });
-    this.#bytes += px.length * bpe;
+    const now = performance.now();
+    const imageRate = this.#opts.imageRate ?? (this.mode === "rows" ? 1 : 0);
+    if (imageRate <= 0 || now - this.#imageAt >= 1000 / imageRate || this.#imageAt === 0) {
+      this.#imageAt = now;
+      this.image.post(px, {
+        transfer: true,
+        timeStamp,
+        uniqueId: f.number,
+        dimension: [f.nCols, f.nRows],
+        attributes: this.#attrs(f.number, genTime),
+      });
+      this.#bytes += px.length * bpe;
+    }
     if (this.mode === "rows") {
       const n = Math.min(f.nRows, this.rows.length);
       // The dimension is passed only when the width changed: an unchanged one keeps its

@@ -161,6 +161,8 @@ interface Monitor {
   window: number;
   queueSize: number;
   queue: QueuedUpdate[];
+  /** Queue entries already sent, reused by the next updates (no allocation per update). */
+  free: QueuedUpdate[];
   /** Changed bits to send per PvChange combination, with their encoding. */
   bits: Map<number, UpdateBits>;
   unsubscribe: () => void;
@@ -185,6 +187,8 @@ interface UpdateBits {
  * (epoch + 2): until then the bytes stay valid.
  */
 interface EncodedUpdate {
+  /** The snapshot these bytes encode (an entry for an older one is stale). */
+  snap: PvSnapshot | undefined;
   littleEndian: boolean;
   owner: PvaServerConnection;
   epoch: number;
@@ -193,12 +197,9 @@ interface EncodedUpdate {
   end: number;
 }
 
-/** Per PV: the snapshot last encoded, and its encodings by selection key. */
+/** Per PV: its last encoding per selection key (each entry says which snapshot it holds). */
 // Bounded: one entry per PV and selection, replaced when the PV posts.
-const lastEncoded = new WeakMap<
-  ServedPv,
-  { snap: PvSnapshot; byKey: Map<string, EncodedUpdate> }
->();
+const lastEncoded = new WeakMap<ServedPv, Map<string, EncodedUpdate>>();
 
 const DEFAULT_QUEUE = 4;
 
@@ -646,6 +647,7 @@ export class PvaServerConnection {
         window: req.nfree ?? 0,
         queueSize: Number.isFinite(q) && q >= 1 ? q : this.#opts.queueSize ?? DEFAULT_QUEUE,
         queue: [],
+        free: [],
         bits: new Map(),
         unsubscribe: () => {},
       };
@@ -813,7 +815,12 @@ export class PvaServerConnection {
       last.snap = snap;
       last.changes = last.changes === 0 || changes === 0 ? 0 : last.changes | changes;
     } else {
-      q.push({ snap, changes });
+      const e = mon.free.pop();
+      if (e) {
+        e.snap = snap;
+        e.changes = changes;
+        q.push(e);
+      } else q.push({ snap, changes });
     }
     this.#ready.add(op);
     this.#scheduleFlush();
@@ -840,11 +847,17 @@ export class PvaServerConnection {
         const pv = op.channel.pv;
         if (!(this.#roomFor.get(pv)! >= room)) this.#roomFor.set(pv, room);
       }
+      for (let i = 0; i < sent; i++) {
+        const e = q[i];
+        e.snap = undefined!; // let the snapshot go while the entry waits for reuse
+        mon.free.push(e);
+      }
       if (sent === q.length) {
         q.length = 0;
         this.#ready.delete(op);
       } else if (sent > 0) {
-        q.splice(0, sent);
+        q.copyWithin(0, sent);
+        q.length -= sent;
         // To the back of the line: a subscription whose updates each fill a write (a big
         // image) must not keep the others (its rows) from ever being sent.
         this.#ready.delete(op);
@@ -864,14 +877,14 @@ export class PvaServerConnection {
     const pv = op.channel.pv;
     let memo = lastEncoded.get(pv);
     if (!memo) {
-      memo = { snap, byKey: new Map() };
+      memo = new Map();
       lastEncoded.set(pv, memo);
-    } else if (memo.snap !== snap) {
-      memo.snap = snap;
-      memo.byKey.clear();
     }
-    const m = memo.byKey.get(b.key);
-    if (m && m.littleEndian === out.littleEndian && m.owner.#epoch <= m.epoch + 1) {
+    const m = memo.get(b.key);
+    if (
+      m && m.snap === snap && m.littleEndian === out.littleEndian &&
+      m.owner.#epoch <= m.epoch + 1
+    ) {
       out.bytes(m.buf.subarray(m.start, m.end));
     } else {
       const from = out.length;
@@ -881,14 +894,16 @@ export class PvaServerConnection {
       } else {
         encodeValueBits(out, op.channel.writer.write(snap), b.bits);
       }
-      memo.byKey.set(b.key, {
-        littleEndian: out.littleEndian,
-        owner: this,
-        epoch: this.#epoch,
-        buf: out.buffer,
-        start: from,
-        end: out.length,
-      });
+      // Updated in place: no allocation per update.
+      const e = m ?? {} as EncodedUpdate;
+      e.snap = snap;
+      e.littleEndian = out.littleEndian;
+      e.owner = this;
+      e.epoch = this.#epoch;
+      e.buf = out.buffer;
+      e.start = from;
+      e.end = out.length;
+      if (!m) memo.set(b.key, e);
     }
     out.u8(0); // overrun: the empty BitSet (the queue keeps the newest value instead)
     endMessage(out, start);
