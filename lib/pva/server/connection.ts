@@ -301,6 +301,28 @@ export class PvaServerConnection {
     return this.#ops.size;
   }
 
+  /** "host:port" of the peer. */
+  get peer(): string {
+    return this.#opts.peer;
+  }
+
+  /** Monitor updates waiting in this connection's subscription queues. */
+  get queuedUpdates(): number {
+    let n = 0;
+    for (const op of this.#ready) n += op.mon?.queue.length ?? 0;
+    return n;
+  }
+
+  /** Bytes held by the connection's two output buffers (what a stalled peer costs). */
+  get bufferBytes(): number {
+    return this.#out.buffer.length + this.#spare.buffer.length;
+  }
+
+  /** Whether a write to the peer is in progress (a peer that stops reading keeps it so). */
+  get writing(): boolean {
+    return this.#writing;
+  }
+
   /** Whether the connection has been closed. */
   get closed(): boolean {
     return this.#closed;

@@ -135,6 +135,21 @@ export class PvaServer implements AsyncDisposable {
     return this.#connections.size;
   }
 
+  /** Per connection: the peer, updates queued, output buffer bytes, whether a write waits. */
+  connectionStats(): {
+    peer: string;
+    queuedUpdates: number;
+    bufferBytes: number;
+    writing: boolean;
+  }[] {
+    return [...this.#connections].map((c) => ({
+      peer: c.peer,
+      queuedUpdates: c.queuedUpdates,
+      bufferBytes: c.bufferBytes,
+      writing: c.writing,
+    }));
+  }
+
   /** Tells every client with a channel to `name` that it is gone. */
   disconnectPv(name: string): void {
     for (const c of this.#connections) c.disconnectPv(name);
