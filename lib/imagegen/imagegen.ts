@@ -79,7 +79,18 @@ export interface ImageGenStats {
 
 const ctlOpts = { writable: true } as const;
 
-/** The generator and its PVs. Call {@link ImageGen.start}; dispose to stop. */
+/**
+ * The generator and its PVs. Call {@link ImageGen.start}; dispose to stop.
+ * @example
+ * ```ts
+ * import { ImageGen } from "./imagegen.ts";
+ * const gen = new ImageGen({ prefix: "x:", rows: 4, cols: 8, mode: "rows" });
+ * const f = gen.step(); // one frame now, without the loop
+ * if (gen.rows.length !== 4 || gen.image.snapshot().ndarray?.uniqueId !== f.number) {
+ *   throw new Error();
+ * }
+ * ```
+ */
 export class ImageGen implements Disposable {
   /** Every PV, for a server to host. */
   readonly pvs: SharedPV[] = [];
@@ -93,7 +104,9 @@ export class ImageGen implements Disposable {
     std: [],
     peak2peak: [],
   };
+  /** PV name prefix. */
   readonly prefix: string;
+  /** Which per-row PVs exist. */
   readonly mode: RowMode;
   readonly #gen: FrameGenerator;
   readonly #opts: ImageGenOptions;

@@ -32,7 +32,7 @@ import {
   encodeValidationResponse,
   PvaCommand,
 } from "../../lib/pva/proto/mod.ts";
-import { caLoopbackEnv, cpuSeconds, findTool, numberOption, sleep } from "./_pva_common.ts";
+import { caLoopbackEnv, cpuSeconds, findTool, numberOption } from "./_pva_common.ts";
 
 const REF_UPDATES = 55000;
 const REF_MBPS = 110;
