@@ -528,7 +528,10 @@ async function main(args: string[]): Promise<void> {
   log(
     `  wire: ${(pva.wireBytes / pva.seconds / 1e6).toFixed(1)} MB/s received; image: ` +
       `${(pva.imageUpdates / pva.seconds).toFixed(1)} updates/s; server CPU ` +
-      `${Number.isFinite(cpu) ? (cpu * 100).toFixed(0) + "%" : "unknown"}`,
+      `${Number.isFinite(cpu) ? (cpu * 100).toFixed(0) + "%" : "unknown"}` +
+      (Number.isFinite(cpu) && cpu > 0
+        ? ` (${fmt(ups / cpu)} row updates per server CPU-second)`
+        : ""),
   );
   log(
     `  checks: ${pva.rowsSeen} of ${rows + 1} PVs updated, ${pva.outOfOrder} row updates ` +

@@ -844,6 +844,9 @@ export class PvaServerConnection {
         q.push(e);
       } else q.push({ snap, changes });
     }
+    // A pipelined subscription with no window left waits for the client's
+    // acknowledgement (which puts it back), not in the ready set.
+    if (mon.pipeline && mon.window <= 0) return;
     this.#ready.add(op);
     this.#scheduleFlush();
   }
@@ -876,6 +879,12 @@ export class PvaServerConnection {
       }
       if (sent === q.length) {
         q.length = 0;
+        this.#ready.delete(op);
+      } else if (mon.pipeline && mon.window <= 0) {
+        if (sent > 0) {
+          q.copyWithin(0, sent);
+          q.length -= sent;
+        }
         this.#ready.delete(op);
       } else if (sent > 0) {
         q.copyWithin(0, sent);
