@@ -55,6 +55,8 @@ interface ClientResult {
   unparsed: number;
   imageIdErrors: number;
   rowsSeen: number;
+  /** The client's CPU seconds per second over its window (undefined without /proc). */
+  cpu?: number;
 }
 
 // ---- the counting PVA client (child process) ----------------------------------------------
@@ -121,6 +123,7 @@ async function runClient(spec: ClientSpec): Promise<ClientResult> {
   const request = buildRequest(`record[queueSize=${spec.queue},pipeline=true]`);
   let started = false;
   let t0 = 0;
+  let cpu0: number | undefined;
   let buf = new Uint8Array(4 << 20);
   let have = 0;
   const deadline = setTimeout(() => conn.close(), (spec.seconds + 60) * 1000);
@@ -219,6 +222,7 @@ async function runClient(spec: ClientSpec): Promise<ClientResult> {
             if (!started && seenCount === names.length && created === names.length) {
               started = true;
               t0 = performance.now();
+              cpu0 = cpuSeconds("self");
               await Deno.stdout.write(new TextEncoder().encode("STARTED\n"));
             } else if (started) {
               if (ioid === imageIoid) res.imageUpdates++;
@@ -254,6 +258,8 @@ async function runClient(spec: ClientSpec): Promise<ClientResult> {
     }
     res.seconds = (performance.now() - t0) / 1000;
     res.rowsSeen = seenCount;
+    const cpu1 = cpuSeconds("self");
+    if (cpu0 !== undefined && cpu1 !== undefined) res.cpu = (cpu1 - cpu0) / res.seconds;
     return res;
   } finally {
     clearTimeout(deadline);
@@ -532,6 +538,11 @@ async function main(args: string[]): Promise<void> {
       (Number.isFinite(cpu) && cpu > 0
         ? ` (${fmt(ups / cpu)} row updates per server CPU-second)`
         : ""),
+  );
+  log(
+    `  client CPU ${pva.cpu !== undefined ? (pva.cpu * 100).toFixed(0) + "%" : "unknown"}; ` +
+      `machine load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")} on ` +
+      `${navigator.hardwareConcurrency} CPUs (other processes take their share)`,
   );
   log(
     `  checks: ${pva.rowsSeen} of ${rows + 1} PVs updated, ${pva.outOfOrder} row updates ` +

@@ -423,6 +423,7 @@ export class PvaServerConnection {
         `message 0x${m.command.toString(16)} has the server direction bit`,
       );
     }
+    if (m.command === PvaCommand.MONITOR && this.#monitorAck(m)) return;
     const d = decodeMessage(m, {
       cache: this.#cache,
       valueFor: (command, ioid) => {
@@ -431,6 +432,31 @@ export class PvaServerConnection {
       },
     });
     this.#handle(d);
+  }
+
+  /**
+   * The pipeline acknowledgement, the message a fast subscriber sends most, read in
+   * place (no decoding into objects); anything else returns false for the general path.
+   *
+   * ```text
+   * MONITOR (client): u32 sid | u32 ioid | u8 subcmd 0x80 | u32 nfree
+   * ```
+   */
+  #monitorAck(m: PvaMessage): boolean {
+    const p = m.payload;
+    if (p.length !== 13 || p[8] !== PvaSubcmd.GET_PUT) return false;
+    const u32 = (o: number) =>
+      m.littleEndian
+        ? (p[o] | p[o + 1] << 8 | p[o + 2] << 16 | p[o + 3] << 24) >>> 0
+        : (p[o] << 24 | p[o + 1] << 16 | p[o + 2] << 8 | p[o + 3]) >>> 0;
+    const op = this.#ops.get(u32(4));
+    if (!op || op.command !== PvaCommand.MONITOR || op.channel.sid !== u32(0) || !op.mon) {
+      return false;
+    }
+    op.mon.window += u32(9);
+    if (op.mon.queue.length) this.#ready.add(op);
+    this.#scheduleFlush();
+    return true;
   }
 
   #handle(d: DecodedMessage): void {
@@ -906,6 +932,14 @@ export class PvaServerConnection {
     const start = beginMessage(out, PvaCommand.MONITOR, true);
     out.u32(op.ioid).u8(0);
     const pv = op.channel.pv;
+    if ((pv as { listenerCount?: number }).listenerCount === 1) {
+      // One subscriber in all (a SharedPV says so): nobody to share the encoding with.
+      out.bytes(b.wire);
+      this.#encodeData(out, op, snap, b);
+      out.u8(0);
+      endMessage(out, start);
+      return;
+    }
     let memo = lastEncoded.get(pv);
     if (!memo) {
       memo = new Map();
@@ -920,11 +954,7 @@ export class PvaServerConnection {
     } else {
       const from = out.length;
       out.bytes(b.wire);
-      if (b.fastNd && out.littleEndian) {
-        (op.channel.nd ??= new NdArrayUpdateEncoder(op.channel.writer)).encode(out, snap);
-      } else {
-        encodeValueBits(out, op.channel.writer.write(snap), b.bits);
-      }
+      this.#encodeData(out, op, snap, b);
       // Updated in place: no allocation per update.
       const e = m ?? {} as EncodedUpdate;
       e.snap = snap;
@@ -938,6 +968,15 @@ export class PvaServerConnection {
     }
     out.u8(0); // overrun: the empty BitSet (the queue keeps the newest value instead)
     endMessage(out, start);
+  }
+
+  /** The changed fields of an update (after its BitSet). */
+  #encodeData(out: ByteWriter, op: Op, snap: PvSnapshot, b: UpdateBits): void {
+    if (b.fastNd && out.littleEndian) {
+      (op.channel.nd ??= new NdArrayUpdateEncoder(op.channel.writer)).encode(out, snap);
+    } else {
+      encodeValueBits(out, op.channel.writer.write(snap), b.bits);
+    }
   }
 
   #scheduleFlush(): void {
