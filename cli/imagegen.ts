@@ -111,8 +111,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   if (typeof pvaPort === "string") return usage(pvaPort);
   if (!o.ca && !o.pva) return usage("nothing to serve over: both --no-ca and --no-pva given");
 
-  // Pacing at rate 0: the next frame comes when a PVA connection has sent what it could,
-  // or after a short wait (CA-only or stalled clients), or at once when nobody listens.
+  // Pacing at rate 0: the next frame comes when the PVA connections have sent what they
+  // could, or after a short wait (CA-only or stalled clients), or at once when nobody listens.
   let drained: (() => void) | undefined;
   let gen: ImageGen;
   const pace = () =>
@@ -155,7 +155,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       pvaPort,
       config: epicsConfigFrom(io.env),
       logger: consoleLogger("imagegen", o.verbose),
-      pvaOnDrained: () => drained?.(),
+      // The next frame once every PVA client has been sent all it can take (so the fastest
+      // client does not make frames that the others' queues only overwrite); a stalled
+      // client costs the fallback wait per frame.
+      pvaOnDrained: () => {
+        if (drained && server?.pva?.busyConnections() === 0) drained();
+      },
     });
   } catch (e) {
     io.stderr(`imagegen: cannot start: ${(e as Error).message}\n`);

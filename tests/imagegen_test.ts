@@ -215,7 +215,7 @@ print("RESULT " + json.dumps({"rows": [x.tolist() for x in rows], "image": img.t
 
 // ---- pvxs's pvxget decodes the NTNDArray ------------------------------------------------------
 
-const pvxget = findTool("pvxget", ["/opt/epics/bin"]);
+const pvxget = findTool("pvxget", ["/opt/epics/bin", "/opt/epics/pvxs/bin/linux-x86_64"]);
 Deno.test({
   name: `imagegen: pvxs pvxget decodes the image${pvxget ? "" : " (skipped: pvxget not found)"}`,
   ignore: !pvxget,
@@ -228,11 +228,14 @@ Deno.test({
       EPICS_PVA_BROADCAST_PORT: String(r.server.pva!.udpPort),
     });
     assert.equal(res.code, 0, res.stderr);
-    assert.match(
-      res.stdout,
-      new RegExp(`uniqueId\\s+int\\s*=?\\s*${f.number}|uniqueId ${f.number}`),
-    );
-    assert.match(res.stdout, /dimension/);
+    // pvxget's delta format: "uniqueId int32_t = 1", "dimension[0].size int32_t = 30"...
+    assert.match(res.stdout, new RegExp(`uniqueId int32_t = ${f.number}\n`));
+    assert.match(res.stdout, /value->shortValue int16_t\[\] = \{600\}/);
+    assert.match(res.stdout, /dimension\[0\]\.size int32_t = 30\n/);
+    assert.match(res.stdout, /dimension\[1\]\.size int32_t = 20\n/);
+    assert.match(res.stdout, /codec\.name string = ""\n/);
+    assert.match(res.stdout, /compressedSize int64_t = 1200\n/);
+    assert.match(res.stdout, /attribute\[1\]\.name string = "FrameNumber"\n/);
   },
 });
 

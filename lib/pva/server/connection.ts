@@ -231,6 +231,8 @@ export class PvaServerConnection {
   /** PVs with a subscription that sent updates, with its queue's room, for onDrained. */
   #roomFor = new Map<ServedPv, number>();
   #flushQueued = false;
+  /** Updates queued in every subscription, those waiting for a pipeline window included. */
+  #pending = 0;
   #writing = false;
   #closed = false;
   #validated = false;
@@ -311,6 +313,14 @@ export class PvaServerConnection {
     let n = 0;
     for (const op of this.#ready) n += op.mon?.queue.length ?? 0;
     return n;
+  }
+
+  /**
+   * Every monitor update not yet sent, including those of pipelined subscriptions that
+   * wait for the client's acknowledgement (0: the client has been sent everything).
+   */
+  get pendingUpdates(): number {
+    return this.#pending;
   }
 
   /** Bytes held by the connection's two output buffers (what a stalled peer costs). */
@@ -586,6 +596,7 @@ export class PvaServerConnection {
     op.done = true;
     if (op.mon) {
       op.mon.unsubscribe();
+      this.#pending -= op.mon.queue.length;
       op.mon.queue.length = 0;
     }
   }
@@ -869,6 +880,7 @@ export class PvaServerConnection {
         e.changes = changes;
         q.push(e);
       } else q.push({ snap, changes });
+      this.#pending++;
     }
     // A pipelined subscription with no window left waits for the client's
     // acknowledgement (which puts it back), not in the ready set.
@@ -898,6 +910,7 @@ export class PvaServerConnection {
         const pv = op.channel.pv;
         if (!(this.#roomFor.get(pv)! >= room)) this.#roomFor.set(pv, room);
       }
+      this.#pending -= sent;
       for (let i = 0; i < sent; i++) {
         const e = q[i];
         e.snap = undefined!; // let the snapshot go while the entry waits for reuse

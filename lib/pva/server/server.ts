@@ -150,6 +150,17 @@ export class PvaServer implements AsyncDisposable {
     }));
   }
 
+  /**
+   * How many connections still have monitor updates to deliver (a write in progress, or
+   * updates queued, those waiting for a pipeline acknowledgement included): 0 means every
+   * client has been sent every update.
+   */
+  busyConnections(): number {
+    let n = 0;
+    for (const c of this.#connections) if (c.writing || c.pendingUpdates > 0) n++;
+    return n;
+  }
+
   /** Tells every client with a channel to `name` that it is gone. */
   disconnectPv(name: string): void {
     for (const c of this.#connections) c.disconnectPv(name);
