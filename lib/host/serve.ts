@@ -9,7 +9,7 @@ import { type Logger, silentLogger } from "../core/log.ts";
 import { caView, PvMap } from "../pv/provider.ts";
 import type { PvProvider, ServedPv } from "../pv/types.ts";
 import { CaServer } from "../ca/server/server.ts";
-import { PvaServer, type PvaServerOptions } from "../pva/server/server.ts";
+import { PvaServer } from "../pva/server/server.ts";
 
 /** How to {@link serve}. */
 export interface ServeOptions {
@@ -27,8 +27,11 @@ export interface ServeOptions {
   config?: EpicsConfig;
   /** Where log lines go (default: nowhere). */
   logger?: Logger;
-  /** Passed to the PVA server (PvaServerOptions.onDrained): producer pacing. */
-  pvaOnDrained?: PvaServerOptions["onDrained"];
+  /**
+   * Called each time a PVA connection has sent what it could (PvaServerOptions.onDrained,
+   * without the per-PV room map): producer pacing.
+   */
+  pvaOnDrained?: () => void;
 }
 
 /** Running servers; dispose to stop them. */
@@ -95,6 +98,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
         port: options.pvaPort,
         logger,
         onDrained: options.pvaOnDrained,
+        drainedRoom: false,
       });
     } catch (e) {
       await ca?.close();

@@ -106,6 +106,12 @@ export interface PvaConnectionOptions {
    * updates, as pvxs's spam does when a subscription's queue has room.
    */
   onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
+  /**
+   * Whether {@link onDrained} gets the room of each PV (default true). Keeping the map
+   * costs a lookup per update; a producer that only wants the signal passes false and
+   * gets an empty map.
+   */
+  drainedRoom?: boolean;
   /** Counts monitor updates encoded and bytes written (shared by a server's connections). */
   traffic?: PvaTraffic;
 }
@@ -240,6 +246,7 @@ export class PvaServerConnection {
   #user = "";
   #host: string;
   readonly #now: () => number;
+  readonly #trackRoom: boolean;
   /** When bytes last arrived (ms, #now's clock). */
   #lastRx: number;
   /** Allowed silence in ms (Infinity: no timeout). */
@@ -261,6 +268,7 @@ export class PvaServerConnection {
     this.#spare = new ByteWriter(4096, le);
     this.#host = opts.peer.replace(/:\d+$/, "");
     this.#now = opts.now ?? Date.now;
+    this.#trackRoom = opts.onDrained !== undefined && opts.drainedRoom !== false;
     this.#lastRx = this.#now();
     const tmo = opts.connTimeout ?? 0;
     this.#idleMs = tmo > 0 ? tmo * 4000 / 3 : Infinity;
@@ -905,7 +913,7 @@ export class PvaServerConnection {
         if (mon.pipeline) mon.window--;
         if (this.#opts.traffic) this.#opts.traffic.updates++;
       }
-      if (sent > 0) {
+      if (sent > 0 && this.#trackRoom) {
         const room = mon.queueSize - (q.length - sent);
         const pv = op.channel.pv;
         if (!(this.#roomFor.get(pv)! >= room)) this.#roomFor.set(pv, room);

@@ -48,6 +48,8 @@ export interface PvaServerOptions {
   queueSize?: number;
   /** Called per connection as PvaConnectionOptions.onDrained says (producer pacing). */
   onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
+  /** Whether onDrained gets each PV's room (PvaConnectionOptions.drainedRoom; default true). */
+  drainedRoom?: boolean;
   /** Clock and timers of the inactivity timeout (default: the real ones; tests inject). */
   timers?: PvaTimers;
 }
@@ -254,6 +256,7 @@ export class PvaServer implements AsyncDisposable {
         this.#connections.delete(c);
       },
       onDrained: this.#opts.onDrained,
+      drainedRoom: this.#opts.drainedRoom,
       traffic: this.traffic,
     });
     this.#connections.add(c);
