@@ -4,8 +4,11 @@
  * Everything produced in one turn of the event loop goes out together (in writes of
  * about 256 kB at most); monitor updates wait in per-subscription bounded queues (the
  * newest value replaces the last queued one when a client lags) and honour the pipeline
- * window. An update's data is encoded once per PV snapshot and field selection and
- * copied for every other subscription that sends it. The socket sits behind
+ * window (a subscription without window waits outside the ready set until the client
+ * acknowledges). An update's data is encoded once per PV snapshot and field selection and
+ * copied for every other subscription that sends it; NTNDArray value updates are written
+ * straight from the snapshot (NdArrayUpdateEncoder). A subscription with more queued goes
+ * to the back of the line after each turn, so one big image does not starve many rows. The socket sits behind
  * {@link PvaTransport}, so tests drive a connection in memory.
  * @module
  */
