@@ -8,8 +8,8 @@
  * acknowledges). An update's data is encoded once per PV snapshot and field selection and
  * copied for every other subscription that sends it; NTNDArray value updates are written
  * straight from the snapshot (NdArrayUpdateEncoder). A subscription with more queued goes
- * to the back of the line after each turn, so one big image does not starve many rows. The socket sits behind
- * {@link PvaTransport}, so tests drive a connection in memory.
+ * to the back of the line after each turn, so one big image does not starve many rows.
+ * The socket sits behind {@link PvaTransport}, so tests drive a connection in memory.
  * @module
  */
 
