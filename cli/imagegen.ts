@@ -18,6 +18,8 @@ const MODES: Record<string, RowMode> = { i: "image", r: "rows", s: "stats" };
 
 /** How long a frame waits for a PVA connection to drain before the next comes anyway. */
 const PACE_FALLBACK_MS = 100;
+/** A PVA client that has taken nothing for this long no longer holds up the frames. */
+const STALLED_MS = 500;
 
 function portOption(text: string | undefined, what: string): number | undefined | string {
   if (text === undefined) return undefined;
@@ -156,10 +158,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       config: epicsConfigFrom(io.env),
       logger: consoleLogger("imagegen", o.verbose),
       // The next frame once every PVA client has been sent all it can take (so the fastest
-      // client does not make frames that the others' queues only overwrite); a stalled
-      // client costs the fallback wait per frame.
+      // client does not make frames that the others' queues only overwrite); a client that
+      // has taken nothing for STALLED_MS (it stopped reading) is left out.
       pvaOnDrained: () => {
-        if (drained && server?.pva?.busyConnections() === 0) drained();
+        if (drained && server?.pva?.busyConnections(STALLED_MS) === 0) drained();
       },
     });
   } catch (e) {

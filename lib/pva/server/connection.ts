@@ -242,6 +242,8 @@ export class PvaServerConnection {
   #flushQueued = false;
   /** Updates queued in every subscription, those waiting for a pipeline window included. */
   #pending = 0;
+  /** When a write last completed or the client last acknowledged updates (#now's clock). */
+  #lastProgress: number;
   #writing = false;
   #closed = false;
   #validated = false;
@@ -273,6 +275,7 @@ export class PvaServerConnection {
     this.#now = opts.now ?? Date.now;
     this.#trackRoom = opts.onDrained !== undefined && opts.drainedRoom !== false;
     this.#lastRx = this.#now();
+    this.#lastProgress = this.#lastRx;
     const tmo = opts.connTimeout ?? 0;
     this.#idleMs = tmo > 0 ? tmo * 4000 / 3 : Infinity;
     encodeSetByteOrder(this.#out);
@@ -332,6 +335,14 @@ export class PvaServerConnection {
    */
   get pendingUpdates(): number {
     return this.#pending;
+  }
+
+  /**
+   * When the client last took updates: a write to it completed or it acknowledged some
+   * (ms on the `now` clock). A client that stops reading stops moving it.
+   */
+  get lastProgress(): number {
+    return this.#lastProgress;
   }
 
   /** Bytes held by the connection's two output buffers (what a stalled peer costs). */
@@ -475,6 +486,7 @@ export class PvaServerConnection {
       return false;
     }
     op.mon.window += u32(9);
+    this.#lastProgress = this.#now();
     if (op.mon.queue.length) this.#ready.add(op);
     this.#scheduleFlush();
     return true;
@@ -858,6 +870,7 @@ export class PvaServerConnection {
     const sub = req.subcmd;
     if (sub & PvaSubcmd.GET_PUT) {
       mon.window += req.nfree ?? 0;
+      this.#lastProgress = this.#now();
       if (mon.queue.length) this.#ready.add(op);
       this.#scheduleFlush();
     }
@@ -1026,7 +1039,10 @@ export class PvaServerConnection {
         this.#epoch++;
         const bytes = w.view();
         let off = 0;
-        while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
+        while (off < bytes.length) {
+          off += await this.#transport.write(bytes.subarray(off));
+          this.#lastProgress = this.#now();
+        }
         if (this.#opts.traffic) this.#opts.traffic.bytes += bytes.length;
         w.reset();
         wrote = true;

@@ -156,10 +156,16 @@ export class PvaServer implements AsyncDisposable {
    * How many connections still have monitor updates to deliver (a write in progress, or
    * updates queued, those waiting for a pipeline acknowledgement included): 0 means every
    * client has been sent every update.
+   * @param stalledMs connections that have taken nothing (no write completed, no
+   *   acknowledgement) for this long are not counted: a client that stopped reading
+   *   must not hold up a producer pacing itself on the others (default: count all)
    */
-  busyConnections(): number {
+  busyConnections(stalledMs = Infinity): number {
+    const now = (this.#opts.timers ?? REAL_TIMERS).now();
     let n = 0;
-    for (const c of this.#connections) if (c.writing || c.pendingUpdates > 0) n++;
+    for (const c of this.#connections) {
+      if ((c.writing || c.pendingUpdates > 0) && now - c.lastProgress < stalledMs) n++;
+    }
     return n;
   }
 
