@@ -26,6 +26,8 @@ export type {
   SharedPVOptions,
 } from "./lib/pv/mod.ts";
 export { serve } from "./lib/host/serve.ts";
+export { FrameGenerator, ImageGen } from "./lib/imagegen/mod.ts";
+export type { FrameParams, ImageGenOptions, ImageGenStats } from "./lib/imagegen/mod.ts";
 export type { Served, ServeOptions } from "./lib/host/serve.ts";
 export {
   checkDefinitions,

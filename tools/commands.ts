@@ -53,4 +53,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "putlog", file: "cli/putlog.ts" },
   { name: "autosave-save", file: "cli/autosave_save.ts" },
   { name: "autosave-restore", file: "cli/autosave_restore.ts" },
+  { name: "imagegen", file: "cli/imagegen.ts" },
 ];

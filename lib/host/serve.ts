@@ -32,6 +32,11 @@ export interface ServeOptions {
   config?: EpicsConfig;
   /** Where log lines go (default: nowhere). */
   logger?: Logger;
+  /**
+   * Called each time a PVA connection has sent what it could (PvaServerOptions.onDrained,
+   * without the per-PV room map): producer pacing.
+   */
+  pvaOnDrained?: () => void;
 }
 
 /** Running servers; dispose to stop them. */
@@ -97,6 +102,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
         config: config.pvas,
         port: options.pvaPort,
         logger,
+        onDrained: options.pvaOnDrained,
+        drainedRoom: false,
       });
     } catch (e) {
       await ca?.close();

@@ -7,5 +7,6 @@ export * from "./common.ts";
 export * from "./scalar.ts";
 export * from "./enum.ts";
 export * from "./ndarray.ts";
+export * from "./ndarray_fast.ts";
 export * from "./table.ts";
 export * from "./pv_map.ts";

@@ -210,6 +210,146 @@ export function fillNtNdArray(v: PvValue, c: NtNdArrayContent): void {
   );
 }
 
+/**
+ * Fills one reusable NTNDArray value again and again, as a server does for each update
+ * of an image or row PV: field nodes are looked up once, the pixel array is referenced
+ * (not copied), and the dimension and attribute arrays are rebuilt only when the
+ * caller hands different arrays than the last time (compared by identity).
+ * @example
+ * ```ts
+ * import { NtNdArrayFiller, ntNdArrayType, readNtNdArray } from "./mod.ts";
+ * import { PvValue } from "../proto/mod.ts";
+ * const v = PvValue.create(ntNdArrayType());
+ * const fill = new NtNdArrayFiller(v);
+ * const dims = [3, 2];
+ * fill.fill({ value: new Int16Array(6), dimension: dims, uniqueId: 1 });
+ * fill.fill({ value: new Int16Array(6), dimension: dims, uniqueId: 2 });
+ * const img = readNtNdArray(v);
+ * if (img.uniqueId !== 2 || img.dimension[0].size !== 3 || img.compressedSize !== 12) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export class NtNdArrayFiller {
+  readonly #v: PvValue;
+  readonly #value: PvValue;
+  readonly #members = new Map<string, PvValue>();
+  readonly #codec: PvValue;
+  readonly #compressed: PvValue;
+  readonly #uncompressed: PvValue;
+  readonly #uniqueId: PvValue;
+  readonly #times: [PvValue, PvValue, PvValue][];
+  readonly #alarm: [PvValue, PvValue, PvValue];
+  #dims: readonly number[] | undefined;
+  #attrs: readonly PvNdAttribute[] | undefined | null = null;
+  #lastBytes = -1;
+  #lastCodec: string | undefined;
+
+  /**
+   * Binds the filler to a value.
+   * @param v a value of {@link ntNdArrayType}
+   */
+  constructor(v: PvValue) {
+    this.#v = v;
+    this.#value = v.field("value");
+    this.#codec = v.field("codec.name");
+    this.#compressed = v.field("compressedSize");
+    this.#uncompressed = v.field("uncompressedSize");
+    this.#uniqueId = v.field("uniqueId");
+    const ts = (p: string): [PvValue, PvValue, PvValue] => [
+      v.field(`${p}.secondsPastEpoch`),
+      v.field(`${p}.nanoseconds`),
+      v.field(`${p}.userTag`),
+    ];
+    this.#times = [ts("dataTimeStamp"), ts("timeStamp")];
+    this.#alarm = [v.field("alarm.severity"), v.field("alarm.status"), v.field("alarm.message")];
+  }
+
+  /**
+   * Writes the content (same meaning as {@link fillNtNdArray}; marks every field).
+   * @param c the content
+   */
+  fill(c: NtNdArrayContent): void {
+    const member = ndValueMember(c.value);
+    let m = this.#members.get(member);
+    if (!m) {
+      const i = this.#value.type.indexOf(member);
+      m = PvValue.create(this.#value.type.members[i].type);
+      this.#members.set(member, m);
+    }
+    m.assign(c.value);
+    this.#value.select(member, m);
+    const elBytes = Array.isArray(c.value) ? 1 : c.value.BYTES_PER_ELEMENT;
+    const bytes = c.value.length * elBytes;
+    if (bytes !== this.#lastBytes) {
+      this.#lastBytes = bytes;
+      this.#compressed.assign(bytes);
+      this.#uncompressed.assign(bytes);
+    }
+    const codec = c.codec ?? "";
+    if (codec !== this.#lastCodec) {
+      this.#lastCodec = codec;
+      this.#codec.assign(codec);
+    }
+    this.#uniqueId.assign(c.uniqueId ?? 0);
+    const stamps = [c.dataTimeStamp ?? c.timeStamp, c.timeStamp];
+    for (let i = 0; i < 2; i++) {
+      const ts = stamps[i];
+      if (!ts) continue;
+      const p = epicsToPosix(ts);
+      const [sec, ns, tag] = this.#times[i];
+      sec.assign(p.secondsPastEpoch);
+      ns.assign(p.nanoseconds);
+      tag.assign(0);
+    }
+    if (c.alarm) {
+      this.#alarm[0].assign(c.alarm.severity);
+      this.#alarm[1].assign(c.alarm.status);
+      this.#alarm[2].assign(c.alarm.message);
+    }
+    // Rebuilt only when the caller hands new arrays; marked changed every time.
+    if (c.dimension !== this.#dims) {
+      this.#dims = c.dimension;
+      this.#v.set(
+        "dimension",
+        c.dimension.map((size) => ({
+          size,
+          offset: 0,
+          fullSize: size,
+          binning: 1,
+          reverse: false,
+        })),
+      );
+    } else this.#v.changed.set(this.#dimBit ??= bitOfField(this.#v, "dimension"));
+    if (c.attributes !== this.#attrs) {
+      this.#attrs = c.attributes;
+      this.#v.set("attribute", attributeValues(c.attributes));
+    } else this.#v.changed.set(this.#attrBit ??= bitOfField(this.#v, "attribute"));
+    this.#v.changed.set(this.#codecBit ??= bitOfField(this.#v, "codec.name"));
+    this.#v.changed.set(this.#compressed.bit);
+    this.#v.changed.set(this.#uncompressed.bit);
+  }
+
+  #dimBit: number | undefined;
+  #attrBit: number | undefined;
+  #codecBit: number | undefined;
+}
+
+function bitOfField(v: PvValue, path: string): number {
+  return v.field(path).bit;
+}
+
+function attributeValues(attrs: readonly PvNdAttribute[] | undefined): PvValue[] {
+  return (attrs ?? []).map((a) =>
+    PvValue.create(ntAttributeT, {
+      name: a.name,
+      value: attributeValue(a.value),
+      descriptor: a.descriptor ?? "",
+      source: a.source ?? "",
+    })
+  );
+}
+
 /** One dimension as read. */
 export interface NtDimension {
   /** Elements along this dimension. */

@@ -12,7 +12,7 @@ import { PvChange } from "../../pv/types.ts";
 import { bitOf, BitSet, type FieldDesc, PvValue, T, typeAtBit, TypeCode } from "../proto/mod.ts";
 import { alarmContent, FORM_CHOICES } from "./common.ts";
 import { ntEnumType } from "./enum.ts";
-import { fillNtNdArray, ntNdArrayType } from "./ndarray.ts";
+import { NtNdArrayFiller, ntNdArrayType } from "./ndarray.ts";
 import { ntScalarType } from "./scalar.ts";
 import { ntTableType } from "./table.ts";
 
@@ -101,6 +101,15 @@ export class NtSnapshotWriter {
   readonly #groups: Group[] = [];
   readonly #bits = new Map<number, BitSet>();
   #last: PvSnapshot | undefined;
+  #nd: NtNdArrayFiller | undefined;
+  #flat: number[] | undefined;
+  #alarmSrc: PvSnapshot["alarm"] | undefined;
+  #alarmNt: { severity: number; status: number; message: string } | undefined;
+
+  #alarmOf(a: PvSnapshot["alarm"]): { severity: number; status: number; message: string } {
+    this.#alarmSrc = a;
+    return this.#alarmNt = alarmContent(a);
+  }
 
   /**
    * Builds the NT type for a PV and the value it fills.
@@ -200,13 +209,15 @@ export class NtSnapshotWriter {
     }
     if (this.#pvType.nt === "NTNDArray") {
       const nd = snap.ndarray;
-      fillNtNdArray(this.value, {
-        value: snap.value as Parameters<typeof fillNtNdArray>[1]["value"],
-        dimension: nd?.dimension ?? [(snap.value as ArrayLike<unknown>).length],
+      const value = snap.value as Parameters<NtNdArrayFiller["fill"]>[0]["value"];
+      (this.#nd ??= new NtNdArrayFiller(this.value)).fill({
+        value,
+        dimension: nd?.dimension ??
+          (this.#flat?.[0] === value.length ? this.#flat : this.#flat = [value.length]),
         uniqueId: nd?.uniqueId ?? 0,
         dataTimeStamp: nd?.dataTimeStamp ?? snap.timeStamp,
         timeStamp: snap.timeStamp,
-        alarm: alarmContent(snap.alarm),
+        alarm: snap.alarm === this.#alarmSrc ? this.#alarmNt : this.#alarmOf(snap.alarm),
         attributes: nd?.attributes,
       });
     }

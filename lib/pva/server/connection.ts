@@ -4,9 +4,12 @@
  * Everything produced in one turn of the event loop goes out together (in writes of
  * about 256 kB at most); monitor updates wait in per-subscription bounded queues (the
  * newest value replaces the last queued one when a client lags) and honour the pipeline
- * window. An update's data is encoded once per PV snapshot and field selection and
- * copied for every other subscription that sends it. The socket sits behind
- * {@link PvaTransport}, so tests drive a connection in memory.
+ * window (a subscription without window waits outside the ready set until the client
+ * acknowledges). An update's data is encoded once per PV snapshot and field selection and
+ * copied for every other subscription that sends it; NTNDArray value updates are written
+ * straight from the snapshot (NdArrayUpdateEncoder). A subscription with more queued goes
+ * to the back of the line after each turn, so one big image does not starve many rows.
+ * The socket sits behind {@link PvaTransport}, so tests drive a connection in memory.
  * @module
  */
 
@@ -57,6 +60,7 @@ import {
   selectBits,
   valueFromPlain,
 } from "../nt/pv_map.ts";
+import { isNdArrayValueUpdate, NdArrayUpdateEncoder } from "../nt/ndarray_fast.ts";
 import { searchReply } from "./search.ts";
 import { SERVER_CHANNEL, serverChannelPv } from "./server_pv.ts";
 
@@ -105,6 +109,22 @@ export interface PvaConnectionOptions {
    * updates, as pvxs's spam does when a subscription's queue has room.
    */
   onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
+  /**
+   * Whether {@link onDrained} gets the room of each PV (default true). Keeping the map
+   * costs a lookup per update; a producer that only wants the signal passes false and
+   * gets an empty map.
+   */
+  drainedRoom?: boolean;
+  /** Counts monitor updates encoded and bytes written (shared by a server's connections). */
+  traffic?: PvaTraffic;
+}
+
+/** What connections have sent: monitor updates and bytes, since the counter was made. */
+export interface PvaTraffic {
+  /** MONITOR data updates encoded for sending. */
+  updates: number;
+  /** Bytes handed to the socket (every message). */
+  bytes: number;
 }
 
 /** Authentication methods offered, lowest preference first (as pvxs offers them). */
@@ -116,6 +136,8 @@ interface Channel {
   pv: ServedPv;
   writer: NtSnapshotWriter;
   ops: Set<Op>;
+  /** NTNDArray PVs: the direct encoder of value updates (made on first use). */
+  nd?: NdArrayUpdateEncoder;
 }
 
 interface QueuedUpdate {
@@ -148,6 +170,8 @@ interface Monitor {
   window: number;
   queueSize: number;
   queue: QueuedUpdate[];
+  /** Queue entries already sent, reused by the next updates (no allocation per update). */
+  free: QueuedUpdate[];
   /** Changed bits to send per PvChange combination, with their encoding. */
   bits: Map<number, UpdateBits>;
   unsubscribe: () => void;
@@ -160,6 +184,8 @@ interface UpdateBits {
   wire: Uint8Array;
   /** The wire bytes as a string: updates with equal keys carry equal data. */
   key: string;
+  /** An NTNDArray value update the direct encoder writes (NdArrayUpdateEncoder). */
+  fastNd: boolean;
 }
 
 /**
@@ -170,6 +196,8 @@ interface UpdateBits {
  * (epoch + 2): until then the bytes stay valid.
  */
 interface EncodedUpdate {
+  /** The snapshot these bytes encode (an entry for an older one is stale). */
+  snap: PvSnapshot | undefined;
   littleEndian: boolean;
   owner: PvaServerConnection;
   epoch: number;
@@ -178,12 +206,9 @@ interface EncodedUpdate {
   end: number;
 }
 
-/** Per PV: the snapshot last encoded, and its encodings by selection key. */
+/** Per PV: its last encoding per selection key (each entry says which snapshot it holds). */
 // Bounded: one entry per PV and selection, replaced when the PV posts.
-const lastEncoded = new WeakMap<
-  ServedPv,
-  { snap: PvSnapshot; byKey: Map<string, EncodedUpdate> }
->();
+const lastEncoded = new WeakMap<ServedPv, Map<string, EncodedUpdate>>();
 
 /**
  * One NT writer per PV, shared by every channel to it on every connection: a writer holds
@@ -231,6 +256,10 @@ export class PvaServerConnection {
   /** PVs with a subscription that sent updates, with its queue's room, for onDrained. */
   #roomFor = new Map<ServedPv, number>();
   #flushQueued = false;
+  /** Updates queued in every subscription, those waiting for a pipeline window included. */
+  #pending = 0;
+  /** When a write last completed or the client last acknowledged updates (#now's clock). */
+  #lastProgress: number;
   #writing = false;
   #closed = false;
   #validated = false;
@@ -238,6 +267,7 @@ export class PvaServerConnection {
   #user = "";
   #host: string;
   readonly #now: () => number;
+  readonly #trackRoom: boolean;
   /** When bytes last arrived (ms, #now's clock). */
   #lastRx: number;
   /** Allowed silence in ms (Infinity: no timeout). */
@@ -259,7 +289,9 @@ export class PvaServerConnection {
     this.#spare = new ByteWriter(4096, le);
     this.#host = opts.peer.replace(/:\d+$/, "");
     this.#now = opts.now ?? Date.now;
+    this.#trackRoom = opts.onDrained !== undefined && opts.drainedRoom !== false;
     this.#lastRx = this.#now();
+    this.#lastProgress = this.#lastRx;
     const tmo = opts.connTimeout ?? 0;
     this.#idleMs = tmo > 0 ? tmo * 4000 / 3 : Infinity;
     encodeSetByteOrder(this.#out);
@@ -299,6 +331,44 @@ export class PvaServerConnection {
   /** Number of live operations. */
   get operationCount(): number {
     return this.#ops.size;
+  }
+
+  /** "host:port" of the peer. */
+  get peer(): string {
+    return this.#opts.peer;
+  }
+
+  /** Monitor updates waiting in this connection's subscription queues. */
+  get queuedUpdates(): number {
+    let n = 0;
+    for (const op of this.#ready) n += op.mon?.queue.length ?? 0;
+    return n;
+  }
+
+  /**
+   * Every monitor update not yet sent, including those of pipelined subscriptions that
+   * wait for the client's acknowledgement (0: the client has been sent everything).
+   */
+  get pendingUpdates(): number {
+    return this.#pending;
+  }
+
+  /**
+   * When the client last took updates: a write to it completed or it acknowledged some
+   * (ms on the `now` clock). A client that stops reading stops moving it.
+   */
+  get lastProgress(): number {
+    return this.#lastProgress;
+  }
+
+  /** Bytes held by the connection's two output buffers (what a stalled peer costs). */
+  get bufferBytes(): number {
+    return this.#out.buffer.length + this.#spare.buffer.length;
+  }
+
+  /** Whether a write to the peer is in progress (a peer that stops reading keeps it so). */
+  get writing(): boolean {
+    return this.#writing;
   }
 
   /** Whether the connection has been closed. */
@@ -401,6 +471,7 @@ export class PvaServerConnection {
         `message 0x${m.command.toString(16)} has the server direction bit`,
       );
     }
+    if (m.command === PvaCommand.MONITOR && this.#monitorAck(m)) return;
     const d = decodeMessage(m, {
       cache: this.#cache,
       valueFor: (command, ioid) => {
@@ -409,6 +480,32 @@ export class PvaServerConnection {
       },
     });
     this.#handle(d);
+  }
+
+  /**
+   * The pipeline acknowledgement, the message a fast subscriber sends most, read in
+   * place (no decoding into objects); anything else returns false for the general path.
+   *
+   * ```text
+   * MONITOR (client): u32 sid | u32 ioid | u8 subcmd 0x80 | u32 nfree
+   * ```
+   */
+  #monitorAck(m: PvaMessage): boolean {
+    const p = m.payload;
+    if (p.length !== 13 || p[8] !== PvaSubcmd.GET_PUT) return false;
+    const u32 = (o: number) =>
+      m.littleEndian
+        ? (p[o] | p[o + 1] << 8 | p[o + 2] << 16 | p[o + 3] << 24) >>> 0
+        : (p[o] << 24 | p[o + 1] << 16 | p[o + 2] << 8 | p[o + 3]) >>> 0;
+    const op = this.#ops.get(u32(4));
+    if (!op || op.command !== PvaCommand.MONITOR || op.channel.sid !== u32(0) || !op.mon) {
+      return false;
+    }
+    op.mon.window += u32(9);
+    this.#lastProgress = this.#now();
+    if (op.mon.queue.length) this.#ready.add(op);
+    this.#scheduleFlush();
+    return true;
   }
 
   #handle(d: DecodedMessage): void {
@@ -538,6 +635,7 @@ export class PvaServerConnection {
     op.done = true;
     if (op.mon) {
       op.mon.unsubscribe();
+      this.#pending -= op.mon.queue.length;
       op.mon.queue.length = 0;
     }
   }
@@ -647,6 +745,7 @@ export class PvaServerConnection {
         window: req.nfree ?? 0,
         queueSize: Number.isFinite(q) && q >= 1 ? q : this.#opts.queueSize ?? DEFAULT_QUEUE,
         queue: [],
+        free: [],
         bits: new Map(),
         unsubscribe: () => {},
       };
@@ -693,7 +792,8 @@ export class PvaServerConnection {
       const w = new ByteWriter(16, this.#out.littleEndian);
       encodeBitSet(w, bits);
       const wire = w.toBytes();
-      b = { bits, wire, key: String.fromCharCode(...wire) };
+      const fastNd = op.channel.pv.type.nt === "NTNDArray" && isNdArrayValueUpdate(op.type, bits);
+      b = { bits, wire, key: String.fromCharCode(...wire), fastNd };
       cache?.set(changes, b);
     }
     return b;
@@ -788,6 +888,7 @@ export class PvaServerConnection {
     const sub = req.subcmd;
     if (sub & PvaSubcmd.GET_PUT) {
       mon.window += req.nfree ?? 0;
+      this.#lastProgress = this.#now();
       if (mon.queue.length) this.#ready.add(op);
       this.#scheduleFlush();
     }
@@ -815,8 +916,17 @@ export class PvaServerConnection {
       last.snap = snap;
       last.changes = last.changes === 0 || changes === 0 ? 0 : last.changes | changes;
     } else {
-      q.push({ snap, changes });
+      const e = mon.free.pop();
+      if (e) {
+        e.snap = snap;
+        e.changes = changes;
+        q.push(e);
+      } else q.push({ snap, changes });
+      this.#pending++;
     }
+    // A pipelined subscription with no window left waits for the client's
+    // acknowledgement (which puts it back), not in the ready set.
+    if (mon.pipeline && mon.window <= 0) return;
     this.#ready.add(op);
     this.#scheduleFlush();
   }
@@ -835,17 +945,35 @@ export class PvaServerConnection {
         const u = q[sent++];
         this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;
+        if (this.#opts.traffic) this.#opts.traffic.updates++;
       }
-      if (sent > 0) {
+      if (sent > 0 && this.#trackRoom) {
         const room = mon.queueSize - (q.length - sent);
         const pv = op.channel.pv;
         if (!(this.#roomFor.get(pv)! >= room)) this.#roomFor.set(pv, room);
       }
+      this.#pending -= sent;
+      for (let i = 0; i < sent; i++) {
+        const e = q[i];
+        e.snap = undefined!; // let the snapshot go while the entry waits for reuse
+        mon.free.push(e);
+      }
       if (sent === q.length) {
         q.length = 0;
         this.#ready.delete(op);
+      } else if (mon.pipeline && mon.window <= 0) {
+        if (sent > 0) {
+          q.copyWithin(0, sent);
+          q.length -= sent;
+        }
+        this.#ready.delete(op);
       } else if (sent > 0) {
-        q.splice(0, sent);
+        q.copyWithin(0, sent);
+        q.length -= sent;
+        // To the back of the line: a subscription whose updates each fill a write (a big
+        // image) must not keep the others (its rows) from ever being sent.
+        this.#ready.delete(op);
+        this.#ready.add(op);
       }
     }
   }
@@ -859,32 +987,51 @@ export class PvaServerConnection {
     const start = beginMessage(out, PvaCommand.MONITOR, true);
     out.u32(op.ioid).u8(0);
     const pv = op.channel.pv;
+    if ((pv as { listenerCount?: number }).listenerCount === 1) {
+      // One subscriber in all (a SharedPV says so): nobody to share the encoding with.
+      out.bytes(b.wire);
+      this.#encodeData(out, op, snap, b);
+      out.u8(0);
+      endMessage(out, start);
+      return;
+    }
     let memo = lastEncoded.get(pv);
     if (!memo) {
-      memo = { snap, byKey: new Map() };
+      memo = new Map();
       lastEncoded.set(pv, memo);
-    } else if (memo.snap !== snap) {
-      memo.snap = snap;
-      memo.byKey.clear();
     }
-    const m = memo.byKey.get(b.key);
-    if (m && m.littleEndian === out.littleEndian && m.owner.#epoch <= m.epoch + 1) {
+    const m = memo.get(b.key);
+    if (
+      m && m.snap === snap && m.littleEndian === out.littleEndian &&
+      m.owner.#epoch <= m.epoch + 1
+    ) {
       out.bytes(m.buf.subarray(m.start, m.end));
     } else {
       const from = out.length;
       out.bytes(b.wire);
-      encodeValueBits(out, op.channel.writer.write(snap), b.bits);
-      memo.byKey.set(b.key, {
-        littleEndian: out.littleEndian,
-        owner: this,
-        epoch: this.#epoch,
-        buf: out.buffer,
-        start: from,
-        end: out.length,
-      });
+      this.#encodeData(out, op, snap, b);
+      // Updated in place: no allocation per update.
+      const e = m ?? {} as EncodedUpdate;
+      e.snap = snap;
+      e.littleEndian = out.littleEndian;
+      e.owner = this;
+      e.epoch = this.#epoch;
+      e.buf = out.buffer;
+      e.start = from;
+      e.end = out.length;
+      if (!m) memo.set(b.key, e);
     }
     out.u8(0); // overrun: the empty BitSet (the queue keeps the newest value instead)
     endMessage(out, start);
+  }
+
+  /** The changed fields of an update (after its BitSet). */
+  #encodeData(out: ByteWriter, op: Op, snap: PvSnapshot, b: UpdateBits): void {
+    if (b.fastNd && out.littleEndian) {
+      (op.channel.nd ??= new NdArrayUpdateEncoder(op.channel.writer)).encode(out, snap);
+    } else {
+      encodeValueBits(out, op.channel.writer.write(snap), b.bits);
+    }
   }
 
   #scheduleFlush(): void {
@@ -910,7 +1057,11 @@ export class PvaServerConnection {
         this.#epoch++;
         const bytes = w.view();
         let off = 0;
-        while (off < bytes.length) off += await this.#transport.write(bytes.subarray(off));
+        while (off < bytes.length) {
+          off += await this.#transport.write(bytes.subarray(off));
+          this.#lastProgress = this.#now();
+        }
+        if (this.#opts.traffic) this.#opts.traffic.bytes += bytes.length;
         w.reset();
         wrote = true;
       }

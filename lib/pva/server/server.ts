@@ -26,7 +26,7 @@ import {
   type SearchRequest,
   splitDatagram,
 } from "../proto/mod.ts";
-import { PvaServerConnection } from "./connection.ts";
+import { PvaServerConnection, type PvaTraffic } from "./connection.ts";
 import { searchReply } from "./search.ts";
 
 /** The group pvxs forwards unicast searches to, on the loopback interface. */
@@ -48,6 +48,8 @@ export interface PvaServerOptions {
   queueSize?: number;
   /** Called per connection as PvaConnectionOptions.onDrained says (producer pacing). */
   onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
+  /** Whether onDrained gets each PV's room (PvaConnectionOptions.drainedRoom; default true). */
+  drainedRoom?: boolean;
   /** Clock and timers of the inactivity timeout (default: the real ones; tests inject). */
   timers?: PvaTimers;
 }
@@ -77,6 +79,8 @@ export class PvaServer implements AsyncDisposable {
   readonly #opts: PvaServerOptions;
   readonly #config: PvaServerConfig;
   readonly #logger: Logger;
+  /** Monitor updates and bytes sent over all connections since the start. */
+  readonly traffic: PvaTraffic = { updates: 0, bytes: 0 };
   /** This instance's GUID (new on every start). */
   readonly guid: Uint8Array = randomGuid();
   #listeners: Deno.TcpListener[] = [];
@@ -137,6 +141,38 @@ export class PvaServer implements AsyncDisposable {
   get channelCount(): number {
     let n = 0;
     for (const c of this.#connections) n += c.channelCount;
+    return n;
+  }
+
+  /** Per connection: the peer, updates queued, output buffer bytes, whether a write waits. */
+  connectionStats(): {
+    peer: string;
+    queuedUpdates: number;
+    bufferBytes: number;
+    writing: boolean;
+  }[] {
+    return [...this.#connections].map((c) => ({
+      peer: c.peer,
+      queuedUpdates: c.queuedUpdates,
+      bufferBytes: c.bufferBytes,
+      writing: c.writing,
+    }));
+  }
+
+  /**
+   * How many connections still have monitor updates to deliver (a write in progress, or
+   * updates queued, those waiting for a pipeline acknowledgement included): 0 means every
+   * client has been sent every update.
+   * @param stalledMs connections that have taken nothing (no write completed, no
+   *   acknowledgement) for this long are not counted: a client that stopped reading
+   *   must not hold up a producer pacing itself on the others (default: count all)
+   */
+  busyConnections(stalledMs = Infinity): number {
+    const now = (this.#opts.timers ?? REAL_TIMERS).now();
+    let n = 0;
+    for (const c of this.#connections) {
+      if ((c.writing || c.pendingUpdates > 0) && now - c.lastProgress < stalledMs) n++;
+    }
     return n;
   }
 
@@ -233,6 +269,8 @@ export class PvaServer implements AsyncDisposable {
         this.#connections.delete(c);
       },
       onDrained: this.#opts.onDrained,
+      drainedRoom: this.#opts.drainedRoom,
+      traffic: this.traffic,
     });
     this.#connections.add(c);
     // One timer per connection, re-armed for the remaining time when it fires (receiving
