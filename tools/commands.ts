@@ -22,4 +22,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "pvmonitor", file: "cli/pvmonitor.ts" },
   { name: "pvinfo", file: "cli/pvinfo.ts" },
   { name: "pvserve", file: "cli/pvserve.ts" },
+  { name: "softioc", file: "cli/softioc.ts" },
 ];

@@ -1,7 +1,7 @@
 /**
- * The one place the engine reaches the calc language (lib/ioc/calc, branch ioclang).
- * Until that module is merged, expressions cannot be compiled and calc-type records
- * raise a CALC alarm.
+ * The one place the engine reaches the calc language (lib/ioc/calc, written on branch
+ * ioclang). While that module is not part of the tree, expressions cannot be compiled
+ * and calc-type records raise a CALC alarm naming the reason.
  * @module
  */
 
@@ -11,15 +11,27 @@ export interface CalcProgramLike {
   readonly source: string;
 }
 
+interface CalcModule {
+  CALC_NARGS: number;
+  compileCalc(expression: string): CalcProgramLike;
+  evaluateCalc(program: CalcProgramLike, args: Float64Array): number;
+}
+
+// Loaded by computed specifier so this tree type-checks before lib/ioc/calc is merged.
+const calcUrl = new URL("./calc/mod.ts", import.meta.url).href;
+const calc: CalcModule | undefined = await import(calcUrl).catch(() => undefined);
+
 /** Number of input letters. */
-export const CALC_ARGS = 21;
+export const CALC_ARGS: number = calc?.CALC_NARGS ?? 21;
 
 /** Compiles an expression; throws with base's reason when it is not valid. */
-export function compile(_expression: string): CalcProgramLike {
-  throw new Error("The calc engine (lib/ioc/calc) is not available in this build");
+export function compile(expression: string): CalcProgramLike {
+  if (!calc) throw new Error("The calc engine (lib/ioc/calc) is not available in this build");
+  return calc.compileCalc(expression);
 }
 
 /** Evaluates a compiled expression over the argument values (A.. in order). */
-export function evaluate(_program: CalcProgramLike, _args: Float64Array): number {
-  throw new Error("The calc engine (lib/ioc/calc) is not available in this build");
+export function evaluate(program: CalcProgramLike, args: Float64Array): number {
+  if (!calc) throw new Error("The calc engine (lib/ioc/calc) is not available in this build");
+  return calc.evaluateCalc(program, args);
 }

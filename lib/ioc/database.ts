@@ -146,6 +146,7 @@ export type FieldListener = (mask: number) => void;
 
 interface ScanList {
   period: number;
+  name: string;
   records: IocRecord[];
   timer?: ReturnType<typeof setInterval>;
   dirty: boolean;
@@ -400,6 +401,16 @@ export class IocDatabase implements RecordIo {
     rec.f[spec.name] = parseFieldText(spec, text);
   }
 
+  /** Adds problems found outside {@link load} (parse errors, missing files): iocInit refuses to start. */
+  noteErrors(errors: Iterable<Error>): void {
+    this.#errors.push(...errors);
+  }
+
+  /** Whether a record's link to a PV outside the database is connected. */
+  remoteConnected(rec: IocRecord, field: string): boolean {
+    return this.#remoteLinks.get(`${rec.name}.${field}`)?.connected ?? false;
+  }
+
   // ---------------------------------------------------------------- iocInit
 
   /**
@@ -555,7 +566,7 @@ export class IocDatabase implements RecordIo {
     if (period === undefined) return;
     let list = this.#scanLists.get(period);
     if (!list) {
-      list = { period, records: [], dirty: false };
+      list = { period, name: choice, records: [], dirty: false };
       this.#scanLists.set(period, list);
       if (this.#initialized && this.#started) this.#startList(list);
     }
@@ -615,13 +626,13 @@ export class IocDatabase implements RecordIo {
   }
 
   /** Records scanned on a period, by period in seconds (scanppl). */
-  periodicLists(): { period: number; records: readonly IocRecord[] }[] {
+  periodicLists(): { period: number; name: string; records: readonly IocRecord[] }[] {
     return [...this.#scanLists.values()].sort((a, b) => b.period - a.period).map((l) => {
       if (l.dirty) {
         l.records.sort(byPhas);
         l.dirty = false;
       }
-      return { period: l.period, records: l.records };
+      return { period: l.period, name: l.name, records: l.records };
     });
   }
 
@@ -1287,6 +1298,19 @@ export class IocDatabase implements RecordIo {
     this.#linkRemote(rec, field);
   }
 
+  /**
+   * A link field's text as dbGetField shows it after iocInit: "REC.FIELD PP MS" for PV
+   * links (the target alone for forward links), the text itself otherwise.
+   */
+  linkText(rec: IocRecord, field: string): string {
+    const l = rec.links[field];
+    if (!this.#initialized || !l) return String(rec.f[field]);
+    if (l.kind !== "pv") return l.text;
+    const name = l.explicitField ? `${l.record}.${l.field}` : l.record;
+    if (rec.type.byName.get(field)?.type === "FWDLINK") return name;
+    return `${name} ${l.process} ${l.severity}`;
+  }
+
   /** Text of a field as dbgf/DBR_STRING show it. */
   fieldText(rec: IocRecord, field: string): string {
     if (field === "RTYP") return rec.type.name;
@@ -1295,6 +1319,7 @@ export class IocDatabase implements RecordIo {
     const v = rec.f[field];
     if (spec.type === "NOACCESS") return typeof v === "string" ? v : "";
     if (field === "VAL" && (spec.type === "ENUM")) return enumString(rec, field, v as number);
+    if (spec.isLink) return this.linkText(rec, field);
     return formatFieldValue(spec, v);
   }
 }
