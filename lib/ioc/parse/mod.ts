@@ -23,3 +23,9 @@ export {
   parseDatabase,
   translateEscapes,
 } from "./db.ts";
+export {
+  parseShellLine,
+  type ShellCommand,
+  type ShellLineOptions,
+  type ShellRedirect,
+} from "./shell.ts";
