@@ -29,3 +29,9 @@ export {
   type ShellLineOptions,
   type ShellRedirect,
 } from "./shell.ts";
+export {
+  parseSubstitutions,
+  type SubstitutionOptions,
+  type SubstitutionResult,
+  type SubstitutionSet,
+} from "./substitutions.ts";
