@@ -1213,6 +1213,13 @@ export class IocDatabase implements RecordIo {
         } catch (e) {
           throw new PutRefusedError((e as Error).message, "type");
         }
+        if (this.#initialized && rec.dev?.linkChange) {
+          try {
+            rec.dev.linkChange(rec, field, v as string);
+          } catch (e) {
+            throw new PutRefusedError((e as Error).message, "readonly");
+          }
+        }
         rec.f[field] = v;
         rec.links[field] = l;
         this.#relink(rec, field);

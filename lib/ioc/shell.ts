@@ -29,6 +29,12 @@ export interface ShellHost {
   casr?(level: number): string;
 }
 
+/** A command added to the shell (e.g. tsdev's): gets its arguments and where it was run. */
+export type ShellCommand = (
+  args: string[],
+  where: { readonly file: string; readonly line: number },
+) => void | Promise<void>;
+
 const MAXLINE = 80;
 
 /** Lays messages out in columns as base's dbpr/dbgf do (tab stops of 10 or 20, 80-column lines). */
@@ -116,11 +122,18 @@ export class IocShell {
   readonly #host: ShellHost;
   #exited = false;
   #depth = 0;
+  #extra = new Map<string, ShellCommand>();
+  #where = { file: "<stdin>", line: 1 };
 
   /** Creates a shell over a database. */
   constructor(db: IocDatabase, host: ShellHost) {
     this.#db = db;
     this.#host = host;
+  }
+
+  /** Adds a command (a later one with the same name replaces it; built-ins win). */
+  register(name: string, command: ShellCommand): void {
+    this.#extra.set(name, command);
   }
 
   /** Whether `exit` was run. */
@@ -145,6 +158,7 @@ export class IocShell {
       return true;
     }
     if (!cmd) return true;
+    this.#where = { file, line: lineNo };
     try {
       return await this.run(cmd.name, cmd.args);
     } catch (e) {
@@ -234,9 +248,15 @@ export class IocShell {
       case "postEvent":
         this.#db.postEvent(args[0] ?? "");
         return true;
-      default:
+      default: {
+        const extra = this.#extra.get(name);
+        if (extra) {
+          await extra(args, this.#where);
+          return true;
+        }
         this.#host.err(`Command ${name} not found.\n`);
         return true;
+      }
     }
   }
 
@@ -261,7 +281,8 @@ export class IocShell {
       "iocInit",
       "postEvent",
       "scanppl",
-    ];
+      ...this.#extra.keys(),
+    ].sort((a, b) => a === "<" ? -1 : b === "<" ? 1 : a < b ? -1 : a > b ? 1 : 0);
     let out = "Type 'help <command>' to see the arguments of <command>.\n";
     for (let i = 0; i < cmds.length; i += 4) {
       out += cmds.slice(i, i + 4).map((c) => c.padEnd(20)).join("").trimEnd() + "\n";

@@ -154,4 +154,9 @@ export interface DeviceSupport {
   io(rec: IocRecord, ioc: RecordIo): void | "noConvert" | Promise<void | "noConvert">;
   /** Registers for I/O Intr scanning; returns the function that unregisters. */
   ioIntr?(rec: IocRecord, trigger: () => void): () => void;
+  /**
+   * Called before a put changes a link field after iocInit; throws to refuse the change
+   * (as base refuses link changes when a device support has no add/del_record).
+   */
+  linkChange?(rec: IocRecord, field: string, text: string): void;
 }
