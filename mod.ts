@@ -70,3 +70,5 @@ export type {
   PvInfo,
   Subscription as PvaSubscription,
 } from "./lib/pva/client/mod.ts";
+/** tsdev: `iointr(name, value)` for device modules (a no-op outside a softioc). */
+export { iointr } from "./lib/ioc/tsdev/iointr.ts";

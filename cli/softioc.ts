@@ -3,7 +3,7 @@
  * records over Channel Access and PV Access at once.
  *
  * ```text
- * softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREFIX] [-S] [ST.CMD]
+ * softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREFIX] [-S] [--module FILE]... [ST.CMD]
  * ```
  * @module
  */
@@ -14,17 +14,20 @@ import { IocDatabase } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
 import type { DeviceSupport } from "../lib/ioc/types.ts";
+import { registerTsdevCommands, resolveModule, TsdevContext } from "../lib/ioc/tsdev/mod.ts";
 import { accessFor, parseAcf } from "../lib/ioc/_parse.ts";
 import { type CliIO, runMain, untilAborted } from "./_io.ts";
 import { LineEditor } from "./_line_editor.ts";
 
-const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREFIX] [-S] [ST.CMD]
+const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREFIX] [-S]
+               [--module FILE]... [ST.CMD]
 
   -m MACROS   macro definitions "P=a,M=b" for the next -d files
   -d FILE.db  load records (as dbLoadRecords(FILE.db, MACROS))
   -a FILE.acf load access security rules
   -x PREFIX   add the record PREFIX:exit; writing it stops the IOC
   -S          no interactive shell
+  --module FILE  import a JS/TS module for tsdev records (its exports become global)
   ST.CMD      run this script (it calls iocInit); without one, iocInit runs after -d
 `;
 
@@ -49,6 +52,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   let exitPrefix: string | undefined;
   let interactive = true;
   let script: string | undefined;
+  const modules: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -66,7 +70,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       else if (a.startsWith("-a")) acfFile = value();
       else if (a.startsWith("-x")) exitPrefix = value();
       else if (a === "-S") interactive = false;
-      else if (a === "-s") continue;
+      else if (a === "--module" || a.startsWith("--module=")) {
+        const v = a.startsWith("--module=") ? a.slice(9) : args[++i];
+        if (v === undefined || v === "") throw new Error("option --module needs an argument");
+        modules.push(v);
+      } else if (a === "-s") continue;
       else if (a.startsWith("-") && a !== "-") throw new Error(`unknown option ${a}`);
       else if (script === undefined) script = a;
       else throw new Error(`unexpected argument "${a}"`);
@@ -86,6 +94,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       queueMicrotask(() => stop.abort());
     },
   }];
+  const workers = Number(io.env.TSDEV_NUM_WORKERS ?? "3");
+  const tsdev = new TsdevContext({
+    workers: Number.isFinite(workers) && workers >= 1 ? workers : 3,
+    log: (m) => io.stderr(`${m}\n`),
+  });
+  devices.push(tsdev.device);
   const db = new IocDatabase({ devices, warn: (m) => io.stderr(`${m}\n`) });
   const provider = new IocProvider(db);
   let served: Served | undefined;
@@ -105,6 +119,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     },
     casr: (level) => casrReport(served, level),
   });
+  const cwd = Deno.cwd();
+  registerTsdevCommands(shell, tsdev, cwd);
 
   try {
     if (acfFile !== undefined) {
@@ -119,6 +135,14 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         return 1;
       }
       db.setAccess((asg, asl, user, host) => accessFor(acf, asg, asl, user, host));
+    }
+    for (const m of modules) {
+      try {
+        await tsdev.importModule(resolveModule(m, "<command line>", cwd));
+      } catch (e) {
+        io.stderr(`softioc: Cannot import module "${m}": ${(e as Error).message}\n`);
+        return 1;
+      }
     }
     for (const d of dbFiles) shell.dbLoadRecords(d.file, d.macros);
     if (exitPrefix !== undefined) {
@@ -174,6 +198,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   } finally {
     io.signal.removeEventListener("abort", onAbort);
     db.close();
+    tsdev.close();
     await served?.close();
   }
 }
