@@ -35,3 +35,13 @@ export {
   type SubstitutionResult,
   type SubstitutionSet,
 } from "./substitutions.ts";
+export {
+  accessFor,
+  type Acf,
+  type AcfAccess,
+  type AcfDecision,
+  type AcfGroup,
+  type AcfRule,
+  evaluateAccess,
+  parseAcf,
+} from "./acf.ts";
