@@ -3,12 +3,12 @@
  * upper-case field name standing alone (`VAL`, not `dev.VAL`, not `MYVAL`) or written
  * `%VAL%`; where it stands decides what it becomes when the record processes:
  *
- * - in code, a numeric or array field is a parameter of the compiled function (the live
- *   value, typed: numbers, and arrays for waveform VAL), so the code compiles once;
- * - in code, a string field is pasted as text, as PyDevice does (`@VAL` on a stringout
- *   runs what VAL holds, which is why such records need access security);
- * - inside a string literal ('...', "...", `...`), any field is pasted as text, escaped
- *   for that literal, so a value holding a quote cannot end the literal early.
+ * - in code, a field is a parameter of the compiled function holding the live value,
+ *   typed (numbers, strings, arrays for waveform VAL), so the code compiles once;
+ * - inside a string literal ('...', "...", `...`), a field is pasted as text, escaped
+ *   for that literal, so a value holding a quote cannot end the literal early;
+ * - code that is one string field alone (`@VAL` on a stringout) runs the field's text
+ *   as code, as PyDevice does (which is why such records need access security).
  *
  * Pure: no I/O.
  * @module

@@ -85,6 +85,8 @@ interface RecState {
   /** The value an `iointr(name, value)` delivers to this processing. */
   pushed?: { name: string; value: unknown };
   running: boolean;
+  /** The code is one string field alone (`@VAL`): its text is the code that runs. */
+  execField?: string;
 }
 
 /** A module imported into a Web Worker: calls go there and come back as promises. */
@@ -323,6 +325,11 @@ export class TsdevContext {
       assignment: !input && isAssignment(code),
       cache: new Map(),
       running: false,
+      execField: template.parts.length === 1 && template.parts[0].kind === "field" &&
+          template.parts[0].quote === "" &&
+          typeof fieldValue(rec, template.parts[0].name) === "string"
+        ? template.parts[0].name
+        : undefined,
     } satisfies RecState;
     this.#ioc.set(rec, ioc);
   }
@@ -442,7 +449,7 @@ export class TsdevContext {
       }
       const v = fieldValue(rec, p.name);
       if (p.quote !== "") text += escapeForLiteral(String(v), p.quote);
-      else if (typeof v === "string") text += v;
+      else if (st.execField) text += String(v);
       else {
         params ??= [];
         args ??= [];
