@@ -87,6 +87,9 @@ interface RecState {
   running: boolean;
   /** The code is one string field alone (`@VAL`): its text is the code that runs. */
   execField?: string;
+  /** The compiled code when it does not depend on field values (no pasted text). */
+  fixed?: Compiled;
+  fixedText?: string;
 }
 
 /** A module imported into a Web Worker: calls go there and come back as promises. */
@@ -438,7 +441,13 @@ export class TsdevContext {
 
   /** Builds the code with the live field values and compiles it (cached by its text). */
   #compile(rec: IocRecord, st: RecState): [Compiled, unknown[], string] {
-    const f = rec.f;
+    if (st.fixed) {
+      // Every macro is a parameter: one compiled function, only the arguments change.
+      const names = st.fixed.params;
+      const args = new Array(names.length);
+      for (let i = 0; i < names.length; i++) args[i] = fieldValue(rec, names[i]);
+      return [st.fixed, args, st.fixedText!];
+    }
     let text = "";
     let params: string[] | undefined;
     let args: unknown[] | undefined;
@@ -467,7 +476,10 @@ export class TsdevContext {
       if (st.cache.size >= 32) st.cache.clear();
       st.cache.set(key, c);
     }
-    void f;
+    if (!st.execField && st.template.parts.every((p) => p.kind === "text" || p.quote === "")) {
+      st.fixed = c;
+      st.fixedText = text;
+    }
     return [c, args ?? [], text];
   }
 
@@ -519,6 +531,7 @@ export class TsdevContext {
 /** The JS value of a field for the code: numbers, strings, arrays (VAL at its length). */
 export function fieldValue(rec: IocRecord, name: string): unknown {
   const v: FieldValue = rec.f[name];
+  if (typeof v === "number") return v;
   if (name === "VAL" && ARRAY_TYPES.has(rec.type.name)) {
     const n = Math.min(rec.f.NORD as number, (v as ArrayLike<unknown>).length);
     return Array.from({ length: n }, (_, i) => (v as ArrayLike<unknown>)[i]);
