@@ -689,7 +689,7 @@ export class IocDatabase implements RecordIo {
         this.#resetAlarms(rec);
       }
       const pending = this.#pending.get(rec);
-      if (pending && this.#group) this.#group.add(pending);
+      if (pending && this.#group) joinGroup(this.#group, pending);
       return;
     }
     f.LCNT = 0;
@@ -764,10 +764,7 @@ export class IocDatabase implements RecordIo {
       }
     });
     this.#pending.set(rec, done);
-    if (group) {
-      group.add(done);
-      done.finally(() => group.delete(done));
-    }
+    if (group) joinGroup(group, done);
   }
 
   /** After the record type's work: time stamp, alarms, monitors, FLNK, PACT cleared. */
@@ -782,7 +779,15 @@ export class IocDatabase implements RecordIo {
     this.#pending.delete(rec);
     if (f.RPRO) {
       f.RPRO = 0;
-      this.process(rec);
+      // The reprocessing belongs to the put that asked for it (put-callback waits for it).
+      const prev = this.#group;
+      this.#group = (rec.pvt.rproGroup as PutGroup | undefined) ?? prev;
+      rec.pvt.rproGroup = undefined;
+      try {
+        this.process(rec);
+      } finally {
+        this.#group = prev;
+      }
     }
   }
 
@@ -1165,8 +1170,9 @@ export class IocDatabase implements RecordIo {
       if (field === "PROC" || (spec.pp && scan === SCAN_PASSIVE)) {
         if (rec.f.PACT) {
           rec.f.RPRO = 1;
+          rec.pvt.rproGroup = group;
           const p = this.#pending.get(rec);
-          if (p) group.add(p);
+          if (p) joinGroup(group, p);
         } else this.process(rec);
       }
     } catch (e) {
@@ -1322,6 +1328,12 @@ export class IocDatabase implements RecordIo {
     if (spec.isLink) return this.linkText(rec, field);
     return formatFieldValue(spec, v);
   }
+}
+
+function joinGroup(group: PutGroup, p: Promise<void>): void {
+  if (group.has(p)) return;
+  group.add(p);
+  p.finally(() => group.delete(p));
 }
 
 function deadbandExceeded(v: number, last: number, deadband: number): boolean {

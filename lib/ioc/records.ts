@@ -319,7 +319,7 @@ function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefine
   const f = rec.f;
   for (let i = 0; i < CALC_LETTERS.length; i++) s.args[i] = num(f, CALC_LETTERS[i]);
   try {
-    const v = evaluate(s.prog, s.args);
+    const v = evaluate(s.prog, s.args, num(f, "VAL"));
     for (let i = 0; i < CALC_LETTERS.length; i++) {
       if (s.args[i] !== f[CALC_LETTERS[i]]) f[CALC_LETTERS[i]] = s.args[i];
     }
