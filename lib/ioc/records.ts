@@ -457,6 +457,7 @@ const ao: RecordSupport = {
       }
       f.OVAL = v;
       aoRaw(f);
+      f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
       limitAlarms(rec, io);
     }
     const p = writeOutput(rec, io, () => {
@@ -513,6 +514,7 @@ const bo: RecordSupport = {
     if (!f.PACT) {
       if (fetchDol(rec, io)) f.VAL = num(f, "VAL") !== 0 ? 1 : 0;
       else if (num(f, "VAL") > 1) f.VAL = 1;
+      f.UDF = 0;
       f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
       stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
     }
@@ -581,6 +583,7 @@ const mbbo: RecordSupport = {
     };
     if (!f.PACT) {
       fetchDol(rec, io);
+      f.UDF = 0;
       convert();
       mbbAlarms(rec, io);
     }
@@ -645,6 +648,7 @@ const mbboDirect: RecordSupport = {
     const f = rec.f;
     if (!f.PACT) {
       if (fetchDol(rec, io)) setBits(rec);
+      f.UDF = 0;
       f.RVAL = ((num(f, "VAL") >>> 0) * 2 ** num(f, "SHFT")) >>> 0;
       checkUdf(rec, io);
     }
@@ -689,6 +693,7 @@ const longout: RecordSupport = {
       fetchDol(rec, io);
       f.VAL = Math.trunc(num(f, "VAL"));
       clampDrive(f);
+      f.UDF = 0;
       limitAlarms(rec, io);
       // OOPT decides whether to write; the first processing always writes.
       if (rec.pvt.wrote && !OOPT_TEST[num(f, "OOPT")](num(f, "VAL"), num(f, "PVAL"))) {
@@ -713,6 +718,7 @@ const int64out: RecordSupport = {
       fetchDol(rec, io);
       f.VAL = Math.trunc(num(f, "VAL"));
       clampDrive(f);
+      f.UDF = 0;
       limitAlarms(rec, io);
     }
     return writeOutput(rec, io);
@@ -740,7 +746,7 @@ const stringout: RecordSupport = {
     if (!f.PACT) {
       fetchDol(rec, io, "string");
       f.VAL = String(f.VAL).slice(0, 39);
-      checkUdf(rec, io);
+      f.UDF = 0;
     }
     const p = writeOutput(rec, io);
     if (p) return p;
@@ -778,7 +784,7 @@ const lso: RecordSupport = {
       fetchDol(rec, io, "string");
       const bytes = new TextEncoder().encode(String(f.VAL));
       f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
-      checkUdf(rec, io);
+      f.UDF = 0;
     }
     const p = writeOutput(rec, io);
     if (p) return p;

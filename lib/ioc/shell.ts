@@ -145,6 +145,7 @@ export class IocShell {
       return true;
     }
     if (!cmd) return true;
+    if (cmd.include !== undefined) return await this.runFile(cmd.include);
     try {
       return await this.run(cmd.name, cmd.args);
     } catch (e) {
@@ -299,7 +300,11 @@ export class IocShell {
       macros,
       includePath: (this.#env("EPICS_DB_INCLUDE_PATH") ?? ".").split(":"),
       readFile: (p) => this.#host.readFile(p),
+      env: (n) => this.#env(n),
     });
+    for (const w of parsed.warnings ?? []) {
+      this.#host.err(`${(w as { message?: string }).message ?? w}\n`);
+    }
     for (const e of parsed.errors) this.#host.err(`${e.message}\n`);
     this.#db.noteErrors(parsed.errors);
     const errors = this.#db.load(parsed.records, parsed.aliases);
