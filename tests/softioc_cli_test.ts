@@ -126,7 +126,7 @@ Deno.test("softioc -m/-d loads a database, serves it over CA, and answers shell 
   try {
     await Deno.writeTextFile(`${dir}/t.db`, DB);
     await using ioc = await startSoftioc(["-m", "P=x:", "-d", "t.db"], dir);
-    await ioc.waitFor(/iocRun: All initialization complete\n/);
+    await ioc.waitFor(/############\n/);
     const c = captureIO(ioc.port);
     assert.equal(await caput(["-c", "-t", "x:sp", "9"], c.io), 0, c.out.stderr);
     assert.equal(await caget(["-t", "x:calc", "x:calc.SEVR", "x:sp.EGU"], c.io), 0);

@@ -341,7 +341,12 @@ export class IocShell {
       this.#host.err("iocInit can only be called once\n");
       return;
     }
-    this.#host.out("Starting iocInit\n");
+    this.#host.err("Starting iocInit\n");
+    this.#host.out(
+      "############################################################################\n" +
+        "## epics-ts softioc (record types of EPICS R7.0.8.1)\n" +
+        "############################################################################\n",
+    );
     try {
       this.#db.init();
     } catch (e) {
@@ -353,7 +358,7 @@ export class IocShell {
       throw e;
     }
     await this.#host.afterInit?.();
-    this.#host.out("iocRun: All initialization complete\n");
+    this.#host.err("iocRun: All initialization complete\n");
   }
 
   /** dbl [type] [fields]: record names, with the fields' values when asked. */
@@ -364,9 +369,9 @@ export class IocShell {
     const types = t ? [t] : [...recordTypeNames()].sort();
     let out = "";
     for (const ty of types) {
-      for (const rec of this.#db.records()) {
+      for (const { name, record: rec } of this.#db.entries()) {
         if (rec.type.name !== ty) continue;
-        out += rec.name;
+        out += name;
         for (const f of names) {
           if (f === "recordType") out += `, "${rec.type.name}"`;
           else if (!rec.type.byName.has(f)) out += ", ";
@@ -400,8 +405,9 @@ export class IocShell {
     const v = rec.f[field];
     switch (spec.type) {
       case "MENU":
-      case "DEVICE":
         return spec.choices?.[v as number] ?? String(v);
+      case "DEVICE":
+        return spec.choices?.length ? spec.choices[v as number] ?? String(v) : "";
       case "DOUBLE":
       case "FLOAT":
         return formatG(v as number);
@@ -456,6 +462,8 @@ export class IocShell {
         buf.add(`${n}: ${this.#linkType(rec, spec.name)} ${this.#fieldString(rec, spec.name)}`);
       } else if (spec.type === "NOACCESS") {
         if (spec.name === "TIME") buf.add(`${n}: ${timeText(rec)}`);
+        // BKPT is a one-byte field base shows as hex bytes (always 00 here: no breakpoints).
+        else if (spec.name === "BKPT") buf.add(`${n}: 00`);
       } else buf.add(`${n}: ${this.#fieldString(rec, spec.name)}`);
     }
     return buf.text();
