@@ -186,7 +186,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
           if (!await shell.execute(r.line)) break;
         }
       } else {
-        await readStdinLines(shell, stop.signal);
+        await readStdinLines(shell, stop.signal, (t) => io.stdout(t));
       }
       return 0;
     }
@@ -203,7 +203,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function readStdinLines(shell: IocShell, signal: AbortSignal): Promise<void> {
+async function readStdinLines(
+  shell: IocShell,
+  signal: AbortSignal,
+  out: (t: string) => void,
+): Promise<void> {
   const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
   const aborted = new Promise<null>((r) =>
     signal.addEventListener("abort", () => r(null), { once: true })
@@ -218,10 +222,15 @@ async function readStdinLines(shell: IocShell, signal: AbortSignal): Promise<voi
       while ((nl = rest.indexOf("\n")) >= 0) {
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
+        // iocsh shows the prompt and the line it read when stdin is not a terminal.
+        out(`epics> ${line}\n`);
         if (!await shell.execute(line)) return;
       }
     }
-    if (rest !== "" && !signal.aborted) await shell.execute(rest);
+    if (rest !== "" && !signal.aborted) {
+      out(`epics> ${rest}\n`);
+      await shell.execute(rest);
+    }
   } finally {
     reader.releaseLock();
   }

@@ -203,6 +203,7 @@ export class IocDatabase implements RecordIo {
   #records = new Map<string, IocRecord>();
   #names = new Map<string, IocRecord>();
   #order: IocRecord[] = [];
+  #entries: { name: string; record: IocRecord }[] = [];
   #clock: () => number;
   #access: AccessCheck | undefined;
   #warn: (m: string) => void;
@@ -223,7 +224,8 @@ export class IocDatabase implements RecordIo {
   /** Creates an empty database. */
   constructor(options: IocDatabaseOptions = {}) {
     this.devices = new DeviceRegistry(options.devices ?? []);
-    this.#clock = options.clock ?? (() => Date.now());
+    // Wall-clock milliseconds with the monotonic clock's sub-millisecond digits.
+    this.#clock = options.clock ?? (() => Date.now() + (performance.now() % 1));
     this.#access = options.access;
     this.#warn = options.warn ?? (() => {});
     this.#remote = options.remoteLinks;
@@ -242,6 +244,11 @@ export class IocDatabase implements RecordIo {
   /** Records in load order. */
   records(): readonly IocRecord[] {
     return this.#order;
+  }
+
+  /** Record names and aliases in the order they were created (dbl lists them so). */
+  entries(): readonly { name: string; record: IocRecord }[] {
+    return this.#entries;
   }
 
   /** A record by name or alias. */
@@ -333,6 +340,7 @@ export class IocDatabase implements RecordIo {
       this.#records.set(def.name, rec);
       this.#names.set(def.name, rec);
       this.#order.push(rec);
+      this.#entries.push({ name: def.name, record: rec });
     }
     for (const fd of def.fields) {
       const spec = rec.type.byName.get(fd.name);
@@ -363,6 +371,7 @@ export class IocDatabase implements RecordIo {
   }
 
   #addDeviceChoices(type: RecordTypeInfo): void {
+    if (!RECORD_SUPPORT[type.name]?.io) return;
     const dtyp = type.byName.get("DTYP");
     const choices = dtyp?.choices as string[] | undefined;
     if (!choices) return;
@@ -386,6 +395,7 @@ export class IocDatabase implements RecordIo {
     }
     this.#names.set(alias, rec);
     rec.aliases.push(alias);
+    this.#entries.push({ name: alias, record: rec });
   }
 
   #setFromText(rec: IocRecord, spec: FieldSpec, text: string): void {
@@ -399,11 +409,24 @@ export class IocDatabase implements RecordIo {
       return;
     }
     rec.f[spec.name] = parseFieldText(spec, text);
+    // A value given in the database defines the record (base's dbPut clears UDF for VAL).
+    if (spec.name === "VAL") rec.f.UDF = 0;
   }
 
   /** Adds problems found outside {@link load} (parse errors, missing files): iocInit refuses to start. */
   noteErrors(errors: Iterable<Error>): void {
     this.#errors.push(...errors);
+  }
+
+  /**
+   * What a link points at, as calcout's INAV..OUTV show it: 0 "Ext PV NC", 1 "Ext PV OK",
+   * 2 "Local PV", 3 "Constant".
+   */
+  linkState(rec: IocRecord, field: string): number {
+    const l = rec.links[field];
+    if (!l || l.kind !== "pv") return 3;
+    if (l.process !== "CA" && this.#names.has(l.record)) return 2;
+    return this.remoteConnected(rec, field) ? 1 : 0;
   }
 
   /** Whether a record's link to a PV outside the database is connected. */
@@ -474,6 +497,13 @@ export class IocDatabase implements RecordIo {
     }
     if (errors.length) throw new IocInitError(errors);
     for (const rec of this.#order) this.#linkRemote(rec);
+    // An undefined record starts with its UDF alarm in force.
+    for (const rec of this.#order) {
+      if (rec.f.UDF) {
+        rec.f.STAT = AlarmStatus.UDF;
+        rec.f.SEVR = rec.f.UDFS;
+      }
+    }
     this.#initialized = true;
     for (const rec of this.#order) this.#scanAdd(rec);
     this.#startScans();
@@ -482,6 +512,15 @@ export class IocDatabase implements RecordIo {
       return p === 1 || p === 2;
     }).sort(byPhas);
     for (const rec of pini) this.process(rec);
+    // A CP/CPP link's first monitor update processes its record once, as base's CA links do.
+    for (const rec of this.#order) {
+      const cp = rec.pvt.cp as Set<string> | undefined;
+      if (!cp || cp.size === 0) continue;
+      const onlyCpp = [...cp].every((f) =>
+        (rec.links[f] as { process?: string }).process === "CPP"
+      );
+      if (!onlyCpp || (rec.f.SCAN as number) === SCAN_PASSIVE) this.#scanOnce(rec);
+    }
   }
 
   /** recGblInitConstantLink for input links holding constants. */
@@ -689,7 +728,7 @@ export class IocDatabase implements RecordIo {
         this.#resetAlarms(rec);
       }
       const pending = this.#pending.get(rec);
-      if (pending && this.#group) this.#group.add(pending);
+      if (pending && this.#group) joinGroup(this.#group, pending);
       return;
     }
     f.LCNT = 0;
@@ -764,10 +803,7 @@ export class IocDatabase implements RecordIo {
       }
     });
     this.#pending.set(rec, done);
-    if (group) {
-      group.add(done);
-      done.finally(() => group.delete(done));
-    }
+    if (group) joinGroup(group, done);
   }
 
   /** After the record type's work: time stamp, alarms, monitors, FLNK, PACT cleared. */
@@ -782,7 +818,15 @@ export class IocDatabase implements RecordIo {
     this.#pending.delete(rec);
     if (f.RPRO) {
       f.RPRO = 0;
-      this.process(rec);
+      // The reprocessing belongs to the put that asked for it (put-callback waits for it).
+      const prev = this.#group;
+      this.#group = (rec.pvt.rproGroup as PutGroup | undefined) ?? prev;
+      rec.pvt.rproGroup = undefined;
+      try {
+        this.process(rec);
+      } finally {
+        this.#group = prev;
+      }
     }
   }
 
@@ -1165,8 +1209,9 @@ export class IocDatabase implements RecordIo {
       if (field === "PROC" || (spec.pp && scan === SCAN_PASSIVE)) {
         if (rec.f.PACT) {
           rec.f.RPRO = 1;
+          rec.pvt.rproGroup = group;
           const p = this.#pending.get(rec);
-          if (p) group.add(p);
+          if (p) joinGroup(group, p);
         } else this.process(rec);
       }
     } catch (e) {
@@ -1329,6 +1374,12 @@ export class IocDatabase implements RecordIo {
     if (spec.isLink) return this.linkText(rec, field);
     return formatFieldValue(spec, v);
   }
+}
+
+function joinGroup(group: PutGroup, p: Promise<void>): void {
+  if (group.has(p)) return;
+  group.add(p);
+  p.finally(() => group.delete(p));
 }
 
 function deadbandExceeded(v: number, last: number, deadband: number): boolean {

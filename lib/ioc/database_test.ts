@@ -292,3 +292,43 @@ Deno.test(
 function disposable(db: IocDatabase): IocDatabase & Disposable {
   return Object.assign(db, { [Symbol.dispose]: () => db.close() });
 }
+
+Deno.test(
+  { ...opts, name: "calc chain: inputs A..L, CALC result, bad expressions refused" },
+  async () => {
+    using db = disposable(start([
+      rec("ao", "in"),
+      rec("calc", "c", { INPA: "in CP", INPB: "3", CALC: "A*B+1", FLNK: "co" }),
+      rec("calcout", "co", {
+        INPA: "c",
+        CALC: "A>10",
+        OOPT: "Transition To Non-zero",
+        DOPT: "Use OCAL",
+        OCAL: "A/2",
+        OUT: "out PP",
+      }),
+      rec("ao", "out"),
+    ]));
+    await db.putField("in", 2);
+    await new Promise((r) => setTimeout(r, 0));
+    assertEquals(db.getField("c"), 7);
+    assertEquals(db.getField("out"), 0);
+    await db.putField("in", 5);
+    await new Promise((r) => setTimeout(r, 0));
+    assertEquals([db.getField("c"), db.getField("co"), db.getField("out")], [16, 1, 8]);
+    await assertRejects(() => db.putField("c.CALC", "A+"));
+    assertEquals(db.getField("c.CALC"), "A+");
+  },
+);
+
+Deno.test({ ...opts, name: "calcout ODLY delays the output asynchronously" }, async () => {
+  using db = disposable(start([
+    rec("calcout", "d", { CALC: "A+1", INPA: "41", ODLY: "0.01", OUT: "o" }),
+    rec("ao", "o"),
+  ]));
+  db.process(db.record("d")!);
+  assertEquals([db.getField("d.PACT"), db.getField("d.DLYA")], [1, 1]);
+  await db.putField("d.PROC", 1);
+  assertEquals(db.getField("o"), 42);
+  assertEquals(db.getField("d.PACT"), 0);
+});

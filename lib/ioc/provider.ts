@@ -80,6 +80,10 @@ export class FieldChannel implements ServedPv {
       if (shape) return { kind: "array", scalar: shape.scalar, maxLength: shape.max };
       return { kind: "scalar", scalar: "string", maxLength: 1 };
     }
+    if (f.type === "DEVICE" && !f.choices?.length) {
+      // A record type without device supports: DTYP reads as an empty string, as in base.
+      return { kind: "scalar", scalar: "string", maxLength: 1 };
+    }
     if (f.type === "MENU" || f.type === "DEVICE" || f.type === "ENUM") {
       return { kind: "enum", scalar: "uint16", maxLength: 1 };
     }
@@ -98,6 +102,7 @@ export class FieldChannel implements ServedPv {
       const a = v as Exclude<FieldValue, number | string>;
       return a.slice(0, n) as PvValue;
     }
+    if (this.field.type === "DEVICE" && this.type.scalar === "string") return "";
     if (typeof v === "string" && this.type.scalar === "string") {
       // CA strings hold 39 characters and the NUL.
       const b = new TextEncoder().encode(v);

@@ -319,7 +319,7 @@ function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefine
   const f = rec.f;
   for (let i = 0; i < CALC_LETTERS.length; i++) s.args[i] = num(f, CALC_LETTERS[i]);
   try {
-    const v = evaluate(s.prog, s.args);
+    const v = evaluate(s.prog, s.args, num(f, "VAL"));
     for (let i = 0; i < CALC_LETTERS.length; i++) {
       if (s.args[i] !== f[CALC_LETTERS[i]]) f[CALC_LETTERS[i]] = s.args[i];
     }
@@ -412,6 +412,7 @@ const ai: RecordSupport = {
   io: "input",
   init(rec, _io, pass) {
     if (pass === 1 && rec.f.LINR === 1 && num(rec.f, "ESLO") === 0) rec.f.ESLO = 1;
+    if (pass === 1) rec.f.INIT = 1;
   },
   process(rec, io) {
     const p = runDevice(rec, io);
@@ -427,10 +428,10 @@ const ai: RecordSupport = {
       if (smoo !== 0 && !f.INIT && Number.isFinite(num(f, "VAL")) && !f.UDF) {
         v = v * (1 - smoo) + num(f, "VAL") * smoo;
       }
-      f.INIT = 0;
       f.VAL = v;
       f.UDF = Number.isNaN(v) ? 1 : 0;
     }
+    f.INIT = 0;
     limitAlarms(rec, io);
   },
   meta: analogMeta("HOPR"),
@@ -441,7 +442,11 @@ const ao: RecordSupport = {
   io: "output",
   init(rec, _io, pass) {
     const f = rec.f;
-    if (pass === 1) f.OVAL = f.VAL;
+    if (pass === 1) {
+      f.OVAL = f.VAL;
+      f.PVAL = f.VAL;
+      f.INIT = 1;
+    }
   },
   process(rec, io) {
     const f = rec.f;
@@ -457,6 +462,7 @@ const ao: RecordSupport = {
       }
       f.OVAL = v;
       aoRaw(f);
+      f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
       limitAlarms(rec, io);
     }
     const p = writeOutput(rec, io, () => {
@@ -467,6 +473,7 @@ const ao: RecordSupport = {
     if (p) return p;
     f.ORAW = f.RVAL;
     f.PVAL = f.OVAL;
+    f.INIT = 0;
   },
   meta: analogMeta("DRVH"),
 };
@@ -513,6 +520,7 @@ const bo: RecordSupport = {
     if (!f.PACT) {
       if (fetchDol(rec, io)) f.VAL = num(f, "VAL") !== 0 ? 1 : 0;
       else if (num(f, "VAL") > 1) f.VAL = 1;
+      f.UDF = 0;
       f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
       stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
     }
@@ -539,6 +547,10 @@ const mbbi: RecordSupport = {
   io: "input",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
+    if (pass === 1) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+  },
+  special(rec, _io, field) {
+    if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
   },
   process(rec, io) {
     const p = runDevice(rec, io);
@@ -566,21 +578,33 @@ const mbbi: RecordSupport = {
   meta: (rec) => ({ choices: mbbStates(rec) }),
 };
 
+function mbboRaw(rec: IocRecord): void {
+  const f = rec.f;
+  const v = num(f, "VAL");
+  const raw = mbbSdef(rec) ? (v <= 15 ? num(f, `${MBB_PREFIX[v]}VL`) : 0) : v;
+  f.RVAL = (raw * 2 ** num(f, "SHFT")) >>> 0;
+}
+
 const mbbo: RecordSupport = {
   posting: "change",
   io: "output",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
+    if (pass === 1) {
+      rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+      mbboRaw(rec);
+      rec.f.ORAW = rec.f.RVAL;
+    }
+  },
+  special(rec, _io, field) {
+    if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
   },
   process(rec, io) {
     const f = rec.f;
-    const convert = () => {
-      const v = num(f, "VAL");
-      const raw = mbbSdef(rec) ? (v <= 15 ? num(f, `${MBB_PREFIX[v]}VL`) : 0) : v;
-      f.RVAL = (raw * 2 ** num(f, "SHFT")) >>> 0;
-    };
+    const convert = () => mbboRaw(rec);
     if (!f.PACT) {
       fetchDol(rec, io);
+      f.UDF = 0;
       convert();
       mbbAlarms(rec, io);
     }
@@ -645,6 +669,7 @@ const mbboDirect: RecordSupport = {
     const f = rec.f;
     if (!f.PACT) {
       if (fetchDol(rec, io)) setBits(rec);
+      f.UDF = 0;
       f.RVAL = ((num(f, "VAL") >>> 0) * 2 ** num(f, "SHFT")) >>> 0;
       checkUdf(rec, io);
     }
@@ -689,6 +714,7 @@ const longout: RecordSupport = {
       fetchDol(rec, io);
       f.VAL = Math.trunc(num(f, "VAL"));
       clampDrive(f);
+      f.UDF = 0;
       limitAlarms(rec, io);
       // OOPT decides whether to write; the first processing always writes.
       if (rec.pvt.wrote && !OOPT_TEST[num(f, "OOPT")](num(f, "VAL"), num(f, "PVAL"))) {
@@ -713,6 +739,7 @@ const int64out: RecordSupport = {
       fetchDol(rec, io);
       f.VAL = Math.trunc(num(f, "VAL"));
       clampDrive(f);
+      f.UDF = 0;
       limitAlarms(rec, io);
     }
     return writeOutput(rec, io);
@@ -722,6 +749,9 @@ const int64out: RecordSupport = {
 const stringin: RecordSupport = {
   posting: "mpst",
   io: "input",
+  init(rec, _io, pass) {
+    if (pass === 1) rec.f.OVAL = rec.f.VAL;
+  },
   process(rec, io) {
     const p = runDevice(rec, io);
     if (p) return p;
@@ -735,12 +765,15 @@ const stringin: RecordSupport = {
 const stringout: RecordSupport = {
   posting: "mpst",
   io: "output",
+  init(rec, _io, pass) {
+    if (pass === 1) rec.f.OVAL = rec.f.VAL;
+  },
   process(rec, io) {
     const f = rec.f;
     if (!f.PACT) {
       fetchDol(rec, io, "string");
       f.VAL = String(f.VAL).slice(0, 39);
-      checkUdf(rec, io);
+      f.UDF = 0;
     }
     const p = writeOutput(rec, io);
     if (p) return p;
@@ -778,7 +811,7 @@ const lso: RecordSupport = {
       fetchDol(rec, io, "string");
       const bytes = new TextEncoder().encode(String(f.VAL));
       f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
-      checkUdf(rec, io);
+      f.UDF = 0;
     }
     const p = writeOutput(rec, io);
     if (p) return p;
@@ -889,10 +922,13 @@ const calc: RecordSupport = {
 
 const calcout: RecordSupport = {
   posting: "deadband",
-  init(rec, _io, pass) {
+  init(rec, io, pass) {
     if (pass === 0) {
       compileField(rec, "CALC");
       compileField(rec, "OCAL");
+    } else {
+      for (const c of CALC_LETTERS) rec.f[`IN${c}V`] = io.linkState(rec, `INP${c}`);
+      rec.f.OUTV = io.linkState(rec, "OUT");
     }
   },
   special: calcSpecial(["CALC", "OCAL"]),
@@ -942,6 +978,14 @@ const calcout: RecordSupport = {
 
 const sel: RecordSupport = {
   posting: "deadband",
+  init(rec, io, pass) {
+    // Inputs without a constant start as NaN (they are ignored by High/Low/Median).
+    if (pass !== 1) return;
+    for (const c of CALC_LETTERS) {
+      if (io.isConstantLink(rec, `INP${c}`) && rec.links[`INP${c}`]?.kind === "constant") continue;
+      rec.f[c] = NaN;
+    }
+  },
   process(rec, io) {
     const f = rec.f;
     if (!io.isConstantLink(rec, "NVL")) {
@@ -1015,6 +1059,9 @@ const fanout: RecordSupport = {
 
 const seq: RecordSupport = {
   posting: "change",
+  init(rec, _io, pass) {
+    if (pass === 1) rec.f.OLDN = rec.f.SELN;
+  },
   process(rec, io) {
     const f = rec.f;
     if (f.PACT) {
@@ -1165,8 +1212,25 @@ const event: RecordSupport = {
   },
 };
 
-/** Every record type's support, by type name. */
-export const RECORD_SUPPORT: Readonly<Record<string, RecordSupport>> = {
+/** Deadband records start with MLST/ALST/LALM at the initial VAL (as base's init_record). */
+function withInitialLast(support: RecordSupport): RecordSupport {
+  if (support.posting !== "deadband") return support;
+  const init = support.init;
+  return {
+    ...support,
+    init(rec, io, pass) {
+      init?.(rec, io, pass);
+      if (pass === 1) {
+        const v = rec.f.VAL;
+        rec.f.MLST = v;
+        rec.f.ALST = v;
+        if (rec.type.byName.has("LALM")) rec.f.LALM = v;
+      }
+    },
+  };
+}
+
+const ALL: Record<string, RecordSupport> = {
   ai,
   ao,
   bi,
@@ -1197,3 +1261,8 @@ export const RECORD_SUPPORT: Readonly<Record<string, RecordSupport>> = {
   printf,
   event,
 };
+
+/** Every record type's support, by type name. */
+export const RECORD_SUPPORT: Readonly<Record<string, RecordSupport>> = Object.fromEntries(
+  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(v)]),
+);

@@ -158,6 +158,7 @@ export class IocShell {
       return true;
     }
     if (!cmd) return true;
+    if (cmd.include !== undefined) return await this.runFile(cmd.include);
     this.#where = { file, line: lineNo };
     try {
       return await this.run(cmd.name, cmd.args);
@@ -320,7 +321,11 @@ export class IocShell {
       macros,
       includePath: (this.#env("EPICS_DB_INCLUDE_PATH") ?? ".").split(":"),
       readFile: (p) => this.#host.readFile(p),
+      env: (n) => this.#env(n),
     });
+    for (const w of parsed.warnings ?? []) {
+      this.#host.err(`${(w as { message?: string }).message ?? w}\n`);
+    }
     for (const e of parsed.errors) this.#host.err(`${e.message}\n`);
     this.#db.noteErrors(parsed.errors);
     const errors = this.#db.load(parsed.records, parsed.aliases);
@@ -357,7 +362,12 @@ export class IocShell {
       this.#host.err("iocInit can only be called once\n");
       return;
     }
-    this.#host.out("Starting iocInit\n");
+    this.#host.err("Starting iocInit\n");
+    this.#host.out(
+      "############################################################################\n" +
+        "## epics-ts softioc (record types of EPICS R7.0.8.1)\n" +
+        "############################################################################\n",
+    );
     try {
       this.#db.init();
     } catch (e) {
@@ -369,7 +379,7 @@ export class IocShell {
       throw e;
     }
     await this.#host.afterInit?.();
-    this.#host.out("iocRun: All initialization complete\n");
+    this.#host.err("iocRun: All initialization complete\n");
   }
 
   /** dbl [type] [fields]: record names, with the fields' values when asked. */
@@ -380,9 +390,9 @@ export class IocShell {
     const types = t ? [t] : [...recordTypeNames()].sort();
     let out = "";
     for (const ty of types) {
-      for (const rec of this.#db.records()) {
+      for (const { name, record: rec } of this.#db.entries()) {
         if (rec.type.name !== ty) continue;
-        out += rec.name;
+        out += name;
         for (const f of names) {
           if (f === "recordType") out += `, "${rec.type.name}"`;
           else if (!rec.type.byName.has(f)) out += ", ";
@@ -416,8 +426,9 @@ export class IocShell {
     const v = rec.f[field];
     switch (spec.type) {
       case "MENU":
-      case "DEVICE":
         return spec.choices?.[v as number] ?? String(v);
+      case "DEVICE":
+        return spec.choices?.length ? spec.choices[v as number] ?? String(v) : "";
       case "DOUBLE":
       case "FLOAT":
         return formatG(v as number);
@@ -472,6 +483,8 @@ export class IocShell {
         buf.add(`${n}: ${this.#linkType(rec, spec.name)} ${this.#fieldString(rec, spec.name)}`);
       } else if (spec.type === "NOACCESS") {
         if (spec.name === "TIME") buf.add(`${n}: ${timeText(rec)}`);
+        // BKPT is a one-byte field base shows as hex bytes (always 00 here: no breakpoints).
+        else if (spec.name === "BKPT") buf.add(`${n}: 00`);
       } else buf.add(`${n}: ${this.#fieldString(rec, spec.name)}`);
     }
     return buf.text();

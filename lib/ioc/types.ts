@@ -120,6 +120,8 @@ export interface RecordIo {
     field: string,
     want?: "number" | "string" | "array",
   ): LinkRead | undefined;
+  /** What a link points at: 0 remote not connected, 1 remote connected, 2 local, 3 constant. */
+  linkState(rec: IocRecord, field: string): number;
   /** Whether a link field holds nothing but a constant (or nothing). */
   isConstantLink(rec: IocRecord, field: string): boolean;
   /** Writes to an output link; a failure raises a LINK/INVALID alarm. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { expandMacros } from "../../core/macros.ts";
+import { expandMacros, type ExpandResult } from "../../core/macros.ts";
 import { IocParseError } from "./errors.ts";
 
 /** One `field(NAME, value)` of a record, value with quotes removed and escapes translated. */
@@ -156,8 +156,18 @@ interface Tok {
 }
 
 // Character classes of base's lexer.
-const isBare = (c: string) => /[a-zA-Z0-9_\-+:.[\]<>;]/.test(c);
-const isJsonBare = (c: string) => /[a-zA-Z0-9_\-+.]/.test(c);
+const charTable = (chars: string) => {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    if (/[a-zA-Z0-9_]/.test(ch) || chars.includes(ch)) t[c] = 1;
+  }
+  return t;
+};
+const BARE = charTable("-+:.[]<>;");
+const JSON_BARE = charTable("-+.");
+const isBare = (c: string) => BARE[c.charCodeAt(0)] === 1;
+const isJsonBare = (c: string) => JSON_BARE[c.charCodeAt(0)] === 1;
 const JSON_NUMBER =
   /^(?:[+-]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|[+-]?(?:0|[1-9][0-9]*)\.(?:[eE][+-]?[0-9]+)?|[+-]?\.[0-9]+(?:[eE][+-]?[0-9]+)?|NaN|[+-]?Infinity|[+-]?0[xX][0-9a-fA-F]+)$/;
 
@@ -176,6 +186,7 @@ class Abort extends Error {}
  * ```
  */
 export function translateEscapes(s: string): string {
+  if (!s.includes("\\")) return s;
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
@@ -253,7 +264,11 @@ class Lexer {
     const s = this.src;
     while (this.pos < s.length) {
       const c = s[this.pos];
-      if (c === " " || c === "\t" || c === "\r" || c === "\n") this.advance(1);
+      if (c === "\n") {
+        this.pos++;
+        this.line++;
+        this.lineStart = this.pos;
+      } else if (c === " " || c === "\t" || c === "\r") this.pos++;
       else if (c === "#") {
         while (this.pos < s.length && s[this.pos] !== "\n") this.pos++;
       } else break;
@@ -349,7 +364,10 @@ const invalidChar = (c: string) => {
 /** One JSON token (base's JSON start state). */
 type JTok = {
   kind: "str" | "num" | "bare" | "lit" | "punct" | "eof";
+  /** The text; for a string, what is between the quotes. */
   text: string;
+  /** For a string, its quote character. */
+  quote?: string;
   line: number;
   column: number;
 };
@@ -657,7 +675,7 @@ class Parser {
       if (c === '"' || c === "'") {
         const raw = lx.quoted(true);
         if (raw === undefined) throw new Abort();
-        return { kind: "str", text: c + raw + c, line, column };
+        return { kind: "str", text: raw, quote: c, line, column };
       }
       if (isJsonBare(c)) {
         let i = lx.pos;
@@ -685,7 +703,7 @@ class Parser {
   }
 
   jsonValue(t: JTok, top = false): string {
-    if (t.kind === "str") return top ? translateEscapes(t.text.slice(1, -1)) : t.text;
+    if (t.kind === "str") return top ? translateEscapes(t.text) : t.quote + t.text + t.quote;
     if (t.kind === "bare") return top ? t.text : `"${t.text}"`;
     if (t.kind === "num" || t.kind === "lit") return t.text;
     if (t.kind === "punct" && t.text === "[") {
@@ -707,7 +725,7 @@ class Parser {
       let u = this.jnext();
       if (u.kind === "punct" && u.text === "}") return "{}";
       for (;;) {
-        if (u.kind === "str") out += u.text;
+        if (u.kind === "str") out += u.quote + u.text + u.quote;
         else if (u.kind === "bare" || u.kind === "num" || u.kind === "lit") {
           out += /[+\-.]/.test(u.text) ? `"${u.text}"` : u.text;
         } else this.jfail("an object key", u);
@@ -853,17 +871,61 @@ function describe(t: Tok): string {
   return `"${t.text}"`;
 }
 
+const SIMPLE_REF = /\$(?:\(([A-Za-z0-9_]+)\)|\{([A-Za-z0-9_]+)\})/g;
+const ANY_REF = /\$[({]/g;
+
+/**
+ * The common case, fast: a line whose references are all plain `$(NAME)` / `${NAME}`, with no
+ * single quote or backslash (which change what macLib expands). Each name's expansion does not
+ * depend on where it stands then, so it is computed once per file. Returns undefined when the
+ * line needs the full expander.
+ */
+function expandFast(
+  line: string,
+  macros: ReadonlyMap<string, string>,
+  memo: Map<string, ExpandResult>,
+): ExpandResult | undefined {
+  if (line.includes("'") || line.includes("\\")) return undefined;
+  const all = line.match(ANY_REF)?.length ?? 0;
+  let simple = 0;
+  const undefinedNames: string[] = [];
+  const recursiveNames: string[] = [];
+  const text = line.replace(SIMPLE_REF, (_m, a?: string, b?: string) => {
+    simple++;
+    const name = (a ?? b)!;
+    let r = memo.get(name);
+    if (!r) memo.set(name, r = expandMacros(`$(${name})`, macros));
+    for (const n of r.undefinedNames) if (!undefinedNames.includes(n)) undefinedNames.push(n);
+    for (const n of r.recursiveNames) if (!recursiveNames.includes(n)) recursiveNames.push(n);
+    return r.text;
+  });
+  if (simple !== all) return undefined;
+  return { text, undefinedNames, recursiveNames };
+}
+
 /** Expands macros line by line, as dbReadDatabase's input routine does; reports bad ones. */
 function expandLines(text: string, file: string, out: DbParseResult, options: DbParseOptions) {
+  if (!text.includes("$")) return text;
   const macros = options.macros ?? new Map<string, string>();
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (!line.includes("$")) continue;
-    const r = expandMacros(line, macros);
+  const memo = new Map<string, ExpandResult>();
+  const parts: string[] = [];
+  let copied = 0; // text before this index is in parts already
+  let lineNo = 1;
+  let counted = 0; // newlines before this index are counted in lineNo
+  for (let d = text.indexOf("$"); d >= 0; d = text.indexOf("$", d + 1)) {
+    const start = text.lastIndexOf("\n", d) + 1;
+    if (start < copied) continue; // this line is done already
+    let end = text.indexOf("\n", d);
+    if (end < 0) end = text.length;
+    for (let k = text.indexOf("\n", counted); k >= 0 && k < start; k = text.indexOf("\n", k + 1)) {
+      lineNo++;
+    }
+    counted = start;
+    const line = text.slice(start, end);
+    const r = expandFast(line, macros, memo) ?? expandMacros(line, macros);
     const at = (name: string) => {
       const k = Math.max(line.indexOf("$(" + name), line.indexOf("${" + name));
-      return { file, line: i + 1, column: k >= 0 ? k + 1 : 1 };
+      return { file, line: lineNo, column: k >= 0 ? k + 1 : 1 };
     };
     for (const name of r.undefinedNames) {
       out.errors.push(new IocParseError(`macro "${name}" is undefined`, at(name)));
@@ -871,9 +933,12 @@ function expandLines(text: string, file: string, out: DbParseResult, options: Db
     for (const name of r.recursiveNames) {
       out.errors.push(new IocParseError(`macro "${name}" refers to itself`, at(name)));
     }
-    lines[i] = r.text;
+    parts.push(text.slice(copied, start), r.text);
+    copied = end;
+    d = end;
   }
-  return lines.join("\n");
+  parts.push(text.slice(copied));
+  return parts.join("");
 }
 
 /**

@@ -1,6 +1,7 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parseDatabase } from "./db.ts";
 import { IocParseError } from "./errors.ts";
+import { expandMacros } from "../../core/macros.ts";
 
 const t = (name: string, fn: () => void) => Deno.test({ name, permissions: "none", fn });
 const p = (text: string, macros: Record<string, string> = {}) =>
@@ -187,4 +188,27 @@ t("db: a record name beginning with '-' is a warning, an empty one an error", ()
   assertEquals(r.warnings.map(where), ["1:12 Record/Alias name '-x' should not begin with '-'"]);
   assertEquals(r.errors.map(where), ["2:12 Record/Alias name can't be empty"]);
   assert(r.records.length === 1);
+});
+
+t("db: the fast macro path expands exactly as macLib does", () => {
+  const macros = new Map([["P", "lab:"], ["Q", "$(P)q"], ["R", "$(R)"], ["E", '"e"']]);
+  const values = [
+    "$(P)x",
+    "${P}x$(Q)",
+    "$(U)",
+    "$(R)",
+    "$(E) and ${E}",
+    "$(P=d)",
+    "$(N=d)",
+    "$(P,X=1)",
+    "$(P}",
+    "$(P",
+    "$($(X=P))",
+  ];
+  for (const v of values) {
+    const line = `record(ai, a) { field(DESC, "${v}") }`;
+    const r = parseDatabase(line, { file: "t.db", macros });
+    const want = /DESC, "(.*)"\) }$/.exec(expandMacros(line, macros).text)?.[1];
+    assertEquals(r.records[0]?.fields[0]?.value, want, v);
+  }
 });
