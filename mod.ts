@@ -70,5 +70,19 @@ export type {
   PvInfo,
   Subscription as PvaSubscription,
 } from "./lib/pva/client/mod.ts";
+<<<<<<< HEAD
 /** tsdev: `iointr(name, value)` for device modules (a no-op outside a softioc). */
 export { iointr } from "./lib/ioc/tsdev/iointr.ts";
+=======
+export {
+  checkSav,
+  formatSav,
+  parseSav,
+  readSavFile,
+  SavFormatError,
+  SavReadError,
+  SavWriteError,
+  writeSavFile,
+} from "./lib/autosave/mod.ts";
+export type { SavDocument, SavEntry, SavKind, SavRecord, SavValue } from "./lib/autosave/mod.ts";
+>>>>>>> autosave

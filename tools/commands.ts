@@ -23,4 +23,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "pvinfo", file: "cli/pvinfo.ts" },
   { name: "pvserve", file: "cli/pvserve.ts" },
   { name: "softioc", file: "cli/softioc.ts" },
+  { name: "autosave-save", file: "cli/autosave_save.ts" },
+  { name: "autosave-restore", file: "cli/autosave_restore.ts" },
 ];
