@@ -70,10 +70,6 @@ export type {
   PvInfo,
   Subscription as PvaSubscription,
 } from "./lib/pva/client/mod.ts";
-<<<<<<< HEAD
-/** tsdev: `iointr(name, value)` for device modules (a no-op outside a softioc). */
-export { iointr } from "./lib/ioc/tsdev/iointr.ts";
-=======
 export {
   checkSav,
   formatSav,
@@ -85,4 +81,5 @@ export {
   writeSavFile,
 } from "./lib/autosave/mod.ts";
 export type { SavDocument, SavEntry, SavKind, SavRecord, SavValue } from "./lib/autosave/mod.ts";
->>>>>>> autosave
+/** tsdev: `iointr(name, value)` for device modules (a no-op outside a softioc). */
+export { iointr } from "./lib/ioc/tsdev/iointr.ts";
