@@ -179,6 +179,15 @@ function copyValue(v: FieldValue): FieldValue {
   return v;
 }
 
+/** Steps of iocInit others take part in (autosave's restore passes). */
+export interface InitHooks {
+  /**
+   * After every record's init_record and before scans start and PINI records process
+   * (autosave's pass 1); puts made here with {@link IocDatabase.dbPut} are not processed.
+   */
+  afterRecordInit?(): void;
+}
+
 /**
  * The record database and processing engine of a soft IOC.
  * @example
@@ -441,7 +450,7 @@ export class IocDatabase implements RecordIo {
    * built, PINI records processed.
    * @throws IocInitError listing every problem (load errors included) when any is found
    */
-  init(): void {
+  init(hooks: InitHooks = {}): void {
     if (this.#initialized) throw new IocInitError([new Error("iocInit has already been run")]);
     const errors: Error[] = [...this.#errors];
     for (const rec of this.#order) {
@@ -506,6 +515,7 @@ export class IocDatabase implements RecordIo {
     }
     this.#initialized = true;
     for (const rec of this.#order) this.#scanAdd(rec);
+    hooks.afterRecordInit?.();
     this.#startScans();
     const pini = this.#order.filter((r) => {
       const p = r.f.PINI as number;
@@ -1225,6 +1235,25 @@ export class IocDatabase implements RecordIo {
     return (async () => {
       while (group.size > 0) await Promise.all([...group]);
     })();
+  }
+
+  /**
+   * dbPut from inside the IOC: writes a field (special handling and posting included)
+   * without processing the record and without access checks (autosave's restore).
+   * @param name "REC" or "REC.FIELD"
+   * @param value a number, string, array, or text for the field
+   * @throws PutRefusedError when the value does not fit or the field cannot be written
+   */
+  dbPut(name: string, value: FieldValue): void {
+    let rec: IocRecord, field: string;
+    try {
+      [rec, field] = this.resolve(name);
+    } catch (e) {
+      throw new PutRefusedError((e as Error).message, "handler");
+    }
+    this.#dbPut(rec, field, value, Array.isArray(value) || ArrayBuffer.isView(value)
+      ? (value as ArrayLike<unknown>).length
+      : undefined);
   }
 
   /** dbPut: converts, stores, runs special handling and posts the field. */

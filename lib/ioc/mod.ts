@@ -9,6 +9,7 @@ export {
   type AliasDef,
   DbDefinitionError,
   IocDatabase,
+  type InitHooks,
   type IocDatabaseOptions,
   IocInitError,
   type RecordDef,

@@ -25,6 +25,10 @@ export interface ShellHost {
   env: Map<string, string>;
   /** Called by iocInit after the database is initialised (starts the servers). */
   afterInit?(): Promise<void>;
+  /** Called by iocInit before records are initialised (autosave's pass 0). */
+  beforeInit?(): void;
+  /** Called by iocInit after init_record, before scans and PINI (autosave's pass 1). */
+  afterRecordInit?(): void;
   /** casr's report of the CA server at a level. */
   casr?(level: number): string;
 }
@@ -369,7 +373,8 @@ export class IocShell {
         "############################################################################\n",
     );
     try {
-      this.#db.init();
+      this.#host.beforeInit?.();
+      this.#db.init({ afterRecordInit: () => this.#host.afterRecordInit?.() });
     } catch (e) {
       if (e instanceof IocInitError) {
         for (const x of e.errors) this.#host.err(`${x.message}\n`);
