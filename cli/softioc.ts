@@ -14,6 +14,7 @@ import { IocDatabase } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
 import type { DeviceSupport } from "../lib/ioc/types.ts";
+import { IocAutosave, registerAutosaveCommands } from "../lib/ioc/autosave.ts";
 import { registerTsdevCommands, resolveModule, TsdevContext } from "../lib/ioc/tsdev/mod.ts";
 import { accessFor, parseAcf } from "../lib/ioc/_parse.ts";
 import { type CliIO, runMain, untilAborted } from "./_io.ts";
@@ -106,6 +107,13 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const env = new Map<string, string>(
     Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined),
   );
+  const cwd = Deno.cwd();
+  const autosave = new IocAutosave(db, {
+    readFile: readText,
+    writeFile: (p, t) => Deno.writeTextFileSync(p, t),
+    cwd,
+    log: (m) => io.stderr(`${m}\n`),
+  });
   const shell = new IocShell(db, {
     readFile: readText,
     out: (t) => io.stdout(t),
@@ -116,11 +124,14 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         pvs: provider,
         config: epicsConfigFrom(Object.fromEntries(env)),
       });
+      await autosave.start();
     },
     casr: (level) => casrReport(served, level),
+    beforeInit: () => autosave.restorePass0(),
+    afterRecordInit: () => autosave.restorePass1(),
   });
-  const cwd = Deno.cwd();
   registerTsdevCommands(shell, tsdev, cwd);
+  registerAutosaveCommands(shell, autosave);
 
   try {
     if (acfFile !== undefined) {
@@ -197,6 +208,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return 1;
   } finally {
     io.signal.removeEventListener("abort", onAbort);
+    await autosave.stop().catch((e) => io.stderr(`softioc: autosave: ${(e as Error).message}\n`));
     db.close();
     tsdev.close();
     await served?.close();
