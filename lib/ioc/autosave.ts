@@ -286,7 +286,8 @@ export class IocAutosave {
     const set = parseReq(def.req, {
       readFile: (p) => this.#host.readFile(p),
       macros: def.macros,
-      searchPath: this.#reqPath.length ? this.#reqPath : [this.#host.cwd],
+      // The working directory last: makeAutosaveFiles writes there.
+      searchPath: [...this.#reqPath, this.#host.cwd],
       allowUndefined: true,
     });
     for (const w of set.warnings) this.#host.log(`autosave: ${w}`);
