@@ -1251,9 +1251,14 @@ export class IocDatabase implements RecordIo {
     } catch (e) {
       throw new PutRefusedError((e as Error).message, "handler");
     }
-    this.#dbPut(rec, field, value, Array.isArray(value) || ArrayBuffer.isView(value)
-      ? (value as ArrayLike<unknown>).length
-      : undefined);
+    this.#dbPut(
+      rec,
+      field,
+      value,
+      Array.isArray(value) || ArrayBuffer.isView(value)
+        ? (value as ArrayLike<unknown>).length
+        : undefined,
+    );
   }
 
   /** dbPut: converts, stores, runs special handling and posts the field. */
