@@ -10,6 +10,8 @@
 
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { serve, type Served } from "../lib/host/serve.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
+import { caLinkFactory } from "../lib/ioc/ca_link.ts";
 import { IocDatabase } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
@@ -86,7 +88,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       queueMicrotask(() => stop.abort());
     },
   }];
-  const db = new IocDatabase({ devices, warn: (m) => io.stderr(`${m}\n`) });
+  const ca = new CaContext({ config: epicsConfigFrom(io.env).ca, repeater: false });
+  const db = new IocDatabase({
+    devices,
+    warn: (m) => io.stderr(`${m}\n`),
+    remoteLinks: caLinkFactory(ca),
+  });
   const provider = new IocProvider(db);
   let served: Served | undefined;
   const env = new Map<string, string>(
@@ -175,6 +182,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.signal.removeEventListener("abort", onAbort);
     db.close();
     await served?.close();
+    await ca.close();
   }
 }
 

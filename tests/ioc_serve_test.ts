@@ -10,6 +10,8 @@ import { CaServer } from "../lib/ca/server/server.ts";
 import { PvaServer } from "../lib/pva/server/server.ts";
 import { IocDatabase, type RecordDef } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
+import { caLinkFactory } from "../lib/ioc/ca_link.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
 import { main as caget } from "../cli/caget.ts";
 import { main as caput } from "../cli/caput.ts";
 import { main as pvget } from "../cli/pvget.ts";
@@ -242,4 +244,39 @@ Deno.test({
     assert.equal(r.ctrl, "mm");
     assert.equal(r.after, 1.25);
   },
+});
+
+Deno.test("CA links to another IOC: CP input follows it, outputs and FLNK write to it", async () => {
+  await using ioc = await startIoc();
+  await using ctx = new CaContext({
+    config:
+      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.ca.udpPort}` }).ca,
+    repeater: false,
+  });
+  const db = new IocDatabase({ remoteLinks: caLinkFactory(ctx) });
+  db.load([
+    rec("ai", "r:in", { INP: "t:ai CP MS" }),
+    rec("ao", "r:out", { OUT: "t:ao PP" }),
+    rec("stringin", "r:s", { INP: "t:si CA" }),
+  ]);
+  db.init();
+  try {
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 400 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(f());
+    };
+    await until(() => db.remoteConnected(db.record("r:out")!, "OUT"));
+    await db.putField("r:out", 4.5);
+    // t:ao's FLNK processes t:ai, whose monitor processes r:in (CP) with MS: HIHI 4 -> MAJOR.
+    await until(() => db.getField("r:in") === 4.5);
+    assert.equal(db.getField("r:in.SEVR"), 2);
+    await until(() => db.remoteConnected(db.record("r:s")!, "INP"));
+    db.process(db.record("r:s")!);
+    await until(() => {
+      db.process(db.record("r:s")!);
+      return db.getField("r:s") === "hello";
+    });
+  } finally {
+    db.close();
+  }
 });
