@@ -45,6 +45,8 @@ export interface RecordTypeInfo {
   readonly byName: ReadonlyMap<string, FieldSpec>;
   /** Initial values: the prototype of every record's field object. */
   readonly defaults: Readonly<Record<string, FieldValue>>;
+  /** The link fields, in order. */
+  readonly linkFields: readonly FieldSpec[];
 }
 
 const LINK_TYPES: ReadonlySet<DbfType> = new Set(["INLINK", "OUTLINK", "FWDLINK"]);
@@ -178,7 +180,8 @@ export function recordType(name: string): RecordTypeInfo | undefined {
     defaults[f.name] = initialOf(f, choices);
   }
   defaults.RTYP = name;
-  const info: RecordTypeInfo = { name, fields, byName, defaults };
+  const linkFields = fields.filter((f) => f.isLink);
+  const info: RecordTypeInfo = { name, fields, byName, defaults, linkFields };
   cache.set(name, info);
   return info;
 }
