@@ -328,7 +328,7 @@ export class IocDatabase implements RecordIo {
         name: def.name,
         type,
         support,
-        f: Object.create(type.defaults) as Record<string, FieldValue>,
+        f: type.newFields(),
         infos: new Map(),
         aliases: [],
         file: def.file,
