@@ -10,6 +10,8 @@
 
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { serve, type Served } from "../lib/host/serve.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
+import { caLinkFactory } from "../lib/ioc/ca_link.ts";
 import { IocDatabase } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
@@ -101,7 +103,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     log: (m) => io.stderr(`${m}\n`),
   });
   devices.push(tsdev.device);
-  const db = new IocDatabase({ devices, warn: (m) => io.stderr(`${m}\n`) });
+  const ca = new CaContext({ config: epicsConfigFrom(io.env).ca, repeater: false });
+  const db = new IocDatabase({
+    devices,
+    warn: (m) => io.stderr(`${m}\n`),
+    remoteLinks: caLinkFactory(ca),
+  });
   const provider = new IocProvider(db);
   let served: Served | undefined;
   const env = new Map<string, string>(
@@ -212,6 +219,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     db.close();
     tsdev.close();
     await served?.close();
+    await ca.close();
   }
 }
 

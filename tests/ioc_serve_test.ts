@@ -10,9 +10,12 @@ import { CaServer } from "../lib/ca/server/server.ts";
 import { PvaServer } from "../lib/pva/server/server.ts";
 import { IocDatabase, type RecordDef } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
+import { caLinkFactory } from "../lib/ioc/ca_link.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
 import { main as caget } from "../cli/caget.ts";
 import { main as caput } from "../cli/caput.ts";
 import { main as pvget } from "../cli/pvget.ts";
+import { main as pvput } from "../cli/pvput.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { LOOPBACK_ENV } from "./_helpers/pvserve.ts";
 
@@ -167,8 +170,14 @@ Deno.test("pvget over PVA sees the record as NTScalar with display and valueAlar
   assert.match(r.stdout, /display.description string = "position"/);
   assert.match(r.stdout, /valueAlarm.highAlarmLimit double = 4\n/);
   assert.match(r.stdout, /valueAlarm.highAlarmSeverity int32_t = 2\n/);
-  const e = await run(pvget, 0, ["t:bi"], { EPICS_PVA_ADDR_LIST: `127.0.0.1:${ioc.pva.udpPort}` });
+  const env = { EPICS_PVA_ADDR_LIST: `127.0.0.1:${ioc.pva.udpPort}` };
+  const e = await run(pvget, 0, ["t:bi"], env);
   assert.match(e.stdout, /t:bi .*\(1\) On/);
+  // A PVA put processes the record and its FLNK chain, as QSRV's puts do.
+  const p = await run(pvput, 0, ["t:ao", "4.5"], env);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(ioc.db.getField("t:ai"), 4.5);
+  assert.equal(ioc.db.getField("t:ai.SEVR"), 2);
 });
 
 const PYTHON = "/usr/bin/python3";
@@ -242,4 +251,79 @@ Deno.test({
     assert.equal(r.ctrl, "mm");
     assert.equal(r.after, 1.25);
   },
+});
+
+Deno.test("CA links to another IOC: CP input follows it, outputs and FLNK write to it", async () => {
+  await using ioc = await startIoc();
+  await using ctx = new CaContext({
+    config:
+      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.ca.udpPort}` }).ca,
+    repeater: false,
+  });
+  const db = new IocDatabase({ remoteLinks: caLinkFactory(ctx) });
+  db.load([
+    rec("ai", "r:in", { INP: "t:ai CP MS" }),
+    rec("ao", "r:out", { OUT: "t:ao PP" }),
+    rec("stringin", "r:s", { INP: "t:si CA" }),
+  ]);
+  db.init();
+  try {
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 400 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(f());
+    };
+    await until(() => db.remoteConnected(db.record("r:out")!, "OUT"));
+    await db.putField("r:out", 4.5);
+    // t:ao's FLNK processes t:ai, whose monitor processes r:in (CP) with MS: HIHI 4 -> MAJOR.
+    await until(() => db.getField("r:in") === 4.5);
+    assert.equal(db.getField("r:in.SEVR"), 2);
+    await until(() => db.remoteConnected(db.record("r:s")!, "INP"));
+    db.process(db.record("r:s")!);
+    await until(() => {
+      db.process(db.record("r:s")!);
+      return db.getField("r:s") === "hello";
+    });
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("ACF access security: writes allowed per user, refused for others, over CA", async () => {
+  const { parseAcf, accessFor } = await import("../lib/ioc/parse/mod.ts");
+  const { acf, errors } = parseAcf(
+    "UAG(ops) { alice }\nASG(DEFAULT) { RULE(1, READ) }\nASG(OPS) { RULE(1, WRITE) { UAG(ops) } }\n",
+    { file: "t.acf" },
+  );
+  assert.deepEqual(errors, []);
+  const db = new IocDatabase({
+    access: (asg, asl, user, host) => accessFor(acf, asg, asl, user, host),
+  });
+  db.load([rec("ao", "s:ops", { ASG: "OPS" }), rec("ao", "s:any")]);
+  db.init();
+  const ca = await CaServer.start({
+    provider: new IocProvider(db),
+    config: epicsConfigFrom({ ...LOOPBACK_ENV }).cas,
+    port: 0,
+  });
+  try {
+    const config =
+      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ca.udpPort}` }).ca;
+    for (const [user, opsOk] of [["alice", true], ["bob", false]] as const) {
+      await using ctx = new CaContext({ config, user, host: "localhost", repeater: false });
+      const ops = ctx.channel("s:ops");
+      const any = ctx.channel("s:any");
+      await ops.connected(5);
+      await any.connected(5);
+      assert.equal(ops.access.write, opsOk, user);
+      assert.equal(any.access.write, false, user);
+      if (opsOk) {
+        await ops.put(3, { wait: true });
+        assert.equal(db.getField("s:ops"), 3);
+      } else await assert.rejects(() => ops.put(4, { wait: true }));
+    }
+    assert.equal(db.getField("s:ops"), 3);
+  } finally {
+    db.close();
+    await ca.close();
+  }
 });

@@ -36,7 +36,7 @@ interface Ioc extends AsyncDisposable {
   output(): string;
 }
 
-async function startSoftioc(args: string[], dir: string): Promise<Ioc> {
+function startSoftioc(args: string[], dir: string): Ioc {
   const port = freePort();
   const repeaterPort = freePort([port]);
   const pvaPort = freePort([port, repeaterPort]);
@@ -125,7 +125,7 @@ Deno.test("softioc -m/-d loads a database, serves it over CA, and answers shell 
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/t.db`, DB);
-    await using ioc = await startSoftioc(["-m", "P=x:", "-d", "t.db"], dir);
+    await using ioc = startSoftioc(["-m", "P=x:", "-d", "t.db"], dir);
     await ioc.waitFor(/############\n/);
     const c = captureIO(ioc.port);
     assert.equal(await caput(["-c", "-t", "x:sp", "9"], c.io), 0, c.out.stderr);
@@ -152,7 +152,7 @@ Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords with macros, iocIn
       `${dir}/st.cmd`,
       'epicsEnvSet("PRE", "y:")\ndbLoadRecords("t.db", "P=$(PRE)")\niocInit\ndbgf $(PRE)flag\n',
     );
-    await using ioc = await startSoftioc(["st.cmd"], dir);
+    await using ioc = startSoftioc(["st.cmd"], dir);
     await ioc.waitFor(/DBF_STRING: +"Off" *\n/);
     const c = captureIO(ioc.port);
     assert.equal(await caget(["-t", "y:flag"], c.io), 0, c.out.stderr);

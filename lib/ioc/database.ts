@@ -152,6 +152,7 @@ interface ScanList {
   dirty: boolean;
 }
 
+const BAD_NAME = /[\s.$"'{}]|^$/;
 const SCAN_PASSIVE = 0;
 const SCAN_EVENT = 1;
 const SCAN_IOINTR = 2;
@@ -325,7 +326,7 @@ export class IocDatabase implements RecordIo {
         );
         return;
       }
-      if (!/^[^\s.$"'{}]+$/.test(def.name) || def.name.length > 60) {
+      if (def.name.length > 60 || BAD_NAME.test(def.name)) {
         errors.push(
           new DbDefinitionError(`Bad record name "${def.name}"`, def.file, def.line),
         );
@@ -336,7 +337,7 @@ export class IocDatabase implements RecordIo {
         name: def.name,
         type,
         support,
-        f: Object.create(type.defaults) as Record<string, FieldValue>,
+        f: type.newFields(),
         infos: new Map(),
         aliases: [],
         file: def.file,
@@ -456,13 +457,15 @@ export class IocDatabase implements RecordIo {
     for (const rec of this.#order) {
       const where = (m: string) =>
         new DbDefinitionError(`Record "${rec.name}": ${m}`, rec.file, rec.line);
-      for (const spec of rec.type.fields) {
-        if (!spec.isLink) continue;
+      for (const spec of rec.type.linkFields) {
+        const text = rec.f[spec.name] as string;
+        // Empty links are not stored: a missing entry reads as "none".
+        if (text === "") continue;
         try {
-          rec.links[spec.name] = parseLink(rec.f[spec.name] as string);
+          const l = parseLink(text);
+          if (l.kind !== "none") rec.links[spec.name] = l;
         } catch (e) {
           errors.push(where(`${spec.name}: ${(e as Error).message}`));
-          rec.links[spec.name] = { kind: "none", text: "" };
         }
       }
       for (const [field, l] of Object.entries(rec.links)) {
@@ -1378,6 +1381,7 @@ export class IocDatabase implements RecordIo {
     }
     rec.pvt.cp = undefined;
     const l = rec.links[field];
+    if (l.kind === "none") delete rec.links[field];
     if (l.kind === "constant" && rec.type.byName.get(field)?.type === "INLINK") {
       this.#initConstants(rec);
     }

@@ -17,6 +17,21 @@ export class FieldValueError extends Error {
   }
 }
 
+/** Bytes of a string in UTF-8, without encoding it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n++;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 const INT_TEXT = /^[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)$/;
 const FLOAT_TEXT = /^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf(inity)?|nan)$/i;
 
@@ -56,7 +71,7 @@ export function parseFieldText(spec: FieldSpec, text: string): FieldValue {
   switch (t) {
     case "STRING": {
       const max = (spec.size ?? 40) - 1;
-      if (new TextEncoder().encode(text).length > max) {
+      if (text.length * 3 > max && utf8Length(text) > max) {
         throw new FieldValueError(`String "${text}" is longer than ${max} characters`);
       }
       return text;

@@ -67,9 +67,12 @@ function jsonConstant(text: string): LinkSpec | undefined {
  * if (parseLink("3.5").kind !== "constant" || parseLink("").kind !== "none") throw new Error();
  * ```
  */
+const NONE: LinkSpec = Object.freeze({ kind: "none", text: "" });
+
 export function parseLink(text: string): LinkSpec {
+  if (text === "") return NONE;
   const t = text.trim();
-  if (t === "") return { kind: "none", text: t };
+  if (t === "") return NONE;
   if (t.startsWith("@") || t.startsWith("#")) return { kind: "hw", text: t };
   const n = parseNumber(t);
   if (n !== undefined && !/^[A-Za-z]/.test(t)) return { kind: "constant", text: t, value: n };

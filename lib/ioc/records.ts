@@ -288,20 +288,35 @@ interface CalcState {
   args: Float64Array;
 }
 
+/** One argument array for every evaluation (evaluation is synchronous). */
+const SCRATCH = new Float64Array(Math.max(CALC_ARGS, 21));
+/** Compiled programs by expression: many records share an expression. */
+const PROGRAMS = new Map<string, CalcProgramLike>();
+
 function calcState(rec: IocRecord, field: string): CalcState {
-  const key = `calc:${field}`;
+  const key = field === "CALC" ? "calc" : `calc:${field}`;
   let s = rec.pvt[key] as CalcState | undefined;
   if (!s) {
-    s = { args: new Float64Array(Math.max(CALC_ARGS, 21)) };
+    s = { args: SCRATCH };
     rec.pvt[key] = s;
   }
   return s;
 }
 
+function compileCached(expression: string): CalcProgramLike {
+  let p = PROGRAMS.get(expression);
+  if (!p) {
+    p = compile(expression);
+    if (PROGRAMS.size > 10000) PROGRAMS.clear();
+    PROGRAMS.set(expression, p);
+  }
+  return p;
+}
+
 function compileField(rec: IocRecord, field: string): void {
   const s = calcState(rec, field);
   try {
-    s.prog = compile(rec.f[field] as string);
+    s.prog = compileCached(rec.f[field] as string);
     s.error = undefined;
   } catch (e) {
     s.prog = undefined;

@@ -455,7 +455,8 @@ export class IocShell {
 
   #linkType(rec: IocRecord, field: string): string {
     const l = rec.links[field];
-    if (!this.#db.initialized || !l) return "LINK";
+    if (!this.#db.initialized) return "LINK";
+    if (!l) return "CONSTANT";
     switch (l.kind) {
       case "none":
       case "constant":
