@@ -187,3 +187,72 @@ Deno.test({
     }
   },
 });
+
+const PYTHON = "/usr/bin/python3";
+function pyepicsProblem(): string | undefined {
+  try {
+    const r = new Deno.Command(PYTHON, {
+      args: ["-c", "import epics"],
+      stdout: "null",
+      stderr: "piped",
+    })
+      .outputSync();
+    return r.success ? undefined : new TextDecoder().decode(r.stderr).trim().split("\n").pop();
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+const PY_PROBLEM = pyepicsProblem();
+const IN_CI = Boolean(Deno.env.get("CI"));
+
+const PY_SCRIPT = `
+import json, epics
+out = {}
+out["abs_put"] = epics.caput("Example:AbsValue", -3.3, wait=True, timeout=5)
+out["abs"] = epics.caget("Example:AbsValue", timeout=5)
+epics.caput("Device1:Connect", 1, wait=True, timeout=5)
+epics.caput("Device1:Send", "abc", wait=True, timeout=5)
+out["sent_cb"] = epics.caget("Device1:SentCb", timeout=5)
+epics.caput("Example:Num", 10, wait=True, timeout=5)
+out["sqrt"] = [epics.caget("Example:SqrtInteger", timeout=5), epics.caget("Example:SqrtRemain", timeout=5)]
+for v in [1, 2, 2, 3.5, 9]:
+    epics.caput("Example:Save", v, wait=True, timeout=5)
+out["hist"] = [int(x) for x in epics.caget("Example:Histogram", timeout=5)]
+print("RESULT " + json.dumps(out))
+`;
+
+Deno.test({
+  name: `tsdev examples: the tutorial through pyepics (real libca), puts with callback${
+    PY_PROBLEM && !IN_CI ? ` (ignored: pyepics unavailable: ${PY_PROBLEM})` : ""
+  }`,
+  ignore: PY_PROBLEM !== undefined && !IN_CI,
+  async fn() {
+    const ioc = await startTutorial();
+    await using _rep = CaRepeater.start(ioc.repeaterPort, { hostname: "127.0.0.1" });
+    try {
+      const out = await new Deno.Command(PYTHON, {
+        args: ["-c", PY_SCRIPT],
+        env: {
+          ...LOOPBACK_ENV,
+          EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.port}`,
+          EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort),
+          PYTHONDONTWRITEBYTECODE: "1",
+        },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      const line = text.split("\n").find((l) => l.startsWith("RESULT "));
+      assert.ok(line, `no result: ${text} ${new TextDecoder().decode(out.stderr)}`);
+      const r = JSON.parse(line.slice(7));
+      assert.equal(r.abs_put, 1);
+      assert.equal(r.abs, 3.3);
+      assert.equal(r.sent_cb, 3);
+      assert.deepEqual(r.sqrt, [3, 1]);
+      assert.deepEqual(r.hist, [0, 1, 2, 1, 0, 0, 0, 0, 0, 1]);
+    } finally {
+      await ioc.close();
+    }
+  },
+});
