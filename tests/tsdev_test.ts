@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
+import { PvaServer } from "../lib/pva/server/server.ts";
+import { PvaClient } from "../lib/pva/client/client.ts";
 import { IocDatabase, type RecordDef } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
@@ -362,5 +364,46 @@ Deno.test("tsdev: with the example ACF, a refused CA client cannot run code; the
     await operator.close();
     await elsewhere.close();
     await server.close();
+  }
+});
+
+Deno.test("tsdev: a PVA put completes when the record's promise settles", async () => {
+  let release!: () => void;
+  g.tsPvaLater = () => new Promise<void>((r) => release = r);
+  using t = setup([rec("ao", "ts:pva", out("@tsPvaLater().then(() => VAL * 10)"))]);
+  const pva = await PvaServer.start({
+    provider: new IocProvider(t.db),
+    config: {
+      serverPort: 0,
+      broadcastPort: 0,
+      intfAddrList: ["127.0.0.1"],
+      beaconAddrList: [],
+      autoBeaconAddrList: false,
+      beaconPeriod: 15,
+    },
+  });
+  const client = new PvaClient({
+    env: { ...LOOPBACK_ENV, EPICS_PVA_ADDR_LIST: `127.0.0.1:${pva.udpPort}` },
+  });
+  try {
+    let done = false;
+    const put = client.put("ts:pva", 2).then(() => done = true);
+    await new Promise<void>((resolve, reject) => {
+      const end = Date.now() + 10000;
+      const poll = () => {
+        if (t.db.getField("ts:pva.PACT") === 1) return resolve();
+        if (Date.now() > end) return reject(new Error("the record never went PACT"));
+        setTimeout(poll, 5);
+      };
+      poll();
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(done, false, "the put waits for the code");
+    release();
+    await put;
+    assert.equal(t.db.getField("ts:pva"), 20);
+  } finally {
+    await client.close();
+    await pva.close();
   }
 });
