@@ -308,7 +308,7 @@ Deno.test("tsdev: st.cmd commands: tsdev(code), tsdevImport relative to st.cmd, 
       assert.equal(db.getField("heavy"), 500500);
       await db.putField("boom.PROC", 1);
       assert.equal(db.getField("boom.SEVR"), 3);
-      assert.match(logs.join("\n"), /boom/);
+      assert.match(logs.join("\n"), /tsdev: boom: tsBoom\(\): Error: boom$/m);
       await shell.execute("tsdev(\"throw new Error('from the shell')\")");
       assert.match(err.join(""), /tsdev: .*from the shell/);
     } finally {

@@ -35,9 +35,9 @@ self.onmessage = async (ev: MessageEvent) => {
     const value = await mod[m.name](...m.args);
     self.postMessage({ id: m.id, value });
   } catch (e) {
-    self.postMessage({
-      id: m.id,
-      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-    });
+    const error = e instanceof Error
+      ? { name: e.name, message: e.message }
+      : { message: String(e) };
+    self.postMessage({ id: m.id, error });
   }
 };

@@ -227,8 +227,11 @@ export class TsdevContext {
       const call = wm.calls.get(m.id);
       if (!call) return;
       wm.calls.delete(m.id);
-      if ("error" in m) call.reject(new Error(m.error));
-      else call.resolve(m.value);
+      if ("error" in m) {
+        const e = new Error(m.error.message);
+        if (m.error.name) e.name = m.error.name;
+        call.reject(e);
+      } else call.resolve(m.value);
     };
     worker.onerror = (ev) => {
       ev.preventDefault();
