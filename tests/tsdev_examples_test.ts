@@ -27,7 +27,7 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
   }
 }
 
-async function startTutorial() {
+async function startTutorial(args = ["-S", "st.cmd"]) {
   const sim = startSimulator();
   const port = freePort();
   const repeaterPort = freePort([port]);
@@ -54,8 +54,7 @@ async function startTutorial() {
       "--config",
       `${REPO_ROOT}/deno.json`,
       `${REPO_ROOT}/cli/softioc.ts`,
-      "-S",
-      "st.cmd",
+      ...args,
     ],
     cwd: `${REPO_ROOT}/examples/tsdev`,
     env,
@@ -255,4 +254,29 @@ Deno.test({
       await ioc.close();
     }
   },
+});
+
+Deno.test("tsdev examples: softioc --module makes a module's exports global for the records", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/module.db`,
+      `record(longout, "Mod:Num") { field(DTYP, "tsdev") field(OUT, "@sqrt(VAL)") }
+record(longin, "Mod:Int") {
+  field(DTYP, "tsdev") field(INP, "@iointr('sqrt_int')") field(SCAN, "I/O Intr")
+}
+`,
+    );
+    const ioc = await startTutorial(["-S", "--module", "analysis.ts", "-d", `${dir}/module.db`]);
+    try {
+      const c = captureIO(ioc.port, { EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort) });
+      assert.equal(await caputMain(["-c", "Mod:Num", "17"], c.io), 0, c.out.stderr);
+      assert.equal(await cagetMain(["-t", "Mod:Int"], c.io), 0, c.out.stderr);
+      assert.match(c.out.stdout, /\n4\n$/);
+    } finally {
+      await ioc.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
