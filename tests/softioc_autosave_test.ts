@@ -204,3 +204,44 @@ Deno.test("softioc autosave: a .sav without <END> is not used; its .savB is", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("softioc autosave: synApps' own sample.sav restores in pass 1 and saves back byte for byte", async () => {
+  const vectors = new URL("../../shared/vectors/", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(`${vectors}autosave/sample.sav`, `${dir}/sample.sav`);
+    await Deno.copyFile(`${vectors}autosave/sample.req`, `${dir}/sample.req`);
+    await Deno.writeTextFile(
+      `${dir}/st.cmd`,
+      [
+        `set_requestfile_path("${dir}")`,
+        `set_savefile_path("${dir}")`,
+        `dbLoadRecords("${vectors}ioc/test.db")`,
+        'set_pass1_restoreFile("sample.sav")',
+        'create_manual_set("sample.req")',
+        "iocInit",
+      ].join("\n"),
+    );
+    const synapps = await Deno.readTextFile(`${dir}/sample.sav`);
+    const ioc = await boot(dir);
+    try {
+      assert.equal(ioc.db.getField("T:alarm.HIHI"), 7.25);
+      assert.equal(ioc.db.getField("T:str.DESC"), "tab\tand backslash");
+      assert.equal(ioc.db.getField("T:big.NORD"), 100000);
+      await ioc.shell.execute('manual_save("sample.req")');
+      const ours = await Deno.readTextFile(`${dir}/sample.sav`);
+      const body = (t: string) => t.slice(t.indexOf("\n") + 1);
+      if (body(ours) !== body(synapps)) {
+        const a = body(ours).split("\n"), b = body(synapps).split("\n");
+        const diff = a.map((l, i) => l === b[i] ? "" : `ours: ${l.slice(0, 120)}\nsynApps: ${b[i]?.slice(0, 120)}`)
+          .filter((x) => x);
+        assert.fail(`the save differs from synApps' file:\n${diff.join("\n")}`);
+      }
+      assert.ok(checkSav(await Deno.readTextFile(`${dir}/sample.savB`)).valid);
+    } finally {
+      await ioc.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -68,6 +68,21 @@ function splitName(name: string): { pv: string; long: boolean } {
   return name.endsWith("$") ? { pv: name.slice(0, -1), long: true } : { pv: name, long: false };
 }
 
+/**
+ * synApps writes menu and enum fields as their index. Give those as numbers: softioc reads
+ * a numeric text for SCAN as a period in seconds, base as the index.
+ */
+function savedValue(db: IocDatabase, pv: string, v: string | string[]): string | string[] | number {
+  if (Array.isArray(v) || !/^\d+$/.test(v)) return v;
+  try {
+    const [rec, field] = db.resolve(pv);
+    const t = rec.type.byName.get(field)?.type;
+    return t === "MENU" || t === "DEVICE" || t === "ENUM" ? Number(v) : v;
+  } catch {
+    return v;
+  }
+}
+
 /** The IOC's database as an autosave {@link PvSource}: reads and watches fields directly. */
 export class IocPvSource implements PvSource {
   readonly #db: IocDatabase;
@@ -92,7 +107,8 @@ export class IocPvSource implements PvSource {
 
   #readOne(name: string): ReadOutcome {
     const r = this.#resolve(name);
-    if (!r) return { entry: { name, error: "Not Connected" }, reason: "no such record or field" };
+    // Inside an IOC synApps writes a PV it cannot find as "Search Issued".
+    if (!r) return { entry: { name, error: "Search Issued" }, reason: "no such record or field" };
     const [rec, field] = r;
     const spec = rec.type.byName.get(field)!;
     const v = rec.f[field];
@@ -119,7 +135,8 @@ export class IocPvSource implements PvSource {
     const out: WriteOutcome[] = [];
     for (const r of records) {
       try {
-        await this.#db.putField(splitName(r.name).pv, r.value);
+        const pv = splitName(r.name).pv;
+        await this.#db.putField(pv, savedValue(this.#db, pv, r.value));
         out.push({ name: r.name, ok: true });
       } catch (e) {
         out.push({ name: r.name, ok: false, reason: (e as Error).message });
@@ -241,6 +258,15 @@ export class IocAutosave {
           continue;
         }
         const { pv } = splitName(r.name);
+        const value = savedValue(this.#db, pv, r.value);
+        if (typeof value === "number") {
+          try {
+            this.#db.dbPut(pv, value);
+          } catch (e) {
+            this.#host.log(`autosave: ${file}:${r.line}: ${r.name}: ${(e as Error).message}`);
+          }
+          continue;
+        }
         const dot = pv.lastIndexOf(".");
         const recName = dot > 0 ? pv.slice(0, dot) : pv;
         const field = dot > 0 ? pv.slice(dot + 1) : "VAL";
@@ -265,7 +291,8 @@ export class IocAutosave {
       if (!doc) continue;
       for (const r of doc.records) {
         try {
-          this.#db.dbPut(splitName(r.name).pv, r.value);
+          const pv = splitName(r.name).pv;
+          this.#db.dbPut(pv, savedValue(this.#db, pv, r.value));
         } catch (e) {
           this.#host.log(`autosave: ${file}:${r.line}: ${r.name}: ${(e as Error).message}`);
         }
