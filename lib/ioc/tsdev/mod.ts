@@ -48,8 +48,11 @@ function dirOf(path: string): string {
  */
 export function registerTsdevCommands(shell: IocShell, ts: TsdevContext, cwd: string): void {
   shell.register("tsdev", async (args) => {
-    if (args.length < 1) throw new Error('Usage: tsdev "code"');
-    await ts.run(args.join(" "));
+    if (args.length !== 1) {
+      // iocsh splits unquoted text at spaces, commas and parentheses: the code would be mangled.
+      throw new Error('Usage: tsdev "code" (the code in double quotes, as one argument)');
+    }
+    await ts.run(args[0]);
   });
   shell.register("tsdevImport", async (args, where) => {
     if (args.length < 1) throw new Error('Usage: tsdevImport "file" ["worker"]');
