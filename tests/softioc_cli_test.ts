@@ -144,19 +144,28 @@ Deno.test("softioc -m/-d loads a database, serves it over CA, and answers shell 
   }
 });
 
-Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords with macros, iocInit) and exits on exit", async () => {
+Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords, dbLoadTemplate, iocInit) and exits on exit", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/t.db`, DB);
     await Deno.writeTextFile(
+      `${dir}/t.substitutions`,
+      'file "t.db" {\n  pattern { P }\n  { "z1:" }\n  { "z2:" }\n}\n',
+    );
+    await Deno.writeTextFile(
       `${dir}/st.cmd`,
-      'epicsEnvSet("PRE", "y:")\ndbLoadRecords("t.db", "P=$(PRE)")\niocInit\ndbgf $(PRE)flag\n',
+      'epicsEnvSet("PRE", "y:")\ndbLoadRecords("t.db", "P=$(PRE)")\n' +
+        'dbLoadTemplate("t.substitutions")\niocInit\ndbgf $(PRE)flag\n',
     );
     await using ioc = startSoftioc(["st.cmd"], dir);
     await ioc.waitFor(/DBF_STRING: +"Off" *\n/);
     const c = captureIO(ioc.port);
-    assert.equal(await caget(["-t", "y:flag"], c.io), 0, c.out.stderr);
-    assert.equal(c.out.stdout, "Off\n");
+    assert.equal(
+      await caget(["-t", "y:flag", "z1:sp.DRVH", "z2:calc.CALC"], c.io),
+      0,
+      c.out.stderr,
+    );
+    assert.equal(c.out.stdout, "Off\n10\nA*2\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
