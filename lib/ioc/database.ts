@@ -335,6 +335,7 @@ export class IocDatabase implements RecordIo {
         line: def.line,
         links: {},
         time: { secPastEpoch: 0, nsec: 0 },
+        version: 0,
         pvt: {},
       };
       rec.f.NAME = def.name;
@@ -724,6 +725,7 @@ export class IocDatabase implements RecordIo {
     const f = rec.f;
     if (f.PACT) {
       // Already active: count the attempt and raise SCAN/INVALID after too many (base's lcnt).
+      rec.version++;
       const lcnt = (f.LCNT as number) + 1;
       f.LCNT = Math.min(lcnt, 255);
       if (lcnt >= MAX_LOCK && (f.SEVR as number) < INVALID) {
@@ -742,6 +744,7 @@ export class IocDatabase implements RecordIo {
       if (r) f.DISA = Math.trunc(r.value as number);
     }
     if (f.DISA === f.DISV) {
+      rec.version++;
       const sevr = f.DISS as number;
       if (f.STAT !== AlarmStatus.DISABLE || f.SEVR !== sevr) {
         f.NSTA = 0;
@@ -771,6 +774,7 @@ export class IocDatabase implements RecordIo {
 
   #goAsync(rec: IocRecord, p: Promise<unknown>): void {
     rec.f.PACT = 1;
+    rec.version++;
     const group = this.#group;
     const done = p.then(
       () => undefined,
@@ -812,6 +816,7 @@ export class IocDatabase implements RecordIo {
   /** After the record type's work: time stamp, alarms, monitors, FLNK, PACT cleared. */
   #finish(rec: IocRecord): void {
     const f = rec.f;
+    rec.version++;
     if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
     const alarmMask = this.#resetAlarms(rec);
     this.#postProcessed(rec, alarmMask);
@@ -1232,6 +1237,7 @@ export class IocDatabase implements RecordIo {
 
   /** dbPut: converts, stores, runs special handling and posts the field. */
   #dbPut(rec: IocRecord, field: string, value: FieldValue, count?: number): void {
+    rec.version++;
     const spec = rec.type.byName.get(field);
     if (!spec) throw new PutRefusedError(`No field ${field} in ${rec.name}`, "handler");
     if (spec.special === "SPC_NOMOD" || field === "RTYP") {
