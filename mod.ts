@@ -70,3 +70,5 @@ export type {
   PvInfo,
   Subscription as PvaSubscription,
 } from "./lib/pva/client/mod.ts";
+export { IocDatabase, IocInitError, IocProvider } from "./lib/ioc/mod.ts";
+export type { DeviceSupport, IocRecord, RecordDef } from "./lib/ioc/mod.ts";
