@@ -817,7 +817,11 @@ export class IocDatabase implements RecordIo {
   #finish(rec: IocRecord): void {
     const f = rec.f;
     rec.version++;
-    if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
+    const tsel = rec.links.TSEL;
+    const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
+    // TSEL names another record's TIME: this record takes that time stamp.
+    if (from && from !== rec) rec.time = from.time;
+    else if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
     const alarmMask = this.#resetAlarms(rec);
     this.#postProcessed(rec, alarmMask);
     f.PACT = 1;
