@@ -67,6 +67,38 @@ t("calc: results equal EPICS base's calcPerform on the golden table", () => {
   assert(exact / compared > 0.99, `only ${exact} of ${compared} bit-exact`);
 });
 
+t("calc: generated evaluators give the same results as the interpreter on the golden table", () => {
+  resetCalcRandom();
+  let jitted = 0;
+  const bad: string[] = [];
+  for (const [expr, a, val, result, argsOut] of rows) {
+    if (typeof result === "number") continue;
+    const p = compileCalc(expr);
+    if (p.jit()) jitted++;
+    const av = args(a);
+    const got = evaluateCalc(p, av, Number(val));
+    if (!same(got, Number(result))) bad.push(`${expr} [${a}] = ${got}, want ${result}`);
+    if (argsOut && !args(argsOut).every((v, i) => same(v, av[i]))) bad.push(`${expr}: args`);
+  }
+  assertEquals(bad.slice(0, 20), []);
+  assert(jitted > 11000, `only ${jitted} generated`);
+});
+
+t("calc: programs switch to the generated evaluator after a while, same results", () => {
+  const p = compileCalc("i:=i+1; a*sin(i*d2r) + (i%3 ? rndm*0 : 1)");
+  const a = new Float64Array(CALC_NARGS);
+  a[0] = 2;
+  const out: number[] = [];
+  for (let k = 0; k < 1000; k++) out.push(evaluateCalc(p, a));
+  const b = new Float64Array(CALC_NARGS);
+  b[0] = 2;
+  const q = compileCalc(p.source);
+  for (let k = 0; k < 1000; k++) {
+    if (!same(evaluateCalc(q, b), out[k])) throw new Error(`step ${k}`);
+  }
+  assertEquals(a[8], 1000);
+});
+
 t("calc: bad expressions fail with base's error code and text", () => {
   let n = 0;
   for (const [expr, , , result] of rows) {
