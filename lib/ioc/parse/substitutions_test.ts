@@ -76,3 +76,9 @@ t("substitutions: the deprecated word before a set is a warning", () => {
   assertEquals(r.sets.map((s) => s.macros.get("A")), ["1", "2"]);
   assertEquals(r.warnings.length, 2);
 });
+
+t("substitutions: file, pattern and global are keywords everywhere, as in base", () => {
+  const r = parseSubstitutions("file a.db { {N=file} }\nfile b.db { {N=1} }", { file: "k.subs" });
+  assertEquals(r.errors.map(where), ['1:16 expected a value but found "file"']);
+  assertEquals(r.sets.map((s) => s.template), ["b.db"]);
+});
