@@ -357,18 +357,39 @@ const OPERATORS: Element[] = [
 ];
 
 // Longest names first: the first table entry that is a (case-insensitive) prefix wins.
+// Entries are grouped by their first character, so a lookup tries only a few names.
 const byLength = (a: Element, b: Element) => b.name.length - a.name.length;
-const OPERANDS_SORTED = [...OPERANDS].sort(byLength);
-const OPERATORS_SORTED = [...OPERATORS].sort(byLength);
+const index = (table: Element[]) => {
+  const m = new Map<number, Element[]>();
+  for (const e of [...table].sort(byLength)) {
+    const c = e.name.charCodeAt(0);
+    const list = m.get(c) ?? [];
+    list.push(e);
+    m.set(c, list);
+  }
+  return m;
+};
+const OPERANDS_SORTED = index(OPERANDS);
+const OPERATORS_SORTED = index(OPERATORS);
 
 // C's isspace() in the "C" locale.
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+const upper = (c: number) => c >= 97 && c <= 122 ? c - 32 : c;
 
-function matchElement(src: string, pos: number, table: Element[]): Element | undefined {
-  for (const e of table) {
+function matchElement(
+  src: string,
+  pos: number,
+  table: Map<number, Element[]>,
+): Element | undefined {
+  const list = table.get(upper(src.charCodeAt(pos)));
+  if (!list) return undefined;
+  next: for (const e of list) {
     const n = e.name.length;
     if (pos + n > src.length) continue;
-    if (src.slice(pos, pos + n).toUpperCase() === e.name) return e;
+    for (let i = 1; i < n; i++) {
+      if (upper(src.charCodeAt(pos + i)) !== e.name.charCodeAt(i)) continue next;
+    }
+    return e;
   }
   return undefined;
 }
