@@ -1,13 +1,14 @@
 /**
- * Our .db and substitution parsers against EPICS base's own: the same files are loaded by
+ * Our .db, substitution and st.cmd parsers against EPICS base's own: the same files are loaded by
  * base's softIoc (dbLoadRecords, dbLoadTemplate; no iocInit, so no network) and dumped with
- * dbDumpRecord, and every field and info value we parse must be what base stored.
+ * dbDumpRecord, and every field and info value we parse must be what base stored; st.cmd
+ * lines set variables with epicsEnvSet, and our split must give the values epicsEnvShow shows.
  * Runs only when softIoc is on PATH or in /opt/epics/base.
  * @module
  */
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { macroMap } from "../lib/core/macros.ts";
-import { parseDatabase, parseSubstitutions } from "../lib/ioc/parse/mod.ts";
+import { parseDatabase, parseShellLine, parseSubstitutions } from "../lib/ioc/parse/mod.ts";
 import type { DbRecordDef } from "../lib/ioc/parse/mod.ts";
 import { findTool } from "./_pva_server_tools.ts";
 
@@ -148,6 +149,58 @@ Deno.test({
         for (const [i, v] of d.infos) assertEquals([name, i, b.infos.get(i)], [name, i, v]);
       }
       assert(ours.size === 9);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const SHELL_LINES = [
+  'epicsEnvSet V0 "x y"',
+  "epicsEnvSet(V1, 'it''s')",
+  'epicsEnvSet V2 a\\ b\\"c',
+  'epicsEnvSet V3 ab"cd ef"gh',
+  "epicsEnvSet V4 $(HOME_X=dflt)",
+  "epicsEnvSet(V5,,z)",
+  "epicsEnvSet V6 '$(V0)'",
+  'epicsEnvSet("V7", "${V0}-$(V4)")',
+  "  epicsEnvSet\tV8\t( tabbed )",
+  "epicsEnvSet V9 a#b",
+];
+
+Deno.test({
+  name: softIoc
+    ? "ioc parse: st.cmd lines split as base's iocsh splits them"
+    : "ioc parse: st.cmd lines against softIoc (ignored: softIoc not found)",
+  ignore: !softIoc,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ioc_shell_" });
+    try {
+      const script = SHELL_LINES.map((l, i) => `${l}\nepicsEnvShow V${i}`).join("\n") + "\n";
+      await Deno.writeTextFile(`${dir}/st.cmd`, script);
+      const out = await new Deno.Command(softIoc!, {
+        args: ["st.cmd"],
+        cwd: dir,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        env: { EPICS_CA_AUTO_ADDR_LIST: "NO", EPICS_CA_ADDR_LIST: "127.0.0.1" },
+      }).output();
+      const shown = new Map<string, string>();
+      for (const l of new TextDecoder().decode(out.stdout).split("\n")) {
+        const m = /^(V\d)=(.*)$/.exec(l);
+        if (m) shown.set(m[1], m[2]);
+      }
+      // Our side: split each line, then set the variable as epicsEnvSet does.
+      const env = new Map<string, string>();
+      for (const line of SHELL_LINES) {
+        const c = parseShellLine(line, { file: "st.cmd", line: 1, env: (n) => env.get(n) });
+        assert(c && c.name === "epicsEnvSet");
+        env.set(c.args[0], c.args[1] ?? "");
+      }
+      for (let i = 0; i < SHELL_LINES.length; i++) {
+        assertEquals([SHELL_LINES[i], env.get(`V${i}`)], [SHELL_LINES[i], shown.get(`V${i}`)]);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
