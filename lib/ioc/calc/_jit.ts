@@ -36,7 +36,10 @@ export function jitCompile(
   const O = ctx.op;
   const stmts: string[] = [];
   let temps = 0;
-  const num = (v: number) => Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : String(v);
+  // Literals are not negative in the source, but 0x80000000..0xFFFFFFFF are stored as negative
+  // 32-bit integers, as base stores them.
+  const num = (v: number) =>
+    Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v < 0 ? `(${v})` : String(v);
 
   const unary: Record<number, (x: string) => string> = {
     [O.UNARY_NEG]: (x) => `(-${x})`,
@@ -173,6 +176,10 @@ export function jitCompile(
   const body = `"use strict";\nreturn function calc(a, v) {\n${stmts.join("\n")}\nreturn ${
     stack[0]
   };\n};`;
-  const factory = new Function(...names, body);
-  return factory(...names.map((n) => ctx.helpers[n])) as JitFunction;
+  try {
+    const factory = new Function(...names, body);
+    return factory(...names.map((n) => ctx.helpers[n])) as JitFunction;
+  } catch {
+    return undefined; // a translation mistake must never break evaluation: interpret
+  }
 }
