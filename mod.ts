@@ -27,6 +27,27 @@ export type {
 } from "./lib/pv/mod.ts";
 export { serve } from "./lib/host/serve.ts";
 export type { Served, ServeOptions } from "./lib/host/serve.ts";
+export {
+  checkDefinitions,
+  createPvs,
+  EPICS_TS_VERSION,
+  Host,
+  parseDefinitionsYaml,
+  PvDefinitionError,
+  SERVER_STATES,
+  withPutLog,
+} from "./lib/host/mod.ts";
+export type {
+  ColumnDefinition,
+  DefinitionProblem,
+  DeviceModule,
+  HelperPeriods,
+  HostOptions,
+  PutLogEntry,
+  PvDefinition,
+  Setter,
+  ValueAlarmDefinition,
+} from "./lib/host/mod.ts";
 export { CaServer, startCaServer } from "./lib/ca/server/server.ts";
 export { PvaServer, startPvaServer } from "./lib/pva/server/server.ts";
 export type { PvaServerOptions } from "./lib/pva/server/server.ts";
@@ -70,6 +91,8 @@ export type {
   PvInfo,
   Subscription as PvaSubscription,
 } from "./lib/pva/client/mod.ts";
+export { IocDatabase, IocInitError, IocProvider } from "./lib/ioc/mod.ts";
+export type { DeviceSupport, IocRecord, RecordDef } from "./lib/ioc/mod.ts";
 export {
   checkSav,
   formatSav,

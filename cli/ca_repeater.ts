@@ -6,7 +6,9 @@
  *   ca-repeater [--idle-exit SECONDS] [--port PORT]
  *
  * With --idle-exit it exits after that many seconds without any live client (clients that
- * start it pass 600, so an unused repeater does not linger forever).
+ * start it pass 120, so an unused repeater does not linger forever). When the port is
+ * already taken, another repeater serves this host: it exits at once with status 0, as
+ * caRepeater does, so two clients starting one at the same moment leave only one.
  * @module
  */
 
@@ -19,7 +21,8 @@ import { type CliIO, runMain } from "./_io.ts";
  * Runs the repeater until stopped (or idle, with --idle-exit).
  * @param args command-line arguments
  * @param io streams, environment and stop signal
- * @returns 0 after a clean stop, 1 when the port is taken (another repeater runs), 2 on bad usage
+ * @returns 0 after a clean stop or when the port is taken (another repeater runs), 2 on bad
+ *   usage
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
   let idle = 0;
@@ -45,7 +48,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   try {
     rep = CaRepeater.start(port, { logger: consoleLogger("ca-repeater") });
   } catch (e) {
-    if (e instanceof Deno.errors.AddrInUse) return 1; // one already runs: nothing to do
+    if (e instanceof Deno.errors.AddrInUse) return 0; // one already runs: nothing to do
     throw e;
   }
   const stopped = new Promise<void>((r) => io.signal.addEventListener("abort", () => r()));

@@ -266,4 +266,10 @@ function casrReport(served: Served | undefined, level: number): string {
   return out;
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) {
+  // `deno task softioc st.cmd` runs in the repository root; file names in the command line
+  // and in scripts are relative to where the user typed it (INIT_CWD), as for softIoc.
+  const initCwd = Deno.env.get("INIT_CWD");
+  if (initCwd) Deno.chdir(initCwd);
+  await runMain(main);
+}

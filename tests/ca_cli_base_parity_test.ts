@@ -8,6 +8,7 @@
  * exception report for a lost circuit.
  */
 import { captureIO } from "./_helpers/ca_cli_io.ts";
+import { CaRepeater } from "../lib/ca/repeater.ts";
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
@@ -20,7 +21,7 @@ import { main as caput } from "../cli/caput.ts";
 import { main as camonitor } from "../cli/camonitor.ts";
 import { main as cainfo } from "../cli/cainfo.ts";
 import { circuitLossText, EXCEPTION_SOURCE, exceptionText, getopt } from "../cli/_ca_cli.ts";
-import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
 
 type Main = (args: string[], io: CliIO) => Promise<number>;
 
@@ -39,14 +40,14 @@ function startServer(provider: PvMap) {
 }
 
 async function run(server: CaServer, tool: Main, args: string[], env = {}) {
-  const c = captureIO(server.udpPort, env);
+  await using c = captureIO(server.udpPort, env);
   const code = await tool(args, c.io);
   return { code, ...c.out };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
@@ -59,12 +60,8 @@ const pad = (s: string) => s.padEnd(30);
 // D1. base: `timeout --preserve-status -s INT 1.5 caget -w 5 T:missing` -> 130, no
 // output; camonitor: 130 on SIGINT, 143 on SIGTERM; caput -c likewise.
 Deno.test("catools as processes die from SIGINT/SIGTERM: 128+signo, nothing printed", async () => {
-  const port = freePort();
-  const env = {
-    ...LOOPBACK_ENV,
-    EPICS_CA_ADDR_LIST: `127.0.0.1:${port}`,
-    EPICS_CA_REPEATER_PORT: String(freePort([port])),
-  };
+  // Our repeater, so camonitor does not start a repeater process that outlives the test.
+  await using rep = CaRepeater.start(0, { hostname: "127.0.0.1" });
   const cases: Array<[string, string[], Deno.Signal, number]> = [
     ["caget", ["-w", "30", "T:missing"], "SIGINT", 130],
     ["caput", ["-c", "-w", "30", "T:missing", "1"], "SIGINT", 130],
@@ -73,23 +70,31 @@ Deno.test("catools as processes die from SIGINT/SIGTERM: 128+signo, nothing prin
     ["camonitor", ["-w", "0.1", "T:missing"], "SIGTERM", 143],
   ];
   await Promise.all(cases.map(async ([tool, args, sig, want]) => {
+    // Each command searches on its own port: its first search datagram shows it runs (its
+    // signal handlers are installed before it searches).
+    const searches = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    const port = (searches.addr as Deno.NetAddr).port;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${REPO_ROOT}/cli/${tool}.ts`, ...args],
-      env,
+      env: {
+        ...LOOPBACK_ENV,
+        EPICS_CA_ADDR_LIST: `127.0.0.1:${port}`,
+        EPICS_CA_REPEATER_PORT: String(rep.port),
+      },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
     const err = new Response(child.stderr).text();
     const reader = child.stdout.getReader();
     if (tool === "camonitor") {
-      // Signal only once the command runs: its not-connected line shows it waits.
+      // Signal once it has printed its not-connected line: it waits for the PV then.
       let text = "";
       while (!text.includes("Not connected")) {
         const r = await reader.read();
         if (r.done) break;
         text += new TextDecoder().decode(r.value);
       }
-    } else await sleep(1500);
+    } else await searches.receive();
     child.kill(sig);
     while (!(await reader.read()).done) {
       // drain
@@ -99,6 +104,7 @@ Deno.test("catools as processes die from SIGINT/SIGTERM: 128+signo, nothing prin
     assert.equal(status.code, want, what);
     assert.equal(status.signal, sig, what);
     assert.equal(await err, "", what);
+    searches.close();
   }));
 });
 
@@ -120,7 +126,7 @@ Deno.test("a negative timeout fails at once, as libca's ca_pend_io", async () =>
     "",
     "Channel connect timed out: 't:dbl' not found.\n",
   ]);
-  const m = captureIO(server.udpPort);
+  await using m = captureIO(server.udpPort);
   const done = camonitor(["-w", "-1", "-t", "n", "t:dbl"], m.io);
   await until(() => m.out.stdout.includes("3.14159"), "the first update");
   m.stop();
@@ -262,7 +268,7 @@ Deno.test("camonitor reports a lost circuit on stderr as libca does", async () =
   );
 
   const server = await startServer(new PvMap(pvs()));
-  const c = captureIO(server.udpPort);
+  await using c = captureIO(server.udpPort);
   const done = camonitor(["-t", "n", "t:dbl"], c.io);
   try {
     await until(() => c.out.stdout.includes("3.14159"), "the first update");

@@ -5,6 +5,7 @@
  * 10,000 PVs in one caget, the extras (`--json`, `--partial`), and a spawned smoke run.
  */
 import { captureIO } from "./_helpers/ca_cli_io.ts";
+import { CaRepeater } from "../lib/ca/repeater.ts";
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
@@ -82,14 +83,14 @@ interface Run {
 /** A captured io for a server's UDP port; `stop` aborts the command. */
 
 async function run(server: CaServer, tool: Main, ...args: string[]): Promise<Run> {
-  const c = captureIO(server.udpPort);
+  await using c = captureIO(server.udpPort);
   const code = await tool(args, c.io);
   return { code, ...c.out };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
@@ -204,7 +205,7 @@ Deno.test("caget: usage errors, warnings, -V and -h", async () => {
   r = await run(server, caget, "-h");
   assert.equal(r.code, 0);
   assert.match(r.stderr, /Usage: caget/);
-  const c = captureIO(server.udpPort, { EPICS_CLI_TIMEOUT: "zz" });
+  await using c = captureIO(server.udpPort, { EPICS_CLI_TIMEOUT: "zz" });
   assert.equal(await caget(["t:dbl"], c.io), 0);
   assert.equal(
     c.out.stderr,
@@ -307,9 +308,9 @@ Deno.test("camonitor: updates, masks, never-connected PVs, --json", async () => 
   const list = pvs();
   const dbl = list[0];
   await using server = await startServer(new PvMap(list));
-  const all = captureIO(server.udpPort);
-  const alarmOnly = captureIO(server.udpPort);
-  const json = captureIO(server.udpPort);
+  await using all = captureIO(server.udpPort);
+  await using alarmOnly = captureIO(server.udpPort);
+  await using json = captureIO(server.udpPort);
   const runs = [
     camonitor(["-w", "0.3", "-t", "n", "t:dbl", "no:such"], all.io),
     camonitor(["-m", "a", "-t", "n", "t:dbl"], alarmOnly.io),
@@ -340,7 +341,10 @@ Deno.test("camonitor: a server restarted under a running camonitor resumes", asy
   const provider = new PvMap([pv]);
   let server = await startServer(provider, { beaconPort });
   const port = server.udpPort;
-  const c = captureIO(port, { EPICS_CA_REPEATER_PORT: String(beaconPort) });
+  // The repeater camonitor registers with, here in this process: it fans the restarted
+  // server's beacons out to camonitor.
+  await using _rep = CaRepeater.start(beaconPort, { hostname: "127.0.0.1" });
+  await using c = captureIO(port, { EPICS_CA_REPEATER_PORT: String(beaconPort) });
   const done = camonitor(["t:restart"], c.io);
   try {
     await until(() => c.out.stdout.split("\n").length === 2, "the first update");
@@ -416,7 +420,7 @@ Deno.test({
   async fn() {
     const { CaRepeater } = await import("../lib/ca/repeater.ts");
     await using server = await startServer(new PvMap(pvs()));
-    const c = captureIO(server.udpPort);
+    await using c = captureIO(server.udpPort);
     // Our repeater on the private port, so libca does not spawn one that outlives the test.
     await using _rep = CaRepeater.start(Number(c.io.env.EPICS_CA_REPEATER_PORT), {
       hostname: "127.0.0.1",
@@ -443,7 +447,7 @@ Deno.test({
     for (const [cmd, tool, args] of cases) {
       const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
         .output();
-      const ours = captureIO(server.udpPort, {
+      await using ours = captureIO(server.udpPort, {
         EPICS_CA_REPEATER_PORT: env.EPICS_CA_REPEATER_PORT,
       });
       const code = await tool(args, ours.io);

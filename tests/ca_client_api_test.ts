@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(
   cond: () => boolean | Promise<boolean>,
   what: string,
-  ms = 5000,
+  ms = 20_000,
 ): Promise<void> {
   const end = performance.now() + ms;
   while (!(await cond())) {

@@ -14,6 +14,7 @@ import { type CaClientConfig, epicsConfigFrom } from "../lib/core/env.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
 import { PvMap } from "../lib/pv/provider.ts";
 import { CaContext, type CaContextOptions } from "../lib/ca/client/context.ts";
+import { CaRepeater } from "../lib/ca/repeater.ts";
 import type { MonitorUpdate } from "../lib/ca/client/channel.ts";
 
 /** A free UDP port on 127.0.0.1 (bound then released). */
@@ -78,7 +79,7 @@ const nums = (v: ArrayLike<number | string>) => Array.from(v as ArrayLike<number
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `cond` holds, polling every 10 ms. */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
@@ -236,18 +237,25 @@ Deno.test("CA client: puts with and without completion, errors and timeouts", as
     enm.put("Nope", { wait: true }),
     (e) => e instanceof CaStatusError && !(e.eca & 1),
   );
+  assert.equal(p.dbl.value, 2, "a refused put changes nothing");
+  assert.equal(p.enm.value, 0, "a refused put changes nothing");
   const errors: CaStatusError[] = [];
   dbl.onError = (e) => errors.push(e);
   await dbl.put(1000);
   await until(() => errors.length === 1, "the WRITE error");
   assert.equal(errors[0].eca, Eca.PUTFAIL);
+  assert.equal((await dbl.get()).data.value[0], 2, "a refused WRITE changes nothing");
 });
 
 Deno.test("CA client: put with completion times out when the server does not finish", async () => {
   let release: () => void = () => {};
+  let puts = 0;
   const slow = new SharedPV("c:slow", {
     type: "float64",
-    onPut: () => new Promise<void>((r) => (release = r)),
+    onPut: () => {
+      puts++;
+      return new Promise<void>((r) => (release = r));
+    },
   });
   await using server = await startServer([slow]);
   await using ctx = clientFor(server);
@@ -256,10 +264,11 @@ Deno.test("CA client: put with completion times out when the server does not fin
   await assert.rejects(ch.put(1, { wait: true, timeoutSec: 0.2 }), TimeoutError);
   release();
   // A later put still completes.
-  const done = ch.put(2, { wait: true, timeoutSec: 2 });
-  await sleep(20);
+  const done = ch.put(2, { wait: true, timeoutSec: 20 });
+  await until(() => puts === 2, "the second put to reach the PV");
   release();
   await done;
+  assert.equal(slow.value, 2);
 });
 
 Deno.test("CA client: monitors with DBE masks", async () => {
@@ -323,6 +332,9 @@ Deno.test("CA client: a PV that never connects times out", async () => {
 
 Deno.test("CA client: a server restarted under a running client resumes subscriptions", async () => {
   const repeaterPort = freeUdpPort();
+  // The repeater the client registers with, in this process (no process outlives the test):
+  // it fans the restarted server's beacons out to the client.
+  await using _rep = CaRepeater.start(repeaterPort, { hostname: "127.0.0.1" });
   const pv = new SharedPV("c:restart", { type: "int32", value: 1 });
   const provider = new PvMap([pv]);
   let server = await startServer(provider, { beaconPort: repeaterPort });

@@ -15,7 +15,8 @@ import assert from "node:assert/strict";
 import { ByteWriter, toHex } from "../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import type { Logger } from "../lib/core/log.ts";
-import { Dbe, Dbr, Eca } from "../lib/ca/proto/constants.ts";
+import { CaCommand, Dbe, Dbr, Eca } from "../lib/ca/proto/constants.ts";
+import { CaFramer } from "../lib/ca/proto/framer.ts";
 import {
   encodeCreateChanRequest,
   encodeReadNotify,
@@ -155,7 +156,7 @@ function recordingLogger(): Logger & { errors: string[]; warnings: number } {
   return l;
 }
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
@@ -634,7 +635,15 @@ Deno.test({
     encodeCreateChanRequest(w, { cid: 1, name: wave.name });
     await conn.write(w.toBytes());
     await waitFor("the circuit", () => server.circuitCount === 1);
-    await new Promise((r) => setTimeout(r, 100)); // CREATE_CHAN handled: SID 1 exists
+    // Read up to the CREATE_CHAN reply: then SID 1 exists. From here on the client never reads.
+    const framer = new CaFramer();
+    const buf = new Uint8Array(4096);
+    let created = false;
+    while (!created) {
+      const n = await conn.read(buf);
+      assert.ok(n !== null, "the server closed the circuit before CREATE_CHAN was answered");
+      created = framer.receive(buf.slice(0, n)).some((m) => m.command === CaCommand.CREATE_CHAN);
+    }
     const base = Deno.memoryUsage().external;
     // 20000 requests (320 kB) ask for 160 MB of replies; the first circuit's SID is 1.
     let pending: Promise<unknown> = Promise.resolve();

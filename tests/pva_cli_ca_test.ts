@@ -40,12 +40,12 @@ function startServer() {
 }
 
 async function put(server: CaServer, ...args: string[]) {
-  const c = captureIO(server.udpPort);
+  await using c = captureIO(server.udpPort);
   const code = await pvput(["-p", "ca", "-w", "2", ...args], c.io);
   return { code, ...c.out };
 }
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
@@ -87,15 +87,15 @@ Deno.test("pvput -p ca: scalars, enums, strings, arrays, refused and missing cha
     stdout: "Old : 5 \nNew : 5 \n",
     stderr: "Error: Write access denied\n",
   });
-  const c = captureIO(server.udpPort);
+  await using c = captureIO(server.udpPort);
   const code = await pvput(["-p", "ca", "-w", "0.3", "t:none", "1"], c.io);
   assert.deepEqual({ code, ...c.out }, { code: 1, stdout: "Old : ", stderr: "Error: Timeout\n" });
 });
 
 Deno.test("pvmonitor -p ca and pvget -m -p ca: first update whole, then what changed", async () => {
   await using server = await startServer();
-  const raw = captureIO(server.udpPort);
-  const nt = captureIO(server.udpPort);
+  await using raw = captureIO(server.udpPort);
+  await using nt = captureIO(server.udpPort);
   const runs = [
     pvmonitor(["-p", "ca", "-M", "json", "t:dbl"], raw.io),
     pvget(["-m", "-p", "ca", "t:dbl", "t:str"], nt.io),

@@ -59,8 +59,14 @@ async function serve() {
     EPICS_PVA_ADDR_LIST: `127.0.0.1:${server.udpPort}`,
     TZ: "UTC",
   };
-  const run = async (main: Main, args: string[], signal?: AbortSignal): Promise<Run> => {
+  const run = async (
+    main: Main,
+    args: string[],
+    signal?: AbortSignal,
+    started?: (r: Run) => void,
+  ): Promise<Run> => {
     const r: Run = { out: "", err: "", code: 0 };
+    started?.(r);
     r.code = await main(args, {
       stdout: (t) => (r.out += t),
       stderr: (t) => (r.err += t),
@@ -141,8 +147,13 @@ Deno.test("pvmonitor -v: Connected line with a nanosecond time stamp, as the rec
 
   await using s = await serve();
   const ac = new AbortController();
-  const running = s.run(pvmonitor, ["-v", "c:dbl"], ac.signal);
-  await new Promise((r) => setTimeout(r, 500));
+  let seen: Run | undefined;
+  const running = s.run(pvmonitor, ["-v", "c:dbl"], ac.signal, (r) => seen = r);
+  // Stop once the first update is printed (20 s backstop).
+  const end = performance.now() + 20_000;
+  while (!seen?.out.includes("value double = 21.5\n") && performance.now() < end) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
   ac.abort();
   const r = await running;
   assert.equal(r.code, 0);

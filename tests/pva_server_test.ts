@@ -43,14 +43,32 @@ class Client implements AsyncDisposable {
     await this.conn.write(b);
   }
 
-  /** Reads until a message matching `pred` arrives. */
-  async until(pred: (d: DecodedMessage) => boolean): Promise<DecodedMessage> {
-    for (;;) {
-      const i = this.#pending.findIndex(pred);
-      if (i >= 0) return this.#pending.splice(i, 1)[0];
-      const n = await this.conn.read(this.#buf);
-      if (n === null) throw new Error("connection closed");
-      this.#pending.push(...this.peer.receive(this.#buf.subarray(0, n)));
+  /**
+   * Reads until a message matching `pred` arrives; throws when the connection closes or
+   * after `ms` (a generous backstop: the connection is closed then).
+   */
+  async until(pred: (d: DecodedMessage) => boolean, ms = 20_000): Promise<DecodedMessage> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`no matching message within ${ms} ms`));
+        try {
+          this.conn.close();
+        } catch {
+          // closed
+        }
+      }, ms);
+    });
+    try {
+      for (;;) {
+        const i = this.#pending.findIndex(pred);
+        if (i >= 0) return this.#pending.splice(i, 1)[0];
+        const n = await Promise.race([this.conn.read(this.#buf), deadline]);
+        if (n === null) throw new Error("connection closed");
+        this.#pending.push(...this.peer.receive(this.#buf.subarray(0, n)));
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -91,21 +109,28 @@ function searchDatagram(names: string[], port: number, flags = 0x80): Uint8Array
   return w.toBytes();
 }
 
-async function receiveWithin(udp: Deno.DatagramConn, ms: number): Promise<Uint8Array[]> {
+/**
+ * Receives `n` datagrams; throws after `ms` (a generous backstop, not a window: tests wait
+ * for what they expect, and prove silence with a later request that is answered).
+ */
+async function receiveN(udp: Deno.DatagramConn, n: number, ms = 20_000): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) return out;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const r = await Promise.race([
-      udp.receive().then(([d]) => d),
-      new Promise<null>((res) => timer = setTimeout(() => res(null), left)),
-    ]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`got ${out.length} of ${n} datagrams`)), ms);
+  });
+  try {
+    while (out.length < n) out.push(await Promise.race([udp.receive().then(([d]) => d), deadline]));
+  } finally {
     clearTimeout(timer);
-    if (r === null) return out;
-    out.push(r);
   }
+  return out;
+}
+
+function searchReply(d: Uint8Array) {
+  const [m] = splitDatagram(d);
+  assert.equal(m.command, PvaCommand.SEARCH_RESPONSE);
+  return decodeSearchResponse(new ByteReader(m.payload, 0, m.littleEndian));
 }
 
 Deno.test("pva loopback: GET, PUT and MONITOR over TCP", async () => {
@@ -147,17 +172,18 @@ Deno.test("pva loopback: UDP search answers hosted names only, and only for tcp"
   const myPort = (udp.addr as Deno.NetAddr).port;
   const to = { transport: "udp" as const, hostname: "127.0.0.1", port: server.udpPort };
   await udp.send(searchDatagram(["nope", "lb:s"], myPort), to);
-  const [reply] = await receiveWithin(udp, 500);
-  assert.ok(reply, "a reply");
-  const [msg] = splitDatagram(reply);
-  assert.equal(msg.command, PvaCommand.SEARCH_RESPONSE);
-  const r = decodeSearchResponse(new ByteReader(msg.payload, 0, msg.littleEndian));
+  const [reply] = await receiveN(udp, 1);
+  const r = searchReply(reply);
   assert.deepEqual(r.ids, [101]);
   assert.equal(r.found, true);
   assert.equal(r.serverPort, server.tcpPort);
   assert.deepEqual(r.guid, server.guid);
+  // Silence proven by order: the server handles datagrams in turn, so the reply to the
+  // second search (a hosted name) comes after any reply to the first.
   await udp.send(searchDatagram(["nope"], myPort), to);
-  assert.equal((await receiveWithin(udp, 200)).length, 0, "silent for unknown names");
+  await udp.send(searchDatagram(["nope", "nope2", "lb:s"], myPort), to);
+  const [next] = await receiveN(udp, 1);
+  assert.deepEqual(searchReply(next).ids, [102], "silent for unknown names");
 });
 
 Deno.test("pva loopback: two servers share the search port via local multicast forwarding", async () => {
@@ -176,10 +202,7 @@ Deno.test("pva loopback: two servers share the search port via local multicast f
     hostname: "127.0.0.1",
     port: s1.udpPort,
   });
-  const replies = (await receiveWithin(udp, 700)).map((d) => {
-    const [m] = splitDatagram(d);
-    return decodeSearchResponse(new ByteReader(m.payload, 0, m.littleEndian));
-  });
+  const replies = (await receiveN(udp, 2)).map(searchReply);
   const ports = replies.map((r) => r.serverPort).sort();
   assert.deepEqual(ports, [s1.tcpPort, s2.tcpPort].sort(), "both servers answered once");
   const byPort = new Map(replies.map((r) => [r.serverPort, r.ids]));
@@ -194,8 +217,7 @@ Deno.test("pva loopback: beacons go to the beacon address list", async () => {
     provider: new PvMap([]),
     config: config({ beaconAddrList: [{ host: "127.0.0.1", port }], beaconPeriod: 0.1 }),
   });
-  const got = await receiveWithin(udp, 350);
-  assert.ok(got.length >= 2, `got ${got.length} beacons`);
+  const got = await receiveN(udp, 2);
   const [m] = splitDatagram(got[0]);
   assert.equal(m.command, PvaCommand.BEACON);
   const bcn = decodeBeacon(new ByteReader(m.payload, 0, m.littleEndian));
@@ -208,10 +230,21 @@ Deno.test("pva loopback: a garbage client is dropped, others keep working", asyn
   await using server = await PvaServer.start({ provider: new PvMap([pv]), config: config() });
   const bad = await Deno.connect({ hostname: "127.0.0.1", port: server.tcpPort });
   await bad.write(new Uint8Array(64).fill(0x41));
+  // The server must close it: read to the end, with a backstop that fails the test.
   const buf = new Uint8Array(4096);
-  let n: number | null = 0;
-  while (n !== null) n = await bad.read(buf).catch(() => null);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closedByServer = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 20_000);
+    (async () => {
+      let n: number | null = 0;
+      while (n !== null) n = await bad.read(buf).catch(() => null);
+      resolve(true);
+    })();
+  });
+  const closed = await closedByServer;
+  clearTimeout(timer);
   bad.close();
+  assert.ok(closed, "the server closed the garbage connection");
   await using c = await Client.connect(server.tcpPort);
   await c.until((d) => d.kind === "validationRequest");
   await c.send(c.peer.validate("anonymous"));
@@ -223,10 +256,11 @@ Deno.test("pva loopback: a garbage client is dropped, others keep working", asyn
 
 Deno.test("pva loopback: a silent client is closed after EPICS_PVA_CONN_TMO × 4/3, an echoing one kept", async () => {
   const pv = new SharedPV("lb:idle", { type: "int32", value: 3 });
-  // 0.3 s base: closed after 0.4 s of silence.
+  // 0.75 s base: closed after 1 s of silence. The echoing client echoes until the silent
+  // one is closed (a condition, not a time), every 50 ms.
   await using server = await PvaServer.start({
     provider: new PvMap([pv]),
-    config: config({ connTimeout: 0.3 }),
+    config: config({ connTimeout: 0.75 }),
   });
   await using silent = await Client.connect(server.tcpPort);
   await using alive = await Client.connect(server.tcpPort);
@@ -242,15 +276,19 @@ Deno.test("pva loopback: a silent client is closed after EPICS_PVA_CONN_TMO × 4
   // Half a CREATE_CHANNEL from the silent one: it must not hold the connection open.
   await silent.send(silent.peer.createChannel(2, "lb:idle").subarray(0, 6));
   const t0 = Date.now();
-  const closed = silent.until(() => false).then(() => "message", (e) => String(e));
+  let done = false;
+  const closed = silent.until(() => false).then(() => "message", (e) => String(e)).finally(
+    () => done = true,
+  );
   let echoes = 0;
-  while (Date.now() - t0 < 700) {
+  while (!done) {
     await alive.send(alive.peer.echo(new Uint8Array([1, 2])));
     await alive.until((d) => d.kind === "echo");
     echoes++;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
   assert.match(await closed, /connection closed/);
+  assert.ok(Date.now() - t0 >= 900, "not closed before 4/3 of the timeout");
   assert.ok(echoes >= 5);
   assert.equal(server.connectionCount, 1);
   // The echoing client still works.

@@ -59,6 +59,8 @@ function iocEnv(port: number): Record<string, string> {
     EPICS_PVAS_SERVER_PORT: String(pva),
     EPICS_PVAS_BROADCAST_PORT: String(pva),
     NO_COLOR: "1",
+    // Under `deno task`, softioc works in INIT_CWD.
+    INIT_CWD: FIXTURES,
   };
 }
 

@@ -61,6 +61,8 @@ function startSoftioc(args: string[], dir: string): Ioc {
       EPICS_PVAS_BROADCAST_PORT: String(pvaPort),
       EPICS_PVA_BROADCAST_PORT: String(pvaPort),
       NO_COLOR: "1",
+      // Under `deno task`, softioc works in INIT_CWD: point it at the test's directory.
+      INIT_CWD: dir,
     },
     stdin: "piped",
     stdout: "piped",
@@ -144,19 +146,28 @@ Deno.test("softioc -m/-d loads a database, serves it over CA, and answers shell 
   }
 });
 
-Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords with macros, iocInit) and exits on exit", async () => {
+Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords, dbLoadTemplate, iocInit) and exits on exit", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/t.db`, DB);
     await Deno.writeTextFile(
+      `${dir}/t.substitutions`,
+      'file "t.db" {\n  pattern { P }\n  { "z1:" }\n  { "z2:" }\n}\n',
+    );
+    await Deno.writeTextFile(
       `${dir}/st.cmd`,
-      'epicsEnvSet("PRE", "y:")\ndbLoadRecords("t.db", "P=$(PRE)")\niocInit\ndbgf $(PRE)flag\n',
+      'epicsEnvSet("PRE", "y:")\ndbLoadRecords("t.db", "P=$(PRE)")\n' +
+        'dbLoadTemplate("t.substitutions")\niocInit\ndbgf $(PRE)flag\n',
     );
     await using ioc = startSoftioc(["st.cmd"], dir);
     await ioc.waitFor(/DBF_STRING: +"Off" *\n/);
     const c = captureIO(ioc.port);
-    assert.equal(await caget(["-t", "y:flag"], c.io), 0, c.out.stderr);
-    assert.equal(c.out.stdout, "Off\n");
+    assert.equal(
+      await caget(["-t", "y:flag", "z1:sp.DRVH", "z2:calc.CALC"], c.io),
+      0,
+      c.out.stderr,
+    );
+    assert.equal(c.out.stdout, "Off\n10\nA*2\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -172,7 +183,7 @@ Deno.test("softioc refuses to start with every error of a bad database listed", 
     const r = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", `${REPO_ROOT}/cli/softioc.ts`, "-S", "-d", "bad.db"],
       cwd: dir,
-      env: { ...LOOPBACK_ENV, NO_COLOR: "1" },
+      env: { ...LOOPBACK_ENV, NO_COLOR: "1", INIT_CWD: dir },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -185,4 +196,36 @@ Deno.test("softioc refuses to start with every error of a bad database listed", 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("examples/ioc/st.cmd: the simulated oven runs, its chain and waveform are served", async () => {
+  await using ioc = startSoftioc(["st.cmd"], `${REPO_ROOT}/examples/ioc`);
+  await ioc.waitFor(/demo:profile\n/);
+  const read = async (names: string[]) => {
+    const c = captureIO(ioc.port);
+    assert.equal(await caget(["-t", ...names], c.io), 0, c.out.stderr);
+    return c.out.stdout.trim().split("\n");
+  };
+  assert.deepEqual(await read(["demo:power:out", "demo:heater", "demo:temperature.EGU"]), [
+    "60",
+    "On",
+    "degC",
+  ]);
+  assert.deepEqual(await read(["demo:profile"]), ["8 20 30 40 50 55 50 40 30"]);
+  const first = (await read(["demo:temperature"]))[0];
+  let changed = false;
+  for (let i = 0; i < 100 && !changed; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    changed = (await read(["demo:temperature"]))[0] !== first;
+  }
+  assert.ok(changed, "the simulated temperature never changed");
+  // Driving the setpoint up raises the temperature into HIGH/HIHI alarm.
+  const c = captureIO(ioc.port);
+  assert.equal(await caput(["-c", "-t", "demo:setpoint", "70"], c.io), 0, c.out.stderr);
+  let sevr = "";
+  for (let i = 0; i < 100 && sevr !== "MAJOR"; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    sevr = (await read(["demo:temperature.SEVR"]))[0];
+  }
+  assert.equal(sevr, "MAJOR");
 });

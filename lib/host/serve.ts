@@ -15,6 +15,11 @@ import { PvaServer } from "../pva/server/server.ts";
 export interface ServeOptions {
   /** The PVs to host (or a provider that looks names up itself). */
   pvs: Iterable<ServedPv> | PvProvider;
+  /**
+   * What Channel Access serves, when it must differ from `pvs` (e.g. a text PV that is a
+   * PVA string but a CA char waveform); default: `pvs` without tables.
+   */
+  caProvider?: PvProvider;
   /** Serve over Channel Access (default true). */
   ca?: boolean;
   /** CA port override (0 = any free port); default EPICS_CAS_SERVER_PORT / 5064. */
@@ -78,7 +83,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   if (options.ca !== false) {
     // Tables have no CA form: the CA server does not see them (PVA serves them as NTTable).
     ca = await CaServer.start({
-      provider: caView(provider),
+      provider: options.caProvider ?? caView(provider),
       config: config.cas,
       port: options.caPort,
       logger,

@@ -344,6 +344,7 @@ export class IocDatabase implements RecordIo {
         line: def.line,
         links: {},
         time: { secPastEpoch: 0, nsec: 0 },
+        version: 0,
         pvt: {},
       };
       rec.f.NAME = def.name;
@@ -734,6 +735,7 @@ export class IocDatabase implements RecordIo {
     const f = rec.f;
     if (f.PACT) {
       // Already active: count the attempt and raise SCAN/INVALID after too many (base's lcnt).
+      rec.version++;
       const lcnt = (f.LCNT as number) + 1;
       f.LCNT = Math.min(lcnt, 255);
       if (lcnt >= MAX_LOCK && (f.SEVR as number) < INVALID) {
@@ -752,6 +754,7 @@ export class IocDatabase implements RecordIo {
       if (r) f.DISA = Math.trunc(r.value as number);
     }
     if (f.DISA === f.DISV) {
+      rec.version++;
       const sevr = f.DISS as number;
       if (f.STAT !== AlarmStatus.DISABLE || f.SEVR !== sevr) {
         f.NSTA = 0;
@@ -781,6 +784,7 @@ export class IocDatabase implements RecordIo {
 
   #goAsync(rec: IocRecord, p: Promise<unknown>): void {
     rec.f.PACT = 1;
+    rec.version++;
     const group = this.#group;
     const done = p.then(
       () => undefined,
@@ -822,7 +826,12 @@ export class IocDatabase implements RecordIo {
   /** After the record type's work: time stamp, alarms, monitors, FLNK, PACT cleared. */
   #finish(rec: IocRecord): void {
     const f = rec.f;
-    if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
+    rec.version++;
+    const tsel = rec.links.TSEL;
+    const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
+    // TSEL names another record's TIME: this record takes that time stamp.
+    if (from && from !== rec) rec.time = from.time;
+    else if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
     const alarmMask = this.#resetAlarms(rec);
     this.#postProcessed(rec, alarmMask);
     f.PACT = 1;
@@ -1266,6 +1275,7 @@ export class IocDatabase implements RecordIo {
 
   /** dbPut: converts, stores, runs special handling and posts the field. */
   #dbPut(rec: IocRecord, field: string, value: FieldValue, count?: number): void {
+    rec.version++;
     const spec = rec.type.byName.get(field);
     if (!spec) throw new PutRefusedError(`No field ${field} in ${rec.name}`, "handler");
     if (spec.special === "SPC_NOMOD" || field === "RTYP") {

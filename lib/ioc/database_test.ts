@@ -332,3 +332,15 @@ Deno.test({ ...opts, name: "calcout ODLY delays the output asynchronously" }, as
   assertEquals(db.getField("o"), 42);
   assertEquals(db.getField("d.PACT"), 0);
 });
+
+Deno.test({ ...opts, name: "TSEL takes another record's time stamp" }, () => {
+  let now = 1e12;
+  const db = new IocDatabase({ clock: () => now });
+  db.load([rec("ai", "src"), rec("ai", "t", { TSEL: "src.TIME" })]);
+  db.init();
+  db.process(db.record("src")!);
+  now += 5000;
+  db.process(db.record("t")!);
+  assertEquals(db.record("t")!.time, db.record("src")!.time);
+  db.close();
+});

@@ -111,8 +111,20 @@ export class FieldChannel implements ServedPv {
     return v as PvValue;
   }
 
-  /** The current state. */
+  #snap: PvSnapshot | undefined;
+  #snapVersion = -1;
+
+  /** The current state (cached until the record changes). */
   snapshot(): PvSnapshot {
+    const rec = this.record;
+    if (this.#snap && this.#snapVersion === rec.version) return this.#snap;
+    const snap = this.#build();
+    this.#snap = snap;
+    this.#snapVersion = rec.version;
+    return snap;
+  }
+
+  #build(): PvSnapshot {
     const rec = this.record;
     const f = rec.f;
     const meta = this.#isVal ? rec.support.meta?.(rec) ?? NO_META : this.#fieldMeta();

@@ -30,6 +30,8 @@ export interface IocRecord {
   links: Record<string, LinkSpec>;
   /** Time of the last processing (TIME). */
   time: EpicsTimeStamp;
+  /** Bumped whenever processing or a put may have changed fields (snapshot caches check it). */
+  version: number;
   /** Device support chosen by DTYP (records with INP/OUT and DTYP). */
   dev?: DeviceSupport;
   /** Private state of the record type and its device support. */

@@ -90,6 +90,11 @@ export interface PvTypeInfo {
    * NTNDArray with {@link PvSnapshot.ndarray} as its shape; CA sees the flat array.
    */
   nt?: "NTNDArray";
+  /**
+   * A uint8 array that holds text (a long-string char waveform): a CA DBR_STRING write
+   * carries the text itself, as `caput` without `-S` sends it, instead of a number.
+   */
+  text?: boolean;
 }
 
 /** One attribute of an N-d array (NTAttribute inside NTNDArray). */
@@ -227,6 +232,11 @@ export interface ServedPv {
    * PutRefusedError (lib/core) saying why when it is refused, leaving the value unchanged.
    */
   put(value: unknown, ctx: PutContext): Promise<void>;
+  /**
+   * Optional: told of a put the server refused before calling {@link ServedPv.put} (no
+   * write access, data that cannot be converted), so put logs see every refusal.
+   */
+  putRefused?(value: unknown, ctx: PutContext, reason: string): void;
   /**
    * Optional remote procedure call (PVA RPC). `args` is the caller's argument structure
    * as plain content (NTURI arguments keep their `query` member); the result is plain

@@ -3,10 +3,11 @@
  * @module
  */
 import type { CliIO } from "../../cli/_io.ts";
-import { freePort, LOOPBACK_ENV } from "./pvserve.ts";
+import { CaRepeater } from "../../lib/ca/repeater.ts";
+import { LOOPBACK_ENV } from "./pvserve.ts";
 
 /** What {@link captureIO} returns: the io, what was written, and a stop function. */
-export interface CapturedIO {
+export interface CapturedIO extends AsyncDisposable {
   io: CliIO;
   out: { stdout: string; stderr: string };
   stop: () => void;
@@ -14,25 +15,40 @@ export interface CapturedIO {
 
 /**
  * An io whose output is collected and whose environment points CA searches at one server
- * (loopback, a private repeater port, TZ=UTC).
+ * (loopback, TZ=UTC). Unless `extra` names EPICS_CA_REPEATER_PORT, a CA repeater runs in
+ * this process on a private port for as long as the capture lives (dispose it): a command
+ * that registers with a repeater (camonitor) then finds one, as libca would, instead of
+ * starting a repeater process that outlives the test.
  * @param udpPort the server's UDP search port
  * @param extra more environment entries (they win)
- * @returns the io, the collected output, and a function that aborts io.signal
+ * @returns the io, the collected output, a function that aborts io.signal; disposing it
+ *   stops the repeater
  */
 export function captureIO(udpPort: number, extra: Record<string, string> = {}): CapturedIO {
   const out = { stdout: "", stderr: "" };
   const ac = new AbortController();
+  const repeater = extra.EPICS_CA_REPEATER_PORT === undefined
+    ? CaRepeater.start(0, { hostname: "127.0.0.1" })
+    : undefined;
   const io: CliIO = {
     stdout: (t) => out.stdout += t,
     stderr: (t) => out.stderr += t,
     env: {
       ...LOOPBACK_ENV,
       EPICS_CA_ADDR_LIST: `127.0.0.1:${udpPort}`,
-      EPICS_CA_REPEATER_PORT: String(freePort([udpPort])),
+      ...(repeater ? { EPICS_CA_REPEATER_PORT: String(repeater.port) } : {}),
       TZ: "UTC",
       ...extra,
     },
     signal: ac.signal,
   };
-  return { io, out, stop: () => ac.abort() };
+  return {
+    io,
+    out,
+    stop: () => ac.abort(),
+    [Symbol.asyncDispose]: async () => {
+      ac.abort();
+      await repeater?.close();
+    },
+  };
 }

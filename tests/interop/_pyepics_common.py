@@ -49,7 +49,7 @@ def emit(result):
     sys.stdout.flush()
 
 
-def connect(name, timeout=5.0):
+def connect(name, timeout=20.0):
     """Creates a channel and waits for it to connect; returns the chid or None."""
     chid = ca.create_channel(name, connect=False)
     if not ca.connect_channel(chid, timeout=timeout):
@@ -155,7 +155,7 @@ def _on_raw_get(args):
 _RAW_CB = dbr.make_callback(_on_raw_get, dbr.event_handler_args)
 
 
-def raw_get(chid, ftype, count=0, timeout=5.0):
+def raw_get(chid, ftype, count=0, timeout=20.0):
     """ca_array_get_callback with a DBR type pyepics does not decode; returns a dict with
     status, type, count, meta (struct fields) and value (a list)."""
     key = len(_keepalive)
@@ -185,7 +185,7 @@ def _on_put_done(args):
 _PUT_CB = dbr.make_callback(_on_put_done, dbr.event_handler_args)
 
 
-def put_with_status(chid, ftype, values, timeout=5.0):
+def put_with_status(chid, ftype, values, timeout=20.0):
     """ca_array_put_callback; returns {"ret": request status, "status": callback status}."""
     key = len(_keepalive)
     usr = ctypes.py_object(key)

@@ -31,13 +31,13 @@ for short in DEMO_NAMES:
         "host": ca.host_name(chid),
     }
     # High-level API.
-    r["caget"] = epics.caget(name, timeout=5)
-    r["caget_as_string"] = epics.caget(name, as_string=True, timeout=5)
+    r["caget"] = epics.caget(name, timeout=20)
+    r["caget_as_string"] = epics.caget(name, as_string=True, timeout=20)
     forms = {}
     for form in ("native", "time", "ctrl"):
         pv = epics.PV(name, form=form, auto_monitor=False)
-        pv.wait_for_connection(timeout=5)
-        md = pv.get_with_metadata(form=form, use_monitor=False, timeout=5)
+        pv.wait_for_connection(timeout=20)
+        md = pv.get_with_metadata(form=form, use_monitor=False, timeout=20)
         # No pv.disconnect(): pyepics shares one channel per name, and clearing it here
         # would also clear the chid used below.
         forms[form] = {"ftype": pv.ftype, "md": md}
@@ -45,18 +45,18 @@ for short in DEMO_NAMES:
     # Low-level API with explicit DBR types.
     time_t = ca.promote_type(chid, use_time=True)
     ctrl_t = ca.promote_type(chid, use_ctrl=True)
-    r["plain"] = ca.get(chid, ftype=native, timeout=5)
-    r["time_md"] = ca.get_with_metadata(chid, ftype=time_t, timeout=5)
-    r["ctrl_md"] = ca.get_with_metadata(chid, ftype=ctrl_t, timeout=5)
+    r["plain"] = ca.get(chid, ftype=native, timeout=20)
+    r["time_md"] = ca.get_with_metadata(chid, ftype=time_t, timeout=20)
+    r["ctrl_md"] = ca.get_with_metadata(chid, ftype=ctrl_t, timeout=20)
     r["timevars"] = ca.get_timevars(chid)
     r["ctrlvars"] = ca.get_ctrlvars(chid)
     r["sts"] = raw_get(chid, native + STS_OFFSET)
     r["gr"] = raw_get(chid, native + GR_OFFSET)
     if native == dbr.STRING:
         r["ctrl_raw"] = raw_get(chid, dbr.CTRL_STRING)
-    r["as_dbr_string"] = ca.get(chid, ftype=dbr.STRING, count=1, timeout=5)
+    r["as_dbr_string"] = ca.get(chid, ftype=dbr.STRING, count=1, timeout=20)
     if native != dbr.STRING:
-        r["as_dbr_double"] = ca.get(chid, ftype=dbr.DOUBLE, timeout=5)
+        r["as_dbr_double"] = ca.get(chid, ftype=dbr.DOUBLE, timeout=20)
     out["pvs"][short] = r
 
 emit(out)

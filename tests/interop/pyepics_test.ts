@@ -360,23 +360,31 @@ Deno.test({
     assert.deepEqual(r.conn_events[0], { pvname: "demo:temperature", conn: true });
     assert.equal(r.conn_connected, true);
 
+    // The script waits for 6 updates of each subscription (not for a time), so a busy
+    // machine only makes it slower. The server stamps each count: counts per second of
+    // server time is the counter's rate, whatever the client's delivery delays.
     const values: number[] = r.pv_updates.map((u: Json) => u.value);
-    // A 10 Hz counter over 1.5 s: loose bounds, since CI machines may be busy.
-    assert.ok(values.length >= 3, `only ${values.length} updates in 1.5 s: ${values}`);
-    assert.ok(values.length <= 20, `too many updates for 10 Hz: ${values.length}`);
+    assert.ok(values.length >= 6, `only ${values.length} updates within 30 s: ${values}`);
     for (let i = 1; i < values.length; i++) {
       assert.ok(values[i] > values[i - 1], `counter not increasing: ${values}`);
     }
     const stamps: number[] = r.pv_updates.map((u: Json) => u.timestamp);
     for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] > stamps[i - 1]);
     const span = stamps[stamps.length - 1] - stamps[0];
-    const rate = (values.length - 1) / span;
-    assert.ok(rate > 2 && rate < 20, `update rate ${rate} Hz is not about 10 Hz`);
+    const rate = (values[values.length - 1] - values[0]) / span;
+    assert.ok(rate > 2 && rate < 20, `counter rate ${rate} Hz is not about 10 Hz`);
 
     const cam: number[] = r.camonitor_values;
-    assert.ok(cam.length >= 3, `camonitor saw only ${cam.length} values`);
-    for (let i = 1; i < cam.length; i++) assert.ok(cam[i] > cam[i - 1]);
-    assert.ok(cam[0] > values[values.length - 1], "camonitor values follow the PV's");
+    assert.ok(cam.length >= 6, `camonitor saw only ${cam.length} values within 30 s: ${cam}`);
+    for (let i = 1; i < cam.length; i++) {
+      assert.ok(cam[i] > cam[i - 1], `camonitor counter not increasing: ${cam}`);
+    }
+    // The second subscription starts with the current count: it may still be the last
+    // one the first subscription saw, never an older one.
+    assert.ok(
+      cam[0] >= values[values.length - 1],
+      `camonitor starts at ${cam[0]}, before the PV's last ${values[values.length - 1]}`,
+    );
 
     assert.ok(
       r.temperature_monitor.includes(33.5),
@@ -393,7 +401,8 @@ Deno.test({
     ]);
 
     assert.equal(r.missing_caget, null);
-    assert.ok(r.missing_caget_seconds < 3, "caget of a missing PV honours its timeout");
+    // Below pyepics' default 5 s: the 1 s timeout was honoured (with slack for a busy machine).
+    assert.ok(r.missing_caget_seconds < 4.5, "caget of a missing PV honours its timeout");
     assert.equal(r.missing_wait, false);
     assert.equal(r.missing_connected, false);
     assert.deepEqual(r.missing_events, []);
@@ -471,5 +480,55 @@ Deno.test({
     assert.equal(f.length, 1000);
     assert.ok(f.every((v) => v >= -1 && v <= 1));
     for (let i = 0; i < 750; i += 37) near(f[i] ** 2 + f[i + 250] ** 2, 1, 1e-6, `f[${i}]`);
+  },
+});
+
+Deno.test({
+  name:
+    "pyepics: helper PVs' native types, HEARTBEAT counting; puts logged with libca's user and host",
+  ignore,
+  async fn() {
+    requirePyepics();
+    const dir = await Deno.makeTempDir();
+    try {
+      const log = `${dir}/puts.log`;
+      const server = await startPvserve(["--demo", "--putlog", log]);
+      let r: Json;
+      try {
+        r = await runScript("pyepics_services.py", server);
+      } finally {
+        const status = await server.close();
+        assert.equal(status.code, 0, `pvserve did not stop cleanly:\n${server.stderr()}`);
+      }
+      // iocStats record types: ai/calcout -> DBF_DOUBLE, stringin -> DBF_STRING,
+      // waveform FTVL=CHAR NELM=160 for APP_DIR.
+      assert.deepEqual(r.types.HEARTBEAT, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.UPTIME, [Dbr.STRING, 1]);
+      assert.deepEqual(r.types.TOD, [Dbr.STRING, 1]);
+      assert.deepEqual(r.types.PROCESS_ID, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.IOC_CPU_LOAD, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.MEM_USED, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.CA_CLNT_CNT, [Dbr.DOUBLE, 1]);
+      assert.deepEqual(r.types.APP_DIR, [Dbr.CHAR, 160]);
+      assert.deepEqual(r.types.server, [Dbr.ENUM, 1]);
+      assert.deepEqual(r.types.sleep, [Dbr.FLOAT, 1]);
+      assert.ok(r.heartbeat[1] >= r.heartbeat[0] + 1, `HEARTBEAT ${r.heartbeat}`);
+      assert.match(r.uptime, /^00:00:\d\d$/);
+      assert.ok(r.pid > 1);
+      assert.ok(r.app_dir.startsWith("/"), r.app_dir);
+      assert.equal(r.server, "Start");
+      assert.equal(r.put_ok, 1);
+      const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(lines.length, 2, JSON.stringify(lines));
+      assert.deepEqual(
+        lines.map((l) => [l.pv, l.new, l.old, l.user, l.host, l.refused ?? false]),
+        [
+          ["demo:temperature", 31.5, 25, r.user, r.host, false],
+          ["demo:temperature", 500, 31.5, r.user, r.host, true],
+        ],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -44,13 +44,20 @@ export interface CaContextOptions {
   /** Host name sent in HOST_NAME (default: Deno.hostname()). */
   host?: string;
   /**
-   * Register with a CA repeater for beacons (default true). When none runs on
-   * EPICS_CA_REPEATER_PORT, `true` (or "spawn") starts one as a separate process that
-   * outlives this one, as libca starts caRepeater (it exits after two idle minutes);
-   * "in-process" hosts it inside this process instead (for tests and compiled binaries,
-   * where spawning is not possible, this is the fallback); `false` does without beacons.
+   * Register with a CA repeater for beacons (default true). A repeater already bound to
+   * EPICS_CA_REPEATER_PORT on this host is used. When none runs, `true` (or "spawn")
+   * starts one as a separate process that outlives this one, as libca starts caRepeater:
+   * `cli/ca_repeater.ts` under the deno executable, else a `ca-repeater` command on PATH
+   * (installed with the others); a repeater started at the same time by another client
+   * finds the port taken and exits. "in-process" hosts it inside this process instead
+   * (also the fallback when no process can be started); `false` does without beacons.
    */
   repeater?: boolean | "spawn" | "in-process";
+  /**
+   * Seconds a repeater process started by this context lingers once it has no live
+   * client (default 120).
+   */
+  repeaterIdleExit?: number;
   /** Seconds to wait for an ECHO reply before a circuit counts as dead (default 5, as libca). */
   echoTimeout?: number;
   /**
@@ -113,6 +120,7 @@ export class CaContext implements AsyncDisposable {
   /** Called when a WRITE (put without wait) is refused and the channel has no onError. */
   onError: ((channel: CaChannel, e: CaStatusError) => void) | undefined;
   readonly #useRepeater: false | "spawn" | "in-process";
+  readonly #repeaterIdleExit: number;
   readonly #onCircuitLost: CaContextOptions["onCircuitLost"];
   readonly #echoTimeout: number;
   readonly #channels = new Map<number, CaChannel>();
@@ -161,6 +169,7 @@ export class CaContext implements AsyncDisposable {
     this.host = opts.host ?? defaultHost();
     const rep = opts.repeater ?? true;
     this.#useRepeater = rep === true ? "spawn" : rep;
+    this.#repeaterIdleExit = opts.repeaterIdleExit ?? 120;
     this.#onCircuitLost = opts.onCircuitLost;
     this.#echoTimeout = opts.echoTimeout ?? 5;
     this.#search = new SearchScheduler({ maxPeriod: this.config.maxSearchPeriod });
@@ -576,30 +585,33 @@ export class CaContext implements AsyncDisposable {
   }
 
   /**
-   * Starts `cli/ca_repeater.ts` as a detached process (only when running under the deno
-   * executable). The probe socket that found the port free is released just before.
+   * Starts a repeater as a detached process: `cli/ca_repeater.ts` when running under the
+   * deno executable from source files, else the `ca-repeater` command from PATH (as libca
+   * runs caRepeater). The probe socket that found the port free is released just before.
    * @returns false when no process could be started (the caller keeps the probe)
    */
   #spawnRepeater(port: number, probe: CaRepeater): boolean {
     const exe = Deno.execPath();
     const script = new URL("../../../cli/ca_repeater.ts", import.meta.url);
-    if (!/(^|[\\/])deno(\.exe)?$/.test(exe) || script.protocol !== "file:") return false;
+    const repeaterArgs = ["--port", String(port), "--idle-exit", String(this.#repeaterIdleExit)];
+    const fromSource = /(^|[\\/])deno(\.exe)?$/.test(exe) && script.protocol === "file:";
+    const cmd = fromSource ? exe : "ca-repeater";
+    const args = fromSource
+      ? [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-sys",
+        "--unstable-net",
+        "--no-config",
+        script.href,
+        ...repeaterArgs,
+      ]
+      : repeaterArgs;
     void probe.close();
     try {
-      const child = new Deno.Command(exe, {
-        args: [
-          "run",
-          "--allow-net",
-          "--allow-env",
-          "--allow-sys",
-          "--unstable-net",
-          "--no-config",
-          script.href,
-          "--port",
-          String(port),
-          "--idle-exit",
-          "120",
-        ],
+      const child = new Deno.Command(cmd, {
+        args,
         stdin: "null",
         stdout: "null",
         stderr: "null",

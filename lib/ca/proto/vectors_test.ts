@@ -115,12 +115,14 @@ function checkDbr(file: string, m: CaMessage): void {
   assert.equal(toHex(got), toHex(expected), what);
 }
 
-Deno.test({
-  name: "vectors: ../shared/vectors/ca is absent, so the replay is skipped",
-  ignore: vectors !== undefined,
-  permissions: { read: true },
-  fn() {},
-});
+// Reported as ignored (not passed) when the recordings are missing.
+if (vectors === undefined) {
+  Deno.test({
+    name: "vectors: ../shared/vectors/ca is absent, so the replay is skipped",
+    ignore: true,
+    fn() {},
+  });
+}
 
 for (const v of vectors ?? []) {
   Deno.test({

@@ -612,6 +612,7 @@ export class CaCircuit {
       return;
     }
     if (!ch.pv.canWrite(this.#ctx())) {
+      ch.pv.putRefused?.(undefined, this.#ctx(), `PV "${ch.pv.name}" is read-only`);
       fail(Eca.NOWTACCESS, ch.pv.name);
       return;
     }
@@ -643,6 +644,7 @@ export class CaCircuit {
         value = this.#decodePut(m, ch);
       } catch (e) {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
+        ch.pv.putRefused?.(undefined, this.#ctx(), (e as Error).message);
         fail(Eca.PUTFAIL, ch.pv.name);
         return;
       }

@@ -201,6 +201,10 @@ export function putValue(
   const info = dbrInfo(putType);
   const native = caNative(t);
   if (t.scalar === "int8" && t.kind !== "enum") return putInt8(data.value, info.valueType, snap, t);
+  if (t.text && t.kind === "array" && info.valueType === Dbr.STRING) {
+    // A text PV (see PvTypeInfo.text): the string's bytes are the chars.
+    return new TextEncoder().encode(String((data.value as string[])[0] ?? ""));
+  }
   let values: DbrValues;
   try {
     values = convertValues(data.value, info.valueType, native.type, {

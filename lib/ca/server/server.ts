@@ -30,6 +30,18 @@ export interface CaServerOptions {
 
 const AUTO_ARRAY_LIMIT = 512 * 1024 * 1024;
 
+/**
+ * The wait after beacon `n` (0-based), in ms: 20 ms doubling each time up to the beacon
+ * period, so clients notice a (re)started server at once and the rate then settles, as
+ * RSRV's beacons do.
+ * @param n how many beacons went out before this one
+ * @param maxPeriodMs EPICS_CAS_BEACON_PERIOD in ms
+ * @returns the delay before the next beacon
+ */
+export function beaconDelay(n: number, maxPeriodMs: number): number {
+  return Math.min(20 * 2 ** Math.min(n, 30), maxPeriodMs);
+}
+
 /** A running Channel Access server. Dispose it (or call close) to stop it. */
 export class CaServer implements AsyncDisposable {
   readonly #opts: CaServerOptions;
@@ -86,6 +98,13 @@ export class CaServer implements AsyncDisposable {
   /** Number of connected clients. */
   get circuitCount(): number {
     return this.#circuits.size;
+  }
+
+  /** Number of open channels over all clients (iocStats CA_CONN_CNT). */
+  get channelCount(): number {
+    let n = 0;
+    for (const c of this.#circuits) n += c.channelCount;
+    return n;
   }
 
   /** Tells every client with a channel to `name` that it is gone (SERVER_DISCONN). */
@@ -259,7 +278,7 @@ export class CaServer implements AsyncDisposable {
     if (!targets.length || !udp) return;
     const w = new ByteWriter(16);
     const maxPeriod = this.#config.beaconPeriod * 1000;
-    let delay = 20;
+    let n = 0;
     const send = () => {
       if (this.#closed) return;
       const bytes = encodeBeacon(w, this.#tcpPort, this.#beaconId++).slice();
@@ -268,9 +287,7 @@ export class CaServer implements AsyncDisposable {
           this.#logger.debug(`beacon to ${t.hostname}:${t.port} failed: ${(e as Error).message}`);
         });
       }
-      // Start fast so clients notice a (re)started server, then settle at the beacon period.
-      this.#beaconTimer = setTimeout(send, delay);
-      delay = Math.min(delay * 2, maxPeriod);
+      this.#beaconTimer = setTimeout(send, beaconDelay(n++, maxPeriod));
     };
     send();
   }

@@ -12,6 +12,7 @@
  */
 
 import { EpicsError, EpicsSyntaxError } from "../../core/errors.ts";
+import { jitCompile, type JitContext, type JitFunction } from "./_jit.ts";
 
 /** Number of input letters A..L (base's CALCPERFORM_NARGS). */
 export const CALC_NARGS = 12;
@@ -174,6 +175,68 @@ const Op = {
   NOT_GENERATED: 82,
 } as const;
 
+// The same numbers as plain constants, which the evaluation loop switches on (V8 folds
+// them; property reads on the Op object it may not).
+const OP_END = 0;
+const OP_LITERAL = 1;
+const OP_FETCH_VAL = 3;
+const OP_FETCH_A = 4;
+const OP_STORE_A = 16;
+const OP_CONST_PI = 28;
+const OP_CONST_D2R = 29;
+const OP_CONST_R2D = 30;
+const OP_UNARY_NEG = 31;
+const OP_ADD = 32;
+const OP_SUB = 33;
+const OP_MULT = 34;
+const OP_DIV = 35;
+const OP_MODULO = 36;
+const OP_POWER = 37;
+const OP_ABS_VAL = 38;
+const OP_EXP = 39;
+const OP_LOG_10 = 40;
+const OP_LOG_E = 41;
+const OP_MAX = 42;
+const OP_MIN = 43;
+const OP_SQU_RT = 44;
+const OP_ACOS = 45;
+const OP_ASIN = 46;
+const OP_ATAN = 47;
+const OP_ATAN2 = 48;
+const OP_COS = 49;
+const OP_COSH = 50;
+const OP_SIN = 51;
+const OP_SINH = 52;
+const OP_TAN = 53;
+const OP_TANH = 54;
+const OP_CEIL = 55;
+const OP_FLOOR = 56;
+const OP_FMOD = 57;
+const OP_FINITE = 58;
+const OP_ISINF = 59;
+const OP_ISNAN = 60;
+const OP_NINT = 61;
+const OP_RANDOM = 62;
+const OP_REL_OR = 63;
+const OP_REL_AND = 64;
+const OP_REL_NOT = 65;
+const OP_BIT_OR = 66;
+const OP_BIT_AND = 67;
+const OP_BIT_EXCL_OR = 68;
+const OP_BIT_NOT = 69;
+const OP_RIGHT_SHIFT_ARITH = 70;
+const OP_LEFT_SHIFT_ARITH = 71;
+const OP_RIGHT_SHIFT_LOGIC = 72;
+const OP_NOT_EQ = 73;
+const OP_LESS_THAN = 74;
+const OP_LESS_OR_EQ = 75;
+const OP_EQUAL = 76;
+const OP_GR_OR_EQ = 77;
+const OP_GR_THAN = 78;
+const OP_COND_IF = 79;
+const OP_COND_ELSE = 80;
+const OP_COND_END = 81;
+
 const hasOperand = (op: number) =>
   op === Op.LITERAL || op === Op.MAX || op === Op.MIN || op === Op.FINITE || op === Op.ISNAN ||
   op === Op.COND_IF || op === Op.COND_ELSE;
@@ -294,18 +357,39 @@ const OPERATORS: Element[] = [
 ];
 
 // Longest names first: the first table entry that is a (case-insensitive) prefix wins.
+// Entries are grouped by their first character, so a lookup tries only a few names.
 const byLength = (a: Element, b: Element) => b.name.length - a.name.length;
-const OPERANDS_SORTED = [...OPERANDS].sort(byLength);
-const OPERATORS_SORTED = [...OPERATORS].sort(byLength);
+const index = (table: Element[]) => {
+  const m = new Map<number, Element[]>();
+  for (const e of [...table].sort(byLength)) {
+    const c = e.name.charCodeAt(0);
+    const list = m.get(c) ?? [];
+    list.push(e);
+    m.set(c, list);
+  }
+  return m;
+};
+const OPERANDS_SORTED = index(OPERANDS);
+const OPERATORS_SORTED = index(OPERATORS);
 
 // C's isspace() in the "C" locale.
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+const upper = (c: number) => c >= 97 && c <= 122 ? c - 32 : c;
 
-function matchElement(src: string, pos: number, table: Element[]): Element | undefined {
-  for (const e of table) {
+function matchElement(
+  src: string,
+  pos: number,
+  table: Map<number, Element[]>,
+): Element | undefined {
+  const list = table.get(upper(src.charCodeAt(pos)));
+  if (!list) return undefined;
+  next: for (const e of list) {
     const n = e.name.length;
     if (pos + n > src.length) continue;
-    if (src.slice(pos, pos + n).toUpperCase() === e.name) return e;
+    for (let i = 1; i < n; i++) {
+      if (upper(src.charCodeAt(pos + i)) !== e.name.charCodeAt(i)) continue next;
+    }
+    return e;
   }
   return undefined;
 }
@@ -357,6 +441,12 @@ export interface CalcProgram {
    * @returns the result
    */
   evaluate(args: Float64Array, val?: number): number;
+  /**
+   * Generates the program's JavaScript evaluator now instead of after a few hundred
+   * evaluations (the results are the same; it is only faster).
+   * @returns false when the program is always interpreted
+   */
+  jit(): boolean;
   /**
    * The postfix program in the form of base's calcExprDump(), one instruction a line.
    * @returns the listing
@@ -623,12 +713,48 @@ const R2D = 180 / PI;
 const NAMES: Record<number, string> = {};
 for (const [k, v] of Object.entries(Op)) NAMES[v] = k;
 
+function nextRandom(): number {
+  randomSeed = (randomSeed * 1533 + 0x3141) & 0xffff;
+  return randomSeed / 65535;
+}
+
+// What generated evaluators call: the same semantics as the interpreter's cases below.
+const JIT: JitContext = {
+  op: Op,
+  hasOperand,
+  helpers: {
+    PI,
+    D2R,
+    R2D,
+    d2i,
+    pow: cPow,
+    rnd: nextRandom,
+    isnan: (x: number) => x !== x ? 1 : 0,
+    isinf: (x: number) => x === Infinity ? 1 : x === -Infinity ? -1 : 0,
+    nint: (x: number) => toInt32(x >= 0 ? x + 0.5 : x - 0.5),
+    mod: (x: number, y: number) => {
+      const d = toInt32(y);
+      return d === 0 ? NaN : d === -1 ? 0 : (toInt32(x) % d) | 0;
+    },
+    or: (x: number, y: number) => x !== 0 || y !== 0 ? 1 : 0,
+    and: (x: number, y: number) => x !== 0 && y !== 0 ? 1 : 0,
+    mx: (x: number, r: number) => x < r || r !== r ? r : x,
+    mn: (x: number, r: number) => x > r || r !== r ? r : x,
+    at2: (x: number, y: number) => Math.atan2(y, x),
+  },
+};
+
+/** Evaluations interpreted before a program gets a generated function (compiling costs). */
+const JIT_AFTER = 200;
+
 class Program implements CalcProgram {
   readonly source: string;
   readonly argsRead: number;
   readonly argsWritten: number;
   readonly #code: Int32Array;
   readonly #lits: Float64Array;
+  #runs = 0;
+  #fast: JitFunction | undefined;
 
   constructor(
     source: string,
@@ -657,6 +783,20 @@ class Program implements CalcProgram {
   }
 
   evaluate(args: Float64Array, val = 0): number {
+    const fast = this.#fast;
+    if (fast !== undefined) return fast(args, val);
+    if (++this.#runs === JIT_AFTER) this.#fast = jitCompile(this.#code, this.#lits, JIT);
+    return this.interpret(args, val);
+  }
+
+  /** Compiles the generated function now (tests and benchmarks); false if there is none. */
+  jit(): boolean {
+    this.#fast ??= jitCompile(this.#code, this.#lits, JIT);
+    return this.#fast !== undefined;
+  }
+
+  /** Runs the program on the interpreter, as calcPerform does. */
+  interpret(args: Float64Array, val = 0): number {
     const code = this.#code;
     const lits = this.#lits;
     const s = STACK;
@@ -667,137 +807,137 @@ class Program implements CalcProgram {
     for (;;) {
       const op = code[pc++];
       switch (op) {
-        case Op.END:
+        case OP_END:
           if (sp !== 1) throw new CalcEvalError(`Cannot evaluate "${this.source}": stack error`);
           return s[1];
-        case Op.LITERAL:
+        case OP_LITERAL:
           s[++sp] = lits[code[pc++]];
           break;
-        case Op.FETCH_VAL:
+        case OP_FETCH_VAL:
           s[++sp] = val;
           break;
-        case Op.CONST_PI:
+        case OP_CONST_PI:
           s[++sp] = PI;
           break;
-        case Op.CONST_D2R:
+        case OP_CONST_D2R:
           s[++sp] = D2R;
           break;
-        case Op.CONST_R2D:
+        case OP_CONST_R2D:
           s[++sp] = R2D;
           break;
-        case Op.UNARY_NEG:
+        case OP_UNARY_NEG:
           s[sp] = -s[sp];
           break;
-        case Op.ADD:
+        case OP_ADD:
           top = s[sp--];
           s[sp] += top;
           break;
-        case Op.SUB:
+        case OP_SUB:
           top = s[sp--];
           s[sp] -= top;
           break;
-        case Op.MULT:
+        case OP_MULT:
           top = s[sp--];
           s[sp] *= top;
           break;
-        case Op.DIV:
+        case OP_DIV:
           top = s[sp--];
           s[sp] /= top;
           break;
-        case Op.MODULO: {
+        case OP_MODULO: {
           const d = toInt32(s[sp--]);
           // INT_MIN % -1 traps in C (the IOC dies); the mathematical answer is 0.
           s[sp] = d === 0 ? NaN : d === -1 ? 0 : (toInt32(s[sp]) % d) | 0;
           break;
         }
-        case Op.POWER:
+        case OP_POWER:
           top = s[sp--];
           s[sp] = cPow(s[sp], top);
           break;
-        case Op.ABS_VAL:
+        case OP_ABS_VAL:
           s[sp] = Math.abs(s[sp]);
           break;
-        case Op.EXP:
+        case OP_EXP:
           s[sp] = Math.exp(s[sp]);
           break;
-        case Op.LOG_10:
+        case OP_LOG_10:
           s[sp] = Math.log10(s[sp]);
           break;
-        case Op.LOG_E:
+        case OP_LOG_E:
           s[sp] = Math.log(s[sp]);
           break;
-        case Op.MAX:
+        case OP_MAX:
           n = code[pc++];
           while (--n > 0) {
             top = s[sp--];
             if (s[sp] < top || top !== top) s[sp] = top;
           }
           break;
-        case Op.MIN:
+        case OP_MIN:
           n = code[pc++];
           while (--n > 0) {
             top = s[sp--];
             if (s[sp] > top || top !== top) s[sp] = top;
           }
           break;
-        case Op.SQU_RT:
+        case OP_SQU_RT:
           s[sp] = Math.sqrt(s[sp]);
           break;
-        case Op.ACOS:
+        case OP_ACOS:
           s[sp] = Math.acos(s[sp]);
           break;
-        case Op.ASIN:
+        case OP_ASIN:
           s[sp] = Math.asin(s[sp]);
           break;
-        case Op.ATAN:
+        case OP_ATAN:
           s[sp] = Math.atan(s[sp]);
           break;
-        case Op.ATAN2:
+        case OP_ATAN2:
           // Base passes the arguments the other way round from C: ATAN2(a, b) = atan2(b, a).
           top = s[sp--];
           s[sp] = Math.atan2(top, s[sp]);
           break;
-        case Op.COS:
+        case OP_COS:
           s[sp] = Math.cos(s[sp]);
           break;
-        case Op.COSH:
+        case OP_COSH:
           s[sp] = Math.cosh(s[sp]);
           break;
-        case Op.SIN:
+        case OP_SIN:
           s[sp] = Math.sin(s[sp]);
           break;
-        case Op.SINH:
+        case OP_SINH:
           s[sp] = Math.sinh(s[sp]);
           break;
-        case Op.TAN:
+        case OP_TAN:
           s[sp] = Math.tan(s[sp]);
           break;
-        case Op.TANH:
+        case OP_TANH:
           s[sp] = Math.tanh(s[sp]);
           break;
-        case Op.CEIL:
+        case OP_CEIL:
           s[sp] = Math.ceil(s[sp]);
           break;
-        case Op.FLOOR:
+        case OP_FLOOR:
           s[sp] = Math.floor(s[sp]);
           break;
-        case Op.FMOD:
+        case OP_FMOD:
           top = s[sp--];
           s[sp] = s[sp] % top; // JavaScript's % on doubles is C's fmod()
           break;
-        case Op.FINITE: {
+        case OP_FINITE: {
           n = code[pc++];
           let all = Number.isFinite(s[sp]);
           while (--n > 0) all = Number.isFinite(s[--sp]) && all;
           s[sp] = all ? 1 : 0;
           break;
         }
-        case Op.ISINF:
+        case OP_ISINF:
           // glibc's isinf() gives -1 for -Inf (as base's softIoc on Linux shows).
           top = s[sp];
           s[sp] = top === Infinity ? 1 : top === -Infinity ? -1 : 0;
           break;
-        case Op.ISNAN: {
+        case OP_ISNAN: {
           n = code[pc++];
           let any = s[sp] !== s[sp];
           while (--n > 0) {
@@ -807,97 +947,120 @@ class Program implements CalcProgram {
           s[sp] = any ? 1 : 0;
           break;
         }
-        case Op.NINT:
+        case OP_NINT:
           top = s[sp];
           s[sp] = toInt32(top >= 0 ? top + 0.5 : top - 0.5);
           break;
-        case Op.RANDOM:
-          randomSeed = (randomSeed * 1533 + 0x3141) & 0xffff;
-          s[++sp] = randomSeed / 65535;
+        case OP_RANDOM:
+          s[++sp] = nextRandom();
           break;
         // In C a NaN is true (it is not equal to zero).
-        case Op.REL_OR:
+        case OP_REL_OR:
           top = s[sp--];
           s[sp] = s[sp] !== 0 || top !== 0 ? 1 : 0;
           break;
-        case Op.REL_AND:
+        case OP_REL_AND:
           top = s[sp--];
           s[sp] = s[sp] !== 0 && top !== 0 ? 1 : 0;
           break;
-        case Op.REL_NOT:
+        case OP_REL_NOT:
           s[sp] = s[sp] === 0 ? 1 : 0;
           break;
-        case Op.BIT_OR:
+        case OP_BIT_OR:
           top = s[sp--];
           s[sp] = d2i(s[sp]) | d2i(top);
           break;
-        case Op.BIT_AND:
+        case OP_BIT_AND:
           top = s[sp--];
           s[sp] = d2i(s[sp]) & d2i(top);
           break;
-        case Op.BIT_EXCL_OR:
+        case OP_BIT_EXCL_OR:
           top = s[sp--];
           s[sp] = d2i(s[sp]) ^ d2i(top);
           break;
-        case Op.BIT_NOT:
+        case OP_BIT_NOT:
           s[sp] = ~d2i(s[sp]);
           break;
-        case Op.RIGHT_SHIFT_ARITH:
+        case OP_RIGHT_SHIFT_ARITH:
           top = s[sp--];
           s[sp] = d2i(s[sp]) >> (d2i(top) & 31);
           break;
-        case Op.LEFT_SHIFT_ARITH:
+        case OP_LEFT_SHIFT_ARITH:
           top = s[sp--];
           s[sp] = d2i(s[sp]) << (d2i(top) & 31);
           break;
-        case Op.RIGHT_SHIFT_LOGIC:
+        case OP_RIGHT_SHIFT_LOGIC:
           top = s[sp--];
           s[sp] = (d2i(s[sp]) >>> 0) >>> (d2i(top) & 31);
           break;
-        case Op.NOT_EQ:
+        case OP_NOT_EQ:
           top = s[sp--];
           s[sp] = s[sp] !== top ? 1 : 0;
           break;
-        case Op.LESS_THAN:
+        case OP_LESS_THAN:
           top = s[sp--];
           s[sp] = s[sp] < top ? 1 : 0;
           break;
-        case Op.LESS_OR_EQ:
+        case OP_LESS_OR_EQ:
           top = s[sp--];
           s[sp] = s[sp] <= top ? 1 : 0;
           break;
-        case Op.EQUAL:
+        case OP_EQUAL:
           top = s[sp--];
           s[sp] = s[sp] === top ? 1 : 0;
           break;
-        case Op.GR_OR_EQ:
+        case OP_GR_OR_EQ:
           top = s[sp--];
           s[sp] = s[sp] >= top ? 1 : 0;
           break;
-        case Op.GR_THAN:
+        case OP_GR_THAN:
           top = s[sp--];
           s[sp] = s[sp] > top ? 1 : 0;
           break;
-        case Op.COND_IF:
+        case OP_COND_IF:
           if (s[sp--] === 0) {
             pc = code[pc];
             if (pc < 0) throw new CalcEvalError(`Cannot evaluate "${this.source}": no ":"`);
           } else pc++;
           break;
-        case Op.COND_ELSE:
+        case OP_COND_ELSE:
           pc = code[pc];
           if (pc < 0) throw new CalcEvalError(`Cannot evaluate "${this.source}": no end of "?:"`);
           break;
-        case Op.COND_END:
+        case OP_COND_END:
+          break;
+        // FETCH_A..FETCH_L
+        case 4:
+        case 5:
+        case 6:
+        case 7:
+        case 8:
+        case 9:
+        case 10:
+        case 11:
+        case 12:
+        case 13:
+        case 14:
+        case 15:
+          s[++sp] = args[op - OP_FETCH_A];
+          break;
+        // STORE_A..STORE_L
+        case 16:
+        case 17:
+        case 18:
+        case 19:
+        case 20:
+        case 21:
+        case 22:
+        case 23:
+        case 24:
+        case 25:
+        case 26:
+        case 27:
+          args[op - OP_STORE_A] = s[sp--];
           break;
         default:
-          if (op >= Op.FETCH_A && op < Op.FETCH_A + CALC_NARGS) {
-            s[++sp] = args[op - Op.FETCH_A];
-          } else if (op >= Op.STORE_A && op < Op.STORE_A + CALC_NARGS) {
-            args[op - Op.STORE_A] = s[sp--];
-          } else {
-            throw new CalcEvalError(`Cannot evaluate "${this.source}": bad opcode ${op}`);
-          }
+          throw new CalcEvalError(`Cannot evaluate "${this.source}": bad opcode ${op}`);
       }
     }
   }

@@ -98,3 +98,45 @@ t("acf: macros are expanded first when given", () => {
   assertEquals(errors, []);
   assertEquals(accessFor(acf, "DEFAULT", 1, "dave", "h"), "WRITE");
 });
+
+// Each "bad" file is refused by EPICS base 7.0.8.1's ascheck and each "ok" file passes it.
+const ACCEPT_REJECT: [string, string][] = [
+  ["ok_min", "ASG(DEFAULT) { RULE(1, READ) }"],
+  ["ok_empty_asg", "ASG(X)"],
+  ["ok_uag_nobody", "UAG(u)"],
+  [
+    "ok_full",
+    'UAG(u) {a, b}\nHAG(h) {x}\nASG(A) { INPA("pv:a") INPL(b) RULE(0, WRITE, TRAPWRITE) { UAG(u) HAG(h) CALC("A>1") } RULE(1,READ,NOTRAPWRITE) }',
+  ],
+  ["ok_rule_nobody", "ASG(A) { RULE(1, WRITE) }"],
+  ["ok_level2", "ASG(A) { RULE(2, READ) }"],
+  ["ok_default_twice_empty", "ASG(DEFAULT)\nASG(DEFAULT) { RULE(1, READ) }"],
+  ["ok_comment", "# x\nASG(A) { RULE(1, READ) } # y"],
+  ["bad_rpc", "ASG(A) { RULE(1, RPC) }"],
+  ["bad_lower_read", "ASG(A) { RULE(1, read) }"],
+  ["bad_dup_uag", "UAG(u) {a}\nUAG(u) {b}"],
+  ["bad_dup_asg", "ASG(A) { RULE(1, READ) }\nASG(A) { RULE(1, READ) }"],
+  ["bad_no_uag", "ASG(A) { RULE(1, READ) { UAG(nope) } }"],
+  ["bad_no_hag", "ASG(A) { RULE(1, READ) { HAG(nope) } }"],
+  ["bad_calc", 'ASG(A) { RULE(1, READ) { CALC("A+") } }'],
+  ["bad_calc_store", 'ASG(A) { RULE(1, READ) { CALC("A:=1;A") } }'],
+  ["bad_inpm", "ASG(A) { INPM(x) }"],
+  ["bad_empty_body", "ASG(A) { }"],
+  ["bad_empty_rule_body", "ASG(A) { RULE(1, READ) { } }"],
+  ["bad_int_user", "UAG(u) { 123 }"],
+  ["bad_level_word", "ASG(A) { RULE(x, READ) }"],
+  ["bad_log", "ASG(A) { RULE(1, READ, LOG) }"],
+  ["bad_char", "ASG(A) { RULE(1, READ) } @"],
+  ["bad_unclosed", "ASG(A) { RULE(1, READ)"],
+  ["bad_stmt", "FOO(A)"],
+  ["bad_nl_string", 'ASG(A) { INPA("abc\n) }'],
+  ["ok_default_after_rules_dup", "ASG(DEFAULT) { RULE(1, READ) }"],
+  ["bad_default_dup", "ASG(DEFAULT) { RULE(1, READ) }\nASG(DEFAULT)"],
+];
+
+t("acf: accepts and refuses the files base's ascheck accepts and refuses", () => {
+  for (const [name, text] of ACCEPT_REJECT) {
+    const r = parseAcf(text + "\n", { file: name });
+    assertEquals([name, r.errors.length > 0], [name, name.startsWith("bad")]);
+  }
+});

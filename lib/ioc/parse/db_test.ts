@@ -212,3 +212,49 @@ t("db: the fast macro path expands exactly as macLib does", () => {
     assertEquals(r.records[0]?.fields[0]?.value, want, v);
   }
 });
+
+// Each "bad" file is refused by EPICS base 7.0.8.1's dbLoadRecords ("failed to load") and each
+// "ok" file loads (checked with its softIoc, one dbLoadRecords per file).
+const ACCEPT_REJECT: [string, string][] = [
+  ["ok_plain", 'record(ai, x1) { field(DESC, "a") }'],
+  ["ok_nobody", "record(ai, x2)"],
+  ["ok_empty", "record(ai, x3) {}"],
+  ["ok_json", "record(ai, x4) { field(INP, {const: 5}) }"],
+  ["ok_num", "record(ai, x5) { field(HOPR, -1.5e3) field(LOPR, 0x10) }"],
+  ["ok_alias", "record(ai, x6) { alias(x6a) }\nalias(x6, x6b)"],
+  ["ok_comment", '# c\nrecord(ai, x7) { # c\n field(DESC, "#") }'],
+  ["ok_trailing_comma_arr", "record(ai, x8) { info(a, [1,]) }"],
+  ["ok_obj_comma", "record(ai, x9) { info(a, {a:1,}) }"],
+  ["ok_sq", "record(ai, x10) { field(DESC, 'a b') }"],
+  ["bad_colon", "record(ai, y1) { field(INP, a:b) }"],
+  ["bad_nl", 'record(ai, y2) { field(DESC, "a\n") }'],
+  ["bad_oct", 'record(ai, y3) { field(DESC, "\\101") }'],
+  ["bad_tab", 'record(ai, y4) { field(DESC, "a\tb") }'],
+  ["bad_star", "record(*, y5) {}"],
+  ["bad_noclose", 'record(ai, y6) { field(DESC, "a")'],
+  ["bad_extra", 'record(ai, y7) { field(DESC, "a") }}'],
+  ["bad_char", 'record(ai, y8) { field(DESC, "a") } @'],
+  ["bad_name_space", 'record(ai, "y 9") {}'],
+  ["bad_name_dot", 'record(ai, "y.10") {}'],
+  ["bad_field_args", "record(ai, y11) { field(DESC) }"],
+  ["bad_value_missing", "record(ai, y12) { field(DESC, ) }"],
+  ["bad_keyword_name", "record(ai, link) {}"],
+  ["bad_empty_name", 'record(ai, "") {}'],
+  ["bad_unknown_stmt", "foo(ai, y13) {}"],
+  ["bad_alias_args", "alias(y14)"],
+  ["bad_json", "record(ai, y15) { field(INP, {a 1}) }"],
+  ["bad_hex_esc", 'record(ai, y16) { field(DESC, "\\xZ1") }'],
+  ["bad_u_esc", 'record(ai, y17) { field(DESC, "\\u12") }'],
+  ["ok_escapes", 'record(ai, x11) { field(DESC, "\\t\\x41\\u0041\\q\\0") }'],
+  ["bad_info_empty", 'record(ai, y18) { info("", "x") }'],
+  ["ok_brackets_name", 'record(ai, "x12[1]<a>;b") {}'],
+  ["bad_paren_value", "record(ai, y19) { field(DESC, (a)) }"],
+  ["ok_bare_plus", "record(ai, x13) { field(DESC, +a-b.c_d) }"],
+];
+
+t("db: accepts and refuses the files base accepts and refuses", () => {
+  for (const [name, text] of ACCEPT_REJECT) {
+    const r = p(text + "\n");
+    assertEquals([name, r.errors.length > 0], [name, name.startsWith("bad")]);
+  }
+});

@@ -51,6 +51,8 @@ type Kind = "word" | "quote" | "{" | "}" | "=" | "," | "eof";
 interface Tok {
   kind: Kind;
   text: string;
+  /** `file`, `pattern` and `global` are keywords wherever they stand, as in base's lexer. */
+  keyword?: boolean;
   line: number;
   column: number;
 }
@@ -83,7 +85,10 @@ function lex(text: string, report: (reason: string, line: number, column: number
     } else if (isBare(c)) {
       let j = i;
       while (j < text.length && isBare(text[j])) j++;
-      out.push({ kind: "word", text: text.slice(i, j), line, column });
+      const word = text.slice(i, j);
+      const tok: Tok = { kind: "word", text: word, line, column };
+      if (word === "file" || word === "pattern" || word === "global") tok.keyword = true;
+      out.push(tok);
       i = j;
     } else if ("{}=,".includes(c)) {
       out.push({ kind: c as Kind, text: c, line, column });
@@ -148,10 +153,10 @@ export function parseSubstitutions(text: string, options: SubstitutionOptions): 
       const t = take();
       if (t.kind === "}") return defs;
       if (t.kind === ",") continue;
-      if (t.kind !== "word") fail('a macro name or "}"', t);
+      if (t.kind !== "word" || t.keyword) fail('a macro name or "}"', t);
       expect("=", '"="');
       const v = take();
-      if (v.kind !== "word" && v.kind !== "quote") fail("a value", v);
+      if ((v.kind !== "word" && v.kind !== "quote") || v.keyword) fail("a value", v);
       defs += `,${t.text}=${quoteValue(v)}`;
     }
   };
@@ -173,7 +178,9 @@ export function parseSubstitutions(text: string, options: SubstitutionOptions): 
 
   const fileBlock = () => {
     const nameTok = take();
-    if (nameTok.kind !== "word" && nameTok.kind !== "quote") fail("a template file name", nameTok);
+    if ((nameTok.kind !== "word" && nameTok.kind !== "quote") || nameTok.keyword) {
+      fail("a template file name", nameTok);
+    }
     const template = options.env
       ? expandMacros(nameTok.text, {}, { env: options.env, suppressWarnings: true }).text
       : nameTok.text;
@@ -191,7 +198,7 @@ export function parseSubstitutions(text: string, options: SubstitutionOptions): 
         const t = take();
         if (t.kind === "}") break;
         if (t.kind === ",") continue;
-        if (t.kind !== "word") fail('a macro name or "}"', t);
+        if (t.kind !== "word" || t.keyword) fail('a macro name or "}"', t);
         names.push(t.text);
       }
       for (;;) {
@@ -202,7 +209,7 @@ export function parseSubstitutions(text: string, options: SubstitutionOptions): 
           continue;
         }
         let open = t;
-        if (t.kind === "word" && peek().kind === "{") {
+        if (t.kind === "word" && !t.keyword && peek().kind === "{") {
           warn(`the string '${t.text}' before "{" is extraneous (deprecated syntax)`, t);
           open = take();
         } else if (t.kind !== "{") fail('"{" or "}"', t);
@@ -212,7 +219,7 @@ export function parseSubstitutions(text: string, options: SubstitutionOptions): 
           const v = take();
           if (v.kind === "}") break;
           if (v.kind === ",") continue;
-          if (v.kind !== "word" && v.kind !== "quote") fail('a value or "}"', v);
+          if ((v.kind !== "word" && v.kind !== "quote") || v.keyword) fail('a value or "}"', v);
           if (n < names.length) locals += `,${names[n++]}=${quoteValue(v)}`;
           else warn("Too many values given", v);
         }
@@ -227,7 +234,7 @@ export function parseSubstitutions(text: string, options: SubstitutionOptions): 
         continue;
       }
       let open = t;
-      if (t.kind === "word" && peek().kind === "{") {
+      if (t.kind === "word" && !t.keyword && peek().kind === "{") {
         warn(`the string '${t.text}' before "{" is extraneous (deprecated syntax)`, t);
         open = take();
       } else if (t.kind !== "{") fail('"{" or "}"', t);

@@ -76,3 +76,42 @@ t("substitutions: the deprecated word before a set is a warning", () => {
   assertEquals(r.sets.map((s) => s.macros.get("A")), ["1", "2"]);
   assertEquals(r.warnings.length, 2);
 });
+
+t("substitutions: file, pattern and global are keywords everywhere, as in base", () => {
+  const r = parseSubstitutions("file a.db { {N=file} }\nfile b.db { {N=1} }", { file: "k.subs" });
+  assertEquals(r.errors.map(where), ['1:16 expected a value but found "file"']);
+  assertEquals(r.sets.map((s) => s.template), ["b.db"]);
+});
+
+// Each "bad" file makes EPICS base 7.0.8.1's dbLoadTemplate report an error and each "ok" file
+// loads cleanly (checked with its softIoc, one file per run).
+const ACCEPT_REJECT: [string, string][] = [
+  ["ok_pattern", "file t.db { pattern {N} {1} {2} }"],
+  ["ok_defs", 'file t.db { {N=1} {N=2, M="x y"} }'],
+  ["ok_global", "global {A=1}\nfile t.db { {N=1} }"],
+  ["ok_empty_file", "file t.db { }"],
+  ["ok_empty_set", "file t.db { {} }"],
+  ["ok_empty_pattern", "file t.db { pattern {} {} }"],
+  ["ok_quoted_name", 'file "t.db" { {N=3} }'],
+  ["ok_sq_value", "file t.db { {N='4'} }"],
+  ["ok_commas", "file t.db { pattern {N,} {5,} }"],
+  ["ok_deprecated", "file t.db { pattern {N} row {6} }"],
+  ["ok_global_in_pattern", "file t.db { pattern {N} {7} global {A=2} {8} }"],
+  ["ok_comment", "# c\nfile t.db { {N=9} } # c"],
+  ["bad_no_brace", "file t.db {N=1}"],
+  ["bad_missing_eq", "file t.db { {N 1} }"],
+  ["bad_dollar", "file t.db { {N=$(X)x} }"],
+  ["bad_keyword_value", "file t.db { {N=file} }"],
+  ["bad_unclosed", "file t.db { {N=1}"],
+  ["bad_nl_quote", 'file t.db { {N="a\n"} }'],
+  ["bad_stmt", "foo t.db { }"],
+  ["bad_pattern_quote_name", 'file t.db { pattern {"N"} {1} }'],
+  ["bad_no_file", "{ {N=1} }"],
+];
+
+t("substitutions: accepts and refuses the files base's dbLoadTemplate does", () => {
+  for (const [name, text] of ACCEPT_REJECT) {
+    const r = parseSubstitutions(text + "\n", { file: name });
+    assertEquals([name, r.errors.length > 0], [name, name.startsWith("bad")]);
+  }
+});

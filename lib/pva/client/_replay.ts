@@ -45,6 +45,11 @@ export interface ReplayServer extends AsyncDisposable {
   recordedClientBytes(): Uint8Array;
   /** Resolves when the last recorded server chunk was sent. */
   done: Promise<void>;
+  /**
+   * Resolves once a client connected and every accepted connection has been closed by the
+   * client: from then on {@link ReplayServer.clientBytes} holds all it sent.
+   */
+  clientsGone(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +101,16 @@ export function startReplayServer(rec: Recording): ReplayServer {
   const conns = new Set<Deno.TcpConn>();
   let markDone: () => void = () => {};
   const done = new Promise<void>((r) => markDone = r);
+  let accepted = 0;
+  let endedCount = 0;
+  let goneWaiters: (() => void)[] = [];
+  const connEnded = () => {
+    endedCount++;
+    if (endedCount === accepted) {
+      for (const w of goneWaiters) w();
+      goneWaiters = [];
+    }
+  };
 
   const udpLoop = (async () => {
     try {
@@ -120,6 +135,7 @@ export function startReplayServer(rec: Recording): ReplayServer {
 
   const serve = async (conn: Deno.TcpConn) => {
     conns.add(conn);
+    accepted++;
     const framer = new PvaFramer();
     let seen = 0;
     let wanted = 0;
@@ -141,6 +157,7 @@ export function startReplayServer(rec: Recording): ReplayServer {
         // closed
       }
       ended = true;
+      connEnded();
       wake?.();
     })();
     const lastServerChunk = tcpMsgs.findLastIndex((m) => m.dir === "s2c");
@@ -204,6 +221,10 @@ export function startReplayServer(rec: Recording): ReplayServer {
     recordedClientBytes: () =>
       concat(tcpMsgs.filter((m) => m.dir === "c2s").map((m) => fromHex(m.hex))),
     done,
+    clientsGone: () =>
+      accepted > 0 && endedCount === accepted
+        ? Promise.resolve()
+        : new Promise<void>((r) => goneWaiters.push(r)),
     close,
     [Symbol.asyncDispose]: close,
   };

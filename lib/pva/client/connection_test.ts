@@ -45,8 +45,23 @@ function drive(chunk: number): { events: ConnEvent[]; sent: string } {
   return { events, sent };
 }
 
+function vectorPresent(): boolean {
+  try {
+    Deno.statSync(VECTOR);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+const present = vectorPresent();
+
 Deno.test({
-  name: "connection: recorded pvxget session, whole chunks and byte at a time",
+  name: present
+    ? "connection: recorded pvxget session, whole chunks and byte at a time"
+    : "connection: recorded pvxget session: ../shared/vectors/pva is absent, skipped",
+  ignore: !present,
   permissions: { read: true },
   fn() {
     const whole = drive(1 << 20);

@@ -38,8 +38,9 @@ function recordedType(name: string): FieldDesc | undefined {
   let rec;
   try {
     rec = JSON.parse(Deno.readTextFileSync(new URL(`${name}.json`, VECTORS)));
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
   }
   const framer = new PvaFramer();
   for (const m of rec.messages) {
@@ -71,12 +72,15 @@ const GOLDEN: [string, () => FieldDesc][] = [
 ];
 
 for (const [vec, build] of GOLDEN) {
+  const want = recordedType(vec);
   Deno.test({
-    name: `nt: our type equals the one pvxs QSRV sends (${vec})`,
+    name: want
+      ? `nt: our type equals the one pvxs QSRV sends (${vec})`
+      : `nt: our type equals the one pvxs QSRV sends (${vec}): recording absent, skipped`,
+    ignore: !want,
     permissions: { read: true },
     fn() {
-      const want = recordedType(vec);
-      if (!want) return; // vectors not present
+      if (!want) throw new Error(`${vec} not recorded`);
       const got = build();
       assert.equal(got.toString(), want.toString());
       assert.equal(bytesOf(got), bytesOf(want));

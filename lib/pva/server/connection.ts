@@ -708,7 +708,9 @@ export class PvaServerConnection {
     try {
       extract = extractPut(op.channel.pv.type, req.value, req.changed);
     } catch (e) {
-      return refuse(`Cannot put to "${name}": ${(e as Error).message}`);
+      const why = `Cannot put to "${name}": ${(e as Error).message}`;
+      op.channel.pv.putRefused?.(undefined, this.#ctx(), why);
+      return refuse(why);
     }
     // Fields besides the value are refused even alongside it: applying the value alone
     // and answering OK would report a put that did not happen as asked.

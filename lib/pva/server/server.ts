@@ -133,6 +133,13 @@ export class PvaServer implements AsyncDisposable {
     return this.#connections.size;
   }
 
+  /** Number of open channels over all clients. */
+  get channelCount(): number {
+    let n = 0;
+    for (const c of this.#connections) n += c.channelCount;
+    return n;
+  }
+
   /** Tells every client with a channel to `name` that it is gone. */
   disconnectPv(name: string): void {
     for (const c of this.#connections) c.disconnectPv(name);
