@@ -233,7 +233,9 @@ Deno.test("softioc autosave: synApps' own sample.sav restores in pass 1 and save
       const body = (t: string) => t.slice(t.indexOf("\n") + 1);
       if (body(ours) !== body(synapps)) {
         const a = body(ours).split("\n"), b = body(synapps).split("\n");
-        const diff = a.map((l, i) => l === b[i] ? "" : `ours: ${l.slice(0, 120)}\nsynApps: ${b[i]?.slice(0, 120)}`)
+        const diff = a.map((l, i) =>
+          l === b[i] ? "" : `ours: ${l.slice(0, 120)}\nsynApps: ${b[i]?.slice(0, 120)}`
+        )
           .filter((x) => x);
         assert.fail(`the save differs from synApps' file:\n${diff.join("\n")}`);
       }
