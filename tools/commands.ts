@@ -23,10 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "pvinfo", file: "cli/pvinfo.ts" },
   { name: "pvserve", file: "cli/pvserve.ts" },
   { name: "softioc", file: "cli/softioc.ts" },
-<<<<<<< HEAD
-=======
   { name: "putlog", file: "cli/putlog.ts" },
->>>>>>> ioccore
   { name: "autosave-save", file: "cli/autosave_save.ts" },
   { name: "autosave-restore", file: "cli/autosave_restore.ts" },
 ];
