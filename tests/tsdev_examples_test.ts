@@ -44,6 +44,8 @@ async function startTutorial(args = ["-S", "st.cmd"]) {
     EPICS_PVA_BROADCAST_PORT: String(pvaBroadcast),
     EPICS_PVAS_BROADCAST_PORT: String(pvaBroadcast),
     SIM_PORT: String(sim.port),
+    // softioc runs where INIT_CWD says (set by `deno task`): here, next to st.cmd.
+    INIT_CWD: `${REPO_ROOT}/examples/tsdev`,
     NO_COLOR: "1",
   };
   const child = new Deno.Command(Deno.execPath(), {
@@ -68,6 +70,8 @@ async function startTutorial(args = ["-S", "st.cmd"]) {
     for await (const c of s) text[k] += dec.decode(c, { stream: true });
   };
   const drained = Promise.all([drain(child.stdout, "out"), drain(child.stderr, "err")]);
+  let exited = false;
+  child.status.then(() => exited = true);
   const close = async () => {
     try {
       child.kill("SIGTERM");
@@ -84,7 +88,7 @@ async function startTutorial(args = ["-S", "st.cmd"]) {
       () => {
         // softioc reports iocInit on stderr, as base's errlog does.
         if ((text.out + text.err).includes("iocRun: All initialization complete")) return true;
-        if (/iocInit failed|error/i.test(text.err)) throw new Error(`softioc failed:\n${text.err}`);
+        if (/iocInit failed|error/i.test(text.err) || exited) throw new Error("softioc failed");
         return false;
       },
       30000,
