@@ -93,6 +93,8 @@ export type {
   PvInfo,
   Subscription as PvaSubscription,
 } from "./lib/pva/client/mod.ts";
+export { IocDatabase, IocInitError, IocProvider } from "./lib/ioc/mod.ts";
+export type { DeviceSupport, IocRecord, RecordDef } from "./lib/ioc/mod.ts";
 export {
   checkSav,
   formatSav,
@@ -104,3 +106,5 @@ export {
   writeSavFile,
 } from "./lib/autosave/mod.ts";
 export type { SavDocument, SavEntry, SavKind, SavRecord, SavValue } from "./lib/autosave/mod.ts";
+/** tsdev: `iointr(name, value)` for device modules (a no-op outside a softioc). */
+export { iointr } from "./lib/ioc/tsdev/iointr.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { checkSav, parseSav } from "../lib/autosave/mod.ts";
+import { checkSav, formatSav, parseSav, writeSavFile } from "../lib/autosave/mod.ts";
 
 const WRITER = new URL("./_helpers/autosave_writer.ts", import.meta.url).pathname;
 const KILLS = 6;
@@ -54,6 +54,10 @@ Deno.test("kill -9 during large saves never leaves the last good file unreadable
         if (t !== undefined) assert.ok(checkSav(t).valid, `${other} not valid after a kill`);
       }
     }
+    // The next writer removes the temporary files the killed ones left.
+    await writeSavFile(path, formatSav([{ name: "x", value: 1 }]));
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes(".tmp-"));
+    if (Deno.build.os === "linux") assert.deepEqual(left, []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -50,6 +50,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "pvmonitor", file: "cli/pvmonitor.ts" },
   { name: "pvinfo", file: "cli/pvinfo.ts" },
   { name: "pvserve", file: "cli/pvserve.ts" },
+  { name: "softioc", file: "cli/softioc.ts" },
   { name: "putlog", file: "cli/putlog.ts" },
   { name: "autosave-save", file: "cli/autosave_save.ts" },
   { name: "autosave-restore", file: "cli/autosave_restore.ts" },

@@ -97,6 +97,30 @@ async function exists(path: string): Promise<boolean> {
 }
 
 let tmpCounter = 0;
+const swept = new Set<string>();
+
+/**
+ * Removes temporary files a killed writer left beside `path` (`.NAME.tmp-PID-N` of a PID
+ * that no longer runs; Linux only, where /proc tells). Done once per file and process.
+ */
+async function sweepStaleTemps(path: string): Promise<void> {
+  if (swept.has(path)) return;
+  swept.add(path);
+  const dir = dirname(path);
+  const prefix = `.${path.slice(dir.length + 1)}`;
+  try {
+    await Deno.stat("/proc/self");
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.name.startsWith(prefix)) continue;
+      const m = /\.tmp-(\d+)(-\d+)?$/.exec(e.name);
+      if (!m || Number(m[1]) === Deno.pid) continue;
+      const alive = await Deno.stat(`/proc/${m[1]}`).then(() => true, () => false);
+      if (!alive) await Deno.remove(join(dir, e.name)).catch(() => {});
+    }
+  } catch {
+    // no /proc, or the folder cannot be listed: leave them
+  }
+}
 
 /**
  * Writes a file atomically: temporary file in the same folder, write, fsync, rename over
@@ -210,6 +234,7 @@ export async function writeSavFile(
     }
   };
   const bytes = enc.encode(text);
+  await sweepStaleTemps(path);
   await atomicWriteFile(path, bytes, { mode: options.mode, beforeRename: keepBackup });
   let datedPath: string | undefined;
   if (options.dated) {

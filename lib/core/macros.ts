@@ -235,29 +235,42 @@ class Expander {
     let quote = "";
     let out = "";
     let r = pos;
+    // Plain characters are copied in runs (one slice each), not one by one.
+    let run = r;
     for (; r < raw.length && !term.includes(raw[r]); r++) {
       const c = raw[r];
       if (quote) {
         if (c === quote) {
           quote = "";
-          if (discard) continue;
+          if (discard) {
+            out += raw.slice(run, r);
+            run = r + 1;
+            continue;
+          }
         }
       } else if (c === '"' || c === "'") {
         quote = c;
-        if (discard) continue;
+        if (discard) {
+          out += raw.slice(run, r);
+          run = r + 1;
+          continue;
+        }
       }
       const ref = c === "$" && (raw[r + 1] === "(" || raw[r + 1] === "{");
       if (ref && quote !== "'") {
+        out += raw.slice(run, r);
         const [text, end] = this.refer(raw, r, level);
         out += text;
         r = end;
+        run = r + 1;
       } else if (c === "\\" && r + 1 < raw.length) {
+        out += raw.slice(run, r);
         if (!discard) out += "\\";
         out += raw[++r];
-      } else {
-        out += c;
+        run = r + 1;
       }
     }
+    if (r > run) out += raw.slice(run, r);
     return [out, r];
   }
 

@@ -1,0 +1,275 @@
+/**
+ * softioc: a soft IOC, run as EPICS base's softIoc / softIocPVA are run, serving its
+ * records over Channel Access and PV Access at once.
+ *
+ * ```text
+ * softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREFIX] [-S] [--module FILE]... [ST.CMD]
+ * ```
+ * @module
+ */
+
+import { epicsConfigFrom } from "../lib/core/env.ts";
+import { serve, type Served } from "../lib/host/serve.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
+import { caLinkFactory } from "../lib/ioc/ca_link.ts";
+import { IocDatabase } from "../lib/ioc/database.ts";
+import { IocProvider } from "../lib/ioc/provider.ts";
+import { IocShell } from "../lib/ioc/shell.ts";
+import type { DeviceSupport } from "../lib/ioc/types.ts";
+import { IocAutosave, registerAutosaveCommands } from "../lib/ioc/autosave.ts";
+import { registerTsdevCommands, resolveModule, TsdevContext } from "../lib/ioc/tsdev/mod.ts";
+import { accessFor, parseAcf } from "../lib/ioc/_parse.ts";
+import { type CliIO, runMain, untilAborted } from "./_io.ts";
+import { LineEditor } from "./_line_editor.ts";
+
+const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREFIX] [-S]
+               [--module FILE]... [ST.CMD]
+
+  -m MACROS   macro definitions "P=a,M=b" for the next -d files
+  -d FILE.db  load records (as dbLoadRecords(FILE.db, MACROS))
+  -a FILE.acf load access security rules
+  -x PREFIX   add the record PREFIX:exit; writing it stops the IOC
+  -S          no interactive shell
+  --module FILE  import a JS/TS module for tsdev records (its exports become global)
+  ST.CMD      run this script (it calls iocInit); without one, iocInit runs after -d
+`;
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs softioc.
+ * @param args command-line arguments
+ * @param io streams, environment and stop signal
+ * @returns exit status
+ */
+export async function main(args: string[], io: CliIO): Promise<number> {
+  const dbFiles: { file: string; macros: string }[] = [];
+  let macros = "";
+  let acfFile: string | undefined;
+  let exitPrefix: string | undefined;
+  let interactive = true;
+  let script: string | undefined;
+  const modules: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      if (a.length > 2) return a.slice(2);
+      const v = args[++i];
+      if (v === undefined) throw new Error(`option ${a} needs an argument`);
+      return v;
+    };
+    try {
+      if (a === "-h" || a === "--help") {
+        io.stdout(USAGE);
+        return 0;
+      } else if (a.startsWith("-m")) macros = value();
+      else if (a.startsWith("-d")) dbFiles.push({ file: value(), macros });
+      else if (a.startsWith("-a")) acfFile = value();
+      else if (a.startsWith("-x")) exitPrefix = value();
+      else if (a === "-S") interactive = false;
+      else if (a === "--module" || a.startsWith("--module=")) {
+        const v = a.startsWith("--module=") ? a.slice(9) : args[++i];
+        if (v === undefined || v === "") throw new Error("option --module needs an argument");
+        modules.push(v);
+      } else if (a === "-s") continue;
+      else if (a.startsWith("-") && a !== "-") throw new Error(`unknown option ${a}`);
+      else if (script === undefined) script = a;
+      else throw new Error(`unexpected argument "${a}"`);
+    } catch (e) {
+      io.stderr(`softioc: ${(e as Error).message}\n${USAGE}`);
+      return 2;
+    }
+  }
+
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  io.signal.addEventListener("abort", onAbort, { once: true });
+  const devices: DeviceSupport[] = [{
+    dtyp: "softioc exit",
+    recordTypes: ["bo"],
+    io: () => {
+      queueMicrotask(() => stop.abort());
+    },
+  }];
+  const workers = Number(io.env.TSDEV_NUM_WORKERS ?? "3");
+  const tsdev = new TsdevContext({
+    workers: Number.isFinite(workers) && workers >= 1 ? workers : 3,
+    log: (m) => io.stderr(`${m}\n`),
+  });
+  devices.push(tsdev.device);
+  const ca = new CaContext({ config: epicsConfigFrom(io.env).ca, repeater: false });
+  const db = new IocDatabase({
+    devices,
+    warn: (m) => io.stderr(`${m}\n`),
+    remoteLinks: caLinkFactory(ca),
+  });
+  const provider = new IocProvider(db);
+  let served: Served | undefined;
+  const env = new Map<string, string>(
+    Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  const cwd = Deno.cwd();
+  const autosave = new IocAutosave(db, {
+    readFile: readText,
+    writeFile: (p, t) => Deno.writeTextFileSync(p, t),
+    cwd,
+    log: (m) => io.stderr(`${m}\n`),
+  });
+  const shell = new IocShell(db, {
+    readFile: readText,
+    out: (t) => io.stdout(t),
+    err: (t) => io.stderr(t),
+    env,
+    afterInit: async () => {
+      served = await serve({
+        pvs: provider,
+        config: epicsConfigFrom(Object.fromEntries(env)),
+      });
+      await autosave.start();
+    },
+    casr: (level) => casrReport(served, level),
+    beforeInit: () => autosave.restorePass0(),
+    afterRecordInit: () => autosave.restorePass1(),
+  });
+  registerTsdevCommands(shell, tsdev, cwd);
+  registerAutosaveCommands(shell, autosave);
+
+  try {
+    if (acfFile !== undefined) {
+      const text = readText(acfFile);
+      if (text === undefined) {
+        io.stderr(`softioc: Can't open ACF file "${acfFile}"\n`);
+        return 1;
+      }
+      const { acf, errors } = parseAcf(text, { file: acfFile });
+      if (errors.length) {
+        for (const e of errors) io.stderr(`${e.message}\n`);
+        return 1;
+      }
+      db.setAccess((asg, asl, user, host) => accessFor(acf, asg, asl, user, host));
+    }
+    for (const m of modules) {
+      try {
+        await tsdev.importModule(resolveModule(m, "<command line>", cwd));
+      } catch (e) {
+        io.stderr(`softioc: Cannot import module "${m}": ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
+    for (const d of dbFiles) shell.dbLoadRecords(d.file, d.macros);
+    if (exitPrefix !== undefined) {
+      db.load([{
+        type: "bo",
+        name: `${exitPrefix}:exit`,
+        fields: [
+          { name: "DESC", value: "Exit the IOC", file: "softioc -x", line: 1 },
+          { name: "DTYP", value: "softioc exit", file: "softioc -x", line: 1 },
+        ],
+        infos: [],
+        aliases: [],
+        file: "softioc -x",
+        line: 1,
+      }]);
+    }
+    if (script !== undefined) {
+      const text = readText(script);
+      if (text === undefined) {
+        io.stderr(`softioc: Can't open "${script}"\n`);
+        return 1;
+      }
+      const lines = text.split(/\r?\n/);
+      for (let i = 0; i < lines.length && !stop.signal.aborted; i++) {
+        // iocsh echoes each script line before running it.
+        if (lines[i].trim() !== "") io.stdout(`${lines[i]}\n`);
+        if (!await shell.execute(lines[i], script, i + 1)) return 0;
+      }
+    } else if (dbFiles.length > 0 || exitPrefix !== undefined) {
+      await shell.iocInit();
+    }
+    if (stop.signal.aborted) return 0;
+    if (interactive) {
+      const tty = Deno.stdin.isTerminal();
+      if (tty) {
+        const ed = new LineEditor();
+        while (!stop.signal.aborted) {
+          const r = await ed.read("epics> ", stop.signal);
+          if ("eof" in r) break;
+          if ("interrupt" in r) break;
+          if (!await shell.execute(r.line)) break;
+        }
+      } else {
+        await readStdinLines(shell, stop.signal, (t) => io.stdout(t));
+      }
+      return 0;
+    }
+    await untilAborted(stop.signal);
+    return 0;
+  } catch (e) {
+    io.stderr(`softioc: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    io.signal.removeEventListener("abort", onAbort);
+    await autosave.stop().catch((e) => io.stderr(`softioc: autosave: ${(e as Error).message}\n`));
+    db.close();
+    tsdev.close();
+    await served?.close();
+    await ca.close();
+  }
+}
+
+async function readStdinLines(
+  shell: IocShell,
+  signal: AbortSignal,
+  out: (t: string) => void,
+): Promise<void> {
+  const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
+  const aborted = new Promise<null>((r) =>
+    signal.addEventListener("abort", () => r(null), { once: true })
+  );
+  let rest = "";
+  try {
+    while (!signal.aborted) {
+      const got = await Promise.race([reader.read(), aborted]);
+      if (got === null || got.done) break;
+      rest += got.value;
+      let nl;
+      while ((nl = rest.indexOf("\n")) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        // iocsh shows the prompt and the line it read when stdin is not a terminal.
+        out(`epics> ${line}\n`);
+        if (!await shell.execute(line)) return;
+      }
+    }
+    if (rest !== "" && !signal.aborted) {
+      out(`epics> ${rest}\n`);
+      await shell.execute(rest);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function casrReport(served: Served | undefined, level: number): string {
+  const ca = served?.ca;
+  if (!ca) return "Channel Access Server not running\n";
+  let out = "Channel Access Server V4.13\n";
+  const n = ca.circuitCount;
+  out += n === 0 ? "No clients connected.\n" : `${n} client${n === 1 ? "" : "s"} connected.\n`;
+  if (level > 0) out += `Server port: ${ca.tcpPort} (UDP ${ca.udpPort})\n`;
+  return out;
+}
+
+if (import.meta.main) {
+  // `deno task softioc st.cmd` runs in the repository root; file names in the command line
+  // and in scripts are relative to where the user typed it (INIT_CWD), as for softIoc.
+  const initCwd = Deno.env.get("INIT_CWD");
+  if (initCwd) Deno.chdir(initCwd);
+  await runMain(main);
+}

@@ -1,0 +1,1516 @@
+/**
+ * The IOC database and its one processing engine (dbProcess): loading record definitions,
+ * iocInit, scanning (Passive, Event, I/O Intr, periodic, PINI, PHAS), links (constant,
+ * DB with PP/NPP, MS/NMS/MSS/MSI, CP/CPP), alarms, monitor posting with MDEL/ADEL, forward
+ * links, asynchronous processing (PACT) and put completion along FLNK/PP chains.
+ * Record types (lib/ioc/records) only compute; everything around them is here.
+ * @module
+ */
+
+import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
+import { epicsTimeFromMillis } from "../core/time.ts";
+import { PvChange } from "../pv/types.ts";
+import { DeviceRegistry } from "./devices.ts";
+import { FieldValueError, formatFieldValue, integerFor, parseFieldText } from "./fields.ts";
+import { type LinkSpec, parseLink } from "./links.ts";
+import {
+  type FieldSpec,
+  type FieldValue,
+  menuChoices,
+  recordType,
+  type RecordTypeInfo,
+  scanPeriod,
+} from "./record_type.ts";
+import { RECORD_SUPPORT } from "./records.ts";
+import type { DeviceSupport, IocRecord, LinkRead, RecordIo } from "./types.ts";
+
+/** One field of a record definition (the shape lib/ioc/parse produces). */
+export interface RecordFieldDef {
+  /** Field name. */
+  name: string;
+  /** Its text. */
+  value: string;
+  /** File of the definition. */
+  file: string;
+  /** Line of the definition. */
+  line: number;
+}
+
+/** A record definition as a .db file gives it (structurally lib/ioc/parse's DbRecordDef). */
+export interface RecordDef {
+  /** Record type; "*" when re-opening an existing record. */
+  type: string;
+  /** Record name. */
+  name: string;
+  /** Field settings, in file order. */
+  fields: RecordFieldDef[];
+  /** info items. */
+  infos: { name: string; value: string; file: string; line: number }[];
+  /** alias names given inside the record body. */
+  aliases: string[];
+  /** File of the definition. */
+  file: string;
+  /** Line of the definition. */
+  line: number;
+}
+
+/** An alias definition (`alias(rec, other)` at file level). */
+export interface AliasDef {
+  /** The record. */
+  record: string;
+  /** The other name. */
+  alias: string;
+  /** File. */
+  file: string;
+  /** Line. */
+  line: number;
+}
+
+/** An error in a record definition, naming the file and line. */
+export class DbDefinitionError extends EpicsSyntaxError {
+  /** Creates the error. */
+  constructor(message: string, file: string, line: number) {
+    super(`Error in "${file}" at line ${line}: ${message}`, { file, line });
+    this.name = "DbDefinitionError";
+  }
+}
+
+/** iocInit refused to start; `errors` lists every problem. */
+export class IocInitError extends Error {
+  /** Every problem found. */
+  readonly errors: readonly Error[];
+  /** Creates the error. */
+  constructor(errors: readonly Error[]) {
+    super(
+      `iocInit failed with ${errors.length} error${errors.length === 1 ? "" : "s"}:\n` +
+        errors.map((e) => `  ${e.message}`).join("\n"),
+    );
+    this.name = "IocInitError";
+    this.errors = errors;
+  }
+}
+
+/** Access rights of a client to a record (lib/ioc/parse's accessFor, or anything else). */
+export type AccessCheck = (
+  asg: string,
+  asl: number,
+  user: string,
+  host: string,
+) => "NONE" | "READ" | "WRITE";
+
+/** Who writes: protocol, user and host (put context). */
+export interface Writer {
+  /** "ca", "pva" or "local" (dbpf, links). */
+  protocol: "ca" | "pva" | "local";
+  /** User name. */
+  user: string;
+  /** Host name. */
+  host: string;
+}
+
+/** How to create an {@link IocDatabase}. */
+export interface IocDatabaseOptions {
+  /** Extra device supports (registered after the soft ones). */
+  devices?: Iterable<DeviceSupport>;
+  /** Clock in milliseconds since 1970 (tests inject one). */
+  clock?: () => number;
+  /** Access security (default: everyone may write). */
+  access?: AccessCheck;
+  /** Where warnings go (iocInit notes that do not stop the IOC). */
+  warn?: (message: string) => void;
+  /** Factory of links to PVs not in this database (CA links); absent = such links fail. */
+  remoteLinks?: RemoteLinkFactory;
+}
+
+/** A link to a PV outside the database (CA link). */
+export interface RemoteLink {
+  /** Whether the remote PV is connected. */
+  readonly connected: boolean;
+  /** The last value seen (monitored), with its severity. */
+  get(): { value: FieldValue; severity: number; status: number } | undefined;
+  /** Writes a value (fire and forget); `process` writes 1 to PROC. */
+  put(value: FieldValue): void;
+  /** Stops the link. */
+  close(): void;
+}
+
+/** Creates remote links; `onChange` fires on each monitor update (for CP/CPP links). */
+export type RemoteLinkFactory = (
+  pv: string,
+  onChange: (() => void) | undefined,
+) => RemoteLink;
+
+/** Listener of a record field's changes: the DBE mask of the post. */
+export type FieldListener = (mask: number) => void;
+
+interface ScanList {
+  period: number;
+  name: string;
+  records: IocRecord[];
+  timer?: ReturnType<typeof setInterval>;
+  dirty: boolean;
+}
+
+const BAD_NAME = /[\s.$"'{}]|^$/;
+const SCAN_PASSIVE = 0;
+const SCAN_EVENT = 1;
+const SCAN_IOINTR = 2;
+const MAX_LOCK = 10;
+const NO_SEVR = AlarmSeverity.NO_ALARM;
+const INVALID = AlarmSeverity.INVALID;
+
+type PutGroup = Set<Promise<void>>;
+
+function byPhas(a: IocRecord, b: IocRecord): number {
+  return (a.f.PHAS as number) - (b.f.PHAS as number);
+}
+
+function sameValue(a: FieldValue | undefined, b: FieldValue): boolean {
+  if (a === b) return true;
+  if (typeof a === "number" && typeof b === "number") return Number.isNaN(a) && Number.isNaN(b);
+  if (a === undefined || typeof a !== "object" || typeof b !== "object") return false;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function copyValue(v: FieldValue): FieldValue {
+  if (typeof v === "object") return v.slice() as FieldValue;
+  return v;
+}
+
+/** Steps of iocInit others take part in (autosave's restore passes). */
+export interface InitHooks {
+  /**
+   * After every record's init_record and before scans start and PINI records process
+   * (autosave's pass 1); puts made here with {@link IocDatabase.dbPut} are not processed.
+   */
+  afterRecordInit?(): void;
+}
+
+/**
+ * The record database and processing engine of a soft IOC.
+ * @example
+ * ```ts
+ * import { IocDatabase } from "./database.ts";
+ * const db = new IocDatabase();
+ * db.load([
+ *   { type: "ao", name: "x", fields: [{ name: "FLNK", value: "y", file: "t.db", line: 1 }],
+ *     infos: [], aliases: [], file: "t.db", line: 1 },
+ *   { type: "ai", name: "y", fields: [{ name: "INP", value: "x", file: "t.db", line: 2 }],
+ *     infos: [], aliases: [], file: "t.db", line: 2 },
+ * ]);
+ * db.init();
+ * await db.putField("x", 4);
+ * if (db.getField("y") !== 4) throw new Error();
+ * db.close();
+ * ```
+ */
+export class IocDatabase implements RecordIo {
+  /** The device supports, by DTYP. */
+  readonly devices: DeviceRegistry;
+  #records = new Map<string, IocRecord>();
+  #names = new Map<string, IocRecord>();
+  #order: IocRecord[] = [];
+  #entries: { name: string; record: IocRecord }[] = [];
+  #clock: () => number;
+  #access: AccessCheck | undefined;
+  #warn: (m: string) => void;
+  #remote: RemoteLinkFactory | undefined;
+  #remoteLinks = new Map<string, RemoteLink>();
+  #listeners = new Map<IocRecord, Map<string, Set<FieldListener>>>();
+  #cpTargets = new Map<string, IocRecord[]>();
+  #scanLists = new Map<number, ScanList>();
+  #events = new Map<string, IocRecord[]>();
+  #ioIntr = new Map<IocRecord, () => void>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #group: PutGroup | undefined;
+  #pending = new Map<IocRecord, Promise<void>>();
+  #initialized = false;
+  #closed = false;
+  #errors: Error[] = [];
+
+  /** Creates an empty database. */
+  constructor(options: IocDatabaseOptions = {}) {
+    this.devices = new DeviceRegistry(options.devices ?? []);
+    // Wall-clock milliseconds with the monotonic clock's sub-millisecond digits.
+    this.#clock = options.clock ?? (() => Date.now() + (performance.now() % 1));
+    this.#access = options.access;
+    this.#warn = options.warn ?? (() => {});
+    this.#remote = options.remoteLinks;
+  }
+
+  /** Whether iocInit has run. */
+  get initialized(): boolean {
+    return this.#initialized;
+  }
+
+  /** Sets the access security check (an ACF loaded by `-a` or asSetFilename). */
+  setAccess(access: AccessCheck | undefined): void {
+    this.#access = access;
+  }
+
+  /** Records in load order. */
+  records(): readonly IocRecord[] {
+    return this.#order;
+  }
+
+  /** Record names and aliases in the order they were created (dbl lists them so). */
+  entries(): readonly { name: string; record: IocRecord }[] {
+    return this.#entries;
+  }
+
+  /** A record by name or alias. */
+  record(name: string): IocRecord | undefined {
+    return this.#names.get(name);
+  }
+
+  /** Every name (records and aliases). */
+  names(): IterableIterator<string> {
+    return this.#names.keys();
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  /**
+   * Adds record definitions (re-opened records merge into the existing one) and aliases.
+   * @param defs the records, as parsed from .db files
+   * @param aliases file-level aliases
+   * @returns the problems found (each names file and line); what is valid is loaded
+   */
+  load(defs: Iterable<RecordDef>, aliases: Iterable<AliasDef> = []): DbDefinitionError[] {
+    const errors: DbDefinitionError[] = [];
+    if (this.#initialized) {
+      const d = [...defs][0];
+      errors.push(
+        new DbDefinitionError(
+          "Records cannot be loaded after iocInit",
+          d?.file ?? "?",
+          d?.line ?? 0,
+        ),
+      );
+      return errors;
+    }
+    for (const def of defs) this.#loadOne(def, errors);
+    for (const a of aliases) this.#alias(a.record, a.alias, a.file, a.line, errors);
+    this.#errors.push(...errors);
+    return errors;
+  }
+
+  #loadOne(def: RecordDef, errors: DbDefinitionError[]): void {
+    let rec = this.#names.get(def.name);
+    if (rec) {
+      if (def.type !== "*" && def.type !== rec.type.name) {
+        errors.push(
+          new DbDefinitionError(
+            `Record "${def.name}" of type "${rec.type.name}" redefined with type "${def.type}"`,
+            def.file,
+            def.line,
+          ),
+        );
+        return;
+      }
+    } else {
+      if (def.type === "*") {
+        errors.push(
+          new DbDefinitionError(`Record "${def.name}" not found (type "*")`, def.file, def.line),
+        );
+        return;
+      }
+      const type = recordType(def.type);
+      const support = RECORD_SUPPORT[def.type];
+      if (!type || !support) {
+        errors.push(
+          new DbDefinitionError(`Record type "${def.type}" not found`, def.file, def.line),
+        );
+        return;
+      }
+      if (def.name.length > 60 || BAD_NAME.test(def.name)) {
+        errors.push(
+          new DbDefinitionError(`Bad record name "${def.name}"`, def.file, def.line),
+        );
+        return;
+      }
+      this.#addDeviceChoices(type);
+      rec = {
+        name: def.name,
+        type,
+        support,
+        f: type.newFields(),
+        infos: new Map(),
+        aliases: [],
+        file: def.file,
+        line: def.line,
+        links: {},
+        time: { secPastEpoch: 0, nsec: 0 },
+        version: 0,
+        pvt: {},
+      };
+      rec.f.NAME = def.name;
+      this.#records.set(def.name, rec);
+      this.#names.set(def.name, rec);
+      this.#order.push(rec);
+      this.#entries.push({ name: def.name, record: rec });
+    }
+    for (const fd of def.fields) {
+      const spec = rec.type.byName.get(fd.name);
+      if (!spec) {
+        errors.push(
+          new DbDefinitionError(
+            `Record "${rec.name}": no field "${fd.name}" in record type "${rec.type.name}"`,
+            fd.file,
+            fd.line,
+          ),
+        );
+        continue;
+      }
+      try {
+        this.#setFromText(rec, spec, fd.value);
+      } catch (e) {
+        errors.push(
+          new DbDefinitionError(
+            `Record "${rec.name}" field ${fd.name}: ${(e as Error).message}`,
+            fd.file,
+            fd.line,
+          ),
+        );
+      }
+    }
+    for (const i of def.infos) rec.infos.set(i.name, i.value);
+    for (const a of def.aliases) this.#alias(rec.name, a, def.file, def.line, errors);
+  }
+
+  #addDeviceChoices(type: RecordTypeInfo): void {
+    if (!RECORD_SUPPORT[type.name]?.io) return;
+    const dtyp = type.byName.get("DTYP");
+    const choices = dtyp?.choices as string[] | undefined;
+    if (!choices) return;
+    for (const d of this.devices.dtypsFor(type.name)) if (!choices.includes(d)) choices.push(d);
+  }
+
+  #alias(record: string, alias: string, file: string, line: number, errors: Error[]): void {
+    const rec = this.#names.get(record);
+    if (!rec) {
+      errors.push(
+        new DbDefinitionError(`Alias "${alias}": record "${record}" not found`, file, line),
+      );
+      return;
+    }
+    const other = this.#names.get(alias);
+    if (other) {
+      if (other !== rec) {
+        errors.push(new DbDefinitionError(`Alias "${alias}" is already a name in use`, file, line));
+      }
+      return;
+    }
+    this.#names.set(alias, rec);
+    rec.aliases.push(alias);
+    this.#entries.push({ name: alias, record: rec });
+  }
+
+  #setFromText(rec: IocRecord, spec: FieldSpec, text: string): void {
+    if (spec.type === "NOACCESS") {
+      throw new FieldValueError(`Field ${spec.name} cannot be set`);
+    }
+    if (spec.isLink) {
+      const t = text.trim();
+      parseLink(t);
+      rec.f[spec.name] = t;
+      return;
+    }
+    rec.f[spec.name] = parseFieldText(spec, text);
+    // A value given in the database defines the record (base's dbPut clears UDF for VAL).
+    if (spec.name === "VAL") rec.f.UDF = 0;
+  }
+
+  /** Adds problems found outside {@link load} (parse errors, missing files): iocInit refuses to start. */
+  noteErrors(errors: Iterable<Error>): void {
+    this.#errors.push(...errors);
+  }
+
+  /**
+   * What a link points at, as calcout's INAV..OUTV show it: 0 "Ext PV NC", 1 "Ext PV OK",
+   * 2 "Local PV", 3 "Constant".
+   */
+  linkState(rec: IocRecord, field: string): number {
+    const l = rec.links[field];
+    if (!l || l.kind !== "pv") return 3;
+    if (l.process !== "CA" && this.#names.has(l.record)) return 2;
+    return this.remoteConnected(rec, field) ? 1 : 0;
+  }
+
+  /** Whether a record's link to a PV outside the database is connected. */
+  remoteConnected(rec: IocRecord, field: string): boolean {
+    return this.#remoteLinks.get(`${rec.name}.${field}`)?.connected ?? false;
+  }
+
+  // ---------------------------------------------------------------- iocInit
+
+  /**
+   * iocInit: links resolved, device supports found, record types initialised, scan lists
+   * built, PINI records processed.
+   * @throws IocInitError listing every problem (load errors included) when any is found
+   */
+  init(hooks: InitHooks = {}): void {
+    if (this.#initialized) throw new IocInitError([new Error("iocInit has already been run")]);
+    const errors: Error[] = [...this.#errors];
+    for (const rec of this.#order) {
+      const where = (m: string) =>
+        new DbDefinitionError(`Record "${rec.name}": ${m}`, rec.file, rec.line);
+      for (const spec of rec.type.linkFields) {
+        const text = rec.f[spec.name] as string;
+        // Empty links are not stored: a missing entry reads as "none".
+        if (text === "") continue;
+        try {
+          const l = parseLink(text);
+          if (l.kind !== "none") rec.links[spec.name] = l;
+        } catch (e) {
+          errors.push(where(`${spec.name}: ${(e as Error).message}`));
+        }
+      }
+      for (const [field, l] of Object.entries(rec.links)) {
+        if (l.kind === "pv") {
+          const target = this.#names.get(l.record);
+          if (target && l.process !== "CA") {
+            if (!target.type.byName.has(l.field) && l.field !== "RTYP") {
+              errors.push(where(`${field}: record "${l.record}" has no field "${l.field}"`));
+            }
+          } else if (!this.#remote) {
+            this.#warn(`Record "${rec.name}" ${field}: PV "${l.record}" is not in this IOC`);
+          }
+        }
+      }
+      const dtypIndex = rec.f.DTYP as number;
+      const dtyp = rec.type.byName.get("DTYP")?.choices?.[dtypIndex] ?? "Soft Channel";
+      if (rec.support.io) {
+        const dev = this.devices.find(rec.type.name, dtyp);
+        if (!dev) {
+          errors.push(where(`no device support "${dtyp}" for record type ${rec.type.name}`));
+        } else rec.dev = dev;
+      }
+    }
+    if (errors.length) throw new IocInitError(errors);
+    for (const pass of [0, 1] as const) {
+      for (const rec of this.#order) {
+        try {
+          if (pass === 0) this.#initConstants(rec);
+          rec.support.init?.(rec, this, pass);
+          if (pass === 1) rec.dev?.init?.(rec, this);
+        } catch (e) {
+          errors.push(
+            new DbDefinitionError(
+              `Record "${rec.name}": ${(e as Error).message}`,
+              rec.file,
+              rec.line,
+            ),
+          );
+        }
+      }
+    }
+    if (errors.length) throw new IocInitError(errors);
+    for (const rec of this.#order) this.#linkRemote(rec);
+    // An undefined record starts with its UDF alarm in force.
+    for (const rec of this.#order) {
+      if (rec.f.UDF) {
+        rec.f.STAT = AlarmStatus.UDF;
+        rec.f.SEVR = rec.f.UDFS;
+      }
+    }
+    this.#initialized = true;
+    for (const rec of this.#order) this.#scanAdd(rec);
+    hooks.afterRecordInit?.();
+    this.#startScans();
+    const pini = this.#order.filter((r) => {
+      const p = r.f.PINI as number;
+      return p === 1 || p === 2;
+    }).sort(byPhas);
+    for (const rec of pini) this.process(rec);
+    // A CP/CPP link's first monitor update processes its record once, as base's CA links do.
+    for (const rec of this.#order) {
+      const cp = rec.pvt.cp as Set<string> | undefined;
+      if (!cp || cp.size === 0) continue;
+      const onlyCpp = [...cp].every((f) =>
+        (rec.links[f] as { process?: string }).process === "CPP"
+      );
+      if (!onlyCpp || (rec.f.SCAN as number) === SCAN_PASSIVE) this.#scanOnce(rec);
+    }
+  }
+
+  /** recGblInitConstantLink for input links holding constants. */
+  #initConstants(rec: IocRecord): void {
+    for (const [field, l] of Object.entries(rec.links)) {
+      if (l.kind !== "constant") continue;
+      const spec = rec.type.byName.get(field);
+      if (!spec || spec.type !== "INLINK") continue;
+      const target = rec.pvt.constantTarget as ((f: string) => string | undefined) | undefined;
+      const into = target?.(field) ?? defaultConstantTarget(rec, field);
+      if (!into) continue;
+      const ts = rec.type.byName.get(into);
+      if (!ts) continue;
+      const v = Array.isArray(l.value) ? l.value : [l.value];
+      if (ts.type === "NOACCESS") {
+        rec.pvt.constantArray = v;
+        continue;
+      }
+      try {
+        rec.f[into] = typeof v[0] === "number" && ts.type !== "STRING"
+          ? coerceNumber(ts, v[0])
+          : parseFieldText(ts, String(v[0]));
+        if (into === "VAL") rec.f.UDF = 0;
+      } catch {
+        // A constant that does not fit leaves the field as it is, as base does.
+      }
+    }
+  }
+
+  #linkRemote(rec: IocRecord, only?: string): void {
+    for (const [field, l] of Object.entries(rec.links)) {
+      if (l.kind !== "pv") continue;
+      const local = this.#names.get(l.record);
+      if (local && l.process !== "CA") {
+        if (l.process === "CP" || l.process === "CPP") {
+          const key = `${local.name}.${l.field}`;
+          const list = this.#cpTargets.get(key) ?? [];
+          list.push(rec);
+          this.#cpTargets.set(key, list);
+          if (!rec.pvt.cp) rec.pvt.cp = new Set<string>();
+          (rec.pvt.cp as Set<string>).add(field);
+        }
+        continue;
+      }
+      if (!this.#remote || (only !== undefined && field !== only)) continue;
+      const pv = l.explicitField ? `${l.record}.${l.field}` : l.record;
+      const spec = rec.type.byName.get(field);
+      const onChange = spec?.type === "INLINK" && (l.process === "CP" || l.process === "CPP")
+        ? () => {
+          if (l.process === "CP" || (rec.f.SCAN as number) === SCAN_PASSIVE) this.#scanOnce(rec);
+        }
+        : undefined;
+      const target = spec?.type === "FWDLINK" ? (l.explicitField ? pv : `${l.record}.PROC`) : pv;
+      this.#remoteLinks.set(`${rec.name}.${field}`, this.#remote(target, onChange));
+    }
+  }
+
+  // ---------------------------------------------------------------- scanning
+
+  #scanAdd(rec: IocRecord): void {
+    const scan = rec.f.SCAN as number;
+    if (scan === SCAN_PASSIVE) return;
+    if (scan === SCAN_EVENT) {
+      const name = String(rec.f.EVNT).trim();
+      if (name === "" || name === "0") return;
+      const list = this.#events.get(name) ?? [];
+      list.push(rec);
+      list.sort(byPhas);
+      this.#events.set(name, list);
+      return;
+    }
+    if (scan === SCAN_IOINTR) {
+      if (!rec.dev?.ioIntr) {
+        this.#warn(`Record "${rec.name}": I/O Intr not supported by its device support`);
+        return;
+      }
+      this.#ioIntr.set(rec, rec.dev.ioIntr(rec, () => this.#scanOnce(rec)));
+      return;
+    }
+    const choice = menuChoices("menuScan")[scan] ?? "";
+    const period = scanPeriod(choice.replace(/ second$/, ""));
+    if (period === undefined) return;
+    let list = this.#scanLists.get(period);
+    if (!list) {
+      list = { period, name: choice, records: [], dirty: false };
+      this.#scanLists.set(period, list);
+      if (this.#initialized && this.#started) this.#startList(list);
+    }
+    list.records.push(rec);
+    list.dirty = true;
+  }
+
+  #scanDelete(rec: IocRecord, scan: number, evnt: string): void {
+    if (scan === SCAN_EVENT) {
+      const list = this.#events.get(evnt.trim());
+      if (list) this.#events.set(evnt.trim(), list.filter((r) => r !== rec));
+      return;
+    }
+    if (scan === SCAN_IOINTR) {
+      this.#ioIntr.get(rec)?.();
+      this.#ioIntr.delete(rec);
+      return;
+    }
+    for (const list of this.#scanLists.values()) {
+      const i = list.records.indexOf(rec);
+      if (i >= 0) list.records.splice(i, 1);
+    }
+  }
+
+  #started = false;
+
+  #startScans(): void {
+    this.#started = true;
+    for (const list of this.#scanLists.values()) this.#startList(list);
+  }
+
+  #startList(list: ScanList): void {
+    list.timer = setInterval(() => {
+      if (list.dirty) {
+        list.records.sort(byPhas);
+        list.dirty = false;
+      }
+      for (const rec of list.records) this.process(rec);
+    }, list.period * 1000);
+    this.#timers.add(list.timer!);
+  }
+
+  #scanOnceQueue: IocRecord[] = [];
+  #scanOnceScheduled = false;
+
+  #scanOnce(rec: IocRecord): void {
+    if (this.#closed) return;
+    this.#scanOnceQueue.push(rec);
+    if (this.#scanOnceScheduled) return;
+    this.#scanOnceScheduled = true;
+    queueMicrotask(() => {
+      this.#scanOnceScheduled = false;
+      const q = this.#scanOnceQueue;
+      this.#scanOnceQueue = [];
+      for (const r of q) if (!this.#closed) this.process(r);
+    });
+  }
+
+  /** Records scanned on a period, by period in seconds (scanppl). */
+  periodicLists(): { period: number; name: string; records: readonly IocRecord[] }[] {
+    return [...this.#scanLists.values()].sort((a, b) => b.period - a.period).map((l) => {
+      if (l.dirty) {
+        l.records.sort(byPhas);
+        l.dirty = false;
+      }
+      return { period: l.period, name: l.name, records: l.records };
+    });
+  }
+
+  /** post_event: processes the records whose SCAN is Event with this EVNT. */
+  postEvent(name: string): void {
+    const list = this.#events.get(String(name).trim());
+    if (list) { for (const rec of [...list]) this.process(rec); }
+  }
+
+  /** Runs `fn` after `seconds`; cancelled by {@link close}. */
+  after(seconds: number, fn: () => void): void {
+    if (this.#closed) return;
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      if (!this.#closed) fn();
+    }, Math.max(0, seconds * 1000));
+    this.#timers.add(t);
+  }
+
+  /** The IOC clock (ms since 1970). */
+  now(): number {
+    return this.#clock();
+  }
+
+  /** Stops scanning, timers and remote links. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) {
+      clearInterval(t);
+      clearTimeout(t);
+    }
+    this.#timers.clear();
+    for (const stop of this.#ioIntr.values()) stop();
+    this.#ioIntr.clear();
+    for (const l of this.#remoteLinks.values()) l.close();
+    this.#remoteLinks.clear();
+  }
+
+  // ---------------------------------------------------------------- processing
+
+  /**
+   * dbProcess: processes one record now (ignoring its SCAN), then its forward link.
+   * @param rec the record
+   */
+  process(rec: IocRecord): void {
+    const f = rec.f;
+    if (f.PACT) {
+      // Already active: count the attempt and raise SCAN/INVALID after too many (base's lcnt).
+      rec.version++;
+      const lcnt = (f.LCNT as number) + 1;
+      f.LCNT = Math.min(lcnt, 255);
+      if (lcnt >= MAX_LOCK && (f.SEVR as number) < INVALID) {
+        this.setSevr(rec, AlarmStatus.SCAN, INVALID);
+        this.#resetAlarms(rec);
+      }
+      const pending = this.#pending.get(rec);
+      if (pending && this.#group) joinGroup(this.#group, pending);
+      return;
+    }
+    f.LCNT = 0;
+    // Disable: SDIS read into DISA; DISA == DISV disables.
+    const sdis = rec.links.SDIS;
+    if (sdis && sdis.kind === "pv") {
+      const r = this.getLink(rec, "SDIS", "number");
+      if (r) f.DISA = Math.trunc(r.value as number);
+    }
+    if (f.DISA === f.DISV) {
+      rec.version++;
+      const sevr = f.DISS as number;
+      if (f.STAT !== AlarmStatus.DISABLE || f.SEVR !== sevr) {
+        f.NSTA = 0;
+        f.NSEV = 0;
+        f.STAT = AlarmStatus.DISABLE;
+        f.SEVR = sevr;
+        f.AMSG = "";
+        this.#post(rec, "SEVR", PvChange.VALUE);
+        this.#post(rec, "STAT", PvChange.VALUE);
+        this.#post(rec, "VAL", PvChange.ALARM);
+      }
+      return;
+    }
+    let r: void | Promise<unknown>;
+    try {
+      r = rec.support.process(rec, this);
+    } catch (e) {
+      this.setSevr(rec, AlarmStatus.SOFT, INVALID, (e as Error).message);
+      r = undefined;
+    }
+    if (r instanceof Promise) {
+      this.#goAsync(rec, r);
+      return;
+    }
+    this.#finish(rec);
+  }
+
+  #goAsync(rec: IocRecord, p: Promise<unknown>): void {
+    rec.f.PACT = 1;
+    rec.version++;
+    const group = this.#group;
+    const done = p.then(
+      () => undefined,
+      (e) => {
+        const write = rec.support.io === "output";
+        this.setSevr(
+          rec,
+          write ? AlarmStatus.WRITE : AlarmStatus.READ,
+          INVALID,
+          (e as Error)?.message ?? String(e),
+        );
+      },
+    ).then(() => {
+      if (this.#closed) return;
+      const prev = this.#group;
+      this.#group = group;
+      try {
+        let again: void | Promise<unknown> = undefined;
+        try {
+          again = rec.support.process(rec, this);
+        } catch (e) {
+          this.setSevr(rec, AlarmStatus.SOFT, INVALID, (e as Error).message);
+        }
+        if (again instanceof Promise) {
+          this.#pending.delete(rec);
+          rec.f.PACT = 0;
+          this.#goAsync(rec, again);
+          return;
+        }
+        this.#finish(rec);
+      } finally {
+        this.#group = prev;
+      }
+    });
+    this.#pending.set(rec, done);
+    if (group) joinGroup(group, done);
+  }
+
+  /** After the record type's work: time stamp, alarms, monitors, FLNK, PACT cleared. */
+  #finish(rec: IocRecord): void {
+    const f = rec.f;
+    rec.version++;
+    const tsel = rec.links.TSEL;
+    const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
+    // TSEL names another record's TIME: this record takes that time stamp.
+    if (from && from !== rec) rec.time = from.time;
+    else if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
+    const alarmMask = this.#resetAlarms(rec);
+    this.#postProcessed(rec, alarmMask);
+    f.PACT = 1;
+    this.forwardLink(rec, "FLNK");
+    f.PACT = 0;
+    this.#pending.delete(rec);
+    if (f.RPRO) {
+      f.RPRO = 0;
+      // The reprocessing belongs to the put that asked for it (put-callback waits for it).
+      const prev = this.#group;
+      this.#group = (rec.pvt.rproGroup as PutGroup | undefined) ?? prev;
+      rec.pvt.rproGroup = undefined;
+      try {
+        this.process(rec);
+      } finally {
+        this.#group = prev;
+      }
+    }
+  }
+
+  /** recGblResetAlarms: moves NSTA/NSEV into STAT/SEVR; returns PvChange.ALARM if changed. */
+  #resetAlarms(rec: IocRecord): number {
+    const f = rec.f;
+    const prevSevr = f.SEVR as number;
+    const prevStat = f.STAT as number;
+    const prevMsg = f.AMSG as string;
+    const sevr = f.NSEV as number;
+    const stat = f.NSTA as number;
+    const msg = f.NAMSG as string;
+    f.SEVR = sevr;
+    f.STAT = stat;
+    f.AMSG = msg;
+    f.NSEV = 0;
+    f.NSTA = 0;
+    f.NAMSG = "";
+    if (prevSevr === sevr && prevStat === stat && prevMsg === msg) return 0;
+    if (!f.ACKT || sevr >= (f.ACKS as number)) {
+      if (f.ACKS !== sevr) {
+        f.ACKS = sevr;
+        this.#post(rec, "ACKS", PvChange.VALUE);
+      }
+    }
+    return PvChange.ALARM;
+  }
+
+  /** recGblSetSevr. */
+  setSevr(rec: IocRecord, status: number, severity: number, message = ""): boolean {
+    const f = rec.f;
+    if ((f.NSEV as number) < severity) {
+      f.NSEV = severity;
+      f.NSTA = status;
+      f.NAMSG = message;
+      return true;
+    }
+    return false;
+  }
+
+  /** Posts VAL by the type's rule and any other watched field that changed. */
+  #postProcessed(rec: IocRecord, alarmMask: number): void {
+    const f = rec.f;
+    let valMask = 0;
+    const val = f.VAL;
+    switch (rec.support.posting) {
+      case "deadband": {
+        const v = val as number;
+        const mlst = f.MLST as number;
+        const alst = f.ALST as number;
+        if (deadbandExceeded(v, mlst, f.MDEL as number)) {
+          valMask |= PvChange.VALUE;
+          f.MLST = v;
+        }
+        if (deadbandExceeded(v, alst, f.ADEL as number)) {
+          valMask |= PvChange.LOG;
+          f.ALST = v;
+        }
+        break;
+      }
+      case "change":
+        if (f.MLST !== val) {
+          valMask = PvChange.VALUE | PvChange.LOG;
+          f.MLST = val;
+        }
+        break;
+      case "always":
+        valMask = PvChange.VALUE | PvChange.LOG;
+        break;
+      case "mpst": {
+        const last = rec.pvt.lastVal as FieldValue | undefined;
+        const changed = !sameValue(last, val);
+        if (changed) rec.pvt.lastVal = copyValue(val);
+        const mpst = rec.type.byName.get("MPST")?.choices?.[f.MPST as number];
+        const apst = rec.type.byName.get("APST")?.choices?.[f.APST as number];
+        if (mpst === "Always" || changed) valMask |= PvChange.VALUE;
+        if (apst === "Always" || changed) valMask |= PvChange.LOG;
+        break;
+      }
+    }
+    const watched = this.#listeners.get(rec);
+    const cp = this.#cpTargets.size ? this.#cpTargets.get(`${rec.name}.VAL`) : undefined;
+    if (cp && (valMask | alarmMask)) this.#triggerCp(cp);
+    if (!watched) return;
+    const last = rec.pvt.posted as Map<string, FieldValue> | undefined;
+    for (const [field, set] of watched) {
+      let mask = 0;
+      if (field === "VAL") mask = valMask | alarmMask;
+      else {
+        const v = f[field];
+        const prev = last?.get(field);
+        if (!sameValue(prev, v)) {
+          mask = PvChange.VALUE | PvChange.LOG;
+          last?.set(field, copyValue(v));
+        }
+      }
+      if (mask) { for (const l of set) l(mask); }
+    }
+    if (alarmMask && !watched.has("VAL")) {
+      // Nothing else to do: alarm-only changes reach only VAL monitors (as base).
+    }
+  }
+
+  #triggerCp(list: IocRecord[]): void {
+    for (const r of list) {
+      const cp = r.pvt.cp as Set<string> | undefined;
+      if (!cp) continue;
+      let cpp = true;
+      for (const field of cp) {
+        if (
+          r.links[field]?.kind === "pv" && (r.links[field] as { process: string }).process === "CP"
+        ) cpp = false;
+      }
+      if (!cpp || (r.f.SCAN as number) === SCAN_PASSIVE) this.#scanOnce(r);
+    }
+  }
+
+  #post(rec: IocRecord, field: string, mask: number): void {
+    const set = this.#listeners.get(rec)?.get(field);
+    if (set) {
+      (rec.pvt.posted as Map<string, FieldValue> | undefined)?.set(field, copyValue(rec.f[field]));
+      for (const l of set) l(mask);
+    }
+    if (this.#cpTargets.size && mask & (PvChange.VALUE | PvChange.ALARM)) {
+      const cp = this.#cpTargets.get(`${rec.name}.${field}`);
+      if (cp) this.#triggerCp(cp);
+    }
+  }
+
+  /** Posts a property change (DBE_PROPERTY) to every watched field of a record. */
+  #postProperty(rec: IocRecord): void {
+    const watched = this.#listeners.get(rec);
+    if (!watched) return;
+    for (const set of watched.values()) for (const l of set) l(PvChange.PROPERTY);
+  }
+
+  /**
+   * Watches a field: the listener gets the DBE mask of each post.
+   * @param rec the record
+   * @param field the field name
+   * @param listener called per post
+   * @returns the function that stops watching
+   */
+  watch(rec: IocRecord, field: string, listener: FieldListener): () => void {
+    let m = this.#listeners.get(rec);
+    if (!m) {
+      m = new Map();
+      this.#listeners.set(rec, m);
+      rec.pvt.posted = new Map<string, FieldValue>();
+    }
+    let set = m.get(field);
+    if (!set) {
+      set = new Set();
+      m.set(field, set);
+      (rec.pvt.posted as Map<string, FieldValue>).set(field, copyValue(rec.f[field]));
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) m.delete(field);
+      if (m.size === 0) this.#listeners.delete(rec);
+    };
+  }
+
+  // ---------------------------------------------------------------- links
+
+  /** Whether a link field is empty or a constant. */
+  isConstantLink(rec: IocRecord, field: string): boolean {
+    const l = rec.links[field];
+    return !l || l.kind === "none" || l.kind === "constant";
+  }
+
+  /** dbGetLink. */
+  getLink(
+    rec: IocRecord,
+    field: string,
+    want: "number" | "string" | "array" = "number",
+  ): LinkRead | undefined {
+    const l = rec.links[field];
+    if (!l || l.kind !== "pv") return undefined;
+    const target = l.process === "CA" ? undefined : this.#names.get(l.record);
+    if (!target) {
+      const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
+      const got = remote?.connected ? remote.get() : undefined;
+      if (!got) {
+        this.setSevr(rec, AlarmStatus.LINK, INVALID);
+        return undefined;
+      }
+      this.#maximize(rec, l.severity, got.severity, got.status);
+      return convertRead(got.value, want);
+    }
+    if (l.process === "PP" && (target.f.SCAN as number) === SCAN_PASSIVE && target !== rec) {
+      this.process(target);
+    }
+    this.#maximize(rec, l.severity, target.f.SEVR as number, target.f.STAT as number);
+    const v = l.field === "RTYP" ? target.type.name : target.f[l.field];
+    if (v === undefined) {
+      this.setSevr(rec, AlarmStatus.LINK, INVALID);
+      return undefined;
+    }
+    const spec = target.type.byName.get(l.field);
+    if (spec?.type === "MENU" || spec?.type === "DEVICE" || spec?.type === "ENUM") {
+      if (want === "string") {
+        return { value: enumString(target, l.field, v as number), count: 1 };
+      }
+    }
+    if (
+      l.field === "VAL" && (rec.type.name === "bi" || rec.type.name === "mbbi") && want === "number"
+    ) {
+      // A bi/mbbi VAL read as a number is its index.
+    }
+    if (spec?.type === "NOACCESS" || typeof v === "object") {
+      if (typeof v === "string") return convertRead(v, want);
+      const shape = target.support.arrayShape?.(target);
+      const count = shape
+        ? (target.f[shape.countField] as number)
+        : (v as ArrayLike<unknown>).length;
+      return convertRead(v, want, count);
+    }
+    if (
+      target.type.name === "bi" || target.type.name === "bo" || target.type.name.startsWith("mbb")
+    ) {
+      if (l.field === "VAL" && want === "string") {
+        return { value: enumString(target, "VAL", v as number), count: 1 };
+      }
+    }
+    return convertRead(v, want);
+  }
+
+  #maximize(rec: IocRecord, ms: string, sevr: number, stat: number): void {
+    if (ms === "NMS" || sevr === NO_SEVR) return;
+    if (ms === "MSI" && sevr < INVALID) return;
+    if (ms === "MSS") this.setSevr(rec, stat, sevr);
+    else this.setSevr(rec, AlarmStatus.LINK, sevr);
+  }
+
+  /** dbPutLink. */
+  putLink(rec: IocRecord, field: string, value: FieldValue, count?: number): void {
+    const l = rec.links[field];
+    if (!l || l.kind !== "pv") return;
+    const target = l.process === "CA" ? undefined : this.#names.get(l.record);
+    if (!target) {
+      const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
+      if (!remote?.connected) {
+        this.setSevr(rec, AlarmStatus.LINK, INVALID);
+        return;
+      }
+      remote.put(
+        typeof value === "object" && count !== undefined
+          ? value.slice(0, count) as FieldValue
+          : value,
+      );
+      return;
+    }
+    try {
+      this.#dbPut(target, l.field, value, count);
+    } catch (e) {
+      this.setSevr(rec, AlarmStatus.LINK, INVALID, (e as Error).message);
+      return;
+    }
+    if (l.severity !== "NMS") {
+      // Output links push this record's severity into the target (MS on OUT).
+      const sevr = rec.f.NSEV as number;
+      if (sevr > NO_SEVR && (l.severity !== "MSI" || sevr === INVALID)) {
+        this.setSevr(target, l.severity === "MSS" ? rec.f.NSTA as number : AlarmStatus.LINK, sevr);
+      }
+    }
+    if (l.field === "PROC" || (l.process === "PP" && (target.f.SCAN as number) === SCAN_PASSIVE)) {
+      if (target.f.PACT) target.f.RPRO = 1;
+      else this.process(target);
+    }
+  }
+
+  /** dbScanFwdLink. */
+  forwardLink(rec: IocRecord, field: string): void {
+    const l = rec.links[field];
+    if (!l || l.kind !== "pv") return;
+    const target = l.process === "CA" ? undefined : this.#names.get(l.record);
+    if (!target) {
+      this.#remoteLinks.get(`${rec.name}.${field}`)?.put(1);
+      return;
+    }
+    if (l.explicitField && l.field !== "PROC" && l.field !== "VAL") {
+      // Only PROC (or the record itself) can be a forward link target in base.
+    }
+    if ((target.f.SCAN as number) === SCAN_PASSIVE || l.field === "PROC") this.process(target);
+  }
+
+  // ---------------------------------------------------------------- field access
+
+  /**
+   * dbGetField: a field's value by record name and field.
+   * @param name "REC" or "REC.FIELD"
+   * @returns the value
+   * @throws Error when the record or field does not exist
+   */
+  getField(name: string): FieldValue {
+    const [rec, field] = this.resolve(name);
+    if (field === "RTYP") return rec.type.name;
+    return rec.f[field];
+  }
+
+  /**
+   * Splits "REC.FIELD" (FIELD default VAL) and finds the record.
+   * @throws Error when the record or the field is unknown
+   */
+  resolve(name: string): [IocRecord, string] {
+    let rec = this.#names.get(name);
+    let field = "VAL";
+    if (!rec) {
+      const dot = name.lastIndexOf(".");
+      if (dot > 0) {
+        rec = this.#names.get(name.slice(0, dot));
+        field = name.slice(dot + 1);
+      }
+    }
+    if (!rec) throw new Error(`Record "${name}" not found`);
+    if (field !== "RTYP" && !rec.type.byName.has(field)) {
+      throw new Error(`Field "${field}" not found in record "${rec.name}"`);
+    }
+    return [rec, field];
+  }
+
+  /** The access a writer has to a field (ACF, ASL of the field). */
+  accessFor(rec: IocRecord, field: string, who: Writer): "NONE" | "READ" | "WRITE" {
+    if (!this.#access || who.protocol === "local") return "WRITE";
+    const spec = rec.type.byName.get(field);
+    const asl = spec?.asl === 0 ? 0 : 1;
+    return this.#access(String(rec.f.ASG || "DEFAULT"), asl, who.user, who.host);
+  }
+
+  /**
+   * dbPutField: writes a field, reacts to it (special), processes the record when the
+   * field is pp(TRUE) and the record is passive (or the field is PROC), and resolves once
+   * everything this started, asynchronous records along FLNK/PP chains included, is done.
+   * @param name "REC" or "REC.FIELD"
+   * @param value a number, string, array, or text for the field
+   * @param who the writer (access rights)
+   * @throws PutRefusedError when the value does not fit or the field cannot be written
+   */
+  putField(
+    name: string,
+    value: FieldValue | boolean,
+    who: Writer = { protocol: "local", user: "", host: "" },
+  ): Promise<void> {
+    let rec: IocRecord, field: string;
+    try {
+      [rec, field] = this.resolve(name);
+    } catch (e) {
+      return Promise.reject(new PutRefusedError((e as Error).message, "handler"));
+    }
+    return this.putRecordField(rec, field, value, who);
+  }
+
+  /** {@link putField} for a resolved record and field. */
+  putRecordField(
+    rec: IocRecord,
+    field: string,
+    value: FieldValue | boolean,
+    who: Writer = { protocol: "local", user: "", host: "" },
+  ): Promise<void> {
+    const spec = rec.type.byName.get(field);
+    if (!spec) return Promise.reject(new PutRefusedError(`No field ${field}`, "handler"));
+    if (this.accessFor(rec, field, who) !== "WRITE") {
+      return Promise.reject(
+        new PutRefusedError(`No write access to ${rec.name}.${field}`, "readonly"),
+      );
+    }
+    if (rec.f.DISP && field !== "DISP" && who.protocol !== "local") {
+      return Promise.reject(
+        new PutRefusedError(`Puts to ${rec.name} are disabled (DISP)`, "readonly"),
+      );
+    }
+    const group: PutGroup = new Set();
+    const prev = this.#group;
+    this.#group = group;
+    try {
+      this.#dbPut(rec, field, typeof value === "boolean" ? Number(value) : value);
+      const scan = rec.f.SCAN as number;
+      if (field === "PROC" || (spec.pp && scan === SCAN_PASSIVE)) {
+        if (rec.f.PACT) {
+          rec.f.RPRO = 1;
+          rec.pvt.rproGroup = group;
+          const p = this.#pending.get(rec);
+          if (p) joinGroup(group, p);
+        } else this.process(rec);
+      }
+    } catch (e) {
+      return Promise.reject(
+        e instanceof PutRefusedError ? e : new PutRefusedError((e as Error).message, "type"),
+      );
+    } finally {
+      this.#group = prev;
+    }
+    if (group.size === 0) return Promise.resolve();
+    return (async () => {
+      while (group.size > 0) await Promise.all([...group]);
+    })();
+  }
+
+  /**
+   * dbPut from inside the IOC: writes a field (special handling and posting included)
+   * without processing the record and without access checks (autosave's restore).
+   * @param name "REC" or "REC.FIELD"
+   * @param value a number, string, array, or text for the field
+   * @throws PutRefusedError when the value does not fit or the field cannot be written
+   */
+  dbPut(name: string, value: FieldValue): void {
+    let rec: IocRecord, field: string;
+    try {
+      [rec, field] = this.resolve(name);
+    } catch (e) {
+      throw new PutRefusedError((e as Error).message, "handler");
+    }
+    this.#dbPut(
+      rec,
+      field,
+      value,
+      Array.isArray(value) || ArrayBuffer.isView(value)
+        ? (value as ArrayLike<unknown>).length
+        : undefined,
+    );
+  }
+
+  /** dbPut: converts, stores, runs special handling and posts the field. */
+  #dbPut(rec: IocRecord, field: string, value: FieldValue, count?: number): void {
+    rec.version++;
+    const spec = rec.type.byName.get(field);
+    if (!spec) throw new PutRefusedError(`No field ${field} in ${rec.name}`, "handler");
+    if (spec.special === "SPC_NOMOD" || field === "RTYP") {
+      throw new PutRefusedError(`Field ${rec.name}.${field} cannot be modified`, "readonly");
+    }
+    const oldScan = rec.f.SCAN as number;
+    const oldEvnt = String(rec.f.EVNT);
+    if (spec.type === "NOACCESS") {
+      this.#putArray(rec, spec, value, count);
+    } else {
+      let v: FieldValue;
+      try {
+        if (spec.type === "ENUM" && typeof value === "string") {
+          value = enumIndex(rec, field, value);
+        }
+        v = toFieldValue(spec, value);
+      } catch (e) {
+        throw new PutRefusedError(
+          `Cannot write ${rec.name}.${field}: ${(e as Error).message}`,
+          e instanceof FieldValueError ? "type" : "handler",
+        );
+      }
+      if (spec.isLink) {
+        let l: LinkSpec;
+        try {
+          l = parseLink(v as string);
+        } catch (e) {
+          throw new PutRefusedError((e as Error).message, "type");
+        }
+        if (this.#initialized && rec.dev?.linkChange) {
+          try {
+            rec.dev.linkChange(rec, field, v as string);
+          } catch (e) {
+            throw new PutRefusedError((e as Error).message, "readonly");
+          }
+        }
+        rec.f[field] = v;
+        rec.links[field] = l;
+        this.#relink(rec, field);
+      } else {
+        const old = rec.f[field];
+        rec.f[field] = v;
+        if (field === "DTYP" && this.#initialized) {
+          rec.f[field] = old;
+          throw new PutRefusedError("DTYP cannot be changed after iocInit", "readonly");
+        }
+      }
+    }
+    if (field === "VAL" && spec.type !== "NOACCESS") rec.f.UDF = 0;
+    if (this.#initialized) {
+      try {
+        rec.support.special?.(rec, this, field);
+      } catch (e) {
+        throw new PutRefusedError((e as Error).message, "handler");
+      }
+      if (spec.special === "SPC_SCAN" || field === "SCAN" || field === "EVNT" || field === "PHAS") {
+        this.#scanDelete(rec, oldScan, oldEvnt);
+        this.#scanAdd(rec);
+      }
+    }
+    if (spec.prop) this.#postProperty(rec);
+    if (!(field === "VAL" && spec.pp)) this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
+    else if ((rec.f.SCAN as number) !== SCAN_PASSIVE) {
+      // A put to VAL of a scanned record is not processed now: post it as it is.
+      this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
+    }
+  }
+
+  #putArray(rec: IocRecord, spec: FieldSpec, value: FieldValue, count?: number): void {
+    const size = rec.support.longString?.(rec);
+    if (size !== undefined && spec.name === "VAL") {
+      // A long string: text, or a char array up to its first NUL.
+      let text: string;
+      if (typeof value === "string") text = value;
+      else if (typeof value === "number") text = String(value);
+      else if (Array.isArray(value)) text = value[0] ?? "";
+      else text = bytesToString(value as ArrayLike<number>, count ?? value.length);
+      const bytes = new TextEncoder().encode(text);
+      if (bytes.length > size - 1) {
+        throw new PutRefusedError(`String is longer than ${size - 1} bytes`, "limits");
+      }
+      rec.f.VAL = text;
+      rec.f.LEN = bytes.length + 1;
+      return;
+    }
+    const shape = rec.support.arrayShape?.(rec);
+    if (!shape || spec.name !== "VAL") {
+      throw new PutRefusedError(`Field ${rec.name}.${spec.name} cannot be written`, "readonly");
+    }
+    const buf = rec.f.VAL as unknown as { length: number; [i: number]: number | bigint | string };
+    const src: ArrayLike<unknown> = typeof value === "string" || typeof value === "number"
+      ? [value]
+      : value;
+    const n = Math.min(count ?? src.length, shape.max);
+    for (let i = 0; i < n; i++) {
+      const x = src[i];
+      if (buf instanceof BigInt64Array || buf instanceof BigUint64Array) {
+        buf[i] = BigInt(Math.trunc(Number(x)));
+      } else if (Array.isArray(buf)) buf[i] = String(x);
+      else buf[i] = typeof x === "string" ? Number(x) : Number(x);
+    }
+    rec.f[shape.countField] = n;
+  }
+
+  #relink(rec: IocRecord, field: string): void {
+    if (!this.#initialized) return;
+    const key = `${rec.name}.${field}`;
+    this.#remoteLinks.get(key)?.close();
+    this.#remoteLinks.delete(key);
+    // Rebuild this record's CP registrations (they are found by target, so drop them all).
+    for (const [k, list] of this.#cpTargets) {
+      if (list.includes(rec)) this.#cpTargets.set(k, list.filter((r) => r !== rec));
+    }
+    rec.pvt.cp = undefined;
+    const l = rec.links[field];
+    if (l.kind === "none") delete rec.links[field];
+    if (l.kind === "constant" && rec.type.byName.get(field)?.type === "INLINK") {
+      this.#initConstants(rec);
+    }
+    this.#linkRemote(rec, field);
+  }
+
+  /**
+   * A link field's text as dbGetField shows it after iocInit: "REC.FIELD PP MS" for PV
+   * links (the target alone for forward links), the text itself otherwise.
+   */
+  linkText(rec: IocRecord, field: string): string {
+    const l = rec.links[field];
+    if (!this.#initialized || !l) return String(rec.f[field]);
+    if (l.kind !== "pv") return l.text;
+    const name = l.explicitField ? `${l.record}.${l.field}` : l.record;
+    if (rec.type.byName.get(field)?.type === "FWDLINK") return name;
+    return `${name} ${l.process} ${l.severity}`;
+  }
+
+  /** Text of a field as dbgf/DBR_STRING show it. */
+  fieldText(rec: IocRecord, field: string): string {
+    if (field === "RTYP") return rec.type.name;
+    const spec = rec.type.byName.get(field);
+    if (!spec) return "";
+    const v = rec.f[field];
+    if (spec.type === "NOACCESS") return typeof v === "string" ? v : "";
+    if (field === "VAL" && (spec.type === "ENUM")) return enumString(rec, field, v as number);
+    if (spec.isLink) return this.linkText(rec, field);
+    return formatFieldValue(spec, v);
+  }
+}
+
+function joinGroup(group: PutGroup, p: Promise<void>): void {
+  if (group.has(p)) return;
+  group.add(p);
+  p.finally(() => group.delete(p));
+}
+
+function deadbandExceeded(v: number, last: number, deadband: number): boolean {
+  if (Number.isNaN(v) !== Number.isNaN(last)) return true;
+  if (!Number.isFinite(v) || !Number.isFinite(last)) {
+    return v !== last && !(Number.isNaN(v) && Number.isNaN(last));
+  }
+  return Math.abs(v - last) > deadband;
+}
+
+function defaultConstantTarget(rec: IocRecord, field: string): string | undefined {
+  if (field === "INP" || field === "DOL") return rec.support.io === "output" ? undefined : "VAL";
+  if (/^INP[A-U]$/.test(field)) return field.slice(3);
+  if (field === "SDIS") return "DISA";
+  if (field === "SIML") return "SIMM";
+  if (field === "SELL") return "SELN";
+  if (/^DOL[0-9A-F]$/.test(field)) return `DO${field.slice(3)}`;
+  if (field === "NVL") return "SELN";
+  return undefined;
+}
+
+function coerceNumber(spec: FieldSpec, n: number): FieldValue {
+  if (spec.type === "DOUBLE" || spec.type === "FLOAT") return n;
+  if (spec.type === "MENU" || spec.type === "ENUM" || spec.type === "DEVICE") return Math.trunc(n);
+  return integerFor(spec, n);
+}
+
+function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
+  if (typeof value === "string") return parseFieldText(spec, value);
+  if (typeof value === "number") {
+    if (spec.type === "STRING" || spec.isLink) return parseFieldText(spec, String(value));
+    if (spec.type === "MENU" || spec.type === "DEVICE") {
+      const n = Math.trunc(value);
+      if (n < 0 || n >= (spec.choices?.length ?? 0)) {
+        throw new FieldValueError(`${value} is not a choice of ${spec.menu ?? "DTYP"}`);
+      }
+      return n;
+    }
+    return coerceNumber(spec, value);
+  }
+  const first = (value as ArrayLike<unknown>)[0];
+  if (first === undefined) throw new FieldValueError("Empty value");
+  return toFieldValue(spec, typeof first === "bigint" ? Number(first) : first as number | string);
+}
+
+function enumIndex(rec: IocRecord, field: string, text: string): number {
+  const choices = field === "VAL" ? rec.support.meta?.(rec).choices : undefined;
+  const i = choices ? choices.indexOf(text) : -1;
+  if (i >= 0) return i;
+  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  throw new FieldValueError(`"${text}" is not a state of ${rec.name}.${field}`);
+}
+
+function enumString(rec: IocRecord, field: string, index: number): string {
+  if (field === "VAL") {
+    const choices = rec.support.meta?.(rec).choices;
+    if (choices) return choices[index] ?? String(index);
+  }
+  const spec = rec.type.byName.get(field);
+  return spec?.choices?.[index] ?? String(index);
+}
+
+function bytesToString(b: ArrayLike<number>, count: number): string {
+  const n = Math.min(count, b.length);
+  let end = 0;
+  while (end < n && b[end] !== 0) end++;
+  return new TextDecoder().decode(
+    Uint8Array.from(Array.prototype.slice.call(b, 0, end) as number[]),
+  );
+}
+
+function convertRead(v: FieldValue, want: string, count?: number): LinkRead {
+  if (want === "array") {
+    if (typeof v === "object") return { value: v, count: count ?? v.length };
+    return { value: [v] as unknown as FieldValue, count: 1 };
+  }
+  const one = typeof v === "object" ? (v as ArrayLike<number | bigint | string>)[0] : v;
+  if (want === "string") {
+    return { value: typeof one === "number" ? String(one) : String(one ?? ""), count: 1 };
+  }
+  if (typeof one === "string") {
+    const n = Number(one.trim() === "" ? 0 : one);
+    return { value: n, count: 1 };
+  }
+  return { value: one === undefined ? 0 : Number(one), count: 1 };
+}

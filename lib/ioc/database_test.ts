@@ -1,0 +1,346 @@
+import assert from "node:assert/strict";
+
+const assertEquals = (a: unknown, b: unknown) => assert.deepStrictEqual(a, b);
+const assertRejects = (f: () => Promise<unknown>) => assert.rejects(f);
+function assertThrows<E extends Error>(f: () => unknown, cls: new (...a: never[]) => E): E {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof cls, String(e));
+    return e as E;
+  }
+  throw new Error("expected an exception");
+}
+import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import { PvChange } from "../pv/types.ts";
+import { IocDatabase, IocInitError, type RecordDef } from "./database.ts";
+import type { DeviceSupport } from "./types.ts";
+
+function rec(type: string, name: string, fields: Record<string, string> = {}, line = 1): RecordDef {
+  return {
+    type,
+    name,
+    fields: Object.entries(fields).map(([n, v]) => ({ name: n, value: v, file: "t.db", line })),
+    infos: [],
+    aliases: [],
+    file: "t.db",
+    line,
+  };
+}
+
+function start(defs: RecordDef[], devices: DeviceSupport[] = []): IocDatabase {
+  const db = new IocDatabase({ devices, clock: () => 1e12 });
+  const errors = db.load(defs);
+  if (errors.length) throw errors[0];
+  db.init();
+  return db;
+}
+
+const opts = { permissions: "none" } as const;
+
+Deno.test(
+  { ...opts, name: "ao FLNK ai: a put processes the chain and reads through the link" },
+  async () => {
+    using db = disposable(start([rec("ao", "x", { FLNK: "y" }), rec("ai", "y", { INP: "x" })]));
+    await db.putField("x", 4.5);
+    assertEquals(db.getField("y"), 4.5);
+    assertEquals(db.getField("y.UDF"), 0);
+    assertEquals(db.getField("y.SEVR"), 0);
+  },
+);
+
+Deno.test({ ...opts, name: "ai alarm limits with hysteresis" }, async () => {
+  using db = disposable(start([
+    rec("ai", "t", { HIHI: "10", HIGH: "5", HHSV: "MAJOR", HSV: "MINOR", HYST: "1" }),
+  ]));
+  const set = async (v: number) => {
+    await db.putField("t", v);
+    return [db.getField("t.SEVR"), db.getField("t.STAT")];
+  };
+  // VAL is pp(TRUE): a put processes the soft ai (constant INP keeps the put value).
+  assertEquals(await set(3), [0, 0]);
+  assertEquals(await set(6), [AlarmSeverity.MINOR, AlarmStatus.HIGH]);
+  assertEquals(await set(11), [AlarmSeverity.MAJOR, AlarmStatus.HIHI]);
+  assertEquals(await set(9.5), [AlarmSeverity.MAJOR, AlarmStatus.HIHI]); // within HYST
+  assertEquals(await set(8.5), [AlarmSeverity.MINOR, AlarmStatus.HIGH]);
+  assertEquals(await set(1), [0, 0]);
+});
+
+Deno.test(
+  { ...opts, name: "Raw Soft Channel ai converts RVAL with ASLO/AOFF and LINR SLOPE" },
+  () => {
+    using db = disposable(start([
+      rec("longout", "raw", { VAL: "100" }),
+      rec("ai", "conv", {
+        DTYP: "Raw Soft Channel",
+        INP: "raw",
+        ASLO: "2",
+        AOFF: "1",
+        LINR: "SLOPE",
+        ESLO: "0.5",
+        EOFF: "-3",
+      }),
+    ]));
+    db.process(db.record("conv")!);
+    // ((100 + 0) * 2 + 1) * 0.5 - 3
+    assertEquals(db.getField("conv"), 97.5);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "MDEL/ADEL decide DBE_VALUE and DBE_LOG; alarm changes add DBE_ALARM" },
+  async () => {
+    using db = disposable(
+      start([rec("ai", "m", { MDEL: "1", ADEL: "5", HIGH: "20", HSV: "MINOR" })]),
+    );
+    const masks: number[] = [];
+    const r = db.record("m")!;
+    db.watch(r, "VAL", (m) => masks.push(m));
+    for (const v of [0.5, 1.6, 2.0, 7, 25]) await db.putField("m", v);
+    const V = PvChange.VALUE, L = PvChange.LOG, A = PvChange.ALARM;
+    // The first processing clears the UDF alarm.
+    assertEquals(masks, [A, V, V | L, V | L | A]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "PP input link processes a passive source; MS carries its severity" },
+  () => {
+    let n = 0;
+    const counter: DeviceSupport = {
+      dtyp: "counter",
+      io(rec) {
+        rec.f.VAL = ++n;
+        rec.f.UDF = 0;
+        return "noConvert";
+      },
+    };
+    using db = disposable(start([
+      rec("ai", "src", { DTYP: "counter", HIGH: "2", HSV: "MINOR" }),
+      rec("ai", "pp", { INP: "src PP MS" }),
+      rec("ai", "npp", { INP: "src NPP NMS" }),
+    ], [counter]));
+    db.process(db.record("pp")!);
+    assertEquals(db.getField("pp"), 1);
+    db.process(db.record("npp")!);
+    assertEquals(db.getField("npp"), 1);
+    db.process(db.record("pp")!);
+    assertEquals(db.getField("pp"), 2);
+    assertEquals([db.getField("pp.SEVR"), db.getField("pp.STAT")], [1, AlarmStatus.LINK]);
+    db.process(db.record("npp")!);
+    assertEquals(db.getField("npp.SEVR"), 0);
+  },
+);
+
+Deno.test({
+  ...opts,
+  name: "asynchronous device: PACT is set and the put resolves when the chain is done",
+}, async () => {
+  const waiting: (() => void)[] = [];
+  const slow: DeviceSupport = {
+    dtyp: "slow",
+    io: () => new Promise<void>((r) => waiting.push(r)),
+  };
+  using db = disposable(start([
+    rec("ao", "a", { DTYP: "slow", FLNK: "b" }),
+    rec("ao", "b", { DTYP: "slow", OMSL: "closed_loop", DOL: "a" }),
+  ], [slow]));
+  let done = false;
+  const put = db.putField("a", 3).then(() => (done = true));
+  assertEquals(db.getField("a.PACT"), 1);
+  await Promise.resolve();
+  assert(!done);
+  waiting.shift()!();
+  // a completes, its FLNK starts b, which goes asynchronous too.
+  while (waiting.length === 0) await new Promise((r) => setTimeout(r, 0));
+  assertEquals(db.getField("a.PACT"), 0);
+  assertEquals(db.getField("b.PACT"), 1);
+  assert(!done);
+  waiting.shift()!();
+  await put;
+  assertEquals(db.getField("b"), 3);
+});
+
+Deno.test({ ...opts, name: "load errors name file and line; iocInit lists every problem" }, () => {
+  const db = new IocDatabase();
+  const errors = db.load([
+    rec("ai", "a", { NOPE: "1" }, 3),
+    rec("ai", "b", { SCAN: "sometimes" }, 7),
+    rec("nosuch", "c", {}, 9),
+    rec("ai", "d", { INP: "a.XYZ" }, 11),
+  ]);
+  assertEquals(errors.map((e) => e.line), [3, 7, 9]);
+  assert(errors[0].message.includes('"t.db" at line 3'), errors[0].message);
+  assert(errors[0].message.includes("NOPE"));
+  const e = assertThrows(() => db.init(), IocInitError);
+  assertEquals(e.errors.length, 4);
+  assert(e.message.includes("XYZ"));
+});
+
+Deno.test({ ...opts, name: "re-opened records merge; aliases resolve" }, () => {
+  const db = new IocDatabase();
+  db.load([rec("ai", "a", { EGU: "mm" }), { ...rec("*", "a", { PREC: "3" }), aliases: ["b"] }]);
+  db.init();
+  assertEquals(db.getField("b.EGU"), "mm");
+  assertEquals(db.getField("a.PREC"), 3);
+  const bad = db.load([rec("ai", "x")]);
+  assertEquals(bad.length, 1);
+  db.close();
+});
+
+Deno.test({ ...opts, name: "bi/mbbi state alarms and COS; bo IVOA" }, async () => {
+  using db = disposable(start([
+    rec("bi", "b", { ZNAM: "Off", ONAM: "On", OSV: "MAJOR", COSV: "MINOR" }),
+    rec("mbbi", "m", { ZRST: "a", ONST: "b", TWST: "c", TWSV: "MINOR", UNSV: "INVALID" }),
+  ]));
+  await db.putField("b", 1);
+  assertEquals([db.getField("b.SEVR"), db.getField("b.STAT")], [2, AlarmStatus.STATE]);
+  await db.putField("b", 0);
+  assertEquals([db.getField("b.SEVR"), db.getField("b.STAT")], [1, AlarmStatus.COS]);
+  await db.putField("m", "c");
+  assertEquals([db.getField("m"), db.getField("m.SEVR")], [2, 1]);
+  assertEquals(db.fieldText(db.record("m")!, "VAL"), "c");
+  await assertRejects(() => db.putField("m", "zz"));
+});
+
+Deno.test({ ...opts, name: "fanout, dfanout, seq and sel" }, async () => {
+  using db = disposable(start([
+    rec("dfanout", "df", { OUTA: "o1 PP", OUTB: "o2" }),
+    rec("ao", "o1"),
+    rec("ao", "o2"),
+    rec("fanout", "fo", { LNK0: "c1", LNK1: "c2" }),
+    rec("longin", "c1", { INP: "5" }),
+    rec("longin", "c2", { INP: "6" }),
+    rec("seq", "sq", { DOL0: "7", LNK0: "o2 PP", DOL1: "c2", LNK1: "o1" }),
+    rec("sel", "se", { SELM: "High Signal", INPA: "1", INPB: "4", INPC: "2" }),
+  ]));
+  await db.putField("df", 2.5);
+  assertEquals([db.getField("o1"), db.getField("o2")], [2.5, 2.5]);
+  db.process(db.record("fo")!);
+  assertEquals([db.getField("c1.UDF"), db.getField("c2.UDF")], [0, 0]);
+  db.process(db.record("sq")!);
+  assertEquals([db.getField("o2"), db.getField("o1")], [7, 6]);
+  db.process(db.record("se")!);
+  assertEquals(db.getField("se"), 4);
+});
+
+Deno.test(
+  { ...opts, name: "waveform from a constant array; subArray picks elements" },
+  async () => {
+    using db = disposable(start([
+      rec("waveform", "w", { FTVL: "LONG", NELM: "5", INP: "[1,2,3]" }),
+      rec("subArray", "s", { FTVL: "DOUBLE", MALM: "5", NELM: "2", INDX: "1", INP: "w" }),
+    ]));
+    assertEquals(db.getField("w.NORD"), 3);
+    assertEquals(Array.from(db.getField("w") as Int32Array), [1, 2, 3, 0, 0]);
+    db.process(db.record("s")!);
+    assertEquals(Array.from((db.getField("s") as Float64Array).slice(0, 2)), [2, 3]);
+    await db.putField("w", new Int32Array([9, 8]));
+    assertEquals(db.getField("w.NORD"), 2);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "CP input link processes the record when the source changes" },
+  async () => {
+    using db = disposable(start([rec("ao", "src"), rec("ai", "dst", { INP: "src CP" })]));
+    await db.putField("src", 12);
+    await new Promise((r) => setTimeout(r, 0));
+    assertEquals(db.getField("dst"), 12);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "disable: DISA == DISV puts the record in DISABLE with DISS" },
+  async () => {
+    using db = disposable(start([rec("ai", "d", { DISV: "1", DISS: "MINOR" })]));
+    await db.putField("d.DISA", 1);
+    db.process(db.record("d")!);
+    assertEquals([db.getField("d.STAT"), db.getField("d.SEVR")], [AlarmStatus.DISABLE, 1]);
+  },
+);
+
+Deno.test({ ...opts, name: "printf, stringout and lso" }, async () => {
+  using db = disposable(start([
+    rec("printf", "p", { FMT: "v=%.1f s=%s", INP0: "a", INP1: "so" }),
+    rec("ao", "a", { VAL: "2.3" }),
+    rec("stringout", "so", { VAL: "hi" }),
+    rec("lso", "l", { SIZV: "100" }),
+  ]));
+  db.process(db.record("p")!);
+  assertEquals(db.getField("p"), "v=2.3 s=hi");
+  const long = "x".repeat(80);
+  await db.putField("l", long);
+  assertEquals([db.getField("l"), db.getField("l.LEN")], [long, 81]);
+  await assertRejects(() => db.putField("l", "y".repeat(100)));
+  await assertRejects(() => db.putField("so", "z".repeat(41)));
+});
+
+Deno.test(
+  { ...opts, name: "SPC_NOMOD fields refuse puts; menus accept strings and indexes" },
+  async () => {
+    using db = disposable(start([rec("ai", "a")]));
+    await assertRejects(() => db.putField("a.SEVR", 1));
+    await db.putField("a.SCAN", "Event");
+    assertEquals(db.getField("a.SCAN"), 1);
+    await db.putField("a.SCAN", 0);
+    assertEquals(db.getField("a.SCAN"), 0);
+    await assertRejects(() => db.putField("a.SCAN", 99));
+  },
+);
+
+function disposable(db: IocDatabase): IocDatabase & Disposable {
+  return Object.assign(db, { [Symbol.dispose]: () => db.close() });
+}
+
+Deno.test(
+  { ...opts, name: "calc chain: inputs A..L, CALC result, bad expressions refused" },
+  async () => {
+    using db = disposable(start([
+      rec("ao", "in"),
+      rec("calc", "c", { INPA: "in CP", INPB: "3", CALC: "A*B+1", FLNK: "co" }),
+      rec("calcout", "co", {
+        INPA: "c",
+        CALC: "A>10",
+        OOPT: "Transition To Non-zero",
+        DOPT: "Use OCAL",
+        OCAL: "A/2",
+        OUT: "out PP",
+      }),
+      rec("ao", "out"),
+    ]));
+    await db.putField("in", 2);
+    await new Promise((r) => setTimeout(r, 0));
+    assertEquals(db.getField("c"), 7);
+    assertEquals(db.getField("out"), 0);
+    await db.putField("in", 5);
+    await new Promise((r) => setTimeout(r, 0));
+    assertEquals([db.getField("c"), db.getField("co"), db.getField("out")], [16, 1, 8]);
+    await assertRejects(() => db.putField("c.CALC", "A+"));
+    assertEquals(db.getField("c.CALC"), "A+");
+  },
+);
+
+Deno.test({ ...opts, name: "calcout ODLY delays the output asynchronously" }, async () => {
+  using db = disposable(start([
+    rec("calcout", "d", { CALC: "A+1", INPA: "41", ODLY: "0.01", OUT: "o" }),
+    rec("ao", "o"),
+  ]));
+  db.process(db.record("d")!);
+  assertEquals([db.getField("d.PACT"), db.getField("d.DLYA")], [1, 1]);
+  await db.putField("d.PROC", 1);
+  assertEquals(db.getField("o"), 42);
+  assertEquals(db.getField("d.PACT"), 0);
+});
+
+Deno.test({ ...opts, name: "TSEL takes another record's time stamp" }, () => {
+  let now = 1e12;
+  const db = new IocDatabase({ clock: () => now });
+  db.load([rec("ai", "src"), rec("ai", "t", { TSEL: "src.TIME" })]);
+  db.init();
+  db.process(db.record("src")!);
+  now += 5000;
+  db.process(db.record("t")!);
+  assertEquals(db.record("t")!.time, db.record("src")!.time);
+  db.close();
+});

@@ -1,0 +1,120 @@
+/**
+ * Device supports chosen by DTYP: the registry and the soft ones of EPICS base
+ * ("Soft Channel", "Raw Soft Channel", "Async Soft Channel"). Another device support
+ * (the script device support, tsdev) registers the same way.
+ * @module
+ */
+
+import { copyInto } from "./records.ts";
+import type { DeviceSupport, IocRecord, RecordIo } from "./types.ts";
+
+/** Which field the soft supports move through the link, per record type. */
+const SOFT_FIELD: Readonly<Record<string, readonly [string, "number" | "string" | "array"]>> = {
+  ai: ["VAL", "number"],
+  bi: ["VAL", "number"],
+  mbbi: ["VAL", "number"],
+  mbbiDirect: ["VAL", "number"],
+  longin: ["VAL", "number"],
+  int64in: ["VAL", "number"],
+  stringin: ["VAL", "string"],
+  lsi: ["VAL", "string"],
+  event: ["VAL", "string"],
+  waveform: ["VAL", "array"],
+  aai: ["VAL", "array"],
+  ao: ["OVAL", "number"],
+  bo: ["VAL", "number"],
+  mbbo: ["VAL", "number"],
+  mbboDirect: ["VAL", "number"],
+  longout: ["VAL", "number"],
+  int64out: ["VAL", "number"],
+  stringout: ["VAL", "string"],
+  lso: ["VAL", "string"],
+  aao: ["VAL", "array"],
+  printf: ["VAL", "string"],
+};
+const RAW_TYPES = new Set(["ai", "bi", "mbbi", "mbbiDirect", "ao", "bo", "mbbo", "mbboDirect"]);
+const INPUT_TYPES = new Set([
+  "ai",
+  "bi",
+  "mbbi",
+  "mbbiDirect",
+  "longin",
+  "int64in",
+  "stringin",
+  "lsi",
+  "event",
+  "waveform",
+  "aai",
+]);
+
+function softIo(raw: boolean): DeviceSupport["io"] {
+  return (rec: IocRecord, ioc: RecordIo) => {
+    const t = rec.type.name;
+    const [field0, want] = SOFT_FIELD[t] ?? ["VAL", "number"];
+    const field = raw && RAW_TYPES.has(t) ? "RVAL" : field0;
+    if (INPUT_TYPES.has(t)) {
+      const link = "INP";
+      if (ioc.isConstantLink(rec, link)) return raw ? undefined : "noConvert";
+      const r = ioc.getLink(rec, link, want);
+      if (r) {
+        if (want === "array") {
+          rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
+        } else {
+          rec.f[field] = r.value;
+        }
+        if (!raw) rec.f.UDF = typeof r.value === "number" && Number.isNaN(r.value) ? 1 : 0;
+      }
+      return raw ? undefined : "noConvert";
+    }
+    ioc.putLink(rec, "OUT", rec.f[field], want === "array" ? rec.f.NORD as number : undefined);
+    return undefined;
+  };
+}
+
+/** EPICS base's soft device supports. */
+export const SOFT_DEVICES: readonly DeviceSupport[] = [
+  { dtyp: "Soft Channel", io: softIo(false) },
+  { dtyp: "Raw Soft Channel", recordTypes: [...RAW_TYPES], io: softIo(true) },
+  {
+    dtyp: "Async Soft Channel",
+    io: (rec, ioc) => {
+      const r = softIo(false)(rec, ioc);
+      // Completes in a later turn, as base's callback-based soft support does.
+      return Promise.resolve(r as void | "noConvert");
+    },
+  },
+];
+
+/** The device supports an IOC knows, by (record type, DTYP). */
+export class DeviceRegistry {
+  #byDtyp = new Map<string, DeviceSupport[]>();
+
+  /** Creates the registry with the soft supports and any others. */
+  constructor(extra: Iterable<DeviceSupport> = []) {
+    for (const d of SOFT_DEVICES) this.register(d);
+    for (const d of extra) this.register(d);
+  }
+
+  /** Adds a device support (a later one for the same DTYP and record type wins). */
+  register(dev: DeviceSupport): void {
+    const list = this.#byDtyp.get(dev.dtyp) ?? [];
+    list.unshift(dev);
+    this.#byDtyp.set(dev.dtyp, list);
+  }
+
+  /** The DTYP choices known for a record type, besides those of its .dbd table. */
+  dtypsFor(recordType: string): string[] {
+    const out: string[] = [];
+    for (const [dtyp, list] of this.#byDtyp) {
+      if (list.some((d) => !d.recordTypes || d.recordTypes.includes(recordType))) out.push(dtyp);
+    }
+    return out;
+  }
+
+  /** Finds the device support for a record type and DTYP. */
+  find(recordType: string, dtyp: string): DeviceSupport | undefined {
+    return this.#byDtyp.get(dtyp)?.find((d) =>
+      !d.recordTypes || d.recordTypes.includes(recordType)
+    );
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The IOC as a PvProvider: `REC.FIELD` (REC alone is REC.VAL) is a channel onto one field
+ * with the field's DBF type (menus as enums, links as strings), `REC.FIELD$` reads a string
+ * or link field as a char array, VAL carries the record's metadata (EGU, PREC, limits,
+ * alarm limits, state strings). Both the CA and the PVA server take it; over PVA the
+ * channels become NTScalar / NTEnum / NTScalarArray as QSRV maps records.
+ * @module
+ */
+
+import { PutRefusedError } from "../core/errors.ts";
+import type {
+  PutContext,
+  PvListener,
+  PvProvider,
+  PvSnapshot,
+  PvTypeInfo,
+  PvValue,
+  ServedPv,
+} from "../pv/types.ts";
+import type { IocDatabase } from "./database.ts";
+import { type FieldSpec, type FieldValue, SCALAR_OF_DBF } from "./record_type.ts";
+import type { IocRecord, ValueMeta } from "./types.ts";
+
+/** Element count of a `$` channel onto a link field. */
+const LINK_CHARS = 1024;
+
+const NO_META: ValueMeta = {};
+
+function toBytes(text: string, max: number): Uint8Array {
+  const b = new TextEncoder().encode(text);
+  const out = new Uint8Array(Math.min(b.length + 1, max));
+  out.set(b.subarray(0, out.length - 1));
+  return out;
+}
+
+function fromBytes(v: ArrayLike<number>): string {
+  let end = 0;
+  while (end < v.length && v[end] !== 0) end++;
+  return new TextDecoder().decode(
+    Uint8Array.from(Array.prototype.slice.call(v, 0, end) as number[]),
+  );
+}
+
+/** A channel onto one field of one record. */
+export class FieldChannel implements ServedPv {
+  /** The channel name. */
+  readonly name: string;
+  /** The fixed type. */
+  readonly type: PvTypeInfo;
+  /** The record. */
+  readonly record: IocRecord;
+  /** The field. */
+  readonly field: FieldSpec;
+  readonly #db: IocDatabase;
+  readonly #long: boolean;
+  readonly #isVal: boolean;
+  #listeners = new Set<PvListener>();
+  #unwatch: (() => void) | undefined;
+
+  /** Creates the channel (use {@link IocProvider.lookup}). */
+  constructor(db: IocDatabase, name: string, record: IocRecord, field: FieldSpec, long: boolean) {
+    this.#db = db;
+    this.name = name;
+    this.record = record;
+    this.field = field;
+    this.#long = long;
+    this.#isVal = field.name === "VAL";
+    this.type = this.#typeInfo();
+  }
+
+  #typeInfo(): PvTypeInfo {
+    const f = this.field;
+    const rec = this.record;
+    if (this.#long) {
+      const size = rec.support.longString?.(rec) ?? (f.isLink ? LINK_CHARS : f.size ?? 40);
+      return { kind: "array", scalar: "uint8", maxLength: size };
+    }
+    if (f.type === "NOACCESS") {
+      const shape = rec.support.arrayShape?.(rec);
+      if (shape) return { kind: "array", scalar: shape.scalar, maxLength: shape.max };
+      return { kind: "scalar", scalar: "string", maxLength: 1 };
+    }
+    if (f.type === "DEVICE" && !f.choices?.length) {
+      // A record type without device supports: DTYP reads as an empty string, as in base.
+      return { kind: "scalar", scalar: "string", maxLength: 1 };
+    }
+    if (f.type === "MENU" || f.type === "DEVICE" || f.type === "ENUM") {
+      return { kind: "enum", scalar: "uint16", maxLength: 1 };
+    }
+    return { kind: "scalar", scalar: SCALAR_OF_DBF[f.type], maxLength: 1 };
+  }
+
+  #value(): PvValue {
+    const rec = this.record;
+    const v = this.field.isLink ? this.#db.linkText(rec, this.field.name) : rec.f[this.field.name];
+    if (this.#long) {
+      return toBytes(typeof v === "string" ? v : String(v), this.type.maxLength);
+    }
+    if (this.type.kind === "array") {
+      const shape = rec.support.arrayShape?.(rec);
+      const n = shape ? Math.min(rec.f[shape.countField] as number, shape.max) : 0;
+      const a = v as Exclude<FieldValue, number | string>;
+      return a.slice(0, n) as PvValue;
+    }
+    if (this.field.type === "DEVICE" && this.type.scalar === "string") return "";
+    if (typeof v === "string" && this.type.scalar === "string") {
+      // CA strings hold 39 characters and the NUL.
+      const b = new TextEncoder().encode(v);
+      return b.length > 39 ? new TextDecoder().decode(b.subarray(0, 39)).replace(/\uFFFD$/, "") : v;
+    }
+    return v as PvValue;
+  }
+
+  #snap: PvSnapshot | undefined;
+  #snapVersion = -1;
+
+  /** The current state (cached until the record changes). */
+  snapshot(): PvSnapshot {
+    const rec = this.record;
+    if (this.#snap && this.#snapVersion === rec.version) return this.#snap;
+    const snap = this.#build();
+    this.#snap = snap;
+    this.#snapVersion = rec.version;
+    return snap;
+  }
+
+  #build(): PvSnapshot {
+    const rec = this.record;
+    const f = rec.f;
+    const meta = this.#isVal ? rec.support.meta?.(rec) ?? NO_META : this.#fieldMeta();
+    const display = meta.display ?? [0, 0];
+    const control = meta.control ?? display;
+    const al = meta.alarm;
+    let choices: readonly string[] | undefined;
+    if (this.type.kind === "enum") {
+      choices = this.field.type === "ENUM" ? meta.choices ?? [] : this.field.choices ?? [];
+    }
+    return {
+      value: this.#value(),
+      alarm: { severity: f.SEVR as number, status: f.STAT as number, message: f.AMSG as string },
+      timeStamp: rec.time,
+      display: {
+        limitLow: display[0],
+        limitHigh: display[1],
+        description: f.DESC as string,
+        units: meta.units ?? "",
+        precision: meta.precision ?? 0,
+      },
+      control: { limitLow: control[0], limitHigh: control[1], minStep: 0 },
+      valueAlarm: {
+        active: al !== undefined,
+        lowAlarmLimit: al?.limits[0] ?? NaN,
+        lowWarningLimit: al?.limits[1] ?? NaN,
+        highWarningLimit: al?.limits[2] ?? NaN,
+        highAlarmLimit: al?.limits[3] ?? NaN,
+        lowAlarmSeverity: al?.severities[0] ?? 0,
+        lowWarningSeverity: al?.severities[1] ?? 0,
+        highWarningSeverity: al?.severities[2] ?? 0,
+        highAlarmSeverity: al?.severities[3] ?? 0,
+        hysteresis: al?.hysteresis ?? 0,
+      },
+      choices,
+    };
+  }
+
+  /** Units and precision of other DOUBLE/FLOAT fields follow the record's EGU and PREC (as base's rset). */
+  #fieldMeta(): ValueMeta {
+    const t = this.field.type;
+    if (t !== "DOUBLE" && t !== "FLOAT") return NO_META;
+    const f = this.record.f;
+    return {
+      units: typeof f.EGU === "string" ? f.EGU : "",
+      precision: typeof f.PREC === "number" ? f.PREC : 0,
+    };
+  }
+
+  /** Registers a listener; returns the function that removes it. */
+  subscribe(listener: PvListener): () => void {
+    this.#listeners.add(listener);
+    if (!this.#unwatch) {
+      this.#unwatch = this.#db.watch(this.record, this.field.name, (mask) => {
+        const snap = this.snapshot();
+        for (const l of this.#listeners) l(snap, mask);
+      });
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0 && this.#unwatch) {
+        this.#unwatch();
+        this.#unwatch = undefined;
+      }
+    };
+  }
+
+  /** Whether `ctx` may write (ACF, and not a read-only field). */
+  canWrite(ctx?: PutContext): boolean {
+    if (this.field.special === "SPC_NOMOD") return false;
+    if (this.field.type === "NOACCESS" && !this.type.maxLength) return false;
+    return this.#db.accessFor(
+      this.record,
+      this.field.name,
+      ctx ?? { protocol: "local", user: "", host: "" },
+    ) === "WRITE";
+  }
+
+  /** Writes the field (dbPutField); resolves when the processing it started has completed. */
+  put(value: unknown, ctx: PutContext): Promise<void> {
+    let v = value as FieldValue | boolean;
+    if (this.#long && typeof value === "object" && value !== null && !Array.isArray(value)) {
+      v = fromBytes(value as ArrayLike<number>);
+    } else if (this.#long && Array.isArray(value)) {
+      v = String(value[0] ?? "");
+    }
+    if (typeof v === "bigint") v = Number(v);
+    if (typeof v === "object" && this.type.kind !== "array" && !(Array.isArray(v) && v.length)) {
+      const first = (v as ArrayLike<unknown>)[0];
+      if (first === undefined) {
+        return Promise.reject(new PutRefusedError("Empty value", "type"));
+      }
+    }
+    return this.#db.putRecordField(this.record, this.field.name, v, ctx);
+  }
+}
+
+/**
+ * Serves a database's records over any protocol server that takes a provider.
+ * @example
+ * ```ts
+ * import { IocDatabase } from "./database.ts";
+ * import { IocProvider } from "./provider.ts";
+ * const db = new IocDatabase();
+ * db.load([{ type: "ai", name: "t", fields: [{ name: "EGU", value: "mm", file: "x", line: 1 }],
+ *   infos: [], aliases: [], file: "x", line: 1 }]);
+ * db.init();
+ * const p = new IocProvider(db);
+ * if (p.lookup("t")?.snapshot().display.units !== "mm") throw new Error();
+ * if (p.lookup("t.SCAN")?.type.kind !== "enum" || p.lookup("t.NOPE")) throw new Error();
+ * db.close();
+ * ```
+ */
+export class IocProvider implements PvProvider {
+  readonly #db: IocDatabase;
+  readonly #channels = new Map<string, FieldChannel | null>();
+
+  /** Creates the provider over a database (iocInit may come later). */
+  constructor(db: IocDatabase) {
+    this.#db = db;
+  }
+
+  /** Finds `REC`, `REC.FIELD` or `REC.FIELD$`. */
+  lookup(name: string): FieldChannel | undefined {
+    const hit = this.#channels.get(name);
+    if (hit !== undefined) return hit ?? undefined;
+    if (!this.#db.initialized) return undefined;
+    const ch = this.#make(name);
+    // Remember misses too (bounded): clients search for many names that are not here.
+    if (ch || this.#channels.size < 100000) this.#channels.set(name, ch ?? null);
+    return ch;
+  }
+
+  #make(name: string): FieldChannel | undefined {
+    let long = false;
+    let base = name;
+    if (base.endsWith("$")) {
+      long = true;
+      base = base.slice(0, -1);
+    }
+    let rec = this.#db.record(base);
+    let field = "VAL";
+    if (!rec) {
+      const dot = base.lastIndexOf(".");
+      if (dot <= 0) return undefined;
+      rec = this.#db.record(base.slice(0, dot));
+      field = base.slice(dot + 1);
+      if (!rec) return undefined;
+    } else if (long) return undefined;
+    const spec = rec.type.byName.get(field);
+    if (!spec) return undefined;
+    if (spec.type === "NOACCESS") {
+      const shaped = field === "VAL" &&
+        (rec.support.arrayShape !== undefined || rec.support.longString !== undefined);
+      if (!shaped) return undefined;
+    }
+    if (long && !(spec.type === "STRING" || spec.isLink || rec.support.longString)) {
+      return undefined;
+    }
+    return new FieldChannel(this.#db, name, rec, spec, long);
+  }
+
+  /** The record names (fields are reachable by lookup, not listed). */
+  names(): Iterable<string> {
+    return this.#db.names();
+  }
+}

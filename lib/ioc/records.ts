@@ -1,0 +1,1283 @@
+/**
+ * What each record type computes when processed (its record support): reading through
+ * device support or links, conversions, alarms. The engine (database.ts) does the rest:
+ * scanning, time stamps, alarm reset, monitors, forward links, PACT.
+ * @module
+ */
+
+import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
+import { formatPrintf } from "./printf.ts";
+import { type FieldValue, menuChoices } from "./record_type.ts";
+import type { ArrayShape, IocRecord, RecordIo, RecordSupport, ValueMeta } from "./types.ts";
+import type { ScalarType } from "../pv/types.ts";
+
+const INVALID = AlarmSeverity.INVALID;
+const LETTERS = "ABCDEFGHIJKLMNOPQRSTU".split("");
+const CALC_LETTERS = LETTERS.slice(0, 12);
+const HEX = "0123456789ABCDEF".split("");
+const MBB_PREFIX = [
+  "ZR",
+  "ON",
+  "TW",
+  "TH",
+  "FR",
+  "FV",
+  "SX",
+  "SV",
+  "EI",
+  "NI",
+  "TE",
+  "EL",
+  "TV",
+  "TT",
+  "FT",
+  "FF",
+];
+
+type F = Record<string, FieldValue>;
+
+// ------------------------------------------------------------------ helpers
+
+function num(f: F, k: string): number {
+  return f[k] as number;
+}
+
+/** Runs the device support; returns its promise when it went asynchronous. */
+function runDevice(rec: IocRecord, io: RecordIo): Promise<unknown> | undefined {
+  if (rec.f.PACT) return undefined;
+  const dev = rec.dev;
+  if (!dev) {
+    rec.pvt.devResult = undefined;
+    return undefined;
+  }
+  let r;
+  try {
+    r = dev.io(rec, io);
+  } catch (e) {
+    io.setSevr(
+      rec,
+      rec.support.io === "output" ? AlarmStatus.WRITE : AlarmStatus.READ,
+      INVALID,
+      (e as Error).message,
+    );
+    rec.pvt.devResult = "noConvert";
+    return undefined;
+  }
+  if (r instanceof Promise) return r.then((x) => (rec.pvt.devResult = x));
+  rec.pvt.devResult = r;
+  return undefined;
+}
+
+function checkUdf(rec: IocRecord, io: RecordIo): boolean {
+  if (rec.f.UDF) {
+    io.setSevr(rec, AlarmStatus.UDF, rec.f.UDFS as number);
+    return true;
+  }
+  return false;
+}
+
+/** HIHI/HIGH/LOW/LOLO with hysteresis around the last alarm value LALM (analog and integer records). */
+function limitAlarms(rec: IocRecord, io: RecordIo): void {
+  const f = rec.f;
+  if (checkUdf(rec, io)) return;
+  const val = num(f, "VAL");
+  const hyst = num(f, "HYST");
+  const lalm = num(f, "LALM");
+  const hihi = num(f, "HIHI"), high = num(f, "HIGH"), low = num(f, "LOW"), lolo = num(f, "LOLO");
+  const hhsv = num(f, "HHSV"), hsv = num(f, "HSV"), lsv = num(f, "LSV"), llsv = num(f, "LLSV");
+  if (hhsv && (val >= hihi || (lalm === hihi && val >= hihi - hyst))) {
+    if (io.setSevr(rec, AlarmStatus.HIHI, hhsv)) f.LALM = hihi;
+    return;
+  }
+  if (llsv && (val <= lolo || (lalm === lolo && val <= lolo + hyst))) {
+    if (io.setSevr(rec, AlarmStatus.LOLO, llsv)) f.LALM = lolo;
+    return;
+  }
+  if (hsv && (val >= high || (lalm === high && val >= high - hyst))) {
+    if (io.setSevr(rec, AlarmStatus.HIGH, hsv)) f.LALM = high;
+    return;
+  }
+  if (lsv && (val <= low || (lalm === low && val <= low + hyst))) {
+    if (io.setSevr(rec, AlarmStatus.LOW, lsv)) f.LALM = low;
+    return;
+  }
+  f.LALM = val;
+}
+
+function limitsOf(f: F): ValueMeta["alarm"] {
+  const lim = (sevr: string, v: string) => (num(f, sevr) ? num(f, v) : NaN);
+  return {
+    limits: [lim("LLSV", "LOLO"), lim("LSV", "LOW"), lim("HSV", "HIGH"), lim("HHSV", "HIHI")],
+    severities: [num(f, "LLSV"), num(f, "LSV"), num(f, "HSV"), num(f, "HHSV")],
+    hysteresis: num(f, "HYST"),
+  };
+}
+
+function analogMeta(control: "HOPR" | "DRVH") {
+  return (rec: IocRecord): ValueMeta => {
+    const f = rec.f;
+    const display = [num(f, "LOPR"), num(f, "HOPR")] as const;
+    return {
+      units: f.EGU as string,
+      precision: f.PREC === undefined ? 0 : num(f, "PREC"),
+      display,
+      control: control === "DRVH" ? [num(f, "DRVL"), num(f, "DRVH")] : display,
+      alarm: f.HHSV === undefined ? undefined : limitsOf(f),
+    };
+  };
+}
+
+/** OMSL closed_loop: VAL from DOL. Returns whether a value was read. */
+function fetchDol(rec: IocRecord, io: RecordIo, want: "number" | "string" = "number"): boolean {
+  const f = rec.f;
+  if (f.PACT || !f.OMSL || io.isConstantLink(rec, "DOL")) return false;
+  const r = io.getLink(rec, "DOL", want);
+  if (!r) return false;
+  f.VAL = r.value;
+  f.UDF = typeof r.value === "number" && Number.isNaN(r.value) ? 1 : 0;
+  return true;
+}
+
+/**
+ * IVOA: with an INVALID alarm, "Continue normally" writes, "Don't drive outputs" does not,
+ * "Set output to IVOV" writes IVOV. Returns the device promise when asynchronous.
+ */
+function writeOutput(
+  rec: IocRecord,
+  io: RecordIo,
+  setIvov?: () => void,
+): Promise<unknown> | undefined {
+  const f = rec.f;
+  if (f.PACT) return undefined;
+  if ((f.NSEV as number) >= INVALID) {
+    const ivoa = f.IVOA as number | undefined;
+    if (ivoa === 1) return undefined;
+    if (ivoa === 2) {
+      if (setIvov) setIvov();
+      else f.VAL = f.IVOV;
+    }
+  }
+  return runDevice(rec, io);
+}
+
+function stateAlarms(rec: IocRecord, io: RecordIo, stateSevr: number | undefined): void {
+  const f = rec.f;
+  if (checkUdf(rec, io)) return;
+  if (stateSevr) io.setSevr(rec, AlarmStatus.STATE, stateSevr);
+  const val = num(f, "VAL");
+  if (val !== num(f, "LALM")) {
+    if (num(f, "COSV")) io.setSevr(rec, AlarmStatus.COS, num(f, "COSV"));
+    f.LALM = val;
+  }
+}
+
+function clampDrive(f: F): void {
+  const drvh = num(f, "DRVH"), drvl = num(f, "DRVL");
+  if (drvh > drvl) {
+    const v = num(f, "VAL");
+    if (v > drvh) f.VAL = drvh;
+    else if (v < drvl) f.VAL = drvl;
+  }
+}
+
+// ------------------------------------------------------------------ arrays
+
+/** A typed array (or string array) for a menuFtype choice. */
+export function arrayFor(ftvl: string, n: number): FieldValue {
+  switch (ftvl) {
+    case "STRING":
+      return new Array<string>(n).fill("");
+    case "CHAR":
+      return new Int8Array(n);
+    case "UCHAR":
+      return new Uint8Array(n);
+    case "SHORT":
+      return new Int16Array(n);
+    case "USHORT":
+    case "ENUM":
+      return new Uint16Array(n);
+    case "LONG":
+      return new Int32Array(n);
+    case "ULONG":
+      return new Uint32Array(n);
+    case "INT64":
+      return new BigInt64Array(n);
+    case "UINT64":
+      return new BigUint64Array(n);
+    case "FLOAT":
+      return new Float32Array(n);
+    default:
+      return new Float64Array(n);
+  }
+}
+
+const SCALAR_OF_FTVL: Record<string, ScalarType> = {
+  STRING: "string",
+  CHAR: "int8",
+  UCHAR: "uint8",
+  SHORT: "int16",
+  USHORT: "uint16",
+  ENUM: "uint16",
+  LONG: "int32",
+  ULONG: "uint32",
+  INT64: "int64",
+  UINT64: "uint64",
+  FLOAT: "float32",
+  DOUBLE: "float64",
+};
+
+function ftvlOf(rec: IocRecord): string {
+  return menuChoices("menuFtype")[rec.f.FTVL as number] ?? "DOUBLE";
+}
+
+/** Copies elements into an array field, converting; returns how many were copied. */
+export function copyInto(dst: FieldValue, src: ArrayLike<unknown>, n: number, at = 0): number {
+  const d = dst as unknown as { length: number; [i: number]: unknown };
+  const count = Math.max(0, Math.min(n, src.length, d.length - at));
+  const big = dst instanceof BigInt64Array || dst instanceof BigUint64Array;
+  const str = Array.isArray(dst);
+  for (let i = 0; i < count; i++) {
+    const x = src[i];
+    if (big) d[at + i] = BigInt(Math.trunc(Number(x)));
+    else if (str) d[at + i] = String(x);
+    else d[at + i] = typeof x === "bigint" ? Number(x) : Number(x);
+  }
+  return count;
+}
+
+function arrayInit(maxField: string) {
+  return (rec: IocRecord, _io: RecordIo, pass: 0 | 1) => {
+    const f = rec.f;
+    if (pass !== 0) return;
+    if (num(f, maxField) < 1) f[maxField] = 1;
+    f.VAL = arrayFor(rec.type.name === "compress" ? "DOUBLE" : ftvlOf(rec), num(f, maxField));
+    const c = rec.pvt.constantArray as unknown[] | undefined;
+    if (c) f.NORD = copyInto(f.VAL, c, c.length);
+  };
+}
+
+function arrayShape(maxField: string, countField = "NORD") {
+  return (rec: IocRecord): ArrayShape => ({
+    scalar: rec.type.name === "compress" ? "float64" : SCALAR_OF_FTVL[ftvlOf(rec)] ?? "float64",
+    max: num(rec.f, maxField),
+    countField,
+  });
+}
+
+function arrayMeta(rec: IocRecord): ValueMeta {
+  const f = rec.f;
+  const display = [num(f, "LOPR"), num(f, "HOPR")] as const;
+  return { units: f.EGU as string, precision: num(f, "PREC"), display, control: display };
+}
+
+/** Reads an input link into an array VAL (soft waveform/aai input). */
+function readArrayLink(rec: IocRecord, io: RecordIo, link: string): boolean {
+  if (io.isConstantLink(rec, link)) return false;
+  const r = io.getLink(rec, link, "array");
+  if (!r) return false;
+  rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
+  return true;
+}
+
+// ------------------------------------------------------------------ calc
+
+interface CalcState {
+  prog?: CalcProgramLike;
+  error?: string;
+  args: Float64Array;
+}
+
+/** One argument array for every evaluation (evaluation is synchronous). */
+const SCRATCH = new Float64Array(Math.max(CALC_ARGS, 21));
+/** Compiled programs by expression: many records share an expression. */
+const PROGRAMS = new Map<string, CalcProgramLike>();
+
+function calcState(rec: IocRecord, field: string): CalcState {
+  const key = field === "CALC" ? "calc" : `calc:${field}`;
+  let s = rec.pvt[key] as CalcState | undefined;
+  if (!s) {
+    s = { args: SCRATCH };
+    rec.pvt[key] = s;
+  }
+  return s;
+}
+
+function compileCached(expression: string): CalcProgramLike {
+  let p = PROGRAMS.get(expression);
+  if (!p) {
+    p = compile(expression);
+    if (PROGRAMS.size > 10000) PROGRAMS.clear();
+    PROGRAMS.set(expression, p);
+  }
+  return p;
+}
+
+function compileField(rec: IocRecord, field: string): void {
+  const s = calcState(rec, field);
+  try {
+    s.prog = compileCached(rec.f[field] as string);
+    s.error = undefined;
+  } catch (e) {
+    s.prog = undefined;
+    s.error = (e as Error).message;
+  }
+}
+
+/** Evaluates a CALC-style field over A..L; raises a CALC alarm on failure. */
+function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefined {
+  const s = calcState(rec, field);
+  if (!s.prog) {
+    io.setSevr(rec, AlarmStatus.CALC, INVALID, s.error);
+    return undefined;
+  }
+  const f = rec.f;
+  for (let i = 0; i < CALC_LETTERS.length; i++) s.args[i] = num(f, CALC_LETTERS[i]);
+  try {
+    const v = evaluate(s.prog, s.args, num(f, "VAL"));
+    for (let i = 0; i < CALC_LETTERS.length; i++) {
+      if (s.args[i] !== f[CALC_LETTERS[i]]) f[CALC_LETTERS[i]] = s.args[i];
+    }
+    return v;
+  } catch (e) {
+    io.setSevr(rec, AlarmStatus.CALC, INVALID, (e as Error).message);
+    return undefined;
+  }
+}
+
+function fetchLetters(rec: IocRecord, io: RecordIo): void {
+  const f = rec.f;
+  for (const c of CALC_LETTERS) {
+    const link = `INP${c}`;
+    if (io.isConstantLink(rec, link)) continue;
+    const r = io.getLink(rec, link, "number");
+    if (r) f[c] = r.value as number;
+  }
+}
+
+function calcSpecial(fields: string[]) {
+  return (rec: IocRecord, _io: RecordIo, field: string) => {
+    if (!fields.includes(field)) return;
+    const before = calcState(rec, field).prog;
+    compileField(rec, field);
+    const s = calcState(rec, field);
+    if (!s.prog) {
+      // Base refuses an invalid expression (S_db_badField) and keeps the old one.
+      s.prog = before;
+      s.error = undefined;
+      throw new Error(`Illegal expression in ${field}`);
+    }
+  };
+}
+
+// ------------------------------------------------------------------ mbb
+
+function mbbStates(rec: IocRecord): string[] {
+  const out: string[] = [];
+  let last = -1;
+  for (let i = 0; i < 16; i++) {
+    const s = rec.f[`${MBB_PREFIX[i]}ST`] as string;
+    out.push(s);
+    if (s !== "") last = i;
+  }
+  return out.slice(0, last + 1);
+}
+
+function mbbSdef(rec: IocRecord): boolean {
+  for (const p of MBB_PREFIX) {
+    if (rec.f[`${p}VL`] !== 0 || rec.f[`${p}ST`] !== "") return true;
+  }
+  return false;
+}
+
+function mbbMask(rec: IocRecord): void {
+  const f = rec.f;
+  const nobt = num(f, "NOBT");
+  if (nobt > 0 && !f.MASK) {
+    f.MASK = (nobt >= 32 ? 0xffffffff : (2 ** nobt - 1)) * 2 ** num(f, "SHFT") >>> 0;
+  }
+}
+
+function mbbAlarms(rec: IocRecord, io: RecordIo): void {
+  const f = rec.f;
+  const val = num(f, "VAL");
+  const sevr = val > 15 ? num(f, "UNSV") : num(f, `${MBB_PREFIX[val]}SV`);
+  stateAlarms(rec, io, sevr);
+}
+
+// ------------------------------------------------------------------ long strings
+
+function longStringInit(rec: IocRecord, _io: RecordIo, pass: 0 | 1): void {
+  const f = rec.f;
+  if (pass !== 0) return;
+  if (num(f, "SIZV") < 1) f.SIZV = 1;
+  if (typeof f.VAL !== "string") f.VAL = "";
+  if (typeof f.OVAL !== "string") f.OVAL = "";
+  f.LEN = new TextEncoder().encode(f.VAL as string).length + 1;
+}
+
+function longStringSize(rec: IocRecord): number {
+  return num(rec.f, "SIZV");
+}
+
+// ------------------------------------------------------------------ the types
+
+const ai: RecordSupport = {
+  posting: "deadband",
+  io: "input",
+  init(rec, _io, pass) {
+    if (pass === 1 && rec.f.LINR === 1 && num(rec.f, "ESLO") === 0) rec.f.ESLO = 1;
+    if (pass === 1) rec.f.INIT = 1;
+  },
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    if (rec.pvt.devResult !== "noConvert") {
+      let v = num(f, "RVAL") + num(f, "ROFF");
+      if (num(f, "ASLO") !== 0) v *= num(f, "ASLO");
+      v += num(f, "AOFF");
+      const linr = num(f, "LINR");
+      if (linr === 1 || linr === 2) v = v * num(f, "ESLO") + num(f, "EOFF");
+      const smoo = num(f, "SMOO");
+      if (smoo !== 0 && !f.INIT && Number.isFinite(num(f, "VAL")) && !f.UDF) {
+        v = v * (1 - smoo) + num(f, "VAL") * smoo;
+      }
+      f.VAL = v;
+      f.UDF = Number.isNaN(v) ? 1 : 0;
+    }
+    f.INIT = 0;
+    limitAlarms(rec, io);
+  },
+  meta: analogMeta("HOPR"),
+};
+
+const ao: RecordSupport = {
+  posting: "deadband",
+  io: "output",
+  init(rec, _io, pass) {
+    const f = rec.f;
+    if (pass === 1) {
+      f.OVAL = f.VAL;
+      f.PVAL = f.VAL;
+      f.INIT = 1;
+    }
+  },
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      const before = num(f, "VAL");
+      if (fetchDol(rec, io) && f.OIF === 1) f.VAL = before + num(f, "VAL");
+      clampDrive(f);
+      let v = num(f, "VAL");
+      const oroc = num(f, "OROC");
+      if (oroc !== 0) {
+        const d = v - num(f, "OVAL");
+        if (Math.abs(d) > oroc) v = num(f, "OVAL") + (d > 0 ? oroc : -oroc);
+      }
+      f.OVAL = v;
+      aoRaw(f);
+      f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
+      limitAlarms(rec, io);
+    }
+    const p = writeOutput(rec, io, () => {
+      f.VAL = f.IVOV;
+      f.OVAL = f.IVOV;
+      aoRaw(f);
+    });
+    if (p) return p;
+    f.ORAW = f.RVAL;
+    f.PVAL = f.OVAL;
+    f.INIT = 0;
+  },
+  meta: analogMeta("DRVH"),
+};
+
+function aoRaw(f: F): void {
+  let v = num(f, "OVAL");
+  const linr = num(f, "LINR");
+  if ((linr === 1 || linr === 2) && num(f, "ESLO") !== 0) v = (v - num(f, "EOFF")) / num(f, "ESLO");
+  v -= num(f, "AOFF");
+  if (num(f, "ASLO") !== 0) v /= num(f, "ASLO");
+  const r = v >= 0 ? Math.floor(v + 0.5) : Math.ceil(v - 0.5);
+  f.RVAL = (Number.isFinite(r) ? Math.max(-2147483648, Math.min(2147483647, r)) : 0) -
+    num(f, "ROFF");
+}
+
+const binMeta = (rec: IocRecord): ValueMeta => ({
+  choices: [rec.f.ZNAM as string, rec.f.ONAM as string],
+});
+
+const bi: RecordSupport = {
+  posting: "change",
+  io: "input",
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    if (rec.pvt.devResult !== "noConvert") {
+      let r = num(f, "RVAL");
+      if (num(f, "MASK")) r = (r & num(f, "MASK")) >>> 0;
+      f.VAL = r === 0 ? 0 : 1;
+      f.UDF = 0;
+    } else if (num(f, "VAL") > 1) f.VAL = 1;
+    stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
+    f.ORAW = f.RVAL;
+  },
+  meta: binMeta,
+};
+
+const bo: RecordSupport = {
+  posting: "change",
+  io: "output",
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      if (fetchDol(rec, io)) f.VAL = num(f, "VAL") !== 0 ? 1 : 0;
+      else if (num(f, "VAL") > 1) f.VAL = 1;
+      f.UDF = 0;
+      f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
+      stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
+    }
+    const p = writeOutput(rec, io, () => {
+      f.VAL = num(f, "IVOV") ? 1 : 0;
+      f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
+    });
+    if (p) return p;
+    f.ORAW = f.RVAL;
+    const high = num(f, "HIGH");
+    if (f.VAL === 1 && high > 0) {
+      io.after(high, () => {
+        if (f.VAL !== 1) return;
+        f.VAL = 0;
+        io.process(rec);
+      });
+    }
+  },
+  meta: binMeta,
+};
+
+const mbbi: RecordSupport = {
+  posting: "change",
+  io: "input",
+  init(rec, _io, pass) {
+    if (pass === 0) mbbMask(rec);
+    if (pass === 1) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+  },
+  special(rec, _io, field) {
+    if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+  },
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    if (rec.pvt.devResult !== "noConvert") {
+      let r = num(f, "RVAL");
+      if (num(f, "MASK")) r = (r & num(f, "MASK")) >>> 0;
+      r = Math.floor(r / 2 ** num(f, "SHFT"));
+      if (mbbSdef(rec)) {
+        let state = 65535;
+        for (let i = 0; i < 16; i++) {
+          if (num(f, `${MBB_PREFIX[i]}VL`) === r) {
+            state = i;
+            break;
+          }
+        }
+        f.VAL = state;
+      } else f.VAL = r & 0xffff;
+      f.UDF = 0;
+    }
+    mbbAlarms(rec, io);
+    f.ORAW = f.RVAL;
+  },
+  meta: (rec) => ({ choices: mbbStates(rec) }),
+};
+
+function mbboRaw(rec: IocRecord): void {
+  const f = rec.f;
+  const v = num(f, "VAL");
+  const raw = mbbSdef(rec) ? (v <= 15 ? num(f, `${MBB_PREFIX[v]}VL`) : 0) : v;
+  f.RVAL = (raw * 2 ** num(f, "SHFT")) >>> 0;
+}
+
+const mbbo: RecordSupport = {
+  posting: "change",
+  io: "output",
+  init(rec, _io, pass) {
+    if (pass === 0) mbbMask(rec);
+    if (pass === 1) {
+      rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+      mbboRaw(rec);
+      rec.f.ORAW = rec.f.RVAL;
+    }
+  },
+  special(rec, _io, field) {
+    if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+  },
+  process(rec, io) {
+    const f = rec.f;
+    const convert = () => mbboRaw(rec);
+    if (!f.PACT) {
+      fetchDol(rec, io);
+      f.UDF = 0;
+      convert();
+      mbbAlarms(rec, io);
+    }
+    const p = writeOutput(rec, io, () => {
+      f.VAL = f.IVOV;
+      convert();
+    });
+    if (p) return p;
+    f.ORAW = f.RVAL;
+  },
+  meta: (rec) => ({ choices: mbbStates(rec) }),
+};
+
+function setBits(rec: IocRecord): void {
+  const f = rec.f;
+  const v = num(f, "VAL") >>> 0;
+  for (let i = 0; i < 32; i++) {
+    const name = `B${i.toString(16).toUpperCase()}`;
+    const bit = (v >>> i) & 1;
+    if (f[name] !== bit) f[name] = bit;
+  }
+}
+
+const mbbiDirect: RecordSupport = {
+  posting: "change",
+  io: "input",
+  init(rec, _io, pass) {
+    if (pass === 0) mbbMask(rec);
+  },
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    if (rec.pvt.devResult !== "noConvert") {
+      let r = num(f, "RVAL");
+      if (num(f, "MASK")) r = (r & num(f, "MASK")) >>> 0;
+      f.VAL = Math.floor(r / 2 ** num(f, "SHFT")) | 0;
+      f.UDF = 0;
+    }
+    setBits(rec);
+    checkUdf(rec, io);
+    f.ORAW = f.RVAL;
+  },
+};
+
+const mbboDirect: RecordSupport = {
+  posting: "change",
+  io: "output",
+  init(rec, _io, pass) {
+    if (pass === 0) mbbMask(rec);
+  },
+  special(rec, _io, field) {
+    const f = rec.f;
+    if (/^B[0-9A-F]{1,2}$/.test(field)) {
+      const bit = parseInt(field.slice(1), 16);
+      const v = num(f, "VAL") >>> 0;
+      const m = 2 ** bit;
+      f.VAL = (f[field] ? (v | m) : (v & ~m)) | 0;
+    } else if (field === "VAL") setBits(rec);
+  },
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      if (fetchDol(rec, io)) setBits(rec);
+      f.UDF = 0;
+      f.RVAL = ((num(f, "VAL") >>> 0) * 2 ** num(f, "SHFT")) >>> 0;
+      checkUdf(rec, io);
+    }
+    const p = writeOutput(rec, io);
+    if (p) return p;
+    f.ORAW = f.RVAL;
+  },
+};
+
+function intMeta(control: "HOPR" | "DRVH") {
+  return analogMeta(control);
+}
+
+const longin: RecordSupport = {
+  posting: "deadband",
+  io: "input",
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    f.VAL = Math.trunc(num(f, "VAL"));
+    limitAlarms(rec, io);
+  },
+  meta: intMeta("HOPR"),
+};
+
+const OOPT_TEST: ((v: number, p: number) => boolean)[] = [
+  () => true,
+  (v, p) => v !== p,
+  (v) => v === 0,
+  (v) => v !== 0,
+  (v, p) => v === 0 && p !== 0,
+  (v, p) => v !== 0 && p === 0,
+];
+
+const longout: RecordSupport = {
+  posting: "deadband",
+  io: "output",
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      fetchDol(rec, io);
+      f.VAL = Math.trunc(num(f, "VAL"));
+      clampDrive(f);
+      f.UDF = 0;
+      limitAlarms(rec, io);
+      // OOPT decides whether to write; the first processing always writes.
+      if (rec.pvt.wrote && !OOPT_TEST[num(f, "OOPT")](num(f, "VAL"), num(f, "PVAL"))) {
+        f.PVAL = f.VAL;
+        return;
+      }
+      rec.pvt.wrote = true;
+    }
+    const p = writeOutput(rec, io);
+    if (p) return p;
+    f.PVAL = f.VAL;
+  },
+  meta: intMeta("DRVH"),
+};
+
+const int64in: RecordSupport = { ...longin };
+const int64out: RecordSupport = {
+  ...longout,
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      fetchDol(rec, io);
+      f.VAL = Math.trunc(num(f, "VAL"));
+      clampDrive(f);
+      f.UDF = 0;
+      limitAlarms(rec, io);
+    }
+    return writeOutput(rec, io);
+  },
+};
+
+const stringin: RecordSupport = {
+  posting: "mpst",
+  io: "input",
+  init(rec, _io, pass) {
+    if (pass === 1) rec.f.OVAL = rec.f.VAL;
+  },
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    f.VAL = String(f.VAL).slice(0, 39);
+    checkUdf(rec, io);
+    f.OVAL = f.VAL;
+  },
+};
+
+const stringout: RecordSupport = {
+  posting: "mpst",
+  io: "output",
+  init(rec, _io, pass) {
+    if (pass === 1) rec.f.OVAL = rec.f.VAL;
+  },
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      fetchDol(rec, io, "string");
+      f.VAL = String(f.VAL).slice(0, 39);
+      f.UDF = 0;
+    }
+    const p = writeOutput(rec, io);
+    if (p) return p;
+    f.OVAL = f.VAL;
+  },
+};
+
+const lsi: RecordSupport = {
+  posting: "mpst",
+  io: "input",
+  init: longStringInit,
+  longString: longStringSize,
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    const bytes = new TextEncoder().encode(String(f.VAL));
+    const max = num(f, "SIZV") - 1;
+    if (bytes.length > max) f.VAL = new TextDecoder().decode(bytes.slice(0, max));
+    f.LEN = Math.min(bytes.length, max) + 1;
+    checkUdf(rec, io);
+    f.OVAL = f.VAL;
+    f.OLEN = f.LEN;
+  },
+};
+
+const lso: RecordSupport = {
+  posting: "mpst",
+  io: "output",
+  init: longStringInit,
+  longString: longStringSize,
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      fetchDol(rec, io, "string");
+      const bytes = new TextEncoder().encode(String(f.VAL));
+      f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
+      f.UDF = 0;
+    }
+    const p = writeOutput(rec, io);
+    if (p) return p;
+    f.OVAL = f.VAL;
+    f.OLEN = f.LEN;
+  },
+};
+
+const waveform: RecordSupport = {
+  posting: "mpst",
+  io: "input",
+  init: arrayInit("NELM"),
+  arrayShape: arrayShape("NELM"),
+  meta: arrayMeta,
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    const n = rec.pvt.readCount as number | undefined;
+    if (n !== undefined) rec.pvt.readCount = undefined;
+    if (num(f, "NORD") > 0) f.UDF = 0;
+    checkUdf(rec, io);
+  },
+};
+
+const aai: RecordSupport = { ...waveform };
+
+const aao: RecordSupport = {
+  posting: "mpst",
+  io: "output",
+  init: arrayInit("NELM"),
+  arrayShape: arrayShape("NELM"),
+  meta: arrayMeta,
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT && f.OMSL && !io.isConstantLink(rec, "DOL")) {
+      if (readArrayLink(rec, io, "DOL")) f.UDF = 0;
+    }
+    if (num(f, "NORD") > 0) f.UDF = 0;
+    if (!f.PACT) checkUdf(rec, io);
+    return writeOutput(rec, io);
+  },
+};
+
+const subArray: RecordSupport = {
+  posting: "always",
+  io: "input",
+  init(rec, io, pass) {
+    const f = rec.f;
+    if (pass !== 0) return;
+    if (num(f, "MALM") < 1) f.MALM = 1;
+    if (num(f, "NELM") > num(f, "MALM")) f.NELM = f.MALM;
+    arrayInit("MALM")(rec, io, pass);
+    rec.pvt.buffer = arrayFor(ftvlOf(rec), num(f, "MALM"));
+  },
+  arrayShape: (rec) => ({
+    scalar: SCALAR_OF_FTVL[ftvlOf(rec)] ?? "float64",
+    max: num(rec.f, "MALM"),
+    countField: "NORD",
+  }),
+  meta: arrayMeta,
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT && !io.isConstantLink(rec, "INP")) {
+      const r = io.getLink(rec, "INP", "array");
+      if (r) {
+        const src = r.value as ArrayLike<unknown>;
+        const indx = num(f, "INDX");
+        const nelm = Math.min(num(f, "NELM"), num(f, "MALM"));
+        const avail = Math.max(0, Math.min(r.count, src.length) - indx);
+        const n = Math.min(nelm, avail);
+        const part = Array.prototype.slice.call(src, indx, indx + n);
+        f.NORD = copyInto(f.VAL, part, n);
+        f.UDF = 0;
+      }
+    }
+    checkUdf(rec, io);
+  },
+};
+
+function fetchDoubles(rec: IocRecord, io: RecordIo, links: string[], into: string[]): void {
+  for (let i = 0; i < links.length; i++) {
+    if (io.isConstantLink(rec, links[i])) continue;
+    const r = io.getLink(rec, links[i], "number");
+    if (r) rec.f[into[i]] = r.value as number;
+  }
+}
+
+const calc: RecordSupport = {
+  posting: "deadband",
+  init(rec, _io, pass) {
+    if (pass === 0) compileField(rec, "CALC");
+  },
+  special: calcSpecial(["CALC"]),
+  process(rec, io) {
+    const f = rec.f;
+    fetchLetters(rec, io);
+    const v = runCalc(rec, io, "CALC");
+    if (v !== undefined) {
+      f.VAL = v;
+      f.UDF = Number.isNaN(v) ? 1 : 0;
+    }
+    limitAlarms(rec, io);
+    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+  },
+  meta: analogMeta("HOPR"),
+};
+
+const calcout: RecordSupport = {
+  posting: "deadband",
+  init(rec, io, pass) {
+    if (pass === 0) {
+      compileField(rec, "CALC");
+      compileField(rec, "OCAL");
+    } else {
+      for (const c of CALC_LETTERS) rec.f[`IN${c}V`] = io.linkState(rec, `INP${c}`);
+      rec.f.OUTV = io.linkState(rec, "OUT");
+    }
+  },
+  special: calcSpecial(["CALC", "OCAL"]),
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      fetchLetters(rec, io);
+      const v = runCalc(rec, io, "CALC");
+      if (v !== undefined) {
+        f.VAL = v;
+        f.UDF = Number.isNaN(v) ? 1 : 0;
+      }
+      limitAlarms(rec, io);
+      const oopt = num(f, "OOPT");
+      const val = num(f, "VAL"), pval = num(f, "PVAL");
+      const go = oopt === 1 ? Math.abs(pval - val) > num(f, "MDEL") : OOPT_TEST[oopt](val, pval);
+      rec.pvt.output = go;
+      if (go) {
+        if (num(f, "DOPT") === 1) {
+          const o = runCalc(rec, io, "OCAL");
+          if (o !== undefined) f.OVAL = o;
+        } else f.OVAL = f.VAL;
+        const odly = num(f, "ODLY");
+        if (odly > 0) {
+          f.DLYA = 1;
+          return new Promise<void>((resolve) => io.after(odly, resolve));
+        }
+      }
+    }
+    f.DLYA = 0;
+    if (rec.pvt.output) {
+      if ((f.NSEV as number) >= INVALID && f.IVOA === 1) {
+        // Don't drive outputs.
+      } else {
+        if ((f.NSEV as number) >= INVALID && f.IVOA === 2) f.OVAL = f.IVOV;
+        io.putLink(rec, "OUT", f.OVAL);
+        const oevt = String(f.OEVT).trim();
+        if (oevt !== "") io.postEvent(oevt);
+      }
+    }
+    f.PVAL = f.VAL;
+    f.POVL = f.OVAL;
+    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+  },
+  meta: analogMeta("HOPR"),
+};
+
+const sel: RecordSupport = {
+  posting: "deadband",
+  init(rec, io, pass) {
+    // Inputs without a constant start as NaN (they are ignored by High/Low/Median).
+    if (pass !== 1) return;
+    for (const c of CALC_LETTERS) {
+      if (io.isConstantLink(rec, `INP${c}`) && rec.links[`INP${c}`]?.kind === "constant") continue;
+      rec.f[c] = NaN;
+    }
+  },
+  process(rec, io) {
+    const f = rec.f;
+    if (!io.isConstantLink(rec, "NVL")) {
+      const r = io.getLink(rec, "NVL", "number");
+      if (r) f.SELN = Math.max(0, Math.trunc(r.value as number));
+    }
+    fetchDoubles(rec, io, CALC_LETTERS.map((c) => `INP${c}`), CALC_LETTERS);
+    const selm = num(f, "SELM");
+    const vals = CALC_LETTERS.map((c) => num(f, c));
+    let v: number;
+    if (selm === 0) {
+      const i = num(f, "SELN");
+      if (i >= CALC_LETTERS.length) {
+        io.setSevr(rec, AlarmStatus.SOFT, INVALID);
+        limitAlarms(rec, io);
+        return;
+      }
+      v = vals[i];
+    } else {
+      const ok = vals.filter((x) => !Number.isNaN(x));
+      if (ok.length === 0) {
+        io.setSevr(rec, AlarmStatus.CALC, INVALID);
+        return;
+      }
+      if (selm === 1) v = Math.max(...ok);
+      else if (selm === 2) v = Math.min(...ok);
+      else {
+        ok.sort((a, b) => a - b);
+        v = ok[Math.floor(ok.length / 2)];
+      }
+    }
+    f.VAL = v;
+    f.UDF = Number.isNaN(v) ? 1 : 0;
+    limitAlarms(rec, io);
+    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+  },
+  meta: analogMeta("HOPR"),
+};
+
+/** The links a selection picks: SELM All (0), Specified (1), Mask (2), with OFFS/SHFT. */
+function selected(rec: IocRecord, io: RecordIo): number[] | undefined {
+  const f = rec.f;
+  if (!io.isConstantLink(rec, "SELL")) {
+    const r = io.getLink(rec, "SELL", "number");
+    if (r) f.SELN = Math.max(0, Math.trunc(r.value as number)) & 0xffff;
+  }
+  const selm = num(f, "SELM");
+  if (selm === 0) return HEX.map((_, i) => i);
+  if (selm === 1) {
+    const i = num(f, "SELN") + num(f, "OFFS");
+    if (i < 0 || i > 15) {
+      io.setSevr(rec, AlarmStatus.SOFT, INVALID);
+      return undefined;
+    }
+    return [i];
+  }
+  const shft = num(f, "SHFT");
+  let mask = num(f, "SELN");
+  mask = shft >= 0 ? mask >>> shft : mask << -shft;
+  return HEX.map((_, i) => i).filter((i) => (mask >>> i) & 1);
+}
+
+const fanout: RecordSupport = {
+  posting: "change",
+  process(rec, io) {
+    const list = selected(rec, io);
+    if (list) { for (const i of list) io.forwardLink(rec, `LNK${HEX[i]}`); }
+    rec.f.UDF = 0;
+  },
+};
+
+const seq: RecordSupport = {
+  posting: "change",
+  init(rec, _io, pass) {
+    if (pass === 1) rec.f.OLDN = rec.f.SELN;
+  },
+  process(rec, io) {
+    const f = rec.f;
+    if (f.PACT) {
+      rec.f.UDF = 0;
+      return;
+    }
+    const list = selected(rec, io);
+    if (!list) return;
+    const steps = list.map((i) => HEX[i]);
+    const step = (k: string) => {
+      if (!io.isConstantLink(rec, `DOL${k}`)) {
+        const r = io.getLink(rec, `DOL${k}`, "number");
+        if (r) f[`DO${k}`] = r.value as number;
+      }
+      io.putLink(rec, `LNK${k}`, f[`DO${k}`]);
+    };
+    if (steps.every((k) => num(f, `DLY${k}`) <= 0)) {
+      for (const k of steps) step(k);
+      f.UDF = 0;
+      return;
+    }
+    return (async () => {
+      for (const k of steps) {
+        const d = num(f, `DLY${k}`);
+        if (d > 0) await new Promise<void>((r) => io.after(d, r));
+        step(k);
+      }
+    })();
+  },
+};
+
+const dfanout: RecordSupport = {
+  posting: "deadband",
+  process(rec, io) {
+    const f = rec.f;
+    fetchDol(rec, io);
+    f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
+    limitAlarms(rec, io);
+    const list = selected(rec, io);
+    if (list) {
+      for (const i of list) if (i < 8) io.putLink(rec, `OUT${LETTERS[i]}`, f.VAL);
+    }
+  },
+  meta: analogMeta("HOPR"),
+};
+
+const compress: RecordSupport = {
+  posting: "always",
+  init(rec, io, pass) {
+    arrayInit("NSAM")(rec, io, pass);
+    if (pass === 0) rec.pvt.acc = [] as number[];
+  },
+  arrayShape: arrayShape("NSAM", "NUSE"),
+  meta: arrayMeta,
+  special(rec, _io, field) {
+    if (field === "RES") {
+      rec.f.NUSE = 0;
+      rec.f.OFF = 0;
+      rec.f.INX = 0;
+      rec.pvt.acc = [];
+      (rec.f.VAL as Float64Array).fill(0);
+    }
+  },
+  process(rec, io) {
+    const f = rec.f;
+    if (io.isConstantLink(rec, "INP")) return;
+    const r = io.getLink(rec, "INP", "array");
+    if (!r) return;
+    const src = Array.from(r.value as ArrayLike<number>, Number).slice(0, r.count);
+    const buf = f.VAL as Float64Array;
+    const nsam = buf.length;
+    const alg = num(f, "ALG");
+    const push = (v: number) => {
+      // Circular buffer: newest first is base's default (BALG FIFO).
+      if (num(f, "BALG") === 1) {
+        buf.copyWithin(0, 1);
+        buf[nsam - 1] = v;
+      } else {
+        buf.copyWithin(1, 0, nsam - 1);
+        buf[0] = v;
+      }
+      f.NUSE = Math.min(num(f, "NUSE") + 1, nsam);
+    };
+    if (alg === 3) {
+      for (const v of src) push(v);
+    } else {
+      const n = Math.max(1, num(f, "N"));
+      const acc = rec.pvt.acc as number[];
+      if (src.length > 1) {
+        // An array input reduces each group of N elements to one value.
+        const out: number[] = [];
+        for (let i = 0; i + n <= src.length; i += n) out.push(reduce(alg, src.slice(i, i + n)));
+        for (const v of out) push(v);
+      } else {
+        acc.push(src[0]);
+        if (acc.length >= n) {
+          push(reduce(alg, acc.splice(0, acc.length)));
+        } else return;
+      }
+    }
+    f.UDF = 0;
+  },
+};
+
+function reduce(alg: number, xs: number[]): number {
+  if (alg === 0) return Math.min(...xs);
+  if (alg === 1) return Math.max(...xs);
+  if (alg === 4) {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+  }
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+const printf: RecordSupport = {
+  posting: "mpst",
+  io: "output",
+  init: longStringInit,
+  longString: longStringSize,
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      const text = formatPrintf(String(f.FMT), (i, want) => {
+        const link = `INP${i}`;
+        if (io.isConstantLink(rec, link)) return undefined;
+        return io.getLink(rec, link, want)?.value as number | string | undefined;
+      }, String(f.IVLS));
+      const bytes = new TextEncoder().encode(text);
+      const max = num(f, "SIZV") - 1;
+      f.VAL = bytes.length > max ? new TextDecoder().decode(bytes.slice(0, max)) : text;
+      f.LEN = Math.min(bytes.length, max) + 1;
+      f.UDF = 0;
+    }
+    return writeOutput(rec, io);
+  },
+};
+
+const event: RecordSupport = {
+  posting: "change",
+  io: "input",
+  process(rec, io) {
+    const p = runDevice(rec, io);
+    if (p) return p;
+    const f = rec.f;
+    const name = String(f.VAL).trim();
+    if (name !== "") io.postEvent(name);
+    f.UDF = 0;
+  },
+};
+
+/** Deadband records start with MLST/ALST/LALM at the initial VAL (as base's init_record). */
+function withInitialLast(support: RecordSupport): RecordSupport {
+  if (support.posting !== "deadband") return support;
+  const init = support.init;
+  return {
+    ...support,
+    init(rec, io, pass) {
+      init?.(rec, io, pass);
+      if (pass === 1) {
+        const v = rec.f.VAL;
+        rec.f.MLST = v;
+        rec.f.ALST = v;
+        if (rec.type.byName.has("LALM")) rec.f.LALM = v;
+      }
+    },
+  };
+}
+
+const ALL: Record<string, RecordSupport> = {
+  ai,
+  ao,
+  bi,
+  bo,
+  longin,
+  longout,
+  int64in,
+  int64out,
+  mbbi,
+  mbbo,
+  mbbiDirect,
+  mbboDirect,
+  stringin,
+  stringout,
+  lsi,
+  lso,
+  waveform,
+  aai,
+  aao,
+  subArray,
+  calc,
+  calcout,
+  sel,
+  seq,
+  fanout,
+  dfanout,
+  compress,
+  printf,
+  event,
+};
+
+/** Every record type's support, by type name. */
+export const RECORD_SUPPORT: Readonly<Record<string, RecordSupport>> = Object.fromEntries(
+  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(v)]),
+);

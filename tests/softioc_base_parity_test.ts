@@ -1,0 +1,203 @@
+/**
+ * Side by side with EPICS base's softIoc (when it is on PATH): the same .db loaded in both;
+ * the shell's dbl/dbpr/dbgf/scanppl output, and a caget of every field of every record
+ * (1,387 `REC.FIELD`s) before and after puts and processing chains, must be identical.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { main as caget } from "../cli/caget.ts";
+import { main as caput } from "../cli/caput.ts";
+import { recordType } from "../lib/ioc/record_type.ts";
+import { findTool } from "./_pva_server_tools.ts";
+import { captureIO } from "./_helpers/ca_cli_io.ts";
+import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+
+const SOFTIOC = findTool("softIoc", []);
+const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
+const OURS = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  "--quiet",
+  "--config",
+  `${REPO_ROOT}/deno.json`,
+  `${REPO_ROOT}/cli/softioc.ts`,
+];
+
+const RECORDS: [string, string][] = [
+  ["p:ao", "ao"],
+  ["p:calc", "calc"],
+  ["p:ai", "ai"],
+  ["p:bo", "bo"],
+  ["p:bi", "bi"],
+  ["p:mbbo", "mbbo"],
+  ["p:lo", "longout"],
+  ["p:li", "longin"],
+  ["p:so", "stringout"],
+  ["p:si", "stringin"],
+  ["p:wf", "waveform"],
+  ["p:sel", "sel"],
+  ["p:seq", "seq"],
+  ["p:fan", "fanout"],
+  ["p:df", "dfanout"],
+  ["p:co", "calcout"],
+  ["p:i64", "int64in"],
+  ["p:mbbid", "mbbiDirect"],
+  ["p:ev", "event"],
+];
+
+function iocEnv(port: number): Record<string, string> {
+  const repeater = freePort([port]);
+  const pva = freePort([port, repeater]);
+  return {
+    ...LOOPBACK_ENV,
+    EPICS_CAS_SERVER_PORT: String(port),
+    EPICS_CA_SERVER_PORT: String(port),
+    EPICS_CA_REPEATER_PORT: String(repeater),
+    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeater}`,
+    EPICS_PVAS_SERVER_PORT: String(pva),
+    EPICS_PVAS_BROADCAST_PORT: String(pva),
+    NO_COLOR: "1",
+    // Under `deno task`, softioc works in INIT_CWD.
+    INIT_CWD: FIXTURES,
+  };
+}
+
+/** Runs an IOC with shell commands on stdin and returns what it printed on stdout. */
+async function shellRun(cmd: string[], commands: string): Promise<string> {
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), "-d", "parity.db"],
+    cwd: FIXTURES,
+    env: iocEnv(freePort()),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(commands + "exit\n"));
+  await w.close();
+  const out = await child.output();
+  return new TextDecoder().decode(out.stdout).replace(/^#{20,}\n(##.*\n)+#{20,}\n/, "");
+}
+
+interface Running extends AsyncDisposable {
+  port: number;
+}
+
+async function startIoc(cmd: string[]): Promise<Running> {
+  const port = freePort();
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), "-d", "parity.db"],
+    cwd: FIXTURES,
+    env: iocEnv(port),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  const dec = new TextDecoder();
+  const deadline = Date.now() + 30_000;
+  // iocInit prints its banner to stdout once the servers run.
+  while (!/#{20,}\n(##.*\n)+#{20,}\n/.test(text)) {
+    const r = await reader.read();
+    if (r.done || Date.now() > deadline) throw new Error(`IOC did not start:\n${text}`);
+    text += dec.decode(r.value, { stream: true });
+  }
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe empty */ }
+  })();
+  const w = child.stdin.getWriter();
+  return {
+    port,
+    async [Symbol.asyncDispose]() {
+      try {
+        await w.write(new TextEncoder().encode("exit\n"));
+        await w.close();
+      } catch {
+        // Already gone.
+      }
+      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await child.status;
+      clearTimeout(t);
+      await drained;
+    },
+  };
+}
+
+async function getAll(port: number, names: string[]): Promise<string[]> {
+  const c = captureIO(port);
+  await caget(["-t", "-w", "5", ...names], c.io);
+  return c.out.stdout.split("\n").slice(0, names.length);
+}
+
+async function put(port: number, name: string, value: string): Promise<void> {
+  const c = captureIO(port);
+  assert.equal(await caput(["-c", "-t", "-w", "5", name, value], c.io), 0, c.out.stderr);
+}
+
+const ignore = SOFTIOC === undefined;
+const why = ignore ? " (ignored: softIoc is not on PATH)" : "";
+
+Deno.test({
+  name: `dbl, dbpr, dbgf and scanppl print what softIoc prints${why}`,
+  ignore,
+  async fn() {
+    const commands = 'dbl\ndbl "ai" "VAL EGU"\ndbl "calc" "CALC INPA FLNK"\ndbpr p:ai\n' +
+      "dbpr p:bo 1\ndbgf p:wf\ndbgf p:ao\ndbgf p:mbbo\ndbgf p:so\ndbpf p:lo 7\ndbgf p:li\n" +
+      "dbtr p:fan\nscanppl\n";
+    const [base, ours] = await Promise.all([
+      shellRun([SOFTIOC!], commands),
+      shellRun(OURS, commands),
+    ]);
+    // dbtr prints TIME, which differs between the two runs.
+    const noTime = (s: string) => s.replace(/TIME: [0-9-]+ [0-9:.]+/g, "TIME: -");
+    assert.equal(noTime(ours), noTime(base));
+  },
+});
+
+Deno.test({
+  name:
+    `caget of every field of every record matches softIoc before and after puts and chains${why}`,
+  ignore,
+  async fn() {
+    const names: string[] = [];
+    for (const [rec, type] of RECORDS) {
+      for (const f of recordType(type)!.fields) {
+        if (f.type !== "NOACCESS" || f.name === "VAL") names.push(`${rec}.${f.name}`);
+      }
+    }
+    await using base = await startIoc([SOFTIOC!]);
+    await using ours = await startIoc(OURS);
+    const compare = async (when: string) => {
+      const [a, b] = await Promise.all([getAll(base.port, names), getAll(ours.port, names)]);
+      const diffs = names.flatMap((n, i) =>
+        a[i] === b[i] ? [] : [`${n}: base ${a[i]} ours ${b[i]}`]
+      );
+      assert.deepEqual(diffs, [], `${when}: ${diffs.length} of ${names.length} differ`);
+    };
+    await compare("after iocInit");
+    for (const ioc of [base, ours]) {
+      await put(ioc.port, "p:ao", "20");
+      await put(ioc.port, "p:bo", "1");
+      await put(ioc.port, "p:lo", "600");
+      await put(ioc.port, "p:mbbo", "2");
+      await put(ioc.port, "p:fan.PROC", "1");
+      await put(ioc.port, "p:so", "world");
+      await put(ioc.port, "p:df", "-60");
+      await put(ioc.port, "p:ai.HIGH", "3");
+      await put(ioc.port, "p:ai.PROC", "1");
+    }
+    // The CP link from p:bo to p:bi processes p:bi after the put has completed.
+    const settled = async (port: number) => {
+      for (let i = 0; i < 100; i++) {
+        const [v] = await getAll(port, ["p:bi"]);
+        if (v === "Open") return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await Promise.all([settled(base.port), settled(ours.port)]);
+    await compare("after puts");
+  },
+});

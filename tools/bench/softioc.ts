@@ -1,0 +1,197 @@
+/**
+ * softioc against EPICS base's softIoc, in the same run and with the same client (ours):
+ * - load + iocInit of 100,000 records (process start to the "iocRun" message);
+ * - FLNK chain processings per second driven by CA put-callbacks (a 10-record chain);
+ * - CA gets per second of one record (batches of 100), and monitor updates per second
+ *   of the chain's end while it is driven.
+ * Prints each rate and the ratio ours/softIoc (> 1 means we are faster).
+ *
+ * ```text
+ * deno run -A tools/bench/softioc.ts [--records N] [--seconds S]
+ * ```
+ * softIoc is found on PATH (or /opt/epics/base/bin/linux-x86_64).
+ * @module
+ */
+
+import { CaContext } from "../../lib/ca/client/context.ts";
+import { epicsConfigFrom } from "../../lib/core/env.ts";
+
+const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
+const LOOPBACK: Record<string, string> = {
+  EPICS_CA_AUTO_ADDR_LIST: "NO",
+  EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
+  EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
+  EPICS_CAS_BEACON_ADDR_LIST: "127.0.0.1",
+  EPICS_PVA_AUTO_ADDR_LIST: "NO",
+  EPICS_PVAS_INTF_ADDR_LIST: "127.0.0.1",
+  EPICS_PVAS_AUTO_BEACON_ADDR_LIST: "NO",
+  EPICS_PVAS_BEACON_ADDR_LIST: "127.0.0.1",
+};
+
+function arg(name: string, dflt: number): number {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Number(Deno.args[i + 1]) : dflt;
+}
+const N = arg("--records", 100_000);
+const SECONDS = arg("--seconds", 3);
+const CHAIN = 10;
+
+function findSoftIoc(): string | undefined {
+  const dirs = [...(Deno.env.get("PATH") ?? "").split(":"), "/opt/epics/base/bin/linux-x86_64"];
+  for (const d of dirs) {
+    try {
+      if (Deno.statSync(`${d}/softIoc`).isFile) return `${d}/softIoc`;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
+}
+
+function writeDb(dir: string): string {
+  let t = "";
+  for (let i = 0; i < CHAIN; i++) {
+    const next = i + 1 < CHAIN ? `field(FLNK, "b:c${i + 1}")` : "";
+    t += i === 0
+      ? `record(ao, "b:c0") { ${next} }\n`
+      : `record(calc, "b:c${i}") { field(INPA, "b:c${i - 1}") field(CALC, "A+1") ${next} }\n`;
+  }
+  for (let i = 0; i < N; i++) {
+    const type = i % 3 === 0 ? "ai" : i % 3 === 1 ? "ao" : "calc";
+    const extra = type === "calc" ? ' field(CALC, "A+B")' : ' field(EGU, "mm") field(PREC, "2")';
+    t += `record(${type}, "b:r${i}") { field(DESC, "record ${i}")${extra} }\n`;
+  }
+  const path = `${dir}/bench.db`;
+  Deno.writeTextFileSync(path, t);
+  return path;
+}
+
+let nextPort = 31064 + Math.floor(Math.random() * 2000);
+
+interface Run {
+  load: number;
+  chain: number;
+  gets: number;
+  monitors: number;
+}
+
+async function measure(cmd: string[], db: string): Promise<Run> {
+  const port = nextPort;
+  nextPort += 20;
+  const env = {
+    ...LOOPBACK,
+    EPICS_CAS_SERVER_PORT: String(port),
+    EPICS_CA_SERVER_PORT: String(port),
+    EPICS_CA_REPEATER_PORT: String(port + 1),
+    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${port + 1}`,
+    EPICS_PVAS_SERVER_PORT: String(port + 2),
+    EPICS_PVAS_BROADCAST_PORT: String(port + 3),
+  };
+  const t0 = performance.now();
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), "-S", "-d", db],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // Both print "iocRun: All initialization complete" on stderr once iocInit is done.
+  const reader = child.stderr.getReader();
+  let text = "";
+  const dec = new TextDecoder();
+  while (!text.includes("All initialization complete")) {
+    const r = await reader.read();
+    if (r.done) throw new Error(`${cmd[0]} ended before iocInit completed:\n${text}`);
+    text += dec.decode(r.value, { stream: true });
+  }
+  const load = (performance.now() - t0) / 1000;
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe empty */ }
+  })();
+  const ctx = new CaContext({
+    config: epicsConfigFrom({ ...LOOPBACK, EPICS_CA_ADDR_LIST: `127.0.0.1:${port}` }).ca,
+    repeater: false,
+  });
+  try {
+    const last = ctx.channel(`b:r${N - 1}`);
+    await last.connected(120);
+    await last.get({ timeoutSec: 60 });
+
+    const head = ctx.channel("b:c0");
+    const tail = ctx.channel(`b:c${CHAIN - 1}`);
+    await head.connected(10);
+    await tail.connected(10);
+    let updates = 0;
+    const sub = tail.subscribe({ mask: 1 }, () => updates++);
+    let puts = 0;
+    const end = performance.now() + SECONDS * 1000;
+    // Eight put-callbacks in flight at a time, as a busy client would have.
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (performance.now() < end) {
+        await head.put(puts++, { wait: true, timeoutSec: 10 });
+      }
+    }));
+    const chain = (puts * CHAIN) / SECONDS;
+    const monitors = updates / SECONDS;
+    sub.cancel();
+
+    let gets = 0;
+    const gend = performance.now() + SECONDS * 1000;
+    const batch = Array.from({ length: 100 }, () => last);
+    while (performance.now() < gend) {
+      await ctx.getMany(batch, { timeoutSec: 10 });
+      gets += batch.length;
+    }
+    return { load, chain, gets: gets / SECONDS, monitors };
+  } finally {
+    await ctx.close();
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone.
+    }
+    await child.status;
+    await drained;
+  }
+}
+
+if (import.meta.main) {
+  const softIoc = findSoftIoc();
+  if (!softIoc) {
+    console.error("softioc bench: softIoc is not on PATH; nothing to compare against");
+    Deno.exit(1);
+  }
+  const dir = Deno.makeTempDirSync();
+  try {
+    const db = writeDb(dir);
+    const base = await measure([softIoc], db);
+    const ours = await measure(
+      [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        "--config",
+        `${ROOT}/deno.json`,
+        `${ROOT}/cli/softioc.ts`,
+      ],
+      db,
+    );
+    const row = (what: string, b: number, o: number, unit: string, lowerIsBetter = false) => {
+      const ratio = lowerIsBetter ? b / o : o / b;
+      console.log(
+        `${what.padEnd(34)} softIoc ${b.toFixed(unit === "s" ? 2 : 0).padStart(10)} ${unit}` +
+          `   ours ${o.toFixed(unit === "s" ? 2 : 0).padStart(10)} ${unit}   ratio ${
+            ratio.toFixed(2)
+          }`,
+      );
+    };
+    console.log(`${N} records + a ${CHAIN}-record FLNK chain, ${SECONDS} s per rate`);
+    row("load + iocInit (to iocRun message)", base.load, ours.load, "s", true);
+    row("chain processings (CA put -c)", base.chain, ours.chain, "/s");
+    row("monitor updates (chain end)", base.monitors, ours.monitors, "/s");
+    row("CA gets (batches of 100)", base.gets, ours.gets, "/s");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
