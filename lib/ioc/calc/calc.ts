@@ -530,6 +530,9 @@ export function compileCalc(expression: string): CalcProgram {
       }
 
       case K.STORE: {
+        // Base checks the last byte of its postfix buffer, which for some numeric literals
+        // (e.g. 0xFFFFFFF) happens to look like a FETCH and yields a corrupt program; we
+        // refuse every non-letter target.
         const prev = lastInstr >= 0 ? out[lastInstr] : -1;
         if (stack.length > 0 || prev < Op.FETCH_A || prev > Op.FETCH_A + 11) {
           fail(start, CalcErr.BAD_ASSIGNMENT);
