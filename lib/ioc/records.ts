@@ -757,9 +757,27 @@ const longout: RecordSupport = {
   meta: intMeta("DRVH"),
 };
 
-const int64in: RecordSupport = { ...longin };
+/** int64in/int64out report their alarm limits whatever the severities (as base's). */
+function rawLimitsMeta(control: "HOPR" | "DRVH") {
+  const m = analogMeta(control);
+  return (rec: IocRecord): ValueMeta => {
+    const f = rec.f;
+    const v = m(rec);
+    return {
+      ...v,
+      alarm: {
+        limits: [num(f, "LOLO"), num(f, "LOW"), num(f, "HIGH"), num(f, "HIHI")],
+        severities: [num(f, "LLSV"), num(f, "LSV"), num(f, "HSV"), num(f, "HHSV")],
+        hysteresis: num(f, "HYST"),
+      },
+    };
+  };
+}
+
+const int64in: RecordSupport = { ...longin, meta: rawLimitsMeta("HOPR") };
 const int64out: RecordSupport = {
   ...longout,
+  meta: rawLimitsMeta("DRVH"),
   process(rec, io) {
     const f = rec.f;
     if (!f.PACT) {
