@@ -491,6 +491,14 @@ export class IocDatabase implements RecordIo {
       }
     }
     if (errors.length) throw new IocInitError(errors);
+    // A record undefined after loading starts with its UDF alarm in force (decided before
+    // init_record, as in base: an aai whose constant INP defines it still starts INVALID).
+    for (const rec of this.#order) {
+      if (rec.f.UDF) {
+        rec.f.STAT = AlarmStatus.UDF;
+        rec.f.SEVR = rec.f.UDFS;
+      }
+    }
     for (const pass of [0, 1] as const) {
       for (const rec of this.#order) {
         try {
@@ -510,13 +518,6 @@ export class IocDatabase implements RecordIo {
     }
     if (errors.length) throw new IocInitError(errors);
     for (const rec of this.#order) this.#linkRemote(rec);
-    // An undefined record starts with its UDF alarm in force.
-    for (const rec of this.#order) {
-      if (rec.f.UDF) {
-        rec.f.STAT = AlarmStatus.UDF;
-        rec.f.SEVR = rec.f.UDFS;
-      }
-    }
     this.#initialized = true;
     for (const rec of this.#order) this.#scanAdd(rec);
     hooks.afterRecordInit?.();

@@ -62,7 +62,10 @@ function softIo(raw: boolean): DeviceSupport["io"] {
         } else {
           rec.f[field] = r.value;
         }
-        if (!raw) rec.f.UDF = typeof r.value === "number" && Number.isNaN(r.value) ? 1 : 0;
+        // base's lsi soft support leaves UDF alone.
+        if (!raw && t !== "lsi") {
+          rec.f.UDF = typeof r.value === "number" && Number.isNaN(r.value) ? 1 : 0;
+        }
       }
       return raw ? undefined : "noConvert";
     }

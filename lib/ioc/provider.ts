@@ -26,6 +26,68 @@ const LINK_CHARS = 1024;
 
 const NO_META: ValueMeta = {};
 
+/**
+ * Fields that carry VAL's units, precision, display and control limits (base's record
+ * supports answer get_units/get_graphic_double/get_control_double for them as for VAL).
+ */
+const VALUE_LIKE = new Set([
+  "HIHI",
+  "HIGH",
+  "LOW",
+  "LOLO",
+  "LALM",
+  "ALST",
+  "MLST",
+  "OVAL",
+  "PVAL",
+  "IVOV",
+  "SVAL",
+  "POVL",
+]);
+
+/** Record types whose support answers display limits (others report none for any field). */
+const HAS_GRAPHIC = new Set([
+  "ai",
+  "ao",
+  "calc",
+  "calcout",
+  "compress",
+  "dfanout",
+  "longin",
+  "longout",
+  "int64in",
+  "int64out",
+  "sel",
+  "seq",
+  "subArray",
+  "waveform",
+  "aai",
+  "aao",
+]);
+
+/** Inputs and per-step values whose limits base's record supports answer specially. */
+const INPUT_LIKE = /^(L?[A-L]|DO[0-9A-F]|IHIL|ILIL|ODLY)$/;
+
+/** Limits base reports for a field no record support describes: its type's range. */
+const TYPE_RANGE: Partial<Record<string, readonly [number, number]>> = {
+  CHAR: [-128, 127],
+  UCHAR: [0, 255],
+  SHORT: [-32768, 32767],
+  USHORT: [0, 65535],
+  LONG: [-2147483648, 2147483647],
+  ULONG: [0, 4294967295],
+  INT64: [-9223372036854775808, 9223372036854775807],
+  UINT64: [0, 18446744073709551615],
+  FLOAT: [-1e30, 1e30],
+  DOUBLE: [-1e300, 1e300],
+};
+
+function withoutStates(m: ValueMeta): ValueMeta {
+  return m.choices === undefined && m.alarm === undefined
+    ? m
+    : { units: m.units, precision: m.precision, display: m.display, control: m.control };
+}
+
 function toBytes(text: string, max: number): Uint8Array {
   const b = new TextEncoder().encode(text);
   const out = new Uint8Array(Math.min(b.length + 1, max));
@@ -127,7 +189,7 @@ export class FieldChannel implements ServedPv {
   #build(): PvSnapshot {
     const rec = this.record;
     const f = rec.f;
-    const meta = this.#isVal ? rec.support.meta?.(rec) ?? NO_META : this.#fieldMeta();
+    const meta = this.#meta();
     const display = meta.display ?? [0, 0];
     const control = meta.control ?? display;
     const al = meta.alarm;
@@ -163,14 +225,47 @@ export class FieldChannel implements ServedPv {
     };
   }
 
-  /** Units and precision of other DOUBLE/FLOAT fields follow the record's EGU and PREC (as base's rset). */
-  #fieldMeta(): ValueMeta {
+  #meta(): ValueMeta {
+    const rec = this.record;
+    const name = this.field.name;
+    const own = rec.support.meta;
+    const range = TYPE_RANGE[this.field.type];
+    if (own && (this.#isVal || VALUE_LIKE.has(name))) {
+      const m = own(rec);
+      if (this.#isVal) return m;
+      const v = withoutStates(m);
+      // Record supports that answer display limits for these fields but not control ones
+      // (dfanout), or neither (calcout's OVAL), leave base's defaults: the type's range.
+      if (rec.type.name === "calcout" && (name === "OVAL" || name === "POVL")) {
+        return { units: v.units, precision: v.precision, display: range, control: range };
+      }
+      if (rec.type.name === "dfanout") return { ...v, control: range };
+      return v;
+    }
     const t = this.field.type;
-    if (t !== "DOUBLE" && t !== "FLOAT") return NO_META;
-    const f = this.record.f;
+    // Record types whose support has no display-limit routine report none (bi, fanout...);
+    // bo reports its fields' type ranges as control limits.
+    if (!HAS_GRAPHIC.has(rec.type.name)) {
+      if (rec.type.name !== "bo") return NO_META;
+      const c = t === "ENUM" ? [0, 65535] as const : range;
+      return c ? { control: c } : NO_META;
+    }
+    const f = rec.f;
+    if (INPUT_LIKE.test(name) && (t === "DOUBLE" || t === "FLOAT")) {
+      // calc/sel inputs, seq values, compress limits: display limits of the record (or
+      // none), no units, the type's range as control limits.
+      const d = typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] as const : [0, 0] as const;
+      return { display: d, control: range };
+    }
+    const integerEgu = rec.type.name.startsWith("long") || rec.type.name.startsWith("int64");
+    if (t === "ENUM") return { display: [0, 0], control: [0, 65535] };
+    if (t === "MENU" || t === "DEVICE" || t === "STRING") return NO_META;
+    const floating = t === "DOUBLE" || t === "FLOAT";
     return {
-      units: typeof f.EGU === "string" ? f.EGU : "",
-      precision: typeof f.PREC === "number" ? f.PREC : 0,
+      units: (floating || integerEgu) && typeof f.EGU === "string" ? f.EGU : "",
+      precision: floating && typeof f.PREC === "number" ? f.PREC : 0,
+      display: range,
+      control: range,
     };
   }
 

@@ -253,7 +253,10 @@ function arrayInit(maxField: string) {
     if (num(f, maxField) < 1) f[maxField] = 1;
     f.VAL = arrayFor(rec.type.name === "compress" ? "DOUBLE" : ftvlOf(rec), num(f, maxField));
     const c = rec.pvt.constantArray as unknown[] | undefined;
-    if (c) f.NORD = copyInto(f.VAL, c, c.length);
+    if (c) {
+      f.NORD = copyInto(f.VAL, c, c.length);
+      f.UDF = 0;
+    }
   };
 }
 
@@ -413,7 +416,9 @@ function longStringInit(rec: IocRecord, _io: RecordIo, pass: 0 | 1): void {
   if (num(f, "SIZV") < 1) f.SIZV = 1;
   if (typeof f.VAL !== "string") f.VAL = "";
   if (typeof f.OVAL !== "string") f.OVAL = "";
-  f.LEN = new TextEncoder().encode(f.VAL as string).length + 1;
+  // An empty long string has LEN 0 until something is written (as base).
+  const n = new TextEncoder().encode(f.VAL as string).length;
+  f.LEN = n === 0 ? 0 : n + 1;
 }
 
 function longStringSize(rec: IocRecord): number {
@@ -562,6 +567,8 @@ const mbbi: RecordSupport = {
   io: "input",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
+    // Without NOBT the mbbi keeps every bit of RVAL (base's MASK is all ones).
+    if (pass === 0 && !rec.f.NOBT && !rec.f.MASK) rec.f.MASK = 0xffffffff;
     if (pass === 1) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
   },
   special(rec, _io, field) {
@@ -670,6 +677,10 @@ const mbboDirect: RecordSupport = {
   io: "output",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
+    if (pass === 1) {
+      setBits(rec);
+      rec.f.MLST = rec.f.VAL;
+    }
   },
   special(rec, _io, field) {
     const f = rec.f;
@@ -691,6 +702,7 @@ const mbboDirect: RecordSupport = {
     const p = writeOutput(rec, io);
     if (p) return p;
     f.ORAW = f.RVAL;
+    f.OBIT = f.VAL;
   },
 };
 
@@ -745,9 +757,27 @@ const longout: RecordSupport = {
   meta: intMeta("DRVH"),
 };
 
-const int64in: RecordSupport = { ...longin };
+/** int64in/int64out report their alarm limits whatever the severities (as base's). */
+function rawLimitsMeta(control: "HOPR" | "DRVH") {
+  const m = analogMeta(control);
+  return (rec: IocRecord): ValueMeta => {
+    const f = rec.f;
+    const v = m(rec);
+    return {
+      ...v,
+      alarm: {
+        limits: [num(f, "LOLO"), num(f, "LOW"), num(f, "HIGH"), num(f, "HIHI")],
+        severities: [num(f, "LLSV"), num(f, "LSV"), num(f, "HSV"), num(f, "HHSV")],
+        hysteresis: num(f, "HYST"),
+      },
+    };
+  };
+}
+
+const int64in: RecordSupport = { ...longin, meta: rawLimitsMeta("HOPR") };
 const int64out: RecordSupport = {
   ...longout,
+  meta: rawLimitsMeta("DRVH"),
   process(rec, io) {
     const f = rec.f;
     if (!f.PACT) {
@@ -809,7 +839,6 @@ const lsi: RecordSupport = {
     const max = num(f, "SIZV") - 1;
     if (bytes.length > max) f.VAL = new TextDecoder().decode(bytes.slice(0, max));
     f.LEN = Math.min(bytes.length, max) + 1;
-    checkUdf(rec, io);
     f.OVAL = f.VAL;
     f.OLEN = f.LEN;
   },
@@ -1149,7 +1178,9 @@ const compress: RecordSupport = {
     const buf = f.VAL as Float64Array;
     const nsam = buf.length;
     const alg = num(f, "ALG");
+    f.INPN = src.length;
     const push = (v: number) => {
+      f.OFF = (num(f, "OFF") + 1) % nsam;
       // Circular buffer: newest first is base's default (BALG FIFO).
       if (num(f, "BALG") === 1) {
         buf.copyWithin(0, 1);
@@ -1159,6 +1190,7 @@ const compress: RecordSupport = {
         buf[0] = v;
       }
       f.NUSE = Math.min(num(f, "NUSE") + 1, nsam);
+      f.OUSE = f.NUSE;
     };
     if (alg === 3) {
       for (const v of src) push(v);
