@@ -305,9 +305,12 @@ export class Host implements Disposable {
     while (this.#state !== "Exit" && !this.#disposed) {
       if (this.#state !== "Stop") yield ++this.#cycle;
       if (this.#state === "Exit" || this.#disposed) break;
-      await this.#nap(this.#state === "Stop" ? Math.max(this.#sleep, 0.1) : this.#sleep);
+      const paused = this.#state === "Stop";
+      await this.#nap(paused ? Math.max(this.#sleep, 0.1) : this.#sleep);
+      // A nap cut short by Exit is no cycle: counting it would skew cycleTime's last mean.
+      if (this.#state === "Exit" || this.#disposed) break;
       const now = performance.now();
-      if (this.#state !== "Stop") {
+      if (!paused && this.#state !== "Stop") {
         this.#cycleSum += (now - last) / 1000;
         this.#cycleN++;
       }
