@@ -7,6 +7,7 @@
  */
 
 import { Command, CommanderError, Option } from "commander";
+import { versionLine } from "../lib/core/version.ts";
 import { diffValues, readSavFile } from "../lib/autosave/mod.ts";
 import type { Difference, SavRecord, WriteOutcome } from "../lib/autosave/mod.ts";
 import { type CliIO, runMain } from "./_io.ts";
@@ -65,6 +66,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--json", "print a machine-readable summary on stdout (per-PV status)")
     .option("--no-progress", "no progress bar, even on a terminal")
     .option("-q, --quiet", "print nothing on stderr but errors")
+    .version(versionLine(CMD), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   try {

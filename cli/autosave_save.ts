@@ -8,6 +8,7 @@
  */
 
 import { Command, CommanderError, Option } from "commander";
+import { versionLine } from "../lib/core/version.ts";
 import { basename } from "node:path";
 import { loadReqFile, ReqFileError, saveOnce, SaveSet } from "../lib/autosave/mod.ts";
 import type { SaveReport, SaveSetOptions, SaveTrigger } from "../lib/autosave/mod.ts";
@@ -88,6 +89,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--trigger <pv>", "keep running: save whenever PV posts a value (triggered set)")
     .option("--json", "print a machine-readable summary on stdout (per-PV status)")
     .option("-q, --quiet", "print nothing on stderr but errors")
+    .version(versionLine(CMD), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   try {

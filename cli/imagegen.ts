@@ -7,6 +7,7 @@
  */
 
 import { Command, CommanderError } from "commander";
+import { versionLine } from "../lib/core/version.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { consoleLogger } from "../lib/core/log.ts";
 import { serve } from "../lib/host/serve.ts";
@@ -61,6 +62,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--no-pva", "do not serve over PV Access")
     .option("--pva-port <port>", "PV Access TCP port (default EPICS_PVAS_SERVER_PORT or 5075)")
     .option("-v, --verbose", "log every connection")
+    .version(versionLine("imagegen"), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   try {

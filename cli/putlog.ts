@@ -8,6 +8,7 @@
  */
 
 import { Command, CommanderError } from "commander";
+import { versionLine } from "../lib/core/version.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { consoleLogger } from "../lib/core/log.ts";
 import { caView } from "../lib/pv/provider.ts";
@@ -33,6 +34,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--ca-port <port>", "Channel Access port (default EPICS_CAS_SERVER_PORT or 5064)")
     .option("--pva-port <port>", "PV Access TCP port (default EPICS_PVAS_SERVER_PORT or 5075)")
     .option("-v, --verbose", "log every connection")
+    .version(versionLine("putlog"), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   try {

@@ -9,6 +9,7 @@
  */
 
 import { epicsConfigFrom } from "../lib/core/env.ts";
+import { versionLine } from "../lib/core/version.ts";
 import { serve, type Served } from "../lib/host/serve.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import { caLinkFactory } from "../lib/ioc/ca_link.ts";
@@ -30,6 +31,7 @@ const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREF
   -a FILE.acf load access security rules
   -x PREFIX   add the record PREFIX:exit; writing it stops the IOC
   -S          no interactive shell
+  -V          print the version and exit
   --module FILE  import a JS/TS module for tsdev records (its exports become global)
   ST.CMD      run this script (it calls iocInit); without one, iocInit runs after -d
 `;
@@ -67,6 +69,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     try {
       if (a === "-h" || a === "--help") {
         io.stdout(USAGE);
+        return 0;
+      } else if (a === "-V" || a === "--version") {
+        io.stdout(`${versionLine("softioc")}\n`);
         return 0;
       } else if (a.startsWith("-m")) macros = value();
       else if (a.startsWith("-d")) dbFiles.push({ file: value(), macros });

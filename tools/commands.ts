@@ -34,6 +34,9 @@ export function permissionsOf(c: CommandEntry): readonly string[] {
   return c.permissions ?? DEFAULT_PERMISSIONS;
 }
 
+/** Commands that also write files (autosave files, put logs): the defaults plus --allow-write. */
+const WRITES: readonly string[] = [...DEFAULT_PERMISSIONS, "--allow-write"];
+
 /** Every command, in the order they are built. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: "caget", file: "cli/caget.ts" },
@@ -49,10 +52,10 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "pvput", file: "cli/pvput.ts" },
   { name: "pvmonitor", file: "cli/pvmonitor.ts" },
   { name: "pvinfo", file: "cli/pvinfo.ts" },
-  { name: "pvserve", file: "cli/pvserve.ts" },
-  { name: "softioc", file: "cli/softioc.ts" },
-  { name: "putlog", file: "cli/putlog.ts" },
-  { name: "autosave-save", file: "cli/autosave_save.ts" },
+  { name: "pvserve", file: "cli/pvserve.ts", permissions: WRITES },
+  { name: "softioc", file: "cli/softioc.ts", permissions: WRITES },
+  { name: "putlog", file: "cli/putlog.ts", permissions: WRITES },
+  { name: "autosave-save", file: "cli/autosave_save.ts", permissions: WRITES },
   { name: "autosave-restore", file: "cli/autosave_restore.ts" },
   { name: "imagegen", file: "cli/imagegen.ts" },
 ];
