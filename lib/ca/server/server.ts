@@ -279,11 +279,14 @@ export class CaServer implements AsyncDisposable {
     const w = new ByteWriter(16);
     const maxPeriod = this.#config.beaconPeriod * 1000;
     let n = 0;
+    // Sends are chained so that beacons leave in their numbered order even when the event
+    // loop is late and two of them are due at once.
+    let sending: Promise<unknown> = Promise.resolve();
     const send = () => {
       if (this.#closed) return;
       const bytes = encodeBeacon(w, this.#tcpPort, this.#beaconId++).slice();
       for (const t of targets) {
-        udp.send(bytes, t).catch((e) => {
+        sending = sending.then(() => udp.send(bytes, t)).catch((e) => {
           this.#logger.debug(`beacon to ${t.hostname}:${t.port} failed: ${(e as Error).message}`);
         });
       }
