@@ -419,13 +419,10 @@ Deno.test({
   name: "caget/cainfo: same output as EPICS base's tools on the same server (where on PATH)",
   ignore: !realCaget || !onPath("cainfo"),
   async fn() {
-    const { CaRepeater } = await import("../lib/ca/repeater.ts");
     await using server = await startServer(new PvMap(pvs()));
+    // captureIO runs our repeater on a private port, so libca finds it and does not spawn
+    // a caRepeater that outlives the test.
     await using c = captureIO(server.udpPort);
-    // Our repeater on the private port, so libca does not spawn one that outlives the test.
-    await using _rep = CaRepeater.start(Number(c.io.env.EPICS_CA_REPEATER_PORT), {
-      hostname: "127.0.0.1",
-    });
     const env: Record<string, string> = {
       ...(c.io.env as Record<string, string>),
       PATH: Deno.env.get("PATH")!,
