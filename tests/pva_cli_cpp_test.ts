@@ -263,14 +263,32 @@ Deno.test({
         env: ourEnv,
         signal: ac.signal,
       });
-      const theirOut = new Response(child.stdout).text();
+      let theirText = "";
+      const theirOut = (async () => {
+        for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+          theirText += chunk;
+        }
+        return theirText;
+      })();
       const theirErr = new Response(child.stderr).text();
-      const settle = () => new Promise((r) => setTimeout(r, 700));
-      await settle();
+      // Post only once both monitors printed what came before (a condition, not a time).
+      const lines = (t: string) => t.split("\n").length - 1;
+      const settle = async (n: number) => {
+        const end = performance.now() + 20_000;
+        while (lines(ours.out) < n || lines(theirText) < n) {
+          if (performance.now() > end) {
+            throw new Error(
+              `monitors printed ${lines(ours.out)} / ${lines(theirText)} lines, want ${n}`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      await settle(2);
       pvs.get("c:int32")!.post(11);
-      await settle();
+      await settle(3);
       pvs.get("c:enum")!.post(2);
-      await settle();
+      await settle(4);
       child.kill("SIGINT");
       ac.abort();
       ours.code = await run;
