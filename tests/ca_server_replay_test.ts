@@ -475,8 +475,11 @@ class TcpPeer {
   }
 }
 
-/** How long to wait for a reply RSRV sent before concluding that ours is missing. */
-const REPLY_WAIT_MS = 500;
+/**
+ * How long to wait for a reply RSRV sent before concluding that ours is missing: a
+ * backstop only (the wait ends as soon as the replies are in), generous for busy machines.
+ */
+const REPLY_WAIT_MS = 10_000;
 
 /** The messages of a byte string with the offset of each. */
 function splitMessages(bytes: Uint8Array): { m: CaMessage; offset: number }[] {
