@@ -757,7 +757,7 @@ async function replayUdp(rec: Recording, udpPort: number, tcpPort: number): Prom
       await sock.send(exchanges[i].request, to);
       await sock.send(barrierDatagram(), to);
       const got: Uint8Array[] = [];
-      const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 2000));
+      const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 20_000));
       for (;;) {
         const recv = sock.receive();
         recv.catch(() => {}); // rejected by close() when the barrier never came back

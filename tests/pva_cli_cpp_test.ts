@@ -140,7 +140,7 @@ const GETS: string[][] = [
   ["-M", "json", "-r", "field(alarm.severity)", "c:dbl"],
   ["-M", "raw", "-r", "field(value.index)", "c:enum"],
   ["-r", "field(nonexistent)", "c:dbl"],
-  ["-w", "0.5", "c:nope", "c:int8"],
+  ["-w", "2", "c:nope", "c:int8"],
   ["-M", "bogus", "c:int32"],
   ["-w", "abc", "c:int32"],
   ["-Z", "c:int32"],
