@@ -460,16 +460,20 @@ export interface RawSearchReply {
 
 /**
  * Sends one search datagram (VERSION + one SEARCH per name, DONT_REPLY) to
- * 127.0.0.1:port and collects the replies that arrive within `timeoutMs`.
+ * 127.0.0.1:port and returns the names the server's reply datagram holds. A server
+ * answers one search datagram with one reply datagram for every name it hosts, so the
+ * first reply is all there is: nothing waits for a time window. Without any reply (no
+ * name hosted) it returns empty after `timeoutMs`, a backstop; callers that expect
+ * nothing found should send a hosted name too.
  * @param port the server's UDP port
  * @param names the PV names to look for
- * @param timeoutMs how long to collect replies (default 500)
+ * @param timeoutMs the backstop (default 20 s)
  * @returns one entry per name found
  */
 export async function udpSearch(
   port: number,
   names: string[],
-  timeoutMs = 500,
+  timeoutMs = 20_000,
 ): Promise<RawSearchReply[]> {
   const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   const out: RawSearchReply[] = [];
@@ -503,6 +507,7 @@ export async function udpSearch(
         const name = names[r.cid - 1];
         if (name !== undefined) out.push({ name, port: r.port, cid: r.cid });
       }
+      if (out.length > 0) break; // the server's one reply datagram
     }
   } finally {
     udp.close();

@@ -72,10 +72,11 @@ Deno.test("CA client batch: a missing PV times the wait out; its read fails alon
   try {
     const chans = ["BATCH:0", "BATCH:NOPE", "BATCH:2"].map((n) => ctx.channel(n));
     const t0 = performance.now();
-    assert.equal(await ctx.waitConnected(chans, 0.3), false);
-    assert.ok(performance.now() - t0 >= 250);
+    // 1 s: the hosted PVs connect within it even on a busy machine.
+    assert.equal(await ctx.waitConnected(chans, 1), false);
+    assert.ok(performance.now() - t0 >= 950);
     assert.equal(chans[0].state, "connected");
-    const res = await ctx.getMany(chans, { timeoutSec: 0.3 });
+    const res = await ctx.getMany(chans, { timeoutSec: 1 });
     assert.equal((res[0] as ChannelData).data.value[0], 0);
     assert.ok(res[1] instanceof Error, "missing PV");
     assert.equal((res[2] as ChannelData).data.value[0], 2);

@@ -153,7 +153,7 @@ Deno.test("CA client: ECHO keeps a quiet circuit alive; a mute server is dropped
     const ch = ctx.channel("any:name");
     const events: boolean[] = [];
     ch.onConnection((c) => events.push(c));
-    await ch.connected(2);
+    await ch.connected(20);
     assert.equal((await ch.get()).data.value[0], 42);
     // Quiet but answering: ECHOs go out and the circuit stays up.
     await until(() => server.echoes >= 2, "two ECHOs");
@@ -192,7 +192,7 @@ Deno.test("CA client: names resolve through EPICS_CA_NAME_SERVERS over TCP", asy
     }).ca,
   });
   const ch = ctx.channel("ns:x");
-  await ch.connected(3);
+  await ch.connected(20);
   assert.equal((await ch.get()).data.value[0], 5);
   assert.equal(ch.host, `127.0.0.1:${server.tcpPort}`);
   await assert.rejects(ctx.channel("ns:missing").connected(0.3));

@@ -123,7 +123,7 @@ Deno.test("CA client: connect, native type and count, access rights, host", asyn
   ch.onConnection((c) => seen.push(c));
   const rights: { read: boolean; write: boolean }[] = [];
   ch.onAccessRights((a) => rights.push(a));
-  await ch.connected(2);
+  await ch.connected(20);
   assert.equal(ch.state, "connected");
   assert.equal(ch.nativeType, Dbr.DOUBLE);
   assert.equal(ch.count, 1);
@@ -133,7 +133,7 @@ Deno.test("CA client: connect, native type and count, access rights, host", asyn
   assert.equal(ch.host, `127.0.0.1:${server.tcpPort}`);
   assert.equal(ch.serverMinor, 13);
   const ro = ctx.channel("c:ro");
-  await ro.connected(2);
+  await ro.connected(20);
   assert.deepEqual(ro.access, { read: true, write: false });
   await assert.rejects(ro.put(5), (e) => e instanceof CaStatusError && e.eca === Eca.NOWTACCESS);
   // Both channels share one circuit.
@@ -146,7 +146,7 @@ Deno.test("CA client: get of every DBR type 0..34 for every native type", async 
   await using ctx = clientFor(server);
   const names = ["c:dbl", "c:lng", "c:sht", "c:flt", "c:enm", "c:str", "c:chr", "c:arr"];
   const chans = names.map((n) => ctx.channel(n));
-  await Promise.all(chans.map((c) => c.connected(2)));
+  await Promise.all(chans.map((c) => c.connected(20)));
   for (const ch of chans) {
     for (let t = 0; t <= 34; t++) {
       const info = dbrInfo(t);
@@ -206,7 +206,7 @@ Deno.test("CA client: puts with and without completion, errors and timeouts", as
   const str = ctx.channel("c:str");
   const chr = ctx.channel("c:chr");
   const arr = ctx.channel("c:arr");
-  await Promise.all([dbl, enm, str, chr, arr].map((c) => c.connected(2)));
+  await Promise.all([dbl, enm, str, chr, arr].map((c) => c.connected(20)));
 
   await dbl.put(4.5, { wait: true });
   assert.equal(p.dbl.value, 4.5);
@@ -260,7 +260,7 @@ Deno.test("CA client: put with completion times out when the server does not fin
   await using server = await startServer([slow]);
   await using ctx = clientFor(server);
   const ch = ctx.channel("c:slow");
-  await ch.connected(2);
+  await ch.connected(20);
   await assert.rejects(ch.put(1, { wait: true, timeoutSec: 0.2 }), TimeoutError);
   release();
   // A later put still completes.
@@ -290,7 +290,7 @@ Deno.test("CA client: monitors with DBE masks", async () => {
   // Subscribing before the connection: the EVENT_ADD goes out once connected.
   const s1 = ch.subscribe({ mask: Dbe.VALUE }, onValue);
   const s2 = ch.subscribe({ dbrType: Dbr.TIME_DOUBLE, mask: Dbe.ALARM }, onAlarm);
-  await ch.connected(2);
+  await ch.connected(20);
   await until(() => values.length === 1 && alarms.length === 1, "the initial updates");
   p.dbl.post(1); // value change, still no alarm
   p.dbl.post(6); // value and MINOR alarm (high = 5)
@@ -382,7 +382,7 @@ Deno.test("CA client: large arrays, EPICS_CA_MAX_ARRAY_BYTES and circuit priorit
   await using server = await startServer([big]);
   await using ctx = clientFor(server);
   const ch = ctx.channel("c:big");
-  await ch.connected(2);
+  await ch.connected(20);
   assert.equal(ch.count, N);
   const r = await ch.get({ dbrType: Dbr.TIME_DOUBLE });
   assert.equal(r.count, N);
@@ -395,14 +395,14 @@ Deno.test("CA client: large arrays, EPICS_CA_MAX_ARRAY_BYTES and circuit priorit
   assert.deepEqual(upd, [10]);
   // A second priority gets a circuit of its own.
   const hi = ctx.channel("c:big", { priority: 20 });
-  await hi.connected(2);
+  await hi.connected(20);
   assert.equal(ctx.circuitCount, 2);
   // With EPICS_CA_AUTO_ARRAY_BYTES=NO the limit holds: too large a read is refused locally.
   await using small = clientFor(server, {
     env: { EPICS_CA_AUTO_ARRAY_BYTES: "NO", EPICS_CA_MAX_ARRAY_BYTES: "100000" },
   });
   const sc = small.channel("c:big");
-  await sc.connected(2);
+  await sc.connected(20);
   await assert.rejects(sc.get(), (e) => e instanceof CaStatusError && e.eca === Eca.TOLARGE);
   assert.equal((await sc.get({ count: 12000 })).count, 12000);
 });

@@ -267,9 +267,13 @@ class Fuzzer {
   async probe(): Promise<void> {
     this.rec.sent.push("probe ECHO");
     if (this.client.closed) return;
-    const echoed = this.client.echo().then(() => "echo", () => "closed");
+    // An ECHO that times out on a circuit still open is a wedge, not a close.
+    const echoed = this.client.echo().then(
+      () => "echo",
+      () => this.client.closed ? "closed" : "timeout",
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<string>((r) => timer = setTimeout(() => r("timeout"), 5000));
+    const timeout = new Promise<string>((r) => timer = setTimeout(() => r("timeout"), 20_000));
     const outcome = await Promise.race([echoed, this.client.done.then(() => "closed"), timeout]);
     clearTimeout(timer);
     if (outcome === "echo") stats.echoed++;
@@ -454,7 +458,7 @@ async function runConnection(port: number, index: number, failures: string[]): P
   // Without the handshake the random bytes are the first bytes the server sees.
   const client = await RawCaClient.connect(port, {
     user: `fuzz${index}`,
-    timeoutMs: 3000,
+    timeoutMs: 20_000,
     handshake: sc.handshake,
   });
   const f = new Fuzzer(client, index, name, r);

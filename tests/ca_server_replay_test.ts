@@ -475,8 +475,11 @@ class TcpPeer {
   }
 }
 
-/** How long to wait for a reply RSRV sent before concluding that ours is missing. */
-const REPLY_WAIT_MS = 500;
+/**
+ * How long to wait for a reply RSRV sent before concluding that ours is missing: a
+ * backstop only (the wait ends as soon as the replies are in), generous for busy machines.
+ */
+const REPLY_WAIT_MS = 10_000;
 
 /** The messages of a byte string with the offset of each. */
 function splitMessages(bytes: Uint8Array): { m: CaMessage; offset: number }[] {
@@ -754,7 +757,7 @@ async function replayUdp(rec: Recording, udpPort: number, tcpPort: number): Prom
       await sock.send(exchanges[i].request, to);
       await sock.send(barrierDatagram(), to);
       const got: Uint8Array[] = [];
-      const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 2000));
+      const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 20_000));
       for (;;) {
         const recv = sock.receive();
         recv.catch(() => {}); // rejected by close() when the barrier never came back

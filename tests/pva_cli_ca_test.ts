@@ -41,7 +41,7 @@ function startServer() {
 
 async function put(server: CaServer, ...args: string[]) {
   await using c = captureIO(server.udpPort);
-  const code = await pvput(["-p", "ca", "-w", "2", ...args], c.io);
+  const code = await pvput(["-p", "ca", "-w", "10", ...args], c.io);
   return { code, ...c.out };
 }
 

@@ -62,7 +62,7 @@ async function withServed(
 
 Deno.test("table PV: not served over CA (no search reply, CREATE_CH_FAIL); other PVs are", async () => {
   await withServed(async (_env, ports) => {
-    const found = await udpSearch(ports.caUdp, ["tb:runs", "tb:x"], 400);
+    const found = await udpSearch(ports.caUdp, ["tb:runs", "tb:x"]);
     assert.deepEqual(found.map((f) => f.name), ["tb:x"]);
     await using c = await RawCaClient.connect(ports.ca);
     await assert.rejects(c.createChannel("tb:runs"), ChannelNotFoundError);

@@ -551,7 +551,14 @@ export async function eatspam(
 
 /** Finds a pvxs program in $PVXS_BIN or on PATH. */
 export function findTool(name: string): string | undefined {
-  const dirs = [Deno.env.get("PVXS_BIN") ?? "", ...(Deno.env.get("PATH") ?? "").split(":")];
+  const path = (Deno.env.get("PATH") ?? "").split(":");
+  const dirs = [Deno.env.get("PVXS_BIN") ?? "", ...path];
+  // pvxs's test programs (spam, eatspam) are built in <pvxs>/test/O.<arch>/ and not
+  // installed: look there too, beside a pvxs whose bin/<arch> is on PATH.
+  for (const dir of path) {
+    const m = /^(.*)\/bin\/([^/]+)\/?$/.exec(dir);
+    if (m) dirs.push(`${m[1]}/test/O.${m[2]}`);
+  }
   for (const dir of dirs) {
     if (!dir) continue;
     try {
@@ -560,6 +567,15 @@ export function findTool(name: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * How to get pvxs's `spam` and `eatspam` when they are missing: they are pvxs test
+ * programs, built by pvxs's `make` in test/O.<arch>/ but never installed to bin/.
+ */
+export const SPAM_HINT = "pvxs's spam/eatspam not found: they are pvxs test programs, built " +
+  "by `make` in pvxs (test/O.<arch>/spam, test/O.<arch>/eatspam) but not installed; put " +
+  "pvxs's bin/<arch> on PATH (its test/O.<arch> is searched) or set PVXS_BIN to that folder; " +
+  "our figures are printed alone";
 
 /** A positive number option `--name <n>`, or `fallback`. */
 export function numberOption(args: string[], name: string, fallback: number): number {

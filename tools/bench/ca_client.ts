@@ -21,6 +21,7 @@
  * @module
  */
 
+import { reportRows } from "./_results.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
 import { CaContext } from "../../lib/ca/client/context.ts";
 import { CaRepeater } from "../../lib/ca/repeater.ts";
@@ -282,6 +283,15 @@ async function main(args: string[]): Promise<number> {
   }
   if (!epicsCaget) console.log("caget (EPICS base) not found on PATH: reference numbers missing");
   if (!pyepics) console.log(`${PYTHON} cannot import epics (pyepics): libca numbers missing`);
+  reportRows(rows.map(([label, ours, ref]) => ({
+    bench: "ca_client",
+    measurement: label,
+    unit: "ms",
+    ours,
+    reference: ref,
+    refName: /pyepics/.test(label) ? "pyepics" : /caget/.test(label) ? "base caget" : "libca",
+    higherIsBetter: false,
+  })));
   return 0;
 }
 

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { reportRows } from "./_results.ts";
 import { ByteWriter } from "../../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
 import { CaCommand, Dbe, Dbr } from "../../lib/ca/proto/constants.ts";
@@ -445,6 +446,15 @@ async function main(args: string[]): Promise<number> {
     console.log(line(r.label, fmtRate(ours), fmtRate(ref), ratio));
   }
   if (!softIoc) console.log("softIoc not found on PATH: the reference numbers are missing");
+  reportRows(rows.map((r) => ({
+    bench: "ca_server",
+    measurement: r.label,
+    unit: "/s",
+    ours: r.values.get("epics-ts"),
+    reference: r.values.get("softIoc"),
+    refName: "softIoc",
+    higherIsBetter: true,
+  })));
   return 0;
 }
 

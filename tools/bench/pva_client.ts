@@ -38,6 +38,7 @@
  * @module
  */
 
+import { reportRows } from "./_results.ts";
 import { PvaClient } from "../../lib/pva/client/mod.ts";
 import {
   type BenchServer,
@@ -48,6 +49,7 @@ import {
   serveOnDemand,
   type ServeSpec,
   sleep,
+  SPAM_HINT,
   spawnUntil,
   startOurServer,
   startSpam,
@@ -262,8 +264,22 @@ async function main(args: string[]): Promise<void> {
       );
     }
   }
-  if (!spamExe) console.log(`pvxs spam ${missing} (not on PATH or in $PVXS_BIN)`);
-  if (!eatExe) console.log(`pvxs eatspam ${missing} (not on PATH or in $PVXS_BIN)`);
+  reportRows(results.flatMap(({ w, cells }) =>
+    (["ours", "pvxs"] as const).map((srv) => ({
+      bench: "pva_client",
+      measurement: `${w.name}, from ${srv === "ours" ? "our server" : "pvxs spam"}`,
+      unit: w.bytesPer > 0 ? "MB/s" : "updates/s",
+      ours: cells[srv].ours === undefined
+        ? undefined
+        : cells[srv].ours!.rate * (w.bytesPer > 0 ? w.bytesPer / 1e6 : 1),
+      reference: cells[srv].pvxs === undefined
+        ? undefined
+        : cells[srv].pvxs!.rate * (w.bytesPer > 0 ? w.bytesPer / 1e6 : 1),
+      refName: "pvxs eatspam",
+      higherIsBetter: true,
+    }))
+  ));
+  if (!spamExe || !eatExe) console.log(`${missing}: ${SPAM_HINT}`);
   console.log(
     "ours/pvxs = our client / pvxs client on the same server. CPU/upd = the client " +
       "process's CPU time (user + system, /proc) per update: ours over the measured " +

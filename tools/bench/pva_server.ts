@@ -51,6 +51,7 @@
  * @module
  */
 
+import { reportRows } from "./_results.ts";
 import { ByteWriter } from "../../lib/core/bytes.ts";
 import {
   buildRequest,
@@ -69,6 +70,7 @@ import {
   numberOption as option,
   serveOnDemand,
   type ServeSpec,
+  SPAM_HINT,
   startCaPutter,
   startOurServer,
   startSoftIocPvx,
@@ -319,7 +321,7 @@ async function main(args: string[]): Promise<void> {
   const raw: Client = (s, names, secs) => rawClient(s.tcpPort, names, queue, secs);
   const eat: Client = (s, names, secs) => eatspam(eatExe!, s.env, names, queue, secs);
   const clients: [string, Client][] = eatExe ? [["eatspam", eat], ["raw", raw]] : [["raw", raw]];
-  const missing = "reference missing (pvxs spam not on PATH or in $PVXS_BIN)";
+  const missing = `reference missing: ${SPAM_HINT}`;
   const rows: Row[] = [];
   const log = (s: string) => console.error(s);
   const fmtRate = (x: number) => Math.round(x).toLocaleString("en-US");
@@ -449,6 +451,15 @@ async function main(args: string[]): Promise<void> {
     console.log(line(r.workload, r.client, r.unit, fmt(r, r.ours), fmt(r, r.pvxs), ratio));
   }
   for (const note of new Set(rows.map((r) => r.note).filter((n) => n))) console.log(note);
+  reportRows(rows.map((r) => ({
+    bench: "pva_server",
+    measurement: `${r.workload} (${r.client} client)`,
+    unit: r.unit,
+    ours: r.ours === undefined ? undefined : r.ours * r.scale,
+    reference: r.pvxs === undefined ? undefined : r.pvxs * r.scale,
+    refName: /uint16|CA puts/.test(r.workload) ? "softIocPVX" : "pvxs spam",
+    higherIsBetter: true,
+  })));
   if (!eatExe) console.log("eatspam not found: raw client only");
   console.log(
     "clients: eatspam = pvxs's eatspam -P -Q <queue> (rate over its whole run, setup " +

@@ -174,11 +174,11 @@ function encodedPayload(
   pv: ServedPv,
   dataType: number,
   count: number,
-  isEvent: boolean,
+  atLeastOne: boolean,
   logger: Logger,
 ): Prepared {
   // dataType < 64 and count < 2^32: the key stays below 2^39, exact in a double.
-  const key = (count * 2 + (isEvent ? 1 : 0)) * 64 + dataType;
+  const key = (count * 2 + (atLeastOne ? 1 : 0)) * 64 + dataType;
   const cached = ENCODED.get(snap);
   const seen = cached === undefined
     ? undefined
@@ -199,8 +199,9 @@ function encodedPayload(
     status = e instanceof CaStatusError ? e.eca : Eca.GETFAIL;
     logger.debug(`read of "${pv.name}" failed: ${(e as Error).message}`);
   }
-  // A dynamic-length update always carries at least one element (see ca.md §9).
-  const n = result ? Math.max(result.count, isEvent ? 1 : 0) : count;
+  // An empty array read with count 0 has 0 elements, unless the client predates 4.13 and
+  // cannot take a zero count in an update: it gets one (zeroed) element.
+  const n = result ? Math.max(result.count, atLeastOne ? 1 : 0) : count;
   const size = dbrPayloadSize(dataType, n);
   if (seen) {
     // Second reader of this shape: keep the bytes for everyone after.
@@ -536,9 +537,23 @@ export class CaCircuit {
     return type >= 0 && type <= LAST_BUFFER_TYPE && type !== Dbr.PUT_ACKT && type !== Dbr.PUT_ACKS;
   }
 
+  /**
+   * A request naming a DBR type past the last one comes from a broken client: like RSRV,
+   * close the circuit (other circuits are unaffected). READ, WRITE and WRITE_NOTIFY get
+   * their ECA_BADTYPE answer first, as RSRV sends them; READ_NOTIFY and EVENT_ADD do not.
+   */
+  #badType(m: CaMessage, answer?: () => void): never {
+    answer?.();
+    throw new RemoteProtocolError(`request ${m.command} with invalid DBR type ${m.dataType}`);
+  }
+
   #read(m: CaMessage): void {
+    if (m.command === CaCommand.READ_NOTIFY && m.dataType > LAST_BUFFER_TYPE) this.#badType(m);
     const ch = this.#channelOf(m);
     if (!ch) return;
+    if (m.dataType > LAST_BUFFER_TYPE) {
+      this.#badType(m, () => this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`));
+    }
     if (!this.#readable(m.dataType)) {
       this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`);
       return;
@@ -565,8 +580,16 @@ export class CaCircuit {
     snap: PvSnapshot,
     request?: CaMessage,
   ): void {
-    const isEvent = command === CaCommand.EVENT_ADD;
-    const { enc, data } = encodedPayload(snap, ch.pv, dataType, count, isEvent, this.#opts.logger);
+    // Protocol 4.13 allows zero-element updates; older clients get a single element.
+    const atLeastOne = command === CaCommand.EVENT_ADD && this.#clientMinor < 13;
+    const { enc, data } = encodedPayload(
+      snap,
+      ch.pv,
+      dataType,
+      count,
+      atLeastOne,
+      this.#opts.logger,
+    );
     const size = enc.size;
     if (this.#clientMinor < 9 && padded(size) >= 0xffff) {
       // Clients before 4.9 cannot take the extended header.
@@ -604,16 +627,20 @@ export class CaCircuit {
       if (notify) this.#writeReply(m, eca);
       else this.#error(m, ch.cid, eca, text);
     };
-    if (
-      m.dataType > LAST_BUFFER_TYPE || m.dataType === Dbr.STSACK_STRING ||
-      m.dataType === Dbr.CLASS_NAME
-    ) {
-      fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`);
-      return;
+    if (m.command === CaCommand.WRITE_NOTIFY && m.dataType > LAST_BUFFER_TYPE) {
+      this.#badType(m, () => fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`));
     }
     if (!ch.pv.canWrite(this.#ctx())) {
       ch.pv.putRefused?.(undefined, this.#ctx(), `PV "${ch.pv.name}" is read-only`);
       fail(Eca.NOWTACCESS, ch.pv.name);
+      return;
+    }
+    // RSRV checks a WRITE's type after its access rights.
+    if (m.dataType > LAST_BUFFER_TYPE) {
+      this.#badType(m, () => fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`));
+    }
+    if (m.dataType === Dbr.STSACK_STRING || m.dataType === Dbr.CLASS_NAME) {
+      fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`);
       return;
     }
     if (m.dataType === Dbr.PUT_ACKT || m.dataType === Dbr.PUT_ACKS) {
@@ -680,6 +707,7 @@ export class CaCircuit {
   }
 
   #eventAdd(m: CaMessage): void {
+    if (m.dataType > LAST_BUFFER_TYPE) this.#badType(m);
     const ch = this.#channelOf(m);
     if (!ch) return;
     if (!this.#readable(m.dataType)) {

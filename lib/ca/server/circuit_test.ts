@@ -125,7 +125,6 @@ Deno.test({
       writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.TIME_DOUBLE, 0, sid, 1);
       writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.STRING, 2, sid, 2);
       writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.DOUBLE, 11, sid, 3);
-      writeHeader(w, CaCommand.READ_NOTIFY, 0, 77, 1, sid, 4);
     });
     await h.settle();
     const r1 = h.received.find((m) => m.command === CaCommand.READ_NOTIFY && m.param2 === 1)!;
@@ -139,7 +138,48 @@ Deno.test({
     const r2 = h.received.find((m) => m.command === CaCommand.READ_NOTIFY && m.param2 === 2)!;
     assert.deepEqual(decodeDbr(Dbr.STRING, 2, r2.payload).value, ["1.00", "2.00"]);
     const errs = h.received.filter((m) => m.command === CaCommand.ERROR).map((m) => m.param2);
-    assert.deepEqual(errs, [Eca.BADCOUNT, Eca.BADTYPE]);
+    assert.deepEqual(errs, [Eca.BADCOUNT]);
+    assert.equal(h.closed, false);
+  },
+});
+
+Deno.test({
+  name: "circuit: a request with a DBR type past 38 closes the circuit, as RSRV does",
+  permissions: "none",
+  async fn() {
+    // RSRV (camessage.c): READ_NOTIFY and EVENT_ADD are dropped with the circuit, no
+    // answer; READ gets ERROR ECA_BADTYPE, WRITE too (after its access check),
+    // WRITE_NOTIFY its own reply with ECA_BADTYPE; then the circuit closes.
+    const cases: Array<[string, number, number | undefined]> = [
+      ["READ_NOTIFY", CaCommand.READ_NOTIFY, undefined],
+      ["EVENT_ADD", CaCommand.EVENT_ADD, undefined],
+      ["READ", CaCommand.READ, CaCommand.ERROR],
+      ["WRITE", CaCommand.WRITE, CaCommand.ERROR],
+      ["WRITE_NOTIFY", CaCommand.WRITE_NOTIFY, CaCommand.WRITE_NOTIFY],
+    ];
+    for (const [what, command, answer] of cases) {
+      const pv = new SharedPV("w", { type: "float64", value: 1 });
+      const h = harness([pv]);
+      h.send((w) => hello(w, "w"));
+      await h.settle();
+      const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+      const before = h.received.length;
+      h.send((w) => {
+        const size = command === CaCommand.EVENT_ADD || command === CaCommand.WRITE ||
+            command === CaCommand.WRITE_NOTIFY
+          ? 16
+          : 0;
+        writeHeader(w, command, size, 39, 1, sid, 9);
+        w.zeros(size);
+      });
+      await h.settle();
+      assert.equal(h.closed, true, `${what} with DBR type 39 closes the circuit`);
+      const after = h.received.slice(before);
+      assert.deepEqual(after.map((m) => m.command), answer === undefined ? [] : [answer], what);
+      if (answer === CaCommand.ERROR) assert.equal(after[0].param2, Eca.BADTYPE, what);
+      if (answer === CaCommand.WRITE_NOTIFY) assert.equal(after[0].param1, Eca.BADTYPE, what);
+      assert.equal(pv.value, 1, `${what} changed nothing`);
+    }
   },
 });
 
@@ -390,18 +430,13 @@ Deno.test({
     assert.equal(msgs[1].dataType, 5099);
     assert.equal(msgs[1].param1, 0xffffffff);
     assert.equal((msgs[1].payload[0] << 8) | msgs[1].payload[1], 13);
-    // DO_REPLY asks for an answer either way: unknown names get NOT_FOUND.
+    // Over UDP, DO_REPLY changes nothing: unknown names get no answer (as RSRV; only TCP
+    // searches get NOT_FOUND), so the datagram needs no reply at all.
     const ask = new ByteWriter();
     writeHeader(ask, CaCommand.VERSION, 0, 1, 13, 5, 0);
     writeHeader(ask, CaCommand.SEARCH, 8, 10, 13, 77, 77);
     ask.bytes(new TextEncoder().encode("zz\0\0\0\0\0\0"));
-    const nf = f.receive(answerSearch(ask.toBytes(), provider, 5099, new ByteWriter())!.slice());
-    assert.deepEqual(nf.map((m) => [m.command, m.dataType, m.param1, m.param2]), [[0, 1, 5, 0], [
-      14,
-      10,
-      77,
-      77,
-    ]]);
+    assert.equal(answerSearch(ask.toBytes(), provider, 5099, new ByteWriter()), undefined);
     const none = new ByteWriter();
     writeHeader(none, CaCommand.VERSION, 0, 1, 13, 1, 0);
     assert.equal(answerSearch(none.toBytes(), provider, 5099, new ByteWriter()), undefined);

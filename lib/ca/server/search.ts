@@ -6,12 +6,7 @@
  */
 
 import { ByteWriter, cString } from "../../core/bytes.ts";
-import {
-  CA_MINOR_VERSION,
-  CaCommand,
-  SearchReply,
-  SEQUENCE_NO_IS_VALID,
-} from "../proto/constants.ts";
+import { CA_MINOR_VERSION, CaCommand, SEQUENCE_NO_IS_VALID } from "../proto/constants.ts";
 import { decodeDatagram } from "../proto/framer.ts";
 import { writeHeader } from "../proto/header.ts";
 import type { PvProvider } from "../../pv/types.ts";
@@ -23,9 +18,10 @@ import type { PvProvider } from "../../pv/types.ts";
  * reply = [VERSION u16 0 | u16 0 | u16 1 | u16 13 | u32 seq | u32 0]   (client minor >= 11)
  *         SEARCH  u16 6 | u16 8 | u16 tcpPort | u16 0 | u32 0xFFFFFFFF | u32 searchId
  *                 payload: u16 minor (13), 6 zero bytes                 (one per hosted name)
- *         NOT_FOUND u16 14 | u16 0 | u16 10 | u16 minor | u32 searchId | u32 searchId
- *                 (only for unknown names searched with DO_REPLY)
  * ```
+ * Names we do not host get no answer, whatever the reply flag: like RSRV, only a TCP
+ * search (a name-server circuit) answers DO_REPLY with NOT_FOUND. Over UDP every server
+ * would otherwise answer every broadcast for names it lacks.
  * @param datagram the received bytes
  * @param provider where names are looked up
  * @param tcpPort the TCP port to advertise
@@ -43,11 +39,13 @@ import type { PvProvider } from "../../pv/types.ts";
  * encodeSearchRequest(req, { cid: 1, name: "T:ai" });
  * encodeSearchRequest(req, { cid: 2, name: "T:nope", replyFlag: SearchReply.DO_REPLY });
  * const reply = answerSearch(req.toBytes(), provider, 5064, new ByteWriter());
- * const [found, notFound] = decodeDatagram(reply!);
+ * const messages = decodeDatagram(reply!);
+ * const [found] = messages;
  * if (found.command !== CaCommand.SEARCH || found.dataType !== 5064 || found.param2 !== 1) {
  *   throw new Error();
  * }
- * if (notFound.command !== CaCommand.NOT_FOUND || notFound.param1 !== 2) throw new Error();
+ * // "T:nope" gets nothing, not even with DO_REPLY.
+ * if (messages.some((m) => m.command === CaCommand.NOT_FOUND)) throw new Error();
  * ```
  */
 export function answerSearch(
@@ -70,18 +68,13 @@ export function answerSearch(
     const minor = m.dataCount || clientMinor;
     if (minor < 4 || m.payload.length <= 1) continue;
     const name = cString(m.payload);
-    const hosted = name !== "" && provider.lookup(name) !== undefined;
-    // Unknown names are ignored unless the client asked for an answer either way (DO_REPLY).
-    if (!hosted && m.dataType !== SearchReply.DO_REPLY) continue;
+    // Unknown names are ignored, DO_REPLY or not (RSRV's UDP search does the same).
+    if (name === "" || provider.lookup(name) === undefined) continue;
     if (found === 0 && clientMinor >= 11) {
       writeHeader(w, CaCommand.VERSION, 0, SEQUENCE_NO_IS_VALID, CA_MINOR_VERSION, seq, 0);
     }
-    if (hosted) {
-      writeHeader(w, CaCommand.SEARCH, 8, tcpPort, 0, 0xffffffff, m.param1);
-      w.u16(CA_MINOR_VERSION).zeros(6);
-    } else {
-      writeHeader(w, CaCommand.NOT_FOUND, 0, SearchReply.DO_REPLY, minor, m.param1, m.param2);
-    }
+    writeHeader(w, CaCommand.SEARCH, 8, tcpPort, 0, 0xffffffff, m.param1);
+    w.u16(CA_MINOR_VERSION).zeros(6);
     found++;
   }
   return found ? w.view() : undefined;

@@ -279,20 +279,23 @@ export class CaServer implements AsyncDisposable {
     const w = new ByteWriter(16);
     const maxPeriod = this.#config.beaconPeriod * 1000;
     let n = 0;
-    // Sends are chained so that beacons leave in their numbered order even when the event
-    // loop is late and two of them are due at once.
-    let sending: Promise<unknown> = Promise.resolve();
-    const send = () => {
+    // One beacon at a time: the next is timed only once this one is sent, so beacons
+    // leave in the order of their ids (concurrent sends may overtake each other).
+    const send = async () => {
       if (this.#closed) return;
-      const bytes = encodeBeacon(w, this.#tcpPort, this.#beaconId++).slice();
+      const bytes = encodeBeacon(w, this.#tcpPort, this.#beaconId++);
       for (const t of targets) {
-        sending = sending.then(() => udp.send(bytes, t)).catch((e) => {
+        try {
+          await udp.send(bytes, t);
+        } catch (e) {
+          if (this.#closed) return;
           this.#logger.debug(`beacon to ${t.hostname}:${t.port} failed: ${(e as Error).message}`);
-        });
+        }
       }
-      this.#beaconTimer = setTimeout(send, beaconDelay(n++, maxPeriod));
+      if (this.#closed) return;
+      this.#beaconTimer = setTimeout(() => this.#track(send()), beaconDelay(n++, maxPeriod));
     };
-    send();
+    this.#track(send());
   }
 
   /** Stops the server: closes every circuit and socket and waits for its tasks to end. */

@@ -73,12 +73,19 @@ function searchNames(bytes: Uint8Array): Map<string, number> {
   return out;
 }
 
+/** Options of {@link startReplayServer}. */
+export interface ReplayOptions {
+  /** Close each connection right after the last recorded server chunk (a dying server). */
+  hangUpAfterLast?: boolean;
+}
+
 /**
  * Starts a replay server for a recording on 127.0.0.1 (random ports).
  * @param rec the parsed recording
+ * @param opts how to end connections
  * @returns the server; close it when done
  */
-export function startReplayServer(rec: Recording): ReplayServer {
+export function startReplayServer(rec: Recording, opts: ReplayOptions = {}): ReplayServer {
   const udpMsgs = rec.messages.filter((m) => m.proto === "udp");
   const firstSearch = udpMsgs.find((m) => m.dir === "c2s");
   const recordedIds = firstSearch ? searchNames(fromHex(firstSearch.hex)) : new Map();
@@ -176,7 +183,13 @@ export function startReplayServer(rec: Recording): ReplayServer {
         } else {
           let off = 0;
           while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-          if (i - 1 === lastServerChunk) markDone();
+          if (i - 1 === lastServerChunk) {
+            markDone();
+            if (opts.hangUpAfterLast) {
+              conn.close();
+              return;
+            }
+          }
         }
       }
     } catch {

@@ -509,6 +509,11 @@ export class PvaServerConnection {
   }
 
   #handle(d: DecodedMessage): void {
+    if (!this.#validated && d.kind !== "validationResponse" && d.kind !== "echo") {
+      // pvxs would serve it as an anonymous peer; real clients always answer the
+      // validation request first, so one that skips it is broken: drop it.
+      throw new RemoteProtocolError(`${d.kind} before connection validation`);
+    }
     switch (d.kind) {
       case "validationResponse":
         return this.#validation(d.msg.authMethod, d.msg.authData);
