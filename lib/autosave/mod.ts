@@ -25,6 +25,7 @@ export {
   SAV_VERSION,
   SavFormatError,
   savHeader,
+  savKindOf,
 } from "./sav.ts";
 export type {
   FormatSavOptions,

@@ -54,6 +54,38 @@ export type SavValue =
   | readonly (number | bigint | string)[]
   | ArrayLike<number>;
 
+const KIND_OF_TYPE: Record<string, SavKind> = {
+  float64: "double",
+  float32: "float",
+  int8: "char",
+  uint8: "uchar",
+  char: "uchar",
+  boolean: "uchar",
+  int16: "short",
+  uint16: "ushort",
+  int32: "long",
+  uint32: "ulong",
+  int64: "int64",
+  uint64: "uint64",
+  string: "string",
+  enum: "enum",
+};
+
+/**
+ * The save kind of one of our PV element types (lib/pv's `float64`, `int32`, `enum`...), so
+ * a server saving its own PVs writes them as synApps writes the matching DBF type.
+ * @param type the element type
+ * @returns the kind (`double` for an unknown type)
+ * @example
+ * ```ts
+ * import { savKindOf } from "./sav.ts";
+ * if (savKindOf("float32") !== "float" || savKindOf("enum") !== "enum") throw new Error();
+ * ```
+ */
+export function savKindOf(type: string): SavKind {
+  return KIND_OF_TYPE[type] ?? "double";
+}
+
 /** One PV of a save set with its value, or the reason it has none. */
 export interface SavEntry {
   /** The name as in the request file; a trailing `$` marks a long string. */
