@@ -29,7 +29,7 @@ async function run(main: Main, args: string[]) {
 
 Deno.test("pvserve: bad definitions and options say what is wrong; usage errors exit 2", async () => {
   const cases: Array<[string[], number, RegExp]> = [
-    [[], 2, /^pvserve: nothing to serve: give PV definitions or --demo/],
+    [[], 2, /^pvserve: nothing to serve: give PV definitions, a YAML file, a device module or --demo/],
     [["--bogus"], 2, /unknown option '--bogus'/],
     [["x"], 2, /^pvserve: Cannot parse PV definition "x": expected NAME=TYPE\[:VALUE\]/],
     [["x=foo"], 2, /unknown type "foo"/],
@@ -38,7 +38,7 @@ Deno.test("pvserve: bad definitions and options say what is wrong; usage errors 
     [["x=int16[0]"], 2, /array length must be at least 1/],
     [
       ["x=int16:40000"],
-      1,
+      2,
       /^pvserve: Cannot create PV "x": Value 40000 is outside the range of int16/,
     ],
     [["--ca-port"], 2, /option '--ca-port <port>' argument missing/],
@@ -48,14 +48,14 @@ Deno.test("pvserve: bad definitions and options say what is wrong; usage errors 
     [
       ["--ca-port", "0", "--pva-port", "0", "a=int32", "a=int32"],
       1,
-      /^pvserve: cannot start: PV "a" is already hosted\n$/,
+      /^pvserve: PV "a" is already hosted\n$/,
     ],
   ];
   for (const [args, code, err] of cases) {
     const r = await run(pvserve, args);
     const what = `pvserve ${args.join(" ")}`;
     assert.equal(r.code, code, `${what}: ${r.err}`);
-    assert.match(r.err, err, what);
+    assert.match(r.err, err, `${what}: ${r.err}`);
     assert.equal(r.out, "", what);
   }
 });
