@@ -228,6 +228,24 @@ function writerFor(pv: ServedPv): NtSnapshotWriter {
 
 const DEFAULT_QUEUE = 4;
 
+/** A MONITOR pipeline acknowledgement: header, sid, ioid, subcmd, nfree. */
+const ACK_SIZE = 8 + 13;
+
+function readU32LE(b: Uint8Array, o: number): number {
+  return (b[o] | b[o + 1] << 8 | b[o + 2] << 16 | b[o + 3] << 24) >>> 0;
+}
+
+/** Bytes of the frame whose 8-byte header starts at `at`: header only for control messages. */
+function frameSpan(b: Uint8Array, at: number): number {
+  const flags = b[at + 2];
+  if (flags & 0x01) return 8;
+  return 8 + ((flags & 0x80) ? readU32BE(b, at + 4) : readU32LE(b, at + 4));
+}
+
+function readU32BE(b: Uint8Array, o: number): number {
+  return (b[o] << 24 | b[o + 1] << 16 | b[o + 2] << 8 | b[o + 3]) >>> 0;
+}
+
 /**
  * Updates are handed to the socket in pieces of about this many bytes, so that the
  * client starts reading while the rest is encoded (and memory stays bounded).
@@ -384,21 +402,41 @@ export class PvaServerConnection {
     if (this.#closed) return;
     // Any bytes count as life, even half a message (as pvxs's read timeout does).
     if (chunk.length > 0) this.#lastRx = this.#now();
-    let msgs: PvaMessage[];
-    try {
-      msgs = this.#framer.receive(chunk);
-    } catch (e) {
-      this.#protocolFailure(e);
-      return;
-    }
-    for (const m of msgs) {
-      if (this.#closed) return;
+    // Pipeline acknowledgements, what a fast subscriber sends most, are taken straight
+    // from the chunk (no message objects, no payload copies). The framer gets the rest
+    // one message at a time (or the bytes completing the frame it holds), so a frame cut
+    // across two reads does not send every later acknowledgement the slow way.
+    const n = chunk.length;
+    let pos = 0;
+    while (pos < n) {
+      let end = n;
+      const missing = this.#framer.missing;
+      if (missing > 0) end = Math.min(n, pos + missing);
+      else if (this.#framer.idle) {
+        if (n - pos >= ACK_SIZE && this.#ackAt(chunk, pos)) {
+          pos += ACK_SIZE;
+          continue;
+        }
+        if (n - pos >= 8) end = Math.min(n, pos + frameSpan(chunk, pos));
+      }
+      let msgs: PvaMessage[];
       try {
-        this.#dispatch(m);
+        msgs = this.#framer.receive(pos === 0 && end === n ? chunk : chunk.subarray(pos, end));
       } catch (e) {
         this.#protocolFailure(e);
         return;
       }
+      pos = end;
+      for (const m of msgs) {
+        if (this.#closed) return;
+        try {
+          this.#dispatch(m);
+        } catch (e) {
+          this.#protocolFailure(e);
+          return;
+        }
+      }
+      if (this.#closed) return;
     }
   }
 
@@ -502,6 +540,31 @@ export class PvaServerConnection {
       return false;
     }
     op.mon.window += u32(9);
+    this.#lastProgress = this.#now();
+    if (op.mon.queue.length) this.#ready.add(op);
+    this.#scheduleFlush();
+    return true;
+  }
+
+  /**
+   * Applies the pipeline acknowledgement at `at` in `b` when there is one for a live
+   * subscription (a whole 21-byte MONITOR message, application, unsegmented, from a
+   * client); otherwise returns false and leaves it to the framer.
+   */
+  #ackAt(b: Uint8Array, at: number): boolean {
+    const flags = b[at + 2];
+    if (
+      b[at] !== 0xca || b[at + 1] === 0 || (flags & 0x7f) !== 0 ||
+      b[at + 3] !== PvaCommand.MONITOR || b[at + 16] !== PvaSubcmd.GET_PUT
+    ) return false;
+    const le = flags === 0;
+    const u32 = le ? readU32LE : readU32BE;
+    if (u32(b, at + 4) !== ACK_SIZE - 8) return false;
+    const op = this.#ops.get(u32(b, at + 12));
+    if (!op || op.command !== PvaCommand.MONITOR || op.channel.sid !== u32(b, at + 8) || !op.mon) {
+      return false;
+    }
+    op.mon.window += u32(b, at + 17);
     this.#lastProgress = this.#now();
     if (op.mon.queue.length) this.#ready.add(op);
     this.#scheduleFlush();
