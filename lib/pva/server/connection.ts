@@ -169,6 +169,8 @@ interface Monitor {
   /** Updates the client still accepts (pipeline mode). */
   window: number;
   queueSize: number;
+  /** In the connection's ReadyQueue. */
+  ready: boolean;
   queue: QueuedUpdate[];
   /** Queue entries already sent, reused by the next updates (no allocation per update). */
   free: QueuedUpdate[];
@@ -228,6 +230,62 @@ function writerFor(pv: ServedPv): NtSnapshotWriter {
 
 const DEFAULT_QUEUE = 4;
 
+/**
+ * Subscriptions with updates to send, first in first out: an array with a moving head
+ * (a Set whose front entries are deleted again and again leaves holes that every new
+ * iteration walks over). Membership is the monitor's `ready` flag; a deleted op's entry
+ * stays behind and is skipped.
+ */
+class ReadyQueue {
+  #items: (Op | undefined)[] = [];
+  #head = 0;
+
+  add(op: Op): void {
+    const mon = op.mon!;
+    if (mon.ready) return;
+    mon.ready = true;
+    this.#items.push(op);
+  }
+
+  delete(op: Op): void {
+    if (op.mon) op.mon.ready = false;
+  }
+
+  /** Takes the first op out (it is no longer in the queue until added again). */
+  shift(): Op | undefined {
+    const items = this.#items;
+    while (this.#head < items.length) {
+      const op = items[this.#head];
+      items[this.#head++] = undefined;
+      if (op?.mon?.ready) {
+        op.mon.ready = false;
+        if (this.#head >= 1024 && this.#head * 2 >= items.length) {
+          items.copyWithin(0, this.#head);
+          items.length -= this.#head;
+          this.#head = 0;
+        }
+        return op;
+      }
+    }
+    items.length = 0;
+    this.#head = 0;
+    return undefined;
+  }
+
+  clear(): void {
+    for (const op of this.values()) op.mon!.ready = false;
+    this.#items.length = 0;
+    this.#head = 0;
+  }
+
+  *values(): IterableIterator<Op> {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const op = this.#items[i];
+      if (op?.mon?.ready) yield op;
+    }
+  }
+}
+
 /** A MONITOR pipeline acknowledgement: header, sid, ioid, subcmd, nfree. */
 const ACK_SIZE = 8 + 13;
 
@@ -270,7 +328,7 @@ export class PvaServerConnection {
   #channels = new Map<number, Channel>();
   #ops = new Map<number, Op>();
   #nextSid = 1;
-  #ready = new Set<Op>();
+  #ready = new ReadyQueue();
   /** PVs with a subscription that sent updates, with its queue's room, for onDrained. */
   #roomFor = new Map<ServedPv, number>();
   #flushQueued = false;
@@ -359,7 +417,7 @@ export class PvaServerConnection {
   /** Monitor updates waiting in this connection's subscription queues. */
   get queuedUpdates(): number {
     let n = 0;
-    for (const op of this.#ready) n += op.mon?.queue.length ?? 0;
+    for (const op of this.#ready.values()) n += op.mon?.queue.length ?? 0;
     return n;
   }
 
@@ -807,6 +865,7 @@ export class PvaServerConnection {
         pipeline: isTrue(o.pipeline),
         window: req.nfree ?? 0,
         queueSize: Number.isFinite(q) && q >= 1 ? q : this.#opts.queueSize ?? DEFAULT_QUEUE,
+        ready: false,
         queue: [],
         free: [],
         bits: new Map(),
@@ -997,8 +1056,11 @@ export class PvaServerConnection {
   /** Encodes queued updates the windows allow, until about WRITE_CHUNK bytes are out. */
   #encodeUpdates(): void {
     const out = this.#out;
-    for (const op of this.#ready) {
-      if (out.length >= WRITE_CHUNK) break;
+    const ready = this.#ready;
+    const traffic = this.#opts.traffic;
+    while (out.length < WRITE_CHUNK) {
+      const op = ready.shift();
+      if (!op) break;
       const mon = op.mon!;
       const q = mon.queue;
       let sent = 0;
@@ -1008,8 +1070,8 @@ export class PvaServerConnection {
         const u = q[sent++];
         this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;
-        if (this.#opts.traffic) this.#opts.traffic.updates++;
       }
+      if (traffic) traffic.updates += sent;
       if (sent > 0 && this.#trackRoom) {
         const room = mon.queueSize - (q.length - sent);
         const pv = op.channel.pv;
@@ -1023,20 +1085,19 @@ export class PvaServerConnection {
       }
       if (sent === q.length) {
         q.length = 0;
-        this.#ready.delete(op);
       } else if (mon.pipeline && mon.window <= 0) {
         if (sent > 0) {
           q.copyWithin(0, sent);
           q.length -= sent;
         }
-        this.#ready.delete(op);
-      } else if (sent > 0) {
-        q.copyWithin(0, sent);
-        q.length -= sent;
+      } else {
+        if (sent > 0) {
+          q.copyWithin(0, sent);
+          q.length -= sent;
+        }
         // To the back of the line: a subscription whose updates each fill a write (a big
         // image) must not keep the others (its rows) from ever being sent.
-        this.#ready.delete(op);
-        this.#ready.add(op);
+        ready.add(op);
       }
     }
   }
