@@ -2,7 +2,7 @@
  * One PV Access TCP connection on the server side: the validation handshake, channels,
  * and the GET, PUT, MONITOR, GET_FIELD and RPC operations over the shared PV model.
  * Everything produced in one turn of the event loop goes out together (in writes of
- * about 256 kB at most); monitor updates wait in per-subscription bounded queues (the
+ * about 1 MB at most); monitor updates wait in per-subscription bounded queues (the
  * newest value replaces the last queued one when a client lags) and honour the pipeline
  * window (a subscription without window waits outside the ready set until the client
  * acknowledges). An update's data is encoded once per PV snapshot and field selection and
@@ -308,7 +308,7 @@ function readU32BE(b: Uint8Array, o: number): number {
  * Updates are handed to the socket in pieces of about this many bytes, so that the
  * client starts reading while the rest is encoded (and memory stays bounded).
  */
-const WRITE_CHUNK = 256 * 1024;
+const WRITE_CHUNK = 1024 * 1024;
 
 function isTrue(s: string | undefined): boolean {
   return s !== undefined && /^(true|1|yes)$/i.test(s.trim());
