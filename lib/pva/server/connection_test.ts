@@ -389,7 +389,7 @@ Deno.test({
   async fn() {
     const pvs = Array.from(
       { length: 100 },
-      (_, i) => new SharedPV(`w${i}`, { type: "float64", length: 1000 }),
+      (_, i) => new SharedPV(`w${i}`, { type: "float64", length: 4000 }),
     );
     const p = new Pair(pvs);
     await p.handshake();
@@ -401,11 +401,11 @@ Deno.test({
     }
     await p.read();
     const before = p.writes;
-    for (const pv of pvs) pv.post(new Float64Array(1000).fill(7));
+    for (const pv of pvs) pv.post(new Float64Array(4000).fill(7));
     const got = ops(await p.read());
     assert.equal(got.length, 100, "every update delivered");
-    assert.ok(got.every((o) => (o.value!.get("value") as Float64Array)[999] === 7));
-    // 800 kB of updates: at least three writes of at most ~256 kB plus one update.
+    assert.ok(got.every((o) => (o.value!.get("value") as Float64Array)[3999] === 7));
+    // 3.2 MB of updates: at least three writes of at most ~1 MB plus one update.
     assert.ok(p.writes - before >= 3, `${p.writes - before} writes`);
   },
 });
