@@ -176,6 +176,14 @@ interface Monitor {
   free: QueuedUpdate[];
   /** Changed bits to send per PvChange combination, with their encoding. */
   bits: Map<number, UpdateBits>;
+  /** The last entry of `bits` used, and its key (-1: none): most updates repeat it. */
+  lastChanges: number;
+  lastBits: UpdateBits | undefined;
+  /**
+   * Whether the PV had this one subscriber when an update was last queued (read then,
+   * while the PV is at hand): nobody to share an encoding with.
+   */
+  solo: boolean;
   unsubscribe: () => void;
 }
 
@@ -329,6 +337,8 @@ export class PvaServerConnection {
   #ops = new Map<number, Op>();
   #nextSid = 1;
   #ready = new ReadyQueue();
+  /** UpdateBits by fast-path flag and wire bytes, shared by this connection's monitors. */
+  #sharedBits = new Map<string, UpdateBits>();
   /** PVs with a subscription that sent updates, with its queue's room, for onDrained. */
   #roomFor = new Map<ServedPv, number>();
   #flushQueued = false;
@@ -869,6 +879,9 @@ export class PvaServerConnection {
         queue: [],
         free: [],
         bits: new Map(),
+        lastChanges: -1,
+        lastBits: undefined,
+        solo: false,
         unsubscribe: () => {},
       };
       op.mon = mon;
@@ -904,7 +917,9 @@ export class PvaServerConnection {
   }
 
   #bitsFor(op: Op, changes: number): UpdateBits {
-    const cache = op.mon?.bits;
+    const mon = op.mon;
+    if (mon && mon.lastChanges === changes) return mon.lastBits!;
+    const cache = mon?.bits;
     let b = cache?.get(changes);
     if (!b) {
       const bits = leafBits(
@@ -915,8 +930,21 @@ export class PvaServerConnection {
       encodeBitSet(w, bits);
       const wire = w.toBytes();
       const fastNd = op.channel.pv.type.nt === "NTNDArray" && isNdArrayValueUpdate(op.type, bits);
-      b = { bits, wire, key: String.fromCharCode(...wire), fastNd };
+      const key = String.fromCharCode(...wire);
+      // One object for all subscriptions sending the same bits (10,000 rows: one, which
+      // stays in cache, instead of 10,000 met once per frame).
+      const shared = this.#sharedBits.get(fastNd ? "1" + key : "0" + key);
+      if (shared) b = shared;
+      else {
+        b = { bits, wire, key, fastNd };
+        if (this.#sharedBits.size >= 1024) this.#sharedBits.clear();
+        this.#sharedBits.set(fastNd ? "1" + key : "0" + key, b);
+      }
       cache?.set(changes, b);
+    }
+    if (mon) {
+      mon.lastChanges = changes;
+      mon.lastBits = b;
     }
     return b;
   }
@@ -1031,6 +1059,7 @@ export class PvaServerConnection {
   #enqueue(op: Op, snap: PvSnapshot, changes: number): void {
     if (this.#closed || op.done) return;
     const mon = op.mon!;
+    mon.solo = (op.channel.pv as { listenerCount?: number }).listenerCount === 1;
     const q = mon.queue;
     if (q.length >= mon.queueSize) {
       // The client lags: keep the newest state, merging what changed.
@@ -1110,8 +1139,7 @@ export class PvaServerConnection {
   #encodeUpdate(out: ByteWriter, op: Op, snap: PvSnapshot, b: UpdateBits): void {
     const start = beginMessage(out, PvaCommand.MONITOR, true);
     out.u32(op.ioid).u8(0);
-    const pv = op.channel.pv;
-    if ((pv as { listenerCount?: number }).listenerCount === 1) {
+    if (op.mon?.solo) {
       // One subscriber in all (a SharedPV says so): nobody to share the encoding with.
       out.bytes(b.wire);
       this.#encodeData(out, op, snap, b);
@@ -1119,6 +1147,7 @@ export class PvaServerConnection {
       endMessage(out, start);
       return;
     }
+    const pv = op.channel.pv;
     let memo = lastEncoded.get(pv);
     if (!memo) {
       memo = new Map();
