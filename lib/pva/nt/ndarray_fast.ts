@@ -23,13 +23,7 @@ import type { ByteWriter } from "../../core/bytes.ts";
 import { ByteWriter as Writer } from "../../core/bytes.ts";
 import { POSIX_TIME_AT_EPICS_EPOCH } from "../../core/time.ts";
 import type { NumericArray, PvSnapshot } from "../../pv/types.ts";
-import {
-  bitOf,
-  BitSet,
-  encodeString,
-  encodeValueBits,
-  type FieldDesc,
-} from "../proto/mod.ts";
+import { bitOf, BitSet, encodeString, encodeValueBits, type FieldDesc } from "../proto/mod.ts";
 import { alarmContent } from "./common.ts";
 import { ND_VALUE_MEMBERS, ndValueMember } from "./ndarray.ts";
 import { leafBits, type NtSnapshotWriter } from "./pv_map.ts";
@@ -120,10 +114,10 @@ export class NdArrayUpdateEncoder {
       const v = this.#writer.write(snap);
       const tmp = new Writer(64, true);
       encodeValueBits(tmp, v, this.#codecBits);
-      this.#codec = tmp.toBytes();
+      this.#codec = shared(tmp.toBytes());
       tmp.reset();
       encodeValueBits(tmp, v, this.#tailBits);
-      this.#tail = tmp.toBytes();
+      this.#tail = shared(tmp.toBytes());
       this.#tailDims = dims;
       this.#tailAttrs = attrs;
     }
@@ -138,7 +132,7 @@ export class NdArrayUpdateEncoder {
       const tmp = new Writer(16, true);
       tmp.i32(c.severity).i32(c.status);
       encodeString(tmp, c.message);
-      this.#alarm = tmp.toBytes();
+      this.#alarm = shared(tmp.toBytes());
     }
     const n = a.length;
     const bytes = a.byteLength;
@@ -170,6 +164,23 @@ export class NdArrayUpdateEncoder {
     o = putTime(dv, o, snap.timeStamp);
     w.length = put(buf, o, tail);
   }
+}
+
+/**
+ * Encoded parts (codec, alarm, dimension/attribute bytes) by content: encoders of many
+ * channels with equal parts (10,000 rows of one image) use one array, which stays in
+ * cache, instead of one each met once per frame. Small parts only; bounded.
+ */
+const sharedParts = new Map<string, Uint8Array>();
+
+function shared(b: Uint8Array): Uint8Array {
+  if (b.length > 512) return b;
+  const key = String.fromCharCode(...b);
+  const have = sharedParts.get(key);
+  if (have) return have;
+  if (sharedParts.size >= 4096) sharedParts.clear();
+  sharedParts.set(key, b);
+  return b;
 }
 
 /** Copies small `b` into `buf` at `o`; returns the offset after it. */
