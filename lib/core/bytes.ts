@@ -156,9 +156,14 @@ export class ByteWriter {
   }
   /** Appends raw bytes. */
   bytes(b: Uint8Array): this {
-    this.ensure(b.length);
-    this.#buf.set(b, this.length);
-    this.length += b.length;
+    const n = b.length;
+    this.ensure(n);
+    const buf = this.#buf;
+    if (n <= 32) {
+      // A loop beats TypedArray.set's call overhead on the small pieces (headers, bit sets).
+      for (let i = 0, o = this.length; i < n; i++) buf[o + i] = b[i];
+    } else buf.set(b, this.length);
+    this.length += n;
     return this;
   }
   /** Appends `n` zero bytes. */

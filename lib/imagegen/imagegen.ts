@@ -127,6 +127,8 @@ export class ImageGen implements Disposable {
   #bytes = 0;
   #lastTick = 0;
   #imageAt = 0;
+  /** The width each row PV was last posted with (read per row per frame: kept dense). */
+  #rowWidth = new Int32Array(0);
   #lastTraffic = { updates: 0, bytes: 0 };
   #last: ImageGenStats = {
     frameRate: 0,
@@ -265,6 +267,7 @@ export class ImageGen implements Disposable {
           }),
         ));
       }
+      this.#rowWidth = new Int32Array(rows).fill(params.nCols);
     } else if (this.mode === "stats") {
       for (let r = 0; r < rows; r++) {
         for (const [key, name] of [["mean", "mean"], ["std", "std"], ["p2p", "peak2peak"]]) {
@@ -353,14 +356,12 @@ export class ImageGen implements Disposable {
       // array, which lets the PVA server replay its encoding.
       const opts: PostOptions = { transfer: true, timeStamp, uniqueId: f.number };
       const resized: PostOptions = { ...opts, dimension: [f.nCols] };
+      const width = this.#rowWidth;
       for (let r = 0; r < n; r++) {
-        const row = this.rows[r];
         // A view of the frame: the frame's array is never written again.
-        const dims = row.snapshot().ndarray?.dimension;
-        row.post(
-          px.subarray(r * f.nCols, (r + 1) * f.nCols),
-          dims && dims[0] !== f.nCols ? resized : opts,
-        );
+        const changed = width[r] !== f.nCols;
+        width[r] = f.nCols;
+        this.rows[r].post(px.subarray(r * f.nCols, (r + 1) * f.nCols), changed ? resized : opts);
       }
       this.#rowPosts += n;
       this.#bytes += n * f.nCols * bpe;

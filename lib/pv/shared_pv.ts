@@ -521,11 +521,16 @@ export class SharedPV implements ServedPv {
         attributes: options.attributes ? [...options.attributes] : ndarray.attributes,
       };
     }
+    // Every field named, in the constructor's order: one object shape for all snapshots
+    // (a spread re-derives it on each post, the hot path of array producers).
     this.#snap = {
-      ...s,
       value: v,
       alarm,
       timeStamp: options.timeStamp ?? epicsTimeFromMillis(this.#clock()),
+      display: s.display,
+      control: s.control,
+      valueAlarm: s.valueAlarm,
+      choices: s.choices,
       ndarray,
     };
     this.#notify(changes);

@@ -23,14 +23,7 @@ import type { ByteWriter } from "../../core/bytes.ts";
 import { ByteWriter as Writer } from "../../core/bytes.ts";
 import { POSIX_TIME_AT_EPICS_EPOCH } from "../../core/time.ts";
 import type { NumericArray, PvSnapshot } from "../../pv/types.ts";
-import {
-  bitOf,
-  BitSet,
-  encodeSize,
-  encodeString,
-  encodeValueBits,
-  type FieldDesc,
-} from "../proto/mod.ts";
+import { bitOf, BitSet, encodeString, encodeValueBits, type FieldDesc } from "../proto/mod.ts";
 import { alarmContent } from "./common.ts";
 import { ND_VALUE_MEMBERS, ndValueMember } from "./ndarray.ts";
 import { leafBits, type NtSnapshotWriter } from "./pv_map.ts";
@@ -91,7 +84,10 @@ export class NdArrayUpdateEncoder {
   #tailDims: unknown;
   #tailAttrs: unknown;
   #alarmSrc: PvSnapshot["alarm"] | undefined;
-  #alarm = { severity: 0, status: 0, message: "" };
+  /** The alarm's bytes (severity, status, message) for #alarmSrc. */
+  #alarm: Uint8Array = new Uint8Array(0);
+  #arrayType: unknown;
+  #selector = 0;
 
   /**
    * Binds the encoder to a channel's snapshot writer (used for the cached parts).
@@ -118,35 +114,89 @@ export class NdArrayUpdateEncoder {
       const v = this.#writer.write(snap);
       const tmp = new Writer(64, true);
       encodeValueBits(tmp, v, this.#codecBits);
-      this.#codec = tmp.toBytes();
+      this.#codec = shared(tmp.toBytes());
       tmp.reset();
       encodeValueBits(tmp, v, this.#tailBits);
-      this.#tail = tmp.toBytes();
+      this.#tail = shared(tmp.toBytes());
       this.#tailDims = dims;
       this.#tailAttrs = attrs;
     }
     const a = snap.value as NumericArray;
-    encodeSize(w, selectorOf.get(ndValueMember(a))!);
-    encodeSize(w, a.length);
-    w.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    w.bytes(this.#codec);
-    const bytes = a.byteLength;
-    w.u32(bytes >>> 0).u32(Math.floor(bytes / 4294967296));
-    w.u32(bytes >>> 0).u32(Math.floor(bytes / 4294967296));
-    w.i32(nd?.uniqueId ?? 0);
-    writeTime(w, nd?.dataTimeStamp ?? snap.timeStamp);
+    if (a.constructor !== this.#arrayType) {
+      this.#arrayType = a.constructor;
+      this.#selector = selectorOf.get(ndValueMember(a))!;
+    }
     if (snap.alarm !== this.#alarmSrc) {
       this.#alarmSrc = snap.alarm;
-      this.#alarm = alarmContent(snap.alarm);
+      const c = alarmContent(snap.alarm);
+      const tmp = new Writer(16, true);
+      tmp.i32(c.severity).i32(c.status);
+      encodeString(tmp, c.message);
+      this.#alarm = shared(tmp.toBytes());
     }
-    w.i32(this.#alarm.severity).i32(this.#alarm.status);
-    encodeString(w, this.#alarm.message);
-    writeTime(w, snap.timeStamp);
-    w.bytes(this.#tail);
+    const n = a.length;
+    const bytes = a.byteLength;
+    const codec = this.#codec!, alarm = this.#alarm, tail = this.#tail!;
+    // Everything in one go: selector, count, pixels, codec, the two sizes, uniqueId,
+    // dataTimeStamp, alarm, timeStamp and the kept dimension/attribute bytes.
+    w.ensure(1 + 5 + bytes + codec.length + 20 + 16 + alarm.length + 16 + tail.length);
+    const buf = w.buffer;
+    const dv = w.dataView;
+    let o = w.length;
+    buf[o++] = this.#selector; // (fewer than 254 union members)
+    if (n < 254) buf[o++] = n;
+    else {
+      buf[o++] = 254;
+      dv.setUint32(o, n, true);
+      o += 4;
+    }
+    buf.set(new Uint8Array(a.buffer, a.byteOffset, bytes), o);
+    o += bytes;
+    o = put(buf, o, codec);
+    const lo = bytes >>> 0, hi = Math.floor(bytes / 4294967296);
+    dv.setUint32(o, lo, true);
+    dv.setUint32(o + 4, hi, true);
+    dv.setUint32(o + 8, lo, true);
+    dv.setUint32(o + 12, hi, true);
+    dv.setInt32(o + 16, nd?.uniqueId ?? 0, true);
+    o = putTime(dv, o + 20, nd?.dataTimeStamp ?? snap.timeStamp);
+    o = put(buf, o, alarm);
+    o = putTime(dv, o, snap.timeStamp);
+    w.length = put(buf, o, tail);
   }
 }
 
-function writeTime(w: ByteWriter, ts: { secPastEpoch: number; nsec: number }): void {
+/**
+ * Encoded parts (codec, alarm, dimension/attribute bytes) by content: encoders of many
+ * channels with equal parts (10,000 rows of one image) use one array, which stays in
+ * cache, instead of one each met once per frame. Small parts only; bounded.
+ */
+const sharedParts = new Map<string, Uint8Array>();
+
+function shared(b: Uint8Array): Uint8Array {
+  if (b.length > 512) return b;
+  const key = String.fromCharCode(...b);
+  const have = sharedParts.get(key);
+  if (have) return have;
+  if (sharedParts.size >= 4096) sharedParts.clear();
+  sharedParts.set(key, b);
+  return b;
+}
+
+/** Copies small `b` into `buf` at `o`; returns the offset after it. */
+function put(buf: Uint8Array, o: number, b: Uint8Array): number {
+  const n = b.length;
+  if (n <= 32) { for (let i = 0; i < n; i++) buf[o + i] = b[i]; }
+  else buf.set(b, o);
+  return o + n;
+}
+
+/** Writes a time_t (seconds u64, nanoseconds, userTag 0) at `o`; returns the offset after it. */
+function putTime(dv: DataView, o: number, ts: { secPastEpoch: number; nsec: number }): number {
   const sec = ts.secPastEpoch + POSIX_TIME_AT_EPICS_EPOCH;
-  w.u32(sec >>> 0).u32(Math.floor(sec / 4294967296)).i32(ts.nsec).i32(0);
+  dv.setUint32(o, sec >>> 0, true);
+  dv.setUint32(o + 4, Math.floor(sec / 4294967296), true);
+  dv.setInt32(o + 8, ts.nsec, true);
+  dv.setInt32(o + 12, 0, true);
+  return o + 16;
 }

@@ -301,6 +301,27 @@ export class PvaFramer {
   }
 
   /**
+   * Bytes still to come before the frame held now is complete (after its header is in,
+   * the rest of its payload; before, the rest of the header); 0 when none is held.
+   */
+  get missing(): number {
+    if (this.#len === 0) return 0;
+    if (this.#len < PVA_HEADER_SIZE) return PVA_HEADER_SIZE - this.#len;
+    const b = this.#buf;
+    const flags = b[2];
+    if (flags & PvaFlag.CONTROL) return 0; // (never held: complete at 8 bytes)
+    const size = (flags & PvaFlag.BIG_ENDIAN)
+      ? (b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7]) >>> 0
+      : (b[4] | b[5] << 8 | b[6] << 16 | b[7] << 24) >>> 0;
+    return Math.max(0, PVA_HEADER_SIZE + size - this.#len);
+  }
+
+  /** Whether nothing is held: no partial frame and no segmented message under way. */
+  get idle(): boolean {
+    return this.#len === 0 && this.#seg === undefined;
+  }
+
+  /**
    * Adds bytes and returns the messages they complete.
    * @param chunk bytes read from the connection
    * @returns completed messages, in order

@@ -2,7 +2,7 @@
  * One PV Access TCP connection on the server side: the validation handshake, channels,
  * and the GET, PUT, MONITOR, GET_FIELD and RPC operations over the shared PV model.
  * Everything produced in one turn of the event loop goes out together (in writes of
- * about 256 kB at most); monitor updates wait in per-subscription bounded queues (the
+ * about 1 MB at most); monitor updates wait in per-subscription bounded queues (the
  * newest value replaces the last queued one when a client lags) and honour the pipeline
  * window (a subscription without window waits outside the ready set until the client
  * acknowledges). An update's data is encoded once per PV snapshot and field selection and
@@ -169,11 +169,21 @@ interface Monitor {
   /** Updates the client still accepts (pipeline mode). */
   window: number;
   queueSize: number;
+  /** In the connection's ReadyQueue. */
+  ready: boolean;
   queue: QueuedUpdate[];
   /** Queue entries already sent, reused by the next updates (no allocation per update). */
   free: QueuedUpdate[];
   /** Changed bits to send per PvChange combination, with their encoding. */
   bits: Map<number, UpdateBits>;
+  /** The last entry of `bits` used, and its key (-1: none): most updates repeat it. */
+  lastChanges: number;
+  lastBits: UpdateBits | undefined;
+  /**
+   * Whether the PV had this one subscriber when an update was last queued (read then,
+   * while the PV is at hand): nobody to share an encoding with.
+   */
+  solo: boolean;
   unsubscribe: () => void;
 }
 
@@ -229,10 +239,84 @@ function writerFor(pv: ServedPv): NtSnapshotWriter {
 const DEFAULT_QUEUE = 4;
 
 /**
+ * Subscriptions with updates to send, first in first out: an array with a moving head
+ * (a Set whose front entries are deleted again and again leaves holes that every new
+ * iteration walks over). Membership is the monitor's `ready` flag; a deleted op's entry
+ * stays behind and is skipped.
+ */
+class ReadyQueue {
+  #items: (Op | undefined)[] = [];
+  #head = 0;
+
+  add(op: Op): void {
+    const mon = op.mon!;
+    if (mon.ready) return;
+    mon.ready = true;
+    this.#items.push(op);
+  }
+
+  delete(op: Op): void {
+    if (op.mon) op.mon.ready = false;
+  }
+
+  /** Takes the first op out (it is no longer in the queue until added again). */
+  shift(): Op | undefined {
+    const items = this.#items;
+    while (this.#head < items.length) {
+      const op = items[this.#head];
+      items[this.#head++] = undefined;
+      if (op?.mon?.ready) {
+        op.mon.ready = false;
+        if (this.#head >= 1024 && this.#head * 2 >= items.length) {
+          items.copyWithin(0, this.#head);
+          items.length -= this.#head;
+          this.#head = 0;
+        }
+        return op;
+      }
+    }
+    items.length = 0;
+    this.#head = 0;
+    return undefined;
+  }
+
+  clear(): void {
+    for (const op of this.values()) op.mon!.ready = false;
+    this.#items.length = 0;
+    this.#head = 0;
+  }
+
+  *values(): IterableIterator<Op> {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const op = this.#items[i];
+      if (op?.mon?.ready) yield op;
+    }
+  }
+}
+
+/** A MONITOR pipeline acknowledgement: header, sid, ioid, subcmd, nfree. */
+const ACK_SIZE = 8 + 13;
+
+function readU32LE(b: Uint8Array, o: number): number {
+  return (b[o] | b[o + 1] << 8 | b[o + 2] << 16 | b[o + 3] << 24) >>> 0;
+}
+
+/** Bytes of the frame whose 8-byte header starts at `at`: header only for control messages. */
+function frameSpan(b: Uint8Array, at: number): number {
+  const flags = b[at + 2];
+  if (flags & 0x01) return 8;
+  return 8 + ((flags & 0x80) ? readU32BE(b, at + 4) : readU32LE(b, at + 4));
+}
+
+function readU32BE(b: Uint8Array, o: number): number {
+  return (b[o] << 24 | b[o + 1] << 16 | b[o + 2] << 8 | b[o + 3]) >>> 0;
+}
+
+/**
  * Updates are handed to the socket in pieces of about this many bytes, so that the
  * client starts reading while the rest is encoded (and memory stays bounded).
  */
-const WRITE_CHUNK = 256 * 1024;
+const WRITE_CHUNK = 1024 * 1024;
 
 function isTrue(s: string | undefined): boolean {
   return s !== undefined && /^(true|1|yes)$/i.test(s.trim());
@@ -252,7 +336,9 @@ export class PvaServerConnection {
   #channels = new Map<number, Channel>();
   #ops = new Map<number, Op>();
   #nextSid = 1;
-  #ready = new Set<Op>();
+  #ready = new ReadyQueue();
+  /** UpdateBits by fast-path flag and wire bytes, shared by this connection's monitors. */
+  #sharedBits = new Map<string, UpdateBits>();
   /** PVs with a subscription that sent updates, with its queue's room, for onDrained. */
   #roomFor = new Map<ServedPv, number>();
   #flushQueued = false;
@@ -341,7 +427,7 @@ export class PvaServerConnection {
   /** Monitor updates waiting in this connection's subscription queues. */
   get queuedUpdates(): number {
     let n = 0;
-    for (const op of this.#ready) n += op.mon?.queue.length ?? 0;
+    for (const op of this.#ready.values()) n += op.mon?.queue.length ?? 0;
     return n;
   }
 
@@ -384,21 +470,41 @@ export class PvaServerConnection {
     if (this.#closed) return;
     // Any bytes count as life, even half a message (as pvxs's read timeout does).
     if (chunk.length > 0) this.#lastRx = this.#now();
-    let msgs: PvaMessage[];
-    try {
-      msgs = this.#framer.receive(chunk);
-    } catch (e) {
-      this.#protocolFailure(e);
-      return;
-    }
-    for (const m of msgs) {
-      if (this.#closed) return;
+    // Pipeline acknowledgements, what a fast subscriber sends most, are taken straight
+    // from the chunk (no message objects, no payload copies). The framer gets the rest
+    // one message at a time (or the bytes completing the frame it holds), so a frame cut
+    // across two reads does not send every later acknowledgement the slow way.
+    const n = chunk.length;
+    let pos = 0;
+    while (pos < n) {
+      let end = n;
+      const missing = this.#framer.missing;
+      if (missing > 0) end = Math.min(n, pos + missing);
+      else if (this.#framer.idle) {
+        if (n - pos >= ACK_SIZE && this.#ackAt(chunk, pos)) {
+          pos += ACK_SIZE;
+          continue;
+        }
+        if (n - pos >= 8) end = Math.min(n, pos + frameSpan(chunk, pos));
+      }
+      let msgs: PvaMessage[];
       try {
-        this.#dispatch(m);
+        msgs = this.#framer.receive(pos === 0 && end === n ? chunk : chunk.subarray(pos, end));
       } catch (e) {
         this.#protocolFailure(e);
         return;
       }
+      pos = end;
+      for (const m of msgs) {
+        if (this.#closed) return;
+        try {
+          this.#dispatch(m);
+        } catch (e) {
+          this.#protocolFailure(e);
+          return;
+        }
+      }
+      if (this.#closed) return;
     }
   }
 
@@ -502,6 +608,31 @@ export class PvaServerConnection {
       return false;
     }
     op.mon.window += u32(9);
+    this.#lastProgress = this.#now();
+    if (op.mon.queue.length) this.#ready.add(op);
+    this.#scheduleFlush();
+    return true;
+  }
+
+  /**
+   * Applies the pipeline acknowledgement at `at` in `b` when there is one for a live
+   * subscription (a whole 21-byte MONITOR message, application, unsegmented, from a
+   * client); otherwise returns false and leaves it to the framer.
+   */
+  #ackAt(b: Uint8Array, at: number): boolean {
+    const flags = b[at + 2];
+    if (
+      b[at] !== 0xca || b[at + 1] === 0 || (flags & 0x7f) !== 0 ||
+      b[at + 3] !== PvaCommand.MONITOR || b[at + 16] !== PvaSubcmd.GET_PUT
+    ) return false;
+    const le = flags === 0;
+    const u32 = le ? readU32LE : readU32BE;
+    if (u32(b, at + 4) !== ACK_SIZE - 8) return false;
+    const op = this.#ops.get(u32(b, at + 12));
+    if (!op || op.command !== PvaCommand.MONITOR || op.channel.sid !== u32(b, at + 8) || !op.mon) {
+      return false;
+    }
+    op.mon.window += u32(b, at + 17);
     this.#lastProgress = this.#now();
     if (op.mon.queue.length) this.#ready.add(op);
     this.#scheduleFlush();
@@ -749,9 +880,13 @@ export class PvaServerConnection {
         pipeline: isTrue(o.pipeline),
         window: req.nfree ?? 0,
         queueSize: Number.isFinite(q) && q >= 1 ? q : this.#opts.queueSize ?? DEFAULT_QUEUE,
+        ready: false,
         queue: [],
         free: [],
         bits: new Map(),
+        lastChanges: -1,
+        lastBits: undefined,
+        solo: false,
         unsubscribe: () => {},
       };
       op.mon = mon;
@@ -787,7 +922,9 @@ export class PvaServerConnection {
   }
 
   #bitsFor(op: Op, changes: number): UpdateBits {
-    const cache = op.mon?.bits;
+    const mon = op.mon;
+    if (mon && mon.lastChanges === changes) return mon.lastBits!;
+    const cache = mon?.bits;
     let b = cache?.get(changes);
     if (!b) {
       const bits = leafBits(
@@ -798,8 +935,21 @@ export class PvaServerConnection {
       encodeBitSet(w, bits);
       const wire = w.toBytes();
       const fastNd = op.channel.pv.type.nt === "NTNDArray" && isNdArrayValueUpdate(op.type, bits);
-      b = { bits, wire, key: String.fromCharCode(...wire), fastNd };
+      const key = String.fromCharCode(...wire);
+      // One object for all subscriptions sending the same bits (10,000 rows: one, which
+      // stays in cache, instead of 10,000 met once per frame).
+      const shared = this.#sharedBits.get(fastNd ? "1" + key : "0" + key);
+      if (shared) b = shared;
+      else {
+        b = { bits, wire, key, fastNd };
+        if (this.#sharedBits.size >= 1024) this.#sharedBits.clear();
+        this.#sharedBits.set(fastNd ? "1" + key : "0" + key, b);
+      }
       cache?.set(changes, b);
+    }
+    if (mon) {
+      mon.lastChanges = changes;
+      mon.lastBits = b;
     }
     return b;
   }
@@ -914,6 +1064,7 @@ export class PvaServerConnection {
   #enqueue(op: Op, snap: PvSnapshot, changes: number): void {
     if (this.#closed || op.done) return;
     const mon = op.mon!;
+    mon.solo = (op.channel.pv as { listenerCount?: number }).listenerCount === 1;
     const q = mon.queue;
     if (q.length >= mon.queueSize) {
       // The client lags: keep the newest state, merging what changed.
@@ -939,8 +1090,11 @@ export class PvaServerConnection {
   /** Encodes queued updates the windows allow, until about WRITE_CHUNK bytes are out. */
   #encodeUpdates(): void {
     const out = this.#out;
-    for (const op of this.#ready) {
-      if (out.length >= WRITE_CHUNK) break;
+    const ready = this.#ready;
+    const traffic = this.#opts.traffic;
+    while (out.length < WRITE_CHUNK) {
+      const op = ready.shift();
+      if (!op) break;
       const mon = op.mon!;
       const q = mon.queue;
       let sent = 0;
@@ -950,8 +1104,8 @@ export class PvaServerConnection {
         const u = q[sent++];
         this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
         if (mon.pipeline) mon.window--;
-        if (this.#opts.traffic) this.#opts.traffic.updates++;
       }
+      if (traffic) traffic.updates += sent;
       if (sent > 0 && this.#trackRoom) {
         const room = mon.queueSize - (q.length - sent);
         const pv = op.channel.pv;
@@ -965,20 +1119,19 @@ export class PvaServerConnection {
       }
       if (sent === q.length) {
         q.length = 0;
-        this.#ready.delete(op);
       } else if (mon.pipeline && mon.window <= 0) {
         if (sent > 0) {
           q.copyWithin(0, sent);
           q.length -= sent;
         }
-        this.#ready.delete(op);
-      } else if (sent > 0) {
-        q.copyWithin(0, sent);
-        q.length -= sent;
+      } else {
+        if (sent > 0) {
+          q.copyWithin(0, sent);
+          q.length -= sent;
+        }
         // To the back of the line: a subscription whose updates each fill a write (a big
         // image) must not keep the others (its rows) from ever being sent.
-        this.#ready.delete(op);
-        this.#ready.add(op);
+        ready.add(op);
       }
     }
   }
@@ -991,8 +1144,7 @@ export class PvaServerConnection {
   #encodeUpdate(out: ByteWriter, op: Op, snap: PvSnapshot, b: UpdateBits): void {
     const start = beginMessage(out, PvaCommand.MONITOR, true);
     out.u32(op.ioid).u8(0);
-    const pv = op.channel.pv;
-    if ((pv as { listenerCount?: number }).listenerCount === 1) {
+    if (op.mon?.solo) {
       // One subscriber in all (a SharedPV says so): nobody to share the encoding with.
       out.bytes(b.wire);
       this.#encodeData(out, op, snap, b);
@@ -1000,6 +1152,7 @@ export class PvaServerConnection {
       endMessage(out, start);
       return;
     }
+    const pv = op.channel.pv;
     let memo = lastEncoded.get(pv);
     if (!memo) {
       memo = new Map();

@@ -308,6 +308,65 @@ Deno.test({
 });
 
 Deno.test({
+  name: "pva connection: acknowledgements count however the received bytes are cut",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("m", { type: "int32", value: 0 });
+    const p = new Pair([pv]);
+    await p.handshake();
+    const sid = await p.channel(1, "m");
+    for (const ioid of [9, 10]) {
+      p.send(p.peer.init(MONITOR, sid, ioid, "record[queueSize=3,pipeline=true]", 2));
+      await p.read();
+      p.send(p.peer.exec(MONITOR, sid, ioid, 0x44));
+    }
+    await p.read(); // the initial updates use up both windows
+    for (let i = 1; i <= 4; i++) pv.post(i);
+    const first = ops(await p.read());
+    assert.deepEqual(
+      first.map((o) => o.ioid),
+      [9, 10],
+      "one update each (the rest of a window of 2)",
+    );
+    // Acks around other messages (an echo, an ack for an unknown ioid, a big-endian ack),
+    // fed in pieces of 1 to 22 bytes: every cut through a header or a payload.
+    const be = p.peer.ack(sid, 9, 1);
+    const bigEndian = new Uint8Array(be.length);
+    bigEndian.set(be.subarray(0, 8));
+    bigEndian[2] |= 0x80;
+    const dv = new DataView(bigEndian.buffer);
+    const src = new DataView(be.buffer, be.byteOffset);
+    dv.setUint32(4, src.getUint32(4, true));
+    dv.setUint32(8, src.getUint32(8, true));
+    dv.setUint32(12, src.getUint32(12, true));
+    bigEndian[16] = be[16];
+    dv.setUint32(17, src.getUint32(17, true));
+    const parts = [
+      p.peer.ack(sid, 9, 1),
+      p.peer.echo(new Uint8Array([7])),
+      p.peer.ack(sid, 99, 5),
+      p.peer.ack(sid, 10, 1),
+      bigEndian,
+    ];
+    const stream = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of parts) {
+      stream.set(b, at);
+      at += b.length;
+    }
+    for (let o = 0, k = 1; o < stream.length; o += k, k = k % 22 + 1) {
+      p.send(stream.slice(o, o + k));
+    }
+    const got = await p.read();
+    assert.ok(got.some((d) => d.kind === "echo"), "the echo between the acks answered");
+    const ids = ops(got).map((o) => o.ioid);
+    assert.equal(ids.filter((i) => i === 9).length, 2, "both acks of ioid 9 (one big-endian)");
+    assert.equal(ids.filter((i) => i === 10).length, 1, "the ack of ioid 10");
+    assert.equal(p.closed, false);
+  },
+});
+
+Deno.test({
   name: "pva connection: onDrained follows writes only, so a producer posts as the window opens",
   permissions: "none",
   async fn() {
@@ -389,7 +448,7 @@ Deno.test({
   async fn() {
     const pvs = Array.from(
       { length: 100 },
-      (_, i) => new SharedPV(`w${i}`, { type: "float64", length: 1000 }),
+      (_, i) => new SharedPV(`w${i}`, { type: "float64", length: 4000 }),
     );
     const p = new Pair(pvs);
     await p.handshake();
@@ -401,11 +460,11 @@ Deno.test({
     }
     await p.read();
     const before = p.writes;
-    for (const pv of pvs) pv.post(new Float64Array(1000).fill(7));
+    for (const pv of pvs) pv.post(new Float64Array(4000).fill(7));
     const got = ops(await p.read());
     assert.equal(got.length, 100, "every update delivered");
-    assert.ok(got.every((o) => (o.value!.get("value") as Float64Array)[999] === 7));
-    // 800 kB of updates: at least three writes of at most ~256 kB plus one update.
+    assert.ok(got.every((o) => (o.value!.get("value") as Float64Array)[3999] === 7));
+    // 3.2 MB of updates: at least three writes of at most ~1 MB plus one update.
     assert.ok(p.writes - before >= 3, `${p.writes - before} writes`);
   },
 });
