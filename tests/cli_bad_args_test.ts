@@ -29,7 +29,11 @@ async function run(main: Main, args: string[]) {
 
 Deno.test("pvserve: bad definitions and options say what is wrong; usage errors exit 2", async () => {
   const cases: Array<[string[], number, RegExp]> = [
-    [[], 2, /^pvserve: nothing to serve: give PV definitions, a YAML file, a device module or --demo/],
+    [
+      [],
+      2,
+      /^pvserve: nothing to serve: give PV definitions, a YAML file, a device module or --demo/,
+    ],
     [["--bogus"], 2, /unknown option '--bogus'/],
     [["x"], 2, /^pvserve: Cannot parse PV definition "x": expected NAME=TYPE\[:VALUE\]/],
     [["x=foo"], 2, /unknown type "foo"/],

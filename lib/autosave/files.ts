@@ -114,7 +114,10 @@ async function sweepStaleTemps(path: string): Promise<void> {
       if (!e.name.startsWith(prefix)) continue;
       const m = /\.tmp-(\d+)(-\d+)?$/.exec(e.name);
       if (!m || Number(m[1]) === Deno.pid) continue;
-      const alive = await Deno.stat(`/proc/${m[1]}`).then(() => true, () => false);
+      // /proc/N also answers for a thread whose id is N (ids are reused quickly on a busy
+      // host): only a process whose thread-group id is N counts as the writer still running.
+      const status = await Deno.readTextFile(`/proc/${m[1]}/status`).catch(() => "");
+      const alive = /^Tgid:\s*(\d+)/m.exec(status)?.[1] === m[1];
       if (!alive) await Deno.remove(join(dir, e.name)).catch(() => {});
     }
   } catch {
