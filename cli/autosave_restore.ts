@@ -6,8 +6,8 @@
  * @module
  */
 
-import { Command, CommanderError, Option } from "commander";
-import { versionLine } from "../lib/core/version.ts";
+import { Command, Option } from "commander";
+import { parseProgram } from "./_commander.ts";
 import { diffValues, readSavFile } from "../lib/autosave/mod.ts";
 import type { Difference, SavRecord, WriteOutcome } from "../lib/autosave/mod.ts";
 import { type CliIO, runMain } from "./_io.ts";
@@ -65,16 +65,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--force", "accept a file without <END> (as fdbrestoreX), no .savB fallback")
     .option("--json", "print a machine-readable summary on stdout (per-PV status)")
     .option("--no-progress", "no progress bar, even on a terminal")
-    .option("-q, --quiet", "print nothing on stderr but errors")
-    .version(versionLine(CMD), "-V, --version", "print the version and exit")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-  try {
-    program.parse(args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option("-q, --quiet", "print nothing on stderr but errors");
+  const parsed = parseProgram(program, CMD, args, io);
+  if (parsed !== undefined) return parsed;
   const o = program.opts<{
     provider: string;
     wait: string;

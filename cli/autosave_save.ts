@@ -7,8 +7,8 @@
  * @module
  */
 
-import { Command, CommanderError, Option } from "commander";
-import { versionLine } from "../lib/core/version.ts";
+import { Command, Option } from "commander";
+import { parseProgram } from "./_commander.ts";
 import { basename } from "node:path";
 import { loadReqFile, ReqFileError, saveOnce, SaveSet } from "../lib/autosave/mod.ts";
 import type { SaveReport, SaveSetOptions, SaveTrigger } from "../lib/autosave/mod.ts";
@@ -88,16 +88,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--on-change <sec>", "keep running: save at most every SEC s when a PV changed")
     .option("--trigger <pv>", "keep running: save whenever PV posts a value (triggered set)")
     .option("--json", "print a machine-readable summary on stdout (per-PV status)")
-    .option("-q, --quiet", "print nothing on stderr but errors")
-    .version(versionLine(CMD), "-V, --version", "print the version and exit")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-  try {
-    program.parse(args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option("-q, --quiet", "print nothing on stderr but errors");
+  const parsed = parseProgram(program, CMD, args, io);
+  if (parsed !== undefined) return parsed;
   const o = program.opts<{
     macros: string;
     include: string[];

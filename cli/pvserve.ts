@@ -11,8 +11,8 @@
  * @module
  */
 
-import { versionLine } from "../lib/core/version.ts";
-import { Command, CommanderError } from "commander";
+import { parseProgram } from "./_commander.ts";
+import { Command } from "commander";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { epicsConfigFrom } from "../lib/core/env.ts";
@@ -178,16 +178,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--ca-port <port>", "Channel Access port (default EPICS_CAS_SERVER_PORT or 5064)")
     .option("--no-pva", "do not serve over PV Access")
     .option("--pva-port <port>", "PV Access TCP port (default EPICS_PVAS_SERVER_PORT or 5075)")
-    .option("-v, --verbose", "log every connection")
-    .version(versionLine("pvserve"), "-V, --version", "print the version and exit")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-  try {
-    program.parse(args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option("-v, --verbose", "log every connection");
+  const parsed = parseProgram(program, "pvserve", args, io);
+  if (parsed !== undefined) return parsed;
   const opts = program.opts<Options>();
   const caPort = port(opts.caPort, "--ca-port", io);
   const pvaPort = port(opts.pvaPort, "--pva-port", io);
