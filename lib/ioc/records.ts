@@ -16,7 +16,8 @@ const INVALID = AlarmSeverity.INVALID;
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTU".split("");
 const CALC_LETTERS = LETTERS.slice(0, 12);
 const HEX = "0123456789ABCDEF".split("");
-const MBB_PREFIX = [
+/** The 16 state prefixes of mbbi/mbbo fields (ZRST, ONVL, ..., FFSV). */
+export const MBB_PREFIX: readonly string[] = [
   "ZR",
   "ON",
   "TW",

@@ -16,7 +16,7 @@
  */
 
 import { AlarmSeverity, AlarmStatus } from "../../core/alarm.ts";
-import { copyInto } from "../records.ts";
+import { copyInto, MBB_PREFIX } from "../records.ts";
 import type { FieldValue } from "../record_type.ts";
 import type { DeviceSupport, IocRecord, RecordIo } from "../types.ts";
 import { IOINTR_HOOK } from "./iointr.ts";
@@ -37,24 +37,6 @@ const INPUT = new Set([
   "waveform",
   "aai",
 ]);
-const MBB = [
-  "ZR",
-  "ON",
-  "TW",
-  "TH",
-  "FR",
-  "FV",
-  "SX",
-  "SV",
-  "EI",
-  "NI",
-  "TE",
-  "EL",
-  "TV",
-  "TT",
-  "FT",
-  "FF",
-];
 const ARRAY_TYPES = new Set(["waveform", "aai", "aao"]);
 const LONG_STRING_TYPES = new Set(["lsi", "lso"]);
 
@@ -504,7 +486,7 @@ export class TsdevContext {
     try {
       const kind = VALUE_KIND[t];
       const x = convertResult(kind, v, {
-        states: kind === "mbb" ? MBB.map((m) => String(f[`${m}ST`] ?? "")) : undefined,
+        states: kind === "mbb" ? MBB_PREFIX.map((m) => String(f[`${m}ST`] ?? "")) : undefined,
         stringElements: kind === "array" && Array.isArray(f.VAL),
       });
       if (kind === "array") {
