@@ -2,7 +2,11 @@
  * imagegen: a synthetic image and row-waveform server over Channel Access and PV Access.
  *
  *   imagegen [-p PREFIX] [-s ROWS,COLS] [-g i|r|s] [-r HZ] [-t int16|uint16|uint8|float32]
- *            [-q] [--json] [--no-ca] [--no-pva] [--ca-port N] [--pva-port N]
+ *            [-q] [--json] [--no-ca] [--no-pva] [--ca-port N] [--pva-port N] [--no-helpers]
+ *
+ * The IOC-stats helper PVs and epicsdev's control PVs (lib/host/host.ts) are hosted under
+ * the prefix unless --no-helpers is given; `server` Stop pauses the generator, Start
+ * resumes it, Exit stops imagegen as Ctrl-C does.
  * @module
  */
 
@@ -11,8 +15,14 @@ import { parseProgram } from "./_commander.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { consoleLogger } from "../lib/core/log.ts";
 import { serve } from "../lib/host/serve.ts";
+import { Host } from "../lib/host/host.ts";
 import { PIXEL_TYPES, type PixelType } from "../lib/imagegen/frame.ts";
-import { ImageGen, type ImageGenStats, type RowMode } from "../lib/imagegen/imagegen.ts";
+import {
+  ImageGen,
+  type ImageGenStats,
+  linkServerControl,
+  type RowMode,
+} from "../lib/imagegen/imagegen.ts";
 import { type CliIO, runMain, untilAborted } from "./_io.ts";
 
 const MODES: Record<string, RowMode> = { i: "image", r: "rows", s: "stats" };
@@ -37,7 +47,7 @@ export function formatStats(s: ImageGenStats): string {
 }
 
 /**
- * Runs imagegen until the io's signal is aborted.
+ * Runs imagegen until the io's signal is aborted or the `server` PV is set to Exit.
  * @param args command-line arguments
  * @param io streams, environment and stop signal
  * @returns 0 after a clean stop, 1 on a runtime failure, 2 on bad usage
@@ -61,6 +71,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     .option("--ca-port <port>", "Channel Access port (default EPICS_CAS_SERVER_PORT or 5064)")
     .option("--no-pva", "do not serve over PV Access")
     .option("--pva-port <port>", "PV Access TCP port (default EPICS_PVAS_SERVER_PORT or 5075)")
+    .option("--no-helpers", "do not host the IOC-stats and control PVs (HEARTBEAT, server, ...)")
     .option("-v, --verbose", "log every connection");
   const parsed = parseProgram(program, "imagegen", args, io);
   if (parsed !== undefined) return parsed;
@@ -78,6 +89,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     caPort?: string;
     pva: boolean;
     pvaPort?: string;
+    helpers: boolean;
     verbose?: boolean;
   }>();
   const usage = (msg: string) => {
@@ -127,6 +139,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       };
     });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
+  let host: Host;
   try {
     gen = new ImageGen({
       prefix: o.prefix,
@@ -140,12 +153,22 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       pace,
       traffic: () => server?.pva?.traffic ?? { updates: 0, bytes: 0 },
     });
+    // The helper PVs first, then the generator's (a clash of names is refused here).
+    host = new Host({ prefix: o.prefix, helpers: o.helpers });
+    for (const pv of gen.pvs) host.provider.add(pv);
   } catch (e) {
     return usage((e as Error).message);
   }
+  const untie = linkServerControl(gen, host);
+  const shutdown = async () => {
+    untie();
+    host[Symbol.dispose]();
+    await gen.stop();
+    await server?.close();
+  };
   try {
     server = await serve({
-      pvs: gen.pvs,
+      pvs: host.provider,
       ca: o.ca,
       caPort,
       pva: o.pva,
@@ -160,19 +183,31 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       },
     });
   } catch (e) {
+    await shutdown();
     io.stderr(`imagegen: cannot start: ${(e as Error).message}\n`);
     return 1;
   }
+  host.attach({ ca: server.ca, pva: server.pva });
+  host.status("Started");
   const where = (server.ca ? ` (CA on TCP port ${server.ca.tcpPort})` : "") +
     (server.pva ? ` (PVA on TCP port ${server.pva.tcpPort})` : "");
-  io.stderr(`imagegen: serving ${gen.pvs.length} PVs as ${o.prefix}*${where}; Ctrl-C to stop\n`);
+  io.stderr(
+    `imagegen: serving ${host.provider.size} PVs as ${o.prefix}*${where}; Ctrl-C to stop\n`,
+  );
   if (!o.quiet) {
     gen.onStats((s) => io.stderr(o.json ? `${JSON.stringify(s)}\n` : formatStats(s)));
   }
   gen.start();
-  await untilAborted(io.signal);
-  await gen.stop();
-  await server.close();
+  const why = await Promise.race([
+    untilAborted(io.signal).then(() => "signal"),
+    host.exited.then(() => "exit"),
+  ]);
+  if (why === "exit") {
+    io.stderr("imagegen: server PV set to Exit; stopping\n");
+    // Let the reply to the put that asked for Exit reach its client before closing.
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await shutdown();
   return 0;
 }
 

@@ -9,6 +9,7 @@ import { serve, type Served } from "../lib/host/serve.ts";
 import { rowStats } from "../lib/imagegen/frame.ts";
 import { ImageGen, type ImageGenOptions } from "../lib/imagegen/imagegen.ts";
 import { PvaClient } from "../lib/pva/client/mod.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
 import { readNtNdArray } from "../lib/pva/nt/mod.ts";
 import { main } from "../cli/imagegen.ts";
 import type { CliIO } from "../cli/_io.ts";
@@ -360,5 +361,122 @@ Deno.test("imagegen command: serves rows over PVA and prints statistics (text an
       c.stop();
       assert.equal(await done, 0);
     }
+  }
+});
+
+// ---- the helper PVs of pvserve under imagegen's prefix --------------------------------------------
+
+function freeUdpPort(): number {
+  const s = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const p = (s.addr as Deno.NetAddr).port;
+  s.close();
+  return p;
+}
+
+/** Starts the command in-process on free ports; resolves with its ports once it serves. */
+async function startCommand(args: string[]) {
+  const c = captured();
+  const done = main([...args, "-q", "--ca-port", "0", "--pva-port", "0"], c.io);
+  let ended = false;
+  done.finally(() => ended = true);
+  const re = /CA on TCP port (\d+)\) \(PVA on TCP port (\d+)\)/;
+  await until("the serving line", () => {
+    if (ended) throw new Error(`imagegen ended early:\n${c.out.e}`);
+    return re.test(c.out.e);
+  });
+  const m = re.exec(c.out.e)!;
+  const pva = new PvaClient({
+    env: { EPICS_PVA_AUTO_ADDR_LIST: "NO", EPICS_PVA_NAME_SERVERS: `127.0.0.1:${m[2]}` },
+  });
+  return { c, done, ca: Number(m[1]), pva };
+}
+
+async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 20000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("imagegen command: pvserve's helper PVs under the prefix over PVA and CA; server Stop/Start pause and resume; Exit ends it", async () => {
+  const r = await startCommand(["-p", "h:", "-s", "4,8", "-r", "50"]);
+  let exited = false;
+  try {
+    const v = async (name: string, field = "value") => (await r.pva.get(name)).get(field);
+    assert.equal(await v("h:PROCESS_ID"), Deno.pid, "PROCESS_ID is this process");
+    const beat = await v("h:HEARTBEAT") as number;
+    await untilAsync("HEARTBEAT to count", async () => (await v("h:HEARTBEAT") as number) > beat);
+    assert.equal(await v("h:status"), "Started");
+    assert.match(await v("h:VERSION") as string, /epics-ts/);
+    // The generator's own PVs are still there, beside the helpers.
+    assert.equal(await v("h:running", "value.index"), 1);
+    {
+      await using ctx = new CaContext({
+        repeater: false,
+        config: epicsConfigFrom({
+          EPICS_CA_AUTO_ADDR_LIST: "NO",
+          EPICS_CA_ADDR_LIST: `127.0.0.1:${r.ca}`,
+          EPICS_CA_REPEATER_PORT: String(freeUdpPort()),
+        }).ca,
+      });
+      const hb = ctx.channel("h:HEARTBEAT");
+      const pid = ctx.channel("h:PROCESS_ID");
+      await hb.connected(5);
+      await pid.connected(5);
+      assert.equal((await pid.get()).data.value[0], Deno.pid);
+      const b0 = (await hb.get()).data.value[0] as number;
+      await untilAsync(
+        "HEARTBEAT to count over CA",
+        async () => ((await hb.get()).data.value[0] as number) > b0,
+      );
+    }
+    // server Stop pauses the generator (running shows Paused, frames stop), Start resumes it.
+    await r.pva.put("h:server", "Stop");
+    assert.equal(await v("h:running", "value.index"), 0);
+    assert.equal(await v("h:status"), "Stopped");
+    const frame = async () => readNtNdArray(await r.pva.get("h:image")).uniqueId;
+    const f0 = await frame();
+    // A frame may have been on its way; after that none comes while paused.
+    await new Promise((res) => setTimeout(res, 200));
+    const f1 = await frame();
+    assert(f1 <= f0 + 1, `paused: frame ${f0} then ${f1}`);
+    await r.pva.put("h:server", "Start");
+    assert.equal(await v("h:running", "value.index"), 1);
+    await untilAsync("frames after Start", async () => (await frame()) > f1 + 2);
+    // Pausing through running shows on server.
+    await r.pva.put("h:running", 0);
+    assert.equal(await v("h:server", "value.index"), 1, "server shows Stop");
+    await r.pva.put("h:running", 1);
+    assert.equal(await v("h:server", "value.index"), 0, "server shows Start");
+    // Exit ends the command cleanly, without a signal.
+    await r.pva.put("h:server", "Exit");
+    assert.equal(await r.done, 0);
+    exited = true;
+    assert.match(r.c.out.e, /server PV set to Exit/);
+  } finally {
+    await r.pva.close();
+    if (!exited) {
+      r.c.stop();
+      await r.done;
+    }
+  }
+});
+
+Deno.test("imagegen command: --no-helpers serves the generator's PVs without the helper PVs", async () => {
+  const r = await startCommand(["-p", "n:", "-s", "4,8", "--no-helpers"]);
+  try {
+    assert.equal((await r.pva.get("n:running")).get("value.index"), 1);
+    for (const name of ["n:HEARTBEAT", "n:server", "n:PROCESS_ID"]) {
+      await assert.rejects(
+        r.pva.get(name, { timeout: 0.5 }),
+        /Cannot find channel/,
+        `${name} is absent`,
+      );
+    }
+  } finally {
+    await r.pva.close();
+    r.c.stop();
+    assert.equal(await r.done, 0);
   }
 });

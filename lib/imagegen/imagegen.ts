@@ -8,6 +8,7 @@
  */
 
 import { epicsTimeFromMillis } from "../core/time.ts";
+import { type Host, SERVER_STATES } from "../host/host.ts";
 import { type PostOptions, SharedPV } from "../pv/shared_pv.ts";
 import type { PvNdAttribute } from "../pv/types.ts";
 import {
@@ -113,6 +114,7 @@ export class ImageGen implements Disposable {
   readonly #clock: () => number;
   readonly #ctl = new Map<string, SharedPV>();
   readonly #statPvs = new Map<keyof ImageGenStats, SharedPV>();
+  #runningPv!: SharedPV;
   #rate: number;
   #running = true;
   #stopped = true;
@@ -222,7 +224,7 @@ export class ImageGen implements Disposable {
         },
       }),
     );
-    add(
+    this.#runningPv = add(
       new SharedPV(`${prefix}running`, {
         ...ctlOpts,
         type: "enum",
@@ -296,6 +298,22 @@ export class ImageGen implements Disposable {
   /** Frame parameters in use. */
   get params(): Readonly<FrameParams> {
     return this.#gen.params;
+  }
+
+  /** Whether frames are being made (the `running` PV is Running). */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Pauses or resumes the generator, as a put to the `running` PV would (and posts it).
+   * @param on true: Running, false: Paused
+   */
+  setRunning(on: boolean): void {
+    if (on === this.#running) return;
+    this.#running = on;
+    this.#runningPv.post(on ? 1 : 0);
+    this.#kick();
   }
 
   /** Frames made so far. */
@@ -457,6 +475,50 @@ export class ImageGen implements Disposable {
   [Symbol.dispose](): void {
     void this.stop();
   }
+}
+
+/**
+ * Ties a {@link Host}'s `server` control PV to the generator's `running` PV: Stop pauses
+ * the generator and Start resumes it; pausing or resuming through `running` shows as Stop
+ * or Start on `server` (and its `status`). Exit is the caller's to act on (`host.exited`).
+ * @param gen the generator
+ * @param host the host of the helper PVs (with helpers; without, nothing is tied)
+ * @returns the function that unties them
+ * @example
+ * ```ts
+ * import { Host } from "../host/host.ts";
+ * import { ImageGen, linkServerControl } from "./imagegen.ts";
+ * using host = new Host({ prefix: "x:", periods: { heartbeat: 3600 } });
+ * using gen = new ImageGen({ prefix: "x:", rows: 2, cols: 2 });
+ * const untie = linkServerControl(gen, host);
+ * host.post("server", "Stop"); // as a client's put of Stop would
+ * const paused = !gen.running;
+ * gen.setRunning(true); // as a put of Running to x:running would
+ * if (!paused || host.value("server") !== 0 || host.value("status") !== "Started") {
+ *   throw new Error();
+ * }
+ * untie();
+ * ```
+ */
+export function linkServerControl(gen: ImageGen, host: Host): () => void {
+  const server = host.pv("server");
+  const running = gen.pvs.find((pv) => pv.name === `${gen.prefix}running`);
+  if (!server || !running) return () => {};
+  const offServer = server.subscribe((snap) => {
+    const state = SERVER_STATES[snap.value as number];
+    if (state === "Start" || state === "Started") gen.setRunning(true);
+    else if (state === "Stop" || state === "Stopped") gen.setRunning(false);
+  });
+  const offRunning = running.subscribe((snap) => {
+    const on = snap.value === 1;
+    if (host.state === "Exit") return;
+    if (on && host.state !== "Start") host.post("server", "Start");
+    else if (!on && host.state !== "Stop") host.post("server", "Stop");
+  });
+  return () => {
+    offServer();
+    offRunning();
+  };
 }
 
 function pixelArrayOf(t: PixelType) {
