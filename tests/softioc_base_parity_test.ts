@@ -218,3 +218,37 @@ Deno.test({
     await compare("after puts");
   },
 });
+
+/** Fields whose DBR_CTRL_DOUBLE still differs: calc/calcout inputs take units, precision,
+ * display and alarm limits from the record their link reads (not done yet). */
+const CTRL_KNOWN = new Set(["p:calc.A", "p:calc.LA", "p:co.A", "p:co.LA"]);
+
+async function getCtrl(port: number, names: string[]): Promise<string[]> {
+  const c = captureIO(port);
+  await caget(["-w", "5", "-d", "DBR_CTRL_DOUBLE", ...names], c.io);
+  // One block per channel: its name at the line start, then indented lines.
+  return c.out.stdout.split(/\n(?=\S)/).slice(0, names.length);
+}
+
+Deno.test({
+  name: `DBR_CTRL_DOUBLE of every field matches softIoc (values and metadata)${why}`,
+  ignore,
+  async fn() {
+    const names: string[] = [];
+    for (const [rec, type] of RECORDS) {
+      for (const f of recordType(type)!.fields) {
+        if (f.type !== "NOACCESS" || f.name === "VAL") names.push(`${rec}.${f.name}`);
+      }
+    }
+    await using base = await startIoc([SOFTIOC!]);
+    await using ours = await startIoc(OURS);
+    const [a, b] = await Promise.all([getCtrl(base.port, names), getCtrl(ours.port, names)]);
+    assert.equal(a.length, names.length);
+    const diffs = names.flatMap((n, i) =>
+      a[i] === b[i] || CTRL_KNOWN.has(n) ? [] : [`base:\n${a[i]}\nours:\n${b[i]}`]
+    );
+    assert.deepEqual(diffs, [], `${diffs.length} of ${names.length} differ`);
+    // The known differences are still there (remove them from CTRL_KNOWN once fixed).
+    for (const n of CTRL_KNOWN) assert.notEqual(b[names.indexOf(n)], a[names.indexOf(n)], n);
+  },
+});

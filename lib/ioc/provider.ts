@@ -103,6 +103,70 @@ function fromBytes(v: ArrayLike<number>): string {
   );
 }
 
+/** Seconds-valued delay fields: base's record supports answer them with fixed limits. */
+const DELAY: ValueMeta = { units: "s", precision: 2, display: [10, 0], control: [0, 100000] };
+
+/**
+ * The metadata base's record supports answer specially for some non-VAL fields (measured
+ * against softIoc, tests/softioc_base_parity_test.ts), or undefined for the general rules.
+ */
+function specialMeta(
+  rec: IocRecord,
+  name: string,
+  range: readonly [number, number] | undefined,
+): ValueMeta | undefined {
+  const type = rec.type.name;
+  const f = rec.f;
+  switch (type) {
+    case "seq":
+      if (/^DLY[1-9A-F]$/.test(name)) return DELAY;
+      if (/^DOL[1-9A-F]$/.test(name)) return { ...DELAY, precision: 0 };
+      if (name === "DO0") return { display: range, control: range };
+      return undefined;
+    case "calcout":
+      if (name === "ODLY") return { ...DELAY, display: [f.LOPR as number, 1e300] };
+      if (name === "PVAL" || name === "IVOV") return { display: range, control: range };
+      return undefined;
+    case "bo":
+      if (name === "HIGH") return { units: "s", precision: 2, control: [0, 100000] };
+      if (name === "MLST" || name === "LALM" || name === "IVOV") return { control: [0, 65535] };
+      return undefined;
+    case "sel":
+      return /^L?[A-L]$/.test(name)
+        ? { display: typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] : [0, 0] }
+        : undefined;
+    case "longout":
+    case "int64out":
+      return name === "PVAL" || name === "IVOV"
+        ? { units: f.EGU as string, display: range, control: range }
+        : undefined;
+    case "dfanout":
+      return name === "LALM" || name === "ALST" || name === "MLST"
+        ? { ...withoutStates(rec.support.meta!(rec)), control: [0, 0] }
+        : undefined;
+    case "ao":
+      return name === "IVOV"
+        ? { ...withoutStates(rec.support.meta!(rec)), control: range }
+        : undefined;
+    case "waveform":
+    case "aai":
+    case "aao":
+      if (name === "BUSY") return { display: [0, 1], control: [0, 1] };
+      return name === "NORD"
+        ? { display: [0, f.NELM as number], control: [0, f.NELM as number] }
+        : undefined;
+    case "subArray": {
+      const malm = f.MALM as number;
+      if (name === "BUSY") return { display: [0, 1], control: [0, 1] };
+      if (name === "NORD") return { display: [0, malm], control: [0, malm] };
+      if (name === "NELM") return { display: [0, malm], control: [1, malm] };
+      if (name === "INDX") return { display: [0, malm - 1], control: [0, malm - 1] };
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** A channel onto one field of one record. */
 export class FieldChannel implements ServedPv {
   /** The channel name. */
@@ -137,13 +201,10 @@ export class FieldChannel implements ServedPv {
       const size = rec.support.longString?.(rec) ?? (f.isLink ? LINK_CHARS : f.size ?? 40);
       return { kind: "array", scalar: "uint8", maxLength: size };
     }
+    if (f.isLink) return { kind: "scalar", scalar: "string", maxLength: 1, link: true };
     if (f.type === "NOACCESS") {
       const shape = rec.support.arrayShape?.(rec);
       if (shape) return { kind: "array", scalar: shape.scalar, maxLength: shape.max };
-      return { kind: "scalar", scalar: "string", maxLength: 1 };
-    }
-    if (f.type === "DEVICE" && !f.choices?.length) {
-      // A record type without device supports: DTYP reads as an empty string, as in base.
       return { kind: "scalar", scalar: "string", maxLength: 1 };
     }
     if (f.type === "MENU" || f.type === "DEVICE" || f.type === "ENUM") {
@@ -164,7 +225,6 @@ export class FieldChannel implements ServedPv {
       const a = v as Exclude<FieldValue, number | string>;
       return a.slice(0, n) as PvValue;
     }
-    if (this.field.type === "DEVICE" && this.type.scalar === "string") return "";
     if (typeof v === "string" && this.type.scalar === "string") {
       // CA strings hold 39 characters and the NUL.
       const b = new TextEncoder().encode(v);
@@ -230,9 +290,13 @@ export class FieldChannel implements ServedPv {
     const name = this.field.name;
     const own = rec.support.meta;
     const range = TYPE_RANGE[this.field.type];
+    const special = specialMeta(rec, name, range);
+    if (special) return special;
+    // Links have no units, precision or limits (but seq's DOLn, see specialMeta).
+    if (this.field.isLink) return NO_META;
     if (own && (this.#isVal || VALUE_LIKE.has(name))) {
       const m = own(rec);
-      if (this.#isVal) return m;
+      if (this.#isVal) return rec.type.name === "bo" ? { ...m, control: [0, 65535] } : m;
       const v = withoutStates(m);
       // Record supports that answer display limits for these fields but not control ones
       // (dfanout), or neither (calcout's OVAL), leave base's defaults: the type's range.
@@ -255,14 +319,20 @@ export class FieldChannel implements ServedPv {
       // calc/sel inputs, seq values, compress limits: display limits of the record (or
       // none), no units, the type's range as control limits.
       const d = typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] as const : [0, 0] as const;
-      return { display: d, control: range };
+      return { display: d, control: rec.type.name === "compress" ? [0, 0] : range };
     }
-    const integerEgu = rec.type.name.startsWith("long") || rec.type.name.startsWith("int64");
+    // longin/longout give EGU to their LONG fields, int64in/int64out to their INT64 ones;
+    // ai/ao to their DOUBLE fields but the conversion ones; no one to SDLY.
+    const integerEgu = (t === "LONG" && rec.type.name.startsWith("long")) ||
+      (t === "INT64" && rec.type.name.startsWith("int64"));
+    const noEgu = (name === "SDLY" && rec.type.name === "waveform") ||
+      /^(long|int64)/.test(rec.type.name) && !integerEgu ||
+      ((rec.type.name === "ai" || rec.type.name === "ao") && /^(ASLO|AOFF|SMOO)$/.test(name));
     if (t === "ENUM") return { display: [0, 0], control: [0, 65535] };
     if (t === "MENU" || t === "DEVICE" || t === "STRING") return NO_META;
     const floating = t === "DOUBLE" || t === "FLOAT";
     return {
-      units: (floating || integerEgu) && typeof f.EGU === "string" ? f.EGU : "",
+      units: (floating || integerEgu) && !noEgu && typeof f.EGU === "string" ? f.EGU : "",
       precision: floating && typeof f.PREC === "number" ? f.PREC : 0,
       display: range,
       control: range,

@@ -95,6 +95,11 @@ export interface PvTypeInfo {
    * carries the text itself, as `caput` without `-S` sends it, instead of a number.
    */
   text?: boolean;
+  /**
+   * An IOC link field served as its text: CA reads it as DBR_DOUBLE as NaN (with NaN alarm
+   * limits), as DBR_CHAR as 0, and refuses the other numeric types, as EPICS base's IOC does.
+   */
+  link?: boolean;
 }
 
 /** One attribute of an N-d array (NTAttribute inside NTNDArray). */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { PutRefusedError } from "../../core/errors.ts";
+import { CaStatusError, PutRefusedError } from "../../core/errors.ts";
 import { Dbr, type DbrValueType, Eca } from "../proto/constants.ts";
 import type { DbrData, DbrMeta, DbrValues } from "../proto/dbr_types.ts";
 import { dbrInfo } from "../proto/dbr.ts";
@@ -172,15 +172,37 @@ export function readAs(
   const native = caNative(t);
   const meta = metaFor(snap);
   if (dbrType === Dbr.CLASS_NAME) return { data: { value: [className], meta }, count: 1 };
+  if (t.link && info.valueType !== Dbr.STRING) return linkRead(meta, info.valueType);
   const nv = nativeValues(snap, t);
   const want = count === 0 ? nv.length : Math.min(count, native.count);
   const enumStrings = snap.choices as string[] | undefined;
+  if (t.kind === "enum" && enumStrings?.length === 0 && info.valueType === Dbr.STRING) {
+    // An enum without states (an IOC's DTYP with no device supports) reads as "".
+    return { data: { value: [""], meta }, count: want };
+  }
   const converted = convertValues(nv, native.type, info.valueType, {
     precision: snap.display.precision,
     enumStrings,
     direction: "get",
   });
   return { data: { value: converted, meta }, count: want };
+}
+
+/** A numeric read of an IOC link field (see PvTypeInfo.link). */
+function linkRead(meta: DbrMeta, valueType: number): CaReadResult {
+  if (valueType !== Dbr.DOUBLE && valueType !== Dbr.CHAR) {
+    throw new CaStatusError("A link field reads only as a string, double or char", Eca.GETFAIL);
+  }
+  const nan = valueType === Dbr.DOUBLE ? NaN : 0;
+  const m: DbrMeta = {
+    ...meta,
+    upperAlarmLimit: nan,
+    upperWarningLimit: nan,
+    lowerWarningLimit: nan,
+    lowerAlarmLimit: nan,
+  };
+  const value = valueType === Dbr.DOUBLE ? new Float64Array([NaN]) : new Uint8Array(1);
+  return { data: { value, meta: m }, count: 1 };
 }
 
 /**
@@ -259,7 +281,7 @@ function putInt8(
  * @returns ECA_NOWTACCESS for a read-only PV, ECA_PUTFAIL for every other refusal
  * @example
  * ```ts
- * import { PutRefusedError } from "../../core/errors.ts";
+ * import { CaStatusError, PutRefusedError } from "../../core/errors.ts";
  * import { Eca } from "../proto/mod.ts";
  * import { ecaForPutError } from "./mod.ts";
  * const e = new PutRefusedError("Cannot write \"T:ai\": read-only", "readonly");
