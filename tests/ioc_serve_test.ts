@@ -327,3 +327,94 @@ Deno.test("ACF access security: writes allowed per user, refused for others, ove
     await ca.close();
   }
 });
+
+/** The first element a CA get returned, as a number. */
+function first(r: { data: { value: unknown } }): number {
+  const v = r.data.value;
+  return Number(typeof v === "object" && v !== null ? (v as ArrayLike<number>)[0] : v);
+}
+
+Deno.test("ACF NONE refuses reads over CA and PVA; READ reads but cannot write", async () => {
+  const { parseAcf, accessFor } = await import("../lib/ioc/parse/mod.ts");
+  const { PvaClient } = await import("../lib/pva/client/client.ts");
+  const { acf, errors } = parseAcf(
+    "UAG(ops) { alice }\nUAG(staff) { alice, bob }\nUAG(out) { eve }\n" +
+      "ASG(DEFAULT) { RULE(1, WRITE) }\n" +
+      "ASG(SEC) { RULE(1, READ) { UAG(staff) }\n RULE(1, WRITE) { UAG(ops) }\n" +
+      " RULE(1, NONE) { UAG(out) } }\n",
+    { file: "t.acf" },
+  );
+  assert.deepEqual(errors, []);
+  // Rules only grant: eve, matching the NONE rule and no other, gets no access at all.
+  const db = new IocDatabase({
+    access: (asg, asl, user, host) => accessFor(acf, asg, asl, user, host),
+  });
+  db.load([rec("ao", "s:sec", { ASG: "SEC", VAL: "1.5" }), rec("ao", "s:open", { VAL: "2" })]);
+  db.init();
+  const provider = new IocProvider(db);
+  const ca = await CaServer.start({
+    provider,
+    config: epicsConfigFrom({ ...LOOPBACK_ENV }).cas,
+    port: 0,
+  });
+  const pva = await PvaServer.start({
+    provider,
+    config: {
+      serverPort: 0,
+      broadcastPort: 0,
+      intfAddrList: ["127.0.0.1"],
+      beaconAddrList: [],
+      autoBeaconAddrList: false,
+      beaconPeriod: 15,
+    },
+  });
+  try {
+    const config =
+      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ca.udpPort}` }).ca;
+    const pvaEnv = {
+      EPICS_PVA_AUTO_ADDR_LIST: "NO",
+      EPICS_PVA_ADDR_LIST: `127.0.0.1:${pva.udpPort}`,
+    };
+    const cases = [
+      ["eve", false, false],
+      ["bob", true, false],
+      ["alice", true, true],
+    ] as const;
+    for (const [user, read, write] of cases) {
+      await using ctx = new CaContext({ config, user, host: "localhost", repeater: false });
+      const sec = ctx.channel("s:sec");
+      const open = ctx.channel("s:open");
+      await sec.connected(5);
+      await open.connected(5);
+      assert.deepEqual(sec.access, { read, write }, user);
+      // The default group is unchanged: everyone reads and writes.
+      assert.deepEqual(open.access, { read: true, write: true }, user);
+      if (read) assert.equal(first(await sec.get()), 1.5, user);
+      else await assert.rejects(() => sec.get(), /no read access/, user);
+      assert.equal(first(await open.get()), 2, user);
+
+      await using pc = new PvaClient({ env: pvaEnv, user, host: "localhost" });
+      if (read) {
+        const v = await pc.get("s:sec", { timeout: 5 });
+        assert.equal(v.get("value"), 1.5, user);
+      } else {
+        await assert.rejects(() => pc.get("s:sec", { timeout: 5 }), /No read access/, user);
+        const failed = Promise.withResolvers<Error>();
+        const sub = pc.monitor("s:sec", (ev) => {
+          if (ev.kind === "error") failed.resolve(ev.error);
+          if (ev.kind === "data") failed.reject(new Error("monitor got data"));
+        });
+        assert.match((await failed.promise).message, /No read access/);
+        await sub.close();
+      }
+      if (!write) {
+        await assert.rejects(() => pc.put("s:sec", 9, { timeout: 5 }), Error, user);
+      }
+    }
+    assert.equal(db.getField("s:sec"), 1.5);
+  } finally {
+    db.close();
+    await ca.close();
+    await pva.close();
+  }
+});

@@ -143,6 +143,10 @@ class LoggedPv implements ServedPv {
     return this.#inner.canWrite(ctx);
   }
 
+  canRead(ctx?: PutContext): boolean {
+    return this.#inner.canRead?.(ctx) ?? true;
+  }
+
   /** Logs a put the server refused before it reached {@link put} (no write access, bad data). */
   putRefused(value: unknown, ctx: PutContext, reason: string): void {
     this.#log(ctx, this.#inner.snapshot(), value, reason);

@@ -368,6 +368,15 @@ export class FieldChannel implements ServedPv {
     ) === "WRITE";
   }
 
+  /** Whether `ctx` may read (ACF level READ or WRITE; NONE refuses gets and monitors). */
+  canRead(ctx?: PutContext): boolean {
+    return this.#db.accessFor(
+      this.record,
+      this.field.name,
+      ctx ?? { protocol: "local", user: "", host: "" },
+    ) !== "NONE";
+  }
+
   /** Writes the field (dbPutField); resolves when the processing it started has completed. */
   put(value: unknown, ctx: PutContext): Promise<void> {
     let v = value as FieldValue | boolean;

@@ -233,6 +233,11 @@ export interface ServedPv {
   /** Whether `ctx` may write. */
   canWrite(ctx?: PutContext): boolean;
   /**
+   * Optional: whether `ctx` may read (get, monitor). Absent means everyone may read.
+   * Servers ask once per channel, when it is created.
+   */
+  canRead?(ctx?: PutContext): boolean;
+  /**
    * Validates and applies a put. Resolves when the put has completed; rejects with
    * PutRefusedError (lib/core) saying why when it is refused, leaving the value unchanged.
    */

@@ -63,6 +63,8 @@ interface Channel {
   sid: number;
   pv: ServedPv;
   subs: Map<number, Subscription>;
+  /** Read access, decided when the channel is created (as the rights sent then). */
+  readable: boolean;
 }
 
 interface Subscription {
@@ -504,9 +506,11 @@ export class CaCircuit {
       return;
     }
     const sid = this.#allocSid();
-    const ch: Channel = { cid, sid, pv, subs: new Map() };
+    const readable = pv.canRead?.(this.#ctx()) ?? true;
+    const ch: Channel = { cid, sid, pv, subs: new Map(), readable };
     this.#channels.set(sid, ch);
-    const rights = AccessRight.READ | (pv.canWrite(this.#ctx()) ? AccessRight.WRITE : 0);
+    const rights = (readable ? AccessRight.READ : 0) |
+      (pv.canWrite(this.#ctx()) ? AccessRight.WRITE : 0);
     encodeMessage(this.#out, { command: CaCommand.ACCESS_RIGHTS, param1: cid, param2: rights });
     const native = caNative(pv.type);
     // Old clients cannot take an extended header; they get the largest plain count.
@@ -563,8 +567,25 @@ export class CaCircuit {
       this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
       return;
     }
+    if (!ch.readable) {
+      // RSRV: a READ gets an ERROR message, a READ_NOTIFY a zeroed reply with the status.
+      if (m.command === CaCommand.READ) this.#error(m, ch.cid, Eca.NORDACCESS, ch.pv.name);
+      else this.#noReadAccess(m.command, m.dataType, m.dataCount, m.param2);
+      this.#scheduleFlush();
+      return;
+    }
     this.#encodeUpdate(m.command, ch, m.dataType, m.dataCount, m.param2, ch.pv.snapshot(), m);
     this.#scheduleFlush();
+  }
+
+  /**
+   * A READ_NOTIFY reply or EVENT_ADD update to a client without read access, as RSRV
+   * sends it: status ECA_NORDACCESS and a zeroed body of the requested type and count.
+   */
+  #noReadAccess(command: number, dataType: number, count: number, id: number): void {
+    const size = dbrPayloadSize(dataType, Math.max(1, count));
+    writeHeader(this.#out, command, padded(size), dataType, count, Eca.NORDACCESS, id);
+    this.#out.zeros(padded(size));
   }
 
   /**
@@ -845,6 +866,10 @@ export class CaCircuit {
       if (this.#backlog() >= this.#highWater()) return;
       this.#ready.delete(sub);
       for (const snap of sub.queue) {
+        if (!sub.channel.readable) {
+          this.#noReadAccess(CaCommand.EVENT_ADD, sub.dataType, sub.count, sub.subid);
+          continue;
+        }
         this.#encodeUpdate(
           CaCommand.EVENT_ADD,
           sub.channel,

@@ -748,3 +748,63 @@ Deno.test({
     }
   },
 });
+
+/** A PV that refuses reads to the user "eve" (an ACF NONE rule). */
+class HiddenPV extends SharedPV {
+  canRead(ctx?: { user: string }): boolean {
+    return ctx?.user !== "eve";
+  }
+  override canWrite(): boolean {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "circuit: no read access: rights without READ, READ gets ERROR, READ_NOTIFY and " +
+    "EVENT_ADD get ECA_NORDACCESS with a zeroed body",
+  permissions: "none",
+  async fn() {
+    const pv = new HiddenPV("h", { type: "float64", value: 1.5 });
+    const h = harness([pv]);
+    h.send((w) => {
+      encodeMessage(w, { command: CaCommand.VERSION, dataCount: 13 });
+      encodeMessage(w, { command: CaCommand.CLIENT_NAME }, name("eve"));
+      encodeMessage(w, { command: CaCommand.CREATE_CHAN, param1: 7, param2: 13 }, name("h"));
+    });
+    await h.settle();
+    const rights = h.received.find((m) => m.command === CaCommand.ACCESS_RIGHTS)!;
+    assert.equal(rights.param2, 0);
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    h.send((w) => {
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.TIME_DOUBLE, 1, sid, 1);
+      writeHeader(w, CaCommand.READ, 0, Dbr.DOUBLE, 1, sid, 2);
+      const sub = new Uint8Array(16);
+      sub[13] = Dbe.VALUE;
+      encodeMessage(w, {
+        command: CaCommand.EVENT_ADD,
+        dataType: Dbr.DOUBLE,
+        dataCount: 1,
+        param1: sid,
+        param2: 3,
+      }, sub);
+    });
+    await h.settle();
+    const r = h.received.find((m) => m.command === CaCommand.READ_NOTIFY)!;
+    assert.equal(r.param1, Eca.NORDACCESS);
+    assert.equal(r.dataCount, 1);
+    assert.equal(r.payload.length, 24);
+    assert.ok(r.payload.every((b) => b === 0));
+    const err = h.received.find((m) => m.command === CaCommand.ERROR)!;
+    assert.equal(err.param2, Eca.NORDACCESS);
+    assert.equal((err.payload[0] << 8) | err.payload[1], CaCommand.READ);
+    pv.post(2.5);
+    await h.settle();
+    const events = h.received.filter((m) => m.command === CaCommand.EVENT_ADD);
+    assert.equal(events.length, 2, "the first update and the one after the post");
+    for (const e of events) {
+      assert.equal(e.param1, Eca.NORDACCESS);
+      assert.deepEqual([...e.payload], new Array(8).fill(0));
+    }
+    assert.equal(h.closed, false);
+  },
+});

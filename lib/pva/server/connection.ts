@@ -824,8 +824,10 @@ export class PvaServerConnection {
         this.#sendData(op, req.subcmd);
         break;
       case PvaCommand.PUT:
-        if (req.subcmd & PvaSubcmd.GET) this.#sendData(op, req.subcmd);
-        else return this.#put(op, req);
+        if (req.subcmd & PvaSubcmd.GET) {
+          if (op.channel.pv.canRead?.(this.#ctx()) ?? true) this.#sendData(op, req.subcmd);
+          else this.#opError(req, `No read access to "${op.channel.pv.name}"`);
+        } else return this.#put(op, req);
         break;
       case PvaCommand.MONITOR:
         return this.#monitorControl(op, req);
@@ -848,6 +850,10 @@ export class PvaServerConnection {
         req,
         `Operation 0x${req.command.toString(16)} is not supported by this server`,
       );
+    }
+    const reads = req.command === PvaCommand.GET || req.command === PvaCommand.MONITOR;
+    if (reads && !(ch.pv.canRead?.(this.#ctx()) ?? true)) {
+      return this.#opError(req, `No read access to "${ch.pv.name}"`);
     }
     if (req.command === PvaCommand.RPC && !ch.pv.rpc) {
       return this.#opError(req, `"${ch.pv.name}" does not implement RPC`);
