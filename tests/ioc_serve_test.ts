@@ -418,3 +418,52 @@ Deno.test("ACF NONE refuses reads over CA and PVA; READ reads but cannot write",
     await pva.close();
   }
 });
+
+Deno.test("CA DBR_PUT_ACKT / DBR_PUT_ACKS acknowledge a record's alarm and post DBE_ALARM", async () => {
+  const { Dbr, Dbe } = await import("../lib/ca/proto/constants.ts");
+  const db = new IocDatabase();
+  db.load([rec("ao", "k:ao", { HIHI: "5", HHSV: "MAJOR" })]);
+  db.init();
+  const ca = await CaServer.start({
+    provider: new IocProvider(db),
+    config: epicsConfigFrom({ ...LOOPBACK_ENV }).cas,
+    port: 0,
+  });
+  try {
+    const config =
+      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ca.udpPort}` }).ca;
+    await using ctx = new CaContext({ config, user: "u", host: "localhost", repeater: false });
+    const ch = ctx.channel("k:ao");
+    await ch.connected(5);
+    await ch.put(7, { wait: true });
+    assert.equal(db.getField("k:ao.SEVR"), 2);
+    assert.equal(db.getField("k:ao.ACKS"), 2);
+    assert.equal(db.getField("k:ao.ACKT"), 1);
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(f());
+    };
+    let alarms = 0;
+    const sub = ch.subscribe({ mask: Dbe.ALARM }, () => alarms++);
+    await until(() => alarms === 1);
+    // A lower severity does not acknowledge; the alarm's own severity does.
+    await ch.put(1, { dbrType: Dbr.PUT_ACKS, wait: true });
+    assert.equal(db.getField("k:ao.ACKS"), 2);
+    await ch.put(2, { dbrType: Dbr.PUT_ACKS, wait: true });
+    assert.equal(db.getField("k:ao.ACKS"), 0);
+    await until(() => alarms === 2);
+    // Back in alarm: ACKS rises again; ACKT off lowers ACKS to the current severity.
+    await ch.put(0, { wait: true });
+    await ch.put(8, { wait: true });
+    await ch.put(0, { wait: true });
+    assert.equal(db.getField("k:ao.ACKS"), 2);
+    assert.equal(db.getField("k:ao.SEVR"), 0);
+    await ch.put(0, { dbrType: Dbr.PUT_ACKT, wait: true });
+    assert.equal(db.getField("k:ao.ACKT"), 0);
+    assert.equal(db.getField("k:ao.ACKS"), 0);
+    sub.cancel();
+  } finally {
+    db.close();
+    await ca.close();
+  }
+});

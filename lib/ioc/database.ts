@@ -979,6 +979,45 @@ export class IocDatabase implements RecordIo {
     }
   }
 
+  /**
+   * Alarm acknowledgement (a CA DBR_PUT_ACKT / DBR_PUT_ACKS write, as dbPut does it):
+   * "ACKT" sets whether transient alarms need acknowledging (turning it off lowers ACKS
+   * to the current severity); "ACKS" clears the unacknowledged severity when `value` is
+   * at least ACKS. Each change posts the field and DBE_ALARM to the whole record.
+   * `field` is the one the writer's channel names (its ASL decides the access).
+   * @throws PutRefusedError when the writer has no write access or puts are disabled
+   */
+  acknowledgeAlarm(
+    rec: IocRecord,
+    field: string,
+    what: "ACKT" | "ACKS",
+    value: number,
+    who: Writer,
+  ): void {
+    if (this.accessFor(rec, field, who) !== "WRITE") {
+      throw new PutRefusedError(`No write access to ${rec.name}`, "readonly");
+    }
+    if (rec.f.DISP && who.protocol !== "local") {
+      throw new PutRefusedError(`Puts to ${rec.name} are disabled (DISP)`, "readonly");
+    }
+    const f = rec.f;
+    if (what === "ACKT") {
+      if (value === f.ACKT) return;
+      f.ACKT = value;
+      this.#post(rec, "ACKT", PvChange.VALUE | PvChange.ALARM);
+      if (!value && (f.ACKS as number) > (f.SEVR as number)) {
+        f.ACKS = f.SEVR;
+        this.#post(rec, "ACKS", PvChange.VALUE | PvChange.ALARM);
+      }
+    } else {
+      if (value < (f.ACKS as number)) return;
+      f.ACKS = 0;
+      this.#post(rec, "ACKS", PvChange.VALUE | PvChange.ALARM);
+    }
+    const watched = this.#listeners.get(rec);
+    if (watched) { for (const set of watched.values()) for (const l of set) l(PvChange.ALARM); }
+  }
+
   /** Posts a property change (DBE_PROPERTY) to every watched field of a record. */
   #postProperty(rec: IocRecord): void {
     const watched = this.#listeners.get(rec);

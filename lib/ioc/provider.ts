@@ -377,6 +377,11 @@ export class FieldChannel implements ServedPv {
     ) !== "NONE";
   }
 
+  /** Acknowledges the record's alarm (dbPut of DBR_PUT_ACKT / DBR_PUT_ACKS). */
+  acknowledgeAlarm(what: "ACKT" | "ACKS", value: number, ctx: PutContext): void {
+    this.#db.acknowledgeAlarm(this.record, this.field.name, what, value, ctx);
+  }
+
   /** Writes the field (dbPutField); resolves when the processing it started has completed. */
   put(value: unknown, ctx: PutContext): Promise<void> {
     let v = value as FieldValue | boolean;

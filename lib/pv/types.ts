@@ -248,6 +248,12 @@ export interface ServedPv {
    */
   putRefused?(value: unknown, ctx: PutContext, reason: string): void;
   /**
+   * Optional alarm acknowledgement (CA DBR_PUT_ACKT / DBR_PUT_ACKS): "ACKT" sets whether
+   * transient alarms need acknowledging, "ACKS" acknowledges severities up to `value`.
+   * Throws PutRefusedError (lib/core) when refused. PVs without it accept and ignore both.
+   */
+  acknowledgeAlarm?(what: "ACKT" | "ACKS", value: number, ctx: PutContext): void;
+  /**
    * Optional remote procedure call (PVA RPC). `args` is the caller's argument structure
    * as plain content (NTURI arguments keep their `query` member); the result is plain
    * content (objects become structures) or a value the protocol already understands.

@@ -665,7 +665,19 @@ export class CaCircuit {
       return;
     }
     if (m.dataType === Dbr.PUT_ACKT || m.dataType === Dbr.PUT_ACKS) {
-      // Alarm acknowledgement: shared PVs have no acknowledgeable alarms; accept it.
+      // Alarm acknowledgement (one u16); PVs without alarms to acknowledge accept it.
+      if (m.dataCount < 1 || m.payload.length < 2) {
+        fail(Eca.BADCOUNT, `Element count ${m.dataCount} for an alarm acknowledgement`);
+        return;
+      }
+      const value = (m.payload[0] << 8) | m.payload[1];
+      try {
+        ch.pv.acknowledgeAlarm?.(m.dataType === Dbr.PUT_ACKT ? "ACKT" : "ACKS", value, this.#ctx());
+      } catch (e) {
+        this.#opts.logger.debug(`alarm acknowledgement of "${ch.pv.name}" refused: ${e}`);
+        fail(ecaForPutError(e), ch.pv.name);
+        return;
+      }
       if (notify) this.#writeReply(m, Eca.NORMAL);
       return;
     }
