@@ -215,6 +215,8 @@ export class PvaClient implements AsyncDisposable {
   #nameServers: ServerConn[] = [];
   #search = new SearchScheduler();
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The delay #searchTimer was armed with (0: an immediate send is already queued). */
+  #searchTimerAt = -1;
   #udp: Deno.DatagramConn | undefined;
   #udpLoop: Promise<void> | undefined;
   #udpPort = 0;
@@ -641,11 +643,18 @@ export class PvaClient implements AsyncDisposable {
 
   #armSearch(delaySeconds?: number): void {
     if (this.#closed) return;
+    // Many channels asked for in one turn each arm an immediate send: one timer (and
+    // one scan of the schedule) serves them all.
+    if (delaySeconds === 0 && this.#searchTimer !== undefined && this.#searchTimerAt === 0) return;
     clearTimeout(this.#searchTimer);
     this.#searchTimer = undefined;
-    const next = this.#search.nextDue();
-    if (next === undefined) return;
-    const wait = delaySeconds ?? Math.max(0, next - now());
+    let wait = delaySeconds;
+    if (wait === undefined) {
+      const next = this.#search.nextDue();
+      if (next === undefined) return;
+      wait = Math.max(0, next - now());
+    } else if (this.#search.size === 0) return;
+    this.#searchTimerAt = wait;
     this.#searchTimer = setTimeout(() => {
       this.#searchTimer = undefined;
       this.#sendSearches();
