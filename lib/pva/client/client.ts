@@ -252,7 +252,7 @@ export class PvaClient implements AsyncDisposable {
    * @throws {LocalProtocolError} when Deno runs without `--unstable-net` (every operation)
    */
   get(name: string, opts: OpOptions = {}): Promise<PvValue> {
-    const request = buildRequest(opts.request ?? "");
+    const request = this.#request(opts.request ?? "");
     return this.#oneShot<PvValue>(name, opts, (chan, resolve, reject) => ({
       start: (srv, op) => srv.conn.initOp(PvaCommand.GET, chan.sid, op.ioid, request),
       onEvent: (srv, op, ev) => {
@@ -285,7 +285,7 @@ export class PvaClient implements AsyncDisposable {
     value: unknown,
     opts: OpOptions = {},
   ): Promise<void> {
-    const request = buildRequest(opts.request ?? "");
+    const request = this.#request(opts.request ?? "");
     return this.#oneShot<void>(name, opts, (chan, resolve, reject) => ({
       start: (srv, op) => srv.conn.initOp(PvaCommand.PUT, chan.sid, op.ioid, request),
       onEvent: (srv, op, ev) => {
@@ -349,7 +349,7 @@ export class PvaClient implements AsyncDisposable {
    * @returns the result, or null when the service returns none
    */
   rpc(name: string, args: PvValue, opts: OpOptions = {}): Promise<PvValue | null> {
-    const request = buildRequest(opts.request ?? "");
+    const request = this.#request(opts.request ?? "");
     return this.#oneShot<PvValue | null>(name, opts, (chan, resolve, reject) => ({
       start: (srv, op) => srv.conn.initOp(PvaCommand.RPC, chan.sid, op.ioid, request),
       onEvent: (srv, op, ev) => {
@@ -397,7 +397,7 @@ export class PvaClient implements AsyncDisposable {
     }
     if (pipeline && !/pipeline\s*=/.test(text)) extra.push("pipeline=true");
     if (extra.length) text += `record[${extra.join(",")}]`;
-    const request = buildRequest(text);
+    const request = this.#request(text);
     const window = queueSize ?? 4;
     const ackPercent = ackText?.endsWith("%") ? Number(ackText.slice(0, -1)) : undefined;
     const ackAny = Math.max(
@@ -602,6 +602,19 @@ export class PvaClient implements AsyncDisposable {
       // Drop the waiter a timeout left behind.
       if (waiter) chan.waiters.delete(waiter);
     });
+  }
+
+  /** pvRequests by their text: many channels read with one request build it once. */
+  #requests = new Map<string, PvValue>();
+
+  /** The pvRequest structure for `text` (shared: only ever encoded, never changed). */
+  #request(text: string): PvValue {
+    let r = this.#requests.get(text);
+    if (r) return r;
+    r = buildRequest(text);
+    if (this.#requests.size >= 64) this.#requests.clear();
+    this.#requests.set(text, r);
+    return r;
   }
 
   #assertOpen(): void {
