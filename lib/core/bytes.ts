@@ -16,6 +16,21 @@ export function utf8Encode(text: string): Uint8Array {
 
 /** Decodes UTF-8 bytes (invalid sequences become U+FFFD). */
 export function utf8Decode(bytes: Uint8Array): string {
+  // Names and short strings are nearly always ASCII: building them in JS is several
+  // times cheaper than a call into TextDecoder.
+  const n = bytes.length;
+  if (n <= 32) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (bytes[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      return n === 0 ? "" : String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
+  }
   return decoder.decode(bytes);
 }
 

@@ -215,6 +215,8 @@ export class PvaClient implements AsyncDisposable {
   #nameServers: ServerConn[] = [];
   #search = new SearchScheduler();
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The delay #searchTimer was armed with (0: an immediate send is already queued). */
+  #searchTimerAt = -1;
   #udp: Deno.DatagramConn | undefined;
   #udpLoop: Promise<void> | undefined;
   #udpPort = 0;
@@ -250,7 +252,7 @@ export class PvaClient implements AsyncDisposable {
    * @throws {LocalProtocolError} when Deno runs without `--unstable-net` (every operation)
    */
   get(name: string, opts: OpOptions = {}): Promise<PvValue> {
-    const request = buildRequest(opts.request ?? "");
+    const request = this.#request(opts.request ?? "");
     return this.#oneShot<PvValue>(name, opts, (chan, resolve, reject) => ({
       start: (srv, op) => srv.conn.initOp(PvaCommand.GET, chan.sid, op.ioid, request),
       onEvent: (srv, op, ev) => {
@@ -283,7 +285,7 @@ export class PvaClient implements AsyncDisposable {
     value: unknown,
     opts: OpOptions = {},
   ): Promise<void> {
-    const request = buildRequest(opts.request ?? "");
+    const request = this.#request(opts.request ?? "");
     return this.#oneShot<void>(name, opts, (chan, resolve, reject) => ({
       start: (srv, op) => srv.conn.initOp(PvaCommand.PUT, chan.sid, op.ioid, request),
       onEvent: (srv, op, ev) => {
@@ -347,7 +349,7 @@ export class PvaClient implements AsyncDisposable {
    * @returns the result, or null when the service returns none
    */
   rpc(name: string, args: PvValue, opts: OpOptions = {}): Promise<PvValue | null> {
-    const request = buildRequest(opts.request ?? "");
+    const request = this.#request(opts.request ?? "");
     return this.#oneShot<PvValue | null>(name, opts, (chan, resolve, reject) => ({
       start: (srv, op) => srv.conn.initOp(PvaCommand.RPC, chan.sid, op.ioid, request),
       onEvent: (srv, op, ev) => {
@@ -395,7 +397,7 @@ export class PvaClient implements AsyncDisposable {
     }
     if (pipeline && !/pipeline\s*=/.test(text)) extra.push("pipeline=true");
     if (extra.length) text += `record[${extra.join(",")}]`;
-    const request = buildRequest(text);
+    const request = this.#request(text);
     const window = queueSize ?? 4;
     const ackPercent = ackText?.endsWith("%") ? Number(ackText.slice(0, -1)) : undefined;
     const ackAny = Math.max(
@@ -602,6 +604,19 @@ export class PvaClient implements AsyncDisposable {
     });
   }
 
+  /** pvRequests by their text: many channels read with one request build it once. */
+  #requests = new Map<string, PvValue>();
+
+  /** The pvRequest structure for `text` (shared: only ever encoded, never changed). */
+  #request(text: string): PvValue {
+    let r = this.#requests.get(text);
+    if (r) return r;
+    r = buildRequest(text);
+    if (this.#requests.size >= 64) this.#requests.clear();
+    this.#requests.set(text, r);
+    return r;
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new LocalProtocolError("Cannot use a closed PvaClient");
   }
@@ -641,11 +656,18 @@ export class PvaClient implements AsyncDisposable {
 
   #armSearch(delaySeconds?: number): void {
     if (this.#closed) return;
+    // Many channels asked for in one turn each arm an immediate send: one timer (and
+    // one scan of the schedule) serves them all.
+    if (delaySeconds === 0 && this.#searchTimer !== undefined && this.#searchTimerAt === 0) return;
     clearTimeout(this.#searchTimer);
     this.#searchTimer = undefined;
-    const next = this.#search.nextDue();
-    if (next === undefined) return;
-    const wait = delaySeconds ?? Math.max(0, next - now());
+    let wait = delaySeconds;
+    if (wait === undefined) {
+      const next = this.#search.nextDue();
+      if (next === undefined) return;
+      wait = Math.max(0, next - now());
+    } else if (this.#search.size === 0) return;
+    this.#searchTimerAt = wait;
     this.#searchTimer = setTimeout(() => {
       this.#searchTimer = undefined;
       this.#sendSearches();

@@ -385,3 +385,36 @@ Deno.test({
     assert.equal(er.value, undefined);
   },
 });
+
+Deno.test({
+  name: "types: a repeated descriptor is the same object, read to its end; others still decode",
+  permissions: "none",
+  fn() {
+    const other = T.struct("other_t", [["value", T.int]]);
+    const w = new ByteWriter(64, false);
+    encodeFieldDesc(w, ntScalar);
+    encodeFieldDesc(w, ntScalar);
+    encodeFieldDesc(w, other);
+    encodeFieldDesc(w, ntScalar);
+    w.u8(0x42);
+    const r = new ByteReader(w.toBytes());
+    const a = decodeFieldDesc(r)!;
+    const b = decodeFieldDesc(r)!;
+    assert.equal(a, b);
+    assert.equal(toHex(encodeToBytes(a)), toHex(encodeToBytes(ntScalar)));
+    const o = decodeFieldDesc(r)!;
+    assert.equal(o.id, "other_t");
+    assert.equal(decodeFieldDesc(r), a);
+    assert.equal(r.u8(), 0x42);
+    assert.equal(r.remaining, 0);
+    // Same bytes read little-endian where a size would differ are decoded afresh.
+    const le = decodeFieldDesc(new ByteReader(encodeToBytes(ntScalar), 0, true))!;
+    assert.equal(toHex(encodeToBytes(le)), toHex(encodeToBytes(ntScalar)));
+  },
+});
+
+function encodeToBytes(t: Parameters<typeof encodeFieldDesc>[1]): Uint8Array {
+  const w = new ByteWriter(64, false);
+  encodeFieldDesc(w, t);
+  return w.toBytes();
+}

@@ -476,6 +476,23 @@ export function encodeFieldDesc(w: ByteWriter, type: FieldDesc | null): void {
  */
 export function decodeFieldDesc(r: ByteReader, cache?: TypeCache): FieldDesc | null {
   const start = r.offset;
+  // The same type usually comes again (one per channel of a kind): a descriptor's bytes
+  // are self-delimiting, so when the next bytes equal a recent type's bytes, they are that
+  // type and need no decoding.
+  const b = r.bytes;
+  const le = r.littleEndian;
+  for (let k = 0; k < recent.length; k++) {
+    const e = recent[k];
+    const eb = e.bytes;
+    const len = eb.length;
+    if (e.le !== le || start + len > b.length) continue;
+    let i = 0;
+    while (i < len && b[start + i] === eb[i]) i++;
+    if (i === len) {
+      r.offset = start + len;
+      return e.type;
+    }
+  }
   const cacheUses = cacheTouches;
   const t = decodeDesc(r, cache, 0);
   // Equal bytes are an equal type: hand back the object decoded before, so that every
@@ -485,15 +502,25 @@ export function decodeFieldDesc(r: ByteReader, cache?: TypeCache): FieldDesc | n
   // on different connections.
   const n = r.offset - start;
   if (!t || n > INTERN_MAX_BYTES || cacheTouches !== cacheUses) return t;
-  const b = r.bytes;
-  let key = r.littleEndian ? "l" : "b";
+  let key = le ? "l" : "b";
   for (let i = start; i < r.offset; i++) key += String.fromCharCode(b[i]);
-  const seen = interned.get(key);
-  if (seen) return seen;
-  if (interned.size >= INTERN_MAX_TYPES) interned.clear();
-  interned.set(key, t);
-  return t;
+  let seen = interned.get(key);
+  if (!seen) {
+    if (interned.size >= INTERN_MAX_TYPES) interned.clear();
+    interned.set(key, t);
+    seen = t;
+  }
+  if (n <= RECENT_MAX_BYTES) {
+    if (recent.length >= RECENT_MAX) recent.pop();
+    recent.unshift({ le, bytes: b.slice(start, r.offset), type: seen });
+  }
+  return seen;
 }
+
+/** The last few interned types with their wire bytes, probed before decoding. */
+const recent: { le: boolean; bytes: Uint8Array; type: FieldDesc }[] = [];
+const RECENT_MAX = 4;
+const RECENT_MAX_BYTES = 1024;
 
 /** Types decoded so far by their wire bytes (bounded: cleared when full). */
 const interned = new Map<string, FieldDesc>();
