@@ -9,21 +9,19 @@ import assert from "node:assert/strict";
 import { ByteWriter } from "../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaCommand, Dbr } from "../lib/ca/proto/constants.ts";
-import { CaFramer, decodeDatagram } from "../lib/ca/proto/framer.ts";
+import { CaFramer } from "../lib/ca/proto/framer.ts";
 import { encodeMessage } from "../lib/ca/proto/header.ts";
 import {
   decodeCreateChanRequest,
-  decodeSearchRequest,
   encodeAccessRights,
   encodeCreateChan,
   encodeReadNotifyReply,
-  encodeSearchReply,
-  encodeUdpVersion,
 } from "../lib/ca/proto/messages.ts";
 import { CaServer } from "../lib/ca/server/server.ts";
 import { PvMap } from "../lib/pv/provider.ts";
 import { SharedPV } from "../lib/pv/shared_pv.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
+import { ScriptedCaServer } from "./_helpers/scripted_ca_server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,104 +34,38 @@ async function until(cond: () => boolean, what: string, ms = 20_000): Promise<vo
 }
 
 /** A scripted CA server that can be told to stop answering (but keeps the socket open). */
-class MuteableServer {
-  readonly udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  readonly tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+class MuteableServer extends ScriptedCaServer {
   answering = true;
   echoes = 0;
-  readonly conns = new Set<Deno.TcpConn>();
-  readonly loops: Promise<void>[] = [];
 
-  constructor() {
-    this.loops.push(this.#udpLoop(), this.#acceptLoop());
-  }
-
-  get udpPort(): number {
-    return (this.udp.addr as Deno.NetAddr).port;
-  }
-
-  async #udpLoop(): Promise<void> {
-    const w = new ByteWriter();
-    try {
-      for (;;) {
-        const [data, from] = await this.udp.receive();
-        w.reset();
-        encodeUdpVersion(w);
-        for (const m of decodeDatagram(data)) {
-          if (m.command !== CaCommand.SEARCH) continue;
-          const r = decodeSearchRequest(m);
-          encodeSearchReply(w, { port: this.tcp.addr.port, cid: r.cid });
-        }
-        await this.udp.send(w.toBytes(), from);
-      }
-    } catch {
-      // closed
-    }
-  }
-
-  async #acceptLoop(): Promise<void> {
-    try {
-      for await (const conn of this.tcp) {
-        this.conns.add(conn);
-        this.loops.push(this.#serve(conn));
-      }
-    } catch {
-      // closed
-    }
-  }
-
-  async #serve(conn: Deno.TcpConn): Promise<void> {
+  protected override async circuit(conn: Deno.TcpConn): Promise<void> {
     const framer = new CaFramer();
     const buf = new Uint8Array(4096);
     const w = new ByteWriter();
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        w.reset();
-        for (const m of framer.receive(buf.subarray(0, n))) {
-          if (m.command === CaCommand.CREATE_CHAN) {
-            const r = decodeCreateChanRequest(m);
-            encodeAccessRights(w, { cid: r.cid, rights: 3 });
-            encodeCreateChan(w, { cid: r.cid, sid: r.cid + 100, dataType: Dbr.DOUBLE, count: 1 });
-          } else if (m.command === CaCommand.ECHO) {
-            this.echoes++;
-            if (this.answering) encodeMessage(w, { command: CaCommand.ECHO });
-          } else if (m.command === CaCommand.READ_NOTIFY && this.answering) {
-            encodeReadNotifyReply(w, {
-              ioid: m.param2,
-              eca: 1,
-              dataType: m.dataType,
-              count: 1,
-              data: { value: new Float64Array([42]), meta: { status: 0, severity: 0 } },
-            });
-          }
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      w.reset();
+      for (const m of framer.receive(buf.subarray(0, n))) {
+        if (m.command === CaCommand.CREATE_CHAN) {
+          const r = decodeCreateChanRequest(m);
+          encodeAccessRights(w, { cid: r.cid, rights: 3 });
+          encodeCreateChan(w, { cid: r.cid, sid: r.cid + 100, dataType: Dbr.DOUBLE, count: 1 });
+        } else if (m.command === CaCommand.ECHO) {
+          this.echoes++;
+          if (this.answering) encodeMessage(w, { command: CaCommand.ECHO });
+        } else if (m.command === CaCommand.READ_NOTIFY && this.answering) {
+          encodeReadNotifyReply(w, {
+            ioid: m.param2,
+            eca: 1,
+            dataType: m.dataType,
+            count: 1,
+            data: { value: new Float64Array([42]), meta: { status: 0, severity: 0 } },
+          });
         }
-        if (w.length) await conn.write(w.toBytes());
       }
-    } catch {
-      // closed
-    } finally {
-      this.conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
+      if (w.length) await conn.write(w.toBytes());
     }
-  }
-
-  async close(): Promise<void> {
-    this.udp.close();
-    this.tcp.close();
-    for (const c of this.conns) {
-      try {
-        c.close();
-      } catch {
-        // already closed
-      }
-    }
-    await Promise.allSettled(this.loops);
   }
 }
 

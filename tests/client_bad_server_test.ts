@@ -10,16 +10,13 @@ import { ByteWriter } from "../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { EpicsError } from "../lib/core/errors.ts";
 import { CaCommand, Dbr } from "../lib/ca/proto/constants.ts";
-import { CaFramer, decodeDatagram } from "../lib/ca/proto/framer.ts";
+import { CaFramer } from "../lib/ca/proto/framer.ts";
 import { type CaMessage, writeHeader } from "../lib/ca/proto/header.ts";
 import {
   decodeCreateChanRequest,
-  decodeSearchRequest,
   encodeAccessRights,
   encodeCreateChan,
   encodeReadNotifyReply,
-  encodeSearchReply,
-  encodeUdpVersion,
   encodeVersion,
 } from "../lib/ca/proto/messages.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
@@ -29,55 +26,14 @@ import { SharedPV } from "../lib/pv/shared_pv.ts";
 import { type Recording, startReplayServer } from "../lib/pva/client/_replay.ts";
 import { PvaClient } from "../lib/pva/client/client.ts";
 import { LOOPBACK_ENV } from "./_helpers/pvserve.ts";
+import { ScriptedCaServer } from "./_helpers/scripted_ca_server.ts";
 
 /** How the scripted server answers a READ_NOTIFY: bytes to write, then maybe hang up. */
 type ReadAnswer = (m: CaMessage) => { bytes: Uint8Array; hangUp?: boolean };
 
 /** A CA server that answers searches and CREATE_CHAN (one DOUBLE), and reads as told. */
-class ScriptedCaServer implements AsyncDisposable {
-  readonly udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  readonly tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  readonly conns = new Set<Deno.TcpConn>();
-  readonly loops: Promise<void>[] = [];
-
-  constructor(readonly answer: ReadAnswer) {
-    this.loops.push(this.#udpLoop(), this.#acceptLoop());
-  }
-
-  get udpPort(): number {
-    return (this.udp.addr as Deno.NetAddr).port;
-  }
-
-  async #udpLoop(): Promise<void> {
-    const w = new ByteWriter();
-    try {
-      for (;;) {
-        const [data, from] = await this.udp.receive();
-        w.reset();
-        encodeUdpVersion(w);
-        for (const m of decodeDatagram(data)) {
-          if (m.command !== CaCommand.SEARCH) continue;
-          encodeSearchReply(w, { port: this.tcp.addr.port, cid: decodeSearchRequest(m).cid });
-        }
-        await this.udp.send(w.toBytes(), from);
-      }
-    } catch {
-      // closed
-    }
-  }
-
-  async #acceptLoop(): Promise<void> {
-    try {
-      for await (const conn of this.tcp) {
-        this.conns.add(conn);
-        this.loops.push(this.#serve(conn));
-      }
-    } catch {
-      // closed
-    }
-  }
-
-  async #serve(conn: Deno.TcpConn): Promise<void> {
+function scriptedServer(answer: ReadAnswer): ScriptedCaServer {
+  return new ScriptedCaServer(async (conn) => {
     const framer = new CaFramer();
     const buf = new Uint8Array(4096);
     const w = new ByteWriter();
@@ -85,54 +41,27 @@ class ScriptedCaServer implements AsyncDisposable {
       let off = 0;
       while (off < b.length) off += await conn.write(b.subarray(off));
     };
-    try {
-      w.reset();
-      encodeVersion(w);
-      await write(w.toBytes());
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        for (const m of framer.receive(buf.subarray(0, n))) {
-          w.reset();
-          if (m.command === CaCommand.CREATE_CHAN) {
-            const r = decodeCreateChanRequest(m);
-            encodeAccessRights(w, { cid: r.cid, rights: 3 });
-            encodeCreateChan(w, { cid: r.cid, sid: 7, dataType: Dbr.DOUBLE, count: 1 });
-            await write(w.toBytes());
-          } else if (m.command === CaCommand.READ_NOTIFY) {
-            const a = this.answer(m);
-            await write(a.bytes);
-            if (a.hangUp) {
-              conn.close();
-              return;
-            }
-          }
+    w.reset();
+    encodeVersion(w);
+    await write(w.toBytes());
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      for (const m of framer.receive(buf.subarray(0, n))) {
+        w.reset();
+        if (m.command === CaCommand.CREATE_CHAN) {
+          const r = decodeCreateChanRequest(m);
+          encodeAccessRights(w, { cid: r.cid, rights: 3 });
+          encodeCreateChan(w, { cid: r.cid, sid: 7, dataType: Dbr.DOUBLE, count: 1 });
+          await write(w.toBytes());
+        } else if (m.command === CaCommand.READ_NOTIFY) {
+          const a = answer(m);
+          await write(a.bytes);
+          if (a.hangUp) return;
         }
       }
-    } catch {
-      // closed
-    } finally {
-      this.conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.udp.close();
-    this.tcp.close();
-    for (const c of this.conns) {
-      try {
-        c.close();
-      } catch {
-        // already closed
-      }
-    }
-    await Promise.allSettled(this.loops);
-  }
+  });
 }
 
 function goodReply(m: CaMessage, value = 42): Uint8Array {
@@ -180,7 +109,7 @@ const CA_CASES: Array<[string, ReadAnswer]> = [
 
 for (const [what, answer] of CA_CASES) {
   Deno.test(`CA client fed ${what}: the get fails with a typed error, the client lives on`, async () => {
-    await using bad = new ScriptedCaServer(answer);
+    await using bad = scriptedServer(answer);
     const good = new SharedPV("good:x", { type: "float64", value: 5 });
     await using server = await CaServer.start({
       provider: new PvMap([good]),
