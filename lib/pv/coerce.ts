@@ -183,6 +183,7 @@ function fitsIn(src: ArrayLike<unknown>, t: ScalarType): boolean {
  * @param v the input value
  * @param type the PV's type
  * @param choices enum choices (enums only)
+ * @param alloc where a numeric array result is allocated (default {@link newNumericArray})
  * @returns a new value of the exact type (never the caller's array)
  * @throws PutRefusedError with reason "type" or "limits"
  * @example
@@ -205,6 +206,7 @@ export function coerceValue(
   v: unknown,
   type: PvTypeInfo,
   choices: readonly string[] = [],
+  alloc: (t: ScalarType, n: number) => NumericArray = newNumericArray,
 ): PvValue {
   if (type.kind === "enum") return coerceEnum(v, choices);
   if (type.kind === "table") return coerceTable(v, type.columns ?? [], type.maxLength);
@@ -236,7 +238,7 @@ export function coerceValue(
   if (type.scalar === "boolean") {
     return Array.from(src, (x) => coerceElement(x, "boolean") as boolean);
   }
-  const out = newNumericArray(type.scalar, src.length);
+  const out = alloc(type.scalar, src.length);
   if (
     ArrayBuffer.isView(src) && (src.constructor === out.constructor || fitsIn(src, type.scalar))
   ) {

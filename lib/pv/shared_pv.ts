@@ -8,6 +8,7 @@ import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { LocalProtocolError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { coerceValue, isNumericType, newNumericArray } from "./coerce.ts";
+import { packedArray } from "./_slab.ts";
 import {
   type PutContext,
   PvChange,
@@ -153,6 +154,89 @@ function tableInfo(opts: SharedPVOptions): PvTypeInfo {
   return { kind: "table", scalar: "string", maxLength: rows, columns };
 }
 
+/**
+ * Plain scalar and array types, one object per distinct shape: a PV's type is never
+ * modified, and thousands of PVs of one shape need not each hold a copy.
+ */
+const plainTypes = new Map<string, PvTypeInfo>();
+
+function plainType(kind: "scalar" | "array", scalar: ScalarType, maxLength: number): PvTypeInfo {
+  const key = `${kind} ${scalar} ${maxLength}`;
+  let t = plainTypes.get(key);
+  if (!t) {
+    t = Object.freeze({ kind, scalar, maxLength });
+    // Bounded in practice (a few element types and lengths); cleared if a program makes
+    // many shapes, so the cache never grows with them.
+    if (plainTypes.size >= 4096) plainTypes.clear();
+    plainTypes.set(key, t);
+  }
+  return t;
+}
+
+/** The alarm of a PV that is not in alarm (shared: snapshots are never modified). */
+const NO_ALARM: PvSnapshot["alarm"] = Object.freeze({ severity: 0, status: 0, message: "" });
+/** Metadata of a PV created without any (shared by all such PVs). */
+const NO_CONTROL: PvSnapshot["control"] = Object.freeze({ limitLow: 0, limitHigh: 0, minStep: 0 });
+const NO_VALUE_ALARM: PvSnapshot["valueAlarm"] = Object.freeze({
+  active: false,
+  lowAlarmLimit: NaN,
+  lowWarningLimit: NaN,
+  highWarningLimit: NaN,
+  highAlarmLimit: NaN,
+  lowAlarmSeverity: 0,
+  lowWarningSeverity: 0,
+  highWarningSeverity: 0,
+  highAlarmSeverity: 0,
+  hysteresis: 0,
+});
+const NO_DISPLAY: PvSnapshot["display"] = Object.freeze({
+  limitLow: 0,
+  limitHigh: 0,
+  description: "",
+  units: "",
+  precision: 0,
+});
+
+function displayOf(options: SharedPVOptions): PvSnapshot["display"] {
+  if (
+    options.display === undefined && options.description === undefined &&
+    options.units === undefined && options.precision === undefined
+  ) return NO_DISPLAY;
+  return {
+    limitLow: options.display?.low ?? 0,
+    limitHigh: options.display?.high ?? 0,
+    description: options.description ?? "",
+    units: options.units ?? "",
+    precision: options.precision ?? 0,
+  };
+}
+
+function controlOf(options: SharedPVOptions): PvSnapshot["control"] {
+  if (options.control === undefined) return NO_CONTROL;
+  return {
+    limitLow: options.control.low,
+    limitHigh: options.control.high,
+    minStep: options.control.minStep ?? 0,
+  };
+}
+
+function valueAlarmOf(options: SharedPVOptions, numeric: boolean): PvSnapshot["valueAlarm"] {
+  if (options.alarm === undefined) return NO_VALUE_ALARM;
+  const a = options.alarm;
+  return {
+    active: numeric,
+    lowAlarmLimit: a.lolo ?? NaN,
+    lowWarningLimit: a.low ?? NaN,
+    highWarningLimit: a.high ?? NaN,
+    highAlarmLimit: a.hihi ?? NaN,
+    lowAlarmSeverity: a.lolo === undefined ? 0 : a.loloSeverity ?? AlarmSeverity.MAJOR,
+    lowWarningSeverity: a.low === undefined ? 0 : a.lowSeverity ?? AlarmSeverity.MINOR,
+    highWarningSeverity: a.high === undefined ? 0 : a.highSeverity ?? AlarmSeverity.MINOR,
+    highAlarmSeverity: a.hihi === undefined ? 0 : a.hihiSeverity ?? AlarmSeverity.MAJOR,
+    hysteresis: a.hysteresis ?? 0,
+  };
+}
+
 function typeInfo(opts: SharedPVOptions): PvTypeInfo {
   if (opts.type === "enum") return { kind: "enum", scalar: "uint16", maxLength: 1 };
   if (opts.type === "table" || opts.table) {
@@ -178,9 +262,9 @@ function typeInfo(opts: SharedPVOptions): PvTypeInfo {
     if (!Number.isInteger(opts.length) || opts.length < 1) {
       throw new LocalProtocolError(`Array length must be a positive integer, got ${opts.length}`);
     }
-    return { kind: "array", scalar: opts.type, maxLength: opts.length };
+    return plainType("array", opts.type, opts.length);
   }
-  return { kind: "scalar", scalar: opts.type, maxLength: 1 };
+  return plainType("scalar", opts.type, 1);
 }
 
 function defaultValue(t: PvTypeInfo): PvValue {
@@ -229,7 +313,8 @@ export class SharedPV implements ServedPv {
   /** The PV's fixed type. */
   readonly type: PvTypeInfo;
   #snap: PvSnapshot;
-  #listeners = new Set<PvListener>();
+  /** Made on the first subscription (most hosted PVs never have one). */
+  #listeners: Set<PvListener> | undefined;
   #writable: boolean;
   #onPut: PutHandler | undefined;
   #onRpc: RpcHandler | undefined;
@@ -257,44 +342,27 @@ export class SharedPV implements ServedPv {
     if (choices && choices.length === 0) choices.push("");
     let value: PvValue;
     try {
+      // An initial array is packed with other PVs' (lib/pv/_slab.ts): it is allocated
+      // once, as an IOC allocates a record's buffer, and later values replace it.
       value = options.value === undefined
         ? (this.type.kind === "enum" ? 0 : defaultValue(this.type))
-        : coerceValue(options.value, this.type, choices);
+        : coerceValue(options.value, this.type, choices, packedArray);
     } catch (e) {
       throw new LocalProtocolError(`Cannot create PV "${name}": ${(e as Error).message}`, {
         cause: e,
       });
     }
-    const a = options.alarm ?? {};
     const numeric = isNumericType(this.type.scalar) && this.type.kind !== "enum";
+    // Metadata left unset is one shared object for all PVs (snapshots are never modified;
+    // setMetadata makes new ones).
+    const valueAlarm = valueAlarmOf(options, numeric);
     this.#snap = {
       value,
-      alarm: { severity: 0, status: 0, message: "" },
+      alarm: this.#limitAlarm(value, NO_ALARM, valueAlarm),
       timeStamp: epicsTimeFromMillis(this.#clock()),
-      display: {
-        limitLow: options.display?.low ?? 0,
-        limitHigh: options.display?.high ?? 0,
-        description: options.description ?? "",
-        units: options.units ?? "",
-        precision: options.precision ?? 0,
-      },
-      control: {
-        limitLow: options.control?.low ?? 0,
-        limitHigh: options.control?.high ?? 0,
-        minStep: options.control?.minStep ?? 0,
-      },
-      valueAlarm: {
-        active: numeric && options.alarm !== undefined,
-        lowAlarmLimit: a.lolo ?? NaN,
-        lowWarningLimit: a.low ?? NaN,
-        highWarningLimit: a.high ?? NaN,
-        highAlarmLimit: a.hihi ?? NaN,
-        lowAlarmSeverity: a.lolo === undefined ? 0 : a.loloSeverity ?? AlarmSeverity.MAJOR,
-        lowWarningSeverity: a.low === undefined ? 0 : a.lowSeverity ?? AlarmSeverity.MINOR,
-        highWarningSeverity: a.high === undefined ? 0 : a.highSeverity ?? AlarmSeverity.MINOR,
-        highAlarmSeverity: a.hihi === undefined ? 0 : a.hihiSeverity ?? AlarmSeverity.MAJOR,
-        hysteresis: a.hysteresis ?? 0,
-      },
+      display: displayOf(options),
+      control: controlOf(options),
+      valueAlarm,
       choices,
       ndarray: options.ndarray
         ? {
@@ -304,7 +372,6 @@ export class SharedPV implements ServedPv {
         }
         : undefined,
     };
-    this.#snap = { ...this.#snap, alarm: this.#limitAlarm(value, this.#snap.alarm) };
   }
 
   /** Answers a PVA RPC call (present only when the PV was created with `onRpc`). */
@@ -326,13 +393,14 @@ export class SharedPV implements ServedPv {
 
   /** Registers a listener called on every update; returns the function that removes it. */
   subscribe(listener: PvListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    const set = this.#listeners ??= new Set();
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   /** Number of active listeners (servers' subscriptions). */
   get listenerCount(): number {
-    return this.#listeners.size;
+    return this.#listeners?.size ?? 0;
   }
 
   /** Whether clients may write. */
@@ -465,13 +533,14 @@ export class SharedPV implements ServedPv {
     }
   }
 
-  #limitAlarm(v: PvValue, prev: PvSnapshot["alarm"]): PvSnapshot["alarm"] {
+  #limitAlarm(
+    v: PvValue,
+    prev: PvSnapshot["alarm"],
+    va: PvSnapshot["valueAlarm"] = this.#snap.valueAlarm,
+  ): PvSnapshot["alarm"] {
     if (!this.#limits || typeof v !== "number") {
-      return prev.status >= AlarmStatus.HIHI && prev.status <= AlarmStatus.LOW
-        ? { severity: 0, status: 0, message: "" }
-        : prev;
+      return prev.status >= AlarmStatus.HIHI && prev.status <= AlarmStatus.LOW ? NO_ALARM : prev;
     }
-    const va = this.#snap.valueAlarm;
     const l = this.#limits;
     const hyst = l.hysteresis ?? 0;
     // A limit alarm raised before stays until the value is back by more than the hysteresis.
@@ -496,7 +565,7 @@ export class SharedPV implements ServedPv {
     if (l.low !== undefined && v <= l.low + was(AlarmStatus.LOW)) {
       raise(va.lowWarningSeverity, AlarmStatus.LOW);
     }
-    if (severity === 0) return { severity: 0, status: 0, message: "" };
+    if (severity === 0) return NO_ALARM;
     return { severity, status, message: "" };
   }
 
@@ -538,7 +607,9 @@ export class SharedPV implements ServedPv {
 
   #notify(changes: number): void {
     const snap = this.#snap;
-    for (const l of this.#listeners) {
+    const listeners = this.#listeners;
+    if (!listeners) return;
+    for (const l of listeners) {
       try {
         l(snap, changes);
       } catch {

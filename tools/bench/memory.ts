@@ -9,7 +9,10 @@
  *
  * Each process's VmRSS (/proc) is read once it serves; the same program serving one PV
  * gives the baseline, so the figure is (RSS(N) - RSS(1)) / (N - 1) bytes per PV. Our
- * child runs a full garbage collection before it reports. softIoc is looked up on PATH
+ * child is read twice: after a plain full garbage collection ("after GC"), and after a
+ * memory-reducing one ("settled": V8's last-resort collection, which also gives back the
+ * young generation that building the PVs grew, as V8's memory reducer does in an idle
+ * process; softIoc has no such slack). softIoc is looked up on PATH
  * (see /opt/epics/README.md); without it only our figures are printed. Loopback only,
  * private ports.
  *
@@ -27,7 +30,12 @@ import { type BenchRow, reportRows } from "./_results.ts";
 type Kind = "scalar" | "array";
 const ELEMENTS = 1000;
 
-/** Child: serve `n` PVs of `kind`, collect garbage, print READY, run until stdin closes. */
+type Gc = (opts?: { type: string; execution: string; flavor?: string }) => void;
+
+/**
+ * Child: serve `n` PVs of `kind`, collect garbage, print READY; on a line from stdin
+ * collect garbage reducing memory and print SETTLED; run until stdin closes.
+ */
 async function serveMany(kind: Kind, n: number): Promise<void> {
   const pvs: SharedPV[] = [];
   const template = new Float64Array(ELEMENTS);
@@ -44,9 +52,13 @@ async function serveMany(kind: Kind, n: number): Promise<void> {
   }
   const config = epicsConfigFrom(Deno.env.toObject());
   const server = await serve({ pvs, config, caPort: config.cas.serverPort, pvaPort: 0 });
-  (globalThis as { gc?: () => void }).gc?.();
+  const gc = (globalThis as { gc?: Gc }).gc;
+  gc?.();
   console.log("READY");
-  for await (const _ of Deno.stdin.readable) { /* until the parent closes stdin */ }
+  for await (const _ of Deno.stdin.readable) {
+    gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
+    console.log("SETTLED");
+  }
   await server.close();
 }
 
@@ -57,28 +69,42 @@ function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-async function waitReady(child: Deno.ChildProcess, what: string, timeoutMs = 300_000) {
+/** Reads a child's stdout until a word appears (each word once, in order). */
+function lineWaiter(child: Deno.ChildProcess, what: string, timeoutMs = 300_000) {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  const timer = setTimeout(() => reader.cancel().catch(() => {}), timeoutMs);
-  try {
-    while (!text.includes("READY")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${what} exited (or timed out) before it was ready`);
-      text += value;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  (async () => {
-    try {
-      while (!(await reader.read()).done) { /* drain */ }
-    } catch { /* closed */ }
-  })();
+  return {
+    async until(word: string): Promise<void> {
+      const timer = setTimeout(() => reader.cancel().catch(() => {}), timeoutMs);
+      try {
+        while (!text.includes(word)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`${what} exited (or timed out) before saying ${word}`);
+          text += value;
+        }
+        text = text.slice(text.indexOf(word) + word.length);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    drain(): void {
+      (async () => {
+        try {
+          while (!(await reader.read()).done) { /* drain */ }
+        } catch { /* closed */ }
+      })();
+    },
+  };
 }
 
-/** Our server with `n` PVs: its RSS in bytes. */
-async function oursRss(kind: Kind, n: number): Promise<number> {
+async function waitReady(child: Deno.ChildProcess, what: string) {
+  const r = lineWaiter(child, what);
+  await r.until("READY");
+  r.drain();
+}
+
+/** Our server with `n` PVs: its RSS in bytes after a plain GC and once settled. */
+async function oursRss(kind: Kind, n: number): Promise<{ gc: number; settled: number }> {
   const script = new URL(import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--v8-flags=--expose-gc", script, "--serve", kind, String(n)],
@@ -87,12 +113,20 @@ async function oursRss(kind: Kind, n: number): Promise<number> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  const stdin = child.stdin.getWriter();
   try {
-    await waitReady(child, "our server");
+    const out = lineWaiter(child, "our server");
+    await out.until("READY");
     await new Promise((r) => setTimeout(r, 500)); // let the heap settle after the GC
-    return rssBytes(child.pid);
+    const gc = rssBytes(child.pid);
+    await stdin.write(new TextEncoder().encode("\n"));
+    await out.until("SETTLED");
+    await new Promise((r) => setTimeout(r, 500));
+    const settled = rssBytes(child.pid);
+    out.drain();
+    return { gc, settled };
   } finally {
-    await child.stdin.close().catch(() => {});
+    await stdin.close().catch(() => {});
     const t = setTimeout(() => child.kill("SIGKILL"), 5000);
     await child.status;
     clearTimeout(t);
@@ -150,31 +184,36 @@ async function main(args: string[]): Promise<void> {
   const softIoc = findTool("softIoc");
   const rows: BenchRow[] = [];
   for (const [kind, n] of [["scalar", scalars], ["array", arrays]] as const) {
-    const perPv = async (rss: (m: number) => Promise<number>) => {
-      const base = await rss(1);
-      const full = await rss(n);
-      return (full - base) / (n - 1);
-    };
-    const ours = await perPv((m) => oursRss(kind, m));
-    const ref = softIoc ? await perPv((m) => softIocRss(softIoc, kind, m)) : undefined;
-    rows.push({
-      bench: "memory",
-      measurement: kind === "scalar"
-        ? `RSS per PV, ${n.toLocaleString("en-US")} scalars`
-        : `RSS per PV, ${n.toLocaleString("en-US")} x double[${ELEMENTS}]`,
-      unit: "B/PV",
-      ours,
-      reference: ref,
-      refName: "softIoc",
-      higherIsBetter: false,
-    });
+    const base = await oursRss(kind, 1);
+    const full = await oursRss(kind, n);
+    const ref = softIoc
+      ? ((await softIocRss(softIoc, kind, n)) - (await softIocRss(softIoc, kind, 1))) / (n - 1)
+      : undefined;
+    const what = kind === "scalar"
+      ? `${n.toLocaleString("en-US")} scalars`
+      : `${n.toLocaleString("en-US")} x double[${ELEMENTS}]`;
+    for (const k of ["settled", "gc"] as const) {
+      rows.push({
+        bench: "memory",
+        measurement: `RSS per PV, ${what}${k === "gc" ? " (after GC)" : ""}`,
+        unit: "B/PV",
+        ours: (full[k] - base[k]) / (n - 1),
+        reference: ref,
+        refName: "softIoc",
+        higherIsBetter: false,
+      });
+    }
   }
   console.log(
     "Memory benchmark: resident memory per hosted PV, (RSS(N) - RSS(1)) / (N - 1); " +
       "ours = CA+PVA pvserve layer, softIoc = EPICS base (CA only)",
   );
+  console.log(
+    "ours settled: after V8's memory-reducing GC (young generation given back); " +
+      "(after GC): after a plain full GC, with the young generation building the PVs grew",
+  );
   const line = (a: string, b: string, c: string, d: string) =>
-    `${a.padEnd(36)}  ${b.padStart(10)}  ${c.padStart(10)}  ${d.padStart(12)}`;
+    `${a.padEnd(47)}  ${b.padStart(10)}  ${c.padStart(10)}  ${d.padStart(12)}`;
   console.log(line("measurement", "epics-ts", "softIoc", "ours/softIoc"));
   for (const r of rows) {
     const f = (x?: number) => x === undefined ? "-" : `${Math.round(x).toLocaleString("en-US")} B`;
