@@ -173,6 +173,13 @@ const WIDENS: Partial<Record<ScalarType, readonly unknown[]>> = {
   float64: [Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array],
 };
 
+/** Typed arrays of integers of at most 32 bits (exact as numbers). */
+function isSmallIntArray(v: unknown): v is ArrayLike<number> & Uint8Array {
+  return v instanceof Int32Array || v instanceof Int16Array || v instanceof Uint16Array ||
+    v instanceof Uint32Array || v instanceof Int8Array || v instanceof Uint8Array ||
+    v instanceof Uint8ClampedArray;
+}
+
 function fitsIn(src: ArrayLike<unknown>, t: ScalarType): boolean {
   return WIDENS[t]?.includes(src.constructor) ?? false;
 }
@@ -244,6 +251,20 @@ export function coerceValue(
   ) {
     // Same element type, or an integer type whose every value fits: one block copy.
     (out as Uint8Array).set(src as unknown as Uint8Array);
+    return out;
+  }
+  if (
+    isSmallIntArray(src) && isIntegerType(type.scalar) &&
+    !(out instanceof BigInt64Array || out instanceof BigUint64Array)
+  ) {
+    // Integers into a narrower integer type (a CA DBR_LONG put to a uint16 PV): check the
+    // range, then one block copy instead of a conversion per element.
+    const [lo, hi] = INT_RANGE[type.scalar]!;
+    for (let i = 0; i < src.length; i++) {
+      const x = src[i];
+      if (x < lo || x > hi) coerceNumber(x, type.scalar); // throws the range error
+    }
+    out.set(src);
     return out;
   }
   if (out instanceof BigInt64Array || out instanceof BigUint64Array) {

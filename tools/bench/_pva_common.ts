@@ -347,7 +347,7 @@ export async function startSoftIocPvx(exe: string, spec: ServeSpec): Promise<Ben
 /** Plain WRITEs per ECHO of {@link caPutLoad}. */
 const PUT_BATCH = 16;
 /** Batches {@link caPutLoad} keeps in flight. */
-const PUT_BATCHES_IN_FLIGHT = 4;
+const PUT_BATCHES_IN_FLIGHT = 16;
 
 /** What {@link caPutLoad} puts, and where. */
 export interface CaPutSpec {
@@ -364,36 +364,53 @@ export interface CaPutSpec {
  * server takes them: plain WRITEs (no completion, as caput without -c), an ECHO after
  * every {@link PUT_BATCH}, {@link PUT_BATCHES_IN_FLIGHT} batches in flight. A server
  * answers the ECHO after handling the WRITEs before it, so that bounds the data queued
- * anywhere. Prints `READY` once putting, then, for each line read from stdin, `PUTS <n>`
- * (puts acknowledged so far); stops when stdin closes.
+ * anywhere. Each channel's WRITE is encoded once; a put only refills its values (a new
+ * value each time) and copies it into the batch, so the client costs little next to the
+ * server it drives. Prints `READY` once putting, then, for each line read from stdin,
+ * `PUTS <n>` (puts acknowledged so far); stops when stdin closes.
  * @param spec port, names and array length
  */
 export async function caPutLoad(spec: CaPutSpec): Promise<void> {
   const c = await RawCaClient.connect(spec.port, { user: "bench-put", timeoutMs: 30000 });
   const chans = await Promise.all(spec.names.map((n) => c.createChannel(n)));
-  const values = new Int16Array(spec.elements);
-  const w = new ByteWriter(PUT_BATCH * (spec.elements * 2 + 32) + 64);
+  const w = new ByteWriter(spec.elements * 2 + 64);
+  const zeros = new Int16Array(spec.elements);
+  // Per channel: its WRITE message and a view of the values in it (16-byte header, and
+  // DBR_SHORT data starts the payload, so the view is aligned).
+  const puts = chans.map((ch) => {
+    w.reset();
+    encodeWrite(w, {
+      sid: ch.sid,
+      cid: ch.cid,
+      dataType: Dbr.SHORT,
+      count: spec.elements,
+      data: { value: zeros, meta: { status: 0, severity: 0 } },
+    });
+    const msg = w.toBytes();
+    return { msg, values: new Int16Array(msg.buffer, 16, spec.elements) };
+  });
+  w.reset();
+  encodeEcho(w);
+  const echo = w.toBytes();
+  const batch = new Uint8Array(PUT_BATCH * puts[0].msg.length + echo.length);
   let next = 0;
   let value = 0;
   let acked = 0;
   let running = true;
   const sendBatch = () => {
-    w.reset();
+    let at = 0;
     for (let i = 0; i < PUT_BATCH; i++) {
-      const ch = chans[next];
-      next = (next + 1) % chans.length;
+      const p = puts[next];
+      next = (next + 1) % puts.length;
       value = (value + 1) & 0x7fff; // DBR_SHORT is signed: stay in uint16's lower half
-      values.fill(value);
-      encodeWrite(w, {
-        sid: ch.sid,
-        cid: ch.cid,
-        dataType: Dbr.SHORT,
-        count: spec.elements,
-        data: { value: values, meta: { status: 0, severity: 0 } },
-      });
+      // CA data is big-endian.
+      p.values.fill(((value & 0xff) << 8) | (value >> 8));
+      batch.set(p.msg, at);
+      at += p.msg.length;
     }
-    encodeEcho(w);
-    c.send(w.view()).catch(() => running = false);
+    batch.set(echo, at);
+    // send() copies the bytes before it returns: the batch is reused at once.
+    c.send(batch.subarray(0, at + echo.length)).catch(() => running = false);
   };
   c.tap((m) => {
     if (m.command !== CaCommand.ECHO || !running) return;
@@ -412,6 +429,8 @@ export async function caPutLoad(spec: CaPutSpec): Promise<void> {
 
 /** A running {@link caPutLoad} process. */
 export interface CaPutter {
+  /** Its process ID. */
+  pid: number;
   /** Puts the server has acknowledged so far. */
   count(): Promise<number>;
   /** Stops the process (SIGKILL by its PID if it does not exit within 3 s). */
@@ -464,6 +483,7 @@ export async function startCaPutter(script: string, spec: CaPutSpec): Promise<Ca
     clearTimeout(timer);
   }
   return {
+    pid: child.pid,
     count: async () => {
       await stdin.write(new TextEncoder().encode("\n"));
       const m = /^PUTS (\d+)$/.exec(await line());

@@ -2,7 +2,7 @@
  * PVA server benchmark: our server against pvxs's own, each in its own process on
  * loopback, under the same load and read by the same clients.
  *
- *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4]
+ *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4] [--only spam,u32,u16]
  *   (internal: --serve <JSON ServeSpec> runs our server, --ca-put <JSON CaPutSpec> the
  *   CA putting client; see _pva_common.ts)
  *
@@ -113,7 +113,7 @@ function startSpam(exe: string, names: string[], nelem: number): Promise<Server>
  * @param onStart called when the counting starts
  * @returns updates per second (all PVs together)
  */
-async function rawClient(
+export async function rawClient(
   port: number,
   names: string[],
   queueSize: number,
@@ -316,6 +316,8 @@ async function main(args: string[]): Promise<void> {
   const seconds = option(args, "--seconds", 3);
   const rounds = option(args, "--rounds", 2);
   const queue = option(args, "--queue", 4);
+  const onlyAt = args.indexOf("--only");
+  const only = new Set(onlyAt >= 0 ? args[onlyAt + 1].split(",") : ["spam", "u32", "u16"]);
   const spamExe = findTool("spam");
   const eatExe = findTool("eatspam");
   const raw: Client = (s, names, secs) => rawClient(s.tcpPort, names, queue, secs);
@@ -346,88 +348,94 @@ async function main(args: string[]): Promise<void> {
     return { ours: best.ours, pvxs: ref ? best.pvxs : undefined };
   };
 
-  const spam = await compare(
-    "1 PV",
-    [SPAM_PV],
-    () => startOurs("spam"),
-    spamExe ? () => startSpam(spamExe, [SPAM_PV], 1) : undefined,
-    clients,
-  );
-  clients.forEach(([name], i) =>
-    rows.push({
-      workload: `1 uint32 PV, pipelined, queueSize ${queue}`,
-      client: name,
-      unit: "updates/s",
-      scale: 1,
-      ours: spam.ours[i],
-      pvxs: spam.pvxs?.[i],
-      note: spamExe ? undefined : missing,
-    })
-  );
-
-  const u32 = await compare(
-    "1,000 x uint32[1000]",
-    arrayNames,
-    () => startOurs("u32"),
-    spamExe ? () => startSpam(spamExe, arrayNames, ARRAY_LEN) : undefined,
-    clients,
-  );
-  clients.forEach(([name], i) =>
-    rows.push({
-      workload: "1,000 x uint32[1000]",
-      client: name,
-      unit: "MB/s",
-      scale: ARRAY_LEN * 4 / 1e6,
-      ours: u32.ours[i],
-      pvxs: u32.pvxs?.[i],
-      note: spamExe ? undefined : missing,
-    })
-  );
-
-  // spam serves uint32 only: for uint16 the reference is softIocPVX (waveform records),
-  // and both servers are driven by the same CA put client.
-  const iocExe = findTool("softIocPVX");
-  const u16 = { ours: { updates: 0, puts: 0 }, pvxs: { updates: 0, puts: 0 } };
-  for (let r = 1; r <= rounds; r++) {
-    const servers = [
-      ["ours", () => startOurServer(new URL(import.meta.url).pathname, u16Spec)],
-      ["pvxs", iocExe ? () => startSoftIocPvx(iocExe, u16Spec) : undefined],
-    ] as const;
-    for (const [who, start] of servers) {
-      if (!start) continue;
-      const got = await measureCaPuts(start, queue, seconds);
-      u16[who].updates = Math.max(u16[who].updates, got.updates);
-      u16[who].puts = Math.max(u16[who].puts, got.puts);
-      log(
-        `1,000 x uint16[1000] (CA puts), round ${r}, ${who}: ${fmtRate(got.updates)} ` +
-          `updates/s, ${fmtRate(got.puts)} puts/s`,
-      );
-    }
+  if (only.has("spam")) {
+    const spam = await compare(
+      "1 PV",
+      [SPAM_PV],
+      () => startOurs("spam"),
+      spamExe ? () => startSpam(spamExe, [SPAM_PV], 1) : undefined,
+      clients,
+    );
+    clients.forEach(([name], i) =>
+      rows.push({
+        workload: `1 uint32 PV, pipelined, queueSize ${queue}`,
+        client: name,
+        unit: "updates/s",
+        scale: 1,
+        ours: spam.ours[i],
+        pvxs: spam.pvxs?.[i],
+        note: spamExe ? undefined : missing,
+      })
+    );
   }
-  const u16Note = iocExe
-    ? "uint16 rows: pvxs = softIocPVX (1,000 waveform records, FTVL USHORT, NELM 1000); " +
-      "both servers are driven by one CA client process putting DBR_SHORT[1000] round-robin " +
-      "(WRITE x16 + ECHO, x4 in flight), so these rows include CA put handling"
-    : "uint16 rows: reference missing (pvxs softIocPVX not on PATH or in $PVXS_BIN); " +
-      "driven by one CA client process putting DBR_SHORT[1000] round-robin " +
-      "(WRITE x16 + ECHO, x4 in flight), so they include CA put handling";
-  rows.push({
-    workload: "1,000 x uint16[1000], driven by CA puts",
-    client: "raw",
-    unit: "MB/s",
-    scale: ARRAY_LEN * 2 / 1e6,
-    ours: u16.ours.updates,
-    pvxs: iocExe ? u16.pvxs.updates : undefined,
-    note: u16Note,
-  }, {
-    workload: "  CA puts driving it",
-    client: "CA",
-    unit: "puts/s",
-    scale: 1,
-    ours: u16.ours.puts,
-    pvxs: iocExe ? u16.pvxs.puts : undefined,
-    note: u16Note,
-  });
+
+  if (only.has("u32")) {
+    const u32 = await compare(
+      "1,000 x uint32[1000]",
+      arrayNames,
+      () => startOurs("u32"),
+      spamExe ? () => startSpam(spamExe, arrayNames, ARRAY_LEN) : undefined,
+      clients,
+    );
+    clients.forEach(([name], i) =>
+      rows.push({
+        workload: "1,000 x uint32[1000]",
+        client: name,
+        unit: "MB/s",
+        scale: ARRAY_LEN * 4 / 1e6,
+        ours: u32.ours[i],
+        pvxs: u32.pvxs?.[i],
+        note: spamExe ? undefined : missing,
+      })
+    );
+  }
+
+  if (only.has("u16")) {
+    // spam serves uint32 only: for uint16 the reference is softIocPVX (waveform records),
+    // and both servers are driven by the same CA put client.
+    const iocExe = findTool("softIocPVX");
+    const u16 = { ours: { updates: 0, puts: 0 }, pvxs: { updates: 0, puts: 0 } };
+    for (let r = 1; r <= rounds; r++) {
+      const servers = [
+        ["ours", () => startOurServer(new URL(import.meta.url).pathname, u16Spec)],
+        ["pvxs", iocExe ? () => startSoftIocPvx(iocExe, u16Spec) : undefined],
+      ] as const;
+      for (const [who, start] of servers) {
+        if (!start) continue;
+        const got = await measureCaPuts(start, queue, seconds);
+        u16[who].updates = Math.max(u16[who].updates, got.updates);
+        u16[who].puts = Math.max(u16[who].puts, got.puts);
+        log(
+          `1,000 x uint16[1000] (CA puts), round ${r}, ${who}: ${fmtRate(got.updates)} ` +
+            `updates/s, ${fmtRate(got.puts)} puts/s`,
+        );
+      }
+    }
+    const u16Note = iocExe
+      ? "uint16 rows: pvxs = softIocPVX (1,000 waveform records, FTVL USHORT, NELM 1000); " +
+        "both servers are driven by one CA client process putting DBR_SHORT[1000] round-robin " +
+        "(WRITE x16 + ECHO, x4 in flight), so these rows include CA put handling"
+      : "uint16 rows: reference missing (pvxs softIocPVX not on PATH or in $PVXS_BIN); " +
+        "driven by one CA client process putting DBR_SHORT[1000] round-robin " +
+        "(WRITE x16 + ECHO, x4 in flight), so they include CA put handling";
+    rows.push({
+      workload: "1,000 x uint16[1000], driven by CA puts",
+      client: "raw",
+      unit: "MB/s",
+      scale: ARRAY_LEN * 2 / 1e6,
+      ours: u16.ours.updates,
+      pvxs: iocExe ? u16.pvxs.updates : undefined,
+      note: u16Note,
+    }, {
+      workload: "  CA puts driving it",
+      client: "CA",
+      unit: "puts/s",
+      scale: 1,
+      ours: u16.ours.puts,
+      pvxs: iocExe ? u16.pvxs.puts : undefined,
+      note: u16Note,
+    });
+  }
 
   const fmt = (r: Row, x: number | undefined) =>
     x === undefined

@@ -61,6 +61,7 @@ import {
   valueFromPlain,
 } from "../nt/pv_map.ts";
 import { isNdArrayValueUpdate, NdArrayUpdateEncoder } from "../nt/ndarray_fast.ts";
+import { isScalarValueUpdate, ScalarUpdateEncoder } from "../nt/scalar_fast.ts";
 import { searchReply } from "./search.ts";
 import { SERVER_CHANNEL, serverChannelPv } from "./server_pv.ts";
 
@@ -138,6 +139,8 @@ interface Channel {
   ops: Set<Op>;
   /** NTNDArray PVs: the direct encoder of value updates (made on first use). */
   nd?: NdArrayUpdateEncoder;
+  /** Numeric NTScalar/NTScalarArray PVs: the direct encoder of value updates (first use). */
+  sc?: ScalarUpdateEncoder;
 }
 
 interface QueuedUpdate {
@@ -196,6 +199,8 @@ interface UpdateBits {
   key: string;
   /** An NTNDArray value update the direct encoder writes (NdArrayUpdateEncoder). */
   fastNd: boolean;
+  /** A numeric NTScalar(Array) value update the direct encoder writes (ScalarUpdateEncoder). */
+  fastScalar: boolean;
 }
 
 /**
@@ -940,16 +945,19 @@ export class PvaServerConnection {
       const w = new ByteWriter(16, this.#out.littleEndian);
       encodeBitSet(w, bits);
       const wire = w.toBytes();
-      const fastNd = op.channel.pv.type.nt === "NTNDArray" && isNdArrayValueUpdate(op.type, bits);
+      const pvType = op.channel.pv.type;
+      const fastNd = pvType.nt === "NTNDArray" && isNdArrayValueUpdate(op.type, bits);
+      const fastScalar = !fastNd && isScalarValueUpdate(pvType, op.type, bits);
       const key = String.fromCharCode(...wire);
       // One object for all subscriptions sending the same bits (10,000 rows: one, which
       // stays in cache, instead of 10,000 met once per frame).
-      const shared = this.#sharedBits.get(fastNd ? "1" + key : "0" + key);
+      const sharedKey = (fastNd ? "1" : fastScalar ? "2" : "0") + key;
+      const shared = this.#sharedBits.get(sharedKey);
       if (shared) b = shared;
       else {
-        b = { bits, wire, key, fastNd };
+        b = { bits, wire, key, fastNd, fastScalar };
         if (this.#sharedBits.size >= 1024) this.#sharedBits.clear();
-        this.#sharedBits.set(fastNd ? "1" + key : "0" + key, b);
+        this.#sharedBits.set(sharedKey, b);
       }
       cache?.set(changes, b);
     }
@@ -1193,7 +1201,10 @@ export class PvaServerConnection {
   #encodeData(out: ByteWriter, op: Op, snap: PvSnapshot, b: UpdateBits): void {
     if (b.fastNd && out.littleEndian) {
       (op.channel.nd ??= new NdArrayUpdateEncoder(op.channel.writer)).encode(out, snap);
-    } else {
+    } else if (
+      !(b.fastScalar && out.littleEndian &&
+        (op.channel.sc ??= new ScalarUpdateEncoder(op.channel.pv.type)).encode(out, snap))
+    ) {
       encodeValueBits(out, op.channel.writer.write(snap), b.bits);
     }
   }
