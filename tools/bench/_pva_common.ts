@@ -165,6 +165,8 @@ export function caLoopbackEnv(): Record<string, string> {
 
 /** A running bench server (a child process). */
 export interface BenchServer {
+  /** Its process ID (for its CPU time, see {@link cpuSeconds}). */
+  pid: number;
   /** Its PVA TCP port. */
   tcpPort: number;
   /** Its CA TCP port, when it serves CA. */
@@ -231,6 +233,7 @@ export async function startOurServer(script: string, spec: ServeSpec): Promise<B
     "our bench server",
   );
   return {
+    pid: child.pid,
     tcpPort: Number(match[1]),
     caPort: spec.caPuts ? Number(match[2]) : undefined,
     env,
@@ -280,6 +283,7 @@ export async function startSpam(exe: string, spec: ServeSpec): Promise<BenchServ
     throw e;
   }
   return {
+    pid: child.pid,
     tcpPort,
     env,
     stop: async () => {
@@ -341,7 +345,7 @@ export async function startSoftIocPvx(exe: string, spec: ServeSpec): Promise<Ben
     await stop();
     throw e;
   }
-  return { tcpPort, caPort, env, stop };
+  return { pid: child.pid, tcpPort, caPort, env, stop };
 }
 
 /** Plain WRITEs per ECHO of {@link caPutLoad}. */

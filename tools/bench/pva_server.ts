@@ -27,7 +27,7 @@
  *   `waveform` records (FTVL USHORT, NELM 1000); ours is plain SharedPVs served over CA
  *   and PVA as `pvserve` serves them. One CA client process (this script with
  *   `--ca-put`, see caPutLoad in _pva_common.ts) puts new DBR_SHORT[1000] arrays
- *   round-robin over the PVs as fast as the server takes them (WRITE x16 + ECHO, four
+ *   round-robin over the PVs as fast as the server takes them (WRITE x16 + ECHO, 16
  *   batches in flight), while the raw client monitors all 1,000 over PVA: MB/s of array
  *   data received and puts/s. Both numbers include the server's CA put handling.
  *
@@ -45,6 +45,10 @@
  * pvxs's `spam` and `eatspam` (built in pvxs' test/ directory, not installed by default)
  * and `softIocPVX` are looked up on PATH or in $PVXS_BIN; when absent the reference is
  * reported missing. Every server gets private ports (CA ones too where it serves CA).
+ * Every measurement also reads the server process's CPU time (/proc) over the client's
+ * run: CPU microseconds per update (per put for the CA-driven workload, which pays for
+ * the CA put and the PVA update), the least of the rounds. Rates depend on the other
+ * load on the machine and on the client; the CPU an update costs the server much less.
  * Each measurement runs after a one-second warm-up of the same server; the servers are
  * measured alternately, `--rounds` times (default 2), and the best rate of each is kept
  * (other load on the machine only ever slows a run down).
@@ -65,6 +69,7 @@ import {
   type BenchServer as Server,
   caPutLoad,
   type CaPutSpec,
+  cpuSeconds,
   eatspam as runEatspam,
   findTool,
   numberOption as option,
@@ -245,7 +250,7 @@ async function measureCaPuts(
   start: () => Promise<Server>,
   queueSize: number,
   seconds: number,
-): Promise<{ updates: number; puts: number }> {
+): Promise<{ updates: number; puts: number; cpuPerPut?: number }> {
   const s = await start();
   let putter: Awaited<ReturnType<typeof startCaPutter>> | undefined;
   try {
@@ -263,6 +268,8 @@ async function measureCaPuts(
       return { n, at: performance.now() };
     };
     let p0: Promise<{ n: number; at: number }> | undefined;
+    const c0 = cpuSeconds(s.pid);
+    const t0 = performance.now();
     const updates = await rawClient(
       s.tcpPort,
       arrayNames,
@@ -271,8 +278,15 @@ async function measureCaPuts(
       () => p0 = counted(),
     );
     const p1 = await counted();
+    const c1 = cpuSeconds(s.pid);
+    const wall = (performance.now() - t0) / 1000;
     const { n, at } = await p0!;
-    return { updates, puts: (p1.n - n) / ((p1.at - at) / 1000) };
+    const puts = (p1.n - n) / ((p1.at - at) / 1000);
+    // All the server's work (CA puts and PVA updates) per put.
+    const cpuPerPut = c0 !== undefined && c1 !== undefined && puts > 0
+      ? (c1 - c0) * 1e6 / (puts * wall)
+      : undefined;
+    return { updates, puts, cpuPerPut };
   } finally {
     await putter?.stop();
     await s.stop();
@@ -290,22 +304,46 @@ interface Row {
   ours?: number;
   pvxs?: number;
   note?: string;
+  /** A cost (CPU per update): the ratio is still ours/pvxs, lower is better. */
+  lowerIsBetter?: boolean;
 }
 
 type Client = (s: Server, names: string[], secs: number) => Promise<number>;
 
-/** Runs every client against one server: warm-up, then one measurement per client. */
+/** One client's measurement: updates per second, and the server's CPU per update. */
+interface Measured {
+  rate: number;
+  /** Server CPU microseconds per update over the client's run (undefined without /proc). */
+  cpuPerUpdate?: number;
+}
+
+/**
+ * Runs every client against one server: warm-up, then one measurement per client, with
+ * the server process's CPU time over each client's run divided by the updates it got
+ * (what an update costs the server, which other load on the machine disturbs less than
+ * the rate; setup is included, for both servers alike).
+ */
 async function measureServer(
   start: () => Promise<Server>,
   names: string[],
   clients: Client[],
   seconds: number,
-): Promise<number[]> {
+): Promise<Measured[]> {
   const s = await start();
   try {
     await clients[0](s, names, 1);
-    const out: number[] = [];
-    for (const c of clients) out.push(await c(s, names, seconds));
+    const out: Measured[] = [];
+    for (const c of clients) {
+      const c0 = cpuSeconds(s.pid);
+      const t0 = performance.now();
+      const rate = await c(s, names, seconds);
+      const wall = (performance.now() - t0) / 1000;
+      const c1 = cpuSeconds(s.pid);
+      const cpuPerUpdate = c0 !== undefined && c1 !== undefined && rate > 0
+        ? (c1 - c0) * 1e6 / (rate * wall)
+        : undefined;
+      out.push({ rate, cpuPerUpdate });
+    }
     return out;
   } finally {
     await s.stop();
@@ -337,15 +375,30 @@ async function main(args: string[]): Promise<void> {
     cs: [string, Client][],
   ) => {
     const best = { ours: cs.map(() => 0), pvxs: cs.map(() => 0) };
+    const cpu = { ours: cs.map(() => Infinity), pvxs: cs.map(() => Infinity) };
     for (let r = 1; r <= rounds; r++) {
       for (const [who, start] of [["ours", ours], ["pvxs", ref]] as const) {
         if (!start) continue;
         const got = await measureServer(start, names, cs.map((c) => c[1]), seconds);
-        got.forEach((v, i) => best[who][i] = Math.max(best[who][i], v));
-        log(`${what}, round ${r}, ${who}: ${got.map(fmtRate).join(" / ")} updates/s`);
+        got.forEach((v, i) => {
+          best[who][i] = Math.max(best[who][i], v.rate);
+          cpu[who][i] = Math.min(cpu[who][i], v.cpuPerUpdate ?? Infinity);
+        });
+        log(
+          `${what}, round ${r}, ${who}: ${got.map((v) => fmtRate(v.rate)).join(" / ")} ` +
+            `updates/s, server CPU ${
+              got.map((v) => v.cpuPerUpdate?.toFixed(2) ?? "-").join(" / ")
+            } us/update`,
+        );
       }
     }
-    return { ours: best.ours, pvxs: ref ? best.pvxs : undefined };
+    const fin = (a: number[]) => a.map((x) => Number.isFinite(x) ? x : undefined);
+    return {
+      ours: best.ours,
+      pvxs: ref ? best.pvxs : undefined,
+      cpuOurs: fin(cpu.ours),
+      cpuPvxs: ref ? fin(cpu.pvxs) : undefined,
+    };
   };
 
   if (only.has("spam")) {
@@ -365,6 +418,14 @@ async function main(args: string[]): Promise<void> {
         ours: spam.ours[i],
         pvxs: spam.pvxs?.[i],
         note: spamExe ? undefined : missing,
+      }, {
+        workload: "  server CPU per update (1 PV)",
+        client: name,
+        unit: "us",
+        scale: 1,
+        ours: spam.cpuOurs[i],
+        pvxs: spam.cpuPvxs?.[i],
+        lowerIsBetter: true,
       })
     );
   }
@@ -386,6 +447,14 @@ async function main(args: string[]): Promise<void> {
         ours: u32.ours[i],
         pvxs: u32.pvxs?.[i],
         note: spamExe ? undefined : missing,
+      }, {
+        workload: "  server CPU per update (arrays)",
+        client: name,
+        unit: "us",
+        scale: 1,
+        ours: u32.cpuOurs[i],
+        pvxs: u32.cpuPvxs?.[i],
+        lowerIsBetter: true,
       })
     );
   }
@@ -394,7 +463,10 @@ async function main(args: string[]): Promise<void> {
     // spam serves uint32 only: for uint16 the reference is softIocPVX (waveform records),
     // and both servers are driven by the same CA put client.
     const iocExe = findTool("softIocPVX");
-    const u16 = { ours: { updates: 0, puts: 0 }, pvxs: { updates: 0, puts: 0 } };
+    const u16 = {
+      ours: { updates: 0, puts: 0, cpu: Infinity },
+      pvxs: { updates: 0, puts: 0, cpu: Infinity },
+    };
     for (let r = 1; r <= rounds; r++) {
       const servers = [
         ["ours", () => startOurServer(new URL(import.meta.url).pathname, u16Spec)],
@@ -405,19 +477,22 @@ async function main(args: string[]): Promise<void> {
         const got = await measureCaPuts(start, queue, seconds);
         u16[who].updates = Math.max(u16[who].updates, got.updates);
         u16[who].puts = Math.max(u16[who].puts, got.puts);
+        u16[who].cpu = Math.min(u16[who].cpu, got.cpuPerPut ?? Infinity);
         log(
           `1,000 x uint16[1000] (CA puts), round ${r}, ${who}: ${fmtRate(got.updates)} ` +
-            `updates/s, ${fmtRate(got.puts)} puts/s`,
+            `updates/s, ${fmtRate(got.puts)} puts/s, server CPU ${
+              got.cpuPerPut?.toFixed(2) ?? "-"
+            } us/put`,
         );
       }
     }
     const u16Note = iocExe
       ? "uint16 rows: pvxs = softIocPVX (1,000 waveform records, FTVL USHORT, NELM 1000); " +
         "both servers are driven by one CA client process putting DBR_SHORT[1000] round-robin " +
-        "(WRITE x16 + ECHO, x4 in flight), so these rows include CA put handling"
+        "(WRITE x16 + ECHO, x16 in flight), so these rows include CA put handling"
       : "uint16 rows: reference missing (pvxs softIocPVX not on PATH or in $PVXS_BIN); " +
         "driven by one CA client process putting DBR_SHORT[1000] round-robin " +
-        "(WRITE x16 + ECHO, x4 in flight), so they include CA put handling";
+        "(WRITE x16 + ECHO, x16 in flight), so they include CA put handling";
     rows.push({
       workload: "1,000 x uint16[1000], driven by CA puts",
       client: "raw",
@@ -434,12 +509,23 @@ async function main(args: string[]): Promise<void> {
       ours: u16.ours.puts,
       pvxs: iocExe ? u16.pvxs.puts : undefined,
       note: u16Note,
+    }, {
+      workload: "  server CPU per put (CA put + PVA update)",
+      client: "CA",
+      unit: "us",
+      scale: 1,
+      ours: Number.isFinite(u16.ours.cpu) ? u16.ours.cpu : undefined,
+      pvxs: iocExe && Number.isFinite(u16.pvxs.cpu) ? u16.pvxs.cpu : undefined,
+      note: u16Note,
+      lowerIsBetter: true,
     });
   }
 
   const fmt = (r: Row, x: number | undefined) =>
     x === undefined
       ? "-"
+      : r.unit === "us"
+      ? x.toFixed(2)
       : r.unit === "MB/s"
       ? (x * r.scale).toFixed(1)
       : Math.round(x).toLocaleString("en-US");
@@ -465,8 +551,8 @@ async function main(args: string[]): Promise<void> {
     unit: r.unit,
     ours: r.ours === undefined ? undefined : r.ours * r.scale,
     reference: r.pvxs === undefined ? undefined : r.pvxs * r.scale,
-    refName: /uint16|CA puts/.test(r.workload) ? "softIocPVX" : "pvxs spam",
-    higherIsBetter: true,
+    refName: /uint16|CA put/.test(r.workload) ? "softIocPVX" : "pvxs spam",
+    higherIsBetter: !r.lowerIsBetter,
   })));
   if (!eatExe) console.log("eatspam not found: raw client only");
   console.log(
