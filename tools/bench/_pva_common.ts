@@ -44,8 +44,8 @@ export function benchNames(prefix: string, count: number): string[] {
 }
 
 /**
- * Our server, in this process, posting on demand: whenever a connection has sent
- * updates, each PV whose subscription sent some gets as many new values as its queue
+ * Our server, in this process, posting on demand: whenever a write of a connection
+ * completes, each PV whose subscription sent updates in it gets as many new values as its queue
  * has room for. Arrays are new per update and handed over without a copy
  * (`transfer: true`), as spam builds a new array and freezes it into each update.
  * Prints `PORT <tcp port>` and serves until stdin closes.
@@ -76,7 +76,14 @@ export async function serveOnDemand(spec: ServeSpec): Promise<void> {
     }
   };
   const config = epicsConfigFrom(Deno.env.toObject()).pvas;
-  const opts: PvaServerOptions = { provider: new PvMap(pvs), config, onDrained: post };
+  const opts: PvaServerOptions = {
+    provider: new PvMap(pvs),
+    config,
+    onDrained: post,
+    // Refill a subscription once its updates are written, as spam posts when a queue has
+    // room, not once the whole connection has drained.
+    drainedOnEachWrite: true,
+  };
   const server = await PvaServer.start(opts);
   console.log(`PORT ${server.tcpPort}`);
   for await (const _ of Deno.stdin.readable) { /* until the parent closes stdin */ }

@@ -15,7 +15,8 @@
  *   uint32 (tools/bench/pva_client.ts uses uint32[1] on both). `spam` posts into a
  *   subscription until its queue is full whenever the queue has room; ours posts as
  *   many values as there is room to each PV whose subscription sent updates, each time
- *   a connection has sent what it could (PvaServerOptions.onDrained). Both servers
+ *   a write of the connection completes (PvaServerOptions.onDrained with
+ *   drainedOnEachWrite). Both servers
  *   produce on demand instead of spinning.
  * - arrays: 1,000 array PVs of 1,000 elements posted the same way, one pipelined monitor
  *   each: MB/s of array data received (updates x element bytes x 1,000). `spam -# 1000`

@@ -2,7 +2,7 @@
  * One PV Access TCP connection on the server side: the validation handshake, channels,
  * and the GET, PUT, MONITOR, GET_FIELD and RPC operations over the shared PV model.
  * Everything produced in one turn of the event loop goes out together (in writes of
- * about 1 MB at most); monitor updates wait in per-subscription bounded queues (the
+ * about 256 kB at most); monitor updates wait in per-subscription bounded queues (the
  * newest value replaces the last queued one when a client lags) and honour the pipeline
  * window (a subscription without window waits outside the ready set until the client
  * acknowledges). An update's data is encoded once per PV snapshot and field selection and
@@ -116,6 +116,14 @@ export interface PvaConnectionOptions {
    * gets an empty map.
    */
   drainedRoom?: boolean;
+  /**
+   * Also call {@link onDrained} after every completed write whose updates left room in
+   * some subscription's queue, not only once everything is out (default false). A
+   * producer that posts the room it is given then refills each subscription as soon as
+   * its updates are on the wire, as pvxs's spam posts whenever a queue has room, instead
+   * of waiting for the whole connection (1,000 array subscriptions: megabytes) to drain.
+   */
+  drainedOnEachWrite?: boolean;
   /** Counts monitor updates encoded and bytes written (shared by a server's connections). */
   traffic?: PvaTraffic;
 }
@@ -321,7 +329,7 @@ function readU32BE(b: Uint8Array, o: number): number {
  * Updates are handed to the socket in pieces of about this many bytes, so that the
  * client starts reading while the rest is encoded (and memory stays bounded).
  */
-const WRITE_CHUNK = 1024 * 1024;
+const WRITE_CHUNK = 256 * 1024;
 
 function isTrue(s: string | undefined): boolean {
   return s !== undefined && /^(true|1|yes)$/i.test(s.trim());
@@ -1239,6 +1247,11 @@ export class PvaServerConnection {
         if (this.#opts.traffic) this.#opts.traffic.bytes += bytes.length;
         w.reset();
         wrote = true;
+        if (this.#opts.drainedOnEachWrite && this.#roomFor.size > 0 && !this.#closed) {
+          // The producer's posts queue up and go out with the next write of this loop.
+          this.#opts.onDrained?.(this.#roomFor);
+          this.#roomFor.clear();
+        }
       }
     } catch (e) {
       if (!this.#closed) {

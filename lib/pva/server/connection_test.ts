@@ -24,6 +24,7 @@ class Pair {
     readonly pvs: SharedPV[],
     queueSize?: number,
     onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void,
+    drainedOnEachWrite?: boolean,
   ) {
     this.conn = new PvaServerConnection(new PvMap(pvs), {
       write: async (b) => {
@@ -42,6 +43,7 @@ class Pair {
       tcpPort: 5075,
       queueSize,
       onDrained,
+      drainedOnEachWrite,
     });
   }
 
@@ -399,6 +401,40 @@ Deno.test({
     assert.equal(more[1], n - 2, "fresh values follow each ack");
     assert.deepEqual(roomFor[roomFor.length - 1], [["m", 2]], "the PV that sent, and its room");
     assert.deepEqual(roomFor[0], [], "no subscription yet at the handshake");
+  },
+});
+
+Deno.test({
+  name: "pva connection: drainedOnEachWrite refills subscriptions between the writes of a drain",
+  permissions: "none",
+  async fn() {
+    for (const eachWrite of [false, true]) {
+      // 320 kB per update: more than one write's worth, so one drain makes several writes.
+      const pvs = ["a", "b"].map((name) => new SharedPV(name, { type: "float64", length: 40000 }));
+      let n = 0;
+      let posted = 0;
+      const during: boolean[] = [];
+      let p: Pair | undefined;
+      p = new Pair(pvs, 2, (room) => {
+        if (room.size > 0) during.push(p!.conn.writing);
+        if (posted > 20) return;
+        for (const [pv, k] of room) {
+          for (let i = 0; i < k; i++, posted++) (pv as SharedPV).post([++n]);
+        }
+      }, eachWrite);
+      await p.handshake();
+      for (const [i, pv] of pvs.entries()) {
+        const sid = await p.channel(i + 1, pv.name);
+        p.send(p.peer.init(MONITOR, sid, 10 + i, "record[queueSize=2,pipeline=true]", 1000));
+        await p.read();
+        p.send(p.peer.exec(MONITOR, sid, 10 + i, 0x44));
+      }
+      for (let i = 0; i < 20 && posted <= 20; i++) await p.read();
+      assert.ok(posted > 20, `the producer kept posting (${eachWrite})`);
+      if (eachWrite) assert.ok(during.some((w) => w), "called while the drain still writes");
+      else assert.ok(during.every((w) => !w), "called only once everything is out");
+      p.conn.close();
+    }
   },
 });
 

@@ -50,6 +50,8 @@ export interface PvaServerOptions {
   onDrained?: (roomFor: ReadonlyMap<ServedPv, number>) => void;
   /** Whether onDrained gets each PV's room (PvaConnectionOptions.drainedRoom; default true). */
   drainedRoom?: boolean;
+  /** Also call onDrained after each write (PvaConnectionOptions.drainedOnEachWrite). */
+  drainedOnEachWrite?: boolean;
   /** Clock and timers of the inactivity timeout (default: the real ones; tests inject). */
   timers?: PvaTimers;
 }
@@ -270,6 +272,7 @@ export class PvaServer implements AsyncDisposable {
       },
       onDrained: this.#opts.onDrained,
       drainedRoom: this.#opts.drainedRoom,
+      drainedOnEachWrite: this.#opts.drainedOnEachWrite,
       traffic: this.traffic,
     });
     this.#connections.add(c);
