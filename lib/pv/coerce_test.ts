@@ -26,3 +26,23 @@ Deno.test({
     assert(f32 instanceof Float32Array && f32[0] === 16777216, "float targets still round");
   },
 });
+
+Deno.test({
+  name: "coerceValue: the range check finds a bad element in every integer source type",
+  permissions: "none",
+  fn() {
+    const i8 = { kind: "array", scalar: "int8", maxLength: 8 } as const;
+    for (const C of [Int32Array, Int16Array, Uint16Array, Uint32Array, Uint8Array]) {
+      const src = new C([1, 2, 200, 3]);
+      let why = "";
+      try {
+        coerceValue(src, i8);
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      assert(why === "Value 200 is outside the range of int8", `${C.name}: ${why}`);
+      const ok = coerceValue(new C([1, 2, 100, 3]), i8);
+      assert(ok instanceof Int8Array && ok.join() === "1,2,100,3", C.name);
+    }
+  },
+});
