@@ -414,9 +414,9 @@ Deno.test({
       let n = 0;
       let posted = 0;
       const during: boolean[] = [];
-      let p: Pair | undefined;
-      p = new Pair(pvs, 2, (room) => {
-        if (room.size > 0) during.push(p!.conn.writing);
+      // (The callback first runs after the constructor: p is set by then.)
+      const p: Pair = new Pair(pvs, 2, (room) => {
+        if (room.size > 0) during.push(p.conn.writing);
         if (posted > 20) return;
         for (const [pv, k] of room) {
           for (let i = 0; i < k; i++, posted++) (pv as SharedPV).post([++n]);
