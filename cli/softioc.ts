@@ -16,6 +16,7 @@ import { caLinkFactory } from "../lib/ioc/ca_link.ts";
 import { IocDatabase } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
+import { casrText } from "../lib/ioc/casr.ts";
 import type { DeviceSupport } from "../lib/ioc/types.ts";
 import { IocAutosave, registerAutosaveCommands } from "../lib/ioc/autosave.ts";
 import { registerTsdevCommands, resolveModule, TsdevContext } from "../lib/ioc/tsdev/mod.ts";
@@ -35,6 +36,14 @@ const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREF
   --module FILE  import a JS/TS module for tsdev records (its exports become global)
   ST.CMD      run this script (it calls iocInit); without one, iocInit runs after -d
 `;
+
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
 
 function readText(path: string): string | undefined {
   try {
@@ -113,6 +122,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     devices,
     warn: (m) => io.stderr(`${m}\n`),
     remoteLinks: caLinkFactory(ca),
+    print: (t) => io.stdout(t),
+    hostName: hostName(),
   });
   const provider = new IocProvider(db);
   let served: Served | undefined;
@@ -136,9 +147,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         pvs: provider,
         config: epicsConfigFrom(Object.fromEntries(env)),
       });
+
       await autosave.start();
     },
-    casr: (level) => casrReport(served, level),
+    casr: (level) => casrReport(served, level, db),
     beforeInit: () => autosave.restorePass0(),
     afterRecordInit: () => autosave.restorePass1(),
   });
@@ -261,14 +273,11 @@ async function readStdinLines(
   }
 }
 
-function casrReport(served: Served | undefined, level: number): string {
+function casrReport(served: Served | undefined, level: number, db: IocDatabase): string {
   const ca = served?.ca;
-  if (!ca) return "Channel Access Server not running\n";
-  let out = "Channel Access Server V4.13\n";
-  const n = ca.circuitCount;
-  out += n === 0 ? "No clients connected.\n" : `${n} client${n === 1 ? "" : "s"} connected.\n`;
-  if (level > 0) out += `Server port: ${ca.tcpPort} (UDP ${ca.udpPort})\n`;
-  return out;
+  // RSRV prints nothing before it has started (casr before iocInit).
+  if (!ca) return "";
+  return casrText(ca.report(), level, (name) => db.channelType(name));
 }
 
 if (import.meta.main) {
