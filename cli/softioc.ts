@@ -20,7 +20,8 @@ import { casrText } from "../lib/ioc/casr.ts";
 import type { DeviceSupport } from "../lib/ioc/types.ts";
 import { IocAutosave, registerAutosaveCommands } from "../lib/ioc/autosave.ts";
 import { registerTsdevCommands, resolveModule, TsdevContext } from "../lib/ioc/tsdev/mod.ts";
-import { accessFor, parseAcf } from "../lib/ioc/_parse.ts";
+import { parseAcf } from "../lib/ioc/_parse.ts";
+import { AccessSecurity } from "../lib/ioc/access.ts";
 import { type CliIO, runMain, untilAborted } from "./_io.ts";
 import { LineEditor } from "./_line_editor.ts";
 
@@ -126,6 +127,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     hostName: hostName(),
   });
   const provider = new IocProvider(db);
+  let security: AccessSecurity | undefined;
   let served: Served | undefined;
   const env = new Map<string, string>(
     Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined),
@@ -143,6 +145,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     err: (t) => io.stderr(t),
     env,
     afterInit: async () => {
+      security?.start();
       served = await serve({
         pvs: provider,
         config: epicsConfigFrom(Object.fromEntries(env)),
@@ -153,6 +156,30 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     casr: (level) => casrReport(served, level, db),
     beforeInit: () => autosave.restorePass0(),
     afterRecordInit: () => autosave.restorePass1(),
+  });
+  // asSetFilename names the rules, asInit (re)loads them; a file with errors changes nothing.
+  shell.register("asSetFilename", (a) => {
+    acfFile = a[0];
+  });
+  shell.register("asInit", () => {
+    if (acfFile === undefined) return;
+    const text = readText(acfFile);
+    if (text === undefined) {
+      io.stderr(`asInit: Can't open ACF file "${acfFile}"\n`);
+      return;
+    }
+    const { acf, errors } = parseAcf(text, { file: acfFile });
+    if (errors.length) {
+      for (const e of errors) io.stderr(`${e.message}\n`);
+      io.stderr("asInit failed\n");
+      return;
+    }
+    if (security) security.reload(acf);
+    else {
+      security = new AccessSecurity(acf, db, caLinkFactory(ca));
+      if (db.initialized) security.start();
+    }
+    db.setAccess(security.check);
   });
   registerTsdevCommands(shell, tsdev, cwd);
   registerAutosaveCommands(shell, autosave);
@@ -169,7 +196,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         for (const e of errors) io.stderr(`${e.message}\n`);
         return 1;
       }
-      db.setAccess((asg, asl, user, host) => accessFor(acf, asg, asl, user, host));
+      security = new AccessSecurity(acf, db, caLinkFactory(ca));
+      db.setAccess(security.check);
     }
     for (const m of modules) {
       try {
@@ -233,6 +261,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   } finally {
     io.signal.removeEventListener("abort", onAbort);
     await autosave.stop().catch((e) => io.stderr(`softioc: autosave: ${(e as Error).message}\n`));
+    security?.stop();
     db.close();
     tsdev.close();
     await served?.close();

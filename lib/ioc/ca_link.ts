@@ -29,10 +29,14 @@ export function caLinkFactory(ctx: CaContext): RemoteLinkFactory {
     let wasUp = false;
     const stop = ch.onConnection((up) => {
       if (!up) {
-        // dbCa counts a disconnect each time a connected channel goes down.
-        if (wasUp) disconnects++;
-        wasUp = false;
         last = undefined;
+        // dbCa counts a disconnect each time a connected channel goes down, and processes
+        // a CP/CPP record then (it reads the link as INVALID).
+        if (wasUp) {
+          disconnects++;
+          wasUp = false;
+          onChange?.();
+        }
         return;
       }
       wasUp = true;

@@ -231,6 +231,7 @@ export class IocDatabase implements RecordIo {
   #remote: RemoteLinkFactory | undefined;
   #remoteLinks = new Map<string, RemoteLink>();
   #jsonLinks = new Map<string, JsonLinkInstance>();
+  #accessListeners = new Map<IocRecord, Set<() => void>>();
   #states = new Map<string, DbState>();
   #print: (text: string) => void;
   #hostName: string;
@@ -266,6 +267,40 @@ export class IocDatabase implements RecordIo {
   /** Sets the access security check (an ACF loaded by `-a` or asSetFilename). */
   setAccess(access: AccessCheck | undefined): void {
     this.#access = access;
+    this.accessChanged();
+  }
+
+  /**
+   * Registers a listener told when the access rights to a record's fields may have changed
+   * (asLib's client callback): the rules or an input they read changed, or the record's ASG
+   * was written. Returns the function that removes it.
+   */
+  watchAccess(rec: IocRecord, listener: () => void): () => void {
+    let set = this.#accessListeners.get(rec);
+    if (!set) {
+      set = new Set();
+      this.#accessListeners.set(rec, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#accessListeners.delete(rec);
+    };
+  }
+
+  /**
+   * Tells the access listeners that rights may have changed: those of records in group
+   * `asg` (records naming a group the rules lack use DEFAULT's), or of every record.
+   */
+  accessChanged(asg?: string, known?: (name: string) => boolean): void {
+    for (const [rec, set] of [...this.#accessListeners]) {
+      if (asg !== undefined) {
+        let g = String(rec.f.ASG || "DEFAULT");
+        if (known && !known(g)) g = "DEFAULT";
+        if (g !== asg) continue;
+      }
+      for (const l of [...set]) l();
+    }
   }
 
   /** Records in load order. */
@@ -1540,6 +1575,10 @@ export class IocDatabase implements RecordIo {
       }
     }
     if (spec.prop) this.#postProperty(rec);
+    if (field === "ASG") {
+      // asChangeGroup: the record's clients get their rights again.
+      for (const l of [...this.#accessListeners.get(rec) ?? []]) l();
+    }
     if (!(field === "VAL" && spec.pp)) this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
     else if ((rec.f.SCAN as number) !== SCAN_PASSIVE) {
       // A put to VAL of a scanned record is not processed now: post it as it is.
