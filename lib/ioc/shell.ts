@@ -575,8 +575,10 @@ export class IocShell {
       values = [
         spec?.type === "ENUM" ? this.#db.fieldText(rec, field) : this.#fieldString(rec, field),
       ];
-    } else if (spec?.isLink) values = [this.#fieldString(rec, field)];
-    else values = [v as number | string];
+    } else if (spec?.isLink) {
+      // Read as DBR_STRING: at most MAX_STRING_SIZE - 1 characters, as base truncates.
+      values = [this.#fieldString(rec, field).slice(0, 39)];
+    } else values = [v as number | string];
     if (!array) buf.add(`DBF_${type}: `);
     else {
       buf.add(`DBF_${type}[${values.length}]: ${values.length === 0 ? "(empty)" : ""}`);
