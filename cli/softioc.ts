@@ -154,25 +154,27 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       await autosave.start();
     },
     casr: (level) => casrReport(served, level, db),
-    beforeInit: () => autosave.restorePass0(),
+    beforeInit: () => {
+      if (!security && !loadAcf("iocInit")) {
+        throw new Error("iocInit: asInit Failed during initialization");
+      }
+      autosave.restorePass0();
+    },
     afterRecordInit: () => autosave.restorePass1(),
   });
-  // asSetFilename names the rules, asInit (re)loads them; a file with errors changes nothing.
-  shell.register("asSetFilename", (a) => {
-    acfFile = a[0];
-  });
-  shell.register("asInit", () => {
-    if (acfFile === undefined) return;
+  // asSetFilename names the rules; iocInit loads them, asInit reloads them at run time. A
+  // file with errors changes nothing (and fails iocInit, as asInit failing does in base).
+  const loadAcf = (who: string): boolean => {
+    if (acfFile === undefined) return true;
     const text = readText(acfFile);
     if (text === undefined) {
-      io.stderr(`asInit: Can't open ACF file "${acfFile}"\n`);
-      return;
+      io.stderr(`${who}: Can't open ACF file "${acfFile}"\n`);
+      return false;
     }
     const { acf, errors } = parseAcf(text, { file: acfFile });
     if (errors.length) {
       for (const e of errors) io.stderr(`${e.message}\n`);
-      io.stderr("asInit failed\n");
-      return;
+      return false;
     }
     if (security) security.reload(acf);
     else {
@@ -180,25 +182,19 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       if (db.initialized) security.start();
     }
     db.setAccess(security.check);
+    return true;
+  };
+  shell.register("asSetFilename", (a) => {
+    acfFile = a[0];
+  });
+  shell.register("asInit", () => {
+    if (!loadAcf("asInit")) io.stderr("asInit failed\n");
   });
   registerTsdevCommands(shell, tsdev, cwd);
   registerAutosaveCommands(shell, autosave);
 
   try {
-    if (acfFile !== undefined) {
-      const text = readText(acfFile);
-      if (text === undefined) {
-        io.stderr(`softioc: Can't open ACF file "${acfFile}"\n`);
-        return 1;
-      }
-      const { acf, errors } = parseAcf(text, { file: acfFile });
-      if (errors.length) {
-        for (const e of errors) io.stderr(`${e.message}\n`);
-        return 1;
-      }
-      security = new AccessSecurity(acf, db, caLinkFactory(ca));
-      db.setAccess(security.check);
-    }
+    if (!loadAcf("softioc")) return 1;
     for (const m of modules) {
       try {
         await tsdev.importModule(resolveModule(m, "<command line>", cwd));
