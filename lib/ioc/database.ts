@@ -14,7 +14,7 @@ import { PvChange } from "../pv/types.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { FieldValueError, formatFieldValue, integerFor, parseFieldText } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
-import { type DbState, type JsonLinkDbf, JsonLinkInstance } from "./json_link.ts";
+import { type DbState, type JsonLinkDbf, JsonLinkInstance, traceParseLines } from "./json_link.ts";
 import {
   type FieldSpec,
   type FieldValue,
@@ -467,7 +467,9 @@ export class IocDatabase implements RecordIo {
     }
     if (spec.isLink) {
       const t = text.trim();
-      parseLink(t, spec.type as JsonLinkDbf);
+      const l = parseLink(t, spec.type as JsonLinkDbf);
+      // dbLoadRecords parses a JSON link to check it, then frees it (trace links say so).
+      if (l.kind === "json") this.#printTrace(traceParseLines(l.link, true));
       rec.f[spec.name] = t;
       return;
     }
@@ -532,6 +534,7 @@ export class IocDatabase implements RecordIo {
         if (text === "") continue;
         try {
           const l = parseLink(text, spec.type as JsonLinkDbf);
+          if (l.kind === "json") this.#printTrace(traceParseLines(l.link, false));
           if (l.kind !== "none") rec.links[spec.name] = l;
         } catch (e) {
           errors.push(where(`${spec.name}: ${(e as Error).message}`));
@@ -647,6 +650,10 @@ export class IocDatabase implements RecordIo {
         }),
       );
     }
+  }
+
+  #printTrace(text: string): void {
+    if (text) this.#print(text);
   }
 
   /** The opened JSON link of a record field (dbjlr reports it). */
@@ -882,6 +889,8 @@ export class IocDatabase implements RecordIo {
     this.#ioIntr.clear();
     for (const l of this.#remoteLinks.values()) l.close();
     this.#remoteLinks.clear();
+    for (const l of this.#jsonLinks.values()) l.close();
+    this.#jsonLinks.clear();
   }
 
   // ---------------------------------------------------------------- processing
@@ -1627,6 +1636,7 @@ export class IocDatabase implements RecordIo {
     const key = `${rec.name}.${field}`;
     this.#remoteLinks.get(key)?.close();
     this.#remoteLinks.delete(key);
+    this.#jsonLinks.get(key)?.close();
     this.#jsonLinks.delete(key);
     // Rebuild this record's CP registrations (they are found by target, so drop them all).
     for (const [k, list] of this.#cpTargets) {

@@ -49,7 +49,14 @@ export type JsonLink =
     readonly tinp: number;
   }
   | { readonly type: "state"; readonly name: string; readonly invert: boolean }
-  | { readonly type: "debug" | "trace"; readonly child: JsonLink };
+  | {
+    readonly type: "debug" | "trace";
+    readonly child: JsonLink;
+    /** The kind of link field the child was parsed for. */
+    readonly dbf: JsonLinkDbf;
+    /** The child's JSON as parsed (`trace` replays its parse callbacks). */
+    readonly node: Json5Node & { t: "map" };
+  };
 
 /** A JSON link base would refuse, with base's message. */
 export class JsonLinkError extends Error {
@@ -142,6 +149,8 @@ function constLink(v: Json5Node, dbf: JsonLinkDbf): JsonLink {
   if (dbf !== "INLINK") throw new JsonLinkError("lnkConst: Only works with input links");
   const scalar = (n: Json5Node) => {
     if (n.t === "int") return { v: n.v, elem: "integer" as const };
+    // lnkConst takes a boolean as the integer 0 or 1.
+    if (n.t === "bool") return { v: n.v ? 1 : 0, elem: "integer" as const };
     if (n.t === "double") return { v: n.v, elem: "double" as const };
     if (n.t === "string") return { v: n.v, elem: "string" as const };
     throw new JsonLinkError(`lnkConst: Unexpected ${describe(n)}`);
@@ -149,6 +158,9 @@ function constLink(v: Json5Node, dbf: JsonLinkDbf): JsonLink {
   if (v.t !== "array") {
     const s = scalar(v);
     return { type: "const", value: s.v, elem: s.elem, array: false };
+  }
+  if (v.items.some((i) => i.t === "array")) {
+    throw new JsonLinkError("lnkConst: Embedded array value");
   }
   const items = v.items.map(scalar);
   const strings = items.filter((i) => i.elem === "string").length;
@@ -264,7 +276,8 @@ function stateLink(v: Json5Node, dbf: JsonLinkDbf): JsonLink {
 
 function debugLink(type: "debug" | "trace", v: Json5Node, dbf: JsonLinkDbf): JsonLink {
   if (v.t !== "map") throw new JsonLinkError(`lnkDebug: Unexpected ${describe(v)}`);
-  return { type, child: linkOf(v, dbf === "INLINK" ? "INLINK" : "OUTLINK") };
+  const childDbf = dbf === "INLINK" ? "INLINK" : "OUTLINK";
+  return { type, child: linkOf(v, childDbf), dbf, node: v };
 }
 
 // ------------------------------------------------------------------ evaluation
@@ -345,17 +358,37 @@ export class JsonLinkInstance {
         break;
       case "debug":
       case "trace":
-        if (link.type === "trace") {
-          host.print(
-            `Link trace: Calling ${link.child.type}::openLink(${this.address} = jlink ${this.address})\n`,
-          );
-        }
-        this.#child = new JsonLinkInstance(link.child, host);
-        if (link.type === "trace") {
-          host.print(`Link trace: ${link.child.type}::openLink(${this.address}) returned\n`);
+        {
+          // lnkConst's lset has no openLink: nothing to trace for it.
+          const traced = link.type === "trace" && link.child.type !== "const";
+          if (traced) {
+            host.print(
+              `Link trace: Calling ${link.child.type}::openLink(${this.address} = jlink ${this.address})\n`,
+            );
+          }
+          this.#child = new JsonLinkInstance(link.child, host);
+          if (traced) {
+            host.print(`Link trace: ${link.child.type}::openLink(${this.address}) returned\n`);
+          }
         }
         break;
     }
+  }
+
+  /** lset removeLink (record deleted, IOC exit): a trace link says so for its child. */
+  close(): void {
+    const l = this.link;
+    if (l.type === "calc") {
+      for (const c of this.#children) c?.close();
+      this.#out?.close();
+    }
+    if (!this.#child) return;
+    if (l.type === "trace") {
+      const name = this.#child.link.type;
+      this.#host.print(`Link trace: Calling ${name}::removeLink((nil), ${this.address})\n`);
+      this.#child.close();
+      this.#host.print(`Link trace: ${name}::removeLink(${this.address}) returned\n`);
+    } else this.#child.close();
   }
 
   /** dbLoadLink as DBR_DOUBLE: what a constant child gives a calc argument at open. */
@@ -608,6 +641,74 @@ export function constLinkReport(l: JsonLink, level: number, indent: number): str
   const s = `${pad}'const': array of ${arr.length} ${l.elem}${arr.length > 1 ? "s" : ""}`;
   if (level < 2 || arr.length === 0) return s + "\n";
   return `${s}\n${pad}  [${arr.map(item).join(", ")}]\n`;
+}
+
+/**
+ * What lnkTrace prints while dbJLink parses a link: each parse callback of a traced child
+ * (alloc_jlink, parse_string, parse_start_map, ...), with `free_jlink` after it when the
+ * parse only checked the text (dbLoadRecords parses a link once to check it, iocInit again).
+ * Callbacks of the child's own children are not traced, as in base; `end_child` is.
+ * @param link a parsed link (trace links anywhere in it are replayed)
+ * @param free whether the parse is followed by freeing the link
+ * @returns the lines, empty when the link holds no trace link
+ */
+export function traceParseLines(link: JsonLink, free: boolean): string {
+  let out = "";
+  const visit = (l: JsonLink) => {
+    if (l.type === "calc") {
+      for (const a of l.args) if (typeof a !== "number") visit(a);
+      if (l.out) visit(l.out);
+    } else if (l.type === "debug" || l.type === "trace") {
+      if (l.type === "trace") out += replay(l.child.type, l.node.entries[0][1], l.dbf, free);
+      visit(l.child);
+    }
+  };
+  visit(link);
+  return out;
+}
+
+function replay(type: string, value: Json5Node, dbf: JsonLinkDbf, free: boolean): string {
+  const a = `0x${(nextAddress += 0x40).toString(16).padStart(12, "0")}`;
+  let out = `Link trace: ${type}::alloc_jlink(DBF_${dbf}) returned ${a}\n`;
+  const call = (name: string, args = "", result = "jlif_continue", label = name) => {
+    out += `Link trace: Calling ${type}::${label}(${a}${args})\n`;
+    out += `Link trace: ${type}::${name}(${a}) returned${result ? " " + result : ""}\n`;
+  };
+  const scalar = (n: Json5Node) => {
+    if (n.t === "string") call("parse_string", `, "${n.v}"`);
+    else if (n.t === "int") call("parse_integer", `, ${n.v}`);
+    else if (n.t === "double") call("parse_double", `, ${gShort(n.v)}`);
+    else if (n.t === "bool") call("parse_boolean", `, ${n.v ? 1 : 0}`);
+    else if (n.t === "null") call("parse_null");
+  };
+  const child = (kind: "inlink" | "outlink") => {
+    call("parse_start_map", "", `jlif_key_child_${kind}`);
+    call("end_child", `, 0x${(nextAddress += 0x40).toString(16).padStart(12, "0")}`, "");
+    call("parse_end_map");
+  };
+  const array = (n: Json5Node & { t: "array" }, item: (i: Json5Node) => void) => {
+    call("parse_start_array", "", "jlif_continue", "parse_");
+    n.items.forEach(item);
+    call("parse_end_array");
+  };
+  if (value.t === "array") array(value, scalar);
+  else if (value.t !== "map") scalar(value);
+  else if (type === "debug" || type === "trace") child(dbf === "INLINK" ? "inlink" : "outlink");
+  else {
+    call("parse_start_map", "", "jlif_key_continue");
+    for (const [k, v] of value.entries) {
+      call("parse_map_key", `, "${k}"`);
+      if (v.t === "array") array(v, (i) => i.t === "map" ? child("inlink") : scalar(i));
+      else if (v.t === "map") child("outlink");
+      else scalar(v);
+    }
+    call("parse_end_map");
+  }
+  if (free) {
+    out += `Link trace: Calling ${type}::free_jlink(${a})\n`;
+    out += `Link trace: ${type}::free_jlink(${a}) returned\n`;
+  }
+  return out;
 }
 
 function dbfName(want: JsonLinkRequest): string {

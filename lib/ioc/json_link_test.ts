@@ -5,6 +5,7 @@ import {
   JsonLinkError,
   JsonLinkInstance,
   parseJsonLink,
+  traceParseLines,
 } from "./json_link.ts";
 
 function host() {
@@ -171,5 +172,60 @@ Deno.test({
     assert.deepEqual(d.link.get("number"), { value: 7, failed: false });
     assert.deepEqual(d.printed, []);
     assert.equal(d.link.report(0, 0), `'debug':\n  'calc': "7" = 7 \n`);
+  },
+});
+
+Deno.test({
+  name: "json links: trace replays its child's parse callbacks as lnkTrace prints them",
+  permissions: "none",
+  fn() {
+    const link = parseJsonLink(
+      '{trace: {calc: {expr: "A+B", args: [1, {const: 2}], prec: 2}}}',
+      "INLINK",
+    )!;
+    // Recorded from base 7.0.8.1's softIoc (dbLoadRecords' check parse), pointers as ADDR.
+    assert.deepEqual(
+      traceParseLines(link, true).replace(/0x[0-9a-f]{4,}/g, "ADDR").trimEnd().split("\n"),
+      [
+        "Link trace: calc::alloc_jlink(DBF_INLINK) returned ADDR",
+        "Link trace: Calling calc::parse_start_map(ADDR)",
+        "Link trace: calc::parse_start_map(ADDR) returned jlif_key_continue",
+        'Link trace: Calling calc::parse_map_key(ADDR, "expr")',
+        "Link trace: calc::parse_map_key(ADDR) returned jlif_continue",
+        'Link trace: Calling calc::parse_string(ADDR, "A+B")',
+        "Link trace: calc::parse_string(ADDR) returned jlif_continue",
+        'Link trace: Calling calc::parse_map_key(ADDR, "args")',
+        "Link trace: calc::parse_map_key(ADDR) returned jlif_continue",
+        "Link trace: Calling calc::parse_(ADDR)",
+        "Link trace: calc::parse_start_array(ADDR) returned jlif_continue",
+        "Link trace: Calling calc::parse_integer(ADDR, 1)",
+        "Link trace: calc::parse_integer(ADDR) returned jlif_continue",
+        "Link trace: Calling calc::parse_start_map(ADDR)",
+        "Link trace: calc::parse_start_map(ADDR) returned jlif_key_child_inlink",
+        "Link trace: Calling calc::end_child(ADDR, ADDR)",
+        "Link trace: calc::end_child(ADDR) returned",
+        "Link trace: Calling calc::parse_end_map(ADDR)",
+        "Link trace: calc::parse_end_map(ADDR) returned jlif_continue",
+        "Link trace: Calling calc::parse_end_array(ADDR)",
+        "Link trace: calc::parse_end_array(ADDR) returned jlif_continue",
+        'Link trace: Calling calc::parse_map_key(ADDR, "prec")',
+        "Link trace: calc::parse_map_key(ADDR) returned jlif_continue",
+        "Link trace: Calling calc::parse_integer(ADDR, 2)",
+        "Link trace: calc::parse_integer(ADDR) returned jlif_continue",
+        "Link trace: Calling calc::parse_end_map(ADDR)",
+        "Link trace: calc::parse_end_map(ADDR) returned jlif_continue",
+        "Link trace: Calling calc::free_jlink(ADDR)",
+        "Link trace: calc::free_jlink(ADDR) returned",
+      ],
+    );
+    assert.equal(traceParseLines(parseJsonLink('{state: "s"}', "INLINK")!, true), "");
+    // lnkConst takes booleans as integers and refuses arrays in arrays.
+    const k = parseJsonLink("{const: [true, false]}", "INLINK");
+    assert.ok(k?.type === "const" && k.elem === "integer");
+    assert.deepEqual(k.value, [1, 0]);
+    assert.throws(
+      () => parseJsonLink("{const: [[1]]}", "INLINK"),
+      /lnkConst: Embedded array value/,
+    );
   },
 });
