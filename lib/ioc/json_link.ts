@@ -191,6 +191,14 @@ function calcLink(v: Json5Node, dbf: JsonLinkDbf): JsonLink {
   const unknown = (key: string): never => {
     throw new JsonLinkError(`lnkCalc: Unknown key "${key}"`);
   };
+  const endChecks = () => {
+    if (dbf === "INLINK" && !programs.expr) {
+      throw new JsonLinkError("lnkCalc: No expression ('expr' key)");
+    }
+    if (dbf === "OUTLINK" && !out) {
+      throw new JsonLinkError("lnkCalc: No output link ('out' key)");
+    }
+  };
   for (const [key, val] of v.entries) {
     switch (key) {
       case "expr":
@@ -217,8 +225,13 @@ function calcLink(v: Json5Node, dbf: JsonLinkDbf): JsonLink {
             throw new JsonLinkError(`lnkCalc: Too many input args, limit is ${CALC_ARGS}`);
           }
           if (item.t === "int" || item.t === "double") args.push(item.v);
-          else if (item.t === "map") args.push(linkOf(item, "INLINK"));
-          else unexpected(item);
+          else if (item.t === "map") {
+            args.push(linkOf(item, "INLINK"));
+            // dbJLink hands the closing brace of a child link to lnkCalc's end_map, which
+            // checks for the expression (input) or output link there already: base refuses
+            // `expr` or `out` written after an argument that is a link.
+            endChecks();
+          } else unexpected(item);
         }
         break;
       }
@@ -250,10 +263,7 @@ function calcLink(v: Json5Node, dbf: JsonLinkDbf): JsonLink {
         unknown(key);
     }
   }
-  if (dbf === "INLINK" && !programs.expr) {
-    throw new JsonLinkError("lnkCalc: No expression ('expr' key)");
-  }
-  if (dbf === "OUTLINK" && !out) throw new JsonLinkError("lnkCalc: No output link ('out' key)");
+  endChecks();
   return {
     type: "calc",
     dbf,

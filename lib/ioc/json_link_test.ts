@@ -59,6 +59,13 @@ Deno.test({
       ['{calc: {expr: "A", expr: "B"}}', "INLINK", 'lnkCalc: Unknown key "expr"'],
       ['{calc: {expr: "A", out: {state: "s"}}}', "INLINK", 'lnkCalc: Unknown key "out"'],
       ['{calc: {expr: "A", args: ["B"]}}', "INLINK", 'lnkCalc: Unexpected string "B"'],
+      // Base's quirk: a link among the args ends a map, and lnkCalc checks its keys then.
+      ["{calc: {args: [{const: 1}], expr: 'A'}}", "INLINK", "lnkCalc: No expression ('expr' key)"],
+      [
+        "{calc: {args: [{const: 1}], out: {state: 's'}}}",
+        "OUTLINK",
+        "lnkCalc: No output link ('out' key)",
+      ],
       [
         `{calc: {expr: "A", args: [${Array(13).fill(1).join(",")}]}}`,
         "INLINK",
