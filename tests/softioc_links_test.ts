@@ -135,7 +135,7 @@ async function casrWithClient(cmd: string[]): Promise<string> {
     await b.connected(10);
     const start = text.length;
     // `dbl longin` prints "jl:const": the end of what the casr commands printed.
-    await w.write(new TextEncoder().encode("casr\ncasr 1\ncasr 2\ndbl longin\n"));
+    await w.write(new TextEncoder().encode("casr\ncasr 1\ncasr 2\ncasr 3\ndbl longin\n"));
     await readUntil(/epics> dbl longin\njl:const\n/);
     // From the first command on (base prints its prompt before reading a line, we with it).
     const got = text.slice(start).replace(/(epics> )?dbl longin\njl:const\n/, "");
@@ -173,6 +173,23 @@ CAS-TCP server on 127.0.0.1:PORT with
 \tUser '', V4.13, Priority = 0, 0 Channels
 Sending CAS-beacons to 1 address:
     127.0.0.1:PORT
+epics> casr 3
+Channel Access Server V4.13
+1 client connected:
+    TCP client at 127.0.0.1:PORT 'casr-host':
+\tUser 'casr-user', V4.13, Priority = 0, 2 Channels
+        Channel: 'jl:calc'
+            field_type=DBF_DOUBLE (8 bytes), dbr_type=DBF_DOUBLE, 1 element, no filters
+            # on eventq=0, access=rw
+        Channel: 'jl:state.VAL'
+            field_type=DBF_ENUM (2 bytes), dbr_type=DBF_ENUM, 1 element, no filters
+            # on eventq=0, access=rw
+CAS-TCP server on 127.0.0.1:PORT with
+    CAS-UDP name server on 127.0.0.1:PORT
+\tLast name requested by 127.0.0.1:PORT:
+\tUser '', V4.13, Priority = 0, 0 Channels
+Sending CAS-beacons to 1 address:
+    127.0.0.1:PORT
 `;
 
 /**
@@ -191,12 +208,12 @@ function foldUdp(text: string): string {
   );
 }
 
-Deno.test("casr 0..2 with a CA client connected, in RSRV's wording", async () => {
+Deno.test("casr 0..3 with a CA client connected, in RSRV's wording", async () => {
   assert.equal(normalise(await casrWithClient(OURS)), CASR_EXPECTED);
 });
 
 Deno.test({
-  name: `casr 0..2 side by side with softIoc${SOFTIOC ? "" : " (ignored: softIoc not on PATH)"}`,
+  name: `casr 0..3 side by side with softIoc${SOFTIOC ? "" : " (ignored: softIoc not on PATH)"}`,
   ignore: !SOFTIOC,
   async fn() {
     const base = foldUdp(normalise(await casrWithClient([SOFTIOC!])));

@@ -1399,7 +1399,7 @@ export class IocDatabase implements RecordIo {
 
   /**
    * A channel's field as dbChannelShow names it (casr 3): DBF type and size, the DBR type it
-   * is served as, and elements; undefined for names that are not fields, and link fields.
+   * is served as, and elements; undefined for names that are not fields.
    */
   channelType(
     name: string,
@@ -1411,7 +1411,9 @@ export class IocDatabase implements RecordIo {
       return undefined;
     }
     const spec = rec.type.byName.get(field);
-    if (!spec || spec.isLink) return undefined;
+    if (!spec) return undefined;
+    // A link is read as a string; 80 is sizeof(DBLINK) on the 64-bit hosts base runs on.
+    if (spec.isLink) return { dbf: `DBF_${spec.type}`, size: 80, dbr: "DBF_STRING", elements: 1 };
     const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
     const t = spec.type === "NOACCESS" && shape ? DBF_OF_SCALAR[shape.scalar] ?? "" : spec.type;
     const size = t === "STRING" ? spec.size ?? 40 : SIZE_OF[t] ?? 0;
