@@ -16,10 +16,12 @@ import { caLinkFactory } from "../lib/ioc/ca_link.ts";
 import { IocDatabase } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
+import { casrText } from "../lib/ioc/casr.ts";
 import type { DeviceSupport } from "../lib/ioc/types.ts";
 import { IocAutosave, registerAutosaveCommands } from "../lib/ioc/autosave.ts";
 import { registerTsdevCommands, resolveModule, TsdevContext } from "../lib/ioc/tsdev/mod.ts";
-import { accessFor, parseAcf } from "../lib/ioc/_parse.ts";
+import { parseAcf } from "../lib/ioc/_parse.ts";
+import { AccessSecurity } from "../lib/ioc/access.ts";
 import { type CliIO, runMain, untilAborted } from "./_io.ts";
 import { LineEditor } from "./_line_editor.ts";
 
@@ -35,6 +37,14 @@ const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREF
   --module FILE  import a JS/TS module for tsdev records (its exports become global)
   ST.CMD      run this script (it calls iocInit); without one, iocInit runs after -d
 `;
+
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
 
 function readText(path: string): string | undefined {
   try {
@@ -113,8 +123,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     devices,
     warn: (m) => io.stderr(`${m}\n`),
     remoteLinks: caLinkFactory(ca),
+    print: (t) => io.stdout(t),
+    hostName: hostName(),
   });
   const provider = new IocProvider(db);
+  let security: AccessSecurity | undefined;
   let served: Served | undefined;
   const env = new Map<string, string>(
     Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined),
@@ -132,33 +145,56 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     err: (t) => io.stderr(t),
     env,
     afterInit: async () => {
+      security?.start();
       served = await serve({
         pvs: provider,
         config: epicsConfigFrom(Object.fromEntries(env)),
       });
+
       await autosave.start();
     },
-    casr: (level) => casrReport(served, level),
-    beforeInit: () => autosave.restorePass0(),
+    casr: (level) => casrReport(served, level, db),
+    beforeInit: () => {
+      if (!security && !loadAcf("iocInit")) {
+        throw new Error("iocInit: asInit Failed during initialization");
+      }
+      autosave.restorePass0();
+    },
     afterRecordInit: () => autosave.restorePass1(),
+  });
+  // asSetFilename names the rules; iocInit loads them, asInit reloads them at run time. A
+  // file with errors changes nothing (and fails iocInit, as asInit failing does in base).
+  const loadAcf = (who: string): boolean => {
+    if (acfFile === undefined) return true;
+    const text = readText(acfFile);
+    if (text === undefined) {
+      io.stderr(`${who}: Can't open ACF file "${acfFile}"\n`);
+      return false;
+    }
+    const { acf, errors } = parseAcf(text, { file: acfFile });
+    if (errors.length) {
+      for (const e of errors) io.stderr(`${e.message}\n`);
+      return false;
+    }
+    if (security) security.reload(acf);
+    else {
+      security = new AccessSecurity(acf, db, caLinkFactory(ca));
+      if (db.initialized) security.start();
+    }
+    db.setAccess(security.check);
+    return true;
+  };
+  shell.register("asSetFilename", (a) => {
+    acfFile = a[0];
+  });
+  shell.register("asInit", () => {
+    if (!loadAcf("asInit")) io.stderr("asInit failed\n");
   });
   registerTsdevCommands(shell, tsdev, cwd);
   registerAutosaveCommands(shell, autosave);
 
   try {
-    if (acfFile !== undefined) {
-      const text = readText(acfFile);
-      if (text === undefined) {
-        io.stderr(`softioc: Can't open ACF file "${acfFile}"\n`);
-        return 1;
-      }
-      const { acf, errors } = parseAcf(text, { file: acfFile });
-      if (errors.length) {
-        for (const e of errors) io.stderr(`${e.message}\n`);
-        return 1;
-      }
-      db.setAccess((asg, asl, user, host) => accessFor(acf, asg, asl, user, host));
-    }
+    if (!loadAcf("softioc")) return 1;
     for (const m of modules) {
       try {
         await tsdev.importModule(resolveModule(m, "<command line>", cwd));
@@ -221,6 +257,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   } finally {
     io.signal.removeEventListener("abort", onAbort);
     await autosave.stop().catch((e) => io.stderr(`softioc: autosave: ${(e as Error).message}\n`));
+    security?.stop();
     db.close();
     tsdev.close();
     await served?.close();
@@ -261,14 +298,11 @@ async function readStdinLines(
   }
 }
 
-function casrReport(served: Served | undefined, level: number): string {
+function casrReport(served: Served | undefined, level: number, db: IocDatabase): string {
   const ca = served?.ca;
-  if (!ca) return "Channel Access Server not running\n";
-  let out = "Channel Access Server V4.13\n";
-  const n = ca.circuitCount;
-  out += n === 0 ? "No clients connected.\n" : `${n} client${n === 1 ? "" : "s"} connected.\n`;
-  if (level > 0) out += `Server port: ${ca.tcpPort} (UDP ${ca.udpPort})\n`;
-  return out;
+  // RSRV prints nothing before it has started (casr before iocInit).
+  if (!ca) return "";
+  return casrText(ca.report(), level, (name) => db.channelType(name));
 }
 
 if (import.meta.main) {

@@ -6,10 +6,7 @@
 
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
-import { CaServer } from "../lib/ca/server/server.ts";
-import { PvaServer } from "../lib/pva/server/server.ts";
-import { IocDatabase, type RecordDef } from "../lib/ioc/database.ts";
-import { IocProvider } from "../lib/ioc/provider.ts";
+import { IocDatabase } from "../lib/ioc/database.ts";
 import { caLinkFactory } from "../lib/ioc/ca_link.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import { main as caget } from "../cli/caget.ts";
@@ -18,18 +15,8 @@ import { main as pvget } from "../cli/pvget.ts";
 import { main as pvput } from "../cli/pvput.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { LOOPBACK_ENV } from "./_helpers/pvserve.ts";
-
-function rec(type: string, name: string, fields: Record<string, string> = {}): RecordDef {
-  return {
-    type,
-    name,
-    fields: Object.entries(fields).map(([n, v]) => ({ name: n, value: v, file: "t.db", line: 1 })),
-    infos: [],
-    aliases: [],
-    file: "t.db",
-    line: 1,
-  };
-}
+import { rec, serveIoc } from "./_helpers/ioc.ts";
+import { PYEPICS_IGNORED, pyepicsTestName, runPyepics } from "./_helpers/pyepics.ts";
 
 const RECORDS = [
   rec("ao", "t:ao", { DRVH: "5", DRVL: "-5", EGU: "V", PREC: "3", FLNK: "t:ai" }),
@@ -54,33 +41,7 @@ async function startIoc() {
   const errors = db.load(RECORDS);
   if (errors.length) throw errors[0];
   db.init();
-  const provider = new IocProvider(db);
-  const ca = await CaServer.start({
-    provider,
-    config: epicsConfigFrom({ ...LOOPBACK_ENV }).cas,
-    port: 0,
-  });
-  const pva = await PvaServer.start({
-    provider,
-    config: {
-      serverPort: 0,
-      broadcastPort: 0,
-      intfAddrList: ["127.0.0.1"],
-      beaconAddrList: [],
-      autoBeaconAddrList: false,
-      beaconPeriod: 15,
-    },
-  });
-  return {
-    db,
-    ca,
-    pva,
-    async [Symbol.asyncDispose]() {
-      db.close();
-      await ca.close();
-      await pva.close();
-    },
-  };
+  return await serveIoc(db);
 }
 
 async function run(
@@ -180,23 +141,6 @@ Deno.test("pvget over PVA sees the record as NTScalar with display and valueAlar
   assert.equal(ioc.db.getField("t:ai.SEVR"), 2);
 });
 
-const PYTHON = "/usr/bin/python3";
-function pyepicsProblem(): string | undefined {
-  try {
-    const r = new Deno.Command(PYTHON, {
-      args: ["-c", "import epics"],
-      stdout: "null",
-      stderr: "piped",
-    })
-      .outputSync();
-    return r.success ? undefined : new TextDecoder().decode(r.stderr).trim().split("\n").pop();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const PY_PROBLEM = pyepicsProblem();
-const IN_CI = Boolean(Deno.env.get("CI"));
-
 const PY_SCRIPT = `
 import json, sys, time, epics
 out = {}
@@ -220,28 +164,13 @@ print("RESULT " + json.dumps(out))
 `;
 
 Deno.test({
-  name: `pyepics (real libca) reads fields, puts with callback and monitors a chain${
-    PY_PROBLEM && !IN_CI ? ` (ignored: pyepics unavailable: ${PY_PROBLEM})` : ""
-  }`,
-  ignore: PY_PROBLEM !== undefined && !IN_CI,
+  name: pyepicsTestName(
+    "pyepics (real libca) reads fields, puts with callback and monitors a chain",
+  ),
+  ignore: PYEPICS_IGNORED,
   async fn() {
     await using ioc = await startIoc();
-    const out = await new Deno.Command(PYTHON, {
-      args: ["-c", PY_SCRIPT],
-      env: {
-        ...LOOPBACK_ENV,
-        EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.ca.udpPort}`,
-        EPICS_CA_AUTO_ADDR_LIST: "NO",
-        PYTHONDONTWRITEBYTECODE: "1",
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    const line = text.split("\n").find((l) => l.startsWith("RESULT "));
-    assert.ok(line, `no result: ${text} ${new TextDecoder().decode(out.stderr)}`);
-    const r = JSON.parse(line.slice(7));
+    const r = await runPyepics(PY_SCRIPT, ioc.caEnv) as { seen: number[]; [k: string]: unknown };
     assert.equal(r.ai, 0);
     assert.equal(r.egu, "mm");
     assert.equal(r.scan, "Passive");
@@ -300,14 +229,9 @@ Deno.test("ACF access security: writes allowed per user, refused for others, ove
   });
   db.load([rec("ao", "s:ops", { ASG: "OPS" }), rec("ao", "s:any")]);
   db.init();
-  const ca = await CaServer.start({
-    provider: new IocProvider(db),
-    config: epicsConfigFrom({ ...LOOPBACK_ENV }).cas,
-    port: 0,
-  });
-  try {
-    const config =
-      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ca.udpPort}` }).ca;
+  await using ioc = await serveIoc(db);
+  {
+    const config = epicsConfigFrom(ioc.caEnv).ca;
     for (const [user, opsOk] of [["alice", true], ["bob", false]] as const) {
       await using ctx = new CaContext({ config, user, host: "localhost", repeater: false });
       const ops = ctx.channel("s:ops");
@@ -322,9 +246,6 @@ Deno.test("ACF access security: writes allowed per user, refused for others, ove
       } else await assert.rejects(() => ops.put(4, { wait: true }));
     }
     assert.equal(db.getField("s:ops"), 3);
-  } finally {
-    db.close();
-    await ca.close();
   }
 });
 
@@ -351,30 +272,10 @@ Deno.test("ACF NONE refuses reads over CA and PVA; READ reads but cannot write",
   });
   db.load([rec("ao", "s:sec", { ASG: "SEC", VAL: "1.5" }), rec("ao", "s:open", { VAL: "2" })]);
   db.init();
-  const provider = new IocProvider(db);
-  const ca = await CaServer.start({
-    provider,
-    config: epicsConfigFrom({ ...LOOPBACK_ENV }).cas,
-    port: 0,
-  });
-  const pva = await PvaServer.start({
-    provider,
-    config: {
-      serverPort: 0,
-      broadcastPort: 0,
-      intfAddrList: ["127.0.0.1"],
-      beaconAddrList: [],
-      autoBeaconAddrList: false,
-      beaconPeriod: 15,
-    },
-  });
-  try {
-    const config =
-      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ca.udpPort}` }).ca;
-    const pvaEnv = {
-      EPICS_PVA_AUTO_ADDR_LIST: "NO",
-      EPICS_PVA_ADDR_LIST: `127.0.0.1:${pva.udpPort}`,
-    };
+  await using ioc = await serveIoc(db);
+  {
+    const config = epicsConfigFrom(ioc.caEnv).ca;
+    const pvaEnv = ioc.pvaEnv;
     const cases = [
       ["eve", false, false],
       ["bob", true, false],
@@ -412,10 +313,6 @@ Deno.test("ACF NONE refuses reads over CA and PVA; READ reads but cannot write",
       }
     }
     assert.equal(db.getField("s:sec"), 1.5);
-  } finally {
-    db.close();
-    await ca.close();
-    await pva.close();
   }
 });
 
@@ -424,14 +321,9 @@ Deno.test("CA DBR_PUT_ACKT / DBR_PUT_ACKS acknowledge a record's alarm and post 
   const db = new IocDatabase();
   db.load([rec("ao", "k:ao", { HIHI: "5", HHSV: "MAJOR" })]);
   db.init();
-  const ca = await CaServer.start({
-    provider: new IocProvider(db),
-    config: epicsConfigFrom({ ...LOOPBACK_ENV }).cas,
-    port: 0,
-  });
-  try {
-    const config =
-      epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${ca.udpPort}` }).ca;
+  await using ioc = await serveIoc(db);
+  {
+    const config = epicsConfigFrom(ioc.caEnv).ca;
     await using ctx = new CaContext({ config, user: "u", host: "localhost", repeater: false });
     const ch = ctx.channel("k:ao");
     await ch.connected(5);
@@ -462,8 +354,5 @@ Deno.test("CA DBR_PUT_ACKT / DBR_PUT_ACKS acknowledge a record's alarm and post 
     assert.equal(db.getField("k:ao.ACKT"), 0);
     assert.equal(db.getField("k:ao.ACKS"), 0);
     sub.cancel();
-  } finally {
-    db.close();
-    await ca.close();
   }
 });

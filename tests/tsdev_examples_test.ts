@@ -13,19 +13,12 @@ import { startSimulator } from "../examples/tsdev/simulator.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
 import { findTool } from "./_pva_server_tools.ts";
+import { PYEPICS_IGNORED, pyepicsTestName, runPyepics, until } from "./_helpers/pyepics.ts";
 
 const realCaget = findTool("caget", ["/opt/epics/base/bin/linux-x86_64"]);
 const realCaput = findTool("caput", ["/opt/epics/base/bin/linux-x86_64"]);
 
 type Tool = (args: string[]) => Promise<string>;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function startTutorial(args = ["-S", "st.cmd"]) {
   const sim = startSimulator();
@@ -191,23 +184,6 @@ Deno.test({
   },
 });
 
-const PYTHON = "/usr/bin/python3";
-function pyepicsProblem(): string | undefined {
-  try {
-    const r = new Deno.Command(PYTHON, {
-      args: ["-c", "import epics"],
-      stdout: "null",
-      stderr: "piped",
-    })
-      .outputSync();
-    return r.success ? undefined : new TextDecoder().decode(r.stderr).trim().split("\n").pop();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const PY_PROBLEM = pyepicsProblem();
-const IN_CI = Boolean(Deno.env.get("CI"));
-
 const PY_SCRIPT = `
 import json, epics
 out = {}
@@ -225,30 +201,18 @@ print("RESULT " + json.dumps(out))
 `;
 
 Deno.test({
-  name: `tsdev examples: the tutorial through pyepics (real libca), puts with callback${
-    PY_PROBLEM && !IN_CI ? ` (ignored: pyepics unavailable: ${PY_PROBLEM})` : ""
-  }`,
-  ignore: PY_PROBLEM !== undefined && !IN_CI,
+  name: pyepicsTestName(
+    "tsdev examples: the tutorial through pyepics (real libca), puts with callback",
+  ),
+  ignore: PYEPICS_IGNORED,
   async fn() {
     const ioc = await startTutorial();
     await using _rep = CaRepeater.start(ioc.repeaterPort, { hostname: "127.0.0.1" });
     try {
-      const out = await new Deno.Command(PYTHON, {
-        args: ["-c", PY_SCRIPT],
-        env: {
-          ...LOOPBACK_ENV,
-          EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.port}`,
-          EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort),
-          PYTHONDONTWRITEBYTECODE: "1",
-        },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      const line = text.split("\n").find((l) => l.startsWith("RESULT "));
-      assert.ok(line, `no result: ${text} ${new TextDecoder().decode(out.stderr)}`);
-      const r = JSON.parse(line.slice(7));
+      const r = await runPyepics(PY_SCRIPT, {
+        EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.port}`,
+        EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort),
+      });
       assert.equal(r.abs_put, 1);
       assert.equal(r.abs, 3.3);
       assert.equal(r.sent_cb, 3);

@@ -147,6 +147,10 @@ class LoggedPv implements ServedPv {
     return this.#inner.canRead?.(ctx) ?? true;
   }
 
+  watchAccess(listener: () => void): () => void {
+    return this.#inner.watchAccess?.(listener) ?? (() => {});
+  }
+
   /** Logs a put the server refused before it reached {@link put} (no write access, bad data). */
   putRefused(value: unknown, ctx: PutContext, reason: string): void {
     this.#log(ctx, this.#inner.snapshot(), value, reason);

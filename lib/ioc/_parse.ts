@@ -11,3 +11,4 @@ export {
   parseShellLine,
   parseSubstitutions,
 } from "./parse/mod.ts";
+export type { Acf } from "./parse/mod.ts";

@@ -25,11 +25,21 @@ export function caLinkFactory(ctx: CaContext): RemoteLinkFactory {
     const ch = ctx.channel(pv);
     let last: { value: FieldValue; severity: number; status: number } | undefined;
     let sub: Subscription | undefined;
+    let disconnects = 0;
+    let wasUp = false;
     const stop = ch.onConnection((up) => {
       if (!up) {
         last = undefined;
+        // dbCa counts a disconnect each time a connected channel goes down, and processes
+        // a CP/CPP record then (it reads the link as INVALID).
+        if (wasUp) {
+          disconnects++;
+          wasUp = false;
+          onChange?.();
+        }
         return;
       }
+      wasUp = true;
       if (sub) return;
       sub = ch.subscribe({ dbrType: TIME_OFFSET + ch.nativeType, mask: MASK }, (u) => {
         if ("error" in u) return;
@@ -44,6 +54,16 @@ export function caLinkFactory(ctx: CaContext): RemoteLinkFactory {
         return ch.state === "connected";
       },
       get: () => last,
+      get access() {
+        return ch.access;
+      },
+      get host() {
+        // ca_host_name without the port.
+        return ch.host.replace(/:\d+$/, "");
+      },
+      get disconnects() {
+        return disconnects;
+      },
       put(value) {
         ch.put(value as Parameters<typeof ch.put>[0]).catch(() => {
           // A failed CA put raises no alarm in base either (the link is fire and forget).

@@ -14,6 +14,7 @@ import { PvChange } from "../pv/types.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { FieldValueError, formatFieldValue, integerFor, parseFieldText } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
+import { type DbState, type JsonLinkDbf, JsonLinkInstance, traceParseLines } from "./json_link.ts";
 import {
   type FieldSpec,
   type FieldValue,
@@ -121,6 +122,10 @@ export interface IocDatabaseOptions {
   warn?: (message: string) => void;
   /** Factory of links to PVs not in this database (CA links); absent = such links fail. */
   remoteLinks?: RemoteLinkFactory;
+  /** Where console output of links goes (the `trace` JSON link's lines); default: dropped. */
+  print?: (text: string) => void;
+  /** This host's name: what dbcar shows as the host of CA links to this IOC's own records. */
+  hostName?: string;
 }
 
 /** A link to a PV outside the database (CA link). */
@@ -133,6 +138,12 @@ export interface RemoteLink {
   put(value: FieldValue): void;
   /** Stops the link. */
   close(): void;
+  /** Optional: access rights the server gave (dbcar); absent = read and write. */
+  readonly access?: { readonly read: boolean; readonly write: boolean };
+  /** Optional: the server's host, as dbcar shows it. */
+  readonly host?: string;
+  /** Optional: how often the link lost its connection (dbcar). */
+  readonly disconnects?: number;
 }
 
 /** Creates remote links; `onChange` fires on each monitor update (for CP/CPP links). */
@@ -219,6 +230,11 @@ export class IocDatabase implements RecordIo {
   #warn: (m: string) => void;
   #remote: RemoteLinkFactory | undefined;
   #remoteLinks = new Map<string, RemoteLink>();
+  #jsonLinks = new Map<string, JsonLinkInstance>();
+  #accessListeners = new Map<IocRecord, Set<() => void>>();
+  #states = new Map<string, DbState>();
+  #print: (text: string) => void;
+  #hostName: string;
   #listeners = new Map<IocRecord, Map<string, Set<FieldListener>>>();
   #cpTargets = new Map<string, IocRecord[]>();
   #scanLists = new Map<number, ScanList>();
@@ -239,6 +255,8 @@ export class IocDatabase implements RecordIo {
     this.#access = options.access;
     this.#warn = options.warn ?? (() => {});
     this.#remote = options.remoteLinks;
+    this.#print = options.print ?? (() => {});
+    this.#hostName = options.hostName ?? "localhost";
   }
 
   /** Whether iocInit has run. */
@@ -249,6 +267,40 @@ export class IocDatabase implements RecordIo {
   /** Sets the access security check (an ACF loaded by `-a` or asSetFilename). */
   setAccess(access: AccessCheck | undefined): void {
     this.#access = access;
+    this.accessChanged();
+  }
+
+  /**
+   * Registers a listener told when the access rights to a record's fields may have changed
+   * (asLib's client callback): the rules or an input they read changed, or the record's ASG
+   * was written. Returns the function that removes it.
+   */
+  watchAccess(rec: IocRecord, listener: () => void): () => void {
+    let set = this.#accessListeners.get(rec);
+    if (!set) {
+      set = new Set();
+      this.#accessListeners.set(rec, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#accessListeners.delete(rec);
+    };
+  }
+
+  /**
+   * Tells the access listeners that rights may have changed: those of records in group
+   * `asg` (records naming a group the rules lack use DEFAULT's), or of every record.
+   */
+  accessChanged(asg?: string, known?: (name: string) => boolean): void {
+    for (const [rec, set] of [...this.#accessListeners]) {
+      if (asg !== undefined) {
+        let g = String(rec.f.ASG || "DEFAULT");
+        if (known && !known(g)) g = "DEFAULT";
+        if (g !== asg) continue;
+      }
+      for (const l of [...set]) l();
+    }
   }
 
   /** Records in load order. */
@@ -415,7 +467,9 @@ export class IocDatabase implements RecordIo {
     }
     if (spec.isLink) {
       const t = text.trim();
-      parseLink(t);
+      const l = parseLink(t, spec.type as JsonLinkDbf);
+      // dbLoadRecords parses a JSON link to check it, then frees it (trace links say so).
+      if (l.kind === "json") this.#printTrace(traceParseLines(l.link, true));
       rec.f[spec.name] = t;
       return;
     }
@@ -435,9 +489,25 @@ export class IocDatabase implements RecordIo {
    */
   linkState(rec: IocRecord, field: string): number {
     const l = rec.links[field];
+    if (l?.kind === "json") return this.#jsonLinks.get(`${rec.name}.${field}`)?.linkState ?? 3;
     if (!l || l.kind !== "pv") return 3;
     if (l.process !== "CA" && this.#names.has(l.record)) return 2;
     return this.remoteConnected(rec, field) ? 1 : 0;
+  }
+
+  /** What dbcar shows of a record's CA link; undefined when the field has none. */
+  remoteInfo(rec: IocRecord, field: string):
+    | { connected: boolean; read: boolean; write: boolean; host: string; disconnects: number }
+    | undefined {
+    const l = this.#remoteLinks.get(`${rec.name}.${field}`);
+    if (!l) return undefined;
+    return {
+      connected: l.connected,
+      read: l.access?.read ?? true,
+      write: l.access?.write ?? true,
+      host: l.host ?? "",
+      disconnects: l.disconnects ?? 0,
+    };
   }
 
   /** Whether a record's link to a PV outside the database is connected. */
@@ -463,7 +533,8 @@ export class IocDatabase implements RecordIo {
         // Empty links are not stored: a missing entry reads as "none".
         if (text === "") continue;
         try {
-          const l = parseLink(text);
+          const l = parseLink(text, spec.type as JsonLinkDbf);
+          if (l.kind === "json") this.#printTrace(traceParseLines(l.link, false));
           if (l.kind !== "none") rec.links[spec.name] = l;
         } catch (e) {
           errors.push(where(`${spec.name}: ${(e as Error).message}`));
@@ -491,6 +562,8 @@ export class IocDatabase implements RecordIo {
       }
     }
     if (errors.length) throw new IocInitError(errors);
+    // dbInitRecordLinks opens JSON links before init_record (calc constants load, states exist).
+    for (const rec of this.#order) this.#openJson(rec);
     // A record undefined after loading starts with its UDF alarm in force (decided before
     // init_record, as in base: an aai whose constant INP defines it still starts INVALID).
     for (const rec of this.#order) {
@@ -565,6 +638,49 @@ export class IocDatabase implements RecordIo {
     }
   }
 
+  #openJson(rec: IocRecord, only?: string): void {
+    for (const [field, l] of Object.entries(rec.links)) {
+      if (l.kind !== "json" || (only !== undefined && field !== only)) continue;
+      this.#jsonLinks.set(
+        `${rec.name}.${field}`,
+        new JsonLinkInstance(l.link, {
+          state: (name) => this.dbStateCreate(name),
+          setSevr: (stat, sevr, msg) => this.setSevr(rec, stat, sevr, msg),
+          print: (t) => this.#print(t),
+        }),
+      );
+    }
+  }
+
+  #printTrace(text: string): void {
+    if (text) this.#print(text);
+  }
+
+  /** The opened JSON link of a record field (dbjlr reports it). */
+  jsonLink(rec: IocRecord, field: string): JsonLinkInstance | undefined {
+    return this.#jsonLinks.get(`${rec.name}.${field}`);
+  }
+
+  /** dbStateCreate: the named dbState flag, created (false) when missing. */
+  dbStateCreate(name: string): DbState {
+    let st = this.#states.get(name);
+    if (!st) {
+      st = { name, value: false };
+      this.#states.set(name, st);
+    }
+    return st;
+  }
+
+  /** dbStateFind: the named flag, if it exists. */
+  dbStateFind(name: string): DbState | undefined {
+    return this.#states.get(name);
+  }
+
+  /** Every dbState flag, in creation order (dbStateShowAll). */
+  dbStates(): readonly DbState[] {
+    return [...this.#states.values()];
+  }
+
   #linkRemote(rec: IocRecord, only?: string): void {
     for (const [field, l] of Object.entries(rec.links)) {
       if (l.kind !== "pv") continue;
@@ -580,9 +696,16 @@ export class IocDatabase implements RecordIo {
         }
         continue;
       }
-      if (!this.#remote || (only !== undefined && field !== only)) continue;
-      const pv = l.explicitField ? `${l.record}.${l.field}` : l.record;
+      if (only !== undefined && field !== only) continue;
       const spec = rec.type.byName.get(field);
+      if (local) {
+        // A CA link to a record of this IOC: base's CA client serves it in-process (dbContext),
+        // with no circuit; it is connected at once, with full access.
+        this.#remoteLinks.set(`${rec.name}.${field}`, this.#selfLink(rec, local, l, spec?.type));
+        continue;
+      }
+      if (!this.#remote) continue;
+      const pv = l.explicitField ? `${l.record}.${l.field}` : l.record;
       const onChange = spec?.type === "INLINK" && (l.process === "CP" || l.process === "CPP")
         ? () => {
           if (l.process === "CP" || (rec.f.SCAN as number) === SCAN_PASSIVE) this.#scanOnce(rec);
@@ -591,6 +714,48 @@ export class IocDatabase implements RecordIo {
       const target = spec?.type === "FWDLINK" ? (l.explicitField ? pv : `${l.record}.PROC`) : pv;
       this.#remoteLinks.set(`${rec.name}.${field}`, this.#remote(target, onChange));
     }
+  }
+
+  #selfLink(
+    rec: IocRecord,
+    target: IocRecord,
+    l: LinkSpec & { kind: "pv" },
+    dbf: string | undefined,
+  ): RemoteLink {
+    const field = dbf === "FWDLINK" && !l.explicitField ? "PROC" : l.field;
+    let closed = false;
+    const cp = dbf === "INLINK" && (l.process === "CP" || l.process === "CPP");
+    const update = () => {
+      if (closed) return;
+      if (l.process === "CP" || (rec.f.SCAN as number) === SCAN_PASSIVE) this.#scanOnce(rec);
+    };
+    const unwatch = cp ? this.watch(target, field, update) : undefined;
+    // Like any CA monitor, the first update comes once the link is up.
+    if (cp) this.after(0, update);
+    return {
+      connected: true,
+      host: this.#hostName,
+      disconnects: 0,
+      get: () => {
+        const v = field === "RTYP" ? target.type.name : target.f[field];
+        if (v === undefined) return undefined;
+        return { value: v, severity: target.f.SEVR as number, status: target.f.STAT as number };
+      },
+      put: (value) => {
+        // dbCa writes from its own task: the target processes after this record is done.
+        queueMicrotask(() => {
+          if (!closed) {
+            this.putRecordField(target, field, value).catch(() => {
+              // A refused CA link put raises no alarm on the writer in base either.
+            });
+          }
+        });
+      },
+      close: () => {
+        closed = true;
+        unwatch?.();
+      },
+    };
   }
 
   // ---------------------------------------------------------------- scanning
@@ -724,6 +889,8 @@ export class IocDatabase implements RecordIo {
     this.#ioIntr.clear();
     for (const l of this.#remoteLinks.values()) l.close();
     this.#remoteLinks.clear();
+    for (const l of this.#jsonLinks.values()) l.close();
+    this.#jsonLinks.clear();
   }
 
   // ---------------------------------------------------------------- processing
@@ -1068,11 +1235,21 @@ export class IocDatabase implements RecordIo {
     want: "number" | "string" | "array" = "number",
   ): LinkRead | undefined {
     const l = rec.links[field];
+    if (l?.kind === "json") {
+      const inst = this.#jsonLinks.get(`${rec.name}.${field}`);
+      const r = inst?.get(want, want === "array" ? 1 : 0);
+      if (!r || r.failed) {
+        // dbGetLink: a failing getValue puts the record in LINK/INVALID.
+        this.setSevr(rec, AlarmStatus.LINK, INVALID);
+        return undefined;
+      }
+      return r.value === undefined ? undefined : convertRead(r.value, want);
+    }
     if (!l || l.kind !== "pv") return undefined;
     const target = l.process === "CA" ? undefined : this.#names.get(l.record);
     if (!target) {
       const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
-      const got = remote?.connected ? remote.get() : undefined;
+      const got = remote?.connected && remote.access?.read !== false ? remote.get() : undefined;
       if (!got) {
         this.setSevr(rec, AlarmStatus.LINK, INVALID);
         return undefined;
@@ -1128,11 +1305,19 @@ export class IocDatabase implements RecordIo {
   /** dbPutLink. */
   putLink(rec: IocRecord, field: string, value: FieldValue, count?: number): void {
     const l = rec.links[field];
+    if (l?.kind === "json") {
+      const one = typeof value === "object" ? (value as ArrayLike<unknown>)[0] : value;
+      if (count === 0) return;
+      const v = typeof one === "string" ? one : Number(one ?? 0);
+      const inst = this.#jsonLinks.get(`${rec.name}.${field}`);
+      if (!inst?.put(v)) this.setSevr(rec, AlarmStatus.LINK, INVALID);
+      return;
+    }
     if (!l || l.kind !== "pv") return;
     const target = l.process === "CA" ? undefined : this.#names.get(l.record);
     if (!target) {
       const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
-      if (!remote?.connected) {
+      if (!remote?.connected || remote.access?.write === false) {
         this.setSevr(rec, AlarmStatus.LINK, INVALID);
         return;
       }
@@ -1210,6 +1395,30 @@ export class IocDatabase implements RecordIo {
       throw new Error(`Field "${field}" not found in record "${rec.name}"`);
     }
     return [rec, field];
+  }
+
+  /**
+   * A channel's field as dbChannelShow names it (casr 3): DBF type and size, the DBR type it
+   * is served as, and elements; undefined for names that are not fields.
+   */
+  channelType(
+    name: string,
+  ): { dbf: string; size: number; dbr: string; elements: number } | undefined {
+    let rec: IocRecord, field: string;
+    try {
+      [rec, field] = this.resolve(name.replace(/\$$/, ""));
+    } catch {
+      return undefined;
+    }
+    const spec = rec.type.byName.get(field);
+    if (!spec) return undefined;
+    // A link is read as a string; 80 is sizeof(DBLINK) on the 64-bit hosts base runs on.
+    if (spec.isLink) return { dbf: `DBF_${spec.type}`, size: 80, dbr: "DBF_STRING", elements: 1 };
+    const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
+    const t = spec.type === "NOACCESS" && shape ? DBF_OF_SCALAR[shape.scalar] ?? "" : spec.type;
+    const size = t === "STRING" ? spec.size ?? 40 : SIZE_OF[t] ?? 0;
+    const dbr = t === "MENU" || t === "DEVICE" ? "DBF_ENUM" : `DBF_${t}`;
+    return { dbf: `DBF_${t}`, size, dbr, elements: shape?.max ?? 1 };
   }
 
   /** The access a writer has to a field (ACF, ASL of the field). */
@@ -1341,7 +1550,7 @@ export class IocDatabase implements RecordIo {
       if (spec.isLink) {
         let l: LinkSpec;
         try {
-          l = parseLink(v as string);
+          l = parseLink(v as string, spec.type as JsonLinkDbf);
         } catch (e) {
           throw new PutRefusedError((e as Error).message, "type");
         }
@@ -1377,6 +1586,10 @@ export class IocDatabase implements RecordIo {
       }
     }
     if (spec.prop) this.#postProperty(rec);
+    if (field === "ASG") {
+      // asChangeGroup: the record's clients get their rights again.
+      for (const l of [...this.#accessListeners.get(rec) ?? []]) l();
+    }
     if (!(field === "VAL" && spec.pp)) this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
     else if ((rec.f.SCAN as number) !== SCAN_PASSIVE) {
       // A put to VAL of a scanned record is not processed now: post it as it is.
@@ -1425,6 +1638,8 @@ export class IocDatabase implements RecordIo {
     const key = `${rec.name}.${field}`;
     this.#remoteLinks.get(key)?.close();
     this.#remoteLinks.delete(key);
+    this.#jsonLinks.get(key)?.close();
+    this.#jsonLinks.delete(key);
     // Rebuild this record's CP registrations (they are found by target, so drop them all).
     for (const [k, list] of this.#cpTargets) {
       if (list.includes(rec)) this.#cpTargets.set(k, list.filter((r) => r !== rec));
@@ -1436,6 +1651,7 @@ export class IocDatabase implements RecordIo {
       this.#initConstants(rec);
     }
     this.#linkRemote(rec, field);
+    this.#openJson(rec, field);
   }
 
   /**
@@ -1463,6 +1679,36 @@ export class IocDatabase implements RecordIo {
     return formatFieldValue(spec, v);
   }
 }
+
+const DBF_OF_SCALAR: Record<string, string> = {
+  string: "STRING",
+  int8: "CHAR",
+  uint8: "UCHAR",
+  int16: "SHORT",
+  uint16: "USHORT",
+  int32: "LONG",
+  uint32: "ULONG",
+  int64: "INT64",
+  uint64: "UINT64",
+  float32: "FLOAT",
+  float64: "DOUBLE",
+};
+
+const SIZE_OF: Record<string, number> = {
+  CHAR: 1,
+  UCHAR: 1,
+  SHORT: 2,
+  USHORT: 2,
+  ENUM: 2,
+  MENU: 2,
+  DEVICE: 2,
+  LONG: 4,
+  ULONG: 4,
+  FLOAT: 4,
+  INT64: 8,
+  UINT64: 8,
+  DOUBLE: 8,
+};
 
 function joinGroup(group: PutGroup, p: Promise<void>): void {
   if (group.has(p)) return;

@@ -6,6 +6,8 @@
  */
 
 import { parseNumber } from "./fields.ts";
+import { type JsonLink, type JsonLinkDbf, parseJsonLink } from "./json_link.ts";
+import { parseJson5 } from "./json5.ts";
 
 /** Process modifier of a PV link. */
 export type LinkProcess = "NPP" | "PP" | "CA" | "CP" | "CPP";
@@ -20,8 +22,16 @@ export type LinkSpec =
     readonly text: string;
     /** The constant: a number, a string, or an array of them. */
     readonly value: number | string | readonly (number | string)[];
+    /** The `{const: ...}` link it came from, when it was one (for dbjlr). */
+    readonly json?: JsonLink;
   }
   | { readonly kind: "hw"; readonly text: string }
+  | {
+    /** A JSON link other than `{const: ...}`: calc, state, debug, trace. */
+    readonly kind: "json";
+    readonly text: string;
+    readonly link: JsonLink;
+  }
   | {
     readonly kind: "pv";
     readonly text: string;
@@ -40,16 +50,21 @@ export type LinkSpec =
 const PROCESS = new Set(["NPP", "PP", "CA", "CP", "CPP"]);
 const SEVERITY = new Set(["NMS", "MS", "MSS", "MSI"]);
 
+/** A bare JSON constant (`[1, 2]`, `"text"`), as dbParseLink takes one. */
 function jsonConstant(text: string): LinkSpec | undefined {
+  let v: unknown;
   try {
-    let v = JSON.parse(text.replace(/^\{\s*"?const"?\s*:/, '{"const":'));
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && "const" in v) v = v.const;
-    if (typeof v === "number" || typeof v === "string") return { kind: "constant", text, value: v };
-    if (Array.isArray(v) && v.every((x) => typeof x === "number" || typeof x === "string")) {
-      return { kind: "constant", text, value: v };
+    const n = parseJson5(text);
+    if (n.t === "string") v = n.v;
+    else if (n.t === "array") {
+      v = n.items.map((i) => i.t === "int" || i.t === "double" || i.t === "string" ? i.v : null);
     }
   } catch {
     // Not JSON: handled by the caller.
+  }
+  if (typeof v === "string") return { kind: "constant", text, value: v };
+  if (Array.isArray(v) && v.every((x) => typeof x === "number" || typeof x === "string")) {
+    return { kind: "constant", text, value: v };
   }
   return undefined;
 }
@@ -57,8 +72,10 @@ function jsonConstant(text: string): LinkSpec | undefined {
 /**
  * Parses link text.
  * @param text the field's text
+ * @param dbf the kind of link field (JSON links accept different things in each)
  * @returns the link
- * @throws Error with the reason when modifiers are unknown
+ * @throws Error with the reason when modifiers are unknown, JsonLinkError (base's message)
+ * for a JSON link base refuses
  * @example
  * ```ts
  * import { parseLink } from "./links.ts";
@@ -69,13 +86,19 @@ function jsonConstant(text: string): LinkSpec | undefined {
  */
 const NONE: LinkSpec = Object.freeze({ kind: "none", text: "" });
 
-export function parseLink(text: string): LinkSpec {
+export function parseLink(text: string, dbf: JsonLinkDbf = "INLINK"): LinkSpec {
   if (text === "") return NONE;
   const t = text.trim();
   if (t === "") return NONE;
   if (t.startsWith("@") || t.startsWith("#")) return { kind: "hw", text: t };
   const n = parseNumber(t);
   if (n !== undefined && !/^[A-Za-z]/.test(t)) return { kind: "constant", text: t, value: n };
+  if (t.startsWith("{") && t.endsWith("}")) {
+    const link = parseJsonLink(t, dbf);
+    if (!link) return NONE;
+    if (link.type === "const") return { kind: "constant", text: t, value: link.value, json: link };
+    return { kind: "json", text: t, link };
+  }
   if (t.startsWith("[") || t.startsWith("{") || t.startsWith('"')) {
     const c = jsonConstant(t);
     if (c) return c;

@@ -368,6 +368,11 @@ export class FieldChannel implements ServedPv {
     ) === "WRITE";
   }
 
+  /** Tells `listener` when the record's access rights may have changed (ACF inputs, ASG). */
+  watchAccess(listener: () => void): () => void {
+    return this.#db.watchAccess(this.record, listener);
+  }
+
   /** Whether `ctx` may read (ACF level READ or WRITE; NONE refuses gets and monitors). */
   canRead(ctx?: PutContext): boolean {
     return this.#db.accessFor(

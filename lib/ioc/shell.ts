@@ -9,6 +9,7 @@ import { macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
 import { formatG } from "./fields.ts";
+import { constLinkReport } from "./json_link.ts";
 import { recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
 import { parseDatabase, parseShellLine, parseSubstitutions } from "./_parse.ts";
@@ -241,6 +242,28 @@ export class IocShell {
       case "dbcar":
         o(this.dbcar(args[0], Number(args[1] ?? 0) || 0));
         return true;
+      case "dbjlr":
+        o(this.dbjlr(args[0], Number(args[1] ?? 0) || 0));
+        return true;
+      case "dbStateCreate":
+        if (args[0]) this.#db.dbStateCreate(args[0]);
+        return true;
+      case "dbStateSet":
+      case "dbStateClear": {
+        const st = this.#db.dbStateFind(args[0] ?? "");
+        if (st) st.value = name === "dbStateSet";
+        return true;
+      }
+      case "dbStateShow": {
+        const st = this.#db.dbStateFind(args[0] ?? "");
+        if (st) o(this.#stateLine(st, Number(args[1] ?? 0) || 0));
+        return true;
+      }
+      case "dbStateShowAll":
+        for (const st of this.#db.dbStates()) {
+          o(this.#stateLine(st, (Number(args[0] ?? 0) || 0) + 1));
+        }
+        return true;
       case "scanppl":
         o(this.scanppl(Number(args[0] ?? 0) || 0));
         return true;
@@ -272,7 +295,13 @@ export class IocShell {
       "casr",
       "dbLoadRecords",
       "dbLoadTemplate",
+      "dbStateClear",
+      "dbStateCreate",
+      "dbStateSet",
+      "dbStateShow",
+      "dbStateShowAll",
       "dbcar",
+      "dbjlr",
       "dbgf",
       "dbl",
       "dbnr",
@@ -463,6 +492,8 @@ export class IocShell {
         return "CONSTANT";
       case "hw":
         return l.text.startsWith("@") ? "INST_IO" : "VME_IO";
+      case "json":
+        return "JSON_LINK";
       default:
         return this.#db.record(l.record) && l.process !== "CA" ? "DB_LINK" : "CA_LINK";
     }
@@ -544,8 +575,10 @@ export class IocShell {
       values = [
         spec?.type === "ENUM" ? this.#db.fieldText(rec, field) : this.#fieldString(rec, field),
       ];
-    } else if (spec?.isLink) values = [this.#fieldString(rec, field)];
-    else values = [v as number | string];
+    } else if (spec?.isLink) {
+      // Read as DBR_STRING: at most MAX_STRING_SIZE - 1 characters, as base truncates.
+      values = [this.#fieldString(rec, field).slice(0, 39)];
+    } else values = [v as number | string];
     if (!array) buf.add(`DBF_${type}: `);
     else {
       buf.add(`DBF_${type}[${values.length}]: ${values.length === 0 ? "(empty)" : ""}`);
@@ -636,27 +669,82 @@ export class IocShell {
     return this.dbpr(name, 3);
   }
 
-  /** dbcar [rec] [level]: CA links and their state. */
-  dbcar(name?: string, level = 0): string {
-    let out = "";
-    let links = 0, connected = 0;
-    for (const rec of this.#db.records()) {
-      if (name && name !== "*" && rec.name !== name) continue;
-      for (const [field, l] of Object.entries(rec.links)) {
-        if (l.kind !== "pv" || (this.#db.record(l.record) && l.process !== "CA")) continue;
-        links++;
-        const c = this.#db.remoteConnected(rec, field);
-        if (c) connected++;
-        if (level > 0 || (name && name !== "*")) {
-          out += `${rec.name}.${field} --> ${l.record}${l.explicitField ? "." + l.field : ""} ` +
-            `${c ? "connected" : "not connected"}\n`;
-        }
+  /** Records (not aliases) as base's dbFirstRecordType/dbFirstRecord walk them. */
+  #recordsByType(): IocRecord[] {
+    const order = [...recordTypeNames()].sort();
+    const rank = new Map(order.map((t, i) => [t, i]));
+    return [...this.#db.records()].sort((a, b) =>
+      (rank.get(a.type.name) ?? 0) - (rank.get(b.type.name) ?? 0)
+    );
+  }
+
+  /** dbStateShow's line: the value, with the flag's id and name from level 1. */
+  #stateLine(st: { name: string; value: boolean }, level: number): string {
+    const id = this.#db.dbStates().indexOf(st as never);
+    const head = level >= 1 ? `id 0x${(0x1000 + 0x90 * id).toString(16)} '${st.name}' : ` : "";
+    return `${head}${st.value ? "TRUE" : "FALSE"}\n`;
+  }
+
+  /** dbjlr [rec] [level]: the JSON links of every record (or one), as base reports them. */
+  dbjlr(name?: string, level = 0): string {
+    const one = name && name !== "*" ? name : undefined;
+    let out = one ? `JSON links in record '${one}'\n\n` : "JSON links in all records\n\n";
+    for (const rec of this.#recordsByType()) {
+      if (one && rec.name !== one) continue;
+      out += `  ${rec.type.name} record '${rec.name}':\n`;
+      for (const spec of rec.type.linkFields) {
+        const l = rec.links[spec.name];
+        const inst = l?.kind === "json" ? this.#db.jsonLink(rec, spec.name) : undefined;
+        const c = l?.kind === "constant" && l.json ? l.json : undefined;
+        if (!inst && !c) continue;
+        out += `    Link field '${spec.name}':\n`;
+        out += inst ? inst.report(level, 6) : constLinkReport(c!, level, 6);
       }
+      if (one) break;
     }
-    return out +
-      ` Total ${links} CA link${links === 1 ? "" : "s"}; ${connected} connected, ${
-        links - connected
-      } not connected.\n`;
+    return out;
+  }
+
+  /** dbcar [rec] [level]: CA links and their state, in base's layout. */
+  dbcar(name?: string, level = 0): string {
+    const one = name && name !== "*" ? name : undefined;
+    let out = one ? `CA links in record named '${one}'\n\n` : "CA links in all records\n\n";
+    let links = 0, connected = 0, noRead = 0, noWrite = 0, disconnects = 0;
+    const line = (rec: IocRecord, field: string, arrow: string, pv: string, d: number) =>
+      `${rec.name.padStart(28)}.${field.padEnd(4)} ${arrow} ${pv.padEnd(28)}  (${d}, 0)\n`;
+    for (const rec of this.#recordsByType()) {
+      if (one && rec.name !== one) continue;
+      for (const spec of rec.type.linkFields) {
+        const field = spec.name;
+        const l = rec.links[field];
+        if (l?.kind !== "pv" || (this.#db.record(l.record) && l.process !== "CA")) continue;
+        links++;
+        const pv = l.explicitField ? `${l.record}.${l.field}` : l.record;
+        const info = this.#db.remoteInfo(rec, field);
+        if (info?.connected) {
+          connected++;
+          disconnects += info.disconnects;
+          if (!info.read) noRead++;
+          if (!info.write) noWrite++;
+          if (level > 1) {
+            const rights = ["No Access", "Read Only", "Write Only", "Read/Write"][
+              (info.read ? 1 : 0) | (info.write ? 2 : 0)
+            ];
+            out += line(rec, field, "==>", pv, info.disconnects);
+            out += `${"".padStart(21)} [${
+              spec.type === "INLINK" ? "IN" : "  "
+            }      ] host ${info.host}, ${rights}\n`;
+          }
+        } else if (level > 0) out += line(rec, field, "-->", pv, info?.disconnects ?? 0);
+      }
+      if (one) break;
+    }
+    if ((level > 1 && connected > 0) || (level > 0 && links !== connected)) out += "\n";
+    out += `Total ${links} CA link${links !== 1 ? "s" : ""}; `;
+    out += `${connected} connected, ${links - connected} not connected.\n`;
+    out += `    ${noRead} can't read, ${noWrite} can't write.`;
+    out += `  (${disconnects} disconnects, 0 writes prohibited)\n\n`;
+    return out;
   }
 
   /** scanppl [period]: the records of each periodic scan list. */

@@ -238,6 +238,14 @@ export interface ServedPv {
    */
   canRead?(ctx?: PutContext): boolean;
   /**
+   * Optional: registers a listener told when this PV's access rights may have changed at run
+   * time (an access security input changed, rules were reloaded, the record's ASG was
+   * written). Servers then ask {@link ServedPv.canRead} and {@link ServedPv.canWrite} again
+   * and tell each client whose rights changed (CA: a new ACCESS_RIGHTS message). Returns the
+   * function that removes the listener.
+   */
+  watchAccess?(listener: () => void): () => void;
+  /**
    * Validates and applies a put. Resolves when the put has completed; rejects with
    * PutRefusedError (lib/core) saying why when it is refused, leaving the value unchanged.
    */

@@ -63,8 +63,28 @@ interface Channel {
   sid: number;
   pv: ServedPv;
   subs: Map<number, Subscription>;
-  /** Read access, decided when the channel is created (as the rights sent then). */
+  /** Read access, as last sent in ACCESS_RIGHTS. */
   readable: boolean;
+  /** The AccessRight bits last sent. */
+  rights: number;
+  /** Stops watching the PV's access rights (PVs that can change them at run time). */
+  unwatchAccess?: () => void;
+}
+
+/** What casr shows of one circuit. */
+export interface CaCircuitReport {
+  /** "ip:port" of the client. */
+  peer: string;
+  /** CLIENT_NAME. */
+  user: string;
+  /** HOST_NAME. */
+  host: string;
+  /** The client's CA minor protocol version. */
+  minorVersion: number;
+  /** The priority the client asked for (VERSION). */
+  priority: number;
+  /** Its channels, in creation order. */
+  channels: { name: string; read: boolean; write: boolean; subscriptions: number }[];
 }
 
 interface Subscription {
@@ -238,6 +258,8 @@ export class CaCircuit {
   #writing = false;
   #closed = false;
   #clientMinor = 0;
+  /** -1 until the client's VERSION says. */
+  #priority = -1;
   /** Bytes handed to the transport and not yet written. */
   #inFlight = 0;
   /** Requests held back while the client is not reading its replies. */
@@ -427,6 +449,8 @@ export class CaCircuit {
           throw new RemoteProtocolError(`client protocol minor version ${m.dataCount} is too old`);
         }
         if (m.dataCount) this.#clientMinor = m.dataCount;
+        // The data type field of the circuit's first VERSION carries its priority.
+        if (m.dataCount && this.#priority < 0) this.#priority = m.dataType;
         return;
       case CaCommand.CLIENT_NAME:
       case CaCommand.HOST_NAME:
@@ -506,11 +530,11 @@ export class CaCircuit {
       return;
     }
     const sid = this.#allocSid();
-    const readable = pv.canRead?.(this.#ctx()) ?? true;
-    const ch: Channel = { cid, sid, pv, subs: new Map(), readable };
+    const rights = this.#rightsOf(pv);
+    const readable = (rights & AccessRight.READ) !== 0;
+    const ch: Channel = { cid, sid, pv, subs: new Map(), readable, rights };
     this.#channels.set(sid, ch);
-    const rights = (readable ? AccessRight.READ : 0) |
-      (pv.canWrite(this.#ctx()) ? AccessRight.WRITE : 0);
+    ch.unwatchAccess = pv.watchAccess?.(() => this.#recheckAccess(ch));
     encodeMessage(this.#out, { command: CaCommand.ACCESS_RIGHTS, param1: cid, param2: rights });
     const native = caNative(pv.type);
     // Old clients cannot take an extended header; they get the largest plain count.
@@ -535,6 +559,43 @@ export class CaCircuit {
     const ch = this.#channels.get(m.param1);
     if (!ch) this.#error(m, 0xffffffff, Eca.BADCHID, "Bad resource identifier");
     return ch;
+  }
+
+  #rightsOf(pv: ServedPv): number {
+    const ctx = this.#ctx();
+    return ((pv.canRead?.(ctx) ?? true) ? AccessRight.READ : 0) |
+      (pv.canWrite(ctx) ? AccessRight.WRITE : 0);
+  }
+
+  /**
+   * Asks a channel's PV again for this client's rights and, when they differ from those
+   * last sent, sends ACCESS_RIGHTS (RSRV does so from its asLib client callback).
+   */
+  #recheckAccess(ch: Channel): void {
+    if (this.#closed || this.#channels.get(ch.sid) !== ch) return;
+    const rights = this.#rightsOf(ch.pv);
+    if (rights === ch.rights) return;
+    ch.rights = rights;
+    ch.readable = (rights & AccessRight.READ) !== 0;
+    encodeMessage(this.#out, { command: CaCommand.ACCESS_RIGHTS, param1: ch.cid, param2: rights });
+    this.#scheduleFlush();
+  }
+
+  /** What casr shows of this circuit. */
+  report(): CaCircuitReport {
+    return {
+      peer: this.#opts.peer,
+      user: this.#user,
+      host: this.#host,
+      minorVersion: this.#clientMinor,
+      priority: Math.max(0, this.#priority),
+      channels: [...this.#channels.values()].map((ch) => ({
+        name: ch.pv.name,
+        read: ch.readable,
+        write: ch.pv.canWrite(this.#ctx()),
+        subscriptions: ch.subs.size,
+      })),
+    };
   }
 
   #readable(type: number): boolean {
@@ -824,6 +885,8 @@ export class CaCircuit {
 
   #dropChannel(ch: Channel): void {
     for (const sub of [...ch.subs.values()]) this.#dropSub(sub);
+    ch.unwatchAccess?.();
+    ch.unwatchAccess = undefined;
   }
 
   #clearChannel(m: CaMessage): void {

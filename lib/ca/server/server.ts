@@ -11,7 +11,7 @@ import { type CaServerConfig, readEpicsConfig } from "../../core/env.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { PvProvider } from "../../pv/types.ts";
 import { caView } from "../../pv/provider.ts";
-import { CaCircuit } from "./circuit.ts";
+import { CaCircuit, type CaCircuitReport } from "./circuit.ts";
 import { answerSearch, encodeBeacon } from "./search.ts";
 
 /** How to start a {@link CaServer}. */
@@ -42,6 +42,20 @@ export function beaconDelay(n: number, maxPeriodMs: number): number {
   return Math.min(20 * 2 ** Math.min(n, 30), maxPeriodMs);
 }
 
+/** What {@link CaServer.report} returns (the data of RSRV's casr). */
+export interface CaServerReport {
+  /** The connected clients. */
+  clients: CaCircuitReport[];
+  /** One entry per interface: TCP and UDP "ip:port", and the last name search received. */
+  servers: {
+    tcp: string;
+    udp: string;
+    lastSearch: { from: string; minor: number };
+  }[];
+  /** Beacon destinations, "ip:port". */
+  beacons: string[];
+}
+
 /** A running Channel Access server. Dispose it (or call close) to stop it. */
 export class CaServer implements AsyncDisposable {
   readonly #opts: CaServerOptions;
@@ -58,6 +72,8 @@ export class CaServer implements AsyncDisposable {
   #closed = false;
   #tcpPort = 0;
   #udpPort = 0;
+  /** Per UDP socket: who sent the last datagram and the CA minor version it announced. */
+  #lastSearch = new Map<Deno.DatagramConn, { from: string; minor: number }>();
 
   private constructor(opts: CaServerOptions, config: CaServerConfig) {
     this.#opts = opts;
@@ -105,6 +121,26 @@ export class CaServer implements AsyncDisposable {
     let n = 0;
     for (const c of this.#circuits) n += c.channelCount;
     return n;
+  }
+
+  /**
+   * What casr reports: the clients, the sockets (with the last name search each received)
+   * and where beacons go.
+   */
+  report(): CaServerReport {
+    return {
+      clients: [...this.#circuits].map((c) => c.report()),
+      servers: this.#udp.map((u, i) => {
+        const tcp = this.#listeners[i]?.addr as Deno.NetAddr | undefined;
+        const udp = u.addr as Deno.NetAddr;
+        return {
+          tcp: tcp ? `${tcp.hostname}:${tcp.port}` : "",
+          udp: `${udp.hostname}:${udp.port}`,
+          lastSearch: this.#lastSearch.get(u) ?? { from: "0.0.0.0:0", minor: 0 },
+        };
+      }),
+      beacons: this.#beaconTargets().map((t) => `${t.hostname}:${t.port}`),
+    };
   }
 
   /** Tells every client with a channel to `name` that it is gone (SERVER_DISCONN). */
@@ -238,6 +274,12 @@ export class CaServer implements AsyncDisposable {
       }
       const addr = from as Deno.NetAddr;
       if (ignore.has(addr.hostname)) continue;
+      // A datagram that starts with VERSION (command 0) names its protocol minor version.
+      const version = data.length >= 16 && data[0] === 0 && data[1] === 0;
+      this.#lastSearch.set(udp, {
+        from: `${addr.hostname}:${addr.port}`,
+        minor: version ? (data[6] << 8) | data[7] : 0,
+      });
       let reply: Uint8Array | undefined;
       try {
         reply = answerSearch(data, this.#provider, this.#tcpPort, w);

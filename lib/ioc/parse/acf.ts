@@ -13,6 +13,7 @@ import { CALC_NARGS, CalcSyntaxError, compileCalc } from "../calc/mod.ts";
 import type { CalcProgram } from "../calc/mod.ts";
 import { expandMacros } from "../../core/macros.ts";
 import { IocParseError } from "./errors.ts";
+import { tokenize, type TokenRules } from "./_tokens.ts";
 
 /** Access rights, weakest first. */
 export type AcfAccess = "NONE" | "READ" | "WRITE";
@@ -68,59 +69,32 @@ interface Tok {
 const KEYWORDS = new Set(["UAG", "HAG", "ASG", "RULE", "CALC"]);
 const isName = (c: string) => /[a-zA-Z0-9_\-+:.[\]<>;]/.test(c);
 
+const RULES: TokenRules = {
+  quotes: '"',
+  isBare: isName,
+  punct: "(){},",
+  unclosed: "Newline in quoted string, closing quote missing",
+  invalidChar: (c) => {
+    const code = c.charCodeAt(0);
+    return code >= 0x20 && code < 0x7f
+      ? `Invalid character '${c}'`
+      : `Invalid character 0x${code.toString(16).padStart(2, "0")}`;
+  },
+};
+
 function lex(text: string, report: (reason: string, line: number, column: number) => void): Tok[] {
-  const out: Tok[] = [];
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < text.length;) {
-    const c = text[i];
-    const column = i - lineStart + 1;
-    if (c === "\n") {
-      line++;
-      lineStart = ++i;
-    } else if (c === " " || c === "\t" || c === "\r") i++;
-    else if (c === "#") {
-      while (i < text.length && text[i] !== "\n") i++;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"' && text[j] !== "\n") j += text[j] === "\\" ? 2 : 1;
-      if (j >= text.length || text[j] !== '"') {
-        report("Newline in quoted string, closing quote missing", line, column);
-        i = j;
-        continue;
-      }
-      out.push({ kind: "str", text: text.slice(i + 1, j), line, column });
-      i = j + 1;
-    } else if (isName(c)) {
-      let j = i;
-      while (j < text.length && isName(text[j])) j++;
-      const word = text.slice(i, j);
-      const kind: Kind = KEYWORDS.has(word)
-        ? "kw"
-        : /^INP[A-L]$/.test(word)
-        ? "inp"
-        : /^[0-9]+$/.test(word)
-        ? "int"
-        : "str";
-      out.push({ kind, text: word, line, column });
-      i = j;
-    } else if ("(){},".includes(c)) {
-      out.push({ kind: "punct", text: c, line, column });
-      i++;
-    } else {
-      const code = c.charCodeAt(0);
-      report(
-        code >= 0x20 && code < 0x7f
-          ? `Invalid character '${c}'`
-          : `Invalid character 0x${code.toString(16).padStart(2, "0")}`,
-        line,
-        column,
-      );
-      i++;
-    }
-  }
-  out.push({ kind: "eof", text: "", line, column: text.length - lineStart + 1 });
-  return out;
+  return tokenize(text, RULES, report).map((t): Tok => {
+    if (t.kind === "quoted") return { ...t, kind: "str" };
+    if (t.kind !== "bare") return { ...t, kind: t.kind };
+    const kind: Kind = KEYWORDS.has(t.text)
+      ? "kw"
+      : /^INP[A-L]$/.test(t.text)
+      ? "inp"
+      : /^[0-9]+$/.test(t.text)
+      ? "int"
+      : "str";
+    return { ...t, kind };
+  });
 }
 
 class Abort extends Error {}

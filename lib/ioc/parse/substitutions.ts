@@ -14,6 +14,7 @@
 
 import { expandMacros, macroMap } from "../../core/macros.ts";
 import { IocParseError } from "./errors.ts";
+import { tokenize, type TokenRules } from "./_tokens.ts";
 
 /** One `dbLoadRecords(template, macros)` that the substitution file asks for. */
 export interface SubstitutionSet {
@@ -59,47 +60,23 @@ interface Tok {
 
 const isBare = (c: string) => /[a-zA-Z0-9_\-+:./\\[\]<>;]/.test(c);
 
+const RULES: TokenRules = {
+  quotes: "\"'",
+  isBare,
+  punct: "{}=,",
+  unclosed: "Newline in string, closing quote missing",
+  invalidChar: (c) => `invalid character '${c}'`,
+};
+
 function lex(text: string, report: (reason: string, line: number, column: number) => void): Tok[] {
-  const out: Tok[] = [];
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < text.length;) {
-    const c = text[i];
-    const column = i - lineStart + 1;
-    if (c === "\n") {
-      line++;
-      lineStart = ++i;
-    } else if (c === " " || c === "\t" || c === "\r") i++;
-    else if (c === "#") {
-      while (i < text.length && text[i] !== "\n") i++;
-    } else if (c === '"' || c === "'") {
-      let j = i + 1;
-      while (j < text.length && text[j] !== c && text[j] !== "\n") j += text[j] === "\\" ? 2 : 1;
-      if (j >= text.length || text[j] !== c) {
-        report("Newline in string, closing quote missing", line, column);
-        i = j;
-        continue;
-      }
-      out.push({ kind: "quote", text: text.slice(i + 1, j), line, column });
-      i = j + 1;
-    } else if (isBare(c)) {
-      let j = i;
-      while (j < text.length && isBare(text[j])) j++;
-      const word = text.slice(i, j);
-      const tok: Tok = { kind: "word", text: word, line, column };
-      if (word === "file" || word === "pattern" || word === "global") tok.keyword = true;
-      out.push(tok);
-      i = j;
-    } else if ("{}=,".includes(c)) {
-      out.push({ kind: c as Kind, text: c, line, column });
-      i++;
-    } else {
-      report(`invalid character '${c}'`, line, column);
-      i++;
-    }
-  }
-  out.push({ kind: "eof", text: "", line, column: text.length - lineStart + 1 });
-  return out;
+  return tokenize(text, RULES, report).map((t): Tok => {
+    if (t.kind === "quoted") return { ...t, kind: "quote" };
+    if (t.kind === "punct") return { ...t, kind: t.text as Kind };
+    if (t.kind === "eof") return { ...t, kind: "eof" };
+    const tok: Tok = { ...t, kind: "word" };
+    if (t.text === "file" || t.text === "pattern" || t.text === "global") tok.keyword = true;
+    return tok;
+  });
 }
 
 class Abort extends Error {}

@@ -834,7 +834,9 @@ export class PvaServerConnection {
     }
     switch (req.command) {
       case PvaCommand.GET:
-        this.#sendData(op, req.subcmd);
+        // Rights can change while the operation lives (access security inputs): ask again.
+        if (op.channel.pv.canRead?.(this.#ctx()) ?? true) this.#sendData(op, req.subcmd);
+        else this.#opError(req, `No read access to "${op.channel.pv.name}"`);
         break;
       case PvaCommand.PUT:
         if (req.subcmd & PvaSubcmd.GET) {

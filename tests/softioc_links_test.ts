@@ -1,0 +1,222 @@
+/**
+ * JSON links, dbState, dbjlr, dbcar and casr through the softioc shell, compared with the
+ * output EPICS base 7.0.8.1's softIoc gave for the same database and commands (recorded in
+ * tests/fixtures/ioc/jlinks.expected), and side by side with softIoc when it is on PATH.
+ *
+ * Normalised in both: C pointers (lnkDebug's trace and dbStateShow print addresses) become
+ * ADDR, this machine's host name HOST, ports PORT; the version banner is left out.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { epicsConfigFrom } from "../lib/core/env.ts";
+import { CaContext } from "../lib/ca/client/context.ts";
+import { findTool } from "./_pva_server_tools.ts";
+import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+
+const SOFTIOC = findTool("softIoc", []);
+const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
+const OURS = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  "--quiet",
+  "--config",
+  `${REPO_ROOT}/deno.json`,
+  `${REPO_ROOT}/cli/softioc.ts`,
+];
+const HOST = (() => {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+})();
+
+function iocEnv(port: number): Record<string, string> {
+  const repeater = freePort([port]);
+  const pva = freePort([port, repeater]);
+  return {
+    ...LOOPBACK_ENV,
+    EPICS_CAS_SERVER_PORT: String(port),
+    EPICS_CA_SERVER_PORT: String(port),
+    EPICS_CA_REPEATER_PORT: String(repeater),
+    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeater}`,
+    EPICS_PVAS_SERVER_PORT: String(pva),
+    EPICS_PVAS_BROADCAST_PORT: String(pva),
+    NO_COLOR: "1",
+    INIT_CWD: FIXTURES,
+  };
+}
+
+function normalise(text: string): string {
+  return text
+    .replace(/^#{20,}\n(##.*\n)+#{20,}\n/m, "")
+    .replace(/0x[0-9a-f]{4,}|\(nil\)/g, "ADDR")
+    .replaceAll(` host ${HOST},`, " host HOST,")
+    .replaceAll(`'${HOST}'`, "'HOST'")
+    .replace(/(127\.0\.0\.1|0\.0\.0\.0):\d+/g, "$1:PORT");
+}
+
+/** Runs an IOC on jlinks.db with commands on stdin; returns its stdout. */
+async function shellRun(cmd: string[], commands: string): Promise<string> {
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), "-d", "jlinks.db"],
+    cwd: FIXTURES,
+    env: iocEnv(freePort()),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(commands + "exit\n"));
+  await w.close();
+  const out = await child.output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+const COMMANDS = Deno.readTextFileSync(`${FIXTURES}/jlinks.cmd`);
+const EXPECTED = Deno.readTextFileSync(`${FIXTURES}/jlinks.expected`);
+
+Deno.test("softioc: JSON links, dbState, dbjlr, dbcar and casr print what base's softIoc printed", async () => {
+  const ours = normalise(await shellRun(OURS, COMMANDS));
+  assert.equal(ours, normalise(EXPECTED));
+});
+
+Deno.test({
+  name: `softioc: JSON links and dbjlr/dbcar/casr side by side with softIoc${
+    SOFTIOC ? "" : " (ignored: softIoc not on PATH)"
+  }`,
+  ignore: !SOFTIOC,
+  async fn() {
+    const [base, ours] = await Promise.all([
+      shellRun([SOFTIOC!], COMMANDS),
+      shellRun(OURS, COMMANDS),
+    ]);
+    assert.equal(normalise(ours), normalise(base));
+  },
+});
+
+/** An IOC kept running, its shell fed a line at a time, with a CA client connected. */
+async function casrWithClient(cmd: string[]): Promise<string> {
+  const port = freePort();
+  const env = iocEnv(port);
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), "-d", "jlinks.db"],
+    cwd: FIXTURES,
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  const readUntil = async (marker: RegExp) => {
+    const deadline = Date.now() + 30_000;
+    while (!marker.test(text)) {
+      const r = await reader.read();
+      if (r.done || Date.now() > deadline) throw new Error(`IOC output stopped:\n${text}`);
+      text += dec.decode(r.value, { stream: true });
+    }
+  };
+  try {
+    await readUntil(/#{20,}\n(##.*\n)+#{20,}\n/);
+    await using ctx = new CaContext({
+      config: epicsConfigFrom({ ...LOOPBACK_ENV, EPICS_CA_ADDR_LIST: `127.0.0.1:${port}` }).ca,
+      user: "casr-user",
+      host: "casr-host",
+      repeater: false,
+    });
+    const a = ctx.channel("jl:calc");
+    const b = ctx.channel("jl:state.VAL");
+    await a.connected(10);
+    await b.connected(10);
+    const start = text.length;
+    // `dbl longin` prints "jl:const": the end of what the casr commands printed.
+    await w.write(new TextEncoder().encode("casr\ncasr 1\ncasr 2\ncasr 3\ndbl longin\n"));
+    await readUntil(/epics> dbl longin\njl:const\n/);
+    // From the first command on (base prints its prompt before reading a line, we with it).
+    const got = text.slice(start).replace(/(epics> )?dbl longin\njl:const\n/, "");
+    return "epics> " + got.slice(got.indexOf("casr\n")).replace(/epics> $/, "");
+  } finally {
+    await w.write(new TextEncoder().encode("exit\n")).catch(() => {});
+    await w.close().catch(() => {});
+    await reader.cancel().catch(() => {});
+    await child.status;
+  }
+}
+
+const CASR_EXPECTED = `epics> casr
+Channel Access Server V4.13
+1 client connected.
+epics> casr 1
+Channel Access Server V4.13
+1 client connected:
+    TCP client at 127.0.0.1:PORT 'casr-host':
+\tUser 'casr-user', V4.13, Priority = 0, 2 Channels
+CAS-TCP server on 127.0.0.1:PORT with
+    CAS-UDP name server on 127.0.0.1:PORT
+Sending CAS-beacons to 1 address:
+    127.0.0.1:PORT
+epics> casr 2
+Channel Access Server V4.13
+1 client connected:
+    TCP client at 127.0.0.1:PORT 'casr-host':
+\tUser 'casr-user', V4.13, Priority = 0, 2 Channels
+        Channel: 'jl:calc'
+        Channel: 'jl:state.VAL'
+CAS-TCP server on 127.0.0.1:PORT with
+    CAS-UDP name server on 127.0.0.1:PORT
+\tLast name requested by 127.0.0.1:PORT:
+\tUser '', V4.13, Priority = 0, 0 Channels
+Sending CAS-beacons to 1 address:
+    127.0.0.1:PORT
+epics> casr 3
+Channel Access Server V4.13
+1 client connected:
+    TCP client at 127.0.0.1:PORT 'casr-host':
+\tUser 'casr-user', V4.13, Priority = 0, 2 Channels
+        Channel: 'jl:calc'
+            field_type=DBF_DOUBLE (8 bytes), dbr_type=DBF_DOUBLE, 1 element, no filters
+            # on eventq=0, access=rw
+        Channel: 'jl:state.VAL'
+            field_type=DBF_ENUM (2 bytes), dbr_type=DBF_ENUM, 1 element, no filters
+            # on eventq=0, access=rw
+CAS-TCP server on 127.0.0.1:PORT with
+    CAS-UDP name server on 127.0.0.1:PORT
+\tLast name requested by 127.0.0.1:PORT:
+\tUser '', V4.13, Priority = 0, 0 Channels
+Sending CAS-beacons to 1 address:
+    127.0.0.1:PORT
+`;
+
+/**
+ * RSRV binds a unicast and a broadcast UDP socket per interface and words them so; our
+ * server has one socket per interface, which RSRV words "CAS-UDP name server on". Base's
+ * pair of lines (and the second socket's last search) is folded into that one form.
+ */
+function foldUdp(text: string): string {
+  return text.replace(
+    / {4}CAS-UDP unicast name server on (\S+)\n((?:\t.*\n)*) {4}CAS-UDP broadcast name server on \S+\n((?:\t.*\n)*)/g,
+    (_m, addr: string, uni: string, bcast: string) => {
+      // The socket that got the client's search is the one whose report is kept.
+      const got = /127\.0\.0\.1:PORT/.test(uni) ? uni : bcast;
+      return `    CAS-UDP name server on ${addr}\n${got}`;
+    },
+  );
+}
+
+Deno.test("casr 0..3 with a CA client connected, in RSRV's wording", async () => {
+  assert.equal(normalise(await casrWithClient(OURS)), CASR_EXPECTED);
+});
+
+Deno.test({
+  name: `casr 0..3 side by side with softIoc${SOFTIOC ? "" : " (ignored: softIoc not on PATH)"}`,
+  ignore: !SOFTIOC,
+  async fn() {
+    const base = foldUdp(normalise(await casrWithClient([SOFTIOC!])));
+    assert.equal(base, CASR_EXPECTED);
+  },
+});
