@@ -219,10 +219,6 @@ Deno.test({
   },
 });
 
-/** Fields whose DBR_CTRL_DOUBLE still differs: calc/calcout inputs take units, precision,
- * display and alarm limits from the record their link reads (not done yet). */
-const CTRL_KNOWN = new Set(["p:calc.A", "p:calc.LA", "p:co.A", "p:co.LA"]);
-
 async function getCtrl(port: number, names: string[]): Promise<string[]> {
   const c = captureIO(port);
   await caget(["-w", "5", "-d", "DBR_CTRL_DOUBLE", ...names], c.io);
@@ -245,10 +241,8 @@ Deno.test({
     const [a, b] = await Promise.all([getCtrl(base.port, names), getCtrl(ours.port, names)]);
     assert.equal(a.length, names.length);
     const diffs = names.flatMap((n, i) =>
-      a[i] === b[i] || CTRL_KNOWN.has(n) ? [] : [`base:\n${a[i]}\nours:\n${b[i]}`]
+      a[i] === b[i] ? [] : [`base:\n${a[i]}\nours:\n${b[i]}`]
     );
     assert.deepEqual(diffs, [], `${diffs.length} of ${names.length} differ`);
-    // The known differences are still there (remove them from CTRL_KNOWN once fixed).
-    for (const n of CTRL_KNOWN) assert.notEqual(b[names.indexOf(n)], a[names.indexOf(n)], n);
   },
 });

@@ -23,7 +23,7 @@ import {
   scanPeriod,
 } from "./record_type.ts";
 import { RECORD_SUPPORT } from "./records.ts";
-import type { DeviceSupport, IocRecord, LinkRead, RecordIo } from "./types.ts";
+import type { DeviceSupport, IocRecord, LinkRead, RecordIo, Subroutine } from "./types.ts";
 
 /** One field of a record definition (the shape lib/ioc/parse produces). */
 export interface RecordFieldDef {
@@ -121,6 +121,8 @@ export interface IocDatabaseOptions {
   warn?: (message: string) => void;
   /** Factory of links to PVs not in this database (CA links); absent = such links fail. */
   remoteLinks?: RemoteLinkFactory;
+  /** Subroutines sub records can name in SNAM/INAM (more can be added to `subroutines`). */
+  subroutines?: Iterable<[string, Subroutine]>;
 }
 
 /** A link to a PV outside the database (CA link). */
@@ -210,6 +212,8 @@ export interface InitHooks {
 export class IocDatabase implements RecordIo {
   /** The device supports, by DTYP. */
   readonly devices: DeviceRegistry;
+  /** Subroutines by name, for sub records' SNAM and INAM (base's registryFunctionAdd). */
+  readonly subroutines: Map<string, Subroutine>;
   #records = new Map<string, IocRecord>();
   #names = new Map<string, IocRecord>();
   #order: IocRecord[] = [];
@@ -239,6 +243,27 @@ export class IocDatabase implements RecordIo {
     this.#access = options.access;
     this.#warn = options.warn ?? (() => {});
     this.#remote = options.remoteLinks;
+    this.subroutines = new Map(options.subroutines ?? []);
+  }
+
+  /** The subroutine registered under a name. */
+  subroutine(name: string): Subroutine | undefined {
+    return this.subroutines.get(name);
+  }
+
+  /** Prints a note that does not stop the IOC. */
+  warn(message: string): void {
+    this.#warn(message);
+  }
+
+  /** Moves a record to another SCAN, updating the scan lists (simulation mode's SSCN swap). */
+  setScan(rec: IocRecord, scan: number): void {
+    const old = rec.f.SCAN as number;
+    if (old === scan) return;
+    if (this.#initialized) this.#scanDelete(rec, old, String(rec.f.EVNT));
+    rec.f.SCAN = scan;
+    if (this.#initialized) this.#scanAdd(rec);
+    this.#post(rec, "SCAN", PvChange.VALUE | PvChange.LOG);
   }
 
   /** Whether iocInit has run. */
@@ -1323,6 +1348,8 @@ export class IocDatabase implements RecordIo {
     }
     const oldScan = rec.f.SCAN as number;
     const oldEvnt = String(rec.f.EVNT);
+    // Scalars only: the special handling of array fields does not look at the old value.
+    const before = spec.type === "NOACCESS" ? undefined : rec.f[field];
     if (spec.type === "NOACCESS") {
       this.#putArray(rec, spec, value, count);
     } else {
@@ -1367,7 +1394,7 @@ export class IocDatabase implements RecordIo {
     if (field === "VAL" && spec.type !== "NOACCESS") rec.f.UDF = 0;
     if (this.#initialized) {
       try {
-        rec.support.special?.(rec, this, field);
+        rec.support.special?.(rec, this, field, before);
       } catch (e) {
         throw new PutRefusedError((e as Error).message, "handler");
       }
@@ -1478,11 +1505,16 @@ function deadbandExceeded(v: number, last: number, deadband: number): boolean {
   return Math.abs(v - last) > deadband;
 }
 
+/** Input record types whose init loads a constant SIOL into SVAL (recGblInitConstantLink). */
+const SVAL_TYPES = new Set(["ai", "bi", "mbbi", "mbbiDirect", "longin", "int64in", "stringin", "event"]);
+
 function defaultConstantTarget(rec: IocRecord, field: string): string | undefined {
   if (field === "INP" || field === "DOL") return rec.support.io === "output" ? undefined : "VAL";
   if (/^INP[A-U]$/.test(field)) return field.slice(3);
   if (field === "SDIS") return "DISA";
-  if (field === "SIML") return "SIMM";
+  // SIML is loaded into SIMM by the record support (recGblInitSimm, with the SSCN swap);
+  // SIOL only into the SVAL of the input types that have one.
+  if (field === "SIOL") return SVAL_TYPES.has(rec.type.name) ? "SVAL" : undefined;
   if (field === "SELL") return "SELN";
   if (/^DOL[0-9A-F]$/.test(field)) return `DO${field.slice(3)}`;
   if (field === "NVL") return "SELN";

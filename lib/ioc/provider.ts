@@ -167,6 +167,129 @@ function specialMeta(
   return undefined;
 }
 
+/** Record types whose inputs A..L (and LA..LL) describe themselves by their INPx target. */
+const INPUTS_FROM_LINKS = new Set(["calc", "calcout", "sub"]);
+
+/**
+ * The input link whose target's metadata a field shows, as base's record supports ask
+ * dbGetUnits/dbGetPrecision/dbGetGraphicLimits/dbGetAlarmLimits of it: INPx for calc,
+ * calcout and sub fields A..L and LA..LL, DOLn for seq's DOn.
+ */
+function metaLink(type: string, name: string): string | undefined {
+  if (INPUTS_FROM_LINKS.has(type)) {
+    const m = /^L?([A-L])$/.exec(name);
+    return m ? `INP${m[1]}` : undefined;
+  }
+  if (type === "seq") {
+    const m = /^DO([1-9A-F])$/.exec(name);
+    return m ? `DOL${m[1]}` : undefined;
+  }
+  return undefined;
+}
+
+/** A loop of links (A of one calc reading A of another...) stops after this many. */
+const MAX_META_DEPTH = 8;
+
+/**
+ * Metadata of a field described by a link. Only a DB link answers (the target field's
+ * units, precision, display and alarm limits, as dbGet with those options gives them);
+ * constants, empty, hardware and CA links leave what the record support pre-fills: no
+ * units, no display or alarm limits and the record's PREC (seq clamps it as recGblGetPrec
+ * does). Control limits are always the field type's range (recGblGetControlDouble).
+ */
+function linkedMeta(
+  db: IocDatabase,
+  rec: IocRecord,
+  linkField: string,
+  range: readonly [number, number] | undefined,
+  depth: number,
+): ValueMeta {
+  const l = rec.links[linkField];
+  const target = l?.kind === "pv" && l.process !== "CA" && depth < MAX_META_DEPTH
+    ? db.record(l.record)
+    : undefined;
+  const spec = target?.type.byName.get(l?.kind === "pv" ? l.field : "");
+  if (!target || !spec) {
+    let precision = rec.f.PREC as number;
+    if (rec.type.name === "seq" && (precision < 0 || precision > 15)) precision = 15;
+    return { units: "", precision, display: [0, 0], control: range };
+  }
+  const t = fieldMeta(db, target, spec, depth + 1);
+  const floating = spec.type === "DOUBLE" || spec.type === "FLOAT";
+  return {
+    units: t.units ?? "",
+    precision: floating ? t.precision ?? 0 : 0,
+    display: t.display ?? [0, 0],
+    control: range,
+    alarm: t.alarm,
+  };
+}
+
+/**
+ * The metadata (units, precision, limits) base's record support answers for one field, as
+ * dbGet with DBR_UNITS/DBR_PRECISION/DBR_GR_DOUBLE/DBR_CTRL_DOUBLE/DBR_AL_DOUBLE gives it.
+ * @param db the database (link targets are looked up in it)
+ * @param rec the record
+ * @param field the field
+ * @param depth how many links led here (a loop of links stops after a few)
+ * @returns the metadata
+ */
+export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, depth = 0): ValueMeta {
+  const isVal = field.name === "VAL";
+  const name = field.name;
+  const own = rec.support.meta;
+  const range = TYPE_RANGE[field.type];
+  const special = specialMeta(rec, name, range);
+  if (special) return special;
+  const via = metaLink(rec.type.name, name);
+  if (via) return linkedMeta(db, rec, via, range, depth);
+  // Links have no units, precision or limits (but seq's DOLn, see specialMeta).
+  if (field.isLink) return NO_META;
+  if (own && (isVal || VALUE_LIKE.has(name))) {
+    const m = own(rec);
+    if (isVal) return rec.type.name === "bo" ? { ...m, control: [0, 65535] } : m;
+    const v = withoutStates(m);
+    // Record supports that answer display limits for these fields but not control ones
+    // (dfanout), or neither (calcout's OVAL), leave base's defaults: the type's range.
+    if (rec.type.name === "calcout" && (name === "OVAL" || name === "POVL")) {
+      return { units: v.units, precision: v.precision, display: range, control: range };
+    }
+    if (rec.type.name === "dfanout") return { ...v, control: range };
+    return v;
+  }
+  const t = field.type;
+  // Record types whose support has no display-limit routine report none (bi, fanout...);
+  // bo reports its fields' type ranges as control limits.
+  if (!HAS_GRAPHIC.has(rec.type.name)) {
+    if (rec.type.name !== "bo") return NO_META;
+    const c = t === "ENUM" ? [0, 65535] as const : range;
+    return c ? { control: c } : NO_META;
+  }
+  const f = rec.f;
+  if (INPUT_LIKE.test(name) && (t === "DOUBLE" || t === "FLOAT")) {
+    // calc/sel inputs, seq values, compress limits: display limits of the record (or
+    // none), no units, the type's range as control limits.
+    const d = typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] as const : [0, 0] as const;
+    return { display: d, control: rec.type.name === "compress" ? [0, 0] : range };
+  }
+  // longin/longout give EGU to their LONG fields, int64in/int64out to their INT64 ones;
+  // ai/ao to their DOUBLE fields but the conversion ones; no one to SDLY.
+  const integerEgu = (t === "LONG" && rec.type.name.startsWith("long")) ||
+    (t === "INT64" && rec.type.name.startsWith("int64"));
+  const noEgu = (name === "SDLY" && rec.type.name === "waveform") ||
+    /^(long|int64)/.test(rec.type.name) && !integerEgu ||
+    ((rec.type.name === "ai" || rec.type.name === "ao") && /^(ASLO|AOFF|SMOO)$/.test(name));
+  if (t === "ENUM") return { display: [0, 0], control: [0, 65535] };
+  if (t === "MENU" || t === "DEVICE" || t === "STRING") return NO_META;
+  const floating = t === "DOUBLE" || t === "FLOAT";
+  return {
+    units: (floating || integerEgu) && !noEgu && typeof f.EGU === "string" ? f.EGU : "",
+    precision: floating && typeof f.PREC === "number" ? f.PREC : 0,
+    display: range,
+    control: range,
+  };
+}
+
 /** A channel onto one field of one record. */
 export class FieldChannel implements ServedPv {
   /** The channel name. */
@@ -286,57 +409,7 @@ export class FieldChannel implements ServedPv {
   }
 
   #meta(): ValueMeta {
-    const rec = this.record;
-    const name = this.field.name;
-    const own = rec.support.meta;
-    const range = TYPE_RANGE[this.field.type];
-    const special = specialMeta(rec, name, range);
-    if (special) return special;
-    // Links have no units, precision or limits (but seq's DOLn, see specialMeta).
-    if (this.field.isLink) return NO_META;
-    if (own && (this.#isVal || VALUE_LIKE.has(name))) {
-      const m = own(rec);
-      if (this.#isVal) return rec.type.name === "bo" ? { ...m, control: [0, 65535] } : m;
-      const v = withoutStates(m);
-      // Record supports that answer display limits for these fields but not control ones
-      // (dfanout), or neither (calcout's OVAL), leave base's defaults: the type's range.
-      if (rec.type.name === "calcout" && (name === "OVAL" || name === "POVL")) {
-        return { units: v.units, precision: v.precision, display: range, control: range };
-      }
-      if (rec.type.name === "dfanout") return { ...v, control: range };
-      return v;
-    }
-    const t = this.field.type;
-    // Record types whose support has no display-limit routine report none (bi, fanout...);
-    // bo reports its fields' type ranges as control limits.
-    if (!HAS_GRAPHIC.has(rec.type.name)) {
-      if (rec.type.name !== "bo") return NO_META;
-      const c = t === "ENUM" ? [0, 65535] as const : range;
-      return c ? { control: c } : NO_META;
-    }
-    const f = rec.f;
-    if (INPUT_LIKE.test(name) && (t === "DOUBLE" || t === "FLOAT")) {
-      // calc/sel inputs, seq values, compress limits: display limits of the record (or
-      // none), no units, the type's range as control limits.
-      const d = typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] as const : [0, 0] as const;
-      return { display: d, control: rec.type.name === "compress" ? [0, 0] : range };
-    }
-    // longin/longout give EGU to their LONG fields, int64in/int64out to their INT64 ones;
-    // ai/ao to their DOUBLE fields but the conversion ones; no one to SDLY.
-    const integerEgu = (t === "LONG" && rec.type.name.startsWith("long")) ||
-      (t === "INT64" && rec.type.name.startsWith("int64"));
-    const noEgu = (name === "SDLY" && rec.type.name === "waveform") ||
-      /^(long|int64)/.test(rec.type.name) && !integerEgu ||
-      ((rec.type.name === "ai" || rec.type.name === "ao") && /^(ASLO|AOFF|SMOO)$/.test(name));
-    if (t === "ENUM") return { display: [0, 0], control: [0, 65535] };
-    if (t === "MENU" || t === "DEVICE" || t === "STRING") return NO_META;
-    const floating = t === "DOUBLE" || t === "FLOAT";
-    return {
-      units: (floating || integerEgu) && !noEgu && typeof f.EGU === "string" ? f.EGU : "",
-      precision: floating && typeof f.PREC === "number" ? f.PREC : 0,
-      display: range,
-      control: range,
-    };
+    return fieldMeta(this.#db, this.record, this.field);
   }
 
   /** Registers a listener; returns the function that removes it. */
