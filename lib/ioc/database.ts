@@ -892,7 +892,7 @@ export class IocDatabase implements RecordIo {
     f.AMSG = msg;
     f.NSEV = 0;
     f.NSTA = 0;
-    f.NAMSG = "";
+    // Base 7.0.8.1 leaves NAMSG as it is (it is replaced only by a worse alarm's message).
     if (prevSevr === sevr && prevStat === stat && prevMsg === msg) return 0;
     if (!f.ACKT || sevr >= (f.ACKS as number)) {
       if (f.ACKS !== sevr) {
@@ -1095,25 +1095,24 @@ export class IocDatabase implements RecordIo {
     const l = rec.links[field];
     if (!l || l.kind !== "pv") return undefined;
     const target = l.process === "CA" ? undefined : this.#names.get(l.record);
+    // setLinkAlarm: a failed read raises LINK/INVALID naming the link field.
+    const failed = () => {
+      this.setSevr(rec, AlarmStatus.LINK, INVALID, `field ${field}`);
+      return undefined;
+    };
     if (!target) {
       const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
       const got = remote?.connected ? remote.get() : undefined;
-      if (!got) {
-        this.setSevr(rec, AlarmStatus.LINK, INVALID);
-        return undefined;
-      }
+      if (!got) return failed();
       this.#maximize(rec, l.severity, got.severity, got.status);
-      return convertRead(got.value, want);
+      return convertRead(got.value, want) ?? failed();
     }
     if (l.process === "PP" && (target.f.SCAN as number) === SCAN_PASSIVE && target !== rec) {
       this.process(target);
     }
     this.#maximize(rec, l.severity, target.f.SEVR as number, target.f.STAT as number);
     const v = l.field === "RTYP" ? target.type.name : target.f[l.field];
-    if (v === undefined) {
-      this.setSevr(rec, AlarmStatus.LINK, INVALID);
-      return undefined;
-    }
+    if (v === undefined) return failed();
     const spec = target.type.byName.get(l.field);
     if (spec?.type === "MENU" || spec?.type === "DEVICE" || spec?.type === "ENUM") {
       if (want === "string") {
@@ -1126,12 +1125,12 @@ export class IocDatabase implements RecordIo {
       // A bi/mbbi VAL read as a number is its index.
     }
     if (spec?.type === "NOACCESS" || typeof v === "object") {
-      if (typeof v === "string") return convertRead(v, want);
+      if (typeof v === "string") return convertRead(v, want) ?? failed();
       const shape = target.support.arrayShape?.(target);
       const count = shape
         ? (target.f[shape.countField] as number)
         : (v as ArrayLike<unknown>).length;
-      return convertRead(v, want, count);
+      return convertRead(v, want, count) ?? failed();
     }
     if (
       target.type.name === "bi" || target.type.name === "bo" || target.type.name.startsWith("mbb")
@@ -1140,7 +1139,7 @@ export class IocDatabase implements RecordIo {
         return { value: enumString(target, "VAL", v as number), count: 1 };
       }
     }
-    return convertRead(v, want);
+    return convertRead(v, want) ?? failed();
   }
 
   #maximize(rec: IocRecord, ms: string, sevr: number, stat: number): void {
@@ -1506,7 +1505,16 @@ function deadbandExceeded(v: number, last: number, deadband: number): boolean {
 }
 
 /** Input record types whose init loads a constant SIOL into SVAL (recGblInitConstantLink). */
-const SVAL_TYPES = new Set(["ai", "bi", "mbbi", "mbbiDirect", "longin", "int64in", "stringin", "event"]);
+const SVAL_TYPES = new Set([
+  "ai",
+  "bi",
+  "mbbi",
+  "mbbiDirect",
+  "longin",
+  "int64in",
+  "stringin",
+  "event",
+]);
 
 function defaultConstantTarget(rec: IocRecord, field: string): string | undefined {
   if (field === "INP" || field === "DOL") return rec.support.io === "output" ? undefined : "VAL";
@@ -1571,7 +1579,34 @@ function bytesToString(b: ArrayLike<number>, count: number): string {
   );
 }
 
-function convertRead(v: FieldValue, want: string, count?: number): LinkRead {
+/** Leading number of a string as C's strtod reads it (base's string to double conversion). */
+const STRTOD =
+  /^\s*([+-]?(?:0x[0-9a-f]+(?:\.[0-9a-f]*)?(?:p[+-]?\d+)?|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf(?:inity)?|nan))/i;
+
+/**
+ * A string as dbGetLink converts it to a number: "" is 0, a leading number is read (the
+ * rest is ignored, as epicsParseFloat64 with units), anything else is no number.
+ */
+function stringNumber(s: string): number | undefined {
+  if (s === "") return 0;
+  const m = STRTOD.exec(s);
+  if (!m) return undefined;
+  const t = m[1].toLowerCase().replace(/^([+-]?)inf(inity)?$/, "$1Infinity");
+  if (/^[+-]?nan$/.test(t)) return NaN;
+  if (/^[+-]?0x/.test(t)) {
+    const neg = t.startsWith("-");
+    const [int, frac = ""] = t.replace(/^[+-]?0x/, "").split("p")[0].split(".");
+    const exp = Number(t.split("p")[1] ?? 0);
+    let v = parseInt(int || "0", 16);
+    for (let i = 0; i < frac.length; i++) v += parseInt(frac[i], 16) / 16 ** (i + 1);
+    v *= 2 ** exp;
+    return neg ? -v : v;
+  }
+  return Number(t);
+}
+
+/** A value read through a link as the type asked for; undefined when it does not convert. */
+function convertRead(v: FieldValue, want: string, count?: number): LinkRead | undefined {
   if (want === "array") {
     if (typeof v === "object") return { value: v, count: count ?? v.length };
     return { value: [v] as unknown as FieldValue, count: 1 };
@@ -1581,8 +1616,8 @@ function convertRead(v: FieldValue, want: string, count?: number): LinkRead {
     return { value: typeof one === "number" ? String(one) : String(one ?? ""), count: 1 };
   }
   if (typeof one === "string") {
-    const n = Number(one.trim() === "" ? 0 : one);
-    return { value: n, count: 1 };
+    const n = stringNumber(one);
+    return n === undefined ? undefined : { value: n, count: 1 };
   }
   return { value: one === undefined ? 0 : Number(one), count: 1 };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AlarmStatus } from "../core/alarm.ts";
 import { copyInto } from "./records.ts";
 import type { DeviceSupport, IocRecord, RecordIo } from "./types.ts";
 
@@ -54,7 +55,11 @@ function softIo(raw: boolean): DeviceSupport["io"] {
     const field = raw && RAW_TYPES.has(t) ? "RVAL" : field0;
     if (INPUT_TYPES.has(t)) {
       const link = "INP";
-      if (ioc.isConstantLink(rec, link)) return raw ? undefined : "noConvert";
+      if (ioc.isConstantLink(rec, link)) {
+        // devAiSoft answers "don't convert" and the ai then takes UDF from VAL.
+        if (t === "ai" && !raw) rec.f.UDF = Number.isNaN(rec.f.VAL as number) ? 1 : 0;
+        return raw ? undefined : "noConvert";
+      }
       const r = ioc.getLink(rec, link, want);
       if (r) {
         if (want === "array") {
@@ -87,6 +92,40 @@ export const SOFT_DEVICES: readonly DeviceSupport[] = [
     },
   },
 ];
+
+/**
+ * Base's "getenv" device support (devSiEnviron, devLsiEnviron): a stringin or lsi whose
+ * INP is `@NAME` reads the environment variable NAME; an unset one empties VAL and
+ * raises UDF with severity UDFS ("No such ENV").
+ * @param getenv the environment the IOC sees (its shell's, epicsEnvSet included)
+ * @returns the device support
+ */
+export function environDevice(getenv: (name: string) => string | undefined): DeviceSupport {
+  return {
+    dtyp: "getenv",
+    recordTypes: ["stringin", "lsi"],
+    io(rec, ioc) {
+      const l = rec.links.INP;
+      if (l?.kind !== "hw" || !l.text.startsWith("@")) {
+        throw new Error(`${rec.name}.INP must be an INST_IO link "@NAME"`);
+      }
+      const v = getenv(l.text.slice(1));
+      const f = rec.f;
+      if (v === undefined) {
+        f.VAL = "";
+        f.UDF = 1;
+        ioc.setSevr(rec, AlarmStatus.UDF, f.UDFS as number, "No such ENV");
+        if (rec.type.name === "lsi") f.LEN = 1;
+        return "noConvert";
+      }
+      const max = rec.type.name === "lsi" ? (f.SIZV as number) - 1 : 39;
+      const bytes = new TextEncoder().encode(v);
+      f.VAL = bytes.length > max ? new TextDecoder().decode(bytes.slice(0, max)) : v;
+      f.UDF = 0;
+      return "noConvert";
+    },
+  };
+}
 
 /** The device supports an IOC knows, by (record type, DTYP). */
 export class DeviceRegistry {

@@ -59,6 +59,7 @@ const HAS_GRAPHIC = new Set([
   "int64out",
   "sel",
   "seq",
+  "sub",
   "subArray",
   "waveform",
   "aai",
@@ -121,11 +122,16 @@ function specialMeta(
     case "seq":
       if (/^DLY[1-9A-F]$/.test(name)) return DELAY;
       if (/^DOL[1-9A-F]$/.test(name)) return { ...DELAY, precision: 0 };
-      if (name === "DO0") return { display: range, control: range };
+      if (name === "DO0") {
+        const p = f.PREC as number;
+        return { precision: p < 0 || p > 15 ? 15 : p, display: range, control: range };
+      }
       return undefined;
     case "calcout":
       if (name === "ODLY") return { ...DELAY, display: [f.LOPR as number, 1e300] };
-      if (name === "PVAL" || name === "IVOV") return { display: range, control: range };
+      if (name === "PVAL" || name === "IVOV") {
+        return { precision: f.PREC as number, display: range, control: range };
+      }
       return undefined;
     case "bo":
       if (name === "HIGH") return { units: "s", precision: 2, control: [0, 100000] };
@@ -173,7 +179,7 @@ const INPUTS_FROM_LINKS = new Set(["calc", "calcout", "sub"]);
 /**
  * The input link whose target's metadata a field shows, as base's record supports ask
  * dbGetUnits/dbGetPrecision/dbGetGraphicLimits/dbGetAlarmLimits of it: INPx for calc,
- * calcout and sub fields A..L and LA..LL, DOLn for seq's DOn.
+ * calcout and sub fields A..L and LA..LL, DOL(n-1) for seq's DOn and LNKn.
  */
 function metaLink(type: string, name: string): string | undefined {
   if (INPUTS_FROM_LINKS.has(type)) {
@@ -181,8 +187,10 @@ function metaLink(type: string, name: string): string | undefined {
     return m ? `INP${m[1]}` : undefined;
   }
   if (type === "seq") {
-    const m = /^DO([1-9A-F])$/.exec(name);
-    return m ? `DOL${m[1]}` : undefined;
+    // Base's seq finds the group of DOn and LNKn one group too early (its link groups
+    // start at DLY0): DOn and LNKn show what DOL(n-1) reads.
+    const m = /^(DO|LNK)([1-9A-F])$/.exec(name);
+    return m ? `DOL${(parseInt(m[2], 16) - 1).toString(16).toUpperCase()}` : undefined;
   }
   return undefined;
 }
@@ -242,7 +250,11 @@ export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, dep
   const special = specialMeta(rec, name, range);
   if (special) return special;
   const via = metaLink(rec.type.name, name);
-  if (via) return linkedMeta(db, rec, via, range, depth);
+  if (via) {
+    const m = linkedMeta(db, rec, via, range, depth);
+    // A link field (seq's LNKn) has no precision and no control limits.
+    return field.isLink ? { ...m, precision: 0, control: [0, 0] } : m;
+  }
   // Links have no units, precision or limits (but seq's DOLn, see specialMeta).
   if (field.isLink) return NO_META;
   if (own && (isVal || VALUE_LIKE.has(name))) {

@@ -448,14 +448,21 @@ function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefine
   }
 }
 
-function fetchLetters(rec: IocRecord, io: RecordIo): void {
+/**
+ * fetch_values of calc/calcout: every non-constant INPx into A..L (a failed read leaves
+ * its letter). Returns whether all succeeded (the expression runs only then).
+ */
+function fetchLetters(rec: IocRecord, io: RecordIo): boolean {
   const f = rec.f;
+  let ok = true;
   for (const c of CALC_LETTERS) {
     const link = `INP${c}`;
     if (io.isConstantLink(rec, link)) continue;
     const r = io.getLink(rec, link, "number");
     if (r) f[c] = r.value as number;
+    else ok = false;
   }
+  return ok;
 }
 
 function calcSpecial(fields: string[]) {
@@ -493,11 +500,18 @@ function mbbSdef(rec: IocRecord): boolean {
   return false;
 }
 
+/**
+ * MASK of the multi-bit records: NOBT ones unless given; the raw soft device supports
+ * make it all ones without NOBT and shift it by SHFT.
+ */
 function mbbMask(rec: IocRecord): void {
   const f = rec.f;
   const nobt = num(f, "NOBT");
-  if (nobt > 0 && !f.MASK) {
-    f.MASK = (nobt >= 32 ? 0xffffffff : (2 ** nobt - 1)) * 2 ** num(f, "SHFT") >>> 0;
+  if (!f.MASK && nobt <= 32) f.MASK = nobt >= 32 ? 0xffffffff : 2 ** nobt - 1;
+  if (rec.dev?.dtyp === "Raw Soft Channel") {
+    if (nobt === 0) f.MASK = 0xffffffff;
+    const shft = num(f, "SHFT");
+    if (shft > 0 && shft < 32) f.MASK = (num(f, "MASK") << shft) >>> 0;
   }
 }
 
@@ -595,6 +609,7 @@ const ai: RecordSupport = {
     }
     f.INIT = 0;
     limitAlarms(rec, io);
+    KEEP_RAW(rec);
   }),
   meta: analogMeta("HOPR"),
 };
@@ -670,9 +685,15 @@ function maskedRaw(f: F, raw: boolean): number {
   return num(f, "MASK") && !raw ? (r & num(f, "MASK")) >>> 0 : r;
 }
 
+/** init_record of bi/bo/mbbi: the last-posted and last-alarm values start at VAL. */
+const KEEP_STATE = keep(["MLST", "VAL"], ["LALM", "VAL"], ["ORAW", "RVAL"]);
+
 const bi: RecordSupport = {
   posting: "change",
   io: "input",
+  init(rec, _io, pass) {
+    if (pass === 1) KEEP_STATE(rec);
+  },
   process: inputProcess((rec, io, fromRaw, raw) => {
     const f = rec.f;
     if (fromRaw) {
@@ -692,6 +713,11 @@ function boRaw(f: F): void {
 const bo: RecordSupport = {
   posting: "change",
   io: "output",
+  init(rec, _io, pass) {
+    if (pass !== 1) return;
+    boRaw(rec.f);
+    KEEP_STATE(rec);
+  },
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
@@ -726,9 +752,10 @@ const mbbi: RecordSupport = {
   io: "input",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
-    // Without NOBT the mbbi keeps every bit of RVAL (base's MASK is all ones).
-    if (pass === 0 && !rec.f.NOBT && !rec.f.MASK) rec.f.MASK = 0xffffffff;
-    if (pass === 1) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+    if (pass === 1) {
+      rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+      KEEP_STATE(rec);
+    }
   },
   special(rec, _io, field) {
     if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
@@ -900,7 +927,6 @@ const longout: RecordSupport = {
       f.PVAL = f.VAL;
       return undefined;
     },
-    done: keep(["PVAL", "VAL"]),
   }),
   meta: intMeta("DRVH"),
 };
@@ -1083,8 +1109,7 @@ const calc: RecordSupport = {
   special: calcSpecial(["CALC"]),
   process(rec, io) {
     const f = rec.f;
-    fetchLetters(rec, io);
-    const v = runCalc(rec, io, "CALC");
+    const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC") : undefined;
     if (v !== undefined) {
       f.VAL = v;
       f.UDF = Number.isNaN(v) ? 1 : 0;
@@ -1110,8 +1135,7 @@ const calcout: RecordSupport = {
   process(rec, io) {
     const f = rec.f;
     if (!f.PACT) {
-      fetchLetters(rec, io);
-      const v = runCalc(rec, io, "CALC");
+      const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC") : undefined;
       if (v !== undefined) {
         f.VAL = v;
         f.UDF = Number.isNaN(v) ? 1 : 0;
