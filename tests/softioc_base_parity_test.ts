@@ -243,7 +243,7 @@ Deno.test({
     await using ours = await startIoc(OURS);
     const [a, b] = await Promise.all([getCtrl(base.port, names), getCtrl(ours.port, names)]);
     assert.equal(a.length, names.length);
-    const diffs = names.flatMap((n, i) => a[i] === b[i] ? [] : [`base:\n${a[i]}\nours:\n${b[i]}`]);
+    const diffs = names.flatMap((_n, i) => a[i] === b[i] ? [] : [`base:\n${a[i]}\nours:\n${b[i]}`]);
     assert.deepEqual(diffs, [], `${diffs.length} of ${names.length} differ`);
   },
 });
