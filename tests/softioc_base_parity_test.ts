@@ -257,6 +257,7 @@ function fixtureRecords(file: string): [string, string][] {
 function fieldNames(records: [string, string][]): string[] {
   const names: string[] = [];
   for (const [rec, type] of records) {
+    names.push(`${rec}.RTYP`);
     for (const f of recordType(type)!.fields) {
       if (f.type !== "NOACCESS" || f.name === "VAL") names.push(`${rec}.${f.name}`);
     }

@@ -486,6 +486,16 @@ export class FieldChannel implements ServedPv {
   }
 }
 
+/** RTYP, the record type's name: no field of the .dbd tables, but every record answers it. */
+const RTYP: FieldSpec = {
+  name: "RTYP",
+  type: "STRING",
+  special: "SPC_NOMOD",
+  size: 40,
+  index: -1,
+  isLink: false,
+};
+
 /**
  * Serves a database's records over any protocol server that takes a provider.
  * @example
@@ -538,7 +548,7 @@ export class IocProvider implements PvProvider {
       field = base.slice(dot + 1);
       if (!rec) return undefined;
     } else if (long) return undefined;
-    const spec = rec.type.byName.get(field);
+    const spec = field === "RTYP" ? RTYP : rec.type.byName.get(field);
     if (!spec) return undefined;
     if (spec.type === "NOACCESS") {
       const shaped = field === "VAL" &&

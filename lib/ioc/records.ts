@@ -8,7 +8,8 @@
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
 import { formatPrintf } from "./printf.ts";
-import { type FieldValue, menuChoices, recordType } from "./record_type.ts";
+import { type FieldValue, menuChoices, recordType, SCALAR_OF_DBF } from "./record_type.ts";
+import type { DbfType } from "./dbd/types.ts";
 import { initSimm, simmPut, simulatedRead, simulatedWrite, simulationMode } from "./simulation.ts";
 import type { ArrayShape, IocRecord, RecordIo, RecordSupport, ValueMeta } from "./types.ts";
 import type { ScalarType } from "../pv/types.ts";
@@ -312,20 +313,10 @@ export function arrayFor(ftvl: string, n: number): FieldValue {
   }
 }
 
-const SCALAR_OF_FTVL: Record<string, ScalarType> = {
-  STRING: "string",
-  CHAR: "int8",
-  UCHAR: "uint8",
-  SHORT: "int16",
-  USHORT: "uint16",
-  ENUM: "uint16",
-  LONG: "int32",
-  ULONG: "uint32",
-  INT64: "int64",
-  UINT64: "uint64",
-  FLOAT: "float32",
-  DOUBLE: "float64",
-};
+/** The element type of a menuFtype choice (the DBF type of the same name). */
+function scalarOfFtvl(ftvl: string): ScalarType {
+  return SCALAR_OF_DBF[ftvl as DbfType] ?? "float64";
+}
 
 function ftvlOf(rec: IocRecord): string {
   return menuChoices("menuFtype")[rec.f.FTVL as number] ?? "DOUBLE";
@@ -362,7 +353,7 @@ function arrayInit(maxField: string) {
 
 function arrayShape(maxField: string, countField = "NORD") {
   return (rec: IocRecord): ArrayShape => ({
-    scalar: rec.type.name === "compress" ? "float64" : SCALAR_OF_FTVL[ftvlOf(rec)] ?? "float64",
+    scalar: rec.type.name === "compress" ? "float64" : scalarOfFtvl(ftvlOf(rec)),
     max: num(rec.f, maxField),
     countField,
   });
@@ -1069,7 +1060,7 @@ const subArray: RecordSupport = {
     rec.pvt.buffer = arrayFor(ftvlOf(rec), num(f, "MALM"));
   },
   arrayShape: (rec) => ({
-    scalar: SCALAR_OF_FTVL[ftvlOf(rec)] ?? "float64",
+    scalar: scalarOfFtvl(ftvlOf(rec)),
     max: num(rec.f, "MALM"),
     countField: "NORD",
   }),
