@@ -353,6 +353,25 @@ Deno.test({
       until(ours.port, "r:ai_sdly.PACT", "0"),
     ]);
     await compareAll(base, ours, names, "after puts");
+    // Out of simulation again, severities through SIOL, delayed and device-made writes.
+    for (const ioc of [base, ours]) {
+      await put(ioc.port, "r:ai_sim.SIMM", "0");
+      await put(ioc.port, "r:ai_sim.PROC", "1");
+      await put(ioc.port, "r:ai_sscn.SIMM", "0");
+      await put(ioc.port, "r:ao_sim.SIMM", "0");
+      await put(ioc.port, "r:ao_sim", "6");
+      await put(ioc.port, "r:src", "46");
+      await put(ioc.port, "r:ai_ms.PROC", "1");
+      await put(ioc.port, "r:bi_inp.PROC", "1");
+      await put(ioc.port, "r:aao_sim", "1.5");
+      await put(ioc.port, "r:ao_sdly", "2.5");
+      await put(ioc.port, "r:li_bad.PROC", "1");
+    }
+    await Promise.all([
+      until(base.port, "r:ao_sdly.PACT", "0"),
+      until(ours.port, "r:ao_sdly.PACT", "0"),
+    ]);
+    await compareAll(base, ours, names, "after leaving simulation");
   },
 });
 

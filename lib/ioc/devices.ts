@@ -48,13 +48,19 @@ const INPUT_TYPES = new Set([
   "aai",
 ]);
 
+/** devAaiSoft/devAaoSoft read and write SIOL instead of INP/OUT while SIMM is YES. */
+function simulating(rec: IocRecord): boolean {
+  const t = rec.type.name;
+  return (t === "aai" || t === "aao") && rec.f.SIMM === 1;
+}
+
 function softIo(raw: boolean): DeviceSupport["io"] {
   return (rec: IocRecord, ioc: RecordIo) => {
     const t = rec.type.name;
     const [field0, want] = SOFT_FIELD[t] ?? ["VAL", "number"];
     const field = raw && RAW_TYPES.has(t) ? "RVAL" : field0;
     if (INPUT_TYPES.has(t)) {
-      const link = "INP";
+      const link = simulating(rec) ? "SIOL" : "INP";
       if (ioc.isConstantLink(rec, link)) {
         // devAiSoft answers "don't convert" and the ai then takes UDF from VAL.
         if (t === "ai" && !raw) rec.f.UDF = Number.isNaN(rec.f.VAL as number) ? 1 : 0;
@@ -74,7 +80,8 @@ function softIo(raw: boolean): DeviceSupport["io"] {
       }
       return raw ? undefined : "noConvert";
     }
-    ioc.putLink(rec, "OUT", rec.f[field], want === "array" ? rec.f.NORD as number : undefined);
+    const out = simulating(rec) ? "SIOL" : "OUT";
+    ioc.putLink(rec, out, rec.f[field], want === "array" ? rec.f.NORD as number : undefined);
     return undefined;
   };
 }
