@@ -128,14 +128,17 @@ export type SimulatedRead = "noConvert" | "raw" | undefined;
 
 type SimIn = (rec: IocRecord, io: RecordIo, mode: 1 | 2) => SimulatedRead;
 
-/** VAL from SVAL (YES) or RVAL from SVAL (RAW), for records with SVAL. */
+/**
+ * VAL from SVAL (YES) or RVAL from SVAL (RAW), for records with SVAL; `valBits` masks
+ * what an enum VAL keeps (base assigns the ULONG SVAL to the 16-bit VAL).
+ */
 function svalInto(valBits: number | undefined): SimIn {
   return (rec, io, mode) => {
     if (!readSval(rec, io)) return "noConvert";
     const f = rec.f;
     const sval = f.SVAL as number;
     if (mode === Simm.YES) {
-      f.VAL = valBits === undefined ? sval : (sval & valBits) >>> 0;
+      f.VAL = valBits === undefined ? f.SVAL : (sval & valBits) >>> 0;
       f.UDF = 0;
       return "noConvert";
     }
@@ -164,20 +167,8 @@ const SIM_IN: Readonly<Record<string, SimIn | "device">> = {
   mbbiDirect: svalInto(undefined),
   longin: svalInto(undefined),
   int64in: svalInto(undefined),
-  stringin(rec, io) {
-    if (readSval(rec, io)) {
-      rec.f.VAL = rec.f.SVAL;
-      rec.f.UDF = 0;
-    }
-    return "noConvert";
-  },
-  event(rec, io) {
-    if (readSval(rec, io)) {
-      rec.f.VAL = rec.f.SVAL;
-      rec.f.UDF = 0;
-    }
-    return "noConvert";
-  },
+  stringin: svalInto(undefined),
+  event: svalInto(undefined),
   lsi(rec, io) {
     // dbGetLinkLS straight into VAL; a constant SIOL leaves VAL.
     if (io.isConstantLink(rec, "SIOL")) {
