@@ -9,7 +9,7 @@
 
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
-import { epicsTimeFromMillis } from "../core/time.ts";
+import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { FieldValueError, formatFieldValue, integerFor, parseFieldText } from "./fields.ts";
@@ -254,6 +254,13 @@ export class IocDatabase implements RecordIo {
   /** Prints a note that does not stop the IOC. */
   warn(message: string): void {
     this.#warn(message);
+  }
+
+  /** The TIME of the record a DB link reads; undefined for constant, hardware and CA links. */
+  linkTime(rec: IocRecord, field: string): EpicsTimeStamp | undefined {
+    const l = rec.links[field];
+    if (!l || l.kind !== "pv" || l.process === "CA") return undefined;
+    return this.#names.get(l.record)?.time;
   }
 
   /** Moves a record to another SCAN, updating the scan lists (simulation mode's SSCN swap). */

@@ -9,6 +9,7 @@
  */
 
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import { epicsTimeFromMillis } from "../core/time.ts";
 import { INT_RANGE } from "./record_type.ts";
 import type { FieldValue } from "./record_type.ts";
 import { copyInto } from "./records.ts";
@@ -210,8 +211,23 @@ export function simulatedRead(
   mode: 1 | 2,
 ): SimulatedRead | "device" {
   const sim = SIM_IN[rec.type.name];
-  if (sim === undefined || sim === "device") return "device";
-  return sim(rec, io, mode);
+  if (sim === undefined || sim === "device") {
+    simulatedTime(rec, io, true);
+    return "device";
+  }
+  const r = sim(rec, io, mode);
+  simulatedTime(rec, io, true);
+  return r;
+}
+
+/**
+ * recGblGetTimeStampSimm with TSE -2 ("device time"): a simulating input takes the time
+ * of what SIOL reads (the current time for a constant SIOL), an output the current time.
+ */
+function simulatedTime(rec: IocRecord, io: RecordIo, input: boolean): void {
+  if (rec.f.TSE !== -2) return;
+  const t = input && !io.isConstantLink(rec, "SIOL") ? io.linkTime(rec, "SIOL") : undefined;
+  rec.time = t ?? epicsTimeFromMillis(io.now());
 }
 
 /** The field each output record type writes to SIOL in mode YES and in mode RAW. */
@@ -233,6 +249,7 @@ const SIM_OUT: Readonly<Record<string, readonly [string, string?] | "device">> =
  * when the record type writes through its device support even in simulation (aao).
  */
 export function simulatedWrite(rec: IocRecord, io: RecordIo, mode: 1 | 2): "device" | undefined {
+  simulatedTime(rec, io, false);
   const out = SIM_OUT[rec.type.name];
   if (out === undefined || out === "device") return "device";
   const field = mode === Simm.RAW && out[1] ? out[1] : out[0];

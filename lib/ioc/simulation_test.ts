@@ -184,3 +184,22 @@ Deno.test(
     assert.equal(db.getField("a"), 5);
   },
 );
+
+Deno.test(
+  { ...opts, name: "TSE -2 in simulation: the time of what SIOL reads, else now" },
+  async () => {
+    let now = 1e12;
+    using db = startIoc([
+      rec("ao", "src", { VAL: "1" }),
+      rec("ai", "a", { SIMM: "YES", SIOL: "src", TSE: "-2" }),
+      rec("ai", "c", { SIMM: "YES", SIOL: "3", TSE: "-2" }),
+    ], { clock: () => now });
+    await db.putField("src.PROC", 1);
+    const t = db.record("src")!.time;
+    now += 5000;
+    await db.putField("a.PROC", 1);
+    assert.deepEqual(db.record("a")!.time, t);
+    await db.putField("c.PROC", 1);
+    assert.equal(db.record("c")!.time.secPastEpoch, db.record("src")!.time.secPastEpoch + 5);
+  },
+);

@@ -143,6 +143,8 @@ export interface RecordIo {
   process(rec: IocRecord): void;
   /** The IOC clock, in milliseconds since 1970. */
   now(): number;
+  /** The time stamp of what a DB link reads (dbGetTimeStamp); undefined for other links. */
+  linkTime(rec: IocRecord, field: string): EpicsTimeStamp | undefined;
   /** Moves a record to another SCAN (scanDelete, new SCAN, scanAdd), as simulation mode's SSCN does. */
   setScan(rec: IocRecord, scan: number): void;
   /** A subroutine registered under this name (sub records' SNAM and INAM). */
