@@ -315,6 +315,7 @@ export class FieldChannel implements ServedPv {
   readonly #db: IocDatabase;
   readonly #long: boolean;
   readonly #isVal: boolean;
+  readonly #viaLink: boolean;
   #listeners = new Set<PvListener>();
   #unwatch: (() => void) | undefined;
 
@@ -326,6 +327,7 @@ export class FieldChannel implements ServedPv {
     this.field = field;
     this.#long = long;
     this.#isVal = field.name === "VAL";
+    this.#viaLink = metaLink(record.type.name, field.name) !== undefined;
     this.type = this.#typeInfo();
   }
 
@@ -374,7 +376,8 @@ export class FieldChannel implements ServedPv {
   /** The current state (cached until the record changes). */
   snapshot(): PvSnapshot {
     const rec = this.record;
-    if (this.#snap && this.#snapVersion === rec.version) return this.#snap;
+    // Metadata read through a link changes with another record: no cache then.
+    if (this.#snap && this.#snapVersion === rec.version && !this.#viaLink) return this.#snap;
     const snap = this.#build();
     this.#snap = snap;
     this.#snapVersion = rec.version;

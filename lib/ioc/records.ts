@@ -106,10 +106,10 @@ function readValue(rec: IocRecord, io: RecordIo): Promise<unknown> | undefined {
 function writeValue(
   rec: IocRecord,
   io: RecordIo,
-  device: () => Promise<unknown> | undefined,
+  device: DeviceWrite = runDevice,
 ): Promise<unknown> | undefined {
   const mode = simulationMode(rec, io);
-  if (mode === "off") return device();
+  if (mode === "off") return device(rec, io);
   if (mode === "failed") return undefined;
   if (mode instanceof Promise) return mode;
   if (simulatedWrite(rec, io, mode) === "device") return runDevice(rec, io, true);
@@ -132,6 +132,9 @@ function inputProcess(
   };
 }
 
+/** A device write: the device support's, or a record type's condition around it. */
+type DeviceWrite = (rec: IocRecord, io: RecordIo) => Promise<unknown> | undefined;
+
 /** The steps of an output record's processing that differ by type. */
 interface OutputSteps {
   /** Unless PACT: DOL, conversion, alarms. */
@@ -139,24 +142,19 @@ interface OutputSteps {
   /** What IVOA "Set output to IVOV" sets (VAL = IVOV when absent). */
   ivov?(rec: IocRecord): void;
   /** The device write (longout's OOPT decides whether there is one). */
-  device?(rec: IocRecord, io: RecordIo): Promise<unknown> | undefined;
+  device?: DeviceWrite;
   /** Once written: the copies base's monitor() keeps (ORAW, OVAL, PVAL...). */
   done?(rec: IocRecord, io: RecordIo): void;
 }
 
 /** An output record's processing: compute, write (IVOA, simulation, device), then `done`. */
 function outputProcess(steps: OutputSteps): RecordSupport["process"] {
-  const device = steps.device;
+  const { compute, ivov, device, done } = steps;
   return (rec, io) => {
-    if (!rec.f.PACT) steps.compute(rec, io);
-    const p = writeOutput(
-      rec,
-      io,
-      steps.ivov && (() => steps.ivov!(rec)),
-      device ? () => device(rec, io) : () => runDevice(rec, io),
-    );
+    if (!rec.f.PACT) compute(rec, io);
+    const p = writeOutput(rec, io, ivov, device);
     if (p) return p;
-    steps.done?.(rec, io);
+    done?.(rec, io);
   };
 }
 
@@ -247,15 +245,15 @@ function fetchDol(rec: IocRecord, io: RecordIo, want: "number" | "string" = "num
 function writeOutput(
   rec: IocRecord,
   io: RecordIo,
-  setIvov?: () => void,
-  device: () => Promise<unknown> | undefined = () => runDevice(rec, io),
+  setIvov?: (rec: IocRecord) => void,
+  device?: DeviceWrite,
 ): Promise<unknown> | undefined {
   const f = rec.f;
   if ((f.NSEV as number) >= INVALID) {
     const ivoa = f.IVOA as number | undefined;
     if (ivoa === 1) return undefined;
     if (ivoa === 2 && !f.PACT) {
-      if (setIvov) setIvov();
+      if (setIvov) setIvov(rec);
       else f.VAL = f.IVOV;
     }
   }

@@ -155,3 +155,15 @@ Deno.test(
     assert.equal(db.getField("ok"), 12);
   },
 );
+
+Deno.test(
+  { ...opts, name: "an input's metadata follows a change of its link's target" },
+  async () => {
+    using db = start([rec("ao", "src", { EGU: "V" }), rec("calc", "c", { INPA: "src" })]);
+    const p = new IocProvider(db);
+    const ch = p.lookup("c.A")!;
+    assert.equal(ch.snapshot().display.units, "V");
+    await db.putField("src.EGU", "mV");
+    assert.equal(ch.snapshot().display.units, "mV");
+  },
+);
