@@ -1102,24 +1102,19 @@ export class IocDatabase implements RecordIo {
     const l = rec.links[field];
     if (!l || l.kind !== "pv") return undefined;
     const target = l.process === "CA" ? undefined : this.#names.get(l.record);
-    // setLinkAlarm: a failed read raises LINK/INVALID naming the link field.
-    const failed = () => {
-      this.setSevr(rec, AlarmStatus.LINK, INVALID, `field ${field}`);
-      return undefined;
-    };
     if (!target) {
       const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
       const got = remote?.connected ? remote.get() : undefined;
-      if (!got) return failed();
+      if (!got) return this.#linkFailed(rec, field);
       this.#maximize(rec, l.severity, got.severity, got.status);
-      return convertRead(got.value, want) ?? failed();
+      return convertRead(got.value, want) ?? this.#linkFailed(rec, field);
     }
     if (l.process === "PP" && (target.f.SCAN as number) === SCAN_PASSIVE && target !== rec) {
       this.process(target);
     }
     this.#maximize(rec, l.severity, target.f.SEVR as number, target.f.STAT as number);
     const v = l.field === "RTYP" ? target.type.name : target.f[l.field];
-    if (v === undefined) return failed();
+    if (v === undefined) return this.#linkFailed(rec, field);
     const spec = target.type.byName.get(l.field);
     if (spec?.type === "MENU" || spec?.type === "DEVICE" || spec?.type === "ENUM") {
       if (want === "string") {
@@ -1132,12 +1127,12 @@ export class IocDatabase implements RecordIo {
       // A bi/mbbi VAL read as a number is its index.
     }
     if (spec?.type === "NOACCESS" || typeof v === "object") {
-      if (typeof v === "string") return convertRead(v, want) ?? failed();
+      if (typeof v === "string") return convertRead(v, want) ?? this.#linkFailed(rec, field);
       const shape = target.support.arrayShape?.(target);
       const count = shape
         ? (target.f[shape.countField] as number)
         : (v as ArrayLike<unknown>).length;
-      return convertRead(v, want, count) ?? failed();
+      return convertRead(v, want, count) ?? this.#linkFailed(rec, field);
     }
     if (
       target.type.name === "bi" || target.type.name === "bo" || target.type.name.startsWith("mbb")
@@ -1146,7 +1141,13 @@ export class IocDatabase implements RecordIo {
         return { value: enumString(target, "VAL", v as number), count: 1 };
       }
     }
-    return convertRead(v, want) ?? failed();
+    return convertRead(v, want) ?? this.#linkFailed(rec, field);
+  }
+
+  /** setLinkAlarm: a failed read raises LINK/INVALID naming the link field. */
+  #linkFailed(rec: IocRecord, field: string): undefined {
+    this.setSevr(rec, AlarmStatus.LINK, INVALID, `field ${field}`);
+    return undefined;
   }
 
   #maximize(rec: IocRecord, ms: string, sevr: number, stat: number): void {
