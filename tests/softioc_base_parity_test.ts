@@ -366,6 +366,10 @@ Deno.test({
       await put(ioc.port, "r:aao_sim", "1.5");
       await put(ioc.port, "r:ao_sdly", "2.5");
       await put(ioc.port, "r:li_bad.PROC", "1");
+      await put(ioc.port, "r:mbbo_raw", "1");
+      await put(ioc.port, "r:mbbod_raw", "13");
+      await put(ioc.port, "r:mbbi_raw.PROC", "1");
+      await put(ioc.port, "r:mbbid_raw.PROC", "1");
     }
     await Promise.all([
       until(base.port, "r:ao_sdly.PACT", "0"),

@@ -72,6 +72,11 @@ function softIo(raw: boolean): DeviceSupport["io"] {
           rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
         } else {
           rec.f[field] = r.value;
+          // The raw soft supports of bi, mbbi and mbbiDirect keep only MASK's bits of RVAL.
+          const mask = rec.f.MASK as number;
+          if (raw && mask && (t === "bi" || t === "mbbi" || t === "mbbiDirect")) {
+            rec.f.RVAL = ((r.value as number) & mask) >>> 0;
+          }
         }
         // base's lsi soft support leaves UDF alone.
         if (!raw && t !== "lsi") {
@@ -81,7 +86,11 @@ function softIo(raw: boolean): DeviceSupport["io"] {
       return raw ? undefined : "noConvert";
     }
     const out = simulating(rec) ? "SIOL" : "OUT";
-    ioc.putLink(rec, out, rec.f[field], want === "array" ? rec.f.NORD as number : undefined);
+    // devMbboSoftRaw/devMbboDirectSoftRaw write RVAL through MASK.
+    const value = raw && (t === "mbbo" || t === "mbboDirect")
+      ? ((rec.f.RVAL as number) & (rec.f.MASK as number)) >>> 0
+      : rec.f[field];
+    ioc.putLink(rec, out, value, want === "array" ? rec.f.NORD as number : undefined);
     return undefined;
   };
 }

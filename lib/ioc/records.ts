@@ -118,17 +118,15 @@ function writeValue(
 
 /**
  * An input record's processing: the read (simulated or by the device), then `convert`
- * with whether RVAL is to be converted (false when VAL was read directly) and `raw`
- * telling a simulated RAW read (no device MASK applies to it).
+ * with whether RVAL is to be converted (false when VAL was read directly).
  */
 function inputProcess(
-  convert: (rec: IocRecord, io: RecordIo, fromRaw: boolean, raw: boolean) => void,
+  convert: (rec: IocRecord, io: RecordIo, fromRaw: boolean) => void,
 ): RecordSupport["process"] {
   return (rec, io) => {
     const p = readValue(rec, io);
     if (p) return p;
-    const r = rec.pvt.devResult;
-    convert(rec, io, r !== "noConvert", r === "raw");
+    convert(rec, io, rec.pvt.devResult !== "noConvert");
   };
 }
 
@@ -668,12 +666,6 @@ const binMeta = (rec: IocRecord): ValueMeta => ({
   choices: [rec.f.ZNAM as string, rec.f.ONAM as string],
 });
 
-/** RVAL masked by MASK as the raw soft device supports do (not a simulated RAW read). */
-function maskedRaw(f: F, raw: boolean): number {
-  const r = num(f, "RVAL");
-  return num(f, "MASK") && !raw ? (r & num(f, "MASK")) >>> 0 : r;
-}
-
 /** init_record of bi/bo/mbbi: the last-posted and last-alarm values start at VAL. */
 const KEEP_STATE = keep(["MLST", "VAL"], ["LALM", "VAL"], ["ORAW", "RVAL"]);
 
@@ -683,10 +675,10 @@ const bi: RecordSupport = {
   init(rec, _io, pass) {
     if (pass === 1) KEEP_STATE(rec);
   },
-  process: inputProcess((rec, io, fromRaw, raw) => {
+  process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
     if (fromRaw) {
-      f.VAL = maskedRaw(f, raw) === 0 ? 0 : 1;
+      f.VAL = num(f, "RVAL") === 0 ? 0 : 1;
       f.UDF = 0;
     } else if (num(f, "VAL") > 1) f.VAL = 1;
     stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
@@ -749,10 +741,10 @@ const mbbi: RecordSupport = {
   special(rec, _io, field) {
     if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
   },
-  process: inputProcess((rec, io, fromRaw, raw) => {
+  process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
     if (fromRaw) {
-      const r = Math.floor(maskedRaw(f, raw) / 2 ** num(f, "SHFT"));
+      const r = Math.floor(num(f, "RVAL") / 2 ** num(f, "SHFT"));
       if (mbbSdef(rec)) {
         let state = 65535;
         for (let i = 0; i < 16; i++) {
@@ -824,10 +816,10 @@ const mbbiDirect: RecordSupport = {
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
   },
-  process: inputProcess((rec, io, fromRaw, raw) => {
+  process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
     if (fromRaw) {
-      f.VAL = Math.floor(maskedRaw(f, raw) / 2 ** num(f, "SHFT")) | 0;
+      f.VAL = Math.floor(num(f, "RVAL") / 2 ** num(f, "SHFT")) | 0;
       f.UDF = 0;
     }
     setBits(rec);

@@ -122,10 +122,9 @@ function readSval(rec: IocRecord, io: RecordIo): boolean {
 
 /**
  * What a simulated read leaves for the record's conversion: "noConvert" when VAL was set
- * (or the read failed), "raw" when RVAL was set and the record converts it (without the
- * raw device support's MASK), undefined when the record converts as after a device read.
+ * (or the read failed), undefined when RVAL was set and the record converts it.
  */
-export type SimulatedRead = "noConvert" | "raw" | undefined;
+export type SimulatedRead = "noConvert" | undefined;
 
 type SimIn = (rec: IocRecord, io: RecordIo, mode: 1 | 2) => SimulatedRead;
 
@@ -145,7 +144,7 @@ function svalInto(valBits: number | undefined): SimIn {
     }
     f.RVAL = rec.type.name === "bi" ? sval & 0xffff : sval;
     f.UDF = 0;
-    return "raw";
+    return undefined;
   };
 }
 
