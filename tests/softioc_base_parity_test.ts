@@ -75,9 +75,9 @@ function iocEnv(port: number): Record<string, string> {
 }
 
 /** Runs an IOC with shell commands on stdin and returns what it printed on stdout. */
-async function shellRun(cmd: string[], commands: string): Promise<string> {
+async function shellRun(cmd: string[], commands: string, db = "parity.db"): Promise<string> {
   const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), "-d", "parity.db"],
+    args: [...cmd.slice(1), "-d", db],
     cwd: FIXTURES,
     env: iocEnv(freePort()),
     stdin: "piped",
@@ -397,5 +397,18 @@ Deno.test({
     const [a, b] = await Promise.all([base.status, ours.status]);
     assert.equal(b.code, a.code);
     assert.equal(a.code, 1);
+  },
+});
+
+Deno.test({
+  name: `dbl and dbpr of sub and simulating records print what softIoc prints${why}`,
+  ignore,
+  async fn() {
+    const commands = 'dbl "sub"\ndbpr r:sub 1\ndbpr r:ai_sim 2\ndbpr r:ao_sim 1\ndbpr r:calc 1\n';
+    const [base, ours] = await Promise.all([
+      shellRun([SOFTIOC!], commands, "parity_rec.db"),
+      shellRun(OURS, commands, "parity_rec.db"),
+    ]);
+    assert.equal(ours, base);
   },
 });
