@@ -370,6 +370,7 @@ Deno.test({
       await put(ioc.port, "r:mbbod_raw", "13");
       await put(ioc.port, "r:mbbi_raw.PROC", "1");
       await put(ioc.port, "r:mbbid_raw.PROC", "1");
+      await put(ioc.port, "r:ai_simlca.PROC", "1");
     }
     await Promise.all([
       until(base.port, "r:ao_sdly.PACT", "0"),

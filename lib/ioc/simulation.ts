@@ -77,8 +77,12 @@ export function simulationMode(
   const f = rec.f;
   if (!f.PACT) {
     saveSimm(rec);
-    // A constant SIML reads as nothing (dbTryGetLink leaves SIMM as it is).
-    if (!io.isConstantLink(rec, "SIML")) {
+    // A constant SIML reads as nothing (dbTryGetLink leaves SIMM as it is). A CA link that
+    // is not connected fails without an alarm severity: only NSTA becomes LINK, and only
+    // when nothing else was raised (recGblGetSimm).
+    if (io.linkState(rec, "SIML") === 0) {
+      if (!f.NSEV) f.NSTA = AlarmStatus.LINK;
+    } else if (!io.isConstantLink(rec, "SIML")) {
       const r = io.getLink(rec, "SIML", "number");
       if (r && Number.isFinite(r.value as number)) f.SIMM = Math.trunc(r.value as number) & 0xffff;
     }

@@ -203,3 +203,14 @@ Deno.test(
     assert.equal(db.record("c")!.time.secPastEpoch, db.record("src")!.time.secPastEpoch + 5);
   },
 );
+
+Deno.test(
+  { ...opts, name: "SIML through an unconnected link: STAT LINK, no severity" },
+  async () => {
+    using db = startIoc([rec("ai", "a", { SIML: "elsewhere:pv", VAL: "1" })]);
+    await db.putField("a.PROC", 1);
+    assert.equal(db.getField("a.STAT"), AlarmStatus.LINK);
+    assert.equal(db.getField("a.SEVR"), 0);
+    assert.equal(db.getField("a.SIMM"), 0);
+  },
+);
