@@ -11,6 +11,7 @@ import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
+import { compile } from "./_calc.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { FieldValueError, formatFieldValue, integerFor, parseFieldText } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
@@ -450,6 +451,14 @@ export class IocDatabase implements RecordIo {
       parseLink(t);
       rec.f[spec.name] = t;
       return;
+    }
+    if (spec.special === "SPC_CALC") {
+      // dbPut checks an expression field as it loads: a bad one fails the load.
+      try {
+        compile(text);
+      } catch (e) {
+        throw new FieldValueError(`"${text}" is not a valid expression: ${(e as Error).message}`);
+      }
     }
     rec.f[spec.name] = parseFieldText(spec, text);
     // A value given in the database defines the record (base's dbPut clears UDF for VAL).

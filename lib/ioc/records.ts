@@ -403,7 +403,8 @@ function compileCached(expression: string): CalcProgramLike {
   return p;
 }
 
-function compileField(rec: IocRecord, field: string): void {
+/** Compiles a CALC-style field; with `io`, a bad expression is reported as base's init does. */
+function compileField(rec: IocRecord, field: string, io?: RecordIo): void {
   const s = calcState(rec, field);
   try {
     s.prog = compileCached(rec.f[field] as string);
@@ -411,14 +412,24 @@ function compileField(rec: IocRecord, field: string): void {
   } catch (e) {
     s.prog = undefined;
     s.error = (e as Error).message;
+    io?.warn(`${rec.name}.${field}: ${s.error} in expression "${rec.f[field]}"`);
   }
 }
 
-/** Evaluates a CALC-style field over A..L; raises a CALC alarm on failure. */
-function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefined {
+/**
+ * Evaluates a CALC-style field over A..L; a failure (or an expression that did not
+ * compile) raises CALC/INVALID with `message` (base's: none for calc, "calcPerform" and
+ * "OCAL calcPerform" for calcout).
+ */
+function runCalc(
+  rec: IocRecord,
+  io: RecordIo,
+  field: string,
+  message: string,
+): number | undefined {
   const s = calcState(rec, field);
   if (!s.prog) {
-    io.setSevr(rec, AlarmStatus.CALC, INVALID, s.error);
+    io.setSevr(rec, AlarmStatus.CALC, INVALID, message);
     return undefined;
   }
   const f = rec.f;
@@ -429,8 +440,8 @@ function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefine
       if (s.args[i] !== f[CALC_LETTERS[i]]) f[CALC_LETTERS[i]] = s.args[i];
     }
     return v;
-  } catch (e) {
-    io.setSevr(rec, AlarmStatus.CALC, INVALID, (e as Error).message);
+  } catch {
+    io.setSevr(rec, AlarmStatus.CALC, INVALID, message);
     return undefined;
   }
 }
@@ -1084,13 +1095,13 @@ function fetchDoubles(rec: IocRecord, io: RecordIo, links: string[], into: strin
 
 const calc: RecordSupport = {
   posting: "deadband",
-  init(rec, _io, pass) {
-    if (pass === 0) compileField(rec, "CALC");
+  init(rec, io, pass) {
+    if (pass === 0) compileField(rec, "CALC", io);
   },
   special: calcSpecial(["CALC"]),
   process(rec, io) {
     const f = rec.f;
-    const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC") : undefined;
+    const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC", "") : undefined;
     if (v !== undefined) {
       f.VAL = v;
       f.UDF = Number.isNaN(v) ? 1 : 0;
@@ -1105,8 +1116,9 @@ const calcout: RecordSupport = {
   posting: "deadband",
   init(rec, io, pass) {
     if (pass === 0) {
-      compileField(rec, "CALC");
-      compileField(rec, "OCAL");
+      compileField(rec, "CALC", io);
+      // An OCAL that does not compile matters only when DOPT uses it.
+      compileField(rec, "OCAL", rec.f.DOPT === 1 ? io : undefined);
     } else {
       for (const c of CALC_LETTERS) rec.f[`IN${c}V`] = io.linkState(rec, `INP${c}`);
       rec.f.OUTV = io.linkState(rec, "OUT");
@@ -1116,7 +1128,7 @@ const calcout: RecordSupport = {
   process(rec, io) {
     const f = rec.f;
     if (!f.PACT) {
-      const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC") : undefined;
+      const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC", "calcPerform") : undefined;
       if (v !== undefined) {
         f.VAL = v;
         f.UDF = Number.isNaN(v) ? 1 : 0;
@@ -1128,7 +1140,7 @@ const calcout: RecordSupport = {
       rec.pvt.output = go;
       if (go) {
         if (num(f, "DOPT") === 1) {
-          const o = runCalc(rec, io, "OCAL");
+          const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
           if (o !== undefined) f.OVAL = o;
         } else f.OVAL = f.VAL;
         const odly = num(f, "ODLY");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { rec, startIoc } from "./_testing.ts";
+import { IocDatabase } from "./database.ts";
 import { environDevice } from "./devices.ts";
 import { IocProvider } from "./provider.ts";
 import type { DeviceSupport, Subroutine } from "./types.ts";
@@ -167,3 +168,11 @@ Deno.test(
     assert.equal(ch.snapshot().display.units, "mV");
   },
 );
+
+Deno.test({ ...opts, name: "a .db with an expression that does not compile fails to load" }, () => {
+  const db = new IocDatabase();
+  const errors = db.load([rec("calc", "c", { CALC: "A+" }), rec("calcout", "o", { OCAL: "(A" })]);
+  assert.equal(errors.length, 2);
+  assert.match(errors[0].message, /t\.db.*line 1.*CALC.*"A\+" is not a valid expression/);
+  db.close();
+});
