@@ -137,10 +137,17 @@ function specialMeta(
       if (name === "HIGH") return { units: "s", precision: 2, control: [0, 100000] };
       if (name === "MLST" || name === "LALM" || name === "IVOV") return { control: [0, 65535] };
       return undefined;
-    case "sel":
-      return /^L?[A-L]$/.test(name)
-        ? { display: typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] : [0, 0] }
-        : undefined;
+    case "sel": {
+      if (!/^L?[A-L]$/.test(name)) return undefined;
+      // sel's inputs do not ask their links: EGU as every double field, PREC (its check
+      // for these fields never matches, so recGblGetPrec's clamp applies).
+      const p = f.PREC as number;
+      return {
+        units: f.EGU as string,
+        precision: p < 0 || p > 15 ? 15 : p,
+        display: typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] : [0, 0],
+      };
+    }
     case "longout":
     case "int64out":
       return name === "PVAL" || name === "IVOV"
