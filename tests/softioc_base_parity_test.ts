@@ -3,7 +3,7 @@
  * the shell's dbl/dbpr/dbgf/scanppl output, and a caget of every field of every record
  * (2,003 `REC.FIELD`s of all 29 record types) before and after puts and processing chains, must be identical.
  * parity_rec.db does the same for record behaviour (simulation mode, LINR set-up, sub, the
- * metadata inputs take from their links: 5,277 `REC.FIELD`s over three phases), and
+ * metadata inputs take from their links: 5,898 `REC.FIELD`s over three phases), and
  * `-x PREFIX` is compared too.
  * @module
  */

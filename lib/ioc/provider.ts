@@ -104,6 +104,11 @@ function fromBytes(v: ArrayLike<number>): string {
   );
 }
 
+/** recGblGetPrec for a double field other than VAL: a PREC outside 0..15 shows as 15. */
+function recGblPrec(p: number): number {
+  return p < 0 || p > 15 ? 15 : p;
+}
+
 /** Seconds-valued delay fields: base's record supports answer them with fixed limits. */
 const DELAY: ValueMeta = { units: "s", precision: 2, display: [10, 0], control: [0, 100000] };
 
@@ -123,14 +128,19 @@ function specialMeta(
       if (/^DLY[1-9A-F]$/.test(name)) return DELAY;
       if (/^DOL[1-9A-F]$/.test(name)) return { ...DELAY, precision: 0 };
       if (name === "DO0") {
-        const p = f.PREC as number;
-        return { precision: p < 0 || p > 15 ? 15 : p, display: range, control: range };
+        return { precision: recGblPrec(f.PREC as number), display: range, control: range };
       }
       return undefined;
     case "calcout":
-      if (name === "ODLY") return { ...DELAY, display: [f.LOPR as number, 1e300] };
+      // ODLY: the type's range with 0 as its low end.
+      if (name === "ODLY") return { ...DELAY, display: [0, 1e300] };
       if (name === "PVAL" || name === "IVOV") {
-        return { precision: f.PREC as number, display: range, control: range };
+        return {
+          units: f.EGU as string,
+          precision: recGblPrec(f.PREC as number),
+          display: range,
+          control: range,
+        };
       }
       return undefined;
     case "bo":
@@ -141,10 +151,9 @@ function specialMeta(
       if (!/^L?[A-L]$/.test(name)) return undefined;
       // sel's inputs do not ask their links: EGU as every double field, PREC (its check
       // for these fields never matches, so recGblGetPrec's clamp applies).
-      const p = f.PREC as number;
       return {
         units: f.EGU as string,
-        precision: p < 0 || p > 15 ? 15 : p,
+        precision: recGblPrec(f.PREC as number),
         display: typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] : [0, 0],
       };
     }
@@ -155,7 +164,10 @@ function specialMeta(
         : undefined;
     case "dfanout":
       return name === "LALM" || name === "ALST" || name === "MLST"
-        ? { ...withoutStates(rec.support.meta!(rec)), control: [0, 0] }
+        ? {
+          ...withoutStates(rec.support.meta!(rec)),
+          control: [f.LOPR as number, f.HOPR as number],
+        }
         : undefined;
     case "ao":
       return name === "IVOV"
@@ -226,11 +238,12 @@ function linkedMeta(
   const spec = target?.type.byName.get(l?.kind === "pv" ? l.field : "");
   if (!target || !spec) {
     let precision = rec.f.PREC as number;
-    if (rec.type.name === "seq" && (precision < 0 || precision > 15)) precision = 15;
+    if (rec.type.name === "seq") precision = recGblPrec(precision);
     return { units: "", precision, display: [0, 0], control: range };
   }
   const t = fieldMeta(db, target, spec, depth + 1);
-  const floating = spec.type === "DOUBLE" || spec.type === "FLOAT";
+  // An array VAL (NOACCESS here) answers as its element type, which its meta accounts for.
+  const floating = spec.type === "DOUBLE" || spec.type === "FLOAT" || spec.type === "NOACCESS";
   return {
     units: t.units ?? "",
     precision: floating ? t.precision ?? 0 : 0,
@@ -267,7 +280,7 @@ export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, dep
   if (own && (isVal || VALUE_LIKE.has(name))) {
     const m = own(rec);
     if (isVal) return rec.type.name === "bo" ? { ...m, control: [0, 65535] } : m;
-    const v = withoutStates(m);
+    const v = { ...withoutStates(m), precision: recGblPrec(m.precision ?? 0) };
     // Record supports that answer display limits for these fields but not control ones
     // (dfanout), or neither (calcout's OVAL), leave base's defaults: the type's range.
     if (rec.type.name === "calcout" && (name === "OVAL" || name === "POVL")) {
@@ -285,11 +298,20 @@ export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, dep
     return c ? { control: c } : NO_META;
   }
   const f = rec.f;
+  if (rec.type.name === "compress" && (name === "IHIL" || name === "ILIL")) {
+    // compress's input limits: EGU, PREC, LOPR..HOPR for display and control.
+    const d = [f.LOPR as number, f.HOPR as number] as const;
+    return {
+      units: f.EGU as string,
+      precision: recGblPrec(f.PREC as number),
+      display: d,
+      control: d,
+    };
+  }
   if (INPUT_LIKE.test(name) && (t === "DOUBLE" || t === "FLOAT")) {
-    // calc/sel inputs, seq values, compress limits: display limits of the record (or
-    // none), no units, the type's range as control limits.
+    // Other inputs: display limits of the record (or none), no units, the type's range.
     const d = typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] as const : [0, 0] as const;
-    return { display: d, control: rec.type.name === "compress" ? [0, 0] : range };
+    return { display: d, control: range };
   }
   // longin/longout give EGU to their LONG fields, int64in/int64out to their INT64 ones;
   // ai/ao to their DOUBLE fields but the conversion ones; no one to SDLY.
@@ -303,7 +325,7 @@ export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, dep
   const floating = t === "DOUBLE" || t === "FLOAT";
   return {
     units: (floating || integerEgu) && !noEgu && typeof f.EGU === "string" ? f.EGU : "",
-    precision: floating && typeof f.PREC === "number" ? f.PREC : 0,
+    precision: floating && typeof f.PREC === "number" ? recGblPrec(f.PREC) : 0,
     display: range,
     control: range,
   };

@@ -355,10 +355,20 @@ function arrayShape(maxField: string, countField = "NORD") {
   });
 }
 
+/**
+ * An array VAL's metadata: EGU (none for strings), PREC for float elements only (dbGet
+ * asks precision of DBF_FLOAT/DOUBLE fields alone), LOPR..HOPR.
+ */
 function arrayMeta(rec: IocRecord): ValueMeta {
   const f = rec.f;
   const display = [num(f, "LOPR"), num(f, "HOPR")] as const;
-  return { units: f.EGU as string, precision: num(f, "PREC"), display, control: display };
+  const scalar = rec.type.name === "compress" ? "float64" : scalarOfFtvl(ftvlOf(rec));
+  return {
+    units: scalar === "string" ? "" : f.EGU as string,
+    precision: scalar === "float64" || scalar === "float32" ? num(f, "PREC") : 0,
+    display,
+    control: display,
+  };
 }
 
 /** Reads an input link into an array VAL (soft waveform/aai input). */
