@@ -13,7 +13,8 @@ import { versionLine } from "../lib/core/version.ts";
 import { serve, type Served } from "../lib/host/serve.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import { caLinkFactory } from "../lib/ioc/ca_link.ts";
-import { IocDatabase } from "../lib/ioc/database.ts";
+import { IocDatabase, type RecordDef } from "../lib/ioc/database.ts";
+import { environDevice } from "../lib/ioc/devices.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import { IocShell } from "../lib/ioc/shell.ts";
 import { casrText } from "../lib/ioc/casr.ts";
@@ -31,7 +32,9 @@ const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREF
   -m MACROS   macro definitions "P=a,M=b" for the next -d files
   -d FILE.db  load records (as dbLoadRecords(FILE.db, MACROS))
   -a FILE.acf load access security rules
-  -x PREFIX   add the record PREFIX:exit; writing it stops the IOC
+  -x PREFIX   add base's softIocExit.db records: PREFIX:exit (a sub record; writing
+              0 stops the IOC with success, anything else with failure) and
+              PREFIX:BaseVersion
   -S          no interactive shell
   -V          print the version and exit
   --module FILE  import a JS/TS module for tsdev records (its exports become global)
@@ -44,6 +47,45 @@ function hostName(): string {
   } catch {
     return "localhost";
   }
+}
+
+/** The build-version variables iocsh sets (iocshRegisterCommon), for EPICS base 7.0.8.1. */
+const EPICS_VERSION_ENV: Readonly<Record<string, string>> = {
+  EPICS_VERSION_MAJOR: "7",
+  EPICS_VERSION_MIDDLE: "0",
+  EPICS_VERSION_MINOR: "8",
+  EPICS_VERSION_PATCH: "1",
+  EPICS_VERSION_SNAPSHOT: "",
+  EPICS_VERSION_SITE: "",
+  EPICS_VERSION_SHORT: "7.0.8.1",
+  EPICS_VERSION_FULL: "7.0.8.1",
+};
+
+/** The records base's softIoc loads for `-x PREFIX` (softIocExit.db with IOC=PREFIX). */
+function exitRecords(prefix: string): RecordDef[] {
+  const file = "softIocExit.db";
+  const rec = (type: string, name: string, line: number, fields: [string, string][]) => ({
+    type,
+    name,
+    fields: fields.map(([n, value]) => ({ name: n, value, file, line })),
+    infos: [],
+    aliases: [],
+    file,
+    line,
+  });
+  return [
+    rec("sub", `${prefix}:exit`, 3, [["DESC", "Exit subroutine"], ["SCAN", "Passive"], [
+      "SNAM",
+      "exit",
+    ]]),
+    rec("stringin", `${prefix}:BaseVersion`, 9, [
+      ["DESC", "EPICS Base Version"],
+      ["DTYP", "getenv"],
+      ["INP", "@EPICS_VERSION_FULL"],
+      ["PINI", "YES"],
+      ["DISP", "1"],
+    ]),
+  ];
 }
 
 function readText(path: string): string | undefined {
@@ -61,10 +103,10 @@ function readText(path: string): string | undefined {
  * @returns exit status
  */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  const dbFiles: { file: string; macros: string }[] = [];
+  // -d files and -x prefixes, loaded in command-line order as base's softIoc does.
+  const dbFiles: ({ file: string; macros: string } | { exitPrefix: string })[] = [];
   let macros = "";
   let acfFile: string | undefined;
-  let exitPrefix: string | undefined;
   let interactive = true;
   let script: string | undefined;
   const modules: string[] = [];
@@ -86,7 +128,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       } else if (a.startsWith("-m")) macros = value();
       else if (a.startsWith("-d")) dbFiles.push({ file: value(), macros });
       else if (a.startsWith("-a")) acfFile = value();
-      else if (a.startsWith("-x")) exitPrefix = value();
+      else if (a.startsWith("-x")) dbFiles.push({ exitPrefix: value() });
       else if (a === "-S") interactive = false;
       else if (a === "--module" || a.startsWith("--module=")) {
         const v = a.startsWith("--module=") ? a.slice(9) : args[++i];
@@ -105,13 +147,13 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   io.signal.addEventListener("abort", onAbort, { once: true });
-  const devices: DeviceSupport[] = [{
-    dtyp: "softioc exit",
-    recordTypes: ["bo"],
-    io: () => {
-      queueMicrotask(() => stop.abort());
-    },
-  }];
+  let exitStatus = 0;
+  const env = new Map<string, string>(
+    Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  // iocsh's build-version variables (iocshRegisterCommon), for "getenv" records such as -x's.
+  for (const [k, v] of Object.entries(EPICS_VERSION_ENV)) env.set(k, v);
+  const devices: DeviceSupport[] = [environDevice((name) => env.get(name))];
   const workers = Number(io.env.TSDEV_NUM_WORKERS ?? "3");
   const tsdev = new TsdevContext({
     workers: Number.isFinite(workers) && workers >= 1 ? workers : 3,
@@ -125,13 +167,18 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     remoteLinks: caLinkFactory(ca),
     print: (t) => io.stdout(t),
     hostName: hostName(),
+    subroutines: [[
+      "exit",
+      (rec) => {
+        // softIoc's exit subroutine: A = 0 exits with success, anything else with failure.
+        exitStatus = rec.f.A === 0 ? 0 : 1;
+        queueMicrotask(() => stop.abort());
+      },
+    ]],
   });
   const provider = new IocProvider(db);
   let security: AccessSecurity | undefined;
   let served: Served | undefined;
-  const env = new Map<string, string>(
-    Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined),
-  );
   const cwd = Deno.cwd();
   const autosave = new IocAutosave(db, {
     readFile: readText,
@@ -203,20 +250,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         return 1;
       }
     }
-    for (const d of dbFiles) shell.dbLoadRecords(d.file, d.macros);
-    if (exitPrefix !== undefined) {
-      db.load([{
-        type: "bo",
-        name: `${exitPrefix}:exit`,
-        fields: [
-          { name: "DESC", value: "Exit the IOC", file: "softioc -x", line: 1 },
-          { name: "DTYP", value: "softioc exit", file: "softioc -x", line: 1 },
-        ],
-        infos: [],
-        aliases: [],
-        file: "softioc -x",
-        line: 1,
-      }]);
+    for (const d of dbFiles) {
+      if ("exitPrefix" in d) db.load(exitRecords(d.exitPrefix));
+      else shell.dbLoadRecords(d.file, d.macros);
     }
     if (script !== undefined) {
       const text = readText(script);
@@ -228,12 +264,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       for (let i = 0; i < lines.length && !stop.signal.aborted; i++) {
         // iocsh echoes each script line before running it.
         if (lines[i].trim() !== "") io.stdout(`${lines[i]}\n`);
-        if (!await shell.execute(lines[i], script, i + 1)) return 0;
+        if (!await shell.execute(lines[i], script, i + 1)) return exitStatus;
       }
-    } else if (dbFiles.length > 0 || exitPrefix !== undefined) {
+    } else if (dbFiles.length > 0) {
       await shell.iocInit();
     }
-    if (stop.signal.aborted) return 0;
+    if (stop.signal.aborted) return exitStatus;
     if (interactive) {
       const tty = Deno.stdin.isTerminal();
       if (tty) {
@@ -247,10 +283,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       } else {
         await readStdinLines(shell, stop.signal, (t) => io.stdout(t));
       }
-      return 0;
+      return exitStatus;
     }
     await untilAborted(stop.signal);
-    return 0;
+    return exitStatus;
   } catch (e) {
     io.stderr(`softioc: ${(e as Error).message}\n`);
     return 1;

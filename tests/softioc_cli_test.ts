@@ -31,6 +31,8 @@ record(bi, "$(P)flag") {
 
 interface Ioc extends AsyncDisposable {
   port: number;
+  /** The process's exit status, once it has ended. */
+  status: Promise<Deno.CommandStatus>;
   send(line: string): Promise<void>;
   waitFor(re: RegExp): Promise<string>;
   output(): string;
@@ -105,6 +107,7 @@ function startSoftioc(args: string[], dir: string): Ioc {
   };
   return {
     port,
+    status,
     send: (line) => writer.write(new TextEncoder().encode(line + "\n")),
     waitFor,
     output: () => out,
@@ -228,4 +231,24 @@ Deno.test("examples/ioc/st.cmd: the simulated oven runs, its chain and waveform 
     sevr = (await read(["demo:temperature.SEVR"]))[0];
   }
   assert.equal(sevr, "MAJOR");
+});
+
+Deno.test("softioc -x PREFIX: PREFIX:exit is a sub whose put ends the IOC with A's status", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [a, code] of [["0", 0], ["3", 1]] as const) {
+      await using ioc = startSoftioc(["-x", "t", "-S"], dir);
+      await ioc.waitFor(/############\n/);
+      const c = captureIO(ioc.port);
+      const got = await caget(["-t", "t:exit.RTYP", "t:exit.SNAM", "t:BaseVersion"], c.io);
+      assert.equal(got, 0, c.out.stderr + c.out.stdout);
+      assert.equal(c.out.stdout, "sub\nexit\n7.0.8.1\n");
+      assert.equal(await caput(["-c", "-t", "t:exit.A", a], c.io), 0, c.out.stderr);
+      // The IOC ends right after processing: the put's reply may not come.
+      await caput(["-t", "-w", "2", "t:exit.PROC", "1"], c.io);
+      assert.equal((await ioc.status).code, code);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

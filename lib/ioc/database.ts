@@ -9,8 +9,9 @@
 
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
-import { epicsTimeFromMillis } from "../core/time.ts";
+import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
+import { compile } from "./_calc.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { FieldValueError, formatFieldValue, integerFor, parseFieldText } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
@@ -24,7 +25,7 @@ import {
   scanPeriod,
 } from "./record_type.ts";
 import { RECORD_SUPPORT } from "./records.ts";
-import type { DeviceSupport, IocRecord, LinkRead, RecordIo } from "./types.ts";
+import type { DeviceSupport, IocRecord, LinkRead, RecordIo, Subroutine } from "./types.ts";
 
 /** One field of a record definition (the shape lib/ioc/parse produces). */
 export interface RecordFieldDef {
@@ -126,6 +127,8 @@ export interface IocDatabaseOptions {
   print?: (text: string) => void;
   /** This host's name: what dbcar shows as the host of CA links to this IOC's own records. */
   hostName?: string;
+  /** Subroutines sub records can name in SNAM/INAM (more can be added to `subroutines`). */
+  subroutines?: Iterable<[string, Subroutine]>;
 }
 
 /** A link to a PV outside the database (CA link). */
@@ -221,6 +224,8 @@ export interface InitHooks {
 export class IocDatabase implements RecordIo {
   /** The device supports, by DTYP. */
   readonly devices: DeviceRegistry;
+  /** Subroutines by name, for sub records' SNAM and INAM (base's registryFunctionAdd). */
+  readonly subroutines: Map<string, Subroutine>;
   #records = new Map<string, IocRecord>();
   #names = new Map<string, IocRecord>();
   #order: IocRecord[] = [];
@@ -257,6 +262,34 @@ export class IocDatabase implements RecordIo {
     this.#remote = options.remoteLinks;
     this.#print = options.print ?? (() => {});
     this.#hostName = options.hostName ?? "localhost";
+    this.subroutines = new Map(options.subroutines ?? []);
+  }
+
+  /** The subroutine registered under a name. */
+  subroutine(name: string): Subroutine | undefined {
+    return this.subroutines.get(name);
+  }
+
+  /** Prints a note that does not stop the IOC. */
+  warn(message: string): void {
+    this.#warn(message);
+  }
+
+  /** The TIME of the record a DB link reads; undefined for constant, hardware and CA links. */
+  linkTime(rec: IocRecord, field: string): EpicsTimeStamp | undefined {
+    const l = rec.links[field];
+    if (!l || l.kind !== "pv" || l.process === "CA") return undefined;
+    return this.#names.get(l.record)?.time;
+  }
+
+  /** Moves a record to another SCAN, updating the scan lists (simulation mode's SSCN swap). */
+  setScan(rec: IocRecord, scan: number): void {
+    const old = rec.f.SCAN as number;
+    if (old === scan) return;
+    if (this.#initialized) this.#scanDelete(rec, old, String(rec.f.EVNT));
+    rec.f.SCAN = scan;
+    if (this.#initialized) this.#scanAdd(rec);
+    this.#post(rec, "SCAN", PvChange.VALUE | PvChange.LOG);
   }
 
   /** Whether iocInit has run. */
@@ -472,6 +505,14 @@ export class IocDatabase implements RecordIo {
       if (l.kind === "json") this.#printTrace(traceParseLines(l.link, true));
       rec.f[spec.name] = t;
       return;
+    }
+    if (spec.special === "SPC_CALC") {
+      // dbPut checks an expression field as it loads: a bad one fails the load.
+      try {
+        compile(text);
+      } catch (e) {
+        throw new FieldValueError(`"${text}" is not a valid expression: ${(e as Error).message}`);
+      }
     }
     rec.f[spec.name] = parseFieldText(spec, text);
     // A value given in the database defines the record (base's dbPut clears UDF for VAL).
@@ -1034,7 +1075,7 @@ export class IocDatabase implements RecordIo {
     f.AMSG = msg;
     f.NSEV = 0;
     f.NSTA = 0;
-    f.NAMSG = "";
+    // Base 7.0.8.1 leaves NAMSG as it is (it is replaced only by a worse alarm's message).
     if (prevSevr === sevr && prevStat === stat && prevMsg === msg) return 0;
     if (!f.ACKT || sevr >= (f.ACKS as number)) {
       if (f.ACKS !== sevr) {
@@ -1250,22 +1291,16 @@ export class IocDatabase implements RecordIo {
     if (!target) {
       const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
       const got = remote?.connected && remote.access?.read !== false ? remote.get() : undefined;
-      if (!got) {
-        this.setSevr(rec, AlarmStatus.LINK, INVALID);
-        return undefined;
-      }
+      if (!got) return this.#linkFailed(rec, field);
       this.#maximize(rec, l.severity, got.severity, got.status);
-      return convertRead(got.value, want);
+      return convertRead(got.value, want) ?? this.#linkFailed(rec, field);
     }
     if (l.process === "PP" && (target.f.SCAN as number) === SCAN_PASSIVE && target !== rec) {
       this.process(target);
     }
     this.#maximize(rec, l.severity, target.f.SEVR as number, target.f.STAT as number);
     const v = l.field === "RTYP" ? target.type.name : target.f[l.field];
-    if (v === undefined) {
-      this.setSevr(rec, AlarmStatus.LINK, INVALID);
-      return undefined;
-    }
+    if (v === undefined) return this.#linkFailed(rec, field);
     const spec = target.type.byName.get(l.field);
     if (spec?.type === "MENU" || spec?.type === "DEVICE" || spec?.type === "ENUM") {
       if (want === "string") {
@@ -1278,12 +1313,12 @@ export class IocDatabase implements RecordIo {
       // A bi/mbbi VAL read as a number is its index.
     }
     if (spec?.type === "NOACCESS" || typeof v === "object") {
-      if (typeof v === "string") return convertRead(v, want);
+      if (typeof v === "string") return convertRead(v, want) ?? this.#linkFailed(rec, field);
       const shape = target.support.arrayShape?.(target);
       const count = shape
         ? (target.f[shape.countField] as number)
         : (v as ArrayLike<unknown>).length;
-      return convertRead(v, want, count);
+      return convertRead(v, want, count) ?? this.#linkFailed(rec, field);
     }
     if (
       target.type.name === "bi" || target.type.name === "bo" || target.type.name.startsWith("mbb")
@@ -1292,7 +1327,13 @@ export class IocDatabase implements RecordIo {
         return { value: enumString(target, "VAL", v as number), count: 1 };
       }
     }
-    return convertRead(v, want);
+    return convertRead(v, want) ?? this.#linkFailed(rec, field);
+  }
+
+  /** setLinkAlarm: a failed read raises LINK/INVALID naming the link field. */
+  #linkFailed(rec: IocRecord, field: string): undefined {
+    this.setSevr(rec, AlarmStatus.LINK, INVALID, `field ${field}`);
+    return undefined;
   }
 
   #maximize(rec: IocRecord, ms: string, sevr: number, stat: number): void {
@@ -1532,6 +1573,8 @@ export class IocDatabase implements RecordIo {
     }
     const oldScan = rec.f.SCAN as number;
     const oldEvnt = String(rec.f.EVNT);
+    // Scalars only: the special handling of array fields does not look at the old value.
+    const before = spec.type === "NOACCESS" ? undefined : rec.f[field];
     if (spec.type === "NOACCESS") {
       this.#putArray(rec, spec, value, count);
     } else {
@@ -1576,7 +1619,7 @@ export class IocDatabase implements RecordIo {
     if (field === "VAL" && spec.type !== "NOACCESS") rec.f.UDF = 0;
     if (this.#initialized) {
       try {
-        rec.support.special?.(rec, this, field);
+        rec.support.special?.(rec, this, field, before);
       } catch (e) {
         throw new PutRefusedError((e as Error).message, "handler");
       }
@@ -1724,11 +1767,25 @@ function deadbandExceeded(v: number, last: number, deadband: number): boolean {
   return Math.abs(v - last) > deadband;
 }
 
+/** Input record types whose init loads a constant SIOL into SVAL (recGblInitConstantLink). */
+const SVAL_TYPES = new Set([
+  "ai",
+  "bi",
+  "mbbi",
+  "mbbiDirect",
+  "longin",
+  "int64in",
+  "stringin",
+  "event",
+]);
+
 function defaultConstantTarget(rec: IocRecord, field: string): string | undefined {
   if (field === "INP" || field === "DOL") return rec.support.io === "output" ? undefined : "VAL";
   if (/^INP[A-U]$/.test(field)) return field.slice(3);
   if (field === "SDIS") return "DISA";
-  if (field === "SIML") return "SIMM";
+  // SIML is loaded into SIMM by the record support (recGblInitSimm, with the SSCN swap);
+  // SIOL only into the SVAL of the input types that have one.
+  if (field === "SIOL") return SVAL_TYPES.has(rec.type.name) ? "SVAL" : undefined;
   if (field === "SELL") return "SELN";
   if (/^DOL[0-9A-F]$/.test(field)) return `DO${field.slice(3)}`;
   if (field === "NVL") return "SELN";
@@ -1785,7 +1842,34 @@ function bytesToString(b: ArrayLike<number>, count: number): string {
   );
 }
 
-function convertRead(v: FieldValue, want: string, count?: number): LinkRead {
+/** Leading number of a string as C's strtod reads it (base's string to double conversion). */
+const STRTOD =
+  /^\s*([+-]?(?:0x[0-9a-f]+(?:\.[0-9a-f]*)?(?:p[+-]?\d+)?|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf(?:inity)?|nan))/i;
+
+/**
+ * A string as dbGetLink converts it to a number: "" is 0, a leading number is read (the
+ * rest is ignored, as epicsParseFloat64 with units), anything else is no number.
+ */
+function stringNumber(s: string): number | undefined {
+  if (s === "") return 0;
+  const m = STRTOD.exec(s);
+  if (!m) return undefined;
+  const t = m[1].toLowerCase().replace(/^([+-]?)inf(inity)?$/, "$1Infinity");
+  if (/^[+-]?nan$/.test(t)) return NaN;
+  if (/^[+-]?0x/.test(t)) {
+    const neg = t.startsWith("-");
+    const [int, frac = ""] = t.replace(/^[+-]?0x/, "").split("p")[0].split(".");
+    const exp = Number(t.split("p")[1] ?? 0);
+    let v = parseInt(int || "0", 16);
+    for (let i = 0; i < frac.length; i++) v += parseInt(frac[i], 16) / 16 ** (i + 1);
+    v *= 2 ** exp;
+    return neg ? -v : v;
+  }
+  return Number(t);
+}
+
+/** A value read through a link as the type asked for; undefined when it does not convert. */
+function convertRead(v: FieldValue, want: string, count?: number): LinkRead | undefined {
   if (want === "array") {
     if (typeof v === "object") return { value: v, count: count ?? v.length };
     return { value: [v] as unknown as FieldValue, count: 1 };
@@ -1795,8 +1879,8 @@ function convertRead(v: FieldValue, want: string, count?: number): LinkRead {
     return { value: typeof one === "number" ? String(one) : String(one ?? ""), count: 1 };
   }
   if (typeof one === "string") {
-    const n = Number(one.trim() === "" ? 0 : one);
-    return { value: n, count: 1 };
+    const n = stringNumber(one);
+    return n === undefined ? undefined : { value: n, count: 1 };
   }
   return { value: one === undefined ? 0 : Number(one), count: 1 };
 }

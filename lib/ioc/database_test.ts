@@ -15,18 +15,7 @@ import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { PvChange } from "../pv/types.ts";
 import { IocDatabase, IocInitError, type RecordDef } from "./database.ts";
 import type { DeviceSupport } from "./types.ts";
-
-function rec(type: string, name: string, fields: Record<string, string> = {}, line = 1): RecordDef {
-  return {
-    type,
-    name,
-    fields: Object.entries(fields).map(([n, v]) => ({ name: n, value: v, file: "t.db", line })),
-    infos: [],
-    aliases: [],
-    file: "t.db",
-    line,
-  };
-}
+import { rec } from "./_testing.ts";
 
 function start(defs: RecordDef[], devices: DeviceSupport[] = []): IocDatabase {
   const db = new IocDatabase({ devices, clock: () => 1e12 });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AlarmStatus } from "../core/alarm.ts";
 import { copyInto } from "./records.ts";
 import type { DeviceSupport, IocRecord, RecordIo } from "./types.ts";
 
@@ -47,20 +48,35 @@ const INPUT_TYPES = new Set([
   "aai",
 ]);
 
+/** devAaiSoft/devAaoSoft read and write SIOL instead of INP/OUT while SIMM is YES. */
+function simulating(rec: IocRecord): boolean {
+  const t = rec.type.name;
+  return (t === "aai" || t === "aao") && rec.f.SIMM === 1;
+}
+
 function softIo(raw: boolean): DeviceSupport["io"] {
   return (rec: IocRecord, ioc: RecordIo) => {
     const t = rec.type.name;
     const [field0, want] = SOFT_FIELD[t] ?? ["VAL", "number"];
     const field = raw && RAW_TYPES.has(t) ? "RVAL" : field0;
     if (INPUT_TYPES.has(t)) {
-      const link = "INP";
-      if (ioc.isConstantLink(rec, link)) return raw ? undefined : "noConvert";
+      const link = simulating(rec) ? "SIOL" : "INP";
+      if (ioc.isConstantLink(rec, link)) {
+        // devAiSoft answers "don't convert" and the ai then takes UDF from VAL.
+        if (t === "ai" && !raw) rec.f.UDF = Number.isNaN(rec.f.VAL as number) ? 1 : 0;
+        return raw ? undefined : "noConvert";
+      }
       const r = ioc.getLink(rec, link, want);
       if (r) {
         if (want === "array") {
           rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
         } else {
           rec.f[field] = r.value;
+          // The raw soft supports of bi, mbbi and mbbiDirect keep only MASK's bits of RVAL.
+          const mask = rec.f.MASK as number;
+          if (raw && mask && (t === "bi" || t === "mbbi" || t === "mbbiDirect")) {
+            rec.f.RVAL = ((r.value as number) & mask) >>> 0;
+          }
         }
         // base's lsi soft support leaves UDF alone.
         if (!raw && t !== "lsi") {
@@ -69,7 +85,12 @@ function softIo(raw: boolean): DeviceSupport["io"] {
       }
       return raw ? undefined : "noConvert";
     }
-    ioc.putLink(rec, "OUT", rec.f[field], want === "array" ? rec.f.NORD as number : undefined);
+    const out = simulating(rec) ? "SIOL" : "OUT";
+    // devMbboSoftRaw/devMbboDirectSoftRaw write RVAL through MASK.
+    const value = raw && (t === "mbbo" || t === "mbboDirect")
+      ? ((rec.f.RVAL as number) & (rec.f.MASK as number)) >>> 0
+      : rec.f[field];
+    ioc.putLink(rec, out, value, want === "array" ? rec.f.NORD as number : undefined);
     return undefined;
   };
 }
@@ -87,6 +108,40 @@ export const SOFT_DEVICES: readonly DeviceSupport[] = [
     },
   },
 ];
+
+/**
+ * Base's "getenv" device support (devSiEnviron, devLsiEnviron): a stringin or lsi whose
+ * INP is `@NAME` reads the environment variable NAME; an unset one empties VAL and
+ * raises UDF with severity UDFS ("No such ENV").
+ * @param getenv the environment the IOC sees (its shell's, epicsEnvSet included)
+ * @returns the device support
+ */
+export function environDevice(getenv: (name: string) => string | undefined): DeviceSupport {
+  return {
+    dtyp: "getenv",
+    recordTypes: ["stringin", "lsi"],
+    io(rec, ioc) {
+      const l = rec.links.INP;
+      if (l?.kind !== "hw" || !l.text.startsWith("@")) {
+        throw new Error(`${rec.name}.INP must be an INST_IO link "@NAME"`);
+      }
+      const v = getenv(l.text.slice(1));
+      const f = rec.f;
+      if (v === undefined) {
+        f.VAL = "";
+        f.UDF = 1;
+        ioc.setSevr(rec, AlarmStatus.UDF, f.UDFS as number, "No such ENV");
+        if (rec.type.name === "lsi") f.LEN = 1;
+        return "noConvert";
+      }
+      const max = rec.type.name === "lsi" ? (f.SIZV as number) - 1 : 39;
+      const bytes = new TextEncoder().encode(v);
+      f.VAL = bytes.length > max ? new TextDecoder().decode(bytes.slice(0, max)) : v;
+      f.UDF = 0;
+      return "noConvert";
+    },
+  };
+}
 
 /** The device supports an IOC knows, by (record type, DTYP). */
 export class DeviceRegistry {

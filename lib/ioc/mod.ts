@@ -35,6 +35,7 @@ export type {
   LinkRead,
   RecordIo,
   RecordSupport,
+  Subroutine,
   ValueMeta,
   ValuePosting,
 } from "./types.ts";

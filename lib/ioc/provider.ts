@@ -59,6 +59,7 @@ const HAS_GRAPHIC = new Set([
   "int64out",
   "sel",
   "seq",
+  "sub",
   "subArray",
   "waveform",
   "aai",
@@ -103,6 +104,11 @@ function fromBytes(v: ArrayLike<number>): string {
   );
 }
 
+/** recGblGetPrec for a double field other than VAL: a PREC outside 0..15 shows as 15. */
+function recGblPrec(p: number): number {
+  return p < 0 || p > 15 ? 15 : p;
+}
+
 /** Seconds-valued delay fields: base's record supports answer them with fixed limits. */
 const DELAY: ValueMeta = { units: "s", precision: 2, display: [10, 0], control: [0, 100000] };
 
@@ -121,20 +127,36 @@ function specialMeta(
     case "seq":
       if (/^DLY[1-9A-F]$/.test(name)) return DELAY;
       if (/^DOL[1-9A-F]$/.test(name)) return { ...DELAY, precision: 0 };
-      if (name === "DO0") return { display: range, control: range };
+      if (name === "DO0") {
+        return { precision: recGblPrec(f.PREC as number), display: range, control: range };
+      }
       return undefined;
     case "calcout":
-      if (name === "ODLY") return { ...DELAY, display: [f.LOPR as number, 1e300] };
-      if (name === "PVAL" || name === "IVOV") return { display: range, control: range };
+      // ODLY: the type's range with 0 as its low end.
+      if (name === "ODLY") return { ...DELAY, display: [0, 1e300] };
+      if (name === "PVAL" || name === "IVOV") {
+        return {
+          units: f.EGU as string,
+          precision: recGblPrec(f.PREC as number),
+          display: range,
+          control: range,
+        };
+      }
       return undefined;
     case "bo":
       if (name === "HIGH") return { units: "s", precision: 2, control: [0, 100000] };
       if (name === "MLST" || name === "LALM" || name === "IVOV") return { control: [0, 65535] };
       return undefined;
-    case "sel":
-      return /^L?[A-L]$/.test(name)
-        ? { display: typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] : [0, 0] }
-        : undefined;
+    case "sel": {
+      if (!/^L?[A-L]$/.test(name)) return undefined;
+      // sel's inputs do not ask their links: EGU as every double field, PREC (its check
+      // for these fields never matches, so recGblGetPrec's clamp applies).
+      return {
+        units: f.EGU as string,
+        precision: recGblPrec(f.PREC as number),
+        display: typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] : [0, 0],
+      };
+    }
     case "longout":
     case "int64out":
       return name === "PVAL" || name === "IVOV"
@@ -142,7 +164,10 @@ function specialMeta(
         : undefined;
     case "dfanout":
       return name === "LALM" || name === "ALST" || name === "MLST"
-        ? { ...withoutStates(rec.support.meta!(rec)), control: [0, 0] }
+        ? {
+          ...withoutStates(rec.support.meta!(rec)),
+          control: [f.LOPR as number, f.HOPR as number],
+        }
         : undefined;
     case "ao":
       return name === "IVOV"
@@ -167,6 +192,145 @@ function specialMeta(
   return undefined;
 }
 
+/** Record types whose inputs A..L (and LA..LL) describe themselves by their INPx target. */
+const INPUTS_FROM_LINKS = new Set(["calc", "calcout", "sub"]);
+
+/**
+ * The input link whose target's metadata a field shows, as base's record supports ask
+ * dbGetUnits/dbGetPrecision/dbGetGraphicLimits/dbGetAlarmLimits of it: INPx for calc,
+ * calcout and sub fields A..L and LA..LL, DOL(n-1) for seq's DOn and LNKn.
+ */
+function metaLink(type: string, name: string): string | undefined {
+  if (INPUTS_FROM_LINKS.has(type)) {
+    const m = /^L?([A-L])$/.exec(name);
+    return m ? `INP${m[1]}` : undefined;
+  }
+  if (type === "seq") {
+    // Base's seq finds the group of DOn and LNKn one group too early (its link groups
+    // start at DLY0): DOn and LNKn show what DOL(n-1) reads.
+    const m = /^(DO|LNK)([1-9A-F])$/.exec(name);
+    return m ? `DOL${(parseInt(m[2], 16) - 1).toString(16).toUpperCase()}` : undefined;
+  }
+  return undefined;
+}
+
+/** A loop of links (A of one calc reading A of another...) stops after this many. */
+const MAX_META_DEPTH = 8;
+
+/**
+ * Metadata of a field described by a link. Only a DB link answers (the target field's
+ * units, precision, display and alarm limits, as dbGet with those options gives them);
+ * constants, empty, hardware and CA links leave what the record support pre-fills: no
+ * units, no display or alarm limits and the record's PREC (seq clamps it as recGblGetPrec
+ * does). Control limits are always the field type's range (recGblGetControlDouble).
+ */
+function linkedMeta(
+  db: IocDatabase,
+  rec: IocRecord,
+  linkField: string,
+  range: readonly [number, number] | undefined,
+  depth: number,
+): ValueMeta {
+  const l = rec.links[linkField];
+  const target = l?.kind === "pv" && l.process !== "CA" && depth < MAX_META_DEPTH
+    ? db.record(l.record)
+    : undefined;
+  const spec = target?.type.byName.get(l?.kind === "pv" ? l.field : "");
+  if (!target || !spec) {
+    let precision = rec.f.PREC as number;
+    if (rec.type.name === "seq") precision = recGblPrec(precision);
+    return { units: "", precision, display: [0, 0], control: range };
+  }
+  const t = fieldMeta(db, target, spec, depth + 1);
+  // An array VAL (NOACCESS here) answers as its element type, which its meta accounts for.
+  const floating = spec.type === "DOUBLE" || spec.type === "FLOAT" || spec.type === "NOACCESS";
+  return {
+    units: t.units ?? "",
+    precision: floating ? t.precision ?? 0 : 0,
+    display: t.display ?? [0, 0],
+    control: range,
+    alarm: t.alarm,
+  };
+}
+
+/**
+ * The metadata (units, precision, limits) base's record support answers for one field, as
+ * dbGet with DBR_UNITS/DBR_PRECISION/DBR_GR_DOUBLE/DBR_CTRL_DOUBLE/DBR_AL_DOUBLE gives it.
+ * @param db the database (link targets are looked up in it)
+ * @param rec the record
+ * @param field the field
+ * @param depth how many links led here (a loop of links stops after a few)
+ * @returns the metadata
+ */
+export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, depth = 0): ValueMeta {
+  const isVal = field.name === "VAL";
+  const name = field.name;
+  const own = rec.support.meta;
+  const range = TYPE_RANGE[field.type];
+  const special = specialMeta(rec, name, range);
+  if (special) return special;
+  const via = metaLink(rec.type.name, name);
+  if (via) {
+    const m = linkedMeta(db, rec, via, range, depth);
+    // A link field (seq's LNKn) has no precision and no control limits.
+    return field.isLink ? { ...m, precision: 0, control: [0, 0] } : m;
+  }
+  // Links have no units, precision or limits (but seq's DOLn, see specialMeta).
+  if (field.isLink) return NO_META;
+  if (own && (isVal || VALUE_LIKE.has(name))) {
+    const m = own(rec);
+    if (isVal) return rec.type.name === "bo" ? { ...m, control: [0, 65535] } : m;
+    const v = { ...withoutStates(m), precision: recGblPrec(m.precision ?? 0) };
+    // Record supports that answer display limits for these fields but not control ones
+    // (dfanout), or neither (calcout's OVAL), leave base's defaults: the type's range.
+    if (rec.type.name === "calcout" && (name === "OVAL" || name === "POVL")) {
+      return { units: v.units, precision: v.precision, display: range, control: range };
+    }
+    if (rec.type.name === "dfanout") return { ...v, control: range };
+    return v;
+  }
+  const t = field.type;
+  // Record types whose support has no display-limit routine report none (bi, fanout...);
+  // bo reports its fields' type ranges as control limits.
+  if (!HAS_GRAPHIC.has(rec.type.name)) {
+    if (rec.type.name !== "bo") return NO_META;
+    const c = t === "ENUM" ? [0, 65535] as const : range;
+    return c ? { control: c } : NO_META;
+  }
+  const f = rec.f;
+  if (rec.type.name === "compress" && (name === "IHIL" || name === "ILIL")) {
+    // compress's input limits: EGU, PREC, LOPR..HOPR for display and control.
+    const d = [f.LOPR as number, f.HOPR as number] as const;
+    return {
+      units: f.EGU as string,
+      precision: recGblPrec(f.PREC as number),
+      display: d,
+      control: d,
+    };
+  }
+  if (INPUT_LIKE.test(name) && (t === "DOUBLE" || t === "FLOAT")) {
+    // Other inputs: display limits of the record (or none), no units, the type's range.
+    const d = typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] as const : [0, 0] as const;
+    return { display: d, control: range };
+  }
+  // longin/longout give EGU to their LONG fields, int64in/int64out to their INT64 ones;
+  // ai/ao to their DOUBLE fields but the conversion ones; no one to SDLY.
+  const integerEgu = (t === "LONG" && rec.type.name.startsWith("long")) ||
+    (t === "INT64" && rec.type.name.startsWith("int64"));
+  const noEgu = (name === "SDLY" && rec.type.name === "waveform") ||
+    /^(long|int64)/.test(rec.type.name) && !integerEgu ||
+    ((rec.type.name === "ai" || rec.type.name === "ao") && /^(ASLO|AOFF|SMOO)$/.test(name));
+  if (t === "ENUM") return { display: [0, 0], control: [0, 65535] };
+  if (t === "MENU" || t === "DEVICE" || t === "STRING") return NO_META;
+  const floating = t === "DOUBLE" || t === "FLOAT";
+  return {
+    units: (floating || integerEgu) && !noEgu && typeof f.EGU === "string" ? f.EGU : "",
+    precision: floating && typeof f.PREC === "number" ? recGblPrec(f.PREC) : 0,
+    display: range,
+    control: range,
+  };
+}
+
 /** A channel onto one field of one record. */
 export class FieldChannel implements ServedPv {
   /** The channel name. */
@@ -180,6 +344,7 @@ export class FieldChannel implements ServedPv {
   readonly #db: IocDatabase;
   readonly #long: boolean;
   readonly #isVal: boolean;
+  readonly #viaLink: boolean;
   #listeners = new Set<PvListener>();
   #unwatch: (() => void) | undefined;
 
@@ -191,6 +356,7 @@ export class FieldChannel implements ServedPv {
     this.field = field;
     this.#long = long;
     this.#isVal = field.name === "VAL";
+    this.#viaLink = metaLink(record.type.name, field.name) !== undefined;
     this.type = this.#typeInfo();
   }
 
@@ -239,7 +405,8 @@ export class FieldChannel implements ServedPv {
   /** The current state (cached until the record changes). */
   snapshot(): PvSnapshot {
     const rec = this.record;
-    if (this.#snap && this.#snapVersion === rec.version) return this.#snap;
+    // Metadata read through a link changes with another record: no cache then.
+    if (this.#snap && this.#snapVersion === rec.version && !this.#viaLink) return this.#snap;
     const snap = this.#build();
     this.#snap = snap;
     this.#snapVersion = rec.version;
@@ -286,57 +453,7 @@ export class FieldChannel implements ServedPv {
   }
 
   #meta(): ValueMeta {
-    const rec = this.record;
-    const name = this.field.name;
-    const own = rec.support.meta;
-    const range = TYPE_RANGE[this.field.type];
-    const special = specialMeta(rec, name, range);
-    if (special) return special;
-    // Links have no units, precision or limits (but seq's DOLn, see specialMeta).
-    if (this.field.isLink) return NO_META;
-    if (own && (this.#isVal || VALUE_LIKE.has(name))) {
-      const m = own(rec);
-      if (this.#isVal) return rec.type.name === "bo" ? { ...m, control: [0, 65535] } : m;
-      const v = withoutStates(m);
-      // Record supports that answer display limits for these fields but not control ones
-      // (dfanout), or neither (calcout's OVAL), leave base's defaults: the type's range.
-      if (rec.type.name === "calcout" && (name === "OVAL" || name === "POVL")) {
-        return { units: v.units, precision: v.precision, display: range, control: range };
-      }
-      if (rec.type.name === "dfanout") return { ...v, control: range };
-      return v;
-    }
-    const t = this.field.type;
-    // Record types whose support has no display-limit routine report none (bi, fanout...);
-    // bo reports its fields' type ranges as control limits.
-    if (!HAS_GRAPHIC.has(rec.type.name)) {
-      if (rec.type.name !== "bo") return NO_META;
-      const c = t === "ENUM" ? [0, 65535] as const : range;
-      return c ? { control: c } : NO_META;
-    }
-    const f = rec.f;
-    if (INPUT_LIKE.test(name) && (t === "DOUBLE" || t === "FLOAT")) {
-      // calc/sel inputs, seq values, compress limits: display limits of the record (or
-      // none), no units, the type's range as control limits.
-      const d = typeof f.HOPR === "number" ? [f.LOPR as number, f.HOPR] as const : [0, 0] as const;
-      return { display: d, control: rec.type.name === "compress" ? [0, 0] : range };
-    }
-    // longin/longout give EGU to their LONG fields, int64in/int64out to their INT64 ones;
-    // ai/ao to their DOUBLE fields but the conversion ones; no one to SDLY.
-    const integerEgu = (t === "LONG" && rec.type.name.startsWith("long")) ||
-      (t === "INT64" && rec.type.name.startsWith("int64"));
-    const noEgu = (name === "SDLY" && rec.type.name === "waveform") ||
-      /^(long|int64)/.test(rec.type.name) && !integerEgu ||
-      ((rec.type.name === "ai" || rec.type.name === "ao") && /^(ASLO|AOFF|SMOO)$/.test(name));
-    if (t === "ENUM") return { display: [0, 0], control: [0, 65535] };
-    if (t === "MENU" || t === "DEVICE" || t === "STRING") return NO_META;
-    const floating = t === "DOUBLE" || t === "FLOAT";
-    return {
-      units: (floating || integerEgu) && !noEgu && typeof f.EGU === "string" ? f.EGU : "",
-      precision: floating && typeof f.PREC === "number" ? f.PREC : 0,
-      display: range,
-      control: range,
-    };
+    return fieldMeta(this.#db, this.record, this.field);
   }
 
   /** Registers a listener; returns the function that removes it. */
@@ -406,6 +523,16 @@ export class FieldChannel implements ServedPv {
   }
 }
 
+/** RTYP, the record type's name: no field of the .dbd tables, but every record answers it. */
+const RTYP: FieldSpec = {
+  name: "RTYP",
+  type: "STRING",
+  special: "SPC_NOMOD",
+  size: 40,
+  index: -1,
+  isLink: false,
+};
+
 /**
  * Serves a database's records over any protocol server that takes a provider.
  * @example
@@ -458,7 +585,7 @@ export class IocProvider implements PvProvider {
       field = base.slice(dot + 1);
       if (!rec) return undefined;
     } else if (long) return undefined;
-    const spec = rec.type.byName.get(field);
+    const spec = field === "RTYP" ? RTYP : rec.type.byName.get(field);
     if (!spec) return undefined;
     if (spec.type === "NOACCESS") {
       const shaped = field === "VAL" &&

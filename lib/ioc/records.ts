@@ -8,7 +8,9 @@
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
 import { formatPrintf } from "./printf.ts";
-import { type FieldValue, menuChoices } from "./record_type.ts";
+import { type FieldValue, menuChoices, recordType, SCALAR_OF_DBF } from "./record_type.ts";
+import type { DbfType } from "./dbd/types.ts";
+import { initSimm, simmPut, simulatedRead, simulatedWrite, simulationMode } from "./simulation.ts";
 import type { ArrayShape, IocRecord, RecordIo, RecordSupport, ValueMeta } from "./types.ts";
 import type { ScalarType } from "../pv/types.ts";
 
@@ -44,9 +46,17 @@ function num(f: F, k: string): number {
   return f[k] as number;
 }
 
-/** Runs the device support; returns its promise when it went asynchronous. */
-function runDevice(rec: IocRecord, io: RecordIo): Promise<unknown> | undefined {
-  if (rec.f.PACT) return undefined;
+/**
+ * Runs the device support; returns its promise when it went asynchronous. A record that
+ * is active (PACT) has had its device I/O already, unless `evenIfActive` (base's aai and
+ * aao call the device after a simulation delay).
+ */
+function runDevice(
+  rec: IocRecord,
+  io: RecordIo,
+  evenIfActive = false,
+): Promise<unknown> | undefined {
+  if (rec.f.PACT && !evenIfActive) return undefined;
   const dev = rec.dev;
   if (!dev) {
     rec.pvt.devResult = undefined;
@@ -69,6 +79,91 @@ function runDevice(rec: IocRecord, io: RecordIo): Promise<unknown> | undefined {
   rec.pvt.devResult = r;
   return undefined;
 }
+
+/**
+ * base's readValue: the simulated read of SIOL (simulation.ts) or the device support's.
+ * Returns a promise when the read went asynchronous (a device, or SDLY); afterwards
+ * `rec.pvt.devResult` tells the conversion what was read.
+ */
+function readValue(rec: IocRecord, io: RecordIo): Promise<unknown> | undefined {
+  const mode = simulationMode(rec, io);
+  if (mode === "off") return runDevice(rec, io);
+  if (mode instanceof Promise) return mode;
+  if (mode === "failed") {
+    rec.pvt.devResult = "noConvert";
+    return undefined;
+  }
+  const r = simulatedRead(rec, io, mode);
+  if (r === "device") return runDevice(rec, io, true);
+  rec.pvt.devResult = r;
+  return undefined;
+}
+
+/**
+ * base's writeValue: the simulated write to SIOL or the device support's write (`device`,
+ * where a record type decides whether to write at all, as longout's OOPT does).
+ */
+function writeValue(
+  rec: IocRecord,
+  io: RecordIo,
+  device: DeviceWrite = runDevice,
+): Promise<unknown> | undefined {
+  const mode = simulationMode(rec, io);
+  if (mode === "off") return device(rec, io);
+  if (mode === "failed") return undefined;
+  if (mode instanceof Promise) return mode;
+  if (simulatedWrite(rec, io, mode) === "device") return runDevice(rec, io, true);
+  return undefined;
+}
+
+/**
+ * An input record's processing: the read (simulated or by the device), then `convert`
+ * with whether RVAL is to be converted (false when VAL was read directly).
+ */
+function inputProcess(
+  convert: (rec: IocRecord, io: RecordIo, fromRaw: boolean) => void,
+): RecordSupport["process"] {
+  return (rec, io) => {
+    const p = readValue(rec, io);
+    if (p) return p;
+    convert(rec, io, rec.pvt.devResult !== "noConvert");
+  };
+}
+
+/** A device write: the device support's, or a record type's condition around it. */
+type DeviceWrite = (rec: IocRecord, io: RecordIo) => Promise<unknown> | undefined;
+
+/** The steps of an output record's processing that differ by type. */
+interface OutputSteps {
+  /** Unless PACT: DOL, conversion, alarms. */
+  compute(rec: IocRecord, io: RecordIo): void;
+  /** What IVOA "Set output to IVOV" sets (VAL = IVOV when absent). */
+  ivov?(rec: IocRecord): void;
+  /** The device write (longout's OOPT decides whether there is one). */
+  device?: DeviceWrite;
+  /** Once written: the copies base's monitor() keeps (ORAW, OVAL, PVAL...). */
+  done?(rec: IocRecord, io: RecordIo): void;
+}
+
+/** An output record's processing: compute, write (IVOA, simulation, device), then `done`. */
+function outputProcess(steps: OutputSteps): RecordSupport["process"] {
+  const { compute, ivov, device, done } = steps;
+  return (rec, io) => {
+    if (!rec.f.PACT) compute(rec, io);
+    const p = writeOutput(rec, io, ivov, device);
+    if (p) return p;
+    done?.(rec, io);
+  };
+}
+
+/** Copies fields, [to, from] pairs (the "last written" fields records keep). */
+function keep(...pairs: readonly (readonly [string, string])[]): (rec: IocRecord) => void {
+  return (rec) => {
+    for (const [to, from] of pairs) rec.f[to] = rec.f[from];
+  };
+}
+
+const KEEP_RAW = keep(["ORAW", "RVAL"]);
 
 function checkUdf(rec: IocRecord, io: RecordIo): boolean {
   if (rec.f.UDF) {
@@ -142,24 +237,25 @@ function fetchDol(rec: IocRecord, io: RecordIo, want: "number" | "string" = "num
 
 /**
  * IVOA: with an INVALID alarm, "Continue normally" writes, "Don't drive outputs" does not,
- * "Set output to IVOV" writes IVOV. Returns the device promise when asynchronous.
+ * "Set output to IVOV" writes IVOV (set once, not again when an asynchronous write
+ * completes). Returns the write's promise when asynchronous.
  */
 function writeOutput(
   rec: IocRecord,
   io: RecordIo,
-  setIvov?: () => void,
+  setIvov?: (rec: IocRecord) => void,
+  device?: DeviceWrite,
 ): Promise<unknown> | undefined {
   const f = rec.f;
-  if (f.PACT) return undefined;
   if ((f.NSEV as number) >= INVALID) {
     const ivoa = f.IVOA as number | undefined;
     if (ivoa === 1) return undefined;
-    if (ivoa === 2) {
-      if (setIvov) setIvov();
+    if (ivoa === 2 && !f.PACT) {
+      if (setIvov) setIvov(rec);
       else f.VAL = f.IVOV;
     }
   }
-  return runDevice(rec, io);
+  return writeValue(rec, io, device);
 }
 
 function stateAlarms(rec: IocRecord, io: RecordIo, stateSevr: number | undefined): void {
@@ -213,20 +309,10 @@ export function arrayFor(ftvl: string, n: number): FieldValue {
   }
 }
 
-const SCALAR_OF_FTVL: Record<string, ScalarType> = {
-  STRING: "string",
-  CHAR: "int8",
-  UCHAR: "uint8",
-  SHORT: "int16",
-  USHORT: "uint16",
-  ENUM: "uint16",
-  LONG: "int32",
-  ULONG: "uint32",
-  INT64: "int64",
-  UINT64: "uint64",
-  FLOAT: "float32",
-  DOUBLE: "float64",
-};
+/** The element type of a menuFtype choice (the DBF type of the same name). */
+function scalarOfFtvl(ftvl: string): ScalarType {
+  return SCALAR_OF_DBF[ftvl as DbfType] ?? "float64";
+}
 
 function ftvlOf(rec: IocRecord): string {
   return menuChoices("menuFtype")[rec.f.FTVL as number] ?? "DOUBLE";
@@ -263,16 +349,26 @@ function arrayInit(maxField: string) {
 
 function arrayShape(maxField: string, countField = "NORD") {
   return (rec: IocRecord): ArrayShape => ({
-    scalar: rec.type.name === "compress" ? "float64" : SCALAR_OF_FTVL[ftvlOf(rec)] ?? "float64",
+    scalar: rec.type.name === "compress" ? "float64" : scalarOfFtvl(ftvlOf(rec)),
     max: num(rec.f, maxField),
     countField,
   });
 }
 
+/**
+ * An array VAL's metadata: EGU (none for strings), PREC for float elements only (dbGet
+ * asks precision of DBF_FLOAT/DOUBLE fields alone), LOPR..HOPR.
+ */
 function arrayMeta(rec: IocRecord): ValueMeta {
   const f = rec.f;
   const display = [num(f, "LOPR"), num(f, "HOPR")] as const;
-  return { units: f.EGU as string, precision: num(f, "PREC"), display, control: display };
+  const scalar = rec.type.name === "compress" ? "float64" : scalarOfFtvl(ftvlOf(rec));
+  return {
+    units: scalar === "string" ? "" : f.EGU as string,
+    precision: scalar === "float64" || scalar === "float32" ? num(f, "PREC") : 0,
+    display,
+    control: display,
+  };
 }
 
 /** Reads an input link into an array VAL (soft waveform/aai input). */
@@ -317,7 +413,8 @@ function compileCached(expression: string): CalcProgramLike {
   return p;
 }
 
-function compileField(rec: IocRecord, field: string): void {
+/** Compiles a CALC-style field; with `io`, a bad expression is reported as base's init does. */
+function compileField(rec: IocRecord, field: string, io?: RecordIo): void {
   const s = calcState(rec, field);
   try {
     s.prog = compileCached(rec.f[field] as string);
@@ -325,14 +422,24 @@ function compileField(rec: IocRecord, field: string): void {
   } catch (e) {
     s.prog = undefined;
     s.error = (e as Error).message;
+    io?.warn(`${rec.name}.${field}: ${s.error} in expression "${rec.f[field]}"`);
   }
 }
 
-/** Evaluates a CALC-style field over A..L; raises a CALC alarm on failure. */
-function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefined {
+/**
+ * Evaluates a CALC-style field over A..L; a failure (or an expression that did not
+ * compile) raises CALC/INVALID with `message` (base's: none for calc, "calcPerform" and
+ * "OCAL calcPerform" for calcout).
+ */
+function runCalc(
+  rec: IocRecord,
+  io: RecordIo,
+  field: string,
+  message: string,
+): number | undefined {
   const s = calcState(rec, field);
   if (!s.prog) {
-    io.setSevr(rec, AlarmStatus.CALC, INVALID, s.error);
+    io.setSevr(rec, AlarmStatus.CALC, INVALID, message);
     return undefined;
   }
   const f = rec.f;
@@ -343,20 +450,27 @@ function runCalc(rec: IocRecord, io: RecordIo, field: string): number | undefine
       if (s.args[i] !== f[CALC_LETTERS[i]]) f[CALC_LETTERS[i]] = s.args[i];
     }
     return v;
-  } catch (e) {
-    io.setSevr(rec, AlarmStatus.CALC, INVALID, (e as Error).message);
+  } catch {
+    io.setSevr(rec, AlarmStatus.CALC, INVALID, message);
     return undefined;
   }
 }
 
-function fetchLetters(rec: IocRecord, io: RecordIo): void {
+/**
+ * fetch_values of calc/calcout: every non-constant INPx into A..L (a failed read leaves
+ * its letter). Returns whether all succeeded (the expression runs only then).
+ */
+function fetchLetters(rec: IocRecord, io: RecordIo): boolean {
   const f = rec.f;
+  let ok = true;
   for (const c of CALC_LETTERS) {
     const link = `INP${c}`;
     if (io.isConstantLink(rec, link)) continue;
     const r = io.getLink(rec, link, "number");
     if (r) f[c] = r.value as number;
+    else ok = false;
   }
+  return ok;
 }
 
 function calcSpecial(fields: string[]) {
@@ -394,11 +508,18 @@ function mbbSdef(rec: IocRecord): boolean {
   return false;
 }
 
+/**
+ * MASK of the multi-bit records: NOBT ones unless given; the raw soft device supports
+ * make it all ones without NOBT and shift it by SHFT.
+ */
 function mbbMask(rec: IocRecord): void {
   const f = rec.f;
   const nobt = num(f, "NOBT");
-  if (nobt > 0 && !f.MASK) {
-    f.MASK = (nobt >= 32 ? 0xffffffff : (2 ** nobt - 1)) * 2 ** num(f, "SHFT") >>> 0;
+  if (!f.MASK && nobt <= 32) f.MASK = nobt >= 32 ? 0xffffffff : 2 ** nobt - 1;
+  if (rec.dev?.dtyp === "Raw Soft Channel") {
+    if (nobt === 0) f.MASK = 0xffffffff;
+    const shft = num(f, "SHFT");
+    if (shft > 0 && shft < 32) f.MASK = (num(f, "MASK") << shft) >>> 0;
   }
 }
 
@@ -428,23 +549,65 @@ function longStringSize(rec: IocRecord): number {
 
 // ------------------------------------------------------------------ the types
 
+/** menuConvert choices ai and ao use (LINR). */
+const LINR_SLOPE = 1;
+const LINR_LINEAR = 2;
+
+/**
+ * init_record's conversion set-up of ai/ao: EOFF starts at EGUL when ESLO/EOFF are still
+ * 1/0 ("old device support that doesn't know about EOFF"), except that LINR SLOPE keeps
+ * them when the device support has an init_record (`devInit`).
+ */
+function initConversion(rec: IocRecord, devInit: boolean): void {
+  const f = rec.f;
+  f.INIT = 1;
+  if (num(f, "ESLO") === 1 && num(f, "EOFF") === 0 && !(devInit && f.LINR === LINR_SLOPE)) {
+    f.EOFF = f.EGUL;
+  }
+}
+
+/**
+ * SPC_LINCONV (a put to LINR, EGUF or EGUL of ai/ao): smoothing restarts (INIT); with LINR
+ * LINEAR a device support that knows its raw range (`linconv`, base's special_linconv)
+ * sets ESLO and EOFF from EGUF/EGUL, starting from EOFF = EGUL. None of base's soft device
+ * supports has one, so for them ESLO and EOFF stay as they are.
+ */
+function linconvSpecial(rec: IocRecord, io: RecordIo, field: string): void {
+  if (rec.type.byName.get(field)?.special !== "SPC_LINCONV") return;
+  rec.f.INIT = 1;
+  if (rec.f.LINR === LINR_LINEAR && rec.dev?.linconv) {
+    rec.f.EOFF = rec.f.EGUL;
+    rec.dev.linconv(rec, io);
+  }
+}
+
+/** DTYPs of base's soft ai/ao supports that have an init_record (devAoSoftRaw has none). */
+const SOFT_WITH_INIT: Readonly<Record<string, ReadonlySet<string>>> = {
+  ai: new Set(["Soft Channel", "Raw Soft Channel", "Async Soft Channel"]),
+  ao: new Set(["Soft Channel"]),
+};
+
+function devHasInit(rec: IocRecord): boolean {
+  const dev = rec.dev;
+  if (!dev) return false;
+  return SOFT_WITH_INIT[rec.type.name]?.has(dev.dtyp) ?? dev.init !== undefined;
+}
+
 const ai: RecordSupport = {
   posting: "deadband",
   io: "input",
   init(rec, _io, pass) {
-    if (pass === 1 && rec.f.LINR === 1 && num(rec.f, "ESLO") === 0) rec.f.ESLO = 1;
-    if (pass === 1) rec.f.INIT = 1;
+    if (pass === 1) initConversion(rec, devHasInit(rec));
   },
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  special: linconvSpecial,
+  process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
-    if (rec.pvt.devResult !== "noConvert") {
+    if (fromRaw) {
       let v = num(f, "RVAL") + num(f, "ROFF");
       if (num(f, "ASLO") !== 0) v *= num(f, "ASLO");
       v += num(f, "AOFF");
       const linr = num(f, "LINR");
-      if (linr === 1 || linr === 2) v = v * num(f, "ESLO") + num(f, "EOFF");
+      if (linr === LINR_SLOPE || linr === LINR_LINEAR) v = v * num(f, "ESLO") + num(f, "EOFF");
       const smoo = num(f, "SMOO");
       if (smoo !== 0 && !f.INIT && Number.isFinite(num(f, "VAL")) && !f.UDF) {
         v = v * (1 - smoo) + num(f, "VAL") * smoo;
@@ -454,7 +617,8 @@ const ai: RecordSupport = {
     }
     f.INIT = 0;
     limitAlarms(rec, io);
-  },
+    KEEP_RAW(rec);
+  }),
   meta: analogMeta("HOPR"),
 };
 
@@ -464,14 +628,15 @@ const ao: RecordSupport = {
   init(rec, _io, pass) {
     const f = rec.f;
     if (pass === 1) {
+      initConversion(rec, devHasInit(rec));
       f.OVAL = f.VAL;
       f.PVAL = f.VAL;
-      f.INIT = 1;
     }
   },
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT) {
+  special: linconvSpecial,
+  process: outputProcess({
+    compute(rec, io) {
+      const f = rec.f;
       const before = num(f, "VAL");
       if (fetchDol(rec, io) && f.OIF === 1) f.VAL = before + num(f, "VAL");
       clampDrive(f);
@@ -485,81 +650,102 @@ const ao: RecordSupport = {
       aoRaw(f);
       f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
       limitAlarms(rec, io);
-    }
-    const p = writeOutput(rec, io, () => {
+    },
+    ivov(rec) {
+      const f = rec.f;
       f.VAL = f.IVOV;
       f.OVAL = f.IVOV;
       aoRaw(f);
-    });
-    if (p) return p;
-    f.ORAW = f.RVAL;
-    f.PVAL = f.OVAL;
-    f.INIT = 0;
-  },
+    },
+    done(rec) {
+      const f = rec.f;
+      f.ORAW = f.RVAL;
+      f.PVAL = f.OVAL;
+      f.INIT = 0;
+    },
+  }),
   meta: analogMeta("DRVH"),
 };
 
+/** OVAL to RVAL: EOFF/ESLO (a zero ESLO gives 0), AOFF/ASLO, ROFF, rounded to 32 bits. */
 function aoRaw(f: F): void {
   let v = num(f, "OVAL");
   const linr = num(f, "LINR");
-  if ((linr === 1 || linr === 2) && num(f, "ESLO") !== 0) v = (v - num(f, "EOFF")) / num(f, "ESLO");
+  if (linr === LINR_SLOPE || linr === LINR_LINEAR) {
+    v = num(f, "ESLO") === 0 ? 0 : (v - num(f, "EOFF")) / num(f, "ESLO");
+  }
   v -= num(f, "AOFF");
   if (num(f, "ASLO") !== 0) v /= num(f, "ASLO");
-  const r = v >= 0 ? Math.floor(v + 0.5) : Math.ceil(v - 0.5);
-  f.RVAL = (Number.isFinite(r) ? Math.max(-2147483648, Math.min(2147483647, r)) : 0) -
-    num(f, "ROFF");
+  v -= num(f, "ROFF");
+  if (Number.isNaN(v)) v = 0;
+  f.RVAL = v >= 0
+    ? (v >= 0x7fffffff - 0.5 ? 0x7fffffff : Math.trunc(v + 0.5))
+    : (v > 0.5 - 0x80000000 ? Math.trunc(v - 0.5) : -0x80000000);
 }
 
 const binMeta = (rec: IocRecord): ValueMeta => ({
   choices: [rec.f.ZNAM as string, rec.f.ONAM as string],
 });
 
+/** init_record of bi/bo/mbbi: the last-posted and last-alarm values start at VAL. */
+const KEEP_STATE = keep(["MLST", "VAL"], ["LALM", "VAL"], ["ORAW", "RVAL"]);
+
 const bi: RecordSupport = {
   posting: "change",
   io: "input",
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  init(rec, _io, pass) {
+    if (pass === 1) KEEP_STATE(rec);
+  },
+  process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
-    if (rec.pvt.devResult !== "noConvert") {
-      let r = num(f, "RVAL");
-      if (num(f, "MASK")) r = (r & num(f, "MASK")) >>> 0;
-      f.VAL = r === 0 ? 0 : 1;
+    if (fromRaw) {
+      f.VAL = num(f, "RVAL") === 0 ? 0 : 1;
       f.UDF = 0;
     } else if (num(f, "VAL") > 1) f.VAL = 1;
     stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
-    f.ORAW = f.RVAL;
-  },
+    KEEP_RAW(rec);
+  }),
   meta: binMeta,
 };
+
+function boRaw(f: F): void {
+  f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
+}
 
 const bo: RecordSupport = {
   posting: "change",
   io: "output",
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT) {
+  init(rec, _io, pass) {
+    if (pass !== 1) return;
+    boRaw(rec.f);
+    KEEP_STATE(rec);
+  },
+  process: outputProcess({
+    compute(rec, io) {
+      const f = rec.f;
       if (fetchDol(rec, io)) f.VAL = num(f, "VAL") !== 0 ? 1 : 0;
       else if (num(f, "VAL") > 1) f.VAL = 1;
       f.UDF = 0;
-      f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
+      boRaw(f);
       stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
-    }
-    const p = writeOutput(rec, io, () => {
-      f.VAL = num(f, "IVOV") ? 1 : 0;
-      f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
-    });
-    if (p) return p;
-    f.ORAW = f.RVAL;
-    const high = num(f, "HIGH");
-    if (f.VAL === 1 && high > 0) {
-      io.after(high, () => {
-        if (f.VAL !== 1) return;
-        f.VAL = 0;
-        io.process(rec);
-      });
-    }
-  },
+    },
+    ivov(rec) {
+      rec.f.VAL = num(rec.f, "IVOV") ? 1 : 0;
+      boRaw(rec.f);
+    },
+    done(rec, io) {
+      const f = rec.f;
+      KEEP_RAW(rec);
+      const high = num(f, "HIGH");
+      if (f.VAL === 1 && high > 0) {
+        io.after(high, () => {
+          if (f.VAL !== 1) return;
+          f.VAL = 0;
+          io.process(rec);
+        });
+      }
+    },
+  }),
   meta: binMeta,
 };
 
@@ -568,21 +754,18 @@ const mbbi: RecordSupport = {
   io: "input",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
-    // Without NOBT the mbbi keeps every bit of RVAL (base's MASK is all ones).
-    if (pass === 0 && !rec.f.NOBT && !rec.f.MASK) rec.f.MASK = 0xffffffff;
-    if (pass === 1) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+    if (pass === 1) {
+      rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+      KEEP_STATE(rec);
+    }
   },
   special(rec, _io, field) {
     if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
   },
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
-    if (rec.pvt.devResult !== "noConvert") {
-      let r = num(f, "RVAL");
-      if (num(f, "MASK")) r = (r & num(f, "MASK")) >>> 0;
-      r = Math.floor(r / 2 ** num(f, "SHFT"));
+    if (fromRaw) {
+      const r = Math.floor(num(f, "RVAL") / 2 ** num(f, "SHFT"));
       if (mbbSdef(rec)) {
         let state = 65535;
         for (let i = 0; i < 16; i++) {
@@ -596,8 +779,8 @@ const mbbi: RecordSupport = {
       f.UDF = 0;
     }
     mbbAlarms(rec, io);
-    f.ORAW = f.RVAL;
-  },
+    KEEP_RAW(rec);
+  }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
 };
 
@@ -616,28 +799,25 @@ const mbbo: RecordSupport = {
     if (pass === 1) {
       rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
       mbboRaw(rec);
-      rec.f.ORAW = rec.f.RVAL;
+      KEEP_RAW(rec);
     }
   },
   special(rec, _io, field) {
     if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
   },
-  process(rec, io) {
-    const f = rec.f;
-    const convert = () => mbboRaw(rec);
-    if (!f.PACT) {
+  process: outputProcess({
+    compute(rec, io) {
       fetchDol(rec, io);
-      f.UDF = 0;
-      convert();
+      rec.f.UDF = 0;
+      mbboRaw(rec);
       mbbAlarms(rec, io);
-    }
-    const p = writeOutput(rec, io, () => {
-      f.VAL = f.IVOV;
-      convert();
-    });
-    if (p) return p;
-    f.ORAW = f.RVAL;
-  },
+    },
+    ivov(rec) {
+      rec.f.VAL = rec.f.IVOV;
+      mbboRaw(rec);
+    },
+    done: KEEP_RAW,
+  }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
 };
 
@@ -657,20 +837,16 @@ const mbbiDirect: RecordSupport = {
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
   },
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
-    if (rec.pvt.devResult !== "noConvert") {
-      let r = num(f, "RVAL");
-      if (num(f, "MASK")) r = (r & num(f, "MASK")) >>> 0;
-      f.VAL = Math.floor(r / 2 ** num(f, "SHFT")) | 0;
+    if (fromRaw) {
+      f.VAL = Math.floor(num(f, "RVAL") / 2 ** num(f, "SHFT")) | 0;
       f.UDF = 0;
     }
     setBits(rec);
     checkUdf(rec, io);
-    f.ORAW = f.RVAL;
-  },
+    KEEP_RAW(rec);
+  }),
 };
 
 const mbboDirect: RecordSupport = {
@@ -692,19 +868,16 @@ const mbboDirect: RecordSupport = {
       f.VAL = (f[field] ? (v | m) : (v & ~m)) | 0;
     } else if (field === "VAL") setBits(rec);
   },
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT) {
+  process: outputProcess({
+    compute(rec, io) {
+      const f = rec.f;
       if (fetchDol(rec, io)) setBits(rec);
       f.UDF = 0;
       f.RVAL = ((num(f, "VAL") >>> 0) * 2 ** num(f, "SHFT")) >>> 0;
       checkUdf(rec, io);
-    }
-    const p = writeOutput(rec, io);
-    if (p) return p;
-    f.ORAW = f.RVAL;
-    f.OBIT = f.VAL;
-  },
+    },
+    done: keep(["ORAW", "RVAL"], ["OBIT", "VAL"]),
+  }),
 };
 
 function intMeta(control: "HOPR" | "DRVH") {
@@ -714,13 +887,10 @@ function intMeta(control: "HOPR" | "DRVH") {
 const longin: RecordSupport = {
   posting: "deadband",
   io: "input",
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
-    const f = rec.f;
-    f.VAL = Math.trunc(num(f, "VAL"));
+  process: inputProcess((rec, io) => {
+    rec.f.VAL = Math.trunc(num(rec.f, "VAL"));
     limitAlarms(rec, io);
-  },
+  }),
   meta: intMeta("HOPR"),
 };
 
@@ -733,28 +903,33 @@ const OOPT_TEST: ((v: number, p: number) => boolean)[] = [
   (v, p) => v !== 0 && p === 0,
 ];
 
+/** DOL, the integer VAL within DRVL..DRVH, alarms: longout and int64out. */
+function integerOutput(rec: IocRecord, io: RecordIo): void {
+  const f = rec.f;
+  fetchDol(rec, io);
+  f.VAL = Math.trunc(num(f, "VAL"));
+  clampDrive(f);
+  f.UDF = 0;
+  limitAlarms(rec, io);
+}
+
 const longout: RecordSupport = {
   posting: "deadband",
   io: "output",
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT) {
-      fetchDol(rec, io);
-      f.VAL = Math.trunc(num(f, "VAL"));
-      clampDrive(f);
-      f.UDF = 0;
-      limitAlarms(rec, io);
-      // OOPT decides whether to write; the first processing always writes.
-      if (rec.pvt.wrote && !OOPT_TEST[num(f, "OOPT")](num(f, "VAL"), num(f, "PVAL"))) {
-        f.PVAL = f.VAL;
-        return;
-      }
+  process: outputProcess({
+    compute: integerOutput,
+    // conditional_write: OOPT decides whether the device writes; the first processing
+    // always writes. A simulated write ignores OOPT (as base's).
+    device(rec, io) {
+      const f = rec.f;
+      const write = !rec.pvt.wrote || OOPT_TEST[num(f, "OOPT")](num(f, "VAL"), num(f, "PVAL"));
+      const p = write ? runDevice(rec, io) : undefined;
+      if (p) return p;
       rec.pvt.wrote = true;
-    }
-    const p = writeOutput(rec, io);
-    if (p) return p;
-    f.PVAL = f.VAL;
-  },
+      f.PVAL = f.VAL;
+      return undefined;
+    },
+  }),
   meta: intMeta("DRVH"),
 };
 
@@ -777,72 +952,60 @@ function rawLimitsMeta(control: "HOPR" | "DRVH") {
 
 const int64in: RecordSupport = { ...longin, meta: rawLimitsMeta("HOPR") };
 const int64out: RecordSupport = {
-  ...longout,
+  posting: "deadband",
+  io: "output",
   meta: rawLimitsMeta("DRVH"),
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT) {
-      fetchDol(rec, io);
-      f.VAL = Math.trunc(num(f, "VAL"));
-      clampDrive(f);
-      f.UDF = 0;
-      limitAlarms(rec, io);
-    }
-    return writeOutput(rec, io);
-  },
+  process: outputProcess({ compute: integerOutput }),
 };
+
+const KEEP_STRING = keep(["OVAL", "VAL"]);
 
 const stringin: RecordSupport = {
   posting: "mpst",
   io: "input",
   init(rec, _io, pass) {
-    if (pass === 1) rec.f.OVAL = rec.f.VAL;
+    if (pass === 1) KEEP_STRING(rec);
   },
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  process: inputProcess((rec, io) => {
     const f = rec.f;
     f.VAL = String(f.VAL).slice(0, 39);
     checkUdf(rec, io);
-    f.OVAL = f.VAL;
-  },
+    KEEP_STRING(rec);
+  }),
 };
 
 const stringout: RecordSupport = {
   posting: "mpst",
   io: "output",
   init(rec, _io, pass) {
-    if (pass === 1) rec.f.OVAL = rec.f.VAL;
+    if (pass === 1) KEEP_STRING(rec);
   },
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT) {
+  process: outputProcess({
+    compute(rec, io) {
+      const f = rec.f;
       fetchDol(rec, io, "string");
       f.VAL = String(f.VAL).slice(0, 39);
       f.UDF = 0;
-    }
-    const p = writeOutput(rec, io);
-    if (p) return p;
-    f.OVAL = f.VAL;
-  },
+    },
+    done: KEEP_STRING,
+  }),
 };
+
+const KEEP_LONG_STRING = keep(["OVAL", "VAL"], ["OLEN", "LEN"]);
 
 const lsi: RecordSupport = {
   posting: "mpst",
   io: "input",
   init: longStringInit,
   longString: longStringSize,
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  process: inputProcess((rec) => {
     const f = rec.f;
     const bytes = new TextEncoder().encode(String(f.VAL));
     const max = num(f, "SIZV") - 1;
     if (bytes.length > max) f.VAL = new TextDecoder().decode(bytes.slice(0, max));
     f.LEN = Math.min(bytes.length, max) + 1;
-    f.OVAL = f.VAL;
-    f.OLEN = f.LEN;
-  },
+    KEEP_LONG_STRING(rec);
+  }),
 };
 
 const lso: RecordSupport = {
@@ -850,19 +1013,16 @@ const lso: RecordSupport = {
   io: "output",
   init: longStringInit,
   longString: longStringSize,
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT) {
+  process: outputProcess({
+    compute(rec, io) {
+      const f = rec.f;
       fetchDol(rec, io, "string");
       const bytes = new TextEncoder().encode(String(f.VAL));
       f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
       f.UDF = 0;
-    }
-    const p = writeOutput(rec, io);
-    if (p) return p;
-    f.OVAL = f.VAL;
-    f.OLEN = f.LEN;
-  },
+    },
+    done: KEEP_LONG_STRING,
+  }),
 };
 
 const waveform: RecordSupport = {
@@ -871,15 +1031,12 @@ const waveform: RecordSupport = {
   init: arrayInit("NELM"),
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  process: inputProcess((rec, io) => {
     const f = rec.f;
-    const n = rec.pvt.readCount as number | undefined;
-    if (n !== undefined) rec.pvt.readCount = undefined;
+    if (rec.pvt.readCount !== undefined) rec.pvt.readCount = undefined;
     if (num(f, "NORD") > 0) f.UDF = 0;
     checkUdf(rec, io);
-  },
+  }),
 };
 
 const aai: RecordSupport = { ...waveform };
@@ -890,15 +1047,16 @@ const aao: RecordSupport = {
   init: arrayInit("NELM"),
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
-  process(rec, io) {
-    const f = rec.f;
-    if (!f.PACT && f.OMSL && !io.isConstantLink(rec, "DOL")) {
-      if (readArrayLink(rec, io, "DOL")) f.UDF = 0;
-    }
-    if (num(f, "NORD") > 0) f.UDF = 0;
-    if (!f.PACT) checkUdf(rec, io);
-    return writeOutput(rec, io);
-  },
+  process: outputProcess({
+    compute(rec, io) {
+      const f = rec.f;
+      if (f.OMSL && !io.isConstantLink(rec, "DOL")) {
+        if (readArrayLink(rec, io, "DOL")) f.UDF = 0;
+      }
+      if (num(f, "NORD") > 0) f.UDF = 0;
+      checkUdf(rec, io);
+    },
+  }),
 };
 
 const subArray: RecordSupport = {
@@ -913,7 +1071,7 @@ const subArray: RecordSupport = {
     rec.pvt.buffer = arrayFor(ftvlOf(rec), num(f, "MALM"));
   },
   arrayShape: (rec) => ({
-    scalar: SCALAR_OF_FTVL[ftvlOf(rec)] ?? "float64",
+    scalar: scalarOfFtvl(ftvlOf(rec)),
     max: num(rec.f, "MALM"),
     countField: "NORD",
   }),
@@ -947,14 +1105,13 @@ function fetchDoubles(rec: IocRecord, io: RecordIo, links: string[], into: strin
 
 const calc: RecordSupport = {
   posting: "deadband",
-  init(rec, _io, pass) {
-    if (pass === 0) compileField(rec, "CALC");
+  init(rec, io, pass) {
+    if (pass === 0) compileField(rec, "CALC", io);
   },
   special: calcSpecial(["CALC"]),
   process(rec, io) {
     const f = rec.f;
-    fetchLetters(rec, io);
-    const v = runCalc(rec, io, "CALC");
+    const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC", "") : undefined;
     if (v !== undefined) {
       f.VAL = v;
       f.UDF = Number.isNaN(v) ? 1 : 0;
@@ -969,8 +1126,9 @@ const calcout: RecordSupport = {
   posting: "deadband",
   init(rec, io, pass) {
     if (pass === 0) {
-      compileField(rec, "CALC");
-      compileField(rec, "OCAL");
+      compileField(rec, "CALC", io);
+      // An OCAL that does not compile matters only when DOPT uses it.
+      compileField(rec, "OCAL", rec.f.DOPT === 1 ? io : undefined);
     } else {
       for (const c of CALC_LETTERS) rec.f[`IN${c}V`] = io.linkState(rec, `INP${c}`);
       rec.f.OUTV = io.linkState(rec, "OUT");
@@ -980,8 +1138,7 @@ const calcout: RecordSupport = {
   process(rec, io) {
     const f = rec.f;
     if (!f.PACT) {
-      fetchLetters(rec, io);
-      const v = runCalc(rec, io, "CALC");
+      const v = fetchLetters(rec, io) ? runCalc(rec, io, "CALC", "calcPerform") : undefined;
       if (v !== undefined) {
         f.VAL = v;
         f.UDF = Number.isNaN(v) ? 1 : 0;
@@ -993,7 +1150,7 @@ const calcout: RecordSupport = {
       rec.pvt.output = go;
       if (go) {
         if (num(f, "DOPT") === 1) {
-          const o = runCalc(rec, io, "OCAL");
+          const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
           if (o !== undefined) f.OVAL = o;
         } else f.OVAL = f.VAL;
         const odly = num(f, "ODLY");
@@ -1250,15 +1407,109 @@ const printf: RecordSupport = {
 const event: RecordSupport = {
   posting: "change",
   io: "input",
-  process(rec, io) {
-    const p = runDevice(rec, io);
-    if (p) return p;
+  process: inputProcess((rec, io) => {
     const f = rec.f;
     const name = String(f.VAL).trim();
     if (name !== "") io.postEvent(name);
     f.UDF = 0;
-  },
+  }),
 };
+
+// ------------------------------------------------------------------ sub
+
+/**
+ * The sub record: A..L from INPA..INPL, then the subroutine SNAM names (registered with
+ * the database); INAM's runs once at init. No SNAM leaves the record active for ever
+ * (PACT, as base); an unknown SNAM raises BAD_SUB/INVALID at each processing; a negative
+ * result SOFT with severity BRSV; a promise makes the record asynchronous.
+ */
+const sub: RecordSupport = {
+  posting: "deadband",
+  init(rec, io, pass) {
+    const f = rec.f;
+    if (pass !== 1) return;
+    const inam = String(f.INAM);
+    if (inam !== "") {
+      const init = io.subroutine(inam);
+      if (!init) throw new Error(`Init subroutine (INAM) "${inam}" is not registered`);
+      const r = init(rec, io);
+      if (r instanceof Promise) r.catch(() => {});
+    }
+    const snam = String(f.SNAM);
+    if (snam === "") {
+      io.warn(`${rec.name}.SNAM is empty`);
+      f.PACT = 1;
+    } else if (!io.subroutine(snam)) {
+      io.warn(`recGblRecordError: Proc subroutine (SNAM) "${snam}" not found PV: ${rec.name}`);
+    }
+  },
+  special(rec, io, field) {
+    if (field !== "SNAM") return;
+    const snam = String(rec.f.SNAM);
+    if (snam === "") {
+      io.warn(`${rec.name}.SNAM is empty`);
+      rec.f.PACT = 1;
+      return;
+    }
+    if (rec.f.PACT && !rec.pvt.subBusy) rec.f.PACT = 0;
+    if (!io.subroutine(snam)) throw new Error(`Subroutine "${snam}" is not registered`);
+  },
+  process(rec, io) {
+    const f = rec.f;
+    let status: number;
+    if (!f.PACT) {
+      if (!fetchLettersAll(rec, io)) status = -1;
+      else {
+        const fn = io.subroutine(String(f.SNAM));
+        if (!fn) {
+          io.setSevr(rec, AlarmStatus.BAD_SUB, INVALID);
+          status = 0;
+        } else {
+          let r;
+          try {
+            r = fn(rec, io);
+          } catch (e) {
+            io.setSevr(rec, AlarmStatus.SOFT, num(f, "BRSV"), (e as Error).message);
+            r = -2;
+          }
+          if (r instanceof Promise) {
+            rec.pvt.subBusy = true;
+            return r.then(
+              (x) => (rec.pvt.subStatus = typeof x === "number" ? x : 0),
+              () => (rec.pvt.subStatus = -1),
+            ).finally(() => (rec.pvt.subBusy = false));
+          }
+          status = typeof r === "number" ? r : 0;
+        }
+        subResult(rec, io, status);
+      }
+    } else {
+      status = rec.pvt.subStatus as number;
+      subResult(rec, io, status);
+    }
+    limitAlarms(rec, io);
+    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+  },
+  meta: analogMeta("HOPR"),
+};
+
+function subResult(rec: IocRecord, io: RecordIo, status: number): void {
+  if (status === -2) return;
+  if (status < 0) io.setSevr(rec, AlarmStatus.SOFT, num(rec.f, "BRSV"));
+  else rec.f.UDF = Number.isNaN(num(rec.f, "VAL")) ? 1 : 0;
+}
+
+/** fetch_values of sub: every non-constant INPx into A..L; false at the first failure. */
+function fetchLettersAll(rec: IocRecord, io: RecordIo): boolean {
+  for (const c of CALC_LETTERS) {
+    const link = `INP${c}`;
+    if (io.isConstantLink(rec, link)) continue;
+    const r = io.getLink(rec, link, "number");
+    if (!r) return false;
+    rec.f[c] = r.value as number;
+  }
+  return true;
+}
 
 /** Deadband records start with MLST/ALST/LALM at the initial VAL (as base's init_record). */
 function withInitialLast(support: RecordSupport): RecordSupport {
@@ -1274,6 +1525,23 @@ function withInitialLast(support: RecordSupport): RecordSupport {
         rec.f.ALST = v;
         if (rec.type.byName.has("LALM")) rec.f.LALM = v;
       }
+    },
+  };
+}
+
+/** Record types with SIML/SIMM: SIMM from a constant SIML at init, SSCN swap on a SIMM put. */
+function withSimulation(name: string, support: RecordSupport): RecordSupport {
+  if (!recordType(name)?.byName.has("SIML")) return support;
+  const { init, special } = support;
+  return {
+    ...support,
+    init(rec, io, pass) {
+      if (pass === 1) initSimm(rec, io);
+      init?.(rec, io, pass);
+    },
+    special(rec, io, field, before) {
+      if (field === "SIMM") simmPut(rec, io, before);
+      else special?.(rec, io, field, before);
     },
   };
 }
@@ -1308,9 +1576,10 @@ const ALL: Record<string, RecordSupport> = {
   compress,
   printf,
   event,
+  sub,
 };
 
 /** Every record type's support, by type name. */
 export const RECORD_SUPPORT: Readonly<Record<string, RecordSupport>> = Object.fromEntries(
-  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(v)]),
+  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(withSimulation(k, v))]),
 );

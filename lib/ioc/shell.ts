@@ -107,8 +107,10 @@ function pad2(n: number): string {
   return String(n).padStart(2, "0");
 }
 
-/** TIME as dbpr shows it: local "%Y-%m-%d %H:%M:%S.%09f". */
+/** TIME as dbpr shows it: local "%Y-%m-%d %H:%M:%S.%09f"; a zero time is "<undefined>". */
 function timeText(rec: IocRecord): string {
+  // epicsTimeToStrftime prints a never-set time stamp so.
+  if (rec.time.secPastEpoch === 0 && rec.time.nsec === 0) return "<undefined>";
   const ms = epicsTimeToMillis(rec.time);
   const d = new Date(Math.floor(ms / 1000) * 1000);
   return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +

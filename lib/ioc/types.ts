@@ -92,8 +92,11 @@ export interface RecordSupport {
    * sets PACT and calls `process` again, with PACT set, once it resolves).
    */
   process(rec: IocRecord, ioc: RecordIo): void | Promise<unknown>;
-  /** Called after a put changed a field (SPC_MOD/SPC_CALC style reactions). Throws to refuse. */
-  special?(rec: IocRecord, ioc: RecordIo, field: string): void;
+  /**
+   * Called after a put changed a field (SPC_MOD/SPC_CALC style reactions), with the
+   * field's value before the put. Throws to refuse.
+   */
+  special?(rec: IocRecord, ioc: RecordIo, field: string, before?: FieldValue): void;
   /** VAL's metadata. */
   meta?(rec: IocRecord): ValueMeta;
   /** An array VAL's shape (array records only). */
@@ -140,7 +143,26 @@ export interface RecordIo {
   process(rec: IocRecord): void;
   /** The IOC clock, in milliseconds since 1970. */
   now(): number;
+  /** The time stamp of what a DB link reads (dbGetTimeStamp); undefined for other links. */
+  linkTime(rec: IocRecord, field: string): EpicsTimeStamp | undefined;
+  /** Moves a record to another SCAN (scanDelete, new SCAN, scanAdd), as simulation mode's SSCN does. */
+  setScan(rec: IocRecord, scan: number): void;
+  /** A subroutine registered under this name (sub records' SNAM and INAM). */
+  subroutine(name: string): Subroutine | undefined;
+  /** Prints a note from a record support that does not stop the IOC (base's errlogPrintf). */
+  warn(message: string): void;
 }
+
+/**
+ * A subroutine of a sub record (registered by name, as base's registryFunctionAdd): it
+ * reads A..L and writes VAL (or any field) through `rec.f`. A negative result raises a
+ * SOFT alarm of severity BRSV; a promise makes the record asynchronous until it settles
+ * and its value is the result (a rejection counts as -1).
+ */
+export type Subroutine = (
+  rec: IocRecord,
+  ioc: RecordIo,
+) => number | void | Promise<number | void>;
 
 /** A device support: chosen by a record's DTYP, it reads or writes the hardware. */
 export interface DeviceSupport {
@@ -156,6 +178,12 @@ export interface DeviceSupport {
    * asynchronous until it settles (rejection raises a READ/WRITE INVALID alarm).
    */
   io(rec: IocRecord, ioc: RecordIo): void | "noConvert" | Promise<void | "noConvert">;
+  /**
+   * special_linconv of ai/ao: with LINR LINEAR, after a put to LINR, EGUF or EGUL, sets
+   * ESLO (and EOFF, which starts at EGUL) from EGUF/EGUL and the raw range the device
+   * knows. Base's soft supports have none.
+   */
+  linconv?(rec: IocRecord, ioc: RecordIo): void;
   /** Registers for I/O Intr scanning; returns the function that unregisters. */
   ioIntr?(rec: IocRecord, trigger: () => void): () => void;
   /**
