@@ -25,7 +25,7 @@ import type { DbrData, DbrValues } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
 import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
 import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
-import { caNative, ecaForPutError, putValue, readAs } from "./projection.ts";
+import { type CaNative, caNative, ecaForPutError, putValue, readAs } from "./projection.ts";
 
 /** The byte pipe under a circuit. */
 export interface CircuitTransport {
@@ -62,6 +62,8 @@ interface Channel {
   cid: number;
   sid: number;
   pv: ServedPv;
+  /** The PV's CA type and count (a PV's type is fixed: computed once). */
+  native: CaNative;
   subs: Map<number, Subscription>;
   /** Read access, decided when the channel is created (as the rights sent then). */
   readable: boolean;
@@ -131,6 +133,7 @@ const ONE: readonly (Exclude<DbrValues, string[]> | undefined)[] = [
 function scalarRead(
   snap: PvSnapshot,
   pv: ServedPv,
+  native: CaNative,
   dataType: number,
 ): DbrData | undefined {
   const v = snap.value;
@@ -139,7 +142,7 @@ function scalarRead(
   if (dataType > Dbr.TIME_DOUBLE) return undefined;
   const vt = dataType % 7;
   const one = ONE[vt];
-  if (one === undefined || caNative(t).type !== vt) return undefined;
+  if (one === undefined || native.type !== vt) return undefined;
   one[0] = v;
   return {
     value: one,
@@ -174,6 +177,7 @@ function readOne(p: Uint8Array, at: number, vt: number): number {
 function encodedPayload(
   snap: PvSnapshot,
   pv: ServedPv,
+  native: CaNative,
   dataType: number,
   count: number,
   atLeastOne: boolean,
@@ -192,7 +196,7 @@ function encodedPayload(
   if (seen?.body) return { enc: seen };
   let status: number = Eca.NORMAL;
   let result;
-  const one = scalarRead(snap, pv, dataType);
+  const one = scalarRead(snap, pv, native, dataType);
   try {
     // count is at most the native count, 1 here; 0 asks for every element, also 1.
     result = one ? { data: one, count: 1 } : readAs(snap, pv.type, dataType, count);
@@ -507,12 +511,12 @@ export class CaCircuit {
     }
     const sid = this.#allocSid();
     const readable = pv.canRead?.(this.#ctx()) ?? true;
-    const ch: Channel = { cid, sid, pv, subs: new Map(), readable };
+    const native = caNative(pv.type);
+    const ch: Channel = { cid, sid, pv, native, subs: new Map(), readable };
     this.#channels.set(sid, ch);
     const rights = (readable ? AccessRight.READ : 0) |
       (pv.canWrite(this.#ctx()) ? AccessRight.WRITE : 0);
     encodeMessage(this.#out, { command: CaCommand.ACCESS_RIGHTS, param1: cid, param2: rights });
-    const native = caNative(pv.type);
     // Old clients cannot take an extended header; they get the largest plain count.
     const count = this.#clientMinor < 9 ? Math.min(native.count, 0xfffe) : native.count;
     writeHeader(this.#out, CaCommand.CREATE_CHAN, 0, native.type, count, cid, sid);
@@ -562,7 +566,7 @@ export class CaCircuit {
       this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`);
       return;
     }
-    const native = caNative(ch.pv.type);
+    const native = ch.native;
     if (m.dataCount > native.count) {
       this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
       return;
@@ -606,6 +610,7 @@ export class CaCircuit {
     const { enc, data } = encodedPayload(
       snap,
       ch.pv,
+      ch.native,
       dataType,
       count,
       atLeastOne,
@@ -681,7 +686,7 @@ export class CaCircuit {
       if (notify) this.#writeReply(m, Eca.NORMAL);
       return;
     }
-    const native = caNative(ch.pv.type);
+    const native = ch.native;
     // A zero-count write empties an array (caput -a with no values sends one, and RSRV
     // accepts it); a scalar needs its one element.
     const least = ch.pv.type.kind === "array" ? 0 : 1;
@@ -747,7 +752,7 @@ export class CaCircuit {
       this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`);
       return;
     }
-    const native = caNative(ch.pv.type);
+    const native = ch.native;
     if (m.dataCount > native.count) {
       this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
       return;
