@@ -505,9 +505,16 @@ export function encodeDbr(w: ByteWriter, type: number, count: number, data: DbrD
   const start = w.length;
   const buf = w.buffer;
   const dv = w.dataView;
-  buf.fill(0, start, start + size);
   const meta = data.meta;
   const vt = row.valueType;
+  const family = row.family;
+  if (vt !== 0 && (family === "plain" || family === "sts" || family === "time")) {
+    // The common shapes (monitor updates, caget): a few fixed fields, then the numbers.
+    encodeSimpleNumbers(buf, dv, start, row, count, data);
+    w.length = start + size;
+    return;
+  }
+  buf.fill(0, start, start + size);
   for (const f of row.layout) {
     const at = start + f.offset;
     switch (f.kind) {
@@ -576,6 +583,51 @@ export function encodeDbr(w: ByteWriter, type: number, count: number, data: DbrD
     } else writeNumbers(dv, v0, vt, nums, n);
   }
   w.length = start + size;
+}
+
+/**
+ * {@link encodeDbr} for a numeric plain, STS or TIME type: status, severity and stamp
+ * written in place, pads and missing elements zeroed, the elements in one loop.
+ */
+function encodeSimpleNumbers(
+  buf: Uint8Array,
+  dv: DataView,
+  start: number,
+  row: DbrTypeInfo,
+  count: number,
+  data: DbrData,
+): void {
+  const ms = row.metaSize;
+  const meta = data.meta;
+  for (let i = 0; i < ms; i++) buf[start + i] = 0;
+  if (ms > 0) {
+    dv.setInt16(start, meta.status ?? 0);
+    dv.setInt16(start + 2, meta.severity ?? 0);
+    if (row.family === "time") {
+      dv.setUint32(start + 4, meta.stamp?.secPastEpoch ?? 0);
+      dv.setUint32(start + 8, meta.stamp?.nsec ?? 0);
+    }
+  }
+  const v0 = start + ms;
+  const es = row.elemSize;
+  const value = data.value as ArrayLike<number | string>;
+  const n = Math.min(count, value.length);
+  if (n > 0) {
+    if (typeof value[0] === "string") {
+      throw new LocalProtocolError(
+        `Cannot encode ${row.name}: the value holds strings, not numbers`,
+      );
+    }
+    const nums = value as ArrayLike<number>;
+    if (row.valueType === 4) {
+      // Bytes need no swapping: copy (Uint8Array.set wraps other numbers modulo 256).
+      buf.set(
+        nums instanceof Uint8Array ? nums.subarray(0, n) : Array.prototype.slice.call(nums, 0, n),
+        v0,
+      );
+    } else writeNumbers(dv, v0, row.valueType, nums, n);
+  }
+  if (n < count) buf.fill(0, v0 + n * es, v0 + count * es);
 }
 
 // ---- decoding ----------------------------------------------------------------------

@@ -103,14 +103,25 @@ interface Prepared {
   data?: DbrData;
 }
 
+/** The payloads encoded from a PV's latest snapshot (the one most readers ask for). */
+interface PvEncodings {
+  snap: PvSnapshot | undefined;
+  /** The first shape asked for; any other shapes of the same snapshot are in `more`. */
+  first: Encoded | undefined;
+  more: Map<number, Encoded> | undefined;
+}
+
 /**
- * Encoded payloads by snapshot. Snapshots are immutable and replaced on every post, so
- * an entry is valid for as long as its snapshot lives. A shape read once (the common case:
- * one monitor, one reader) is encoded straight into the output with no copy; when a second
- * reader asks for the same snapshot and shape, the bytes are kept and shared from then on,
- * so a value read by many clients, or posted to many subscribers, is converted once.
+ * Encoded payloads by PV, for its latest snapshot. Snapshots are immutable and replaced
+ * on every post, so entries are valid while the snapshot is the one they were made for.
+ * A shape read once (the common case: one monitor, one reader) is encoded straight into
+ * the output with no copy; when a second reader asks for the same snapshot and shape, the
+ * bytes are kept and shared from then on, so a value read by many clients, or posted to
+ * many subscribers, is converted once. Keyed by PV, not by snapshot: an entry is made once
+ * per PV rather than once per post (a lagging subscriber's older snapshot is encoded
+ * without the cache).
  */
-const ENCODED = new WeakMap<PvSnapshot, Encoded | Map<number, Encoded>>();
+const ENCODED = new WeakMap<ServedPv, PvEncodings>();
 const scratch = new ByteWriter(1024);
 
 /** One-element arrays by DBR value type, reused by {@link scalarRead} (never kept). */
@@ -185,14 +196,12 @@ function encodedPayload(
 ): Prepared {
   // dataType < 64 and count < 2^32: the key stays below 2^39, exact in a double.
   const key = (count * 2 + (atLeastOne ? 1 : 0)) * 64 + dataType;
-  const cached = ENCODED.get(snap);
-  const seen = cached === undefined
-    ? undefined
-    : cached instanceof Map
-    ? cached.get(key)
-    : cached.key === key
-    ? cached
-    : undefined;
+  let cache = ENCODED.get(pv);
+  if (cache === undefined) {
+    ENCODED.set(pv, cache = { snap: undefined, first: undefined, more: undefined });
+  }
+  const current = cache.snap === snap;
+  const seen = !current ? undefined : cache.first!.key === key ? cache.first : cache.more?.get(key);
   if (seen?.body) return { enc: seen };
   let status: number = Eca.NORMAL;
   let result;
@@ -219,9 +228,11 @@ function encodedPayload(
     return { enc: seen };
   }
   const enc: Encoded = { key, status, count: n, size };
-  if (cached === undefined) ENCODED.set(snap, enc);
-  else if (cached instanceof Map) cached.set(key, enc);
-  else ENCODED.set(snap, new Map([[cached.key, cached], [key, enc]]));
+  if (!current) {
+    cache.snap = snap;
+    cache.first = enc;
+    cache.more = undefined;
+  } else (cache.more ??= new Map()).set(key, enc);
   return { enc, data: result?.data };
 }
 
