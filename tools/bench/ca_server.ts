@@ -32,6 +32,7 @@ import { reportRows } from "./_results.ts";
 import type { LoadDone, LoadJob } from "./_ca_load_worker.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
 import { CaServer } from "../../lib/ca/server/server.ts";
+import { CaRepeater } from "../../lib/ca/repeater.ts";
 import { PvMap } from "../../lib/pv/provider.ts";
 import { SharedPV } from "../../lib/pv/shared_pv.ts";
 import { udpSearch } from "../../tests/_ca_raw_client.ts";
@@ -109,6 +110,8 @@ interface Target {
   tcpPort: number;
   /** The server's process, for its CPU time. */
   pid: number;
+  /** The port its searches go to. */
+  udpPort: number;
   stop(): Promise<void>;
 }
 
@@ -169,7 +172,13 @@ async function startOurs(): Promise<Target> {
   reader.releaseLock();
   void child.stdout.cancel().catch(() => {});
   const tcpPort = await waitForServer(port, "our server");
-  return { name: "epics-ts", tcpPort, pid: child.pid, stop: () => stopChild(child, stdin) };
+  return {
+    name: "epics-ts",
+    tcpPort,
+    udpPort: port,
+    pid: child.pid,
+    stop: () => stopChild(child, stdin),
+  };
 }
 
 function findOnPath(cmd: string): string | undefined {
@@ -206,6 +215,7 @@ async function startSoftIoc(exe: string): Promise<Target> {
     return {
       name: "softIoc",
       pid: child.pid,
+      udpPort: port,
       tcpPort,
       stop: async () => {
         await stopChild(child, stdin);
@@ -393,11 +403,55 @@ async function monitorRate(
   return { updates: sum(res.rates.slice(1)), puts: res.rates[0], cpu: res.serverCpu };
 }
 
+/** Channels catime makes (all to the scalar PV). */
+const CATIME_CHANNELS = 10_000;
+
+/**
+ * One run of EPICS base's `catime` against a target: libca's own timing of 10,000
+ * asynchronous gets and puts (ca_array_get_callback, ca_array_put) of DBR_FLOAT, DOUBLE,
+ * STRING and INT. Returns the mean over the four types of its "Per Op" microseconds.
+ */
+async function catimeRun(
+  exe: string,
+  t: Target,
+  repeaterPort: number,
+): Promise<{ get: number; put: number; gets: number[]; puts: number[] }> {
+  const out = await new Deno.Command(exe, {
+    args: [SCALAR, String(CATIME_CHANNELS)],
+    env: {
+      EPICS_CA_AUTO_ADDR_LIST: "NO",
+      EPICS_CA_ADDR_LIST: "127.0.0.1",
+      EPICS_CA_SERVER_PORT: String(t.udpPort),
+      // Our repeater runs there, so libca does not start a caRepeater of its own.
+      EPICS_CA_REPEATER_PORT: String(repeaterPort),
+      PATH: "/usr/bin:/bin",
+    },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const per = (test: string) => {
+    const re = new RegExp(`### ${test} test ###\\s*\\nPer Op,\\s*([0-9.]+) uS`, "g");
+    const xs = [...text.matchAll(re)].map((m) => Number(m[1]));
+    if (out.code !== 0 || xs.length !== 4) {
+      throw new Error(`catime against ${t.name} failed (exit ${out.code}): ${text.slice(-400)}`);
+    }
+    return xs;
+  };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const get = per("async get");
+  const put = per("async put");
+  return { get: mean(get), put: mean(put), gets: get, puts: put };
+}
+
 // ---- main ---------------------------------------------------------------------------------
 
 interface Row {
   label: string;
   values: Map<string, number>;
+  /** Times (catime's microseconds per operation) rather than rates. */
+  lowerIsBetter?: boolean;
 }
 
 function fmtRate(x: number | undefined): string {
@@ -442,10 +496,30 @@ async function main(args: string[]): Promise<number> {
       values: new Map(),
     },
     { label: "  puts driving it, WRITE x16 + ECHO, x4 (puts/s)", values: new Map() },
+    {
+      label: `catime async get, ${CATIME_CHANNELS} channels, 4 DBR types (us/op, lower better)`,
+      values: new Map(),
+      lowerIsBetter: true,
+    },
+    {
+      label: `catime async put, ${CATIME_CHANNELS} channels, 4 DBR types (us/op, lower better)`,
+      values: new Map(),
+      lowerIsBetter: true,
+    },
   ];
   /** Keeps the best of the rounds: other load on the machine only ever slows a run down. */
   const keep = (row: Row, name: string, v: number) =>
-    row.values.set(name, Math.max(v, row.values.get(name) ?? 0));
+    row.values.set(
+      name,
+      row.lowerIsBetter
+        ? Math.min(v, row.values.get(name) ?? Infinity)
+        : Math.max(v, row.values.get(name) ?? 0),
+    );
+  const catime = runs("catime") ? findOnPath("catime") : undefined;
+  // libca (catime) registers with a repeater: ours, on a free port, for the run.
+  await using repeater = catime
+    ? CaRepeater.start(freePort("udp"), { hostname: "127.0.0.1" })
+    : undefined;
   try {
     targets.push(await startOurs());
     if (softIoc) targets.push(await startSoftIoc(softIoc));
@@ -478,6 +552,17 @@ async function main(args: string[]): Promise<number> {
             `(${fmtRate(m.puts)} puts/s, server CPU ${fmtCpu(m.cpu)})`,
         );
       }
+      for (const t of catime ? targets : []) {
+        const c = await catimeRun(catime!, t, repeater!.port);
+        keep(rows[5], t.name, c.get);
+        keep(rows[6], t.name, c.put);
+        console.error(
+          `round ${r + 1} ${t.name}: catime async get ${c.get.toFixed(3)} us/op, ` +
+            `put ${c.put.toFixed(3)} us/op (FLOAT, DOUBLE, STRING, INT: gets ` +
+            `${c.gets.map((x) => x.toFixed(2)).join(" ")}, puts ` +
+            `${c.puts.map((x) => x.toFixed(2)).join(" ")})`,
+        );
+      }
     }
   } finally {
     for (const t of targets.reverse()) await t.stop();
@@ -496,17 +581,19 @@ async function main(args: string[]): Promise<number> {
     const ours = r.values.get("epics-ts");
     const ref = r.values.get("softIoc");
     const ratio = ours !== undefined && ref ? (ours / ref).toFixed(2) : "-";
-    console.log(line(r.label, fmtRate(ours), fmtRate(ref), ratio));
+    const fmt = r.lowerIsBetter ? (x?: number) => x?.toFixed(3) ?? "-" : fmtRate;
+    console.log(line(r.label, fmt(ours), fmt(ref), ratio));
   }
+  if (runs("catime") && !catime) console.log("catime not found on PATH: its rows are missing");
   if (!softIoc) console.log("softIoc not found on PATH: the reference numbers are missing");
   reportRows(rows.map((r) => ({
     bench: "ca_server",
     measurement: r.label,
-    unit: "/s",
+    unit: r.lowerIsBetter ? "us/op" : "/s",
     ours: r.values.get("epics-ts"),
     reference: r.values.get("softIoc"),
     refName: "softIoc",
-    higherIsBetter: true,
+    higherIsBetter: !r.lowerIsBetter,
   })));
   return 0;
 }

@@ -18,13 +18,21 @@ import {
   Dbr,
   Eca,
   LAST_BUFFER_TYPE,
+  MAX_STRING_SIZE,
   SearchReply,
 } from "../proto/constants.ts";
+import { stringToNumber } from "../proto/convert.ts";
 import { dbrInfo, dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
 import type { DbrData, DbrValues } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
 import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
-import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
+import {
+  PUT_DONE,
+  type PutContext,
+  type PvProvider,
+  type PvSnapshot,
+  type ServedPv,
+} from "../../pv/types.ts";
 import { type CaNative, caNative, ecaForPutError, putValue, readAs } from "./projection.ts";
 
 /** The byte pipe under a circuit. */
@@ -261,6 +269,7 @@ export class CaCircuit {
   #readyWaiters: (() => void)[] = [];
   #user = "";
   #host = "";
+  #ctxCache: PutContext | undefined;
 
   /**
    * Opens the server side of a circuit and queues the server's VERSION message.
@@ -541,8 +550,11 @@ export class CaCircuit {
     return sid;
   }
 
+  /** Who is asking, for access checks and puts; made again only when a name changes. */
   #ctx(): PutContext {
-    return { protocol: "ca", user: this.#user, host: this.#host };
+    const c = this.#ctxCache;
+    if (c && c.user === this.#user && c.host === this.#host) return c;
+    return this.#ctxCache = { protocol: "ca", user: this.#user, host: this.#host };
   }
 
   /** Finds the channel a request names, or answers with an error and returns undefined. */
@@ -708,13 +720,29 @@ export class CaCircuit {
     let value: unknown;
     const row = dbrInfo(m.dataType);
     if (
-      m.dataCount === 1 && row.valueType !== Dbr.STRING && row.valueType === native.type &&
+      m.dataCount === 1 && row.valueType !== Dbr.STRING &&
+      (row.valueType === native.type || native.type === Dbr.DOUBLE) &&
       ch.pv.type.kind !== "array" && ch.pv.type.scalar !== "int8" &&
       m.payload.length >= row.metaSize + row.elemSize
     ) {
-      // One number of the PV's own CA type (caput of a double to an ao): what decodeDbr
-      // and putValue would give, read straight from the payload.
+      // One number of the PV's own CA type (caput of a double to an ao), or of any numeric
+      // type to a DOUBLE PV (every one converts to a double exactly): what decodeDbr and
+      // putValue would give, read straight from the payload.
       value = readOne(m.payload, row.metaSize, row.valueType);
+    } else if (
+      m.dataType === Dbr.STRING && m.dataCount === 1 && native.type === Dbr.DOUBLE &&
+      ch.pv.type.kind !== "array"
+    ) {
+      // caput of text to an ao: the number putValue would give, without decoding a DBR.
+      try {
+        const field = m.payload.subarray(0, Math.min(m.payload.length, MAX_STRING_SIZE));
+        value = stringToNumber(cString(field), Dbr.DOUBLE, { direction: "put" });
+      } catch (e) {
+        this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
+        ch.pv.putRefused?.(undefined, this.#ctx(), (e as Error).message);
+        fail(Eca.PUTFAIL, ch.pv.name);
+        return;
+      }
     } else {
       try {
         value = this.#decodePut(m, ch);
@@ -725,7 +753,11 @@ export class CaCircuit {
         return;
       }
     }
-    ch.pv.put(value, this.#ctx()).then(
+    const done = ch.pv.put(value, this.#ctx());
+    // A plain WRITE that already went through has nothing to answer: no promise reaction
+    // (it costs more than the put itself at catime's or a busy client's rates).
+    if (done === PUT_DONE && !notify) return;
+    done.then(
       () => {
         if (notify && !this.#closed) this.#writeReply(m, Eca.NORMAL);
       },
