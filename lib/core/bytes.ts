@@ -359,7 +359,8 @@ export class ByteReader {
  */
 export function cString(b: Uint8Array): string {
   const end = b.indexOf(0);
-  return decoder.decode(end < 0 ? b : b.subarray(0, end));
+  // Through utf8Decode: PV names and short strings skip the TextDecoder call.
+  return utf8Decode(end < 0 ? b : b.subarray(0, end));
 }
 
 /**

@@ -10,6 +10,7 @@ import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { coerceValue, isNumericType, newNumericArray } from "./coerce.ts";
 import { packedArray } from "./_slab.ts";
 import {
+  PUT_DONE,
   type PutContext,
   PvChange,
   type PvListener,
@@ -476,14 +477,14 @@ export class SharedPV implements ServedPv {
       this.#checkControl(v);
       if (!this.#onPut) {
         this.#apply(v, {});
-        return Promise.resolve();
+        return PUT_DONE;
       }
       const result = this.#onPut(v, ctx, this);
       if (result instanceof Promise) {
         return result.then((r) => this.#finishPut(v, r), (e) => this.#refuse(e));
       }
       this.#finishPut(v, result);
-      return Promise.resolve();
+      return PUT_DONE;
     } catch (e) {
       try {
         this.#refuse(e);

@@ -207,6 +207,13 @@ export interface PvSnapshot {
 /** Change classes, with the values of CA's DBE mask bits. */
 export const PvChange = { VALUE: 1, LOG: 2, ALARM: 4, PROPERTY: 8 } as const;
 
+/**
+ * What {@link ServedPv.put} may return when the put has already completed (the usual
+ * case): a server that has nothing to answer on success (a CA WRITE) sees it is done and
+ * skips waiting for the promise, which at 100,000s of puts a second is most of its cost.
+ */
+export const PUT_DONE: Promise<void> = Promise.resolve();
+
 /** Who is putting: passed to access checks and put handlers. */
 export interface PutContext {
   /** The protocol the request came in by. */
@@ -248,6 +255,7 @@ export interface ServedPv {
   /**
    * Validates and applies a put. Resolves when the put has completed; rejects with
    * PutRefusedError (lib/core) saying why when it is refused, leaving the value unchanged.
+   * A put that completed before returning may return {@link PUT_DONE}.
    */
   put(value: unknown, ctx: PutContext): Promise<void>;
   /**

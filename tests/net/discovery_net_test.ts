@@ -22,36 +22,65 @@ await netTest("net: CA and PVA discovery by broadcast across three server hosts"
   }
 });
 
+/** What a command printed (the agent's "cli" call). */
+interface CliOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The duplicate-name setup both protocols share: s1 serves DUP:x = 1 and s2 DUP:x = 2;
+ * the client host reads it over `proto`, which must use one server and report the other
+ * (checked here); then `cmd` monitors it until its first update and the duplicate report.
+ * @returns what the command printed
+ */
+async function readDuplicate(
+  net: TestNet,
+  proto: "ca" | "pva",
+  port: number,
+  cmd: string,
+  waitStderr: string,
+): Promise<CliOutput> {
+  const [s1, s2] = await Promise.all([net.agent("s1"), net.agent("s2")]);
+  await s1.call("serve", { pvs: [{ name: "DUP:x", value: 1 }] });
+  await s2.call("serve", { pvs: [{ name: "DUP:x", value: 2 }] });
+  const client = await net.agent("c");
+  const { value } = await client.call<{ value: number }>(`${proto}.get`, { name: "DUP:x" });
+  const { event } = await client.waitEvent(
+    (e) => e.ev === "dup",
+    10_000,
+    0,
+    "a duplicate warning",
+  );
+  const used = value === 1 ? HOSTS.s1 : HOSTS.s2;
+  const other = value === 1 ? HOSTS.s2 : HOSTS.s1;
+  assert.deepEqual(event, {
+    ev: "dup",
+    name: "DUP:x",
+    accepted: `${used}:${port}`,
+    ignored: `${other}:${port}`,
+  });
+  return await client.call<CliOutput>("cli", {
+    cmd,
+    args: ["DUP:x"],
+    waitStdout: "\n",
+    waitStderr,
+  });
+}
+
 await netTest(
   "net: the same PV name on two hosts: one is used, the other reported (CA)",
   async () => {
     await using net = await TestNet.create();
-    const [s1, s2] = await Promise.all([net.agent("s1"), net.agent("s2")]);
-    await s1.call("serve", { pvs: [{ name: "DUP:x", value: 1 }] });
-    await s2.call("serve", { pvs: [{ name: "DUP:x", value: 2 }] });
-    const client = await net.agent("c");
-    const { value } = await client.call<{ value: number }>("ca.get", { name: "DUP:x" });
-    const { event } = await client.waitEvent(
-      (e) => e.ev === "dup",
-      10_000,
-      0,
-      "a duplicate warning",
+    // camonitor prints libca's exception block for it.
+    const out = await readDuplicate(
+      net,
+      "ca",
+      5064,
+      "camonitor",
+      "Identical process variable names",
     );
-    const used = value === 1 ? HOSTS.s1 : HOSTS.s2;
-    const other = value === 1 ? HOSTS.s2 : HOSTS.s1;
-    assert.deepEqual(event, {
-      ev: "dup",
-      name: "DUP:x",
-      accepted: `${used}:5064`,
-      ignored: `${other}:5064`,
-    });
-    // The command prints libca's exception block for it.
-    const out = await client.call<{ code: number; stdout: string; stderr: string }>("cli", {
-      cmd: "camonitor",
-      args: ["DUP:x"],
-      waitStdout: "\n",
-      waitStderr: "Identical process variable names",
-    });
     assert.match(out.stdout, /^DUP:x +\S+ \S+ +[12] *\n/);
     assert.match(
       out.stderr,
@@ -68,32 +97,8 @@ await netTest(
   "net: the same PV name on two hosts: one is used, the other reported (PVA)",
   async () => {
     await using net = await TestNet.create();
-    const [s1, s2] = await Promise.all([net.agent("s1"), net.agent("s2")]);
-    await s1.call("serve", { pvs: [{ name: "DUP:x", value: 1 }] });
-    await s2.call("serve", { pvs: [{ name: "DUP:x", value: 2 }] });
-    const client = await net.agent("c");
-    const { value } = await client.call<{ value: number }>("pva.get", { name: "DUP:x" });
-    const { event } = await client.waitEvent(
-      (e) => e.ev === "dup",
-      10_000,
-      0,
-      "a duplicate warning",
-    );
-    const used = value === 1 ? HOSTS.s1 : HOSTS.s2;
-    const other = value === 1 ? HOSTS.s2 : HOSTS.s1;
-    assert.deepEqual(event, {
-      ev: "dup",
-      name: "DUP:x",
-      accepted: `${used}:5075`,
-      ignored: `${other}:5075`,
-    });
     // pvmonitor reports it as pvxs's client does.
-    const out = await client.call<{ code: number; stdout: string; stderr: string }>("cli", {
-      cmd: "pvmonitor",
-      args: ["DUP:x"],
-      waitStdout: "\n",
-      waitStderr: "Duplicate PV name",
-    });
+    const out = await readDuplicate(net, "pva", 5075, "pvmonitor", "Duplicate PV name");
     assert.match(out.stdout, /^DUP:x +\S+ \S+ +[12] *\n/);
     assert.match(
       out.stderr,

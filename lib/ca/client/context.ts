@@ -6,13 +6,12 @@
  * @module
  */
 
-import { userInfo } from "node:os";
 import { broadcastAddresses, ipv4ToU32 } from "../../core/net.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { type CaClientConfig, readEpicsConfig } from "../../core/env.ts";
 import { CaStatusError, LocalProtocolError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { CaCommand } from "../proto/constants.ts";
+import { CaCommand, SEQUENCE_NO_IS_VALID } from "../proto/constants.ts";
 import { decodeDatagram } from "../proto/framer.ts";
 import {
   decodeBeacon,
@@ -73,13 +72,22 @@ export interface CaContextOptions {
   onMultiplyDefined?: (name: string, accepted: string, ignored: string) => void;
 }
 
-/** The account name of this process, as libca sends it (not $USER, which may be unset). */
+/**
+ * The account name of this process, as libca sends it (getpwuid of the real uid, not
+ * $USER, which may be unset): looked up in /etc/passwd, which spares every CA program
+ * loading node:os for it.
+ */
 function defaultUser(): string {
   try {
-    const name = userInfo().username;
-    if (name) return name;
+    const uid = Deno.uid();
+    if (uid !== null) {
+      for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+        const f = line.split(":", 3);
+        if (f.length === 3 && f[0] && Number(f[2]) === uid && f[2] !== "") return f[0];
+      }
+    }
   } catch {
-    // No sys permission or no passwd entry: fall back to the environment.
+    // No sys or read permission, or no passwd file: fall back to the environment.
   }
   try {
     return Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? "unknown";
@@ -101,6 +109,11 @@ function isLoopback(host: string): boolean {
 }
 
 const now = () => performance.now() / 1000;
+/** Search bytes in flight before waiting for answers (see SearchScheduler.window). */
+const SEARCH_WINDOW_BYTES = 64 * 1024;
+/** Search datagram size: libca's on networks (no IP fragments); larger on loopback. */
+const SEARCH_DATAGRAM = 1024;
+const LOOPBACK_SEARCH_DATAGRAM = 8192;
 
 /**
  * A Channel Access client. Create channels with {@link CaContext.channel}; close the
@@ -348,14 +361,18 @@ export class CaContext implements AsyncDisposable {
     this.#search.add(ch.cid, ch.name, delay === 0 ? 0 : now(), delay);
     if (delay === 0) {
       // Let every channel created in this turn join the same datagrams.
-      if (!this.#searchQueued) {
-        this.#searchQueued = true;
-        queueMicrotask(() => {
-          this.#searchQueued = false;
-          this.#pollSearch();
-        });
-      }
+      this.#queueSearchPoll();
     } else this.#armSearch(now() + delay);
+  }
+
+  /** Polls the search scheduler at the end of this turn (once, however often asked). */
+  #queueSearchPoll(): void {
+    if (this.#searchQueued) return;
+    this.#searchQueued = true;
+    queueMicrotask(() => {
+      this.#searchQueued = false;
+      this.#pollSearch();
+    });
   }
 
   #armSearch(at: number): void {
@@ -371,6 +388,10 @@ export class CaContext implements AsyncDisposable {
 
   #pollSearch(): void {
     if (this.#closed) return;
+    // Name servers answer over TCP without sequence numbers: no window for them.
+    this.#search.window = this.#nameServers.size > 0
+      ? Infinity
+      : Math.max(4, Math.floor(SEARCH_WINDOW_BYTES / this.#search.maxDatagram));
     const p = this.#search.poll(now());
     if (p.datagrams.length) {
       const udp = this.#udp;
@@ -489,6 +510,9 @@ export class CaContext implements AsyncDisposable {
     const local = !cfg.autoAddrList && cfg.nameServers.every((n) => isLoopback(n.host)) &&
       dests.every((d) => isLoopback(d.hostname));
     this.#local = local;
+    // Every EPICS server reads datagrams of up to 64 KiB; only networks need small ones.
+    // A loopback MTU is 64 KiB: fewer, larger datagrams cost both ends less.
+    this.#search.maxDatagram = local ? LOOPBACK_SEARCH_DATAGRAM : SEARCH_DATAGRAM;
     this.#udp = Deno.listenDatagram({
       hostname: local ? "127.0.0.1" : "0.0.0.0",
       port: 0,
@@ -560,8 +584,16 @@ export class CaContext implements AsyncDisposable {
             this.logger.debug("CA repeater confirmed registration");
           }
           break;
+        case CaCommand.VERSION:
+          // A search reply's VERSION echoes the sequence number of the datagram it answers:
+          // room for more searches (see SearchScheduler.window).
+          if (
+            m.dataType === SEQUENCE_NO_IS_VALID &&
+            this.#search.sequenceAnswered(m.param1, at ??= now())
+          ) this.#queueSearchPoll();
+          break;
         default:
-          // VERSION prefixes, NOT_FOUND, the repeater's liveness probes: nothing to do.
+          // NOT_FOUND, the repeater's liveness probes: nothing to do.
           break;
       }
     }

@@ -73,6 +73,13 @@ export interface SearchSchedulerOptions {
   maxDatagramsPerPoll?: number;
   /** Seconds between paced bursts when a poll hit its datagram budget (default 0.005). */
   pacing?: number;
+  /**
+   * Most datagrams the servers have not answered yet (by the sequence number they echo)
+   * before more are sent (default 64: what a server's default UDP receive buffer holds).
+   * Infinity turns the window off (for searches that are answered without sequence
+   * numbers, such as name servers over TCP).
+   */
+  window?: number;
 }
 
 interface Entry {
@@ -86,6 +93,8 @@ interface Entry {
   dueAt: number;
   /** Times sent so far. */
   tries: number;
+  /** Sequence number of the datagram it was last sent in. */
+  seq: number;
 }
 
 /** What one poll produced. */
@@ -111,7 +120,8 @@ export interface SearchPoll {
 export class SearchScheduler {
   readonly #minPeriod: number;
   readonly #maxPeriod: number;
-  readonly #maxDatagram: number;
+  /** See {@link SearchSchedulerOptions.maxDatagram}. */
+  maxDatagram: number;
   readonly #maxPerPoll: number;
   readonly #pacing: number;
   readonly #entries = new Map<number, Entry>();
@@ -119,13 +129,44 @@ export class SearchScheduler {
   #sequence = 0;
   /** When the last reply came (any name): retries wait while replies still flow. */
   #lastReplyAt = -Infinity;
+  /** Datagrams before this sequence number are answered (or given up on). */
+  #acked = 0;
+  /** When the datagrams in flight last made progress (an answer, or the first send). */
+  #progressAt = -Infinity;
+  /** A poll stopped because the window was full. */
+  #blocked = false;
+  /** See {@link SearchSchedulerOptions.window}. */
+  window: number;
 
   constructor(opts: SearchSchedulerOptions = {}) {
     this.#minPeriod = opts.minPeriod ?? 0.03;
     this.#maxPeriod = Math.max(this.#minPeriod, opts.maxPeriod ?? 300);
-    this.#maxDatagram = opts.maxDatagram ?? 1024;
+    this.maxDatagram = opts.maxDatagram ?? 1024;
     this.#maxPerPoll = opts.maxDatagramsPerPoll ?? 64;
     this.#pacing = opts.pacing ?? 0.005;
+    this.window = opts.window ?? 64;
+  }
+
+  /** Datagrams sent and not answered yet. */
+  get inFlight(): number {
+    return (this.#sequence - this.#acked) >>> 0;
+  }
+
+  /**
+   * Records a reply datagram's echoed sequence number: that datagram, and every one sent
+   * before it, has been through the server.
+   * @param sequence the sequence number of the VERSION heading a reply
+   * @param now the current time
+   * @returns true when a poll was held back by the window and now has room: poll again
+   */
+  sequenceAnswered(sequence: number, now: number): boolean {
+    const next = (sequence + 1) >>> 0;
+    // Ignore numbers from before the last write-off or not sent yet (wrap-around safe).
+    if (((next - this.#acked) | 0) > 0 && ((this.#sequence - next) | 0) >= 0) {
+      this.#acked = next;
+      this.#progressAt = now;
+    }
+    return this.#blocked && this.inFlight <= this.window / 2;
   }
 
   /** Number of names being searched for. */
@@ -150,6 +191,7 @@ export class SearchScheduler {
       period: this.#minPeriod,
       dueAt: now + delay,
       tries: 0,
+      seq: 0,
     });
   }
 
@@ -173,6 +215,7 @@ export class SearchScheduler {
    */
   answered(cid: number, now: number): boolean {
     this.#lastReplyAt = now;
+    this.#progressAt = now;
     return this.#entries.delete(cid);
   }
 
@@ -208,6 +251,13 @@ export class SearchScheduler {
     w.reset();
     let inDatagram = 0;
     let budgetHit = false;
+    let windowFull = false;
+    this.#blocked = false;
+    // Nothing answered for a whole shortest period: what is in flight was lost (or holds
+    // only names nobody has); stop waiting for it.
+    if (this.inFlight > 0 && now >= this.#progressAt + this.#minPeriod) {
+      this.#acked = this.#sequence;
+    }
     // Replies still flowing: hold retries back (first searches always go out).
     const holdUntil = this.#lastReplyAt + this.#minPeriod;
     const holding = now < holdUntil;
@@ -219,12 +269,18 @@ export class SearchScheduler {
     };
     for (const e of this.#entries.values()) {
       if (e.dueAt > now) continue;
+      if (e.tries > 0 && ((e.seq - this.#acked) | 0) >= 0 && now < e.dueAt + e.period) {
+        // Its datagram still waits in a server's queue (no later one was answered either):
+        // a copy would only lengthen the queue. Held for at most one interval more.
+        held = Math.min(held, this.#progressAt + this.#minPeriod, e.dueAt + e.period);
+        continue;
+      }
       if (holding && e.tries > 0 && now < e.dueAt + e.period / 2) {
         held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
         continue;
       }
       const size = e.size;
-      if (inDatagram > 0 && w.length + size > this.#maxDatagram) {
+      if (inDatagram > 0 && w.length + size > this.maxDatagram) {
         flush();
         if (datagrams.length >= this.#maxPerPoll) {
           budgetHit = true;
@@ -232,6 +288,11 @@ export class SearchScheduler {
         }
       }
       if (inDatagram === 0) {
+        if (this.inFlight >= this.window) {
+          windowFull = true;
+          break;
+        }
+        if (this.inFlight === 0) this.#progressAt = now;
         encodeUdpVersion(w, { sequence: this.#sequence });
         this.#sequence = (this.#sequence + 1) >>> 0;
       }
@@ -247,12 +308,18 @@ export class SearchScheduler {
       writeNamePayload(w, e.name, e.ascii);
       inDatagram++;
       e.tries++;
+      e.seq = (this.#sequence - 1) >>> 0;
       e.dueAt = now + e.period;
       e.period = Math.min(e.period * 2, this.#maxPeriod);
     }
     flush();
     let nextAt: number | undefined = budgetHit ? now + this.#pacing : undefined;
-    if (!budgetHit) {
+    if (windowFull) {
+      // Answers reopen the window (see sequenceAnswered); without them, give up waiting
+      // after the shortest period.
+      this.#blocked = true;
+      nextAt = this.#progressAt + this.#minPeriod;
+    } else if (!budgetHit) {
       for (const e of this.#entries.values()) {
         const at = e.dueAt > now ? e.dueAt : held;
         if (nextAt === undefined || at < nextAt) nextAt = at;

@@ -112,16 +112,48 @@ Deno.test("search: replies still arriving hold retries back, not first searches"
   const p = s.poll(0.03);
   assert.deepEqual(names(p.datagrams[0]), ["new"]);
   assert.equal(p.nextAt!.toFixed(3), "0.056"); // 30 ms after the last reply (a duplicate counts)
-  // Replies keep coming, but a retry overdue by its own interval goes anyway.
+  // Replies keep coming; 2 and 3 wait while no datagram from theirs on is answered.
   s.answered(4, 0.05);
   s.answered(4, 0.058);
   assert.equal(s.poll(0.055).datagrams.length, 0);
-  assert.deepEqual(names(s.poll(0.06).datagrams[0]), ["held:2", "held:3"]);
+  assert.equal(s.poll(0.06).datagrams.length, 0);
+  // The answer to the later datagram (sequence 1) says theirs went through the server:
+  // a retry overdue by its own interval now goes.
+  s.sequenceAnswered(1, 0.061);
+  assert.deepEqual(names(s.poll(0.062).datagrams[0]), ["held:2", "held:3"]);
   // No replies at all: the plain back-off.
   const q = new SearchScheduler({ minPeriod: 0.03 });
   q.add(9, "lonely", 0);
   q.poll(0);
   assert.equal(q.poll(0.03).datagrams.length, 1);
+});
+
+Deno.test("search: at most `window` datagrams wait for answers; answers reopen it", opts, () => {
+  const s = new SearchScheduler({ window: 4, minPeriod: 0.03 });
+  for (let i = 0; i < 1000; i++) s.add(i, `windowed:pv:${i}`, 0);
+  const p = s.poll(0);
+  assert.equal(p.datagrams.length, 4);
+  assert.equal(s.inFlight, 4);
+  // Full: nothing more until answers, or until a whole period passes without any.
+  assert.equal(p.nextAt, 0.03);
+  assert.equal(s.poll(0.01).datagrams.length, 0);
+  // Sequence 0 answered: one free slot is not yet worth a poll (half the window is).
+  assert.equal(s.sequenceAnswered(0, 0.011), false);
+  assert.equal(s.sequenceAnswered(1, 0.012), true);
+  const q = s.poll(0.012);
+  assert.equal(q.datagrams.length, 2);
+  assert.deepEqual(q.datagrams.map((d) => decodeDatagram(d)[0].param1), [4, 5]);
+  // A stale or future sequence number changes nothing.
+  s.sequenceAnswered(0, 0.013);
+  s.sequenceAnswered(99, 0.013);
+  assert.equal(s.inFlight, 4);
+  // No answer for a period after the last progress: the window is given up on.
+  assert.equal(s.poll(0.041).datagrams.length, 0);
+  assert.equal(s.poll(0.042).datagrams.length, 4);
+  // Off: every due name goes out at once (within the per-poll budget).
+  const all = new SearchScheduler({ window: Infinity });
+  for (let i = 0; i < 100; i++) all.add(i, `windowed:pv:${i}`, 0);
+  assert.equal(all.poll(0).datagrams.length, 4);
 });
 
 Deno.test("search: a name payload is the same bytes as the codec's string payload", opts, () => {

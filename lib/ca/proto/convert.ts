@@ -225,7 +225,21 @@ function parseNumberText(text: string): number | undefined {
   return undefined;
 }
 
-function stringToNumber(text: string, toType: DbrValueType, opts: ConvertOptions): number {
+/**
+ * One string as a number of a numeric DBR type, as {@link convertValues} converts each
+ * element of a DBR_STRING array (strtod-like text; enum state names for DBR_ENUM).
+ * @param text the string
+ * @param toType the numeric DBR value type (1..6)
+ * @param opts enum strings, and whether this is a get or a put (for the error status)
+ * @returns the number
+ * @throws {CaStatusError} ECA_PUTFAIL (put) or ECA_GETFAIL (get) for text that is no number
+ * @example
+ * ```ts
+ * import { stringToNumber } from "./convert.ts";
+ * if (stringToNumber(" 2.5e1", 6, { direction: "put" }) !== 25) throw new Error();
+ * ```
+ */
+export function stringToNumber(text: string, toType: DbrValueType, opts: ConvertOptions): number {
   if (toType === 3 && opts.enumStrings) {
     const i = opts.enumStrings.indexOf(text);
     if (i >= 0) return i;

@@ -349,3 +349,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "dbr: a single number decodes as the first element of the same bytes as an array",
+  permissions: "none",
+  fn() {
+    // The count-1 shortcut of decodeDbr against its general path (count 2), for the plain,
+    // STS and TIME numeric types over byte patterns with signs, NaNs and large integers.
+    const patterns = [0x00, 0x7f, 0x80, 0xff, 0x3c, 0xc1];
+    for (let type = 0; type <= 20; type++) {
+      const row = dbrInfo(type);
+      if (row.valueType === 0) continue;
+      for (const b of patterns) {
+        const payload = new Uint8Array(row.metaSize + 2 * row.elemSize);
+        for (let i = 0; i < payload.length; i++) payload[i] = (b + i * 37) & 0xff;
+        const one = decodeDbr(type, 1, payload);
+        const two = decodeDbr(type, 2, payload);
+        assert.deepEqual(one.meta, two.meta, `${row.name} meta, pattern ${b}`);
+        assert.equal(one.value.length, 1);
+        assert.equal(one.value.constructor, two.value.constructor);
+        assert.ok(Object.is(one.value[0], two.value[0]), `${row.name} value, pattern ${b}`);
+      }
+    }
+  },
+});

@@ -19,6 +19,9 @@ export interface CaFramerOptions {
   maxPayload?: number;
 }
 
+/** The payload of every message without one (most requests): no view per message. */
+const NO_PAYLOAD = new Uint8Array(0);
+
 /** First allocation for a payload that spans chunks; it doubles as bytes arrive. */
 const INITIAL_BODY = 64 * 1024;
 
@@ -106,7 +109,7 @@ export class CaFramer {
                 dataCount: count,
                 param1: u32(chunk, off + 8),
                 param2: u32(chunk, off + 12),
-                payload: chunk.subarray(off + hlen, off + hlen + size),
+                payload: size === 0 ? NO_PAYLOAD : chunk.subarray(off + hlen, off + hlen + size),
               });
               off += hlen + size;
               continue;

@@ -118,13 +118,25 @@ export function writeHeader(
       `Cannot write CA header for command ${command}: type ${dataType} or count ${dataCount} out of range`,
     );
   }
-  if (needsExtendedHeader(payloadSize, dataCount)) {
-    w.u16(command).u16(EXTENDED_MARKER).u16(dataType).u16(0)
-      .u32(param1 >>> 0).u32(param2 >>> 0)
-      .u32(payloadSize).u32(dataCount);
+  // One capacity check and direct stores: this runs for every message a server sends.
+  const ext = needsExtendedHeader(payloadSize, dataCount);
+  w.ensure(ext ? EXTENDED_HEADER_SIZE : HEADER_SIZE);
+  const dv = w.dataView;
+  const at = w.length;
+  dv.setUint16(at, command);
+  dv.setUint16(at + 4, dataType);
+  dv.setUint32(at + 8, param1 >>> 0);
+  dv.setUint32(at + 12, param2 >>> 0);
+  if (ext) {
+    dv.setUint16(at + 2, EXTENDED_MARKER);
+    dv.setUint16(at + 6, 0);
+    dv.setUint32(at + 16, payloadSize);
+    dv.setUint32(at + 20, dataCount);
+    w.length = at + EXTENDED_HEADER_SIZE;
   } else {
-    w.u16(command).u16(payloadSize).u16(dataType).u16(dataCount)
-      .u32(param1 >>> 0).u32(param2 >>> 0);
+    dv.setUint16(at + 2, payloadSize);
+    dv.setUint16(at + 6, dataCount);
+    w.length = at + HEADER_SIZE;
   }
 }
 

@@ -18,14 +18,22 @@ import {
   Dbr,
   Eca,
   LAST_BUFFER_TYPE,
+  MAX_STRING_SIZE,
   SearchReply,
 } from "../proto/constants.ts";
+import { stringToNumber } from "../proto/convert.ts";
 import { dbrInfo, dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
 import type { DbrData, DbrValues } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
 import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
-import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
-import { caNative, ecaForPutError, putValue, readAs } from "./projection.ts";
+import {
+  PUT_DONE,
+  type PutContext,
+  type PvProvider,
+  type PvSnapshot,
+  type ServedPv,
+} from "../../pv/types.ts";
+import { type CaNative, caNative, ecaForPutError, putValue, readAs } from "./projection.ts";
 
 /** The byte pipe under a circuit. */
 export interface CircuitTransport {
@@ -62,6 +70,8 @@ interface Channel {
   cid: number;
   sid: number;
   pv: ServedPv;
+  /** The PV's CA type and count (a PV's type is fixed: computed once). */
+  native: CaNative;
   subs: Map<number, Subscription>;
   /** Read access, as last sent in ACCESS_RIGHTS. */
   readable: boolean;
@@ -121,14 +131,25 @@ interface Prepared {
   data?: DbrData;
 }
 
+/** The payloads encoded from a PV's latest snapshot (the one most readers ask for). */
+interface PvEncodings {
+  snap: PvSnapshot | undefined;
+  /** The first shape asked for; any other shapes of the same snapshot are in `more`. */
+  first: Encoded | undefined;
+  more: Map<number, Encoded> | undefined;
+}
+
 /**
- * Encoded payloads by snapshot. Snapshots are immutable and replaced on every post, so
- * an entry is valid for as long as its snapshot lives. A shape read once (the common case:
- * one monitor, one reader) is encoded straight into the output with no copy; when a second
- * reader asks for the same snapshot and shape, the bytes are kept and shared from then on,
- * so a value read by many clients, or posted to many subscribers, is converted once.
+ * Encoded payloads by PV, for its latest snapshot. Snapshots are immutable and replaced
+ * on every post, so entries are valid while the snapshot is the one they were made for.
+ * A shape read once (the common case: one monitor, one reader) is encoded straight into
+ * the output with no copy; when a second reader asks for the same snapshot and shape, the
+ * bytes are kept and shared from then on, so a value read by many clients, or posted to
+ * many subscribers, is converted once. Keyed by PV, not by snapshot: an entry is made once
+ * per PV rather than once per post (a lagging subscriber's older snapshot is encoded
+ * without the cache).
  */
-const ENCODED = new WeakMap<PvSnapshot, Encoded | Map<number, Encoded>>();
+const ENCODED = new WeakMap<ServedPv, PvEncodings>();
 const scratch = new ByteWriter(1024);
 
 /** One-element arrays by DBR value type, reused by {@link scalarRead} (never kept). */
@@ -151,6 +172,7 @@ const ONE: readonly (Exclude<DbrValues, string[]> | undefined)[] = [
 function scalarRead(
   snap: PvSnapshot,
   pv: ServedPv,
+  native: CaNative,
   dataType: number,
 ): DbrData | undefined {
   const v = snap.value;
@@ -159,7 +181,7 @@ function scalarRead(
   if (dataType > Dbr.TIME_DOUBLE) return undefined;
   const vt = dataType % 7;
   const one = ONE[vt];
-  if (one === undefined || caNative(t).type !== vt) return undefined;
+  if (one === undefined || native.type !== vt) return undefined;
   one[0] = v;
   return {
     value: one,
@@ -194,6 +216,7 @@ function readOne(p: Uint8Array, at: number, vt: number): number {
 function encodedPayload(
   snap: PvSnapshot,
   pv: ServedPv,
+  native: CaNative,
   dataType: number,
   count: number,
   atLeastOne: boolean,
@@ -201,18 +224,16 @@ function encodedPayload(
 ): Prepared {
   // dataType < 64 and count < 2^32: the key stays below 2^39, exact in a double.
   const key = (count * 2 + (atLeastOne ? 1 : 0)) * 64 + dataType;
-  const cached = ENCODED.get(snap);
-  const seen = cached === undefined
-    ? undefined
-    : cached instanceof Map
-    ? cached.get(key)
-    : cached.key === key
-    ? cached
-    : undefined;
+  let cache = ENCODED.get(pv);
+  if (cache === undefined) {
+    ENCODED.set(pv, cache = { snap: undefined, first: undefined, more: undefined });
+  }
+  const current = cache.snap === snap;
+  const seen = !current ? undefined : cache.first!.key === key ? cache.first : cache.more?.get(key);
   if (seen?.body) return { enc: seen };
   let status: number = Eca.NORMAL;
   let result;
-  const one = scalarRead(snap, pv, dataType);
+  const one = scalarRead(snap, pv, native, dataType);
   try {
     // count is at most the native count, 1 here; 0 asks for every element, also 1.
     result = one ? { data: one, count: 1 } : readAs(snap, pv.type, dataType, count);
@@ -235,9 +256,11 @@ function encodedPayload(
     return { enc: seen };
   }
   const enc: Encoded = { key, status, count: n, size };
-  if (cached === undefined) ENCODED.set(snap, enc);
-  else if (cached instanceof Map) cached.set(key, enc);
-  else ENCODED.set(snap, new Map([[cached.key, cached], [key, enc]]));
+  if (!current) {
+    cache.snap = snap;
+    cache.first = enc;
+    cache.more = undefined;
+  } else (cache.more ??= new Map()).set(key, enc);
   return { enc, data: result?.data };
 }
 
@@ -268,6 +291,7 @@ export class CaCircuit {
   #readyWaiters: (() => void)[] = [];
   #user = "";
   #host = "";
+  #ctxCache: PutContext | undefined;
 
   /**
    * Opens the server side of a circuit and queues the server's VERSION message.
@@ -532,11 +556,11 @@ export class CaCircuit {
     const sid = this.#allocSid();
     const rights = this.#rightsOf(pv);
     const readable = (rights & AccessRight.READ) !== 0;
-    const ch: Channel = { cid, sid, pv, subs: new Map(), readable, rights };
+    const native = caNative(pv.type);
+    const ch: Channel = { cid, sid, pv, native, subs: new Map(), readable, rights };
     this.#channels.set(sid, ch);
     ch.unwatchAccess = pv.watchAccess?.(() => this.#recheckAccess(ch));
     encodeMessage(this.#out, { command: CaCommand.ACCESS_RIGHTS, param1: cid, param2: rights });
-    const native = caNative(pv.type);
     // Old clients cannot take an extended header; they get the largest plain count.
     const count = this.#clientMinor < 9 ? Math.min(native.count, 0xfffe) : native.count;
     writeHeader(this.#out, CaCommand.CREATE_CHAN, 0, native.type, count, cid, sid);
@@ -550,8 +574,11 @@ export class CaCircuit {
     return sid;
   }
 
+  /** Who is asking, for access checks and puts; made again only when a name changes. */
   #ctx(): PutContext {
-    return { protocol: "ca", user: this.#user, host: this.#host };
+    const c = this.#ctxCache;
+    if (c && c.user === this.#user && c.host === this.#host) return c;
+    return this.#ctxCache = { protocol: "ca", user: this.#user, host: this.#host };
   }
 
   /** Finds the channel a request names, or answers with an error and returns undefined. */
@@ -623,7 +650,7 @@ export class CaCircuit {
       this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`);
       return;
     }
-    const native = caNative(ch.pv.type);
+    const native = ch.native;
     if (m.dataCount > native.count) {
       this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
       return;
@@ -667,6 +694,7 @@ export class CaCircuit {
     const { enc, data } = encodedPayload(
       snap,
       ch.pv,
+      ch.native,
       dataType,
       count,
       atLeastOne,
@@ -742,7 +770,7 @@ export class CaCircuit {
       if (notify) this.#writeReply(m, Eca.NORMAL);
       return;
     }
-    const native = caNative(ch.pv.type);
+    const native = ch.native;
     // A zero-count write empties an array (caput -a with no values sends one, and RSRV
     // accepts it); a scalar needs its one element.
     const least = ch.pv.type.kind === "array" ? 0 : 1;
@@ -753,13 +781,29 @@ export class CaCircuit {
     let value: unknown;
     const row = dbrInfo(m.dataType);
     if (
-      m.dataCount === 1 && row.valueType !== Dbr.STRING && row.valueType === native.type &&
+      m.dataCount === 1 && row.valueType !== Dbr.STRING &&
+      (row.valueType === native.type || native.type === Dbr.DOUBLE) &&
       ch.pv.type.kind !== "array" && ch.pv.type.scalar !== "int8" &&
       m.payload.length >= row.metaSize + row.elemSize
     ) {
-      // One number of the PV's own CA type (caput of a double to an ao): what decodeDbr
-      // and putValue would give, read straight from the payload.
+      // One number of the PV's own CA type (caput of a double to an ao), or of any numeric
+      // type to a DOUBLE PV (every one converts to a double exactly): what decodeDbr and
+      // putValue would give, read straight from the payload.
       value = readOne(m.payload, row.metaSize, row.valueType);
+    } else if (
+      m.dataType === Dbr.STRING && m.dataCount === 1 && native.type === Dbr.DOUBLE &&
+      ch.pv.type.kind !== "array"
+    ) {
+      // caput of text to an ao: the number putValue would give, without decoding a DBR.
+      try {
+        const field = m.payload.subarray(0, Math.min(m.payload.length, MAX_STRING_SIZE));
+        value = stringToNumber(cString(field), Dbr.DOUBLE, { direction: "put" });
+      } catch (e) {
+        this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
+        ch.pv.putRefused?.(undefined, this.#ctx(), (e as Error).message);
+        fail(Eca.PUTFAIL, ch.pv.name);
+        return;
+      }
     } else {
       try {
         value = this.#decodePut(m, ch);
@@ -770,7 +814,11 @@ export class CaCircuit {
         return;
       }
     }
-    ch.pv.put(value, this.#ctx()).then(
+    const done = ch.pv.put(value, this.#ctx());
+    // A plain WRITE that already went through has nothing to answer: no promise reaction
+    // (it costs more than the put itself at catime's or a busy client's rates).
+    if (done === PUT_DONE && !notify) return;
+    done.then(
       () => {
         if (notify && !this.#closed) this.#writeReply(m, Eca.NORMAL);
       },
@@ -808,7 +856,7 @@ export class CaCircuit {
       this.#error(m, ch.cid, Eca.BADTYPE, `Invalid DBR type ${m.dataType}`);
       return;
     }
-    const native = caNative(ch.pv.type);
+    const native = ch.native;
     if (m.dataCount > native.count) {
       this.#error(m, ch.cid, Eca.BADCOUNT, `Element count ${m.dataCount} exceeds ${native.count}`);
       return;
