@@ -11,9 +11,12 @@
  *   exponent form beyond 1e16 (1e7 for FLOAT);
  * - ENUM to STRING is the state text; STRING to ENUM looks the state up, then accepts
  *   a state number;
- * - STRING to a number parses decimal text; text that is not a number is refused with
- *   ECA_PUTFAIL on a put (what RSRV answers `caput T:ao abc` with) or ECA_GETFAIL on a
- *   get (what RSRV answers reading a stringout as DOUBLE with).
+ * - STRING to a number reads the number at the start of the text as the IOC's dbConvert
+ *   does (strtod for FLOAT/DOUBLE, base-10 strtol/strtoul for the integer types, with
+ *   what follows ignored as units: "7.0.8.1" is 7, "12 mm" 12, "1.5" as LONG 1, "0x10"
+ *   as LONG 0 but as DOUBLE 16; "" is 0); text that does not start with a number, or a
+ *   number out of the type's range, is refused with ECA_PUTFAIL on a put (what RSRV
+ *   answers `caput T:ao abc` with) or ECA_GETFAIL on a get.
  * @module
  */
 
@@ -195,34 +198,81 @@ export function formatShortest(v: number): string {
   return String(v);
 }
 
-const INT_TEXT = /^[+-]?(\d+|0[xX][0-9a-fA-F]+)$/;
-const FLOAT_TEXT = /^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf(inity)?|nan)$/i;
+const FLOAT_PREFIX =
+  /^[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)/i;
+const INT_PREFIX = /^[+-]?\d+/;
+const FLT_MIN = 1.1754943508222875e-38;
+const FLT_MAX = 3.4028234663852886e38;
+const TWO_64 = 18446744073709551616n;
 
-function refuse(text: string, toType: DbrValueType, opts: ConvertOptions): never {
+function refuse(text: string, toType: DbrValueType, opts: ConvertOptions, why?: string): never {
   const get = opts.direction === "get";
   throw new CaStatusError(
-    `Cannot convert "${text}" to ${DBF_NAMES[toType]}: not a ${
-      toType === 3 ? "state name or index" : "number"
+    `Cannot convert "${text}" to ${DBF_NAMES[toType]}: ${
+      why ?? `not a ${toType === 3 ? "state name or index" : "number"}`
     }`,
     get ? Eca.GETFAIL : Eca.PUTFAIL,
   );
 }
 
-function parseNumberText(text: string): number | undefined {
-  const t = text.trim();
-  if (INT_TEXT.test(t)) {
-    const neg = t.startsWith("-");
-    const body = t.replace(/^[+-]/, "");
-    const v = body.startsWith("0x") || body.startsWith("0X") ? parseInt(body, 16) : Number(body);
-    return neg ? -v : v;
+/** The value of a hexadecimal floating-point literal (strtod's "0x1.8p3"), sign included. */
+function hexFloat(t: string): number {
+  const neg = t.startsWith("-");
+  const body = t.replace(/^[+-]?0[xX]/, "");
+  const [mant, exp] = body.split(/[pP]/);
+  const [whole, frac = ""] = mant.split(".");
+  let v = 0;
+  for (const c of whole + frac) v = v * 16 + parseInt(c, 16);
+  v = v * 2 ** (Number(exp ?? 0) - 4 * frac.length);
+  return neg ? -v : v;
+}
+
+/**
+ * The number at the start of `text` as C's strtod reads it (leading white space skipped,
+ * anything after the number ignored, as the IOC's epicsParseFloat64 with a units pointer).
+ */
+function parseFloatPrefix(text: string, toType: DbrValueType, opts: ConvertOptions): number {
+  const t = text.replace(/^\s+/, "");
+  const m = FLOAT_PREFIX.exec(t);
+  if (!m) refuse(text, toType, opts);
+  const lit = m[0];
+  const l = lit.toLowerCase();
+  let v: number;
+  if (l.includes("nan")) v = NaN;
+  else if (l.includes("inf")) v = l.startsWith("-") ? -Infinity : Infinity;
+  else v = /^[+-]?0x/.test(l) ? hexFloat(lit) : Number(lit);
+  if (Number.isNaN(v) || l.includes("inf")) return v;
+  const nonZero = /[1-9a-f]/.test(l.replace(/^[+-]?0x/, "").replace(/[ep][+-]?\d+$/, ""));
+  const a = Math.abs(v);
+  if (!Number.isFinite(v)) refuse(text, toType, opts, "out of range");
+  if (v === 0 && nonZero) refuse(text, toType, opts, "out of range (underflow)");
+  if (toType === 2 && a > 0 && a <= FLT_MIN) refuse(text, toType, opts, "out of range (underflow)");
+  if (toType === 2 && a >= FLT_MAX) refuse(text, toType, opts, "out of range");
+  return v;
+}
+
+/**
+ * The integer at the start of `text` as the IOC reads it for an integer type (strtol /
+ * strtoul in base 10; "1.5" is 1, "0x10" is 0, "12 mm" is 12; an unsigned type takes "-1"
+ * as its largest value, as strtoul wraps it) with the type's range check.
+ */
+function parseIntPrefix(text: string, toType: DbrValueType, opts: ConvertOptions): number {
+  const t = text.replace(/^\s+/, "");
+  const m = INT_PREFIX.exec(t);
+  if (!m) refuse(text, toType, opts);
+  const n = BigInt(m[0]);
+  const [lo, hi] = RANGES[toType];
+  if (lo < 0) {
+    if (n < BigInt(lo) || n > BigInt(hi)) refuse(text, toType, opts, "out of range");
+    return Number(n);
   }
-  if (FLOAT_TEXT.test(t)) {
-    const l = t.toLowerCase().replace(/^\+/, "");
-    if (l.endsWith("nan")) return NaN;
-    if (l.includes("inf")) return l.startsWith("-") ? -Infinity : Infinity;
-    return Number(t);
+  // strtoul: a negative number wraps modulo 2^64; values past 2^64 - 1 overflow.
+  const u = n < 0n ? TWO_64 + n : n;
+  const width = BigInt(hi) + 1n;
+  if (u >= TWO_64 || (u > BigInt(hi) && u <= TWO_64 - 1n - BigInt(hi))) {
+    refuse(text, toType, opts, "out of range");
   }
-  return undefined;
+  return Number(u % width);
 }
 
 /**
@@ -248,13 +298,10 @@ export function stringToNumber(text: string, toType: DbrValueType, opts: Convert
     refuse(text, toType, opts);
   }
   // The IOC reads an empty string as 0.
-  if (text.trim() === "") return 0;
-  const v = parseNumberText(text);
-  if (v === undefined) refuse(text, toType, opts);
-  if (isFloat(toType)) return v;
-  const [lo, hi] = RANGES[toType];
-  if (INT_TEXT.test(text.trim()) && (v < lo || v > hi)) refuse(text, toType, opts);
-  return clipInt(v, lo, hi);
+  if (text === "") return 0;
+  return isFloat(toType)
+    ? parseFloatPrefix(text, toType, opts)
+    : parseIntPrefix(text, toType, opts);
 }
 
 /**

@@ -188,21 +188,16 @@ export function readAs(
   return { data: { value: converted, meta }, count: want };
 }
 
-/** A numeric read of an IOC link field (see PvTypeInfo.link). */
+/**
+ * A numeric read of an IOC link field (see PvTypeInfo.link): the value is NaN (0 as
+ * CHAR), the metadata what the record gives for that field (the provider's snapshot).
+ */
 function linkRead(meta: DbrMeta, valueType: number): CaReadResult {
   if (valueType !== Dbr.DOUBLE && valueType !== Dbr.CHAR) {
     throw new CaStatusError("A link field reads only as a string, double or char", Eca.GETFAIL);
   }
-  const nan = valueType === Dbr.DOUBLE ? NaN : 0;
-  const m: DbrMeta = {
-    ...meta,
-    upperAlarmLimit: nan,
-    upperWarningLimit: nan,
-    lowerWarningLimit: nan,
-    lowerAlarmLimit: nan,
-  };
   const value = valueType === Dbr.DOUBLE ? new Float64Array([NaN]) : new Uint8Array(1);
-  return { data: { value, meta: m }, count: 1 };
+  return { data: { value, meta }, count: 1 };
 }
 
 /**
