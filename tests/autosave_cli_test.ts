@@ -63,6 +63,7 @@ async function start() {
   };
   return {
     server,
+    env,
     run,
     pv: (n: string) => byName.get(n)!,
     [Symbol.asyncDispose]: () => server.close(),
@@ -174,6 +175,79 @@ for (const provider of ["ca", "pva"]) {
       assert.match(r.err, /t:int: bad value/);
       assert.match(r.err, /t:nothere: not found/);
       assert.match(r.err, /restored 0 of 3 PVs/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+/** Resolves once `cond` holds, polling; fails (naming `what`) if it still does not after 30 s. */
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i >= 3000) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+for (const provider of ["ca", "pva"]) {
+  // main() used to leave the CA context / PVA client of its source open (the source did
+  // not own it): the command only ended because runMain calls Deno.exit, and a caller that
+  // runs main() in-process (the benchmark) never exited. The server sees every client
+  // connection closed once main() has returned.
+  Deno.test(`autosave-save and autosave-restore over ${provider} close their connections`, async () => {
+    await using s = await start();
+    const dir = await reqDir();
+    const open = () =>
+      provider === "ca" ? s.server.ca!.circuitCount : s.server.pva!.connectionCount;
+    try {
+      const sav = join(dir, "top.sav");
+      const common = ["-q", "-p", provider, "-w", "1"];
+      let r = await s.run(save, [
+        ...common,
+        "-I",
+        join(dir, "req"),
+        "-m",
+        "P=t:",
+        "-o",
+        sav,
+        "top.req",
+      ]);
+      assert.equal(r.code, 1, r.err); // t:missing
+      // The run did connect (so "no connection" below is not vacuous).
+      assert.match(await Deno.readTextFile(sav), /^t:dbl 0\.33333333333333$/m);
+      await waitFor(() => open() === 0, `the ${provider} server to see save's client go`);
+      r = await s.run(restore, [...common, "--verify", sav]);
+      assert.equal(r.code, 0, r.err);
+      await waitFor(() => open() === 0, `the ${provider} server to see restore's client go`);
+
+      // In a process of its own that calls main() and then simply returns (no Deno.exit),
+      // the process ends: no socket or timer is left behind (a CA context left open keeps
+      // its UDP socket and timers, which no server can see).
+      const script = [
+        `import { main } from ${
+          JSON.stringify(new URL("../cli/autosave_save.ts", import.meta.url).href)
+        };`,
+        `const io = { stdout() {}, stderr() {}, env: Deno.env.toObject(),`,
+        `  signal: new AbortController().signal };`,
+        `const code = await main(${
+          JSON.stringify([...common, "-I", join(dir, "req"), "-m", "P=t:", "-o", sav, "top.req"])
+        }, io);`,
+        `console.log("main returned " + code);`,
+      ].join("\n");
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--config", new URL("../deno.json", import.meta.url).pathname, script],
+        env: s.env,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // Only a guard so that a regression fails instead of hanging the suite.
+      const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      const o = await child.output();
+      clearTimeout(guard);
+      const out = new TextDecoder().decode(o.stdout);
+      assert.match(out, /main returned 1/, new TextDecoder().decode(o.stderr));
+      assert.equal(o.signal, null, "the process did not end by itself after main() returned");
+      assert.equal(o.code, 0);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
