@@ -288,16 +288,16 @@ export class PvaSource implements PvSource {
 
   /** Reads every PV at once. */
   async read(names: readonly string[], timeoutSec: number): Promise<ReadOutcome[]> {
-    const got = await Promise.allSettled(
-      names.map((n) => this.#client.get(n, { request: "field(value)", timeout: timeoutSec })),
-    );
+    const got = await this.#client.getMany(names, {
+      request: "field(value)",
+      timeout: timeoutSec,
+    });
     return got.map((g, i) => {
-      if (g.status === "rejected") {
-        const e = g.reason as Error;
-        const reason = e?.name === "ChannelNotFoundError" ? "not found" : describeError(e);
+      if (g instanceof Error) {
+        const reason = g.name === "ChannelNotFoundError" ? "not found" : describeError(g);
         return { entry: { name: names[i], error: NOT_CONNECTED }, reason };
       }
-      const entry = pvaEntry(names[i], g.value);
+      const entry = pvaEntry(names[i], g);
       return entry.error ? { entry, reason: "no value field" } : { entry };
     });
   }
@@ -308,20 +308,16 @@ export class PvaSource implements PvSource {
     timeoutSec: number,
     onProgress?: (done: number) => void,
   ): Promise<WriteOutcome[]> {
-    let n = 0;
-    const done = await Promise.allSettled(
-      records.map((r) =>
-        this.#client.put(r.name, pvaPutValue(r), { timeout: timeoutSec }).finally(() =>
-          onProgress?.(++n)
-        )
-      ),
+    const done = await this.#client.putMany(
+      records.map((r) => r.name),
+      records.map(pvaPutValue),
+      { timeout: timeoutSec, onProgress },
     );
-    return done.map((d, i) => {
-      if (d.status === "fulfilled") return { name: records[i].name, ok: true };
-      const e = d.reason as Error;
-      const reason = e?.name === "ChannelNotFoundError"
+    return done.map((e, i) => {
+      if (e === undefined) return { name: records[i].name, ok: true };
+      const reason = e.name === "ChannelNotFoundError"
         ? "not found"
-        : e?.name === "LocalProtocolError"
+        : e.name === "LocalProtocolError"
         ? `bad value: ${describeError(e)}`
         : `refused: ${describeError(e)}`;
       return { name: records[i].name, ok: false, reason };
