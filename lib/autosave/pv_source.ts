@@ -9,7 +9,7 @@
 
 import { CaContext } from "../ca/client/mod.ts";
 import type { CaChannel, CaContextOptions } from "../ca/client/mod.ts";
-import { PvaClient } from "../pva/client/mod.ts";
+import { assignPut, PvaClient } from "../pva/client/mod.ts";
 import type { PvaClientOptions } from "../pva/client/mod.ts";
 import { TypeCode } from "../pva/proto/typedesc.ts";
 import type { PvValue } from "../pva/proto/value.ts";
@@ -266,9 +266,27 @@ function pvaEntry(name: string, v: PvValue): SavEntry {
   return { name, kind, value: raw as SavEntry["value"] };
 }
 
+/**
+ * The put of a long string over PVA: into a byte array (an IOC's `REC.FIELD$`, as our
+ * softioc serves it) its UTF-8 bytes and a NUL, as synApps puts DBR_CHAR; else the text.
+ */
+function longStringPut(text: string): (cur: PvValue) => void {
+  return (cur) => {
+    const node = cur.tryField("value");
+    const code = node?.type.code ?? 0;
+    const elem = code & 0x08 && code < 0x80 ? code & ~0x08 : -1;
+    if (node && (elem === TypeCode.UBYTE || elem === TypeCode.BYTE)) {
+      const b = new TextEncoder().encode(text);
+      const chars = new Uint8Array(b.length + 1);
+      chars.set(b);
+      node.assign(elem === TypeCode.BYTE ? new Int8Array(chars.buffer) : chars);
+    } else assignPut(cur, text);
+  };
+}
+
 function pvaPutValue(rec: SavRecord): unknown {
   const v = rec.value;
-  if (rec.name.endsWith("$")) return Array.isArray(v) ? v.join(" ") : v;
+  if (rec.name.endsWith("$")) return longStringPut(Array.isArray(v) ? v.join(" ") : v);
   if (Array.isArray(v)) return v.every(isNumText) ? v.map(Number) : v;
   return isNumText(v) ? Number(v) : v;
 }
