@@ -5,9 +5,7 @@
  */
 
 import cliProgress from "cli-progress";
-import { CaContext } from "../lib/ca/client/mod.ts";
 import { epicsConfigFrom } from "../lib/core/env.ts";
-import { PvaClient } from "../lib/pva/client/mod.ts";
 import { CaSource, PvaSource } from "../lib/autosave/mod.ts";
 import type { PvSource } from "../lib/autosave/mod.ts";
 import type { CliIO } from "./_io.ts";
@@ -30,19 +28,21 @@ function hostName(): string {
  * @returns the source (close it when done)
  */
 export function sourceFor(provider: string, io: CliIO): PvSource {
+  // Options, not a ready context or client: the source then owns it, and close() releases
+  // its sockets and timers (a source given a context leaves it open for its owner).
   if (provider === "pva") {
-    return new PvaSource(
-      new PvaClient({ env: io.env, user: io.env.USER ?? io.env.LOGNAME ?? "", host: hostName() }),
-    );
+    return new PvaSource({
+      env: io.env,
+      user: io.env.USER ?? io.env.LOGNAME ?? "",
+      host: hostName(),
+    });
   }
-  return new CaSource(
-    new CaContext({
-      config: epicsConfigFrom(io.env).ca,
-      user: io.env.EPICS_CLI_USER_NAME,
-      host: io.env.EPICS_CLI_HOST_NAME ?? hostName(),
-      repeater: false,
-    }),
-  );
+  return new CaSource({
+    config: epicsConfigFrom(io.env).ca,
+    user: io.env.EPICS_CLI_USER_NAME,
+    host: io.env.EPICS_CLI_HOST_NAME ?? hostName(),
+    repeater: false,
+  });
 }
 
 /** Closes a source made by {@link sourceFor}, with its context or client. */

@@ -12,8 +12,12 @@ import type { CliIO } from "../cli/_io.ts";
 import { main as save } from "../cli/autosave_save.ts";
 import { main as restore } from "../cli/autosave_restore.ts";
 import { LOOPBACK_ENV } from "./_helpers/pvserve.ts";
+import { escapeValue } from "../lib/autosave/mod.ts";
 
 type Main = (args: string[], io: CliIO) => Promise<number>;
+
+/** Longer than DBR_STRING's 39 characters, with a quote and a non-ASCII character. */
+const NOTE = 'a note of more than forty characters, "quoted", 25 \u00b0C';
 
 function makePvs() {
   return [
@@ -24,6 +28,7 @@ function makePvs() {
     new SharedPV("t:mode", { type: "enum", choices: ["Off", "On", "Auto"], value: 2 }),
     new SharedPV("t:wf", { type: "float64", length: 4, value: [1, 2.5, -3, 1e-20] }),
     new SharedPV("t:ro", { type: "float64", value: 7, writable: false }),
+    new SharedPV("t:note", { type: "string", value: NOTE }),
     new SharedPV("t:picky", {
       type: "float64",
       value: 1,
@@ -63,6 +68,7 @@ async function start() {
   };
   return {
     server,
+    env,
     run,
     pv: (n: string) => byName.get(n)!,
     [Symbol.asyncDispose]: () => server.close(),
@@ -174,6 +180,116 @@ for (const provider of ["ca", "pva"]) {
       assert.match(r.err, /t:int: bad value/);
       assert.match(r.err, /t:nothere: not found/);
       assert.match(r.err, /restored 0 of 3 PVs/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+/** Resolves once `cond` holds, polling; fails (naming `what`) if it still does not after 30 s. */
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i >= 3000) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+for (const provider of ["ca", "pva"]) {
+  // main() used to leave the CA context / PVA client of its source open (the source did
+  // not own it): the command only ended because runMain calls Deno.exit, and a caller that
+  // runs main() in-process (the benchmark) never exited. The server sees every client
+  // connection closed once main() has returned.
+  Deno.test(`autosave-save and autosave-restore over ${provider} close their connections`, async () => {
+    await using s = await start();
+    const dir = await reqDir();
+    const open = () =>
+      provider === "ca" ? s.server.ca!.circuitCount : s.server.pva!.connectionCount;
+    try {
+      const sav = join(dir, "top.sav");
+      const common = ["-q", "-p", provider, "-w", "1"];
+      let r = await s.run(save, [
+        ...common,
+        "-I",
+        join(dir, "req"),
+        "-m",
+        "P=t:",
+        "-o",
+        sav,
+        "top.req",
+      ]);
+      assert.equal(r.code, 1, r.err); // t:missing
+      // The run did connect (so "no connection" below is not vacuous).
+      assert.match(await Deno.readTextFile(sav), /^t:dbl 0\.33333333333333$/m);
+      await waitFor(() => open() === 0, `the ${provider} server to see save's client go`);
+      r = await s.run(restore, [...common, "--verify", sav]);
+      assert.equal(r.code, 0, r.err);
+      await waitFor(() => open() === 0, `the ${provider} server to see restore's client go`);
+
+      // In a process of its own that calls main() and then simply returns (no Deno.exit),
+      // the process ends: no socket or timer is left behind (a CA context left open keeps
+      // its UDP socket and timers, which no server can see).
+      const script = [
+        `import { main } from ${
+          JSON.stringify(new URL("../cli/autosave_save.ts", import.meta.url).href)
+        };`,
+        `const io = { stdout() {}, stderr() {}, env: Deno.env.toObject(),`,
+        `  signal: new AbortController().signal };`,
+        `const code = await main(${
+          JSON.stringify([...common, "-I", join(dir, "req"), "-m", "P=t:", "-o", sav, "top.req"])
+        }, io);`,
+        `console.log("main returned " + code);`,
+      ].join("\n");
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--config", new URL("../deno.json", import.meta.url).pathname, script],
+        env: s.env,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // Only a guard so that a regression fails instead of hanging the suite.
+      const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      const o = await child.output();
+      clearTimeout(guard);
+      const out = new TextDecoder().decode(o.stdout);
+      assert.match(out, /main returned 1/, new TextDecoder().decode(o.stderr));
+      assert.equal(o.signal, null, "the process did not end by itself after main() returned");
+      assert.equal(o.code, 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+for (const provider of ["ca", "pva"]) {
+  // pvserve serves NAME$ for its string PVs, as an IOC serves REC.FIELD$ (over CA a char
+  // array holding the text): a `$` entry saves and restores the whole text, beyond the 39
+  // characters a DBR_STRING holds.
+  Deno.test(`autosave: a NAME$ long string of our server over ${provider}`, async () => {
+    await using s = await start();
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(join(dir, "long.req"), "t:note$\nt:note\n");
+      const sav = join(dir, "long.sav");
+      const common = ["-p", provider, "-w", "2"];
+      let r = await s.run(save, [...common, "-I", dir, "-o", sav, "long.req"]);
+      assert.equal(r.code, 0, r.err);
+      const lines = (await Deno.readTextFile(sav)).split("\n");
+      // Escaped as synApps writes it (epicsStrPrintEscaped: \" and \xNN for non-ASCII bytes).
+      assert.equal(lines[1], `t:note$ ${escapeValue(NOTE)}`);
+      assert.match(lines[1], /\\"quoted\\", 25 \\xc2\\xb0C$/);
+      // Without the $, CA reads a DBR_STRING: at most 39 bytes (PVA strings are whole).
+      const plain = lines[2].slice("t:note ".length);
+      if (provider === "ca") assert.equal(plain, escapeValue(NOTE.slice(0, 39)));
+      else assert.equal(plain, lines[1].slice("t:note$ ".length));
+      s.pv("t:note").post("short");
+      r = await s.run(restore, [...common, "--verify", sav]);
+      assert.equal(r.code, 1);
+      // Restore only the `$` line: the whole text comes back.
+      await Deno.writeTextFile(sav, lines.filter((l) => !l.startsWith("t:note ")).join("\n"));
+      r = await s.run(restore, [...common, sav]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(value(s.pv("t:note")), NOTE);
+      r = await s.run(restore, [...common, "--verify", sav]);
+      assert.equal(r.code, 0, r.out + r.err);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

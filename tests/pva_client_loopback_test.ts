@@ -141,6 +141,45 @@ Deno.test("loopback: a PV nobody serves is not found", async () => {
   });
 });
 
+Deno.test("loopback: getMany and putMany: results in order, missing and refused PVs", async () => {
+  await withServer(async (env) => {
+    await using c = new PvaClient({ env });
+    const names = ["lb:dbl", "lb:nope", "lb:sw", "lb:dbl", "lb:ro", "lb:str"];
+    const seen: number[] = [];
+    const put = await c.putMany(names, [3.5, 1, "Auto", 4.5, 9, "x y"], {
+      timeout: 1,
+      onProgress: (n) => seen.push(n),
+    });
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+    assert.equal(put[0], undefined);
+    assert.ok(put[1] instanceof ChannelNotFoundError, String(put[1]));
+    assert.equal(put[2], undefined);
+    assert.equal(put[3], undefined);
+    assert.ok(put[4] instanceof PvaStatusError, String(put[4]));
+    assert.equal(put[5], undefined);
+    const got = await c.getMany(names, { request: "field(value)", timeout: 1 });
+    assert.equal(got.length, names.length);
+    assert.ok(got[1] instanceof ChannelNotFoundError);
+    const v = (i: number, f = "value") => {
+      const g = got[i];
+      assert.ok(!(g instanceof Error), String(g));
+      return g.get(f);
+    };
+    assert.ok([3.5, 4.5].includes(v(0) as number)); // both puts went out together
+    assert.equal(v(0), v(3));
+    assert.equal(v(2, "value.index"), 2);
+    assert.equal(v(4), 5, "the refused put changed nothing");
+    assert.equal(v(5), "x y");
+    // A bad value fails that PV only; the others are written.
+    const bad = await c.putMany(["lb:sw", "lb:i32"], ["Nope", 8], { timeout: 1 });
+    assert.match(String(bad[0]), /not one of/);
+    assert.equal(bad[1], undefined);
+    assert.equal((await c.get("lb:i32")).get("value"), 8);
+    assert.deepEqual(await c.getMany([]), []);
+    await assert.rejects(c.putMany(["lb:i32"], []), /1 names but 0 values/);
+  });
+});
+
 Deno.test("loopback: monitor gets the first value, then updates", async () => {
   await withServer(async (env, map) => {
     await using c = new PvaClient({ env });

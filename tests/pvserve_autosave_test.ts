@@ -180,9 +180,25 @@ Deno.test("pvserve --autosave: kill -9 while saving keeps a good file; restart r
         // The value restored is one that was put before (or the first value).
         const restored = (await pva.get("as:setpoint")).get("value") as number;
         assert.ok(put.has(restored), `restored ${restored}, one of the values put`);
+        // A first put, and its save: a kill before any save has finished leaves no file
+        // at all (on a loaded machine 150 ms of puts sometimes ended before the first save).
+        let x = round * 1000;
+        const first = (++x % 99) + 0.5;
+        await pva.put("as:setpoint", first);
+        put.add(first);
+        await until(
+          async () => {
+            try {
+              return (await readSavFile(sav)).doc.complete;
+            } catch {
+              return false;
+            }
+          },
+          "a first save",
+          30_000,
+        );
         // Put continuously so saves keep running, then kill -9 at some point among them.
         const killAt = performance.now() + 150 + 100 * round;
-        let x = round * 1000;
         while (performance.now() < killAt) {
           const v = (++x % 99) + 0.5;
           await pva.put("as:setpoint", v);

@@ -9,7 +9,7 @@
 
 import { CaContext } from "../ca/client/mod.ts";
 import type { CaChannel, CaContextOptions } from "../ca/client/mod.ts";
-import { PvaClient } from "../pva/client/mod.ts";
+import { assignPut, PvaClient } from "../pva/client/mod.ts";
 import type { PvaClientOptions } from "../pva/client/mod.ts";
 import { TypeCode } from "../pva/proto/typedesc.ts";
 import type { PvValue } from "../pva/proto/value.ts";
@@ -266,9 +266,27 @@ function pvaEntry(name: string, v: PvValue): SavEntry {
   return { name, kind, value: raw as SavEntry["value"] };
 }
 
+/**
+ * The put of a long string over PVA: into a byte array (an IOC's `REC.FIELD$`, as our
+ * softioc serves it) its UTF-8 bytes and a NUL, as synApps puts DBR_CHAR; else the text.
+ */
+function longStringPut(text: string): (cur: PvValue) => void {
+  return (cur) => {
+    const node = cur.tryField("value");
+    const code = node?.type.code ?? 0;
+    const elem = code & 0x08 && code < 0x80 ? code & ~0x08 : -1;
+    if (node && (elem === TypeCode.UBYTE || elem === TypeCode.BYTE)) {
+      const b = new TextEncoder().encode(text);
+      const chars = new Uint8Array(b.length + 1);
+      chars.set(b);
+      node.assign(elem === TypeCode.BYTE ? new Int8Array(chars.buffer) : chars);
+    } else assignPut(cur, text);
+  };
+}
+
 function pvaPutValue(rec: SavRecord): unknown {
   const v = rec.value;
-  if (rec.name.endsWith("$")) return Array.isArray(v) ? v.join(" ") : v;
+  if (rec.name.endsWith("$")) return longStringPut(Array.isArray(v) ? v.join(" ") : v);
   if (Array.isArray(v)) return v.every(isNumText) ? v.map(Number) : v;
   return isNumText(v) ? Number(v) : v;
 }
@@ -288,16 +306,16 @@ export class PvaSource implements PvSource {
 
   /** Reads every PV at once. */
   async read(names: readonly string[], timeoutSec: number): Promise<ReadOutcome[]> {
-    const got = await Promise.allSettled(
-      names.map((n) => this.#client.get(n, { request: "field(value)", timeout: timeoutSec })),
-    );
+    const got = await this.#client.getMany(names, {
+      request: "field(value)",
+      timeout: timeoutSec,
+    });
     return got.map((g, i) => {
-      if (g.status === "rejected") {
-        const e = g.reason as Error;
-        const reason = e?.name === "ChannelNotFoundError" ? "not found" : describeError(e);
+      if (g instanceof Error) {
+        const reason = g.name === "ChannelNotFoundError" ? "not found" : describeError(g);
         return { entry: { name: names[i], error: NOT_CONNECTED }, reason };
       }
-      const entry = pvaEntry(names[i], g.value);
+      const entry = pvaEntry(names[i], g);
       return entry.error ? { entry, reason: "no value field" } : { entry };
     });
   }
@@ -308,20 +326,16 @@ export class PvaSource implements PvSource {
     timeoutSec: number,
     onProgress?: (done: number) => void,
   ): Promise<WriteOutcome[]> {
-    let n = 0;
-    const done = await Promise.allSettled(
-      records.map((r) =>
-        this.#client.put(r.name, pvaPutValue(r), { timeout: timeoutSec }).finally(() =>
-          onProgress?.(++n)
-        )
-      ),
+    const done = await this.#client.putMany(
+      records.map((r) => r.name),
+      records.map(pvaPutValue),
+      { timeout: timeoutSec, onProgress },
     );
-    return done.map((d, i) => {
-      if (d.status === "fulfilled") return { name: records[i].name, ok: true };
-      const e = d.reason as Error;
-      const reason = e?.name === "ChannelNotFoundError"
+    return done.map((e, i) => {
+      if (e === undefined) return { name: records[i].name, ok: true };
+      const reason = e.name === "ChannelNotFoundError"
         ? "not found"
-        : e?.name === "LocalProtocolError"
+        : e.name === "LocalProtocolError"
         ? `bad value: ${describeError(e)}`
         : `refused: ${describeError(e)}`;
       return { name: records[i].name, ok: false, reason };

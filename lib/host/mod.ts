@@ -13,3 +13,4 @@ export * from "./device.ts";
 export * from "./putlog.ts";
 export * from "./proc_stats.ts";
 export * from "./autosave.ts";
+export * from "./long_string.ts";

@@ -10,6 +10,7 @@ import { caView, PvMap } from "../pv/provider.ts";
 import type { PvProvider, ServedPv } from "../pv/types.ts";
 import { CaServer } from "../ca/server/server.ts";
 import { PvaServer } from "../pva/server/server.ts";
+import { caLongStrings, pvaLongStrings } from "./long_string.ts";
 
 /** How to {@link serve}. */
 export interface ServeOptions {
@@ -17,7 +18,8 @@ export interface ServeOptions {
   pvs: Iterable<ServedPv> | PvProvider;
   /**
    * What Channel Access serves, when it must differ from `pvs` (e.g. a text PV that is a
-   * PVA string but a CA char waveform); default: `pvs` without tables.
+   * PVA string but a CA char waveform); default: `pvs` without tables, with the `NAME$`
+   * long-string form of each string PV (see {@link caLongStrings}).
    */
   caProvider?: PvProvider;
   /** Serve over Channel Access (default true). */
@@ -87,8 +89,9 @@ export async function serve(options: ServeOptions): Promise<Served> {
   let ca: CaServer | undefined;
   if (options.ca !== false) {
     // Tables have no CA form: the CA server does not see them (PVA serves them as NTTable).
+    // `NAME$` is a string PV's long string, as `REC.FIELD$` in an IOC.
     ca = await CaServer.start({
-      provider: options.caProvider ?? caView(provider),
+      provider: options.caProvider ?? caLongStrings(caView(provider)),
       config: config.cas,
       port: options.caPort,
       logger,
@@ -98,7 +101,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   if (options.pva !== false) {
     try {
       pva = await PvaServer.start({
-        provider,
+        provider: pvaLongStrings(provider),
         config: config.pvas,
         port: options.pvaPort,
         logger,

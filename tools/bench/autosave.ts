@@ -6,7 +6,8 @@
  * on PATH (e.g. after `. /opt/epics/env.sh`), the same comparison done by asVerify against
  * the same server, as a ratio to our --verify in the same run.
  *
- *   deno run -A tools/bench/autosave.ts [--pvs 10000] [--rounds 3]
+ *   deno run -A tools/bench/autosave.ts [--pvs 10000] [--rounds 3] [--trace]
+ *   (--trace: each step's time on stderr as it finishes)
  *   (internal: --serve N runs the server)
  *
  * The PVs: 40% float64, 20% int32, 20% string, 10% enum, 10% float64[16]. Each step's best
@@ -87,15 +88,21 @@ function findOnPath(cmd: string): string | undefined {
 
 type Main = (args: string[], io: CliIO) => Promise<number>;
 
+/** Fails fast, instead of waiting out every timeout, if the server process ends. */
+let serverGone: Promise<never> = new Promise(() => {});
+
 async function timed(main: Main, args: string[], env: Record<string, string>) {
   let err = "";
   const t0 = performance.now();
-  const code = await main(args, {
-    stdout: () => {},
-    stderr: (t) => (err += t),
-    env,
-    signal: new AbortController().signal,
-  });
+  const code = await Promise.race([
+    serverGone,
+    main(args, {
+      stdout: () => {},
+      stderr: (t) => (err += t),
+      env,
+      signal: new AbortController().signal,
+    }),
+  ]);
   return { ms: performance.now() - t0, code, err };
 }
 
@@ -103,6 +110,7 @@ async function main(): Promise<void> {
   if (Deno.args.includes("--serve")) return await runServer(arg("--serve", 10000));
   const n = arg("--pvs", 10000);
   const rounds = arg("--rounds", 3);
+  const trace = Deno.args.includes("--trace");
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(import.meta.url).pathname, "--serve", String(n)],
     env: LOOPBACK,
@@ -117,6 +125,12 @@ async function main(): Promise<void> {
     line += new TextDecoder().decode(value);
   }
   reader.releaseLock();
+  let stopping = false;
+  serverGone = child.status.then((st) => {
+    if (stopping) return new Promise<never>(() => {});
+    throw new Error(`the server process ended (code ${st.code}, signal ${st.signal})`);
+  });
+  serverGone.catch(() => {});
   const [, caPort, pvaPort] = line.trim().split(" ");
   const env = {
     ...LOOPBACK,
@@ -140,12 +154,15 @@ async function main(): Promise<void> {
         );
         if (s.code !== 0) throw new Error(`save over ${p} failed: ${s.err}`);
         keep(`save ${p}`, s.ms);
+        if (trace) console.error(`round ${r} save ${p} ${s.ms.toFixed(0)} ms`);
         const rs = await timed(restore, ["-q", "-p", p, "-w", "30", sav], env);
         if (rs.code !== 0) throw new Error(`restore over ${p} failed: ${rs.err}`);
         keep(`restore ${p}`, rs.ms);
+        if (trace) console.error(`round ${r} restore ${p} ${rs.ms.toFixed(0)} ms`);
         const v = await timed(restore, ["-q", "-p", p, "-w", "30", "--verify", sav], env);
         if (v.code !== 0) throw new Error(`verify over ${p} failed: ${v.err}`);
         keep(`verify ${p}`, v.ms);
+        if (trace) console.error(`round ${r} verify ${p} ${v.ms.toFixed(0)} ms`);
       }
     }
     const asVerify = findOnPath("asVerify");
@@ -191,6 +208,7 @@ async function main(): Promise<void> {
       );
     } else console.log("  asVerify: reference missing (not on PATH)");
   } finally {
+    stopping = true;
     child.kill("SIGKILL");
     await child.stdout.cancel().catch(() => {});
     await child.status;

@@ -31,7 +31,7 @@ import { BitSet } from "../proto/bitset.ts";
 import type { FieldDesc } from "../proto/typedesc.ts";
 import type { PvValue } from "../proto/value.ts";
 import { ClientConnection, type ConnEvent } from "./connection.ts";
-import { buildSearchDatagrams, SEARCH_SEQUENCE_ID, SearchScheduler } from "./search.ts";
+import { buildSearchDatagram, SEARCH_SEQUENCE_ID, SearchPacer, SearchScheduler } from "./search.ts";
 import { assignPut } from "./put_value.ts";
 
 /** Options of a {@link PvaClient}. */
@@ -61,6 +61,12 @@ export interface OpOptions {
   request?: string;
   /** Seconds to wait for connection and reply together (default 5). */
   timeout?: number;
+}
+
+/** Options of {@link PvaClient.getMany} and {@link PvaClient.putMany}. */
+export interface BatchOptions extends OpOptions {
+  /** Called with the number of PVs finished so far (succeeded or failed), as they finish. */
+  onProgress?: (done: number) => void;
 }
 
 /** What a monitor callback receives. */
@@ -163,6 +169,51 @@ interface ServerConn {
   nameServer: boolean;
 }
 
+/** What a {@link BatchOp} calls back into (one set of closures per batch, not per PV). */
+interface BatchHost {
+  /** The channel is connected: send the INIT. */
+  begin(op: BatchOp): void;
+  /** A reply for the operation. */
+  event(op: BatchOp, srv: ServerConn, ev: ConnEvent): void;
+  /** The operation is over: a value, an Error, or undefined (a put that succeeded). */
+  finish(op: BatchOp, result: unknown): void;
+}
+
+/**
+ * One PV of {@link PvaClient.getMany} / {@link PvaClient.putMany}: the channel waiter and
+ * the operation in one object, methods on the prototype, so a batch of 10,000 PVs makes
+ * 10,000 small objects rather than a dozen promises, closures and a timer per PV.
+ */
+class BatchOp implements Op, Waiter {
+  ioid = 0;
+  settled = false;
+  constructor(
+    readonly host: BatchHost,
+    readonly index: number,
+    readonly chan: Chan,
+  ) {}
+  /** Waiter: the channel connected. */
+  resolve(): void {
+    this.host.begin(this);
+  }
+  /** Waiter: the channel failed or the client closed. */
+  reject(e: Error): void {
+    this.host.finish(this, e);
+  }
+  start(): void {
+    this.host.begin(this);
+  }
+  onEvent(srv: ServerConn, ev: ConnEvent): void {
+    this.host.event(this, srv, ev);
+  }
+  onLost(): void {
+    this.host.finish(
+      this,
+      new DisconnectedError(`Cannot complete on "${this.chan.name}": disconnected`),
+    );
+  }
+}
+
 /**
  * First channel and request IDs. Any values work; these are the ones pvxs starts from,
  * so a session recorded with pvxs tools replays against our client unchanged.
@@ -214,6 +265,9 @@ export class PvaClient implements AsyncDisposable {
   #servers = new Map<string, ServerConn>();
   #nameServers: ServerConn[] = [];
   #search = new SearchScheduler();
+  /** UDP searches wait here for room in the window (see {@link SearchPacer}). */
+  #pacer = new SearchPacer();
+  #paceTimer: ReturnType<typeof setTimeout> | undefined;
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
   /** The delay #searchTimer was armed with (0: an immediate send is already queued). */
   #searchTimerAt = -1;
@@ -320,6 +374,44 @@ export class PvaClient implements AsyncDisposable {
         }
       },
     }));
+  }
+
+  /**
+   * Reads many PVs at once: every channel searched and every GET sent together, with one
+   * timeout for the whole set (cheaper than one {@link get} per PV for thousands).
+   * @param names the channel names
+   * @param opts pvRequest, timeout (for connecting and replying, all together), progress
+   * @returns per name, in order: its value, or the Error that {@link get} would have
+   *   thrown (ChannelNotFoundError, TimeoutError, PvaStatusError...)
+   * @throws {LocalProtocolError} when Deno runs without `--unstable-net`, or closed
+   */
+  getMany(names: readonly string[], opts: BatchOptions = {}): Promise<(PvValue | Error)[]> {
+    return this.#many(names, undefined, opts) as Promise<(PvValue | Error)[]>;
+  }
+
+  /**
+   * Writes many PVs at once, each as {@link put} does (GET-PUT: enums by name, plain
+   * objects by field), with one timeout for the whole set.
+   * @param names the channel names
+   * @param values the value for each name (same length)
+   * @param opts pvRequest, timeout, progress
+   * @returns per name, in order: undefined when written, else the Error {@link put} would
+   *   have thrown
+   * @throws {LocalProtocolError} when Deno runs without `--unstable-net`, or closed
+   */
+  putMany(
+    names: readonly string[],
+    values: readonly unknown[],
+    opts: BatchOptions = {},
+  ): Promise<(Error | undefined)[]> {
+    if (values.length !== names.length) {
+      return Promise.reject(
+        new LocalProtocolError(
+          `Cannot put: ${names.length} names but ${values.length} values`,
+        ),
+      );
+    }
+    return this.#many(names, values, opts) as Promise<(Error | undefined)[]>;
   }
 
   /**
@@ -513,6 +605,9 @@ export class PvaClient implements AsyncDisposable {
     for (const s of [...this.#subs]) await s.close();
     clearTimeout(this.#searchTimer);
     this.#searchTimer = undefined;
+    clearTimeout(this.#paceTimer);
+    this.#paceTimer = undefined;
+    this.#pacer.clear();
     for (const t of this.#pendingTimers) clearTimeout(t);
     this.#pendingTimers.clear();
     for (const chan of this.#chans.values()) {
@@ -604,6 +699,126 @@ export class PvaClient implements AsyncDisposable {
     });
   }
 
+  #many(
+    names: readonly string[],
+    values: readonly unknown[] | undefined,
+    opts: BatchOptions,
+  ): Promise<unknown[]> {
+    const timeout = opts.timeout ?? 5;
+    const n = names.length;
+    const out: unknown[] = new Array(n);
+    if (n === 0) return Promise.resolve(out);
+    let request: PvValue;
+    try {
+      this.#assertOpen();
+      request = this.#request(opts.request ?? "");
+      this.#ensureUdp();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const isPut = values !== undefined;
+    const command = isPut ? PvaCommand.PUT : PvaCommand.GET;
+    const verb = isPut ? "put" : "get";
+    let left = n;
+    let done!: (r: unknown[]) => void;
+    const all = new Promise<unknown[]>((resolve) => (done = resolve));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ops: BatchOp[] = new Array(n);
+    const finish = (op: BatchOp, result: unknown) => {
+      if (op.settled) return;
+      op.settled = true;
+      const chan = op.chan;
+      const srv = chan.server;
+      if (op.ioid && srv && srv.ops.get(op.ioid) === op) {
+        srv.ops.delete(op.ioid);
+        srv.conn.forgetOp(op.ioid);
+        this.#flushSoon(srv);
+      }
+      chan.waiters.delete(op);
+      out[op.index] = result;
+      opts.onProgress?.(n - left + 1);
+      if (--left === 0) {
+        clearTimeout(timer);
+        done(out);
+      }
+    };
+    const host: BatchHost = {
+      begin: (op) => {
+        if (op.settled) return;
+        const srv = op.chan.server!;
+        op.ioid = this.#nextIoid++;
+        srv.ops.set(op.ioid, op);
+        srv.conn.initOp(command, op.chan.sid, op.ioid, request);
+        this.#flushSoon(srv);
+      },
+      event: (op, srv, ev) => {
+        if (op.settled) return;
+        const name = op.chan.name;
+        const what = `Cannot ${verb} "${name}"`;
+        if (ev.kind === "opInit") {
+          const err = statusError(ev.status, what);
+          if (err) return finish(op, err);
+          srv.conn.execOp(command, op.chan.sid, op.ioid, isPut ? PvaSubcmd.GET : PvaSubcmd.DEFAULT);
+        } else if (ev.kind !== "opData") {
+          return;
+        } else if (!isPut) {
+          const err = ev.status && statusError(ev.status, what);
+          srv.conn.destroyOp(op.chan.sid, op.ioid);
+          if (err) return finish(op, err);
+          finish(op, ev.value ?? new EpicsError(`${what}: reply had no data`));
+        } else if (ev.subcmd & PvaSubcmd.GET) {
+          const err = ev.status && statusError(ev.status, what);
+          const cur = ev.value ?? srv.conn.opValue(op.ioid);
+          if (err || !cur) {
+            srv.conn.destroyOp(op.chan.sid, op.ioid);
+            return finish(op, err ?? new EpicsError(`${what}: no put structure`));
+          }
+          cur.clearChanged();
+          try {
+            const v = values[op.index];
+            if (typeof v === "function") (v as (x: PvValue) => void)(cur);
+            else assignPut(cur, v);
+          } catch (e) {
+            srv.conn.destroyOp(op.chan.sid, op.ioid);
+            return finish(op, e as Error);
+          }
+          srv.conn.execOp(PvaCommand.PUT, op.chan.sid, op.ioid, PvaSubcmd.DEFAULT, {
+            value: cur,
+            changed: cur.changed.clone(),
+          });
+        } else {
+          srv.conn.destroyOp(op.chan.sid, op.ioid);
+          const err = ev.status && statusError(ev.status, what);
+          finish(op, err || undefined);
+        }
+      },
+      finish,
+    };
+    for (let i = 0; i < n; i++) {
+      const chan = this.#channel(names[i]);
+      const op = new BatchOp(host, i, chan);
+      ops[i] = op;
+      if (chan.state === "connected" && chan.server) host.begin(op);
+      else chan.waiters.add(op);
+    }
+    if (left > 0 && timeout > 0 && Number.isFinite(timeout)) {
+      timer = setTimeout(() => {
+        for (const op of ops) {
+          if (op.settled) continue;
+          finish(
+            op,
+            op.chan.state === "searching"
+              ? new ChannelNotFoundError(op.chan.name)
+              : new TimeoutError(
+                `Cannot complete on "${op.chan.name}": no reply within ${timeout} s`,
+              ),
+          );
+        }
+      }, timeout * 1000);
+    }
+    return all;
+  }
+
   /** pvRequests by their text: many channels read with one request build it once. */
   #requests = new Map<string, PvValue>();
 
@@ -677,15 +892,7 @@ export class PvaClient implements AsyncDisposable {
   #sendSearches(): void {
     const due = this.#search.due(now());
     if (due.length > 0) {
-      const dests = this.#searchDestinations();
-      const udp = this.#udp;
-      for (const d of dests) {
-        for (
-          const dg of buildSearchDatagrams(due, { responsePort: this.#udpPort, unicast: d.unicast })
-        ) {
-          udp?.send(dg, { transport: "udp", hostname: d.hostname, port: d.port }).catch(() => {});
-        }
-      }
+      if (this.#udp) this.#pacer.enqueue(due);
       for (const ns of this.#nameServers) {
         if (ns.closed) continue;
         ns.conn.search({
@@ -699,7 +906,40 @@ export class PvaClient implements AsyncDisposable {
         this.#flushSoon(ns);
       }
     }
+    this.#pumpSearches();
     this.#armSearch();
+  }
+
+  /** Sends the queued UDP searches the window has room for; wakes up when it frees. */
+  #pumpSearches(): void {
+    clearTimeout(this.#paceTimer);
+    this.#paceTimer = undefined;
+    const udp = this.#udp;
+    if (!udp || this.#closed) return;
+    const dests = this.#searchDestinations();
+    const t = now();
+    const wanted = (id: number) => this.#search.has(id);
+    for (;;) {
+      const batch = this.#pacer.next(t, wanted);
+      if (!batch) break;
+      for (const e of batch) this.#search.sent(e.id, t);
+      const dgs: (Uint8Array | undefined)[] = [undefined, undefined];
+      for (const d of dests) {
+        const k = d.unicast ? 1 : 0;
+        const dg = dgs[k] ??= buildSearchDatagram(batch, {
+          responsePort: this.#udpPort,
+          unicast: d.unicast,
+        });
+        udp.send(dg, { transport: "udp", hostname: d.hostname, port: d.port }).catch(() => {});
+      }
+    }
+    const wake = this.#pacer.wakeAt();
+    if (wake !== undefined) {
+      this.#paceTimer = setTimeout(() => {
+        this.#paceTimer = undefined;
+        this.#pumpSearches();
+      }, Math.max(0, wake - now()) * 1000);
+    }
   }
 
   #searchDestinations(): { hostname: string; port: number; unicast: boolean }[] {
@@ -756,14 +996,20 @@ export class PvaClient implements AsyncDisposable {
         } catch {
           continue;
         }
+        let replies = 0;
         for (const m of msgs) {
           if (m.command !== PvaCommand.SEARCH_RESPONSE || !m.fromServer) continue;
+          replies++;
           try {
             const d = decodeMessage(m);
             if (d.kind === "searchResponse") this.#onSearchResponse(d.msg, from, undefined);
           } catch {
             // A malformed reply from one server must not stop the others.
           }
+        }
+        if (replies) {
+          this.#pacer.answered();
+          if (this.#pacer.queued) this.#pumpSearches();
         }
       }
     } catch {

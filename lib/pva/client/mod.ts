@@ -34,6 +34,7 @@ import { TypeCode } from "../proto/typedesc.ts";
 
 export { FIRST_CID, FIRST_IOID, PvaClient } from "./client.ts";
 export type {
+  BatchOptions,
   MonitorEvent,
   MonitorOptions,
   OpOptions,

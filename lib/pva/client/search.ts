@@ -13,7 +13,6 @@
 
 import { ByteWriter } from "../../core/bytes.ts";
 import { ANY_ADDRESS, encodeSearchRequest, SearchFlag } from "../proto/messages.ts";
-import { utf8Encode } from "../../core/bytes.ts";
 
 /** A name to search for and the ID that search responses will carry. */
 export interface SearchEntry {
@@ -106,6 +105,15 @@ export class SearchScheduler {
     return t;
   }
 
+  /**
+   * Records that `id` actually went out at `now` (it may wait in a {@link SearchPacer}
+   * after {@link due} handed it out): its next retry counts from the send.
+   */
+  sent(id: number, now: number): void {
+    const p = this.#pending.get(id);
+    if (p) p.next = now + p.delay;
+  }
+
   /** Restarts every back-off: all names are due at `now`. */
   poke(now: number): void {
     for (const p of this.#pending.values()) {
@@ -120,6 +128,70 @@ export const SEARCH_SEQUENCE_ID = 0x66696e64;
 /** Largest SEARCH payload we put in one datagram (pvxs' limit). */
 export const MAX_SEARCH_PAYLOAD = 1400;
 
+/** Bytes `text` takes in UTF-8, without encoding it. */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      n += 2; // a surrogate pair: 4 bytes for 2 UTF-16 units
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+// Fixed part of a SEARCH payload: seq 4 + flags 4 + addr 16 + port 2 + protocols 5 + count 2.
+const SEARCH_FIXED = 33;
+
+/**
+ * Where the datagram that starts at `entries[start]` ends: as many entries as fit in
+ * `maxPayload` (at least one, at most 65535).
+ * @param entries the names to search
+ * @param start the first entry of the datagram
+ * @param maxPayload the payload limit (default {@link MAX_SEARCH_PAYLOAD})
+ * @returns the index after the datagram's last entry
+ */
+export function searchBatchEnd(
+  entries: readonly SearchEntry[],
+  start: number,
+  maxPayload = MAX_SEARCH_PAYLOAD,
+): number {
+  let size = SEARCH_FIXED;
+  let i = start;
+  for (; i < entries.length && i - start < 0xffff; i++) {
+    const n = utf8Length(entries[i].name);
+    const len = 4 + (n < 254 ? 1 : 5) + n;
+    if (i > start && size + len > maxPayload) break;
+    size += len;
+  }
+  return i;
+}
+
+/**
+ * Encodes one SEARCH datagram for `entries` (they must fit: see {@link searchBatchEnd}).
+ * @param entries the names
+ * @param opts reply port and unicast flag
+ * @returns the datagram (big-endian)
+ */
+export function buildSearchDatagram(
+  entries: SearchEntry[],
+  opts: { responsePort: number; unicast: boolean },
+): Uint8Array {
+  const w = new ByteWriter(MAX_SEARCH_PAYLOAD + 64, false);
+  encodeSearchRequest(w, {
+    sequenceId: SEARCH_SEQUENCE_ID,
+    flags: opts.unicast ? SearchFlag.UNICAST : 0,
+    responseAddress: ANY_ADDRESS,
+    responsePort: opts.responsePort,
+    protocols: ["tcp"],
+    channels: entries,
+  });
+  return w.toBytes();
+}
+
 /**
  * Packs search entries into as few SEARCH datagrams as fit in `maxPayload` each.
  * @param entries the names to search
@@ -130,34 +202,135 @@ export function buildSearchDatagrams(
   entries: readonly SearchEntry[],
   opts: { responsePort: number; unicast: boolean; maxPayload?: number },
 ): Uint8Array[] {
-  const max = opts.maxPayload ?? MAX_SEARCH_PAYLOAD;
-  // Fixed part: seq 4 + flags 4 + addr 16 + port 2 + protocols 5 + count 2.
-  const fixed = 33;
   const out: Uint8Array[] = [];
-  let batch: SearchEntry[] = [];
-  let size = fixed;
-  const flush = () => {
-    if (batch.length === 0) return;
-    const w = new ByteWriter(size + 16, false);
-    encodeSearchRequest(w, {
-      sequenceId: SEARCH_SEQUENCE_ID,
-      flags: opts.unicast ? SearchFlag.UNICAST : 0,
-      responseAddress: ANY_ADDRESS,
-      responsePort: opts.responsePort,
-      protocols: ["tcp"],
-      channels: batch,
-    });
-    out.push(w.toBytes());
-    batch = [];
-    size = fixed;
-  };
-  for (const e of entries) {
-    const n = utf8Encode(e.name).length;
-    const len = 4 + (n < 254 ? 1 : 5) + n;
-    if (batch.length > 0 && (size + len > max || batch.length === 0xffff)) flush();
-    batch.push(e);
-    size += len;
+  for (let i = 0; i < entries.length;) {
+    const end = searchBatchEnd(entries, i, opts.maxPayload);
+    out.push(buildSearchDatagram(entries.slice(i, end), opts));
+    i = end;
   }
-  flush();
   return out;
+}
+
+/** Options of a {@link SearchPacer}. */
+export interface SearchPacerOptions {
+  /** Datagrams sent and not yet answered, at most (default 16). */
+  window?: number;
+  /** An unanswered datagram stops counting after this many seconds (default 0.05). */
+  stall?: number;
+}
+
+/**
+ * Paces UDP searches: a burst of thousands of names (a save set) would overflow the
+ * server's receive buffer (about 90 full datagrams on Linux by default) and the lost
+ * names would wait for their retry. So at most `window` datagrams are out at a time; each
+ * search reply lets one more go, and a datagram nobody answers (names no server has) stops
+ * counting after `stall` seconds. Names queued twice are sent once; time is passed in.
+ *
+ * @example
+ * ```ts
+ * import { SearchPacer } from "./search.ts";
+ * const p = new SearchPacer({ window: 1, stall: 0.05 });
+ * p.enqueue([{ id: 1, name: "a" }, { id: 2, name: "b" }]);
+ * const first = p.next(0, () => true, 1);   // one name per datagram here
+ * if (first?.[0].id !== 1 || p.next(0, () => true, 1) !== undefined) throw new Error();
+ * p.answered();
+ * if (p.next(0.01, () => true, 1)?.[0].id !== 2) throw new Error();
+ * ```
+ */
+export class SearchPacer {
+  #window: number;
+  #stall: number;
+  #queue: SearchEntry[] = [];
+  #head = 0;
+  #queued = new Set<number>();
+  /** Send times of the datagrams still counted as unanswered, oldest first. */
+  #out: number[] = [];
+
+  /**
+   * Creates an empty pacer.
+   * @param opts window and stall time
+   */
+  constructor(opts: SearchPacerOptions = {}) {
+    this.#window = opts.window ?? 16;
+    this.#stall = opts.stall ?? 0.05;
+  }
+
+  /** Names waiting to be sent. */
+  get queued(): number {
+    return this.#queued.size;
+  }
+
+  /** Adds names to send (one already waiting is not added again). */
+  enqueue(entries: readonly SearchEntry[]): void {
+    for (const e of entries) {
+      if (this.#queued.has(e.id)) continue;
+      this.#queued.add(e.id);
+      this.#queue.push(e);
+    }
+  }
+
+  /**
+   * The names of the next datagram, if the window has room; they count as sent at `now`.
+   * @param now the current time, seconds
+   * @param wanted whether a queued name is still searched for (found ones are dropped)
+   * @param maxPayload the datagram payload limit
+   * @returns the entries, or undefined when nothing may or can go now
+   */
+  next(
+    now: number,
+    wanted: (id: number) => boolean,
+    maxPayload = MAX_SEARCH_PAYLOAD,
+  ): SearchEntry[] | undefined {
+    const out = this.#out;
+    let drop = 0;
+    while (drop < out.length && out[drop] + this.#stall <= now) drop++;
+    if (drop) out.splice(0, drop);
+    if (out.length >= this.#window) return undefined;
+    const q = this.#queue;
+    // Drop names found meanwhile, then take one datagram's worth.
+    let i = this.#head;
+    const batch: SearchEntry[] = [];
+    while (i < q.length) {
+      const end = searchBatchEnd(q, i, maxPayload);
+      for (let k = i; k < end; k++) {
+        this.#queued.delete(q[k].id);
+        if (wanted(q[k].id)) batch.push(q[k]);
+      }
+      i = end;
+      if (batch.length) break;
+    }
+    // Compact now and then, so the queue does not grow without bound.
+    if (i === q.length) {
+      q.length = 0;
+      this.#head = 0;
+    } else if (i > 4096 && i * 2 > q.length) {
+      q.splice(0, i);
+      this.#head = 0;
+    } else this.#head = i;
+    if (!batch.length) return undefined;
+    out.push(now);
+    return batch;
+  }
+
+  /** A search reply arrived: one datagram fewer counts as unanswered. */
+  answered(): void {
+    this.#out.shift();
+  }
+
+  /**
+   * When the window frees up at the latest (the oldest datagram's stall time), if names
+   * are waiting and the window is full; undefined otherwise.
+   */
+  wakeAt(): number | undefined {
+    if (this.#queued.size === 0 || this.#out.length < this.#window) return undefined;
+    return this.#out[0] + this.#stall;
+  }
+
+  /** Forgets every queued name and counted datagram. */
+  clear(): void {
+    this.#queue = [];
+    this.#head = 0;
+    this.#queued.clear();
+    this.#out = [];
+  }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { toHex } from "../../core/bytes.ts";
 import { decodeMessage, splitDatagram } from "../proto/mod.ts";
-import { buildSearchDatagrams, SearchScheduler } from "./search.ts";
+import { buildSearchDatagrams, searchBatchEnd, SearchPacer, SearchScheduler } from "./search.ts";
 
 Deno.test({
   name: "search: immediate first send, doubling back-off up to the cap, poke restarts",
@@ -50,5 +50,66 @@ Deno.test({
       }
     }
     assert.deepEqual(ids, many.map((m) => m.id));
+  },
+});
+
+Deno.test({
+  name: "search pacer: a window of datagrams, freed by replies or after the stall time",
+  permissions: "none",
+  fn() {
+    const p = new SearchPacer({ window: 2, stall: 0.25 });
+    const names = Array.from({ length: 500 }, (_, i) => ({ id: i, name: `pacer:pv:${i}` }));
+    p.enqueue(names);
+    p.enqueue(names.slice(0, 10)); // queued already: not added twice
+    assert.equal(p.queued, 500);
+    const all = () => true;
+    const sent: number[] = [];
+    const take = (t: number) => {
+      const b = p.next(t, all);
+      if (b) sent.push(...b.map((e) => e.id));
+      return b;
+    };
+    const a = take(0)!;
+    assert.equal(a.length, searchBatchEnd(names, 0));
+    assert.ok(take(0));
+    assert.equal(take(0), undefined, "window full");
+    assert.equal(p.wakeAt(), 0.25);
+    p.answered();
+    assert.ok(take(0.125), "a reply frees one datagram");
+    assert.equal(take(0.125), undefined);
+    assert.equal(p.wakeAt(), 0.25);
+    assert.ok(take(0.25), "an unanswered one stops counting after the stall");
+    assert.equal(take(0.25), undefined);
+    assert.ok(take(0.375));
+    // Found names are dropped from the queue, never sent.
+    // Names found meanwhile are dropped from the queue, never sent.
+    const before = sent.length;
+    assert.deepEqual(sent, names.slice(0, before).map((e) => e.id));
+    const found = new Set(names.slice(before, before + 100).map((e) => e.id));
+    for (let t = 1; p.queued > 0; t++) {
+      const b = p.next(t, (id) => !found.has(id));
+      if (b) sent.push(...b.map((e) => e.id));
+    }
+    assert.deepEqual(sent.slice(before), names.slice(before + 100).map((e) => e.id));
+    assert.equal(new Set(sent).size, sent.length, "each name sent once");
+    assert.equal(p.wakeAt(), undefined);
+    p.enqueue(names.slice(0, 1));
+    p.clear();
+    assert.equal(p.queued, 0);
+    assert.equal(p.next(100, all), undefined);
+  },
+});
+
+Deno.test({
+  name: "search: a name's retry counts from when it was actually sent",
+  permissions: "none",
+  fn() {
+    const s = new SearchScheduler({ firstRetry: 0.25 });
+    s.add(1, "a", 0);
+    assert.equal(s.due(0).length, 1);
+    s.sent(1, 0.125); // waited in the pacer
+    assert.equal(s.due(0.25).length, 0);
+    assert.equal(s.nextDue(), 0.375);
+    assert.equal(s.due(0.375).length, 1);
   },
 });

@@ -519,7 +519,9 @@ export function decodeFieldDesc(r: ByteReader, cache?: TypeCache): FieldDesc | n
 
 /** The last few interned types with their wire bytes, probed before decoding. */
 const recent: { le: boolean; bytes: Uint8Array; type: FieldDesc }[] = [];
-const RECENT_MAX = 4;
+// 8, not 4: a save set's GET/PUT INIT replies cycle through a handful of types (NTScalar
+// double, int, string, NTEnum, an array): with 4 slots, five types in turn missed every time.
+const RECENT_MAX = 8;
 const RECENT_MAX_BYTES = 1024;
 
 /** Types decoded so far by their wire bytes (bounded: cleared when full). */
