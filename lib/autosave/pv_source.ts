@@ -34,6 +34,12 @@ export interface WriteOutcome {
   readonly reason?: string;
 }
 
+/** Options of {@link PvSource.watch}. */
+export interface WatchOptions {
+  /** Report the first update of each subscription too (default: only later ones). */
+  includeFirst?: boolean;
+}
+
 /** Reads and writes the PVs of a save set. */
 export interface PvSource {
   /**
@@ -57,9 +63,17 @@ export interface PvSource {
   ): Promise<WriteOutcome[]>;
   /**
    * Calls `onChange` whenever one of the PVs posts a new value (a monitor set).
+   * @param names the PVs
+   * @param onChange called with the PV's name
+   * @param options `includeFirst`: also for the first update of each subscription (the
+   *   value when it started), which is skipped otherwise
    * @returns a function that stops watching
    */
-  watch(names: readonly string[], onChange: (name: string) => void): () => void;
+  watch(
+    names: readonly string[],
+    onChange: (name: string) => void,
+    options?: WatchOptions,
+  ): () => void;
   /** Releases the channels and connections. */
   close(): Promise<void>;
 }
@@ -211,15 +225,19 @@ export class CaSource implements PvSource {
     }
   }
 
-  /** Subscribes to every PV; `onChange` on each update after the first. */
-  watch(names: readonly string[], onChange: (name: string) => void): () => void {
+  /** Subscribes to every PV; `onChange` on each update after the first (or on all). */
+  watch(
+    names: readonly string[],
+    onChange: (name: string) => void,
+    options: WatchOptions = {},
+  ): () => void {
     const chans = this.#channelsFor(names);
     const seen = new Set<string>();
     const subs = chans.map((ch, i) =>
       ch.subscribe({ mask: 1 }, () => {
         // The first update of a subscription is the current value, not a change.
-        if (!seen.has(names[i])) seen.add(names[i]);
-        else onChange(names[i]);
+        if (options.includeFirst || seen.has(names[i])) onChange(names[i]);
+        else seen.add(names[i]);
       })
     );
     return () => subs.forEach((s) => s.cancel());
@@ -342,14 +360,18 @@ export class PvaSource implements PvSource {
     });
   }
 
-  /** Monitors every PV; `onChange` on each update after the first. */
-  watch(names: readonly string[], onChange: (name: string) => void): () => void {
+  /** Monitors every PV; `onChange` on each update after the first (or on all). */
+  watch(
+    names: readonly string[],
+    onChange: (name: string) => void,
+    options: WatchOptions = {},
+  ): () => void {
     const seen = new Set<string>();
     const subs = names.map((n) =>
       this.#client.monitor(n, (ev) => {
         if (ev.kind !== "data") return;
-        if (!seen.has(n)) seen.add(n);
-        else onChange(n);
+        if (options.includeFirst || seen.has(n)) onChange(n);
+        else seen.add(n);
       }, { request: "field(value)" })
     );
     return () => subs.forEach((s) => void s.close());

@@ -159,18 +159,27 @@ export class SaveSet {
 
   /** Makes the first save and starts the trigger. */
   async start(): Promise<void> {
-    await this.save();
-    if (this.#stopped) return;
     const t = this.#trigger;
-    if (t.kind === "periodic") {
-      this.#timer = setInterval(() => void this.save(), Math.max(0.01, t.seconds) * 1000);
-    } else if (t.kind === "onChange") {
+    if (t.kind === "onChange") {
+      // Watch before the first save and count every update, the first of each
+      // subscription too (a save clears the mark before it reads): a change made after
+      // the save read a PV either posts an update or is the value a late first update
+      // carries, so none is lost; a first update that only repeats the saved value costs
+      // one extra save.
       this.#unwatch = this.#options.source.watch(this.#options.names, () => {
         this.#dirty = true;
-      });
+      }, { includeFirst: true });
+      await this.save();
+      if (this.#stopped) return;
       this.#timer = setInterval(() => {
         if (this.#dirty) void this.save();
       }, Math.max(0.01, t.seconds) * 1000);
+      return;
+    }
+    await this.save();
+    if (this.#stopped) return;
+    if (t.kind === "periodic") {
+      this.#timer = setInterval(() => void this.save(), Math.max(0.01, t.seconds) * 1000);
     } else {
       this.#unwatch = this.#options.source.watch([t.pv], () => void this.save());
     }
