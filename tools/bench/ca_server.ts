@@ -22,6 +22,7 @@
 import { reportRows } from "./_results.ts";
 import { ByteWriter } from "../../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { benchRepeaterPort } from "./_repeater.ts";
 import { CaCommand, Dbe, Dbr } from "../../lib/ca/proto/constants.ts";
 import { decodeDbr } from "../../lib/ca/proto/dbr.ts";
 import type { CaMessage } from "../../lib/ca/proto/header.ts";
@@ -72,7 +73,7 @@ function loopbackEnv(caPort: number): Record<string, string> {
     EPICS_CA_AUTO_ADDR_LIST: "NO",
     EPICS_CA_ADDR_LIST: "127.0.0.1",
     EPICS_CA_SERVER_PORT: String(caPort),
-    EPICS_CA_REPEATER_PORT: String(freePort("udp")),
+    EPICS_CA_REPEATER_PORT: String(benchRepeaterPort()),
     EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
     EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
     EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${freePort("udp")}`,
