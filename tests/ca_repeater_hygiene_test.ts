@@ -68,10 +68,16 @@ Deno.test({
 });
 
 /** Where libca programs are started: these files must serve every repeater port they name. */
-const LIBCA_HINT = /softIoc|PYTHON|runPyepics|findTool\("ca|onPath\("ca|catime|caget!/;
-/** A repeater port made up on the spot (nothing of ours bound to it). */
-const UNSERVED =
-  /EPICS_CA_REPEATER_PORT:\s*String\((freePort|freeUdpPort|freePort\("udp"\)|port \+)/;
+const LIBCA_HINT = /softIoc|PYTHON|runPyepics|findTool\("ca|onPath\("ca|catime|caget!|asVerify/;
+/**
+ * A repeater port made up on the spot (nothing of ours bound to it), in the environment or in
+ * a variable, or a fixed number.
+ */
+const UNSERVED = new RegExp(
+  String.raw`EPICS_CA_REPEATER_PORT:\s*(String\((freePort|freeUdpPort|port \+)|"\d+")|` +
+    String.raw`\brepeater\w*\s*=\s*(freePort|freeUdpPort)\(`,
+  "i",
+);
 
 async function* sources(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {
