@@ -14,6 +14,7 @@ import type { CliIO } from "../cli/_io.ts";
 import { main as save } from "../cli/autosave_save.ts";
 import { main as restore } from "../cli/autosave_restore.ts";
 import { freePort, LOOPBACK_ENV } from "./_helpers/pvserve.ts";
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 
 function findOnPath(cmd: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
@@ -42,11 +43,13 @@ async function withIoc(
   ) => Promise<void>,
 ) {
   const dir = await Deno.makeTempDir();
-  const port = freePort();
+  // Ours for softIoc's libca, which then starts no caRepeater that would outlive the test.
+  await using rep = startTestRepeater();
+  const port = freePort([rep.port]);
   const env: Record<string, string> = {
     ...LOOPBACK_ENV,
     EPICS_CA_SERVER_PORT: String(port),
-    EPICS_CA_REPEATER_PORT: String(freePort([port])),
+    ...rep.env,
     EPICS_CA_ADDR_LIST: `127.0.0.1:${port}`,
     EPICS_CA_MAX_ARRAY_BYTES: "2000000",
   };

@@ -4,6 +4,7 @@
  * with masks, a server restarted under a running camonitor, a PV that never connects,
  * 10,000 PVs in one caget, the extras (`--json`, `--partial`), and a spawned smoke run.
  */
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { CaRepeater } from "../lib/ca/repeater.ts";
 import assert from "node:assert/strict";
@@ -388,12 +389,13 @@ Deno.test("caget: 10,000 PVs connected and read in one go", async () => {
 Deno.test("caget as a process: deno task style run prints and exits", async () => {
   const pv = new SharedPV("proc:x", { type: "float64", value: 1.5 });
   await using server = await startServer(new PvMap([pv]));
+  await using rep = startTestRepeater();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${REPO_ROOT}/cli/caget.ts`, "proc:x"],
     env: {
       ...LOOPBACK_ENV,
       EPICS_CA_ADDR_LIST: `127.0.0.1:${server.udpPort}`,
-      EPICS_CA_REPEATER_PORT: String(freePort([server.udpPort])),
+      ...rep.env,
     },
     stdout: "piped",
     stderr: "piped",

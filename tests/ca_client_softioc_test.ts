@@ -10,6 +10,7 @@ import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaStatusError } from "../lib/core/errors.ts";
 import { Dbe, Dbr } from "../lib/ca/proto/constants.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 
 function findOnPath(cmd: string): string | undefined {
   let path = "";
@@ -62,10 +63,14 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const db = join(dir, "t.db");
     await Deno.writeTextFile(db, DB);
-    const port = freePort();
+    // Ours for softIoc's libca, which then starts no caRepeater that would outlive the test.
+    await using rep = startTestRepeater();
+    let port = freePort();
+    while (port === rep.port) port = freePort(); // the IOC's UDP port must differ
+
     const env = {
       EPICS_CA_SERVER_PORT: String(port),
-      EPICS_CA_REPEATER_PORT: String(freePort()),
+      ...rep.env,
       EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
       EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
       EPICS_CAS_BEACON_ADDR_LIST: "127.0.0.1",

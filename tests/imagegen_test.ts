@@ -14,7 +14,8 @@ import { readNtNdArray } from "../lib/pva/nt/mod.ts";
 import { main } from "../cli/imagegen.ts";
 import type { CliIO } from "../cli/_io.ts";
 import { findTool, run } from "./_pva_server_tools.ts";
-import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 
 const config = epicsConfigFrom({ ...LOOPBACK_ENV });
 
@@ -162,18 +163,6 @@ function pyepicsProblem(): string | undefined {
 const PY_PROBLEM = pyepicsProblem();
 const IN_CI = Boolean(Deno.env.get("CI"));
 
-/** PATH without a caRepeater (libca would spawn one that outlives the test). */
-function pathWithoutRepeater(): string {
-  return (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":").filter((d) => {
-    try {
-      Deno.statSync(`${d}/caRepeater`);
-      return false;
-    } catch {
-      return true;
-    }
-  }).join(":");
-}
-
 Deno.test({
   name: `imagegen: pyepics reads the rows and the image over CA${
     PY_PROBLEM && !IN_CI ? ` (skipped: pyepics unavailable: ${PY_PROBLEM})` : ""
@@ -192,13 +181,14 @@ print("RESULT " + json.dumps({"rows": [x.tolist() for x in rows], "image": img.t
       "ftype": epics.ca.field_type(pv.chid), "count": pv.nelm}))
 `;
     const ca = r.server.ca!;
+    // libca registers with ours instead of starting a caRepeater that outlives the test.
+    await using rep = startTestRepeater();
     const out = await new Deno.Command(PYTHON, {
       args: ["-c", script],
       env: {
         ...LOOPBACK_ENV,
         EPICS_CA_ADDR_LIST: `127.0.0.1:${ca.udpPort}`,
-        EPICS_CA_REPEATER_PORT: String(freePort([ca.udpPort])),
-        PATH: pathWithoutRepeater(),
+        ...rep.env,
       },
       stdin: "null",
     }).output();
@@ -366,13 +356,6 @@ Deno.test("imagegen command: serves rows over PVA and prints statistics (text an
 
 // ---- the helper PVs of pvserve under imagegen's prefix --------------------------------------------
 
-function freeUdpPort(): number {
-  const s = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  const p = (s.addr as Deno.NetAddr).port;
-  s.close();
-  return p;
-}
-
 /** Starts the command in-process on free ports; resolves with its ports once it serves. */
 async function startCommand(args: string[]) {
   const c = captured();
@@ -417,7 +400,6 @@ Deno.test("imagegen command: pvserve's helper PVs under the prefix over PVA and 
         config: epicsConfigFrom({
           EPICS_CA_AUTO_ADDR_LIST: "NO",
           EPICS_CA_ADDR_LIST: `127.0.0.1:${r.ca}`,
-          EPICS_CA_REPEATER_PORT: String(freeUdpPort()),
         }).ca,
       });
       const hb = ctx.channel("h:HEARTBEAT");

@@ -50,7 +50,7 @@ async function run(
   args: string[],
   extra: Record<string, string> = {},
 ) {
-  const c = captureIO(port, extra);
+  await using c = captureIO(port, extra);
   const code = await main(args, c.io);
   return { code, ...c.out };
 }

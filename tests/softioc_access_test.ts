@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
 import { until } from "./_helpers/pyepics.ts";
 
@@ -30,8 +31,10 @@ Deno.test("softioc: asSetFilename rules loaded by iocInit, INPA changes and asIn
     `${dir}/st.cmd`,
     'asSetFilename("rules.acf")\ndbLoadRecords("acc.db")\niocInit\n',
   );
-  const port = freePort();
-  const repeater = freePort([port]);
+  // Ours on the IOC's repeater port: its CA client then starts no repeater process.
+  await using rep = startTestRepeater();
+  const repeater = rep.port;
+  const port = freePort([repeater]);
   const pva = freePort([port, repeater]);
   const child = new Deno.Command(Deno.execPath(), {
     args: [

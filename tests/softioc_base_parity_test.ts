@@ -15,6 +15,7 @@ import { recordType } from "../lib/ioc/record_type.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 
 const SOFTIOC = findTool("softIoc", []);
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
@@ -60,8 +61,8 @@ const RECORDS: [string, string][] = [
   ["p:pf", "printf"],
 ];
 
-function iocEnv(port: number): Record<string, string> {
-  const repeater = freePort([port]);
+/** The IOC's environment; `repeater` is the port of a {@link startTestRepeater} the caller runs. */
+function iocEnv(port: number, repeater: number): Record<string, string> {
   const pva = freePort([port, repeater]);
   return {
     ...LOOPBACK_ENV,
@@ -79,10 +80,12 @@ function iocEnv(port: number): Record<string, string> {
 
 /** Runs an IOC with shell commands on stdin and returns what it printed on stdout. */
 async function shellRun(cmd: string[], commands: string, db = "parity.db"): Promise<string> {
+  // Ours for base's libca: it then starts no caRepeater of its own (one that would outlive us).
+  await using rep = startTestRepeater();
   const child = new Deno.Command(cmd[0], {
     args: [...cmd.slice(1), "-d", db],
     cwd: FIXTURES,
-    env: iocEnv(freePort()),
+    env: iocEnv(freePort([rep.port]), rep.port),
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
@@ -101,11 +104,13 @@ interface Running extends AsyncDisposable {
 }
 
 async function startIoc(cmd: string[], args = ["-d", "parity.db"]): Promise<Running> {
-  const port = freePort();
+  // Serves base's libca until the IOC has exited (see shellRun).
+  const rep = startTestRepeater();
+  const port = freePort([rep.port]);
   const child = new Deno.Command(cmd[0], {
     args: [...cmd.slice(1), ...args],
     cwd: FIXTURES,
-    env: iocEnv(port),
+    env: iocEnv(port, rep.port),
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
@@ -117,7 +122,12 @@ async function startIoc(cmd: string[], args = ["-d", "parity.db"]): Promise<Runn
   // iocInit prints its banner to stdout once the servers run.
   while (!/#{20,}\n(##.*\n)+#{20,}\n/.test(text)) {
     const r = await reader.read();
-    if (r.done || Date.now() > deadline) throw new Error(`IOC did not start:\n${text}`);
+    if (r.done || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await child.status;
+      await rep.close();
+      throw new Error(`IOC did not start:\n${text}`);
+    }
     text += dec.decode(r.value, { stream: true });
   }
   const drained = (async () => {
@@ -138,18 +148,19 @@ async function startIoc(cmd: string[], args = ["-d", "parity.db"]): Promise<Runn
       await child.status;
       clearTimeout(t);
       await drained;
+      await rep.close();
     },
   };
 }
 
 async function getAll(port: number, names: string[]): Promise<string[]> {
-  const c = captureIO(port);
+  await using c = captureIO(port);
   await caget(["-t", "-w", "5", ...names], c.io);
   return c.out.stdout.split("\n").slice(0, names.length);
 }
 
 async function put(port: number, name: string, value: string): Promise<void> {
-  const c = captureIO(port);
+  await using c = captureIO(port);
   assert.equal(await caput(["-c", "-t", "-w", "5", name, value], c.io), 0, c.out.stderr);
 }
 
@@ -226,7 +237,7 @@ Deno.test({
 });
 
 async function getCtrl(port: number, names: string[]): Promise<string[]> {
-  const c = captureIO(port);
+  await using c = captureIO(port);
   await caget(["-w", "5", "-d", "DBR_CTRL_DOUBLE", ...names], c.io);
   // One block per channel: its name at the line start, then indented lines.
   return c.out.stdout.split(/\n(?=\S)/).slice(0, names.length);

@@ -132,7 +132,7 @@ Deno.test("softioc -m/-d loads a database, serves it over CA, and answers shell 
     await Deno.writeTextFile(`${dir}/t.db`, DB);
     await using ioc = startSoftioc(["-m", "P=x:", "-d", "t.db"], dir);
     await ioc.waitFor(/############\n/);
-    const c = captureIO(ioc.port);
+    await using c = captureIO(ioc.port);
     assert.equal(await caput(["-c", "-t", "x:sp", "9"], c.io), 0, c.out.stderr);
     assert.equal(await caget(["-t", "x:calc", "x:calc.SEVR", "x:sp.EGU"], c.io), 0);
     assert.equal(c.out.stdout, "9\n18\nMAJOR\nV\n");
@@ -164,7 +164,7 @@ Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords, dbLoadTemplate, i
     );
     await using ioc = startSoftioc(["st.cmd"], dir);
     await ioc.waitFor(/DBF_STRING: +"Off" *\n/);
-    const c = captureIO(ioc.port);
+    await using c = captureIO(ioc.port);
     assert.equal(
       await caget(["-t", "y:flag", "z1:sp.DRVH", "z2:calc.CALC"], c.io),
       0,
@@ -205,7 +205,7 @@ Deno.test("examples/ioc/st.cmd: the simulated oven runs, its chain and waveform 
   await using ioc = startSoftioc(["st.cmd"], `${REPO_ROOT}/examples/ioc`);
   await ioc.waitFor(/demo:profile\n/);
   const read = async (names: string[]) => {
-    const c = captureIO(ioc.port);
+    await using c = captureIO(ioc.port);
     assert.equal(await caget(["-t", ...names], c.io), 0, c.out.stderr);
     return c.out.stdout.trim().split("\n");
   };
@@ -223,7 +223,7 @@ Deno.test("examples/ioc/st.cmd: the simulated oven runs, its chain and waveform 
   }
   assert.ok(changed, "the simulated temperature never changed");
   // Driving the setpoint up raises the temperature into HIGH/HIHI alarm.
-  const c = captureIO(ioc.port);
+  await using c = captureIO(ioc.port);
   assert.equal(await caput(["-c", "-t", "demo:setpoint", "70"], c.io), 0, c.out.stderr);
   let sevr = "";
   for (let i = 0; i < 100 && sevr !== "MAJOR"; i++) {

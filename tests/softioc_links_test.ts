@@ -13,6 +13,7 @@ import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 
 const SOFTIOC = findTool("softIoc", []);
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
@@ -33,8 +34,8 @@ const HOST = (() => {
   }
 })();
 
-function iocEnv(port: number): Record<string, string> {
-  const repeater = freePort([port]);
+/** The IOC's environment; `repeater` is the port of a {@link startTestRepeater} the caller runs. */
+function iocEnv(port: number, repeater: number): Record<string, string> {
   const pva = freePort([port, repeater]);
   return {
     ...LOOPBACK_ENV,
@@ -60,10 +61,12 @@ function normalise(text: string): string {
 
 /** Runs an IOC on jlinks.db with commands on stdin; returns its stdout. */
 async function shellRun(cmd: string[], commands: string): Promise<string> {
+  // Ours for base's libca: it then starts no caRepeater of its own (one that would outlive us).
+  await using rep = startTestRepeater();
   const child = new Deno.Command(cmd[0], {
     args: [...cmd.slice(1), "-d", "jlinks.db"],
     cwd: FIXTURES,
-    env: iocEnv(freePort()),
+    env: iocEnv(freePort([rep.port]), rep.port),
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
@@ -99,8 +102,9 @@ Deno.test({
 
 /** An IOC kept running, its shell fed a line at a time, with a CA client connected. */
 async function casrWithClient(cmd: string[]): Promise<string> {
-  const port = freePort();
-  const env = iocEnv(port);
+  await using rep = startTestRepeater();
+  const port = freePort([rep.port]);
+  const env = iocEnv(port, rep.port);
   const child = new Deno.Command(cmd[0], {
     args: [...cmd.slice(1), "-d", "jlinks.db"],
     cwd: FIXTURES,

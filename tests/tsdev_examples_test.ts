@@ -6,11 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { CaRepeater } from "../lib/ca/repeater.ts";
 import { main as cagetMain } from "../cli/caget.ts";
 import { main as caputMain } from "../cli/caput.ts";
 import { startSimulator } from "../examples/tsdev/simulator.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
+import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { PYEPICS_IGNORED, pyepicsTestName, runPyepics, until } from "./_helpers/pyepics.ts";
@@ -22,8 +22,11 @@ type Tool = (args: string[]) => Promise<string>;
 
 async function startTutorial(args = ["-S", "st.cmd"]) {
   const sim = startSimulator();
-  const port = freePort();
-  const repeaterPort = freePort([port]);
+  // Ours on the private repeater port for the whole run, so libca clients (base's tools,
+  // pyepics) start no caRepeater that would outlive the test.
+  const rep = startTestRepeater();
+  const repeaterPort = rep.port;
+  const port = freePort([repeaterPort]);
   const pvaPort = freePort([port, repeaterPort]);
   const pvaBroadcast = freePort([port, repeaterPort, pvaPort]);
   const env = {
@@ -74,6 +77,7 @@ async function startTutorial(args = ["-S", "st.cmd"]) {
     await child.status;
     await drained;
     await sim.close();
+    await rep.close();
   };
   try {
     await until(
@@ -144,7 +148,7 @@ Deno.test("tsdev examples: the PyDevice tutorial with our caget and caput", asyn
   const ioc = await startTutorial();
   try {
     const tool = (main: typeof cagetMain): Tool => async (args) => {
-      const c = captureIO(ioc.port, { EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort) });
+      await using c = captureIO(ioc.port, { EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort) });
       const code = await main(args, c.io);
       assert.equal(code, 0, `${args.join(" ")}: ${c.out.stderr}`);
       return c.out.stdout;
@@ -162,7 +166,6 @@ Deno.test({
   ignore: !(realCaget && realCaput),
   async fn() {
     const ioc = await startTutorial();
-    await using _rep = CaRepeater.start(ioc.repeaterPort, { hostname: "127.0.0.1" });
     try {
       const env = {
         ...LOOPBACK_ENV,
@@ -207,7 +210,6 @@ Deno.test({
   ignore: PYEPICS_IGNORED,
   async fn() {
     const ioc = await startTutorial();
-    await using _rep = CaRepeater.start(ioc.repeaterPort, { hostname: "127.0.0.1" });
     try {
       const r = await runPyepics(PY_SCRIPT, {
         EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.port}`,
@@ -237,7 +239,7 @@ record(longin, "Mod:Int") {
     );
     const ioc = await startTutorial(["-S", "--module", "analysis.ts", "-d", `${dir}/module.db`]);
     try {
-      const c = captureIO(ioc.port, { EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort) });
+      await using c = captureIO(ioc.port, { EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort) });
       assert.equal(await caputMain(["-c", "Mod:Num", "17"], c.io), 0, c.out.stderr);
       assert.equal(await cagetMain(["-t", "Mod:Int"], c.io), 0, c.out.stderr);
       assert.match(c.out.stdout, /\n4\n$/);

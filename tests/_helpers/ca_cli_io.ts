@@ -3,7 +3,7 @@
  * @module
  */
 import type { CliIO } from "../../cli/_io.ts";
-import { CaRepeater } from "../../lib/ca/repeater.ts";
+import { startTestRepeater } from "./ca_repeater.ts";
 import { LOOPBACK_ENV } from "./pvserve.ts";
 
 /** What {@link captureIO} returns: the io, what was written, and a stop function. */
@@ -27,9 +27,7 @@ export interface CapturedIO extends AsyncDisposable {
 export function captureIO(udpPort: number, extra: Record<string, string> = {}): CapturedIO {
   const out = { stdout: "", stderr: "" };
   const ac = new AbortController();
-  const repeater = extra.EPICS_CA_REPEATER_PORT === undefined
-    ? CaRepeater.start(0, { hostname: "127.0.0.1" })
-    : undefined;
+  const repeater = extra.EPICS_CA_REPEATER_PORT === undefined ? startTestRepeater() : undefined;
   const io: CliIO = {
     stdout: (t) => out.stdout += t,
     stderr: (t) => out.stderr += t,

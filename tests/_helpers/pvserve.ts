@@ -4,6 +4,8 @@
  * @module
  */
 
+import { startTestRepeater } from "./ca_repeater.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 
 /** The repository root as a file path. */
@@ -67,7 +69,10 @@ export interface PvserveProcess extends AsyncDisposable {
   port: number;
   /** The TCP port the server says it listens on (equals `port` unless it was taken). */
   tcpPort: number;
-  /** A port reserved for the CA repeater and beacons, so no system repeater is touched. */
+  /**
+   * The private CA repeater and beacon port; a repeater of ours serves it until `close`, so
+   * no system repeater is touched and libca clients start none.
+   */
   repeaterPort: number;
   /** Environment a CA client needs to find this server (loopback variables included). */
   clientEnv: Record<string, string>;
@@ -89,8 +94,11 @@ export async function startPvserve(
   args: string[],
   options: StartPvserveOptions = {},
 ): Promise<PvserveProcess> {
-  const port = freePort();
-  const repeaterPort = freePort([port]);
+  // Our repeater on the private repeater port, so the libca clients the test runs against
+  // this server register with it instead of starting a caRepeater that outlives the test.
+  const repeater = startTestRepeater();
+  const repeaterPort = repeater.port;
+  const port = freePort([repeaterPort]);
   // A private PVA search port too, so parallel servers do not see each other's searches.
   const pvaBroadcastPort = freePort([port, repeaterPort]);
   const caEnv = {
@@ -160,6 +168,7 @@ export async function startPvserve(
         return status;
       } finally {
         clearTimeout(killTimer);
+        await repeater.close();
       }
     })();
     return closing;

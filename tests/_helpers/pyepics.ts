@@ -6,6 +6,7 @@
  */
 
 import { LOOPBACK_ENV } from "./pvserve.ts";
+import { startTestRepeater } from "./ca_repeater.ts";
 
 /** The Python that has pyepics (Debian's python3-pyepics). */
 export const PYTHON = "/usr/bin/python3";
@@ -44,7 +45,8 @@ export function pyepicsTestName(name: string): string {
 /**
  * Runs a Python script on loopback and returns what it printed as `RESULT {json}`.
  * @param script the program; it prints one line `RESULT ` + json.dumps(...)
- * @param env variables added to the loopback environment (EPICS_CA_ADDR_LIST and so on)
+ * @param env variables added to the loopback environment (EPICS_CA_ADDR_LIST and so on); when
+ *   it names no EPICS_CA_REPEATER_PORT, a repeater of ours serves a private one for the run
  * @returns the parsed result
  * @throws Error with the script's output when there is no RESULT line
  */
@@ -52,9 +54,12 @@ export async function runPyepics(
   script: string,
   env: Record<string, string>,
 ): Promise<Record<string, unknown>> {
+  // libca starts a caRepeater that never exits unless one answers on its repeater port: a
+  // caller that names no port gets a private one served here for the run.
+  await using repeater = env.EPICS_CA_REPEATER_PORT === undefined ? startTestRepeater() : undefined;
   const out = await new Deno.Command(PYTHON, {
     args: ["-c", script],
-    env: { ...LOOPBACK_ENV, PYTHONDONTWRITEBYTECODE: "1", ...env },
+    env: { ...LOOPBACK_ENV, PYTHONDONTWRITEBYTECODE: "1", ...repeater?.env, ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

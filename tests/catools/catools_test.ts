@@ -4,7 +4,6 @@
  * libca there); skips cleanly otherwise.
  */
 import assert from "node:assert/strict";
-import { CaRepeater } from "../../lib/ca/repeater.ts";
 import { startPvserve } from "../_helpers/pvserve.ts";
 
 function onPath(cmd: string): boolean {
@@ -30,10 +29,9 @@ Deno.test({
   name: "catools: caget, caput, cainfo and camonitor against pvserve --demo",
   ignore: !have,
   async fn() {
+    // startPvserve serves the repeater port its clientEnv names, so libca starts no
+    // caRepeater process that would outlive the test.
     await using srv = await startPvserve(["--demo"]);
-    // Our own repeater on the test's repeater port, so libca does not spawn a caRepeater
-    // process that would outlive the test.
-    await using _rep = CaRepeater.start(srv.repeaterPort, { hostname: "127.0.0.1" });
     const env = srv.clientEnv;
     let r = await run(
       env,

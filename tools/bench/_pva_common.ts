@@ -11,6 +11,7 @@
 
 import { ByteWriter } from "../../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { benchRepeaterPort } from "./_repeater.ts";
 import { CaCommand, Dbr } from "../../lib/ca/proto/constants.ts";
 import { encodeEcho, encodeWrite } from "../../lib/ca/proto/messages.ts";
 import { serve } from "../../lib/host/serve.ts";
@@ -163,7 +164,7 @@ export function caLoopbackEnv(): Record<string, string> {
     EPICS_CA_ADDR_LIST: "127.0.0.1",
     EPICS_CA_SERVER_PORT: ca,
     EPICS_CAS_SERVER_PORT: ca,
-    EPICS_CA_REPEATER_PORT: String(freePort("udp")),
+    EPICS_CA_REPEATER_PORT: String(benchRepeaterPort()),
     EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
     EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
     EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${freePort("udp")}`,

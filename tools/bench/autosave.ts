@@ -18,6 +18,7 @@
 
 import { join } from "node:path";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { benchRepeaterPort, closeBenchRepeater } from "./_repeater.ts";
 import { serve } from "../../lib/host/serve.ts";
 import { SharedPV } from "../../lib/pv/shared_pv.ts";
 import type { CliIO } from "../../cli/_io.ts";
@@ -136,7 +137,8 @@ async function main(): Promise<void> {
     ...LOOPBACK,
     EPICS_CA_ADDR_LIST: `127.0.0.1:${caPort}`,
     EPICS_PVA_ADDR_LIST: `127.0.0.1:${pvaPort}`,
-    EPICS_CA_REPEATER_PORT: "1",
+    // Served by us: asVerify's libca then starts no caRepeater (port 1 binds as root).
+    EPICS_CA_REPEATER_PORT: String(benchRepeaterPort()),
   };
   const dir = await Deno.makeTempDir();
   try {
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
     await child.stdout.cancel().catch(() => {});
     await child.status;
     await Deno.remove(dir, { recursive: true });
+    await closeBenchRepeater();
   }
 }
 

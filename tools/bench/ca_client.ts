@@ -40,13 +40,6 @@ const LOOPBACK: Record<string, string> = {
   EPICS_CAS_BEACON_ADDR_LIST: "",
 };
 
-function freeUdpPort(): number {
-  const u = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  const p = (u.addr as Deno.NetAddr).port;
-  u.close();
-  return p;
-}
-
 const pvName = (i: number) => `BENCH:pv${i}`;
 
 /** Child mode: serve N PVs until stdin closes. */
@@ -226,9 +219,9 @@ async function main(args: string[]): Promise<number> {
   const epicsCaget = findOnPath("caget");
   const pyepics = await havePyepics();
   const server = await startServer();
-  const repeaterPort = freeUdpPort();
   // Our repeater on a private port, so libca does not spawn a caRepeater that outlives us.
-  await using _rep = CaRepeater.start(repeaterPort, { hostname: "127.0.0.1" });
+  await using rep = CaRepeater.start(0, { hostname: "127.0.0.1" });
+  const repeaterPort = rep.port;
   const env: Record<string, string> = {
     ...LOOPBACK,
     PATH: Deno.env.get("PATH") ?? "",

@@ -31,6 +31,7 @@
 import { reportRows } from "./_results.ts";
 import type { LoadDone, LoadJob } from "./_ca_load_worker.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { benchRepeaterPort } from "./_repeater.ts";
 import { CaServer } from "../../lib/ca/server/server.ts";
 import { CaRepeater } from "../../lib/ca/repeater.ts";
 import { PvMap } from "../../lib/pv/provider.ts";
@@ -75,7 +76,7 @@ function loopbackEnv(caPort: number): Record<string, string> {
     EPICS_CA_AUTO_ADDR_LIST: "NO",
     EPICS_CA_ADDR_LIST: "127.0.0.1",
     EPICS_CA_SERVER_PORT: String(caPort),
-    EPICS_CA_REPEATER_PORT: String(freePort("udp")),
+    EPICS_CA_REPEATER_PORT: String(benchRepeaterPort()),
     EPICS_CAS_INTF_ADDR_LIST: "127.0.0.1",
     EPICS_CAS_AUTO_BEACON_ADDR_LIST: "NO",
     EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${freePort("udp")}`,

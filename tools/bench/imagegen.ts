@@ -33,6 +33,7 @@ import {
   PvaCommand,
 } from "../../lib/pva/proto/mod.ts";
 import { caLoopbackEnv, cpuSeconds, findTool, numberOption } from "./_pva_common.ts";
+import { closeBenchRepeater } from "./_repeater.ts";
 
 const REF_UPDATES = 55000;
 const REF_MBPS = 110;
@@ -582,4 +583,7 @@ async function main(args: string[]): Promise<void> {
   console.log(`imagegen: ${Math.round(ups)} row updates/s, ${mbps.toFixed(1)} MB/s`);
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) {
+  await main(Deno.args);
+  await closeBenchRepeater();
+}

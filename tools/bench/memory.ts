@@ -25,6 +25,7 @@ import { epicsConfigFrom } from "../../lib/core/env.ts";
 import { SharedPV } from "../../lib/pv/shared_pv.ts";
 import { serve } from "../../lib/host/serve.ts";
 import { caLoopbackEnv, findTool, numberOption } from "./_pva_common.ts";
+import { closeBenchRepeater } from "./_repeater.ts";
 import { type BenchRow, reportRows } from "./_results.ts";
 
 type Kind = "scalar" | "array";
@@ -229,5 +230,8 @@ async function main(args: string[]): Promise<void> {
 if (import.meta.main) {
   const at = Deno.args.indexOf("--serve");
   if (at >= 0) await serveMany(Deno.args[at + 1] as Kind, Number(Deno.args[at + 2]));
-  else await main(Deno.args);
+  else {
+    await main(Deno.args);
+    await closeBenchRepeater();
+  }
 }

@@ -82,6 +82,7 @@ import {
   startSoftIocPvx,
   startSpam as startSpamServer,
 } from "./_pva_common.ts";
+import { closeBenchRepeater } from "./_repeater.ts";
 
 type ServeMode = "spam" | "u32";
 const N_ARRAYS = 1000;
@@ -571,5 +572,8 @@ if (import.meta.main) {
   const putAt = Deno.args.indexOf("--ca-put");
   if (serveAt >= 0) await serveOnDemand(JSON.parse(Deno.args[serveAt + 1]) as ServeSpec);
   else if (putAt >= 0) await caPutLoad(JSON.parse(Deno.args[putAt + 1]) as CaPutSpec);
-  else await main(Deno.args);
+  else {
+    await main(Deno.args);
+    await closeBenchRepeater();
+  }
 }

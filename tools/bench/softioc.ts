@@ -15,6 +15,7 @@
 
 import { CaContext } from "../../lib/ca/client/context.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
+import { benchRepeaterPort, closeBenchRepeater } from "./_repeater.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 const LOOPBACK: Record<string, string> = {
@@ -82,7 +83,7 @@ async function measure(cmd: string[], db: string): Promise<Run> {
     ...LOOPBACK,
     EPICS_CAS_SERVER_PORT: String(port),
     EPICS_CA_SERVER_PORT: String(port),
-    EPICS_CA_REPEATER_PORT: String(port + 1),
+    EPICS_CA_REPEATER_PORT: String(benchRepeaterPort()),
     EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${port + 1}`,
     EPICS_PVAS_SERVER_PORT: String(port + 2),
     EPICS_PVAS_BROADCAST_PORT: String(port + 3),
@@ -193,5 +194,6 @@ if (import.meta.main) {
     row("CA gets (batches of 100)", base.gets, ours.gets, "/s");
   } finally {
     Deno.removeSync(dir, { recursive: true });
+    await closeBenchRepeater();
   }
 }
