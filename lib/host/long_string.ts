@@ -53,23 +53,47 @@ function bytesOf(text: string, max: number): Uint8Array {
   return out;
 }
 
-/** A string PV seen as its long string (a text char array) by the CA server. */
-class LongStringView implements ServedPv {
+/**
+ * A string PV under its `NAME$` name: what both forms share (access checks forwarded,
+ * writes turned to text first).
+ */
+abstract class DollarName implements ServedPv {
   readonly name: string;
+  abstract readonly type: ServedPv["type"];
+  protected readonly pv: ServedPv;
+
+  constructor(pv: ServedPv) {
+    this.pv = pv;
+    this.name = pv.name + "$";
+  }
+
+  abstract snapshot(): PvSnapshot;
+  abstract subscribe(listener: PvListener): () => void;
+  abstract putRefused(value: unknown, ctx: PutContext, reason: string): void;
+
+  canWrite(ctx?: PutContext): boolean {
+    return this.pv.canWrite(ctx);
+  }
+
+  canRead(ctx?: PutContext): boolean {
+    return this.pv.canRead?.(ctx) ?? true;
+  }
+
+  put(value: unknown, ctx: PutContext): Promise<void> {
+    return this.pv.put(textOf(value), ctx);
+  }
+}
+
+/** A string PV seen as its long string (a text char array) by the CA server. */
+class LongStringView extends DollarName {
   readonly type: ServedPv["type"] = {
     kind: "array",
     scalar: "uint8",
     maxLength: LONG_STRING_CA_LENGTH,
     text: true,
   };
-  readonly #pv: ServedPv;
   #lastIn: PvSnapshot | undefined;
   #lastOut: PvSnapshot | undefined;
-
-  constructor(pv: ServedPv) {
-    this.#pv = pv;
-    this.name = pv.name + "$";
-  }
 
   #map(s: PvSnapshot): PvSnapshot {
     if (s === this.#lastIn && this.#lastOut) return this.#lastOut;
@@ -83,64 +107,37 @@ class LongStringView implements ServedPv {
   }
 
   snapshot(): PvSnapshot {
-    return this.#map(this.#pv.snapshot());
+    return this.#map(this.pv.snapshot());
   }
 
   subscribe(listener: PvListener): () => void {
-    return this.#pv.subscribe((s, changes) => listener(this.#map(s), changes));
-  }
-
-  canWrite(ctx?: PutContext): boolean {
-    return this.#pv.canWrite(ctx);
-  }
-
-  canRead(ctx?: PutContext): boolean {
-    return this.#pv.canRead?.(ctx) ?? true;
-  }
-
-  put(value: unknown, ctx: PutContext): Promise<void> {
-    return this.#pv.put(textOf(value), ctx);
+    return this.pv.subscribe((s, changes) => listener(this.#map(s), changes));
   }
 
   putRefused(value: unknown, ctx: PutContext, reason: string): void {
-    this.#pv.putRefused?.(textOf(value), ctx, reason);
+    this.pv.putRefused?.(textOf(value), ctx, reason);
   }
 }
 
 /** A string PV under its `NAME$` name, unchanged otherwise (the PVA form). */
-class LongStringAlias implements ServedPv {
-  readonly name: string;
+class LongStringAlias extends DollarName {
   readonly type: ServedPv["type"];
-  readonly #pv: ServedPv;
 
   constructor(pv: ServedPv) {
-    this.#pv = pv;
-    this.name = pv.name + "$";
+    super(pv);
     this.type = pv.type;
   }
 
   snapshot(): PvSnapshot {
-    return this.#pv.snapshot();
+    return this.pv.snapshot();
   }
 
   subscribe(listener: PvListener): () => void {
-    return this.#pv.subscribe(listener);
-  }
-
-  canWrite(ctx?: PutContext): boolean {
-    return this.#pv.canWrite(ctx);
-  }
-
-  canRead(ctx?: PutContext): boolean {
-    return this.#pv.canRead?.(ctx) ?? true;
-  }
-
-  put(value: unknown, ctx: PutContext): Promise<void> {
-    return this.#pv.put(textOf(value), ctx);
+    return this.pv.subscribe(listener);
   }
 
   putRefused(value: unknown, ctx: PutContext, reason: string): void {
-    this.#pv.putRefused?.(value, ctx, reason);
+    this.pv.putRefused?.(value, ctx, reason);
   }
 }
 

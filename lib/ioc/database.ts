@@ -13,7 +13,13 @@ import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
 import { DeviceRegistry } from "./devices.ts";
-import { FieldValueError, formatFieldValue, integerFor, parseFieldText } from "./fields.ts";
+import {
+  DBF_OF_SCALAR,
+  FieldValueError,
+  formatFieldValue,
+  integerFor,
+  parseFieldText,
+} from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
 import { type DbState, type JsonLinkDbf, JsonLinkInstance, traceParseLines } from "./json_link.ts";
 import {
@@ -1722,20 +1728,6 @@ export class IocDatabase implements RecordIo {
     return formatFieldValue(spec, v);
   }
 }
-
-const DBF_OF_SCALAR: Record<string, string> = {
-  string: "STRING",
-  int8: "CHAR",
-  uint8: "UCHAR",
-  int16: "SHORT",
-  uint16: "USHORT",
-  int32: "LONG",
-  uint32: "ULONG",
-  int64: "INT64",
-  uint64: "UINT64",
-  float32: "FLOAT",
-  float64: "DOUBLE",
-};
 
 const SIZE_OF: Record<string, number> = {
   CHAR: 1,

@@ -17,6 +17,24 @@ export class FieldValueError extends Error {
   }
 }
 
+/**
+ * The DBF type name of an array field's element type (`arrayShape().scalar`), as
+ * dbgf and dbFldTypeInfo name it.
+ */
+export const DBF_OF_SCALAR: Readonly<Record<string, string>> = {
+  string: "STRING",
+  int8: "CHAR",
+  uint8: "UCHAR",
+  int16: "SHORT",
+  uint16: "USHORT",
+  int32: "LONG",
+  uint32: "ULONG",
+  int64: "INT64",
+  uint64: "UINT64",
+  float32: "FLOAT",
+  float64: "DOUBLE",
+};
+
 /** Bytes of a string in UTF-8, without encoding it. */
 export function utf8Length(s: string): number {
   let n = 0;

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { LETTER_ESCAPES } from "../core/_escapes.ts";
+
 /** One JSON5 value. */
 export type Json5Node =
   | { readonly t: "null" }
@@ -112,25 +114,12 @@ class Reader {
       }
       const e = s[this.pos + 1];
       this.pos += 2;
+      const letter = e === undefined ? undefined : LETTER_ESCAPES[e];
+      if (letter !== undefined) {
+        out += letter;
+        continue;
+      }
       switch (e) {
-        case "b":
-          out += "\b";
-          break;
-        case "f":
-          out += "\f";
-          break;
-        case "n":
-          out += "\n";
-          break;
-        case "r":
-          out += "\r";
-          break;
-        case "t":
-          out += "\t";
-          break;
-        case "v":
-          out += "\v";
-          break;
         case "0":
           out += "\0";
           break;

@@ -8,7 +8,7 @@
 import { macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
-import { formatG } from "./fields.ts";
+import { DBF_OF_SCALAR, formatG } from "./fields.ts";
 import { constLinkReport } from "./json_link.ts";
 import { recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
@@ -551,18 +551,7 @@ export class IocShell {
     } else if (spec?.type === "NOACCESS") {
       const shape = rec.support.arrayShape?.(rec);
       if (shape) {
-        type = shape.scalar === "string" ? "STRING" : ({
-          int8: "CHAR",
-          uint8: "UCHAR",
-          int16: "SHORT",
-          uint16: "USHORT",
-          int32: "LONG",
-          uint32: "ULONG",
-          int64: "INT64",
-          uint64: "UINT64",
-          float32: "FLOAT",
-          float64: "DOUBLE",
-        } as Record<string, string>)[shape.scalar] ?? "DOUBLE";
+        type = DBF_OF_SCALAR[shape.scalar] ?? "DOUBLE";
         values = Array.from(v as ArrayLike<number | bigint | string>).slice(
           0,
           rec.f[shape.countField] as number,

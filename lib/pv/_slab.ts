@@ -12,31 +12,13 @@
  * @module
  */
 
-import { newNumericArray } from "./coerce.ts";
+import { newNumericArray, NUMERIC_ARRAYS } from "./coerce.ts";
 import type { NumericArray, ScalarType } from "./types.ts";
 
 /** Bytes of one shared block. */
 export const SLAB_BYTES = 1 << 20;
 /** Larger values get a buffer of their own (a block should hold many values). */
 export const SLAB_MAX_VALUE = SLAB_BYTES >> 4;
-
-type View = {
-  new (b: ArrayBuffer, offset: number, length: number): NumericArray;
-  BYTES_PER_ELEMENT: number;
-};
-
-const VIEWS: Partial<Record<ScalarType, View>> = {
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
 
 let block: ArrayBuffer | undefined;
 let used = 0;
@@ -58,7 +40,7 @@ let used = 0;
  * ```
  */
 export function packedArray(t: ScalarType, n: number): NumericArray {
-  const C = VIEWS[t];
+  const C = NUMERIC_ARRAYS[t];
   const bytes = C ? n * C.BYTES_PER_ELEMENT : 0;
   if (!C || bytes === 0 || bytes > SLAB_MAX_VALUE) return newNumericArray(t, n);
   let at = (used + 7) & ~7;

@@ -36,6 +36,36 @@ export function isIntegerType(t: ScalarType): boolean {
   return t in INT_RANGE;
 }
 
+/** A typed array class of a numeric element type. */
+export interface NumericArrayClass {
+  /** A view of `length` elements of `buffer` from `byteOffset`. */
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): NumericArray;
+  /** Bytes of one element. */
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/**
+ * The typed array class of each numeric element type (64-bit integers: BigInt arrays);
+ * no entry for string and boolean.
+ * @example
+ * ```ts
+ * import { NUMERIC_ARRAYS } from "./coerce.ts";
+ * if (NUMERIC_ARRAYS.uint16 !== Uint16Array || NUMERIC_ARRAYS.string) throw new Error();
+ * ```
+ */
+export const NUMERIC_ARRAYS: Readonly<Partial<Record<ScalarType, NumericArrayClass>>> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
 /**
  * Allocates an empty typed array for a numeric element type.
  * @param t the element type (not string/boolean)

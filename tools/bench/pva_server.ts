@@ -403,6 +403,34 @@ async function main(args: string[]): Promise<void> {
     };
   };
 
+  /** A spam comparison's rows per client: the rate, then the server's CPU per update. */
+  const pushSpamRows = (
+    got: Awaited<ReturnType<typeof compare>>,
+    workload: string,
+    unit: string,
+    scale: number,
+    cpuOf: string,
+  ) =>
+    clients.forEach(([name], i) =>
+      rows.push({
+        workload,
+        client: name,
+        unit,
+        scale,
+        ours: got.ours[i],
+        pvxs: got.pvxs?.[i],
+        note: spamExe ? undefined : missing,
+      }, {
+        workload: `  server CPU per update (${cpuOf})`,
+        client: name,
+        unit: "us",
+        scale: 1,
+        ours: got.cpuOurs[i],
+        pvxs: got.cpuPvxs?.[i],
+        lowerIsBetter: true,
+      })
+    );
+
   if (only.has("spam")) {
     const spam = await compare(
       "1 PV",
@@ -411,25 +439,7 @@ async function main(args: string[]): Promise<void> {
       spamExe ? () => startSpam(spamExe, [SPAM_PV], 1) : undefined,
       clients,
     );
-    clients.forEach(([name], i) =>
-      rows.push({
-        workload: `1 uint32 PV, pipelined, queueSize ${queue}`,
-        client: name,
-        unit: "updates/s",
-        scale: 1,
-        ours: spam.ours[i],
-        pvxs: spam.pvxs?.[i],
-        note: spamExe ? undefined : missing,
-      }, {
-        workload: "  server CPU per update (1 PV)",
-        client: name,
-        unit: "us",
-        scale: 1,
-        ours: spam.cpuOurs[i],
-        pvxs: spam.cpuPvxs?.[i],
-        lowerIsBetter: true,
-      })
-    );
+    pushSpamRows(spam, `1 uint32 PV, pipelined, queueSize ${queue}`, "updates/s", 1, "1 PV");
   }
 
   if (only.has("u32")) {
@@ -440,25 +450,7 @@ async function main(args: string[]): Promise<void> {
       spamExe ? () => startSpam(spamExe, arrayNames, ARRAY_LEN) : undefined,
       clients,
     );
-    clients.forEach(([name], i) =>
-      rows.push({
-        workload: "1,000 x uint32[1000]",
-        client: name,
-        unit: "MB/s",
-        scale: ARRAY_LEN * 4 / 1e6,
-        ours: u32.ours[i],
-        pvxs: u32.pvxs?.[i],
-        note: spamExe ? undefined : missing,
-      }, {
-        workload: "  server CPU per update (arrays)",
-        client: name,
-        unit: "us",
-        scale: 1,
-        ours: u32.cpuOurs[i],
-        pvxs: u32.cpuPvxs?.[i],
-        lowerIsBetter: true,
-      })
-    );
+    pushSpamRows(u32, "1,000 x uint32[1000]", "MB/s", ARRAY_LEN * 4 / 1e6, "arrays");
   }
 
   if (only.has("u16")) {

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { LETTER_ESCAPES } from "../../core/_escapes.ts";
 import { expandMacros, type ExpandResult } from "../../core/macros.ts";
 import { IocParseError } from "./errors.ts";
 
@@ -196,27 +197,14 @@ export function translateEscapes(s: string): string {
     }
     if (++i >= s.length) break;
     const e = s[i];
+    const letter = LETTER_ESCAPES[e];
+    if (letter !== undefined) {
+      out += letter;
+      continue;
+    }
     switch (e) {
       case "a":
         out += "\x07";
-        break;
-      case "b":
-        out += "\b";
-        break;
-      case "f":
-        out += "\f";
-        break;
-      case "n":
-        out += "\n";
-        break;
-      case "r":
-        out += "\r";
-        break;
-      case "t":
-        out += "\t";
-        break;
-      case "v":
-        out += "\v";
         break;
       case "0":
         return out; // a NUL ends the C string

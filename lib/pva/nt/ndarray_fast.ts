@@ -21,15 +21,13 @@
 
 import type { ByteWriter } from "../../core/bytes.ts";
 import { ByteWriter as Writer } from "../../core/bytes.ts";
-import { POSIX_TIME_AT_EPICS_EPOCH } from "../../core/time.ts";
 import type { NumericArray, PvSnapshot } from "../../pv/types.ts";
-import { bitOf, BitSet, encodeString, encodeValueBits, type FieldDesc } from "../proto/mod.ts";
-import { alarmContent } from "./common.ts";
+import { bitOf, BitSet, encodeValueBits, type FieldDesc } from "../proto/mod.ts";
+import { alarmBytes, HOST_LITTLE_ENDIAN, marksExactly, put, putCount, putTime } from "./_fast.ts";
 import { ND_VALUE_MEMBERS, ndValueMember } from "./ndarray.ts";
-import { leafBits, type NtSnapshotWriter } from "./pv_map.ts";
+import type { NtSnapshotWriter } from "./pv_map.ts";
 
-/** Typed arrays are viewed as bytes in the host's order: the fast path needs it little-endian. */
-export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export { HOST_LITTLE_ENDIAN };
 
 /** Fields of a value update, in type order. */
 const UPDATE_FIELDS = [
@@ -61,17 +59,7 @@ export function isNdArrayValueUpdate(type: FieldDesc, bits: BitSet): boolean {
     if (b < 0) return false;
     top.set(b);
   }
-  // Structures marked whole or by their leaves (as QSRV does) serialise the same.
-  return sameBits(bits, top) || sameBits(bits, leafBits(type, top));
-}
-
-function sameBits(a: BitSet, b: BitSet): boolean {
-  let i = a.nextSetBit(0), j = b.nextSetBit(0);
-  while (i >= 0 && i === j) {
-    i = a.nextSetBit(i + 1);
-    j = b.nextSetBit(j + 1);
-  }
-  return i < 0 && j < 0;
+  return marksExactly(type, bits, top);
 }
 
 /** Encodes NTNDArray value updates of one channel straight from snapshots. */
@@ -128,11 +116,7 @@ export class NdArrayUpdateEncoder {
     }
     if (snap.alarm !== this.#alarmSrc) {
       this.#alarmSrc = snap.alarm;
-      const c = alarmContent(snap.alarm);
-      const tmp = new Writer(16, true);
-      tmp.i32(c.severity).i32(c.status);
-      encodeString(tmp, c.message);
-      this.#alarm = shared(tmp.toBytes());
+      this.#alarm = shared(alarmBytes(snap.alarm));
     }
     const n = a.length;
     const bytes = a.byteLength;
@@ -144,12 +128,7 @@ export class NdArrayUpdateEncoder {
     const dv = w.dataView;
     let o = w.length;
     buf[o++] = this.#selector; // (fewer than 254 union members)
-    if (n < 254) buf[o++] = n;
-    else {
-      buf[o++] = 254;
-      dv.setUint32(o, n, true);
-      o += 4;
-    }
+    o = putCount(buf, dv, o, n);
     buf.set(new Uint8Array(a.buffer, a.byteOffset, bytes), o);
     o += bytes;
     o = put(buf, o, codec);
@@ -181,22 +160,4 @@ function shared(b: Uint8Array): Uint8Array {
   if (sharedParts.size >= 4096) sharedParts.clear();
   sharedParts.set(key, b);
   return b;
-}
-
-/** Copies small `b` into `buf` at `o`; returns the offset after it. */
-function put(buf: Uint8Array, o: number, b: Uint8Array): number {
-  const n = b.length;
-  if (n <= 32) { for (let i = 0; i < n; i++) buf[o + i] = b[i]; }
-  else buf.set(b, o);
-  return o + n;
-}
-
-/** Writes a time_t (seconds u64, nanoseconds, userTag 0) at `o`; returns the offset after it. */
-function putTime(dv: DataView, o: number, ts: { secPastEpoch: number; nsec: number }): number {
-  const sec = ts.secPastEpoch + POSIX_TIME_AT_EPICS_EPOCH;
-  dv.setUint32(o, sec >>> 0, true);
-  dv.setUint32(o + 4, Math.floor(sec / 4294967296), true);
-  dv.setInt32(o + 8, ts.nsec, true);
-  dv.setInt32(o + 12, 0, true);
-  return o + 16;
 }

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { ByteWriter } from "../../core/bytes.ts";
 import { SharedPV } from "../../pv/shared_pv.ts";
 import { PvChange } from "../../pv/types.ts";
-import { buildRequest, encodeValueBits, requestMask } from "../proto/mod.ts";
+import { fastBytes, genericBytes, serverBits } from "./_testing.ts";
 import { isNdArrayValueUpdate, NdArrayUpdateEncoder } from "./ndarray_fast.ts";
-import { leafBits, NtSnapshotWriter, selectBits } from "./pv_map.ts";
+import { NtSnapshotWriter } from "./pv_map.ts";
 
 Deno.test({
   name: "NdArrayUpdateEncoder writes the generic encoder's bytes for NTNDArray value updates",
@@ -20,10 +19,7 @@ Deno.test({
     });
     const generic = new NtSnapshotWriter(pv.type);
     const type = generic.type;
-    const bits = leafBits(
-      type,
-      selectBits(type, generic.changeBits(PvChange.VALUE | PvChange.LOG), requestMask(null, type)),
-    );
+    const bits = serverBits(generic, PvChange.VALUE | PvChange.LOG);
     assert(
       isNdArrayValueUpdate(type, bits),
       "the server's bits for a value change take the fast path",
@@ -46,11 +42,7 @@ Deno.test({
       t += 1234.5;
       pv.post(value, opts);
       const snap = pv.snapshot();
-      const a = new ByteWriter(64, true);
-      encodeValueBits(a, generic.write(snap), bits);
-      const b = new ByteWriter(64, true);
-      fast.encode(b, snap);
-      assert.deepEqual(b.toBytes(), a.toBytes());
+      assert.deepEqual(fastBytes((w) => fast.encode(w, snap)), genericBytes(generic, snap, bits));
     }
   },
 });
@@ -61,15 +53,6 @@ Deno.test({
   fn() {
     const pv = new SharedPV("img", { type: "uint8", ndarray: { dimension: [4] } });
     const w = new NtSnapshotWriter(pv.type);
-    const type = w.type;
-    const bits = leafBits(
-      type,
-      selectBits(
-        type,
-        w.changeBits(PvChange.VALUE),
-        requestMask(buildRequest("field(value,uniqueId)"), type),
-      ),
-    );
-    assert(!isNdArrayValueUpdate(type, bits));
+    assert(!isNdArrayValueUpdate(w.type, serverBits(w, PvChange.VALUE, "field(value,uniqueId)")));
   },
 });

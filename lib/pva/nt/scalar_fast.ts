@@ -17,27 +17,10 @@
  */
 
 import type { ByteWriter } from "../../core/bytes.ts";
-import { ByteWriter as Writer } from "../../core/bytes.ts";
-import { POSIX_TIME_AT_EPICS_EPOCH } from "../../core/time.ts";
+import { NUMERIC_ARRAYS } from "../../pv/coerce.ts";
 import type { PvSnapshot, PvTypeInfo, ScalarType } from "../../pv/types.ts";
-import { bitOf, BitSet, encodeString, type FieldDesc } from "../proto/mod.ts";
-import { alarmContent } from "./common.ts";
-import { HOST_LITTLE_ENDIAN } from "./ndarray_fast.ts";
-import { leafBits } from "./pv_map.ts";
-
-/** Array element types by scalar type (64-bit elements are BigInt arrays). */
-const ARRAYS: Partial<Record<ScalarType, unknown>> = {
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
+import { bitOf, BitSet, type FieldDesc } from "../proto/mod.ts";
+import { alarmBytes, HOST_LITTLE_ENDIAN, marksExactly, put, putCount, putTime } from "./_fast.ts";
 
 /** Bytes of a scalar element the fast path writes (no 64-bit integers: numbers). */
 const SCALAR_BYTES: Partial<Record<ScalarType, number>> = {
@@ -64,21 +47,12 @@ export function isScalarValueUpdate(pvType: PvTypeInfo, type: FieldDesc, bits: B
   if (pvType.kind === "scalar" ? !SCALAR_BYTES[pvType.scalar] : pvType.kind !== "array") {
     return false;
   }
-  if (!ARRAYS[pvType.scalar]) return false;
+  if (!NUMERIC_ARRAYS[pvType.scalar]) return false;
   const v = bitOf(type, "value"), a = bitOf(type, "alarm"), t = bitOf(type, "timeStamp");
   // The layout below: value, then alarm, then timeStamp (ntScalarType's order).
   if (!(v > 0 && v < a && a < t)) return false;
   const top = BitSet.of(v, a, t);
-  return sameBits(bits, top) || sameBits(bits, leafBits(type, top));
-}
-
-function sameBits(a: BitSet, b: BitSet): boolean {
-  let i = a.nextSetBit(0), j = b.nextSetBit(0);
-  while (i >= 0 && i === j) {
-    i = a.nextSetBit(i + 1);
-    j = b.nextSetBit(j + 1);
-  }
-  return i < 0 && j < 0;
+  return marksExactly(type, bits, top);
 }
 
 /** Encodes value updates of one numeric NTScalar/NTScalarArray PV straight from snapshots. */
@@ -97,7 +71,7 @@ export class ScalarUpdateEncoder {
   constructor(pvType: PvTypeInfo) {
     this.#scalar = pvType.scalar;
     this.#array = pvType.kind === "array";
-    this.#arrayType = ARRAYS[pvType.scalar];
+    this.#arrayType = NUMERIC_ARRAYS[pvType.scalar];
   }
 
   /**
@@ -121,11 +95,7 @@ export class ScalarUpdateEncoder {
     }
     if (snap.alarm !== this.#alarmSrc) {
       this.#alarmSrc = snap.alarm;
-      const c = alarmContent(snap.alarm);
-      const tmp = new Writer(16, true);
-      tmp.i32(c.severity).i32(c.status);
-      encodeString(tmp, c.message);
-      this.#alarm = tmp.toBytes();
+      this.#alarm = alarmBytes(snap.alarm);
     }
     const alarm = this.#alarm;
     w.ensure(5 + bytes + alarm.length + 16);
@@ -133,28 +103,15 @@ export class ScalarUpdateEncoder {
     const dv = w.dataView;
     let o = w.length;
     if (this.#array) {
-      if (n < 254) buf[o++] = n;
-      else {
-        buf[o++] = 254;
-        dv.setUint32(o, n, true);
-        o += 4;
-      }
+      o = putCount(buf, dv, o, n);
       const a = value as Uint8Array;
       buf.set(new Uint8Array(a.buffer, a.byteOffset, bytes), o);
       o += bytes;
     } else {
       o = putScalar(dv, o, this.#scalar, value as number);
     }
-    const m = alarm.length;
-    for (let i = 0; i < m; i++) buf[o + i] = alarm[i];
-    o += m;
-    const ts = snap.timeStamp;
-    const sec = ts.secPastEpoch + POSIX_TIME_AT_EPICS_EPOCH;
-    dv.setUint32(o, sec >>> 0, true);
-    dv.setUint32(o + 4, Math.floor(sec / 4294967296), true);
-    dv.setInt32(o + 8, ts.nsec, true);
-    dv.setInt32(o + 12, 0, true);
-    w.length = o + 16;
+    o = put(buf, o, alarm);
+    w.length = putTime(dv, o, snap.timeStamp);
     return true;
   }
 }

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { ByteWriter } from "../../core/bytes.ts";
 import { SharedPV } from "../../pv/shared_pv.ts";
 import { PvChange, type ScalarType } from "../../pv/types.ts";
-import { buildRequest, encodeValueBits, requestMask } from "../proto/mod.ts";
+import { fastBytes, genericBytes, serverBits } from "./_testing.ts";
 import { isScalarValueUpdate, ScalarUpdateEncoder } from "./scalar_fast.ts";
-import { leafBits, NtSnapshotWriter, selectBits } from "./pv_map.ts";
+import { NtSnapshotWriter } from "./pv_map.ts";
 
 const NUMERIC: ScalarType[] = [
   "int8",
@@ -18,13 +18,6 @@ const NUMERIC: ScalarType[] = [
   "float32",
   "float64",
 ];
-
-/** The bits the server sends for a change, with the whole-record selection. */
-function serverBits(w: NtSnapshotWriter, changes: number, request: string | null = null) {
-  const type = w.type;
-  const mask = requestMask(request === null ? null : buildRequest(request), type);
-  return leafBits(type, selectBits(type, w.changeBits(changes), mask));
-}
 
 Deno.test({
   name: "ScalarUpdateEncoder writes the generic encoder's bytes for numeric value updates",
@@ -62,11 +55,10 @@ Deno.test({
           t += 1234.5;
           pv.post(value, opts);
           const snap = pv.snapshot();
-          const a = new ByteWriter(64, true);
-          encodeValueBits(a, generic.write(snap), bits);
-          const b = new ByteWriter(64, true);
-          assert(fast.encode(b, snap), `${scalar} ${array}: encoded`);
-          assert.deepEqual(b.toBytes(), a.toBytes(), `${scalar}${array ? "[]" : ""}`);
+          let encoded = false;
+          const b = fastBytes((w) => encoded = fast.encode(w, snap));
+          assert(encoded, `${scalar} ${array}: encoded`);
+          assert.deepEqual(b, genericBytes(generic, snap, bits), `${scalar}${array ? "[]" : ""}`);
         }
       }
     }
