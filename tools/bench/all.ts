@@ -29,6 +29,8 @@ function fmt(x: number | undefined, unit: string): string {
   if (x === undefined) return "-";
   if (unit === "MB/s") return `${x.toFixed(1)} ${unit}`;
   if (unit === "ms") return `${x.toFixed(1)} ms`;
+  // Per-operation times of a few microseconds: whole numbers would round them to 0 or 1.
+  if (unit === "us/op" && x < 100) return `${x.toFixed(3)} ${unit}`;
   return `${Math.round(x).toLocaleString("en-US")} ${unit}`;
 }
 

@@ -201,6 +201,8 @@ export function formatShortest(v: number): string {
 const FLOAT_PREFIX =
   /^[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)/i;
 const INT_PREFIX = /^[+-]?\d+/;
+const PLAIN_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const SHORT_INT = /^-?\d{1,9}$/;
 const FLT_MIN = 1.1754943508222875e-38;
 const FLT_MAX = 3.4028234663852886e38;
 const TWO_64 = 18446744073709551616n;
@@ -232,6 +234,17 @@ function hexFloat(t: string): number {
  * anything after the number ignored, as the IOC's epicsParseFloat64 with a units pointer).
  */
 function parseFloatPrefix(text: string, toType: DbrValueType, opts: ConvertOptions): number {
+  // Fast path for the usual plain decimal text ("1.5", "-2e3"): Number() reads it as
+  // strtod does. Left to the full reader: what Number() refuses or reads otherwise
+  // (units after the number, "inf", 0b/0o prefixes, overflow, underflow, FLOAT range).
+  if (PLAIN_DECIMAL.test(text)) {
+    const v = Number(text);
+    if (Number.isFinite(v) && (v !== 0 || !/[1-9]/.test(text))) {
+      if (toType !== 2) return v;
+      const a = Math.abs(v);
+      if (a === 0 || (a > FLT_MIN && a < FLT_MAX)) return v;
+    }
+  }
   const t = text.replace(/^\s+/, "");
   const m = FLOAT_PREFIX.exec(t);
   if (!m) refuse(text, toType, opts);
@@ -257,11 +270,24 @@ function parseFloatPrefix(text: string, toType: DbrValueType, opts: ConvertOptio
  * as its largest value, as strtoul wraps it) with the type's range check.
  */
 function parseIntPrefix(text: string, toType: DbrValueType, opts: ConvertOptions): number {
+  // Fast path: plain decimal digits of at most 9 (no BigInt needed), in range.
+  if (SHORT_INT.test(text)) {
+    const v = Number(text);
+    const [lo, hi] = RANGES[toType];
+    if (v >= lo && v <= hi) return v;
+  }
   const t = text.replace(/^\s+/, "");
   const m = INT_PREFIX.exec(t);
   if (!m) refuse(text, toType, opts);
-  const n = BigInt(m[0]);
   const [lo, hi] = RANGES[toType];
+  if (m[0].length <= 10) {
+    // Up to 9 digits and a sign: exact as a double, no BigInt needed.
+    const v = Number(m[0]);
+    if (v >= lo && v <= hi) return v;
+    if (lo < 0 || v > hi) refuse(text, toType, opts, "out of range");
+    // A small negative number for an unsigned type: strtoul's wrap (below).
+  }
+  const n = BigInt(m[0]);
   if (lo < 0) {
     if (n < BigInt(lo) || n > BigInt(hi)) refuse(text, toType, opts, "out of range");
     return Number(n);
