@@ -119,6 +119,31 @@ Deno.test("PVA: gets and puts ask for the rights again when an ACF input changes
   assert.equal(ioc.db.getField("s:gated"), 9);
 });
 
+Deno.test("PVA: a running monitor ends with an error when its read access is taken away", async () => {
+  await using ioc = await startGuarded();
+  await using pc = new PvaClient({ env: ioc.pvaEnv, user: "op", host: "localhost" });
+  const values: unknown[] = [];
+  let ended: string | undefined;
+  const sub = pc.monitor("s:hidden", (ev) => {
+    if (ev.kind === "data") values.push(ev.value.get("value"));
+    else if (ev.kind === "error") ended = ev.error.message;
+    else if (ev.kind === "finished") ended = "finished without an error";
+  });
+  try {
+    await until("the first update", () => values.length > 0);
+    assert.deepEqual(values, [2]);
+    await ioc.db.putField("beam:on", 1);
+    await until("the monitor's end", () => ended !== undefined);
+    assert.match(ended!, /No read access to "s:hidden"/);
+    // No update after the end, even when the value changes.
+    await ioc.db.putField("s:hidden", 5);
+    assert.equal((await pc.get("s:open", { timeout: 5 })).get("value"), 3);
+    assert.deepEqual(values, [2]);
+  } finally {
+    await sub.close();
+  }
+});
+
 Deno.test("an input in INVALID alarm is bad: CALC rules reading it grant nothing", async () => {
   await using ioc = await startGuarded();
   assert.deepEqual(ioc.security.inputs("BEAM"), [0]);

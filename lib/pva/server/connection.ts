@@ -789,6 +789,18 @@ export class PvaServerConnection {
     }
   }
 
+  /** Ends a monitor from the server side: a final MONITOR (DESTROY) with an error status. */
+  #finishMonitor(op: Op): void {
+    this.#dropOp(op);
+    encodeOpResponse(this.#out, {
+      command: PvaCommand.MONITOR,
+      ioid: op.ioid,
+      subcmd: PvaSubcmd.DESTROY,
+      status: pvaStatus(PvaStatusType.ERROR, `No read access to "${op.channel.pv.name}"`),
+    });
+    this.#scheduleFlush();
+  }
+
   #getField(req: GetFieldRequest): void {
     const ch = this.#channels.get(req.sid);
     let type: FieldDesc | null = null;
@@ -911,9 +923,18 @@ export class PvaServerConnection {
         unsubscribe: () => {},
       };
       op.mon = mon;
-      mon.unsubscribe = ch.pv.subscribe((snap, changes) => {
+      const stopUpdates = ch.pv.subscribe((snap, changes) => {
         if (mon.running && changes !== 0) this.#enqueue(op, snap, changes);
       });
+      // Rights that change at run time (an IOC's access security): a monitor whose read
+      // access is taken away ends with an error, as a new one would be refused.
+      const stopWatch = ch.pv.watchAccess?.(() => {
+        if (!op.done && !(ch.pv.canRead?.(this.#ctx()) ?? true)) this.#finishMonitor(op);
+      });
+      mon.unsubscribe = () => {
+        stopUpdates();
+        stopWatch?.();
+      };
     }
     this.#ops.set(op.ioid, op);
     ch.ops.add(op);
