@@ -9,24 +9,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { serve } from "../lib/host/serve.ts";
-import { IocDatabase, type RecordDef } from "../lib/ioc/database.ts";
+import { IocDatabase } from "../lib/ioc/database.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
 import type { CliIO } from "../cli/_io.ts";
 import { main as save } from "../cli/autosave_save.ts";
 import { main as restore } from "../cli/autosave_restore.ts";
 import { LOOPBACK_ENV } from "./_helpers/pvserve.ts";
-
-function rec(type: string, name: string, fields: Record<string, string> = {}): RecordDef {
-  return {
-    type,
-    name,
-    fields: Object.entries(fields).map(([n, v]) => ({ name: n, value: v, file: "t.db", line: 1 })),
-    infos: [],
-    aliases: [],
-    file: "t.db",
-    line: 1,
-  };
-}
+import { rec } from "./_helpers/ioc.ts";
 
 const LONG = "a long string value that is longer than forty characters, yes";
 

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import { startTestRepeater } from "./_helpers/ca_repeater.ts";
-import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { freePort, LOOPBACK_ENV } from "./_helpers/pvserve.ts";
+import { iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
 import { until } from "./_helpers/pyepics.ts";
 
 const RULES = `ASG(DEFAULT) { RULE(1, WRITE) }
@@ -35,29 +36,13 @@ Deno.test("softioc: asSetFilename rules loaded by iocInit, INPA changes and asIn
   await using rep = startTestRepeater();
   const repeater = rep.port;
   const port = freePort([repeater]);
-  const pva = freePort([port, repeater]);
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(SOFTIOC_CMD[0], {
     args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      `${REPO_ROOT}/deno.json`,
-      `${REPO_ROOT}/cli/softioc.ts`,
+      ...SOFTIOC_CMD.slice(1),
       "st.cmd",
     ],
     cwd: dir,
-    env: {
-      ...LOOPBACK_ENV,
-      EPICS_CA_SERVER_PORT: String(port),
-      EPICS_CAS_SERVER_PORT: String(port),
-      EPICS_CA_REPEATER_PORT: String(repeater),
-      EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeater}`,
-      EPICS_PVAS_SERVER_PORT: String(pva),
-      EPICS_PVAS_BROADCAST_PORT: String(pva),
-      INIT_CWD: dir,
-      NO_COLOR: "1",
-    },
+    env: iocEnv(port, repeater, dir),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

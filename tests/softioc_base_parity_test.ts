@@ -14,20 +14,13 @@ import { main as caput } from "../cli/caput.ts";
 import { recordType } from "../lib/ioc/record_type.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
-import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { freePort, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { iocEnv, shellRun, SOFTIOC_CMD } from "./_helpers/softioc.ts";
 import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 
 const SOFTIOC = findTool("softIoc", []);
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
-const OURS = [
-  Deno.execPath(),
-  "run",
-  "-A",
-  "--quiet",
-  "--config",
-  `${REPO_ROOT}/deno.json`,
-  `${REPO_ROOT}/cli/softioc.ts`,
-];
+const OURS = SOFTIOC_CMD;
 
 const RECORDS: [string, string][] = [
   ["p:ao", "ao"],
@@ -61,40 +54,10 @@ const RECORDS: [string, string][] = [
   ["p:pf", "printf"],
 ];
 
-/** The IOC's environment; `repeater` is the port of a {@link startTestRepeater} the caller runs. */
-function iocEnv(port: number, repeater: number): Record<string, string> {
-  const pva = freePort([port, repeater]);
-  return {
-    ...LOOPBACK_ENV,
-    EPICS_CAS_SERVER_PORT: String(port),
-    EPICS_CA_SERVER_PORT: String(port),
-    EPICS_CA_REPEATER_PORT: String(repeater),
-    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeater}`,
-    EPICS_PVAS_SERVER_PORT: String(pva),
-    EPICS_PVAS_BROADCAST_PORT: String(pva),
-    NO_COLOR: "1",
-    // Under `deno task`, softioc works in INIT_CWD.
-    INIT_CWD: FIXTURES,
-  };
-}
-
 /** Runs an IOC with shell commands on stdin and returns what it printed on stdout. */
-async function shellRun(cmd: string[], commands: string, db = "parity.db"): Promise<string> {
-  // Ours for base's libca: it then starts no caRepeater of its own (one that would outlive us).
-  await using rep = startTestRepeater();
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), "-d", db],
-    cwd: FIXTURES,
-    env: iocEnv(freePort([rep.port]), rep.port),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(commands + "exit\n"));
-  await w.close();
-  const out = await child.output();
-  return new TextDecoder().decode(out.stdout).replace(/^#{20,}\n(##.*\n)+#{20,}\n/, "");
+async function shellRunDb(cmd: readonly string[], commands: string, db = "parity.db") {
+  const out = await shellRun(cmd, commands, FIXTURES, db);
+  return out.replace(/^#{20,}\n(##.*\n)+#{20,}\n/, "");
 }
 
 interface Running extends AsyncDisposable {
@@ -103,14 +66,14 @@ interface Running extends AsyncDisposable {
   status: Promise<Deno.CommandStatus>;
 }
 
-async function startIoc(cmd: string[], args = ["-d", "parity.db"]): Promise<Running> {
+async function startIoc(cmd: readonly string[], args = ["-d", "parity.db"]): Promise<Running> {
   // Serves base's libca until the IOC has exited (see shellRun).
   const rep = startTestRepeater();
   const port = freePort([rep.port]);
   const child = new Deno.Command(cmd[0], {
     args: [...cmd.slice(1), ...args],
     cwd: FIXTURES,
-    env: iocEnv(port, rep.port),
+    env: iocEnv(port, rep.port, FIXTURES),
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
@@ -175,8 +138,8 @@ Deno.test({
       "dbpr p:bo 1\ndbgf p:wf\ndbgf p:ao\ndbgf p:mbbo\ndbgf p:so\ndbpf p:lo 7\ndbgf p:li\n" +
       "dbtr p:fan\nscanppl\n";
     const [base, ours] = await Promise.all([
-      shellRun([SOFTIOC!], commands),
-      shellRun(OURS, commands),
+      shellRunDb([SOFTIOC!], commands),
+      shellRunDb(OURS, commands),
     ]);
     // dbtr prints TIME, which differs between the two runs.
     const noTime = (s: string) => s.replace(/TIME: [0-9-]+ [0-9:.]+/g, "TIME: -");
@@ -428,8 +391,8 @@ Deno.test({
   async fn() {
     const commands = 'dbl "sub"\ndbpr r:sub 1\ndbpr r:ai_sim 2\ndbpr r:ao_sim 1\ndbpr r:calc 1\n';
     const [base, ours] = await Promise.all([
-      shellRun([SOFTIOC!], commands, "parity_rec.db"),
-      shellRun(OURS, commands, "parity_rec.db"),
+      shellRunDb([SOFTIOC!], commands, "parity_rec.db"),
+      shellRunDb(OURS, commands, "parity_rec.db"),
     ]);
     assert.equal(ours, base);
   },

@@ -9,6 +9,7 @@ import { main as caget } from "../cli/caget.ts";
 import { main as caput } from "../cli/caput.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
 
 const DB = `
 record(ao, "$(P)sp") {
@@ -42,29 +43,17 @@ function startSoftioc(args: string[], dir: string): Ioc {
   const port = freePort();
   const repeaterPort = freePort([port]);
   const pvaPort = freePort([port, repeaterPort]);
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(SOFTIOC_CMD[0], {
     args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      `${REPO_ROOT}/deno.json`,
-      `${REPO_ROOT}/cli/softioc.ts`,
+      ...SOFTIOC_CMD.slice(1),
       ...args,
     ],
     cwd: dir,
     env: {
-      ...LOOPBACK_ENV,
-      EPICS_CAS_SERVER_PORT: String(port),
-      EPICS_CA_SERVER_PORT: String(port),
-      EPICS_CA_REPEATER_PORT: String(repeaterPort),
-      EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeaterPort}`,
+      ...iocEnv(port, repeaterPort, dir),
       EPICS_PVAS_SERVER_PORT: "0",
       EPICS_PVAS_BROADCAST_PORT: String(pvaPort),
       EPICS_PVA_BROADCAST_PORT: String(pvaPort),
-      NO_COLOR: "1",
-      // Under `deno task`, softioc works in INIT_CWD: point it at the test's directory.
-      INIT_CWD: dir,
     },
     stdin: "piped",
     stdout: "piped",

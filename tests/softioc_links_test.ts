@@ -13,19 +13,12 @@ import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { iocEnv, shellRun, SOFTIOC_CMD } from "./_helpers/softioc.ts";
 import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 
 const SOFTIOC = findTool("softIoc", []);
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
-const OURS = [
-  Deno.execPath(),
-  "run",
-  "-A",
-  "--quiet",
-  "--config",
-  `${REPO_ROOT}/deno.json`,
-  `${REPO_ROOT}/cli/softioc.ts`,
-];
+const OURS = SOFTIOC_CMD;
 const HOST = (() => {
   try {
     return Deno.hostname();
@@ -33,22 +26,6 @@ const HOST = (() => {
     return "localhost";
   }
 })();
-
-/** The IOC's environment; `repeater` is the port of a {@link startTestRepeater} the caller runs. */
-function iocEnv(port: number, repeater: number): Record<string, string> {
-  const pva = freePort([port, repeater]);
-  return {
-    ...LOOPBACK_ENV,
-    EPICS_CAS_SERVER_PORT: String(port),
-    EPICS_CA_SERVER_PORT: String(port),
-    EPICS_CA_REPEATER_PORT: String(repeater),
-    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeater}`,
-    EPICS_PVAS_SERVER_PORT: String(pva),
-    EPICS_PVAS_BROADCAST_PORT: String(pva),
-    NO_COLOR: "1",
-    INIT_CWD: FIXTURES,
-  };
-}
 
 function normalise(text: string): string {
   return text
@@ -60,29 +37,15 @@ function normalise(text: string): string {
 }
 
 /** Runs an IOC on jlinks.db with commands on stdin; returns its stdout. */
-async function shellRun(cmd: string[], commands: string): Promise<string> {
-  // Ours for base's libca: it then starts no caRepeater of its own (one that would outlive us).
-  await using rep = startTestRepeater();
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), "-d", "jlinks.db"],
-    cwd: FIXTURES,
-    env: iocEnv(freePort([rep.port]), rep.port),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(commands + "exit\n"));
-  await w.close();
-  const out = await child.output();
-  return new TextDecoder().decode(out.stdout);
+function shellRunJlinks(cmd: readonly string[], commands: string): Promise<string> {
+  return shellRun(cmd, commands, FIXTURES, "jlinks.db");
 }
 
 const COMMANDS = Deno.readTextFileSync(`${FIXTURES}/jlinks.cmd`);
 const EXPECTED = Deno.readTextFileSync(`${FIXTURES}/jlinks.expected`);
 
 Deno.test("softioc: JSON links, dbState, dbjlr, dbcar and casr print what base's softIoc printed", async () => {
-  const ours = normalise(await shellRun(OURS, COMMANDS));
+  const ours = normalise(await shellRunJlinks(OURS, COMMANDS));
   assert.equal(ours, normalise(EXPECTED));
 });
 
@@ -93,18 +56,18 @@ Deno.test({
   ignore: !SOFTIOC,
   async fn() {
     const [base, ours] = await Promise.all([
-      shellRun([SOFTIOC!], COMMANDS),
-      shellRun(OURS, COMMANDS),
+      shellRunJlinks([SOFTIOC!], COMMANDS),
+      shellRunJlinks(OURS, COMMANDS),
     ]);
     assert.equal(normalise(ours), normalise(base));
   },
 });
 
 /** An IOC kept running, its shell fed a line at a time, with a CA client connected. */
-async function casrWithClient(cmd: string[]): Promise<string> {
+async function casrWithClient(cmd: readonly string[]): Promise<string> {
   await using rep = startTestRepeater();
   const port = freePort([rep.port]);
-  const env = iocEnv(port, rep.port);
+  const env = iocEnv(port, rep.port, FIXTURES);
   const child = new Deno.Command(cmd[0], {
     args: [...cmd.slice(1), "-d", "jlinks.db"],
     cwd: FIXTURES,

@@ -12,6 +12,7 @@ import { startSimulator } from "../examples/tsdev/simulator.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { PYEPICS_IGNORED, pyepicsTestName, runPyepics, until } from "./_helpers/pyepics.ts";
 
@@ -30,28 +31,17 @@ async function startTutorial(args = ["-S", "st.cmd"]) {
   const pvaPort = freePort([port, repeaterPort]);
   const pvaBroadcast = freePort([port, repeaterPort, pvaPort]);
   const env = {
-    ...LOOPBACK_ENV,
-    EPICS_CA_SERVER_PORT: String(port),
-    EPICS_CAS_SERVER_PORT: String(port),
-    EPICS_CA_REPEATER_PORT: String(repeaterPort),
-    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeaterPort}`,
+    // softioc runs where INIT_CWD says (set by `deno task`): here, next to st.cmd.
+    ...iocEnv(port, repeaterPort, `${REPO_ROOT}/examples/tsdev`),
     EPICS_PVA_SERVER_PORT: String(pvaPort),
     EPICS_PVAS_SERVER_PORT: String(pvaPort),
     EPICS_PVA_BROADCAST_PORT: String(pvaBroadcast),
     EPICS_PVAS_BROADCAST_PORT: String(pvaBroadcast),
     SIM_PORT: String(sim.port),
-    // softioc runs where INIT_CWD says (set by `deno task`): here, next to st.cmd.
-    INIT_CWD: `${REPO_ROOT}/examples/tsdev`,
-    NO_COLOR: "1",
   };
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(SOFTIOC_CMD[0], {
     args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      `${REPO_ROOT}/deno.json`,
-      `${REPO_ROOT}/cli/softioc.ts`,
+      ...SOFTIOC_CMD.slice(1),
       ...args,
     ],
     cwd: `${REPO_ROOT}/examples/tsdev`,

@@ -19,21 +19,10 @@ import { accessFor, parseAcf } from "../lib/ioc/_parse.ts";
 import { iointr as modIointr } from "../mod.ts";
 import { registerTsdevCommands, TsdevContext } from "../lib/ioc/tsdev/mod.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
+import { rec } from "./_helpers/ioc.ts";
 
 type G = Record<string, unknown>;
 const g = globalThis as unknown as G;
-
-function rec(type: string, name: string, fields: Record<string, string> = {}): RecordDef {
-  return {
-    type,
-    name,
-    fields: Object.entries(fields).map(([n, v]) => ({ name: n, value: v, file: "t.db", line: 1 })),
-    infos: [],
-    aliases: [],
-    file: "t.db",
-    line: 1,
-  };
-}
 
 function setup(records: RecordDef[], workers = 3) {
   const logs: string[] = [];

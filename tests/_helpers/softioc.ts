@@ -1,0 +1,76 @@
+/**
+ * Running an IOC as a process in tests: our softioc's command line, the loopback
+ * environment an IOC (ours or EPICS base's softIoc) gets, and a run of shell commands on
+ * its stdin.
+ * @module
+ */
+
+import { startTestRepeater } from "./ca_repeater.ts";
+import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./pvserve.ts";
+
+/** The command line that runs this checkout's softioc (program first, arguments after). */
+export const SOFTIOC_CMD: readonly string[] = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  "--quiet",
+  "--config",
+  `${REPO_ROOT}/deno.json`,
+  `${REPO_ROOT}/cli/softioc.ts`,
+];
+
+/**
+ * The environment of an IOC on loopback: its CA server on `port`, libca's repeater (and the
+ * beacons) on `repeater`, whose repeater the caller runs ({@link startTestRepeater}), PVA
+ * on a free port, and `cwd` as INIT_CWD (under `deno task`, softioc works there).
+ * @param port the CA server port
+ * @param repeater the repeater port
+ * @param cwd the IOC's working directory
+ * @returns the variables, to spread extra ones over
+ */
+export function iocEnv(port: number, repeater: number, cwd: string): Record<string, string> {
+  const pva = freePort([port, repeater]);
+  return {
+    ...LOOPBACK_ENV,
+    EPICS_CAS_SERVER_PORT: String(port),
+    EPICS_CA_SERVER_PORT: String(port),
+    EPICS_CA_REPEATER_PORT: String(repeater),
+    EPICS_CAS_BEACON_ADDR_LIST: `127.0.0.1:${repeater}`,
+    EPICS_PVAS_SERVER_PORT: String(pva),
+    EPICS_PVAS_BROADCAST_PORT: String(pva),
+    NO_COLOR: "1",
+    INIT_CWD: cwd,
+  };
+}
+
+/**
+ * Runs an IOC that loads `db` in `cwd`, writes `commands` and `exit` to its shell, and
+ * returns what it printed on stdout.
+ * @param cmd the IOC's command line ({@link SOFTIOC_CMD}, or softIoc's path)
+ * @param commands shell lines, each ending in a newline
+ * @param cwd where the IOC runs (and `db` is)
+ * @param db the database file
+ * @returns its stdout
+ */
+export async function shellRun(
+  cmd: readonly string[],
+  commands: string,
+  cwd: string,
+  db: string,
+): Promise<string> {
+  // Ours for base's libca: it then starts no caRepeater of its own (one that would outlive us).
+  await using rep = startTestRepeater();
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), "-d", db],
+    cwd,
+    env: iocEnv(freePort([rep.port]), rep.port, cwd),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(commands + "exit\n"));
+  await w.close();
+  const out = await child.output();
+  return new TextDecoder().decode(out.stdout);
+}
