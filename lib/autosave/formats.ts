@@ -12,6 +12,7 @@
  * @module
  */
 
+import { charsToText } from "../core/bytes.ts";
 import { parseSav, SavFormatError } from "./sav.ts";
 import type { SavDocument, SavEntry, SavRecord } from "./sav.ts";
 
@@ -174,14 +175,6 @@ function jsonValue(e: SavEntry): unknown {
 
 function longText(v: SavEntry["value"]): string {
   if (typeof v === "string") return v.split("\0")[0];
-  if (v && typeof v === "object" && "length" in v) {
-    const bytes: number[] = [];
-    for (let i = 0; i < v.length; i++) {
-      const c = Number((v as ArrayLike<number>)[i]) & 0xff;
-      if (c === 0) break;
-      bytes.push(c);
-    }
-    return new TextDecoder().decode(new Uint8Array(bytes));
-  }
+  if (v && typeof v === "object" && "length" in v) return charsToText(v as ArrayLike<number>);
   return v === undefined ? "" : String(v);
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { textToChars } from "../core/bytes.ts";
 import { CaContext } from "../ca/client/mod.ts";
 import type { CaChannel, CaContextOptions } from "../ca/client/mod.ts";
 import { assignPut, PvaClient } from "../pva/client/mod.ts";
@@ -294,9 +295,7 @@ function longStringPut(text: string): (cur: PvValue) => void {
     const code = node?.type.code ?? 0;
     const elem = code & 0x08 && code < 0x80 ? code & ~0x08 : -1;
     if (node && (elem === TypeCode.UBYTE || elem === TypeCode.BYTE)) {
-      const b = new TextEncoder().encode(text);
-      const chars = new Uint8Array(b.length + 1);
-      chars.set(b);
+      const chars = textToChars(text);
       node.assign(elem === TypeCode.BYTE ? new Int8Array(chars.buffer) : chars);
     } else assignPut(cur, text);
   };

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { charsToText, cutUtf8 } from "../core/bytes.ts";
 import { EpicsSyntaxError } from "../core/errors.ts";
 import { escapeValue, formatG, unescapeValue } from "./text.ts";
 
@@ -216,29 +217,16 @@ function arrayText(v: readonly (number | bigint | string)[], kind: SavKind | und
   return out + "}";
 }
 
-function truncateBytes(s: string, max: number): string {
-  if (s.length <= max / 3) return s;
-  const b = new TextEncoder().encode(s);
-  if (b.length <= max) return s;
-  return new TextDecoder().decode(b.subarray(0, max)).replace(/\uFFFD$/, "");
-}
-
 function longStringText(v: SavValue | undefined): string {
   let s: string;
   if (typeof v === "string") s = v;
   else if (isArrayValue(v)) {
     // A char array (what CA returns for NAME$): bytes up to the first NUL.
-    const bytes: number[] = [];
-    for (let i = 0; i < v.length; i++) {
-      const c = Number(v[i]) & 0xff;
-      if (c === 0) break;
-      bytes.push(c);
-    }
-    s = new TextDecoder().decode(new Uint8Array(bytes));
+    s = charsToText(v as ArrayLike<number>);
   } else s = v === undefined ? "" : String(v);
   const nul = s.indexOf("\0");
   if (nul >= 0) s = s.slice(0, nul);
-  return escapeValue(truncateBytes(s, LONG_STRING_MAX));
+  return escapeValue(cutUtf8(s, LONG_STRING_MAX));
 }
 
 /**

@@ -364,6 +364,85 @@ export function cString(b: Uint8Array): string {
 }
 
 /**
+ * Reads a C char array (a CA "long string", an IOC's `FIELD$`) as text: the bytes up to the
+ * first NUL, as UTF-8. Elements of a wider array count by their low byte.
+ * @param chars the char array
+ * @param count how many elements of it hold the value (a waveform's NORD), all by default
+ * @returns the text
+ * @example
+ * ```ts
+ * import { charsToText } from "./mod.ts";
+ * if (charsToText([104, 105, 0, 33]) !== "hi") throw new Error();
+ * ```
+ */
+export function charsToText(
+  chars: ArrayLike<number | bigint>,
+  count: number = chars.length,
+): string {
+  const len = Math.min(count, chars.length);
+  if (chars instanceof Uint8Array) {
+    return cString(len < chars.length ? chars.subarray(0, len) : chars);
+  }
+  const bytes = new Uint8Array(len);
+  let n = 0;
+  for (; n < len; n++) {
+    const c = Number(chars[n]) & 0xff;
+    if (c === 0) break;
+    bytes[n] = c;
+  }
+  return utf8Decode(bytes.subarray(0, n));
+}
+
+/**
+ * Turns text into a C char array: its UTF-8 bytes and a NUL, at most `max` elements. A text
+ * that does not fit is cut on a character boundary, so the bytes kept always decode to
+ * whole characters; the NUL is kept when cutting (`max` 0 gives no elements at all).
+ * @param text the text
+ * @param max the most elements the array may have (the channel's element count)
+ * @returns the bytes
+ * @example
+ * ```ts
+ * import { textToChars } from "./mod.ts";
+ * const b = textToChars("hello", 4);
+ * if (b.length !== 4 || b[3] !== 0 || b[2] !== 108) throw new Error();
+ * if (textToChars("\u00b5m", 2).length !== 1) throw new Error(); // µ is two bytes
+ * ```
+ */
+export function textToChars(text: string, max = Infinity): Uint8Array {
+  let b = encoder.encode(text);
+  if (max < 1) return new Uint8Array(0);
+  if (b.length > max - 1) {
+    let end = max - 1;
+    // A byte 10xxxxxx continues a character: step back to where one starts.
+    while (end > 0 && (b[end] & 0xc0) === 0x80) end--;
+    b = b.subarray(0, end);
+  }
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/**
+ * The text cut so that its UTF-8 form has at most `maxBytes` bytes, on a character boundary
+ * (what fits a C string field of `maxBytes` characters and the NUL).
+ * @param text the text
+ * @param maxBytes the most UTF-8 bytes
+ * @returns the text, or its longest head that fits
+ * @example
+ * ```ts
+ * import { cutUtf8 } from "./mod.ts";
+ * if (cutUtf8("abcdef", 4) !== "abcd" || cutUtf8("a\u00b5b", 2) !== "a") throw new Error();
+ * ```
+ */
+export function cutUtf8(text: string, maxBytes: number): string {
+  // No UTF-16 unit takes more than three UTF-8 bytes (a surrogate pair takes four for two).
+  if (text.length * 3 <= maxBytes) return text;
+  const b = encoder.encode(text);
+  if (b.length <= maxBytes) return text;
+  return utf8Decode(textToChars(text, maxBytes + 1).subarray(0, -1));
+}
+
+/**
  * Parses a hex string ("00ff1a...") into bytes; whitespace is ignored.
  * @param hex the hex text
  * @returns the bytes

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   ByteReader,
   ByteWriter,
+  charsToText,
+  cutUtf8,
   epicsConfigFrom,
   epicsTimeFromMillis,
   epicsTimeToMillis,
@@ -10,6 +12,7 @@ import {
   RemoteProtocolError,
   severityName,
   statusName,
+  textToChars,
   toHex,
 } from "./mod.ts";
 import { broadcastAddresses, broadcastOf, ipv4ToU32, u32ToIpv4 } from "./net.ts";
@@ -108,5 +111,41 @@ Deno.test({
     assert.equal(u32ToIpv4(0xc0a80101), "192.168.1.1");
     assert.equal(broadcastOf("10.1.2.3", "255.255.0.0"), "10.1.255.255");
     assert.deepEqual(broadcastAddresses(), [], "no sys permission: no interfaces");
+  },
+});
+
+Deno.test({
+  name: "char arrays <-> text: up to the NUL, cut on a character boundary",
+  permissions: "none",
+  fn() {
+    const enc = new TextEncoder();
+    assert.equal(charsToText(enc.encode("hello chars\0\0junk")), "hello chars");
+    assert.equal(charsToText(enc.encode("no nul")), "no nul");
+    // Any array of numbers, by its low byte: a waveform of LONGs or of INT64s.
+    assert.equal(charsToText([0x168, 0x69, 0, 0x21]), "hi");
+    assert.equal(charsToText(new BigInt64Array([104n, 105n])), "hi");
+    assert.equal(charsToText(new Uint16Array(enc.encode("\u00b5m"))), "\u00b5m");
+    // caput -S: "long string value" becomes its 17 bytes plus a NUL (count 18).
+    const c = textToChars("long string value");
+    assert.equal(c.length, 18);
+    assert.equal(c[17], 0);
+    assert.equal(charsToText(c), "long string value");
+    assert.deepEqual(Array.from(textToChars("abcdef", 4)), [97, 98, 99, 0]);
+    assert.deepEqual(Array.from(textToChars("ab", 40)), [97, 98, 0]);
+    // "aµ" is 61 c2 b5: three elements hold "a" and the NUL, never half of the mu.
+    assert.deepEqual(Array.from(textToChars("a\u00b5", 3)), [97, 0]);
+    assert.deepEqual(Array.from(textToChars("a\u00b5", 4)), [97, 0xc2, 0xb5, 0]);
+    // A character of four bytes (an emoji) is dropped whole.
+    assert.deepEqual(Array.from(textToChars("\u{1F600}", 4)), [0]);
+    assert.deepEqual(Array.from(textToChars("x", 1)), [0]);
+    assert.equal(textToChars("x", 0).length, 0);
+    // A waveform's NORD: only the elements that hold the value count.
+    assert.equal(charsToText([104, 105, 106], 2), "hi");
+    assert.equal(charsToText(enc.encode("hij"), 2), "hi");
+    // What fits a DBF_STRING (39 bytes): never a U+FFFD where a character was cut.
+    assert.equal(cutUtf8("x".repeat(38) + "\u00b5", 39), "x".repeat(38));
+    assert.equal(cutUtf8("x".repeat(37) + "\u00b5", 39), "x".repeat(37) + "\u00b5");
+    assert.equal(cutUtf8("\u{1F600}\u{1F600}", 7), "\u{1F600}");
+    assert.equal(cutUtf8("short", 39), "short");
   },
 });

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { charsToText, textToChars } from "../core/bytes.ts";
 import type { PutContext, PvListener, PvProvider, PvSnapshot, ServedPv } from "../pv/types.ts";
 
 /** Elements of a `NAME$` char array over CA (text longer than this is cut, NUL included). */
@@ -18,39 +19,14 @@ function isPlainString(pv: ServedPv | undefined): pv is ServedPv {
     !pv.type.link;
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
 /** The text of a value written to a long string: a string, or bytes up to the first NUL. */
 function textOf(value: unknown): string {
   if (typeof value === "string") return value;
   if (Array.isArray(value) && typeof value[0] === "string") return value[0];
   if (ArrayBuffer.isView(value) || Array.isArray(value)) {
-    const a = value as ArrayLike<number>;
-    const bytes = new Uint8Array(a.length);
-    let n = 0;
-    for (; n < a.length; n++) {
-      const c = Number(a[n]) & 0xff;
-      if (c === 0) break;
-      bytes[n] = c;
-    }
-    return dec.decode(bytes.subarray(0, n));
+    return charsToText(value as ArrayLike<number>);
   }
   return String(value ?? "");
-}
-
-/** The char array of a text: its UTF-8 bytes and a NUL, at most `max` elements. */
-function bytesOf(text: string, max: number): Uint8Array {
-  let b = enc.encode(text);
-  if (b.length > max - 1) {
-    // Cut on a character boundary: drop continuation bytes at the cut.
-    let end = max - 1;
-    while (end > 0 && (b[end] & 0xc0) === 0x80) end--;
-    b = b.subarray(0, end);
-  }
-  const out = new Uint8Array(b.length + 1);
-  out.set(b);
-  return out;
 }
 
 /**
@@ -99,7 +75,7 @@ class LongStringView extends DollarName {
     if (s === this.#lastIn && this.#lastOut) return this.#lastOut;
     const out: PvSnapshot = {
       ...s,
-      value: bytesOf(String(s.value), LONG_STRING_CA_LENGTH),
+      value: textToChars(String(s.value), LONG_STRING_CA_LENGTH),
     };
     this.#lastIn = s;
     this.#lastOut = out;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { charsToText } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
@@ -1654,7 +1655,7 @@ export class IocDatabase implements RecordIo {
       if (typeof value === "string") text = value;
       else if (typeof value === "number") text = String(value);
       else if (Array.isArray(value)) text = value[0] ?? "";
-      else text = bytesToString(value as ArrayLike<number>, count ?? value.length);
+      else text = charsToText(value as ArrayLike<number>, count ?? value.length);
       const bytes = new TextEncoder().encode(text);
       if (bytes.length > size - 1) {
         throw new PutRefusedError(`String is longer than ${size - 1} bytes`, "limits");
@@ -1823,15 +1824,6 @@ function enumString(rec: IocRecord, field: string, index: number): string {
   }
   const spec = rec.type.byName.get(field);
   return spec?.choices?.[index] ?? String(index);
-}
-
-function bytesToString(b: ArrayLike<number>, count: number): string {
-  const n = Math.min(count, b.length);
-  let end = 0;
-  while (end < n && b[end] !== 0) end++;
-  return new TextDecoder().decode(
-    Uint8Array.from(Array.prototype.slice.call(b, 0, end) as number[]),
-  );
 }
 
 /** Leading number of a string as C's strtod reads it (base's string to double conversion). */

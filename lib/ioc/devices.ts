@@ -5,6 +5,7 @@
  * @module
  */
 
+import { cutUtf8 } from "../core/bytes.ts";
 import { AlarmStatus } from "../core/alarm.ts";
 import { copyInto } from "./records.ts";
 import type { DeviceSupport, IocRecord, RecordIo } from "./types.ts";
@@ -135,8 +136,7 @@ export function environDevice(getenv: (name: string) => string | undefined): Dev
         return "noConvert";
       }
       const max = rec.type.name === "lsi" ? (f.SIZV as number) - 1 : 39;
-      const bytes = new TextEncoder().encode(v);
-      f.VAL = bytes.length > max ? new TextDecoder().decode(bytes.slice(0, max)) : v;
+      f.VAL = cutUtf8(v, max);
       f.UDF = 0;
       return "noConvert";
     },

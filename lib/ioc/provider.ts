@@ -7,6 +7,7 @@
  * @module
  */
 
+import { charsToText, cutUtf8, textToChars } from "../core/bytes.ts";
 import { PutRefusedError } from "../core/errors.ts";
 import type {
   PutContext,
@@ -87,21 +88,6 @@ function withoutStates(m: ValueMeta): ValueMeta {
   return m.choices === undefined && m.alarm === undefined
     ? m
     : { units: m.units, precision: m.precision, display: m.display, control: m.control };
-}
-
-function toBytes(text: string, max: number): Uint8Array {
-  const b = new TextEncoder().encode(text);
-  const out = new Uint8Array(Math.min(b.length + 1, max));
-  out.set(b.subarray(0, out.length - 1));
-  return out;
-}
-
-function fromBytes(v: ArrayLike<number>): string {
-  let end = 0;
-  while (end < v.length && v[end] !== 0) end++;
-  return new TextDecoder().decode(
-    Uint8Array.from(Array.prototype.slice.call(v, 0, end) as number[]),
-  );
 }
 
 /** recGblGetPrec for a double field other than VAL: a PREC outside 0..15 shows as 15. */
@@ -383,7 +369,7 @@ export class FieldChannel implements ServedPv {
     const rec = this.record;
     const v = this.field.isLink ? this.#db.linkText(rec, this.field.name) : rec.f[this.field.name];
     if (this.#long) {
-      return toBytes(typeof v === "string" ? v : String(v), this.type.maxLength);
+      return textToChars(typeof v === "string" ? v : String(v), this.type.maxLength);
     }
     if (this.type.kind === "array") {
       const shape = rec.support.arrayShape?.(rec);
@@ -393,8 +379,7 @@ export class FieldChannel implements ServedPv {
     }
     if (typeof v === "string" && this.type.scalar === "string") {
       // CA strings hold 39 characters and the NUL.
-      const b = new TextEncoder().encode(v);
-      return b.length > 39 ? new TextDecoder().decode(b.subarray(0, 39)).replace(/\uFFFD$/, "") : v;
+      return cutUtf8(v, 39);
     }
     return v as PvValue;
   }
@@ -508,7 +493,7 @@ export class FieldChannel implements ServedPv {
   put(value: unknown, ctx: PutContext): Promise<void> {
     let v = value as FieldValue | boolean;
     if (this.#long && typeof value === "object" && value !== null && !Array.isArray(value)) {
-      v = fromBytes(value as ArrayLike<number>);
+      v = charsToText(value as ArrayLike<number>);
     } else if (this.#long && Array.isArray(value)) {
       v = String(value[0] ?? "");
     }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { charsToText, textToChars } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
 import { formatPrintf } from "./printf.ts";
@@ -1000,10 +1001,9 @@ const lsi: RecordSupport = {
   longString: longStringSize,
   process: inputProcess((rec) => {
     const f = rec.f;
-    const bytes = new TextEncoder().encode(String(f.VAL));
-    const max = num(f, "SIZV") - 1;
-    if (bytes.length > max) f.VAL = new TextDecoder().decode(bytes.slice(0, max));
-    f.LEN = Math.min(bytes.length, max) + 1;
+    const chars = textToChars(String(f.VAL), num(f, "SIZV"));
+    f.VAL = charsToText(chars);
+    f.LEN = chars.length;
     KEEP_LONG_STRING(rec);
   }),
 };

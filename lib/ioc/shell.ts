@@ -5,6 +5,7 @@
  * @module
  */
 
+import { textToChars } from "../core/bytes.ts";
 import { macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
@@ -634,7 +635,7 @@ export class IocShell {
         v = [value];
       }
     } else if (shape && (shape.scalar === "int8" || shape.scalar === "uint8")) {
-      v = [...new TextEncoder().encode(value), 0];
+      v = [...textToChars(value)];
     }
     let err = "";
     try {

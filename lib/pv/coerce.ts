@@ -4,6 +4,7 @@
  * @module
  */
 
+import { textToChars } from "../core/bytes.ts";
 import { PutRefusedError } from "../core/errors.ts";
 import type {
   NumericArray,
@@ -296,10 +297,7 @@ export function coerceValue(
   }
   let src: ArrayLike<unknown>;
   if (typeof v === "string" && (type.scalar === "int8" || type.scalar === "uint8")) {
-    const bytes = new TextEncoder().encode(v);
-    const withNul = new Uint8Array(Math.min(bytes.length + 1, type.maxLength));
-    withNul.set(bytes.subarray(0, withNul.length - 1));
-    src = withNul;
+    src = textToChars(v, type.maxLength);
   } else {
     src = elements(v);
   }

@@ -8,7 +8,7 @@ import { LocalProtocolError } from "../../core/errors.ts";
 import type { DbrValueType } from "../proto/constants.ts";
 import { dbrInfo, newDbrValues } from "../proto/dbr.ts";
 import type { DbrValues } from "../proto/dbr_types.ts";
-import { stringToChars } from "../proto/convert.ts";
+import { textToChars } from "../../core/bytes.ts";
 
 /** Anything `put` accepts. */
 export type PutValue = DbrValues | number | string | boolean | ArrayLike<number | string | boolean>;
@@ -91,7 +91,7 @@ export function preparePut(
     if (
       typeof value === "string" && dbrType === undefined && nativeType === 4 && nativeCount > 1
     ) {
-      const chars = stringToChars(value, nativeCount);
+      const chars = textToChars(value, nativeCount);
       return { dbrType: 4, count: chars.length, value: chars };
     }
     items = [value];

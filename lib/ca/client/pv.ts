@@ -7,7 +7,8 @@
 
 import { epicsTimeToMillis } from "../../core/time.ts";
 import { Dbe, DBF_NAMES, type DbrValueType } from "../proto/constants.ts";
-import { charsToString, formatFixed, formatShortest } from "../proto/convert.ts";
+import { charsToText } from "../../core/bytes.ts";
+import { formatFixed, formatShortest } from "../proto/convert.ts";
 import { dbrPlainType } from "../proto/dbr.ts";
 import type { DbrData, DbrMeta, DbrValues } from "../proto/dbr_types.ts";
 import type { CaChannel, ChannelData, Subscription } from "./channel.ts";
@@ -110,7 +111,7 @@ export function valueToString(
   meta: DbrMeta | undefined,
   charString: boolean,
 ): string {
-  if (valueType === 4 && charString) return charsToString(value as Uint8Array);
+  if (valueType === 4 && charString) return charsToText(value as Uint8Array);
   const one = (i: number): string => {
     const v = value[i];
     if (typeof v === "string") return v;

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { CaStatusError } from "../../core/errors.ts";
 import { Eca } from "./constants.ts";
-import {
-  charsToString,
-  convertValues,
-  formatFixed,
-  formatShortest,
-  stringToChars,
-} from "./convert.ts";
+import { convertValues, formatFixed, formatShortest } from "./convert.ts";
 
 const none = { permissions: "none" } as const;
 const arr = (v: ArrayLike<number> | string[]) => Array.from(v as ArrayLike<unknown>);
@@ -157,21 +151,5 @@ Deno.test({
     assert.throws(() => convertValues(["70000"], 0, 1), CaStatusError);
     assert.deepEqual(arr(convertValues(["1.5x"], 0, 2)), [1.5]);
     assert.ok(Number.isNaN((convertValues(["nan"], 0, 6) as Float64Array)[0]));
-  },
-});
-
-Deno.test({
-  name: "convert: char arrays <-> text",
-  ...none,
-  fn() {
-    assert.equal(charsToString(new TextEncoder().encode("hello chars\0\0junk")), "hello chars");
-    assert.equal(charsToString(new TextEncoder().encode("no nul")), "no nul");
-    // caput_chars: "long string value" becomes its 17 bytes plus a NUL (count 18).
-    const c = stringToChars("long string value");
-    assert.equal(c.length, 18);
-    assert.equal(c[17], 0);
-    assert.equal(charsToString(c), "long string value");
-    const cut = stringToChars("abcdef", 4);
-    assert.deepEqual(Array.from(cut), [97, 98, 99, 0]);
   },
 });

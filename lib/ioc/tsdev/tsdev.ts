@@ -15,6 +15,7 @@
  * @module
  */
 
+import { charsToText, textToChars } from "../../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../../core/alarm.ts";
 import { copyInto, MBB_PREFIX } from "../records.ts";
 import type { FieldValue } from "../record_type.ts";
@@ -497,10 +498,9 @@ export class TsdevContext {
         f.UDF = 0;
       } else if (kind === "longString") {
         const max = (f.SIZV as number) - 1;
-        const bytes = new TextEncoder().encode(x as string);
-        const s = bytes.length > max ? new TextDecoder().decode(bytes.slice(0, max)) : x as string;
-        f.VAL = s;
-        f.LEN = Math.min(bytes.length, max) + 1;
+        const chars = textToChars(x as string, max + 1);
+        f.VAL = charsToText(chars);
+        f.LEN = chars.length;
         f.UDF = 0;
       } else {
         f.VAL = x as number;
