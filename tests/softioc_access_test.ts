@@ -10,7 +10,7 @@ import { epicsConfigFrom } from "../lib/core/env.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
 import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 import { freePort, LOOPBACK_ENV } from "./_helpers/pvserve.ts";
-import { iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
+import { captureOutput, iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
 import { until } from "./_helpers/pyepics.ts";
 
 const RULES = `ASG(DEFAULT) { RULE(1, WRITE) }
@@ -47,12 +47,7 @@ Deno.test("softioc: asSetFilename rules loaded by iocInit, INPA changes and asIn
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const text = { out: "", err: "" };
-  const drain = async (s: ReadableStream<Uint8Array>, k: "out" | "err") => {
-    const dec = new TextDecoder();
-    for await (const c of s) text[k] += dec.decode(c, { stream: true });
-  };
-  const drained = Promise.all([drain(child.stdout, "out"), drain(child.stderr, "err")]);
+  const { text, drained } = captureOutput(child);
   const stdin = child.stdin.getWriter();
   const command = (line: string) => stdin.write(new TextEncoder().encode(line + "\n"));
   try {

@@ -12,7 +12,7 @@ import { startSimulator } from "../examples/tsdev/simulator.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
 import { startTestRepeater } from "./_helpers/ca_repeater.ts";
 import { freePort, LOOPBACK_ENV, REPO_ROOT } from "./_helpers/pvserve.ts";
-import { iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
+import { captureOutput, iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { PYEPICS_IGNORED, pyepicsTestName, runPyepics, until } from "./_helpers/pyepics.ts";
 
@@ -50,12 +50,7 @@ async function startTutorial(args = ["-S", "st.cmd"]) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const text = { out: "", err: "" };
-  const drain = async (s: ReadableStream<Uint8Array>, k: "out" | "err") => {
-    const dec = new TextDecoder();
-    for await (const c of s) text[k] += dec.decode(c, { stream: true });
-  };
-  const drained = Promise.all([drain(child.stdout, "out"), drain(child.stderr, "err")]);
+  const { text, drained } = captureOutput(child);
   let exited = false;
   child.status.then(() => exited = true);
   const close = async () => {

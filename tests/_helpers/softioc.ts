@@ -74,3 +74,20 @@ export async function shellRun(
   const out = await child.output();
   return new TextDecoder().decode(out.stdout);
 }
+
+/**
+ * Collects a child's stdout and stderr as text while it runs, so that neither pipe can
+ * fill and block it, and so that a test can wait on what it has printed so far.
+ * @param child a process spawned with both streams piped
+ * @returns the text so far (`out`, `err`) and a promise of both streams' end
+ */
+export function captureOutput(
+  child: Deno.ChildProcess,
+): { text: { out: string; err: string }; drained: Promise<unknown> } {
+  const text = { out: "", err: "" };
+  const drain = async (s: ReadableStream<Uint8Array>, k: "out" | "err") => {
+    const dec = new TextDecoder();
+    for await (const c of s) text[k] += dec.decode(c, { stream: true });
+  };
+  return { text, drained: Promise.all([drain(child.stdout, "out"), drain(child.stderr, "err")]) };
+}
