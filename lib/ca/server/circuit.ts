@@ -33,6 +33,7 @@ import {
   type PvSnapshot,
   type ServedPv,
 } from "../../pv/types.ts";
+import { handOverArray } from "../../pv/coerce.ts";
 import { type CaNative, caNative, ecaForPutError, putValue, readAs } from "./projection.ts";
 
 /** The byte pipe under a circuit. */
@@ -56,8 +57,9 @@ export interface CircuitOptions {
   /** The server's TCP port (for search replies on the circuit). */
   tcpPort: number;
   /**
-   * Most updates held per subscription while the client lags (newest replaces the last).
-   * Default: as many as fit in 256 KiB, between 1 and 64.
+   * Most updates held per scalar subscription while the client lags (newest replaces the
+   * last). Default: as many as fit in 256 KiB, between 2 and 64. An array subscription
+   * holds one update, the newest, whatever this says (RSRV's rule: see #eventAdd).
    */
   queueSize?: number;
   /** Output bytes pending before the circuit stops taking requests (default 4 MiB). */
@@ -104,6 +106,8 @@ interface Subscription {
   count: number;
   mask: number;
   maxQueue: number;
+  /** An array: while a write is in flight, a waiting update is replaced by the newer one. */
+  coalesce: boolean;
   queue: PvSnapshot[];
   unsubscribe: () => void;
 }
@@ -840,7 +844,16 @@ export class CaCircuit {
       payload = full;
     }
     const data = decodeDbr(m.dataType, m.dataCount, payload);
-    return putValue(data, m.dataType, ch.pv.snapshot(), ch.pv.type);
+    const value = putValue(data, m.dataType, ch.pv.snapshot(), ch.pv.type);
+    // A typed array that is not a view of the receive buffer was made for this put alone:
+    // the PV may keep it rather than copy it again.
+    if (
+      ArrayBuffer.isView(value) && value.buffer !== m.payload.buffer &&
+      value.buffer !== payload.buffer
+    ) {
+      handOverArray(value);
+    }
+    return value;
   }
 
   #writeReply(m: CaMessage, eca: number): void {
@@ -882,6 +895,10 @@ export class CaCircuit {
       dataType: m.dataType,
       count: m.dataCount,
       mask,
+      // Like RSRV (dbEvent.c): an array subscription has at most one update waiting, the
+      // newest (base queues a reference to the record's field, read when it is sent), so
+      // puts faster than the client reads coalesce; a scalar's updates queue one by one.
+      coalesce: native.count > 1,
       maxQueue: this.#opts.queueSize ??
         Math.max(
           2,
@@ -904,8 +921,10 @@ export class CaCircuit {
   #enqueue(sub: Subscription, snap: PvSnapshot): void {
     if (this.#closed) return;
     // A lagging client keeps the newest value: the last queued entry is replaced.
-    if (sub.queue.length >= sub.maxQueue) sub.queue[sub.queue.length - 1] = snap;
-    else sub.queue.push(snap);
+    const q = sub.queue;
+    if (q.length > 0 && (q.length >= sub.maxQueue || (sub.coalesce && this.#writing))) {
+      q[q.length - 1] = snap;
+    } else q.push(snap);
     this.#ready.add(sub);
     if (this.#eventsOn) this.#scheduleFlush();
   }
