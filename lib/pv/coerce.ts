@@ -67,6 +67,28 @@ export const NUMERIC_ARRAYS: Readonly<Partial<Record<ScalarType, NumericArrayCla
   float64: Float64Array,
 };
 
+/** Arrays whose producer gave them up (see {@link handOverArray}), not yet taken. */
+const HANDED = new WeakSet<object>();
+
+/**
+ * Marks a freshly made typed array as given up by its producer: the next
+ * {@link coerceValue} that would copy it into a new array of the same class keeps it
+ * instead. A server that decodes a put into a new array hands it over, so the array is
+ * copied once (from the wire) rather than twice. The producer must not touch it after.
+ * @param a an array no one else holds
+ * @returns `a`
+ * @example
+ * ```ts
+ * import { coerceValue, handOverArray } from "./coerce.ts";
+ * const a = handOverArray(new Float64Array([1, 2]));
+ * if (coerceValue(a, { kind: "array", scalar: "float64", maxLength: 4 }) !== a) throw new Error();
+ * ```
+ */
+export function handOverArray<T extends ArrayBufferView>(a: T): T {
+  HANDED.add(a);
+  return a;
+}
+
 /**
  * Allocates an empty typed array for a numeric element type.
  * @param t the element type (not string/boolean)
@@ -310,6 +332,13 @@ export function coerceValue(
   if (type.scalar === "string") return Array.from(src, (x) => coerceElement(x, "string") as string);
   if (type.scalar === "boolean") {
     return Array.from(src, (x) => coerceElement(x, "boolean") as boolean);
+  }
+  if (
+    alloc === newNumericArray && ArrayBuffer.isView(src) &&
+    src.constructor === NUMERIC_ARRAYS[type.scalar] && HANDED.delete(src)
+  ) {
+    // Given up by its producer (a decoded put): already the right class, keep it.
+    return src as unknown as NumericArray;
   }
   const out = alloc(type.scalar, src.length);
   if (

@@ -1,4 +1,5 @@
-import { coerceValue } from "./coerce.ts";
+import { strict as nodeAssert } from "node:assert";
+import { coerceValue, handOverArray } from "./coerce.ts";
 
 function assert(c: unknown, msg = "assertion failed"): asserts c {
   if (!c) throw new Error(msg);
@@ -44,5 +45,23 @@ Deno.test({
       const ok = coerceValue(new C([1, 2, 100, 3]), i8);
       assert(ok instanceof Int8Array && ok.join() === "1,2,100,3", C.name);
     }
+  },
+});
+
+Deno.test({
+  name: "coerceValue keeps a handed-over array of the right class and copies any other",
+  permissions: "none",
+  fn() {
+    const t = { kind: "array", scalar: "float64", maxLength: 8 } as const;
+    const plain = new Float64Array([1, 2]);
+    const kept = coerceValue(plain, t);
+    nodeAssert.notStrictEqual(kept, plain, "an array not handed over is copied");
+    const given = handOverArray(new Float64Array([3, 4]));
+    nodeAssert.strictEqual(coerceValue(given, t), given);
+    // Taken once: a second coercion of the same array copies it.
+    nodeAssert.notStrictEqual(coerceValue(given, t), given);
+    const wrongClass = handOverArray(new Float32Array([5]));
+    const out = coerceValue(wrongClass, t);
+    nodeAssert.ok(out instanceof Float64Array && out[0] === 5);
   },
 });

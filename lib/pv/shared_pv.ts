@@ -26,11 +26,25 @@ import {
   type ServedPv,
 } from "./types.ts";
 
+/** Wall-clock milliseconds minus the monotonic clock, as last measured. */
+let wallOffset = 0;
+/** Monotonic time of that measurement (-Infinity: never). */
+let wallSyncedAt = -Infinity;
+
 /** Milliseconds since 1970 with sub-millisecond resolution. */
 function preciseNow(): number {
-  // Wall-clock milliseconds (follows clock adjustments), with the sub-millisecond digits of
-  // the monotonic clock so timestamps show microseconds like an IOC's.
-  return Date.now() + (performance.now() % 1);
+  // The monotonic clock (microseconds, like an IOC's timestamps) placed on the wall clock,
+  // whose offset is measured again every 100 ms so clock adjustments are followed soon: one
+  // clock read per post, a good part of a scalar put's cost at catime's rates.
+  const p = performance.now();
+  if (p - wallSyncedAt >= 100) {
+    // Date.now() truncates to the millisecond, so a measured offset is up to 1 ms low:
+    // keep the largest of nearby measurements (no jitter), take a real adjustment as is.
+    const off = Date.now() - p;
+    wallOffset = Math.abs(off - wallOffset) < 1 ? Math.max(off, wallOffset) : off;
+    wallSyncedAt = p;
+  }
+  return p + wallOffset;
 }
 
 /** Alarm limits with the severities they raise (like an ai record's HIHI/HHSV...). */

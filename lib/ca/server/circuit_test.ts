@@ -808,3 +808,82 @@ Deno.test({
     assert.equal(h.closed, false);
   },
 });
+
+Deno.test({
+  name:
+    "circuit: an array subscription keeps only its newest unsent update (RSRV's rule), in order, the last value last",
+  permissions: "none",
+  async fn() {
+    const wave = new SharedPV("w", { type: "float64", length: 4 });
+    const h = harness([wave], { slow: true });
+    h.send((w) => hello(w, "w"));
+    await h.settle();
+    // The first write is still in flight: everything below waits behind it.
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    const b = new ByteWriter();
+    b.zeros(12).u16(Dbe.VALUE).u16(0);
+    h.send((w) =>
+      encodeMessage(w, {
+        command: CaCommand.EVENT_ADD,
+        dataType: Dbr.DOUBLE,
+        dataCount: 4,
+        param1: sid,
+        param2: 9,
+      }, b.toBytes())
+    );
+    const firsts = () =>
+      h.received.filter((m) => m.command === CaCommand.EVENT_ADD && m.param2 === 9)
+        .map((m) => (decodeDbr(Dbr.DOUBLE, 4, m.payload).value as Float64Array)[0]);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 1; i <= 100; i++) wave.post(new Float64Array([round * 100 + i, 0, 0, i]));
+      await h.settle();
+      h.release();
+      await h.settle();
+    }
+    h.release();
+    await h.settle();
+    const got = firsts();
+    // One update per write at most: each waiting update was replaced by the next post.
+    assert.deepEqual(got, [100, 200, 300]);
+    const last = h.received.filter((m) => m.command === CaCommand.EVENT_ADD).at(-1)!;
+    assert.deepEqual(Array.from(decodeDbr(Dbr.DOUBLE, 4, last.payload).value as Float64Array), [
+      300,
+      0,
+      0,
+      100,
+    ]);
+  },
+});
+
+Deno.test({
+  name: "circuit: scalar updates still queue one by one behind a busy write",
+  permissions: "none",
+  async fn() {
+    const pv = new SharedPV("x", { type: "int32", value: 0 });
+    const h = harness([pv], { slow: true });
+    h.send((w) => hello(w, "x"));
+    await h.settle();
+    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+    const b = new ByteWriter();
+    b.zeros(12).u16(Dbe.VALUE).u16(0);
+    h.send((w) =>
+      encodeMessage(w, {
+        command: CaCommand.EVENT_ADD,
+        dataType: Dbr.LONG,
+        dataCount: 1,
+        param1: sid,
+        param2: 5,
+      }, b.toBytes())
+    );
+    for (let i = 1; i <= 10; i++) pv.post(i);
+    await h.settle();
+    h.release();
+    await h.settle();
+    h.release();
+    await h.settle();
+    const vals = h.received.filter((m) => m.command === CaCommand.EVENT_ADD)
+      .map((m) => decodeDbr(Dbr.LONG, 1, m.payload).value[0]);
+    // A scalar's updates are each delivered, in order (the queue holds up to 64 here).
+    assert.deepEqual(vals, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  },
+});

@@ -24,7 +24,10 @@ export interface CaServerOptions {
   port?: number;
   /** Where log lines go (default: nowhere). */
   logger?: Logger;
-  /** Updates held per subscription for a lagging client (default 4). */
+  /**
+   * Updates held per scalar subscription for a lagging client (default: as many as fit in
+   * 256 KiB, 2 to 64); an array subscription holds only its newest update, as RSRV does.
+   */
   queueSize?: number;
 }
 
