@@ -13,6 +13,7 @@
  * @module
  */
 
+import { escapeBytes, escapeText } from "../lib/core/escapes.ts";
 import { DBF_NAMES, MAX_ENUM_STATES } from "../lib/ca/proto/constants.ts";
 import { dbrInfo, dbrName, isValidDbrType } from "../lib/ca/proto/dbr.ts";
 import type { DbrFamily, DbrTypeInfo } from "../lib/ca/proto/dbr.ts";
@@ -353,159 +354,6 @@ function formatDouble(spec: ConvSpec, x: number): string {
 }
 
 // ---------------------------------------------------------------------------------
-// String escaping
-// ---------------------------------------------------------------------------------
-
-const ESCAPES: Record<number, string> = {
-  0x07: "\\a",
-  0x08: "\\b",
-  0x0c: "\\f",
-  0x0a: "\\n",
-  0x0d: "\\r",
-  0x09: "\\t",
-  0x0b: "\\v",
-  0x5c: "\\\\",
-  0x27: "\\'",
-  0x22: '\\"',
-  0x00: "\\0",
-};
-
-const utf8 = new TextEncoder();
-
-/**
- * Escapes a string as catools print DBR_STRING values and `-S` char arrays (EPICS
- * `epicsStrnEscapedFromRaw`): the C escapes `\a \b \f \n \r \t \v \\ \' \" \0`, any
- * other byte outside 0x20..0x7e as `\xhh` (lower case). Characters above U+007F are
- * escaped byte by byte in their UTF-8 form, since the C tool sees raw bytes.
- * @param s the raw text
- * @returns the escaped text
- * @example
- * ```ts
- * import { escapeString } from "./_ca_format.ts";
- * if (escapeString('a\tb"\x01') !== 'a\\tb\\"\\x01') throw new Error();
- * ```
- */
-export function escapeString(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const esc = ESCAPES[c];
-    if (esc !== undefined) out += esc;
-    else if (c >= 0x20 && c < 0x7f) out += s[i];
-    else if (c < 0x80) out += "\\x" + c.toString(16).padStart(2, "0");
-    else {
-      const cp = s.codePointAt(i)!;
-      if (cp > 0xffff) i++;
-      for (const b of utf8.encode(String.fromCodePoint(cp))) {
-        out += "\\x" + b.toString(16).padStart(2, "0");
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Escapes raw bytes (a char array) like {@link escapeString}, up to the first NUL.
- * @param bytes the raw bytes
- * @returns the escaped text
- */
-export function escapeBytes(bytes: Uint8Array): string {
-  let out = "";
-  for (const c of bytes) {
-    if (c === 0) break;
-    const esc = ESCAPES[c];
-    if (esc !== undefined) out += esc;
-    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
-    else out += "\\x" + c.toString(16).padStart(2, "0");
-  }
-  return out;
-}
-
-const UNESCAPES: Record<string, number> = {
-  a: 0x07,
-  b: 0x08,
-  f: 0x0c,
-  n: 0x0a,
-  r: 0x0d,
-  t: 0x09,
-  v: 0x0b,
-  "\\": 0x5c,
-  "'": 0x27,
-  '"': 0x22,
-  "?": 0x3f,
-};
-
-/**
- * Undoes catools escaping into raw bytes (EPICS `epicsStrnRawFromEscaped`, used by
- * caput for its value arguments): the C escapes, `\ooo` octal (up to 3 digits), `\xhh`
- * hex (up to 2 digits); an unknown escape yields the character itself; a lone final
- * backslash is dropped. Unescaped characters are written as UTF-8.
- * @param s the escaped text
- * @returns the raw bytes
- * @example
- * ```ts
- * import { unescapeBytes } from "./_ca_format.ts";
- * const b = unescapeBytes("x\\ty\\x01\\101");
- * if (b.join(",") !== "120,9,121,1,65") throw new Error();
- * ```
- */
-export function unescapeBytes(s: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i];
-    if (ch !== "\\") {
-      const cp = s.codePointAt(i)!;
-      if (cp < 0x80) out.push(cp);
-      else {
-        if (cp > 0xffff) i++;
-        out.push(...utf8.encode(String.fromCodePoint(cp)));
-      }
-      continue;
-    }
-    i++;
-    if (i >= s.length) break;
-    const e = s[i];
-    if (e in UNESCAPES) out.push(UNESCAPES[e]);
-    else if (e >= "0" && e <= "7") {
-      let v = 0;
-      let n = 0;
-      while (n < 3 && i < s.length && s[i] >= "0" && s[i] <= "7") {
-        v = v * 8 + (s.charCodeAt(i) - 48);
-        i++;
-        n++;
-      }
-      i--;
-      out.push(v & 0xff);
-    } else if (e === "x") {
-      let v = 0;
-      let n = 0;
-      while (n < 2 && i + 1 < s.length && /[0-9a-fA-F]/.test(s[i + 1])) {
-        v = v * 16 + parseInt(s[i + 1], 16);
-        i++;
-        n++;
-      }
-      out.push(v);
-    } else {
-      const cp = s.codePointAt(i)!;
-      if (cp > 0xffff) i++;
-      out.push(...utf8.encode(String.fromCodePoint(cp)));
-    }
-  }
-  return new Uint8Array(out);
-}
-
-/**
- * Undoes catools escaping into a string: the bytes of {@link unescapeBytes} decoded as
- * UTF-8 (invalid sequences, e.g. from `\xff`, become U+FFFD). Use {@link unescapeBytes}
- * when exact bytes matter (char arrays).
- * @param s the escaped text
- * @returns the unescaped text
- */
-export function unescapeString(s: string): string {
-  return new TextDecoder().decode(unescapeBytes(s));
-}
-
-// ---------------------------------------------------------------------------------
 // Options and their parsing
 // ---------------------------------------------------------------------------------
 
@@ -827,7 +675,7 @@ export function formatElement(data: DbrData, i: number, ctx: CaFormatContext): s
 
 function elementText(data: DbrData, i: number, info: DbrTypeInfo, o: CaFormatOptions): string {
   const v = data.value[i];
-  if (typeof v === "string") return escapeString(v);
+  if (typeof v === "string") return escapeText(v, "escaped");
   const n = v as number;
   switch (info.valueType) {
     case 1:
@@ -865,7 +713,7 @@ export function formatValues(data: DbrData, ctx: CaFormatContext, withCount = tr
   const info = dbrInfo(ctx.dbrType);
   const n = data.value.length;
   if (o.charArrayAsString && info.valueType === 4) {
-    return escapeBytes(data.value as Uint8Array);
+    return escapeBytes(data.value as Uint8Array, "ends");
   }
   const counted = withCount && (o.requestCount > 0 || n > 1);
   if (n === 1 && !counted) return elementText(data, 0, info, o);

@@ -6,8 +6,6 @@ import {
   type CaFormatOptions,
   caFormatOptions,
   cagetRequestType,
-  escapeBytes,
-  escapeString,
   formatCagetDetail,
   formatCagetError,
   formatCagetLine,
@@ -23,8 +21,6 @@ import {
   parsePrecision,
   parseRadix,
   sprintf,
-  unescapeBytes,
-  unescapeString,
 } from "./_ca_format.ts";
 import { dbrPayloadSize, decodeDbr } from "../lib/ca/proto/dbr.ts";
 import type { DbrData } from "../lib/ca/proto/dbr_types.ts";
@@ -146,22 +142,6 @@ Deno.test(
 // ---------------------------------------------------------------------------------
 // Escaping, options, timestamps
 // ---------------------------------------------------------------------------------
-
-Deno.test("escapeString / unescape", { permissions: "none" }, () => {
-  assertStrictEquals(escapeString('a\tb"c\\d'), 'a\\tb\\"c\\\\d');
-  assertStrictEquals(escapeString("x\ty\x01z"), "x\\ty\\x01z");
-  assertStrictEquals(escapeString("\x07\b\f\n\r\v'\0\x7f"), "\\a\\b\\f\\n\\r\\v\\'\\0\\x7f");
-  assertStrictEquals(escapeString("é"), "\\xc3\\xa9");
-  assertStrictEquals(escapeString("hello world"), "hello world");
-  assertStrictEquals(escapeBytes(new Uint8Array([104, 105, 10, 0, 65])), "hi\\n");
-  assertEquals([...unescapeBytes("x\\ty\\x01z")], [120, 9, 121, 1, 122]);
-  assertEquals([...unescapeBytes("\\101\\0\\7\\x4g\\q\\")], [65, 0, 7, 4, 103, 113]);
-  assertEquals([...unescapeBytes("é")], [0xc3, 0xa9]);
-  assertStrictEquals(unescapeString("a\\nb\\\\"), "a\nb\\");
-  for (const s of ["plain", "tab\there", 'q"uote', "back\\slash", "\x01\x02\x1f"]) {
-    assertStrictEquals(unescapeString(escapeString(s)), s);
-  }
-});
 
 Deno.test("option parsing warnings match the real tools", { permissions: "none" }, () => {
   assertEquals(parsePrecision("4", "e"), { value: "%-.4e" });

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { unescapeBytes, unescapeText } from "../lib/core/escapes.ts";
 import type { ChannelData } from "../lib/ca/client/channel.ts";
 import { CaStatusError, TimeoutError } from "../lib/core/errors.ts";
 import { Eca } from "../lib/ca/proto/constants.ts";
@@ -21,8 +22,6 @@ import {
   cagetRequestType,
   formatCagetError,
   formatCaputLine,
-  unescapeBytes,
-  unescapeString,
 } from "./_ca_format.ts";
 import {
   caMessage,
@@ -82,7 +81,7 @@ const CMD = { tool: TOOL, usage: USAGE, shared: "wpF#" };
 
 /** Text to the 40-byte DBR_STRING: unescaped and cut to 39 bytes. */
 function toDbrString(s: string): string {
-  let t = unescapeString(s);
+  let t = unescapeText(s);
   const enc = new TextEncoder();
   while (enc.encode(t).length > MAX_STRING) t = t.slice(0, -1);
   return t;

@@ -293,3 +293,28 @@ Deno.test("camonitor reports a lost circuit on stderr as libca does", async () =
     await server.close();
   }
 });
+
+// E1. base 7.0.8.1: `caput -S w 'a\101b\x41\0c\qz'` into a CHAR waveform of 40 writes
+// 97 49 48 49 98 65 0 99 113 122 (caget -# 40 w); `caput s 'a\101b\x41\0c'` into a
+// stringout reads back "a101bA". epicsStrnRawFromEscaped has no octal escapes in base 7.
+Deno.test("caput unescapes values as base 7's caput does (no octal)", async () => {
+  const w = new SharedPV("t:chars", { type: "uint8", length: 40, value: new Uint8Array(0) });
+  await using server = await startServer(new PvMap([...pvs(), w]));
+  const r = await run(server, caput, ["-S", "t:chars", "a\\101b\\x41\\0c\\qz"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual([...(w.snapshot().value as Uint8Array)], [
+    97,
+    49,
+    48,
+    49,
+    98,
+    65,
+    0,
+    99,
+    113,
+    122,
+    0,
+  ]);
+  const s = await run(server, caput, ["t:str", "a\\101b\\x41\\0c"]);
+  assert.equal(s.stdout, `Old : ${pad("t:str")} hello\nNew : ${pad("t:str")} a101bA\n`);
+});

@@ -7,8 +7,7 @@
  * @module
  */
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
+import { escapeText, unescapeText } from "../core/escapes.ts";
 
 /**
  * C's `%.<precision>g` of a double, as glibc prints it (`nan`, `inf`, `-inf`, `-0`).
@@ -101,30 +100,6 @@ function stripZeros(s: string): string {
   return s.slice(0, end);
 }
 
-const ESC: Record<number, string> = {
-  0x07: "\\a",
-  0x08: "\\b",
-  0x0c: "\\f",
-  0x0a: "\\n",
-  0x0d: "\\r",
-  0x09: "\\t",
-  0x0b: "\\v",
-  0x5c: "\\\\",
-  0x27: "\\'",
-  0x22: '\\"',
-};
-
-const HEX = "0123456789abcdef";
-
-/** True when the text needs no escaping (plain printable ASCII without `\ ' "`). */
-function isPlain(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x5c || c === 0x27 || c === 0x22) return false;
-  }
-  return true;
-}
-
 /**
  * Escapes a value as EPICS base's epicsStrPrintEscaped does: `\a \b \f \n \r \t \v \\ \' \"`,
  * and every other byte that is not printable ASCII as `\xNN` (text is taken as UTF-8 bytes).
@@ -139,39 +114,8 @@ function isPlain(s: string): boolean {
  * ```
  */
 export function escapeValue(s: string): string {
-  const nul = s.indexOf("\0");
-  if (nul >= 0) s = s.slice(0, nul);
-  if (isPlain(s)) return s;
-  const bytes = enc.encode(s);
-  let out = "";
-  for (const b of bytes) {
-    const e = ESC[b];
-    if (e !== undefined) out += e;
-    else if (b >= 0x20 && b <= 0x7e) out += String.fromCharCode(b);
-    else out += "\\x" + HEX[b >> 4] + HEX[b & 15];
-  }
-  return out;
+  return escapeText(s, "ends");
 }
-
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-const UNESC: Record<string, number> = {
-  a: 7,
-  b: 8,
-  f: 12,
-  n: 10,
-  r: 13,
-  t: 9,
-  v: 11,
-  "\\": 0x5c,
-  "'": 0x27,
-  '"': 0x22,
-};
 
 /**
  * Undoes C escapes as EPICS base's epicsStrnRawFromEscaped does: the escapes of
@@ -186,35 +130,5 @@ const UNESC: Record<string, number> = {
  * ```
  */
 export function unescapeValue(s: string): string {
-  if (s.indexOf("\\") < 0) return s;
-  const src = enc.encode(s);
-  const out = new Uint8Array(src.length);
-  let n = 0;
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i++];
-    if (c === 0) break;
-    if (c !== 0x5c) {
-      out[n++] = c;
-      continue;
-    }
-    if (i >= src.length) break;
-    const d = src[i++];
-    if (d === 0x30) break; // "\0": the C string ends here
-    if (d === 0x78) { // \x with one or two hex digits; without any, the next char stays
-      const h1 = i < src.length ? hexVal(src[i]) : -1;
-      if (h1 < 0) continue;
-      i++;
-      const h2 = i < src.length ? hexVal(src[i]) : -1;
-      if (h2 < 0) out[n++] = h1;
-      else {
-        out[n++] = h1 * 16 + h2;
-        i++;
-      }
-      continue;
-    }
-    const u = UNESC[String.fromCharCode(d)];
-    out[n++] = u ?? d;
-  }
-  return dec.decode(out.subarray(0, n));
+  return unescapeText(s);
 }

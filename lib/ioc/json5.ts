@@ -7,7 +7,7 @@
  * @module
  */
 
-import { LETTER_ESCAPES } from "../core/_escapes.ts";
+import { LETTER_ESCAPES } from "../core/escapes.ts";
 
 /** One JSON5 value. */
 export type Json5Node =

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { LETTER_ESCAPES } from "../../core/_escapes.ts";
+import { LETTER_ESCAPES } from "../../core/escapes.ts";
 import { expandMacros, type ExpandResult } from "../../core/macros.ts";
 import { IocParseError } from "./errors.ts";
 
