@@ -5,6 +5,7 @@
  *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4] [--only spam,u32,u16]
  *   (internal: --serve <JSON ServeSpec> runs our server, --ca-put <JSON CaPutSpec> the
  *   CA putting client; see _pva_common.ts)
+ *   PVA_BENCH_PROF=<dir> in the environment: our server writes a V8 CPU profile there
  *
  * Workloads
  *
