@@ -225,13 +225,25 @@ export async function spawnUntil(
 /**
  * Starts our server in a child process running `script --serve <json spec>`.
  * @param script path of a bench script whose main handles `--serve` with {@link serveOnDemand}
+ * With PVA_BENCH_PROF=<dir> in the environment it runs with --cpu-prof and leaves its
+ * V8 CPU profile in that folder when it exits.
  * @param spec what to serve
  */
 export async function startOurServer(script: string, spec: ServeSpec): Promise<BenchServer> {
   const env = spec.caPuts ? caLoopbackEnv() : loopbackEnv();
+  const prof = Deno.env.get("PVA_BENCH_PROF");
   const { child, match } = await spawnUntil(
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-net", script, "--serve", JSON.stringify(spec)],
+      args: [
+        "run",
+        "-A",
+        "--unstable-net",
+        // PVA_BENCH_PROF=<dir>: a V8 CPU profile of our server, written when it exits.
+        ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+        script,
+        "--serve",
+        JSON.stringify(spec),
+      ],
       env,
       stdin: "piped",
       stdout: "piped",

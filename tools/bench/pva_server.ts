@@ -5,6 +5,7 @@
  *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4] [--only spam,u32,u16]
  *   (internal: --serve <JSON ServeSpec> runs our server, --ca-put <JSON CaPutSpec> the
  *   CA putting client; see _pva_common.ts)
+ *   PVA_BENCH_PROF=<dir> in the environment: our server writes a V8 CPU profile there
  *
  * Workloads
  *
@@ -53,6 +54,14 @@
  * Each measurement runs after a one-second warm-up of the same server; the servers are
  * measured alternately, `--rounds` times (default 2), and the best rate of each is kept
  * (other load on the machine only ever slows a run down).
+ *
+ * What limits the rows (profiles with PVA_BENCH_PROF, late 2026): the one-PV rows are
+ * round-trip bound (our server sits about 75% idle; each client acknowledgement of 2
+ * updates lets 2 more out), so they measure latency of both ends more than server CPU.
+ * In the CA-driven row our server's one thread is saturated and over half of it is the
+ * CA put (decode and conversion in lib/ca, coercion and a new array per put in lib/pv),
+ * about 15% the PVA side; updates are coalesced there because pipeline windows run
+ * out while the thread is busy with puts, not because a write is pending.
  * @module
  */
 
