@@ -95,6 +95,8 @@ interface Entry {
   tries: number;
   /** Sequence number of the datagram it was last sent in. */
   seq: number;
+  /** Removed (found or closed) while still in the queue of first searches. */
+  gone: boolean;
 }
 
 /** What one poll produced. */
@@ -125,6 +127,14 @@ export class SearchScheduler {
   readonly #maxPerPoll: number;
   readonly #pacing: number;
   readonly #entries = new Map<number, Entry>();
+  /**
+   * Names never sent and due at once, in the order added: a poll takes them from here
+   * without walking the names already sent (10,000 at once from caget).
+   */
+  #fresh: Entry[] = [];
+  #freshHead = 0;
+  /** The other names: sent at least once, or first due later. */
+  readonly #timed = new Map<number, Entry>();
   readonly #w = new ByteWriter(2048);
   #sequence = 0;
   /** When the last reply came (any name): retries wait while replies still flow. */
@@ -183,7 +193,7 @@ export class SearchScheduler {
    */
   add(cid: number, name: string, now: number, delay = 0): void {
     const ascii = asciiPayloadSize(name);
-    this.#entries.set(cid, {
+    const e: Entry = {
       cid,
       name,
       ascii,
@@ -192,7 +202,21 @@ export class SearchScheduler {
       dueAt: now + delay,
       tries: 0,
       seq: 0,
-    });
+      gone: false,
+    };
+    this.#drop(cid);
+    this.#entries.set(cid, e);
+    if (delay > 0) this.#timed.set(cid, e);
+    else this.#fresh.push(e);
+  }
+
+  #drop(cid: number): boolean {
+    const e = this.#entries.get(cid);
+    if (!e) return false;
+    e.gone = true;
+    this.#entries.delete(cid);
+    this.#timed.delete(cid);
+    return true;
   }
 
   /**
@@ -201,7 +225,7 @@ export class SearchScheduler {
    * @returns whether it was being searched for
    */
   remove(cid: number): boolean {
-    return this.#entries.delete(cid);
+    return this.#drop(cid);
   }
 
   /**
@@ -216,7 +240,7 @@ export class SearchScheduler {
   answered(cid: number, now: number): boolean {
     this.#lastReplyAt = now;
     this.#progressAt = now;
-    return this.#entries.delete(cid);
+    return this.#drop(cid);
   }
 
   /**
@@ -267,30 +291,20 @@ export class SearchScheduler {
       w.reset();
       inDatagram = 0;
     };
-    for (const e of this.#entries.values()) {
-      if (e.dueAt > now) continue;
-      if (e.tries > 0 && ((e.seq - this.#acked) | 0) >= 0 && now < e.dueAt + e.period) {
-        // Its datagram still waits in a server's queue (no later one was answered either):
-        // a copy would only lengthen the queue. Held for at most one interval more.
-        held = Math.min(held, this.#progressAt + this.#minPeriod, e.dueAt + e.period);
-        continue;
-      }
-      if (holding && e.tries > 0 && now < e.dueAt + e.period / 2) {
-        held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
-        continue;
-      }
+    // Sends one name; false when the budget or the window stops the poll.
+    const send = (e: Entry): boolean => {
       const size = e.size;
       if (inDatagram > 0 && w.length + size > this.maxDatagram) {
         flush();
         if (datagrams.length >= this.#maxPerPoll) {
           budgetHit = true;
-          break;
+          return false;
         }
       }
       if (inDatagram === 0) {
         if (this.inFlight >= this.window) {
           windowFull = true;
-          break;
+          return false;
         }
         if (this.inFlight === 0) this.#progressAt = now;
         encodeUdpVersion(w, { sequence: this.#sequence });
@@ -299,7 +313,7 @@ export class SearchScheduler {
       writeHeader(
         w,
         CaCommand.SEARCH,
-        e.size - 16,
+        size - 16,
         SearchReply.DONT_REPLY,
         CA_MINOR_VERSION,
         e.cid,
@@ -311,6 +325,40 @@ export class SearchScheduler {
       e.seq = (this.#sequence - 1) >>> 0;
       e.dueAt = now + e.period;
       e.period = Math.min(e.period * 2, this.#maxPeriod);
+      return true;
+    };
+    let stopped = false;
+    // Retries first (their names have waited longest), then first searches.
+    for (const e of this.#timed.values()) {
+      if (e.dueAt > now) continue;
+      if (e.tries > 0 && ((e.seq - this.#acked) | 0) >= 0 && now < e.dueAt + e.period) {
+        // Its datagram still waits in a server's queue (no later one was answered either):
+        // a copy would only lengthen the queue. Held for at most one interval more.
+        held = Math.min(held, this.#progressAt + this.#minPeriod, e.dueAt + e.period);
+        continue;
+      }
+      if (holding && e.tries > 0 && now < e.dueAt + e.period / 2) {
+        held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
+        continue;
+      }
+      if (!send(e)) {
+        stopped = true;
+        break;
+      }
+    }
+    if (!stopped) {
+      const fresh = this.#fresh;
+      let i = this.#freshHead;
+      for (; i < fresh.length; i++) {
+        const e = fresh[i];
+        if (e.gone) continue;
+        if (!send(e)) break;
+        this.#timed.set(e.cid, e);
+      }
+      if (i >= fresh.length) {
+        this.#fresh = [];
+        this.#freshHead = 0;
+      } else this.#freshHead = i;
     }
     flush();
     let nextAt: number | undefined = budgetHit ? now + this.#pacing : undefined;
@@ -320,7 +368,7 @@ export class SearchScheduler {
       this.#blocked = true;
       nextAt = this.#progressAt + this.#minPeriod;
     } else if (!budgetHit) {
-      for (const e of this.#entries.values()) {
+      for (const e of this.#timed.values()) {
         const at = e.dueAt > now ? e.dueAt : held;
         if (nextAt === undefined || at < nextAt) nextAt = at;
       }
