@@ -414,6 +414,19 @@ export function circuitLossText(
 }
 
 /**
+ * Closes a context when the returned object is disposed (`await using`), unless the
+ * command runs as a process that exits right after its main: the exit closes the sockets.
+ * @param io the command's io ({@link CliIO.exitsAfterMain})
+ * @param ctx the context
+ * @returns the disposable
+ */
+export function closeUnlessExiting(io: CliIO, ctx: CaContext): AsyncDisposable {
+  return {
+    [Symbol.asyncDispose]: () => io.exitsAfterMain ? Promise.resolve() : ctx.close(),
+  };
+}
+
+/**
  * A CA client context configured from the command's environment.
  * @param io the command's io
  * @param opts `repeater`: register with a repeater for beacons (camonitor);

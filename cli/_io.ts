@@ -26,6 +26,12 @@ export interface CliIO {
   env: Readonly<Record<string, string | undefined>>;
   /** Aborted when the command should stop (Ctrl-C with {@link SignalMode} "abort", or a test's end). */
   signal: AbortSignal;
+  /**
+   * True when the process exits as soon as `main` returns (the real process io): sockets
+   * it leaves open are closed by the exit, so a command whose every request has been
+   * answered may skip an orderly close. Unset in tests that run a command in-process.
+   */
+  exitsAfterMain?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -71,6 +77,7 @@ export function processIO(signals: SignalMode = "abort"): CliIO {
     stderr: (t) => writeAll(Deno.stderr, t),
     env,
     signal: ac.signal,
+    exitsAfterMain: true,
   };
 }
 

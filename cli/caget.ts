@@ -25,6 +25,7 @@ import {
 } from "./_ca_format.ts";
 import {
   caMessage,
+  closeUnlessExiting,
   connectTimeoutText,
   contextFor,
   epicsNow,
@@ -158,7 +159,10 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const { timeout, json, partial } = st.common;
   const utcOffset = utcOffsetFor(io.env);
 
-  await using ctx = contextFor(io);
+  const ctx = contextFor(io);
+  // Every request is answered (or given up on) when main returns, so a process about to
+  // exit skips the orderly close: 6-15 ms with 10,000 channels.
+  await using _closer = closeUnlessExiting(io, ctx);
   const channels = names.map((n) => ctx.channel(n, { priority: st.common.priority }));
   // One wait and one batch read for all channels: no promise or callback per PV.
   const allConnected = timeout < 0

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { cancelTimer, startTimer, type Timer } from "../../core/timer.ts";
 import { CaStatusError, DisconnectedError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { CaCommand } from "../proto/constants.ts";
@@ -69,7 +70,7 @@ export class VirtualCircuit {
   #closed = false;
   #flushQueued = false;
   #writing = false;
-  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: Timer | undefined;
   /** Channels on this circuit by CID (waiting for CREATE_CHAN or connected). */
   readonly channels = new Map<number, CaChannel>();
   /** Operations waiting for replies, by IOID. */
@@ -221,10 +222,10 @@ export class VirtualCircuit {
   }
 
   #armWatchdog(at: number): void {
-    clearTimeout(this.#watchdog);
+    cancelTimer(this.#watchdog);
     if (this.#closed) return;
     const ms = Math.max(0, (at - this.#host.now()) * 1000);
-    this.#watchdog = setTimeout(() => {
+    this.#watchdog = startTimer(() => {
       const act = this.state.tick(this.#host.now());
       if (act.dead) {
         this.#fail("server did not answer ECHO", "unresponsive");
@@ -370,7 +371,7 @@ export class VirtualCircuit {
   #shutdown(why: string, notify: boolean): void {
     this.#closed = true;
     this.#connected = false;
-    clearTimeout(this.#watchdog);
+    cancelTimer(this.#watchdog);
     try {
       this.#conn?.close();
     } catch {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { cancelTimer, delay, startTimer, type Timer } from "../../core/timer.ts";
 import { broadcastAddresses, ipv4ToU32 } from "../../core/net.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { type CaClientConfig, readEpicsConfig } from "../../core/env.ts";
@@ -158,17 +159,17 @@ export class CaContext implements AsyncDisposable {
   #local = false;
   #udpLoop: Promise<void> | undefined;
   #destinations: Deno.NetAddr[] = [];
-  #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  #searchTimer: Timer | undefined;
   #searchTimerAt = Infinity;
   #searchQueued = false;
   #sending: Promise<void> = Promise.resolve();
   #repeater: CaRepeater | undefined;
-  #repeaterTimer: ReturnType<typeof setTimeout> | undefined;
+  #repeaterTimer: Timer | undefined;
   #repeaterConfirmed = false;
-  #nameServerTimer: ReturnType<typeof setTimeout> | undefined;
+  #nameServerTimer: Timer | undefined;
   /** Timeouts of gets, puts and connection waits, driven by one timer. */
   readonly #deadlines = new Deadlines();
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineTimer: Timer | undefined;
   #deadlineTimerAt = Infinity;
   #nextCid = 1;
   #nextIoid = 1;
@@ -219,7 +220,7 @@ export class CaContext implements AsyncDisposable {
       cancelDeadline: (d) => {
         this.#deadlines.cancel(d);
         if (this.#deadlines.size === 0 && this.#deadlineTimer !== undefined) {
-          clearTimeout(this.#deadlineTimer);
+          cancelTimer(this.#deadlineTimer);
           this.#deadlineTimer = undefined;
           this.#deadlineTimerAt = Infinity;
         }
@@ -338,9 +339,9 @@ export class CaContext implements AsyncDisposable {
   }
 
   #armDeadlines(at: number): void {
-    clearTimeout(this.#deadlineTimer);
+    cancelTimer(this.#deadlineTimer);
     this.#deadlineTimerAt = at;
-    this.#deadlineTimer = setTimeout(() => {
+    this.#deadlineTimer = startTimer(() => {
       this.#deadlineTimer = undefined;
       this.#deadlineTimerAt = Infinity;
       try {
@@ -377,9 +378,9 @@ export class CaContext implements AsyncDisposable {
 
   #armSearch(at: number): void {
     if (this.#closed || at >= this.#searchTimerAt) return;
-    clearTimeout(this.#searchTimer);
+    cancelTimer(this.#searchTimer);
     this.#searchTimerAt = at;
-    this.#searchTimer = setTimeout(() => {
+    this.#searchTimer = startTimer(() => {
       this.#searchTimer = undefined;
       this.#searchTimerAt = Infinity;
       this.#pollSearch();
@@ -415,7 +416,7 @@ export class CaContext implements AsyncDisposable {
       }
     }
     if (p.nextAt !== undefined) {
-      clearTimeout(this.#searchTimer);
+      cancelTimer(this.#searchTimer);
       this.#searchTimerAt = Infinity;
       this.#armSearch(p.nextAt);
     }
@@ -535,7 +536,7 @@ export class CaContext implements AsyncDisposable {
         if (this.#closed || e instanceof Deno.errors.BadResource) return;
         // Some platforms report ICMP errors of earlier sends here: keep listening.
         this.logger.debug(`CA search socket: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 10));
+        await delay(10);
         continue;
       }
       try {
@@ -579,7 +580,7 @@ export class CaContext implements AsyncDisposable {
         case CaCommand.REPEATER_CONFIRM:
           if (!this.#repeaterConfirmed) {
             this.#repeaterConfirmed = true;
-            clearTimeout(this.#repeaterTimer);
+            cancelTimer(this.#repeaterTimer);
             this.#repeaterTimer = undefined;
             this.logger.debug("CA repeater confirmed registration");
           }
@@ -634,7 +635,7 @@ export class CaContext implements AsyncDisposable {
       );
       tries++;
       // libca retries about once a second until a repeater answers.
-      this.#repeaterTimer = setTimeout(register, tries < 3 ? 100 : 1000);
+      this.#repeaterTimer = startTimer(register, tries < 3 ? 100 : 1000);
     };
     register();
   }
@@ -712,7 +713,7 @@ export class CaContext implements AsyncDisposable {
 
   #scheduleNameServers(delaySec: number): void {
     if (this.#closed || this.#nameServerTimer !== undefined) return;
-    this.#nameServerTimer = setTimeout(() => {
+    this.#nameServerTimer = startTimer(() => {
       this.#connectNameServers();
       // Re-send every pending search on the new connection.
       this.#search.reset(now());
@@ -728,11 +729,11 @@ export class CaContext implements AsyncDisposable {
     // CLEAR_CHANNEL per channel.
     for (const ch of this.#channels.values()) ch._closeWithContext();
     this.#channels.clear();
-    clearTimeout(this.#deadlineTimer);
+    cancelTimer(this.#deadlineTimer);
     this.#deadlines.clear();
-    clearTimeout(this.#searchTimer);
-    clearTimeout(this.#repeaterTimer);
-    clearTimeout(this.#nameServerTimer);
+    cancelTimer(this.#searchTimer);
+    cancelTimer(this.#repeaterTimer);
+    cancelTimer(this.#nameServerTimer);
     for (const c of [...this.#circuits.values(), ...this.#nameServers.values()]) c.close();
     await Promise.allSettled([...this.#closedCircuits]);
     try {

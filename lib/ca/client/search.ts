@@ -15,6 +15,7 @@ import { ByteWriter, utf8Encode } from "../../core/bytes.ts";
 import { CA_MINOR_VERSION, CaCommand, SearchReply } from "../proto/constants.ts";
 import { padded, writeHeader } from "../proto/header.ts";
 import { encodeUdpVersion } from "../proto/messages.ts";
+import { SearchWindow } from "../../core/search_window.ts";
 
 /**
  * A PV name as a CA string payload (UTF-8, NUL, zeros to a multiple of 8), the body
@@ -95,6 +96,8 @@ interface Entry {
   tries: number;
   /** Sequence number of the datagram it was last sent in. */
   seq: number;
+  /** Removed (found or closed) while still in the queue of first searches. */
+  gone: boolean;
 }
 
 /** What one poll produced. */
@@ -125,18 +128,21 @@ export class SearchScheduler {
   readonly #maxPerPoll: number;
   readonly #pacing: number;
   readonly #entries = new Map<number, Entry>();
+  /**
+   * Names never sent and due at once, in the order added: a poll takes them from here
+   * without walking the names already sent (10,000 at once from caget).
+   */
+  #fresh: Entry[] = [];
+  #freshHead = 0;
+  /** The other names: sent at least once, or first due later. */
+  readonly #timed = new Map<number, Entry>();
   readonly #w = new ByteWriter(2048);
-  #sequence = 0;
   /** When the last reply came (any name): retries wait while replies still flow. */
   #lastReplyAt = -Infinity;
-  /** Datagrams before this sequence number are answered (or given up on). */
-  #acked = 0;
-  /** When the datagrams in flight last made progress (an answer, or the first send). */
-  #progressAt = -Infinity;
+  /** Datagrams in flight, counted by the sequence numbers servers echo. */
+  readonly #win: SearchWindow;
   /** A poll stopped because the window was full. */
   #blocked = false;
-  /** See {@link SearchSchedulerOptions.window}. */
-  window: number;
 
   constructor(opts: SearchSchedulerOptions = {}) {
     this.#minPeriod = opts.minPeriod ?? 0.03;
@@ -144,12 +150,22 @@ export class SearchScheduler {
     this.maxDatagram = opts.maxDatagram ?? 1024;
     this.#maxPerPoll = opts.maxDatagramsPerPoll ?? 64;
     this.#pacing = opts.pacing ?? 0.005;
-    this.window = opts.window ?? 64;
+    // Nothing answered for a whole shortest retry period: what is in flight was lost.
+    this.#win = new SearchWindow({ size: opts.window ?? 64, stall: this.#minPeriod });
+  }
+
+  /** See {@link SearchSchedulerOptions.window}. */
+  get window(): number {
+    return this.#win.size;
+  }
+
+  set window(n: number) {
+    this.#win.size = n;
   }
 
   /** Datagrams sent and not answered yet. */
   get inFlight(): number {
-    return (this.#sequence - this.#acked) >>> 0;
+    return this.#win.inFlight;
   }
 
   /**
@@ -160,12 +176,7 @@ export class SearchScheduler {
    * @returns true when a poll was held back by the window and now has room: poll again
    */
   sequenceAnswered(sequence: number, now: number): boolean {
-    const next = (sequence + 1) >>> 0;
-    // Ignore numbers from before the last write-off or not sent yet (wrap-around safe).
-    if (((next - this.#acked) | 0) > 0 && ((this.#sequence - next) | 0) >= 0) {
-      this.#acked = next;
-      this.#progressAt = now;
-    }
+    this.#win.answeredThrough(sequence, now);
     return this.#blocked && this.inFlight <= this.window / 2;
   }
 
@@ -183,7 +194,7 @@ export class SearchScheduler {
    */
   add(cid: number, name: string, now: number, delay = 0): void {
     const ascii = asciiPayloadSize(name);
-    this.#entries.set(cid, {
+    const e: Entry = {
       cid,
       name,
       ascii,
@@ -192,7 +203,21 @@ export class SearchScheduler {
       dueAt: now + delay,
       tries: 0,
       seq: 0,
-    });
+      gone: false,
+    };
+    this.#drop(cid);
+    this.#entries.set(cid, e);
+    if (delay > 0) this.#timed.set(cid, e);
+    else this.#fresh.push(e);
+  }
+
+  #drop(cid: number): boolean {
+    const e = this.#entries.get(cid);
+    if (!e) return false;
+    e.gone = true;
+    this.#entries.delete(cid);
+    this.#timed.delete(cid);
+    return true;
   }
 
   /**
@@ -201,7 +226,7 @@ export class SearchScheduler {
    * @returns whether it was being searched for
    */
   remove(cid: number): boolean {
-    return this.#entries.delete(cid);
+    return this.#drop(cid);
   }
 
   /**
@@ -215,8 +240,8 @@ export class SearchScheduler {
    */
   answered(cid: number, now: number): boolean {
     this.#lastReplyAt = now;
-    this.#progressAt = now;
-    return this.#entries.delete(cid);
+    this.#win.progress(now);
+    return this.#drop(cid);
   }
 
   /**
@@ -255,9 +280,8 @@ export class SearchScheduler {
     this.#blocked = false;
     // Nothing answered for a whole shortest period: what is in flight was lost (or holds
     // only names nobody has); stop waiting for it.
-    if (this.inFlight > 0 && now >= this.#progressAt + this.#minPeriod) {
-      this.#acked = this.#sequence;
-    }
+    const win = this.#win;
+    win.expire(now);
     // Replies still flowing: hold retries back (first searches always go out).
     const holdUntil = this.#lastReplyAt + this.#minPeriod;
     const holding = now < holdUntil;
@@ -267,39 +291,29 @@ export class SearchScheduler {
       w.reset();
       inDatagram = 0;
     };
-    for (const e of this.#entries.values()) {
-      if (e.dueAt > now) continue;
-      if (e.tries > 0 && ((e.seq - this.#acked) | 0) >= 0 && now < e.dueAt + e.period) {
-        // Its datagram still waits in a server's queue (no later one was answered either):
-        // a copy would only lengthen the queue. Held for at most one interval more.
-        held = Math.min(held, this.#progressAt + this.#minPeriod, e.dueAt + e.period);
-        continue;
-      }
-      if (holding && e.tries > 0 && now < e.dueAt + e.period / 2) {
-        held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
-        continue;
-      }
+    let seq = 0;
+    // Sends one name; false when the budget or the window stops the poll.
+    const send = (e: Entry): boolean => {
       const size = e.size;
       if (inDatagram > 0 && w.length + size > this.maxDatagram) {
         flush();
         if (datagrams.length >= this.#maxPerPoll) {
           budgetHit = true;
-          break;
+          return false;
         }
       }
       if (inDatagram === 0) {
-        if (this.inFlight >= this.window) {
+        if (!win.hasRoom(now)) {
           windowFull = true;
-          break;
+          return false;
         }
-        if (this.inFlight === 0) this.#progressAt = now;
-        encodeUdpVersion(w, { sequence: this.#sequence });
-        this.#sequence = (this.#sequence + 1) >>> 0;
+        seq = win.sent(now);
+        encodeUdpVersion(w, { sequence: seq });
       }
       writeHeader(
         w,
         CaCommand.SEARCH,
-        e.size - 16,
+        size - 16,
         SearchReply.DONT_REPLY,
         CA_MINOR_VERSION,
         e.cid,
@@ -308,9 +322,43 @@ export class SearchScheduler {
       writeNamePayload(w, e.name, e.ascii);
       inDatagram++;
       e.tries++;
-      e.seq = (this.#sequence - 1) >>> 0;
+      e.seq = seq;
       e.dueAt = now + e.period;
       e.period = Math.min(e.period * 2, this.#maxPeriod);
+      return true;
+    };
+    let stopped = false;
+    // Retries first (their names have waited longest), then first searches.
+    for (const e of this.#timed.values()) {
+      if (e.dueAt > now) continue;
+      if (e.tries > 0 && ((e.seq - win.acked) | 0) >= 0 && now < e.dueAt + e.period) {
+        // Its datagram still waits in a server's queue (no later one was answered either):
+        // a copy would only lengthen the queue. Held for at most one interval more.
+        held = Math.min(held, win.progressAt + win.stall, e.dueAt + e.period);
+        continue;
+      }
+      if (holding && e.tries > 0 && now < e.dueAt + e.period / 2) {
+        held = Math.min(held, holdUntil, e.dueAt + e.period / 2);
+        continue;
+      }
+      if (!send(e)) {
+        stopped = true;
+        break;
+      }
+    }
+    if (!stopped) {
+      const fresh = this.#fresh;
+      let i = this.#freshHead;
+      for (; i < fresh.length; i++) {
+        const e = fresh[i];
+        if (e.gone) continue;
+        if (!send(e)) break;
+        this.#timed.set(e.cid, e);
+      }
+      if (i >= fresh.length) {
+        this.#fresh = [];
+        this.#freshHead = 0;
+      } else this.#freshHead = i;
     }
     flush();
     let nextAt: number | undefined = budgetHit ? now + this.#pacing : undefined;
@@ -318,9 +366,9 @@ export class SearchScheduler {
       // Answers reopen the window (see sequenceAnswered); without them, give up waiting
       // after the shortest period.
       this.#blocked = true;
-      nextAt = this.#progressAt + this.#minPeriod;
+      nextAt = win.progressAt + win.stall;
     } else if (!budgetHit) {
-      for (const e of this.#entries.values()) {
+      for (const e of this.#timed.values()) {
         const at = e.dueAt > now ? e.dueAt : held;
         if (nextAt === undefined || at < nextAt) nextAt = at;
       }

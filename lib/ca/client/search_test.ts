@@ -187,3 +187,28 @@ Deno.test("search: a reused writer gets zero padding, not stale bytes", opts, ()
     0,
   ]);
 });
+
+Deno.test(
+  "search: names removed or re-added before their first search go out once or not at all",
+  opts,
+  () => {
+    const s = new SearchScheduler();
+    for (let i = 1; i <= 5; i++) s.add(i, `q:${i}`, 0);
+    assert.equal(s.remove(2), true);
+    assert.equal(s.answered(4, 0), true); // found through another route before any search
+    s.add(3, "q:3", 0); // added again: still one search
+    assert.equal(s.size, 3);
+    const p = s.poll(0);
+    assert.deepEqual(p.datagrams.flatMap(names), ["q:1", "q:5", "q:3"]);
+    assert.equal(s.remove(2), false);
+  },
+);
+
+Deno.test("search: retries due go before first searches added since", opts, () => {
+  const s = new SearchScheduler({ window: Infinity });
+  s.add(1, "old", 0);
+  assert.deepEqual(s.poll(0).datagrams.flatMap(names), ["old"]);
+  s.add(2, "new", 0.1);
+  // Nothing answered: "old" is due again at 0.03 and written off as lost by now.
+  assert.deepEqual(s.poll(0.1).datagrams.flatMap(names), ["old", "new"]);
+});

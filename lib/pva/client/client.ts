@@ -1008,7 +1008,7 @@ export class PvaClient implements AsyncDisposable {
           }
         }
         if (replies) {
-          this.#pacer.answered();
+          this.#pacer.answered(now());
           if (this.#pacer.queued) this.#pumpSearches();
         }
       }

@@ -12,6 +12,7 @@
  */
 
 import { ByteWriter } from "../../core/bytes.ts";
+import { SearchWindow } from "../../core/search_window.ts";
 import { ANY_ADDRESS, encodeSearchRequest, SearchFlag } from "../proto/messages.ts";
 
 /** A name to search for and the ID that search responses will carry. */
@@ -215,7 +216,10 @@ export function buildSearchDatagrams(
 export interface SearchPacerOptions {
   /** Datagrams sent and not yet answered, at most (default 16). */
   window?: number;
-  /** An unanswered datagram stops counting after this many seconds (default 0.05). */
+  /**
+   * Seconds without any reply after which the datagrams in flight stop counting
+   * (default 0.05).
+   */
   stall?: number;
 }
 
@@ -223,8 +227,10 @@ export interface SearchPacerOptions {
  * Paces UDP searches: a burst of thousands of names (a save set) would overflow the
  * server's receive buffer (about 90 full datagrams on Linux by default) and the lost
  * names would wait for their retry. So at most `window` datagrams are out at a time; each
- * search reply lets one more go, and a datagram nobody answers (names no server has) stops
- * counting after `stall` seconds. Names queued twice are sent once; time is passed in.
+ * search reply lets one more go, and when no reply came for `stall` seconds the datagrams
+ * in flight (lost, or naming only names no server has) stop counting: the window policy of
+ * lib/core/search_window.ts, which the CA client uses too. Names queued twice are sent
+ * once; time is passed in.
  *
  * @example
  * ```ts
@@ -233,26 +239,23 @@ export interface SearchPacerOptions {
  * p.enqueue([{ id: 1, name: "a" }, { id: 2, name: "b" }]);
  * const first = p.next(0, () => true, 1);   // one name per datagram here
  * if (first?.[0].id !== 1 || p.next(0, () => true, 1) !== undefined) throw new Error();
- * p.answered();
+ * p.answered(0.005);
  * if (p.next(0.01, () => true, 1)?.[0].id !== 2) throw new Error();
  * ```
  */
 export class SearchPacer {
-  #window: number;
-  #stall: number;
+  /** The datagrams in flight: the window policy shared with the CA client. */
+  #win: SearchWindow;
   #queue: SearchEntry[] = [];
   #head = 0;
   #queued = new Set<number>();
-  /** Send times of the datagrams still counted as unanswered, oldest first. */
-  #out: number[] = [];
 
   /**
    * Creates an empty pacer.
    * @param opts window and stall time
    */
   constructor(opts: SearchPacerOptions = {}) {
-    this.#window = opts.window ?? 16;
-    this.#stall = opts.stall ?? 0.05;
+    this.#win = new SearchWindow({ size: opts.window ?? 16, stall: opts.stall ?? 0.05 });
   }
 
   /** Names waiting to be sent. */
@@ -281,11 +284,7 @@ export class SearchPacer {
     wanted: (id: number) => boolean,
     maxPayload = MAX_SEARCH_PAYLOAD,
   ): SearchEntry[] | undefined {
-    const out = this.#out;
-    let drop = 0;
-    while (drop < out.length && out[drop] + this.#stall <= now) drop++;
-    if (drop) out.splice(0, drop);
-    if (out.length >= this.#window) return undefined;
+    if (!this.#win.hasRoom(now)) return undefined;
     const q = this.#queue;
     // Drop names found meanwhile, then take one datagram's worth.
     let i = this.#head;
@@ -308,13 +307,17 @@ export class SearchPacer {
       this.#head = 0;
     } else this.#head = i;
     if (!batch.length) return undefined;
-    out.push(now);
+    this.#win.sent(now);
     return batch;
   }
 
-  /** A search reply arrived: one datagram fewer counts as unanswered. */
-  answered(): void {
-    this.#out.shift();
+  /**
+   * A search reply arrived: one datagram fewer counts as unanswered (PVA replies name no
+   * datagram), and the ones in flight are not written off while replies keep coming.
+   * @param now the current time, seconds
+   */
+  answered(now: number): void {
+    this.#win.answeredOne(now);
   }
 
   /**
@@ -322,8 +325,8 @@ export class SearchPacer {
    * are waiting and the window is full; undefined otherwise.
    */
   wakeAt(): number | undefined {
-    if (this.#queued.size === 0 || this.#out.length < this.#window) return undefined;
-    return this.#out[0] + this.#stall;
+    if (this.#queued.size === 0 || this.#win.inFlight < this.#win.size) return undefined;
+    return this.#win.stallAt();
   }
 
   /** Forgets every queued name and counted datagram. */
@@ -331,6 +334,6 @@ export class SearchPacer {
     this.#queue = [];
     this.#head = 0;
     this.#queued.clear();
-    this.#out = [];
+    this.#win.clear();
   }
 }

@@ -74,13 +74,14 @@ Deno.test({
     assert.ok(take(0));
     assert.equal(take(0), undefined, "window full");
     assert.equal(p.wakeAt(), 0.25);
-    p.answered();
+    p.answered(0.125);
     assert.ok(take(0.125), "a reply frees one datagram");
     assert.equal(take(0.125), undefined);
-    assert.equal(p.wakeAt(), 0.25);
-    assert.ok(take(0.25), "an unanswered one stops counting after the stall");
-    assert.equal(take(0.25), undefined);
+    assert.equal(p.wakeAt(), 0.375, "the reply holds off the write-off");
+    assert.equal(take(0.25), undefined, "replies came within the stall time: still full");
+    assert.ok(take(0.375), "no reply for the stall time: what is in flight stops counting");
     assert.ok(take(0.375));
+    assert.equal(take(0.375), undefined);
     // Found names are dropped from the queue, never sent.
     // Names found meanwhile are dropped from the queue, never sent.
     const before = sent.length;
