@@ -12,7 +12,7 @@ import { epicsConfigFrom } from "../lib/core/env.ts";
 import { versionLine } from "../lib/core/version.ts";
 import { serve, type Served } from "../lib/host/serve.ts";
 import { CaContext } from "../lib/ca/client/context.ts";
-import { caLinkFactory } from "../lib/ioc/ca_link.ts";
+import { caLinkFactory, hostsFileName } from "../lib/ioc/ca_link.ts";
 import { IocDatabase, type RecordDef } from "../lib/ioc/database.ts";
 import { environDevice } from "../lib/ioc/devices.ts";
 import { IocProvider } from "../lib/ioc/provider.ts";
@@ -47,6 +47,20 @@ function hostName(): string {
   } catch {
     return "localhost";
   }
+}
+
+/**
+ * A server's name as libca shows it (ca_host_name): what the hosts file calls the address,
+ * else the address. (libca's resolver may also ask DNS; we do not send queries for this.)
+ */
+function serverName(ip: string): string {
+  let hosts: string | undefined;
+  try {
+    hosts = Deno.readTextFileSync("/etc/hosts");
+  } catch {
+    return ip;
+  }
+  return hostsFileName(hosts, ip) ?? ip;
 }
 
 /** The build-version variables iocsh sets (iocshRegisterCommon), for EPICS base 7.0.8.1. */
@@ -164,7 +178,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const db = new IocDatabase({
     devices,
     warn: (m) => io.stderr(`${m}\n`),
-    remoteLinks: caLinkFactory(ca),
+    remoteLinks: caLinkFactory(ca, { hostName: serverName }),
     print: (t) => io.stdout(t),
     hostName: hostName(),
     subroutines: [[
@@ -225,7 +239,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     }
     if (security) security.reload(acf);
     else {
-      security = new AccessSecurity(acf, db, caLinkFactory(ca));
+      security = new AccessSecurity(acf, db, caLinkFactory(ca, { hostName: serverName }));
       if (db.initialized) security.start();
     }
     db.setAccess(security.check);

@@ -1,9 +1,12 @@
 /**
  * casr: RSRV's report of the Channel Access server, in its wording and layout, from the data
- * our server gives ({@link CaServerReport}). Levels 0 to 3 as RSRV prints them: the client
+ * our server gives ({@link CaServerReport}). Levels 0 to 4 as RSRV prints them: the client
  * count; each client with its user, protocol version, priority and channel count, the
  * sockets (with the last name search each received from level 2) and the beacon
- * destinations; each client's channels from level 2, with their type and access from 3.
+ * destinations; each client's channels from level 2, with their type and access from 3;
+ * each client's traffic (seconds since its last send and receive, bytes waiting each way)
+ * from 4. RSRV's level-4 free-list and resource-table statistics describe its C allocator
+ * and hash table, which our server does not have: they are not printed.
  * Pure.
  * @module
  */
@@ -33,7 +36,7 @@ function client(
 /**
  * Formats casr's report.
  * @param r the server's report
- * @param level detail, 0 to 3 (higher levels print as 3)
+ * @param level detail, 0 to 4 (higher levels print as 4)
  * @param typeOf what casr 3 shows of a channel's field
  * @returns the text, with a final newline
  * @example
@@ -57,6 +60,20 @@ export function casrText(r: CaServerReport, level: number, typeOf?: ChannelTypeO
         priority: c.priority,
         channels: c.channels.length,
       });
+      if (level >= 4) {
+        // RSRV's "Task Id = ..., Socket FD = ..." line is left out: a circuit here is no
+        // thread and Deno shows no descriptor. The jumbo-buffer flags of State have no
+        // counterpart either (our buffers grow as needed).
+        lines.push(
+          `${TAB}${c.sinceSend.toFixed(2)} secs since last send, ${
+            c.sinceReceive.toFixed(2)
+          } secs since last receive`,
+        );
+        lines.push(
+          `${TAB}Unprocessed request bytes = ${c.unprocessedBytes}, Undelivered response bytes = ${c.undeliveredBytes}`,
+        );
+        lines.push(`${TAB}State = up`);
+      }
       if (level < 2) continue;
       for (const ch of c.channels) {
         lines.push(`        Channel: '${ch.name}'`);

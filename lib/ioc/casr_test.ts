@@ -12,6 +12,10 @@ const REPORT = {
       { name: "b:ai", read: true, write: true, subscriptions: 1 },
       { name: "b:ro", read: true, write: false, subscriptions: 1 },
     ],
+    unprocessedBytes: 0,
+    undeliveredBytes: 16,
+    sinceSend: 0.004,
+    sinceReceive: 1.036,
   }],
   servers: [{
     tcp: "127.0.0.1:25070",
@@ -22,7 +26,7 @@ const REPORT = {
 };
 
 Deno.test({
-  name: "casr: levels 0 to 3 in RSRV's wording (recorded from base 7.0.8.1's softIoc)",
+  name: "casr: levels 0 to 4 in RSRV's wording (recorded from base 7.0.8.1's softIoc)",
   permissions: "none",
   fn() {
     assert.equal(casrText(REPORT, 0), "Channel Access Server V4.13\n1 client connected.\n");
@@ -55,6 +59,24 @@ Deno.test({
       casrText(REPORT, 3, types),
       [
         ...head,
+        "        Channel: 'b:ai'",
+        "            field_type=DBF_DOUBLE (8 bytes), dbr_type=DBF_DOUBLE, 1 element, no filters",
+        "            # on eventq=1, access=rw",
+        "        Channel: 'b:ro'",
+        "            field_type=DBF_DOUBLE (8 bytes), dbr_type=DBF_DOUBLE, 1 element, no filters",
+        "            # on eventq=1, access=r-",
+        ...tail(true),
+      ].join("\n"),
+    );
+    // Level 4 (recorded from softIoc, its Task Id / Socket FD line and its free-list and
+    // resource-table statistics left out: see casr.ts).
+    assert.equal(
+      casrText(REPORT, 4, types),
+      [
+        ...head,
+        "\t0.00 secs since last send, 1.04 secs since last receive",
+        "\tUnprocessed request bytes = 0, Undelivered response bytes = 16",
+        "\tState = up",
         "        Channel: 'b:ai'",
         "            field_type=DBF_DOUBLE (8 bytes), dbr_type=DBF_DOUBLE, 1 element, no filters",
         "            # on eventq=1, access=rw",

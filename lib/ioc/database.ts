@@ -154,6 +154,28 @@ export interface RemoteLink {
   readonly host?: string;
   /** Optional: how often the link lost its connection (dbcar). */
   readonly disconnects?: number;
+  /**
+   * Optional: the PV's attributes as dbCa fetches them once per connection (a
+   * DBR_CTRL_DOUBLE get; none for DBF_STRING PVs): what dbGetUnits, dbGetPrecision,
+   * dbGetGraphicLimits and dbGetAlarmLimits of the link answer. Undefined until they came.
+   */
+  readonly attributes?: LinkAttributes;
+  /** Optional: the link also reads the PV as a string (an ENUM PV read as DBR_STRING; dbcar's IS). */
+  readonly readsString?: boolean;
+  /**
+   * Optional: the value read as a string. For an ENUM PV, dbCa's second (DBR_STRING)
+   * monitor, started by the first call (undefined until its first update); else get().
+   */
+  getString?(): { value: FieldValue; severity: number; status: number } | undefined;
+}
+
+/** The attributes of a CA link's PV (dbCa's units, precision, display and alarm limits). */
+export interface LinkAttributes {
+  units: string;
+  precision: number;
+  display: readonly [number, number];
+  /** LOLO, LOW, HIGH, HIHI (NaN where the PV has none). */
+  alarm: readonly [number, number, number, number];
 }
 
 /** Creates remote links; `onChange` fires on each monitor update (for CP/CPP links). */
@@ -545,7 +567,14 @@ export class IocDatabase implements RecordIo {
 
   /** What dbcar shows of a record's CA link; undefined when the field has none. */
   remoteInfo(rec: IocRecord, field: string):
-    | { connected: boolean; read: boolean; write: boolean; host: string; disconnects: number }
+    | {
+      connected: boolean;
+      read: boolean;
+      write: boolean;
+      host: string;
+      disconnects: number;
+      readsString: boolean;
+    }
     | undefined {
     const l = this.#remoteLinks.get(`${rec.name}.${field}`);
     if (!l) return undefined;
@@ -555,7 +584,13 @@ export class IocDatabase implements RecordIo {
       write: l.access?.write ?? true,
       host: l.host ?? "",
       disconnects: l.disconnects ?? 0,
+      readsString: l.readsString ?? false,
     };
+  }
+
+  /** The attributes a record's CA link fetched from its PV; undefined when none (yet). */
+  remoteAttributes(rec: IocRecord, field: string): LinkAttributes | undefined {
+    return this.#remoteLinks.get(`${rec.name}.${field}`)?.attributes;
   }
 
   /** Whether a record's link to a PV outside the database is connected. */
@@ -1297,7 +1332,11 @@ export class IocDatabase implements RecordIo {
     const target = l.process === "CA" ? undefined : this.#names.get(l.record);
     if (!target) {
       const remote = this.#remoteLinks.get(`${rec.name}.${field}`);
-      const got = remote?.connected && remote.access?.read !== false ? remote.get() : undefined;
+      const readable = remote?.connected && remote.access?.read !== false;
+      // dbCa reads an ENUM PV asked for as a string through a DBR_STRING monitor of its own.
+      const got = readable
+        ? (want === "string" && remote.getString ? remote.getString() : remote.get())
+        : undefined;
       if (!got) return this.#linkFailed(rec, field);
       this.#maximize(rec, l.severity, got.severity, got.status);
       return convertRead(got.value, want) ?? this.#linkFailed(rec, field);

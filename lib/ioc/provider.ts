@@ -204,9 +204,11 @@ function metaLink(type: string, name: string): string | undefined {
 const MAX_META_DEPTH = 8;
 
 /**
- * Metadata of a field described by a link. Only a DB link answers (the target field's
- * units, precision, display and alarm limits, as dbGet with those options gives them);
- * constants, empty, hardware and CA links leave what the record support pre-fills: no
+ * Metadata of a field described by a link. A DB link answers with the target field's
+ * units, precision, display and alarm limits, as dbGet with those options gives them; a
+ * CA link with the attributes dbCa got from its PV (a DBR_CTRL_DOUBLE get per connection);
+ * constants, empty, hardware and CA links without attributes leave what the record
+ * support pre-fills: no
  * units, no display or alarm limits and the record's PREC (seq clamps it as recGblGetPrec
  * does). Control limits are always the field type's range (recGblGetControlDouble).
  */
@@ -218,6 +220,17 @@ function linkedMeta(
   depth: number,
 ): ValueMeta {
   const l = rec.links[linkField];
+  // A CA link answers with the attributes dbCa fetched from its PV (while it has them).
+  const ca = l?.kind === "pv" ? db.remoteAttributes(rec, linkField) : undefined;
+  if (ca) {
+    return {
+      units: ca.units,
+      precision: ca.precision,
+      display: ca.display,
+      control: range,
+      alarm: { limits: ca.alarm, severities: [0, 0, 0, 0], hysteresis: 0 },
+    };
+  }
   const target = l?.kind === "pv" && l.process !== "CA" && depth < MAX_META_DEPTH
     ? db.record(l.record)
     : undefined;

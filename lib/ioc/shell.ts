@@ -723,9 +723,10 @@ export class IocShell {
               (info.read ? 1 : 0) | (info.write ? 2 : 0)
             ];
             out += line(rec, field, "==>", pv, info.disconnects);
-            out += `${"".padStart(21)} [${
-              spec.type === "INLINK" ? "IN" : "  "
-            }      ] host ${info.host}, ${rights}\n`;
+            // pvlMask's IN and IS (ON and OS are never set: base disabled them).
+            out += `${"".padStart(21)} [${spec.type === "INLINK" ? "IN" : "  "}${
+              info.readsString ? "IS" : "  "
+            }    ] host ${info.host}, ${rights}\n`;
           }
         } else if (level > 0) out += line(rec, field, "-->", pv, info?.disconnects ?? 0);
       }

@@ -97,6 +97,10 @@ export interface CaCircuitReport {
   priority: number;
   /** Its channels, in creation order. */
   channels: { name: string; read: boolean; write: boolean; subscriptions: number }[];
+  /** Bytes received and not yet handled: a partial message and requests held back. */
+  unprocessedBytes: number;
+  /** Bytes of replies produced and not yet written. */
+  undeliveredBytes: number;
 }
 
 interface Subscription {
@@ -636,6 +640,9 @@ export class CaCircuit {
         write: ch.pv.canWrite(this.#ctx()),
         subscriptions: ch.subs.size,
       })),
+      unprocessedBytes: this.#framer.buffered +
+        this.#pending.slice(this.#pendingAt).reduce((n, m) => n + 16 + m.payload.length, 0),
+      undeliveredBytes: this.#backlog(),
     };
   }
 

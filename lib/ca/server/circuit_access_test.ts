@@ -122,6 +122,8 @@ Deno.test({
         minorVersion: 13,
         priority: 1,
         channels: [{ name: "a", read: false, write: false, subscriptions: 0 }],
+        unprocessedBytes: 0,
+        undeliveredBytes: 0,
       },
     );
     h.send((w) => encodeMessage(w, { command: CaCommand.CLEAR_CHANNEL, param1: sid, param2: 7 }));

@@ -47,8 +47,8 @@ export function beaconDelay(n: number, maxPeriodMs: number): number {
 
 /** What {@link CaServer.report} returns (the data of RSRV's casr). */
 export interface CaServerReport {
-  /** The connected clients. */
-  clients: CaCircuitReport[];
+  /** The connected clients, with the seconds since each last sent and received. */
+  clients: (CaCircuitReport & { sinceSend: number; sinceReceive: number })[];
   /** One entry per interface: TCP and UDP "ip:port", and the last name search received. */
   servers: {
     tcp: string;
@@ -77,6 +77,8 @@ export class CaServer implements AsyncDisposable {
   #udpPort = 0;
   /** Per UDP socket: who sent the last datagram and the CA minor version it announced. */
   #lastSearch = new Map<Deno.DatagramConn, { from: string; minor: number }>();
+  /** Per circuit: when it last wrote and last read (ms, for casr 4). */
+  #traffic = new WeakMap<CaCircuit, { send: number; receive: number }>();
 
   private constructor(opts: CaServerOptions, config: CaServerConfig) {
     this.#opts = opts;
@@ -132,7 +134,15 @@ export class CaServer implements AsyncDisposable {
    */
   report(): CaServerReport {
     return {
-      clients: [...this.#circuits].map((c) => c.report()),
+      clients: [...this.#circuits].map((c) => {
+        const t = this.#traffic.get(c);
+        const now = Date.now();
+        return {
+          ...c.report(),
+          sinceSend: t ? (now - t.send) / 1000 : 0,
+          sinceReceive: t ? (now - t.receive) / 1000 : 0,
+        };
+      }),
       servers: this.#udp.map((u, i) => {
         const tcp = this.#listeners[i]?.addr as Deno.NetAddr | undefined;
         const udp = u.addr as Deno.NetAddr;
@@ -228,8 +238,13 @@ export class CaServer implements AsyncDisposable {
     }
     const maxArray = this.#config.maxArrayBytes;
     const limit = this.#config.autoArrayBytes === false ? maxArray + 64 : AUTO_ARRAY_LIMIT;
+    const traffic = { send: Date.now(), receive: Date.now() };
     const circuit = new CaCircuit(this.#provider, {
-      write: (b) => conn.write(b),
+      write: (b) =>
+        conn.write(b).then((n) => {
+          traffic.send = Date.now();
+          return n;
+        }),
       close: () => conn.close(),
     }, {
       logger: this.#logger,
@@ -241,12 +256,14 @@ export class CaServer implements AsyncDisposable {
       onClose: () => this.#circuits.delete(circuit),
     });
     this.#circuits.add(circuit);
+    this.#traffic.set(circuit, traffic);
     this.#logger.debug(`CA client connected from ${peer}`);
     const buf = new Uint8Array(64 * 1024);
     try {
       for (;;) {
         const n = await conn.read(buf);
         if (n === null) break;
+        traffic.receive = Date.now();
         circuit.receive(buf.subarray(0, n));
         if (circuit.closed) break;
         // Stop reading from a client that does not read its replies (TCP pushes back).
