@@ -122,3 +122,57 @@ Deno.test("CA links: attributes of the remote PV, IS flag and host name as dbCa 
     db.close();
   }
 });
+
+Deno.test("CA links to records of the same IOC get the attributes dbCa fetches in-process", () => {
+  const db = new IocDatabase();
+  db.load([
+    rec("ai", "x:ai", {
+      EGU: "mm",
+      PREC: "3",
+      HOPR: "10",
+      LOPR: "-10",
+      HIHI: "8",
+      HHSV: "MAJOR",
+      LOW: "-5",
+      LSV: "MINOR",
+    }),
+    rec("waveform", "x:wd", { FTVL: "DOUBLE", NELM: "3", EGU: "V", PREC: "2", HOPR: "5" }),
+    rec("waveform", "x:ws", { NELM: "3", EGU: "S", PREC: "2", HOPR: "5" }),
+    rec("calc", "x:calc", {
+      INPA: "x:ai CA",
+      INPB: "x:wd CA",
+      INPC: "x:ws CA",
+      INPD: "x:ai.DESC CA",
+      INPE: "x:ai.INP CA",
+      INPF: "x:ai.HIHI CA",
+      PREC: "5",
+    }),
+  ]);
+  db.init();
+  try {
+    const calc = db.record("x:calc")!;
+    const meta = (f: string) => fieldMeta(db, calc, calc.type.byName.get(f)!);
+    // What softIoc 7.0.8.1 answers for the same records (tests/fixtures/ioc/parity_rec.db).
+    const a = meta("A");
+    assert.equal(a.units, "mm");
+    assert.equal(a.precision, 3);
+    assert.deepEqual(a.display, [-10, 10]);
+    assert.deepEqual(a.alarm?.limits, [NaN, -5, NaN, 8]);
+    assert.deepEqual(a.alarm?.severities, [0, 0, 0, 0]);
+    const b = meta("B");
+    assert.equal(b.units, "V");
+    assert.equal(b.precision, 2);
+    assert.deepEqual(b.display, [0, 5]);
+    // DBF_STRING PVs (a waveform of the default FTVL STRING, a string field, a link field)
+    // have none: the record's own PREC and no units or limits.
+    for (const f of ["C", "D", "E"]) {
+      const m = meta(f);
+      assert.equal(m.units, "", f);
+      assert.equal(m.precision, 5, f);
+      assert.deepEqual(m.display, [0, 0], f);
+    }
+    assert.equal(meta("F").units, "mm");
+  } finally {
+    db.close();
+  }
+});

@@ -206,11 +206,11 @@ const MAX_META_DEPTH = 8;
 /**
  * Metadata of a field described by a link. A DB link answers with the target field's
  * units, precision, display and alarm limits, as dbGet with those options gives them; a
- * CA link with the attributes dbCa got from its PV (a DBR_CTRL_DOUBLE get per connection);
+ * CA link with the attributes dbCa got from its PV (a DBR_CTRL_DOUBLE get per connection;
+ * for a record of this IOC the same as a DB link's, but none for a DBF_STRING PV);
  * constants, empty, hardware and CA links without attributes leave what the record
- * support pre-fills: no
- * units, no display or alarm limits and the record's PREC (seq clamps it as recGblGetPrec
- * does). Control limits are always the field type's range (recGblGetControlDouble).
+ * support pre-fills: no units, no display or alarm limits and the record's PREC (seq
+ * clamps it as recGblGetPrec does). Control limits are always the field type's range (recGblGetControlDouble).
  */
 function linkedMeta(
   db: IocDatabase,
@@ -231,11 +231,15 @@ function linkedMeta(
       alarm: { limits: ca.alarm, severities: [0, 0, 0, 0], hysteresis: 0 },
     };
   }
-  const target = l?.kind === "pv" && l.process !== "CA" && depth < MAX_META_DEPTH
-    ? db.record(l.record)
-    : undefined;
+  const target = l?.kind === "pv" && depth < MAX_META_DEPTH ? db.record(l.record) : undefined;
   const spec = target?.type.byName.get(l?.kind === "pv" ? l.field : "");
-  if (!target || !spec) {
+  // A CA link to a record of this IOC goes through the in-process CA context: dbCa's
+  // DBR_CTRL_DOUBLE get answers what a DB link's dbGet does, but a DBF_STRING PV (a
+  // string or link field, an array of FTVL STRING) has none.
+  const viaCa = l?.kind === "pv" && l.process === "CA";
+  const text = spec &&
+    (spec.type === "STRING" || spec.isLink || Array.isArray(target?.f[spec.name]));
+  if (!target || !spec || (viaCa && text)) {
     let precision = rec.f.PREC as number;
     if (rec.type.name === "seq") precision = recGblPrec(precision);
     return { units: "", precision, display: [0, 0], control: range };
@@ -248,7 +252,10 @@ function linkedMeta(
     precision: floating ? t.precision ?? 0 : 0,
     display: t.display ?? [0, 0],
     control: range,
-    alarm: t.alarm,
+    // Attributes over CA carry the limits, not their severities.
+    alarm: viaCa && t.alarm
+      ? { limits: t.alarm.limits, severities: [0, 0, 0, 0], hysteresis: 0 }
+      : t.alarm,
   };
 }
 
