@@ -7,6 +7,7 @@
  * @module
  */
 
+import { stampNow } from "../core/clock.ts";
 import { charsToText } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
@@ -285,7 +286,7 @@ export class IocDatabase implements RecordIo {
   constructor(options: IocDatabaseOptions = {}) {
     this.devices = new DeviceRegistry(options.devices ?? []);
     // Wall-clock milliseconds with the monotonic clock's sub-millisecond digits.
-    this.#clock = options.clock ?? (() => Date.now() + (performance.now() % 1));
+    this.#clock = options.clock ?? stampNow;
     this.#access = options.access;
     this.#warn = options.warn ?? (() => {});
     this.#remote = options.remoteLinks;

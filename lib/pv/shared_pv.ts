@@ -4,6 +4,7 @@
  * @module
  */
 
+import { stampNow } from "../core/clock.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { LocalProtocolError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
@@ -25,27 +26,6 @@ import {
   type ScalarType,
   type ServedPv,
 } from "./types.ts";
-
-/** Wall-clock milliseconds minus the monotonic clock, as last measured. */
-let wallOffset = 0;
-/** Monotonic time of that measurement (-Infinity: never). */
-let wallSyncedAt = -Infinity;
-
-/** Milliseconds since 1970 with sub-millisecond resolution. */
-function preciseNow(): number {
-  // The monotonic clock (microseconds, like an IOC's timestamps) placed on the wall clock,
-  // whose offset is measured again every 100 ms so clock adjustments are followed soon: one
-  // clock read per post, a good part of a scalar put's cost at catime's rates.
-  const p = performance.now();
-  if (p - wallSyncedAt >= 100) {
-    // Date.now() truncates to the millisecond, so a measured offset is up to 1 ms low:
-    // keep the largest of nearby measurements (no jitter), take a real adjustment as is.
-    const off = Date.now() - p;
-    wallOffset = Math.abs(off - wallOffset) < 1 ? Math.max(off, wallOffset) : off;
-    wallSyncedAt = p;
-  }
-  return p + wallOffset;
-}
 
 /** Alarm limits with the severities they raise (like an ai record's HIHI/HHSV...). */
 export interface AlarmLimits {
@@ -351,7 +331,7 @@ export class SharedPV implements ServedPv {
     this.#onPut = options.onPut;
     this.#onRpc = options.onRpc;
     if (this.#onRpc) this.rpc = (args, ctx) => this.#rpc(args, ctx);
-    this.#clock = options.clock ?? preciseNow;
+    this.#clock = options.clock ?? stampNow;
     this.#limits = options.alarm;
     const choices = options.type === "enum" ? [...(options.choices ?? [])] : undefined;
     if (choices && choices.length === 0) choices.push("");

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { stampBatch } from "../../core/clock.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { broadcastAddresses, isAddrInUse } from "../../core/net.ts";
 import { type CaServerConfig, readEpicsConfig } from "../../core/env.ts";
@@ -264,7 +265,8 @@ export class CaServer implements AsyncDisposable {
         const n = await conn.read(buf);
         if (n === null) break;
         traffic.receive = Date.now();
-        circuit.receive(buf.subarray(0, n));
+        // What one read brought is stamped from one clock reading (lib/core/clock.ts).
+        stampBatch(() => circuit.receive(buf.subarray(0, n)));
         if (circuit.closed) break;
         // Stop reading from a client that does not read its replies (TCP pushes back).
         if (!circuit.wantsMore) await circuit.whenReady();

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { stampBatch } from "../../core/clock.ts";
 import { broadcastAddresses } from "../../core/net.ts";
 import { ByteReader, ByteWriter } from "../../core/bytes.ts";
 import { type PvaServerConfig, readEpicsConfig } from "../../core/env.ts";
@@ -293,7 +294,7 @@ export class PvaServer implements AsyncDisposable {
       for (;;) {
         const n = await conn.read(buf);
         if (n === null) break;
-        c.receive(buf.subarray(0, n));
+        stampBatch(() => c.receive(buf.subarray(0, n)));
         if (c.closed) break;
       }
     } catch (e) {
