@@ -340,26 +340,38 @@ export function coerceValue(
     // Given up by its producer (a decoded put): already the right class, keep it.
     return src as unknown as NumericArray;
   }
-  const out = alloc(type.scalar, src.length);
   if (
-    ArrayBuffer.isView(src) && (src.constructor === out.constructor || fitsIn(src, type.scalar))
+    ArrayBuffer.isView(src) &&
+    (src.constructor === NUMERIC_ARRAYS[type.scalar] || fitsIn(src, type.scalar))
   ) {
     // Same element type, or an integer type whose every value fits: one block copy.
+    const out = alloc(type.scalar, src.length);
     (out as Uint8Array).set(src as unknown as Uint8Array);
     return out;
   }
   if (
     isSmallIntArray(src) && isIntegerType(type.scalar) &&
-    !(out instanceof BigInt64Array || out instanceof BigUint64Array)
+    type.scalar !== "int64" && type.scalar !== "uint64"
   ) {
     // Integers into a narrower integer type (a CA DBR_LONG put to a uint16 PV): check the
     // range, then one block copy instead of a conversion per element.
     const [lo, hi] = INT_RANGE[type.scalar]!;
     const bad = firstOutside(src, lo, hi);
     if (bad >= 0) coerceNumber(src[bad], type.scalar); // throws the range error
+    const C = NUMERIC_ARRAYS[type.scalar]!;
+    if (
+      alloc === newNumericArray && src.BYTES_PER_ELEMENT === C.BYTES_PER_ELEMENT &&
+      HANDED.delete(src)
+    ) {
+      // Given up by its producer, and every value in range: the same bytes read as the
+      // target type (an int16 put to a uint16 PV) are the values; no copy.
+      return new C(src.buffer as ArrayBuffer, src.byteOffset, src.length);
+    }
+    const out = alloc(type.scalar, src.length) as Uint8Array;
     out.set(src);
     return out;
   }
+  const out = alloc(type.scalar, src.length);
   if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
     for (let i = 0; i < src.length; i++) out[i] = BigInt(coerceNumber(src[i], type.scalar));
   } else if (ArrayBuffer.isView(src) && !isIntegerType(type.scalar)) {

@@ -201,6 +201,21 @@ function linkRead(meta: DbrMeta, valueType: number): CaReadResult {
 }
 
 /**
+ * Per DBR value type of a put, the native types (bit per DBR value type) that hold each of
+ * its values exactly: SHORT into FLOAT/LONG/DOUBLE, FLOAT into DOUBLE, ENUM (unsigned
+ * 16 bits) and CHAR (unsigned 8 bits) into SHORT... LONG into DOUBLE.
+ */
+const LOSSLESS: readonly number[] = [
+  0, // STRING
+  (1 << Dbr.FLOAT) | (1 << Dbr.LONG) | (1 << Dbr.DOUBLE), // SHORT
+  1 << Dbr.DOUBLE, // FLOAT
+  (1 << Dbr.FLOAT) | (1 << Dbr.LONG) | (1 << Dbr.DOUBLE), // ENUM
+  (1 << Dbr.SHORT) | (1 << Dbr.FLOAT) | (1 << Dbr.LONG) | (1 << Dbr.DOUBLE), // CHAR
+  1 << Dbr.DOUBLE, // LONG
+  0, // DOUBLE
+];
+
+/**
  * Turns the decoded payload of a WRITE/WRITE_NOTIFY into a value for {@link ServedPv.put}.
  * @param data the decoded DBR data
  * @param putType the DBR type it was sent as
@@ -221,6 +236,14 @@ export function putValue(
   if (t.text && t.kind === "array" && info.valueType === Dbr.STRING) {
     // A text PV (see PvTypeInfo.text): the string's bytes are the chars.
     return new TextEncoder().encode(String((data.value as string[])[0] ?? ""));
+  }
+  if (
+    t.kind === "array" && native.type !== Dbr.CHAR && LOSSLESS[info.valueType] & (1 << native.type)
+  ) {
+    // Numbers that the native type would hold exactly (a DBR_SHORT array put to a uint16
+    // PV, whose native type is DBR_LONG): the PV's own conversion takes them as they are,
+    // with one range check and at most one copy.
+    return data.value;
   }
   let values: DbrValues;
   try {
