@@ -2,8 +2,9 @@
  * softioc against EPICS base's softIoc, in the same run and with the same client (ours):
  * - load + iocInit of 100,000 records (process start to the "iocRun" message);
  * - FLNK chain processings per second driven by CA put-callbacks (a 10-record chain);
- * - CA gets per second of one record (batches of 100), and monitor updates per second
- *   of the chain's end while it is driven.
+ * - CA gets per second of one record (batches of 100), through our CA client and from a
+ *   raw client that only counts the reply bytes, and monitor updates per second of the
+ *   chain's end while it is driven.
  * Prints each rate and the ratio ours/softIoc (> 1 means we are faster).
  *
  * ```text
@@ -73,7 +74,92 @@ interface Run {
   load: number;
   chain: number;
   gets: number;
+  rawGets: number;
   monitors: number;
+}
+
+/** A CA message header, big-endian, as the raw get loop sends it. */
+function header(cmd: number, size: number, type: number, count: number, p1: number, p2: number) {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, cmd);
+  v.setUint16(2, size);
+  v.setUint16(4, type);
+  v.setUint16(6, count);
+  v.setUint32(8, p1);
+  v.setUint32(12, p2);
+  return b;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * CA gets per second of `name` from a raw client on one circuit: batches of 100
+ * READ_NOTIFY (DBR_DOUBLE, 1 element) in one write, the next batch once all 100 replies
+ * (24 bytes each) are in. The client only counts bytes, so the server's turnaround is
+ * what is measured (the row beside it goes through our CA client, which both share).
+ */
+async function rawGets(port: number, name: string, seconds: number): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  try {
+    // A NUL-terminated name padded to 8 bytes, as CA payloads are.
+    const text = (t: string) => {
+      const b = new TextEncoder().encode(t);
+      const out = new Uint8Array((b.length + 8) & ~7);
+      out.set(b);
+      return out;
+    };
+    const [user, host, pv] = [text("bench"), text("localhost"), text(name)];
+    await conn.write(concat([
+      header(0, 0, 0, 13, 0, 0),
+      header(20, user.length, 0, 0, 0, 0),
+      user,
+      header(21, host.length, 0, 0, 0, 0),
+      host,
+      header(18, pv.length, 0, 0, 1, 13),
+      pv,
+    ]));
+    const buf = new Uint8Array(1 << 16);
+    let pending: Uint8Array = new Uint8Array(0);
+    let sid = -1;
+    while (sid < 0) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error("server closed the circuit");
+      pending = concat([pending, buf.subarray(0, n)]);
+      while (pending.length >= 16) {
+        const v = new DataView(pending.buffer, pending.byteOffset);
+        const size = v.getUint16(2);
+        if (pending.length < 16 + size) break;
+        if (v.getUint16(0) === 18) sid = v.getUint32(12);
+        pending = pending.subarray(16 + size);
+      }
+    }
+    const batch = concat(Array.from({ length: 100 }, (_, i) => header(15, 0, 6, 1, sid, i)));
+    const want = 100 * 24;
+    let gets = 0;
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end) {
+      await conn.write(batch);
+      for (let got = 0; got < want;) {
+        const n = await conn.read(buf);
+        if (n === null) throw new Error("server closed the circuit");
+        got += n;
+      }
+      gets += 100;
+    }
+    return gets / seconds;
+  } finally {
+    conn.close();
+  }
 }
 
 async function measure(cmd: string[], db: string): Promise<Run> {
@@ -143,7 +229,8 @@ async function measure(cmd: string[], db: string): Promise<Run> {
       await ctx.getMany(batch, { timeoutSec: 10 });
       gets += batch.length;
     }
-    return { load, chain, gets: gets / SECONDS, monitors };
+    const raw = await rawGets(port, `b:r${N - 1}`, SECONDS);
+    return { load, chain, gets: gets / SECONDS, rawGets: raw, monitors };
   } finally {
     await ctx.close();
     try {
@@ -181,7 +268,7 @@ if (import.meta.main) {
     const row = (what: string, b: number, o: number, unit: string, lowerIsBetter = false) => {
       const ratio = lowerIsBetter ? b / o : o / b;
       console.log(
-        `${what.padEnd(34)} softIoc ${b.toFixed(unit === "s" ? 2 : 0).padStart(10)} ${unit}` +
+        `${what.padEnd(38)} softIoc ${b.toFixed(unit === "s" ? 2 : 0).padStart(10)} ${unit}` +
           `   ours ${o.toFixed(unit === "s" ? 2 : 0).padStart(10)} ${unit}   ratio ${
             ratio.toFixed(2)
           }`,
@@ -192,6 +279,7 @@ if (import.meta.main) {
     row("chain processings (CA put -c)", base.chain, ours.chain, "/s");
     row("monitor updates (chain end)", base.monitors, ours.monitors, "/s");
     row("CA gets (batches of 100)", base.gets, ours.gets, "/s");
+    row("CA gets, raw client (batches of 100)", base.rawGets, ours.rawGets, "/s");
   } finally {
     Deno.removeSync(dir, { recursive: true });
     await closeBenchRepeater();
