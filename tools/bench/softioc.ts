@@ -15,6 +15,16 @@
  */
 
 import { CaContext } from "../../lib/ca/client/context.ts";
+import { CaCommand, Dbr } from "../../lib/ca/proto/constants.ts";
+import { CaFramer } from "../../lib/ca/proto/framer.ts";
+import {
+  encodeClientName,
+  encodeCreateChanRequest,
+  encodeHostName,
+  encodeReadNotify,
+  encodeVersion,
+} from "../../lib/ca/proto/messages.ts";
+import { ByteWriter } from "../../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
 import { benchRepeaterPort, closeBenchRepeater } from "./_repeater.ts";
 
@@ -78,29 +88,6 @@ interface Run {
   monitors: number;
 }
 
-/** A CA message header, big-endian, as the raw get loop sends it. */
-function header(cmd: number, size: number, type: number, count: number, p1: number, p2: number) {
-  const b = new Uint8Array(16);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, cmd);
-  v.setUint16(2, size);
-  v.setUint16(4, type);
-  v.setUint16(6, count);
-  v.setUint32(8, p1);
-  v.setUint32(12, p2);
-  return b;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * CA gets per second of `name` from a raw client on one circuit: batches of 100
  * READ_NOTIFY (DBR_DOUBLE, 1 element) in one write, the next batch once all 100 replies
@@ -111,39 +98,27 @@ async function rawGets(port: number, name: string, seconds: number): Promise<num
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   conn.setNoDelay(true);
   try {
-    // A NUL-terminated name padded to 8 bytes, as CA payloads are.
-    const text = (t: string) => {
-      const b = new TextEncoder().encode(t);
-      const out = new Uint8Array((b.length + 8) & ~7);
-      out.set(b);
-      return out;
-    };
-    const [user, host, pv] = [text("bench"), text("localhost"), text(name)];
-    await conn.write(concat([
-      header(0, 0, 0, 13, 0, 0),
-      header(20, user.length, 0, 0, 0, 0),
-      user,
-      header(21, host.length, 0, 0, 0, 0),
-      host,
-      header(18, pv.length, 0, 0, 1, 13),
-      pv,
-    ]));
+    const w = new ByteWriter();
+    encodeVersion(w);
+    encodeClientName(w, "bench");
+    encodeHostName(w, "localhost");
+    encodeCreateChanRequest(w, { cid: 1, name });
+    await conn.write(w.toBytes());
     const buf = new Uint8Array(1 << 16);
-    let pending: Uint8Array = new Uint8Array(0);
+    const framer = new CaFramer();
     let sid = -1;
     while (sid < 0) {
       const n = await conn.read(buf);
       if (n === null) throw new Error("server closed the circuit");
-      pending = concat([pending, buf.subarray(0, n)]);
-      while (pending.length >= 16) {
-        const v = new DataView(pending.buffer, pending.byteOffset);
-        const size = v.getUint16(2);
-        if (pending.length < 16 + size) break;
-        if (v.getUint16(0) === 18) sid = v.getUint32(12);
-        pending = pending.subarray(16 + size);
+      for (const m of framer.receive(buf.slice(0, n))) {
+        if (m.command === CaCommand.CREATE_CHAN) sid = m.param2;
       }
     }
-    const batch = concat(Array.from({ length: 100 }, (_, i) => header(15, 0, 6, 1, sid, i)));
+    w.reset();
+    for (let i = 0; i < 100; i++) {
+      encodeReadNotify(w, { sid, ioid: i, dataType: Dbr.DOUBLE, count: 1 });
+    }
+    const batch = w.toBytes();
     const want = 100 * 24;
     let gets = 0;
     const end = performance.now() + seconds * 1000;
