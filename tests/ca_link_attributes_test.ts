@@ -22,20 +22,22 @@ async function until(f: () => boolean): Promise<void> {
   assert.ok(f());
 }
 
+/** An ai with units, precision, display limits and two alarm limits with severities. */
+const AI_LIMITS = {
+  EGU: "mm",
+  PREC: "3",
+  HOPR: "10",
+  LOPR: "-10",
+  HIHI: "8",
+  HHSV: "MAJOR",
+  LOW: "-5",
+  LSV: "MINOR",
+};
+
 Deno.test("CA links: attributes of the remote PV, IS flag and host name as dbCa has them", async () => {
   const remote = new IocDatabase();
   remote.load([
-    rec("ai", "t:ai", {
-      EGU: "mm",
-      PREC: "3",
-      HOPR: "10",
-      LOPR: "-10",
-      HIHI: "8",
-      HHSV: "MAJOR",
-      LOW: "-5",
-      LSV: "MINOR",
-      VAL: "1.5",
-    }),
+    rec("ai", "t:ai", { ...AI_LIMITS, VAL: "1.5" }),
     rec("longin", "t:long", { EGU: "cnt", HOPR: "100", LOPR: "0", VAL: "7" }),
     rec("stringin", "t:str", { VAL: "hello" }),
     rec("bo", "t:bo", { ZNAM: "Off", ONAM: "On", VAL: "1" }),
@@ -126,16 +128,7 @@ Deno.test("CA links: attributes of the remote PV, IS flag and host name as dbCa 
 Deno.test("CA links to records of the same IOC get the attributes dbCa fetches in-process", () => {
   const db = new IocDatabase();
   db.load([
-    rec("ai", "x:ai", {
-      EGU: "mm",
-      PREC: "3",
-      HOPR: "10",
-      LOPR: "-10",
-      HIHI: "8",
-      HHSV: "MAJOR",
-      LOW: "-5",
-      LSV: "MINOR",
-    }),
+    rec("ai", "x:ai", AI_LIMITS),
     rec("waveform", "x:wd", { FTVL: "DOUBLE", NELM: "3", EGU: "V", PREC: "2", HOPR: "5" }),
     rec("waveform", "x:ws", { NELM: "3", EGU: "S", PREC: "2", HOPR: "5" }),
     rec("calc", "x:calc", {

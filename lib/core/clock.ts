@@ -81,10 +81,11 @@ export function stampNow(): number {
  * ```
  */
 export function stampBatch<T>(f: () => T): T {
+  // Outside a batch every stamp sets `left`: a batch starts with a reading of its own.
   if (depth++ === 0) left = 0;
   try {
     return f();
   } finally {
-    if (--depth === 0) left = 0;
+    depth--;
   }
 }

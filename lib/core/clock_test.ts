@@ -21,7 +21,7 @@ Deno.test("stampNow: on the wall clock, strictly increasing", () => {
   assert.ok(a > before - 1 && a < Date.now() + 1, `${a} vs ${before}`);
 });
 
-Deno.test("stampBatch: one reading for a run of stamps, one nanosecond apart, then read again", () => {
+Deno.test("stampBatch: one reading for a run of stamps, one step apart, then read again", () => {
   stampBatch(() => {
     const first = stampNow();
     spin(3);

@@ -285,7 +285,7 @@ export class IocDatabase implements RecordIo {
   /** Creates an empty database. */
   constructor(options: IocDatabaseOptions = {}) {
     this.devices = new DeviceRegistry(options.devices ?? []);
-    // Wall-clock milliseconds with the monotonic clock's sub-millisecond digits.
+    // The servers' time-stamp clock (lib/core/clock.ts), shared with SharedPV.
     this.#clock = options.clock ?? stampNow;
     this.#access = options.access;
     this.#warn = options.warn ?? (() => {});

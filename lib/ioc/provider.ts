@@ -210,7 +210,8 @@ const MAX_META_DEPTH = 8;
  * for a record of this IOC the same as a DB link's, but none for a DBF_STRING PV);
  * constants, empty, hardware and CA links without attributes leave what the record
  * support pre-fills: no units, no display or alarm limits and the record's PREC (seq
- * clamps it as recGblGetPrec does). Control limits are always the field type's range (recGblGetControlDouble).
+ * clamps it as recGblGetPrec does). Control limits are always the field type's range
+ * (recGblGetControlDouble).
  */
 function linkedMeta(
   db: IocDatabase,

@@ -203,7 +203,8 @@ function linkRead(meta: DbrMeta, valueType: number): CaReadResult {
 /**
  * Per DBR value type of a put, the native types (bit per DBR value type) that hold each of
  * its values exactly: SHORT into FLOAT/LONG/DOUBLE, FLOAT into DOUBLE, ENUM (unsigned
- * 16 bits) and CHAR (unsigned 8 bits) into SHORT... LONG into DOUBLE.
+ * 16 bits) and CHAR (unsigned 8 bits) into SHORT... LONG into DOUBLE. Never CHAR: char
+ * arrays (text, booleans) keep their own conversion.
  */
 const LOSSLESS: readonly number[] = [
   0, // STRING
@@ -237,9 +238,7 @@ export function putValue(
     // A text PV (see PvTypeInfo.text): the string's bytes are the chars.
     return new TextEncoder().encode(String((data.value as string[])[0] ?? ""));
   }
-  if (
-    t.kind === "array" && native.type !== Dbr.CHAR && LOSSLESS[info.valueType] & (1 << native.type)
-  ) {
+  if (t.kind === "array" && LOSSLESS[info.valueType] & (1 << native.type)) {
     // Numbers that the native type would hold exactly (a DBR_SHORT array put to a uint16
     // PV, whose native type is DBR_LONG): the PV's own conversion takes them as they are,
     // with one range check and at most one copy.
