@@ -9,7 +9,9 @@
  * in between advance by {@link STAMP_STEP_MS} each. Puts that arrived together thus carry
  * their arrival time and stay distinct and in order; a put takes about as long as a step,
  * so a stamp is never more than a few microseconds off. Outside a batch every stamp reads
- * the clock.
+ * the clock. Either way a stamp is at least one step after the last one, so stamps asked
+ * for faster than one per step (a tight loop of nothing but stamps) run ahead of the clock
+ * until the calls slow down.
  *
  * A double holding milliseconds since 1970 resolves 2^-12 ms (244 ns) until 2039, so that
  * is the step: the smallest that still makes a different number.
