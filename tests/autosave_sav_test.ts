@@ -112,6 +112,23 @@ Deno.test("writeSavFile keeps the previous good file as .savB; readSavFile falls
   }
 });
 
+Deno.test("a .savB that is a hard link of .sav (writer killed before its rename) leaves no temporary file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = join(dir, "a.sav");
+    const t1 = formatSav([{ name: "x", value: 1 }]);
+    await writeSavFile(p, t1);
+    await Deno.link(p, p + "B");
+    const t2 = formatSav([{ name: "x", value: 2 }]);
+    assertEquals((await writeSavFile(p, t2)).backupPath, p + "B");
+    assertEquals(await Deno.readTextFile(p), t2);
+    assertEquals(await Deno.readTextFile(p + "B"), t1);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.sav", "a.savB"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: Deno.uid() === 0
     ? "a write error (read-only folder) [ignored: running as root, folder modes are not enforced]"

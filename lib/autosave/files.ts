@@ -228,6 +228,10 @@ export async function writeSavFile(
       await Deno.remove(tmpB).catch(() => {});
       await Deno.link(path, tmpB);
       await Deno.rename(tmpB, b);
+      // A writer killed after keeping its backup but before its own rename leaves .sav and
+      // .savB as two links of one file; rename(2) between links of the same file does
+      // nothing and succeeds, so the temporary name would stay: remove it.
+      await Deno.remove(tmpB).catch(() => {});
       backupPath = b;
     } catch {
       // File systems without hard links: copy it atomically instead.
