@@ -373,3 +373,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "dbr: 16-bit arrays of any length and payload offset decode to the big-endian values",
+  ...none,
+  fn() {
+    for (const [type, signed] of [[Dbr.SHORT, true], [Dbr.ENUM, false], [Dbr.TIME_SHORT, true]]) {
+      const meta = dbrInfo(type as number).metaSize;
+      for (const count of [1, 2, 15, 16, 17, 1000, 1001]) {
+        for (const shift of [0, 1, 2]) {
+          // The payload sits `shift` bytes into a larger buffer, as in a framer's block.
+          const buf = new Uint8Array(shift + meta + 2 * count + 3);
+          const dv = new DataView(buf.buffer);
+          const want: number[] = [];
+          for (let i = 0; i < count; i++) {
+            const v = ((i * 2654435761) >>> 0) & 0xffff;
+            dv.setUint16(shift + meta + 2 * i, v);
+            want.push(signed && v >= 0x8000 ? v - 0x10000 : v);
+          }
+          const payload = buf.subarray(shift, shift + meta + 2 * count);
+          const { value } = decodeDbr(type as number, count, payload);
+          assert.ok(value instanceof (signed ? Int16Array : Uint16Array));
+          assert.deepEqual([...(value as Int16Array)], want, `type ${type} x${count} +${shift}`);
+          // The decoded array is the caller's own: the payload is not aliased.
+          buf.fill(0);
+          assert.deepEqual([...(value as Int16Array)], want);
+        }
+      }
+    }
+  },
+});
