@@ -51,7 +51,9 @@ async function run(
   extra: Record<string, string> = {},
 ) {
   await using c = captureIO(port, extra);
-  const code = await main(args, c.io);
+  // A generous connection timeout: the tools' default of 1 s was once not enough in CI,
+  // with the IOC in this process and both CPUs busy with other test files.
+  const code = await main(["-w", "10", ...args], c.io);
   return { code, ...c.out };
 }
 

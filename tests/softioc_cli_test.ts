@@ -122,8 +122,8 @@ Deno.test("softioc -m/-d loads a database, serves it over CA, and answers shell 
     await using ioc = startSoftioc(["-m", "P=x:", "-d", "t.db"], dir);
     await ioc.waitFor(/############\n/);
     await using c = captureIO(ioc.port);
-    assert.equal(await caput(["-c", "-t", "x:sp", "9"], c.io), 0, c.out.stderr);
-    assert.equal(await caget(["-t", "x:calc", "x:calc.SEVR", "x:sp.EGU"], c.io), 0);
+    assert.equal(await caput(["-w", "10", "-c", "-t", "x:sp", "9"], c.io), 0, c.out.stderr);
+    assert.equal(await caget(["-w", "10", "-t", "x:calc", "x:calc.SEVR", "x:sp.EGU"], c.io), 0);
     assert.equal(c.out.stdout, "9\n18\nMAJOR\nV\n");
     await ioc.send("dbl");
     await ioc.waitFor(/x:sp\nx:flag\nx:calc\n/);
@@ -155,7 +155,7 @@ Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords, dbLoadTemplate, i
     await ioc.waitFor(/DBF_STRING: +"Off" *\n/);
     await using c = captureIO(ioc.port);
     assert.equal(
-      await caget(["-t", "y:flag", "z1:sp.DRVH", "z2:calc.CALC"], c.io),
+      await caget(["-w", "10", "-t", "y:flag", "z1:sp.DRVH", "z2:calc.CALC"], c.io),
       0,
       c.out.stderr,
     );
@@ -195,7 +195,7 @@ Deno.test("examples/ioc/st.cmd: the simulated oven runs, its chain and waveform 
   await ioc.waitFor(/demo:profile\n/);
   const read = async (names: string[]) => {
     await using c = captureIO(ioc.port);
-    assert.equal(await caget(["-t", ...names], c.io), 0, c.out.stderr);
+    assert.equal(await caget(["-w", "10", "-t", ...names], c.io), 0, c.out.stderr);
     return c.out.stdout.trim().split("\n");
   };
   assert.deepEqual(await read(["demo:power:out", "demo:heater", "demo:temperature.EGU"]), [
@@ -213,7 +213,7 @@ Deno.test("examples/ioc/st.cmd: the simulated oven runs, its chain and waveform 
   assert.ok(changed, "the simulated temperature never changed");
   // Driving the setpoint up raises the temperature into HIGH/HIHI alarm.
   await using c = captureIO(ioc.port);
-  assert.equal(await caput(["-c", "-t", "demo:setpoint", "70"], c.io), 0, c.out.stderr);
+  assert.equal(await caput(["-w", "10", "-c", "-t", "demo:setpoint", "70"], c.io), 0, c.out.stderr);
   let sevr = "";
   for (let i = 0; i < 100 && sevr !== "MAJOR"; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -229,10 +229,13 @@ Deno.test("softioc -x PREFIX: PREFIX:exit is a sub whose put ends the IOC with A
       await using ioc = startSoftioc(["-x", "t", "-S"], dir);
       await ioc.waitFor(/############\n/);
       const c = captureIO(ioc.port);
-      const got = await caget(["-t", "t:exit.RTYP", "t:exit.SNAM", "t:BaseVersion"], c.io);
+      const got = await caget(
+        ["-w", "10", "-t", "t:exit.RTYP", "t:exit.SNAM", "t:BaseVersion"],
+        c.io,
+      );
       assert.equal(got, 0, c.out.stderr + c.out.stdout);
       assert.equal(c.out.stdout, "sub\nexit\n7.0.8.1\n");
-      assert.equal(await caput(["-c", "-t", "t:exit.A", a], c.io), 0, c.out.stderr);
+      assert.equal(await caput(["-w", "10", "-c", "-t", "t:exit.A", a], c.io), 0, c.out.stderr);
       // The IOC ends right after processing: the put's reply may not come.
       await caput(["-t", "-w", "2", "t:exit.PROC", "1"], c.io);
       assert.equal((await ioc.status).code, code);

@@ -134,7 +134,8 @@ Deno.test("tsdev examples: the PyDevice tutorial with our caget and caput", asyn
   try {
     const tool = (main: typeof cagetMain): Tool => async (args) => {
       await using c = captureIO(ioc.port, { EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort) });
-      const code = await main(args, c.io);
+      // 10 s to connect, not the tools' 1 s: the IOC is another process on a busy CI host.
+      const code = await main(["-w", "10", ...args], c.io);
       assert.equal(code, 0, `${args.join(" ")}: ${c.out.stderr}`);
       return c.out.stdout;
     };
@@ -225,8 +226,8 @@ record(longin, "Mod:Int") {
     const ioc = await startTutorial(["-S", "--module", "analysis.ts", "-d", `${dir}/module.db`]);
     try {
       await using c = captureIO(ioc.port, { EPICS_CA_REPEATER_PORT: String(ioc.repeaterPort) });
-      assert.equal(await caputMain(["-c", "Mod:Num", "17"], c.io), 0, c.out.stderr);
-      assert.equal(await cagetMain(["-t", "Mod:Int"], c.io), 0, c.out.stderr);
+      assert.equal(await caputMain(["-w", "10", "-c", "Mod:Num", "17"], c.io), 0, c.out.stderr);
+      assert.equal(await cagetMain(["-w", "10", "-t", "Mod:Int"], c.io), 0, c.out.stderr);
       assert.match(c.out.stdout, /\n4\n$/);
     } finally {
       await ioc.close();
