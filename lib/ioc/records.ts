@@ -18,6 +18,17 @@ import type { ScalarType } from "../pv/types.ts";
 const INVALID = AlarmSeverity.INVALID;
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTU".split("");
 const CALC_LETTERS = LETTERS.slice(0, 12);
+/**
+ * The field names built from the letters, made once: a key built per use (`INP${c}`) is a
+ * new string to hash and look up on every processing.
+ */
+const CALC_INPUTS = CALC_LETTERS.map((c) => `INP${c}`);
+const CALC_LAST = CALC_LETTERS.map((c) => `L${c}`);
+
+/** Copies A..L into LA..LL (the values of the last processing). */
+function keepLast(f: F): void {
+  for (let i = 0; i < CALC_LETTERS.length; i++) f[CALC_LAST[i]] = f[CALC_LETTERS[i]];
+}
 const HEX = "0123456789ABCDEF".split("");
 /** The 16 state prefixes of mbbi/mbbo fields (ZRST, ONVL, ..., FFSV). */
 export const MBB_PREFIX: readonly string[] = [
@@ -464,11 +475,11 @@ function runCalc(
 function fetchLetters(rec: IocRecord, io: RecordIo): boolean {
   const f = rec.f;
   let ok = true;
-  for (const c of CALC_LETTERS) {
-    const link = `INP${c}`;
+  for (let i = 0; i < CALC_LETTERS.length; i++) {
+    const link = CALC_INPUTS[i];
     if (io.isConstantLink(rec, link)) continue;
     const r = io.getLink(rec, link, "number");
-    if (r) f[c] = r.value as number;
+    if (r) f[CALC_LETTERS[i]] = r.value as number;
     else ok = false;
   }
   return ok;
@@ -1117,7 +1128,7 @@ const calc: RecordSupport = {
       f.UDF = Number.isNaN(v) ? 1 : 0;
     }
     limitAlarms(rec, io);
-    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+    keepLast(f);
   },
   meta: analogMeta("HOPR"),
 };
@@ -1173,7 +1184,7 @@ const calcout: RecordSupport = {
     }
     f.PVAL = f.VAL;
     f.POVL = f.OVAL;
-    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+    keepLast(f);
   },
   meta: analogMeta("HOPR"),
 };
@@ -1194,7 +1205,7 @@ const sel: RecordSupport = {
       const r = io.getLink(rec, "NVL", "number");
       if (r) f.SELN = Math.max(0, Math.trunc(r.value as number));
     }
-    fetchDoubles(rec, io, CALC_LETTERS.map((c) => `INP${c}`), CALC_LETTERS);
+    fetchDoubles(rec, io, CALC_INPUTS, CALC_LETTERS);
     const selm = num(f, "SELM");
     const vals = CALC_LETTERS.map((c) => num(f, c));
     let v: number;
@@ -1222,7 +1233,7 @@ const sel: RecordSupport = {
     f.VAL = v;
     f.UDF = Number.isNaN(v) ? 1 : 0;
     limitAlarms(rec, io);
-    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+    keepLast(f);
   },
   meta: analogMeta("HOPR"),
 };
@@ -1488,7 +1499,7 @@ const sub: RecordSupport = {
       subResult(rec, io, status);
     }
     limitAlarms(rec, io);
-    for (const c of CALC_LETTERS) f[`L${c}`] = f[c];
+    keepLast(f);
   },
   meta: analogMeta("HOPR"),
 };
@@ -1501,12 +1512,12 @@ function subResult(rec: IocRecord, io: RecordIo, status: number): void {
 
 /** fetch_values of sub: every non-constant INPx into A..L; false at the first failure. */
 function fetchLettersAll(rec: IocRecord, io: RecordIo): boolean {
-  for (const c of CALC_LETTERS) {
-    const link = `INP${c}`;
+  for (let i = 0; i < CALC_LETTERS.length; i++) {
+    const link = CALC_INPUTS[i];
     if (io.isConstantLink(rec, link)) continue;
     const r = io.getLink(rec, link, "number");
     if (!r) return false;
-    rec.f[c] = r.value as number;
+    rec.f[CALC_LETTERS[i]] = r.value as number;
   }
   return true;
 }
