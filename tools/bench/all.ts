@@ -23,6 +23,11 @@ const BENCHES: Array<{ name: string; normal: string[]; quick: string[] }> = [
   { name: "pva_server", normal: [], quick: ["--seconds", "1", "--rounds", "1"] },
   { name: "pva_client", normal: [], quick: ["--seconds", "1", "--rounds", "1"] },
   { name: "memory", normal: [], quick: ["--scalars", "20000", "--arrays", "2000"] },
+  {
+    name: "softioc",
+    normal: [],
+    quick: ["--records", "20000", "--seconds", "1", "--rounds", "1"],
+  },
 ];
 
 function fmt(x: number | undefined, unit: string): string {
