@@ -309,6 +309,8 @@ export function coerceValue(
   if (type.kind === "enum") return coerceEnum(v, choices);
   if (type.kind === "table") return coerceTable(v, type.columns ?? [], type.maxLength);
   if (type.kind === "scalar") {
+    // A plain number (every scalar put over CA): no one-element array to wrap it in.
+    if (typeof v === "number") return coerceElement(v, type.scalar);
     const e = elements(v);
     if (e.length !== 1 && (Array.isArray(v) || ArrayBuffer.isView(v))) {
       if (e.length === 0) {

@@ -301,6 +301,72 @@ function parseIntPrefix(text: string, toType: DbrValueType, opts: ConvertOptions
   return Number(u % width);
 }
 
+/** The powers of ten a double holds exactly (10^0 .. 10^22). */
+const EXACT_TENS = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * A plain decimal (`[+-]digits[.digits][e[+-]digits]`) read straight from the bytes of a
+ * C string field, or undefined for any other text (white space, units, "inf", hex, more
+ * than 15 significant digits, an exponent beyond 10^±22 after the digits), which the
+ * caller reads as text. The text ends at the first NUL or at `end`. Within those bounds
+ * the digits form an integer below 2^53 and the power of ten is exact, so one
+ * multiplication or division rounds once, correctly: the double strtod returns.
+ * @param b the bytes
+ * @param start where the field starts
+ * @param end where it ends at the latest
+ * @returns the number, or undefined when the text is not that simple
+ * @example
+ * ```ts
+ * import { plainDecimalAt } from "./convert.ts";
+ * const b = new TextEncoder().encode("0.000100\0");
+ * if (plainDecimalAt(b, 0, b.length) !== 0.0001) throw new Error();
+ * if (plainDecimalAt(b, 0, 3) !== 0) throw new Error(); // "0.0"
+ * if (plainDecimalAt(new TextEncoder().encode("1.5 mm"), 0, 6) !== undefined) throw new Error();
+ * ```
+ */
+export function plainDecimalAt(b: Uint8Array, start: number, end: number): number | undefined {
+  let i = start;
+  let neg = false;
+  if (i < end && (b[i] === 0x2d || b[i] === 0x2b)) neg = b[i++] === 0x2d;
+  let mant = 0;
+  let sig = 0;
+  let digits = 0;
+  let scale = 0;
+  for (; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++, digits++) {
+    if (sig > 0 || b[i] !== 0x30) {
+      mant = mant * 10 + (b[i] - 0x30);
+      sig++;
+    }
+  }
+  if (i < end && b[i] === 0x2e) {
+    for (i++; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++, digits++) {
+      if (sig > 0 || b[i] !== 0x30) {
+        mant = mant * 10 + (b[i] - 0x30);
+        sig++;
+      }
+      scale--;
+    }
+  }
+  if (digits === 0 || sig > 15) return undefined;
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+    i++;
+    let eneg = false;
+    if (i < end && (b[i] === 0x2d || b[i] === 0x2b)) eneg = b[i++] === 0x2d;
+    let e = 0;
+    let edigits = 0;
+    for (; i < end && b[i] >= 0x30 && b[i] <= 0x39 && edigits < 4; i++, edigits++) {
+      e = e * 10 + (b[i] - 0x30);
+    }
+    if (edigits === 0) return undefined;
+    scale += eneg ? -e : e;
+  }
+  if (i < end && b[i] !== 0) return undefined;
+  if (mant === 0) return neg ? -0 : 0;
+  if (scale < -22 || scale > 22) return undefined;
+  const v = scale >= 0 ? mant * EXACT_TENS[scale] : mant / EXACT_TENS[-scale];
+  return neg ? -v : v;
+}
+
 /**
  * One string as a number of a numeric DBR type, as {@link convertValues} converts each
  * element of a DBR_STRING array (strtod-like text; enum state names for DBR_ENUM).

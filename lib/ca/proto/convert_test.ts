@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { CaStatusError } from "../../core/errors.ts";
 import { Eca } from "./constants.ts";
-import { convertValues, formatFixed, formatShortest } from "./convert.ts";
+import {
+  convertValues,
+  formatFixed,
+  formatShortest,
+  plainDecimalAt,
+  stringToNumber,
+} from "./convert.ts";
 
 const none = { permissions: "none" } as const;
 const arr = (v: ArrayLike<number> | string[]) => Array.from(v as ArrayLike<unknown>);
@@ -152,4 +158,75 @@ Deno.test({
     assert.deepEqual(arr(convertValues(["1.5x"], 0, 2)), [1.5]);
     assert.ok(Number.isNaN((convertValues(["nan"], 0, 6) as Float64Array)[0]));
   },
+});
+
+Deno.test("plainDecimalAt reads plain decimals exactly as Number (strtod) does", () => {
+  const enc = new TextEncoder();
+  const at = (text: string, pad = "\0\0\0") => {
+    const b = enc.encode(`xx${text}${pad}`);
+    return plainDecimalAt(b, 2, b.length);
+  };
+  // Random plain decimals of every shape the fast path takes.
+  let seed = 12345;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const digits = (n: number) => Array.from({ length: n }, () => String(rnd(10))).join("");
+  for (let k = 0; k < 20000; k++) {
+    const sign = ["", "-", "+"][rnd(3)];
+    const whole = digits(rnd(9));
+    const frac = rnd(2) ? "." + digits(rnd(9)) : "";
+    const exp = rnd(3) === 0 ? `${"eE"[rnd(2)]}${["", "-", "+"][rnd(3)]}${rnd(30)}` : "";
+    const text = sign + whole + frac + exp;
+    const want = /\d/.test(whole + frac) ? Number(text) : undefined;
+    const got = at(text);
+    if (got === undefined) {
+      // Allowed only where the fast path steps aside (too many digits, big exponents).
+      continue;
+    }
+    assert.ok(Object.is(got, want), `${JSON.stringify(text)}: ${got} != ${want}`);
+  }
+  // sprintf("%f") text as catime and many clients send it.
+  for (let i = 0; i < 10000; i++) {
+    const text = (i / 10000).toFixed(6);
+    assert.equal(at(text), Number(text), text);
+  }
+  assert.ok(Object.is(at("-0.0"), -0));
+  assert.equal(at("5."), 5);
+  assert.equal(at(".5"), 0.5);
+  assert.equal(at("12", ""), 12); // ends at the end of the field, without a NUL
+  assert.equal(at("1e22"), 1e22);
+  assert.equal(at("123456789012345"), 123456789012345);
+  // Everything else is left to the full reader.
+  for (
+    const text of [
+      "",
+      ".",
+      "-",
+      "+.",
+      " 1",
+      "1 ",
+      "1.5 mm",
+      "inf",
+      "nan",
+      "0x10",
+      "1e",
+      "1e+",
+      "1e400",
+      "1e-23",
+      "1234567890123456",
+      "1.2.3",
+    ]
+  ) {
+    assert.equal(at(text), undefined, JSON.stringify(text));
+  }
+});
+
+Deno.test("a DBR_STRING put of a plain decimal gives what the full reader gives", () => {
+  for (const text of ["0.000100", "-12.5", "3e-7", "007", "1.", "0"]) {
+    const b = new TextEncoder().encode(text + "\0");
+    assert.equal(
+      plainDecimalAt(b, 0, b.length),
+      stringToNumber(text, 6, { direction: "put" }),
+      text,
+    );
+  }
 });

@@ -21,7 +21,7 @@ import {
   MAX_STRING_SIZE,
   SearchReply,
 } from "../proto/constants.ts";
-import { stringToNumber } from "../proto/convert.ts";
+import { plainDecimalAt, stringToNumber } from "../proto/convert.ts";
 import { dbrInfo, dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
 import type { DbrData, DbrValues } from "../proto/dbr_types.ts";
 import { CaFramer } from "../proto/framer.ts";
@@ -754,30 +754,37 @@ export class CaCircuit {
       if (notify) this.#writeReply(m, Eca.BADCHID);
       return;
     }
-    const fail = (eca: number, text: string) => {
-      if (notify) this.#writeReply(m, eca);
-      else this.#error(m, ch.cid, eca, text);
-    };
     if (m.command === CaCommand.WRITE_NOTIFY && m.dataType > LAST_BUFFER_TYPE) {
-      this.#badType(m, () => fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`));
+      this.#badType(
+        m,
+        () => this.#writeFailed(m, ch, Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`),
+      );
     }
     if (!ch.pv.canWrite(this.#ctx())) {
       ch.pv.putRefused?.(undefined, this.#ctx(), `PV "${ch.pv.name}" is read-only`);
-      fail(Eca.NOWTACCESS, ch.pv.name);
+      this.#writeFailed(m, ch, Eca.NOWTACCESS, ch.pv.name);
       return;
     }
     // RSRV checks a WRITE's type after its access rights.
     if (m.dataType > LAST_BUFFER_TYPE) {
-      this.#badType(m, () => fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`));
+      this.#badType(
+        m,
+        () => this.#writeFailed(m, ch, Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`),
+      );
     }
     if (m.dataType === Dbr.STSACK_STRING || m.dataType === Dbr.CLASS_NAME) {
-      fail(Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`);
+      this.#writeFailed(m, ch, Eca.BADTYPE, `Invalid DBR type ${m.dataType} for a write`);
       return;
     }
     if (m.dataType === Dbr.PUT_ACKT || m.dataType === Dbr.PUT_ACKS) {
       // Alarm acknowledgement (one u16); PVs without alarms to acknowledge accept it.
       if (m.dataCount < 1 || m.payload.length < 2) {
-        fail(Eca.BADCOUNT, `Element count ${m.dataCount} for an alarm acknowledgement`);
+        this.#writeFailed(
+          m,
+          ch,
+          Eca.BADCOUNT,
+          `Element count ${m.dataCount} for an alarm acknowledgement`,
+        );
         return;
       }
       const value = (m.payload[0] << 8) | m.payload[1];
@@ -785,7 +792,7 @@ export class CaCircuit {
         ch.pv.acknowledgeAlarm?.(m.dataType === Dbr.PUT_ACKT ? "ACKT" : "ACKS", value, this.#ctx());
       } catch (e) {
         this.#opts.logger.debug(`alarm acknowledgement of "${ch.pv.name}" refused: ${e}`);
-        fail(ecaForPutError(e), ch.pv.name);
+        this.#writeFailed(m, ch, ecaForPutError(e), ch.pv.name);
         return;
       }
       if (notify) this.#writeReply(m, Eca.NORMAL);
@@ -796,7 +803,12 @@ export class CaCircuit {
     // accepts it); a scalar needs its one element.
     const least = ch.pv.type.kind === "array" ? 0 : 1;
     if (m.dataCount > native.count || m.dataCount < least) {
-      fail(Eca.BADCOUNT, `Element count ${m.dataCount} not in ${least}..${native.count}`);
+      this.#writeFailed(
+        m,
+        ch,
+        Eca.BADCOUNT,
+        `Element count ${m.dataCount} not in ${least}..${native.count}`,
+      );
       return;
     }
     let value: unknown;
@@ -817,12 +829,14 @@ export class CaCircuit {
     ) {
       // caput of text to an ao: the number putValue would give, without decoding a DBR.
       try {
-        const field = m.payload.subarray(0, Math.min(m.payload.length, MAX_STRING_SIZE));
-        value = stringToNumber(cString(field), Dbr.DOUBLE, { direction: "put" });
+        const end = Math.min(m.payload.length, MAX_STRING_SIZE);
+        // catime's and most clients' text ("0.000100"): read from the bytes, no string made.
+        value = plainDecimalAt(m.payload, 0, end) ??
+          stringToNumber(cString(m.payload.subarray(0, end)), Dbr.DOUBLE, { direction: "put" });
       } catch (e) {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
         ch.pv.putRefused?.(undefined, this.#ctx(), (e as Error).message);
-        fail(Eca.PUTFAIL, ch.pv.name);
+        this.#writeFailed(m, ch, Eca.PUTFAIL, ch.pv.name);
         return;
       }
     } else {
@@ -831,7 +845,7 @@ export class CaCircuit {
       } catch (e) {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
         ch.pv.putRefused?.(undefined, this.#ctx(), (e as Error).message);
-        fail(Eca.PUTFAIL, ch.pv.name);
+        this.#writeFailed(m, ch, Eca.PUTFAIL, ch.pv.name);
         return;
       }
     }
@@ -845,9 +859,15 @@ export class CaCircuit {
       },
       (e) => {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
-        if (!this.#closed) fail(ecaForPutError(e), ch.pv.name);
+        if (!this.#closed) this.#writeFailed(m, ch, ecaForPutError(e), ch.pv.name);
       },
     );
+  }
+
+  /** A refused write: WRITE_NOTIFY gets its reply with the status, a WRITE an ERROR. */
+  #writeFailed(m: CaMessage, ch: Channel, eca: number, text: string): void {
+    if (m.command === CaCommand.WRITE_NOTIFY) this.#writeReply(m, eca);
+    else this.#error(m, ch.cid, eca, text);
   }
 
   /** The value a WRITE carries, converted for the PV's put. */
