@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ByteWriter, fromHex, toHex } from "../../core/bytes.ts";
 import { RemoteProtocolError } from "../../core/errors.ts";
-import { CaFramer, decodeDatagram } from "./framer.ts";
+import { CaFramer, decodeDatagram, FramedMessage } from "./framer.ts";
 import { type CaMessage, encodeCaMessage, encodeMessage } from "./header.ts";
 
 const none = { permissions: "none" } as const;
@@ -121,19 +121,65 @@ Deno.test({
   },
 });
 
+/** The header fields of a message, as a plain object. */
+const pick = (m: CaMessage) => ({
+  command: m.command,
+  dataType: m.dataType,
+  dataCount: m.dataCount,
+  param1: m.param1,
+  param2: m.param2,
+});
+
+Deno.test({
+  name: "framer: a payload's view is made when asked for and stays the same view",
+  ...none,
+  fn() {
+    const w = new ByteWriter();
+    encodeMessage(
+      w,
+      { command: 1, dataType: 6, dataCount: 1, param1: 7, param2: 9 },
+      new Uint8Array(8).fill(3),
+    );
+    encodeMessage(w, { command: 23 });
+    const bytes = w.toBytes();
+    const [a, b] = new CaFramer().receive(bytes);
+    assert.ok(a instanceof FramedMessage && b instanceof FramedMessage);
+    assert.equal(a.bytes, bytes);
+    assert.equal(a.at, 16);
+    assert.equal(a.size, 8);
+    assert.equal(a.payload, a.payload);
+    assert.equal(a.payload.buffer, bytes.buffer);
+    assert.deepEqual([...a.payload], [3, 3, 3, 3, 3, 3, 3, 3]);
+    assert.equal(b.payload.length, 0);
+    // A message split over chunks gets a buffer of its own, its payload the whole of it.
+    const f = new CaFramer();
+    assert.equal(f.receive(bytes.subarray(0, 20)).length, 0);
+    const [c] = f.receive(bytes.subarray(20));
+    assert.ok(c instanceof FramedMessage);
+    assert.equal(c.at, 0);
+    assert.equal(c.payload, c.bytes);
+    assert.deepEqual([...c.payload], [3, 3, 3, 3, 3, 3, 3, 3]);
+    assert.deepEqual(pick(c), { command: 1, dataType: 6, dataCount: 1, param1: 7, param2: 9 });
+  },
+});
+
 Deno.test({
   name: "framer: an incomplete frame returns nothing and is counted as buffered",
   ...none,
   fn() {
     const f = new CaFramer();
-    assert.deepEqual(f.receive(fromHex(CLIENT).subarray(0, 30)), [{
-      command: 0,
-      dataType: 0,
-      dataCount: 13,
-      param1: 0,
-      param2: 0,
-      payload: new Uint8Array(0),
-    }]);
+    const got = f.receive(fromHex(CLIENT).subarray(0, 30));
+    assert.deepEqual(
+      got.map((m) => ({ ...pick(m), payload: m.payload })),
+      [{
+        command: 0,
+        dataType: 0,
+        dataCount: 13,
+        param1: 0,
+        param2: 0,
+        payload: new Uint8Array(0),
+      }],
+    );
     assert.equal(f.buffered, 14);
     assert.deepEqual(f.receive(fromHex(CLIENT).subarray(30, 39)), []);
     assert.equal(f.buffered, 23);

@@ -24,7 +24,7 @@ import {
 import { plainDecimalAt, stringToNumber } from "../proto/convert.ts";
 import { dbrInfo, dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
 import type { DbrData, DbrValues } from "../proto/dbr_types.ts";
-import { CaFramer } from "../proto/framer.ts";
+import { CaFramer, FramedMessage } from "../proto/framer.ts";
 import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
 import {
   PUT_DONE,
@@ -363,7 +363,15 @@ export class CaCircuit {
         // The client is not reading its replies: hold the rest (copied, since the caller
         // reuses its buffer) and let the transport stop reading until the backlog drains.
         for (let j = i; j < msgs.length; j++) {
-          this.#pending.push({ ...msgs[j], payload: msgs[j].payload.slice() });
+          const h = msgs[j];
+          this.#pending.push({
+            command: h.command,
+            dataType: h.dataType,
+            dataCount: h.dataCount,
+            param1: h.param1,
+            param2: h.param2,
+            payload: h.payload.slice(),
+          });
         }
         return;
       }
@@ -813,25 +821,30 @@ export class CaCircuit {
     }
     let value: unknown;
     const row = dbrInfo(m.dataType);
+    // Where the payload lies: a framed message says so without a view being made for it.
+    const framed = m instanceof FramedMessage;
+    const src = framed ? m.bytes : m.payload;
+    const base = framed ? m.at : 0;
+    const size = framed ? m.size : m.payload.length;
     if (
       m.dataCount === 1 && row.valueType !== Dbr.STRING &&
       (row.valueType === native.type || native.type === Dbr.DOUBLE) &&
       ch.pv.type.kind !== "array" && ch.pv.type.scalar !== "int8" &&
-      m.payload.length >= row.metaSize + row.elemSize
+      size >= row.metaSize + row.elemSize
     ) {
       // One number of the PV's own CA type (caput of a double to an ao), or of any numeric
       // type to a DOUBLE PV (every one converts to a double exactly): what decodeDbr and
       // putValue would give, read straight from the payload.
-      value = readOne(m.payload, row.metaSize, row.valueType);
+      value = readOne(src, base + row.metaSize, row.valueType);
     } else if (
       m.dataType === Dbr.STRING && m.dataCount === 1 && native.type === Dbr.DOUBLE &&
       ch.pv.type.kind !== "array"
     ) {
       // caput of text to an ao: the number putValue would give, without decoding a DBR.
       try {
-        const end = Math.min(m.payload.length, MAX_STRING_SIZE);
+        const end = Math.min(size, MAX_STRING_SIZE);
         // catime's and most clients' text ("0.000100"): read from the bytes, no string made.
-        value = plainDecimalAt(m.payload, 0, end) ??
+        value = plainDecimalAt(src, base, base + end) ??
           stringToNumber(cString(m.payload.subarray(0, end)), Dbr.DOUBLE, { direction: "put" });
       } catch (e) {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
