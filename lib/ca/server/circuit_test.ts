@@ -492,6 +492,67 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "circuit: scalar puts held back behind a full backlog keep their values when the read buffer is reused",
+  permissions: "none",
+  async fn() {
+    const wave = new SharedPV("w", { type: "float64", length: 1000 });
+    const ao = new SharedPV("ao", { type: "float64", value: 0 });
+    const h = harness([wave, ao], { slow: true });
+    h.send((w) => {
+      hello(w, "w", 1);
+      encodeMessage(w, { command: CaCommand.CREATE_CHAN, param1: 2, param2: 13 }, name("ao"));
+    });
+    await h.settle();
+    const sids = h.received.filter((m) => m.command === CaCommand.CREATE_CHAN);
+    const [sidW, sidA] = [sids[0].param2, sids[1].param2];
+    const w = new ByteWriter();
+    // Past the high-water mark first, then the puts: they wait as copies.
+    for (let i = 0; i < 1000; i++) {
+      writeHeader(w, CaCommand.READ_NOTIFY, 0, Dbr.DOUBLE, 1000, sidW, i);
+    }
+    const put = (type: number, value: Float64Array | string[]) => {
+      const body = new ByteWriter();
+      encodeDbr(body, type, 1, { value, meta: { status: 0, severity: 0 } });
+      body.padTo(8);
+      encodeMessage(w, {
+        command: CaCommand.WRITE,
+        dataType: type,
+        dataCount: 1,
+        param1: sidA,
+        param2: 2,
+      }, body.toBytes());
+    };
+    put(Dbr.DOUBLE, new Float64Array([42.5]));
+    put(Dbr.STRING, ["7.25"]);
+    const chunk = w.toBytes();
+    h.circuit.receive(chunk);
+    chunk.fill(0xff); // the server's read buffer takes the next read
+    assert.equal(h.circuit.wantsMore, false);
+    assert.equal(ao.value, 0, "the puts wait behind the replies");
+    for (let i = 0; i < 20 && !h.circuit.wantsMore; i++) {
+      h.release();
+      await h.settle();
+    }
+    assert.equal(ao.value, 7.25);
+    assert.ok(!h.received.some((m) => m.command === CaCommand.ERROR));
+    // The same two puts straight from a chunk: the double, then the text, are read in place.
+    const direct = new ByteWriter();
+    const body = new ByteWriter();
+    encodeDbr(body, Dbr.STRING, 1, { value: ["-0.125"], meta: { status: 0, severity: 0 } });
+    encodeMessage(direct, {
+      command: CaCommand.WRITE,
+      dataType: Dbr.STRING,
+      dataCount: 1,
+      param1: sidA,
+      param2: 2,
+    }, body.toBytes());
+    h.circuit.receive(direct.toBytes());
+    assert.equal(ao.value, -0.125);
+  },
+});
+
+Deno.test({
   name: "circuit: a signed int8 PV reads negative through wider types and takes negative puts",
   permissions: "none",
   async fn() {
