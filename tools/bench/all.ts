@@ -28,6 +28,8 @@ const BENCHES: Array<{ name: string; normal: string[]; quick: string[] }> = [
     normal: [],
     quick: ["--records", "20000", "--seconds", "1", "--rounds", "1"],
   },
+  { name: "tsdev", normal: [], quick: ["--rounds", "1"] },
+  { name: "autosave", normal: [], quick: ["--pvs", "1000", "--rounds", "1"] },
 ];
 
 function fmt(x: number | undefined, unit: string): string {

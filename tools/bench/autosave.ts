@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
 import { benchRepeaterPort, closeBenchRepeater } from "./_repeater.ts";
+import { type BenchRow, reportRows } from "./_results.ts";
 import { serve } from "../../lib/host/serve.ts";
 import { SharedPV } from "../../lib/pv/shared_pv.ts";
 import type { CliIO } from "../../cli/_io.ts";
@@ -200,6 +201,18 @@ async function main(): Promise<void> {
         } PVs/s${goal}`,
       );
     }
+    // save and restore have a goal (under a second) but no reference tool; verify has asVerify.
+    reportRows(
+      Object.entries(best).map(([k, ms]): BenchRow => ({
+        bench: "autosave",
+        measurement: `${k}, ${n} PVs`,
+        unit: "ms",
+        ours: ms,
+        reference: k === "verify ca" ? asMs : undefined,
+        refName: k === "verify ca" ? "asVerify" : "-",
+        higherIsBetter: false,
+      })),
+    );
     if (asMs !== undefined) {
       console.log(
         `  asVerify (synApps, CA, same file and server) ${(asMs / 1000).toFixed(3)} s  ` +

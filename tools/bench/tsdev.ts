@@ -21,6 +21,7 @@ import { CaContext } from "../../lib/ca/client/context.ts";
 import { IocDatabase, type RecordDef } from "../../lib/ioc/database.ts";
 import { IocProvider } from "../../lib/ioc/provider.ts";
 import { TsdevContext } from "../../lib/ioc/tsdev/tsdev.ts";
+import { type BenchRow, reportRows } from "./_results.ts";
 
 function arg(name: string, def: number): number {
   const i = Deno.args.indexOf(name);
@@ -130,7 +131,17 @@ for (let round = 0; round < ROUNDS; round++) {
 if (calls === 0 || db.getField("ts:ai") !== 1.5 || db.record("ts:ai")!.f.SEVR !== 0) {
   throw new Error("The tsdev records did not run their code");
 }
+const rows: BenchRow[] = [];
 const line = (what: string, soft: number, tsdev: number) => {
+  rows.push({
+    bench: "tsdev",
+    measurement: what,
+    unit: "processings/s",
+    ours: tsdev,
+    reference: soft,
+    refName: "our Soft Ch.",
+    higherIsBetter: true,
+  });
   const overheadUs = (1 / tsdev - 1 / soft) * 1e6;
   console.log(
     `${what.padEnd(40)} Soft Channel ${Math.round(soft).toLocaleString("en").padStart(10)}/s  ` +
@@ -143,6 +154,7 @@ console.log(`best of ${ROUNDS} rounds of ${SECONDS} s`);
 line("ao calling a function, CA puts", best.softAo, best.tsAo);
 line("ao calling a function, in-process puts", best.softPut, best.tsPut);
 line("ai reading a variable, scan loop", best.softAi, best.tsAi);
+reportRows(rows);
 
 await ctx.close();
 await server.close();
