@@ -12,8 +12,8 @@
  * The raw get row is a chain of round trips (both servers sit about half idle), so it
  * measures the wake-ups and system calls of both ends as much as the server's work. As
  * the floor of that row, the same client also drives a do-nothing Deno process that
- * answers each batch's bytes with as many reply bytes and does nothing else: what a
- * server written in Deno could reach on this machine.
+ * answers each batch's 1,600 bytes with 2,400 bytes of zeros (the size of the real
+ * replies) and does nothing else: what a server written in Deno could reach here.
  *
  * ```text
  * deno run -A tools/bench/softioc.ts [--records N] [--seconds S] [--rounds R]
