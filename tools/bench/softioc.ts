@@ -335,37 +335,37 @@ if (import.meta.main) {
       floor = Math.max(floor, f);
     }
     const rows: BenchRow[] = [];
-    const row = (
-      what: string,
-      b: number | undefined,
-      o: number,
-      unit: string,
-      lowerIsBetter = false,
-    ) => {
-      const digits = unit === "s" ? 2 : 0;
-      const ratio = b === undefined ? "-" : (lowerIsBetter ? b / o : o / b).toFixed(2);
+    /**
+     * One row, printed and handed to bench:all. `rate` names the rate's unit there
+     * ("gets/s"); without it the figures are times in seconds (lower is better).
+     */
+    const row = (what: string, b: number | undefined, o: number, rate?: string) => {
+      const unit = rate ? "/s" : "s";
+      const digits = rate ? 0 : 2;
+      const ratio = b === undefined ? "-" : (rate ? o / b : b / o).toFixed(2);
       console.log(
         `${what.padEnd(38)} softIoc ${(b?.toFixed(digits) ?? "-").padStart(10)} ${unit}` +
           `   ours ${o.toFixed(digits).padStart(10)} ${unit}   ratio ${ratio}`,
       );
+      const scale = rate ? 1 : 1000;
       rows.push({
         bench: "softioc",
         measurement: what,
-        unit: unit === "s" ? "ms" : unit.replace(/^\//, "") + "/s",
-        ours: unit === "s" ? o * 1000 : o,
-        reference: b === undefined ? undefined : unit === "s" ? b * 1000 : b,
+        unit: rate ?? "ms",
+        ours: o * scale,
+        reference: b === undefined ? undefined : b * scale,
         refName: "softIoc",
-        higherIsBetter: !lowerIsBetter,
+        higherIsBetter: rate !== undefined,
       });
     };
     console.log(
       `${N} records + a ${CHAIN}-record FLNK chain, ${SECONDS} s per rate, best of ${ROUNDS}`,
     );
-    row("load + iocInit (to iocRun message)", base?.load, ours!.load, "s", true);
-    row("chain processings (CA put -c)", base?.chain, ours!.chain, "/s");
-    row("monitor updates (chain end)", base?.monitors, ours!.monitors, "/s");
-    row("CA gets (batches of 100)", base?.gets, ours!.gets, "/s");
-    row("CA gets, raw client (batches of 100)", base?.rawGets, ours!.rawGets, "/s");
+    row("load + iocInit (to iocRun message)", base?.load, ours!.load);
+    row("chain processings (CA put -c)", base?.chain, ours!.chain, "processings/s");
+    row("monitor updates (chain end)", base?.monitors, ours!.monitors, "updates/s");
+    row("CA gets (batches of 100)", base?.gets, ours!.gets, "gets/s");
+    row("CA gets, raw client (batches of 100)", base?.rawGets, ours!.rawGets, "gets/s");
     console.log(
       `floor of the raw row: a do-nothing Deno server answers the same round trips ` +
         `${floor.toFixed(0)}/s; ours is ${(ours!.rawGets / floor).toFixed(2)} of it, ` +
