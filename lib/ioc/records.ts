@@ -473,16 +473,7 @@ function runCalc(
  * its letter). Returns whether all succeeded (the expression runs only then).
  */
 function fetchLetters(rec: IocRecord, io: RecordIo): boolean {
-  const f = rec.f;
-  let ok = true;
-  for (let i = 0; i < CALC_LETTERS.length; i++) {
-    const link = CALC_INPUTS[i];
-    if (io.isConstantLink(rec, link)) continue;
-    const r = io.getLink(rec, link, "number");
-    if (r) f[CALC_LETTERS[i]] = r.value as number;
-    else ok = false;
-  }
-  return ok;
+  return fetchDoubles(rec, io, CALC_INPUTS, CALC_LETTERS);
 }
 
 function calcSpecial(fields: string[]) {
@@ -1106,12 +1097,19 @@ const subArray: RecordSupport = {
   },
 };
 
-function fetchDoubles(rec: IocRecord, io: RecordIo, links: string[], into: string[]): void {
+/**
+ * Reads every non-constant link of `links` into the field of `into` beside it (a failed
+ * read leaves that field as it was). Returns whether every read succeeded.
+ */
+function fetchDoubles(rec: IocRecord, io: RecordIo, links: string[], into: string[]): boolean {
+  let ok = true;
   for (let i = 0; i < links.length; i++) {
     if (io.isConstantLink(rec, links[i])) continue;
     const r = io.getLink(rec, links[i], "number");
     if (r) rec.f[into[i]] = r.value as number;
+    else ok = false;
   }
+  return ok;
 }
 
 const calc: RecordSupport = {
