@@ -23,7 +23,7 @@
 import { ByteWriter } from "../../lib/core/bytes.ts";
 import { CaCommand, Dbe, Dbr } from "../../lib/ca/proto/constants.ts";
 import { decodeDbr } from "../../lib/ca/proto/dbr.ts";
-import { CaFramer } from "../../lib/ca/proto/framer.ts";
+import { CaFramer, detachedMessage } from "../../lib/ca/proto/framer.ts";
 import type { CaMessage } from "../../lib/ca/proto/header.ts";
 import {
   encodeClientName,
@@ -100,7 +100,7 @@ class Setup {
       const n = await this.conn.read(this.buf);
       if (n === null) throw new Error(`server closed the circuit while waiting for ${what}`);
       for (const m of this.framer.receive(this.buf.subarray(0, n))) {
-        this.#queue.push({ ...m, payload: m.payload.slice() });
+        this.#queue.push(detachedMessage(m));
       }
     }
   }

@@ -77,6 +77,35 @@ export class FramedMessage implements CaMessage {
 }
 
 /**
+ * A message that outlives the chunk it was framed from: the same header fields and a
+ * copy of the payload (a handler that holds requests back, or a reader that queues them,
+ * while the chunk's buffer takes the next read).
+ * @param m a message, usually one {@link CaFramer} returned
+ * @returns a message of its own
+ * @example
+ * ```ts
+ * import { CaFramer, detachedMessage } from "./framer.ts";
+ * const chunk = new Uint8Array(24);
+ * chunk[1] = 1; // command 1, 8 bytes of payload
+ * chunk[3] = 8;
+ * chunk[16] = 42;
+ * const kept = detachedMessage(new CaFramer().receive(chunk)[0]);
+ * chunk.fill(0);
+ * if (kept.command !== 1 || kept.payload[0] !== 42) throw new Error();
+ * ```
+ */
+export function detachedMessage(m: CaMessage): CaMessage {
+  return {
+    command: m.command,
+    dataType: m.dataType,
+    dataCount: m.dataCount,
+    param1: m.param1,
+    param2: m.param2,
+    payload: m.payload.slice(),
+  };
+}
+
+/**
  * Splits a CA TCP byte stream into messages. Feed it chunks as they arrive; each
  * call returns the messages the chunk completed. Whole messages inside one chunk are
  * returned as views of that chunk (no copy); a message split across chunks is

@@ -24,7 +24,7 @@ import {
 import { plainDecimalAt, stringToNumber } from "../proto/convert.ts";
 import { dbrInfo, dbrPayloadSize, decodeDbr, encodeDbr } from "../proto/dbr.ts";
 import type { DbrData, DbrValues } from "../proto/dbr_types.ts";
-import { CaFramer, FramedMessage } from "../proto/framer.ts";
+import { CaFramer, detachedMessage, FramedMessage } from "../proto/framer.ts";
 import { type CaMessage, encodeMessage, padded, writeHeader } from "../proto/header.ts";
 import {
   PUT_DONE,
@@ -362,17 +362,7 @@ export class CaCircuit {
       if (this.#pending.length > this.#pendingAt || this.#backlog() >= this.#highWater()) {
         // The client is not reading its replies: hold the rest (copied, since the caller
         // reuses its buffer) and let the transport stop reading until the backlog drains.
-        for (let j = i; j < msgs.length; j++) {
-          const h = msgs[j];
-          this.#pending.push({
-            command: h.command,
-            dataType: h.dataType,
-            dataCount: h.dataCount,
-            param1: h.param1,
-            param2: h.param2,
-            payload: h.payload.slice(),
-          });
-        }
+        for (let j = i; j < msgs.length; j++) this.#pending.push(detachedMessage(msgs[j]));
         return;
       }
       if (!this.#dispatchSafely(msgs[i])) return;
