@@ -332,20 +332,21 @@ export function plainDecimalAt(b: Uint8Array, start: number, end: number): numbe
   let sig = 0;
   let digits = 0;
   let scale = 0;
-  for (; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++, digits++) {
-    if (sig > 0 || b[i] !== 0x30) {
-      mant = mant * 10 + (b[i] - 0x30);
+  let point = false;
+  for (; i < end; i++) {
+    const c = b[i];
+    if (c === 0x2e && !point) {
+      point = true;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39) break;
+    digits++;
+    // Leading zeros are not significant; every digit after the point scales by 10^-1.
+    if (sig > 0 || c !== 0x30) {
+      mant = mant * 10 + (c - 0x30);
       sig++;
     }
-  }
-  if (i < end && b[i] === 0x2e) {
-    for (i++; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++, digits++) {
-      if (sig > 0 || b[i] !== 0x30) {
-        mant = mant * 10 + (b[i] - 0x30);
-        sig++;
-      }
-      scale--;
-    }
+    if (point) scale--;
   }
   if (digits === 0 || sig > 15) return undefined;
   if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
