@@ -37,6 +37,7 @@ import { ByteWriter } from "../../lib/core/bytes.ts";
 import { epicsConfigFrom } from "../../lib/core/env.ts";
 import { benchRepeaterPort, closeBenchRepeater } from "./_repeater.ts";
 import { type BenchRow, reportRows } from "./_results.ts";
+import { spawnUntil } from "./_pva_common.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 const LOOPBACK: Record<string, string> = {
@@ -195,22 +196,17 @@ async function denoFloor(seconds: number): Promise<number> {
         for (let off = 0; off < reply.length;) off += await c.write(reply.subarray(off));
       }
     }`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const r = await reader.read();
-    if (r.done) throw new Error("the floor server exited before reporting its port");
-    text += r.value;
-  }
-  reader.releaseLock();
-  void child.stdout.cancel().catch(() => {});
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(text.trim()) });
+  const { child, match } = await spawnUntil(
+    new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }),
+    /^(\d+)\n/m,
+    "the floor server",
+  );
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(match[1]) });
   conn.setNoDelay(true);
   try {
     return await roundTrips(conn, new Uint8Array(RAW_REQUEST_BYTES), RAW_REPLY_BYTES, seconds);
