@@ -110,7 +110,7 @@ interface Subscription {
   count: number;
   mask: number;
   maxQueue: number;
-  /** An array: while a write is in flight, a waiting update is replaced by the newer one. */
+  /** An array: while the client lags, a waiting update is replaced by the newer one. */
   coalesce: boolean;
   queue: PvSnapshot[];
   unsubscribe: () => void;
@@ -118,6 +118,11 @@ interface Subscription {
 
 /** Bytes of queued updates a subscription may hold while its client lags. */
 const QUEUE_BYTES = 256 * 1024;
+/**
+ * Replies produced and not yet written (see CaCircuit.backlog) from which the client
+ * counts as lagging: its array subscriptions then keep only their newest update.
+ */
+const LAG_BYTES = 256 * 1024;
 const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 /** Sids below this are also found by array index (see CaCircuit.#bySid). */
 const DENSE_SIDS = 1 << 20;
@@ -936,8 +941,10 @@ export class CaCircuit {
       count: m.dataCount,
       mask,
       // Like RSRV (dbEvent.c): an array subscription has at most one update waiting, the
-      // newest (base queues a reference to the record's field, read when it is sent), so
-      // puts faster than the client reads coalesce; a scalar's updates queue one by one.
+      // newest, while its client lags (base queues a reference to the record's field and
+      // drops posts until its event task has copied that into the send buffer, which it
+      // cannot while the buffer is full), so puts faster than the client reads coalesce;
+      // a client that keeps up gets every update. A scalar's updates queue one by one.
       coalesce: native.count > 1,
       maxQueue: this.#opts.queueSize ??
         Math.max(
@@ -960,9 +967,14 @@ export class CaCircuit {
 
   #enqueue(sub: Subscription, snap: PvSnapshot): void {
     if (this.#closed) return;
-    // A lagging client keeps the newest value: the last queued entry is replaced.
+    // A lagging client keeps the newest value: the last queued entry is replaced. Not
+    // merely a write in flight: a busy circuit nearly always has one, and its arrays
+    // would then get one update per write of replies whatever the client's pace.
     const q = sub.queue;
-    if (q.length > 0 && (q.length >= sub.maxQueue || (sub.coalesce && this.#writing))) {
+    if (
+      q.length > 0 &&
+      (q.length >= sub.maxQueue || (sub.coalesce && this.#backlog() >= LAG_BYTES))
+    ) {
       q[q.length - 1] = snap;
     } else q.push(snap);
     this.#ready.add(sub);

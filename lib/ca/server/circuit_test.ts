@@ -870,49 +870,87 @@ Deno.test({
   },
 });
 
+/** Subscribes to `name` as DBR_DOUBLE x `count` (subscription ID 9) once its channel exists. */
+function subscribeDoubles(h: ReturnType<typeof harness>, count: number): void {
+  const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+  const b = new ByteWriter();
+  b.zeros(12).u16(Dbe.VALUE).u16(0);
+  h.send((w) =>
+    encodeMessage(w, {
+      command: CaCommand.EVENT_ADD,
+      dataType: Dbr.DOUBLE,
+      dataCount: count,
+      param1: sid,
+      param2: 9,
+    }, b.toBytes())
+  );
+}
+
+/** First elements of the DBR_DOUBLE updates of subscription 9, in arrival order. */
+function firstElements(h: ReturnType<typeof harness>, count: number): number[] {
+  return h.received.filter((m) => m.command === CaCommand.EVENT_ADD && m.param2 === 9)
+    .map((m) => (decodeDbr(Dbr.DOUBLE, count, m.payload).value as Float64Array)[0]);
+}
+
 Deno.test({
-  name:
-    "circuit: an array subscription keeps only its newest unsent update (RSRV's rule), in order, the last value last",
+  name: "circuit: an array subscription whose client keeps up gets every update, in order",
   permissions: "none",
   async fn() {
     const wave = new SharedPV("w", { type: "float64", length: 4 });
     const h = harness([wave], { slow: true });
     h.send((w) => hello(w, "w"));
     await h.settle();
-    // The first write is still in flight: everything below waits behind it.
-    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
-    const b = new ByteWriter();
-    b.zeros(12).u16(Dbe.VALUE).u16(0);
-    h.send((w) =>
-      encodeMessage(w, {
-        command: CaCommand.EVENT_ADD,
-        dataType: Dbr.DOUBLE,
-        dataCount: 4,
-        param1: sid,
-        param2: 9,
-      }, b.toBytes())
-    );
-    const firsts = () =>
-      h.received.filter((m) => m.command === CaCommand.EVENT_ADD && m.param2 === 9)
-        .map((m) => (decodeDbr(Dbr.DOUBLE, 4, m.payload).value as Float64Array)[0]);
+    // A write is in flight but the unsent replies are small: nothing is dropped.
+    subscribeDoubles(h, 4);
+    const want = [0];
     for (let round = 0; round < 3; round++) {
-      for (let i = 1; i <= 100; i++) wave.post(new Float64Array([round * 100 + i, 0, 0, i]));
+      for (let i = 1; i <= 40; i++) {
+        wave.post(new Float64Array([round * 100 + i, 0, 0, i]));
+        want.push(round * 100 + i);
+      }
       await h.settle();
       h.release();
       await h.settle();
     }
     h.release();
     await h.settle();
-    const got = firsts();
-    // One update per write at most: each waiting update was replaced by the next post.
-    assert.deepEqual(got, [100, 200, 300]);
+    assert.deepEqual(firstElements(h, 4), want);
+  },
+});
+
+Deno.test({
+  name:
+    "circuit: an array subscription of a lagging client keeps only its newest unsent update (RSRV's rule), the last value last",
+  permissions: "none",
+  async fn() {
+    // 320 KB per update: one update in flight is more than a client that keeps up leaves.
+    const n = 40_000;
+    const wave = new SharedPV("w", { type: "float64", length: n });
+    const h = harness([wave], { slow: true });
+    h.send((w) => hello(w, "w"));
+    await h.settle();
+    subscribeDoubles(h, n);
+    const value = (first: number, last: number) => {
+      const v = new Float64Array(n);
+      v[0] = first;
+      v[n - 1] = last;
+      return v;
+    };
+    for (let round = 0; round < 3; round++) {
+      for (let i = 1; i <= 100; i++) wave.post(value(round * 100 + i, i));
+      await h.settle();
+      h.release();
+      await h.settle();
+    }
+    h.release();
+    await h.settle();
+    // Round 1 waits behind the small replies to the channel's creation: the initial value
+    // and the newest post (a queue of two, as many as 256 KiB allows, at least two). Each
+    // later round waits behind a write of 320 KB or more: only its newest post is sent.
+    assert.deepEqual(firstElements(h, n), [0, 100, 200, 300]);
     const last = h.received.filter((m) => m.command === CaCommand.EVENT_ADD).at(-1)!;
-    assert.deepEqual(Array.from(decodeDbr(Dbr.DOUBLE, 4, last.payload).value as Float64Array), [
-      300,
-      0,
-      0,
-      100,
-    ]);
+    const got = decodeDbr(Dbr.DOUBLE, n, last.payload).value as Float64Array;
+    assert.deepEqual([got[0], got[n - 1]], [300, 100]);
   },
 });
 
