@@ -29,6 +29,7 @@ import { CaServer } from "../../lib/ca/server/server.ts";
 import { PvMap } from "../../lib/pv/provider.ts";
 import { SharedPV } from "../../lib/pv/shared_pv.ts";
 import { waitConnected } from "../../cli/_ca_cli.ts";
+import { spawnUntil } from "./_pva_common.ts";
 
 const MAX_PVS = 10_000;
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
@@ -70,26 +71,21 @@ function findOnPath(cmd: string): string | undefined {
 }
 
 async function startServer(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--serve", String(MAX_PVS)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/PORT (\d+)\n/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The bench server exited early");
-    text += value;
-  }
-  const port = Number(/PORT (\d+)\n/.exec(text)![1]);
+  const { child, match } = await spawnUntil(
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--serve", String(MAX_PVS)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }),
+    /PORT (\d+)\n/,
+    "The bench server",
+  );
   const writer = child.stdin.getWriter();
   return {
-    port,
+    port: Number(match[1]),
     stop: async () => {
       await writer.close();
-      await reader.cancel();
       await child.status;
     },
   };

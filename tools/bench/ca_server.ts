@@ -37,6 +37,7 @@ import { CaRepeater } from "../../lib/ca/repeater.ts";
 import { PvMap } from "../../lib/pv/provider.ts";
 import { SharedPV } from "../../lib/pv/shared_pv.ts";
 import { udpSearch } from "../../tests/_ca_raw_client.ts";
+import { spawnUntil } from "./_pva_common.ts";
 
 const SCALAR = "BENCH:ao";
 const ARRAY = "BENCH:wave";
@@ -147,31 +148,26 @@ async function stopChild(child: Deno.ChildProcess, stdin: WritableStreamDefaultW
 async function startOurs(): Promise<Target> {
   const port = freePort();
   const profDir = Deno.env.get("CA_BENCH_PROF");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--unstable-net",
-      // CA_BENCH_PROF=<dir>: write a V8 CPU profile of our server there when it exits.
-      ...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []),
-      new URL(import.meta.url).pathname,
-      "--serve",
-    ],
-    env: loopbackEnv(port),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const { child } = await spawnUntil(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--unstable-net",
+        // CA_BENCH_PROF=<dir>: write a V8 CPU profile of our server there when it exits.
+        ...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []),
+        new URL(import.meta.url).pathname,
+        "--serve",
+      ],
+      env: loopbackEnv(port),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }),
+    /PORT \d+/,
+    "our server",
+  );
   const stdin = child.stdin.getWriter();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/PORT \d+/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("our server exited before reporting its port");
-    text += value;
-  }
-  reader.releaseLock();
-  void child.stdout.cancel().catch(() => {});
   const tcpPort = await waitForServer(port, "our server");
   return {
     name: "epics-ts",
