@@ -63,6 +63,27 @@ function name(text: string): Uint8Array {
   return new TextEncoder().encode(text + "\0");
 }
 
+/** EVENT_ADD (mask DBE_VALUE) on the channel the harness created, as subscription `subid`. */
+function subscribe(
+  h: ReturnType<typeof harness>,
+  dataType: number,
+  count: number,
+  subid: number,
+): void {
+  const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
+  const b = new ByteWriter();
+  b.zeros(12).u16(Dbe.VALUE).u16(0);
+  h.send((w) =>
+    encodeMessage(w, {
+      command: CaCommand.EVENT_ADD,
+      dataType,
+      dataCount: count,
+      param1: sid,
+      param2: subid,
+    }, b.toBytes())
+  );
+}
+
 function hello(w: ByteWriter, pv: string, cid = 7) {
   encodeMessage(w, { command: CaCommand.VERSION, dataCount: 13 });
   encodeMessage(w, { command: CaCommand.CLIENT_NAME }, name("alice"));
@@ -327,18 +348,7 @@ Deno.test({
     h.send((w) => hello(w, "x"));
     await h.settle();
     // The first write (VERSION... CREATE_CHAN) is still "in flight": nothing more is written.
-    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
-    const b = new ByteWriter();
-    b.zeros(12).u16(Dbe.VALUE).u16(0);
-    h.send((w) =>
-      encodeMessage(w, {
-        command: CaCommand.EVENT_ADD,
-        dataType: Dbr.LONG,
-        dataCount: 1,
-        param1: sid,
-        param2: 5,
-      }, b.toBytes())
-    );
+    subscribe(h, Dbr.LONG, 1, 5);
     for (let i = 1; i <= 1000; i++) pv.post(i);
     await h.settle();
     h.release();
@@ -360,18 +370,7 @@ Deno.test({
     const h = harness([pv], { queueSize: 2 });
     h.send((w) => hello(w, "x"));
     await h.settle();
-    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
-    const b = new ByteWriter();
-    b.zeros(12).u16(Dbe.VALUE).u16(0);
-    h.send((w) => {
-      encodeMessage(w, {
-        command: CaCommand.EVENT_ADD,
-        dataType: Dbr.LONG,
-        dataCount: 1,
-        param1: sid,
-        param2: 5,
-      }, b.toBytes());
-    });
+    subscribe(h, Dbr.LONG, 1, 5);
     await h.settle();
     h.send((w) => encodeMessage(w, { command: CaCommand.EVENTS_OFF }));
     for (let i = 1; i <= 50; i++) pv.post(i);
@@ -870,22 +869,6 @@ Deno.test({
   },
 });
 
-/** Subscribes to `name` as DBR_DOUBLE x `count` (subscription ID 9) once its channel exists. */
-function subscribeDoubles(h: ReturnType<typeof harness>, count: number): void {
-  const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
-  const b = new ByteWriter();
-  b.zeros(12).u16(Dbe.VALUE).u16(0);
-  h.send((w) =>
-    encodeMessage(w, {
-      command: CaCommand.EVENT_ADD,
-      dataType: Dbr.DOUBLE,
-      dataCount: count,
-      param1: sid,
-      param2: 9,
-    }, b.toBytes())
-  );
-}
-
 /** First elements of the DBR_DOUBLE updates of subscription 9, in arrival order. */
 function firstElements(h: ReturnType<typeof harness>, count: number): number[] {
   return h.received.filter((m) => m.command === CaCommand.EVENT_ADD && m.param2 === 9)
@@ -901,7 +884,7 @@ Deno.test({
     h.send((w) => hello(w, "w"));
     await h.settle();
     // A write is in flight but the unsent replies are small: nothing is dropped.
-    subscribeDoubles(h, 4);
+    subscribe(h, Dbr.DOUBLE, 4, 9);
     const want = [0];
     for (let round = 0; round < 3; round++) {
       for (let i = 1; i <= 40; i++) {
@@ -929,7 +912,7 @@ Deno.test({
     const h = harness([wave], { slow: true });
     h.send((w) => hello(w, "w"));
     await h.settle();
-    subscribeDoubles(h, n);
+    subscribe(h, Dbr.DOUBLE, n, 9);
     const value = (first: number, last: number) => {
       const v = new Float64Array(n);
       v[0] = first;
@@ -962,18 +945,7 @@ Deno.test({
     const h = harness([pv], { slow: true });
     h.send((w) => hello(w, "x"));
     await h.settle();
-    const sid = h.received.find((m) => m.command === CaCommand.CREATE_CHAN)!.param2;
-    const b = new ByteWriter();
-    b.zeros(12).u16(Dbe.VALUE).u16(0);
-    h.send((w) =>
-      encodeMessage(w, {
-        command: CaCommand.EVENT_ADD,
-        dataType: Dbr.LONG,
-        dataCount: 1,
-        param1: sid,
-        param2: 5,
-      }, b.toBytes())
-    );
+    subscribe(h, Dbr.LONG, 1, 5);
     for (let i = 1; i <= 10; i++) pv.post(i);
     await h.settle();
     h.release();
