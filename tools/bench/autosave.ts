@@ -185,6 +185,10 @@ async function main(): Promise<void> {
         const m = /^(\d+) PVs? differed.*?(\d+) PVs? not connected/m.exec(text);
         if (!m || m[1] !== "0") throw new Error(`asVerify: ${text.slice(-300)}`);
         asNotConnected = Number(m[2]);
+        // Which ones, and when (a PV our server hosts should always connect).
+        for (const line of text.split("\n")) {
+          if (/not connected\./.test(line)) console.log(`  ${line.trim()}`);
+        }
         asMs = Math.min(asMs ?? Infinity, ms);
       }
     }
