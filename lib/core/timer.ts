@@ -1,14 +1,18 @@
 /**
- * One-shot timers that do not touch the global `setTimeout`. In Deno 2.9 the first read
- * of `globalThis.setTimeout` (or `clearTimeout`) loads the Node-compatible timer module,
- * about 6-7 ms of a short-lived process such as `caget` (measured: 7.1 ms for the read,
- * then 0.5 ms for the first call). `AbortSignal.timeout` reaches the runtime's timers
- * without that load (0.3-0.5 ms for the first one).
+ * One-shot timers that do not touch the global `setTimeout` and never keep the process
+ * alive. In Deno 2.9 the first read of `globalThis.setTimeout` (or `clearTimeout`) loads
+ * the Node-compatible timer module, 5-7 ms of a short-lived process such as `caget`
+ * (measured: 5.1-7.1 ms for the read, then 0.5 ms for the first call).
  *
- * Unlike `setTimeout`, these timers do not keep the process alive on their own
- * (`AbortSignal.timeout` timers are not referenced): use them where a socket read or
- * another pending operation keeps the process running while they wait, as in a CA
- * context, which always has its search socket's receive pending.
+ * Each timer is an `Atomics.waitAsync` on a cell of its own with a timeout: V8 resolves
+ * it with "timed-out" after the delay, and {@link cancelTimer} wakes it early
+ * (`Atomics.notify`), which releases it at once. Such a wait keeps nothing alive, so a
+ * CA context whose timers are still pending lets a script end as soon as its sockets are
+ * closed. (`AbortSignal.timeout`, used before, keeps Deno 2.9 running until it fires and
+ * cannot be cancelled: a script that closed its CA context still waited out the
+ * circuit's 30 s watchdog.) Use these where a socket read or another pending operation
+ * keeps the process running while they wait, as in a CA context, which always has its
+ * search socket's receive pending.
  * @module
  */
 
@@ -23,7 +27,12 @@ export interface Timer {
 
 interface TimerState {
   done: boolean;
+  /** The cell the timer waits on (notified to cancel it). */
+  cell: Int32Array;
 }
+
+/** Shortest wait: a zero timeout would answer at once, before any I/O could run. */
+const MIN_DELAY_MS = 1;
 
 /**
  * Calls `fn` once after `ms` milliseconds (clamped to 0..2^31-1), unless cancelled first.
@@ -40,13 +49,15 @@ interface TimerState {
  * ```
  */
 export function startTimer(fn: () => void, ms: number): Timer {
-  const t: TimerState = { done: false };
-  const delay = ms > 0 ? Math.min(Math.ceil(ms), MAX_DELAY_MS) : 0;
-  AbortSignal.timeout(delay).addEventListener("abort", () => {
-    if (t.done) return;
+  const delay = ms > MIN_DELAY_MS ? Math.min(Math.ceil(ms), MAX_DELAY_MS) : MIN_DELAY_MS;
+  const t: TimerState = { done: false, cell: new Int32Array(new SharedArrayBuffer(4)) };
+  const wait = Atomics.waitAsync(t.cell, 0, 0, delay);
+  // The cell is never written, so the wait is always asynchronous for a positive delay.
+  (wait.value as Promise<string>).then((how) => {
+    if (t.done || how !== "timed-out") return;
     t.done = true;
     fn();
-  }, { once: true });
+  });
   return t;
 }
 
@@ -56,12 +67,15 @@ export function startTimer(fn: () => void, ms: number): Timer {
  * @param t the timer
  */
 export function cancelTimer(t: Timer | undefined): void {
-  if (t) (t as TimerState).done = true;
+  const s = t as TimerState | undefined;
+  if (!s || s.done) return;
+  s.done = true;
+  Atomics.notify(s.cell, 0);
 }
 
 /**
  * Resolves after `ms` milliseconds (see the module notes: it does not keep the process
- * alive by itself).
+ * alive by itself, so await it only while something else does).
  * @param ms the delay in milliseconds
  */
 export function delay(ms: number): Promise<void> {

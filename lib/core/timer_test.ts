@@ -40,3 +40,15 @@ Deno.test("timer: delays out of range are clamped, delay() resolves", async () =
     cancelTimer(huge);
   });
 });
+
+Deno.test("timer: a delay of zero or less fires after this turn, never synchronously", async () => {
+  await kept(async () => {
+    const fired: number[] = [];
+    startTimer(() => fired.push(0), 0);
+    startTimer(() => fired.push(-1), -1);
+    await Promise.resolve();
+    assert.deepEqual(fired, [], "not from a microtask either");
+    await delay(20);
+    assert.deepEqual(fired.sort(), [-1, 0]);
+  });
+});
