@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cancelTimer, delay, startTimer, type Timer } from "../../core/timer.ts";
+import { cancelTimer, startTimer, type Timer } from "../../core/timer.ts";
 import { broadcastAddresses, ipv4ToU32 } from "../../core/net.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { type CaClientConfig, readEpicsConfig } from "../../core/env.ts";
@@ -534,9 +534,11 @@ export class CaContext implements AsyncDisposable {
         from = a as Deno.NetAddr;
       } catch (e) {
         if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        // Some platforms report ICMP errors of earlier sends here: keep listening.
+        // Some platforms report ICMP errors of earlier sends here: keep listening. The
+        // pause holds the process (no receive is pending meanwhile, and the context's own
+        // timers keep nothing alive): a script waiting for a connection must not end here.
         this.logger.debug(`CA search socket: ${(e as Error).message}`);
-        await delay(10);
+        await new Promise((r) => setTimeout(r, 10));
         continue;
       }
       try {
