@@ -110,6 +110,8 @@ interface Subscription {
   count: number;
   mask: number;
   maxQueue: number;
+  /** Payload bytes of one update (what a queued snapshot will cost to send). */
+  entryBytes: number;
   /** An array: while the client lags, a waiting update is replaced by the newer one. */
   coalesce: boolean;
   queue: PvSnapshot[];
@@ -119,8 +121,9 @@ interface Subscription {
 /** Bytes of queued updates a subscription may hold while its client lags. */
 const QUEUE_BYTES = 256 * 1024;
 /**
- * Replies produced and not yet written (see CaCircuit.backlog) from which the client
- * counts as lagging: its array subscriptions then keep only their newest update.
+ * Replies produced and not yet written (see CaCircuit.backlog) plus updates queued and not
+ * yet encoded, from which the client counts as lagging: its array subscriptions then keep
+ * only their newest update.
  */
 const LAG_BYTES = 256 * 1024;
 const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
@@ -298,6 +301,8 @@ export class CaCircuit {
   #ready = new Set<Subscription>();
   #eventsOn = true;
   #flushQueued = false;
+  /** Payload bytes of the updates queued in subscriptions and not encoded yet. */
+  #queuedBytes = 0;
   #writing = false;
   #closed = false;
   #clientMinor = 0;
@@ -934,6 +939,7 @@ export class CaCircuit {
     if (mask === 0) mask = Dbe.VALUE | Dbe.ALARM;
     const old = ch.subs.get(m.param2);
     if (old) old.unsubscribe();
+    const bytes = dbrPayloadSize(m.dataType, m.dataCount || native.count);
     const sub: Subscription = {
       subid: m.param2,
       channel: ch,
@@ -946,14 +952,8 @@ export class CaCircuit {
       // cannot while the buffer is full), so puts faster than the client reads coalesce;
       // a client that keeps up gets every update. A scalar's updates queue one by one.
       coalesce: native.count > 1,
-      maxQueue: this.#opts.queueSize ??
-        Math.max(
-          2,
-          Math.min(
-            64,
-            Math.floor(QUEUE_BYTES / dbrPayloadSize(m.dataType, m.dataCount || native.count)),
-          ),
-        ),
+      maxQueue: this.#opts.queueSize ?? Math.max(2, Math.min(64, Math.floor(QUEUE_BYTES / bytes))),
+      entryBytes: bytes,
       queue: [],
       unsubscribe: () => {},
     };
@@ -967,16 +967,21 @@ export class CaCircuit {
 
   #enqueue(sub: Subscription, snap: PvSnapshot): void {
     if (this.#closed) return;
-    // A lagging client keeps the newest value: the last queued entry is replaced. Not
-    // merely a write in flight: a busy circuit nearly always has one, and its arrays
-    // would then get one update per write of replies whatever the client's pace.
+    // A lagging client keeps the newest value: the last queued entry is replaced. Lagging
+    // is unsent replies plus queued updates past LAG_BYTES, not merely a write in flight:
+    // a busy circuit nearly always has one, and its arrays would then get one update per
+    // write of replies whatever the client's pace.
     const q = sub.queue;
     if (
       q.length > 0 &&
-      (q.length >= sub.maxQueue || (sub.coalesce && this.#backlog() >= LAG_BYTES))
+      (q.length >= sub.maxQueue ||
+        (sub.coalesce && this.#backlog() + this.#queuedBytes >= LAG_BYTES))
     ) {
       q[q.length - 1] = snap;
-    } else q.push(snap);
+    } else {
+      q.push(snap);
+      this.#queuedBytes += sub.entryBytes;
+    }
     this.#ready.add(sub);
     if (this.#eventsOn) this.#scheduleFlush();
   }
@@ -998,6 +1003,7 @@ export class CaCircuit {
   #dropSub(sub: Subscription): void {
     sub.unsubscribe();
     sub.channel.subs.delete(sub.subid);
+    this.#queuedBytes -= sub.entryBytes * sub.queue.length;
     sub.queue.length = 0;
     this.#ready.delete(sub);
   }
@@ -1078,6 +1084,7 @@ export class CaCircuit {
           snap,
         );
       }
+      this.#queuedBytes -= sub.entryBytes * sub.queue.length;
       sub.queue.length = 0;
     }
   }

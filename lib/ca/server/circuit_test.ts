@@ -927,10 +927,10 @@ Deno.test({
     }
     h.release();
     await h.settle();
-    // Round 1 waits behind the small replies to the channel's creation: the initial value
-    // and the newest post (a queue of two, as many as 256 KiB allows, at least two). Each
-    // later round waits behind a write of 320 KB or more: only its newest post is sent.
-    assert.deepEqual(firstElements(h, n), [0, 100, 200, 300]);
+    // The initial value waits behind the replies to the channel's creation; queued, it is
+    // already 320 KB unsent, so each post replaces it. Each later round waits behind the
+    // write of the previous update: only its newest post is sent.
+    assert.deepEqual(firstElements(h, n), [100, 200, 300]);
     const last = h.received.filter((m) => m.command === CaCommand.EVENT_ADD).at(-1)!;
     const got = decodeDbr(Dbr.DOUBLE, n, last.payload).value as Float64Array;
     assert.deepEqual([got[0], got[n - 1]], [300, 100]);
@@ -956,5 +956,49 @@ Deno.test({
       .map((m) => decodeDbr(Dbr.LONG, 1, m.payload).value[0]);
     // A scalar's updates are each delivered, in order (the queue holds up to 64 here).
     assert.deepEqual(vals, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  },
+});
+
+Deno.test({
+  name:
+    "circuit: many array subscriptions behind a stalled small write keep one update each (queued updates count as lag)",
+  permissions: "none",
+  async fn() {
+    // 200 subscriptions of 4096 doubles (32 KB per update): each alone is under the lag
+    // threshold, together they are far over it while the first write never completes.
+    const n = 4096;
+    const wave = new SharedPV("w", { type: "float64", length: n });
+    const h = harness([wave], { slow: true });
+    h.send((w) => hello(w, "w"));
+    await h.settle();
+    for (let id = 0; id < 200; id++) subscribe(h, Dbr.DOUBLE, n, 1000 + id);
+    for (let i = 1; i <= 20; i++) {
+      const v = new Float64Array(n);
+      v[0] = i;
+      wave.post(v);
+    }
+    await h.settle();
+    const queued = h.circuit.report().undeliveredBytes;
+    // Nothing was encoded (the write is stalled); the report counts encoded bytes only, so
+    // look at what arrives once the client reads again.
+    assert.ok(queued < 64 * 1024, `only the creation replies are unsent (${queued} B)`);
+    for (let k = 0; k < 10; k++) {
+      h.release();
+      await h.settle();
+    }
+    const per = new Map<number, number[]>();
+    for (const m of h.received) {
+      if (m.command !== CaCommand.EVENT_ADD || m.param2 < 1000) continue;
+      const first = (decodeDbr(Dbr.DOUBLE, n, m.payload).value as Float64Array)[0];
+      per.set(m.param2, [...(per.get(m.param2) ?? []), first]);
+    }
+    assert.equal(per.size, 200);
+    let total = 0;
+    for (const [id, firsts] of per) {
+      total += firsts.length;
+      assert.equal(firsts.at(-1), 20, `subscription ${id} ends with the newest value`);
+    }
+    // Before queued updates counted, each kept up to its queue bound (8 here): 1,600.
+    assert.ok(total <= 2 * 200 + 8, `${total} updates for 200 subscriptions`);
   },
 });
