@@ -52,7 +52,7 @@ Deno.test("ca client: a script ends as soon as it has closed its context", async
   const out = await child.output();
   clearTimeout(guard);
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  assert.equal(killed, false, `the script was still running 15 s after closing: ${text}`);
+  assert.equal(killed, false, `the script was still running 15 s after it started: ${text}`);
   assert.equal(out.code, 0, text);
   assert.match(text, /closed/);
 });

@@ -6,7 +6,9 @@
  *
  * Each timer is an `Atomics.waitAsync` on a cell of its own with a timeout: V8 resolves
  * it with "timed-out" after the delay, and {@link cancelTimer} wakes it early
- * (`Atomics.notify`), which releases it at once. Such a wait keeps nothing alive, so a
+ * (`Atomics.notify`). V8 still keeps a small record (about 2 KB) of a cancelled wait until
+ * its original time, so callers re-arm rather than cancel timers they need again soon.
+ * Such a wait keeps nothing alive, so a
  * CA context whose timers are still pending lets a script end as soon as its sockets are
  * closed. (`AbortSignal.timeout`, used before, keeps Deno 2.9 running until it fires and
  * cannot be cancelled: a script that closed its CA context still waited out the
@@ -35,7 +37,7 @@ interface TimerState {
 const MIN_DELAY_MS = 1;
 
 /**
- * Calls `fn` once after `ms` milliseconds (clamped to 0..2^31-1), unless cancelled first.
+ * Calls `fn` once after `ms` milliseconds (clamped to 1..2^31-1), unless cancelled first.
  * @param fn the callback
  * @param ms the delay in milliseconds
  * @returns the timer, for {@link cancelTimer}
