@@ -8,9 +8,8 @@
  * it with "timed-out" after the delay, and {@link cancelTimer} wakes it early
  * (`Atomics.notify`). V8 still keeps a small record (about 2 KB) of a cancelled wait until
  * its original time, so callers re-arm rather than cancel timers they need again soon.
- * Such a wait keeps nothing alive, so a
- * CA context whose timers are still pending lets a script end as soon as its sockets are
- * closed. (`AbortSignal.timeout`, used before, keeps Deno 2.9 running until it fires and
+ * Such a wait keeps nothing alive, so a CA context whose timers are still pending lets a
+ * script end as soon as its sockets are closed. (`AbortSignal.timeout`, used before, keeps Deno 2.9 running until it fires and
  * cannot be cancelled: a script that closed its CA context still waited out the
  * circuit's 30 s watchdog.) Use these where a socket read or another pending operation
  * keeps the process running while they wait, as in a CA context, which always has its
@@ -73,13 +72,4 @@ export function cancelTimer(t: Timer | undefined): void {
   if (!s || s.done) return;
   s.done = true;
   Atomics.notify(s.cell, 0);
-}
-
-/**
- * Resolves after `ms` milliseconds (see the module notes: it does not keep the process
- * alive by itself, so await it only while something else does).
- * @param ms the delay in milliseconds
- */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => startTimer(resolve, ms));
 }
