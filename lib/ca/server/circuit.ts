@@ -123,9 +123,11 @@ const QUEUE_BYTES = 256 * 1024;
 /**
  * Replies produced and not yet written (see CaCircuit.backlog) plus updates queued and not
  * yet encoded, from which the client counts as lagging: its array subscriptions then keep
- * only their newest update.
+ * only their newest update. Four of the server's largest reads: one read of another
+ * client's array puts (up to 256 KiB) can queue that much for this client at once, and a
+ * client that keeps up must not lose updates for it.
  */
-const LAG_BYTES = 256 * 1024;
+const LAG_BYTES = 1024 * 1024;
 const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 /** Sids below this are also found by array index (see CaCircuit.#bySid). */
 const DENSE_SIDS = 1 << 20;

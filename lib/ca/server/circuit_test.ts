@@ -12,7 +12,10 @@ import { putValue, readAs } from "./projection.ts";
 import { answerSearch } from "./search.ts";
 
 /** A circuit wired to arrays: what the server writes is framed back into messages. */
-function harness(pvs: SharedPV[], opts: { slow?: boolean; queueSize?: number } = {}) {
+function harness(
+  pvs: SharedPV[],
+  opts: { slow?: boolean; queueSize?: number; maxPayload?: number } = {},
+) {
   const framer = new CaFramer();
   const received: CaMessage[] = [];
   const writes: number[] = [];
@@ -34,8 +37,8 @@ function harness(pvs: SharedPV[], opts: { slow?: boolean; queueSize?: number } =
     },
   }, {
     logger: silentLogger,
-    maxPayload: 1 << 20,
-    maxReplyPayload: 1 << 20,
+    maxPayload: opts.maxPayload ?? 1 << 20,
+    maxReplyPayload: opts.maxPayload ?? 1 << 20,
     peer: "test",
     tcpPort: 5064,
     queueSize: opts.queueSize,
@@ -906,10 +909,11 @@ Deno.test({
     "circuit: an array subscription of a lagging client keeps only its newest unsent update (RSRV's rule), the last value last",
   permissions: "none",
   async fn() {
-    // 320 KB per update: one update in flight is more than a client that keeps up leaves.
-    const n = 40_000;
+    // 1.28 MB per update: one update in flight is more than a client that keeps up leaves
+    // (the circuit's lag threshold, LAG_BYTES, is 1 MiB).
+    const n = 160_000;
     const wave = new SharedPV("w", { type: "float64", length: n });
-    const h = harness([wave], { slow: true });
+    const h = harness([wave], { slow: true, maxPayload: 4 << 20 });
     h.send((w) => hello(w, "w"));
     await h.settle();
     subscribe(h, Dbr.DOUBLE, n, 9);
@@ -920,7 +924,7 @@ Deno.test({
       return v;
     };
     for (let round = 0; round < 3; round++) {
-      for (let i = 1; i <= 100; i++) wave.post(value(round * 100 + i, i));
+      for (let i = 1; i <= 20; i++) wave.post(value(round * 20 + i, i));
       await h.settle();
       h.release();
       await h.settle();
@@ -928,12 +932,12 @@ Deno.test({
     h.release();
     await h.settle();
     // The initial value waits behind the replies to the channel's creation; queued, it is
-    // already 320 KB unsent, so each post replaces it. Each later round waits behind the
+    // already 1.28 MB unsent, so each post replaces it. Each later round waits behind the
     // write of the previous update: only its newest post is sent.
-    assert.deepEqual(firstElements(h, n), [100, 200, 300]);
+    assert.deepEqual(firstElements(h, n), [20, 40, 60]);
     const last = h.received.filter((m) => m.command === CaCommand.EVENT_ADD).at(-1)!;
     const got = decodeDbr(Dbr.DOUBLE, n, last.payload).value as Float64Array;
-    assert.deepEqual([got[0], got[n - 1]], [300, 100]);
+    assert.deepEqual([got[0], got[n - 1]], [60, 20]);
   },
 });
 

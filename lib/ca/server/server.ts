@@ -6,6 +6,7 @@
  */
 
 import { stampBatch } from "../../core/clock.ts";
+import { ReadBuffer } from "../../core/read_buffer.ts";
 import { ByteWriter } from "../../core/bytes.ts";
 import { broadcastAddresses, isAddrInUse } from "../../core/net.ts";
 import { type CaServerConfig, readEpicsConfig } from "../../core/env.ts";
@@ -33,6 +34,12 @@ export interface CaServerOptions {
 }
 
 const AUTO_ARRAY_LIMIT = 512 * 1024 * 1024;
+/**
+ * A circuit's read buffer: 64 KiB at rest, up to 256 KiB while reads fill it. 1000-double
+ * puts streamed by one client (128 KiB batches): 75k -> 85k puts/s on a 2-CPU machine.
+ */
+const READ_MIN = 64 * 1024;
+const READ_MAX = 256 * 1024;
 
 /**
  * The wait after beacon `n` (0-based), in ms: 20 ms doubling each time up to the beacon
@@ -259,14 +266,17 @@ export class CaServer implements AsyncDisposable {
     this.#circuits.add(circuit);
     this.#traffic.set(circuit, traffic);
     this.#logger.debug(`CA client connected from ${peer}`);
-    const buf = new Uint8Array(64 * 1024);
+    // Grows while a client streams (array puts arrive in fewer, larger reads).
+    const rb = new ReadBuffer(READ_MIN, READ_MAX);
     try {
       for (;;) {
+        const buf = rb.bytes;
         const n = await conn.read(buf);
         if (n === null) break;
         traffic.receive = Date.now();
         // What one read brought is stamped from one clock reading (lib/core/clock.ts).
         stampBatch(() => circuit.receive(buf.subarray(0, n)));
+        rb.filled(n);
         if (circuit.closed) break;
         // Stop reading from a client that does not read its replies (TCP pushes back).
         if (!circuit.wantsMore) await circuit.whenReady();
