@@ -266,7 +266,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     }
     for (const d of dbFiles) {
       if ("exitPrefix" in d) db.load(exitRecords(d.exitPrefix));
-      else shell.dbLoadRecords(d.file, d.macros);
+      else if (!shell.dbLoadRecords(d.file, d.macros)) {
+        // As base's softIoc: a -d file that does not load ends the IOC before iocInit.
+        io.stderr(`Error: Failed to load: ${d.file}\n`);
+        return 2;
+      }
     }
     if (script !== undefined) {
       const text = readText(script);
@@ -276,10 +280,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       }
       const lines = text.split(/\r?\n/);
       for (let i = 0; i < lines.length && !stop.signal.aborted; i++) {
-        // iocsh echoes each script line before running it.
-        if (lines[i].trim() !== "") io.stdout(`${lines[i]}\n`);
+        // iocsh echoes each script line, macros expanded, before running it.
+        if (lines[i].trim() !== "") io.stdout(`${shell.echoText(lines[i])}\n`);
         if (!await shell.execute(lines[i], script, i + 1)) return exitStatus;
       }
+      // An IOC that refused to start serves nothing: without a shell to fix it from, end.
+      if (shell.initFailed && !interactive) return 1;
     } else if (dbFiles.length > 0) {
       await shell.iocInit();
     }

@@ -165,7 +165,7 @@ Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords, dbLoadTemplate, i
   }
 });
 
-Deno.test("softioc refuses to start with every error of a bad database listed", async () => {
+Deno.test("softioc -d of a bad database lists every error once and exits 2 before iocInit", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(
@@ -181,10 +181,42 @@ Deno.test("softioc refuses to start with every error of a bad database listed", 
       stderr: "piped",
     }).output();
     const err = new TextDecoder().decode(r.stderr);
-    assert.equal(r.code, 1);
+    // As base's softIoc: every error of the file, then "Failed to load", exit status 2,
+    // and no iocInit.
+    assert.equal(r.code, 2, err);
     assert.match(err, /"bad.db" at line 2.*NOPE/);
     assert.match(err, /"bad.db" at line 5.*often/);
-    assert.match(err, /iocInit: 2 error\(s\)/);
+    assert.match(err, /Error: Failed to load: bad.db\n/);
+    assert.doesNotMatch(err, /Starting iocInit/);
+    assert.equal(err.match(/NOPE/g)?.length, 1, "each error is printed once");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("softioc st.cmd: iocInit refuses to start after a bad dbLoadRecords, listing every error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/bad.db`,
+      'record(ai, "a") {\n  field(NOPE, "1")\n}\nrecord(ai, "b") {\n  field(SCAN, "often")\n}\n',
+    );
+    await Deno.writeTextFile(`${dir}/st.cmd`, 'dbLoadRecords("bad.db")\niocInit\n');
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${REPO_ROOT}/cli/softioc.ts`, "-S", "st.cmd"],
+      cwd: dir,
+      env: { ...LOOPBACK_ENV, NO_COLOR: "1", INIT_CWD: dir },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 1, err);
+    const init = err.indexOf("Starting iocInit");
+    assert.ok(init > 0, err);
+    assert.match(err.slice(init), /"bad.db" at line 2.*NOPE/);
+    assert.match(err.slice(init), /"bad.db" at line 5.*often/);
+    assert.match(err, /iocInit: 2 error\(s\); the IOC was not started/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

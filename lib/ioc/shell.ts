@@ -6,7 +6,7 @@
  */
 
 import { textToChars } from "../core/bytes.ts";
-import { macroMap } from "../core/macros.ts";
+import { expandMacros, macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
 import { DBF_OF_SCALAR, formatG } from "./fields.ts";
@@ -40,6 +40,81 @@ export type ShellCommand = (
   args: string[],
   where: { readonly file: string; readonly line: number },
 ) => void | Promise<void>;
+
+/** What `help name` shows of a command: its arguments and a few lines on what it does. */
+export interface CommandUsage {
+  /** The arguments as iocsh names them, e.g. `'record name' 'interest level'`. */
+  args: string;
+  /** What the command does. */
+  about: string;
+}
+
+/** The built-in commands and their usage. */
+const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
+  "<": { args: "'script file'", about: "Runs the commands of a script file, echoing each line." },
+  casr: {
+    args: "'level'",
+    about: "Channel Access server report: 0 a summary, 1 each client circuit, 2 their channels.",
+  },
+  dbLoadRecords: {
+    args: "'file name' 'macro substitutions'",
+    about: 'Loads record definitions from a .db file, with macros such as "P=a:,R=b".',
+  },
+  dbLoadTemplate: {
+    args: "'file name' 'macro substitutions'",
+    about: "Loads the .db templates named by a substitutions file, once per set of values.",
+  },
+  dbStateClear: { args: "'name'", about: "Clears the named dbState flag." },
+  dbStateCreate: { args: "'name'", about: "Creates a dbState flag for state links." },
+  dbStateSet: { args: "'name'", about: "Sets the named dbState flag." },
+  dbStateShow: { args: "'name' 'level'", about: "Shows the value of a dbState flag." },
+  dbStateShowAll: { args: "'level'", about: "Shows every dbState flag." },
+  dbcar: {
+    args: "'record name' 'level'",
+    about: "Channel Access link report: counts of CA links (level 0), or each link (1, 2).",
+  },
+  dbgf: {
+    args: "'record name'",
+    about: "Prints the value of a field, REC.FIELD (VAL when no field is given).",
+  },
+  dbjlr: { args: "'record name' 'level'", about: "Reports the JSON links of records." },
+  dbl: {
+    args: "'record type' fields",
+    about: "Lists record names, of one type when given, with the values of the listed fields.",
+  },
+  dbnr: { args: "'verbose'", about: "Counts records of each type." },
+  dbpf: {
+    args: "'record name' value",
+    about: "Writes a value to a field (REC.FIELD) and prints the field afterwards.",
+  },
+  dbpr: {
+    args: "'record name' 'interest level'",
+    about: "Prints the fields of a record: level 0 those processing changes, up to 4 for all.",
+  },
+  dbtr: { args: "'record name'", about: "Processes a record once and prints its fields." },
+  epicsEnvSet: { args: "name value", about: "Sets an environment variable (also for $(name))." },
+  epicsEnvShow: {
+    args: "[name]",
+    about: "Prints one environment variable, or all of them.",
+  },
+  exit: { args: "", about: "Leaves the shell and stops the IOC." },
+  help: {
+    args: "[command ...]",
+    about: "Lists the commands, or shows how to call those matching the patterns (* and ?).",
+  },
+  iocInit: { args: "", about: "Initialises the loaded records and starts serving them." },
+  postEvent: { args: "'event name'", about: "Posts a database event (SCAN Event records)." },
+  scanppl: { args: "'rate'", about: "Lists the records of each periodic scan rate." },
+};
+
+/** A glob pattern (`*`, `?`) as an anchored regular expression. */
+function globRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
+    /\?/g,
+    ".",
+  );
+  return new RegExp(`^${body}$`);
+}
 
 const MAXLINE = 80;
 
@@ -130,7 +205,9 @@ export class IocShell {
   readonly #host: ShellHost;
   #exited = false;
   #depth = 0;
+  #initFailed = false;
   #extra = new Map<string, ShellCommand>();
+  #usage = new Map<string, CommandUsage>();
   #where = { file: "<stdin>", line: 1 };
 
   /** Creates a shell over a database. */
@@ -139,9 +216,16 @@ export class IocShell {
     this.#host = host;
   }
 
-  /** Adds a command (a later one with the same name replaces it; built-ins win). */
-  register(name: string, command: ShellCommand): void {
+  /**
+   * Adds a command (a later one with the same name replaces it; built-ins win).
+   * @param name the command name
+   * @param command what it runs
+   * @param usage its arguments and what it does, for `help name`
+   */
+  register(name: string, command: ShellCommand, usage?: CommandUsage): void {
     this.#extra.set(name, command);
+    if (usage) this.#usage.set(name, usage);
+    else this.#usage.delete(name);
   }
 
   /** Whether `exit` was run. */
@@ -151,6 +235,18 @@ export class IocShell {
 
   #env(name: string): string | undefined {
     return this.#host.env.get(name);
+  }
+
+  /**
+   * How iocsh echoes a script line before running it: with the macros expanded (comments
+   * as written; a line with an undefined macro as written, its error follows).
+   * @param line the script line
+   * @returns the text to echo, without a newline
+   */
+  echoText(line: string): string {
+    if (line.trimStart().startsWith("#")) return line;
+    const x = expandMacros(line, [], { env: (n) => this.#env(n) });
+    return x.undefinedNames.length || x.recursiveNames.length ? line : x.text;
   }
 
   /**
@@ -191,6 +287,8 @@ export class IocShell {
     try {
       const lines = text.split(/\r?\n/);
       for (let i = 0; i < lines.length; i++) {
+        // Like the top-level script's, included lines are echoed before they run.
+        if (lines[i].trim() !== "") this.#host.out(`${this.echoText(lines[i])}\n`);
         if (!await this.execute(lines[i], path, i + 1)) return false;
       }
       return true;
@@ -291,40 +389,48 @@ export class IocShell {
     }
   }
 
-  /** help: the commands this shell has. */
-  help(_args: string[] = []): string {
-    const cmds = [
-      "<",
-      "casr",
-      "dbLoadRecords",
-      "dbLoadTemplate",
-      "dbStateClear",
-      "dbStateCreate",
-      "dbStateSet",
-      "dbStateShow",
-      "dbStateShowAll",
-      "dbcar",
-      "dbjlr",
-      "dbgf",
-      "dbl",
-      "dbnr",
-      "dbpf",
-      "dbpr",
-      "dbtr",
-      "epicsEnvSet",
-      "epicsEnvShow",
-      "exit",
-      "help",
-      "iocInit",
-      "postEvent",
-      "scanppl",
-      ...this.#extra.keys(),
-    ].sort((a, b) => a === "<" ? -1 : b === "<" ? 1 : a < b ? -1 : a > b ? 1 : 0);
-    let out = "Type 'help <command>' to see the arguments of <command>.\n";
-    for (let i = 0; i < cmds.length; i += 4) {
-      out += cmds.slice(i, i + 4).map((c) => c.padEnd(20)).join("").trimEnd() + "\n";
+  /**
+   * help: with no arguments the command names in iocsh's layout (16-column stops, a name
+   * never past column 79), else the usage of each command matching a glob pattern.
+   * @param args patterns (`*` and `?` wildcards)
+   * @returns the text
+   */
+  help(args: string[] = []): string {
+    const names = [...Object.keys(BUILTIN_USAGE), ...this.#extra.keys()]
+      .filter((n, i, all) => all.indexOf(n) === i)
+      .sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+    if (args.length === 0) {
+      let out = "";
+      let col = 0;
+      for (const n of names) {
+        if (col + n.length >= 79) {
+          out += "\n";
+          col = 0;
+        }
+        out += n;
+        col += n.length;
+        if (col >= 64) {
+          out += "\n";
+          col = 0;
+        } else {
+          const pad = 16 - (col % 16);
+          out += " ".repeat(pad);
+          col += pad;
+        }
+      }
+      if (col) out += "\n";
+      return out + "\nType 'help <command>' to see the arguments of <command>.  eg. 'help db*'\n";
     }
-    return out;
+    const parts: string[] = [];
+    for (const pattern of args) {
+      const re = globRegExp(pattern);
+      for (const n of names) {
+        if (!re.test(n)) continue;
+        const u = BUILTIN_USAGE[n] ?? this.#usage.get(n);
+        parts.push(`\n${n}${u?.args ? ` ${u.args}` : ""}\n${u?.about ? `\n${u.about}\n` : ""}`);
+      }
+    }
+    return parts.join("\n");
   }
 
   /** epicsEnvShow: NAME=value lines. */
@@ -336,22 +442,25 @@ export class IocShell {
     return [...this.#host.env].map(([k, v]) => `${k}=${v}\n`).join("");
   }
 
-  /** dbLoadRecords(file, macros). */
-  dbLoadRecords(file: string, macros: string): void {
+  /**
+   * dbLoadRecords(file, macros).
+   * @returns whether the file loaded without errors (they are printed, and kept for iocInit)
+   */
+  dbLoadRecords(file: string, macros: string): boolean {
     if (this.#db.initialized) {
       this.#host.err("dbLoadRecords: Can't load record definitions after iocInit\n");
-      return;
+      return false;
     }
     const text = this.#host.readFile(file);
     if (text === undefined) {
       this.#host.err(`dbLoadRecords: Can't open file "${file}"\n`);
       this.#db.noteErrors([new Error(`Can't open file "${file}"`)]);
-      return;
+      return false;
     }
-    this.#loadText(text, file, macroMap(macros));
+    return this.#loadText(text, file, macroMap(macros));
   }
 
-  #loadText(text: string, file: string, macros: ReadonlyMap<string, string>): void {
+  #loadText(text: string, file: string, macros: ReadonlyMap<string, string>): boolean {
     const parsed = parseDatabase(text, {
       file,
       macros,
@@ -366,6 +475,7 @@ export class IocShell {
     this.#db.noteErrors(parsed.errors);
     const errors = this.#db.load(parsed.records, parsed.aliases);
     for (const e of errors) this.#host.err(`${e.message}\n`);
+    return parsed.errors.length === 0 && errors.length === 0;
   }
 
   /** dbLoadTemplate(file, macros). */
@@ -392,6 +502,11 @@ export class IocShell {
     }
   }
 
+  /** True once iocInit has refused to start the IOC (errors in the database). */
+  get initFailed(): boolean {
+    return this.#initFailed;
+  }
+
   /** iocInit. */
   async iocInit(): Promise<void> {
     if (this.#db.initialized) {
@@ -409,6 +524,7 @@ export class IocShell {
       this.#db.init({ afterRecordInit: () => this.#host.afterRecordInit?.() });
     } catch (e) {
       if (e instanceof IocInitError) {
+        this.#initFailed = true;
         for (const x of e.errors) this.#host.err(`${x.message}\n`);
         this.#host.err(`iocInit: ${e.errors.length} error(s); the IOC was not started\n`);
         throw new Error("iocInit failed");
