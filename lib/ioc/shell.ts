@@ -9,7 +9,8 @@ import { textToChars } from "../core/bytes.ts";
 import { expandMacros, macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
-import { DBF_OF_SCALAR, formatG } from "./fields.ts";
+import { DBF_OF_SCALAR } from "./fields.ts";
+import { realText } from "./real_text.ts";
 import { constLinkReport } from "./json_link.ts";
 import { recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
@@ -584,7 +585,7 @@ export class IocShell {
         return spec.choices?.length ? spec.choices[v as number] ?? String(v) : "";
       case "DOUBLE":
       case "FLOAT":
-        return formatG(v as number);
+        return realText(v as number, spec.type === "DOUBLE");
       case "INLINK":
       case "OUTLINK":
       case "FWDLINK":
