@@ -15,7 +15,9 @@ import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
 import { DeviceRegistry } from "./devices.ts";
+import { parseCInteger } from "./_c_number.ts";
 import {
+  convertPutText,
   DBF_OF_SCALAR,
   FieldValueError,
   formatFieldValue,
@@ -1832,9 +1834,9 @@ function coerceNumber(spec: FieldSpec, n: number): FieldValue {
 }
 
 function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
-  if (typeof value === "string") return parseFieldText(spec, value);
+  if (typeof value === "string") return convertPutText(spec, value);
   if (typeof value === "number") {
-    if (spec.type === "STRING" || spec.isLink) return parseFieldText(spec, String(value));
+    if (spec.type === "STRING" || spec.isLink) return convertPutText(spec, String(value));
     if (spec.type === "MENU" || spec.type === "DEVICE") {
       const n = Math.trunc(value);
       if (n < 0 || n >= (spec.choices?.length ?? 0)) {
@@ -1853,7 +1855,11 @@ function enumIndex(rec: IocRecord, field: string, text: string): number {
   const choices = field === "VAL" ? rec.support.meta?.(rec).choices : undefined;
   const i = choices ? choices.indexOf(text) : -1;
   if (i >= 0) return i;
-  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  // Else a decimal index below the number of states (cvt_st_e), nothing after it.
+  const r = parseCInteger(text, { base: 10, unsigned: true, units: false });
+  if (typeof r !== "string" && r.value < BigInt(choices?.length ?? 0x10000)) {
+    return Number(r.value);
+  }
   throw new FieldValueError(`"${text}" is not a state of ${rec.name}.${field}`);
 }
 

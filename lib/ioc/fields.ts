@@ -7,6 +7,15 @@
 
 import type { FieldSpec, FieldValue } from "./record_type.ts";
 import { INT_RANGE, scanChoiceFor } from "./record_type.ts";
+import {
+  parseCDouble,
+  parseCFloat,
+  parseCInteger,
+  type ParseFailure,
+  type Scanned,
+} from "./_c_number.ts";
+
+const TWO_64 = 1n << 64n;
 
 /** A value that does not fit its field; the message says why (no file position). */
 export class FieldValueError extends Error {
@@ -77,10 +86,61 @@ export function parseNumber(text: string): number | undefined {
   return undefined;
 }
 
+/** Bits of the integer DBF types, and whether they are unsigned. */
+const INT_BITS: Readonly<Partial<Record<string, readonly [number, boolean]>>> = {
+  CHAR: [8, false],
+  UCHAR: [8, true],
+  SHORT: [16, false],
+  USHORT: [16, true],
+  ENUM: [16, true],
+  LONG: [32, false],
+  ULONG: [32, true],
+  INT64: [64, false],
+  UINT64: [64, true],
+};
+
+const FAILURE_TEXT: Readonly<Record<ParseFailure, string>> = {
+  noConversion: "is not a number",
+  overflow: "is out of range",
+  underflow: "is too small",
+  extraneous: "has characters after the number",
+};
+
+function failed(spec: FieldSpec, text: string, why: ParseFailure): FieldValueError {
+  return new FieldValueError(`"${text}" ${FAILURE_TEXT[why]} for DBF_${spec.type}`);
+}
+
+/** A 64-bit integer as a field holds it: a number, so within the safe integer range. */
+function int64Number(v: bigint, unsigned: boolean): number {
+  const n = Number(v);
+  const type = unsigned ? "UINT64" : "INT64";
+  const range = INT_RANGE[type]!;
+  if (n < range[0] || n > range[1]) {
+    throw new FieldValueError(`${v} is out of range for DBF_${type}`);
+  }
+  return n;
+}
+
+/** An integer cut to a field's width, as a C cast does. */
+function wrapInteger(v: bigint, bits: number, unsigned: boolean): number {
+  const w = unsigned ? BigInt.asUintN(bits, v) : BigInt.asIntN(bits, v);
+  return bits === 64 ? int64Number(w, unsigned) : Number(w);
+}
+
+function parseFloatText(spec: FieldSpec, text: string, units: boolean): number {
+  const r = spec.type === "FLOAT" ? parseCFloat(text, { units }) : parseCDouble(text, { units });
+  if (typeof r === "string") throw failed(spec, text, r);
+  return r.value;
+}
+
 /**
- * Converts text to a field's value.
+ * Converts text to a field's value as a .db file sets it (base's dbPutString): blanks
+ * around a number are ignored and "" is 0; integers are decimal, 0x hex or 0-octal, and are
+ * cut to the field's width (4294967295 is -1 in a DBF_LONG) but must fit 64 bits; nothing
+ * may follow a number; doubles out of range (1e400, subnormals) are refused; a menu or DTYP
+ * takes a choice string or its index.
  * @param spec the field
- * @param text the text (a .db field value, a dbpf argument, a DBR_STRING put)
+ * @param text the field's text
  * @returns the value to store
  * @throws FieldValueError when the text does not fit the field
  */
@@ -117,17 +177,92 @@ export function parseFieldText(spec: FieldSpec, text: string): FieldValue {
     case "NOACCESS":
       throw new FieldValueError(`Field ${spec.name} cannot be set`);
     case "FLOAT":
-    case "DOUBLE": {
-      const n = parseNumber(text);
-      if (n === undefined) throw new FieldValueError(`"${text}" is not a number`);
-      return t === "FLOAT" ? Math.fround(n) : n;
-    }
+    case "DOUBLE":
+      return text === "" ? 0 : parseFloatText(spec, text, false);
     default: {
-      const n = parseNumber(text);
-      if (n === undefined) throw new FieldValueError(`"${text}" is not a number`);
-      return integerFor(spec, n, text);
+      const [bits, unsigned] = INT_BITS[t] ?? [64, false];
+      const r = parseCInteger(text === "" ? "0" : text, { base: 0, unsigned, units: false });
+      if (typeof r === "string") throw failed(spec, text, r);
+      return wrapInteger(r.value, bits, unsigned);
     }
   }
+}
+
+/**
+ * Converts text to a field's value as a DBR_STRING put does (base's dbPut, as dbpf, CA
+ * clients and links write): a number may be followed by anything ("12abc" is 12, "1.7"
+ * in a DBF_LONG is 1); integers are decimal (0x and 0-octal only for DBF_UINT64) and out of
+ * the field's range is refused (unsigned fields take small negative numbers modulo their
+ * width, as strtoul does); a DBF_ULONG reads "1e3" through a double; menus take a choice
+ * or a decimal index.
+ * @param spec the field
+ * @param text the text put
+ * @returns the value to store
+ * @throws FieldValueError when the text does not fit the field
+ */
+export function convertPutText(spec: FieldSpec, text: string): FieldValue {
+  const t = spec.type;
+  switch (t) {
+    case "STRING":
+      return parseFieldText(spec, text);
+    case "INLINK":
+    case "OUTLINK":
+    case "FWDLINK":
+      return text.trim();
+    case "MENU":
+    case "DEVICE":
+      return parseFieldText(spec, text);
+    case "NOACCESS":
+      throw new FieldValueError(`Field ${spec.name} cannot be set`);
+    case "FLOAT":
+    case "DOUBLE":
+      return text === "" ? 0 : parseFloatText(spec, text, true);
+    default: {
+      if (text === "") return 0;
+      const [bits, unsigned] = INT_BITS[t] ?? [64, false];
+      const base = t === "UINT64" ? 0 : 10;
+      const r = parseCInteger(text, { base, unsigned, units: true });
+      if (t === "ULONG") return ulongFromText(spec, text, r);
+      if (typeof r === "string") throw failed(spec, text, r);
+      if (bits < 64) {
+        const v = r.value;
+        if (unsigned) {
+          const max = (1n << BigInt(bits)) - 1n;
+          if (v > max && v <= TWO_64 - 1n - max) throw failed(spec, text, "overflow");
+        } else if (v !== BigInt.asIntN(bits, v)) throw failed(spec, text, "overflow");
+      }
+      return wrapInteger(r.value, bits, unsigned);
+    }
+  }
+}
+
+/**
+ * A DBF_ULONG from text: strtoul, or through a double when that reads nothing or stops at
+ * ".", "e" or "E" (base's way of taking "1e3"). A double from 0 up to 2^64 is cut as
+ * x86-64 converts one to 32 bits (low bits of the 64-bit integer; 0 from 2^63 up).
+ */
+function ulongFromText(
+  spec: FieldSpec,
+  text: string,
+  r: Scanned<bigint> | ParseFailure,
+): number {
+  let v: number | undefined;
+  if (typeof r !== "string") {
+    if (r.value > 0xffffffffn && r.value <= TWO_64 - 1n - 0xffffffffn) {
+      throw failed(spec, text, "overflow");
+    }
+    v = Number(BigInt.asUintN(32, r.value));
+  }
+  const next = typeof r === "string" ? "" : text[r.end];
+  if (r === "noConversion" || next === "." || next === "e" || next === "E") {
+    const d = parseCDouble(text, { units: true });
+    if (typeof d === "string") throw failed(spec, text, d);
+    if (d.value >= 0 && d.value <= 2 ** 64) {
+      v = d.value < 2 ** 63 ? Number(BigInt.asUintN(32, BigInt(Math.trunc(d.value)))) : 0;
+    }
+  }
+  if (v === undefined) throw failed(spec, text, typeof r === "string" ? r : "overflow");
+  return v;
 }
 
 /**

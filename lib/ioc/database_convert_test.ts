@@ -1,0 +1,30 @@
+/**
+ * Field values the database converts from text and to text, end to end: loading, puts,
+ * and links, checked against what EPICS base 7.0.8.1's softIoc stores and reads.
+ */
+import assert from "node:assert/strict";
+import { rec, startIoc } from "./_testing.ts";
+
+const opts = { permissions: "none" } as const;
+
+Deno.test(
+  { ...opts, name: "register values load into LONG fields and the IOC starts" },
+  async () => {
+    using db = startIoc([
+      rec("longout", "mask", { VAL: "0xFFFFFFFF" }),
+      rec("longout", "bit31", { VAL: "0x80000000" }),
+      rec("longout", "oct", { VAL: "017" }),
+      rec("ai", "p", { PREC: "70000" }),
+    ]);
+    assert.deepEqual(
+      ["mask", "bit31", "oct", "p.PREC"].map((n) => db.getField(n)),
+      [-1, -2147483648, 15, 4464],
+    );
+    // dbpf and DBR_STRING puts read decimal and ignore what follows the number.
+    await db.putField("oct", "017");
+    assert.equal(db.getField("oct"), 17);
+    await db.putField("oct", "1.7");
+    assert.equal(db.getField("oct"), 1);
+    await assert.rejects(() => db.putField("oct", "4294967295"), /out of range/);
+  },
+);
