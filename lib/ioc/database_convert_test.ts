@@ -28,3 +28,14 @@ Deno.test(
     await assert.rejects(() => db.putField("oct", "4294967295"), /out of range/);
   },
 );
+
+Deno.test({ ...opts, name: "int64 records load and take values beyond 2^53" }, async () => {
+  using db = startIoc([
+    rec("int64in", "i", { VAL: "9007199254740993" }),
+    rec("int64out", "o", { VAL: "-9223372036854775808" }),
+  ]);
+  assert.equal(db.getField("i"), 9007199254740992);
+  assert.equal(db.getField("o"), -(2 ** 63));
+  await db.putField("o", "9223372036854775807");
+  assert.equal(db.fieldText(db.record("o")!, "VAL"), "9223372036854774784");
+});

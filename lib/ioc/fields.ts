@@ -110,15 +110,14 @@ function failed(spec: FieldSpec, text: string, why: ParseFailure): FieldValueErr
   return new FieldValueError(`"${text}" ${FAILURE_TEXT[why]} for DBF_${spec.type}`);
 }
 
-/** A 64-bit integer as a field holds it: a number, so within the safe integer range. */
+/**
+ * A 64-bit integer as the double a field holds: the nearest double, kept inside the type's
+ * range (2^63 - 1 rounds to 2^63, which an int64 cannot hold, so it becomes 2^63 - 1024).
+ */
 function int64Number(v: bigint, unsigned: boolean): number {
   const n = Number(v);
-  const type = unsigned ? "UINT64" : "INT64";
-  const range = INT_RANGE[type]!;
-  if (n < range[0] || n > range[1]) {
-    throw new FieldValueError(`${v} is out of range for DBF_${type}`);
-  }
-  return n;
+  const range = INT_RANGE[unsigned ? "UINT64" : "INT64"]!;
+  return Math.min(range[1], Math.max(range[0], n));
 }
 
 /** An integer cut to a field's width, as a C cast does. */
@@ -340,6 +339,11 @@ export function formatFieldValue(spec: FieldSpec, value: FieldValue, precision?:
       return precision === undefined
         ? formatG(value as number)
         : formatDouble(value as number, precision);
+    case "INT64":
+    case "UINT64":
+      // String() would show 2^63 - 1024 as 9223372036854775000.
+      if (typeof value === "number" && Number.isInteger(value)) return BigInt(value).toString();
+      return String(value);
     default:
       if (typeof value === "string") return value;
       if (typeof value === "number") return String(value);

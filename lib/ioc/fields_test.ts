@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { convertPutText, FieldValueError, parseFieldText } from "./fields.ts";
+import {
+  convertPutText,
+  FieldValueError,
+  formatFieldValue,
+  integerFor,
+  parseFieldText,
+} from "./fields.ts";
 import { recordType } from "./record_type.ts";
 
 const opts = { permissions: "none" } as const;
@@ -129,5 +135,24 @@ Deno.test(
         `${type}.${name} "${text}"`,
       );
     }
+  },
+);
+
+Deno.test(
+  { ...opts, name: "INT64 fields take the whole int64 range as the nearest double" },
+  () => {
+    const v = field("int64in", "VAL");
+    // softIoc shows 9007199254740993 and 9223372036854775807; a field of ours holds a double.
+    assert.equal(parseFieldText(v, "9007199254740993"), 9007199254740992);
+    assert.equal(parseFieldText(v, "9223372036854775807"), 2 ** 63 - 1024);
+    assert.equal(parseFieldText(v, "-9223372036854775808"), -(2 ** 63));
+    assert.equal(parseFieldText(v, "0x7FFFFFFFFFFFFFFF"), 2 ** 63 - 1024);
+    assert.equal(outcome(() => parseFieldText(v, "0xFFFFFFFFFFFFFFFF")), "error");
+    assert.equal(outcome(() => parseFieldText(v, "9223372036854775808")), "error");
+    assert.equal(convertPutText(v, "9007199254740993"), 9007199254740992);
+    assert.equal(convertPutText(v, "-9223372036854775808"), -(2 ** 63));
+    assert.equal(outcome(() => convertPutText(v, "9223372036854775808")), "error");
+    assert.equal(formatFieldValue(v, 2 ** 63 - 1024), "9223372036854774784");
+    assert.equal(integerFor(v, 1e18), 1e18);
   },
 );
