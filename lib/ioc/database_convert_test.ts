@@ -39,3 +39,12 @@ Deno.test({ ...opts, name: "int64 records load and take values beyond 2^53" }, a
   await db.putField("o", "9223372036854775807");
   assert.equal(db.fieldText(db.record("o")!, "VAL"), "9223372036854774784");
 });
+
+Deno.test({ ...opts, name: 'DTYP "" and SCAN "" load as Soft Channel and Passive' }, () => {
+  using db = startIoc([rec("ai", "a", { DTYP: "", SCAN: "", PINI: "" })]);
+  const a = db.record("a")!;
+  assert.deepEqual(
+    ["DTYP", "SCAN", "PINI"].map((f) => db.fieldText(a, f)),
+    ["Soft Channel", "Passive", "NO"],
+  );
+});

@@ -162,6 +162,8 @@ export function parseFieldText(spec: FieldSpec, text: string): FieldValue {
       const choices = spec.choices ?? [];
       const i = choices.indexOf(text);
       if (i >= 0) return i;
+      // "" is index 0: an empty $(DTYP=) or $(SCAN=) in a template means the default.
+      if (text === "") return 0;
       if (spec.menu === "menuScan") {
         const s = scanChoiceFor(text);
         if (s !== undefined) return s;

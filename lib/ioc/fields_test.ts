@@ -156,3 +156,17 @@ Deno.test(
     assert.equal(integerFor(v, 1e18), 1e18);
   },
 );
+
+Deno.test({ ...opts, name: 'parseFieldText: "" in a menu or DTYP is choice 0, as in base' }, () => {
+  // softIoc 7.0.8.1: DTYP "" is Soft Channel, SCAN "" Passive, OMSL "" supervisory...
+  for (
+    const [type, name] of [["ai", "DTYP"], ["ai", "SCAN"], ["ao", "OMSL"], ["ai", "PINI"], [
+      "bi",
+      "ZSV",
+    ], ["aai", "FTVL"]]
+  ) {
+    assert.equal(parseFieldText(field(type, name), ""), 0, `${type}.${name}`);
+  }
+  // A blank is not empty: base refuses " " as a DTYP.
+  assert.equal(outcome(() => parseFieldText(field("ai", "DTYP"), " ")), "error");
+});
