@@ -48,3 +48,20 @@ Deno.test({ ...opts, name: 'DTYP "" and SCAN "" load as Soft Channel and Passive
     ["Soft Channel", "Passive", "NO"],
   );
 });
+
+Deno.test(
+  { ...opts, name: "SCAN given as a number is a menuScan index, not a period" },
+  async () => {
+    using db = startIoc([rec("ai", "a", { SCAN: "3" })]);
+    const a = db.record("a")!;
+    assert.equal(db.fieldText(a, "SCAN"), "10 second");
+    await db.putField("a.SCAN", "5");
+    assert.equal(db.fieldText(a, "SCAN"), "2 second");
+    await assert.rejects(() => db.putField("a.SCAN", "0.7"), /not a choice/);
+    assert.equal(db.fieldText(a, "SCAN"), "2 second");
+    assert.deepEqual(db.periodicLists().map((l) => [l.name, l.records.length]), [
+      ["10 second", 0],
+      ["2 second", 1],
+    ]);
+  },
+);

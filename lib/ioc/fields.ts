@@ -133,6 +133,15 @@ function parseFloatText(spec: FieldSpec, text: string, units: boolean): number {
 }
 
 /**
+ * The menu index of "N second", a period menuScan lacks, added to the menu (our stand-in
+ * for a site .dbd that declares more periods; base's own menuScan has no such choice).
+ */
+function extraScanChoice(spec: FieldSpec, text: string): number | undefined {
+  if (spec.menu !== "menuScan" || !/^(\d+\.?\d*|\.\d+) second$/.test(text)) return undefined;
+  return scanChoiceFor(text);
+}
+
+/**
  * Converts text to a field's value as a .db file sets it (base's dbPutString): blanks
  * around a number are ignored and "" is 0; integers are decimal, 0x hex or 0-octal, and are
  * cut to the field's width (4294967295 is -1 in a DBF_LONG) but must fit 64 bits; nothing
@@ -162,18 +171,24 @@ export function parseFieldText(spec: FieldSpec, text: string): FieldValue {
       const choices = spec.choices ?? [];
       const i = choices.indexOf(text);
       if (i >= 0) return i;
+      const extra = extraScanChoice(spec, text);
+      if (extra !== undefined) return extra;
       // "" is index 0: an empty $(DTYP=) or $(SCAN=) in a template means the default.
-      if (text === "") return 0;
-      if (spec.menu === "menuScan") {
-        const s = scanChoiceFor(text);
-        if (s !== undefined) return s;
+      const r = parseCInteger(text === "" ? "0" : text, { base: 0, unsigned: true, units: false });
+      if (typeof r === "string" || (r.value > 0xffffn && r.value <= TWO_64 - 0x10000n)) {
+        if (t === "DEVICE") {
+          throw new FieldValueError(`Device support "${text}" is not known for this record type`);
+        }
+        throw new FieldValueError(`"${text}" is not a choice of menu ${spec.menu}`);
       }
-      const n = INT_TEXT.test(text.trim()) ? parseNumber(text) : undefined;
-      if (t === "MENU" && n !== undefined && n >= 0 && n < choices.length) return n;
-      if (t === "DEVICE") {
-        throw new FieldValueError(`Device support "${text}" is not known for this record type`);
+      const n = Number(BigInt.asUintN(16, r.value));
+      // Base takes an index one past the last choice (and 65535) too; such a record is
+      // never scanned. A DTYP index with no device support behind it is refused here.
+      const limit = t === "DEVICE" ? choices.length - 1 : choices.length;
+      if (n > limit && n !== 0xffff) {
+        throw new FieldValueError(`${n} is not an index of ${spec.menu ?? "DTYP"}`);
       }
-      throw new FieldValueError(`"${text}" is not a choice of menu ${spec.menu}`);
+      return n;
     }
     case "NOACCESS":
       throw new FieldValueError(`Field ${spec.name} cannot be set`);
@@ -211,8 +226,17 @@ export function convertPutText(spec: FieldSpec, text: string): FieldValue {
     case "FWDLINK":
       return text.trim();
     case "MENU":
-    case "DEVICE":
-      return parseFieldText(spec, text);
+    case "DEVICE": {
+      const choices = spec.choices ?? [];
+      const i = choices.indexOf(text);
+      if (i >= 0) return i;
+      const r = parseCInteger(text, { base: 10, unsigned: true, units: false });
+      if (typeof r !== "string" && r.value < BigInt(choices.length)) return Number(r.value);
+      if (t === "DEVICE") {
+        throw new FieldValueError(`Device support "${text}" is not known for this record type`);
+      }
+      throw new FieldValueError(`"${text}" is not a choice of menu ${spec.menu}`);
+    }
     case "NOACCESS":
       throw new FieldValueError(`Field ${spec.name} cannot be set`);
     case "FLOAT":

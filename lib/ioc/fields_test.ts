@@ -170,3 +170,57 @@ Deno.test({ ...opts, name: 'parseFieldText: "" in a menu or DTYP is choice 0, as
   // A blank is not empty: base refuses " " as a DTYP.
   assert.equal(outcome(() => parseFieldText(field("ai", "DTYP"), " ")), "error");
 });
+
+Deno.test({ ...opts, name: "menu fields: numeric text is an index, as base reads it" }, () => {
+  const scan = field("ai", "SCAN");
+  // Loading (dbPutStringNum): any base, blanks allowed; base also takes the index one past
+  // the last choice, and 65535 (-1 wraps to it).
+  const loaded: [string, number | "error"][] = [
+    ["3", 3],
+    ["0x3", 3],
+    ["03", 3],
+    [" 3 ", 3],
+    ["9", 9],
+    ["10", 10],
+    ["65535", 65535],
+    ["-1", 65535],
+    ["11", "error"],
+    ["65536", "error"],
+    ["3.0", "error"],
+    ["Passive ", "error"],
+    ["1 second ", "error"],
+  ];
+  for (const [text, want] of loaded) {
+    assert.equal(outcome(() => parseFieldText(scan, text)), want, text);
+  }
+  assert.equal(parseFieldText(field("ai", "DTYP"), "1"), 1);
+  assert.equal(outcome(() => parseFieldText(field("ai", "DTYP"), "99")), "error");
+  assert.equal(parseFieldText(field("aai", "FTVL"), "3"), 3);
+  // Putting (cvt_st_menu): a decimal index below the number of choices, nothing else.
+  const put: [string, number | "error"][] = [
+    ["5", 5],
+    [" 5", 5],
+    ["6 ", 6],
+    ["+5", 5],
+    ["-0", 0],
+    ["0.7", "error"],
+    ["08", 8],
+    ["0x3", "error"],
+    ["10", "error"],
+    ["", "error"],
+    ["-1", "error"],
+  ];
+  for (const [text, want] of put) {
+    assert.equal(outcome(() => convertPutText(scan, text)), want, text);
+  }
+});
+
+Deno.test({ ...opts, name: 'SCAN "N second": spelled out in a .db file only' }, () => {
+  const scan = field("ai", "SCAN");
+  // Base's menuScan has no "0.37 second": a put of it is refused, as softIoc refuses it.
+  assert.equal(outcome(() => convertPutText(scan, "0.37 second")), "error");
+  // Ours lets a .db file ask for it (a site .dbd would declare it); then it is a choice.
+  const i = parseFieldText(scan, "0.37 second") as number;
+  assert.equal(scan.choices?.[i], "0.37 second");
+  assert.equal(convertPutText(scan, "0.37 second"), i);
+});
