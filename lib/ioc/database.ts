@@ -14,10 +14,12 @@ import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
+import { floatText } from "./ca_link.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { parseCInteger } from "./_c_number.ts";
 import {
   convertPutText,
+  cvtDoubleToString,
   DBF_OF_SCALAR,
   FieldValueError,
   formatFieldValue,
@@ -34,6 +36,7 @@ import {
   type RecordTypeInfo,
   scanPeriod,
 } from "./record_type.ts";
+import { fieldMeta } from "./provider.ts";
 import { RECORD_SUPPORT } from "./records.ts";
 import type { DeviceSupport, IocRecord, LinkRead, RecordIo, Subroutine } from "./types.ts";
 
@@ -827,6 +830,11 @@ export class IocDatabase implements RecordIo {
         if (v === undefined) return undefined;
         return { value: v, severity: target.f.SEVR as number, status: target.f.STAT as number };
       },
+      getString() {
+        const r = this.get();
+        const spec = target.type.byName.get(field);
+        return r && spec && isFloating(spec, r.value) ? floatText(r) : r;
+      },
       put: (value) => {
         // dbCa writes from its own task: the target processes after this record is done.
         queueMicrotask(() => {
@@ -1361,13 +1369,18 @@ export class IocDatabase implements RecordIo {
     ) {
       // A bi/mbbi VAL read as a number is its index.
     }
+    // dbGet of a DOUBLE or FLOAT as a string writes it with the record's precision for
+    // that field (get_precision), 6 digits when the record support has none.
+    const precision = want === "string" && spec && isFloating(spec, v)
+      ? fieldMeta(this, target, spec).precision ?? 6
+      : undefined;
     if (spec?.type === "NOACCESS" || typeof v === "object") {
       if (typeof v === "string") return convertRead(v, want) ?? this.#linkFailed(rec, field);
       const shape = target.support.arrayShape?.(target);
       const count = shape
         ? (target.f[shape.countField] as number)
         : (v as ArrayLike<unknown>).length;
-      return convertRead(v, want, count) ?? this.#linkFailed(rec, field);
+      return convertRead(v, want, count, precision) ?? this.#linkFailed(rec, field);
     }
     if (
       target.type.name === "bi" || target.type.name === "bo" || target.type.name.startsWith("mbb")
@@ -1376,7 +1389,7 @@ export class IocDatabase implements RecordIo {
         return { value: enumString(target, "VAL", v as number), count: 1 };
       }
     }
-    return convertRead(v, want) ?? this.#linkFailed(rec, field);
+    return convertRead(v, want, undefined, precision) ?? this.#linkFailed(rec, field);
   }
 
   /** setLinkAlarm: a failed read raises LINK/INVALID naming the link field. */
@@ -1836,7 +1849,13 @@ function coerceNumber(spec: FieldSpec, n: number): FieldValue {
 function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
   if (typeof value === "string") return convertPutText(spec, value);
   if (typeof value === "number") {
-    if (spec.type === "STRING" || spec.isLink) return convertPutText(spec, String(value));
+    if (spec.type === "STRING" || spec.isLink) {
+      // A double put into a string (an ao's OUT to a stringin.VAL) is written as cvt_d_st
+      // writes it for a record with no precision routine: 6 decimals. A whole number may have
+      // come from an integer field, which base writes as it is; we cannot tell them apart.
+      const text = Number.isInteger(value) ? String(value) : cvtDoubleToString(value, 6);
+      return convertPutText(spec, text);
+    }
     if (spec.type === "MENU" || spec.type === "DEVICE") {
       const n = Math.trunc(value);
       if (n < 0 || n >= (spec.choices?.length ?? 0)) {
@@ -1898,14 +1917,31 @@ function stringNumber(s: string): number | undefined {
   return Number(t);
 }
 
-/** A value read through a link as the type asked for; undefined when it does not convert. */
-function convertRead(v: FieldValue, want: string, count?: number): LinkRead | undefined {
+/** Whether a field's value is a DOUBLE or FLOAT (an array VAL: of those). */
+function isFloating(spec: FieldSpec, v: FieldValue): boolean {
+  if (spec.type === "DOUBLE" || spec.type === "FLOAT") return typeof v === "number";
+  return v instanceof Float64Array || v instanceof Float32Array;
+}
+
+/**
+ * A value read through a link as the type asked for; undefined when it does not convert.
+ * `precision` is given for a floating-point value read as a string.
+ */
+function convertRead(
+  v: FieldValue,
+  want: string,
+  count?: number,
+  precision?: number,
+): LinkRead | undefined {
   if (want === "array") {
     if (typeof v === "object") return { value: v, count: count ?? v.length };
     return { value: [v] as unknown as FieldValue, count: 1 };
   }
   const one = typeof v === "object" ? (v as ArrayLike<number | bigint | string>)[0] : v;
   if (want === "string") {
+    if (typeof one === "number" && precision !== undefined) {
+      return { value: cvtDoubleToString(one, precision), count: 1 };
+    }
     return { value: typeof one === "number" ? String(one) : String(one ?? ""), count: 1 };
   }
   if (typeof one === "string") {

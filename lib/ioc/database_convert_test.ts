@@ -65,3 +65,39 @@ Deno.test(
     ]);
   },
 );
+
+Deno.test({ ...opts, name: "a DB link reading a double as a string uses the PREC" }, () => {
+  using db = startIoc([
+    rec("stringin", "s3", { INP: "d3" }),
+    rec("ao", "d3", { VAL: "1.23456789", PREC: "3" }),
+    rec("stringin", "s0", { INP: "d0" }),
+    rec("ao", "d0", { VAL: "3.14159" }),
+    rec("stringin", "hihi", { INP: "dh.HIHI" }),
+    rec("ao", "dh", { HIHI: "1.23456789", PREC: "-1" }),
+    rec("stringin", "dly", { INP: "sq.DLY1" }),
+    rec("seq", "sq", { DLY1: "1.23456789", PREC: "1" }),
+    rec("printf", "pf", { FMT: "%s", INP0: "d3" }),
+    rec("stringout", "so", { OMSL: "closed_loop", DOL: "d3" }),
+    rec("stringin", "ca", { INP: "d3 CA" }),
+    rec("ao", "w", { VAL: "1.23456789", PREC: "3", OUT: "t PP" }),
+    rec("stringin", "t"),
+  ]);
+  for (const n of ["s3", "s0", "hihi", "dly", "pf", "so", "ca", "w"]) db.process(db.record(n)!);
+  // softIoc 7.0.8.1: dbpf X.PROC 1, then dbgf X.
+  assert.deepEqual(
+    ["s3", "s0", "hihi", "dly", "pf", "so", "ca", "t"].map((n) => db.getField(n)),
+    [
+      "1.235",
+      "3",
+      // HIHI is not VAL: its precision is PREC within 0..15, and above 8 base writes %e.
+      " 1.234567890000000e+00",
+      // seq's delays have precision 2 whatever PREC is.
+      "1.23",
+      "1.235",
+      "1.235",
+      // Through CA, and into a string field: converted with no precision, 6 decimals.
+      "1.234568",
+      "1.234568",
+    ],
+  );
+});

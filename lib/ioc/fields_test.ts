@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   convertPutText,
+  cvtDoubleToString,
   FieldValueError,
   formatFieldValue,
   integerFor,
@@ -224,3 +225,35 @@ Deno.test({ ...opts, name: 'SCAN "N second": spelled out in a .db file only' }, 
   assert.equal(scan.choices?.[i], "0.37 second");
   assert.equal(convertPutText(scan, "0.37 second"), i);
 });
+
+Deno.test(
+  { ...opts, name: "cvtDoubleToString writes doubles as base's DBR_STRING gets do" },
+  () => {
+    // [value, precision, text]: a stringin reading an ao with that VAL and PREC in softIoc.
+    const rows: [number, number, string][] = [
+      [1.23456789, 3, "1.235"],
+      [3.14159, 0, "3"],
+      [0.5, 0, "1"],
+      [2.5, 0, "3"],
+      [-2.5, 0, "-3"],
+      [1e-5, 3, "0.000"],
+      [-0.0001, 3, "-0.000"],
+      [0.0005, 3, "0.001"],
+      [1.0005, 3, "1.000"],
+      [99999999.9, 1, "99999999.9"],
+      [1e7, 2, "10000000.00"],
+      [12345678.123456, 6, "12345678.123"],
+      [12345678.123456, 2, "12345678.12"],
+      [1.23456789, 9, " 1.234567890e+00"],
+      [123.456, 15, " 1.234560000000000e+02"],
+      [1.23456789, -1, " 1.23456788999999989e+00"],
+      [1.23456789, 20, " 1.23456788999999989e+00"],
+      [1e17, 3, " 1.000e+17"],
+      [2e16, 3, " 2.000e+16"],
+      [Infinity, 3, "       inf"],
+      [-Infinity, 2, "     -inf"],
+      [NaN, 3, "nan"],
+    ];
+    for (const [v, p, text] of rows) assert.equal(cvtDoubleToString(v, p), text, `${v} ${p}`);
+  },
+);
