@@ -8,7 +8,7 @@
  */
 
 import { stampNow } from "../core/clock.ts";
-import { charsToText } from "../core/bytes.ts";
+import { charsToText, cutUtf8 } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
@@ -25,6 +25,7 @@ import {
   formatFieldValue,
   integerFor,
   parseFieldText,
+  utf8Length,
 } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
 import { type DbState, type JsonLinkDbf, JsonLinkInstance, traceParseLines } from "./json_link.ts";
@@ -1711,12 +1712,11 @@ export class IocDatabase implements RecordIo {
       else if (typeof value === "number") text = String(value);
       else if (Array.isArray(value)) text = value[0] ?? "";
       else text = charsToText(value as ArrayLike<number>, count ?? value.length);
-      const bytes = new TextEncoder().encode(text);
-      if (bytes.length > size - 1) {
-        throw new PutRefusedError(`String is longer than ${size - 1} bytes`, "limits");
-      }
+      // dbPut takes at most SIZV chars and the record keeps a NUL: the rest is cut (we cut
+      // before a character that would not fit whole).
+      text = cutUtf8(text, size - 1);
       rec.f.VAL = text;
-      rec.f.LEN = bytes.length + 1;
+      rec.f.LEN = utf8Length(text) + 1;
       return;
     }
     const shape = rec.support.arrayShape?.(rec);

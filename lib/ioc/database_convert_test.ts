@@ -101,3 +101,11 @@ Deno.test({ ...opts, name: "a DB link reading a double as a string uses the PREC
     ],
   );
 });
+
+Deno.test({ ...opts, name: "a string put too long for its field is cut" }, async () => {
+  using db = startIoc([rec("ai", "a"), rec("stringout", "so")]);
+  await db.putField("a.EGU", "0123456789ABCDEFGHIJ");
+  assert.equal(db.getField("a.EGU"), "0123456789ABCDE");
+  await db.putField("so", "0123456789012345678901234567890123456789012");
+  assert.equal(db.getField("so"), "012345678901234567890123456789012345678");
+});

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { cutUtf8 } from "../core/bytes.ts";
 import type { FieldSpec, FieldValue } from "./record_type.ts";
 import { INT_RANGE, scanChoiceFor } from "./record_type.ts";
 import {
@@ -210,7 +211,7 @@ export function parseFieldText(spec: FieldSpec, text: string): FieldValue {
  * in a DBF_LONG is 1); integers are decimal (0x and 0-octal only for DBF_UINT64) and out of
  * the field's range is refused (unsigned fields take small negative numbers modulo their
  * width, as strtoul does); a DBF_ULONG reads "1e3" through a double; menus take a choice
- * or a decimal index.
+ * or a decimal index; strings are cut to the field's size.
  * @param spec the field
  * @param text the text put
  * @returns the value to store
@@ -220,7 +221,8 @@ export function convertPutText(spec: FieldSpec, text: string): FieldValue {
   const t = spec.type;
   switch (t) {
     case "STRING":
-      return parseFieldText(spec, text);
+      // dbPut cuts what does not fit (strncpy); we cut before a character that would not fit.
+      return cutUtf8(text, (spec.size ?? 40) - 1);
     case "INLINK":
     case "OUTLINK":
     case "FWDLINK":

@@ -226,6 +226,18 @@ Deno.test({ ...opts, name: 'SCAN "N second": spelled out in a .db file only' }, 
   assert.equal(convertPutText(scan, "0.37 second"), i);
 });
 
+Deno.test({ ...opts, name: "convertPutText: a string too long for its field is cut" }, () => {
+  // softIoc: caput P:a.EGU 0123456789ABCDEFGHIJ stores 0123456789ABCDE (EGU holds 16 bytes).
+  assert.equal(convertPutText(field("ai", "EGU"), "0123456789ABCDEFGHIJ"), "0123456789ABCDE");
+  assert.equal(convertPutText(field("stringout", "VAL"), "x".repeat(43)), "x".repeat(39));
+  // Base cuts bytes; we cut before a character that would not fit whole.
+  assert.equal(convertPutText(field("ai", "EGU"), "a".repeat(13) + "é"), "a".repeat(13) + "é");
+  assert.equal(convertPutText(field("ai", "EGU"), "a".repeat(14) + "é"), "a".repeat(14));
+  assert.equal(convertPutText(field("ai", "EGU"), "abc😀".repeat(4)), "abc😀abc😀a");
+  // A .db file's string that does not fit is an error, as in base.
+  assert.equal(outcome(() => parseFieldText(field("ai", "EGU"), "0123456789ABCDEF")), "error");
+});
+
 Deno.test(
   { ...opts, name: "cvtDoubleToString writes doubles as base's DBR_STRING gets do" },
   () => {
