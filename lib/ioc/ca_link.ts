@@ -10,6 +10,7 @@
 import type { CaContext } from "../ca/client/context.ts";
 import type { ChannelData, Subscription } from "../ca/client/channel.ts";
 import type { LinkAttributes, RemoteLink, RemoteLinkFactory } from "./database.ts";
+import { cvtDoubleToString } from "./fields.ts";
 import type { FieldValue } from "./record_type.ts";
 
 /** DBE_VALUE | DBE_ALARM. */
@@ -17,7 +18,9 @@ const MASK = 1 | 4;
 /** TIME_STRING; TIME_x is the plain type plus this. */
 const TIME_OFFSET = 14;
 const DBF_STRING = 0;
+const DBF_FLOAT = 2;
 const DBF_ENUM = 3;
+const DBF_DOUBLE = 6;
 const DBR_CTRL_DOUBLE = 34;
 
 /** Options of {@link caLinkFactory}. */
@@ -55,6 +58,17 @@ function reading(u: ChannelData): Reading {
   const v = u.data.value as FieldValue & ArrayLike<unknown>;
   const value = u.count === 1 ? (v as ArrayLike<number | string>)[0] : v;
   return { value, severity: u.data.meta.severity ?? 0, status: u.data.meta.status ?? 0 };
+}
+
+/**
+ * A floating-point reading as dbCa gives it as a string: converted with no record behind
+ * it, so with 6 decimals whatever the PV's precision (cvt_d_st without a dbAddr).
+ */
+export function floatText(r: Reading | undefined): Reading | undefined {
+  if (!r) return r;
+  const one = typeof r.value === "number" ? r.value : (r.value as ArrayLike<unknown>)[0];
+  if (typeof one !== "number") return r;
+  return { ...r, value: cvtDoubleToString(one, 6) };
 }
 
 /**
@@ -135,6 +149,7 @@ export function caLinkFactory(ctx: CaContext, opts: CaLinkOptions = {}): RemoteL
       },
       get: () => last,
       getString() {
+        if (ch.nativeType === DBF_DOUBLE || ch.nativeType === DBF_FLOAT) return floatText(last);
         if (ch.nativeType !== DBF_ENUM) return last;
         if (!readsString) {
           readsString = true;

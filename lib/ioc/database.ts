@@ -8,19 +8,24 @@
  */
 
 import { stampNow } from "../core/clock.ts";
-import { charsToText } from "../core/bytes.ts";
+import { charsToText, cutUtf8 } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
+import { floatText } from "./ca_link.ts";
 import { DeviceRegistry } from "./devices.ts";
+import { parseCInteger } from "./_c_number.ts";
 import {
+  convertPutText,
+  cvtDoubleToString,
   DBF_OF_SCALAR,
   FieldValueError,
   formatFieldValue,
   integerFor,
   parseFieldText,
+  utf8Length,
 } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
 import { type DbState, type JsonLinkDbf, JsonLinkInstance, traceParseLines } from "./json_link.ts";
@@ -32,6 +37,7 @@ import {
   type RecordTypeInfo,
   scanPeriod,
 } from "./record_type.ts";
+import { fieldMeta } from "./provider.ts";
 import { RECORD_SUPPORT } from "./records.ts";
 import type { DeviceSupport, IocRecord, LinkRead, RecordIo, Subroutine } from "./types.ts";
 
@@ -825,6 +831,11 @@ export class IocDatabase implements RecordIo {
         if (v === undefined) return undefined;
         return { value: v, severity: target.f.SEVR as number, status: target.f.STAT as number };
       },
+      getString() {
+        const r = this.get();
+        const spec = target.type.byName.get(field);
+        return r && spec && isFloating(spec, r.value) ? floatText(r) : r;
+      },
       put: (value) => {
         // dbCa writes from its own task: the target processes after this record is done.
         queueMicrotask(() => {
@@ -1359,13 +1370,18 @@ export class IocDatabase implements RecordIo {
     ) {
       // A bi/mbbi VAL read as a number is its index.
     }
+    // dbGet of a DOUBLE or FLOAT as a string writes it with the record's precision for
+    // that field (get_precision), 6 digits when the record support has none.
+    const precision = want === "string" && spec && isFloating(spec, v)
+      ? fieldMeta(this, target, spec).precision ?? 6
+      : undefined;
     if (spec?.type === "NOACCESS" || typeof v === "object") {
       if (typeof v === "string") return convertRead(v, want) ?? this.#linkFailed(rec, field);
       const shape = target.support.arrayShape?.(target);
       const count = shape
         ? (target.f[shape.countField] as number)
         : (v as ArrayLike<unknown>).length;
-      return convertRead(v, want, count) ?? this.#linkFailed(rec, field);
+      return convertRead(v, want, count, precision) ?? this.#linkFailed(rec, field);
     }
     if (
       target.type.name === "bi" || target.type.name === "bo" || target.type.name.startsWith("mbb")
@@ -1374,7 +1390,7 @@ export class IocDatabase implements RecordIo {
         return { value: enumString(target, "VAL", v as number), count: 1 };
       }
     }
-    return convertRead(v, want) ?? this.#linkFailed(rec, field);
+    return convertRead(v, want, undefined, precision) ?? this.#linkFailed(rec, field);
   }
 
   /** setLinkAlarm: a failed read raises LINK/INVALID naming the link field. */
@@ -1696,12 +1712,11 @@ export class IocDatabase implements RecordIo {
       else if (typeof value === "number") text = String(value);
       else if (Array.isArray(value)) text = value[0] ?? "";
       else text = charsToText(value as ArrayLike<number>, count ?? value.length);
-      const bytes = new TextEncoder().encode(text);
-      if (bytes.length > size - 1) {
-        throw new PutRefusedError(`String is longer than ${size - 1} bytes`, "limits");
-      }
+      // dbPut takes at most SIZV chars and the record keeps a NUL: the rest is cut (we cut
+      // before a character that would not fit whole).
+      text = cutUtf8(text, size - 1);
       rec.f.VAL = text;
-      rec.f.LEN = bytes.length + 1;
+      rec.f.LEN = utf8Length(text) + 1;
       return;
     }
     const shape = rec.support.arrayShape?.(rec);
@@ -1832,9 +1847,15 @@ function coerceNumber(spec: FieldSpec, n: number): FieldValue {
 }
 
 function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
-  if (typeof value === "string") return parseFieldText(spec, value);
+  if (typeof value === "string") return convertPutText(spec, value);
   if (typeof value === "number") {
-    if (spec.type === "STRING" || spec.isLink) return parseFieldText(spec, String(value));
+    if (spec.type === "STRING" || spec.isLink) {
+      // A double put into a string (an ao's OUT to a stringin.VAL) is written as cvt_d_st
+      // writes it for a record with no precision routine: 6 decimals. A whole number may have
+      // come from an integer field, which base writes as it is; we cannot tell them apart.
+      const text = Number.isInteger(value) ? String(value) : cvtDoubleToString(value, 6);
+      return convertPutText(spec, text);
+    }
     if (spec.type === "MENU" || spec.type === "DEVICE") {
       const n = Math.trunc(value);
       if (n < 0 || n >= (spec.choices?.length ?? 0)) {
@@ -1853,7 +1874,11 @@ function enumIndex(rec: IocRecord, field: string, text: string): number {
   const choices = field === "VAL" ? rec.support.meta?.(rec).choices : undefined;
   const i = choices ? choices.indexOf(text) : -1;
   if (i >= 0) return i;
-  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  // Else a decimal index below the number of states (cvt_st_e), nothing after it.
+  const r = parseCInteger(text, { base: 10, unsigned: true, units: false });
+  if (typeof r !== "string" && r.value < BigInt(choices?.length ?? 0x10000)) {
+    return Number(r.value);
+  }
   throw new FieldValueError(`"${text}" is not a state of ${rec.name}.${field}`);
 }
 
@@ -1892,14 +1917,31 @@ function stringNumber(s: string): number | undefined {
   return Number(t);
 }
 
-/** A value read through a link as the type asked for; undefined when it does not convert. */
-function convertRead(v: FieldValue, want: string, count?: number): LinkRead | undefined {
+/** Whether a field's value is a DOUBLE or FLOAT (an array VAL: of those). */
+function isFloating(spec: FieldSpec, v: FieldValue): boolean {
+  if (spec.type === "DOUBLE" || spec.type === "FLOAT") return typeof v === "number";
+  return v instanceof Float64Array || v instanceof Float32Array;
+}
+
+/**
+ * A value read through a link as the type asked for; undefined when it does not convert.
+ * `precision` is given for a floating-point value read as a string.
+ */
+function convertRead(
+  v: FieldValue,
+  want: string,
+  count?: number,
+  precision?: number,
+): LinkRead | undefined {
   if (want === "array") {
     if (typeof v === "object") return { value: v, count: count ?? v.length };
     return { value: [v] as unknown as FieldValue, count: 1 };
   }
   const one = typeof v === "object" ? (v as ArrayLike<number | bigint | string>)[0] : v;
   if (want === "string") {
+    if (typeof one === "number" && precision !== undefined) {
+      return { value: cvtDoubleToString(one, precision), count: 1 };
+    }
     return { value: typeof one === "number" ? String(one) : String(one ?? ""), count: 1 };
   }
   if (typeof one === "string") {

@@ -5,8 +5,18 @@
  * @module
  */
 
+import { cutUtf8 } from "../core/bytes.ts";
 import type { FieldSpec, FieldValue } from "./record_type.ts";
 import { INT_RANGE, scanChoiceFor } from "./record_type.ts";
+import {
+  parseCDouble,
+  parseCFloat,
+  parseCInteger,
+  type ParseFailure,
+  type Scanned,
+} from "./_c_number.ts";
+
+const TWO_64 = 1n << 64n;
 
 /** A value that does not fit its field; the message says why (no file position). */
 export class FieldValueError extends Error {
@@ -77,10 +87,69 @@ export function parseNumber(text: string): number | undefined {
   return undefined;
 }
 
+/** Bits of the integer DBF types, and whether they are unsigned. */
+const INT_BITS: Readonly<Partial<Record<string, readonly [number, boolean]>>> = {
+  CHAR: [8, false],
+  UCHAR: [8, true],
+  SHORT: [16, false],
+  USHORT: [16, true],
+  ENUM: [16, true],
+  LONG: [32, false],
+  ULONG: [32, true],
+  INT64: [64, false],
+  UINT64: [64, true],
+};
+
+const FAILURE_TEXT: Readonly<Record<ParseFailure, string>> = {
+  noConversion: "is not a number",
+  overflow: "is out of range",
+  underflow: "is too small",
+  extraneous: "has characters after the number",
+};
+
+function failed(spec: FieldSpec, text: string, why: ParseFailure): FieldValueError {
+  return new FieldValueError(`"${text}" ${FAILURE_TEXT[why]} for DBF_${spec.type}`);
+}
+
 /**
- * Converts text to a field's value.
+ * A 64-bit integer as the double a field holds: the nearest double, kept inside the type's
+ * range (2^63 - 1 rounds to 2^63, which an int64 cannot hold, so it becomes 2^63 - 1024).
+ */
+function int64Number(v: bigint, unsigned: boolean): number {
+  const n = Number(v);
+  const range = INT_RANGE[unsigned ? "UINT64" : "INT64"]!;
+  return Math.min(range[1], Math.max(range[0], n));
+}
+
+/** An integer cut to a field's width, as a C cast does. */
+function wrapInteger(v: bigint, bits: number, unsigned: boolean): number {
+  const w = unsigned ? BigInt.asUintN(bits, v) : BigInt.asIntN(bits, v);
+  return bits === 64 ? int64Number(w, unsigned) : Number(w);
+}
+
+function parseFloatText(spec: FieldSpec, text: string, units: boolean): number {
+  const r = spec.type === "FLOAT" ? parseCFloat(text, { units }) : parseCDouble(text, { units });
+  if (typeof r === "string") throw failed(spec, text, r);
+  return r.value;
+}
+
+/**
+ * The menu index of "N second", a period menuScan lacks, added to the menu (our stand-in
+ * for a site .dbd that declares more periods; base's own menuScan has no such choice).
+ */
+function extraScanChoice(spec: FieldSpec, text: string): number | undefined {
+  if (spec.menu !== "menuScan" || !/^(\d+\.?\d*|\.\d+) second$/.test(text)) return undefined;
+  return scanChoiceFor(text);
+}
+
+/**
+ * Converts text to a field's value as a .db file sets it (base's dbPutString): blanks
+ * around a number are ignored and "" is 0; integers are decimal, 0x hex or 0-octal, and are
+ * cut to the field's width (4294967295 is -1 in a DBF_LONG) but must fit 64 bits; nothing
+ * may follow a number; doubles out of range (1e400, subnormals) are refused; a menu or DTYP
+ * takes a choice string or its index.
  * @param spec the field
- * @param text the text (a .db field value, a dbpf argument, a DBR_STRING put)
+ * @param text the field's text
  * @returns the value to store
  * @throws FieldValueError when the text does not fit the field
  */
@@ -103,12 +172,68 @@ export function parseFieldText(spec: FieldSpec, text: string): FieldValue {
       const choices = spec.choices ?? [];
       const i = choices.indexOf(text);
       if (i >= 0) return i;
-      if (spec.menu === "menuScan") {
-        const s = scanChoiceFor(text);
-        if (s !== undefined) return s;
+      const extra = extraScanChoice(spec, text);
+      if (extra !== undefined) return extra;
+      // "" is index 0: an empty $(DTYP=) or $(SCAN=) in a template means the default.
+      const r = parseCInteger(text === "" ? "0" : text, { base: 0, unsigned: true, units: false });
+      if (typeof r === "string" || (r.value > 0xffffn && r.value <= TWO_64 - 0x10000n)) {
+        if (t === "DEVICE") {
+          throw new FieldValueError(`Device support "${text}" is not known for this record type`);
+        }
+        throw new FieldValueError(`"${text}" is not a choice of menu ${spec.menu}`);
       }
-      const n = INT_TEXT.test(text.trim()) ? parseNumber(text) : undefined;
-      if (t === "MENU" && n !== undefined && n >= 0 && n < choices.length) return n;
+      const n = Number(BigInt.asUintN(16, r.value));
+      // Base takes an index one past the last choice (and 65535) too; such a record is
+      // never scanned. A DTYP index with no device support behind it is refused here.
+      const limit = t === "DEVICE" ? choices.length - 1 : choices.length;
+      if (n > limit && n !== 0xffff) {
+        throw new FieldValueError(`${n} is not an index of ${spec.menu ?? "DTYP"}`);
+      }
+      return n;
+    }
+    case "NOACCESS":
+      throw new FieldValueError(`Field ${spec.name} cannot be set`);
+    case "FLOAT":
+    case "DOUBLE":
+      return text === "" ? 0 : parseFloatText(spec, text, false);
+    default: {
+      const [bits, unsigned] = INT_BITS[t] ?? [64, false];
+      const r = parseCInteger(text === "" ? "0" : text, { base: 0, unsigned, units: false });
+      if (typeof r === "string") throw failed(spec, text, r);
+      return wrapInteger(r.value, bits, unsigned);
+    }
+  }
+}
+
+/**
+ * Converts text to a field's value as a DBR_STRING put does (base's dbPut, as dbpf, CA
+ * clients and links write): a number may be followed by anything ("12abc" is 12, "1.7"
+ * in a DBF_LONG is 1); integers are decimal (0x and 0-octal only for DBF_UINT64) and out of
+ * the field's range is refused (unsigned fields take small negative numbers modulo their
+ * width, as strtoul does); a DBF_ULONG reads "1e3" through a double; menus take a choice
+ * or a decimal index; strings are cut to the field's size.
+ * @param spec the field
+ * @param text the text put
+ * @returns the value to store
+ * @throws FieldValueError when the text does not fit the field
+ */
+export function convertPutText(spec: FieldSpec, text: string): FieldValue {
+  const t = spec.type;
+  switch (t) {
+    case "STRING":
+      // dbPut cuts what does not fit (strncpy); we cut before a character that would not fit.
+      return cutUtf8(text, (spec.size ?? 40) - 1);
+    case "INLINK":
+    case "OUTLINK":
+    case "FWDLINK":
+      return text.trim();
+    case "MENU":
+    case "DEVICE": {
+      const choices = spec.choices ?? [];
+      const i = choices.indexOf(text);
+      if (i >= 0) return i;
+      const r = parseCInteger(text, { base: 10, unsigned: true, units: false });
+      if (typeof r !== "string" && r.value < BigInt(choices.length)) return Number(r.value);
       if (t === "DEVICE") {
         throw new FieldValueError(`Device support "${text}" is not known for this record type`);
       }
@@ -117,17 +242,54 @@ export function parseFieldText(spec: FieldSpec, text: string): FieldValue {
     case "NOACCESS":
       throw new FieldValueError(`Field ${spec.name} cannot be set`);
     case "FLOAT":
-    case "DOUBLE": {
-      const n = parseNumber(text);
-      if (n === undefined) throw new FieldValueError(`"${text}" is not a number`);
-      return t === "FLOAT" ? Math.fround(n) : n;
-    }
+    case "DOUBLE":
+      return text === "" ? 0 : parseFloatText(spec, text, true);
     default: {
-      const n = parseNumber(text);
-      if (n === undefined) throw new FieldValueError(`"${text}" is not a number`);
-      return integerFor(spec, n, text);
+      if (text === "") return 0;
+      const [bits, unsigned] = INT_BITS[t] ?? [64, false];
+      const base = t === "UINT64" ? 0 : 10;
+      const r = parseCInteger(text, { base, unsigned, units: true });
+      if (t === "ULONG") return ulongFromText(spec, text, r);
+      if (typeof r === "string") throw failed(spec, text, r);
+      if (bits < 64) {
+        const v = r.value;
+        if (unsigned) {
+          const max = (1n << BigInt(bits)) - 1n;
+          if (v > max && v <= TWO_64 - 1n - max) throw failed(spec, text, "overflow");
+        } else if (v !== BigInt.asIntN(bits, v)) throw failed(spec, text, "overflow");
+      }
+      return wrapInteger(r.value, bits, unsigned);
     }
   }
+}
+
+/**
+ * A DBF_ULONG from text: strtoul, or through a double when that reads nothing or stops at
+ * ".", "e" or "E" (base's way of taking "1e3"). A double from 0 up to 2^64 is cut as
+ * x86-64 converts one to 32 bits (low bits of the 64-bit integer; 0 from 2^63 up).
+ */
+function ulongFromText(
+  spec: FieldSpec,
+  text: string,
+  r: Scanned<bigint> | ParseFailure,
+): number {
+  let v: number | undefined;
+  if (typeof r !== "string") {
+    if (r.value > 0xffffffffn && r.value <= TWO_64 - 1n - 0xffffffffn) {
+      throw failed(spec, text, "overflow");
+    }
+    v = Number(BigInt.asUintN(32, r.value));
+  }
+  const next = typeof r === "string" ? "" : text[r.end];
+  if (r === "noConversion" || next === "." || next === "e" || next === "E") {
+    const d = parseCDouble(text, { units: true });
+    if (typeof d === "string") throw failed(spec, text, d);
+    if (d.value >= 0 && d.value <= 2 ** 64) {
+      v = d.value < 2 ** 63 ? Number(BigInt.asUintN(32, BigInt(Math.trunc(d.value)))) : 0;
+    }
+  }
+  if (v === undefined) throw failed(spec, text, typeof r === "string" ? r : "overflow");
+  return v;
 }
 
 /**
@@ -149,24 +311,51 @@ export function integerFor(spec: FieldSpec, n: number, shown: string = String(n)
   return v;
 }
 
+/** C's "%.*e": the exponent has at least two digits. */
+function cExp(v: number, p: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+  return v.toExponential(p).replace(/e([+-])(\d)$/, "e$10$2");
+}
+
 /**
- * Formats a double the way EPICS base's `%g`-style conversions do with a given precision
- * (cvtDoubleToString): fixed notation within 1e-4..1e15 (trailing digits as precision
- * says), exponent notation outside.
+ * A double as base's cvtDoubleToString writes it (dbGet of a DOUBLE field as DBR_STRING,
+ * with the record's precision): fixed with `precision` decimals, rounded half up, for
+ * magnitudes up to 1e7 and precisions up to 8; from there to 1e16 at most 3 decimals
+ * ("%.3f"); beyond that, or for more than 8 decimals, "%*.*e" padded to precision + 7
+ * characters (17 decimals at most). The precision is taken as C's unsigned short takes
+ * it, so -1 is 65535 (and so 17).
  * @param v the number
  * @param precision digits after the decimal point
  * @returns the text
+ * @example
+ * ```ts
+ * import { cvtDoubleToString } from "./fields.ts";
+ * if (cvtDoubleToString(1.23456789, 3) !== "1.235" || cvtDoubleToString(2.5, 0) !== "3") {
+ *   throw new Error();
+ * }
+ * ```
  */
-export function formatDouble(v: number, precision: number): string {
-  if (Number.isNaN(v)) return "nan";
-  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-  const p = Math.max(0, Math.min(17, precision));
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-4 || a >= 1e15)) {
-    const s = v.toExponential(p);
-    return s.replace(/e([+-])(\d)$/, "e$10$2");
+export function cvtDoubleToString(v: number, precision: number): string {
+  let p = precision & 0xffff;
+  if (Number.isNaN(v) || p > 8 || v > 1e7 || v < -1e7) {
+    if (p > 8 || v > 1e16 || v < -1e16) {
+      p = Math.min(p, 17);
+      return cExp(v, p).padStart(p + 7);
+    }
+    return Number.isNaN(v) ? "nan" : v.toFixed(Math.min(p, 3));
   }
-  return v.toFixed(p);
+  // The fast path of cvtFast.c: whole part, then the fraction scaled, its next digit
+  // rounding it (which can carry into the whole part).
+  const a = Math.abs(v);
+  let whole = Math.trunc(a);
+  const scale = 10 ** p;
+  let fraction = Math.trunc((Math.trunc((a - whole) * scale * 10) + 5) / 10);
+  if (fraction >= scale) {
+    whole++;
+    fraction -= scale;
+  }
+  const sign = v < 0 ? "-" : "";
+  return p === 0 ? `${sign}${whole}` : `${sign}${whole}.${String(fraction).padStart(p, "0")}`;
 }
 
 /**
@@ -204,7 +393,12 @@ export function formatFieldValue(spec: FieldSpec, value: FieldValue, precision?:
     case "DOUBLE":
       return precision === undefined
         ? formatG(value as number)
-        : formatDouble(value as number, precision);
+        : cvtDoubleToString(value as number, precision);
+    case "INT64":
+    case "UINT64":
+      // String() would show 2^63 - 1024 as 9223372036854775000.
+      if (typeof value === "number" && Number.isInteger(value)) return BigInt(value).toString();
+      return String(value);
     default:
       if (typeof value === "string") return value;
       if (typeof value === "number") return String(value);

@@ -83,8 +83,9 @@ export const INT_RANGE: Readonly<Partial<Record<DbfType, readonly [number, numbe
   USHORT: [0, 65535],
   LONG: [-2147483648, 2147483647],
   ULONG: [0, 4294967295],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
+  // Fields hold numbers: the 64-bit types reach as far as a double inside their range does.
+  INT64: [-(2 ** 63), 2 ** 63 - 1024],
+  UINT64: [0, 2 ** 64 - 2048],
   ENUM: [0, 65535],
 };
 

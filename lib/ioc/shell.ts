@@ -722,8 +722,9 @@ export class IocShell {
         return `${n} = 0x${hex(n, 32)}`;
       case "INT64":
       case "UINT64": {
-        const b = BigInt.asUintN(64, BigInt(Math.trunc(n)));
-        return `${Math.trunc(n)} = 0x${b.toString(16)}`;
+        // dbgf shows a negative int64 as minus its magnitude in hex ("-1 = -0x1").
+        const b = BigInt(Math.trunc(n));
+        return `${b} = ${b < 0n ? "-" : ""}0x${(b < 0n ? -b : b).toString(16)}`;
       }
       case "FLOAT":
         return gPrintf(n, 6);
