@@ -15,6 +15,7 @@ import {
   type ParseFailure,
   type Scanned,
 } from "./_c_number.ts";
+import { cvtDoubleToString } from "../ca/proto/convert.ts";
 
 const TWO_64 = 1n << 64n;
 
@@ -311,52 +312,8 @@ export function integerFor(spec: FieldSpec, n: number, shown: string = String(n)
   return v;
 }
 
-/** C's "%.*e": the exponent has at least two digits. */
-function cExp(v: number, p: number): string {
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
-  return v.toExponential(p).replace(/e([+-])(\d)$/, "e$10$2");
-}
-
-/**
- * A double as base's cvtDoubleToString writes it (dbGet of a DOUBLE field as DBR_STRING,
- * with the record's precision): fixed with `precision` decimals, rounded half up, for
- * magnitudes up to 1e7 and precisions up to 8; from there to 1e16 at most 3 decimals
- * ("%.3f"); beyond that, or for more than 8 decimals, "%*.*e" padded to precision + 7
- * characters (17 decimals at most). The precision is taken as C's unsigned short takes
- * it, so -1 is 65535 (and so 17).
- * @param v the number
- * @param precision digits after the decimal point
- * @returns the text
- * @example
- * ```ts
- * import { cvtDoubleToString } from "./fields.ts";
- * if (cvtDoubleToString(1.23456789, 3) !== "1.235" || cvtDoubleToString(2.5, 0) !== "3") {
- *   throw new Error();
- * }
- * ```
- */
-export function cvtDoubleToString(v: number, precision: number): string {
-  let p = precision & 0xffff;
-  if (Number.isNaN(v) || p > 8 || v > 1e7 || v < -1e7) {
-    if (p > 8 || v > 1e16 || v < -1e16) {
-      p = Math.min(p, 17);
-      return cExp(v, p).padStart(p + 7);
-    }
-    return Number.isNaN(v) ? "nan" : v.toFixed(Math.min(p, 3));
-  }
-  // The fast path of cvtFast.c: whole part, then the fraction scaled, its next digit
-  // rounding it (which can carry into the whole part).
-  const a = Math.abs(v);
-  let whole = Math.trunc(a);
-  const scale = 10 ** p;
-  let fraction = Math.trunc((Math.trunc((a - whole) * scale * 10) + 5) / 10);
-  if (fraction >= scale) {
-    whole++;
-    fraction -= scale;
-  }
-  const sign = v < 0 ? "-" : "";
-  return p === 0 ? `${sign}${whole}` : `${sign}${whole}.${String(fraction).padStart(p, "0")}`;
-}
+/** cvtDoubleToString, where the CA server also finds it. */
+export { cvtDoubleToString };
 
 /**
  * Formats a double as `%g` with 17 significant digits trimmed, as dbpr/dbgf show doubles.

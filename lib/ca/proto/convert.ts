@@ -125,13 +125,95 @@ function numberToString(v: number, fromType: DbrValueType, opts: ConvertOptions)
   if (isFloat(fromType)) {
     return opts.precision === undefined
       ? formatShortest(v)
-      : formatFixed(v, opts.precision, fromType === 2);
+      : fromType === 2
+      ? cvtFloatToString(v, opts.precision)
+      : cvtDoubleToString(v, opts.precision);
   }
   return String(v);
 }
 
 /**
- * Formats a number the way the IOC does for DBR_STRING with a precision: fixed
+ * A double as base's cvtDoubleToString writes it (dbGet of a DOUBLE field as DBR_STRING,
+ * with the record's precision): fixed with `precision` decimals, rounded half up, for
+ * magnitudes up to 1e7 and precisions up to 8; from there to 1e16 at most 3 decimals
+ * ("%.3f"); beyond that, or for more than 8 decimals, "%*.*e" padded to precision + 7
+ * characters (17 decimals at most). The precision is taken as C's unsigned short takes
+ * it, so -1 is 65535 (and so 17).
+ * @param v the number
+ * @param precision digits after the decimal point
+ * @returns the text
+ * @example
+ * ```ts
+ * import { cvtDoubleToString } from "./mod.ts";
+ * if (cvtDoubleToString(1.23456789, 3) !== "1.235" || cvtDoubleToString(2.5, 0) !== "3") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function cvtDoubleToString(v: number, precision: number): string {
+  let p = precision & 0xffff;
+  if (Number.isNaN(v) || p > 8 || v > 1e7 || v < -1e7) {
+    if (p > 8 || v > 1e16 || v < -1e16) {
+      p = Math.min(p, 17);
+      return cExp(v, p).padStart(p + 7);
+    }
+    return Number.isNaN(v) ? "nan" : v.toFixed(Math.min(p, 3));
+  }
+  // The fast path of cvtFast.c: whole part, then the fraction scaled, its next digit
+  // rounding it (which can carry into the whole part).
+  const a = Math.abs(v);
+  let whole = Math.trunc(a);
+  const scale = 10 ** p;
+  let fraction = Math.trunc((Math.trunc((a - whole) * scale * 10) + 5) / 10);
+  if (fraction >= scale) {
+    whole++;
+    fraction -= scale;
+  }
+  const sign = v < 0 ? "-" : "";
+  return p === 0 ? `${sign}${whole}` : `${sign}${whole}.${String(fraction).padStart(p, "0")}`;
+}
+
+/**
+ * A FLOAT as base's cvtFloatToString writes it (DBR_STRING of a DBF_FLOAT value): like
+ * {@link cvtDoubleToString} with float arithmetic, "%.*f" (at most 3 decimals) from 1e7 to
+ * below 1e8, and "%*.*e" padded to precision + 6 characters (12 decimals at most) beyond
+ * that or for more than 8 decimals.
+ * @param v the number (a float32 value)
+ * @param precision digits after the decimal point
+ * @returns the text
+ */
+export function cvtFloatToString(v: number, precision: number): string {
+  let p = precision & 0xffff;
+  if (Number.isNaN(v) || p > 8 || v > 1e7 || v < -1e7) {
+    if (p > 8 || v >= 1e8 || v <= -1e8) {
+      p = Math.min(p, 12);
+      return cExp(v, p).padStart(p + 6);
+    }
+    return Number.isNaN(v) ? "nan" : v.toFixed(Math.min(p, 3));
+  }
+  const f = Math.fround;
+  const a = Math.abs(v);
+  let whole = Math.trunc(a);
+  const scale = 10 ** p;
+  // Each step in single precision, as the C code computes it with float variables.
+  const scaled = f(f(f(a - whole) * scale) * 10);
+  let fraction = Math.trunc((Math.trunc(scaled) + 5) / 10);
+  if (fraction >= scale) {
+    whole++;
+    fraction -= scale;
+  }
+  const sign = v < 0 ? "-" : "";
+  return p === 0 ? `${sign}${whole}` : `${sign}${whole}.${String(fraction).padStart(p, "0")}`;
+}
+
+/** C's "%.*e": the exponent has at least two digits. */
+function cExp(v: number, p: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+  return cExponent(v.toExponential(p));
+}
+
+/**
+ * Formats a number for display with a precision (the CA client's PV text): fixed
  * notation rounded half away from zero; exponent notation ("%.Ne") for magnitudes
  * above 1e16 (1e7 for FLOAT) or a precision above 17 (8 for FLOAT); "nan", "inf".
  * @param v the value

@@ -230,3 +230,22 @@ Deno.test("a DBR_STRING put of a plain decimal gives what the full reader gives"
     );
   }
 });
+
+Deno.test("convert: DBR_STRING of doubles and floats with a precision reads as RSRV sends it", () => {
+  // Texts read with caget -d DBR_STRING from EPICS base 7.0.8.1's softIoc (ao / waveform).
+  const d = (v: number, p: number) => convertValues(new Float64Array([v]), 6, 0, { precision: p });
+  const f = (v: number, p: number) => convertValues(new Float32Array([v]), 2, 0, { precision: p });
+  assert.deepEqual(d(1.23456789, 9), [" 1.234567890e+00"]);
+  assert.deepEqual(d(12345678.123456, 6), ["12345678.123"]);
+  assert.deepEqual(d(123456789012, 2), ["123456789012.00"]);
+  assert.deepEqual(d(1e17, 3), [" 1.000e+17"]);
+  assert.deepEqual(d(2.5, 0), ["3"]);
+  assert.deepEqual(d(9999999.99999, 4), ["10000000.0000"]);
+  assert.deepEqual(d(-7.77777, 20), ["-7.77777000000000029e+00"]);
+  assert.deepEqual(f(3.14159, 4), ["3.1416"]);
+  assert.deepEqual(f(12345678.9, 4), ["12345679.000"]);
+  assert.deepEqual(f(123456789, 4), ["1.2346e+08"]);
+  assert.deepEqual(f(99999999, 4), ["1.0000e+08"]);
+  assert.deepEqual(f(0.00001, 9), ["9.999999747e-06"]);
+  assert.deepEqual(f(-2.5, 9), ["-2.500000000e+00"]);
+});
