@@ -181,7 +181,7 @@ Deno.test("softioc -d of a bad database lists every error once and exits 2 befor
       stderr: "piped",
     }).output();
     const err = new TextDecoder().decode(r.stderr);
-    // As base's softIoc: every error of the file, then "Failed to load", exit status 2,
+    // As EPICS base's soft IOC: every error of the file, then "Failed to load", status 2,
     // and no iocInit.
     assert.equal(r.code, 2, err);
     assert.match(err, /"bad.db" at line 2.*NOPE/);
