@@ -8,7 +8,7 @@
 import { cutUtf8 } from "../core/bytes.ts";
 import { AlarmStatus } from "../core/alarm.ts";
 import { copyInto } from "./records.ts";
-import type { DeviceSupport, IocRecord, RecordIo } from "./types.ts";
+import type { DeviceSupport, IocRecord, LinkRead, RecordIo } from "./types.ts";
 
 /** Which field the soft supports move through the link, per record type. */
 const SOFT_FIELD: Readonly<Record<string, readonly [string, "number" | "string" | "array"]>> = {
@@ -68,6 +68,7 @@ function softIo(raw: boolean): DeviceSupport["io"] {
         return raw ? undefined : "noConvert";
       }
       const r = ioc.getLink(rec, link, want);
+      if (t === "ai" && !raw) return softAiRead(rec, r);
       if (r) {
         if (want === "array") {
           rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
@@ -94,6 +95,28 @@ function softIo(raw: boolean): DeviceSupport["io"] {
     ioc.putLink(rec, out, value, want === "array" ? rec.f.NORD as number : undefined);
     return undefined;
   };
+}
+
+/**
+ * What devAiSoft (and its asynchronous twin) does with a value read: with SMOO, the new
+ * value is blended into VAL, but only once a read has succeeded since init or since the
+ * last failed read (a first value is taken as it is) and only while VAL is finite.
+ */
+function softAiRead(rec: IocRecord, r: LinkRead | undefined): "noConvert" {
+  const f = rec.f;
+  if (!r) {
+    rec.pvt.smoothing = false;
+    return "noConvert";
+  }
+  const v = r.value as number;
+  const smoo = f.SMOO as number;
+  const last = f.VAL as number;
+  f.VAL = smoo !== 0 && rec.pvt.smoothing && Number.isFinite(last)
+    ? v * (1 - smoo) + last * smoo
+    : v;
+  f.UDF = Number.isNaN(f.VAL) ? 1 : 0;
+  rec.pvt.smoothing = true;
+  return "noConvert";
 }
 
 /** EPICS base's soft device supports. */

@@ -612,7 +612,7 @@ const ai: RecordSupport = {
       const linr = num(f, "LINR");
       if (linr === LINR_SLOPE || linr === LINR_LINEAR) v = v * num(f, "ESLO") + num(f, "EOFF");
       const smoo = num(f, "SMOO");
-      if (smoo !== 0 && !f.INIT && Number.isFinite(num(f, "VAL")) && !f.UDF) {
+      if (smoo !== 0 && !f.INIT && Number.isFinite(num(f, "VAL"))) {
         v = v * (1 - smoo) + num(f, "VAL") * smoo;
       }
       f.VAL = v;
