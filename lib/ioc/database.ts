@@ -33,7 +33,15 @@ import {
   scanPeriod,
 } from "./record_type.ts";
 import { RECORD_SUPPORT } from "./records.ts";
-import type { DeviceSupport, IocRecord, LinkRead, RecordIo, Subroutine } from "./types.ts";
+import {
+  type DeviceSupport,
+  type IocRecord,
+  type LinkRead,
+  NO_RESULT,
+  type RecordIo,
+  type RecordSupport,
+  type Subroutine,
+} from "./types.ts";
 
 /** One field of a record definition (the shape lib/ioc/parse produces). */
 export interface RecordFieldDef {
@@ -1020,7 +1028,7 @@ export class IocDatabase implements RecordIo {
       }
       return;
     }
-    let r: void | Promise<unknown>;
+    let r: ReturnType<RecordSupport["process"]>;
     try {
       r = rec.support.process(rec, this);
     } catch (e) {
@@ -1031,7 +1039,8 @@ export class IocDatabase implements RecordIo {
       this.#goAsync(rec, r);
       return;
     }
-    this.#finish(rec);
+    if (r === NO_RESULT) rec.version++;
+    else this.#finish(rec);
   }
 
   #goAsync(rec: IocRecord, p: Promise<unknown>): void {
@@ -1054,16 +1063,17 @@ export class IocDatabase implements RecordIo {
       const prev = this.#group;
       this.#group = group;
       try {
-        let again: void | Promise<unknown> = undefined;
+        let again: ReturnType<RecordSupport["process"]> = undefined;
         try {
           again = rec.support.process(rec, this);
         } catch (e) {
           this.setSevr(rec, AlarmStatus.SOFT, INVALID, (e as Error).message);
         }
-        if (again instanceof Promise) {
+        if (again instanceof Promise || again === NO_RESULT) {
           this.#pending.delete(rec);
           rec.f.PACT = 0;
-          this.#goAsync(rec, again);
+          rec.version++;
+          if (again !== NO_RESULT) this.#goAsync(rec, again);
           return;
         }
         this.#finish(rec);

@@ -12,7 +12,14 @@ import { formatPrintf } from "./printf.ts";
 import { type FieldValue, menuChoices, recordType, SCALAR_OF_DBF } from "./record_type.ts";
 import type { DbfType } from "./dbd/types.ts";
 import { initSimm, simmPut, simulatedRead, simulatedWrite, simulationMode } from "./simulation.ts";
-import type { ArrayShape, IocRecord, RecordIo, RecordSupport, ValueMeta } from "./types.ts";
+import {
+  type ArrayShape,
+  type IocRecord,
+  NO_RESULT,
+  type RecordIo,
+  type RecordSupport,
+  type ValueMeta,
+} from "./types.ts";
 import type { ScalarType } from "../pv/types.ts";
 
 const INVALID = AlarmSeverity.INVALID;
@@ -350,7 +357,7 @@ function arrayInit(maxField: string) {
     const f = rec.f;
     if (pass !== 0) return;
     if (num(f, maxField) < 1) f[maxField] = 1;
-    f.VAL = arrayFor(rec.type.name === "compress" ? "DOUBLE" : ftvlOf(rec), num(f, maxField));
+    f.VAL = arrayFor(ftvlOf(rec), num(f, maxField));
     const c = rec.pvt.constantArray as unknown[] | undefined;
     if (c) {
       f.NORD = copyInto(f.VAL, c, c.length);
@@ -1319,76 +1326,242 @@ const dfanout: RecordSupport = {
   meta: analogMeta("HOPR"),
 };
 
+/** compressALG choices. */
+const ALG_LOW = 0;
+const ALG_HIGH = 1;
+const ALG_AVERAGE = 3;
+const ALG_CIRCULAR = 4;
+const ALG_MEDIAN = 5;
+
+/**
+ * The compress record's state besides its fields: the ring buffer the samples go into
+ * (OFF is where the next one goes, NUSE how many are valid), the sums of "Average" and
+ * whether a working buffer exists yet (its size is INPN).
+ */
+interface CompressState {
+  ring: Float64Array;
+  sums: Float64Array;
+  working: boolean;
+  /** NUSE as the record left it (a put to VAL changes the field before `special` runs). */
+  nuse: number;
+}
+
+function compressState(rec: IocRecord): CompressState {
+  return rec.pvt.compress as CompressState;
+}
+
+/**
+ * VAL as every reader sees it: the NUSE valid samples in order, oldest first with BALG
+ * FIFO, newest first with LIFO (base's get_array_info starts the ring there), then zeros.
+ */
+function compressView(rec: IocRecord): void {
+  const f = rec.f;
+  const st = compressState(rec);
+  const ring = st.ring;
+  const view = f.VAL as Float64Array;
+  const nsam = ring.length, nuse = num(f, "NUSE"), off = num(f, "OFF");
+  const first = f.BALG === 0 ? (off + nsam - nuse) % nsam : off;
+  for (let i = 0; i < nsam; i++) view[i] = i < nuse ? ring[(first + i) % nsam] : 0;
+  st.nuse = nuse;
+}
+
+/** SPC_RESET (a put to RES, ALG, PBUF, BALG or N): an empty buffer, no partial result. */
+function compressReset(rec: IocRecord): void {
+  const f = rec.f;
+  f.NUSE = 0;
+  f.OFF = 0;
+  f.INX = 0;
+  f.CVB = 0;
+  f.RES = 0;
+  compressState(rec).ring.fill(0);
+}
+
+/**
+ * Adds samples to the ring: FIFO writes at OFF and moves it on, LIFO moves OFF back and
+ * writes there; NUSE grows up to NSAM.
+ */
+function compressPut(rec: IocRecord, values: ArrayLike<number>, n: number): void {
+  const f = rec.f;
+  const { ring } = compressState(rec);
+  const nsam = ring.length;
+  const fifo = f.BALG === 0;
+  let off = num(f, "OFF");
+  for (let i = 0; i < n; i++) {
+    if (!fifo) off = (off + nsam - 1) % nsam;
+    ring[off] = values[i];
+    if (fifo) off = (off + 1) % nsam;
+  }
+  f.OFF = off;
+  f.NUSE = Math.min(num(f, "NUSE") + n, nsam);
+}
+
+/** N to 1 of one group of samples (Median: the upper middle one). */
+function reduce(alg: number, xs: number[]): number {
+  if (alg === ALG_LOW) return Math.min(...xs);
+  if (alg === ALG_HIGH) return Math.max(...xs);
+  if (alg === ALG_MEDIAN) return xs.sort((a, b) => a - b)[xs.length >> 1];
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * N to 1 of an array read: samples outside ILIL..IHIL at its start are skipped (when
+ * ILIL < IHIL), then each group of N becomes one sample; a last, shorter group only with
+ * PBUF. Returns whether a sample was added.
+ */
+function compressArray(rec: IocRecord, src: number[]): boolean {
+  const f = rec.f;
+  const ilil = num(f, "ILIL"), ihil = num(f, "IHIL");
+  let i = 0;
+  if (ilil < ihil) {
+    while (i < src.length && (src[i] < ilil || src[i] > ihil)) i++;
+  }
+  if (num(f, "N") <= 0) f.N = 1;
+  let n = num(f, "N");
+  let left = Math.min(src.length - i, compressState(rec).ring.length * n);
+  let added = false;
+  while (left > 0) {
+    if (left < n && f.PBUF !== 1) break;
+    n = Math.min(n, left);
+    compressPut(rec, [reduce(num(f, "ALG"), src.slice(i, i + n))], 1);
+    i += n;
+    left -= n;
+    added = true;
+  }
+  return added;
+}
+
+/**
+ * N to 1 of scalar reads: CVB holds the running result of the INX samples so far (Median
+ * is the average here, as in base); the Nth sample, or every one with PBUF, adds CVB.
+ * Returns whether a sample was added.
+ */
+function compressScalar(rec: IocRecord, v: number): boolean {
+  const f = rec.f;
+  const inx = num(f, "INX");
+  const cvb = num(f, "CVB");
+  const alg = num(f, "ALG");
+  if (alg === ALG_LOW) {
+    if (v < cvb || inx === 0) f.CVB = v;
+  } else if (alg === ALG_HIGH) {
+    if (v > cvb || inx === 0) f.CVB = v;
+  } else f.CVB = (inx * cvb + v) / (inx + 1);
+  const next = inx + 1;
+  const n = num(f, "N");
+  if (next >= n || f.PBUF === 1) {
+    compressPut(rec, [num(f, "CVB")], 1);
+    f.INX = next >= n ? 0 : next;
+    return true;
+  }
+  f.INX = next;
+  return false;
+}
+
+/**
+ * "Average": element-wise sums of N array reads (of up to NSAM elements); the Nth read
+ * adds their means as samples. Returns whether samples were added.
+ */
+function compressAverage(rec: IocRecord, src: number[]): boolean {
+  const f = rec.f;
+  const st = compressState(rec);
+  const nuse = Math.min(st.ring.length, src.length);
+  const sums = st.sums;
+  const inx = num(f, "INX");
+  for (let i = 0; i < nuse; i++) sums[i] = inx === 0 ? src[i] : sums[i] + src[i];
+  if (num(f, "N") <= 0) f.N = 1;
+  const n = num(f, "N");
+  if (inx + 1 < n) {
+    f.INX = inx + 1;
+    return false;
+  }
+  if (n > 1) {
+    const k = 1 / n;
+    for (let i = 0; i < nuse; i++) sums[i] *= k;
+  }
+  compressPut(rec, sums, nuse);
+  f.INX = 0;
+  return true;
+}
+
+/**
+ * A put to VAL: the engine stored it at the start of the view with NUSE its count; base
+ * writes it over the oldest samples (BALG FIFO only: with LIFO, VAL cannot be written).
+ */
+function compressValPut(rec: IocRecord): void {
+  const f = rec.f;
+  const st = compressState(rec);
+  const n = num(f, "NUSE");
+  const values = (f.VAL as Float64Array).slice(0, n);
+  f.NUSE = st.nuse;
+  if (f.BALG !== 0) {
+    compressView(rec);
+    throw new Error(`Field ${rec.name}.VAL cannot be modified`);
+  }
+  const nsam = st.ring.length, nuse = st.nuse, off = num(f, "OFF");
+  const first = (off + nsam - nuse) % nsam;
+  for (let i = 0; i < n; i++) st.ring[(first + i) % nsam] = values[i];
+  f.OFF = (off + n) % nsam;
+  f.NUSE = Math.min(nuse + n, nsam);
+}
+
+/**
+ * The compress record (base's compressRecord): samples from INP go into a ring buffer of
+ * NSAM, as they are (Circular Buffer), as means of N whole arrays (Average) or N to 1. A
+ * processing that adds no sample yet (fewer than N) is no result: no time stamp, alarm
+ * reset, monitors or forward link, and UDF stays.
+ */
 const compress: RecordSupport = {
   posting: "always",
-  init(rec, io, pass) {
-    arrayInit("NSAM")(rec, io, pass);
-    if (pass === 0) rec.pvt.acc = [] as number[];
+  init(rec, _io, pass) {
+    const f = rec.f;
+    if (pass !== 0) return;
+    // A constant INP is not loaded into VAL (base's compress has no such init).
+    if (num(f, "NSAM") < 1) f.NSAM = 1;
+    const nsam = num(f, "NSAM");
+    f.VAL = new Float64Array(nsam);
+    rec.pvt.compress = {
+      ring: new Float64Array(nsam),
+      sums: new Float64Array(nsam),
+      working: false,
+      nuse: 0,
+    } satisfies CompressState;
+    compressReset(rec);
   },
   arrayShape: arrayShape("NSAM", "NUSE"),
   meta: arrayMeta,
   special(rec, _io, field) {
-    if (field === "RES") {
-      rec.f.NUSE = 0;
-      rec.f.OFF = 0;
-      rec.f.INX = 0;
-      rec.pvt.acc = [];
-      (rec.f.VAL as Float64Array).fill(0);
-    }
+    if (field === "VAL") compressValPut(rec);
+    else if (rec.type.byName.get(field)?.special === "SPC_RESET") compressReset(rec);
+    else return;
+    compressView(rec);
   },
   process(rec, io) {
     const f = rec.f;
-    if (io.isConstantLink(rec, "INP")) return;
-    const r = io.getLink(rec, "INP", "array");
-    if (!r) return;
-    const src = Array.from(r.value as ArrayLike<number>, Number).slice(0, r.count);
-    const buf = f.VAL as Float64Array;
-    const nsam = buf.length;
-    const alg = num(f, "ALG");
-    f.INPN = src.length;
-    const push = (v: number) => {
-      f.OFF = (num(f, "OFF") + 1) % nsam;
-      // Circular buffer: newest first is base's default (BALG FIFO).
-      if (num(f, "BALG") === 1) {
-        buf.copyWithin(0, 1);
-        buf[nsam - 1] = v;
-      } else {
-        buf.copyWithin(1, 0, nsam - 1);
-        buf[0] = v;
+    const st = compressState(rec);
+    const r = io.isConstantLink(rec, "INP") ? undefined : io.getLink(rec, "INP", "array");
+    // How many elements the link's field holds (dbGetNelements), and how many it has now.
+    const size = r ? (r.value as ArrayLike<unknown>).length : 0;
+    const count = r ? Math.min(r.count, size) : 0;
+    let added = true;
+    if (!r || count <= 0) io.setSevr(rec, AlarmStatus.LINK, INVALID);
+    else {
+      if (!st.working || size !== num(f, "INPN")) {
+        if (st.working) compressReset(rec);
+        st.working = true;
+        f.INPN = size;
       }
-      f.NUSE = Math.min(num(f, "NUSE") + 1, nsam);
-      f.OUSE = f.NUSE;
-    };
-    if (alg === 3) {
-      for (const v of src) push(v);
-    } else {
-      const n = Math.max(1, num(f, "N"));
-      const acc = rec.pvt.acc as number[];
-      if (src.length > 1) {
-        // An array input reduces each group of N elements to one value.
-        const out: number[] = [];
-        for (let i = 0; i + n <= src.length; i += n) out.push(reduce(alg, src.slice(i, i + n)));
-        for (const v of out) push(v);
-      } else {
-        acc.push(src[0]);
-        if (acc.length >= n) {
-          push(reduce(alg, acc.splice(0, acc.length)));
-        } else return;
-      }
+      const src = Array.from(r.value as ArrayLike<number>, Number).slice(0, count);
+      const alg = num(f, "ALG");
+      if (alg === ALG_AVERAGE) added = compressAverage(rec, src);
+      else if (alg === ALG_CIRCULAR) compressPut(rec, src, src.length);
+      else if (src.length > 1) added = compressArray(rec, src);
+      else added = compressScalar(rec, src[0]);
     }
+    compressView(rec);
+    if (!added) return NO_RESULT;
     f.UDF = 0;
+    f.OUSE = f.NUSE;
   },
 };
-
-function reduce(alg: number, xs: number[]): number {
-  if (alg === 0) return Math.min(...xs);
-  if (alg === 1) return Math.max(...xs);
-  if (alg === 4) {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
-  }
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
 
 const printf: RecordSupport = {
   posting: "mpst",

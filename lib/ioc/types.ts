@@ -79,6 +79,13 @@ export interface ArrayShape {
   readonly countField: string;
 }
 
+/**
+ * What a record type's `process` returns when the processing has no result yet (a compress
+ * record short of N samples): as base's record support returning early, there is no time
+ * stamp, alarm reset, monitor or forward link, and the record is not active.
+ */
+export const NO_RESULT = "noResult";
+
 /** What a record type provides: fields are data (lib/ioc/dbd); this is the code. */
 export interface RecordSupport {
   /** The posting rule for VAL. */
@@ -89,9 +96,10 @@ export interface RecordSupport {
   init?(rec: IocRecord, ioc: RecordIo, pass: 0 | 1): void;
   /**
    * Does one processing. Returns a promise when the work went asynchronous (the engine
-   * sets PACT and calls `process` again, with PACT set, once it resolves).
+   * sets PACT and calls `process` again, with PACT set, once it resolves), or
+   * {@link NO_RESULT}.
    */
-  process(rec: IocRecord, ioc: RecordIo): void | Promise<unknown>;
+  process(rec: IocRecord, ioc: RecordIo): void | typeof NO_RESULT | Promise<unknown>;
   /**
    * Called after a put changed a field (SPC_MOD/SPC_CALC style reactions), with the
    * field's value before the put. Throws to refuse.

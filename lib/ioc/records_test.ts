@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import { rec, startIoc, type TestIoc } from "./_testing.ts";
+
+const opts = { permissions: "none" } as const;
+
+/** A compress VAL as dbgf shows it: the NUSE valid samples. */
+function samples(db: TestIoc, name: string): number[] {
+  const n = db.getField(`${name}.NUSE`) as number;
+  return Array.from(db.getField(name) as Float64Array).slice(0, n);
+}
+
+/** Records fed by W:src (an ao whose FLNK processes them all, in order). */
+function compressIoc(...defs: [string, Record<string, string>][]): TestIoc {
+  return startIoc([
+    rec("ao", "W:src", { FLNK: "W:fan" }),
+    rec("fanout", "W:fan", Object.fromEntries(defs.map(([n], i) => [`LNK${i}`, n]))),
+    ...defs.map(([name, fields]) => rec("compress", name, { INP: "W:src", ...fields })),
+  ]);
+}
+
+Deno.test(
+  { ...opts, name: "compress of scalars: FIFO oldest first, LIFO newest first, N to 1" },
+  async () => {
+    // softIoc 7.0.8.1, fed 1..7: dbgf and caget give these samples, OFF and INX.
+    using db = compressIoc(
+      ["W:circ", { ALG: "Circular Buffer", NSAM: "4" }],
+      ["W:lifo", { ALG: "Circular Buffer", NSAM: "4", BALG: "LIFO Buffer" }],
+      ["W:avg", { ALG: "N to 1 Average", NSAM: "4", N: "3" }],
+      ["W:high", { ALG: "N to 1 High Value", NSAM: "3", N: "2" }],
+      ["W:low", { ALG: "N to 1 Low Value", NSAM: "3", N: "2" }],
+      ["W:med", { ALG: "N to 1 Median", NSAM: "4", N: "3" }],
+    );
+    for (let v = 1; v <= 7; v++) await db.putField("W:src", v);
+    const got = (name: string) => [
+      samples(db, name),
+      db.getField(`${name}.OFF`),
+      db.getField(`${name}.INX`),
+    ];
+    assert.deepStrictEqual(got("W:circ"), [[4, 5, 6, 7], 3, 0]);
+    assert.deepStrictEqual(got("W:lifo"), [[7, 6, 5, 4], 1, 0]);
+    assert.deepStrictEqual(got("W:avg"), [[2, 5], 2, 1]);
+    assert.deepStrictEqual(got("W:high"), [[2, 4, 6], 0, 1]);
+    assert.deepStrictEqual(got("W:low"), [[1, 3, 5], 0, 1]);
+    // A scalar median is the average (base).
+    assert.deepStrictEqual(got("W:med"), [[2, 5], 2, 1]);
+    // VAL past NUSE reads as zeros (caget W:avg: 4 2 5 0 0).
+    assert.deepStrictEqual(Array.from(db.getField("W:avg") as Float64Array), [2, 5, 0, 0]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "compress short of N samples is no result: UDF, no time stamp, no FLNK" },
+  async () => {
+    using db = startIoc([
+      rec("ao", "W:src", { FLNK: "W:avg" }),
+      rec("compress", "W:avg", {
+        INP: "W:src",
+        ALG: "N to 1 Average",
+        NSAM: "4",
+        N: "3",
+        FLNK: "W:after",
+      }),
+      rec("calc", "W:after", { CALC: "VAL+1" }),
+    ]);
+    let posts = 0;
+    db.watch(db.record("W:avg")!, "VAL", () => posts++);
+    await db.putField("W:src", 1);
+    const field = (f: string) => db.getField(`W:avg.${f}`);
+    assert.deepStrictEqual(
+      [field("UDF"), field("STAT"), field("SEVR"), field("INX"), field("NUSE")],
+      [1, AlarmStatus.UDF, AlarmSeverity.INVALID, 1, 0],
+    );
+    assert.deepStrictEqual(db.record("W:avg")!.time, { secPastEpoch: 0, nsec: 0 });
+    assert.equal(db.getField("W:after"), 0);
+    assert.equal(posts, 0);
+    await db.putField("W:src", 2);
+    await db.putField("W:src", 3);
+    assert.deepStrictEqual(
+      [field("UDF"), field("STAT"), field("SEVR"), field("INX"), samples(db, "W:avg")],
+      [0, 0, 0, 0, [2]],
+    );
+    assert.equal(db.getField("W:after"), 1);
+    assert.equal(posts, 1);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "compress BALG, ALG, N, PBUF and RES puts empty the buffer" },
+  async () => {
+    using db = compressIoc(["W:circ", { ALG: "Circular Buffer", NSAM: "4" }]);
+    for (let v = 1; v <= 7; v++) await db.putField("W:src", v);
+    await db.putField("W:circ.BALG", 1);
+    assert.deepStrictEqual([samples(db, "W:circ"), db.getField("W:circ.OFF")], [[], 0]);
+    await db.putField("W:src", 8);
+    // softIoc: caget W:circ gives 8 0 0 0 with OFF 3.
+    assert.deepStrictEqual(Array.from(db.getField("W:circ") as Float64Array), [8, 0, 0, 0]);
+    assert.deepStrictEqual([db.getField("W:circ.OFF"), db.getField("W:circ.NUSE")], [3, 1]);
+    await db.putField("W:circ.RES", 1);
+    assert.deepStrictEqual([samples(db, "W:circ"), db.getField("W:circ.RES")], [[], 0]);
+  },
+);
+
+Deno.test({ ...opts, name: "compress of arrays: N to 1, PBUF, Average, ILIL..IHIL" }, async () => {
+  using db = startIoc([
+    rec("waveform", "W:wf", { NELM: "6", FTVL: "DOUBLE" }),
+    ...([
+      ["W:arr", { ALG: "N to 1 Average", NSAM: "3", N: "2" }],
+      ["W:arrp", { ALG: "N to 1 Low Value", NSAM: "3", N: "4", PBUF: "YES" }],
+      ["W:aavg", { ALG: "Average", NSAM: "4", N: "2" }],
+      ["W:lim", { ALG: "Circular Buffer", NSAM: "8", ILIL: "2", IHIL: "4" }],
+      ["W:liml", { ALG: "N to 1 High Value", NSAM: "8", ILIL: "2", IHIL: "4" }],
+    ] as const).map(([n, f]) => rec("compress", n, { INP: "W:wf", ...f })),
+  ]);
+  const run = async (values: number[], ...names: string[]) => {
+    await db.putField("W:wf", Float64Array.from(values));
+    for (const n of names) await db.putField(`${n}.PROC`, 1);
+  };
+  // What softIoc 7.0.8.1 shows for the same puts.
+  await run([1, 2, 3, 4, 5, 6], "W:arr", "W:arrp", "W:aavg");
+  assert.deepStrictEqual(samples(db, "W:arr"), [1.5, 3.5, 5.5]);
+  assert.deepStrictEqual(samples(db, "W:arrp"), [1, 5]);
+  assert.deepStrictEqual([samples(db, "W:aavg"), db.getField("W:aavg.INX")], [[], 1]);
+  assert.equal(db.getField("W:aavg.SEVR"), AlarmSeverity.INVALID);
+  // Three elements now: INPN (the waveform's NELM) is the same, so the sums go on.
+  await run([3, 4, 5], "W:aavg", "W:lim", "W:liml");
+  assert.deepStrictEqual([samples(db, "W:aavg"), db.getField("W:aavg.INX")], [[2, 3, 4], 0]);
+  assert.deepStrictEqual(samples(db, "W:lim"), [3, 4, 5]);
+  assert.deepStrictEqual(samples(db, "W:liml"), [3, 4, 5]);
+  await run([1, 2, 3, 4, 5, 6], "W:lim", "W:liml");
+  // Circular Buffer keeps every sample; N to 1 skips the leading ones out of ILIL..IHIL.
+  assert.deepStrictEqual(samples(db, "W:lim"), [4, 5, 1, 2, 3, 4, 5, 6]);
+  assert.deepStrictEqual(samples(db, "W:liml"), [3, 4, 5, 2, 3, 4, 5, 6]);
+  assert.equal(db.getField("W:lim.INPN"), 6);
+});
+
+Deno.test(
+  { ...opts, name: "compress: no or a constant INP is a LINK alarm; VAL puts go into the ring" },
+  async () => {
+    using db = startIoc([
+      rec("compress", "W:const", { INP: "5", ALG: "Circular Buffer", NSAM: "4" }),
+      rec("compress", "W:put", { ALG: "Circular Buffer", NSAM: "4" }),
+      rec("compress", "W:putl", { ALG: "Circular Buffer", NSAM: "4", BALG: "LIFO Buffer" }),
+    ]);
+    await db.putField("W:const.PROC", 1);
+    const alarm = (n: string) => [
+      db.getField(`${n}.STAT`),
+      db.getField(`${n}.SEVR`),
+      db.getField(`${n}.UDF`),
+    ];
+    assert.deepStrictEqual(alarm("W:const"), [AlarmStatus.LINK, AlarmSeverity.INVALID, 0]);
+    assert.deepStrictEqual(samples(db, "W:const"), []);
+    await db.putField("W:put", 9);
+    assert.deepStrictEqual([samples(db, "W:put"), db.getField("W:put.OFF")], [[9], 1]);
+    await db.putField("W:put", Float64Array.from([1, 2, 3, 4]));
+    // Written over the oldest samples: 9 is gone, OFF moved on by four.
+    assert.deepStrictEqual([samples(db, "W:put"), db.getField("W:put.OFF")], [[2, 3, 4, 1], 1]);
+    // With LIFO, VAL cannot be written.
+    await assert.rejects(() => db.putField("W:putl", 9));
+    assert.deepStrictEqual(samples(db, "W:putl"), []);
+  },
+);
