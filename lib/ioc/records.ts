@@ -9,6 +9,7 @@ import { charsToText, textToChars } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
 import { formatPrintf } from "./printf.ts";
+import { parseNumber } from "./fields.ts";
 import { type FieldValue, menuChoices, recordType, SCALAR_OF_DBF } from "./record_type.ts";
 import type { DbfType } from "./dbd/types.ts";
 import { initSimm, simmPut, simulatedRead, simulatedWrite, simulationMode } from "./simulation.ts";
@@ -241,6 +242,94 @@ function analogMeta(control: "HOPR" | "DRVH") {
       alarm: f.HHSV === undefined ? undefined : limitsOf(f),
     };
   };
+}
+
+/** The field types output records load a constant DOL as (recGblInitConstantLink). */
+type ConstantDbf = "USHORT" | "LONG" | "ULONG" | "INT64" | "DOUBLE" | "STRING";
+
+/** strtol with base 0: the longest integer prefix (0x hex, 0 octal), or undefined. */
+function integerPrefix(text: string): number | undefined {
+  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
+  if (!m) return undefined;
+  const body = m[2];
+  const n = /^0[xX]/.test(body)
+    ? parseInt(body.slice(2), 16)
+    : body.length > 1 && body[0] === "0"
+    ? parseInt(body, 8)
+    : parseInt(body, 10);
+  return m[1] === "-" ? -n : n;
+}
+
+/**
+ * Text of a constant as base's dbConstLoadScalar converts it for a field of type `dbf`:
+ * integers as epicsParse* with units (the leading integer, so "0.3" is 0, "1e3" is 1,
+ * "0x10" 16 and "010" 8; unsigned types take small negatives modulo their size), ULONG
+ * through a double when a fraction or exponent follows, doubles whole. Undefined when
+ * base would refuse it.
+ */
+function constantFromText(text: string, dbf: ConstantDbf): number | string | undefined {
+  if (dbf === "STRING") return text.slice(0, 39);
+  if (dbf === "DOUBLE") return parseNumber(text);
+  let n = integerPrefix(text);
+  if (dbf === "ULONG") {
+    const rest = n === undefined ? "" : text.trim().replace(/^[+-]?(0[xX][0-9a-fA-F]+|\d+)/, "");
+    if (n === undefined || /^[.eE]/.test(rest)) {
+      const d = parseNumber(text);
+      return d !== undefined && d >= 0 && d <= 0xffffffff ? Math.trunc(d) : undefined;
+    }
+  }
+  if (n === undefined) return undefined;
+  const bits = dbf === "USHORT" ? 16 : dbf === "INT64" ? 64 : 32;
+  if (dbf === "LONG") return n >= -0x80000000 && n <= 0x7fffffff ? n : undefined;
+  if (dbf === "INT64") return n;
+  const size = 2 ** bits;
+  if (n < 0) n += size;
+  return n >= 0 && n < size ? n : undefined;
+}
+
+/** A number (a JSON constant's) stored in a field of type `dbf`: C's conversion, truncating. */
+function constantFromNumber(v: number, dbf: ConstantDbf): number | string {
+  if (dbf === "STRING") return String(v);
+  if (dbf === "DOUBLE") return v;
+  if (!Number.isFinite(v)) return 0;
+  const t = Math.trunc(v);
+  if (dbf === "USHORT") return t & 0xffff;
+  if (dbf === "ULONG") return t >>> 0;
+  if (dbf === "LONG") return t | 0;
+  return t;
+}
+
+/**
+ * recGblInitConstantLink of a link holding a constant: its value as a field of type `dbf`
+ * receives it, or undefined when the link holds none or base would not load it (the
+ * field then keeps its value). A JSON array gives its first element; a bare JSON string
+ * is not loaded (base's dbConstLoadScalar leaves a string field as it is for one).
+ */
+function loadConstant(
+  rec: IocRecord,
+  field: string,
+  dbf: ConstantDbf,
+): number | string | undefined {
+  const l = rec.links[field];
+  if (l?.kind !== "constant") return undefined;
+  if (!l.json && !Array.isArray(l.value)) {
+    return typeof l.value === "string" ? undefined : constantFromText(l.text, dbf);
+  }
+  const v = Array.isArray(l.value) ? l.value[0] : l.value;
+  if (typeof v === "number") return constantFromNumber(v, dbf);
+  return typeof v === "string" ? constantFromText(v, dbf) : undefined;
+}
+
+/**
+ * An output record's init: a constant DOL loaded into VAL as `dbf` (whatever OMSL says)
+ * defines it. Returns whether it did.
+ */
+function initDol(rec: IocRecord, dbf: ConstantDbf, toVal = (v: number | string) => v): boolean {
+  const v = loadConstant(rec, "DOL", dbf);
+  if (v === undefined) return false;
+  rec.f.VAL = toVal(v);
+  rec.f.UDF = typeof rec.f.VAL === "number" && Number.isNaN(rec.f.VAL) ? 1 : 0;
+  return true;
 }
 
 /** OMSL closed_loop: VAL from DOL. Returns whether a value was read. */
@@ -638,6 +727,7 @@ const ao: RecordSupport = {
   init(rec, _io, pass) {
     const f = rec.f;
     if (pass === 1) {
+      initDol(rec, "DOUBLE");
       initConversion(rec, devHasInit(rec));
       f.OVAL = f.VAL;
       f.PVAL = f.VAL;
@@ -727,6 +817,7 @@ const bo: RecordSupport = {
   io: "output",
   init(rec, _io, pass) {
     if (pass !== 1) return;
+    initDol(rec, "USHORT", (v) => (v ? 1 : 0));
     boRaw(rec.f);
     KEEP_STATE(rec);
   },
@@ -807,6 +898,7 @@ const mbbo: RecordSupport = {
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
     if (pass === 1) {
+      initDol(rec, "USHORT");
       rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
       mbboRaw(rec);
       KEEP_RAW(rec);
@@ -863,11 +955,21 @@ const mbboDirect: RecordSupport = {
   posting: "change",
   io: "output",
   init(rec, _io, pass) {
+    const f = rec.f;
     if (pass === 0) mbbMask(rec);
-    if (pass === 1) {
-      setBits(rec);
-      rec.f.MLST = rec.f.VAL;
+    if (pass !== 1) return;
+    initDol(rec, "ULONG", (v) => (v as number) | 0);
+    if (!f.UDF) setBits(rec);
+    else {
+      // Bits given in the database define VAL (base's init_record).
+      let v = 0;
+      for (let i = 0; i < 32; i++) if (f[`B${i.toString(16).toUpperCase()}`]) v |= 2 ** i;
+      if (v) {
+        f.VAL = v | 0;
+        f.UDF = 0;
+      }
     }
+    f.MLST = f.VAL;
   },
   special(rec, _io, field) {
     const f = rec.f;
@@ -926,6 +1028,9 @@ function integerOutput(rec: IocRecord, io: RecordIo): void {
 const longout: RecordSupport = {
   posting: "deadband",
   io: "output",
+  init(rec, _io, pass) {
+    if (pass === 1) initDol(rec, "LONG");
+  },
   process: outputProcess({
     compute: integerOutput,
     // conditional_write: OOPT decides whether the device writes; the first processing
@@ -965,6 +1070,9 @@ const int64out: RecordSupport = {
   posting: "deadband",
   io: "output",
   meta: rawLimitsMeta("DRVH"),
+  init(rec, _io, pass) {
+    if (pass === 1) initDol(rec, "INT64");
+  },
   process: outputProcess({ compute: integerOutput }),
 };
 
@@ -988,7 +1096,9 @@ const stringout: RecordSupport = {
   posting: "mpst",
   io: "output",
   init(rec, _io, pass) {
-    if (pass === 1) KEEP_STRING(rec);
+    if (pass !== 1) return;
+    initDol(rec, "STRING");
+    KEEP_STRING(rec);
   },
   process: outputProcess({
     compute(rec, io) {
@@ -1002,6 +1112,24 @@ const stringout: RecordSupport = {
 };
 
 const KEEP_LONG_STRING = keep(["OVAL", "VAL"], ["OLEN", "LEN"]);
+
+/**
+ * lso's init with a constant DOL (dbLoadLinkLS): a `{const: "text"}` link gives its text; a
+ * number gives an empty string (base's JSON conversion refuses it but leaves LEN 1). A
+ * string loaded this way defines VAL and is the last written (OVAL, OLEN).
+ */
+function lsoInitDol(rec: IocRecord): void {
+  const l = rec.links.DOL;
+  const f = rec.f;
+  if (l?.kind !== "constant") return;
+  if (l.json && typeof l.value === "string") {
+    f.VAL = charsToText(textToChars(l.value, num(f, "SIZV")));
+  } else if (typeof l.value === "number") f.VAL = "";
+  else return;
+  f.LEN = new TextEncoder().encode(f.VAL as string).length + 1;
+  f.UDF = 0;
+  KEEP_LONG_STRING(rec);
+}
 
 const lsi: RecordSupport = {
   posting: "mpst",
@@ -1020,7 +1148,10 @@ const lsi: RecordSupport = {
 const lso: RecordSupport = {
   posting: "mpst",
   io: "output",
-  init: longStringInit,
+  init(rec, io, pass) {
+    longStringInit(rec, io, pass);
+    if (pass === 1) lsoInitDol(rec);
+  },
   longString: longStringSize,
   process: outputProcess({
     compute(rec, io) {
@@ -1053,7 +1184,16 @@ const aai: RecordSupport = { ...waveform };
 const aao: RecordSupport = {
   posting: "mpst",
   io: "output",
-  init: arrayInit("NELM"),
+  init(rec, io, pass) {
+    arrayInit("NELM")(rec, io, pass);
+    const l = rec.links.DOL;
+    // Only closed_loop loads a constant DOL (base's fetchValue).
+    if (pass === 1 && rec.f.OMSL && l?.kind === "constant") {
+      const c = Array.isArray(l.value) ? l.value : [l.value];
+      rec.f.NORD = copyInto(rec.f.VAL, c, c.length);
+      rec.f.UDF = 0;
+    }
+  },
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
   process: outputProcess({
@@ -1313,6 +1453,9 @@ const seq: RecordSupport = {
 
 const dfanout: RecordSupport = {
   posting: "deadband",
+  init(rec, _io, pass) {
+    if (pass === 1) initDol(rec, "DOUBLE");
+  },
   process(rec, io) {
     const f = rec.f;
     fetchDol(rec, io);

@@ -160,3 +160,55 @@ Deno.test(
     assert.deepStrictEqual(samples(db, "W:putl"), []);
   },
 );
+
+Deno.test(
+  { ...opts, name: "output records load a constant DOL at init as base converts it" },
+  () => {
+    // [type, fields, VAL, UDF] as softIoc 7.0.8.1 shows them right after iocInit.
+    const cases: [string, Record<string, string>, unknown, number][] = [
+      ["ao", { DOL: "5" }, 5, 0],
+      ["bo", { DOL: "0.3" }, 0, 0],
+      ["bo", { DOL: "1.7" }, 1, 0],
+      ["bo", { DOL: "2" }, 1, 0],
+      ["bo", { DOL: "[2.5]" }, 1, 0],
+      ["bo", {}, 0, 1],
+      ["longout", { DOL: "5" }, 5, 0],
+      ["longout", { DOL: "2.5" }, 2, 0],
+      ["longout", { DOL: "1e3" }, 1, 0],
+      ["longout", { DOL: "010" }, 8, 0],
+      ["longout", { DOL: "0x10" }, 16, 0],
+      ["longout", { DOL: "{const: 3.9}" }, 3, 0],
+      ["int64out", { DOL: "7" }, 7, 0],
+      ["mbbo", { DOL: "3" }, 3, 0],
+      ["mbbo", { DOL: "2.5" }, 2, 0],
+      ["mbbo", { DOL: "-1" }, 65535, 0],
+      ["mbboDirect", { DOL: "3" }, 3, 0],
+      ["mbboDirect", { DOL: "1.5e1" }, 15, 0],
+      ["mbboDirect", { B1: "1" }, 2, 0],
+      ["stringout", { DOL: "5.50" }, "5.50", 0],
+      // A name is a link to a PV, not a constant.
+      ["stringout", { DOL: "abc" }, "", 1],
+      ["lso", { DOL: '{const: "hello"}' }, "hello", 0],
+      ["dfanout", { DOL: "4" }, 4, 0],
+    ];
+    const defs = cases.map(([type, fields], i) => rec(type, `D:${i}`, fields));
+    using db = startIoc(defs);
+    const got = cases.map((_, i) => [db.getField(`D:${i}`), db.getField(`D:${i}.UDF`)]);
+    assert.deepStrictEqual(got, cases.map(([, , val, udf]) => [val, udf]));
+    assert.equal(db.getField("D:4.RVAL"), 1);
+    assert.equal(db.getField("D:21.LEN"), 6);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "aao loads a constant DOL at init only with OMSL closed_loop" },
+  () => {
+    using db = startIoc([
+      rec("aao", "D:open", { DOL: "[1,2]", NELM: "3", FTVL: "DOUBLE" }),
+      rec("aao", "D:closed", { DOL: "[1,2]", NELM: "3", FTVL: "DOUBLE", OMSL: "closed_loop" }),
+    ]);
+    assert.deepStrictEqual([db.getField("D:open.NORD"), db.getField("D:open.UDF")], [0, 1]);
+    assert.deepStrictEqual([db.getField("D:closed.NORD"), db.getField("D:closed.UDF")], [2, 0]);
+    assert.deepStrictEqual(Array.from(db.getField("D:closed") as Float64Array), [1, 2, 0]);
+  },
+);
