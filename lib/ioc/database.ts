@@ -1091,8 +1091,10 @@ export class IocDatabase implements RecordIo {
     rec.version++;
     const tsel = rec.links.TSEL;
     const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
-    // TSEL names another record's TIME: this record takes that time stamp.
-    if (from && from !== rec) rec.time = from.time;
+    // TSEL names another record's TIME: this record takes that time stamp. A record type
+    // may skip the time stamp of one processing (pvt.keepTime, mbbo's undefined VAL).
+    if (rec.pvt.keepTime) rec.pvt.keepTime = undefined;
+    else if (from && from !== rec) rec.time = from.time;
     else if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
     const alarmMask = this.#resetAlarms(rec);
     this.#postProcessed(rec, alarmMask);
@@ -1673,7 +1675,8 @@ export class IocDatabase implements RecordIo {
         }
       }
     }
-    if (field === "VAL" && spec.type !== "NOACCESS") rec.f.UDF = 0;
+    // A put to VAL defines it, an array VAL too (base's dbPut, for the value field).
+    if (field === "VAL") rec.f.UDF = 0;
     if (this.#initialized) {
       try {
         rec.support.special?.(rec, this, field, before);

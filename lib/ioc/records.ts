@@ -185,9 +185,13 @@ function keep(...pairs: readonly (readonly [string, string])[]): (rec: IocRecord
 
 const KEEP_RAW = keep(["ORAW", "RVAL"]);
 
-function checkUdf(rec: IocRecord, io: RecordIo): boolean {
+/**
+ * The UDF alarm while VAL is undefined: severity UDFS, or `severity` where base's record
+ * type fixes one (INVALID for mbbiDirect and lso). Returns whether it applied.
+ */
+function checkUdf(rec: IocRecord, io: RecordIo, severity?: number, message?: string): boolean {
   if (rec.f.UDF) {
-    io.setSevr(rec, AlarmStatus.UDF, rec.f.UDFS as number);
+    io.setSevr(rec, AlarmStatus.UDF, severity ?? rec.f.UDFS as number, message);
     return true;
   }
   return false;
@@ -366,9 +370,19 @@ function writeOutput(
   return writeValue(rec, io, device);
 }
 
-function stateAlarms(rec: IocRecord, io: RecordIo, stateSevr: number | undefined): void {
+/**
+ * STATE and COS alarms of the binary and multi-bit records. While UDF is set, bi and mbbi
+ * raise the UDF alarm alone ("stop"), bo raises it besides ("raise"); mbbo's processing has
+ * dealt with it already ("skip").
+ */
+function stateAlarms(
+  rec: IocRecord,
+  io: RecordIo,
+  stateSevr: number | undefined,
+  udf: "stop" | "raise" | "skip",
+): void {
   const f = rec.f;
-  if (checkUdf(rec, io)) return;
+  if (udf !== "skip" && checkUdf(rec, io) && udf === "stop") return;
   if (stateSevr) io.setSevr(rec, AlarmStatus.STATE, stateSevr);
   const val = num(f, "VAL");
   if (val !== num(f, "LALM")) {
@@ -622,11 +636,35 @@ function mbbMask(rec: IocRecord): void {
   }
 }
 
-function mbbAlarms(rec: IocRecord, io: RecordIo): void {
+function mbbAlarms(rec: IocRecord, io: RecordIo, udf: "stop" | "skip"): void {
   const f = rec.f;
   const val = num(f, "VAL");
   const sevr = val > 15 ? num(f, "UNSV") : num(f, `${MBB_PREFIX[val]}SV`);
-  stateAlarms(rec, io, sevr);
+  stateAlarms(rec, io, sevr, udf);
+}
+
+/**
+ * The start of mbbo and mbboDirect processing (base's): VAL from a closed-loop DOL defines
+ * it; a failed read, or VAL still undefined (the UDF alarm, with `udfMessage`), leaves VAL
+ * and RVAL as they are, and the processing gets no time stamp. Returns whether VAL is to
+ * be converted.
+ */
+function mbbOutputValue(rec: IocRecord, io: RecordIo, udfMessage?: string): boolean {
+  const f = rec.f;
+  if (f.OMSL && !io.isConstantLink(rec, "DOL")) {
+    const r = io.getLink(rec, "DOL", "number");
+    if (!r) {
+      io.setSevr(rec, AlarmStatus.LINK, INVALID);
+      rec.pvt.keepTime = true;
+      return false;
+    }
+    f.VAL = r.value;
+  } else if (checkUdf(rec, io, undefined, udfMessage)) {
+    rec.pvt.keepTime = true;
+    return false;
+  }
+  f.UDF = 0;
+  return true;
 }
 
 // ------------------------------------------------------------------ long strings
@@ -802,7 +840,7 @@ const bi: RecordSupport = {
       f.VAL = num(f, "RVAL") === 0 ? 0 : 1;
       f.UDF = 0;
     } else if (num(f, "VAL") > 1) f.VAL = 1;
-    stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
+    stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "stop");
     KEEP_RAW(rec);
   }),
   meta: binMeta,
@@ -824,11 +862,11 @@ const bo: RecordSupport = {
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
+      // Only a value read from DOL (or put) defines VAL.
       if (fetchDol(rec, io)) f.VAL = num(f, "VAL") !== 0 ? 1 : 0;
       else if (num(f, "VAL") > 1) f.VAL = 1;
-      f.UDF = 0;
       boRaw(f);
-      stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
+      stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "raise");
     },
     ivov(rec) {
       rec.f.VAL = num(rec.f, "IVOV") ? 1 : 0;
@@ -879,7 +917,7 @@ const mbbi: RecordSupport = {
       } else f.VAL = r & 0xffff;
       f.UDF = 0;
     }
-    mbbAlarms(rec, io);
+    mbbAlarms(rec, io, "stop");
     KEEP_RAW(rec);
   }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
@@ -909,10 +947,8 @@ const mbbo: RecordSupport = {
   },
   process: outputProcess({
     compute(rec, io) {
-      fetchDol(rec, io);
-      rec.f.UDF = 0;
-      mbboRaw(rec);
-      mbbAlarms(rec, io);
+      if (mbbOutputValue(rec, io)) mbboRaw(rec);
+      mbbAlarms(rec, io, "skip");
     },
     ivov(rec) {
       rec.f.VAL = rec.f.IVOV;
@@ -946,7 +982,8 @@ const mbbiDirect: RecordSupport = {
       f.UDF = 0;
     }
     setBits(rec);
-    checkUdf(rec, io);
+    // base's mbbiDirect: INVALID whatever UDFS says.
+    checkUdf(rec, io, INVALID);
     KEEP_RAW(rec);
   }),
 };
@@ -978,15 +1015,16 @@ const mbboDirect: RecordSupport = {
       const v = num(f, "VAL") >>> 0;
       const m = 2 ** bit;
       f.VAL = (f[field] ? (v | m) : (v & ~m)) | 0;
+      // A bit put defines VAL.
+      f.UDF = 0;
     } else if (field === "VAL") setBits(rec);
   },
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
-      if (fetchDol(rec, io)) setBits(rec);
-      f.UDF = 0;
+      if (!mbbOutputValue(rec, io, "UDFS")) return;
+      setBits(rec);
       f.RVAL = ((num(f, "VAL") >>> 0) * 2 ** num(f, "SHFT")) >>> 0;
-      checkUdf(rec, io);
     },
     done: keep(["ORAW", "RVAL"], ["OBIT", "VAL"]),
   }),
@@ -1018,10 +1056,12 @@ const OOPT_TEST: ((v: number, p: number) => boolean)[] = [
 /** DOL, the integer VAL within DRVL..DRVH, alarms: longout and int64out. */
 function integerOutput(rec: IocRecord, io: RecordIo): void {
   const f = rec.f;
-  fetchDol(rec, io);
-  f.VAL = Math.trunc(num(f, "VAL"));
-  clampDrive(f);
-  f.UDF = 0;
+  const closedLoop = f.OMSL && !io.isConstantLink(rec, "DOL");
+  // A failed DOL read leaves VAL as it is; only a value read (or put) defines it.
+  if (!closedLoop || fetchDol(rec, io)) {
+    f.VAL = Math.trunc(num(f, "VAL"));
+    clampDrive(f);
+  }
   limitAlarms(rec, io);
 }
 
@@ -1084,10 +1124,10 @@ const stringin: RecordSupport = {
   init(rec, _io, pass) {
     if (pass === 1) KEEP_STRING(rec);
   },
-  process: inputProcess((rec, io) => {
+  // base's stringin raises no UDF alarm.
+  process: inputProcess((rec) => {
     const f = rec.f;
     f.VAL = String(f.VAL).slice(0, 39);
-    checkUdf(rec, io);
     KEEP_STRING(rec);
   }),
 };
@@ -1105,7 +1145,7 @@ const stringout: RecordSupport = {
       const f = rec.f;
       fetchDol(rec, io, "string");
       f.VAL = String(f.VAL).slice(0, 39);
-      f.UDF = 0;
+      checkUdf(rec, io);
     },
     done: KEEP_STRING,
   }),
@@ -1114,12 +1154,25 @@ const stringout: RecordSupport = {
 const KEEP_LONG_STRING = keep(["OVAL", "VAL"], ["OLEN", "LEN"]);
 
 /**
- * lso's init with a constant DOL (dbLoadLinkLS): a `{const: "text"}` link gives its text; a
- * number gives an empty string (base's JSON conversion refuses it but leaves LEN 1). A
- * string loaded this way defines VAL and is the last written (OVAL, OLEN).
+ * dbGetLinkLS: reads a link into a long-string VAL. A link with no type to read (a
+ * constant, none, or a CA link not connected) reads nothing and succeeds. Returns whether
+ * it succeeded.
  */
-function lsoInitDol(rec: IocRecord): void {
-  const l = rec.links.DOL;
+function readLongString(rec: IocRecord, io: RecordIo, link: string): boolean {
+  if (io.isConstantLink(rec, link) || io.linkState(rec, link) === 0) return true;
+  const r = io.getLink(rec, link, "string");
+  if (!r) return false;
+  rec.f.VAL = r.value;
+  return true;
+}
+
+/**
+ * lsi's and lso's init with a constant INP/DOL (dbLoadLinkLS): a `{const: "text"}` link
+ * gives its text; a number gives an empty string (base's JSON conversion refuses it but
+ * leaves LEN 1). A string loaded this way defines VAL and is the last one (OVAL, OLEN).
+ */
+function initLongStringConstant(rec: IocRecord, link: string): void {
+  const l = rec.links[link];
   const f = rec.f;
   if (l?.kind !== "constant") return;
   if (l.json && typeof l.value === "string") {
@@ -1134,7 +1187,10 @@ function lsoInitDol(rec: IocRecord): void {
 const lsi: RecordSupport = {
   posting: "mpst",
   io: "input",
-  init: longStringInit,
+  init(rec, io, pass) {
+    longStringInit(rec, io, pass);
+    if (pass === 1) initLongStringConstant(rec, "INP");
+  },
   longString: longStringSize,
   process: inputProcess((rec) => {
     const f = rec.f;
@@ -1150,16 +1206,16 @@ const lso: RecordSupport = {
   io: "output",
   init(rec, io, pass) {
     longStringInit(rec, io, pass);
-    if (pass === 1) lsoInitDol(rec);
+    if (pass === 1) initLongStringConstant(rec, "DOL");
   },
   longString: longStringSize,
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
-      fetchDol(rec, io, "string");
+      if (f.OMSL && readLongString(rec, io, "DOL")) f.UDF = 0;
       const bytes = new TextEncoder().encode(String(f.VAL));
       f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
-      f.UDF = 0;
+      checkUdf(rec, io, INVALID);
     },
     done: KEEP_LONG_STRING,
   }),
@@ -1171,11 +1227,11 @@ const waveform: RecordSupport = {
   init: arrayInit("NELM"),
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
-  process: inputProcess((rec, io) => {
-    const f = rec.f;
+  process: inputProcess((rec) => {
     if (rec.pvt.readCount !== undefined) rec.pvt.readCount = undefined;
-    if (num(f, "NORD") > 0) f.UDF = 0;
-    checkUdf(rec, io);
+    // Any processing defines a waveform or aai, even a failed read (base's); there is no
+    // UDF alarm.
+    rec.f.UDF = 0;
   }),
 };
 
@@ -1196,16 +1252,17 @@ const aao: RecordSupport = {
   },
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
-  process: outputProcess({
-    compute(rec, io) {
-      const f = rec.f;
-      if (f.OMSL && !io.isConstantLink(rec, "DOL")) {
-        if (readArrayLink(rec, io, "DOL")) f.UDF = 0;
-      }
-      if (num(f, "NORD") > 0) f.UDF = 0;
-      checkUdf(rec, io);
-    },
-  }),
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      // Any processing defines an aao (base's); a failed DOL read ends it with no result
+      // (no write, alarm reset, monitor or FLNK). There is no UDF alarm.
+      f.UDF = 0;
+      const closedLoop = f.OMSL && !io.isConstantLink(rec, "DOL");
+      if (closedLoop && !readArrayLink(rec, io, "DOL")) return NO_RESULT;
+    }
+    return writeValue(rec, io);
+  },
 };
 
 const subArray: RecordSupport = {
@@ -1227,8 +1284,10 @@ const subArray: RecordSupport = {
   meta: arrayMeta,
   process(rec, io) {
     const f = rec.f;
+    let ok = true;
     if (!f.PACT && !io.isConstantLink(rec, "INP")) {
       const r = io.getLink(rec, "INP", "array");
+      ok = r !== undefined;
       if (r) {
         const src = r.value as ArrayLike<unknown>;
         const indx = num(f, "INDX");
@@ -1237,9 +1296,10 @@ const subArray: RecordSupport = {
         const n = Math.min(nelm, avail);
         const part = Array.prototype.slice.call(src, indx, indx + n);
         f.NORD = copyInto(f.VAL, part, n);
-        f.UDF = 0;
       }
     }
+    // base's subArray: undefined after a failed read or with no elements.
+    f.UDF = ok && num(f, "NORD") > 0 ? 0 : 1;
     checkUdf(rec, io);
   },
 };
@@ -1307,8 +1367,12 @@ const calcout: RecordSupport = {
       if (go) {
         if (num(f, "DOPT") === 1) {
           const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
-          if (o !== undefined) f.OVAL = o;
+          if (o !== undefined) {
+            f.OVAL = o;
+            f.UDF = Number.isNaN(o) ? 1 : 0;
+          }
         } else f.OVAL = f.VAL;
+        checkUdf(rec, io);
         const odly = num(f, "ODLY");
         if (odly > 0) {
           f.DLYA = 1;
@@ -1427,7 +1491,10 @@ const seq: RecordSupport = {
       return;
     }
     const list = selected(rec, io);
-    if (!list) return;
+    if (!list) {
+      f.UDF = 0;
+      return;
+    }
     const steps = list.map((i) => HEX[i]);
     const step = (k: string) => {
       if (!io.isConstantLink(rec, `DOL${k}`)) {
@@ -1459,7 +1526,6 @@ const dfanout: RecordSupport = {
   process(rec, io) {
     const f = rec.f;
     fetchDol(rec, io);
-    f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
     limitAlarms(rec, io);
     const list = selected(rec, io);
     if (list) {
@@ -1736,7 +1802,6 @@ const event: RecordSupport = {
     const f = rec.f;
     const name = String(f.VAL).trim();
     if (name !== "") io.postEvent(name);
-    f.UDF = 0;
   }),
 };
 

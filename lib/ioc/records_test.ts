@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
+import {
+  ALARM_SEVERITY_NAMES,
+  ALARM_STATUS_NAMES,
+  AlarmSeverity,
+  AlarmStatus,
+} from "../core/alarm.ts";
 import { rec, startIoc, type TestIoc } from "./_testing.ts";
 
 const opts = { permissions: "none" } as const;
@@ -210,5 +215,329 @@ Deno.test(
     assert.deepStrictEqual([db.getField("D:open.NORD"), db.getField("D:open.UDF")], [0, 1]);
     assert.deepStrictEqual([db.getField("D:closed.NORD"), db.getField("D:closed.UDF")], [2, 0]);
     assert.deepStrictEqual(Array.from(db.getField("D:closed") as Float64Array), [1, 2, 0]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "UDF and the alarm after one processing match base for every record type" },
+  async () => {
+    // [record, type, fields, UDF, STAT, SEVR, AMSG] as softIoc 7.0.8.1 shows them after
+    // `dbpf REC.PROC 1` right after iocInit: U0 no links, U1 a link to SRC (an ao, VAL 3),
+    // U2 a CA link that never connects, U3 a constant INP, U4 closed_loop with no DOL, R*
+    // Raw Soft Channel, U5/U6 special cases (OCAL NaN, SELN out of range, alarm severities).
+    const cases: [string, string, Record<string, string>, number, string, string, string][] = [
+      ["U0:ai", "ai", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:ai", "ai", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:ai", "ai", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:ai", "ai", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:bi", "bi", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:bi", "bi", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:bi", "bi", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:bi", "bi", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:mbbi", "mbbi", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:mbbi", "mbbi", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:mbbi", "mbbi", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:mbbi", "mbbi", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:mbbiDirect", "mbbiDirect", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:mbbiDirect", "mbbiDirect", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:mbbiDirect", "mbbiDirect", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:mbbiDirect", "mbbiDirect", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:longin", "longin", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:longin", "longin", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:longin", "longin", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:longin", "longin", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:int64in", "int64in", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:int64in", "int64in", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:int64in", "int64in", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:int64in", "int64in", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:stringin", "stringin", {}, 1, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:stringin", "stringin", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:stringin", "stringin", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:stringin", "stringin", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:lsi", "lsi", {}, 1, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:lsi", "lsi", { INP: "SRC" }, 1, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:lsi", "lsi", { INP: "nosuch:pv CA" }, 1, "NO_ALARM", "NO_ALARM", ""],
+      ["U3:lsi", "lsi", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:event", "event", {}, 1, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:event", "event", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:event", "event", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:event", "event", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:waveform", "waveform", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:waveform", "waveform", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:waveform", "waveform", { INP: "nosuch:pv CA" }, 0, "LINK", "INVALID", "field INP"],
+      ["U3:waveform", "waveform", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:aai", "aai", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:aai", "aai", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:aai", "aai", { INP: "nosuch:pv CA" }, 0, "LINK", "INVALID", "field INP"],
+      ["U3:aai", "aai", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:subArray", "subArray", {}, 1, "UDF", "INVALID", ""],
+      ["U1:subArray", "subArray", { INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:subArray", "subArray", { INP: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INP"],
+      ["U3:subArray", "subArray", { INP: "5" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["R0:ai", "ai", { DTYP: "Raw Soft Channel" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["R1:ai", "ai", { DTYP: "Raw Soft Channel", INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "R2:ai",
+        "ai",
+        { DTYP: "Raw Soft Channel", INP: "nosuch:pv CA" },
+        1,
+        "LINK",
+        "INVALID",
+        "field INP",
+      ],
+      ["R0:bi", "bi", { DTYP: "Raw Soft Channel" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["R1:bi", "bi", { DTYP: "Raw Soft Channel", INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "R2:bi",
+        "bi",
+        { DTYP: "Raw Soft Channel", INP: "nosuch:pv CA" },
+        1,
+        "LINK",
+        "INVALID",
+        "field INP",
+      ],
+      ["R0:mbbi", "mbbi", { DTYP: "Raw Soft Channel" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["R1:mbbi", "mbbi", { DTYP: "Raw Soft Channel", INP: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "R2:mbbi",
+        "mbbi",
+        { DTYP: "Raw Soft Channel", INP: "nosuch:pv CA" },
+        1,
+        "LINK",
+        "INVALID",
+        "field INP",
+      ],
+      ["R0:mbbiDirect", "mbbiDirect", { DTYP: "Raw Soft Channel" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "R1:mbbiDirect",
+        "mbbiDirect",
+        { DTYP: "Raw Soft Channel", INP: "SRC" },
+        0,
+        "NO_ALARM",
+        "NO_ALARM",
+        "",
+      ],
+      [
+        "R2:mbbiDirect",
+        "mbbiDirect",
+        { DTYP: "Raw Soft Channel", INP: "nosuch:pv CA" },
+        0,
+        "LINK",
+        "INVALID",
+        "field INP",
+      ],
+      ["U0:ao", "ao", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:ao", "ao", { DOL: "SRC", OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "U2:ao",
+        "ao",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        0,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:ao", "ao", { OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:bo", "bo", {}, 1, "UDF", "INVALID", ""],
+      ["U1:bo", "bo", { DOL: "SRC", OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "U2:bo",
+        "bo",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        1,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:bo", "bo", { OMSL: "closed_loop" }, 1, "UDF", "INVALID", ""],
+      ["U0:longout", "longout", {}, 1, "UDF", "INVALID", ""],
+      ["U1:longout", "longout", { DOL: "SRC", OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "U2:longout",
+        "longout",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        1,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:longout", "longout", { OMSL: "closed_loop" }, 1, "UDF", "INVALID", ""],
+      ["U0:int64out", "int64out", {}, 1, "UDF", "INVALID", ""],
+      [
+        "U1:int64out",
+        "int64out",
+        { DOL: "SRC", OMSL: "closed_loop" },
+        0,
+        "NO_ALARM",
+        "NO_ALARM",
+        "",
+      ],
+      [
+        "U2:int64out",
+        "int64out",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        1,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:int64out", "int64out", { OMSL: "closed_loop" }, 1, "UDF", "INVALID", ""],
+      ["U0:mbbo", "mbbo", {}, 1, "UDF", "INVALID", ""],
+      ["U1:mbbo", "mbbo", { DOL: "SRC", OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "U2:mbbo",
+        "mbbo",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        1,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:mbbo", "mbbo", { OMSL: "closed_loop" }, 1, "UDF", "INVALID", ""],
+      ["U0:mbboDirect", "mbboDirect", {}, 1, "UDF", "INVALID", "UDFS"],
+      [
+        "U1:mbboDirect",
+        "mbboDirect",
+        { DOL: "SRC", OMSL: "closed_loop" },
+        0,
+        "NO_ALARM",
+        "NO_ALARM",
+        "",
+      ],
+      [
+        "U2:mbboDirect",
+        "mbboDirect",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        1,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:mbboDirect", "mbboDirect", { OMSL: "closed_loop" }, 1, "UDF", "INVALID", "UDFS"],
+      ["U0:stringout", "stringout", {}, 1, "UDF", "INVALID", ""],
+      [
+        "U1:stringout",
+        "stringout",
+        { DOL: "SRC", OMSL: "closed_loop" },
+        0,
+        "NO_ALARM",
+        "NO_ALARM",
+        "",
+      ],
+      [
+        "U2:stringout",
+        "stringout",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        1,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:stringout", "stringout", { OMSL: "closed_loop" }, 1, "UDF", "INVALID", ""],
+      ["U0:lso", "lso", {}, 1, "UDF", "INVALID", ""],
+      ["U1:lso", "lso", { DOL: "SRC", OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "U2:lso",
+        "lso",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        0,
+        "NO_ALARM",
+        "NO_ALARM",
+        "",
+      ],
+      ["U4:lso", "lso", { OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:aao", "aao", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:aao", "aao", { DOL: "SRC", OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:aao", "aao", { DOL: "nosuch:pv CA", OMSL: "closed_loop" }, 0, "UDF", "INVALID", ""],
+      ["U4:aao", "aao", { OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:dfanout", "dfanout", {}, 1, "UDF", "INVALID", ""],
+      ["U1:dfanout", "dfanout", { DOL: "SRC", OMSL: "closed_loop" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      [
+        "U2:dfanout",
+        "dfanout",
+        { DOL: "nosuch:pv CA", OMSL: "closed_loop" },
+        1,
+        "LINK",
+        "INVALID",
+        "field DOL",
+      ],
+      ["U4:dfanout", "dfanout", { OMSL: "closed_loop" }, 1, "UDF", "INVALID", ""],
+      ["R0:ao", "ao", { DTYP: "Raw Soft Channel" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["R0:bo", "bo", { DTYP: "Raw Soft Channel" }, 1, "UDF", "INVALID", ""],
+      ["R0:mbbo", "mbbo", { DTYP: "Raw Soft Channel" }, 1, "UDF", "INVALID", ""],
+      ["R0:mbboDirect", "mbboDirect", { DTYP: "Raw Soft Channel" }, 1, "UDF", "INVALID", "UDFS"],
+      ["U0:calc", "calc", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:calc", "calc", { INPA: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:calc", "calc", { INPA: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INPA"],
+      ["U0:calcout", "calcout", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U1:calcout", "calcout", { INPA: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:calcout", "calcout", { INPA: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INPA"],
+      ["U0:sel", "sel", {}, 1, "UDF", "INVALID", ""],
+      ["U1:sel", "sel", { INPA: "SRC" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U2:sel", "sel", { INPA: "nosuch:pv CA" }, 1, "LINK", "INVALID", "field INPA"],
+      ["U0:sub", "sub", {}, 1, "UDF", "INVALID", ""],
+      ["U1:sub", "sub", { INPA: "SRC" }, 1, "UDF", "INVALID", ""],
+      ["U2:sub", "sub", { INPA: "nosuch:pv CA" }, 1, "UDF", "INVALID", ""],
+      ["U5:calcout", "calcout", { DOPT: "Use OCAL", OCAL: "0/0" }, 1, "UDF", "INVALID", ""],
+      ["U0:printf", "printf", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U0:seq", "seq", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U5:seq", "seq", { SELM: "Specified", SELN: "20" }, 0, "SOFT", "INVALID", ""],
+      ["U0:fanout", "fanout", {}, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U6:mbbo", "mbbo", { ZRSV: "MAJOR" }, 1, "UDF", "INVALID", ""],
+      ["U6:mbbi", "mbbi", { ZRSV: "MAJOR" }, 0, "STATE", "MAJOR", ""],
+      ["U6:bo", "bo", { ZSV: "MINOR" }, 1, "UDF", "INVALID", ""],
+      ["U6:bi", "bi", { ZSV: "MINOR" }, 0, "STATE", "MINOR", ""],
+      ["U6:mbbiDirect", "mbbiDirect", { UDFS: "MAJOR" }, 0, "NO_ALARM", "NO_ALARM", ""],
+      ["U6:lso", "lso", { UDFS: "MAJOR" }, 1, "UDF", "INVALID", ""],
+      ["U6:mbboDirect", "mbboDirect", { UDFS: "MAJOR" }, 1, "UDF", "MAJOR", "UDFS"],
+    ];
+    const array = { NELM: "3", FTVL: "DOUBLE" };
+    const sizes: Record<string, Record<string, string>> = {
+      waveform: array,
+      aai: array,
+      aao: array,
+      subArray: { ...array, MALM: "3" },
+    };
+    using db = startIoc([
+      rec("ao", "SRC", { VAL: "3" }),
+      ...cases.map(([name, type, fields]) => rec(type, name, { ...fields, ...sizes[type] })),
+    ]);
+    for (const [name] of cases) await db.putField(`${name}.PROC`, 1);
+    const alarm = (name: string) => [
+      db.getField(`${name}.UDF`),
+      ALARM_STATUS_NAMES[db.getField(`${name}.STAT`) as number],
+      ALARM_SEVERITY_NAMES[db.getField(`${name}.SEVR`) as number],
+      db.getField(`${name}.AMSG`),
+    ];
+    assert.deepStrictEqual(
+      cases.map(([name]) => [name, ...alarm(name)]),
+      cases.map(([name, , , ...expected]) => [name, ...expected]),
+    );
+  },
+);
+
+Deno.test(
+  { ...opts, name: "array puts define VAL; an undefined mbbo gets no time stamp" },
+  async () => {
+    using db = startIoc([
+      rec("waveform", "W:wf", { NELM: "3", FTVL: "DOUBLE" }),
+      rec("waveform", "W:ev", { NELM: "3", SCAN: "Event", EVNT: "77" }),
+      rec("mbbo", "M:o"),
+    ]);
+    // softIoc: caput -a W:wf 0 (no elements) leaves it defined, NO_ALARM.
+    await db.putField("W:wf", new Float64Array(0));
+    assert.deepStrictEqual(
+      [db.getField("W:wf.UDF"), db.getField("W:wf.SEVR"), db.getField("W:wf.NORD")],
+      [0, 0, 0],
+    );
+    // A put that does not process (the record is not passive) defines it too.
+    await db.putField("W:ev", Float64Array.from([1]));
+    assert.equal(db.getField("W:ev.UDF"), 0);
+    // caget -a M:o: <undefined> 0 UDF INVALID.
+    await db.putField("M:o.PROC", 1);
+    assert.deepStrictEqual(db.record("M:o")!.time, { secPastEpoch: 0, nsec: 0 });
+    assert.equal(db.getField("M:o.SEVR"), AlarmSeverity.INVALID);
+    await db.putField("M:o", 1);
+    assert.notEqual(db.record("M:o")!.time.secPastEpoch, 0);
   },
 );
