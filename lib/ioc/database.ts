@@ -1515,7 +1515,8 @@ export class IocDatabase implements RecordIo {
     // A link is read as a string; 80 is sizeof(DBLINK) on the 64-bit hosts base runs on.
     if (spec.isLink) return { dbf: `DBF_${spec.type}`, size: 80, dbr: "DBF_STRING", elements: 1 };
     const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
-    const t = spec.type === "NOACCESS" && shape ? DBF_OF_SCALAR[shape.scalar] ?? "" : spec.type;
+    const own = field === "VAL" ? rec.support.valueDbf?.(rec) ?? spec.type : spec.type;
+    const t = spec.type === "NOACCESS" && shape ? DBF_OF_SCALAR[shape.scalar] ?? "" : own;
     const size = t === "STRING" ? spec.size ?? 40 : SIZE_OF[t] ?? 0;
     const dbr = t === "MENU" || t === "DEVICE" ? "DBF_ENUM" : `DBF_${t}`;
     return { dbf: `DBF_${t}`, size, dbr, elements: shape?.max ?? 1 };

@@ -957,6 +957,9 @@ const mbbo: RecordSupport = {
     done: KEEP_RAW,
   }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
+  // base's mbbo (not mbbi): with no states defined (SDEF, from the ZRVL..FFVL and ZRST..FFST
+  // fields), VAL is a USHORT to the channels made then (DBF_LONG over CA, uint16 over PVA).
+  valueDbf: (rec) => (rec.f.SDEF ? undefined : "USHORT"),
 };
 
 function setBits(rec: IocRecord): void {

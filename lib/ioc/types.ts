@@ -7,6 +7,7 @@ import type { EpicsTimeStamp } from "../core/time.ts";
 import type { ScalarType } from "../pv/types.ts";
 import type { LinkSpec } from "./links.ts";
 import type { FieldValue, RecordTypeInfo } from "./record_type.ts";
+import type { DbfType } from "./dbd/types.ts";
 
 /** One record of the database. */
 export interface IocRecord {
@@ -107,6 +108,11 @@ export interface RecordSupport {
   special?(rec: IocRecord, ioc: RecordIo, field: string, before?: FieldValue): void;
   /** VAL's metadata. */
   meta?(rec: IocRecord): ValueMeta;
+  /**
+   * The DBF type a channel to VAL gets when it is created, where the record type changes
+   * it from the field's own (base's cvt_dbaddr: an mbbo with no states serves a USHORT).
+   */
+  valueDbf?(rec: IocRecord): DbfType | undefined;
   /** An array VAL's shape (array records only). */
   arrayShape?(rec: IocRecord): ArrayShape;
   /** The size in bytes (with the NUL) of a long-string VAL (lsi, lso, printf). */
