@@ -1867,12 +1867,19 @@ function enumIndex(rec: IocRecord, field: string, text: string): number {
   const choices = field === "VAL" ? rec.support.meta?.(rec).choices : undefined;
   const i = choices ? choices.indexOf(text) : -1;
   if (i >= 0) return i;
-  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  // A number names a state only below the number of states (base's putStringEnum).
+  if (/^\s*\d+\s*$/.test(text) && (!choices || Number(text) < choices.length)) {
+    return Number(text);
+  }
   throw new FieldValueError(`"${text}" is not a state of ${rec.name}.${field}`);
 }
 
 function enumString(rec: IocRecord, field: string, index: number): string {
   if (field === "VAL") {
+    // A VAL served as a number (an mbbo with no states) reads as one.
+    const dbf = rec.support.valueDbf?.(rec);
+    if (dbf !== undefined && dbf !== "ENUM") return String(index);
+    if (rec.support.enumText) return rec.support.enumText(rec);
     const choices = rec.support.meta?.(rec).choices;
     if (choices) return choices[index] ?? String(index);
   }

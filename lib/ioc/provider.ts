@@ -467,6 +467,7 @@ export class FieldChannel implements ServedPv {
         hysteresis: al?.hysteresis ?? 0,
       },
       choices,
+      enumText: this.type.kind === "enum" && this.#isVal ? rec.support.enumText?.(rec) : undefined,
     };
   }
 

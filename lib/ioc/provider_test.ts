@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { Dbr } from "../ca/proto/constants.ts";
+import { readAs } from "../ca/server/projection.ts";
 import { IocProvider } from "./provider.ts";
 import { IocShell } from "./shell.ts";
 import { rec, startIoc } from "./_testing.ts";
@@ -41,5 +43,38 @@ Deno.test(
     await db.putField("M:o.ZRST", "zero");
     assert.equal(kind("M:o"), "enum uint16");
     assert.equal(before.type.kind, "scalar");
+  },
+);
+
+Deno.test(
+  { ...opts, name: "enum VAL text for values without a state string, as base's get_enum_str" },
+  async () => {
+    // softIoc 7.0.8.1's caget (DBR_STRING) for each.
+    using db = startIoc([
+      rec("ao", "E:src", { VAL: "5" }),
+      rec("mbbi", "E:mi", {
+        DTYP: "Raw Soft Channel",
+        INP: "E:src",
+        ZRVL: "1",
+        ZRST: "a",
+        ONST: "b",
+      }),
+      rec("mbbo", "E:mo", { ZRST: "a", ONST: "b", TWST: "c" }),
+      rec("bo", "E:bo", { VAL: "5", ZNAM: "off", ONAM: "on" }),
+      rec("mbbi", "E:mns"),
+    ]);
+    await db.putField("E:mi.PROC", 1);
+    await db.putField("E:mo", 7);
+    await db.putField("E:mns", 20);
+    const p = new IocProvider(db);
+    const text = (name: string) => {
+      const ch = p.lookup(name)!;
+      return (readAs(ch.snapshot(), ch.type, Dbr.STRING, 1).data.value as string[])[0];
+    };
+    assert.deepStrictEqual(
+      ["E:mi", "E:mo", "E:bo", "E:mns"].map(text),
+      ["Illegal Value", "", "Illegal_Value", "Illegal Value"],
+    );
+    assert.equal(db.getField("E:mi"), 65535);
   },
 );

@@ -821,9 +821,26 @@ function aoRaw(f: F): void {
     : (v > 0.5 - 0x80000000 ? Math.trunc(v - 0.5) : -0x80000000);
 }
 
-const binMeta = (rec: IocRecord): ValueMeta => ({
-  choices: [rec.f.ZNAM as string, rec.f.ONAM as string],
-});
+/**
+ * The states of bi and bo (base's get_enum_strs): ZNAM and ONAM, only ZNAM when ONAM is
+ * empty, two empty ones when both are.
+ */
+function binMeta(rec: IocRecord): ValueMeta {
+  const znam = rec.f.ZNAM as string, onam = rec.f.ONAM as string;
+  return { choices: onam === "" && znam !== "" ? [znam] : [znam, onam] };
+}
+
+/** bi/bo VAL as text: ZNAM, ONAM, or base's "Illegal_Value" for any other value. */
+function binText(rec: IocRecord): string {
+  const v = rec.f.VAL;
+  return v === 0 ? rec.f.ZNAM as string : v === 1 ? rec.f.ONAM as string : "Illegal_Value";
+}
+
+/** mbbi/mbbo VAL as text: the state string (empty ones too) or base's "Illegal Value". */
+function mbbText(rec: IocRecord): string {
+  const v = num(rec.f, "VAL");
+  return v <= 15 ? rec.f[`${MBB_PREFIX[v]}ST`] as string : "Illegal Value";
+}
 
 /** init_record of bi/bo/mbbi: the last-posted and last-alarm values start at VAL. */
 const KEEP_STATE = keep(["MLST", "VAL"], ["LALM", "VAL"], ["ORAW", "RVAL"]);
@@ -839,15 +856,19 @@ const bi: RecordSupport = {
     if (fromRaw) {
       f.VAL = num(f, "RVAL") === 0 ? 0 : 1;
       f.UDF = 0;
-    } else if (num(f, "VAL") > 1) f.VAL = 1;
+    }
+    // A value read as it is (5 stays 5: "Illegal_Value"), as base's bi.
     stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "stop");
     KEEP_RAW(rec);
   }),
   meta: binMeta,
+  enumText: binText,
 };
 
+/** VAL to RVAL: MASK for any non-zero VAL, or VAL itself without a MASK (base's bo). */
 function boRaw(f: F): void {
-  f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
+  const mask = num(f, "MASK");
+  f.RVAL = mask ? (f.VAL ? mask : 0) : num(f, "VAL");
 }
 
 const bo: RecordSupport = {
@@ -862,14 +883,13 @@ const bo: RecordSupport = {
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
-      // Only a value read from DOL (or put) defines VAL.
-      if (fetchDol(rec, io)) f.VAL = num(f, "VAL") !== 0 ? 1 : 0;
-      else if (num(f, "VAL") > 1) f.VAL = 1;
+      // Only a value read from DOL (or put) defines VAL; it is kept as read (base's bo).
+      fetchDol(rec, io);
       boRaw(f);
       stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "raise");
     },
     ivov(rec) {
-      rec.f.VAL = num(rec.f, "IVOV") ? 1 : 0;
+      rec.f.VAL = rec.f.IVOV;
       boRaw(rec.f);
     },
     done(rec, io) {
@@ -886,6 +906,7 @@ const bo: RecordSupport = {
     },
   }),
   meta: binMeta,
+  enumText: binText,
 };
 
 const mbbi: RecordSupport = {
@@ -921,6 +942,7 @@ const mbbi: RecordSupport = {
     KEEP_RAW(rec);
   }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
+  enumText: mbbText,
 };
 
 function mbboRaw(rec: IocRecord): void {
@@ -957,6 +979,7 @@ const mbbo: RecordSupport = {
     done: KEEP_RAW,
   }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
+  enumText: mbbText,
   // base's mbbo (not mbbi): with no states defined (SDEF, from the ZRVL..FFVL and ZRST..FFST
   // fields), VAL is a USHORT to the channels made then (DBF_LONG over CA, uint16 over PVA).
   valueDbf: (rec) => (rec.f.SDEF ? undefined : "USHORT"),

@@ -541,3 +541,42 @@ Deno.test(
     assert.notEqual(db.record("M:o")!.time.secPastEpoch, 0);
   },
 );
+
+Deno.test(
+  { ...opts, name: "bi/bo keep any VAL; enum text and numeric puts follow the states" },
+  async () => {
+    // softIoc 7.0.8.1: dbgf shows "Illegal_Value" for a bi/bo VAL of 5, "Illegal Value"
+    // for an mbbi past its states; dbpf takes a number only below the number of states.
+    using db = startIoc([
+      rec("ao", "E:src", { VAL: "5", FLNK: "E:bi" }),
+      rec("bi", "E:bi", { INP: "E:src", ZNAM: "off", ONAM: "on", FLNK: "E:bo6" }),
+      rec("bo", "E:bo6", { DOL: "E:src", OMSL: "closed_loop", FLNK: "E:s" }),
+      rec("stringin", "E:s", { INP: "E:mns" }),
+      rec("bo", "E:bo", { VAL: "5", ZNAM: "off", ONAM: "on" }),
+      rec("bo", "E:bo3", { ZNAM: "off" }),
+      rec("bo", "E:bo4"),
+      rec("mbbo", "E:mo", { ZRST: "a", ONST: "b", TWST: "c" }),
+      rec("mbbi", "E:mns", { VAL: "20" }),
+    ]);
+    await db.putField("E:src.PROC", 1);
+    await db.putField("E:bo.PROC", 1);
+    const text = (name: string) => db.fieldText(db.record(name)!, "VAL");
+    assert.deepStrictEqual(
+      ["E:bi", "E:bo6", "E:bo", "E:mns", "E:s"].map(text),
+      ["Illegal_Value", "Illegal_Value", "Illegal_Value", "Illegal Value", "Illegal Value"],
+    );
+    // Without a MASK, RVAL is VAL itself.
+    assert.deepStrictEqual([db.getField("E:bo.RVAL"), db.getField("E:bo6.RVAL")], [5, 5]);
+    assert.deepStrictEqual(db.record("E:bo3")!.support.meta!(db.record("E:bo3")!).choices, [
+      "off",
+    ]);
+    await assert.rejects(() => db.putField("E:bo3", "1"));
+    await db.putField("E:bo4", "1");
+    assert.equal(db.getField("E:bo4"), 1);
+    await assert.rejects(() => db.putField("E:mo", "7"));
+    await db.putField("E:mo", "2");
+    assert.equal(text("E:mo"), "c");
+    await db.putField("E:mo", 7);
+    assert.equal(text("E:mo"), "");
+  },
+);

@@ -108,6 +108,8 @@ export interface RecordSupport {
   special?(rec: IocRecord, ioc: RecordIo, field: string, before?: FieldValue): void;
   /** VAL's metadata. */
   meta?(rec: IocRecord): ValueMeta;
+  /** An enum VAL as text (base's get_enum_str: also for values without a state string). */
+  enumText?(rec: IocRecord): string;
   /**
    * The DBF type a channel to VAL gets when it is created, where the record type changes
    * it from the field's own (base's cvt_dbaddr: an mbbo with no states serves a USHORT).
