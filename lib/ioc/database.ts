@@ -39,7 +39,15 @@ import {
 } from "./record_type.ts";
 import { fieldMeta } from "./provider.ts";
 import { RECORD_SUPPORT } from "./records.ts";
-import type { DeviceSupport, IocRecord, LinkRead, RecordIo, Subroutine } from "./types.ts";
+import {
+  type DeviceSupport,
+  type IocRecord,
+  type LinkRead,
+  NO_RESULT,
+  type RecordIo,
+  type RecordSupport,
+  type Subroutine,
+} from "./types.ts";
 
 /** One field of a record definition (the shape lib/ioc/parse produces). */
 export interface RecordFieldDef {
@@ -1031,7 +1039,7 @@ export class IocDatabase implements RecordIo {
       }
       return;
     }
-    let r: void | Promise<unknown>;
+    let r: ReturnType<RecordSupport["process"]>;
     try {
       r = rec.support.process(rec, this);
     } catch (e) {
@@ -1042,7 +1050,8 @@ export class IocDatabase implements RecordIo {
       this.#goAsync(rec, r);
       return;
     }
-    this.#finish(rec);
+    if (r === NO_RESULT) rec.version++;
+    else this.#finish(rec);
   }
 
   #goAsync(rec: IocRecord, p: Promise<unknown>): void {
@@ -1065,16 +1074,17 @@ export class IocDatabase implements RecordIo {
       const prev = this.#group;
       this.#group = group;
       try {
-        let again: void | Promise<unknown> = undefined;
+        let again: ReturnType<RecordSupport["process"]> = undefined;
         try {
           again = rec.support.process(rec, this);
         } catch (e) {
           this.setSevr(rec, AlarmStatus.SOFT, INVALID, (e as Error).message);
         }
-        if (again instanceof Promise) {
+        if (again instanceof Promise || again === NO_RESULT) {
           this.#pending.delete(rec);
           rec.f.PACT = 0;
-          this.#goAsync(rec, again);
+          rec.version++;
+          if (again !== NO_RESULT) this.#goAsync(rec, again);
           return;
         }
         this.#finish(rec);
@@ -1092,8 +1102,10 @@ export class IocDatabase implements RecordIo {
     rec.version++;
     const tsel = rec.links.TSEL;
     const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
-    // TSEL names another record's TIME: this record takes that time stamp.
-    if (from && from !== rec) rec.time = from.time;
+    // TSEL names another record's TIME: this record takes that time stamp. A record type
+    // may skip the time stamp of one processing (pvt.keepTime, mbbo's undefined VAL).
+    if (rec.pvt.keepTime) rec.pvt.keepTime = undefined;
+    else if (from && from !== rec) rec.time = from.time;
     else if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
     const alarmMask = this.#resetAlarms(rec);
     this.#postProcessed(rec, alarmMask);
@@ -1519,7 +1531,8 @@ export class IocDatabase implements RecordIo {
     // A link is read as a string; 80 is sizeof(DBLINK) on the 64-bit hosts base runs on.
     if (spec.isLink) return { dbf: `DBF_${spec.type}`, size: 80, dbr: "DBF_STRING", elements: 1 };
     const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
-    const t = spec.type === "NOACCESS" && shape ? DBF_OF_SCALAR[shape.scalar] ?? "" : spec.type;
+    const own = field === "VAL" ? rec.support.valueDbf?.(rec) ?? spec.type : spec.type;
+    const t = spec.type === "NOACCESS" && shape ? DBF_OF_SCALAR[shape.scalar] ?? "" : own;
     const size = t === "STRING" ? spec.size ?? 40 : SIZE_OF[t] ?? 0;
     const dbr = t === "MENU" || t === "DEVICE" ? "DBF_ENUM" : `DBF_${t}`;
     return { dbf: `DBF_${t}`, size, dbr, elements: shape?.max ?? 1 };
@@ -1679,7 +1692,8 @@ export class IocDatabase implements RecordIo {
         }
       }
     }
-    if (field === "VAL" && spec.type !== "NOACCESS") rec.f.UDF = 0;
+    // A put to VAL defines it, an array VAL too (base's dbPut, for the value field).
+    if (field === "VAL") rec.f.UDF = 0;
     if (this.#initialized) {
       try {
         rec.support.special?.(rec, this, field, before);
@@ -1884,6 +1898,10 @@ function enumIndex(rec: IocRecord, field: string, text: string): number {
 
 function enumString(rec: IocRecord, field: string, index: number): string {
   if (field === "VAL") {
+    // A VAL served as a number (an mbbo with no states) reads as one.
+    const dbf = rec.support.valueDbf?.(rec);
+    if (dbf !== undefined && dbf !== "ENUM") return String(index);
+    if (rec.support.enumText) return rec.support.enumText(rec);
     const choices = rec.support.meta?.(rec).choices;
     if (choices) return choices[index] ?? String(index);
   }

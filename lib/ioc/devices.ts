@@ -8,7 +8,7 @@
 import { cutUtf8 } from "../core/bytes.ts";
 import { AlarmStatus } from "../core/alarm.ts";
 import { copyInto } from "./records.ts";
-import type { DeviceSupport, IocRecord, RecordIo } from "./types.ts";
+import type { DeviceSupport, IocRecord, LinkRead, RecordIo } from "./types.ts";
 
 /** Which field the soft supports move through the link, per record type. */
 const SOFT_FIELD: Readonly<Record<string, readonly [string, "number" | "string" | "array"]>> = {
@@ -49,6 +49,14 @@ const INPUT_TYPES = new Set([
   "aai",
 ]);
 
+/** Soft inputs whose read of a constant (or empty) INP defines VAL (base's dbGetLink succeeds). */
+const CONSTANT_READ_DEFINES = new Set(["bi", "mbbi", "mbbiDirect", "longin", "int64in"]);
+/**
+ * Soft inputs whose read leaves UDF alone: lsi (base's support never touches it), waveform
+ * and aai (their records clear it at every processing).
+ */
+const READ_LEAVES_UDF = new Set(["lsi", "waveform", "aai"]);
+
 /** devAaiSoft/devAaoSoft read and write SIOL instead of INP/OUT while SIMM is YES. */
 function simulating(rec: IocRecord): boolean {
   const t = rec.type.name;
@@ -63,27 +71,31 @@ function softIo(raw: boolean): DeviceSupport["io"] {
     if (INPUT_TYPES.has(t)) {
       const link = simulating(rec) ? "SIOL" : "INP";
       if (ioc.isConstantLink(rec, link)) {
-        // devAiSoft answers "don't convert" and the ai then takes UDF from VAL.
+        // devAiSoft answers "don't convert" and the ai then takes UDF from VAL; where base's
+        // support reads the constant anyway (dbGetLink reads nothing and succeeds), VAL
+        // counts as defined.
         if (t === "ai" && !raw) rec.f.UDF = Number.isNaN(rec.f.VAL as number) ? 1 : 0;
+        else if (!raw && CONSTANT_READ_DEFINES.has(t)) rec.f.UDF = 0;
         return raw ? undefined : "noConvert";
       }
+      // devLsiSoft's dbGetLinkLS reads nothing from a CA link not connected, and succeeds.
+      if (t === "lsi" && ioc.linkState(rec, link) === 0) return "noConvert";
       const r = ioc.getLink(rec, link, want);
-      if (r) {
-        if (want === "array") {
-          rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
-        } else {
-          rec.f[field] = r.value;
-          // The raw soft supports of bi, mbbi and mbbiDirect keep only MASK's bits of RVAL.
-          const mask = rec.f.MASK as number;
-          if (raw && mask && (t === "bi" || t === "mbbi" || t === "mbbiDirect")) {
-            rec.f.RVAL = ((r.value as number) & mask) >>> 0;
-          }
-        }
-        // base's lsi soft support leaves UDF alone.
-        if (!raw && t !== "lsi") {
-          rec.f.UDF = typeof r.value === "number" && Number.isNaN(r.value) ? 1 : 0;
+      if (t === "ai" && !raw) return softAiRead(rec, r);
+      // A failed read leaves VAL (and RVAL) as they are: nothing to convert. base's raw
+      // mbbiDirect support reports success whatever the read did.
+      if (!r) return raw && t === "mbbiDirect" ? undefined : "noConvert";
+      if (want === "array") {
+        rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
+      } else {
+        rec.f[field] = r.value;
+        // The raw soft supports of bi, mbbi and mbbiDirect keep only MASK's bits of RVAL.
+        const mask = rec.f.MASK as number;
+        if (raw && mask && (t === "bi" || t === "mbbi" || t === "mbbiDirect")) {
+          rec.f.RVAL = ((r.value as number) & mask) >>> 0;
         }
       }
+      if (!raw && !READ_LEAVES_UDF.has(t)) rec.f.UDF = 0;
       return raw ? undefined : "noConvert";
     }
     const out = simulating(rec) ? "SIOL" : "OUT";
@@ -94,6 +106,28 @@ function softIo(raw: boolean): DeviceSupport["io"] {
     ioc.putLink(rec, out, value, want === "array" ? rec.f.NORD as number : undefined);
     return undefined;
   };
+}
+
+/**
+ * What devAiSoft (and its asynchronous twin) does with a value read: with SMOO, the new
+ * value is blended into VAL, but only once a read has succeeded since init or since the
+ * last failed read (a first value is taken as it is) and only while VAL is finite.
+ */
+function softAiRead(rec: IocRecord, r: LinkRead | undefined): "noConvert" {
+  const f = rec.f;
+  if (!r) {
+    rec.pvt.smoothing = false;
+    return "noConvert";
+  }
+  const v = r.value as number;
+  const smoo = f.SMOO as number;
+  const last = f.VAL as number;
+  f.VAL = smoo !== 0 && rec.pvt.smoothing && Number.isFinite(last)
+    ? v * (1 - smoo) + last * smoo
+    : v;
+  f.UDF = Number.isNaN(f.VAL) ? 1 : 0;
+  rec.pvt.smoothing = true;
+  return "noConvert";
 }
 
 /** EPICS base's soft device supports. */

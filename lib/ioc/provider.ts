@@ -380,10 +380,22 @@ export class FieldChannel implements ServedPv {
       if (shape) return { kind: "array", scalar: shape.scalar, maxLength: shape.max };
       return { kind: "scalar", scalar: "string", maxLength: 1 };
     }
-    if (f.type === "MENU" || f.type === "DEVICE" || f.type === "ENUM") {
+    const dbf = this.#isVal ? rec.support.valueDbf?.(rec) ?? f.type : f.type;
+    if (dbf === "MENU" || dbf === "DEVICE" || dbf === "ENUM") {
       return { kind: "enum", scalar: "uint16", maxLength: 1 };
     }
-    return { kind: "scalar", scalar: SCALAR_OF_DBF[f.type], maxLength: 1 };
+    return { kind: "scalar", scalar: SCALAR_OF_DBF[dbf], maxLength: 1 };
+  }
+
+  /**
+   * Whether a channel made now would have another type (an mbbo's VAL once its states
+   * are defined or gone): each new channel gets the type of its time, as in base.
+   */
+  get outdated(): boolean {
+    const rec = this.record;
+    if (!this.#isVal || !rec.support.valueDbf) return false;
+    const dbf = rec.support.valueDbf(rec) ?? this.field.type;
+    return (this.type.kind === "enum") !== (dbf === "ENUM");
   }
 
   #value(): PvValue {
@@ -455,6 +467,7 @@ export class FieldChannel implements ServedPv {
         hysteresis: al?.hysteresis ?? 0,
       },
       choices,
+      enumText: this.type.kind === "enum" && this.#isVal ? rec.support.enumText?.(rec) : undefined,
     };
   }
 
@@ -567,7 +580,7 @@ export class IocProvider implements PvProvider {
   /** Finds `REC`, `REC.FIELD` or `REC.FIELD$`. */
   lookup(name: string): FieldChannel | undefined {
     const hit = this.#channels.get(name);
-    if (hit !== undefined) return hit ?? undefined;
+    if (hit !== undefined && !hit?.outdated) return hit ?? undefined;
     if (!this.#db.initialized) return undefined;
     const ch = this.#make(name);
     // Remember misses too (bounded): clients search for many names that are not here.

@@ -9,10 +9,18 @@ import { charsToText, textToChars } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
 import { formatPrintf } from "./printf.ts";
+import { parseNumber } from "./fields.ts";
 import { type FieldValue, menuChoices, recordType, SCALAR_OF_DBF } from "./record_type.ts";
 import type { DbfType } from "./dbd/types.ts";
 import { initSimm, simmPut, simulatedRead, simulatedWrite, simulationMode } from "./simulation.ts";
-import type { ArrayShape, IocRecord, RecordIo, RecordSupport, ValueMeta } from "./types.ts";
+import {
+  type ArrayShape,
+  type IocRecord,
+  NO_RESULT,
+  type RecordIo,
+  type RecordSupport,
+  type ValueMeta,
+} from "./types.ts";
 import type { ScalarType } from "../pv/types.ts";
 
 const INVALID = AlarmSeverity.INVALID;
@@ -177,9 +185,13 @@ function keep(...pairs: readonly (readonly [string, string])[]): (rec: IocRecord
 
 const KEEP_RAW = keep(["ORAW", "RVAL"]);
 
-function checkUdf(rec: IocRecord, io: RecordIo): boolean {
+/**
+ * The UDF alarm while VAL is undefined: severity UDFS, or `severity` where base's record
+ * type fixes one (INVALID for mbbiDirect and lso). Returns whether it applied.
+ */
+function checkUdf(rec: IocRecord, io: RecordIo, severity?: number, message?: string): boolean {
   if (rec.f.UDF) {
-    io.setSevr(rec, AlarmStatus.UDF, rec.f.UDFS as number);
+    io.setSevr(rec, AlarmStatus.UDF, severity ?? rec.f.UDFS as number, message);
     return true;
   }
   return false;
@@ -236,6 +248,94 @@ function analogMeta(control: "HOPR" | "DRVH") {
   };
 }
 
+/** The field types output records load a constant DOL as (recGblInitConstantLink). */
+type ConstantDbf = "USHORT" | "LONG" | "ULONG" | "INT64" | "DOUBLE" | "STRING";
+
+/** strtol with base 0: the longest integer prefix (0x hex, 0 octal), or undefined. */
+function integerPrefix(text: string): number | undefined {
+  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
+  if (!m) return undefined;
+  const body = m[2];
+  const n = /^0[xX]/.test(body)
+    ? parseInt(body.slice(2), 16)
+    : body.length > 1 && body[0] === "0"
+    ? parseInt(body, 8)
+    : parseInt(body, 10);
+  return m[1] === "-" ? -n : n;
+}
+
+/**
+ * Text of a constant as base's dbConstLoadScalar converts it for a field of type `dbf`:
+ * integers as epicsParse* with units (the leading integer, so "0.3" is 0, "1e3" is 1,
+ * "0x10" 16 and "010" 8; unsigned types take small negatives modulo their size), ULONG
+ * through a double when a fraction or exponent follows, doubles whole. Undefined when
+ * base would refuse it.
+ */
+function constantFromText(text: string, dbf: ConstantDbf): number | string | undefined {
+  if (dbf === "STRING") return text.slice(0, 39);
+  if (dbf === "DOUBLE") return parseNumber(text);
+  let n = integerPrefix(text);
+  if (dbf === "ULONG") {
+    const rest = n === undefined ? "" : text.trim().replace(/^[+-]?(0[xX][0-9a-fA-F]+|\d+)/, "");
+    if (n === undefined || /^[.eE]/.test(rest)) {
+      const d = parseNumber(text);
+      return d !== undefined && d >= 0 && d <= 0xffffffff ? Math.trunc(d) : undefined;
+    }
+  }
+  if (n === undefined) return undefined;
+  const bits = dbf === "USHORT" ? 16 : dbf === "INT64" ? 64 : 32;
+  if (dbf === "LONG") return n >= -0x80000000 && n <= 0x7fffffff ? n : undefined;
+  if (dbf === "INT64") return n;
+  const size = 2 ** bits;
+  if (n < 0) n += size;
+  return n >= 0 && n < size ? n : undefined;
+}
+
+/** A number (a JSON constant's) stored in a field of type `dbf`: C's conversion, truncating. */
+function constantFromNumber(v: number, dbf: ConstantDbf): number | string {
+  if (dbf === "STRING") return String(v);
+  if (dbf === "DOUBLE") return v;
+  if (!Number.isFinite(v)) return 0;
+  const t = Math.trunc(v);
+  if (dbf === "USHORT") return t & 0xffff;
+  if (dbf === "ULONG") return t >>> 0;
+  if (dbf === "LONG") return t | 0;
+  return t;
+}
+
+/**
+ * recGblInitConstantLink of a link holding a constant: its value as a field of type `dbf`
+ * receives it, or undefined when the link holds none or base would not load it (the
+ * field then keeps its value). A JSON array gives its first element; a bare JSON string
+ * is not loaded (base's dbConstLoadScalar leaves a string field as it is for one).
+ */
+function loadConstant(
+  rec: IocRecord,
+  field: string,
+  dbf: ConstantDbf,
+): number | string | undefined {
+  const l = rec.links[field];
+  if (l?.kind !== "constant") return undefined;
+  if (!l.json && !Array.isArray(l.value)) {
+    return typeof l.value === "string" ? undefined : constantFromText(l.text, dbf);
+  }
+  const v = Array.isArray(l.value) ? l.value[0] : l.value;
+  if (typeof v === "number") return constantFromNumber(v, dbf);
+  return typeof v === "string" ? constantFromText(v, dbf) : undefined;
+}
+
+/**
+ * An output record's init: a constant DOL loaded into VAL as `dbf` (whatever OMSL says)
+ * defines it. Returns whether it did.
+ */
+function initDol(rec: IocRecord, dbf: ConstantDbf, toVal = (v: number | string) => v): boolean {
+  const v = loadConstant(rec, "DOL", dbf);
+  if (v === undefined) return false;
+  rec.f.VAL = toVal(v);
+  rec.f.UDF = typeof rec.f.VAL === "number" && Number.isNaN(rec.f.VAL) ? 1 : 0;
+  return true;
+}
+
 /** OMSL closed_loop: VAL from DOL. Returns whether a value was read. */
 function fetchDol(rec: IocRecord, io: RecordIo, want: "number" | "string" = "number"): boolean {
   const f = rec.f;
@@ -270,9 +370,19 @@ function writeOutput(
   return writeValue(rec, io, device);
 }
 
-function stateAlarms(rec: IocRecord, io: RecordIo, stateSevr: number | undefined): void {
+/**
+ * STATE and COS alarms of the binary and multi-bit records. While UDF is set, bi and mbbi
+ * raise the UDF alarm alone ("stop"), bo raises it besides ("raise"); mbbo's processing has
+ * dealt with it already ("skip").
+ */
+function stateAlarms(
+  rec: IocRecord,
+  io: RecordIo,
+  stateSevr: number | undefined,
+  udf: "stop" | "raise" | "skip",
+): void {
   const f = rec.f;
-  if (checkUdf(rec, io)) return;
+  if (udf !== "skip" && checkUdf(rec, io) && udf === "stop") return;
   if (stateSevr) io.setSevr(rec, AlarmStatus.STATE, stateSevr);
   const val = num(f, "VAL");
   if (val !== num(f, "LALM")) {
@@ -350,7 +460,7 @@ function arrayInit(maxField: string) {
     const f = rec.f;
     if (pass !== 0) return;
     if (num(f, maxField) < 1) f[maxField] = 1;
-    f.VAL = arrayFor(rec.type.name === "compress" ? "DOUBLE" : ftvlOf(rec), num(f, maxField));
+    f.VAL = arrayFor(ftvlOf(rec), num(f, maxField));
     const c = rec.pvt.constantArray as unknown[] | undefined;
     if (c) {
       f.NORD = copyInto(f.VAL, c, c.length);
@@ -526,11 +636,35 @@ function mbbMask(rec: IocRecord): void {
   }
 }
 
-function mbbAlarms(rec: IocRecord, io: RecordIo): void {
+function mbbAlarms(rec: IocRecord, io: RecordIo, udf: "stop" | "skip"): void {
   const f = rec.f;
   const val = num(f, "VAL");
   const sevr = val > 15 ? num(f, "UNSV") : num(f, `${MBB_PREFIX[val]}SV`);
-  stateAlarms(rec, io, sevr);
+  stateAlarms(rec, io, sevr, udf);
+}
+
+/**
+ * The start of mbbo and mbboDirect processing (base's): VAL from a closed-loop DOL defines
+ * it; a failed read, or VAL still undefined (the UDF alarm, with `udfMessage`), leaves VAL
+ * and RVAL as they are, and the processing gets no time stamp. Returns whether VAL is to
+ * be converted.
+ */
+function mbbOutputValue(rec: IocRecord, io: RecordIo, udfMessage?: string): boolean {
+  const f = rec.f;
+  if (f.OMSL && !io.isConstantLink(rec, "DOL")) {
+    const r = io.getLink(rec, "DOL", "number");
+    if (!r) {
+      io.setSevr(rec, AlarmStatus.LINK, INVALID);
+      rec.pvt.keepTime = true;
+      return false;
+    }
+    f.VAL = r.value;
+  } else if (checkUdf(rec, io, undefined, udfMessage)) {
+    rec.pvt.keepTime = true;
+    return false;
+  }
+  f.UDF = 0;
+  return true;
 }
 
 // ------------------------------------------------------------------ long strings
@@ -612,7 +746,7 @@ const ai: RecordSupport = {
       const linr = num(f, "LINR");
       if (linr === LINR_SLOPE || linr === LINR_LINEAR) v = v * num(f, "ESLO") + num(f, "EOFF");
       const smoo = num(f, "SMOO");
-      if (smoo !== 0 && !f.INIT && Number.isFinite(num(f, "VAL")) && !f.UDF) {
+      if (smoo !== 0 && !f.INIT && Number.isFinite(num(f, "VAL"))) {
         v = v * (1 - smoo) + num(f, "VAL") * smoo;
       }
       f.VAL = v;
@@ -631,6 +765,7 @@ const ao: RecordSupport = {
   init(rec, _io, pass) {
     const f = rec.f;
     if (pass === 1) {
+      initDol(rec, "DOUBLE");
       initConversion(rec, devHasInit(rec));
       f.OVAL = f.VAL;
       f.PVAL = f.VAL;
@@ -686,9 +821,26 @@ function aoRaw(f: F): void {
     : (v > 0.5 - 0x80000000 ? Math.trunc(v - 0.5) : -0x80000000);
 }
 
-const binMeta = (rec: IocRecord): ValueMeta => ({
-  choices: [rec.f.ZNAM as string, rec.f.ONAM as string],
-});
+/**
+ * The states of bi and bo (base's get_enum_strs): ZNAM and ONAM, only ZNAM when ONAM is
+ * empty, two empty ones when both are.
+ */
+function binMeta(rec: IocRecord): ValueMeta {
+  const znam = rec.f.ZNAM as string, onam = rec.f.ONAM as string;
+  return { choices: onam === "" && znam !== "" ? [znam] : [znam, onam] };
+}
+
+/** bi/bo VAL as text: ZNAM, ONAM, or base's "Illegal_Value" for any other value. */
+function binText(rec: IocRecord): string {
+  const v = rec.f.VAL;
+  return v === 0 ? rec.f.ZNAM as string : v === 1 ? rec.f.ONAM as string : "Illegal_Value";
+}
+
+/** mbbi/mbbo VAL as text: the state string (empty ones too) or base's "Illegal Value". */
+function mbbText(rec: IocRecord): string {
+  const v = num(rec.f, "VAL");
+  return v <= 15 ? rec.f[`${MBB_PREFIX[v]}ST`] as string : "Illegal Value";
+}
 
 /** init_record of bi/bo/mbbi: the last-posted and last-alarm values start at VAL. */
 const KEEP_STATE = keep(["MLST", "VAL"], ["LALM", "VAL"], ["ORAW", "RVAL"]);
@@ -704,15 +856,19 @@ const bi: RecordSupport = {
     if (fromRaw) {
       f.VAL = num(f, "RVAL") === 0 ? 0 : 1;
       f.UDF = 0;
-    } else if (num(f, "VAL") > 1) f.VAL = 1;
-    stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
+    }
+    // A value read as it is (5 stays 5: "Illegal_Value"), as base's bi.
+    stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "stop");
     KEEP_RAW(rec);
   }),
   meta: binMeta,
+  enumText: binText,
 };
 
+/** VAL to RVAL: MASK for any non-zero VAL, or VAL itself without a MASK (base's bo). */
 function boRaw(f: F): void {
-  f.RVAL = f.VAL ? (num(f, "MASK") || 1) : 0;
+  const mask = num(f, "MASK");
+  f.RVAL = mask ? (f.VAL ? mask : 0) : num(f, "VAL");
 }
 
 const bo: RecordSupport = {
@@ -720,20 +876,20 @@ const bo: RecordSupport = {
   io: "output",
   init(rec, _io, pass) {
     if (pass !== 1) return;
+    initDol(rec, "USHORT", (v) => (v ? 1 : 0));
     boRaw(rec.f);
     KEEP_STATE(rec);
   },
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
-      if (fetchDol(rec, io)) f.VAL = num(f, "VAL") !== 0 ? 1 : 0;
-      else if (num(f, "VAL") > 1) f.VAL = 1;
-      f.UDF = 0;
+      // Only a value read from DOL (or put) defines VAL; it is kept as read (base's bo).
+      fetchDol(rec, io);
       boRaw(f);
-      stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"));
+      stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "raise");
     },
     ivov(rec) {
-      rec.f.VAL = num(rec.f, "IVOV") ? 1 : 0;
+      rec.f.VAL = rec.f.IVOV;
       boRaw(rec.f);
     },
     done(rec, io) {
@@ -750,6 +906,7 @@ const bo: RecordSupport = {
     },
   }),
   meta: binMeta,
+  enumText: binText,
 };
 
 const mbbi: RecordSupport = {
@@ -781,10 +938,11 @@ const mbbi: RecordSupport = {
       } else f.VAL = r & 0xffff;
       f.UDF = 0;
     }
-    mbbAlarms(rec, io);
+    mbbAlarms(rec, io, "stop");
     KEEP_RAW(rec);
   }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
+  enumText: mbbText,
 };
 
 function mbboRaw(rec: IocRecord): void {
@@ -800,6 +958,7 @@ const mbbo: RecordSupport = {
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
     if (pass === 1) {
+      initDol(rec, "USHORT");
       rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
       mbboRaw(rec);
       KEEP_RAW(rec);
@@ -810,10 +969,8 @@ const mbbo: RecordSupport = {
   },
   process: outputProcess({
     compute(rec, io) {
-      fetchDol(rec, io);
-      rec.f.UDF = 0;
-      mbboRaw(rec);
-      mbbAlarms(rec, io);
+      if (mbbOutputValue(rec, io)) mbboRaw(rec);
+      mbbAlarms(rec, io, "skip");
     },
     ivov(rec) {
       rec.f.VAL = rec.f.IVOV;
@@ -822,6 +979,10 @@ const mbbo: RecordSupport = {
     done: KEEP_RAW,
   }),
   meta: (rec) => ({ choices: mbbStates(rec) }),
+  enumText: mbbText,
+  // base's mbbo (not mbbi): with no states defined (SDEF, from the ZRVL..FFVL and ZRST..FFST
+  // fields), VAL is a USHORT to the channels made then (DBF_LONG over CA, uint16 over PVA).
+  valueDbf: (rec) => (rec.f.SDEF ? undefined : "USHORT"),
 };
 
 function setBits(rec: IocRecord): void {
@@ -847,7 +1008,8 @@ const mbbiDirect: RecordSupport = {
       f.UDF = 0;
     }
     setBits(rec);
-    checkUdf(rec, io);
+    // base's mbbiDirect: INVALID whatever UDFS says.
+    checkUdf(rec, io, INVALID);
     KEEP_RAW(rec);
   }),
 };
@@ -856,11 +1018,21 @@ const mbboDirect: RecordSupport = {
   posting: "change",
   io: "output",
   init(rec, _io, pass) {
+    const f = rec.f;
     if (pass === 0) mbbMask(rec);
-    if (pass === 1) {
-      setBits(rec);
-      rec.f.MLST = rec.f.VAL;
+    if (pass !== 1) return;
+    initDol(rec, "ULONG", (v) => (v as number) | 0);
+    if (!f.UDF) setBits(rec);
+    else {
+      // Bits given in the database define VAL (base's init_record).
+      let v = 0;
+      for (let i = 0; i < 32; i++) if (f[`B${i.toString(16).toUpperCase()}`]) v |= 2 ** i;
+      if (v) {
+        f.VAL = v | 0;
+        f.UDF = 0;
+      }
     }
+    f.MLST = f.VAL;
   },
   special(rec, _io, field) {
     const f = rec.f;
@@ -869,15 +1041,16 @@ const mbboDirect: RecordSupport = {
       const v = num(f, "VAL") >>> 0;
       const m = 2 ** bit;
       f.VAL = (f[field] ? (v | m) : (v & ~m)) | 0;
+      // A bit put defines VAL.
+      f.UDF = 0;
     } else if (field === "VAL") setBits(rec);
   },
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
-      if (fetchDol(rec, io)) setBits(rec);
-      f.UDF = 0;
+      if (!mbbOutputValue(rec, io, "UDFS")) return;
+      setBits(rec);
       f.RVAL = ((num(f, "VAL") >>> 0) * 2 ** num(f, "SHFT")) >>> 0;
-      checkUdf(rec, io);
     },
     done: keep(["ORAW", "RVAL"], ["OBIT", "VAL"]),
   }),
@@ -909,16 +1082,21 @@ const OOPT_TEST: ((v: number, p: number) => boolean)[] = [
 /** DOL, the integer VAL within DRVL..DRVH, alarms: longout and int64out. */
 function integerOutput(rec: IocRecord, io: RecordIo): void {
   const f = rec.f;
-  fetchDol(rec, io);
-  f.VAL = Math.trunc(num(f, "VAL"));
-  clampDrive(f);
-  f.UDF = 0;
+  const closedLoop = f.OMSL && !io.isConstantLink(rec, "DOL");
+  // A failed DOL read leaves VAL as it is; only a value read (or put) defines it.
+  if (!closedLoop || fetchDol(rec, io)) {
+    f.VAL = Math.trunc(num(f, "VAL"));
+    clampDrive(f);
+  }
   limitAlarms(rec, io);
 }
 
 const longout: RecordSupport = {
   posting: "deadband",
   io: "output",
+  init(rec, _io, pass) {
+    if (pass === 1) initDol(rec, "LONG");
+  },
   process: outputProcess({
     compute: integerOutput,
     // conditional_write: OOPT decides whether the device writes; the first processing
@@ -958,6 +1136,9 @@ const int64out: RecordSupport = {
   posting: "deadband",
   io: "output",
   meta: rawLimitsMeta("DRVH"),
+  init(rec, _io, pass) {
+    if (pass === 1) initDol(rec, "INT64");
+  },
   process: outputProcess({ compute: integerOutput }),
 };
 
@@ -969,10 +1150,10 @@ const stringin: RecordSupport = {
   init(rec, _io, pass) {
     if (pass === 1) KEEP_STRING(rec);
   },
-  process: inputProcess((rec, io) => {
+  // base's stringin raises no UDF alarm.
+  process: inputProcess((rec) => {
     const f = rec.f;
     f.VAL = String(f.VAL).slice(0, 39);
-    checkUdf(rec, io);
     KEEP_STRING(rec);
   }),
 };
@@ -981,14 +1162,16 @@ const stringout: RecordSupport = {
   posting: "mpst",
   io: "output",
   init(rec, _io, pass) {
-    if (pass === 1) KEEP_STRING(rec);
+    if (pass !== 1) return;
+    initDol(rec, "STRING");
+    KEEP_STRING(rec);
   },
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
       fetchDol(rec, io, "string");
       f.VAL = String(f.VAL).slice(0, 39);
-      f.UDF = 0;
+      checkUdf(rec, io);
     },
     done: KEEP_STRING,
   }),
@@ -996,10 +1179,44 @@ const stringout: RecordSupport = {
 
 const KEEP_LONG_STRING = keep(["OVAL", "VAL"], ["OLEN", "LEN"]);
 
+/**
+ * dbGetLinkLS: reads a link into a long-string VAL. A link with no type to read (a
+ * constant, none, or a CA link not connected) reads nothing and succeeds. Returns whether
+ * it succeeded.
+ */
+function readLongString(rec: IocRecord, io: RecordIo, link: string): boolean {
+  if (io.isConstantLink(rec, link) || io.linkState(rec, link) === 0) return true;
+  const r = io.getLink(rec, link, "string");
+  if (!r) return false;
+  rec.f.VAL = r.value;
+  return true;
+}
+
+/**
+ * lsi's and lso's init with a constant INP/DOL (dbLoadLinkLS): a `{const: "text"}` link
+ * gives its text; a number gives an empty string (base's JSON conversion refuses it but
+ * leaves LEN 1). A string loaded this way defines VAL and is the last one (OVAL, OLEN).
+ */
+function initLongStringConstant(rec: IocRecord, link: string): void {
+  const l = rec.links[link];
+  const f = rec.f;
+  if (l?.kind !== "constant") return;
+  if (l.json && typeof l.value === "string") {
+    f.VAL = charsToText(textToChars(l.value, num(f, "SIZV")));
+  } else if (typeof l.value === "number") f.VAL = "";
+  else return;
+  f.LEN = new TextEncoder().encode(f.VAL as string).length + 1;
+  f.UDF = 0;
+  KEEP_LONG_STRING(rec);
+}
+
 const lsi: RecordSupport = {
   posting: "mpst",
   io: "input",
-  init: longStringInit,
+  init(rec, io, pass) {
+    longStringInit(rec, io, pass);
+    if (pass === 1) initLongStringConstant(rec, "INP");
+  },
   longString: longStringSize,
   process: inputProcess((rec) => {
     const f = rec.f;
@@ -1013,15 +1230,18 @@ const lsi: RecordSupport = {
 const lso: RecordSupport = {
   posting: "mpst",
   io: "output",
-  init: longStringInit,
+  init(rec, io, pass) {
+    longStringInit(rec, io, pass);
+    if (pass === 1) initLongStringConstant(rec, "DOL");
+  },
   longString: longStringSize,
   process: outputProcess({
     compute(rec, io) {
       const f = rec.f;
-      fetchDol(rec, io, "string");
+      if (f.OMSL && readLongString(rec, io, "DOL")) f.UDF = 0;
       const bytes = new TextEncoder().encode(String(f.VAL));
       f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
-      f.UDF = 0;
+      checkUdf(rec, io, INVALID);
     },
     done: KEEP_LONG_STRING,
   }),
@@ -1033,11 +1253,11 @@ const waveform: RecordSupport = {
   init: arrayInit("NELM"),
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
-  process: inputProcess((rec, io) => {
-    const f = rec.f;
+  process: inputProcess((rec) => {
     if (rec.pvt.readCount !== undefined) rec.pvt.readCount = undefined;
-    if (num(f, "NORD") > 0) f.UDF = 0;
-    checkUdf(rec, io);
+    // Any processing defines a waveform or aai, even a failed read (base's); there is no
+    // UDF alarm.
+    rec.f.UDF = 0;
   }),
 };
 
@@ -1046,19 +1266,29 @@ const aai: RecordSupport = { ...waveform };
 const aao: RecordSupport = {
   posting: "mpst",
   io: "output",
-  init: arrayInit("NELM"),
+  init(rec, io, pass) {
+    arrayInit("NELM")(rec, io, pass);
+    const l = rec.links.DOL;
+    // Only closed_loop loads a constant DOL (base's fetchValue).
+    if (pass === 1 && rec.f.OMSL && l?.kind === "constant") {
+      const c = Array.isArray(l.value) ? l.value : [l.value];
+      rec.f.NORD = copyInto(rec.f.VAL, c, c.length);
+      rec.f.UDF = 0;
+    }
+  },
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
-  process: outputProcess({
-    compute(rec, io) {
-      const f = rec.f;
-      if (f.OMSL && !io.isConstantLink(rec, "DOL")) {
-        if (readArrayLink(rec, io, "DOL")) f.UDF = 0;
-      }
-      if (num(f, "NORD") > 0) f.UDF = 0;
-      checkUdf(rec, io);
-    },
-  }),
+  process(rec, io) {
+    const f = rec.f;
+    if (!f.PACT) {
+      // Any processing defines an aao (base's); a failed DOL read ends it with no result
+      // (no write, alarm reset, monitor or FLNK). There is no UDF alarm.
+      f.UDF = 0;
+      const closedLoop = f.OMSL && !io.isConstantLink(rec, "DOL");
+      if (closedLoop && !readArrayLink(rec, io, "DOL")) return NO_RESULT;
+    }
+    return writeValue(rec, io);
+  },
 };
 
 const subArray: RecordSupport = {
@@ -1080,8 +1310,10 @@ const subArray: RecordSupport = {
   meta: arrayMeta,
   process(rec, io) {
     const f = rec.f;
+    let ok = true;
     if (!f.PACT && !io.isConstantLink(rec, "INP")) {
       const r = io.getLink(rec, "INP", "array");
+      ok = r !== undefined;
       if (r) {
         const src = r.value as ArrayLike<unknown>;
         const indx = num(f, "INDX");
@@ -1090,9 +1322,10 @@ const subArray: RecordSupport = {
         const n = Math.min(nelm, avail);
         const part = Array.prototype.slice.call(src, indx, indx + n);
         f.NORD = copyInto(f.VAL, part, n);
-        f.UDF = 0;
       }
     }
+    // base's subArray: undefined after a failed read or with no elements.
+    f.UDF = ok && num(f, "NORD") > 0 ? 0 : 1;
     checkUdf(rec, io);
   },
 };
@@ -1160,8 +1393,12 @@ const calcout: RecordSupport = {
       if (go) {
         if (num(f, "DOPT") === 1) {
           const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
-          if (o !== undefined) f.OVAL = o;
+          if (o !== undefined) {
+            f.OVAL = o;
+            f.UDF = Number.isNaN(o) ? 1 : 0;
+          }
         } else f.OVAL = f.VAL;
+        checkUdf(rec, io);
         const odly = num(f, "ODLY");
         if (odly > 0) {
           f.DLYA = 1;
@@ -1280,7 +1517,10 @@ const seq: RecordSupport = {
       return;
     }
     const list = selected(rec, io);
-    if (!list) return;
+    if (!list) {
+      f.UDF = 0;
+      return;
+    }
     const steps = list.map((i) => HEX[i]);
     const step = (k: string) => {
       if (!io.isConstantLink(rec, `DOL${k}`)) {
@@ -1306,10 +1546,12 @@ const seq: RecordSupport = {
 
 const dfanout: RecordSupport = {
   posting: "deadband",
+  init(rec, _io, pass) {
+    if (pass === 1) initDol(rec, "DOUBLE");
+  },
   process(rec, io) {
     const f = rec.f;
     fetchDol(rec, io);
-    f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
     limitAlarms(rec, io);
     const list = selected(rec, io);
     if (list) {
@@ -1319,76 +1561,242 @@ const dfanout: RecordSupport = {
   meta: analogMeta("HOPR"),
 };
 
+/** compressALG choices. */
+const ALG_LOW = 0;
+const ALG_HIGH = 1;
+const ALG_AVERAGE = 3;
+const ALG_CIRCULAR = 4;
+const ALG_MEDIAN = 5;
+
+/**
+ * The compress record's state besides its fields: the ring buffer the samples go into
+ * (OFF is where the next one goes, NUSE how many are valid), the sums of "Average" and
+ * whether a working buffer exists yet (its size is INPN).
+ */
+interface CompressState {
+  ring: Float64Array;
+  sums: Float64Array;
+  working: boolean;
+  /** NUSE as the record left it (a put to VAL changes the field before `special` runs). */
+  nuse: number;
+}
+
+function compressState(rec: IocRecord): CompressState {
+  return rec.pvt.compress as CompressState;
+}
+
+/**
+ * VAL as every reader sees it: the NUSE valid samples in order, oldest first with BALG
+ * FIFO, newest first with LIFO (base's get_array_info starts the ring there), then zeros.
+ */
+function compressView(rec: IocRecord): void {
+  const f = rec.f;
+  const st = compressState(rec);
+  const ring = st.ring;
+  const view = f.VAL as Float64Array;
+  const nsam = ring.length, nuse = num(f, "NUSE"), off = num(f, "OFF");
+  const first = f.BALG === 0 ? (off + nsam - nuse) % nsam : off;
+  for (let i = 0; i < nsam; i++) view[i] = i < nuse ? ring[(first + i) % nsam] : 0;
+  st.nuse = nuse;
+}
+
+/** SPC_RESET (a put to RES, ALG, PBUF, BALG or N): an empty buffer, no partial result. */
+function compressReset(rec: IocRecord): void {
+  const f = rec.f;
+  f.NUSE = 0;
+  f.OFF = 0;
+  f.INX = 0;
+  f.CVB = 0;
+  f.RES = 0;
+  compressState(rec).ring.fill(0);
+}
+
+/**
+ * Adds samples to the ring: FIFO writes at OFF and moves it on, LIFO moves OFF back and
+ * writes there; NUSE grows up to NSAM.
+ */
+function compressPut(rec: IocRecord, values: ArrayLike<number>, n: number): void {
+  const f = rec.f;
+  const { ring } = compressState(rec);
+  const nsam = ring.length;
+  const fifo = f.BALG === 0;
+  let off = num(f, "OFF");
+  for (let i = 0; i < n; i++) {
+    if (!fifo) off = (off + nsam - 1) % nsam;
+    ring[off] = values[i];
+    if (fifo) off = (off + 1) % nsam;
+  }
+  f.OFF = off;
+  f.NUSE = Math.min(num(f, "NUSE") + n, nsam);
+}
+
+/** N to 1 of one group of samples (Median: the upper middle one). */
+function reduce(alg: number, xs: number[]): number {
+  if (alg === ALG_LOW) return Math.min(...xs);
+  if (alg === ALG_HIGH) return Math.max(...xs);
+  if (alg === ALG_MEDIAN) return xs.sort((a, b) => a - b)[xs.length >> 1];
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * N to 1 of an array read: samples outside ILIL..IHIL at its start are skipped (when
+ * ILIL < IHIL), then each group of N becomes one sample; a last, shorter group only with
+ * PBUF. Returns whether a sample was added.
+ */
+function compressArray(rec: IocRecord, src: number[]): boolean {
+  const f = rec.f;
+  const ilil = num(f, "ILIL"), ihil = num(f, "IHIL");
+  let i = 0;
+  if (ilil < ihil) {
+    while (i < src.length && (src[i] < ilil || src[i] > ihil)) i++;
+  }
+  if (num(f, "N") <= 0) f.N = 1;
+  let n = num(f, "N");
+  let left = Math.min(src.length - i, compressState(rec).ring.length * n);
+  let added = false;
+  while (left > 0) {
+    if (left < n && f.PBUF !== 1) break;
+    n = Math.min(n, left);
+    compressPut(rec, [reduce(num(f, "ALG"), src.slice(i, i + n))], 1);
+    i += n;
+    left -= n;
+    added = true;
+  }
+  return added;
+}
+
+/**
+ * N to 1 of scalar reads: CVB holds the running result of the INX samples so far (Median
+ * is the average here, as in base); the Nth sample, or every one with PBUF, adds CVB.
+ * Returns whether a sample was added.
+ */
+function compressScalar(rec: IocRecord, v: number): boolean {
+  const f = rec.f;
+  const inx = num(f, "INX");
+  const cvb = num(f, "CVB");
+  const alg = num(f, "ALG");
+  if (alg === ALG_LOW) {
+    if (v < cvb || inx === 0) f.CVB = v;
+  } else if (alg === ALG_HIGH) {
+    if (v > cvb || inx === 0) f.CVB = v;
+  } else f.CVB = (inx * cvb + v) / (inx + 1);
+  const next = inx + 1;
+  const n = num(f, "N");
+  if (next >= n || f.PBUF === 1) {
+    compressPut(rec, [num(f, "CVB")], 1);
+    f.INX = next >= n ? 0 : next;
+    return true;
+  }
+  f.INX = next;
+  return false;
+}
+
+/**
+ * "Average": element-wise sums of N array reads (of up to NSAM elements); the Nth read
+ * adds their means as samples. Returns whether samples were added.
+ */
+function compressAverage(rec: IocRecord, src: number[]): boolean {
+  const f = rec.f;
+  const st = compressState(rec);
+  const nuse = Math.min(st.ring.length, src.length);
+  const sums = st.sums;
+  const inx = num(f, "INX");
+  for (let i = 0; i < nuse; i++) sums[i] = inx === 0 ? src[i] : sums[i] + src[i];
+  if (num(f, "N") <= 0) f.N = 1;
+  const n = num(f, "N");
+  if (inx + 1 < n) {
+    f.INX = inx + 1;
+    return false;
+  }
+  if (n > 1) {
+    const k = 1 / n;
+    for (let i = 0; i < nuse; i++) sums[i] *= k;
+  }
+  compressPut(rec, sums, nuse);
+  f.INX = 0;
+  return true;
+}
+
+/**
+ * A put to VAL: the engine stored it at the start of the view with NUSE its count; base
+ * writes it over the oldest samples (BALG FIFO only: with LIFO, VAL cannot be written).
+ */
+function compressValPut(rec: IocRecord): void {
+  const f = rec.f;
+  const st = compressState(rec);
+  const n = num(f, "NUSE");
+  const values = (f.VAL as Float64Array).slice(0, n);
+  f.NUSE = st.nuse;
+  if (f.BALG !== 0) {
+    compressView(rec);
+    throw new Error(`Field ${rec.name}.VAL cannot be modified`);
+  }
+  const nsam = st.ring.length, nuse = st.nuse, off = num(f, "OFF");
+  const first = (off + nsam - nuse) % nsam;
+  for (let i = 0; i < n; i++) st.ring[(first + i) % nsam] = values[i];
+  f.OFF = (off + n) % nsam;
+  f.NUSE = Math.min(nuse + n, nsam);
+}
+
+/**
+ * The compress record (base's compressRecord): samples from INP go into a ring buffer of
+ * NSAM, as they are (Circular Buffer), as means of N whole arrays (Average) or N to 1. A
+ * processing that adds no sample yet (fewer than N) is no result: no time stamp, alarm
+ * reset, monitors or forward link, and UDF stays.
+ */
 const compress: RecordSupport = {
   posting: "always",
-  init(rec, io, pass) {
-    arrayInit("NSAM")(rec, io, pass);
-    if (pass === 0) rec.pvt.acc = [] as number[];
+  init(rec, _io, pass) {
+    const f = rec.f;
+    if (pass !== 0) return;
+    // A constant INP is not loaded into VAL (base's compress has no such init).
+    if (num(f, "NSAM") < 1) f.NSAM = 1;
+    const nsam = num(f, "NSAM");
+    f.VAL = new Float64Array(nsam);
+    rec.pvt.compress = {
+      ring: new Float64Array(nsam),
+      sums: new Float64Array(nsam),
+      working: false,
+      nuse: 0,
+    } satisfies CompressState;
+    compressReset(rec);
   },
   arrayShape: arrayShape("NSAM", "NUSE"),
   meta: arrayMeta,
   special(rec, _io, field) {
-    if (field === "RES") {
-      rec.f.NUSE = 0;
-      rec.f.OFF = 0;
-      rec.f.INX = 0;
-      rec.pvt.acc = [];
-      (rec.f.VAL as Float64Array).fill(0);
-    }
+    if (field === "VAL") compressValPut(rec);
+    else if (rec.type.byName.get(field)?.special === "SPC_RESET") compressReset(rec);
+    else return;
+    compressView(rec);
   },
   process(rec, io) {
     const f = rec.f;
-    if (io.isConstantLink(rec, "INP")) return;
-    const r = io.getLink(rec, "INP", "array");
-    if (!r) return;
-    const src = Array.from(r.value as ArrayLike<number>, Number).slice(0, r.count);
-    const buf = f.VAL as Float64Array;
-    const nsam = buf.length;
-    const alg = num(f, "ALG");
-    f.INPN = src.length;
-    const push = (v: number) => {
-      f.OFF = (num(f, "OFF") + 1) % nsam;
-      // Circular buffer: newest first is base's default (BALG FIFO).
-      if (num(f, "BALG") === 1) {
-        buf.copyWithin(0, 1);
-        buf[nsam - 1] = v;
-      } else {
-        buf.copyWithin(1, 0, nsam - 1);
-        buf[0] = v;
+    const st = compressState(rec);
+    const r = io.isConstantLink(rec, "INP") ? undefined : io.getLink(rec, "INP", "array");
+    // How many elements the link's field holds (dbGetNelements), and how many it has now.
+    const size = r ? (r.value as ArrayLike<unknown>).length : 0;
+    const count = r ? Math.min(r.count, size) : 0;
+    let added = true;
+    if (!r || count <= 0) io.setSevr(rec, AlarmStatus.LINK, INVALID);
+    else {
+      if (!st.working || size !== num(f, "INPN")) {
+        if (st.working) compressReset(rec);
+        st.working = true;
+        f.INPN = size;
       }
-      f.NUSE = Math.min(num(f, "NUSE") + 1, nsam);
-      f.OUSE = f.NUSE;
-    };
-    if (alg === 3) {
-      for (const v of src) push(v);
-    } else {
-      const n = Math.max(1, num(f, "N"));
-      const acc = rec.pvt.acc as number[];
-      if (src.length > 1) {
-        // An array input reduces each group of N elements to one value.
-        const out: number[] = [];
-        for (let i = 0; i + n <= src.length; i += n) out.push(reduce(alg, src.slice(i, i + n)));
-        for (const v of out) push(v);
-      } else {
-        acc.push(src[0]);
-        if (acc.length >= n) {
-          push(reduce(alg, acc.splice(0, acc.length)));
-        } else return;
-      }
+      const src = Array.from(r.value as ArrayLike<number>, Number).slice(0, count);
+      const alg = num(f, "ALG");
+      if (alg === ALG_AVERAGE) added = compressAverage(rec, src);
+      else if (alg === ALG_CIRCULAR) compressPut(rec, src, src.length);
+      else if (src.length > 1) added = compressArray(rec, src);
+      else added = compressScalar(rec, src[0]);
     }
+    compressView(rec);
+    if (!added) return NO_RESULT;
     f.UDF = 0;
+    f.OUSE = f.NUSE;
   },
 };
-
-function reduce(alg: number, xs: number[]): number {
-  if (alg === 0) return Math.min(...xs);
-  if (alg === 1) return Math.max(...xs);
-  if (alg === 4) {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
-  }
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
 
 const printf: RecordSupport = {
   posting: "mpst",
@@ -1420,7 +1828,6 @@ const event: RecordSupport = {
     const f = rec.f;
     const name = String(f.VAL).trim();
     if (name !== "") io.postEvent(name);
-    f.UDF = 0;
   }),
 };
 

@@ -659,7 +659,8 @@ export class IocShell {
     if (!this.#db.initialized) return "dbgf only works after iocInit\n";
     const buf = new TabBuffer(10);
     const spec = rec.type.byName.get(field);
-    let type = spec ? DBR_NAME[spec.type] ?? "STRING" : "STRING";
+    const dbf = field === "VAL" ? rec.support.valueDbf?.(rec) ?? spec?.type : spec?.type;
+    let type = dbf ? DBR_NAME[dbf] ?? "STRING" : "STRING";
     const v = rec.f[field];
     let values: (number | string | bigint)[];
     let array = false;

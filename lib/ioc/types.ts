@@ -7,6 +7,7 @@ import type { EpicsTimeStamp } from "../core/time.ts";
 import type { ScalarType } from "../pv/types.ts";
 import type { LinkSpec } from "./links.ts";
 import type { FieldValue, RecordTypeInfo } from "./record_type.ts";
+import type { DbfType } from "./dbd/types.ts";
 
 /** One record of the database. */
 export interface IocRecord {
@@ -79,6 +80,13 @@ export interface ArrayShape {
   readonly countField: string;
 }
 
+/**
+ * What a record type's `process` returns when the processing has no result yet (a compress
+ * record short of N samples): as base's record support returning early, there is no time
+ * stamp, alarm reset, monitor or forward link, and the record is not active.
+ */
+export const NO_RESULT = "noResult";
+
 /** What a record type provides: fields are data (lib/ioc/dbd); this is the code. */
 export interface RecordSupport {
   /** The posting rule for VAL. */
@@ -89,9 +97,10 @@ export interface RecordSupport {
   init?(rec: IocRecord, ioc: RecordIo, pass: 0 | 1): void;
   /**
    * Does one processing. Returns a promise when the work went asynchronous (the engine
-   * sets PACT and calls `process` again, with PACT set, once it resolves).
+   * sets PACT and calls `process` again, with PACT set, once it resolves), or
+   * {@link NO_RESULT}.
    */
-  process(rec: IocRecord, ioc: RecordIo): void | Promise<unknown>;
+  process(rec: IocRecord, ioc: RecordIo): void | typeof NO_RESULT | Promise<unknown>;
   /**
    * Called after a put changed a field (SPC_MOD/SPC_CALC style reactions), with the
    * field's value before the put. Throws to refuse.
@@ -99,6 +108,13 @@ export interface RecordSupport {
   special?(rec: IocRecord, ioc: RecordIo, field: string, before?: FieldValue): void;
   /** VAL's metadata. */
   meta?(rec: IocRecord): ValueMeta;
+  /** An enum VAL as text (base's get_enum_str: also for values without a state string). */
+  enumText?(rec: IocRecord): string;
+  /**
+   * The DBF type a channel to VAL gets when it is created, where the record type changes
+   * it from the field's own (base's cvt_dbaddr: an mbbo with no states serves a USHORT).
+   */
+  valueDbf?(rec: IocRecord): DbfType | undefined;
   /** An array VAL's shape (array records only). */
   arrayShape?(rec: IocRecord): ArrayShape;
   /** The size in bytes (with the NUL) of a long-string VAL (lsi, lso, printf). */

@@ -200,6 +200,12 @@ export interface PvSnapshot {
   readonly valueAlarm: Readonly<PvValueAlarm>;
   /** Enum state strings (enums only). */
   readonly choices?: readonly string[];
+  /**
+   * An enum's value as text, where the server says it otherwise than `choices[index]` (an
+   * IOC's get_enum_str: "Illegal Value" past the states, "" for a state with no string);
+   * what CA's DBR_STRING reads. Absent: the choice, or the index as a number.
+   */
+  readonly enumText?: string;
   /** Shape of an N-d array (type.nt "NTNDArray" only). */
   readonly ndarray?: Readonly<PvNdArray>;
 }

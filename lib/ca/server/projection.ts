@@ -176,6 +176,9 @@ export function readAs(
   const nv = nativeValues(snap, t);
   const want = count === 0 ? nv.length : Math.min(count, native.count);
   const enumStrings = snap.choices as string[] | undefined;
+  if (t.kind === "enum" && snap.enumText !== undefined && info.valueType === Dbr.STRING) {
+    return { data: { value: [snap.enumText], meta }, count: want };
+  }
   if (t.kind === "enum" && enumStrings?.length === 0 && info.valueType === Dbr.STRING) {
     // An enum without states (an IOC's DTYP with no device supports) reads as "".
     return { data: { value: [""], meta }, count: want };
