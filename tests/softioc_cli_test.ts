@@ -165,25 +165,34 @@ Deno.test("softioc runs an st.cmd (epicsEnvSet, dbLoadRecords, dbLoadTemplate, i
   }
 });
 
+/** A database with two errors: an unknown field (line 2) and a bad SCAN (line 5). */
+const BAD_DB =
+  'record(ai, "a") {\n  field(NOPE, "1")\n}\nrecord(ai, "b") {\n  field(SCAN, "often")\n}\n';
+
+/** Runs softioc -S with `args` in `dir` until it ends by itself: its status and stderr. */
+async function runToEnd(dir: string, args: string[]): Promise<{ code: number; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${REPO_ROOT}/cli/softioc.ts`, "-S", ...args],
+    cwd: dir,
+    env: { ...LOOPBACK_ENV, NO_COLOR: "1", INIT_CWD: dir },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+}
+
 Deno.test("softioc -d of a bad database lists every error once and exits 2 before iocInit", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(
       `${dir}/bad.db`,
-      'record(ai, "a") {\n  field(NOPE, "1")\n}\nrecord(ai, "b") {\n  field(SCAN, "often")\n}\n',
+      BAD_DB,
     );
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", `${REPO_ROOT}/cli/softioc.ts`, "-S", "-d", "bad.db"],
-      cwd: dir,
-      env: { ...LOOPBACK_ENV, NO_COLOR: "1", INIT_CWD: dir },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(r.stderr);
+    const { code, err } = await runToEnd(dir, ["-d", "bad.db"]);
     // As EPICS base's soft IOC: every error of the file, then "Failed to load", status 2,
     // and no iocInit.
-    assert.equal(r.code, 2, err);
+    assert.equal(code, 2, err);
     assert.match(err, /"bad.db" at line 2.*NOPE/);
     assert.match(err, /"bad.db" at line 5.*often/);
     assert.match(err, /Error: Failed to load: bad.db\n/);
@@ -199,19 +208,11 @@ Deno.test("softioc st.cmd: iocInit refuses to start after a bad dbLoadRecords, l
   try {
     await Deno.writeTextFile(
       `${dir}/bad.db`,
-      'record(ai, "a") {\n  field(NOPE, "1")\n}\nrecord(ai, "b") {\n  field(SCAN, "often")\n}\n',
+      BAD_DB,
     );
     await Deno.writeTextFile(`${dir}/st.cmd`, 'dbLoadRecords("bad.db")\niocInit\n');
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", `${REPO_ROOT}/cli/softioc.ts`, "-S", "st.cmd"],
-      cwd: dir,
-      env: { ...LOOPBACK_ENV, NO_COLOR: "1", INIT_CWD: dir },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(r.stderr);
-    assert.equal(r.code, 1, err);
+    const { code, err } = await runToEnd(dir, ["st.cmd"]);
+    assert.equal(code, 1, err);
     const init = err.indexOf("Starting iocInit");
     assert.ok(init > 0, err);
     assert.match(err.slice(init), /"bad.db" at line 2.*NOPE/);
