@@ -278,12 +278,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         io.stderr(`softioc: Can't open "${script}"\n`);
         return 1;
       }
-      const lines = text.split(/\r?\n/);
-      for (let i = 0; i < lines.length && !stop.signal.aborted; i++) {
-        // iocsh echoes each script line, macros expanded, before running it.
-        if (lines[i].trim() !== "") io.stdout(`${shell.echoText(lines[i])}\n`);
-        if (!await shell.execute(lines[i], script, i + 1)) return exitStatus;
-      }
+      if (!await shell.runScript(text, script, stop.signal)) return exitStatus;
       // An IOC that refused to start serves nothing: without a shell to fix it from, end.
       if (shell.initFailed && !interactive) return 1;
     } else if (dbFiles.length > 0) {

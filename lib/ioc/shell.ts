@@ -286,16 +286,27 @@ export class IocShell {
     }
     this.#depth++;
     try {
-      const lines = text.split(/\r?\n/);
-      for (let i = 0; i < lines.length; i++) {
-        // Like the top-level script's, included lines are echoed before they run.
-        if (lines[i].trim() !== "") this.#host.out(`${this.echoText(lines[i])}\n`);
-        if (!await this.execute(lines[i], path, i + 1)) return false;
-      }
-      return true;
+      return await this.runScript(text, path);
     } finally {
       this.#depth--;
     }
+  }
+
+  /**
+   * Runs the lines of a script, each echoed (macros expanded) before it runs, as iocsh
+   * does for st.cmd and for `<` includes.
+   * @param text the script
+   * @param path its name, for messages
+   * @param signal stops before the next line once aborted
+   * @returns false when it ran `exit`
+   */
+  async runScript(text: string, path: string, signal?: AbortSignal): Promise<boolean> {
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length && !signal?.aborted; i++) {
+      if (lines[i].trim() !== "") this.#host.out(`${this.echoText(lines[i])}\n`);
+      if (!await this.execute(lines[i], path, i + 1)) return false;
+    }
+    return true;
   }
 
   /** Runs a command by name with its arguments; false for `exit`. */
@@ -397,8 +408,7 @@ export class IocShell {
    * @returns the text
    */
   help(args: string[] = []): string {
-    const names = [...Object.keys(BUILTIN_USAGE), ...this.#extra.keys()]
-      .filter((n, i, all) => all.indexOf(n) === i)
+    const names = [...new Set([...Object.keys(BUILTIN_USAGE), ...this.#extra.keys()])]
       .sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
     if (args.length === 0) {
       let out = "";
