@@ -159,18 +159,7 @@ export function cvtDoubleToString(v: number, precision: number): string {
     }
     return Number.isNaN(v) ? "nan" : v.toFixed(Math.min(p, 3));
   }
-  // The fast path of cvtFast.c: whole part, then the fraction scaled, its next digit
-  // rounding it (which can carry into the whole part).
-  const a = Math.abs(v);
-  let whole = Math.trunc(a);
-  const scale = 10 ** p;
-  let fraction = Math.trunc((Math.trunc((a - whole) * scale * 10) + 5) / 10);
-  if (fraction >= scale) {
-    whole++;
-    fraction -= scale;
-  }
-  const sign = v < 0 ? "-" : "";
-  return p === 0 ? `${sign}${whole}` : `${sign}${whole}.${String(fraction).padStart(p, "0")}`;
+  return cvtFastFixed(v, p, false);
 }
 
 /**
@@ -191,12 +180,21 @@ export function cvtFloatToString(v: number, precision: number): string {
     }
     return Number.isNaN(v) ? "nan" : v.toFixed(Math.min(p, 3));
   }
+  return cvtFastFixed(v, p, true);
+}
+
+/**
+ * The fast path of cvtFast.c's conversions: the whole part, then the fraction scaled by
+ * 10^(p+1), its last digit rounding it (which can carry into the whole part).
+ * @param single compute the fraction in single precision, as cvtFloatToString's float
+ *   variables do
+ */
+function cvtFastFixed(v: number, p: number, single: boolean): string {
   const f = Math.fround;
   const a = Math.abs(v);
   let whole = Math.trunc(a);
   const scale = 10 ** p;
-  // Each step in single precision, as the C code computes it with float variables.
-  const scaled = f(f(f(a - whole) * scale) * 10);
+  const scaled = single ? f(f(f(a - whole) * scale) * 10) : (a - whole) * scale * 10;
   let fraction = Math.trunc((Math.trunc(scaled) + 5) / 10);
   if (fraction >= scale) {
     whole++;
