@@ -14,6 +14,7 @@ import { EpicsSyntaxError, PutRefusedError } from "../core/errors.ts";
 import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
+import { castDouble } from "./_cast.ts";
 import { DeviceRegistry } from "./devices.ts";
 import {
   DBF_OF_SCALAR,
@@ -1011,7 +1012,8 @@ export class IocDatabase implements RecordIo {
     const sdis = rec.links.SDIS;
     if (sdis && sdis.kind === "pv") {
       const r = this.getLink(rec, "SDIS", "number");
-      if (r) f.DISA = Math.trunc(r.value as number);
+      // Read as a SHORT (base's cast of a double).
+      if (r) f.DISA = castDouble(r.value as number, "SHORT");
     }
     if (f.DISA === f.DISV) {
       rec.version++;
