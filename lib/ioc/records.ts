@@ -1123,7 +1123,9 @@ const longout: RecordSupport = {
   posting: "deadband",
   io: "output",
   init(rec, _io, pass) {
-    if (pass === 1) initDol(rec, "LONG");
+    if (pass !== 1) return;
+    initDol(rec, "LONG");
+    rec.f.PVAL = rec.f.VAL;
   },
   process: outputProcess({
     compute: integerOutput,
@@ -1402,6 +1404,8 @@ const calcout: RecordSupport = {
     } else {
       for (const c of CALC_LETTERS) rec.f[`IN${c}V`] = io.linkState(rec, `INP${c}`);
       rec.f.OUTV = io.linkState(rec, "OUT");
+      rec.f.PVAL = rec.f.VAL;
+      rec.f.POVL = rec.f.OVAL;
     }
   },
   special: calcSpecial(["CALC", "OCAL"]),
@@ -1955,15 +1959,32 @@ function fetchLettersAll(rec: IocRecord, io: RecordIo): boolean {
   return true;
 }
 
-/** Deadband records start with MLST/ALST/LALM at the initial VAL (as base's init_record). */
-function withInitialLast(support: RecordSupport): RecordSupport {
-  if (support.posting !== "deadband") return support;
+/**
+ * The record types whose init_record starts MLST, ALST and LALM at the initial VAL, and
+ * when: ai only for a device support without an init_record (none of base's soft ones),
+ * sub only once SNAM is found; calc, sel and dfanout never (their first processing posts).
+ */
+const INITIAL_LAST: Readonly<Record<string, (rec: IocRecord, io: RecordIo) => boolean>> = {
+  ai: (rec) => !devHasInit(rec),
+  ao: () => true,
+  longin: () => true,
+  longout: () => true,
+  int64in: () => true,
+  int64out: () => true,
+  calcout: () => true,
+  sub: (rec, io) => rec.f.SNAM !== "" && io.subroutine(String(rec.f.SNAM)) !== undefined,
+};
+
+/** MLST/ALST/LALM start at the initial VAL where base's init_record does that. */
+function withInitialLast(name: string, support: RecordSupport): RecordSupport {
+  const when = INITIAL_LAST[name];
+  if (!when) return support;
   const init = support.init;
   return {
     ...support,
     init(rec, io, pass) {
       init?.(rec, io, pass);
-      if (pass === 1) {
+      if (pass === 1 && when(rec, io)) {
         const v = rec.f.VAL;
         rec.f.MLST = v;
         rec.f.ALST = v;
@@ -2025,5 +2046,5 @@ const ALL: Record<string, RecordSupport> = {
 
 /** Every record type's support, by type name. */
 export const RECORD_SUPPORT: Readonly<Record<string, RecordSupport>> = Object.fromEntries(
-  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(withSimulation(k, v))]),
+  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(k, withSimulation(k, v))]),
 );

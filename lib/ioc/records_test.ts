@@ -5,6 +5,7 @@ import {
   AlarmSeverity,
   AlarmStatus,
 } from "../core/alarm.ts";
+import { PvChange } from "../pv/types.ts";
 import { rec, startIoc, type TestIoc } from "./_testing.ts";
 
 const opts = { permissions: "none" } as const;
@@ -625,5 +626,33 @@ Deno.test(
     await db.putField("C:src", NaN);
     assert.deepStrictEqual(read(), [-2147483648, 0, 0, -2147483648, 0, 2147483648, -2147483648, 0]);
     assert.equal(db.getField("C:i64"), -(2 ** 63));
+  },
+);
+
+Deno.test(
+  { ...opts, name: "MLST/ALST/LALM and PVAL start at VAL only where base's init_record does so" },
+  async () => {
+    using db = startIoc([
+      rec("ai", "L:ai", { INP: "5" }),
+      rec("calc", "L:calc", { VAL: "5", CALC: "VAL" }),
+      rec("sel", "L:sel", { VAL: "5" }),
+      rec("dfanout", "L:df", { VAL: "5" }),
+      rec("calcout", "L:co", { VAL: "5", OVAL: "3" }),
+      rec("longout", "L:lo", { VAL: "5" }),
+      rec("longin", "L:li", { VAL: "5" }),
+    ]);
+    // softIoc 7.0.8.1's dbgf right after iocInit.
+    const last = (n: string) => ["MLST", "ALST", "LALM"].map((f) => db.getField(`${n}.${f}`));
+    for (const n of ["L:ai", "L:calc", "L:sel", "L:df"]) assert.deepStrictEqual(last(n), [0, 0, 0]);
+    for (const n of ["L:co", "L:lo", "L:li"]) assert.deepStrictEqual(last(n), [5, 5, 5]);
+    assert.deepStrictEqual(
+      [db.getField("L:co.PVAL"), db.getField("L:co.POVL"), db.getField("L:lo.PVAL")],
+      [5, 3, 5],
+    );
+    // So the ai's first processing posts its VAL (camonitor -m v sees it).
+    const masks: number[] = [];
+    db.watch(db.record("L:ai")!, "VAL", (m) => masks.push(m));
+    await db.putField("L:ai.PROC", 1);
+    assert.ok(masks.length === 1 && (masks[0] & PvChange.VALUE) !== 0, String(masks));
   },
 );
