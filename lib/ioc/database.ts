@@ -15,6 +15,7 @@ import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
 import { floatText } from "./ca_link.ts";
+import { castDouble } from "./_cast.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { parseCInteger } from "./_c_number.ts";
 import {
@@ -1022,20 +1023,21 @@ export class IocDatabase implements RecordIo {
     const sdis = rec.links.SDIS;
     if (sdis && sdis.kind === "pv") {
       const r = this.getLink(rec, "SDIS", "number");
-      if (r) f.DISA = Math.trunc(r.value as number);
+      // Read as a SHORT (base's cast of a double).
+      if (r) f.DISA = castDouble(r.value as number, "SHORT");
     }
     if (f.DISA === f.DISV) {
       rec.version++;
-      const sevr = f.DISS as number;
-      if (f.STAT !== AlarmStatus.DISABLE || f.SEVR !== sevr) {
+      // As base's dbProcess: once disabled, nothing more; STAT, SEVR, then VAL are posted
+      // (AMSG stays as it was).
+      if (f.STAT !== AlarmStatus.DISABLE) {
         f.NSTA = 0;
         f.NSEV = 0;
         f.STAT = AlarmStatus.DISABLE;
-        f.SEVR = sevr;
-        f.AMSG = "";
-        this.#post(rec, "SEVR", PvChange.VALUE);
+        f.SEVR = f.DISS;
         this.#post(rec, "STAT", PvChange.VALUE);
-        this.#post(rec, "VAL", PvChange.ALARM);
+        this.#post(rec, "SEVR", PvChange.VALUE);
+        this.#post(rec, "VAL", PvChange.VALUE | PvChange.ALARM);
       }
       return;
     }
@@ -1127,27 +1129,38 @@ export class IocDatabase implements RecordIo {
     }
   }
 
-  /** recGblResetAlarms: moves NSTA/NSEV into STAT/SEVR; returns PvChange.ALARM if changed. */
+  /**
+   * recGblResetAlarms: moves NSTA/NSEV/NAMSG into STAT/SEVR/AMSG and posts them right away,
+   * before the record's VAL (as base: SEVR with DBE_VALUE when it changed; STAT and AMSG,
+   * and ACKS where it follows, when any of them changed). Returns PvChange.ALARM then.
+   */
   #resetAlarms(rec: IocRecord): number {
     const f = rec.f;
     const prevSevr = f.SEVR as number;
     const prevStat = f.STAT as number;
-    const prevMsg = f.AMSG as string;
-    const sevr = f.NSEV as number;
+    const sevr = Math.min(f.NSEV as number, INVALID);
     const stat = f.NSTA as number;
-    const msg = f.NAMSG as string;
+    let statMask = 0;
+    // Base 7.0.8.1 leaves NAMSG as it is (it is replaced only by a worse alarm's message).
+    if (f.NAMSG !== f.AMSG) {
+      f.AMSG = f.NAMSG;
+      statMask = PvChange.ALARM;
+    }
     f.SEVR = sevr;
     f.STAT = stat;
-    f.AMSG = msg;
     f.NSEV = 0;
     f.NSTA = 0;
-    // Base 7.0.8.1 leaves NAMSG as it is (it is replaced only by a worse alarm's message).
-    if (prevSevr === sevr && prevStat === stat && prevMsg === msg) return 0;
+    if (prevSevr !== sevr) {
+      statMask = PvChange.ALARM;
+      this.#post(rec, "SEVR", PvChange.VALUE);
+    }
+    if (prevStat !== stat) statMask |= PvChange.VALUE;
+    if (!statMask) return 0;
+    this.#post(rec, "STAT", statMask);
+    this.#post(rec, "AMSG", statMask);
     if (!f.ACKT || sevr >= (f.ACKS as number)) {
-      if (f.ACKS !== sevr) {
-        f.ACKS = sevr;
-        this.#post(rec, "ACKS", PvChange.VALUE);
-      }
+      f.ACKS = sevr;
+      this.#post(rec, "ACKS", PvChange.VALUE);
     }
     return PvChange.ALARM;
   }
@@ -1208,22 +1221,19 @@ export class IocDatabase implements RecordIo {
     const cp = this.#cpTargets.size ? this.#cpTargets.get(`${rec.name}.VAL`) : undefined;
     if (cp && (valMask | alarmMask)) this.#triggerCp(cp);
     if (!watched) return;
+    // VAL first, then the other fields that changed (the alarm fields went already).
+    const mask = valMask | alarmMask;
+    const valSet = watched.get("VAL");
+    if (valSet && mask) { for (const l of valSet) l(mask); }
     const last = rec.pvt.posted as Map<string, FieldValue> | undefined;
     for (const [field, set] of watched) {
-      let mask = 0;
-      if (field === "VAL") mask = valMask | alarmMask;
-      else {
-        const v = f[field];
-        const prev = last?.get(field);
-        if (!sameValue(prev, v)) {
-          mask = PvChange.VALUE | PvChange.LOG;
-          last?.set(field, copyValue(v));
-        }
+      if (field === "VAL") continue;
+      const v = f[field];
+      const prev = last?.get(field);
+      if (!sameValue(prev, v)) {
+        last?.set(field, copyValue(v));
+        for (const l of set) l(PvChange.VALUE | PvChange.LOG);
       }
-      if (mask) { for (const l of set) l(mask); }
-    }
-    if (alarmMask && !watched.has("VAL")) {
-      // Nothing else to do: alarm-only changes reach only VAL monitors (as base).
     }
   }
 

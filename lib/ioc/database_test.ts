@@ -336,3 +336,34 @@ Deno.test({ ...opts, name: "TSEL takes another record's time stamp" }, () => {
   assertEquals(db.record("t")!.time, db.record("src")!.time);
   db.close();
 });
+
+Deno.test(
+  { ...opts, name: "alarm fields are posted before VAL; disabling posts STAT, SEVR, VAL" },
+  async () => {
+    using db = disposable(start([
+      rec("ai", "O:ai", { HIHI: "10", HHSV: "MAJOR", VAL: "1" }),
+      rec("bo", "O:dis"),
+      rec("ai", "O:d", { SDIS: "O:dis", DISV: "1", DISS: "MINOR" }),
+    ]));
+    await db.putField("O:ai.PROC", 1);
+    const seen: string[] = [];
+    const watch = (name: string, field: string) =>
+      db.watch(db.record(name)!, field, (m) => seen.push(`${field} ${m}`));
+    for (const f of ["VAL", "SEVR", "STAT", "AMSG", "ACKS"]) watch("O:ai", f);
+    const V = PvChange.VALUE, L = PvChange.LOG, A = PvChange.ALARM;
+    // The order softIoc 7.0.8.1's camonitor shows them in (one circuit), with base's masks.
+    await db.putField("O:ai", 20);
+    assertEquals(seen, [
+      `SEVR ${V}`,
+      `STAT ${A | V}`,
+      `AMSG ${A | V}`,
+      `ACKS ${V}`,
+      `VAL ${V | L | A}`,
+    ]);
+    seen.length = 0;
+    for (const f of ["VAL", "SEVR", "STAT"]) watch("O:d", f);
+    await db.putField("O:dis", 1);
+    await db.putField("O:d.PROC", 1);
+    assertEquals(seen, [`STAT ${V}`, `SEVR ${V}`, `VAL ${V | A}`]);
+  },
+);

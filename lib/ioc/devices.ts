@@ -7,6 +7,7 @@
 
 import { cutUtf8 } from "../core/bytes.ts";
 import { AlarmStatus } from "../core/alarm.ts";
+import { castDouble, type IntegerDbf } from "./_cast.ts";
 import { copyInto } from "./records.ts";
 import type { DeviceSupport, IocRecord, LinkRead, RecordIo } from "./types.ts";
 
@@ -49,6 +50,22 @@ const INPUT_TYPES = new Set([
   "aai",
 ]);
 
+/** The integer type base's soft supports read a number link as (dbGetLink's DBR type). */
+const SOFT_READ_AS: Readonly<Record<string, IntegerDbf>> = {
+  bi: "USHORT",
+  mbbi: "USHORT",
+  mbbiDirect: "ULONG",
+  longin: "LONG",
+  int64in: "INT64",
+};
+/** The same for the raw soft supports, which read into RVAL. */
+const RAW_READ_AS: Readonly<Record<string, IntegerDbf>> = {
+  ai: "LONG",
+  bi: "ULONG",
+  mbbi: "LONG",
+  mbbiDirect: "ULONG",
+};
+
 /** Soft inputs whose read of a constant (or empty) INP defines VAL (base's dbGetLink succeeds). */
 const CONSTANT_READ_DEFINES = new Set(["bi", "mbbi", "mbbiDirect", "longin", "int64in"]);
 /**
@@ -88,11 +105,19 @@ function softIo(raw: boolean): DeviceSupport["io"] {
       if (want === "array") {
         rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
       } else {
-        rec.f[field] = r.value;
+        let v = r.value;
+        const as = (raw ? RAW_READ_AS : SOFT_READ_AS)[t];
+        if (as) {
+          v = castDouble(v as number, as);
+          // Then held in the field's own type: mbbiDirect's VAL is a LONG, RVALs ULONGs.
+          if (!raw && t === "mbbiDirect") v |= 0;
+          else if (raw && t !== "ai") v >>>= 0;
+        }
+        rec.f[field] = v;
         // The raw soft supports of bi, mbbi and mbbiDirect keep only MASK's bits of RVAL.
         const mask = rec.f.MASK as number;
         if (raw && mask && (t === "bi" || t === "mbbi" || t === "mbbiDirect")) {
-          rec.f.RVAL = ((r.value as number) & mask) >>> 0;
+          rec.f.RVAL = ((v as number) & mask) >>> 0;
         }
       }
       if (!raw && !READ_LEAVES_UDF.has(t)) rec.f.UDF = 0;

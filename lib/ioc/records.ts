@@ -8,6 +8,7 @@
 import { charsToText, textToChars } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
+import { castDouble, type IntegerDbf, integerDbfOf } from "./_cast.ts";
 import { formatPrintf } from "./printf.ts";
 import { parseNumber } from "./fields.ts";
 import { type FieldValue, menuChoices, recordType, SCALAR_OF_DBF } from "./record_type.ts";
@@ -336,13 +337,21 @@ function initDol(rec: IocRecord, dbf: ConstantDbf, toVal = (v: number | string) 
   return true;
 }
 
-/** OMSL closed_loop: VAL from DOL. Returns whether a value was read. */
-function fetchDol(rec: IocRecord, io: RecordIo, want: "number" | "string" = "number"): boolean {
+/**
+ * OMSL closed_loop: VAL from DOL, read as `as` (an integer type: base's cast of the double,
+ * see _cast.ts). Returns whether a value was read.
+ */
+function fetchDol(
+  rec: IocRecord,
+  io: RecordIo,
+  want: "number" | "string" = "number",
+  as?: IntegerDbf,
+): boolean {
   const f = rec.f;
   if (f.PACT || !f.OMSL || io.isConstantLink(rec, "DOL")) return false;
   const r = io.getLink(rec, "DOL", want);
   if (!r) return false;
-  f.VAL = r.value;
+  f.VAL = as ? castDouble(r.value as number, as) : r.value;
   f.UDF = typeof r.value === "number" && Number.isNaN(r.value) ? 1 : 0;
   return true;
 }
@@ -440,17 +449,32 @@ function ftvlOf(rec: IocRecord): string {
   return menuChoices("menuFtype")[rec.f.FTVL as number] ?? "DOUBLE";
 }
 
-/** Copies elements into an array field, converting; returns how many were copied. */
+/**
+ * Copies elements into an array field, converting (into integers as base's casts do, see
+ * _cast.ts); returns how many were copied.
+ */
 export function copyInto(dst: FieldValue, src: ArrayLike<unknown>, n: number, at = 0): number {
   const d = dst as unknown as { length: number; [i: number]: unknown };
   const count = Math.max(0, Math.min(n, src.length, d.length - at));
+  if (src.constructor === dst.constructor && ArrayBuffer.isView(src)) {
+    // The same element type: nothing to convert.
+    (dst as Uint8Array).set((src as unknown as Uint8Array).subarray(0, count), at);
+    return count;
+  }
+  const int = integerDbfOf(dst);
   const big = dst instanceof BigInt64Array || dst instanceof BigUint64Array;
   const str = Array.isArray(dst);
   for (let i = 0; i < count; i++) {
     const x = src[i];
-    if (big) d[at + i] = BigInt(Math.trunc(Number(x)));
-    else if (str) d[at + i] = String(x);
-    else d[at + i] = typeof x === "bigint" ? Number(x) : Number(x);
+    if (str) d[at + i] = String(x);
+    else if (typeof x === "bigint") d[at + i] = big ? x : Number(x);
+    else if (int) {
+      const v = Number(x);
+      // A BigUint64Array wraps a negative INT64 as the cast does (exactly, unlike a number).
+      d[at + i] = big
+        ? BigInt(castDouble(v, int === "UINT64" && v < 2 ** 63 ? "INT64" : int))
+        : castDouble(v, int);
+    } else d[at + i] = Number(x);
   }
   return count;
 }
@@ -650,6 +674,7 @@ function mbbAlarms(rec: IocRecord, io: RecordIo, udf: "stop" | "skip"): void {
  * be converted.
  */
 function mbbOutputValue(rec: IocRecord, io: RecordIo, udfMessage?: string): boolean {
+  const direct = rec.type.name === "mbboDirect";
   const f = rec.f;
   if (f.OMSL && !io.isConstantLink(rec, "DOL")) {
     const r = io.getLink(rec, "DOL", "number");
@@ -658,7 +683,9 @@ function mbbOutputValue(rec: IocRecord, io: RecordIo, udfMessage?: string): bool
       rec.pvt.keepTime = true;
       return false;
     }
-    f.VAL = r.value;
+    // Read as USHORT (mbbo) or ULONG (mbboDirect, whose VAL is a LONG).
+    const v = r.value as number;
+    f.VAL = direct ? castDouble(v, "ULONG") | 0 : castDouble(v, "USHORT");
   } else if (checkUdf(rec, io, undefined, udfMessage)) {
     rec.pvt.keepTime = true;
     return false;
@@ -884,7 +911,7 @@ const bo: RecordSupport = {
     compute(rec, io) {
       const f = rec.f;
       // Only a value read from DOL (or put) defines VAL; it is kept as read (base's bo).
-      fetchDol(rec, io);
+      fetchDol(rec, io, "number", "USHORT");
       boRaw(f);
       stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "raise");
     },
@@ -1083,8 +1110,9 @@ const OOPT_TEST: ((v: number, p: number) => boolean)[] = [
 function integerOutput(rec: IocRecord, io: RecordIo): void {
   const f = rec.f;
   const closedLoop = f.OMSL && !io.isConstantLink(rec, "DOL");
+  const as = rec.type.name === "int64out" ? "INT64" : "LONG";
   // A failed DOL read leaves VAL as it is; only a value read (or put) defines it.
-  if (!closedLoop || fetchDol(rec, io)) {
+  if (!closedLoop || fetchDol(rec, io, "number", as)) {
     f.VAL = Math.trunc(num(f, "VAL"));
     clampDrive(f);
   }
@@ -1095,7 +1123,9 @@ const longout: RecordSupport = {
   posting: "deadband",
   io: "output",
   init(rec, _io, pass) {
-    if (pass === 1) initDol(rec, "LONG");
+    if (pass !== 1) return;
+    initDol(rec, "LONG");
+    rec.f.PVAL = rec.f.VAL;
   },
   process: outputProcess({
     compute: integerOutput,
@@ -1374,6 +1404,8 @@ const calcout: RecordSupport = {
     } else {
       for (const c of CALC_LETTERS) rec.f[`IN${c}V`] = io.linkState(rec, `INP${c}`);
       rec.f.OUTV = io.linkState(rec, "OUT");
+      rec.f.PVAL = rec.f.VAL;
+      rec.f.POVL = rec.f.OVAL;
     }
   },
   special: calcSpecial(["CALC", "OCAL"]),
@@ -1438,7 +1470,7 @@ const sel: RecordSupport = {
     const f = rec.f;
     if (!io.isConstantLink(rec, "NVL")) {
       const r = io.getLink(rec, "NVL", "number");
-      if (r) f.SELN = Math.max(0, Math.trunc(r.value as number));
+      if (r) f.SELN = castDouble(r.value as number, "USHORT");
     }
     fetchDoubles(rec, io, CALC_INPUTS, CALC_LETTERS);
     const selm = num(f, "SELM");
@@ -1478,7 +1510,7 @@ function selected(rec: IocRecord, io: RecordIo): number[] | undefined {
   const f = rec.f;
   if (!io.isConstantLink(rec, "SELL")) {
     const r = io.getLink(rec, "SELL", "number");
-    if (r) f.SELN = Math.max(0, Math.trunc(r.value as number)) & 0xffff;
+    if (r) f.SELN = castDouble(r.value as number, "USHORT");
   }
   const selm = num(f, "SELM");
   if (selm === 0) return HEX.map((_, i) => i);
@@ -1927,15 +1959,32 @@ function fetchLettersAll(rec: IocRecord, io: RecordIo): boolean {
   return true;
 }
 
-/** Deadband records start with MLST/ALST/LALM at the initial VAL (as base's init_record). */
-function withInitialLast(support: RecordSupport): RecordSupport {
-  if (support.posting !== "deadband") return support;
+/**
+ * The record types whose init_record starts MLST, ALST and LALM at the initial VAL, and
+ * when: ai only for a device support without an init_record (none of base's soft ones),
+ * sub only once SNAM is found; calc, sel and dfanout never (their first processing posts).
+ */
+const INITIAL_LAST: Readonly<Record<string, (rec: IocRecord, io: RecordIo) => boolean>> = {
+  ai: (rec) => !devHasInit(rec),
+  ao: () => true,
+  longin: () => true,
+  longout: () => true,
+  int64in: () => true,
+  int64out: () => true,
+  calcout: () => true,
+  sub: (rec, io) => rec.f.SNAM !== "" && io.subroutine(String(rec.f.SNAM)) !== undefined,
+};
+
+/** MLST/ALST/LALM start at the initial VAL where base's init_record does that. */
+function withInitialLast(name: string, support: RecordSupport): RecordSupport {
+  const when = INITIAL_LAST[name];
+  if (!when) return support;
   const init = support.init;
   return {
     ...support,
     init(rec, io, pass) {
       init?.(rec, io, pass);
-      if (pass === 1) {
+      if (pass === 1 && when(rec, io)) {
         const v = rec.f.VAL;
         rec.f.MLST = v;
         rec.f.ALST = v;
@@ -1997,5 +2046,5 @@ const ALL: Record<string, RecordSupport> = {
 
 /** Every record type's support, by type name. */
 export const RECORD_SUPPORT: Readonly<Record<string, RecordSupport>> = Object.fromEntries(
-  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(withSimulation(k, v))]),
+  Object.entries(ALL).map(([k, v]) => [k, withInitialLast(k, withSimulation(k, v))]),
 );

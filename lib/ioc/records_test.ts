@@ -5,6 +5,7 @@ import {
   AlarmSeverity,
   AlarmStatus,
 } from "../core/alarm.ts";
+import { PvChange } from "../pv/types.ts";
 import { rec, startIoc, type TestIoc } from "./_testing.ts";
 
 const opts = { permissions: "none" } as const;
@@ -578,5 +579,80 @@ Deno.test(
     assert.equal(text("E:mo"), "c");
     await db.putField("E:mo", 7);
     assert.equal(text("E:mo"), "");
+  },
+);
+
+Deno.test(
+  { ...opts, name: "numbers read into integer fields are cast as base casts a double" },
+  async () => {
+    using db = startIoc([
+      rec("ao", "C:src", { FLNK: "C:fan" }),
+      rec("fanout", "C:fan", {
+        LNK0: "C:li",
+        LNK1: "C:bi",
+        LNK2: "C:mbbid",
+        LNK3: "C:lo",
+        LNK4: "C:bo",
+        LNK5: "C:fan2",
+      }),
+      rec("fanout", "C:fan2", { LNK0: "C:rmbbi", LNK1: "C:rai", LNK2: "C:wf", LNK3: "C:i64" }),
+      rec("longin", "C:li", { INP: "C:src" }),
+      rec("bi", "C:bi", { INP: "C:src" }),
+      rec("mbbiDirect", "C:mbbid", { INP: "C:src" }),
+      rec("longout", "C:lo", { DOL: "C:src", OMSL: "closed_loop" }),
+      rec("bo", "C:bo", { DOL: "C:src", OMSL: "closed_loop" }),
+      rec("mbbi", "C:rmbbi", { INP: "C:src", DTYP: "Raw Soft Channel" }),
+      rec("ai", "C:rai", { INP: "C:src", DTYP: "Raw Soft Channel" }),
+      rec("waveform", "C:wf", { INP: "C:src", FTVL: "SHORT", NELM: "2" }),
+      rec("int64in", "C:i64", { INP: "C:src" }),
+    ]);
+    const names = ["C:li", "C:bi", "C:mbbid", "C:lo", "C:bo.RVAL", "C:rmbbi.RVAL", "C:rai"];
+    const read =
+      () => [...names.map((n) => db.getField(n)), (db.getField("C:wf") as Int16Array)[0]];
+    // What softIoc 7.0.8.1's dbgf shows after `dbpf C:src ...`.
+    await db.putField("C:src", 1e12);
+    assert.deepStrictEqual(read(), [
+      -2147483648,
+      0,
+      -727379968,
+      -2147483648,
+      0,
+      2147483648,
+      -2147483648,
+      0,
+    ]);
+    await db.putField("C:src", 70000);
+    assert.deepStrictEqual(read(), [70000, 4464, 70000, 70000, 4464, 70000, 70000, 4464]);
+    await db.putField("C:src", NaN);
+    assert.deepStrictEqual(read(), [-2147483648, 0, 0, -2147483648, 0, 2147483648, -2147483648, 0]);
+    assert.equal(db.getField("C:i64"), -(2 ** 63));
+  },
+);
+
+Deno.test(
+  { ...opts, name: "MLST/ALST/LALM and PVAL start at VAL only where base's init_record does so" },
+  async () => {
+    using db = startIoc([
+      rec("ai", "L:ai", { INP: "5" }),
+      rec("calc", "L:calc", { VAL: "5", CALC: "VAL" }),
+      rec("sel", "L:sel", { VAL: "5" }),
+      rec("dfanout", "L:df", { VAL: "5" }),
+      rec("calcout", "L:co", { VAL: "5", OVAL: "3" }),
+      rec("longout", "L:lo", { VAL: "5" }),
+      rec("longin", "L:li", { VAL: "5" }),
+    ]);
+    // softIoc 7.0.8.1's dbgf right after iocInit.
+    const last = (n: string) => ["MLST", "ALST", "LALM"].map((f) => db.getField(`${n}.${f}`));
+    for (const n of ["L:ai", "L:calc", "L:sel", "L:df"]) assert.deepStrictEqual(last(n), [0, 0, 0]);
+    for (const n of ["L:co", "L:lo", "L:li"]) assert.deepStrictEqual(last(n), [5, 5, 5]);
+    assert.deepStrictEqual(
+      [db.getField("L:co.PVAL"), db.getField("L:co.POVL"), db.getField("L:lo.PVAL")],
+      [5, 3, 5],
+    );
+    // So the ai's first processing posts its VAL (camonitor -m v sees it).
+    const masks: number[] = [];
+    db.watch(db.record("L:ai")!, "VAL", (m) => masks.push(m));
+    await db.putField("L:ai.PROC", 1);
+    assert.ok(masks.length === 1 && (masks[0] & PvChange.VALUE) !== 0, String(masks));
   },
 );
