@@ -113,7 +113,7 @@ export class IocPvSource implements PvSource {
     const spec = rec.type.byName.get(field)!;
     const v = rec.f[field];
     if (spec.type === "NOACCESS") {
-      const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
+      const shape = rec.support.arrayShape?.(rec, field);
       if (shape) {
         const n = Math.min(rec.f[shape.countField] as number, (v as ArrayLike<unknown>).length);
         const arr = v as unknown as { slice(a: number, b: number): SavEntry["value"] };

@@ -723,7 +723,9 @@ export class IocDatabase implements RecordIo {
       if (!ts) continue;
       const v = Array.isArray(l.value) ? l.value : [l.value];
       if (ts.type === "NOACCESS") {
-        rec.pvt.constantArray = v;
+        // Array fields take their constants in init_record (aSub's A..U by name).
+        if (into === "VAL") rec.pvt.constantArray = v;
+        else ((rec.pvt.constantArrays ??= {}) as Record<string, unknown[]>)[into] = v;
         continue;
       }
       try {
@@ -1206,6 +1208,11 @@ export class IocDatabase implements RecordIo {
       case "always":
         valMask = PvChange.VALUE | PvChange.LOG;
         break;
+      case "own":
+        for (const [field, m] of rec.support.monitor?.(rec, alarmMask) ?? []) {
+          this.#post(rec, field, m);
+        }
+        break;
       case "mpst": {
         const last = rec.pvt.lastVal as FieldValue | undefined;
         const changed = !sameValue(last, val);
@@ -1217,6 +1224,10 @@ export class IocDatabase implements RecordIo {
         break;
       }
     }
+    if (rec.support.posting === "own") {
+      this.#postChanged(rec);
+      return;
+    }
     const watched = this.#listeners.get(rec);
     const cp = this.#cpTargets.size ? this.#cpTargets.get(`${rec.name}.VAL`) : undefined;
     if (cp && (valMask | alarmMask)) this.#triggerCp(cp);
@@ -1225,16 +1236,30 @@ export class IocDatabase implements RecordIo {
     const mask = valMask | alarmMask;
     const valSet = watched.get("VAL");
     if (valSet && mask) { for (const l of valSet) l(mask); }
+    this.#postChanged(rec);
+  }
+
+  /** Posts every watched field but VAL that changed since its last post. */
+  #postChanged(rec: IocRecord): void {
+    const watched = this.#listeners.get(rec);
+    if (!watched) return;
     const last = rec.pvt.posted as Map<string, FieldValue> | undefined;
     for (const [field, set] of watched) {
       if (field === "VAL") continue;
-      const v = f[field];
+      const v = rec.f[field];
       const prev = last?.get(field);
       if (!sameValue(prev, v)) {
         last?.set(field, copyValue(v));
         for (const l of set) l(PvChange.VALUE | PvChange.LOG);
       }
     }
+  }
+
+  /** Posts a field outside processing (see RecordIo.post). */
+  post(rec: IocRecord, field: string, mask: number, stamp = false): void {
+    rec.version++;
+    if (stamp) rec.time = epicsTimeFromMillis(this.#clock());
+    this.#post(rec, field, mask);
   }
 
   #triggerCp(list: IocRecord[]): void {
@@ -1399,7 +1424,7 @@ export class IocDatabase implements RecordIo {
       : undefined;
     if (spec?.type === "NOACCESS" || typeof v === "object") {
       if (typeof v === "string") return convertRead(v, want) ?? this.#linkFailed(rec, field);
-      const shape = target.support.arrayShape?.(target);
+      const shape = target.support.arrayShape?.(target, l.field);
       const count = shape
         ? (target.f[shape.countField] as number)
         : (v as ArrayLike<unknown>).length;
@@ -1540,7 +1565,7 @@ export class IocDatabase implements RecordIo {
     if (!spec) return undefined;
     // A link is read as a string; 80 is sizeof(DBLINK) on the 64-bit hosts base runs on.
     if (spec.isLink) return { dbf: `DBF_${spec.type}`, size: 80, dbr: "DBF_STRING", elements: 1 };
-    const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
+    const shape = rec.support.arrayShape?.(rec, field);
     const own = field === "VAL" ? rec.support.valueDbf?.(rec) ?? spec.type : spec.type;
     const t = spec.type === "NOACCESS" && shape ? DBF_OF_SCALAR[shape.scalar] ?? "" : own;
     const size = t === "STRING" ? spec.size ?? 40 : SIZE_OF[t] ?? 0;
@@ -1743,11 +1768,14 @@ export class IocDatabase implements RecordIo {
       rec.f.LEN = utf8Length(text) + 1;
       return;
     }
-    const shape = rec.support.arrayShape?.(rec);
-    if (!shape || spec.name !== "VAL") {
+    const shape = rec.support.arrayShape?.(rec, spec.name);
+    if (!shape) {
       throw new PutRefusedError(`Field ${rec.name}.${spec.name} cannot be written`, "readonly");
     }
-    const buf = rec.f.VAL as unknown as { length: number; [i: number]: number | bigint | string };
+    const buf = rec.f[spec.name] as unknown as {
+      length: number;
+      [i: number]: number | bigint | string;
+    };
     const src: ArrayLike<unknown> = typeof value === "string" || typeof value === "number"
       ? [value]
       : value;
@@ -1759,7 +1787,7 @@ export class IocDatabase implements RecordIo {
       } else if (Array.isArray(buf)) buf[i] = String(x);
       else buf[i] = typeof x === "string" ? Number(x) : Number(x);
     }
-    rec.f[shape.countField] = n;
+    if (!shape.fixed) rec.f[shape.countField] = n;
   }
 
   #relink(rec: IocRecord, field: string): void {
@@ -1849,12 +1877,15 @@ const SVAL_TYPES = new Set([
   "int64in",
   "stringin",
   "event",
+  "histogram",
 ]);
 
 function defaultConstantTarget(rec: IocRecord, field: string): string | undefined {
   if (field === "INP" || field === "DOL") return rec.support.io === "output" ? undefined : "VAL";
   if (/^INP[A-U]$/.test(field)) return field.slice(3);
   if (field === "SDIS") return "DISA";
+  if (field === "SVL") return "SGNL";
+  if (field === "SUBL") return "SNAM";
   // SIML is loaded into SIMM by the record support (recGblInitSimm, with the SSCN swap);
   // SIOL only into the SVAL of the input types that have one.
   if (field === "SIOL") return SVAL_TYPES.has(rec.type.name) ? "SVAL" : undefined;

@@ -155,9 +155,27 @@ function softAiRead(rec: IocRecord, r: LinkRead | undefined): "noConvert" {
   return "noConvert";
 }
 
+/**
+ * devHistogramSoft: SGNL from SVL (a constant SVL was loaded at init and defines the
+ * record); every read reports a count to add, even a failed one.
+ */
+const HISTOGRAM_SOFT: DeviceSupport = {
+  dtyp: "Soft Channel",
+  recordTypes: ["histogram"],
+  init(rec) {
+    if (rec.links.SVL?.kind === "constant") rec.f.UDF = 0;
+  },
+  io(rec, ioc) {
+    if (ioc.isConstantLink(rec, "SVL")) return;
+    const r = ioc.getLink(rec, "SVL", "number");
+    if (r) rec.f.SGNL = r.value as number;
+  },
+};
+
 /** EPICS base's soft device supports. */
 export const SOFT_DEVICES: readonly DeviceSupport[] = [
   { dtyp: "Soft Channel", io: softIo(false) },
+  HISTOGRAM_SOFT,
   { dtyp: "Raw Soft Channel", recordTypes: [...RAW_TYPES], io: softIo(true) },
   {
     dtyp: "Async Soft Channel",

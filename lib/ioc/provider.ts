@@ -67,6 +67,12 @@ const HAS_GRAPHIC = new Set([
   "aao",
 ]);
 
+/** The histogram fields whose precision is PREC. */
+const HISTOGRAM_PREC = new Set(["ULIM", "LLIM", "SGNL", "SVAL", "WDTH"]);
+
+/** aSub's argument arrays: inputs A..U, outputs VALA..VALU. */
+const ASUB_ARG = /^(VAL)?[A-U]$/;
+
 /** Inputs and per-step values whose limits base's record supports answer specially. */
 const INPUT_LIKE = /^(L?[A-L]|DO[0-9A-F]|IHIL|ILIL|ODLY)$/;
 
@@ -104,12 +110,26 @@ const DELAY: ValueMeta = { units: "s", precision: 2, display: [10, 0], control: 
  */
 function specialMeta(
   rec: IocRecord,
-  name: string,
+  field: FieldSpec,
   range: readonly [number, number] | undefined,
 ): ValueMeta | undefined {
   const type = rec.type.name;
+  const name = field.name;
   const f = rec.f;
   switch (type) {
+    case "histogram": {
+      // Type ranges (recGblGetGraphicDouble) but for VAL (LOPR..HOPR) and WDTH; PREC for
+      // the signal fields, histogramSDELprecision (2) and units "s" for SDEL.
+      if (name === "VAL" || !range) return name === "VAL" ? undefined : NO_META;
+      const d = name === "WDTH" ? [0, (f.ULIM as number) - (f.LLIM as number)] as const : range;
+      const precision = HISTOGRAM_PREC.has(name) ? f.PREC as number : name === "SDEL" ? 2 : 0;
+      return { units: name === "SDEL" ? "s" : "", precision, display: d, control: d };
+    }
+    case "aSub":
+      // The arguments describe themselves by their links (metaLink); the rest have their
+      // type's control range alone (there is no display routine for them).
+      if (ASUB_ARG.test(name)) return undefined;
+      return range ? { control: range } : NO_META;
     case "seq":
       if (/^DLY[1-9A-F]$/.test(name)) return DELAY;
       if (/^DOL[1-9A-F]$/.test(name)) return { ...DELAY, precision: 0 };
@@ -187,6 +207,10 @@ const INPUTS_FROM_LINKS = new Set(["calc", "calcout", "sub"]);
  * calcout and sub fields A..L and LA..LL, DOL(n-1) for seq's DOn and LNKn.
  */
 function metaLink(type: string, name: string): string | undefined {
+  if (type === "aSub") {
+    const m = /^(VAL)?([A-U])$/.exec(name);
+    return m ? `${m[1] ? "OUT" : "INP"}${m[2]}` : undefined;
+  }
   if (INPUTS_FROM_LINKS.has(type)) {
     const m = /^L?([A-L])$/.exec(name);
     return m ? `INP${m[1]}` : undefined;
@@ -274,11 +298,14 @@ export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, dep
   const name = field.name;
   const own = rec.support.meta;
   const range = TYPE_RANGE[field.type];
-  const special = specialMeta(rec, name, range);
+  const special = specialMeta(rec, field, range);
   if (special) return special;
   const via = metaLink(rec.type.name, name);
   if (via) {
     const m = linkedMeta(db, rec, via, range, depth);
+    // An array of integers has no precision (dbGet asks it of FLOAT/DOUBLE fields alone).
+    const scalar = rec.support.arrayShape?.(rec, name)?.scalar;
+    if (scalar && scalar !== "float64" && scalar !== "float32") return { ...m, precision: 0 };
     // A link field (seq's LNKn) has no precision and no control limits.
     return field.isLink ? { ...m, precision: 0, control: [0, 0] } : m;
   }
@@ -376,7 +403,7 @@ export class FieldChannel implements ServedPv {
     }
     if (f.isLink) return { kind: "scalar", scalar: "string", maxLength: 1, link: true };
     if (f.type === "NOACCESS") {
-      const shape = rec.support.arrayShape?.(rec);
+      const shape = rec.support.arrayShape?.(rec, f.name);
       if (shape) return { kind: "array", scalar: shape.scalar, maxLength: shape.max };
       return { kind: "scalar", scalar: "string", maxLength: 1 };
     }
@@ -405,7 +432,7 @@ export class FieldChannel implements ServedPv {
       return textToChars(typeof v === "string" ? v : String(v), this.type.maxLength);
     }
     if (this.type.kind === "array") {
-      const shape = rec.support.arrayShape?.(rec);
+      const shape = rec.support.arrayShape?.(rec, this.field.name);
       const n = shape ? Math.min(rec.f[shape.countField] as number, shape.max) : 0;
       const a = v as Exclude<FieldValue, number | string>;
       return a.slice(0, n) as PvValue;
@@ -607,8 +634,8 @@ export class IocProvider implements PvProvider {
     const spec = field === "RTYP" ? RTYP : rec.type.byName.get(field);
     if (!spec) return undefined;
     if (spec.type === "NOACCESS") {
-      const shaped = field === "VAL" &&
-        (rec.support.arrayShape !== undefined || rec.support.longString !== undefined);
+      const shaped = rec.support.arrayShape?.(rec, field) !== undefined ||
+        (field === "VAL" && rec.support.longString !== undefined);
       if (!shaped) return undefined;
     }
     if (long && !(spec.type === "STRING" || spec.isLink || rec.support.longString)) {

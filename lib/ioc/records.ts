@@ -5,7 +5,7 @@
  * @module
  */
 
-import { charsToText, textToChars } from "../core/bytes.ts";
+import { charsToText, cutUtf8, textToChars } from "../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
 import { castDouble, type IntegerDbf, integerDbfOf } from "./_cast.ts";
@@ -20,9 +20,10 @@ import {
   NO_RESULT,
   type RecordIo,
   type RecordSupport,
+  type Subroutine,
   type ValueMeta,
 } from "./types.ts";
-import type { ScalarType } from "../pv/types.ts";
+import { PvChange, type ScalarType } from "../pv/types.ts";
 
 const INVALID = AlarmSeverity.INVALID;
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTU".split("");
@@ -494,11 +495,12 @@ function arrayInit(maxField: string) {
 }
 
 function arrayShape(maxField: string, countField = "NORD") {
-  return (rec: IocRecord): ArrayShape => ({
-    scalar: rec.type.name === "compress" ? "float64" : scalarOfFtvl(ftvlOf(rec)),
-    max: num(rec.f, maxField),
-    countField,
-  });
+  return (rec: IocRecord, field: string): ArrayShape | undefined =>
+    field !== "VAL" ? undefined : ({
+      scalar: rec.type.name === "compress" ? "float64" : scalarOfFtvl(ftvlOf(rec)),
+      max: num(rec.f, maxField),
+      countField,
+    });
 }
 
 /**
@@ -1332,11 +1334,12 @@ const subArray: RecordSupport = {
     arrayInit("MALM")(rec, io, pass);
     rec.pvt.buffer = arrayFor(ftvlOf(rec), num(f, "MALM"));
   },
-  arrayShape: (rec) => ({
-    scalar: scalarOfFtvl(ftvlOf(rec)),
-    max: num(rec.f, "MALM"),
-    countField: "NORD",
-  }),
+  arrayShape: (rec, field) =>
+    field !== "VAL" ? undefined : {
+      scalar: scalarOfFtvl(ftvlOf(rec)),
+      max: num(rec.f, "MALM"),
+      countField: "NORD",
+    },
   meta: arrayMeta,
   process(rec, io) {
     const f = rec.f;
@@ -1863,6 +1866,408 @@ const event: RecordSupport = {
   }),
 };
 
+// ------------------------------------------------------------------ permissive, state
+
+const VALUE_LOG = PvChange.VALUE | PvChange.LOG;
+
+/**
+ * The monitor() of records that keep copies of what they last posted: each field of
+ * `pairs` is posted, with the alarm mask, when it differs from its copy, which then takes
+ * its value. An alarm change alone posts nothing (as base's permissive and state).
+ */
+function postOnChange(
+  ...pairs: readonly (readonly [string, string])[]
+): NonNullable<RecordSupport["monitor"]> {
+  return (rec, alarmMask) => {
+    const f = rec.f;
+    const posts: [string, number][] = [];
+    for (const [field, copy] of pairs) {
+      if (f[field] === f[copy]) continue;
+      f[copy] = f[field];
+      posts.push([field, alarmMask | VALUE_LOG]);
+    }
+    return posts;
+  };
+}
+
+/** The permissive record: VAL and WFLG held for operators; processing only posts changes. */
+const permissive: RecordSupport = {
+  posting: "own",
+  process(rec) {
+    rec.f.UDF = 0;
+  },
+  monitor: postOnChange(["VAL", "OVAL"], ["WFLG", "OFLG"]),
+};
+
+/** The state record (deprecated in base): a string VAL, posted when it differs from OVAL. */
+const state: RecordSupport = {
+  posting: "own",
+  init(rec, io, pass) {
+    if (pass !== 0) return;
+    io.warn(
+      `WARNING: Using deprecated record type "state" for record "${rec.name}".\n` +
+        "This record type will be removed beginning with EPICS 7.1. Please replace it\n" +
+        "by a stringin record.",
+    );
+  },
+  process(rec) {
+    rec.f.UDF = 0;
+  },
+  monitor: postOnChange(["VAL", "OVAL"]),
+};
+
+// ------------------------------------------------------------------ histogram
+
+/** C's short arithmetic: MCNT and MDEL are DBF_SHORT. */
+function toShort(n: number): number {
+  return (n << 16) >> 16;
+}
+
+/**
+ * add_count: one more count in the bucket SGNL falls in, while collecting (CSTA). With
+ * LLIM >= ULIM base sets SOFT/INVALID straight into STAT/SEVR (the alarm reset of the
+ * processing then replaces them); a SGNL outside [LLIM, ULIM) is not counted.
+ */
+function addCount(rec: IocRecord): void {
+  const f = rec.f;
+  if (!f.CSTA) return;
+  const llim = num(f, "LLIM"), ulim = num(f, "ULIM");
+  if (llim >= ulim && num(f, "NSEV") < INVALID) {
+    f.STAT = AlarmStatus.SOFT;
+    f.SEVR = INVALID;
+    return;
+  }
+  const sgnl = num(f, "SGNL");
+  if (sgnl < llim || sgnl >= ulim) return;
+  const buckets = f.VAL as Uint32Array;
+  const temp = sgnl - llim;
+  const wdth = num(f, "WDTH");
+  let i = 1;
+  while (i <= buckets.length && !(temp <= i * wdth)) i++;
+  // Base would write past the array for a NaN SGNL (no bucket matches): not counted here.
+  if (i > buckets.length) return;
+  // A full bucket starts again at 1, as base's.
+  buckets[i - 1] = buckets[i - 1] === 0xffffffff ? 1 : buckets[i - 1] + 1;
+  f.MCNT = toShort(num(f, "MCNT") + 1);
+}
+
+/** clear_histogram: every bucket 0; the next processing posts VAL (MCNT above MDEL). */
+function clearHistogram(rec: IocRecord): void {
+  const f = rec.f;
+  (f.VAL as Uint32Array).fill(0);
+  f.MCNT = toShort(num(f, "MDEL") + 1);
+  f.UDF = 0;
+}
+
+/**
+ * The SDEL watchdog: every SDEL seconds VAL is posted (with a new time stamp) when counts
+ * came in since the last post. Setting SDEL starts it again; a later SDEL of 0 ends it.
+ */
+function histogramWatchdog(rec: IocRecord, io: RecordIo): void {
+  const sdel = num(rec.f, "SDEL");
+  if (!(sdel > 0)) return;
+  const generation = ((rec.pvt.watchdog as number | undefined) ?? 0) + 1;
+  rec.pvt.watchdog = generation;
+  const tick = () => {
+    if (rec.pvt.watchdog !== generation) return;
+    if (num(rec.f, "MCNT") > 0) {
+      io.post(rec, "VAL", VALUE_LOG, true);
+      rec.f.MCNT = 0;
+    }
+    const next = num(rec.f, "SDEL");
+    if (next > 0) io.after(next, tick);
+  };
+  io.after(sdel, tick);
+}
+
+/**
+ * The histogram record: SGNL (read from SVL by the soft device support, or put) is counted
+ * into NELM buckets of width WDTH over [LLIM, ULIM); VAL, the buckets, is served as a
+ * ULONG array. CMD clears, starts and stops the collection; VAL is posted when more than
+ * MDEL counts came in, and every SDEL seconds when any did.
+ */
+const histogram: RecordSupport = {
+  posting: "own",
+  io: "input",
+  init(rec, io, pass) {
+    const f = rec.f;
+    if (pass === 0) {
+      if (num(f, "NELM") < 1) f.NELM = 1;
+      f.VAL = new Uint32Array(num(f, "NELM"));
+      f.WDTH = (num(f, "ULIM") - num(f, "LLIM")) / num(f, "NELM");
+      return;
+    }
+    histogramWatchdog(rec, io);
+  },
+  arrayShape: (rec, field) =>
+    field !== "VAL"
+      ? undefined
+      : { scalar: "uint32", max: num(rec.f, "NELM"), countField: "NELM", fixed: true },
+  special(rec, io, field) {
+    const f = rec.f;
+    switch (field) {
+      case "CMD": {
+        const cmd = num(f, "CMD");
+        if (cmd <= 1) clearHistogram(rec);
+        else f.CSTA = cmd === 2 ? 1 : 0;
+        f.CMD = 0;
+        return;
+      }
+      case "SGNL":
+        addCount(rec);
+        return;
+      case "ULIM":
+      case "LLIM":
+        f.WDTH = (num(f, "ULIM") - num(f, "LLIM")) / num(f, "NELM");
+        clearHistogram(rec);
+        return;
+      case "SDEL":
+        histogramWatchdog(rec, io);
+        return;
+    }
+  },
+  // The soft support reports a count whatever its read did; a failed simulated read none.
+  process: inputProcess((rec, _io, count) => {
+    if (count) addCount(rec);
+  }),
+  monitor(rec, alarmMask) {
+    const f = rec.f;
+    let mask = alarmMask;
+    if (num(f, "MCNT") > num(f, "MDEL")) {
+      mask |= VALUE_LOG;
+      f.MCNT = 0;
+    }
+    return mask ? [["VAL", mask]] : [];
+  },
+  meta: (rec) => {
+    const d = [num(rec.f, "LOPR"), num(rec.f, "HOPR")] as const;
+    return { units: "", precision: 0, display: d, control: d };
+  },
+};
+
+// ------------------------------------------------------------------ aSub
+
+/** S_db_BadSub, the status (and then VAL) of an aSub whose subroutine is not found. */
+const S_DB_BAD_SUB = (511 << 16) | 35;
+
+/** aSub's 21 arguments: inputs A..U and outputs VALA..VALU with the fields beside each. */
+const ASUB_IN = LETTERS.map((c) => ({
+  link: `INP${c}`,
+  field: c,
+  type: `FT${c}`,
+  max: `NO${c}`,
+  count: `NE${c}`,
+}));
+const ASUB_OUT = LETTERS.map((c) => ({
+  link: `OUT${c}`,
+  field: `VAL${c}`,
+  type: `FTV${c}`,
+  max: `NOV${c}`,
+  count: `NEV${c}`,
+  copy: `OVL${c}`,
+  copyCount: `ONV${c}`,
+}));
+const ASUB_BY_FIELD = new Map([...ASUB_IN, ...ASUB_OUT].map((a) => [a.field, a]));
+
+/** The menuFtype choice of an aSub argument's FTx/FTVx field. */
+function asubType(rec: IocRecord, typeField: string): string {
+  return menuChoices("menuFtype")[num(rec.f, typeField)] ?? "DOUBLE";
+}
+
+/** recGblRecordError's line for an aSub whose subroutine is not registered. */
+function badSub(rec: IocRecord, io: RecordIo, what: string): void {
+  io.warn(`recGblRecordError: ${what} Subroutine not found PV: ${rec.name}`);
+}
+
+/**
+ * fetch_values: with LFLG READ, SNAM from SUBL (a new name is looked up); then every
+ * non-constant INPx into its argument (NEx elements read, at most NOx). Returns 0 or a
+ * failure status (no subroutine call, no outputs then).
+ */
+function asubFetch(rec: IocRecord, io: RecordIo): number {
+  const f = rec.f;
+  if (f.LFLG === 1) {
+    if (!io.isConstantLink(rec, "SUBL")) {
+      const r = io.getLink(rec, "SUBL", "string");
+      if (!r) return -1;
+      f.SNAM = cutUtf8(String(r.value), 40);
+    }
+    const snam = String(f.SNAM);
+    if (snam !== "" && snam !== f.ONAM) {
+      const fn = io.subroutine(snam);
+      if (!fn) return S_DB_BAD_SUB;
+      rec.pvt.sadr = fn;
+      f.ONAM = snam;
+    }
+  }
+  for (const a of ASUB_IN) {
+    if (io.isConstantLink(rec, a.link)) continue;
+    const one = num(f, a.max) === 1 && asubType(rec, a.type) === "STRING";
+    const r = io.getLink(rec, a.link, one ? "string" : "array");
+    if (!r) return -1;
+    const src = one ? [r.value] : r.value as ArrayLike<unknown>;
+    f[a.count] = copyInto(f[a.field], src, one ? 1 : r.count);
+  }
+  return 0;
+}
+
+/** do_sub's result rules: negative raises SOFT with BRSV, anything else defines the record. */
+function asubResult(rec: IocRecord, io: RecordIo, status: number, message?: string): number {
+  if (status < 0) io.setSevr(rec, AlarmStatus.SOFT, num(rec.f, "BRSV"), message);
+  else rec.f.UDF = 0;
+  return status;
+}
+
+/** Whether two argument arrays hold the same first `n` elements (base's memcmp). */
+function sameElements(a: FieldValue, b: FieldValue, n: number): boolean {
+  const x = a as ArrayLike<unknown>, y = b as ArrayLike<unknown>;
+  for (let i = 0; i < n; i++) if (x[i] !== y[i] && !(x[i] !== x[i] && y[i] !== y[i])) return false;
+  return true;
+}
+
+/**
+ * The aSub record: up to 21 array inputs A..U (type FTx, NOx elements, NEx read) from
+ * INPA..INPU, the subroutine SNAM names (registered with the database, as sub's; with
+ * LFLG READ the name comes from SUBL at each processing), then outputs VALA..VALU (FTVx,
+ * NOVx, NEVx) written to OUTA..OUTU when it returned 0. VAL is the returned status; EFLG
+ * says when VALx are posted. A promise makes the record asynchronous: the subroutine runs
+ * once, and its settled value counts as the result (a rejection as -1).
+ */
+const aSub: RecordSupport = {
+  posting: "own",
+  init(rec, io, pass) {
+    const f = rec.f;
+    if (pass === 0) {
+      for (const a of [...ASUB_IN, ...ASUB_OUT]) {
+        if (num(f, a.max) < 1) f[a.max] = 1;
+        f[a.field] = arrayFor(asubType(rec, a.type), num(f, a.max));
+        f[a.count] = f[a.max];
+      }
+      for (const a of ASUB_OUT) f[a.copyCount] = f[a.count];
+      return;
+    }
+    const constants = rec.pvt.constantArrays as Record<string, unknown[]> | undefined;
+    for (const a of ASUB_IN) {
+      const c = constants?.[a.field];
+      if (!c) continue;
+      const n = copyInto(f[a.field], c, c.length);
+      if (n > 0) f[a.count] = n;
+    }
+    // As base, a missing subroutine is reported and ends init_record there (iocInit goes on).
+    const inam = String(f.INAM);
+    if (inam !== "") {
+      const init = io.subroutine(inam);
+      if (!init) return badSub(rec, io, "aSubRecord::init_record - INAM subr not found");
+      const r = init(rec, io);
+      if (r instanceof Promise) r.catch(() => {});
+    }
+    const snam = String(f.SNAM);
+    if (f.LFLG === 0 && snam !== "") {
+      const fn = io.subroutine(snam);
+      if (!fn) return badSub(rec, io, "aSubRecord::init_record - SNAM subr not found");
+      rec.pvt.sadr = fn;
+    }
+    f.ONAM = snam;
+    f.OVAL = f.VAL;
+    for (const a of ASUB_OUT) {
+      f[a.copyCount] = f[a.count];
+      f[a.copy] = (f[a.field] as Exclude<FieldValue, number | string>).slice() as FieldValue;
+    }
+  },
+  special(rec, io, field) {
+    if (field !== "SNAM" || rec.f.LFLG !== 0) return;
+    const snam = String(rec.f.SNAM);
+    const fn = snam === "" ? undefined : io.subroutine(snam);
+    rec.pvt.sadr = fn;
+    if (snam !== "" && !fn) {
+      badSub(rec, io, snam);
+      throw new Error(`Subroutine "${snam}" is not registered`);
+    }
+  },
+  arrayShape(rec, field) {
+    const a = ASUB_BY_FIELD.get(field);
+    if (!a) return undefined;
+    return {
+      scalar: scalarOfFtvl(asubType(rec, a.type)),
+      max: num(rec.f, a.max),
+      countField: a.count,
+    };
+  },
+  process(rec, io) {
+    const f = rec.f;
+    let status: number;
+    if (f.PACT) {
+      // The subroutine's promise has settled.
+      status = asubResult(rec, io, rec.pvt.subStatus as number, rec.pvt.subMessage as string);
+      f.VAL = status;
+    } else {
+      status = asubFetch(rec, io);
+      if (status === 0) {
+        const fn = rec.pvt.sadr as Subroutine | undefined;
+        if (String(f.SNAM) === "") status = 0;
+        else if (!fn) {
+          io.setSevr(rec, AlarmStatus.BAD_SUB, INVALID);
+          status = S_DB_BAD_SUB;
+        } else {
+          let r;
+          try {
+            r = fn(rec, io);
+          } catch (e) {
+            r = undefined;
+            status = asubResult(rec, io, -1, (e as Error).message);
+          }
+          if (r instanceof Promise) {
+            return r.then(
+              (x) => {
+                rec.pvt.subStatus = typeof x === "number" ? x : 0;
+                rec.pvt.subMessage = undefined;
+              },
+              (e) => {
+                rec.pvt.subStatus = -1;
+                rec.pvt.subMessage = (e as Error)?.message ?? String(e);
+              },
+            );
+          }
+          if (r !== undefined || status === 0) {
+            status = asubResult(rec, io, typeof r === "number" ? r : 0);
+          }
+        }
+        f.VAL = castDouble(status, "LONG");
+      }
+    }
+    if (status === 0) {
+      for (const a of ASUB_OUT) io.putLink(rec, a.link, f[a.field], num(f, a.count));
+    }
+  },
+  monitor(rec, alarmMask) {
+    const f = rec.f;
+    const mask = alarmMask | VALUE_LOG;
+    const posts: [string, number][] = [];
+    if (f.VAL !== f.OVAL) {
+      posts.push(["VAL", mask]);
+      f.OVAL = f.VAL;
+    }
+    const eflg = num(f, "EFLG");
+    for (const a of ASUB_OUT) {
+      if (eflg === 2) {
+        posts.push([a.field, mask], [a.count, mask]);
+        continue;
+      }
+      if (eflg !== 1) continue;
+      const nev = num(f, a.count);
+      const changedCount = nev !== f[a.copyCount];
+      if (!changedCount && sameElements(f[a.copy], f[a.field], nev)) continue;
+      copyInto(f[a.copy], f[a.field] as ArrayLike<unknown>, nev);
+      posts.push([a.field, mask]);
+      if (changedCount) {
+        f[a.copyCount] = nev;
+        posts.push([a.count, mask]);
+      }
+    }
+    return posts;
+  },
+};
+
 // ------------------------------------------------------------------ sub
 
 /**
@@ -2042,6 +2447,10 @@ const ALL: Record<string, RecordSupport> = {
   printf,
   event,
   sub,
+  permissive,
+  state,
+  histogram,
+  aSub,
 };
 
 /** Every record type's support, by type name. */

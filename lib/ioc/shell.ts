@@ -12,7 +12,7 @@ import { type IocDatabase, IocInitError } from "./database.ts";
 import { DBF_OF_SCALAR } from "./fields.ts";
 import { realText } from "./real_text.ts";
 import { constLinkReport } from "./json_link.ts";
-import { recordType, recordTypeNames } from "./record_type.ts";
+import { type FieldSpec, recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
 import { parseDatabase, parseShellLine, parseSubstitutions } from "./_parse.ts";
 
@@ -652,6 +652,10 @@ export class IocShell {
         if (spec.name === "TIME") buf.add(`${n}: ${timeText(rec)}`);
         // BKPT is a one-byte field base shows as hex bytes (always 00 here: no breakpoints).
         else if (spec.name === "BKPT") buf.add(`${n}: 00`);
+        else {
+          const p = pointerText(rec, spec);
+          if (p) buf.add(`${n}: ${p}`);
+        }
       } else buf.add(`${n}: ${this.#fieldString(rec, spec.name)}`);
     }
     return buf.text();
@@ -678,14 +682,15 @@ export class IocShell {
       type = "STRING";
       values = [rec.type.name];
     } else if (spec?.type === "NOACCESS") {
-      const shape = rec.support.arrayShape?.(rec);
+      const shape = rec.support.arrayShape?.(rec, field);
       if (shape) {
         type = DBF_OF_SCALAR[shape.scalar] ?? "DOUBLE";
         values = Array.from(v as ArrayLike<number | bigint | string>).slice(
           0,
           rec.f[shape.countField] as number,
         );
-        array = shape.max > 1;
+        // dbgf shows the elements dbGet returned: one of them as a scalar.
+        array = values.length !== 1;
       } else {
         type = "STRING";
         values = [String(v)];
@@ -755,7 +760,7 @@ export class IocShell {
     }
     if (!this.#db.initialized) return "dbpf only works after iocInit\n";
     let v: string | number[] | string[] = value;
-    const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
+    const shape = rec.support.arrayShape?.(rec, field);
     if (shape && shape.max > 1 && shape.scalar !== "int8" && shape.scalar !== "uint8") {
       try {
         const j = JSON.parse(value);
@@ -894,4 +899,28 @@ export function gPrintf(v: number, p: number): string {
   }
   const s = v.toFixed(Math.max(0, p - 1 - exp));
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
+}
+
+/**
+ * What dbpr shows of a field that is a C pointer in base: "PTR (nil)" or an address. The
+ * array VALs of waveform-like records (and histogram's) are null pointers there (the data
+ * hang off BPTR); long-string VALs, aSub's arguments and a found aSub subroutine (SADR) are
+ * not: ours print a made-up address of the same width. Undefined for fields dbpr skips.
+ */
+function pointerText(rec: IocRecord, spec: FieldSpec): string | undefined {
+  let set: boolean;
+  if (spec.special === "SPC_DBADDR") {
+    set = !(spec.name === "VAL" && rec.support.arrayShape?.(rec, "VAL") !== undefined);
+  } else if (rec.type.name === "aSub" && (spec.name === "SADR" || spec.name === "CADR")) {
+    set = spec.name === "SADR" && rec.pvt.sadr !== undefined;
+  } else return undefined;
+  if (!set) return "PTR (nil)";
+  const address = 0x550000000000 + (hashName(rec.name) & 0xffffff) * 0x1000 + spec.index * 0x10;
+  return `PTR 0x${address.toString(16)}`;
+}
+
+function hashName(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
+  return h;
 }

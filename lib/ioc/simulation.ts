@@ -202,6 +202,13 @@ const SIM_IN: Readonly<Record<string, SimIn | "device">> = {
     return "noConvert";
   },
   aai: "device",
+  histogram(rec, io) {
+    // SGNL from SVAL, counted; a failed read counts nothing.
+    if (!readSval(rec, io)) return "noConvert";
+    rec.f.SGNL = rec.f.SVAL;
+    rec.f.UDF = 0;
+    return undefined;
+  },
 };
 
 /**

@@ -68,7 +68,12 @@ export type ValuePosting =
   /** Every processing. */
   | "always"
   /** As the MPST/APST menus say ("Always" or "On Change"). */
-  | "mpst";
+  | "mpst"
+  /**
+   * As the record type's {@link RecordSupport.monitor} says (permissive, state, histogram,
+   * aSub, whose monitor() posts VAL only for a value change, or other fields too).
+   */
+  | "own";
 
 /** The shape of an array VAL (waveform, aai, aao, subArray, compress, lsi, lso, printf). */
 export interface ArrayShape {
@@ -78,6 +83,8 @@ export interface ArrayShape {
   readonly max: number;
   /** Field holding the current element count (NORD, LEN...). */
   readonly countField: string;
+  /** Whether the count stays at `max` whatever a put writes (histogram's VAL is NELM long). */
+  readonly fixed?: boolean;
 }
 
 /**
@@ -115,8 +122,17 @@ export interface RecordSupport {
    * it from the field's own (base's cvt_dbaddr: an mbbo with no states serves a USHORT).
    */
   valueDbf?(rec: IocRecord): DbfType | undefined;
-  /** An array VAL's shape (array records only). */
-  arrayShape?(rec: IocRecord): ArrayShape;
+  /**
+   * The shape of an array field (VAL of the array records; aSub's A..U and VALA..VALU),
+   * or undefined for a field that is no array.
+   */
+  arrayShape?(rec: IocRecord, field: string): ArrayShape | undefined;
+  /**
+   * The posts of one processing for posting "own", after the alarm reset (whose mask is
+   * `alarmMask`): [field, DBE mask] pairs, in order. The record type may update its copies
+   * of the last posted values (OVAL, MCNT...) here.
+   */
+  monitor?(rec: IocRecord, alarmMask: number): readonly (readonly [string, number])[];
   /** The size in bytes (with the NUL) of a long-string VAL (lsi, lso, printf). */
   longString?(rec: IocRecord): number;
 }
@@ -167,6 +183,11 @@ export interface RecordIo {
   subroutine(name: string): Subroutine | undefined;
   /** Prints a note from a record support that does not stop the IOC (base's errlogPrintf). */
   warn(message: string): void;
+  /**
+   * Posts a field outside processing (histogram's SDEL watchdog), with a new time stamp
+   * first when `stamp` is true.
+   */
+  post(rec: IocRecord, field: string, mask: number, stamp?: boolean): void;
 }
 
 /**
