@@ -5,7 +5,7 @@
  * @module
  */
 
-import { textToChars } from "../core/bytes.ts";
+import { textToChars, utf8Encode } from "../core/bytes.ts";
 import { expandMacros, macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
@@ -162,23 +162,58 @@ const DBR_NAME: Record<string, string> = {
   FWDLINK: "STRING",
 };
 
-function escapeC(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => {
-    const map: Record<string, string> = {
-      "\\": "\\\\",
-      '"': '\\"',
-      "\n": "\\n",
-      "\t": "\\t",
-      "\r": "\\r",
-      "\x07": "\\a",
-      "\b": "\\b",
-      "\f": "\\f",
-      "\v": "\\v",
-    };
-    return map[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  });
+const ESCAPES: Readonly<Record<number, string>> = {
+  0x07: "\\a",
+  0x08: "\\b",
+  0x0c: "\\f",
+  0x0a: "\\n",
+  0x0d: "\\r",
+  0x09: "\\t",
+  0x0b: "\\v",
+  0x5c: "\\\\",
+  0x27: "\\'",
+  0x22: '\\"',
+  0x00: "\\0",
+};
+
+/**
+ * Bytes as epicsStrnEscapedFromRaw writes them: C escapes, printable ASCII as it is, any
+ * other byte as `\xNN`; at most `max` characters (the rest is cut, mid-escape too).
+ */
+function escapeRaw(bytes: Uint8Array, max = Infinity): string {
+  let out = "";
+  for (const b of bytes) {
+    out += ESCAPES[b] ??
+      (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`);
+    if (out.length >= max) return out.slice(0, max);
+  }
+  return out;
 }
+
+/** The length of {@link escapeRaw}'s text of `bytes`, uncut. */
+function escapedSize(bytes: Uint8Array): number {
+  let n = 0;
+  for (const b of bytes) n += ESCAPES[b] ? 2 : b >= 0x20 && b < 0x7f ? 1 : 4;
+  return n;
+}
+
+/** Bytes of each DBR element, for the 800-byte buffer dbgf reads into. */
+const DBR_SIZE: Readonly<Record<string, number>> = {
+  STRING: 40,
+  CHAR: 1,
+  UCHAR: 1,
+  SHORT: 2,
+  USHORT: 2,
+  LONG: 4,
+  ULONG: 4,
+  INT64: 8,
+  UINT64: 8,
+  FLOAT: 4,
+  DOUBLE: 8,
+  ENUM: 2,
+};
+/** dbgf's buffer (`long buffer[100]` on a 64-bit host): a longer array is cut to fit it. */
+const DBGF_BYTES = 800;
 
 function pad2(n: number): string {
   return String(n).padStart(2, "0");
@@ -657,23 +692,89 @@ export class IocShell {
     return buf.text();
   }
 
-  /** dbgf "REC.FIELD": the value with its DBF type. */
+  /**
+   * Finds the record and field of a dbgf/dbpf name: "REC", "REC.FIELD", or "REC.FIELD$"
+   * (a string or link field as a char array, as dbNameToAddr's `$` modifier).
+   * @returns the record, the field and whether `$` was given; undefined when not found
+   */
+  #address(name: string): { rec: IocRecord; field: string; long: boolean } | undefined {
+    const long = name.endsWith("$");
+    const base = long ? name.slice(0, -1) : name;
+    // The modifier follows a field name: "REC$" names no record.
+    if (long && this.#db.record(base)) return undefined;
+    try {
+      const [rec, field] = this.#db.resolve(base);
+      if (long && !this.#longChars(rec, field)) return undefined;
+      return { rec, field, long };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A field read through `$`, as dbGet gives it: the chars with the NUL, of a string field
+   * (at most its size), a link's text (at most dbgf's 800-byte buffer), or a long string's
+   * LEN chars (lsi, lso, printf VAL); undefined for a field `$` does not apply to.
+   */
+  #longChars(rec: IocRecord, field: string): Uint8Array | undefined {
+    if (field === "RTYP") return textToChars(rec.type.name, 40);
+    const spec = rec.type.byName.get(field);
+    if (!spec) return undefined;
+    if (spec.isLink) return textToChars(this.#db.linkText(rec, field), DBGF_BYTES);
+    if (spec.type === "STRING") return textToChars(String(rec.f[field]), spec.size ?? 40);
+    if (field === "VAL" && rec.support.longString) {
+      const n = Math.min(rec.f.LEN as number, rec.support.longString(rec), DBGF_BYTES);
+      const out = new Uint8Array(n);
+      out.set(utf8Encode(String(rec.f.VAL)).subarray(0, n));
+      return out;
+    }
+    return undefined;
+  }
+
+  /**
+   * A DBF_CHAR value as dbgf prints it: one element as a number; more as text up to the
+   * first NUL, in quoted pieces of under 75 escaped characters joined by " +".
+   */
+  #addChars(buf: TabBuffer, chars: ArrayLike<number>): void {
+    const count = chars.length;
+    if (count === 1) {
+      const c = chars[0] & 0xff;
+      buf.add("DBF_CHAR: ");
+      buf.add(this.#valueText("CHAR", c > 127 ? c - 256 : c));
+      return;
+    }
+    buf.add(`DBF_CHAR[${count}]: ${count === 0 ? "(empty)" : ""}`);
+    const bytes = Uint8Array.from(chars, (c) => c & 0xff);
+    const nul = bytes.indexOf(0);
+    let len = nul >= 0 ? nul : count;
+    for (let i = 0; len > 0;) {
+      let chunk = Math.min(len, MAXLINE - 5);
+      while (escapedSize(bytes.subarray(i, i + chunk)) >= MAXLINE - 5) chunk--;
+      let msg = `"${escapeRaw(bytes.subarray(i, i + chunk))}"`;
+      len -= chunk;
+      i += chunk;
+      if (len > 0) msg += " +";
+      buf.add(msg);
+    }
+  }
+
+  /** dbgf "REC.FIELD": the value with its DBF type ("REC.FIELD$": as a char array). */
   dbgf(name: string): string {
     if (!name) return 'Usage: dbgf "pv name"\n';
-    let rec: IocRecord, field: string;
-    try {
-      [rec, field] = this.#db.resolve(name);
-    } catch {
-      return `PV '${name}' not found\n`;
-    }
+    const at = this.#address(name);
+    if (!at) return `PV '${name}' not found\n`;
+    const { rec, field } = at;
     if (!this.#db.initialized) return "dbgf only works after iocInit\n";
     const buf = new TabBuffer(10);
+    if (at.long) {
+      this.#addChars(buf, this.#longChars(rec, field)!);
+      return buf.text();
+    }
     const spec = rec.type.byName.get(field);
     const dbf = field === "VAL" ? rec.support.valueDbf?.(rec) ?? spec?.type : spec?.type;
     let type = dbf ? DBR_NAME[dbf] ?? "STRING" : "STRING";
     const v = rec.f[field];
     let values: (number | string | bigint)[];
-    let array = false;
     if (field === "RTYP") {
       type = "STRING";
       values = [rec.type.name];
@@ -685,7 +786,10 @@ export class IocShell {
           0,
           rec.f[shape.countField] as number,
         );
-        array = shape.max > 1;
+      } else if (rec.support.longString && rec.f.LEN === 0) {
+        // A long string never written has no elements (get_array_info gives LEN, 0).
+        type = "STRING";
+        values = [];
       } else {
         type = "STRING";
         values = [String(v)];
@@ -696,19 +800,15 @@ export class IocShell {
         spec?.type === "ENUM" ? this.#db.fieldText(rec, field) : this.#fieldString(rec, field),
       ];
     } else if (spec?.isLink) {
-      // Read as DBR_STRING: at most MAX_STRING_SIZE - 1 characters, as base truncates.
-      values = [this.#fieldString(rec, field).slice(0, 39)];
+      values = [this.#fieldString(rec, field)];
     } else values = [v as number | string];
-    if (!array) buf.add(`DBF_${type}: `);
+    // What fits dbgf's buffer.
+    values = values.slice(0, Math.floor(DBGF_BYTES / (DBR_SIZE[type] ?? 8)));
+    if (type === "CHAR") this.#addChars(buf, values.map(Number));
     else {
-      buf.add(`DBF_${type}[${values.length}]: ${values.length === 0 ? "(empty)" : ""}`);
-    }
-    if (type === "CHAR" && array) {
-      const s = String.fromCharCode(...(values as number[]).map((x) => Number(x) & 0xff));
-      const end = s.indexOf("\0");
-      const text = end >= 0 ? s.slice(0, end) : s;
-      if (text.length) buf.add(`"${escapeC(text)}"`);
-    } else {
+      // One element prints without a count (an array holding one element too).
+      if (values.length === 1) buf.add(`DBF_${type}: `);
+      else buf.add(`DBF_${type}[${values.length}]: ${values.length === 0 ? "(empty)" : ""}`);
       for (const x of values) buf.add(this.#valueText(type, x));
     }
     return buf.text();
@@ -718,7 +818,8 @@ export class IocShell {
     const n = Number(x);
     switch (type) {
       case "STRING":
-        return `"${escapeC(String(x))}"`;
+        // Read as DBR_STRING: at most MAX_STRING_SIZE - 1 bytes, escaped into 76 characters.
+        return `"${escapeRaw(utf8Encode(String(x)).subarray(0, 39), MAXLINE - 4)}"`;
       case "CHAR":
         return n >= 32 && n < 127
           ? `${n} = 0x${hex(n, 8)} = '${String.fromCharCode(n)}'`
@@ -744,27 +845,31 @@ export class IocShell {
     }
   }
 
-  /** dbpf "REC.FIELD" "value": writes as a string (arrays as JSON), then shows dbgf. */
+  /**
+   * dbpf "REC.FIELD" "value": writes as a string (arrays of numbers as JSON, char arrays
+   * and "REC.FIELD$" as text), then shows dbgf; a value that does not convert is an error
+   * on stderr and prints nothing, as base.
+   */
   async dbpf(name: string, value: string | undefined): Promise<string> {
     if (!name || value === undefined) return 'Usage: dbpf "pv name", "value"\n';
-    let rec: IocRecord, field: string;
-    try {
-      [rec, field] = this.#db.resolve(name);
-    } catch {
-      return `PV '${name}' not found\n`;
-    }
+    const at = this.#address(name);
+    if (!at) return `PV '${name}' not found\n`;
+    const { rec, field } = at;
     if (!this.#db.initialized) return "dbpf only works after iocInit\n";
     let v: string | number[] | string[] = value;
-    const shape = field === "VAL" ? rec.support.arrayShape?.(rec) : undefined;
-    if (shape && shape.max > 1 && shape.scalar !== "int8" && shape.scalar !== "uint8") {
-      try {
-        const j = JSON.parse(value);
-        v = Array.isArray(j) ? j : [j];
-      } catch {
-        v = [value];
-      }
-    } else if (shape && (shape.scalar === "int8" || shape.scalar === "uint8")) {
+    const shape = field === "VAL" && !at.long ? rec.support.arrayShape?.(rec) : undefined;
+    // An array field of one element takes the value as a string, as a scalar does.
+    if (shape && shape.max > 1 && (shape.scalar === "int8" || shape.scalar === "uint8")) {
       v = [...textToChars(value)];
+    } else if (shape && shape.max > 1 && shape.scalar !== "string") {
+      const parsed = jsonNumbers(value);
+      if (typeof parsed === "string") {
+        this.#host.err(`dbpf: Cannot convert "${value}" for ${name}: ${parsed}\n`);
+        return "";
+      }
+      v = parsed.slice(0, shape.max);
+    } else if (shape && shape.max > 1) {
+      v = [value];
     }
     let err = "";
     try {
@@ -880,6 +985,25 @@ export class IocShell {
     }
     return out;
   }
+}
+
+/**
+ * A dbpf value for a numeric array as dbPutConvertJSON reads it: a JSON number or an array
+ * of numbers.
+ * @returns the numbers, or why the text is not such a value
+ */
+function jsonNumbers(text: string): number[] | string {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    return `not JSON (${(e as Error).message})`;
+  }
+  const items = Array.isArray(j) ? j : [j];
+  for (const x of items) {
+    if (typeof x !== "number") return `${JSON.stringify(x)} is not a number`;
+  }
+  return items as number[];
 }
 
 /** C's `%.<p>g`. */

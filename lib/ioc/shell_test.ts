@@ -79,3 +79,80 @@ Deno.test("shell: help lists names at 16-column stops as iocsh does, and shows o
   assert.equal(shell.help(["db?f"]).match(/^db.f(?= )/gm)?.join(","), "dbgf,dbpf");
   assert.equal(shell.help(["nothing"]), "");
 });
+
+/** A shell over `db`, after iocInit, and the stdout of `lines` run one by one. */
+async function afterInit(db: string) {
+  const s = shellWith({ "t.db": db });
+  assert.equal(s.shell.dbLoadRecords("t.db", ""), true, s.err.join(""));
+  await s.shell.iocInit();
+  return async (lines: string[]) => {
+    s.out.length = 0;
+    for (const l of lines) await s.shell.execute(l);
+    return s.out.join("");
+  };
+}
+
+// Outputs below were printed by EPICS base 7.0.8.1's softIoc for the same records.
+const LONG_DB = `
+record(stringin, "s") { field(VAL, "") field(DESC, "it's µm") }
+record(lsi, "lsi") { field(SIZV, "100") }
+record(lso, "lso") { field(SIZV, "200") }
+record(waveform, "w1") { field(NELM, "1") field(FTVL, "DOUBLE") }
+record(waveform, "w3") { field(NELM, "3") field(FTVL, "DOUBLE") }
+record(waveform, "wc") { field(NELM, "300") field(FTVL, "CHAR") }
+record(ai, "ai") { field(INP, "s.VAL NPP") }
+`;
+
+Deno.test("shell: dbgf/dbpf of REC.FIELD$ read and write string and link fields as char arrays", async () => {
+  const run = await afterInit(LONG_DB);
+  assert.equal(await run(["dbgf s.VAL$"]), "DBF_CHAR:           0 = 0x0   \n");
+  assert.equal(await run(["dbgf s$"]), "PV 's$' not found\n");
+  assert.equal(await run(["dbgf ai.VAL$"]), "PV 'ai.VAL$' not found\n");
+  assert.equal(await run(["dbgf s.DESC$"]), 'DBF_CHAR[9]:        "it\\\'s \\xc2\\xb5m"   \n');
+  assert.equal(await run(["dbgf ai.INP$"]), 'DBF_CHAR[14]:       "s.VAL NPP NMS"     \n');
+  assert.equal(await run(["dbgf lsi.VAL$"]), "DBF_CHAR[0]: (empty)          \n");
+  assert.equal(
+    await run(['dbpf lso.VAL$ "long string text here which is long"', "dbgf lso"]),
+    'DBF_CHAR[36]:       "long string text here which is long"   \n' +
+      'DBF_STRING:         "long string text here which is long"   \n',
+  );
+  // A string field keeps its size less the NUL; DBR_STRING shows 39 of those.
+  assert.equal(
+    await run(['dbpf s.VAL$ "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"', "dbgf s"]),
+    'DBF_CHAR[40]:       "abcdefghijklmnopqrstuvwxyzabcdefghijklm"         \n' +
+      'DBF_STRING:         "abcdefghijklmnopqrstuvwxyzabcdefghijklm"         \n',
+  );
+  // A link takes any length through $; a long text prints in pieces joined by " +".
+  assert.equal(
+    await run([`dbpf ai.INP$ "${"a".repeat(147)}.VAL"`, "dbgf ai.INP"]),
+    "DBF_CHAR[160]:      \n" +
+      `"${"a".repeat(74)}" +  \n"${"a".repeat(73)}." +  \n"VAL NPP NMS"       \n` +
+      `DBF_STRING:         "${"a".repeat(39)}"         \n`,
+  );
+  assert.equal(await run(['dbpf ai.INP$ ""']), "DBF_CHAR:           0 = 0x0   \n");
+});
+
+Deno.test("shell: dbgf prints a count unless there is one element; dbpf's JSON errors print nothing", async () => {
+  const run = await afterInit(LONG_DB);
+  assert.equal(
+    await run(["dbgf lsi", "dbgf w1", "dbgf w3"]),
+    "DBF_STRING[0]: (empty)        \nDBF_DOUBLE[0]: (empty)        \n" +
+      "DBF_DOUBLE[0]: (empty)        \n",
+  );
+  assert.equal(
+    await run(["dbpf w1 5", "dbpf w3 5", 'dbpf w3 "[1.5, 2]"', 'dbpf w3 "[1,2,3,4,5]"']),
+    "DBF_DOUBLE:         5         \nDBF_DOUBLE:         5         \n" +
+      "DBF_DOUBLE[2]:      1.5       2         \n" +
+      "DBF_DOUBLE[3]:      1         2         3         \n",
+  );
+  assert.equal(await run(['dbpf w3 "[true]"', 'dbpf w3 "abc"']), "");
+  assert.equal(await run(["dbpf wc 65"]), 'DBF_CHAR[3]:        "65"      \n');
+  assert.equal(
+    await run([
+      `dbpf wc "tab\\there and a very long text that goes over the line that is eighty characters long, more than once, yes really, quite so, and on and on"`,
+    ]),
+    "DBF_CHAR[139]:      \n" +
+      '"tab\\\\there and a very long text that goes over the line that is eighty cha" +  \n' +
+      '"racters long, more than once, yes really, quite so, and on and on"   \n',
+  );
+});
