@@ -11,6 +11,7 @@ import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
 import { DBF_OF_SCALAR } from "./fields.ts";
 import { realText } from "./real_text.ts";
+import { nanText } from "./_c_number.ts";
 import { constLinkReport } from "./json_link.ts";
 import { recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
@@ -1008,7 +1009,7 @@ function jsonNumbers(text: string): number[] | string {
 
 /** C's `%.<p>g`. */
 export function gPrintf(v: number, p: number): string {
-  if (Number.isNaN(v)) return "nan";
+  if (Number.isNaN(v)) return nanText(v);
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
   if (v === 0) return Object.is(v, -0) ? "-0" : "0";
   const exp = Math.floor(Math.log10(Math.abs(Number(v.toPrecision(p)))));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IocDatabase } from "./database.ts";
-import { IocShell } from "./shell.ts";
+import { gPrintf, IocShell } from "./shell.ts";
 
 /** A shell over a fresh database whose files are the given texts. */
 function shellWith(files: Record<string, string>) {
@@ -155,4 +155,13 @@ Deno.test("shell: dbgf prints a count unless there is one element; dbpf's JSON e
       '"tab\\\\there and a very long text that goes over the line that is eighty cha" +  \n' +
       '"racters long, more than once, yes really, quite so, and on and on"   \n',
   );
+});
+
+Deno.test({
+  permissions: "none",
+  name: "shell: dbgf's %g shows a NaN's sign as glibc's printf does",
+}, () => {
+  assert.equal(gPrintf(NaN, 12), "nan");
+  assert.equal(gPrintf(-NaN, 12), "-nan");
+  assert.equal(gPrintf(-NaN, 6), "-nan");
 });
