@@ -446,3 +446,34 @@ Deno.test({
     assert.equal(ours, base);
   },
 });
+
+Deno.test({
+  name:
+    `echo, dbgrep, dbla, dbsr, epicsEnvShow patterns and epicsEnvUnset print what softIoc prints${why}`,
+  ignore,
+  async fn() {
+    const commands = [
+      "dbla",
+      "dbla sh:i*",
+      "dbgrep sh:*o*",
+      "dbgrep",
+      "echo hello world",
+      'echo "a  b"',
+      "echo",
+      'echo "t\\tx\\101\\x42\\\\n\\xg"',
+      "dbsr",
+      "epicsEnvSet SHTEST_A one",
+      "epicsEnvSet SHTEST_B two",
+      "epicsEnvShow SHTEST_?",
+      "epicsEnvUnset SHTEST_A",
+      "epicsEnvShow SHTEST_A",
+      "epicsEnvShow SHTEST*",
+      "softIoc_registerRecordDeviceDriver pdbbase",
+    ].join("\n") + "\n";
+    const [base, ours] = await Promise.all([
+      shellRunDb([SOFTIOC!], commands, "shell_parity.db"),
+      shellRunDb(OURS, commands, "shell_parity.db"),
+    ]);
+    assert.equal(ours, base);
+  },
+});

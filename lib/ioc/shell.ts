@@ -35,6 +35,10 @@ export interface ShellHost {
   afterRecordInit?(): void;
   /** casr's report of the CA server at a level. */
   casr?(level: number): string;
+  /** Changes the working directory (cd); false when it cannot. */
+  chdir?(path: string): boolean;
+  /** The working directory (pwd). */
+  cwd?(): string;
 }
 
 /** A command added to the shell (e.g. tsdev's): gets its arguments and where it was run. */
@@ -66,6 +70,17 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     args: "'file name' 'macro substitutions'",
     about: "Loads the .db templates named by a substitutions file, once per set of values.",
   },
+  cd: { args: "'directory name'", about: "Changes the working directory." },
+  date: {
+    args: "'format'",
+    about: "Prints the date and time, as strftime with %0nf for fractions of a second " +
+      "(default '%Y/%m/%d %H:%M:%S.%06f').",
+  },
+  dbLoadDatabase: {
+    args: "'file name' 'path' 'substitutions'",
+    about: "Loads a .db file as dbLoadRecords does; a .dbd file (dbd/softIoc.dbd) is read " +
+      "and accepted, as the record types and device supports are built in.",
+  },
   dbStateClear: { args: "'name'", about: "Clears the named dbState flag." },
   dbStateCreate: { args: "'name'", about: "Creates a dbState flag for state links." },
   dbStateSet: { args: "'name'", about: "Sets the named dbState flag." },
@@ -74,6 +89,12 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   dbcar: {
     args: "'record name' 'level'",
     about: "Channel Access link report: counts of CA links (level 0), or each link (1, 2).",
+  },
+  dbgrep: { args: "'record name'", about: "Lists the record names matching a pattern (* and ?)." },
+  dbla: { args: "'pattern'", about: "Lists the aliases (matching a pattern) and their records." },
+  dbsr: {
+    args: "'interest level'",
+    about: "Server report: the state of the server layer and casr's report of the CA server.",
   },
   dbgf: {
     args: "'record name'",
@@ -95,9 +116,12 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   },
   dbtr: { args: "'record name'", about: "Processes a record once and prints its fields." },
   epicsEnvSet: { args: "name value", about: "Sets an environment variable (also for $(name))." },
+  echo: { args: "'string'", about: "Prints its argument, with C escapes such as \\t translated." },
+  epicsEnvUnset: { args: "name", about: "Removes an environment variable." },
+  epicsThreadSleep: { args: "'seconds'", about: "Waits so many seconds before the next line." },
   epicsEnvShow: {
     args: "[name]",
-    about: "Prints one environment variable, or all of them.",
+    about: "Prints the environment variables whose names match a pattern (* and ?), or all.",
   },
   exit: { args: "", about: "Leaves the shell and stops the IOC." },
   help: {
@@ -105,6 +129,11 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     about: "Lists the commands, or shows how to call those matching the patterns (* and ?).",
   },
   iocInit: { args: "", about: "Initialises the loaded records and starts serving them." },
+  iocLogInit: {
+    args: "",
+    about: "Starts forwarding messages to an IOC log server: not supported, says so.",
+  },
+  pwd: { args: "", about: "Prints the working directory." },
   postEvent: { args: "'event name'", about: "Posts a database event (SCAN Event records)." },
   scanppl: { args: "'rate'", about: "Lists the records of each periodic scan rate." },
 };
@@ -364,6 +393,48 @@ export class IocShell {
       case "epicsEnvShow":
         o(this.epicsEnvShow(args[0]));
         return true;
+      case "epicsEnvUnset":
+        if (args.length < 1) throw new Error("Usage: epicsEnvUnset name");
+        this.#host.env.delete(args[0]);
+        return true;
+      case "epicsThreadSleep": {
+        const secs = Number(args[0] ?? 0);
+        if (secs > 0) await new Promise((r) => setTimeout(r, secs * 1000));
+        return true;
+      }
+      case "echo":
+        o(`${translateEscapes(args[0] ?? "")}\n`);
+        return true;
+      case "date":
+        o(`${dateText(this.#db.now(), args[0] || "%Y/%m/%d %H:%M:%S.%06f")}\n`);
+        return true;
+      case "pwd":
+        o(`${this.#host.cwd?.() ?? ""}\n`);
+        return true;
+      case "cd":
+        if (!args[0] || !this.#host.chdir?.(args[0])) {
+          this.#host.err("Invalid directory path, ignored\n");
+        }
+        return true;
+      case "dbLoadDatabase":
+        this.dbLoadDatabase(args[0] ?? "", args[2] ?? "");
+        return true;
+      case "iocLogInit":
+        this.#host.err(
+          this.#env("EPICS_IOC_LOG_INET")
+            ? "iocLogInit: forwarding messages to an IOC log server is not supported\n"
+            : 'iocLog: EPICS environment variable "EPICS_IOC_LOG_INET" undefined\n',
+        );
+        return true;
+      case "dbgrep":
+        o(this.dbgrep(args[0]));
+        return true;
+      case "dbla":
+        o(this.dbla(args[0]));
+        return true;
+      case "dbsr":
+        o(this.dbsr(Number(args[0] ?? 0) || 0));
+        return true;
       case "dbLoadRecords":
         this.dbLoadRecords(args[0] ?? "", args[1] ?? "");
         return true;
@@ -431,6 +502,12 @@ export class IocShell {
           await extra(args, this.#where);
           return true;
         }
+        if (name.endsWith("_registerRecordDeviceDriver")) {
+          // Record types and device supports are built in, registered before any script
+          // runs: what softIoc says when a script registers them again.
+          o("Warning: Registration already done.\n");
+          return true;
+        }
         this.#host.err(`Command ${name} not found.\n`);
         return true;
       }
@@ -482,11 +559,10 @@ export class IocShell {
 
   /** epicsEnvShow: NAME=value lines. */
   epicsEnvShow(name?: string): string {
-    if (name) {
-      const v = this.#env(name);
-      return v === undefined ? `${name} is not an environment variable.\n` : `${name}=${v}\n`;
-    }
-    return [...this.#host.env].map(([k, v]) => `${k}=${v}\n`).join("");
+    // The name is a glob pattern; no match prints nothing, as base.
+    const re = name ? globRegExp(name) : undefined;
+    return [...this.#host.env].filter(([k]) => !re || re.test(k)).map(([k, v]) => `${k}=${v}\n`)
+      .join("");
   }
 
   /**
@@ -602,6 +678,56 @@ export class IocShell {
       }
     }
     return out;
+  }
+
+  /** Names (aliases included) as dbFirstRecordType/dbFirstRecord walk them. */
+  #namesByType(): { name: string; record: IocRecord }[] {
+    const out: { name: string; record: IocRecord }[] = [];
+    for (const ty of [...recordTypeNames()].sort()) {
+      for (const e of this.#db.entries()) if (e.record.type.name === ty) out.push(e);
+    }
+    return out;
+  }
+
+  /** dbgrep pattern: the record names (aliases too) that match. */
+  dbgrep(pattern?: string): string {
+    if (!pattern) return 'Usage: dbgrep "pattern"\n';
+    const re = globRegExp(pattern);
+    return this.#namesByType().filter((e) => re.test(e.name)).map((e) => `${e.name}\n`).join(
+      "",
+    );
+  }
+
+  /** dbla [pattern]: "alias -> record" for each alias that matches. */
+  dbla(pattern?: string): string {
+    const re = pattern ? globRegExp(pattern) : undefined;
+    return this.#namesByType()
+      .filter((e) => e.name !== e.record.name && (!re || re.test(e.name)))
+      .map((e) => `${e.name} -> ${e.record.name}\n`).join("");
+  }
+
+  /** dbsr [level]: the server layer's state, then RSRV's report once it runs. */
+  dbsr(level = 0): string {
+    const running = this.#db.initialized && !this.#initFailed;
+    let out = `Server state: ${running ? "running" : "registering"}\nServer 'rsrv'\n`;
+    if (running) out += this.#host.casr?.(level) ?? "";
+    return out;
+  }
+
+  /**
+   * dbLoadDatabase(file, path, substitutions): a .db file loads as with dbLoadRecords; a
+   * .dbd file must be readable, and defines nothing new: the record types, menus and
+   * device supports are built in (a record of a type that is not is reported when its
+   * .db loads).
+   */
+  dbLoadDatabase(file: string, macros: string): boolean {
+    if (!/\.dbd$/i.test(file)) return this.dbLoadRecords(file, macros);
+    const text = this.#host.readFile(file);
+    if (text === undefined) {
+      this.#host.err(`dbLoadDatabase: Can't open file "${file}"\n`);
+      return false;
+    }
+    return true;
   }
 
   /** dbnr: record counts per type. */
@@ -986,6 +1112,91 @@ export class IocShell {
     }
     return out;
   }
+}
+
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+  "0": "\0",
+};
+
+/**
+ * epicsStrnRawFromEscaped (what echo applies): \a \b \f \n \r \t \v \0 and \xH or \xHH
+ * name characters; any other escaped character stands for itself (no octal: "\101" is
+ * "101"). The text ends at a NUL, as a C string does.
+ */
+export function translateEscapes(text: string): string {
+  const out = text.replace(
+    /\\(?:x([0-9A-Fa-f]{1,2})|x|(.))/gs,
+    (_all, hex?: string, c?: string) => {
+      if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
+      if (c === undefined) return "";
+      return SIMPLE_ESCAPES[c] ?? c;
+    },
+  );
+  const nul = out.indexOf("\0");
+  return nul >= 0 ? out.slice(0, nul) : out;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/**
+ * epicsTimeToStrftime's text of a time (local): strftime's common conversions (%Y %y %m
+ * %d %e %H %M %S %j %b %a %%) and EPICS's %0nf (n digits of the second's fraction, %f
+ * nine).
+ * @param ms the time, in ms since 1970
+ * @param format the format
+ */
+export function dateText(ms: number, format: string): string {
+  const d = new Date(ms);
+  const nsec = Math.round((ms - Math.floor(ms / 1000) * 1000) * 1e6);
+  // n digits of the nanoseconds, rounded but never up to the next second (at most 9).
+  const frac = (n: number) => {
+    const div = 10 ** (9 - n);
+    return String(Math.floor(Math.min(nsec + div / 2, 999999999) / div)).padStart(n, "0");
+  };
+  const dayOfYear = Math.floor(
+    (Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - Date.UTC(d.getFullYear(), 0, 1)) /
+      86400000,
+  ) + 1;
+  return format.replace(/%(0?([1-9])f|f|.)/g, (all, spec: string, digits?: string) => {
+    if (spec === "f") return frac(9);
+    if (digits !== undefined) return frac(Number(digits));
+    switch (spec) {
+      case "Y":
+        return String(d.getFullYear());
+      case "y":
+        return pad2(d.getFullYear() % 100);
+      case "m":
+        return pad2(d.getMonth() + 1);
+      case "d":
+        return pad2(d.getDate());
+      case "e":
+        return String(d.getDate()).padStart(2);
+      case "H":
+        return pad2(d.getHours());
+      case "M":
+        return pad2(d.getMinutes());
+      case "S":
+        return pad2(d.getSeconds());
+      case "j":
+        return String(dayOfYear).padStart(3, "0");
+      case "b":
+        return MONTHS[d.getMonth()];
+      case "a":
+        return DAYS[d.getDay()];
+      case "%":
+        return "%";
+      default:
+        return all;
+    }
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IocDatabase } from "./database.ts";
-import { gPrintf, IocShell } from "./shell.ts";
+import { dateText, gPrintf, IocShell, translateEscapes } from "./shell.ts";
 
 /** A shell over a fresh database whose files are the given texts. */
 function shellWith(files: Record<string, string>) {
@@ -164,4 +164,71 @@ Deno.test({
   assert.equal(gPrintf(NaN, 12), "nan");
   assert.equal(gPrintf(-NaN, 12), "-nan");
   assert.equal(gPrintf(-NaN, 6), "-nan");
+});
+
+Deno.test("shell: an st.cmd's dbLoadDatabase of softIoc.dbd and registerRecordDeviceDriver do not fail", async () => {
+  const { shell, out, err, db } = shellWith({
+    "dbd/softIoc.dbd": 'recordtype(ai) {\n}\ndevice(ai, CONSTANT, devAiSoft, "Soft Channel")\n',
+    "x.db": 'record(ai, "$(P)a") {}\n',
+  });
+  await shell.runScript(
+    'dbLoadDatabase("dbd/softIoc.dbd")\nsoftIoc_registerRecordDeviceDriver pdbbase\n' +
+      'dbLoadDatabase("x.db", "", "P=q:")\ndbLoadDatabase("nosuch.dbd")\n',
+    "st.cmd",
+  );
+  // softIoc's own registration ran before the script: base says so, and goes on.
+  assert.match(out.join(""), /pdbbase\nWarning: Registration already done\.\n/);
+  assert.deepEqual(err, ['dbLoadDatabase: Can\'t open file "nosuch.dbd"\n']);
+  assert.ok(db.record("q:a"));
+});
+
+Deno.test("shell: echo, dbgrep, dbla, epicsEnvShow patterns, epicsEnvUnset, cd and pwd", async () => {
+  let dir = "/start";
+  const out: string[] = [];
+  const err: string[] = [];
+  const db = new IocDatabase({ clock: () => 1e12 });
+  const shell = new IocShell(db, {
+    readFile: (p) =>
+      p === "a.db" ? 'record(ai, "x:one") { alias("x:uno") }\nrecord(bo, "y:two") {}\n' : undefined,
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env: new Map([["AB", "1"], ["AC", "2"], ["B", "3"]]),
+    chdir: (p) => p === "/tmp" ? (dir = p, true) : false,
+    cwd: () => dir,
+  });
+  shell.dbLoadRecords("a.db", "");
+  const run = async (line: string) => {
+    out.length = 0;
+    await shell.execute(line);
+    return out.join("");
+  };
+  assert.equal(await run("echo hello world"), "hello\n");
+  assert.equal(await run('echo "t\\tx\\101\\x42\\\\n"'), "t\tx101B\\n\n");
+  assert.equal(await run("echo"), "\n");
+  // Aliases are names too, as in base.
+  assert.equal(await run("dbgrep *o*"), "x:one\nx:uno\ny:two\n");
+  assert.equal(await run("dbgrep"), 'Usage: dbgrep "pattern"\n');
+  assert.equal(await run("dbla"), "x:uno -> x:one\n");
+  assert.equal(await run("dbla y*"), "");
+  assert.equal(await run("epicsEnvShow A?"), "AB=1\nAC=2\n");
+  await run("epicsEnvUnset AB");
+  assert.equal(await run("epicsEnvShow AB"), "");
+  assert.equal(await run("pwd"), "/start\n");
+  await run("cd /tmp");
+  assert.equal(await run("pwd"), "/tmp\n");
+  await run("cd /nonexistent");
+  assert.deepEqual(err, ["Invalid directory path, ignored\n"]);
+  assert.equal(await run("dbsr"), "Server state: registering\nServer 'rsrv'\n");
+});
+
+Deno.test({ permissions: "none", name: "shell: translateEscapes and dateText as libCom's" }, () => {
+  assert.equal(translateEscapes("a\\x41\\xg\\q\\0tail"), "aAgq");
+  // 2001-09-09 01:46:40.12325 UTC, shown in local time; the fraction rounds, %f has 9.
+  const ms = 1e12 + 123.25;
+  const d = new Date(ms);
+  assert.equal(dateText(ms, "%Y"), String(d.getFullYear()));
+  assert.equal(
+    dateText(ms, "%S.%03f|%f|%4f|%%"),
+    `${String(d.getSeconds()).padStart(2, "0")}.123|123250000|1233|%`,
+  );
 });
