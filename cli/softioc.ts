@@ -215,6 +215,16 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       await autosave.start();
     },
     casr: (level) => casrReport(served, level, db),
+    chdir: (path) => {
+      try {
+        Deno.chdir(path);
+        env.set("PWD", Deno.cwd());
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    cwd: () => Deno.cwd(),
     beforeInit: () => {
       if (!security && !loadAcf("iocInit")) {
         throw new Error("iocInit: asInit Failed during initialization");
@@ -247,10 +257,14 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   };
   shell.register("asSetFilename", (a) => {
     acfFile = a[0];
-  });
+    // As base: a name that is not absolute depends on the directory iocInit runs in.
+    if (acfFile && !acfFile.startsWith("/") && !acfFile.includes(":")) {
+      io.stdout("asSetFilename: Warning - relative paths won't usually work\n");
+    }
+  }, { args: "'ascf'", about: "Names the access security file iocInit (and asInit) loads." });
   shell.register("asInit", () => {
     if (!loadAcf("asInit")) io.stderr("asInit failed\n");
-  });
+  }, { args: "", about: "Loads the access security file again, at run time." });
   registerTsdevCommands(shell, tsdev, cwd);
   registerAutosaveCommands(shell, autosave);
 
@@ -342,8 +356,10 @@ async function readStdinLines(
     }
     if (rest !== "" && !signal.aborted) {
       out(`epics> ${rest}\n`);
-      await shell.execute(rest);
+      if (!await shell.execute(rest)) return;
     }
+    // iocsh shows its prompt once more before it reads the end of the input.
+    if (!signal.aborted) out("epics> ");
   } finally {
     reader.releaseLock();
   }

@@ -397,3 +397,83 @@ Deno.test({
     assert.equal(ours, base);
   },
 });
+
+Deno.test({
+  name: `dbgf and dbpf of FIELD$, arrays, escapes and JSON values print what softIoc prints${why}`,
+  ignore,
+  async fn() {
+    const commands = [
+      "dbgf sh:s.VAL$",
+      "dbgf sh:s$",
+      "dbgf sh:ai.VAL$",
+      "dbgf sh:s.DESC$",
+      "dbgf sh:ai.INP$",
+      "dbgf sh:ai.DESC$",
+      "dbgf sh:ctl",
+      "dbgf sh:ctl.VAL$",
+      "dbgf sh:lsi",
+      "dbgf sh:lsi.VAL$",
+      'dbpf sh:lsi "some text"',
+      "dbgf sh:lsi.VAL$",
+      "dbgf sh:lsi.LEN",
+      'dbpf sh:lso.VAL$ "long string text here which is long"',
+      "dbgf sh:lso",
+      "dbpf sh:pf.PROC 1",
+      "dbgf sh:pf.VAL$",
+      "dbgf sh:w1",
+      "dbpf sh:w1 5",
+      "dbgf sh:w3",
+      "dbpf sh:w3 5",
+      'dbpf sh:w3 "[1.5, 2]"',
+      'dbpf sh:w3 "[true]"',
+      'dbpf sh:w3 "abc"',
+      'dbpf sh:w3 "[1,2,3,4,5]"',
+      "dbpf sh:wc 65",
+      `dbpf sh:wc "tab\\there and a long text going over the eighty-character line, more than once, yes really, quite so, on and on"`,
+      `dbpf sh:wbig "[${Array.from({ length: 150 }, (_, i) => i).join(",")}]"`,
+      `dbpf sh:s.VAL$ "${"abcdefghijklmnopqrstuvwxyz".repeat(2)}"`,
+      "dbgf sh:s",
+      `dbpf sh:ai.INP$ "${"a".repeat(147)}.VAL"`,
+      "dbgf sh:ai.INP",
+      'dbpf sh:ai.INP$ ""',
+      "dbgf sh:ai.FLNK$",
+      "dbgf sh:ai.RTYP$",
+    ].join("\n") + "\n";
+    const [base, ours] = await Promise.all([
+      shellRunDb([SOFTIOC!], commands, "shell_parity.db"),
+      shellRunDb(OURS, commands, "shell_parity.db"),
+    ]);
+    assert.equal(ours, base);
+  },
+});
+
+Deno.test({
+  name:
+    `echo, dbgrep, dbla, dbsr, epicsEnvShow patterns and epicsEnvUnset print what softIoc prints${why}`,
+  ignore,
+  async fn() {
+    const commands = [
+      "dbla",
+      "dbla sh:i*",
+      "dbgrep sh:*o*",
+      "dbgrep",
+      "echo hello world",
+      'echo "a  b"',
+      "echo",
+      'echo "t\\tx\\101\\x42\\\\n\\xg"',
+      "dbsr",
+      "epicsEnvSet SHTEST_A one",
+      "epicsEnvSet SHTEST_B two",
+      "epicsEnvShow SHTEST_?",
+      "epicsEnvUnset SHTEST_A",
+      "epicsEnvShow SHTEST_A",
+      "epicsEnvShow SHTEST*",
+      "softIoc_registerRecordDeviceDriver pdbbase",
+    ].join("\n") + "\n";
+    const [base, ours] = await Promise.all([
+      shellRunDb([SOFTIOC!], commands, "shell_parity.db"),
+      shellRunDb(OURS, commands, "shell_parity.db"),
+    ]);
+    assert.equal(ours, base);
+  },
+});

@@ -17,6 +17,24 @@ export interface Scanned<T> {
   readonly end: number;
 }
 
+const SIGN_VIEW = new DataView(new ArrayBuffer(8));
+
+/**
+ * C's signbit: whether the sign bit of a double is set, NaN included (glibc's printf shows
+ * such a NaN as "-nan"; x86's 0/0 and strtod("-nan") make one, as V8's arithmetic does).
+ * @param v the number
+ * @returns true when the sign bit is set
+ */
+export function signBit(v: number): boolean {
+  SIGN_VIEW.setFloat64(0, v);
+  return (SIGN_VIEW.getUint8(0) & 0x80) !== 0;
+}
+
+/** C's `%g`/`%f` text of a NaN: glibc prints its sign. */
+export function nanText(v: number): string {
+  return signBit(v) ? "-nan" : "nan";
+}
+
 const TWO_64 = 1n << 64n;
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -146,7 +164,8 @@ function scanDouble(
       const close = s.indexOf(")", end);
       if (close > 0 && /^[0-9A-Za-z_]*$/.test(s.slice(end + 1, close))) end = close + 1;
     }
-    return { value: NaN, end };
+    // glibc keeps the sign: strtod("-nan") has its sign bit set.
+    return { value: neg ? -NaN : NaN, end };
   }
   let value: number;
   let end: number;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCDouble, parseCFloat, parseCInteger } from "./_c_number.ts";
+import { nanText, parseCDouble, parseCFloat, parseCInteger, signBit } from "./_c_number.ts";
 
 const opts = { permissions: "none" } as const;
 
@@ -63,6 +63,11 @@ Deno.test({ ...opts, name: "parseCDouble: glibc strtod forms and ERANGE" }, () =
   assert.equal(dbl("Infinity"), Infinity);
   assert.equal(dbl("-inf"), -Infinity);
   assert.ok(Number.isNaN(dbl("nan(0x1)") as number));
+  // glibc's strtod keeps the sign of a NaN; printf then shows "-nan".
+  assert.equal(nanText(dbl("-nan") as number), "-nan");
+  assert.equal(nanText(dbl("nan") as number), "nan");
+  assert.equal(signBit(-0), true);
+  assert.equal(signBit(0), false);
   assert.ok(Object.is(dbl("-0"), -0));
   assert.equal(dbl("12abc"), "extraneous");
   assert.equal(dbl("12abc", true), 12);

@@ -216,6 +216,8 @@ const SCAN_PASSIVE = 0;
 const SCAN_EVENT = 1;
 const SCAN_IOINTR = 2;
 const MAX_LOCK = 10;
+/** Base's callback threads by PRIO (LOW, MEDIUM, HIGH). */
+const CALLBACK_THREAD = ["cbLow", "cbMedium", "cbHigh"];
 const NO_SEVR = AlarmSeverity.NO_ALARM;
 const INVALID = AlarmSeverity.INVALID;
 
@@ -284,6 +286,10 @@ export class IocDatabase implements RecordIo {
   #accessListeners = new Map<IocRecord, Set<() => void>>();
   #states = new Map<string, DbState>();
   #print: (text: string) => void;
+  /** Whether a TPRO record's processing is under way (its trace lines print). */
+  #trace = false;
+  /** Who processes now, as TPRO's lines name it. */
+  #context = "_main_";
   #hostName: string;
   #listeners = new Map<IocRecord, Map<string, Set<FieldListener>>>();
   #cpTargets = new Map<string, IocRecord[]>();
@@ -929,7 +935,9 @@ export class IocDatabase implements RecordIo {
         list.records.sort(byPhas);
         list.dirty = false;
       }
-      for (const rec of list.records) this.process(rec);
+      this.#inContext(`scan-${list.period}`, () => {
+        for (const rec of list.records) this.process(rec);
+      });
     }, list.period * 1000);
     this.#timers.add(list.timer!);
   }
@@ -946,7 +954,9 @@ export class IocDatabase implements RecordIo {
       this.#scanOnceScheduled = false;
       const q = this.#scanOnceQueue;
       this.#scanOnceQueue = [];
-      for (const r of q) if (!this.#closed) this.process(r);
+      this.#inContext("scanOnce", () => {
+        for (const r of q) if (!this.#closed) this.process(r);
+      });
     });
   }
 
@@ -964,7 +974,11 @@ export class IocDatabase implements RecordIo {
   /** post_event: processes the records whose SCAN is Event with this EVNT. */
   postEvent(name: string): void {
     const list = this.#events.get(String(name).trim());
-    if (list) { for (const rec of [...list]) this.process(rec); }
+    if (!list) return;
+    // Event scans run on the callback thread of each record's PRIO.
+    for (const rec of [...list]) {
+      this.#inContext(CALLBACK_THREAD[rec.f.PRIO as number] ?? "cbLow", () => this.process(rec));
+    }
   }
 
   /** Runs `fn` after `seconds`; cancelled by {@link close}. */
@@ -1006,8 +1020,39 @@ export class IocDatabase implements RecordIo {
    * @param rec the record
    */
   process(rec: IocRecord): void {
+    // TPRO: trace this processing and all it processes in turn (base traces the lock set).
+    const setTrace = !this.#trace && !!rec.f.TPRO;
+    if (setTrace) this.#trace = true;
+    try {
+      this.#process(rec);
+    } finally {
+      if (setTrace) this.#trace = false;
+    }
+  }
+
+  /**
+   * Runs `fn` with the context TPRO's lines name: base prints the CA client ("ca:user@host")
+   * or the processing thread (_main_, scan-1, cbLow, scanOnce). We run on one thread: the
+   * name is that of the thread base would have used.
+   */
+  #inContext<T>(context: string, fn: () => T): T {
+    const prev = this.#context;
+    this.#context = context;
+    try {
+      return fn();
+    } finally {
+      this.#context = prev;
+    }
+  }
+
+  #traceLine(text: string): void {
+    if (this.#trace) this.#print(`${this.#context}: ${text}\n`);
+  }
+
+  #process(rec: IocRecord): void {
     const f = rec.f;
     if (f.PACT) {
+      this.#traceLine(`dbProcess of Active '${rec.name}' with RPRO=${f.RPRO}`);
       // Already active: count the attempt and raise SCAN/INVALID after too many (base's lcnt).
       rec.version++;
       const lcnt = (f.LCNT as number) + 1;
@@ -1029,6 +1074,7 @@ export class IocDatabase implements RecordIo {
       if (r) f.DISA = castDouble(r.value as number, "SHORT");
     }
     if (f.DISA === f.DISV) {
+      this.#traceLine(`dbProcess of Disabled '${rec.name}'`);
       rec.version++;
       // As base's dbProcess: once disabled, nothing more; STAT, SEVR, then VAL are posted
       // (AMSG stays as it was).
@@ -1044,6 +1090,7 @@ export class IocDatabase implements RecordIo {
       return;
     }
     let r: ReturnType<RecordSupport["process"]>;
+    this.#traceLine(`dbProcess of '${rec.name}'`);
     try {
       r = rec.support.process(rec, this);
     } catch (e) {
@@ -1626,6 +1673,9 @@ export class IocDatabase implements RecordIo {
     const group: PutGroup = new Set();
     const prev = this.#group;
     this.#group = group;
+    // RSRV names the client whose put processes ("ca:user@host"); others keep the context.
+    const prevContext = this.#context;
+    if (who.protocol === "ca") this.#context = `ca:${who.user}@${who.host}`;
     try {
       this.#dbPut(rec, field, typeof value === "boolean" ? Number(value) : value);
       const scan = rec.f.SCAN as number;
@@ -1643,6 +1693,7 @@ export class IocDatabase implements RecordIo {
       );
     } finally {
       this.#group = prev;
+      this.#context = prevContext;
     }
     if (group.size === 0) return Promise.resolve();
     return (async () => {

@@ -367,3 +367,35 @@ Deno.test(
     assertEquals(seen, [`STAT ${V}`, `SEVR ${V}`, `VAL ${V | A}`]);
   },
 );
+
+Deno.test({
+  ...opts,
+  name: "TPRO prints base's trace lines for the record and what it processes, naming who",
+}, async () => {
+  const lines: string[] = [];
+  const db = new IocDatabase({ clock: () => 1e12, print: (t) => lines.push(t) });
+  db.load([
+    rec("ao", "t:ev", { SCAN: "Event", EVNT: "5", TPRO: "1", FLNK: "t:b" }),
+    rec("calc", "t:b", { CALC: "1" }),
+    rec("ao", "t:put", { TPRO: "1", OUT: "t:b PP" }),
+    rec("ao", "t:dis", { TPRO: "1", DISV: "0" }),
+    rec("ao", "t:quiet", { FLNK: "t:b" }),
+  ]);
+  db.init();
+  // What softIoc 7.0.8.1 printed for the same records (postEvent, dbpf, a caput).
+  db.postEvent("5");
+  await db.putField("t:put", 1);
+  await db.putField("t:dis", 1);
+  await db.putField("t:put", 3, { protocol: "ca", user: "root", host: "vm" });
+  await db.putField("t:quiet", 1);
+  assertEquals(lines, [
+    "cbLow: dbProcess of 't:ev'\n",
+    "cbLow: dbProcess of 't:b'\n",
+    "_main_: dbProcess of 't:put'\n",
+    "_main_: dbProcess of 't:b'\n",
+    "_main_: dbProcess of Disabled 't:dis'\n",
+    "ca:root@vm: dbProcess of 't:put'\n",
+    "ca:root@vm: dbProcess of 't:b'\n",
+  ]);
+  db.close();
+});

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { nanText } from "./_c_number.ts";
+
 const SPEC = /%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?(hh|h|ll|l)?([diouxXeEfFgGcs%])/g;
 
 function pad(s: string, flags: string, width: number | undefined): string {
@@ -34,7 +36,7 @@ function gFormat(v: number, p: number, alt: boolean, upper: boolean): string {
 }
 
 function special(v: number, upper: boolean): string | undefined {
-  if (Number.isNaN(v)) return upper ? "NAN" : "nan";
+  if (Number.isNaN(v)) return upper ? nanText(v).toUpperCase() : nanText(v);
   if (!Number.isFinite(v)) return (v < 0 ? "-" : "") + (upper ? "INF" : "inf");
   return undefined;
 }

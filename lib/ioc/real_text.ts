@@ -15,6 +15,8 @@
  * @module
  */
 
+import { nanText } from "./_c_number.ts";
+
 /** Digits and integer tolerance of doubles and floats. */
 const DOUBLE = { digits: 14, tolerance: 1e-15 };
 const FLOAT = { digits: 6, tolerance: 1e-6 };
@@ -29,7 +31,7 @@ const INT_MAX = 2147483647;
  */
 export function realText(value: number, isDouble: boolean): string {
   if (value === 0) return "0";
-  if (Number.isNaN(value)) return "nan";
+  if (Number.isNaN(value)) return nanText(value);
   if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
   const { digits, tolerance } = isDouble ? DOUBLE : FLOAT;
   const mag = Math.abs(value);

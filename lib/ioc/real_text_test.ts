@@ -80,6 +80,8 @@ Deno.test("realText: zero, whole numbers, non-finite values and floats", () => {
   // At INT_MAX the integer form is not tried (base compares below it).
   assert.equal(realText(2147483647, true), "2.147483647e+09");
   assert.equal(realText(NaN, true), "nan");
+  // A NaN with its sign bit set (x86's 0/0, strtod("-nan")): base's dbpr shows "-nan".
+  assert.equal(realText(-NaN, true), "-nan");
   assert.equal(realText(-Infinity, true), "-inf");
   // Floats: 6 significant digits, whole within a relative 1e-6.
   assert.equal(realText(Math.fround(0.1), false), "0.1");

@@ -5,12 +5,13 @@
  * @module
  */
 
-import { textToChars } from "../core/bytes.ts";
+import { textToChars, utf8Encode } from "../core/bytes.ts";
 import { expandMacros, macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
 import { DBF_OF_SCALAR } from "./fields.ts";
 import { realText } from "./real_text.ts";
+import { nanText } from "./_c_number.ts";
 import { constLinkReport } from "./json_link.ts";
 import { type FieldSpec, recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
@@ -34,6 +35,10 @@ export interface ShellHost {
   afterRecordInit?(): void;
   /** casr's report of the CA server at a level. */
   casr?(level: number): string;
+  /** Changes the working directory (cd); false when it cannot. */
+  chdir?(path: string): boolean;
+  /** The working directory (pwd). */
+  cwd?(): string;
 }
 
 /** A command added to the shell (e.g. tsdev's): gets its arguments and where it was run. */
@@ -65,6 +70,17 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     args: "'file name' 'macro substitutions'",
     about: "Loads the .db templates named by a substitutions file, once per set of values.",
   },
+  cd: { args: "'directory name'", about: "Changes the working directory." },
+  date: {
+    args: "'format'",
+    about: "Prints the date and time, as strftime with %0nf for fractions of a second " +
+      "(default '%Y/%m/%d %H:%M:%S.%06f').",
+  },
+  dbLoadDatabase: {
+    args: "'file name' 'path' 'substitutions'",
+    about: "Loads a .db file as dbLoadRecords does; a .dbd file (dbd/softIoc.dbd) is read " +
+      "and accepted, as the record types and device supports are built in.",
+  },
   dbStateClear: { args: "'name'", about: "Clears the named dbState flag." },
   dbStateCreate: { args: "'name'", about: "Creates a dbState flag for state links." },
   dbStateSet: { args: "'name'", about: "Sets the named dbState flag." },
@@ -73,6 +89,12 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   dbcar: {
     args: "'record name' 'level'",
     about: "Channel Access link report: counts of CA links (level 0), or each link (1, 2).",
+  },
+  dbgrep: { args: "'record name'", about: "Lists the record names matching a pattern (* and ?)." },
+  dbla: { args: "'pattern'", about: "Lists the aliases (matching a pattern) and their records." },
+  dbsr: {
+    args: "'interest level'",
+    about: "Server report: the state of the server layer and casr's report of the CA server.",
   },
   dbgf: {
     args: "'record name'",
@@ -94,9 +116,12 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   },
   dbtr: { args: "'record name'", about: "Processes a record once and prints its fields." },
   epicsEnvSet: { args: "name value", about: "Sets an environment variable (also for $(name))." },
+  echo: { args: "'string'", about: "Prints its argument, with C escapes such as \\t translated." },
+  epicsEnvUnset: { args: "name", about: "Removes an environment variable." },
+  epicsThreadSleep: { args: "'seconds'", about: "Waits so many seconds before the next line." },
   epicsEnvShow: {
     args: "[name]",
-    about: "Prints one environment variable, or all of them.",
+    about: "Prints the environment variables whose names match a pattern (* and ?), or all.",
   },
   exit: { args: "", about: "Leaves the shell and stops the IOC." },
   help: {
@@ -104,6 +129,11 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     about: "Lists the commands, or shows how to call those matching the patterns (* and ?).",
   },
   iocInit: { args: "", about: "Initialises the loaded records and starts serving them." },
+  iocLogInit: {
+    args: "",
+    about: "Starts forwarding messages to an IOC log server: not supported, says so.",
+  },
+  pwd: { args: "", about: "Prints the working directory." },
   postEvent: { args: "'event name'", about: "Posts a database event (SCAN Event records)." },
   scanppl: { args: "'rate'", about: "Lists the records of each periodic scan rate." },
 };
@@ -162,23 +192,58 @@ const DBR_NAME: Record<string, string> = {
   FWDLINK: "STRING",
 };
 
-function escapeC(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => {
-    const map: Record<string, string> = {
-      "\\": "\\\\",
-      '"': '\\"',
-      "\n": "\\n",
-      "\t": "\\t",
-      "\r": "\\r",
-      "\x07": "\\a",
-      "\b": "\\b",
-      "\f": "\\f",
-      "\v": "\\v",
-    };
-    return map[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  });
+const ESCAPES: Readonly<Record<number, string>> = {
+  0x07: "\\a",
+  0x08: "\\b",
+  0x0c: "\\f",
+  0x0a: "\\n",
+  0x0d: "\\r",
+  0x09: "\\t",
+  0x0b: "\\v",
+  0x5c: "\\\\",
+  0x27: "\\'",
+  0x22: '\\"',
+  0x00: "\\0",
+};
+
+/**
+ * Bytes as epicsStrnEscapedFromRaw writes them: C escapes, printable ASCII as it is, any
+ * other byte as `\xNN`; at most `max` characters (the rest is cut, mid-escape too).
+ */
+function escapeRaw(bytes: Uint8Array, max = Infinity): string {
+  let out = "";
+  for (const b of bytes) {
+    out += ESCAPES[b] ??
+      (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`);
+    if (out.length >= max) return out.slice(0, max);
+  }
+  return out;
 }
+
+/** The length of {@link escapeRaw}'s text of `bytes`, uncut. */
+function escapedSize(bytes: Uint8Array): number {
+  let n = 0;
+  for (const b of bytes) n += ESCAPES[b] ? 2 : b >= 0x20 && b < 0x7f ? 1 : 4;
+  return n;
+}
+
+/** Bytes of each DBR element, for the 800-byte buffer dbgf reads into. */
+const DBR_SIZE: Readonly<Record<string, number>> = {
+  STRING: 40,
+  CHAR: 1,
+  UCHAR: 1,
+  SHORT: 2,
+  USHORT: 2,
+  LONG: 4,
+  ULONG: 4,
+  INT64: 8,
+  UINT64: 8,
+  FLOAT: 4,
+  DOUBLE: 8,
+  ENUM: 2,
+};
+/** dbgf's buffer (`long buffer[100]` on a 64-bit host): a longer array is cut to fit it. */
+const DBGF_BYTES = 800;
 
 function pad2(n: number): string {
   return String(n).padStart(2, "0");
@@ -328,6 +393,48 @@ export class IocShell {
       case "epicsEnvShow":
         o(this.epicsEnvShow(args[0]));
         return true;
+      case "epicsEnvUnset":
+        if (args.length < 1) throw new Error("Usage: epicsEnvUnset name");
+        this.#host.env.delete(args[0]);
+        return true;
+      case "epicsThreadSleep": {
+        const secs = Number(args[0] ?? 0);
+        if (secs > 0) await new Promise((r) => setTimeout(r, secs * 1000));
+        return true;
+      }
+      case "echo":
+        o(`${translateEscapes(args[0] ?? "")}\n`);
+        return true;
+      case "date":
+        o(`${dateText(this.#db.now(), args[0] || "%Y/%m/%d %H:%M:%S.%06f")}\n`);
+        return true;
+      case "pwd":
+        o(`${this.#host.cwd?.() ?? ""}\n`);
+        return true;
+      case "cd":
+        if (!args[0] || !this.#host.chdir?.(args[0])) {
+          this.#host.err("Invalid directory path, ignored\n");
+        }
+        return true;
+      case "dbLoadDatabase":
+        this.dbLoadDatabase(args[0] ?? "", args[2] ?? "");
+        return true;
+      case "iocLogInit":
+        this.#host.err(
+          this.#env("EPICS_IOC_LOG_INET")
+            ? "iocLogInit: forwarding messages to an IOC log server is not supported\n"
+            : 'iocLog: EPICS environment variable "EPICS_IOC_LOG_INET" undefined\n',
+        );
+        return true;
+      case "dbgrep":
+        o(this.dbgrep(args[0]));
+        return true;
+      case "dbla":
+        o(this.dbla(args[0]));
+        return true;
+      case "dbsr":
+        o(this.dbsr(Number(args[0] ?? 0) || 0));
+        return true;
       case "dbLoadRecords":
         this.dbLoadRecords(args[0] ?? "", args[1] ?? "");
         return true;
@@ -395,6 +502,12 @@ export class IocShell {
           await extra(args, this.#where);
           return true;
         }
+        if (name.endsWith("_registerRecordDeviceDriver")) {
+          // Record types and device supports are built in, registered before any script
+          // runs: what softIoc says when a script registers them again.
+          o("Warning: Registration already done.\n");
+          return true;
+        }
         this.#host.err(`Command ${name} not found.\n`);
         return true;
       }
@@ -446,11 +559,10 @@ export class IocShell {
 
   /** epicsEnvShow: NAME=value lines. */
   epicsEnvShow(name?: string): string {
-    if (name) {
-      const v = this.#env(name);
-      return v === undefined ? `${name} is not an environment variable.\n` : `${name}=${v}\n`;
-    }
-    return [...this.#host.env].map(([k, v]) => `${k}=${v}\n`).join("");
+    // The name is a glob pattern; no match prints nothing, as base.
+    const re = name ? globRegExp(name) : undefined;
+    return [...this.#host.env].filter(([k]) => !re || re.test(k)).map(([k, v]) => `${k}=${v}\n`)
+      .join("");
   }
 
   /**
@@ -568,6 +680,56 @@ export class IocShell {
     return out;
   }
 
+  /** Names (aliases included) as dbFirstRecordType/dbFirstRecord walk them. */
+  #namesByType(): { name: string; record: IocRecord }[] {
+    const out: { name: string; record: IocRecord }[] = [];
+    for (const ty of [...recordTypeNames()].sort()) {
+      for (const e of this.#db.entries()) if (e.record.type.name === ty) out.push(e);
+    }
+    return out;
+  }
+
+  /** dbgrep pattern: the record names (aliases too) that match. */
+  dbgrep(pattern?: string): string {
+    if (!pattern) return 'Usage: dbgrep "pattern"\n';
+    const re = globRegExp(pattern);
+    return this.#namesByType().filter((e) => re.test(e.name)).map((e) => `${e.name}\n`).join(
+      "",
+    );
+  }
+
+  /** dbla [pattern]: "alias -> record" for each alias that matches. */
+  dbla(pattern?: string): string {
+    const re = pattern ? globRegExp(pattern) : undefined;
+    return this.#namesByType()
+      .filter((e) => e.name !== e.record.name && (!re || re.test(e.name)))
+      .map((e) => `${e.name} -> ${e.record.name}\n`).join("");
+  }
+
+  /** dbsr [level]: the server layer's state, then RSRV's report once it runs. */
+  dbsr(level = 0): string {
+    const running = this.#db.initialized && !this.#initFailed;
+    let out = `Server state: ${running ? "running" : "registering"}\nServer 'rsrv'\n`;
+    if (running) out += this.#host.casr?.(level) ?? "";
+    return out;
+  }
+
+  /**
+   * dbLoadDatabase(file, path, substitutions): a .db file loads as with dbLoadRecords; a
+   * .dbd file must be readable, and defines nothing new: the record types, menus and
+   * device supports are built in (a record of a type that is not is reported when its
+   * .db loads).
+   */
+  dbLoadDatabase(file: string, macros: string): boolean {
+    if (!/\.dbd$/i.test(file)) return this.dbLoadRecords(file, macros);
+    const text = this.#host.readFile(file);
+    if (text === undefined) {
+      this.#host.err(`dbLoadDatabase: Can't open file "${file}"\n`);
+      return false;
+    }
+    return true;
+  }
+
   /** dbnr: record counts per type. */
   dbnr(): string {
     let out = "Records  Aliases  Record Type\n";
@@ -661,23 +823,89 @@ export class IocShell {
     return buf.text();
   }
 
-  /** dbgf "REC.FIELD": the value with its DBF type. */
+  /**
+   * Finds the record and field of a dbgf/dbpf name: "REC", "REC.FIELD", or "REC.FIELD$"
+   * (a string or link field as a char array, as dbNameToAddr's `$` modifier).
+   * @returns the record, the field and whether `$` was given; undefined when not found
+   */
+  #address(name: string): { rec: IocRecord; field: string; long: boolean } | undefined {
+    const long = name.endsWith("$");
+    const base = long ? name.slice(0, -1) : name;
+    // The modifier follows a field name: "REC$" names no record.
+    if (long && this.#db.record(base)) return undefined;
+    try {
+      const [rec, field] = this.#db.resolve(base);
+      if (long && !this.#longChars(rec, field)) return undefined;
+      return { rec, field, long };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A field read through `$`, as dbGet gives it: the chars with the NUL, of a string field
+   * (at most its size), a link's text (at most dbgf's 800-byte buffer), or a long string's
+   * LEN chars (lsi, lso, printf VAL); undefined for a field `$` does not apply to.
+   */
+  #longChars(rec: IocRecord, field: string): Uint8Array | undefined {
+    if (field === "RTYP") return textToChars(rec.type.name, 40);
+    const spec = rec.type.byName.get(field);
+    if (!spec) return undefined;
+    if (spec.isLink) return textToChars(this.#db.linkText(rec, field), DBGF_BYTES);
+    if (spec.type === "STRING") return textToChars(String(rec.f[field]), spec.size ?? 40);
+    if (field === "VAL" && rec.support.longString) {
+      const n = Math.min(rec.f.LEN as number, rec.support.longString(rec), DBGF_BYTES);
+      const out = new Uint8Array(n);
+      out.set(utf8Encode(String(rec.f.VAL)).subarray(0, n));
+      return out;
+    }
+    return undefined;
+  }
+
+  /**
+   * A DBF_CHAR value as dbgf prints it: one element as a number; more as text up to the
+   * first NUL, in quoted pieces of under 75 escaped characters joined by " +".
+   */
+  #addChars(buf: TabBuffer, chars: ArrayLike<number>): void {
+    const count = chars.length;
+    if (count === 1) {
+      const c = chars[0] & 0xff;
+      buf.add("DBF_CHAR: ");
+      buf.add(this.#valueText("CHAR", c > 127 ? c - 256 : c));
+      return;
+    }
+    buf.add(`DBF_CHAR[${count}]: ${count === 0 ? "(empty)" : ""}`);
+    const bytes = Uint8Array.from(chars, (c) => c & 0xff);
+    const nul = bytes.indexOf(0);
+    let len = nul >= 0 ? nul : count;
+    for (let i = 0; len > 0;) {
+      let chunk = Math.min(len, MAXLINE - 5);
+      while (escapedSize(bytes.subarray(i, i + chunk)) >= MAXLINE - 5) chunk--;
+      let msg = `"${escapeRaw(bytes.subarray(i, i + chunk))}"`;
+      len -= chunk;
+      i += chunk;
+      if (len > 0) msg += " +";
+      buf.add(msg);
+    }
+  }
+
+  /** dbgf "REC.FIELD": the value with its DBF type ("REC.FIELD$": as a char array). */
   dbgf(name: string): string {
     if (!name) return 'Usage: dbgf "pv name"\n';
-    let rec: IocRecord, field: string;
-    try {
-      [rec, field] = this.#db.resolve(name);
-    } catch {
-      return `PV '${name}' not found\n`;
-    }
+    const at = this.#address(name);
+    if (!at) return `PV '${name}' not found\n`;
+    const { rec, field } = at;
     if (!this.#db.initialized) return "dbgf only works after iocInit\n";
     const buf = new TabBuffer(10);
+    if (at.long) {
+      this.#addChars(buf, this.#longChars(rec, field)!);
+      return buf.text();
+    }
     const spec = rec.type.byName.get(field);
     const dbf = field === "VAL" ? rec.support.valueDbf?.(rec) ?? spec?.type : spec?.type;
     let type = dbf ? DBR_NAME[dbf] ?? "STRING" : "STRING";
     const v = rec.f[field];
     let values: (number | string | bigint)[];
-    let array = false;
     if (field === "RTYP") {
       type = "STRING";
       values = [rec.type.name];
@@ -689,8 +917,10 @@ export class IocShell {
           0,
           rec.f[shape.countField] as number,
         );
-        // dbgf shows the elements dbGet returned: one of them as a scalar.
-        array = values.length !== 1;
+      } else if (rec.support.longString && rec.f.LEN === 0) {
+        // A long string never written has no elements (get_array_info gives LEN, 0).
+        type = "STRING";
+        values = [];
       } else {
         type = "STRING";
         values = [String(v)];
@@ -701,19 +931,15 @@ export class IocShell {
         spec?.type === "ENUM" ? this.#db.fieldText(rec, field) : this.#fieldString(rec, field),
       ];
     } else if (spec?.isLink) {
-      // Read as DBR_STRING: at most MAX_STRING_SIZE - 1 characters, as base truncates.
-      values = [this.#fieldString(rec, field).slice(0, 39)];
+      values = [this.#fieldString(rec, field)];
     } else values = [v as number | string];
-    if (!array) buf.add(`DBF_${type}: `);
+    // What fits dbgf's buffer.
+    values = values.slice(0, Math.floor(DBGF_BYTES / (DBR_SIZE[type] ?? 8)));
+    if (type === "CHAR") this.#addChars(buf, values.map(Number));
     else {
-      buf.add(`DBF_${type}[${values.length}]: ${values.length === 0 ? "(empty)" : ""}`);
-    }
-    if (type === "CHAR" && array) {
-      const s = String.fromCharCode(...(values as number[]).map((x) => Number(x) & 0xff));
-      const end = s.indexOf("\0");
-      const text = end >= 0 ? s.slice(0, end) : s;
-      if (text.length) buf.add(`"${escapeC(text)}"`);
-    } else {
+      // One element prints without a count (an array holding one element too).
+      if (values.length === 1) buf.add(`DBF_${type}: `);
+      else buf.add(`DBF_${type}[${values.length}]: ${values.length === 0 ? "(empty)" : ""}`);
       for (const x of values) buf.add(this.#valueText(type, x));
     }
     return buf.text();
@@ -723,7 +949,8 @@ export class IocShell {
     const n = Number(x);
     switch (type) {
       case "STRING":
-        return `"${escapeC(String(x))}"`;
+        // Read as DBR_STRING: at most MAX_STRING_SIZE - 1 bytes, escaped into 76 characters.
+        return `"${escapeRaw(utf8Encode(String(x)).subarray(0, 39), MAXLINE - 4)}"`;
       case "CHAR":
         return n >= 32 && n < 127
           ? `${n} = 0x${hex(n, 8)} = '${String.fromCharCode(n)}'`
@@ -749,27 +976,31 @@ export class IocShell {
     }
   }
 
-  /** dbpf "REC.FIELD" "value": writes as a string (arrays as JSON), then shows dbgf. */
+  /**
+   * dbpf "REC.FIELD" "value": writes as a string (arrays of numbers as JSON, char arrays
+   * and "REC.FIELD$" as text), then shows dbgf; a value that does not convert is an error
+   * on stderr and prints nothing, as base.
+   */
   async dbpf(name: string, value: string | undefined): Promise<string> {
     if (!name || value === undefined) return 'Usage: dbpf "pv name", "value"\n';
-    let rec: IocRecord, field: string;
-    try {
-      [rec, field] = this.#db.resolve(name);
-    } catch {
-      return `PV '${name}' not found\n`;
-    }
+    const at = this.#address(name);
+    if (!at) return `PV '${name}' not found\n`;
+    const { rec, field } = at;
     if (!this.#db.initialized) return "dbpf only works after iocInit\n";
     let v: string | number[] | string[] = value;
-    const shape = rec.support.arrayShape?.(rec, field);
-    if (shape && shape.max > 1 && shape.scalar !== "int8" && shape.scalar !== "uint8") {
-      try {
-        const j = JSON.parse(value);
-        v = Array.isArray(j) ? j : [j];
-      } catch {
-        v = [value];
-      }
-    } else if (shape && (shape.scalar === "int8" || shape.scalar === "uint8")) {
+    const shape = at.long ? undefined : rec.support.arrayShape?.(rec, field);
+    // An array field of one element takes the value as a string, as a scalar does.
+    if (shape && shape.max > 1 && (shape.scalar === "int8" || shape.scalar === "uint8")) {
       v = [...textToChars(value)];
+    } else if (shape && shape.max > 1 && shape.scalar !== "string") {
+      const parsed = jsonNumbers(value);
+      if (typeof parsed === "string") {
+        this.#host.err(`dbpf: Cannot convert "${value}" for ${name}: ${parsed}\n`);
+        return "";
+      }
+      v = parsed.slice(0, shape.max);
+    } else if (shape && shape.max > 1) {
+      v = [value];
     }
     let err = "";
     try {
@@ -887,9 +1118,113 @@ export class IocShell {
   }
 }
 
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+  "0": "\0",
+};
+
+/**
+ * epicsStrnRawFromEscaped (what echo applies): \a \b \f \n \r \t \v \0 and \xH or \xHH
+ * name characters; any other escaped character stands for itself (no octal: "\101" is
+ * "101"). The text ends at a NUL, as a C string does.
+ */
+export function translateEscapes(text: string): string {
+  const out = text.replace(
+    /\\(?:x([0-9A-Fa-f]{1,2})|x|(.))/gs,
+    (_all, hex?: string, c?: string) => {
+      if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
+      if (c === undefined) return "";
+      return SIMPLE_ESCAPES[c] ?? c;
+    },
+  );
+  const nul = out.indexOf("\0");
+  return nul >= 0 ? out.slice(0, nul) : out;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/**
+ * epicsTimeToStrftime's text of a time (local): strftime's common conversions (%Y %y %m
+ * %d %e %H %M %S %j %b %a %%) and EPICS's %0nf (n digits of the second's fraction, %f
+ * nine).
+ * @param ms the time, in ms since 1970
+ * @param format the format
+ */
+export function dateText(ms: number, format: string): string {
+  const d = new Date(ms);
+  const nsec = Math.round((ms - Math.floor(ms / 1000) * 1000) * 1e6);
+  // n digits of the nanoseconds, rounded but never up to the next second (at most 9).
+  const frac = (n: number) => {
+    const div = 10 ** (9 - n);
+    return String(Math.floor(Math.min(nsec + div / 2, 999999999) / div)).padStart(n, "0");
+  };
+  const dayOfYear = Math.floor(
+    (Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - Date.UTC(d.getFullYear(), 0, 1)) /
+      86400000,
+  ) + 1;
+  return format.replace(/%(0?([1-9])f|f|.)/g, (all, spec: string, digits?: string) => {
+    if (spec === "f") return frac(9);
+    if (digits !== undefined) return frac(Number(digits));
+    switch (spec) {
+      case "Y":
+        return String(d.getFullYear());
+      case "y":
+        return pad2(d.getFullYear() % 100);
+      case "m":
+        return pad2(d.getMonth() + 1);
+      case "d":
+        return pad2(d.getDate());
+      case "e":
+        return String(d.getDate()).padStart(2);
+      case "H":
+        return pad2(d.getHours());
+      case "M":
+        return pad2(d.getMinutes());
+      case "S":
+        return pad2(d.getSeconds());
+      case "j":
+        return String(dayOfYear).padStart(3, "0");
+      case "b":
+        return MONTHS[d.getMonth()];
+      case "a":
+        return DAYS[d.getDay()];
+      case "%":
+        return "%";
+      default:
+        return all;
+    }
+  });
+}
+
+/**
+ * A dbpf value for a numeric array as dbPutConvertJSON reads it: a JSON number or an array
+ * of numbers.
+ * @returns the numbers, or why the text is not such a value
+ */
+function jsonNumbers(text: string): number[] | string {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    return `not JSON (${(e as Error).message})`;
+  }
+  const items = Array.isArray(j) ? j : [j];
+  for (const x of items) {
+    if (typeof x !== "number") return `${JSON.stringify(x)} is not a number`;
+  }
+  return items as number[];
+}
+
 /** C's `%.<p>g`. */
 export function gPrintf(v: number, p: number): string {
-  if (Number.isNaN(v)) return "nan";
+  if (Number.isNaN(v)) return nanText(v);
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
   if (v === 0) return Object.is(v, -0) ? "-0" : "0";
   const exp = Math.floor(Math.log10(Math.abs(Number(v.toPrecision(p)))));

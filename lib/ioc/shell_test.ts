@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IocDatabase } from "./database.ts";
-import { IocShell } from "./shell.ts";
+import { dateText, gPrintf, IocShell, translateEscapes } from "./shell.ts";
 
 /** A shell over a fresh database whose files are the given texts. */
 function shellWith(files: Record<string, string>) {
@@ -78,4 +78,157 @@ Deno.test("shell: help lists names at 16-column stops as iocsh does, and shows o
   assert.match(shell.help(["my*"]), /^\nmyCommand 'count'\n\nDoes it count times\.\n$/);
   assert.equal(shell.help(["db?f"]).match(/^db.f(?= )/gm)?.join(","), "dbgf,dbpf");
   assert.equal(shell.help(["nothing"]), "");
+});
+
+/** A shell over `db`, after iocInit, and the stdout of `lines` run one by one. */
+async function afterInit(db: string) {
+  const s = shellWith({ "t.db": db });
+  assert.equal(s.shell.dbLoadRecords("t.db", ""), true, s.err.join(""));
+  await s.shell.iocInit();
+  return async (lines: string[]) => {
+    s.out.length = 0;
+    for (const l of lines) await s.shell.execute(l);
+    return s.out.join("");
+  };
+}
+
+// Outputs below were printed by EPICS base 7.0.8.1's softIoc for the same records.
+const LONG_DB = `
+record(stringin, "s") { field(VAL, "") field(DESC, "it's µm") }
+record(lsi, "lsi") { field(SIZV, "100") }
+record(lso, "lso") { field(SIZV, "200") }
+record(waveform, "w1") { field(NELM, "1") field(FTVL, "DOUBLE") }
+record(waveform, "w3") { field(NELM, "3") field(FTVL, "DOUBLE") }
+record(waveform, "wc") { field(NELM, "300") field(FTVL, "CHAR") }
+record(ai, "ai") { field(INP, "s.VAL NPP") }
+`;
+
+Deno.test("shell: dbgf/dbpf of REC.FIELD$ read and write string and link fields as char arrays", async () => {
+  const run = await afterInit(LONG_DB);
+  assert.equal(await run(["dbgf s.VAL$"]), "DBF_CHAR:           0 = 0x0   \n");
+  assert.equal(await run(["dbgf s$"]), "PV 's$' not found\n");
+  assert.equal(await run(["dbgf ai.VAL$"]), "PV 'ai.VAL$' not found\n");
+  assert.equal(await run(["dbgf s.DESC$"]), 'DBF_CHAR[9]:        "it\\\'s \\xc2\\xb5m"   \n');
+  assert.equal(await run(["dbgf ai.INP$"]), 'DBF_CHAR[14]:       "s.VAL NPP NMS"     \n');
+  assert.equal(await run(["dbgf lsi.VAL$"]), "DBF_CHAR[0]: (empty)          \n");
+  assert.equal(
+    await run(['dbpf lso.VAL$ "long string text here which is long"', "dbgf lso"]),
+    'DBF_CHAR[36]:       "long string text here which is long"   \n' +
+      'DBF_STRING:         "long string text here which is long"   \n',
+  );
+  // A string field keeps its size less the NUL; DBR_STRING shows 39 of those.
+  assert.equal(
+    await run(['dbpf s.VAL$ "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"', "dbgf s"]),
+    'DBF_CHAR[40]:       "abcdefghijklmnopqrstuvwxyzabcdefghijklm"         \n' +
+      'DBF_STRING:         "abcdefghijklmnopqrstuvwxyzabcdefghijklm"         \n',
+  );
+  // A link takes any length through $; a long text prints in pieces joined by " +".
+  assert.equal(
+    await run([`dbpf ai.INP$ "${"a".repeat(147)}.VAL"`, "dbgf ai.INP"]),
+    "DBF_CHAR[160]:      \n" +
+      `"${"a".repeat(74)}" +  \n"${"a".repeat(73)}." +  \n"VAL NPP NMS"       \n` +
+      `DBF_STRING:         "${"a".repeat(39)}"         \n`,
+  );
+  assert.equal(await run(['dbpf ai.INP$ ""']), "DBF_CHAR:           0 = 0x0   \n");
+});
+
+Deno.test("shell: dbgf prints a count unless there is one element; dbpf's JSON errors print nothing", async () => {
+  const run = await afterInit(LONG_DB);
+  assert.equal(
+    await run(["dbgf lsi", "dbgf w1", "dbgf w3"]),
+    "DBF_STRING[0]: (empty)        \nDBF_DOUBLE[0]: (empty)        \n" +
+      "DBF_DOUBLE[0]: (empty)        \n",
+  );
+  assert.equal(
+    await run(["dbpf w1 5", "dbpf w3 5", 'dbpf w3 "[1.5, 2]"', 'dbpf w3 "[1,2,3,4,5]"']),
+    "DBF_DOUBLE:         5         \nDBF_DOUBLE:         5         \n" +
+      "DBF_DOUBLE[2]:      1.5       2         \n" +
+      "DBF_DOUBLE[3]:      1         2         3         \n",
+  );
+  assert.equal(await run(['dbpf w3 "[true]"', 'dbpf w3 "abc"']), "");
+  assert.equal(await run(["dbpf wc 65"]), 'DBF_CHAR[3]:        "65"      \n');
+  assert.equal(
+    await run([
+      `dbpf wc "tab\\there and a very long text that goes over the line that is eighty characters long, more than once, yes really, quite so, and on and on"`,
+    ]),
+    "DBF_CHAR[139]:      \n" +
+      '"tab\\\\there and a very long text that goes over the line that is eighty cha" +  \n' +
+      '"racters long, more than once, yes really, quite so, and on and on"   \n',
+  );
+});
+
+Deno.test({
+  permissions: "none",
+  name: "shell: dbgf's %g shows a NaN's sign as glibc's printf does",
+}, () => {
+  assert.equal(gPrintf(NaN, 12), "nan");
+  assert.equal(gPrintf(-NaN, 12), "-nan");
+  assert.equal(gPrintf(-NaN, 6), "-nan");
+});
+
+Deno.test("shell: an st.cmd's dbLoadDatabase of softIoc.dbd and registerRecordDeviceDriver do not fail", async () => {
+  const { shell, out, err, db } = shellWith({
+    "dbd/softIoc.dbd": 'recordtype(ai) {\n}\ndevice(ai, CONSTANT, devAiSoft, "Soft Channel")\n',
+    "x.db": 'record(ai, "$(P)a") {}\n',
+  });
+  await shell.runScript(
+    'dbLoadDatabase("dbd/softIoc.dbd")\nsoftIoc_registerRecordDeviceDriver pdbbase\n' +
+      'dbLoadDatabase("x.db", "", "P=q:")\ndbLoadDatabase("nosuch.dbd")\n',
+    "st.cmd",
+  );
+  // softIoc's own registration ran before the script: base says so, and goes on.
+  assert.match(out.join(""), /pdbbase\nWarning: Registration already done\.\n/);
+  assert.deepEqual(err, ['dbLoadDatabase: Can\'t open file "nosuch.dbd"\n']);
+  assert.ok(db.record("q:a"));
+});
+
+Deno.test("shell: echo, dbgrep, dbla, epicsEnvShow patterns, epicsEnvUnset, cd and pwd", async () => {
+  let dir = "/start";
+  const out: string[] = [];
+  const err: string[] = [];
+  const db = new IocDatabase({ clock: () => 1e12 });
+  const shell = new IocShell(db, {
+    readFile: (p) =>
+      p === "a.db" ? 'record(ai, "x:one") { alias("x:uno") }\nrecord(bo, "y:two") {}\n' : undefined,
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env: new Map([["AB", "1"], ["AC", "2"], ["B", "3"]]),
+    chdir: (p) => p === "/tmp" ? (dir = p, true) : false,
+    cwd: () => dir,
+  });
+  shell.dbLoadRecords("a.db", "");
+  const run = async (line: string) => {
+    out.length = 0;
+    await shell.execute(line);
+    return out.join("");
+  };
+  assert.equal(await run("echo hello world"), "hello\n");
+  assert.equal(await run('echo "t\\tx\\101\\x42\\\\n"'), "t\tx101B\\n\n");
+  assert.equal(await run("echo"), "\n");
+  // Aliases are names too, as in base.
+  assert.equal(await run("dbgrep *o*"), "x:one\nx:uno\ny:two\n");
+  assert.equal(await run("dbgrep"), 'Usage: dbgrep "pattern"\n');
+  assert.equal(await run("dbla"), "x:uno -> x:one\n");
+  assert.equal(await run("dbla y*"), "");
+  assert.equal(await run("epicsEnvShow A?"), "AB=1\nAC=2\n");
+  await run("epicsEnvUnset AB");
+  assert.equal(await run("epicsEnvShow AB"), "");
+  assert.equal(await run("pwd"), "/start\n");
+  await run("cd /tmp");
+  assert.equal(await run("pwd"), "/tmp\n");
+  await run("cd /nonexistent");
+  assert.deepEqual(err, ["Invalid directory path, ignored\n"]);
+  assert.equal(await run("dbsr"), "Server state: registering\nServer 'rsrv'\n");
+});
+
+Deno.test({ permissions: "none", name: "shell: translateEscapes and dateText as libCom's" }, () => {
+  assert.equal(translateEscapes("a\\x41\\xg\\q\\0tail"), "aAgq");
+  // 2001-09-09 01:46:40.12325 UTC, shown in local time; the fraction rounds, %f has 9.
+  const ms = 1e12 + 123.25;
+  const d = new Date(ms);
+  assert.equal(dateText(ms, "%Y"), String(d.getFullYear()));
+  assert.equal(
+    dateText(ms, "%S.%03f|%f|%4f|%%"),
+    `${String(d.getSeconds()).padStart(2, "0")}.123|123250000|1233|%`,
+  );
 });
