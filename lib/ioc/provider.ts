@@ -20,6 +20,7 @@ import type {
 } from "../pv/types.ts";
 import type { IocDatabase } from "./database.ts";
 import { type FieldSpec, type FieldValue, SCALAR_OF_DBF } from "./record_type.ts";
+import { formIndex } from "./qsrv_form.ts";
 import type { IocRecord, ValueMeta } from "./types.ts";
 
 /** Element count of a `$` channel onto a link field. */
@@ -338,6 +339,30 @@ export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, dep
   };
 }
 
+/** Records whose bad `info(Q:form)` was reported (once, not per channel). */
+const badFormReported = new WeakSet<IocRecord>();
+
+/**
+ * The display.form index of a record's channels: its `info(Q:form, ...)`, or 0. A value
+ * that is neither a form name nor an integer is reported (naming the record) and ignored.
+ * @param db where the report goes (its warn)
+ * @param rec the record
+ * @returns the index
+ */
+export function recordForm(db: IocDatabase, rec: IocRecord): number {
+  const text = rec.infos.get("Q:form");
+  if (text === undefined) return 0;
+  try {
+    return formIndex(text);
+  } catch (e) {
+    if (!badFormReported.has(rec)) {
+      badFormReported.add(rec);
+      db.warn(`${rec.name}: info(Q:form, "${text}") is not known format: ${(e as Error).message}`);
+    }
+    return 0;
+  }
+}
+
 /** A channel onto one field of one record. */
 export class FieldChannel implements ServedPv {
   /** The channel name. */
@@ -452,6 +477,7 @@ export class FieldChannel implements ServedPv {
         description: f.DESC as string,
         units: meta.units ?? "",
         precision: meta.precision ?? 0,
+        form: recordForm(this.#db, rec),
       },
       control: { limitLow: control[0], limitHigh: control[1], minStep: 0 },
       valueAlarm: {

@@ -148,6 +148,12 @@ export interface PvDisplay {
   units: string;
   /** Digits after the decimal point. */
   precision: number;
+  /**
+   * How a display should format the value: an index into PVA's display.form choices
+   * (0 Default, 1 String, 2 Binary, 3 Decimal, 4 Hex, 5 Exponential, 6 Engineering), as an
+   * IOC's `info(Q:form, ...)` sets it. Absent: 0.
+   */
+  form?: number;
 }
 
 /** Control metadata (NT control_t): puts outside [limitLow, limitHigh] are refused when limitLow < limitHigh. */

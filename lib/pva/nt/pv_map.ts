@@ -178,6 +178,7 @@ export class NtSnapshotWriter {
     add("display.description", (s) => s.display.description);
     add("display.units", (s) => s.display.units);
     add("display.precision", (s) => s.display.precision);
+    add("display.form.index", (s) => s.display.form ?? 0);
     add("control.limitLow", (s) => lim(s.control.limitLow));
     add("control.limitHigh", (s) => lim(s.control.limitHigh));
     add("control.minStep", (s) => lim(s.control.minStep));
