@@ -21,6 +21,7 @@ import type {
 import type { IocDatabase } from "./database.ts";
 import { type FieldSpec, type FieldValue, SCALAR_OF_DBF } from "./record_type.ts";
 import { formIndex } from "./qsrv_form.ts";
+import { buildGroups, type GroupPv } from "./qsrv_group.ts";
 import type { IocRecord, ValueMeta } from "./types.ts";
 
 /** Element count of a `$` channel onto a link field. */
@@ -549,6 +550,11 @@ export class FieldChannel implements ServedPv {
     this.#db.acknowledgeAlarm(this.record, this.field.name, what, value, ctx);
   }
 
+  /** Processes the record (a put to its PROC); resolves when the processing has completed. */
+  processRecord(ctx: PutContext): Promise<void> {
+    return this.#db.putRecordField(this.record, "PROC", 1, ctx);
+  }
+
   /** Writes the field (dbPutField); resolves when the processing it started has completed. */
   put(value: unknown, ctx: PutContext): Promise<void> {
     let v = value as FieldValue | boolean;
@@ -597,14 +603,37 @@ const RTYP: FieldSpec = {
 export class IocProvider implements PvProvider {
   readonly #db: IocDatabase;
   readonly #channels = new Map<string, FieldChannel | null>();
+  #groups: Map<string, GroupPv> | undefined;
 
   /** Creates the provider over a database (iocInit may come later). */
   constructor(db: IocDatabase) {
     this.#db = db;
   }
 
-  /** Finds `REC`, `REC.FIELD` or `REC.FIELD$`. */
-  lookup(name: string): FieldChannel | undefined {
+  /**
+   * The QSRV group PVs of the records' `info(Q:group, ...)`, made on first use after
+   * iocInit (problems go to the database's warn then; call this once iocInit is done to
+   * report them at start-up, as QSRV does).
+   * @returns the groups by name (empty before iocInit)
+   */
+  groups(): ReadonlyMap<string, GroupPv> {
+    if (this.#groups) return this.#groups;
+    if (!this.#db.initialized) return new Map();
+    this.#groups = buildGroups(
+      this.#db.records(),
+      (n) => this.#channel(n),
+      (n) => this.#db.record(n) !== undefined,
+      (m) => this.#db.warn(m),
+    );
+    return this.#groups;
+  }
+
+  /** Finds `REC`, `REC.FIELD`, `REC.FIELD$` or a group (PVA only: CA does not serve it). */
+  lookup(name: string): FieldChannel | GroupPv | undefined {
+    return this.#channel(name) ?? this.groups().get(name);
+  }
+
+  #channel(name: string): FieldChannel | undefined {
     const hit = this.#channels.get(name);
     if (hit !== undefined && !hit?.outdated) return hit ?? undefined;
     if (!this.#db.initialized) return undefined;
@@ -643,8 +672,9 @@ export class IocProvider implements PvProvider {
     return new FieldChannel(this.#db, name, rec, spec, long);
   }
 
-  /** The record names (fields are reachable by lookup, not listed). */
-  names(): Iterable<string> {
-    return this.#db.names();
+  /** The record names and the group names (fields are reachable by lookup, not listed). */
+  *names(): Iterable<string> {
+    yield* this.#db.names();
+    yield* this.groups().keys();
   }
 }
