@@ -550,9 +550,16 @@ export class FieldChannel implements ServedPv {
     this.#db.acknowledgeAlarm(this.record, this.field.name, what, value, ctx);
   }
 
-  /** Processes the record (a put to its PROC); resolves when the processing has completed. */
-  processRecord(ctx: PutContext): Promise<void> {
-    return this.#db.putRecordField(this.record, "PROC", 1, ctx);
+  /**
+   * Processes the record (dbProcess, as QSRV's "proc" group members do: PROC is not
+   * written; an active record is marked to process again, RPRO).
+   * @throws PutRefusedError when `ctx` may not write this field
+   */
+  processRecord(ctx: PutContext): void {
+    if (!this.canWrite(ctx)) throw new PutRefusedError("Process not permitted", "readonly");
+    const rec = this.record;
+    if (rec.f.PACT) rec.f.RPRO = 1;
+    else this.#db.process(rec);
   }
 
   /** Writes the field (dbPutField); resolves when the processing it started has completed. */

@@ -528,8 +528,7 @@ export class GroupPv implements ServedPv {
         case "meta":
           continue;
         case "proc":
-          if (!ch.canWrite(ctx)) throw new PutRefusedError("Process not permitted", "readonly");
-          await ch.processRecord(ctx);
+          ch.processRecord(ctx);
           continue;
       }
       if (write === undefined || write === null) continue;

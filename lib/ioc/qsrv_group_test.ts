@@ -120,3 +120,21 @@ Deno.test(
     ]);
   },
 );
+
+Deno.test({ ...opts, name: "Q:group: puts write members with +putorder, in order" }, async () => {
+  using db = startIoc(DEFS());
+  const p = new IocProvider(db);
+  const g = p.lookup("g:grp")!;
+  const ctx = { protocol: "pva", user: "", host: "" } as const;
+  const count = () => db.record("g:y")!.f.PROC;
+  // softIocPVA: pvxput g:grp y=7 and x.value=2.5 write g:y and g:x; s.value=zz (no
+  // +putorder) changes nothing and is no error; the proc member processes g:y each put
+  // without writing its PROC (caget g:y.PROC stays 0).
+  await g.put({ value: { y: 7 }, changed: ["y"] }, ctx);
+  await g.put({ value: { x: { value: 2.5 } }, changed: ["x.value"] }, ctx);
+  await g.put({ value: { s: { value: "zz" } }, changed: ["s.value"] }, ctx);
+  assert.equal(db.record("g:y")!.f.VAL, 7);
+  assert.equal(db.record("g:x")!.f.VAL, 2.5);
+  assert.equal(db.record("g:s")!.f.VAL, "");
+  assert.equal(count(), 0);
+});
