@@ -207,6 +207,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     env,
     afterInit: async () => {
       security?.start();
+      // QSRV makes its groups at iocInit: their definition problems show at start-up.
+      provider.groups();
       served = await serve({
         pvs: provider,
         config: epicsConfigFrom(Object.fromEntries(env)),

@@ -475,6 +475,7 @@ export class IocDatabase implements RecordIo {
         support,
         f: type.newFields(),
         infos: new Map(),
+        infoAt: new Map(),
         aliases: [],
         file: def.file,
         line: def.line,
@@ -513,7 +514,10 @@ export class IocDatabase implements RecordIo {
         );
       }
     }
-    for (const i of def.infos) rec.infos.set(i.name, i.value);
+    for (const i of def.infos) {
+      rec.infos.set(i.name, i.value);
+      rec.infoAt?.set(i.name, { file: i.file, line: i.line });
+    }
     for (const a of def.aliases) this.#alias(rec.name, a, def.file, def.line, errors);
   }
 

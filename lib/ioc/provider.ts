@@ -20,6 +20,8 @@ import type {
 } from "../pv/types.ts";
 import type { IocDatabase } from "./database.ts";
 import { type FieldSpec, type FieldValue, SCALAR_OF_DBF } from "./record_type.ts";
+import { formIndex } from "./qsrv_form.ts";
+import { buildGroups, type GroupPv } from "./qsrv_group.ts";
 import type { IocRecord, ValueMeta } from "./types.ts";
 
 /** Element count of a `$` channel onto a link field. */
@@ -365,6 +367,30 @@ export function fieldMeta(db: IocDatabase, rec: IocRecord, field: FieldSpec, dep
   };
 }
 
+/** Records whose bad `info(Q:form)` was reported (once, not per channel). */
+const badFormReported = new WeakSet<IocRecord>();
+
+/**
+ * The display.form index of a record's channels: its `info(Q:form, ...)`, or 0. A value
+ * that is neither a form name nor an integer is reported (naming the record) and ignored.
+ * @param db where the report goes (its warn)
+ * @param rec the record
+ * @returns the index
+ */
+export function recordForm(db: IocDatabase, rec: IocRecord): number {
+  const text = rec.infos.get("Q:form");
+  if (text === undefined) return 0;
+  try {
+    return formIndex(text);
+  } catch (e) {
+    if (!badFormReported.has(rec)) {
+      badFormReported.add(rec);
+      db.warn(`${rec.name}: info(Q:form, "${text}") is not known format: ${(e as Error).message}`);
+    }
+    return 0;
+  }
+}
+
 /** A channel onto one field of one record. */
 export class FieldChannel implements ServedPv {
   /** The channel name. */
@@ -479,6 +505,7 @@ export class FieldChannel implements ServedPv {
         description: f.DESC as string,
         units: meta.units ?? "",
         precision: meta.precision ?? 0,
+        form: recordForm(this.#db, rec),
       },
       control: { limitLow: control[0], limitHigh: control[1], minStep: 0 },
       valueAlarm: {
@@ -550,6 +577,18 @@ export class FieldChannel implements ServedPv {
     this.#db.acknowledgeAlarm(this.record, this.field.name, what, value, ctx);
   }
 
+  /**
+   * Processes the record (dbProcess, as QSRV's "proc" group members do: PROC is not
+   * written; an active record is marked to process again, RPRO).
+   * @throws PutRefusedError when `ctx` may not write this field
+   */
+  processRecord(ctx: PutContext): void {
+    if (!this.canWrite(ctx)) throw new PutRefusedError("Process not permitted", "readonly");
+    const rec = this.record;
+    if (rec.f.PACT) rec.f.RPRO = 1;
+    else this.#db.process(rec);
+  }
+
   /** Writes the field (dbPutField); resolves when the processing it started has completed. */
   put(value: unknown, ctx: PutContext): Promise<void> {
     let v = value as FieldValue | boolean;
@@ -598,14 +637,37 @@ const RTYP: FieldSpec = {
 export class IocProvider implements PvProvider {
   readonly #db: IocDatabase;
   readonly #channels = new Map<string, FieldChannel | null>();
+  #groups: Map<string, GroupPv> | undefined;
 
   /** Creates the provider over a database (iocInit may come later). */
   constructor(db: IocDatabase) {
     this.#db = db;
   }
 
-  /** Finds `REC`, `REC.FIELD` or `REC.FIELD$`. */
-  lookup(name: string): FieldChannel | undefined {
+  /**
+   * The QSRV group PVs of the records' `info(Q:group, ...)`, made on first use after
+   * iocInit (problems go to the database's warn then; call this once iocInit is done to
+   * report them at start-up, as QSRV does).
+   * @returns the groups by name (empty before iocInit)
+   */
+  groups(): ReadonlyMap<string, GroupPv> {
+    if (this.#groups) return this.#groups;
+    if (!this.#db.initialized) return new Map();
+    this.#groups = buildGroups(
+      this.#db.records(),
+      (n) => this.#channel(n),
+      (n) => this.#db.record(n) !== undefined,
+      (m) => this.#db.warn(m),
+    );
+    return this.#groups;
+  }
+
+  /** Finds `REC`, `REC.FIELD`, `REC.FIELD$` or a group (PVA only: CA does not serve it). */
+  lookup(name: string): FieldChannel | GroupPv | undefined {
+    return this.#channel(name) ?? this.groups().get(name);
+  }
+
+  #channel(name: string): FieldChannel | undefined {
     const hit = this.#channels.get(name);
     if (hit !== undefined && !hit?.outdated) return hit ?? undefined;
     if (!this.#db.initialized) return undefined;
@@ -644,8 +706,9 @@ export class IocProvider implements PvProvider {
     return new FieldChannel(this.#db, name, rec, spec, long);
   }
 
-  /** The record names (fields are reachable by lookup, not listed). */
-  names(): Iterable<string> {
-    return this.#db.names();
+  /** The record names and the group names (fields are reachable by lookup, not listed). */
+  *names(): Iterable<string> {
+    yield* this.#db.names();
+    yield* this.groups().keys();
   }
 }

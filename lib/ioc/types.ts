@@ -21,6 +21,8 @@ export interface IocRecord {
   readonly f: Record<string, FieldValue>;
   /** `info(name, "value")` items. */
   readonly infos: Map<string, string>;
+  /** Where each info item was last set (file and line), for messages about its value. */
+  readonly infoAt?: Map<string, { readonly file: string; readonly line: number }>;
   /** Other names of the record. */
   readonly aliases: string[];
   /** Where the record was first defined. */

@@ -56,12 +56,13 @@ export class PvMap implements PvProvider {
 }
 
 /**
- * Whether Channel Access can serve a PV: every kind but tables, which have no DBR form.
+ * Whether Channel Access can serve a PV: every kind but tables and structures, which have
+ * no DBR form.
  * @param pv the PV
- * @returns false for tables
+ * @returns false for tables and structures
  */
 export function caCanServe(pv: ServedPv): boolean {
-  return pv.type.kind !== "table";
+  return pv.type.kind !== "table" && pv.type.kind !== "structure";
 }
 
 /**

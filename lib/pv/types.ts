@@ -29,7 +29,46 @@ export type ScalarType = typeof SCALAR_TYPES[number];
  * The kinds of value a PV can hold. A "table" (PVA NTTable) has named columns, each an
  * array of one element type, all of the same length; Channel Access does not serve it.
  */
-export type PvKind = "scalar" | "array" | "enum" | "table";
+export type PvKind = "scalar" | "array" | "enum" | "table" | "structure";
+
+/**
+ * What one member of a structure PV holds (PVA serves it as a field of the top structure):
+ * - `value`: a bare scalar or array;
+ * - `any`: a variant union holding a scalar or an array;
+ * - `pv`: a whole PV of `type`, served as that protocol serves such a PV (PVA: its NTScalar,
+ *   NTEnum or NTScalarArray); its value is that PV's {@link PvSnapshot};
+ * - `alarm`, `timeStamp`: a PV's alarm or time alone (its value is the PV's snapshot);
+ * - `structure`: a sub-structure of further members.
+ */
+export type PvMemberType =
+  | { readonly kind: "value"; readonly scalar: ScalarType; readonly array: boolean }
+  | { readonly kind: "any" }
+  | { readonly kind: "pv"; readonly type: PvTypeInfo }
+  | { readonly kind: "alarm" }
+  | { readonly kind: "timeStamp" }
+  | { readonly kind: "structure"; readonly id?: string; readonly members: readonly PvMember[] };
+
+/** One named member of a structure PV. */
+export interface PvMember {
+  /** Member name (a PVA field name). */
+  readonly name: string;
+  /** What it holds. */
+  readonly type: PvMemberType;
+}
+
+/** The content of an `any` member: a scalar or an array of one element type, or null. */
+export type PvAnyValue = {
+  readonly scalar: ScalarType;
+  readonly array: boolean;
+  readonly value: number | string | boolean | NumericArray | string[];
+} | null;
+
+/**
+ * A structure PV's value: member name -> content (`value` members their scalar or array,
+ * `any` a {@link PvAnyValue}, `pv`/`alarm`/`timeStamp` a {@link PvSnapshot}, `structure`
+ * a nested object of the same form).
+ */
+export type PvStructValue = { readonly [member: string]: unknown };
 
 /** One column of a table PV. */
 export interface PvTableColumn {
@@ -70,7 +109,8 @@ export type PvValue =
   | NumericArray
   | string[]
   | boolean[]
-  | PvTableValue;
+  | PvTableValue
+  | PvStructValue;
 
 /** The fixed shape of a PV: what it holds and how much of it. */
 export interface PvTypeInfo {
@@ -83,6 +123,10 @@ export interface PvTypeInfo {
    * largest number of rows. 1 for scalars and enums.
    */
   maxLength: number;
+  /** The members of a structure PV (kind "structure" only), in order. */
+  members?: readonly PvMember[];
+  /** A structure PV's type ID (kind "structure"; PVA's structure id, "" for none). */
+  id?: string;
   /** The columns of a table (kind "table" only), in order. */
   columns?: readonly PvTableColumn[];
   /**
@@ -148,6 +192,12 @@ export interface PvDisplay {
   units: string;
   /** Digits after the decimal point. */
   precision: number;
+  /**
+   * How a display should format the value: an index into PVA's display.form choices
+   * (0 Default, 1 String, 2 Binary, 3 Decimal, 4 Hex, 5 Exponential, 6 Engineering), as an
+   * IOC's `info(Q:form, ...)` sets it. Absent: 0.
+   */
+  form?: number;
 }
 
 /** Control metadata (NT control_t): puts outside [limitLow, limitHigh] are refused when limitLow < limitHigh. */
@@ -208,6 +258,12 @@ export interface PvSnapshot {
   readonly enumText?: string;
   /** Shape of an N-d array (type.nt "NTNDArray" only). */
   readonly ndarray?: Readonly<PvNdArray>;
+  /**
+   * Structure PVs: what an update marks, as member path ("a.b") -> the PvChange bits of
+   * that member (VALUE: its value, alarm and time; ALARM; PROPERTY: its metadata). Absent:
+   * everything (a get, an initial update).
+   */
+  readonly changed?: ReadonlyMap<string, number>;
 }
 
 /** Change classes, with the values of CA's DBE mask bits. */

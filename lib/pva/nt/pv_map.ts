@@ -15,6 +15,7 @@ import { ntEnumType } from "./enum.ts";
 import { NtNdArrayFiller, ntNdArrayType } from "./ndarray.ts";
 import { ntScalarType } from "./scalar.ts";
 import { ntTableType } from "./table.ts";
+import { StructureFiller, structureType, type WriterOf } from "./structure.ts";
 
 const typeCache = new Map<string, FieldDesc>();
 
@@ -36,6 +37,7 @@ const typeCache = new Map<string, FieldDesc>();
  * ```
  */
 export function ntTypeForPv(t: PvTypeInfo): FieldDesc {
+  if (t.kind === "structure") return structureType(t.id ?? "", t.members ?? [], memberWriter);
   const key = t.kind === "table"
     ? `table:${JSON.stringify(t.columns ?? [])}`
     : t.nt ?? `${t.kind}:${t.scalar}`;
@@ -49,6 +51,8 @@ export function ntTypeForPv(t: PvTypeInfo): FieldDesc {
   }
   return d;
 }
+
+const memberWriter: WriterOf = (m) => new NtSnapshotWriter(m.type);
 
 const VALUE_PATHS = [
   "value",
@@ -102,6 +106,7 @@ export class NtSnapshotWriter {
   readonly #bits = new Map<number, BitSet>();
   #last: PvSnapshot | undefined;
   #nd: NtNdArrayFiller | undefined;
+  #struct: StructureFiller | undefined;
   #flat: number[] | undefined;
   #alarmSrc: PvSnapshot["alarm"] | undefined;
   #alarmNt: { severity: number; status: number; message: string } | undefined;
@@ -120,6 +125,10 @@ export class NtSnapshotWriter {
     this.type = ntTypeForPv(pvType);
     this.value = PvValue.create(this.type);
     const v = this.value;
+    if (pvType.kind === "structure") {
+      this.#struct = new StructureFiller(v, pvType.members ?? [], memberWriter);
+      return;
+    }
     // A snapshot shares the parts a post did not touch (display, control, often the
     // alarm) with the one before: their fields are assigned again only when replaced.
     const groups = new Map<string, Group>();
@@ -178,6 +187,7 @@ export class NtSnapshotWriter {
     add("display.description", (s) => s.display.description);
     add("display.units", (s) => s.display.units);
     add("display.precision", (s) => s.display.precision);
+    add("display.form.index", (s) => s.display.form ?? 0);
     add("control.limitLow", (s) => lim(s.control.limitLow));
     add("control.limitHigh", (s) => lim(s.control.limitHigh));
     add("control.minStep", (s) => lim(s.control.minStep));
@@ -201,6 +211,10 @@ export class NtSnapshotWriter {
   write(snap: PvSnapshot): PvValue {
     if (snap === this.#last) return this.value;
     this.#last = snap;
+    if (this.#struct) {
+      this.#struct.fill(snap);
+      return this.value;
+    }
     for (const g of this.#groups) {
       const src = g.source(snap);
       if (src === g.last && src !== undefined) continue;
@@ -232,6 +246,7 @@ export class NtSnapshotWriter {
    * @returns the bits (shared: do not modify)
    */
   changeBits(changes: number): BitSet {
+    if (this.#struct && changes === 0) return this.#struct.changeBits(undefined);
     let b = this.#bits.get(changes);
     if (b) return b;
     b = new BitSet();
@@ -248,6 +263,23 @@ export class NtSnapshotWriter {
     }
     this.#bits.set(changes, b);
     return b;
+  }
+
+  /**
+   * The fields one update touches: for a structure PV, the members its snapshot marks
+   * ({@link PvSnapshot.changed}); otherwise {@link changeBits} of the change bits.
+   * @param snap the update's snapshot
+   * @param changes its PvChange bits (0: everything)
+   * @returns the bits (do not modify)
+   */
+  updateBits(snap: PvSnapshot, changes: number): BitSet {
+    if (!this.#struct) return this.changeBits(changes);
+    return this.#struct.changeBits(changes === 0 ? undefined : snap.changed);
+  }
+
+  /** Whether this writes a structure PV (whose update bits depend on each snapshot). */
+  get structure(): boolean {
+    return this.#struct !== undefined;
   }
 }
 
@@ -300,6 +332,18 @@ export function leafBits(type: FieldDesc, bits: BitSet): BitSet {
   return out;
 }
 
+/**
+ * What a put to a structure PV hands to {@link ServedPv.put}: the whole put structure as
+ * plain content (an `any` member as `{ value }` of its content, or null) and the dotted
+ * paths of the fields the client marked ("" for the whole structure).
+ */
+export interface StructurePut {
+  /** The put structure's content. */
+  value: Record<string, unknown>;
+  /** Marked fields. */
+  changed: string[];
+}
+
 /** What a PVA put carries for the model. */
 export interface PutExtract {
   /** Whether the put writes the value. */
@@ -332,6 +376,15 @@ export function extractPut(pvType: PvTypeInfo, v: PvValue, changed: BitSet): Put
   const type = v.type;
   const out: PutExtract = { hasValue: false, others: [] };
   const valuePath = pvType.kind === "enum" && pvType.nt === undefined ? "value.index" : "value";
+  if (pvType.kind === "structure") {
+    // The PV decides what each marked field means (a QSRV group: its members' put rules).
+    const marked: string[] = [];
+    changed.forEach((b) => {
+      if (b < type.numBits) marked.push(pathOf(type, b));
+    });
+    const put: StructurePut = { value: v.toJSON() as Record<string, unknown>, changed: marked };
+    return { hasValue: marked.length > 0, value: put, others: [] };
+  }
   if (pvType.kind === "table") {
     // Whole columns: each marked column (or all, when value or the structure is marked).
     const cols: Record<string, unknown> = {};

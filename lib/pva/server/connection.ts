@@ -251,6 +251,14 @@ function writerFor(pv: ServedPv): NtSnapshotWriter {
 
 const DEFAULT_QUEUE = 4;
 
+/** The newer snapshot of a structure PV, marking what either of two updates marked. */
+function mergeMarks(older: PvSnapshot, newer: PvSnapshot): PvSnapshot {
+  if (!older.changed || !newer.changed) return { ...newer, changed: undefined };
+  const changed = new Map(older.changed);
+  for (const [p, m] of newer.changed) changed.set(p, (changed.get(p) ?? 0) | m);
+  return { ...newer, changed };
+}
+
 /**
  * Subscriptions with updates to send, first in first out: an array with a moving head
  * (a Set whose front entries are deleted again and again leaves holes that every new
@@ -951,14 +959,15 @@ export class PvaServerConnection {
   /** GET reply or PUT get-put reply: the PV's current state, selected fields only. */
   #sendData(op: Op, subcmd: number): void {
     const w = op.channel.writer;
-    const value = w.write(op.channel.pv.snapshot());
+    const snap = op.channel.pv.snapshot();
+    const value = w.write(snap);
     encodeOpResponse(this.#out, {
       command: op.command,
       ioid: op.ioid,
       subcmd,
       status: STATUS_OK,
       value,
-      changed: this.#bitsFor(op, 0).bits,
+      changed: (w.structure ? this.#structBits(op, snap, 0) : this.#bitsFor(op, 0)).bits,
     });
     this.#scheduleFlush();
   }
@@ -997,6 +1006,20 @@ export class PvaServerConnection {
       mon.lastBits = b;
     }
     return b;
+  }
+
+  /**
+   * A structure PV's update bits: they depend on what each snapshot marks, so they are not
+   * cached. A whole structure (a get, an initial update) keeps its one bit, as QSRV marks
+   * a group; updates mark leaves.
+   */
+  #structBits(op: Op, snap: PvSnapshot, changes: number): UpdateBits {
+    const selected = selectBits(op.type, op.channel.writer.updateBits(snap, changes), op.mask);
+    const bits = changes === 0 ? selected : leafBits(op.type, selected);
+    const w = new ByteWriter(16, this.#out.littleEndian);
+    encodeBitSet(w, bits);
+    const wire = w.toBytes();
+    return { bits, wire, key: String.fromCharCode(...wire), fastNd: false, fastScalar: false };
   }
 
   #put(op: Op, req: OpRequest): void {
@@ -1114,7 +1137,10 @@ export class PvaServerConnection {
     if (q.length >= mon.queueSize) {
       // The client lags: keep the newest state, merging what changed.
       const last = q[q.length - 1];
-      last.snap = snap;
+      // A structure PV's snapshot says which members it marks: keep the marks of both.
+      last.snap = op.channel.writer.structure && last.changes !== 0 && changes !== 0
+        ? mergeMarks(last.snap, snap)
+        : snap;
       last.changes = last.changes === 0 || changes === 0 ? 0 : last.changes | changes;
     } else {
       const e = mon.free.pop();
@@ -1147,7 +1173,14 @@ export class PvaServerConnection {
         sent < q.length && (!mon.pipeline || mon.window > 0) && out.length < WRITE_CHUNK
       ) {
         const u = q[sent++];
-        this.#encodeUpdate(out, op, u.snap, this.#bitsFor(op, u.changes));
+        this.#encodeUpdate(
+          out,
+          op,
+          u.snap,
+          op.channel.writer.structure
+            ? this.#structBits(op, u.snap, u.changes)
+            : this.#bitsFor(op, u.changes),
+        );
         if (mon.pipeline) mon.window--;
       }
       if (traffic) traffic.updates += sent;
