@@ -1006,13 +1006,18 @@ export class IocDatabase implements RecordIo {
   process(rec: IocRecord): void {
     const f = rec.f;
     if (f.PACT) {
-      // Already active: count the attempt and raise SCAN/INVALID after too many (base's lcnt).
+      // Already active: as base's dbProcess, count the attempt (LCNT, a UCHAR, stops counting
+      // once in SCAN alarm) and at the 11th, unless already INVALID, raise SCAN/INVALID
+      // "Async in progress" and post it with VAL.
       rec.version++;
-      const lcnt = (f.LCNT as number) + 1;
-      f.LCNT = Math.min(lcnt, 255);
-      if (lcnt >= MAX_LOCK && (f.SEVR as number) < INVALID) {
-        this.setSevr(rec, AlarmStatus.SCAN, INVALID);
-        this.#resetAlarms(rec);
+      if (f.STAT !== AlarmStatus.SCAN) {
+        const lcnt = f.LCNT as number;
+        f.LCNT = (lcnt + 1) & 0xff;
+        if (lcnt >= MAX_LOCK && (f.SEVR as number) < INVALID) {
+          this.setSevr(rec, AlarmStatus.SCAN, INVALID, "Async in progress");
+          const mask = this.#resetAlarms(rec) | PvChange.VALUE | PvChange.LOG;
+          this.#post(rec, "VAL", mask);
+        }
       }
       const pending = this.#pending.get(rec);
       if (pending && this.#group) joinGroup(this.#group, pending);
@@ -1102,13 +1107,10 @@ export class IocDatabase implements RecordIo {
   #finish(rec: IocRecord): void {
     const f = rec.f;
     rec.version++;
-    const tsel = rec.links.TSEL;
-    const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
-    // TSEL names another record's TIME: this record takes that time stamp. A record type
-    // may skip the time stamp of one processing (pvt.keepTime, mbbo's undefined VAL).
+    // A record type may skip the time stamp of one processing (pvt.keepTime, mbbo's
+    // undefined VAL).
     if (rec.pvt.keepTime) rec.pvt.keepTime = undefined;
-    else if (from && from !== rec) rec.time = from.time;
-    else if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
+    else this.timeStamp(rec);
     const alarmMask = this.#resetAlarms(rec);
     this.#postProcessed(rec, alarmMask);
     f.PACT = 1;
@@ -1127,6 +1129,19 @@ export class IocDatabase implements RecordIo {
         this.#group = prev;
       }
     }
+  }
+
+  /** recGblGetTimeStamp: TIME now, or TSEL's record's TIME; TSE -2 leaves it to the device. */
+  timeStamp(rec: IocRecord): void {
+    const tsel = rec.links.TSEL;
+    const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
+    if (from && from !== rec) rec.time = from.time;
+    else if ((rec.f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
+  }
+
+  /** db_post_events of one field, for what a record type posts itself (calcout's DLYA). */
+  post(rec: IocRecord, field: string, mask: number): void {
+    this.#post(rec, field, mask);
   }
 
   /**
@@ -1227,7 +1242,8 @@ export class IocDatabase implements RecordIo {
     if (valSet && mask) { for (const l of valSet) l(mask); }
     const last = rec.pvt.posted as Map<string, FieldValue> | undefined;
     for (const [field, set] of watched) {
-      if (field === "VAL") continue;
+      // PACT is never posted by base.
+      if (field === "VAL" || field === "PACT") continue;
       const v = f[field];
       const prev = last?.get(field);
       if (!sameValue(prev, v)) {
@@ -1586,17 +1602,42 @@ export class IocDatabase implements RecordIo {
     value: FieldValue | boolean,
     who: Writer = { protocol: "local", user: "", host: "" },
   ): Promise<void> {
+    let group: PutGroup;
+    try {
+      group = this.#putField(rec, field, value, who);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (group.size === 0) return Promise.resolve();
+    return (async () => {
+      while (group.size > 0) await Promise.all([...group]);
+    })();
+  }
+
+  /**
+   * dbPutField without waiting: writes the field and starts the processing it causes, and
+   * returns as that processing goes asynchronous (base's dbpf returns so, while a calcout
+   * waits out its ODLY).
+   * @throws PutRefusedError when the value does not fit or the field cannot be written
+   */
+  putRecordFieldNow(
+    rec: IocRecord,
+    field: string,
+    value: FieldValue | boolean,
+    who: Writer = { protocol: "local", user: "", host: "" },
+  ): void {
+    this.#putField(rec, field, value, who);
+  }
+
+  /** dbPutField: the put, and the processing it starts; returns what completion waits on. */
+  #putField(rec: IocRecord, field: string, value: FieldValue | boolean, who: Writer): PutGroup {
     const spec = rec.type.byName.get(field);
-    if (!spec) return Promise.reject(new PutRefusedError(`No field ${field}`, "handler"));
+    if (!spec) throw new PutRefusedError(`No field ${field}`, "handler");
     if (this.accessFor(rec, field, who) !== "WRITE") {
-      return Promise.reject(
-        new PutRefusedError(`No write access to ${rec.name}.${field}`, "readonly"),
-      );
+      throw new PutRefusedError(`No write access to ${rec.name}.${field}`, "readonly");
     }
     if (rec.f.DISP && field !== "DISP" && who.protocol !== "local") {
-      return Promise.reject(
-        new PutRefusedError(`Puts to ${rec.name} are disabled (DISP)`, "readonly"),
-      );
+      throw new PutRefusedError(`Puts to ${rec.name} are disabled (DISP)`, "readonly");
     }
     const group: PutGroup = new Set();
     const prev = this.#group;
@@ -1613,16 +1654,11 @@ export class IocDatabase implements RecordIo {
         } else this.process(rec);
       }
     } catch (e) {
-      return Promise.reject(
-        e instanceof PutRefusedError ? e : new PutRefusedError((e as Error).message, "type"),
-      );
+      throw e instanceof PutRefusedError ? e : new PutRefusedError((e as Error).message, "type");
     } finally {
       this.#group = prev;
     }
-    if (group.size === 0) return Promise.resolve();
-    return (async () => {
-      while (group.size > 0) await Promise.all([...group]);
-    })();
+    return group;
   }
 
   /**

@@ -367,3 +367,78 @@ Deno.test(
     assertEquals(seen, [`STAT ${V}`, `SEVR ${V}`, `VAL ${V | A}`]);
   },
 );
+
+Deno.test(
+  {
+    ...opts,
+    name: "calcout ODLY: DLYA posted as the delay starts and ends, VAL after it, PACT never",
+  },
+  async () => {
+    let now = 1e12;
+    const db = new IocDatabase({ clock: () => now });
+    db.load([
+      rec("calcout", "co", { CALC: "A+1", ODLY: "0.02", OUT: "tgt PP", FLNK: "fl" }),
+      rec("ao", "tgt"),
+      rec("calc", "fl", { CALC: "VAL+1" }),
+    ]);
+    db.init();
+    using _ = disposable(db);
+    const co = db.record("co")!;
+    const seen: string[] = [];
+    for (const f of ["DLYA", "PACT", "VAL"]) {
+      db.watch(co, f, (m) => seen.push(`${f}=${co.f[f]} ${m} @${co.time.secPastEpoch}`));
+    }
+    const t0 = co.time.secPastEpoch;
+    // What base's camonitor of co, co.PACT, co.DLYA, co.PVAL showed (softIoc 7.0.8.1):
+    // DLYA 1 at once, stamped; then DLYA 0, tgt, VAL, fl after ODLY, stamped anew.
+    let done = false;
+    const put = db.putField("co.PROC", 1).then(() => (done = true));
+    const t1 = co.time.secPastEpoch;
+    assert.notEqual(t1, t0);
+    assertEquals(seen, [`DLYA=1 ${PvChange.VALUE} @${t1}`]);
+    assertEquals([co.f.PACT, db.getField("tgt"), db.getField("fl"), co.f.VAL], [1, 0, 0, 1]);
+    now += 2000;
+    await new Promise((r) => setTimeout(r, 5));
+    assertEquals(done, false);
+    await put;
+    const t2 = co.time.secPastEpoch;
+    assertEquals(t2, t1 + 2);
+    const V = PvChange.VALUE, L = PvChange.LOG, A = PvChange.ALARM;
+    assertEquals(seen, [
+      `DLYA=1 ${V} @${t1}`,
+      `DLYA=0 ${V} @${t2}`,
+      `VAL=1 ${V | L | A} @${t2}`,
+    ]);
+    assertEquals([co.f.PACT, db.getField("tgt"), db.getField("fl")], [0, 1, 1]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "an active record processed again: LCNT, then SCAN/INVALID at the 11th" },
+  () => {
+    using db = disposable(start([
+      rec("sub", "sb", { VAL: "1" }),
+      rec("calc", "drv", { FLNK: "sb" }),
+    ]));
+    const sb = db.record("sb")!;
+    const seen: string[] = [];
+    for (const f of ["VAL", "SEVR", "STAT", "AMSG", "LCNT"]) {
+      db.watch(sb, f, (m) => seen.push(`${f}=${sb.f[f]} ${m}`));
+    }
+    // A sub without SNAM stays active (PACT) from iocInit on. softIoc 7.0.8.1: LCNT read
+    // 1..11 after each of 12 processings of drv, then stays; the alarm came at the 11th.
+    const lcnt: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      db.process(db.record("drv")!);
+      lcnt.push(sb.f.LCNT as number);
+    }
+    assertEquals(lcnt, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11]);
+    const V = PvChange.VALUE, L = PvChange.LOG, A = PvChange.ALARM;
+    assertEquals(seen, [
+      `SEVR=3 ${V}`,
+      `STAT=${AlarmStatus.SCAN} ${A | V}`,
+      `AMSG=Async in progress ${A | V}`,
+      `VAL=1 ${V | L | A}`,
+    ]);
+  },
+);

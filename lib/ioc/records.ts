@@ -22,7 +22,7 @@ import {
   type RecordSupport,
   type ValueMeta,
 } from "./types.ts";
-import type { ScalarType } from "../pv/types.ts";
+import { PvChange, type ScalarType } from "../pv/types.ts";
 
 const INVALID = AlarmSeverity.INVALID;
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTU".split("");
@@ -1418,43 +1418,60 @@ const calcout: RecordSupport = {
         f.UDF = Number.isNaN(v) ? 1 : 0;
       }
       limitAlarms(rec, io);
+      // Stamped before the output, for records downstream that take this TIME (TSEL), and
+      // not again when the processing ends.
+      io.timeStamp(rec);
+      rec.pvt.keepTime = true;
       const oopt = num(f, "OOPT");
       const val = num(f, "VAL"), pval = num(f, "PVAL");
-      const go = oopt === 1 ? Math.abs(pval - val) > num(f, "MDEL") : OOPT_TEST[oopt](val, pval);
-      rec.pvt.output = go;
+      const go = oopt === 1
+        ? !(Math.abs(pval - val) <= num(f, "MDEL"))
+        : OOPT_TEST[oopt](val, pval);
+      f.PVAL = f.VAL;
       if (go) {
-        if (num(f, "DOPT") === 1) {
-          const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
-          if (o !== undefined) {
-            f.OVAL = o;
-            f.UDF = Number.isNaN(o) ? 1 : 0;
-          }
-        } else f.OVAL = f.VAL;
-        checkUdf(rec, io);
         const odly = num(f, "ODLY");
         if (odly > 0) {
+          // As base: DLYA posted now, the output (OVAL included) after ODLY seconds, with
+          // the record active meanwhile; VAL and the alarms are posted only then.
           f.DLYA = 1;
+          io.post(rec, "DLYA", PvChange.VALUE);
           return new Promise<void>((resolve) => io.after(odly, resolve));
         }
+        calcoutOutput(rec, io);
+      }
+    } else {
+      io.timeStamp(rec);
+      rec.pvt.keepTime = true;
+      if (f.DLYA) {
+        f.DLYA = 0;
+        io.post(rec, "DLYA", PvChange.VALUE);
+        calcoutOutput(rec, io);
       }
     }
-    f.DLYA = 0;
-    if (rec.pvt.output) {
-      if ((f.NSEV as number) >= INVALID && f.IVOA === 1) {
-        // Don't drive outputs.
-      } else {
-        if ((f.NSEV as number) >= INVALID && f.IVOA === 2) f.OVAL = f.IVOV;
-        io.putLink(rec, "OUT", f.OVAL);
-        const oevt = String(f.OEVT).trim();
-        if (oevt !== "") io.postEvent(oevt);
-      }
-    }
-    f.PVAL = f.VAL;
     f.POVL = f.OVAL;
     keepLast(f);
   },
   meta: analogMeta("HOPR"),
 };
+
+/** calcout's execOutput: OVAL from VAL or OCAL, then OUT and OEVT as IVOA allows. */
+function calcoutOutput(rec: IocRecord, io: RecordIo): void {
+  const f = rec.f;
+  if (num(f, "DOPT") === 1) {
+    const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
+    if (o !== undefined) {
+      f.OVAL = o;
+      f.UDF = Number.isNaN(o) ? 1 : 0;
+    }
+  } else f.OVAL = f.VAL;
+  checkUdf(rec, io);
+  const invalid = (f.NSEV as number) >= INVALID;
+  if (invalid && f.IVOA === 1) return;
+  if (invalid && f.IVOA === 2) f.OVAL = f.IVOV;
+  io.putLink(rec, "OUT", f.OVAL);
+  const oevt = String(f.OEVT).trim();
+  if (oevt !== "") io.postEvent(oevt);
+}
 
 const sel: RecordSupport = {
   posting: "deadband",

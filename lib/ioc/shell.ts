@@ -347,7 +347,7 @@ export class IocShell {
         o(this.dbgf(args[0] ?? ""));
         return true;
       case "dbpf":
-        o(await this.dbpf(args[0] ?? "", args[1]));
+        o(this.dbpf(args[0] ?? "", args[1]));
         return true;
       case "dbtr":
         o(this.dbtr(args[0] ?? ""));
@@ -745,7 +745,7 @@ export class IocShell {
   }
 
   /** dbpf "REC.FIELD" "value": writes as a string (arrays as JSON), then shows dbgf. */
-  async dbpf(name: string, value: string | undefined): Promise<string> {
+  dbpf(name: string, value: string | undefined): string {
     if (!name || value === undefined) return 'Usage: dbpf "pv name", "value"\n';
     let rec: IocRecord, field: string;
     try {
@@ -768,7 +768,9 @@ export class IocShell {
     }
     let err = "";
     try {
-      await this.#db.putRecordField(rec, field, v as string);
+      // As base's dbpf: the put and the processing it starts, not waiting for asynchronous
+      // records to complete (a calcout's ODLY).
+      this.#db.putRecordFieldNow(rec, field, v as string);
     } catch (e) {
       err = `${(e as Error).message}\n`;
     }

@@ -165,6 +165,13 @@ export interface RecordIo {
   setScan(rec: IocRecord, scan: number): void;
   /** A subroutine registered under this name (sub records' SNAM and INAM). */
   subroutine(name: string): Subroutine | undefined;
+  /**
+   * db_post_events for a field the record type posts itself, outside the engine's posting
+   * after processing (calcout's DLYA as its output delay starts and ends).
+   */
+  post(rec: IocRecord, field: string, mask: number): void;
+  /** recGblGetTimeStamp: TIME now (or from TSEL's record, as TSE says). */
+  timeStamp(rec: IocRecord): void;
   /** Prints a note from a record support that does not stop the IOC (base's errlogPrintf). */
   warn(message: string): void;
 }
