@@ -1141,6 +1141,8 @@ export class IocDatabase implements RecordIo {
 
   /** db_post_events of one field, for what a record type posts itself (calcout's DLYA). */
   post(rec: IocRecord, field: string, mask: number): void {
+    // Mid-processing: what the field's channels show must be read afresh.
+    rec.version++;
     this.#post(rec, field, mask);
   }
 
@@ -1232,25 +1234,23 @@ export class IocDatabase implements RecordIo {
         break;
       }
     }
-    const watched = this.#listeners.get(rec);
     const cp = this.#cpTargets.size ? this.#cpTargets.get(`${rec.name}.VAL`) : undefined;
     if (cp && (valMask | alarmMask)) this.#triggerCp(cp);
-    if (!watched) return;
-    // VAL first, then the other fields that changed (the alarm fields went already).
-    const mask = valMask | alarmMask;
-    const valSet = watched.get("VAL");
-    if (valSet && mask) { for (const l of valSet) l(mask); }
-    const last = rec.pvt.posted as Map<string, FieldValue> | undefined;
-    for (const [field, set] of watched) {
-      // PACT is never posted by base.
-      if (field === "VAL" || field === "PACT") continue;
-      const v = f[field];
-      const prev = last?.get(field);
-      if (!sameValue(prev, v)) {
-        last?.set(field, copyValue(v));
-        for (const l of set) l(PvChange.VALUE | PvChange.LOG);
-      }
-    }
+    // Only what base's record support posts: VAL and the fields its monitor() names
+    // (never MLST, ALST, LALM, ORAW, PVAL, PACT...).
+    const post = (field: string, mask: number) => {
+      if (mask && field !== "VAL") this.#post(rec, field, mask);
+      else if (mask) this.#postVal(rec, mask);
+    };
+    const m = { alarm: alarmMask, value: valMask, post };
+    if (rec.support.monitor) rec.support.monitor(rec, m);
+    else post("VAL", valMask | alarmMask);
+  }
+
+  /** Posts VAL (its CP targets were triggered by the posting rule already). */
+  #postVal(rec: IocRecord, mask: number): void {
+    const set = this.#listeners.get(rec)?.get("VAL");
+    if (set) { for (const l of set) l(mask); }
   }
 
   #triggerCp(list: IocRecord[]): void {
@@ -1270,7 +1270,6 @@ export class IocDatabase implements RecordIo {
   #post(rec: IocRecord, field: string, mask: number): void {
     const set = this.#listeners.get(rec)?.get(field);
     if (set) {
-      (rec.pvt.posted as Map<string, FieldValue> | undefined)?.set(field, copyValue(rec.f[field]));
       for (const l of set) l(mask);
     }
     if (this.#cpTargets.size && mask & (PvChange.VALUE | PvChange.ALARM)) {
@@ -1337,13 +1336,11 @@ export class IocDatabase implements RecordIo {
     if (!m) {
       m = new Map();
       this.#listeners.set(rec, m);
-      rec.pvt.posted = new Map<string, FieldValue>();
     }
     let set = m.get(field);
     if (!set) {
       set = new Set();
       m.set(field, set);
-      (rec.pvt.posted as Map<string, FieldValue>).set(field, copyValue(rec.f[field]));
     }
     set.add(listener);
     return () => {

@@ -87,6 +87,19 @@ export interface ArrayShape {
  */
 export const NO_RESULT = "noResult";
 
+/**
+ * What a record type's {@link RecordSupport.monitor} gets after processing: the DBE mask
+ * the alarm reset gave, the one VAL's posting rule gave, and the poster of fields.
+ */
+export interface MonitorPosts {
+  /** DBE_ALARM when STAT, SEVR or AMSG changed (recGblResetAlarms' result), else 0. */
+  readonly alarm: number;
+  /** DBE_VALUE / DBE_LOG as VAL's posting rule (deadbands, MPST/APST...) found. */
+  readonly value: number;
+  /** db_post_events of one field with a mask (a zero mask reaches nobody). */
+  post(field: string, mask: number): void;
+}
+
 /** What a record type provides: fields are data (lib/ioc/dbd); this is the code. */
 export interface RecordSupport {
   /** The posting rule for VAL. */
@@ -101,6 +114,12 @@ export interface RecordSupport {
    * {@link NO_RESULT}.
    */
   process(rec: IocRecord, ioc: RecordIo): void | typeof NO_RESULT | Promise<unknown>;
+  /**
+   * base's monitor(): posts VAL and the other fields the record type posts after a
+   * processing (RVAL, OVAL, A..L, SELN, bits...), updating the copies it compares them
+   * with (ORAW, POVL, LA..LL...). Absent: VAL alone, when its mask is not zero.
+   */
+  monitor?(rec: IocRecord, m: MonitorPosts): void;
   /**
    * Called after a put changed a field (SPC_MOD/SPC_CALC style reactions), with the
    * field's value before the put. Throws to refuse.
