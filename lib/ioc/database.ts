@@ -15,7 +15,7 @@ import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
 import { floatText } from "./ca_link.ts";
-import { castDouble } from "./_cast.ts";
+import { castDouble, type IntegerDbf } from "./_cast.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { parseCInteger } from "./_c_number.ts";
 import {
@@ -1903,6 +1903,19 @@ function coerceNumber(spec: FieldSpec, n: number): FieldValue {
   return integerFor(spec, n);
 }
 
+/** The integer field types a double put into is cast to (DBF_ENUM as an epicsEnum16). */
+const CAST_AS: Readonly<Record<string, IntegerDbf>> = {
+  CHAR: "CHAR",
+  UCHAR: "UCHAR",
+  SHORT: "SHORT",
+  USHORT: "USHORT",
+  LONG: "LONG",
+  ULONG: "ULONG",
+  INT64: "INT64",
+  UINT64: "UINT64",
+  ENUM: "USHORT",
+};
+
 function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
   if (typeof value === "string") return convertPutText(spec, value);
   if (typeof value === "number") {
@@ -1920,6 +1933,10 @@ function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
       }
       return n;
     }
+    // A double into an integer field is cast as base's conversion does on x86-64 (out of
+    // range and NaN give INT_MIN into a LONG, wrap into the smaller types), not refused.
+    const as = CAST_AS[spec.type];
+    if (as) return castDouble(value, as);
     return coerceNumber(spec, value);
   }
   const first = (value as ArrayLike<unknown>)[0];

@@ -586,3 +586,35 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  { ...opts, name: "output links cast out-of-range doubles into integer fields as base does" },
+  async () => {
+    using db = disposable(start([
+      rec("ao", "a", { OUT: "lo PP" }),
+      rec("longout", "lo"),
+      rec("ao", "a2", { OUT: "uc.SHFT" }),
+      rec("mbbiDirect", "uc"),
+      rec("ao", "a3", { OUT: "i64 PP" }),
+      rec("int64out", "i64"),
+    ]));
+    // caget of lo, uc.SHFT (USHORT), i64 and the writers' STAT on softIoc 7.0.8.1.
+    const rows: [number, number, number, number][] = [
+      [1e10, -2147483648, 0, 1e10],
+      [3e9, -2147483648, 0, 3e9],
+      [-5.7, -5, 65531, -5],
+      [NaN, -2147483648, 0, -(2 ** 63)],
+      [-1, -1, 65535, -1],
+      [1e30, -2147483648, 0, -(2 ** 63)],
+    ];
+    for (const [v, lo, shft, i64] of rows) {
+      for (const w of ["a", "a2", "a3"]) await db.putField(w, v);
+      assertEquals(
+        [db.getField("lo"), db.getField("uc.SHFT"), db.getField("i64")],
+        [lo, shft, i64],
+      );
+      const stat = Number.isNaN(v) ? AlarmStatus.UDF : AlarmStatus.NO_ALARM;
+      assertEquals(["a", "a2", "a3"].map((w) => db.getField(`${w}.STAT`)), [stat, stat, stat]);
+    }
+  },
+);
