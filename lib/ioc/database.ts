@@ -15,7 +15,7 @@ import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { PvChange } from "../pv/types.ts";
 import { compile } from "./_calc.ts";
 import { floatText } from "./ca_link.ts";
-import { castDouble } from "./_cast.ts";
+import { castDouble, type IntegerDbf } from "./_cast.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { parseCInteger } from "./_c_number.ts";
 import {
@@ -1057,13 +1057,18 @@ export class IocDatabase implements RecordIo {
     const f = rec.f;
     if (f.PACT) {
       this.#traceLine(`dbProcess of Active '${rec.name}' with RPRO=${f.RPRO}`);
-      // Already active: count the attempt and raise SCAN/INVALID after too many (base's lcnt).
+      // Already active: as base's dbProcess, count the attempt (LCNT, a UCHAR, stops counting
+      // once in SCAN alarm) and at the 11th, unless already INVALID, raise SCAN/INVALID
+      // "Async in progress" and post it with VAL.
       rec.version++;
-      const lcnt = (f.LCNT as number) + 1;
-      f.LCNT = Math.min(lcnt, 255);
-      if (lcnt >= MAX_LOCK && (f.SEVR as number) < INVALID) {
-        this.setSevr(rec, AlarmStatus.SCAN, INVALID);
-        this.#resetAlarms(rec);
+      if (f.STAT !== AlarmStatus.SCAN) {
+        const lcnt = f.LCNT as number;
+        f.LCNT = (lcnt + 1) & 0xff;
+        if (lcnt >= MAX_LOCK && (f.SEVR as number) < INVALID) {
+          this.setSevr(rec, AlarmStatus.SCAN, INVALID, "Async in progress");
+          const mask = this.#resetAlarms(rec) | PvChange.VALUE | PvChange.LOG;
+          this.#post(rec, "VAL", mask);
+        }
       }
       const pending = this.#pending.get(rec);
       if (pending && this.#group) joinGroup(this.#group, pending);
@@ -1155,13 +1160,10 @@ export class IocDatabase implements RecordIo {
   #finish(rec: IocRecord): void {
     const f = rec.f;
     rec.version++;
-    const tsel = rec.links.TSEL;
-    const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
-    // TSEL names another record's TIME: this record takes that time stamp. A record type
-    // may skip the time stamp of one processing (pvt.keepTime, mbbo's undefined VAL).
+    // A record type may skip the time stamp of one processing (pvt.keepTime, mbbo's
+    // undefined VAL).
     if (rec.pvt.keepTime) rec.pvt.keepTime = undefined;
-    else if (from && from !== rec) rec.time = from.time;
-    else if ((f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
+    else this.timeStamp(rec);
     const alarmMask = this.#resetAlarms(rec);
     this.#postProcessed(rec, alarmMask);
     f.PACT = 1;
@@ -1180,6 +1182,22 @@ export class IocDatabase implements RecordIo {
         this.#group = prev;
       }
     }
+  }
+
+  /** recGblGetTimeStamp: TIME now, or TSEL's record's TIME; TSE -2 leaves it to the device. */
+  timeStamp(rec: IocRecord): void {
+    const tsel = rec.links.TSEL;
+    const from = tsel?.kind === "pv" ? this.#names.get(tsel.record) : undefined;
+    if (from && from !== rec) rec.time = from.time;
+    else if ((rec.f.TSE as number) !== -2) rec.time = epicsTimeFromMillis(this.#clock());
+  }
+
+  /** db_post_events of one field, for what a record type posts itself (calcout's DLYA). */
+  post(rec: IocRecord, field: string, mask: number, stamp = false): void {
+    // Mid-processing: what the field's channels show must be read afresh.
+    rec.version++;
+    if (stamp) rec.time = epicsTimeFromMillis(this.#clock());
+    this.#post(rec, field, mask);
   }
 
   /**
@@ -1260,9 +1278,7 @@ export class IocDatabase implements RecordIo {
         valMask = PvChange.VALUE | PvChange.LOG;
         break;
       case "own":
-        for (const [field, m] of rec.support.monitor?.(rec, alarmMask) ?? []) {
-          this.#post(rec, field, m);
-        }
+        // The record type's monitor() decides, VAL included.
         break;
       case "mpst": {
         const last = rec.pvt.lastVal as FieldValue | undefined;
@@ -1275,42 +1291,29 @@ export class IocDatabase implements RecordIo {
         break;
       }
     }
-    if (rec.support.posting === "own") {
-      this.#postChanged(rec);
-      return;
-    }
-    const watched = this.#listeners.get(rec);
     const cp = this.#cpTargets.size ? this.#cpTargets.get(`${rec.name}.VAL`) : undefined;
-    if (cp && (valMask | alarmMask)) this.#triggerCp(cp);
-    if (!watched) return;
-    // VAL first, then the other fields that changed (the alarm fields went already).
-    const mask = valMask | alarmMask;
-    const valSet = watched.get("VAL");
-    if (valSet && mask) { for (const l of valSet) l(mask); }
-    this.#postChanged(rec);
-  }
-
-  /** Posts every watched field but VAL that changed since its last post. */
-  #postChanged(rec: IocRecord): void {
-    const watched = this.#listeners.get(rec);
-    if (!watched) return;
-    const last = rec.pvt.posted as Map<string, FieldValue> | undefined;
-    for (const [field, set] of watched) {
-      if (field === "VAL") continue;
-      const v = rec.f[field];
-      const prev = last?.get(field);
-      if (!sameValue(prev, v)) {
-        last?.set(field, copyValue(v));
-        for (const l of set) l(PvChange.VALUE | PvChange.LOG);
+    // With posting "own", CP links follow VAL's posts (a CA monitor of DBE_VALUE|DBE_ALARM).
+    const own = rec.support.posting === "own";
+    if (cp && !own && (valMask | alarmMask)) this.#triggerCp(cp);
+    // Only what base's record support posts: VAL and the fields its monitor() names
+    // (never MLST, ALST, LALM, ORAW, PVAL, PACT...).
+    const post = (field: string, mask: number) => {
+      if (!mask) return;
+      if (field !== "VAL") this.#post(rec, field, mask);
+      else {
+        if (own && cp && (mask & (PvChange.VALUE | PvChange.ALARM))) this.#triggerCp(cp);
+        this.#postVal(rec, mask);
       }
-    }
+    };
+    const m = { alarm: alarmMask, value: valMask, post };
+    if (rec.support.monitor) rec.support.monitor(rec, m);
+    else post("VAL", valMask | alarmMask);
   }
 
-  /** Posts a field outside processing (see RecordIo.post). */
-  post(rec: IocRecord, field: string, mask: number, stamp = false): void {
-    rec.version++;
-    if (stamp) rec.time = epicsTimeFromMillis(this.#clock());
-    this.#post(rec, field, mask);
+  /** Posts VAL (its CP targets were triggered by the posting rule already). */
+  #postVal(rec: IocRecord, mask: number): void {
+    const set = this.#listeners.get(rec)?.get("VAL");
+    if (set) { for (const l of set) l(mask); }
   }
 
   #triggerCp(list: IocRecord[]): void {
@@ -1330,7 +1333,6 @@ export class IocDatabase implements RecordIo {
   #post(rec: IocRecord, field: string, mask: number): void {
     const set = this.#listeners.get(rec)?.get(field);
     if (set) {
-      (rec.pvt.posted as Map<string, FieldValue> | undefined)?.set(field, copyValue(rec.f[field]));
       for (const l of set) l(mask);
     }
     if (this.#cpTargets.size && mask & (PvChange.VALUE | PvChange.ALARM)) {
@@ -1397,13 +1399,11 @@ export class IocDatabase implements RecordIo {
     if (!m) {
       m = new Map();
       this.#listeners.set(rec, m);
-      rec.pvt.posted = new Map<string, FieldValue>();
     }
     let set = m.get(field);
     if (!set) {
       set = new Set();
       m.set(field, set);
-      (rec.pvt.posted as Map<string, FieldValue>).set(field, copyValue(rec.f[field]));
     }
     set.add(listener);
     return () => {
@@ -1662,17 +1662,42 @@ export class IocDatabase implements RecordIo {
     value: FieldValue | boolean,
     who: Writer = { protocol: "local", user: "", host: "" },
   ): Promise<void> {
+    let group: PutGroup;
+    try {
+      group = this.#putField(rec, field, value, who);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (group.size === 0) return Promise.resolve();
+    return (async () => {
+      while (group.size > 0) await Promise.all([...group]);
+    })();
+  }
+
+  /**
+   * dbPutField without waiting: writes the field and starts the processing it causes, and
+   * returns as that processing goes asynchronous (base's dbpf returns so, while a calcout
+   * waits out its ODLY).
+   * @throws PutRefusedError when the value does not fit or the field cannot be written
+   */
+  putRecordFieldNow(
+    rec: IocRecord,
+    field: string,
+    value: FieldValue | boolean,
+    who: Writer = { protocol: "local", user: "", host: "" },
+  ): void {
+    this.#putField(rec, field, value, who);
+  }
+
+  /** dbPutField: the put, and the processing it starts; returns what completion waits on. */
+  #putField(rec: IocRecord, field: string, value: FieldValue | boolean, who: Writer): PutGroup {
     const spec = rec.type.byName.get(field);
-    if (!spec) return Promise.reject(new PutRefusedError(`No field ${field}`, "handler"));
+    if (!spec) throw new PutRefusedError(`No field ${field}`, "handler");
     if (this.accessFor(rec, field, who) !== "WRITE") {
-      return Promise.reject(
-        new PutRefusedError(`No write access to ${rec.name}.${field}`, "readonly"),
-      );
+      throw new PutRefusedError(`No write access to ${rec.name}.${field}`, "readonly");
     }
     if (rec.f.DISP && field !== "DISP" && who.protocol !== "local") {
-      return Promise.reject(
-        new PutRefusedError(`Puts to ${rec.name} are disabled (DISP)`, "readonly"),
-      );
+      throw new PutRefusedError(`Puts to ${rec.name} are disabled (DISP)`, "readonly");
     }
     const group: PutGroup = new Set();
     const prev = this.#group;
@@ -1692,17 +1717,12 @@ export class IocDatabase implements RecordIo {
         } else this.process(rec);
       }
     } catch (e) {
-      return Promise.reject(
-        e instanceof PutRefusedError ? e : new PutRefusedError((e as Error).message, "type"),
-      );
+      throw e instanceof PutRefusedError ? e : new PutRefusedError((e as Error).message, "type");
     } finally {
       this.#group = prev;
       this.#context = prevContext;
     }
-    if (group.size === 0) return Promise.resolve();
-    return (async () => {
-      while (group.size > 0) await Promise.all([...group]);
-    })();
+    return group;
   }
 
   /**
@@ -1956,6 +1976,19 @@ function coerceNumber(spec: FieldSpec, n: number): FieldValue {
   return integerFor(spec, n);
 }
 
+/** The integer field types a double put into is cast to (DBF_ENUM as an epicsEnum16). */
+const CAST_AS: Readonly<Record<string, IntegerDbf>> = {
+  CHAR: "CHAR",
+  UCHAR: "UCHAR",
+  SHORT: "SHORT",
+  USHORT: "USHORT",
+  LONG: "LONG",
+  ULONG: "ULONG",
+  INT64: "INT64",
+  UINT64: "UINT64",
+  ENUM: "USHORT",
+};
+
 function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
   if (typeof value === "string") return convertPutText(spec, value);
   if (typeof value === "number") {
@@ -1973,6 +2006,10 @@ function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
       }
       return n;
     }
+    // A double into an integer field is cast as base's conversion does on x86-64 (out of
+    // range and NaN give INT_MIN into a LONG, wrap into the smaller types), not refused.
+    const as = CAST_AS[spec.type];
+    if (as) return castDouble(value, as);
     return coerceNumber(spec, value);
   }
   const first = (value as ArrayLike<unknown>)[0];

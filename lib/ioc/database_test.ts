@@ -399,3 +399,254 @@ Deno.test({
   ]);
   db.close();
 });
+
+Deno.test(
+  {
+    ...opts,
+    name: "calcout ODLY: DLYA posted as the delay starts and ends, VAL after it, PACT never",
+  },
+  async () => {
+    let now = 1e12;
+    const db = new IocDatabase({ clock: () => now });
+    db.load([
+      rec("calcout", "co", { CALC: "A+1", ODLY: "0.02", OUT: "tgt PP", FLNK: "fl" }),
+      rec("ao", "tgt"),
+      rec("calc", "fl", { CALC: "VAL+1" }),
+    ]);
+    db.init();
+    using _ = disposable(db);
+    const co = db.record("co")!;
+    const seen: string[] = [];
+    for (const f of ["DLYA", "PACT", "VAL", "PVAL"]) {
+      db.watch(co, f, (m) => seen.push(`${f}=${co.f[f]} ${m} @${co.time.secPastEpoch}`));
+    }
+    const t0 = co.time.secPastEpoch;
+    // What base's camonitor of co, co.PACT, co.DLYA, co.PVAL showed (softIoc 7.0.8.1):
+    // DLYA 1 at once, stamped; then DLYA 0, tgt, VAL, fl after ODLY, stamped anew.
+    let done = false;
+    const put = db.putField("co.PROC", 1).then(() => (done = true));
+    const t1 = co.time.secPastEpoch;
+    assert.notEqual(t1, t0);
+    assertEquals(seen, [`DLYA=1 ${PvChange.VALUE} @${t1}`]);
+    assertEquals([co.f.PACT, db.getField("tgt"), db.getField("fl"), co.f.VAL], [1, 0, 0, 1]);
+    now += 2000;
+    await new Promise((r) => setTimeout(r, 5));
+    assertEquals(done, false);
+    await put;
+    const t2 = co.time.secPastEpoch;
+    assertEquals(t2, t1 + 2);
+    const V = PvChange.VALUE, L = PvChange.LOG, A = PvChange.ALARM;
+    assertEquals(seen, [
+      `DLYA=1 ${V} @${t1}`,
+      `DLYA=0 ${V} @${t2}`,
+      `VAL=1 ${V | L | A} @${t2}`,
+    ]);
+    assertEquals([co.f.PACT, db.getField("tgt"), db.getField("fl")], [0, 1, 1]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "an active record processed again: LCNT, then SCAN/INVALID at the 11th" },
+  () => {
+    using db = disposable(start([
+      rec("sub", "sb", { VAL: "1" }),
+      rec("calc", "drv", { FLNK: "sb" }),
+    ]));
+    const sb = db.record("sb")!;
+    const seen: string[] = [];
+    for (const f of ["VAL", "SEVR", "STAT", "AMSG", "LCNT"]) {
+      db.watch(sb, f, (m) => seen.push(`${f}=${sb.f[f]} ${m}`));
+    }
+    // A sub without SNAM stays active (PACT) from iocInit on. softIoc 7.0.8.1: LCNT read
+    // 1..11 after each of 12 processings of drv, then stays; the alarm came at the 11th.
+    const lcnt: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      db.process(db.record("drv")!);
+      lcnt.push(sb.f.LCNT as number);
+    }
+    assertEquals(lcnt, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11]);
+    const V = PvChange.VALUE, L = PvChange.LOG, A = PvChange.ALARM;
+    assertEquals(seen, [
+      `SEVR=3 ${V}`,
+      `STAT=${AlarmStatus.SCAN} ${A | V}`,
+      `AMSG=Async in progress ${A | V}`,
+      `VAL=1 ${V | L | A}`,
+    ]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "monitors: only the fields base's record supports post (softIoc 7.0.8.1)" },
+  async () => {
+    using db = disposable(start([
+      rec("ao", "ao1", { OUT: "ai1 PP", LINR: "SLOPE", ESLO: "2", DTYP: "Raw Soft Channel" }),
+      rec("ai", "ai1", { DTYP: "Raw Soft Channel", INP: "ao1.RVAL", LINR: "SLOPE", ESLO: "0.5" }),
+      rec("waveform", "wf1", { NELM: "4", FTVL: "DOUBLE", INP: "src CP" }),
+      rec("aai", "aai1", { NELM: "4", FTVL: "DOUBLE", INP: "src CP" }),
+      rec("waveform", "src", { NELM: "4", FTVL: "DOUBLE" }),
+      rec("subArray", "sa1", { MALM: "4", NELM: "2", FTVL: "DOUBLE", INP: "src CP" }),
+      rec("mbbiDirect", "mbd1", { INP: "ao1 CP" }),
+      rec("sel", "sel1", { INPA: "ao1 CP", SELM: "High Signal" }),
+      rec("longin", "li1", { INP: "ao1 CP" }),
+    ]));
+    const watched: Record<string, string[]> = {
+      ao1: ["VAL", "MLST", "ALST", "LALM", "ORAW", "RVAL", "OVAL", "PVAL"],
+      ai1: ["VAL", "RVAL", "ORAW", "MLST"],
+      wf1: ["VAL", "NORD"],
+      aai1: ["NORD"],
+      sa1: ["VAL", "NORD"],
+      mbd1: ["VAL", "B0", "B1", "MLST"],
+      sel1: ["A", "SELN", "LA"],
+      li1: ["MLST", "ALST"],
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    // The CP links' first updates (which softIoc had done before camonitor connected).
+    await settle();
+    const seen: Record<string, string[]> = {};
+    for (const [name, fields] of Object.entries(watched)) {
+      const r = db.record(name)!;
+      seen[name] = [];
+      for (const f of fields) {
+        db.watch(r, f, () => {
+          const v = r.f[f];
+          seen[name].push(
+            `${f}=${typeof v === "object" ? `[${Array.from(v as ArrayLike<number>)}]` : v}`,
+          );
+        });
+      }
+    }
+    await db.putField("ao1", 3);
+    await settle();
+    await db.putField("src", new Float64Array([1, 2, 3]));
+    await settle();
+    await db.putField("ao1", 3);
+    await settle();
+    await db.putField("ao1", 6);
+    await settle();
+    // What camonitor of the same fields showed from softIoc for the same puts.
+    assertEquals(seen, {
+      ao1: ["VAL=3", "OVAL=3", "RVAL=2", "VAL=6", "OVAL=6", "RVAL=3"],
+      ai1: ["VAL=1", "RVAL=2", "VAL=1.5", "RVAL=3"],
+      wf1: ["NORD=3", "NORD=3", "VAL=[1,2,3,0]"],
+      aai1: ["NORD=3"],
+      sa1: ["NORD=2", "VAL=[1,2,0,0]"],
+      mbd1: ["B0=1", "B1=1", "VAL=3", "B0=0", "VAL=6"],
+      sel1: ["A=3", "A=6"],
+      li1: [],
+    });
+  },
+);
+
+Deno.test(
+  { ...opts, name: "monitors: RVAL, bits, SELN, DOn, NUSE, LEN, A..L and OVAL as base posts" },
+  async () => {
+    using db = disposable(start([
+      rec("ao", "d"),
+      rec("bo", "bo1", { DOL: "d CP", OMSL: "closed_loop", ZNAM: "z", ONAM: "o", MASK: "4" }),
+      rec("mbbo", "mbo1", {
+        DOL: "d CP",
+        OMSL: "closed_loop",
+        ZRVL: "5",
+        ONVL: "7",
+        TWVL: "9",
+        ZRST: "a",
+      }),
+      rec("mbboDirect", "mbod1", { DOL: "d CP", OMSL: "closed_loop" }),
+      rec("seq", "seq1", { SELM: "All", DOL1: "d", LNK1: "x PP", SELL: "d CP" }),
+      rec("ao", "x"),
+      rec("fanout", "fo1", { SELM: "Specified", SELL: "d CP" }),
+      rec("compress", "cmp1", { INP: "d CP", NSAM: "3", ALG: "Circular Buffer" }),
+      rec("lsi", "lsi1", { INP: "so1 CP", SIZV: "40" }),
+      rec("stringout", "so1"),
+      rec("printf", "pf1", { FMT: "v=%d", INP0: "d CP" }),
+      rec("calcout", "co2", { INPA: "d CP", CALC: "A", DOPT: "Use OCAL", OCAL: "A*10" }),
+      rec("sel", "sl1", { INPA: "d CP", INPB: "d CP", NVL: "d", SELM: "Specified" }),
+    ]));
+    const watched: Record<string, string[]> = {
+      bo1: ["VAL", "RVAL", "ORAW", "MLST"],
+      mbo1: ["VAL", "RVAL"],
+      mbod1: ["VAL", "B0", "B1", "B2", "RVAL", "OBIT"],
+      seq1: ["VAL", "DO1", "SELN", "OLDN"],
+      fo1: ["VAL", "SELN"],
+      cmp1: ["VAL", "NUSE", "OUSE"],
+      lsi1: ["VAL", "LEN", "OLEN"],
+      pf1: ["VAL", "LEN"],
+      co2: ["VAL", "OVAL", "POVL", "A", "LA"],
+      sl1: ["VAL", "SELN", "NLST", "A", "B"],
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    await settle();
+    const seen: Record<string, string[]> = {};
+    for (const [name, fields] of Object.entries(watched)) {
+      const r = db.record(name)!;
+      seen[name] = [];
+      for (const f of fields) {
+        db.watch(r, f, () => {
+          const v = r.f[f];
+          seen[name].push(typeof v === "object" ? f : `${f}=${v}`);
+        });
+      }
+    }
+    for (const v of [1, 1, 2, 0]) {
+      await db.putField("d", v);
+      await settle();
+    }
+    for (const v of ["hello", "hi"]) {
+      await db.putField("so1", v);
+      await settle();
+    }
+    // camonitor of the same fields on softIoc 7.0.8.1, for the same puts.
+    assertEquals(seen, {
+      bo1: ["VAL=1", "RVAL=4", "VAL=2", "VAL=0", "RVAL=0"],
+      mbo1: ["VAL=1", "RVAL=7", "VAL=2", "RVAL=9", "VAL=0", "RVAL=5"],
+      mbod1: [
+        ...["VAL=1", "B0=1", "RVAL=1"],
+        ...["VAL=2", "B0=0", "B1=1", "RVAL=2"],
+        ...["VAL=0", "B1=0", "RVAL=0"],
+      ],
+      seq1: ["DO1=1", "DO1=2", "DO1=0"],
+      fo1: ["SELN=1", "SELN=2", "SELN=0"],
+      cmp1: ["NUSE=2", "VAL", "NUSE=3", "VAL", "VAL"],
+      lsi1: ["LEN=6", "VAL=hello", "LEN=3", "VAL=hi"],
+      pf1: ["VAL=v=1", "LEN=4", "VAL=v=2", "LEN=4", "VAL=v=0", "LEN=4"],
+      co2: [
+        ...["VAL=1", "A=1", "OVAL=10"],
+        ...["VAL=2", "A=2", "OVAL=20"],
+        ...["VAL=0", "A=0", "OVAL=0"],
+      ],
+      sl1: ["VAL=1", "SELN=1", "B=1", "VAL=NaN", "SELN=2", "VAL=0", "SELN=0"],
+    });
+  },
+);
+
+Deno.test(
+  { ...opts, name: "output links cast out-of-range doubles into integer fields as base does" },
+  async () => {
+    using db = disposable(start([
+      rec("ao", "a", { OUT: "lo PP" }),
+      rec("longout", "lo"),
+      rec("ao", "a2", { OUT: "uc.SHFT" }),
+      rec("mbbiDirect", "uc"),
+      rec("ao", "a3", { OUT: "i64 PP" }),
+      rec("int64out", "i64"),
+    ]));
+    // caget of lo, uc.SHFT (USHORT), i64 and the writers' STAT on softIoc 7.0.8.1.
+    const rows: [number, number, number, number][] = [
+      [1e10, -2147483648, 0, 1e10],
+      [3e9, -2147483648, 0, 3e9],
+      [-5.7, -5, 65531, -5],
+      [NaN, -2147483648, 0, -(2 ** 63)],
+      [-1, -1, 65535, -1],
+      [1e30, -2147483648, 0, -(2 ** 63)],
+    ];
+    for (const [v, lo, shft, i64] of rows) {
+      for (const w of ["a", "a2", "a3"]) await db.putField(w, v);
+      assertEquals(
+        [db.getField("lo"), db.getField("uc.SHFT"), db.getField("i64")],
+        [lo, shft, i64],
+      );
+      const stat = Number.isNaN(v) ? AlarmStatus.UDF : AlarmStatus.NO_ALARM;
+      assertEquals(["a", "a2", "a3"].map((w) => db.getField(`${w}.STAT`)), [stat, stat, stat]);
+    }
+  },
+);

@@ -7,6 +7,7 @@
 
 import { cutUtf8 } from "../core/bytes.ts";
 import { AlarmStatus } from "../core/alarm.ts";
+import { PvChange } from "../pv/types.ts";
 import { castDouble, type IntegerDbf } from "./_cast.ts";
 import { copyInto } from "./records.ts";
 import type { DeviceSupport, IocRecord, LinkRead, RecordIo } from "./types.ts";
@@ -103,7 +104,10 @@ function softIo(raw: boolean): DeviceSupport["io"] {
       // mbbiDirect support reports success whatever the read did.
       if (!r) return raw && t === "mbbiDirect" ? undefined : "noConvert";
       if (want === "array") {
+        const nord = rec.f.NORD;
         rec.f.NORD = copyInto(rec.f.VAL, r.value as ArrayLike<unknown>, r.count);
+        // devWfSoft and devAaiSoft post a changed NORD as they read (before the time stamp).
+        if (rec.f.NORD !== nord) ioc.post(rec, "NORD", PvChange.VALUE | PvChange.LOG);
       } else {
         let v = r.value;
         const as = (raw ? RAW_READ_AS : SOFT_READ_AS)[t];

@@ -17,6 +17,7 @@ import { initSimm, simmPut, simulatedRead, simulatedWrite, simulationMode } from
 import {
   type ArrayShape,
   type IocRecord,
+  type MonitorPosts,
   NO_RESULT,
   type RecordIo,
   type RecordSupport,
@@ -35,9 +36,52 @@ const CALC_LETTERS = LETTERS.slice(0, 12);
 const CALC_INPUTS = CALC_LETTERS.map((c) => `INP${c}`);
 const CALC_LAST = CALC_LETTERS.map((c) => `L${c}`);
 
-/** Copies A..L into LA..LL (the values of the last processing). */
-function keepLast(f: F): void {
-  for (let i = 0; i < CALC_LETTERS.length; i++) f[CALC_LAST[i]] = f[CALC_LETTERS[i]];
+const VL = PvChange.VALUE | PvChange.LOG;
+
+/** Posts `field` when it differs from its copy `last` (C's !=: a NaN always differs). */
+function postChanged(rec: IocRecord, m: MonitorPosts, field: string, last: string, mask: number) {
+  const f = rec.f;
+  if (f[field] !== f[last]) {
+    f[last] = f[field];
+    m.post(field, mask);
+  }
+}
+
+/** VAL with the mask of its rule and of the alarm reset, when not zero. */
+function postVal(m: MonitorPosts): void {
+  if (m.alarm | m.value) m.post("VAL", m.alarm | m.value);
+}
+
+/**
+ * A..L that changed since LA..LL (and all of them on an alarm change when `onAlarm`,
+ * as calc and calcout do), with `mask`; LA..LL follow.
+ */
+function postLetters(rec: IocRecord, m: MonitorPosts, mask: number, onAlarm: boolean): void {
+  const f = rec.f;
+  for (let i = 0; i < CALC_LETTERS.length; i++) {
+    const a = CALC_LETTERS[i], la = CALC_LAST[i];
+    if (f[a] !== f[la] || (onAlarm && m.alarm)) {
+      m.post(a, mask);
+      f[la] = f[a];
+    }
+  }
+}
+
+/** ai, bi, mbbi: VAL; RVAL when it moved from ORAW (ai: only with a VAL post). */
+function inputRawMonitor(rec: IocRecord, m: MonitorPosts): void {
+  const k = m.alarm | m.value;
+  postVal(m);
+  if (rec.type.name === "ai") {
+    if (k) postChanged(rec, m, "RVAL", "ORAW", k);
+  } else postChanged(rec, m, "RVAL", "ORAW", k | VL);
+}
+
+/** bo, mbbo: VAL, then RVAL and RBV when they moved from ORAW and ORBV. */
+function outputRawMonitor(rec: IocRecord, m: MonitorPosts): void {
+  const k = m.alarm | m.value | VL;
+  postVal(m);
+  postChanged(rec, m, "RVAL", "ORAW", k);
+  postChanged(rec, m, "RBV", "ORBV", k);
 }
 const HEX = "0123456789ABCDEF".split("");
 /** The 16 state prefixes of mbbi/mbbo fields (ZRST, ONVL, ..., FFSV). */
@@ -742,8 +786,12 @@ function linconvSpecial(rec: IocRecord, io: RecordIo, field: string): void {
   if (rec.type.byName.get(field)?.special !== "SPC_LINCONV") return;
   rec.f.INIT = 1;
   if (rec.f.LINR === LINR_LINEAR && rec.dev?.linconv) {
+    const { EOFF: eoff, ESLO: eslo } = rec.f;
     rec.f.EOFF = rec.f.EGUL;
     rec.dev.linconv(rec, io);
+    // As base's special: EOFF and ESLO posted when the device's conversion changed them.
+    if (rec.f.EOFF !== eoff) io.post(rec, "EOFF", VL);
+    if (rec.f.ESLO !== eslo) io.post(rec, "ESLO", VL);
   }
 }
 
@@ -783,8 +831,8 @@ const ai: RecordSupport = {
     }
     f.INIT = 0;
     limitAlarms(rec, io);
-    KEEP_RAW(rec);
   }),
+  monitor: inputRawMonitor,
   meta: analogMeta("HOPR"),
 };
 
@@ -813,6 +861,8 @@ const ao: RecordSupport = {
         const d = v - num(f, "OVAL");
         if (Math.abs(d) > oroc) v = num(f, "OVAL") + (d > 0 ? oroc : -oroc);
       }
+      // OMOD: OVAL moved (base's convert), which posts it even without a VAL post.
+      f.OMOD = f.OVAL !== v ? 1 : 0;
       f.OVAL = v;
       aoRaw(f);
       f.UDF = Number.isNaN(num(f, "VAL")) ? 1 : 0;
@@ -826,11 +876,20 @@ const ao: RecordSupport = {
     },
     done(rec) {
       const f = rec.f;
-      f.ORAW = f.RVAL;
       f.PVAL = f.OVAL;
       f.INIT = 0;
     },
   }),
+  monitor(rec, m) {
+    const f = rec.f;
+    postVal(m);
+    const k = m.alarm | m.value | (f.OMOD ? VL : 0);
+    if (!k) return;
+    f.OMOD = 0;
+    m.post("OVAL", k);
+    postChanged(rec, m, "RVAL", "ORAW", k | VL);
+    postChanged(rec, m, "RBV", "ORBV", k | VL);
+  },
   meta: analogMeta("DRVH"),
 };
 
@@ -888,8 +947,8 @@ const bi: RecordSupport = {
     }
     // A value read as it is (5 stays 5: "Illegal_Value"), as base's bi.
     stateAlarms(rec, io, f.VAL === 0 ? num(f, "ZSV") : num(f, "OSV"), "stop");
-    KEEP_RAW(rec);
   }),
+  monitor: inputRawMonitor,
   meta: binMeta,
   enumText: binText,
 };
@@ -923,7 +982,6 @@ const bo: RecordSupport = {
     },
     done(rec, io) {
       const f = rec.f;
-      KEEP_RAW(rec);
       const high = num(f, "HIGH");
       if (f.VAL === 1 && high > 0) {
         io.after(high, () => {
@@ -934,6 +992,7 @@ const bo: RecordSupport = {
       }
     },
   }),
+  monitor: outputRawMonitor,
   meta: binMeta,
   enumText: binText,
 };
@@ -968,8 +1027,8 @@ const mbbi: RecordSupport = {
       f.UDF = 0;
     }
     mbbAlarms(rec, io, "stop");
-    KEEP_RAW(rec);
   }),
+  monitor: inputRawMonitor,
   meta: (rec) => ({ choices: mbbStates(rec) }),
   enumText: mbbText,
 };
@@ -1005,14 +1064,16 @@ const mbbo: RecordSupport = {
       rec.f.VAL = rec.f.IVOV;
       mbboRaw(rec);
     },
-    done: KEEP_RAW,
   }),
+  monitor: outputRawMonitor,
   meta: (rec) => ({ choices: mbbStates(rec) }),
   enumText: mbbText,
   // base's mbbo (not mbbi): with no states defined (SDEF, from the ZRVL..FFVL and ZRST..FFST
   // fields), VAL is a USHORT to the channels made then (DBF_LONG over CA, uint16 over PVA).
   valueDbf: (rec) => (rec.f.SDEF ? undefined : "USHORT"),
 };
+
+const BIT_FIELDS = Array.from({ length: 32 }, (_, i) => `B${i.toString(16).toUpperCase()}`);
 
 function setBits(rec: IocRecord): void {
   const f = rec.f;
@@ -1036,11 +1097,24 @@ const mbbiDirect: RecordSupport = {
       f.VAL = Math.floor(num(f, "RVAL") / 2 ** num(f, "SHFT")) | 0;
       f.UDF = 0;
     }
-    setBits(rec);
     // base's mbbiDirect: INVALID whatever UDFS says.
     checkUdf(rec, io, INVALID);
-    KEEP_RAW(rec);
   }),
+  monitor(rec, m) {
+    // base's: B0..B1F follow VAL here, each posted when it changed (or on an alarm change).
+    const f = rec.f;
+    const v = num(f, "VAL") >>> 0;
+    for (let i = 0; i < 32; i++) {
+      const name = BIT_FIELDS[i];
+      const bit = (v >>> i) & 1;
+      if (f[name] !== bit) {
+        f[name] = bit;
+        m.post(name, m.alarm | VL);
+      } else m.post(name, m.alarm);
+    }
+    postVal(m);
+    postChanged(rec, m, "RVAL", "ORAW", m.alarm | VL);
+  },
 };
 
 const mbboDirect: RecordSupport = {
@@ -1081,8 +1155,20 @@ const mbboDirect: RecordSupport = {
       setBits(rec);
       f.RVAL = ((num(f, "VAL") >>> 0) * 2 ** num(f, "SHFT")) >>> 0;
     },
-    done: keep(["ORAW", "RVAL"], ["OBIT", "VAL"]),
   }),
+  monitor(rec, m) {
+    const f = rec.f;
+    postVal(m);
+    // A bit is posted when it changed since OBIT, or with any alarm change.
+    const changed = ((f.OBIT as number) ^ (f.VAL as number)) >>> 0;
+    const k = m.alarm | m.value | VL;
+    for (let i = 0; i < 32; i++) {
+      if (m.alarm || (changed >>> i) & 1) m.post(BIT_FIELDS[i], k);
+    }
+    f.OBIT = f.VAL;
+    postChanged(rec, m, "RVAL", "ORAW", k);
+    postChanged(rec, m, "RBV", "ORBV", k);
+  },
 };
 
 function intMeta(control: "HOPR" | "DRVH") {
@@ -1255,8 +1341,9 @@ const lsi: RecordSupport = {
     const chars = textToChars(String(f.VAL), num(f, "SIZV"));
     f.VAL = charsToText(chars);
     f.LEN = chars.length;
-    KEEP_LONG_STRING(rec);
+    rec.f.OVAL = rec.f.VAL;
   }),
+  monitor: longStringMonitor,
 };
 
 const lso: RecordSupport = {
@@ -1275,9 +1362,23 @@ const lso: RecordSupport = {
       f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
       checkUdf(rec, io, INVALID);
     },
-    done: KEEP_LONG_STRING,
+    done: (rec) => (rec.f.OVAL = rec.f.VAL),
   }),
+  monitor: longStringMonitor,
 };
+
+/** lsi, lso: LEN when it changed from OLEN, then VAL. */
+function longStringMonitor(rec: IocRecord, m: MonitorPosts): void {
+  postChanged(rec, m, "LEN", "OLEN", VL);
+  postVal(m);
+}
+
+const readWaveform = inputProcess((rec) => {
+  if (rec.pvt.readCount !== undefined) rec.pvt.readCount = undefined;
+  // Any processing defines a waveform or aai, even a failed read (base's); there is no
+  // UDF alarm.
+  rec.f.UDF = 0;
+});
 
 const waveform: RecordSupport = {
   posting: "mpst",
@@ -1285,15 +1386,19 @@ const waveform: RecordSupport = {
   init: arrayInit("NELM"),
   arrayShape: arrayShape("NELM"),
   meta: arrayMeta,
-  process: inputProcess((rec) => {
-    if (rec.pvt.readCount !== undefined) rec.pvt.readCount = undefined;
-    // Any processing defines a waveform or aai, even a failed read (base's); there is no
-    // UDF alarm.
-    rec.f.UDF = 0;
-  }),
+  process: (rec, io) => {
+    if (!rec.f.PACT) rec.pvt.nord = rec.f.NORD;
+    return readWaveform(rec, io);
+  },
+  // base's waveform posts a NORD the read changed once more, stamped (its device support
+  // posted it as it read); aai does not.
+  monitor(rec, m) {
+    if (rec.f.NORD !== rec.pvt.nord) m.post("NORD", VL);
+    postVal(m);
+  },
 };
 
-const aai: RecordSupport = { ...waveform };
+const aai: RecordSupport = { ...waveform, process: readWaveform, monitor: undefined };
 
 const aao: RecordSupport = {
   posting: "mpst",
@@ -1354,7 +1459,10 @@ const subArray: RecordSupport = {
         const avail = Math.max(0, Math.min(r.count, src.length) - indx);
         const n = Math.min(nelm, avail);
         const part = Array.prototype.slice.call(src, indx, indx + n);
+        const nord = f.NORD;
         f.NORD = copyInto(f.VAL, part, n);
+        // devSASoft posts a changed NORD as it reads.
+        if (f.NORD !== nord) io.post(rec, "NORD", VL);
       }
     }
     // base's subArray: undefined after a failed read or with no elements.
@@ -1392,7 +1500,10 @@ const calc: RecordSupport = {
       f.UDF = Number.isNaN(v) ? 1 : 0;
     }
     limitAlarms(rec, io);
-    keepLast(f);
+  },
+  monitor(rec, m) {
+    postVal(m);
+    postLetters(rec, m, m.alarm | m.value | VL, true);
   },
   meta: analogMeta("HOPR"),
 };
@@ -1421,43 +1532,64 @@ const calcout: RecordSupport = {
         f.UDF = Number.isNaN(v) ? 1 : 0;
       }
       limitAlarms(rec, io);
+      // Stamped before the output, for records downstream that take this TIME (TSEL), and
+      // not again when the processing ends.
+      io.timeStamp(rec);
+      rec.pvt.keepTime = true;
       const oopt = num(f, "OOPT");
       const val = num(f, "VAL"), pval = num(f, "PVAL");
-      const go = oopt === 1 ? Math.abs(pval - val) > num(f, "MDEL") : OOPT_TEST[oopt](val, pval);
-      rec.pvt.output = go;
+      const go = oopt === 1
+        ? !(Math.abs(pval - val) <= num(f, "MDEL"))
+        : OOPT_TEST[oopt](val, pval);
+      f.PVAL = f.VAL;
       if (go) {
-        if (num(f, "DOPT") === 1) {
-          const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
-          if (o !== undefined) {
-            f.OVAL = o;
-            f.UDF = Number.isNaN(o) ? 1 : 0;
-          }
-        } else f.OVAL = f.VAL;
-        checkUdf(rec, io);
         const odly = num(f, "ODLY");
         if (odly > 0) {
+          // As base: DLYA posted now, the output (OVAL included) after ODLY seconds, with
+          // the record active meanwhile; VAL and the alarms are posted only then.
           f.DLYA = 1;
+          io.post(rec, "DLYA", PvChange.VALUE);
           return new Promise<void>((resolve) => io.after(odly, resolve));
         }
+        calcoutOutput(rec, io);
+      }
+    } else {
+      io.timeStamp(rec);
+      rec.pvt.keepTime = true;
+      if (f.DLYA) {
+        f.DLYA = 0;
+        io.post(rec, "DLYA", PvChange.VALUE);
+        calcoutOutput(rec, io);
       }
     }
-    f.DLYA = 0;
-    if (rec.pvt.output) {
-      if ((f.NSEV as number) >= INVALID && f.IVOA === 1) {
-        // Don't drive outputs.
-      } else {
-        if ((f.NSEV as number) >= INVALID && f.IVOA === 2) f.OVAL = f.IVOV;
-        io.putLink(rec, "OUT", f.OVAL);
-        const oevt = String(f.OEVT).trim();
-        if (oevt !== "") io.postEvent(oevt);
-      }
-    }
-    f.PVAL = f.VAL;
-    f.POVL = f.OVAL;
-    keepLast(f);
+  },
+  monitor(rec, m) {
+    const k = m.alarm | m.value | VL;
+    postVal(m);
+    postLetters(rec, m, k, true);
+    postChanged(rec, m, "OVAL", "POVL", k);
   },
   meta: analogMeta("HOPR"),
 };
+
+/** calcout's execOutput: OVAL from VAL or OCAL, then OUT and OEVT as IVOA allows. */
+function calcoutOutput(rec: IocRecord, io: RecordIo): void {
+  const f = rec.f;
+  if (num(f, "DOPT") === 1) {
+    const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
+    if (o !== undefined) {
+      f.OVAL = o;
+      f.UDF = Number.isNaN(o) ? 1 : 0;
+    }
+  } else f.OVAL = f.VAL;
+  checkUdf(rec, io);
+  const invalid = (f.NSEV as number) >= INVALID;
+  if (invalid && f.IVOA === 1) return;
+  if (invalid && f.IVOA === 2) f.OVAL = f.IVOV;
+  io.putLink(rec, "OUT", f.OVAL);
+  const oevt = String(f.OEVT).trim();
+  if (oevt !== "") io.postEvent(oevt);
+}
 
 const sel: RecordSupport = {
   posting: "deadband",
@@ -1471,12 +1603,20 @@ const sel: RecordSupport = {
   },
   process(rec, io) {
     const f = rec.f;
-    if (!io.isConstantLink(rec, "NVL")) {
-      const r = io.getLink(rec, "NVL", "number");
-      if (r) f.SELN = castDouble(r.value as number, "USHORT");
-    }
-    fetchDoubles(rec, io, CALC_INPUTS, CALC_LETTERS);
     const selm = num(f, "SELM");
+    if (selm === 0) {
+      // base's sel reads NVL, then only the input it selects, in Specified mode alone.
+      let read = true;
+      if (!io.isConstantLink(rec, "NVL")) {
+        const r = io.getLink(rec, "NVL", "number");
+        if (r) f.SELN = castDouble(r.value as number, "USHORT");
+        else read = false;
+      }
+      const i = num(f, "SELN");
+      if (read && i < CALC_LETTERS.length) {
+        fetchDoubles(rec, io, [CALC_INPUTS[i]], [CALC_LETTERS[i]]);
+      }
+    } else fetchDoubles(rec, io, CALC_INPUTS, CALC_LETTERS);
     const vals = CALC_LETTERS.map((c) => num(f, c));
     let v: number;
     if (selm === 0) {
@@ -1503,7 +1643,12 @@ const sel: RecordSupport = {
     f.VAL = v;
     f.UDF = Number.isNaN(v) ? 1 : 0;
     limitAlarms(rec, io);
-    keepLast(f);
+  },
+  monitor(rec, m) {
+    postVal(m);
+    const k = m.alarm | m.value | VL;
+    postChanged(rec, m, "SELN", "NLST", k);
+    postLetters(rec, m, k, false);
   },
   meta: analogMeta("HOPR"),
 };
@@ -1511,7 +1656,9 @@ const sel: RecordSupport = {
 /** The links a selection picks: SELM All (0), Specified (1), Mask (2), with OFFS/SHFT. */
 function selected(rec: IocRecord, io: RecordIo): number[] | undefined {
   const f = rec.f;
-  if (!io.isConstantLink(rec, "SELL")) {
+  // base's seq reads SELL only when SELM is not All; fanout and dfanout always.
+  const readSell = rec.type.name !== "seq" || num(f, "SELM") !== 0;
+  if (readSell && !io.isConstantLink(rec, "SELL")) {
     const r = io.getLink(rec, "SELL", "number");
     if (r) f.SELN = castDouble(r.value as number, "USHORT");
   }
@@ -1526,6 +1673,11 @@ function selected(rec: IocRecord, io: RecordIo): number[] | undefined {
     return [i];
   }
   const shft = num(f, "SHFT");
+  // Shifts beyond 15 bits either way are refused (SOFT/INVALID), as base's seq and fanout.
+  if (shft < -15 || shft > 15) {
+    io.setSevr(rec, AlarmStatus.SOFT, INVALID);
+    return undefined;
+  }
   let mask = num(f, "SELN");
   mask = shft >= 0 ? mask >>> shft : mask << -shft;
   return HEX.map((_, i) => i).filter((i) => (mask >>> i) & 1);
@@ -1534,9 +1686,15 @@ function selected(rec: IocRecord, io: RecordIo): number[] | undefined {
 const fanout: RecordSupport = {
   posting: "change",
   process(rec, io) {
+    rec.pvt.oldn = rec.f.SELN;
     const list = selected(rec, io);
     if (list) { for (const i of list) io.forwardLink(rec, `LNK${HEX[i]}`); }
     rec.f.UDF = 0;
+  },
+  // base's fanout and seq post VAL only when the alarm changed; SELN when it moved.
+  monitor(rec, m) {
+    if (m.alarm) m.post("VAL", m.alarm);
+    if (rec.f.SELN !== rec.pvt.oldn) m.post("SELN", m.alarm | VL);
   },
 };
 
@@ -1558,11 +1716,14 @@ const seq: RecordSupport = {
     }
     const steps = list.map((i) => HEX[i]);
     const step = (k: string) => {
+      const before = f[`DO${k}`];
       if (!io.isConstantLink(rec, `DOL${k}`)) {
         const r = io.getLink(rec, `DOL${k}`, "number");
         if (r) f[`DO${k}`] = r.value as number;
       }
       io.putLink(rec, `LNK${k}`, f[`DO${k}`]);
+      // DOn read from its DOLn is posted once written, when it changed.
+      if (f[`DO${k}`] !== before) io.post(rec, `DO${k}`, VL);
     };
     if (steps.every((k) => num(f, `DLY${k}`) <= 0)) {
       for (const k of steps) step(k);
@@ -1576,6 +1737,10 @@ const seq: RecordSupport = {
         step(k);
       }
     })();
+  },
+  monitor(rec, m) {
+    if (m.alarm) m.post("VAL", m.alarm);
+    postChanged(rec, m, "SELN", "OLDN", m.alarm | VL);
   },
 };
 
@@ -1829,7 +1994,15 @@ const compress: RecordSupport = {
     compressView(rec);
     if (!added) return NO_RESULT;
     f.UDF = 0;
-    f.OUSE = f.NUSE;
+  },
+  monitor(rec, m) {
+    const f = rec.f;
+    const k = m.alarm | VL;
+    if (m.alarm || f.NUSE !== f.OUSE) {
+      m.post("NUSE", k);
+      f.OUSE = f.NUSE;
+    }
+    m.post("VAL", k);
   },
 };
 
@@ -1854,6 +2027,10 @@ const printf: RecordSupport = {
     }
     return writeOutput(rec, io);
   },
+  monitor(_rec, m) {
+    m.post("VAL", m.alarm | VL);
+    m.post("LEN", m.alarm | VL);
+  },
 };
 
 const event: RecordSupport = {
@@ -1864,6 +2041,10 @@ const event: RecordSupport = {
     const name = String(f.VAL).trim();
     if (name !== "") io.postEvent(name);
   }),
+  // base's event record posts VAL at every processing.
+  monitor(_rec, m) {
+    m.post("VAL", m.alarm | PvChange.VALUE);
+  },
 };
 
 // ------------------------------------------------------------------ permissive, state
@@ -1878,15 +2059,13 @@ const VALUE_LOG = PvChange.VALUE | PvChange.LOG;
 function postOnChange(
   ...pairs: readonly (readonly [string, string])[]
 ): NonNullable<RecordSupport["monitor"]> {
-  return (rec, alarmMask) => {
+  return (rec, m) => {
     const f = rec.f;
-    const posts: [string, number][] = [];
     for (const [field, copy] of pairs) {
       if (f[field] === f[copy]) continue;
       f[copy] = f[field];
-      posts.push([field, alarmMask | VALUE_LOG]);
+      m.post(field, m.alarm | VALUE_LOG);
     }
-    return posts;
   };
 }
 
@@ -2030,14 +2209,14 @@ const histogram: RecordSupport = {
   process: inputProcess((rec, _io, count) => {
     if (count) addCount(rec);
   }),
-  monitor(rec, alarmMask) {
+  monitor(rec, m) {
     const f = rec.f;
-    let mask = alarmMask;
+    let mask = m.alarm;
     if (num(f, "MCNT") > num(f, "MDEL")) {
       mask |= VALUE_LOG;
       f.MCNT = 0;
     }
-    return mask ? [["VAL", mask]] : [];
+    m.post("VAL", mask);
   },
   meta: (rec) => {
     const d = [num(rec.f, "LOPR"), num(rec.f, "HOPR")] as const;
@@ -2239,18 +2418,18 @@ const aSub: RecordSupport = {
       for (const a of ASUB_OUT) io.putLink(rec, a.link, f[a.field], num(f, a.count));
     }
   },
-  monitor(rec, alarmMask) {
+  monitor(rec, m) {
     const f = rec.f;
-    const mask = alarmMask | VALUE_LOG;
-    const posts: [string, number][] = [];
+    const mask = m.alarm | VALUE_LOG;
     if (f.VAL !== f.OVAL) {
-      posts.push(["VAL", mask]);
+      m.post("VAL", mask);
       f.OVAL = f.VAL;
     }
     const eflg = num(f, "EFLG");
     for (const a of ASUB_OUT) {
       if (eflg === 2) {
-        posts.push([a.field, mask], [a.count, mask]);
+        m.post(a.field, mask);
+        m.post(a.count, mask);
         continue;
       }
       if (eflg !== 1) continue;
@@ -2258,13 +2437,12 @@ const aSub: RecordSupport = {
       const changedCount = nev !== f[a.copyCount];
       if (!changedCount && sameElements(f[a.copy], f[a.field], nev)) continue;
       copyInto(f[a.copy], f[a.field] as ArrayLike<unknown>, nev);
-      posts.push([a.field, mask]);
+      m.post(a.field, mask);
       if (changedCount) {
         f[a.copyCount] = nev;
-        posts.push([a.count, mask]);
+        m.post(a.count, mask);
       }
     }
-    return posts;
   },
 };
 
@@ -2341,7 +2519,10 @@ const sub: RecordSupport = {
       subResult(rec, io, status);
     }
     limitAlarms(rec, io);
-    keepLast(f);
+  },
+  monitor(rec, m) {
+    postVal(m);
+    postLetters(rec, m, m.alarm | m.value | VL, false);
   },
   meta: analogMeta("HOPR"),
 };

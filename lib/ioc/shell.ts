@@ -454,7 +454,7 @@ export class IocShell {
         o(this.dbgf(args[0] ?? ""));
         return true;
       case "dbpf":
-        o(await this.dbpf(args[0] ?? "", args[1]));
+        o(this.dbpf(args[0] ?? "", args[1]));
         return true;
       case "dbtr":
         o(this.dbtr(args[0] ?? ""));
@@ -979,9 +979,9 @@ export class IocShell {
   /**
    * dbpf "REC.FIELD" "value": writes as a string (arrays of numbers as JSON, char arrays
    * and "REC.FIELD$" as text), then shows dbgf; a value that does not convert is an error
-   * on stderr and prints nothing, as base.
+   * on stderr and prints nothing, as base. Asynchronous records are not waited for.
    */
-  async dbpf(name: string, value: string | undefined): Promise<string> {
+  dbpf(name: string, value: string | undefined): string {
     if (!name || value === undefined) return 'Usage: dbpf "pv name", "value"\n';
     const at = this.#address(name);
     if (!at) return `PV '${name}' not found\n`;
@@ -1004,7 +1004,9 @@ export class IocShell {
     }
     let err = "";
     try {
-      await this.#db.putRecordField(rec, field, v as string);
+      // As base's dbpf: the put and the processing it starts, not waiting for asynchronous
+      // records to complete (a calcout's ODLY).
+      this.#db.putRecordFieldNow(rec, field, v as string);
     } catch (e) {
       err = `${(e as Error).message}\n`;
     }

@@ -232,3 +232,19 @@ Deno.test({ permissions: "none", name: "shell: translateEscapes and dateText as 
     `${String(d.getSeconds()).padStart(2, "0")}.123|123250000|1233|%`,
   );
 });
+
+Deno.test("shell: dbpf returns while a calcout waits out its ODLY, as base's", async () => {
+  const { shell, db, out } = shellWith({
+    "co.db": 'record(calcout, "co") { field(CALC, "A+1") field(ODLY, "0.05") }\n',
+  });
+  shell.dbLoadRecords("co.db", "");
+  await shell.iocInit();
+  try {
+    out.length = 0;
+    assert.equal(await shell.execute("dbpf co.PROC 1"), true);
+    assert.deepEqual(out, ["DBF_UCHAR:          1 = 0x1   \n"]);
+    assert.deepEqual([db.getField("co.PACT"), db.getField("co.DLYA")], [1, 1]);
+  } finally {
+    db.close();
+  }
+});

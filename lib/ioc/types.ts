@@ -96,6 +96,19 @@ export interface ArrayShape {
  */
 export const NO_RESULT = "noResult";
 
+/**
+ * What a record type's {@link RecordSupport.monitor} gets after processing: the DBE mask
+ * the alarm reset gave, the one VAL's posting rule gave, and the poster of fields.
+ */
+export interface MonitorPosts {
+  /** DBE_ALARM when STAT, SEVR or AMSG changed (recGblResetAlarms' result), else 0. */
+  readonly alarm: number;
+  /** DBE_VALUE / DBE_LOG as VAL's posting rule (deadbands, MPST/APST...) found. */
+  readonly value: number;
+  /** db_post_events of one field with a mask (a zero mask reaches nobody). */
+  post(field: string, mask: number): void;
+}
+
 /** What a record type provides: fields are data (lib/ioc/dbd); this is the code. */
 export interface RecordSupport {
   /** The posting rule for VAL. */
@@ -110,6 +123,12 @@ export interface RecordSupport {
    * {@link NO_RESULT}.
    */
   process(rec: IocRecord, ioc: RecordIo): void | typeof NO_RESULT | Promise<unknown>;
+  /**
+   * base's monitor(): posts VAL and the other fields the record type posts after a
+   * processing (RVAL, OVAL, A..L, SELN, bits...), updating the copies it compares them
+   * with (ORAW, POVL, LA..LL...). Absent: VAL alone, when its mask is not zero.
+   */
+  monitor?(rec: IocRecord, m: MonitorPosts): void;
   /**
    * Called after a put changed a field (SPC_MOD/SPC_CALC style reactions), with the
    * field's value before the put. Throws to refuse.
@@ -129,12 +148,6 @@ export interface RecordSupport {
    * or undefined for a field that is no array.
    */
   arrayShape?(rec: IocRecord, field: string): ArrayShape | undefined;
-  /**
-   * The posts of one processing for posting "own", after the alarm reset (whose mask is
-   * `alarmMask`): [field, DBE mask] pairs, in order. The record type may update its copies
-   * of the last posted values (OVAL, MCNT...) here.
-   */
-  monitor?(rec: IocRecord, alarmMask: number): readonly (readonly [string, number])[];
   /** The size in bytes (with the NUL) of a long-string VAL (lsi, lso, printf). */
   longString?(rec: IocRecord): number;
 }
@@ -183,13 +196,16 @@ export interface RecordIo {
   setScan(rec: IocRecord, scan: number): void;
   /** A subroutine registered under this name (sub records' SNAM and INAM). */
   subroutine(name: string): Subroutine | undefined;
-  /** Prints a note from a record support that does not stop the IOC (base's errlogPrintf). */
-  warn(message: string): void;
   /**
-   * Posts a field outside processing (histogram's SDEL watchdog), with a new time stamp
-   * first when `stamp` is true.
+   * db_post_events for a field the record type posts itself, outside the engine's posting
+   * after processing (calcout's DLYA as its output delay starts and ends, histogram's SDEL
+   * watchdog), with a new time stamp first when `stamp` is true.
    */
   post(rec: IocRecord, field: string, mask: number, stamp?: boolean): void;
+  /** recGblGetTimeStamp: TIME now (or from TSEL's record, as TSE says). */
+  timeStamp(rec: IocRecord): void;
+  /** Prints a note from a record support that does not stop the IOC (base's errlogPrintf). */
+  warn(message: string): void;
 }
 
 /**
