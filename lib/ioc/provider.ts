@@ -10,14 +10,15 @@
 
 import { charsToText, cutUtf8, textToChars } from "../core/bytes.ts";
 import { PutRefusedError } from "../core/errors.ts";
-import type {
-  PutContext,
-  PvListener,
-  PvProvider,
-  PvSnapshot,
-  PvTypeInfo,
-  PvValue,
-  ServedPv,
+import {
+  type PutContext,
+  PvChange,
+  type PvListener,
+  type PvProvider,
+  type PvSnapshot,
+  type PvTypeInfo,
+  type PvValue,
+  type ServedPv,
 } from "../pv/types.ts";
 import { epicsTimeFromMillis } from "../core/time.ts";
 import {
@@ -690,8 +691,10 @@ export class FilteredChannel implements ServedPv {
       const m = changes & mask;
       if (m) emit(snap, m);
     });
-    // base posts the first update of a subscription through the filters, with its mask.
-    if (initial) emit(this.#inner.snapshot(), mask);
+    // base posts the first update of a subscription through the filters, with its mask;
+    // QSRV's value subscription, whose first update a PVA monitor gets, leaves out
+    // DBE_PROPERTY (which dec, sync and utag let through uncounted).
+    if (initial) emit(this.#inner.snapshot(), mask & ~PvChange.PROPERTY || mask);
     return stop;
   }
 
