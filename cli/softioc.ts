@@ -190,7 +190,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       },
     ]],
   });
-  const provider = new IocProvider(db);
+  // Refused channel names: base's dbChannelCreate reports them through errlog or printf.
+  const provider = new IocProvider(db, {
+    warn: (m) => io.stderr(`${m}\n`),
+    print: (t) => io.stdout(t),
+  });
   let security: AccessSecurity | undefined;
   let served: Served | undefined;
   const cwd = Deno.cwd();

@@ -2,22 +2,33 @@
  * The IOC as a PvProvider: `REC.FIELD` (REC alone is REC.VAL) is a channel onto one field
  * with the field's DBF type (menus as enums, links as strings), `REC.FIELD$` reads a string
  * or link field as a char array, VAL carries the record's metadata (EGU, PREC, limits,
- * alarm limits, state strings). Both the CA and the PVA server take it; over PVA the
+ * alarm limits, state strings). Names may carry base's channel filters after the field
+ * (`REC.VAL{"arr":{"s":2}}`, `REC.[2:4]`, `REC.{dbnd:{abs:1.5}}`; see channel_filters.ts). Both the CA and the PVA server take it; over PVA the
  * channels become NTScalar / NTEnum / NTScalarArray as QSRV maps records.
  * @module
  */
 
 import { charsToText, cutUtf8, textToChars } from "../core/bytes.ts";
 import { PutRefusedError } from "../core/errors.ts";
-import type {
-  PutContext,
-  PvListener,
-  PvProvider,
-  PvSnapshot,
-  PvTypeInfo,
-  PvValue,
-  ServedPv,
+import {
+  type PutContext,
+  PvChange,
+  type PvListener,
+  type PvProvider,
+  type PvSnapshot,
+  type PvTypeInfo,
+  type PvValue,
+  type ServedPv,
 } from "../pv/types.ts";
+import { epicsTimeFromMillis } from "../core/time.ts";
+import {
+  type ChannelFilter,
+  ChannelNameError,
+  FilterChain,
+  filteredType,
+  parseChannelTail,
+  splitChannelName,
+} from "./channel_filters.ts";
 import type { IocDatabase } from "./database.ts";
 import { type FieldSpec, type FieldValue, SCALAR_OF_DBF } from "./record_type.ts";
 import { formIndex } from "./qsrv_form.ts";
@@ -404,6 +415,10 @@ export class FieldChannel implements ServedPv {
   readonly #db: IocDatabase;
   readonly #long: boolean;
   readonly #isVal: boolean;
+  /** Whether this is a `$` channel (a string or link field as chars). */
+  get long(): boolean {
+    return this.#long;
+  }
   readonly #viaLink: boolean;
   #listeners = new Set<PvListener>();
   #unwatch: (() => void) | undefined;
@@ -618,6 +633,171 @@ const RTYP: FieldSpec = {
   isLink: false,
 };
 
+/** Every monitor mask bit: what a plain subscribe of a filtered channel listens to. */
+const ALL_CHANGES = 0xf;
+
+/**
+ * A channel whose name carries filters: reads and each subscription's updates go through
+ * them (a subscription's dbnd, dec, sync and utag state is its own); puts, access rights
+ * and alarm acknowledgement go to the field as base's dbChannel sends them.
+ */
+export class FilteredChannel implements ServedPv {
+  /** The channel name, filters included. */
+  readonly name: string;
+  /** The type after the filters (arr narrows arrays, ts may turn the value into its time). */
+  readonly type: PvTypeInfo;
+  /** The filters, in the order of the name. */
+  readonly filters: readonly ChannelFilter[];
+  readonly #inner: FieldChannel;
+  readonly #chain: FilterChain;
+
+  /**
+   * @param inner the channel onto the field
+   * @param name the full name
+   * @param filters the filters of the name
+   */
+  constructor(
+    db: IocDatabase,
+    inner: FieldChannel,
+    name: string,
+    filters: readonly ChannelFilter[],
+  ) {
+    this.#inner = inner;
+    this.name = name;
+    this.filters = filters;
+    this.type = filteredType(inner.type, filters);
+    const rec = inner.record;
+    this.#chain = new FilterChain(filters, inner.type, {
+      now: () => epicsTimeFromMillis(db.now()),
+      state: (s) => db.dbStateFind(s)?.value ?? false,
+      utag: () => {
+        const u = rec.f.UTAG as unknown;
+        return typeof u === "bigint" ? u : BigInt(Math.trunc(Number(u ?? 0)));
+      },
+    });
+  }
+
+  /** The record. */
+  get record(): IocRecord {
+    return this.#inner.record;
+  }
+
+  /** The field. */
+  get field(): FieldSpec {
+    return this.#inner.field;
+  }
+
+  /** Whether the field's channel would now have another type (see FieldChannel). */
+  get outdated(): boolean {
+    return this.#inner.outdated;
+  }
+
+  /** A read through the filters. */
+  snapshot(): PvSnapshot {
+    const r = this.#chain.read(this.#source(this.#inner.snapshot()));
+    return r.unfiltered ? this.#asType(r.snap) : this.#result(r.snap);
+  }
+
+  /** What the filters see: a `$` channel's whole buffer (base filters all its elements). */
+  #source(snap: PvSnapshot): PvSnapshot {
+    const v = snap.value;
+    const max = this.#inner.type.maxLength;
+    if (!this.#inner.long || !(v instanceof Uint8Array) || v.length >= max) return snap;
+    const full = new Uint8Array(max);
+    full.set(v);
+    return { ...snap, value: full };
+  }
+
+  /**
+   * What the filters made, as dbGet hands it out: the chars of a string field end in a
+   * NUL at the last element and are cut after the first NUL.
+   */
+  #result(snap: PvSnapshot): PvSnapshot {
+    const v = snap.value;
+    if (!this.#inner.long || this.field.type !== "STRING" || !(v instanceof Uint8Array)) {
+      return snap;
+    }
+    if (v.length === 0) return snap;
+    const out = v.slice();
+    out[out.length - 1] = 0;
+    return { ...snap, value: out.subarray(0, out.indexOf(0) + 1) };
+  }
+
+  /**
+   * The field's own state in this channel's type, for a read the filters cut short (dbnd
+   * drops reads of scalars, so base reads the field as it is and converts it).
+   */
+  #asType(snap: PvSnapshot): PvSnapshot {
+    const t = this.type;
+    const v = snap.value;
+    if (t.scalar === "string" && typeof v !== "string") return { ...snap, value: String(v) };
+    if (t.kind === "array" && typeof v === "number") {
+      return { ...snap, value: Float64Array.of(v) };
+    }
+    return snap;
+  }
+
+  /** Registers a listener for every update the filters pass (none for the current state). */
+  subscribe(listener: PvListener): () => void {
+    return this.#open(ALL_CHANGES, listener, false);
+  }
+
+  /** A monitor: the current state, then updates within `mask`, each through the filters. */
+  monitor(mask: number, listener: PvListener): () => void {
+    return this.#open(mask, listener, true);
+  }
+
+  #open(mask: number, listener: PvListener, initial: boolean): () => void {
+    const filter = this.#chain.subscription();
+    const emit = (snap: PvSnapshot, m: number) => {
+      const out = filter(this.#source(snap), m);
+      if (out) listener(this.#result(out.snap), out.mask);
+    };
+    const stop = this.#inner.subscribe((snap, changes) => {
+      const m = changes & mask;
+      if (m) emit(snap, m);
+    });
+    // base posts the first update of a subscription through the filters, with its mask;
+    // QSRV's value subscription, whose first update a PVA monitor gets, leaves out
+    // DBE_PROPERTY (which dec, sync and utag let through uncounted).
+    if (initial) emit(this.#inner.snapshot(), mask & ~PvChange.PROPERTY || mask);
+    return stop;
+  }
+
+  /** Whether `ctx` may write. */
+  canWrite(ctx?: PutContext): boolean {
+    return this.#inner.canWrite(ctx);
+  }
+
+  /** Whether `ctx` may read. */
+  canRead(ctx?: PutContext): boolean {
+    return this.#inner.canRead(ctx);
+  }
+
+  /** Tells `listener` when the record's access rights may have changed. */
+  watchAccess(listener: () => void): () => void {
+    return this.#inner.watchAccess(listener);
+  }
+
+  /** Acknowledges the record's alarm. */
+  acknowledgeAlarm(what: "ACKT" | "ACKS", value: number, ctx: PutContext): void {
+    this.#inner.acknowledgeAlarm(what, value, ctx);
+  }
+
+  /** Writes the field, unfiltered, as base's dbChannelPutField does. */
+  put(value: unknown, ctx: PutContext): Promise<void> {
+    return this.#inner.put(value, ctx);
+  }
+}
+
+/** Where the provider reports what base's dbChannelCreate prints about a refused name. */
+export interface IocProviderOptions {
+  /** errlog lines (base: the IOC's stderr), each without its newline. */
+  warn?: (line: string) => void;
+  /** printf text (base: stdout), newlines included. */
+  print?: (text: string) => void;
+}
+
 /**
  * Serves a database's records over any protocol server that takes a provider.
  * @example
@@ -636,12 +816,14 @@ const RTYP: FieldSpec = {
  */
 export class IocProvider implements PvProvider {
   readonly #db: IocDatabase;
-  readonly #channels = new Map<string, FieldChannel | null>();
+  readonly #channels = new Map<string, FieldChannel | FilteredChannel | null>();
+  readonly #opts: IocProviderOptions;
   #groups: Map<string, GroupPv> | undefined;
 
   /** Creates the provider over a database (iocInit may come later). */
-  constructor(db: IocDatabase) {
+  constructor(db: IocDatabase, options: IocProviderOptions = {}) {
     this.#db = db;
+    this.#opts = options;
   }
 
   /**
@@ -655,19 +837,28 @@ export class IocProvider implements PvProvider {
     if (!this.#db.initialized) return new Map();
     this.#groups = buildGroups(
       this.#db.records(),
-      (n) => this.#channel(n),
+      // Members name plain fields (a filtered name is no member QSRV would map).
+      (n) => {
+        const c = this.#channel(n);
+        return c instanceof FieldChannel ? c : undefined;
+      },
       (n) => this.#db.record(n) !== undefined,
       (m) => this.#db.warn(m),
     );
     return this.#groups;
   }
 
-  /** Finds `REC`, `REC.FIELD`, `REC.FIELD$` or a group (PVA only: CA does not serve it). */
-  lookup(name: string): FieldChannel | GroupPv | undefined {
+  /**
+   * Finds `REC`, `REC.FIELD`, `REC.FIELD$`, `REC.` (VAL), each optionally followed by an
+   * array range and filters (`REC.VAL[2:4]{"ts":{}}`), or a group (PVA only: CA does not
+   * serve it). A refused name is reported once (what base prints on each attempt to create
+   * its channel), as misses are remembered.
+   */
+  lookup(name: string): FieldChannel | FilteredChannel | GroupPv | undefined {
     return this.#channel(name) ?? this.groups().get(name);
   }
 
-  #channel(name: string): FieldChannel | undefined {
+  #channel(name: string): FieldChannel | FilteredChannel | undefined {
     const hit = this.#channels.get(name);
     if (hit !== undefined && !hit?.outdated) return hit ?? undefined;
     if (!this.#db.initialized) return undefined;
@@ -677,22 +868,12 @@ export class IocProvider implements PvProvider {
     return ch;
   }
 
-  #make(name: string): FieldChannel | undefined {
-    let long = false;
-    let base = name;
-    if (base.endsWith("$")) {
-      long = true;
-      base = base.slice(0, -1);
-    }
-    let rec = this.#db.record(base);
-    let field = "VAL";
-    if (!rec) {
-      const dot = base.lastIndexOf(".");
-      if (dot <= 0) return undefined;
-      rec = this.#db.record(base.slice(0, dot));
-      field = base.slice(dot + 1);
-      if (!rec) return undefined;
-    } else if (long) return undefined;
+  #make(name: string): FieldChannel | FilteredChannel | undefined {
+    // As dbChannelCreate: the record and field first, then `$`, a range and filters.
+    const parts = splitChannelName(name);
+    const rec = this.#db.record(parts.record);
+    if (!rec) return undefined;
+    const field = parts.field;
     const spec = field === "RTYP" ? RTYP : rec.type.byName.get(field);
     if (!spec) return undefined;
     if (spec.type === "NOACCESS") {
@@ -700,10 +881,24 @@ export class IocProvider implements PvProvider {
         (field === "VAL" && rec.support.longString !== undefined);
       if (!shaped) return undefined;
     }
+    const long = parts.tail.startsWith("$");
     if (long && !(spec.type === "STRING" || spec.isLink || rec.support.longString)) {
       return undefined;
     }
-    return new FieldChannel(this.#db, name, rec, spec, long);
+    let filters: readonly ChannelFilter[] = [];
+    if (parts.tail !== "" && parts.tail !== "$") {
+      try {
+        filters = parseChannelTail(parts.tail, (s) =>
+          this.#db.dbStateFind(s) !== undefined).filters;
+      } catch (e) {
+        if (!(e instanceof ChannelNameError)) throw e;
+        if (e.console && e.errlog) this.#opts.warn?.(e.console.replace(/\n$/, ""));
+        else if (e.console) this.#opts.print?.(e.console);
+        return undefined;
+      }
+    }
+    const ch = new FieldChannel(this.#db, name, rec, spec, long);
+    return filters.length ? new FilteredChannel(this.#db, ch, name, filters) : ch;
   }
 
   /** The record names and the group names (fields are reachable by lookup, not listed). */

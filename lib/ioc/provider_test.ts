@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Dbr } from "../ca/proto/constants.ts";
 import { readAs } from "../ca/server/projection.ts";
-import { IocProvider } from "./provider.ts";
+import { FilteredChannel, IocProvider } from "./provider.ts";
 import { IocShell } from "./shell.ts";
 import { rec, startIoc } from "./_testing.ts";
 
@@ -76,5 +76,47 @@ Deno.test(
       ["Illegal Value", "", "Illegal_Value", "Illegal Value"],
     );
     assert.equal(db.getField("E:mi"), 65535);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "filtered names: arr on gets, dbnd per monitor, refusals reported once" },
+  async () => {
+    using db = startIoc([
+      rec("waveform", "F:wf", {
+        FTVL: "DOUBLE",
+        NELM: "10",
+        INP: "[1,2,3,4,5,6,7,8]",
+        PINI: "YES",
+      }),
+      rec("ai", "F:ai"),
+    ]);
+    const warned: string[] = [];
+    const p = new IocProvider(db, { warn: (l) => warned.push(l) });
+    const arr = p.lookup("F:wf.[2:4]")!;
+    assert.equal(arr.type.maxLength, 3);
+    assert.deepEqual(arr.snapshot().value, Float64Array.of(3, 4, 5));
+    assert.equal(p.lookup("F:wf.[2]")!.snapshot().value, 3);
+    assert.equal(p.lookup("F:ai.")?.name, "F:ai.");
+    assert.equal(p.lookup('F:ai.{"xyz":{}}'), undefined);
+    assert.equal(p.lookup('F:ai.{"xyz":{}}'), undefined);
+    assert.deepEqual(warned, ["dbChannelCreate: Channel filter 'xyz' not found"]);
+    // Each monitor has its own deadband; the first update goes through it too.
+    const ch = p.lookup("F:ai.{dbnd:{abs:1.5}}") as FilteredChannel;
+    assert.ok(ch instanceof FilteredChannel);
+    const seen: number[][] = [[], []];
+    const stops = seen.map((s) => ch.monitor(1 | 4, (snap) => s.push(snap.value as number)));
+    const ctx = { protocol: "ca", user: "", host: "" } as const;
+    for (const v of [1, 2, 4]) await p.lookup("F:ai")!.put(v, ctx);
+    const late: number[] = [];
+    stops.push(ch.monitor(1 | 4, (snap) => late.push(snap.value as number)));
+    await p.lookup("F:ai")!.put(5, ctx);
+    for (const stop of stops) stop();
+    // 1 is within the band but clears the UDF alarm: it passes with its DBE_ALARM bit.
+    assert.deepEqual(seen, [[0, 1, 2, 4], [0, 1, 2, 4]]);
+    assert.deepEqual(late, [4]);
+    // Puts go to the field, unfiltered.
+    await arr.put(Float64Array.of(9, 8, 7), ctx);
+    assert.deepEqual(p.lookup("F:wf")!.snapshot().value, Float64Array.of(9, 8, 7));
   },
 );

@@ -299,6 +299,15 @@ export interface ServedPv {
   snapshot(): PvSnapshot;
   /** Registers a listener; returns the function that removes it. */
   subscribe(listener: PvListener): () => void;
+  /**
+   * Optional: opens a monitor whose updates the PV chooses itself (an IOC channel with
+   * filters: deadbands, decimation). The listener hears the first update (the current
+   * state, or nothing when the PV drops it) before this returns, then each update within
+   * `mask` (PvChange bits) the PV passes, with the bits it passes it with. Servers use it,
+   * where present, instead of {@link ServedPv.subscribe} plus a snapshot. Returns the
+   * function that closes the monitor.
+   */
+  monitor?(mask: number, listener: PvListener): () => void;
   /** Whether `ctx` may write. */
   canWrite(ctx?: PutContext): boolean;
   /**

@@ -959,6 +959,12 @@ export class CaCircuit {
       queue: [],
       unsubscribe: () => {},
     };
+    if (ch.pv.monitor) {
+      // The PV filters its own updates, the first one included (IOC channel filters).
+      sub.unsubscribe = ch.pv.monitor(mask, (snap) => this.#enqueue(sub, snap));
+      ch.subs.set(sub.subid, sub);
+      return;
+    }
     sub.unsubscribe = ch.pv.subscribe((snap, changes) => {
       if (changes & sub.mask) this.#enqueue(sub, snap);
     });

@@ -17,6 +17,7 @@ import { ByteWriter } from "../../core/bytes.ts";
 import { EpicsError, RemoteProtocolError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PutContext, PvProvider, PvSnapshot, ServedPv } from "../../pv/types.ts";
+import { PvChange } from "../../pv/types.ts";
 import {
   beginMessage,
   bitOf,
@@ -189,6 +190,8 @@ interface Monitor {
   bits: Map<number, UpdateBits>;
   /** The last entry of `bits` used, and its key (-1: none): most updates repeat it. */
   lastChanges: number;
+  /** Closes the running monitor of a PV that filters its own updates. */
+  stopFiltered?: () => void;
   lastBits: UpdateBits | undefined;
   /**
    * Whether the PV had this one subscriber when an update was last queued (read then,
@@ -258,6 +261,12 @@ function mergeMarks(older: PvSnapshot, newer: PvSnapshot): PvSnapshot {
   for (const [p, m] of newer.changed) changed.set(p, (changed.get(p) ?? 0) | m);
   return { ...newer, changed };
 }
+
+/**
+ * What a PVA monitor of a self-filtering PV listens to: values, alarms and properties, as
+ * QSRV subscribes DBE_VALUE|DBE_ALARM and DBE_PROPERTY (not DBE_LOG).
+ */
+const PVA_MONITOR_MASK = PvChange.VALUE | PvChange.ALARM | PvChange.PROPERTY;
 
 /**
  * Subscriptions with updates to send, first in first out: an array with a moving head
@@ -931,9 +940,12 @@ export class PvaServerConnection {
         unsubscribe: () => {},
       };
       op.mon = mon;
-      const stopUpdates = ch.pv.subscribe((snap, changes) => {
-        if (mon.running && changes !== 0) this.#enqueue(op, snap, changes);
-      });
+      // A PV that filters its own updates (IOC channel filters) is monitored while running.
+      const stopUpdates = ch.pv.monitor
+        ? () => mon.stopFiltered?.()
+        : ch.pv.subscribe((snap, changes) => {
+          if (mon.running && changes !== 0) this.#enqueue(op, snap, changes);
+        });
       // Rights that change at run time (an IOC's access security): a monitor whose read
       // access is taken away ends with an error, as a new one would be refused.
       const stopWatch = ch.pv.watchAccess?.(() => {
@@ -1119,11 +1131,21 @@ export class PvaServerConnection {
       if (sub & PvaSubcmd.GET) {
         if (!mon.running) {
           mon.running = true;
-          // (Re)starting sends the complete current state first.
-          this.#enqueue(op, op.channel.pv.snapshot(), 0);
+          const pv = op.channel.pv;
+          if (pv.monitor) {
+            // Its first update (when the filters pass one) is the complete state.
+            let first = true;
+            mon.stopFiltered = pv.monitor(PVA_MONITOR_MASK, (snap, changes) => {
+              this.#enqueue(op, snap, first ? 0 : changes);
+              first = false;
+            });
+          } // (Re)starting sends the complete current state first.
+          else this.#enqueue(op, pv.snapshot(), 0);
         }
       } else {
         mon.running = false;
+        mon.stopFiltered?.();
+        mon.stopFiltered = undefined;
       }
     }
     if (sub & PvaSubcmd.DESTROY) this.#dropOp(op);
