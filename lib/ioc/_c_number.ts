@@ -57,16 +57,13 @@ function digitValue(c: string | undefined): number {
   return 99;
 }
 
-/**
- * strtol (signed) or strtoul (unsigned) with base 0 (0x hex, leading-0 octal, decimal) or
- * 10. strtoul takes a sign too and negates modulo 2^64, as C does ("-1" is 2^64-1).
- */
-function scanInteger(
+/** The sign and digits of an integer at `at` (base 0: 0x hex, leading-0 octal, decimal). */
+function scanDigits(
   s: string,
+  at: number,
   base: 0 | 10,
-  unsigned: boolean,
-): { value: bigint; end: number } | "noConversion" | "overflow" {
-  let i = skipSpace(s, 0);
+): { neg: boolean; mag: bigint; end: number } | undefined {
+  let i = skipSpace(s, at);
   let neg = false;
   if (s[i] === "+" || s[i] === "-") neg = s[i++] === "-";
   let radix = 10;
@@ -80,13 +77,44 @@ function scanInteger(
   let mag = 0n;
   const r = BigInt(radix);
   while (digitValue(s[i]) < radix) mag = mag * r + BigInt(digitValue(s[i++]));
-  if (i === start) return "noConversion";
+  return i === start ? undefined : { neg, mag, end: i };
+}
+
+/**
+ * strtol (signed) or strtoul (unsigned) with base 0 (0x hex, leading-0 octal, decimal) or
+ * 10. strtoul takes a sign too and negates modulo 2^64, as C does ("-1" is 2^64-1).
+ */
+function scanInteger(
+  s: string,
+  base: 0 | 10,
+  unsigned: boolean,
+): { value: bigint; end: number } | "noConversion" | "overflow" {
+  const d = scanDigits(s, 0, base);
+  if (!d) return "noConversion";
+  const { neg, mag, end } = d;
   if (unsigned) {
     if (mag >= TWO_64) return "overflow";
-    return { value: neg ? (TWO_64 - mag) % TWO_64 : mag, end: i };
+    return { value: neg ? (TWO_64 - mag) % TWO_64 : mag, end };
   }
   if (mag > (neg ? INT64_MAX + 1n : INT64_MAX)) return "overflow";
-  return { value: neg ? -mag : mag, end: i };
+  return { value: neg ? -mag : mag, end };
+}
+
+/**
+ * strtol(s + at, &end, 0) on a 64-bit long (LONG_MAX or LONG_MIN on overflow, as glibc), its
+ * result stored into an epicsInt32 (the low 32 bits), as dbChannel's array ranges and
+ * epicsParseInt32 with units read one.
+ * @param s the text
+ * @param at where to start
+ * @returns the number and where reading stopped (`at` itself when no digits were read)
+ */
+export function strtolInt32(s: string, at = 0): { value: number; end: number } {
+  const d = scanDigits(s, at, 0);
+  if (!d) return { value: 0, end: at };
+  const long = d.neg
+    ? (d.mag > INT64_MAX + 1n ? -(INT64_MAX + 1n) : -d.mag)
+    : (d.mag > INT64_MAX ? INT64_MAX : d.mag);
+  return { value: Number(BigInt.asIntN(32, long)), end: d.end };
 }
 
 /**

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { nanText, parseCDouble, parseCFloat, parseCInteger, signBit } from "./_c_number.ts";
+import {
+  nanText,
+  parseCDouble,
+  parseCFloat,
+  parseCInteger,
+  signBit,
+  strtolInt32,
+} from "./_c_number.ts";
 
 const opts = { permissions: "none" } as const;
 
@@ -94,4 +101,22 @@ Deno.test({ ...opts, name: "parseCFloat: epicsParseFloat's range checks" }, () =
   assert.equal(flt("-1e-39"), Math.fround(-1e-39));
   assert.equal(flt("inf"), Infinity);
   assert.equal(flt("0"), 0);
+});
+
+Deno.test("strtolInt32 reads as strtol into an epicsInt32, and says where it stopped", () => {
+  const cases: [string, number, number, number][] = [
+    ["[2:4]", 1, 2, 2],
+    ["[-3:]", 1, -3, 3],
+    ["[0x10]", 1, 16, 5],
+    ["[010]", 1, 8, 4],
+    ["[0x]", 1, 0, 2],
+    ["[:]", 1, 0, 1],
+    [" +7z", 0, 7, 3],
+    ["4294967297", 0, 1, 10],
+    ["99999999999999999999", 0, -1, 20],
+    ["-99999999999999999999", 0, 0, 21],
+  ];
+  for (const [s, at, value, end] of cases) {
+    assert.deepEqual(strtolInt32(s, at), { value, end }, s);
+  }
 });

@@ -15,6 +15,7 @@ import { POSIX_TIME_AT_EPICS_EPOCH } from "../core/time.ts";
 import type { EpicsTimeStamp } from "../core/time.ts";
 import type { PvSnapshot, PvTypeInfo, PvValue } from "../pv/types.ts";
 import { Json5Error, type Json5Node, parseJson5 } from "./json5.ts";
+import { strtolInt32 } from "./_c_number.ts";
 
 /** How the arr filter picks elements: first, step and last index (negative: from the end). */
 export interface ArrFilter {
@@ -178,36 +179,6 @@ export function parseChannelTail(
   return { long, filters };
 }
 
-/** strtol(s, &end, 0) at `at`: the number and where it ended (`at` itself when there was none). */
-function strtol(s: string, at: number): { value: number; end: number } {
-  let i = at;
-  while (i < s.length && " \t\n\v\f\r".includes(s[i])) i++;
-  let sign = 1;
-  if (s[i] === "+" || s[i] === "-") {
-    if (s[i] === "-") sign = -1;
-    i++;
-  }
-  let base = 10;
-  let digits = /[0-9]/;
-  if (
-    s[i] === "0" && (s[i + 1] === "x" || s[i + 1] === "X") && /[0-9a-fA-F]/.test(s[i + 2] ?? "")
-  ) {
-    base = 16;
-    digits = /[0-9a-fA-F]/;
-    i += 2;
-  } else if (s[i] === "0") {
-    base = 8;
-    digits = /[0-7]/;
-  }
-  const from = i;
-  let v = 0;
-  while (i < s.length && digits.test(s[i])) v = v * base + parseInt(s[i++], base);
-  if (i === from) return { value: 0, end: at };
-  // The long is stored into an epicsInt32.
-  const clamped = Math.min(v, 2 ** 63 - 1) * sign;
-  return { value: Number(BigInt.asIntN(32, BigInt(Math.trunc(clamped)))), end: i };
-}
-
 /** `[s]`, `[s:e]`, `[s:i:e]` (any part may be empty but the lone one): parseArrayRange. */
 function parseRange(s: string): { filter: ArrFilter; length: number } {
   const bad = () => new ChannelNameError(`Bad array range "${s}"`);
@@ -215,7 +186,7 @@ function parseRange(s: string): { filter: ArrFilter; length: number } {
   let end = -1;
   let incr = 1;
   let p = 1;
-  let n = strtol(s, p);
+  let n = strtolInt32(s, p);
   let exist = n.end > p;
   if (exist) start = n.value;
   p = n.end;
@@ -229,7 +200,7 @@ function parseRange(s: string): { filter: ArrFilter; length: number } {
   }
   if (s[p] !== ":") throw bad();
   p++;
-  n = strtol(s, p);
+  n = strtolInt32(s, p);
   exist = n.end > p;
   p = n.end;
   if (s[p] === "]") {
@@ -239,7 +210,7 @@ function parseRange(s: string): { filter: ArrFilter; length: number } {
   if (exist) incr = n.value;
   if (s[p] !== ":") throw bad();
   p++;
-  n = strtol(s, p);
+  n = strtolInt32(s, p);
   if (n.end > p) end = n.value;
   p = n.end;
   if (s[p] !== "]") throw bad();
@@ -364,7 +335,7 @@ const OPTIONS: Record<string, { opts: readonly Option[]; defaults: Settings }> =
 
 /** epicsParseInt32(text, 0, &units): leading blanks, a number, anything after it. */
 function parseIntText(s: string): number | undefined {
-  const n = strtol(s, 0);
+  const n = strtolInt32(s, 0);
   if (n.end === 0) return undefined;
   return n.value;
 }
