@@ -3,7 +3,7 @@
  * user_subs.db` checked over CA with our caget/caput, against values recorded from
  * softIoc 7.0.8.1 running the same subroutines written in C (tests/fixtures/ioc/usersub.c,
  * loaded with `dlload`). When gcc and base's headers are there, the C library is built and
- * both IOCs are compared side by side.
+ * both IOCs are compared side by side. Also examples/ioc/st_subs.cmd.
  * @module
  */
 
@@ -23,13 +23,13 @@ interface Ioc extends AsyncDisposable {
   text: { out: string; err: string };
 }
 
-async function startIoc(cmd: readonly string[], args: string[]): Promise<Ioc> {
+async function startIoc(cmd: readonly string[], args: string[], cwd = FIXTURES): Promise<Ioc> {
   const rep = startTestRepeater();
   const port = freePort([rep.port]);
   const child = new Deno.Command(cmd[0], {
     args: [...cmd.slice(1), ...args],
-    cwd: FIXTURES,
-    env: iocEnv(port, rep.port, FIXTURES),
+    cwd,
+    env: iocEnv(port, rep.port, cwd),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -190,4 +190,45 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("examples/ioc/st_subs.cmd: history statistics by an aSub, a setpoint by an async sub", async () => {
+  await using ioc = await startIoc(SOFTIOC_CMD, ["st_subs.cmd"], `${REPO_ROOT}/examples/ioc`);
+  const read = async (names: string[]) => {
+    await using c = captureIO(ioc.port);
+    assert.equal(await caget(["-w", "10", "-t", ...names], c.io), 0, c.out.stderr);
+    return c.out.stdout.trim().split("\n");
+  };
+  // The oven sits near its 40 degC setpoint: once samples are in, the statistics follow.
+  let stats: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    stats = (await read(["demo:temp:mean", "demo:temp:min", "demo:temp:max", "demo:temp:sdev"]))
+      .map(Number);
+    if (stats[0] !== 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const [mean, min, max, sdev] = stats;
+  assert.ok(mean > 30 && mean < 50, `mean ${mean}`);
+  assert.ok(min <= mean && mean <= max && sdev >= 0, stats.join(" "));
+  assert.deepEqual(await read(["demo:history:stats", "demo:history:stats.SEVR"]), [
+    "0",
+    "NO_ALARM",
+  ]);
+  await using c = captureIO(ioc.port);
+  const t0 = performance.now();
+  assert.equal(await caput(["-c", "-w", "5", "-t", "demo:setpoint:request", "50"], c.io), 0);
+  assert.ok(performance.now() - t0 >= 190, "caput -c returned before the sub completed");
+  assert.deepEqual(await read(["demo:setpoint:accepted", "demo:setpoint:accepted.SEVR"]), [
+    "50",
+    "NO_ALARM",
+  ]);
+  assert.equal(await caput(["-c", "-w", "5", "-t", "demo:setpoint:request", "90"], c.io), 0);
+  assert.deepEqual(
+    await read([
+      "demo:setpoint:accepted",
+      "demo:setpoint:accepted.STAT",
+      "demo:setpoint:accepted.AMSG",
+    ]),
+    ["50", "CALC", "setpoint 90 is above 80"],
+  );
 });
