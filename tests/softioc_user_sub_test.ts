@@ -232,3 +232,16 @@ Deno.test("examples/ioc/st_subs.cmd: history statistics by an aSub, a setpoint b
     ["50", "CALC", "setpoint 90 is above 80"],
   );
 });
+
+Deno.test("softioc: a worker module's function as SNAM raises an alarm that says why", async () => {
+  await using ioc = await startIoc(SOFTIOC_CMD, ["usersub_worker.cmd"]);
+  await put(ioc.port, ["u:add.PROC", "1"]);
+  assert.equal(
+    await get(ioc.port, ["u:add.STAT", "u:add.SEVR", "u:add.AMSG"]),
+    "u:add.STAT CALC\nu:add.SEVR INVALID\nu:add.AMSG Worker function addAB cannot be a subro\n",
+  );
+  assert.match(
+    ioc.text.err,
+    /Worker function addAB cannot be a subroutine: call it from a function of a module/,
+  );
+});

@@ -270,7 +270,7 @@ export class TsdevContext {
     if (this.#workerFns.has(fn)) {
       s = () => {
         throw new Error(
-          `${name} runs in a worker module: call it from a function of a module imported without "worker"`,
+          `Worker function ${name} cannot be a subroutine: call it from a function of a module imported without "worker"`,
         );
       };
     } else s = userSubroutine(fn);
