@@ -37,7 +37,8 @@ const USAGE = `Usage: softioc [-m MACROS] [-d FILE.db]... [-a FILE.acf] [-x PREF
               PREFIX:BaseVersion
   -S          no interactive shell
   -V          print the version and exit
-  --module FILE  import a JS/TS module for tsdev records (its exports become global)
+  --module FILE  import a JS/TS module (its exports become global): functions for
+              tsdev records' code and for sub/aSub records' SNAM and INAM
   ST.CMD      run this script (it calls iocInit); without one, iocInit runs after -d
 `;
 
@@ -189,6 +190,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         queueMicrotask(() => stop.abort());
       },
     ]],
+    // sub/aSub SNAM and INAM: functions of --module/tsdevImport modules and tsdev() globals.
+    findSubroutine: (name) => tsdev.subroutine(name),
   });
   // Refused channel names: base's dbChannelCreate reports them through errlog or printf.
   const provider = new IocProvider(db, {

@@ -152,6 +152,11 @@ export interface IocDatabaseOptions {
   hostName?: string;
   /** Subroutines sub records can name in SNAM/INAM (more can be added to `subroutines`). */
   subroutines?: Iterable<[string, Subroutine]>;
+  /**
+   * Finds a subroutine that is not in `subroutines` (softioc: a function of the user's
+   * modules). Asked when a name is looked up: at iocInit and when SNAM is put.
+   */
+  findSubroutine?: (name: string) => Subroutine | undefined;
 }
 
 /** A link to a PV outside the database (CA link). */
@@ -280,6 +285,7 @@ export class IocDatabase implements RecordIo {
   #clock: () => number;
   #access: AccessCheck | undefined;
   #warn: (m: string) => void;
+  readonly #findSubroutine?: (name: string) => Subroutine | undefined;
   #remote: RemoteLinkFactory | undefined;
   #remoteLinks = new Map<string, RemoteLink>();
   #jsonLinks = new Map<string, JsonLinkInstance>();
@@ -314,11 +320,12 @@ export class IocDatabase implements RecordIo {
     this.#print = options.print ?? (() => {});
     this.#hostName = options.hostName ?? "localhost";
     this.subroutines = new Map(options.subroutines ?? []);
+    this.#findSubroutine = options.findSubroutine;
   }
 
-  /** The subroutine registered under a name. */
+  /** The subroutine registered under a name, else the one `findSubroutine` finds. */
   subroutine(name: string): Subroutine | undefined {
-    return this.subroutines.get(name);
+    return this.subroutines.get(name) ?? this.#findSubroutine?.(name);
   }
 
   /** Prints a note that does not stop the IOC. */
@@ -1989,7 +1996,12 @@ const CAST_AS: Readonly<Record<string, IntegerDbf>> = {
   ENUM: "USHORT",
 };
 
-function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
+/**
+ * A value in a field's own type, as dbPut converts it: text parsed, doubles cast into
+ * integer fields, menu indexes checked; the first element of an array.
+ * @throws FieldValueError when the value does not fit
+ */
+export function toFieldValue(spec: FieldSpec, value: FieldValue): FieldValue {
   if (typeof value === "string") return convertPutText(spec, value);
   if (typeof value === "number") {
     if (spec.type === "STRING" || spec.isLink) {

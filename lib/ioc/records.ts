@@ -2253,11 +2253,6 @@ function asubType(rec: IocRecord, typeField: string): string {
   return menuChoices("menuFtype")[num(rec.f, typeField)] ?? "DOUBLE";
 }
 
-/** recGblRecordError's line for an aSub whose subroutine is not registered. */
-function badSub(rec: IocRecord, io: RecordIo, what: string): void {
-  io.warn(`recGblRecordError: ${what} Subroutine not found PV: ${rec.name}`);
-}
-
 /**
  * fetch_values: with LFLG READ, SNAM from SUBL (a new name is looked up); then every
  * non-constant INPx into its argument (NEx elements read, at most NOx). Returns 0 or a
@@ -2291,8 +2286,8 @@ function asubFetch(rec: IocRecord, io: RecordIo): number {
 }
 
 /** do_sub's result rules: negative raises SOFT with BRSV, anything else defines the record. */
-function asubResult(rec: IocRecord, io: RecordIo, status: number, message?: string): number {
-  if (status < 0) io.setSevr(rec, AlarmStatus.SOFT, num(rec.f, "BRSV"), message);
+function asubResult(rec: IocRecord, io: RecordIo, status: number): number {
+  if (status < 0) io.setSevr(rec, AlarmStatus.SOFT, num(rec.f, "BRSV"));
   else rec.f.UDF = 0;
   return status;
 }
@@ -2336,14 +2331,13 @@ const aSub: RecordSupport = {
     const inam = String(f.INAM);
     if (inam !== "") {
       const init = io.subroutine(inam);
-      if (!init) return badSub(rec, io, "aSubRecord::init_record - INAM subr not found");
-      const r = init(rec, io);
-      if (r instanceof Promise) r.catch(() => {});
+      if (!init) return recordError(io, rec, "aSubRecord::init_record - INAM subr not found");
+      callInit(rec, io, inam, init);
     }
     const snam = String(f.SNAM);
     if (f.LFLG === 0 && snam !== "") {
       const fn = io.subroutine(snam);
-      if (!fn) return badSub(rec, io, "aSubRecord::init_record - SNAM subr not found");
+      if (!fn) return recordError(io, rec, "aSubRecord::init_record - SNAM subr not found");
       rec.pvt.sadr = fn;
     }
     f.ONAM = snam;
@@ -2359,7 +2353,7 @@ const aSub: RecordSupport = {
     const fn = snam === "" ? undefined : io.subroutine(snam);
     rec.pvt.sadr = fn;
     if (snam !== "" && !fn) {
-      badSub(rec, io, snam);
+      recordError(io, rec, snam);
       throw new Error(`Subroutine "${snam}" is not registered`);
     }
   },
@@ -2377,8 +2371,12 @@ const aSub: RecordSupport = {
     let status: number;
     if (f.PACT) {
       // The subroutine's promise has settled.
-      status = asubResult(rec, io, rec.pvt.subStatus as number, rec.pvt.subMessage as string);
-      f.VAL = status;
+      const failure = rec.pvt.subFailure;
+      if (failure !== undefined) {
+        subFailed(rec, io, String(f.SNAM), failure);
+        status = -1;
+      } else status = asubResult(rec, io, rec.pvt.subStatus as number);
+      f.VAL = castDouble(status, "LONG");
     } else {
       status = asubFetch(rec, io);
       if (status === 0) {
@@ -2392,24 +2390,21 @@ const aSub: RecordSupport = {
           try {
             r = fn(rec, io);
           } catch (e) {
-            r = undefined;
-            status = asubResult(rec, io, -1, (e as Error).message);
+            // A throw: a failure status (no outputs), CALC/INVALID as a sub's.
+            subFailed(rec, io, String(f.SNAM), e);
+            r = NO_STATUS;
+            status = -1;
           }
           if (r instanceof Promise) {
             return r.then(
               (x) => {
                 rec.pvt.subStatus = typeof x === "number" ? x : 0;
-                rec.pvt.subMessage = undefined;
+                rec.pvt.subFailure = undefined;
               },
-              (e) => {
-                rec.pvt.subStatus = -1;
-                rec.pvt.subMessage = (e as Error)?.message ?? String(e);
-              },
+              (e) => (rec.pvt.subFailure = e ?? new Error("The subroutine's promise was rejected")),
             );
           }
-          if (r !== undefined || status === 0) {
-            status = asubResult(rec, io, typeof r === "number" ? r : 0);
-          }
+          if (r !== NO_STATUS) status = asubResult(rec, io, typeof r === "number" ? r : 0);
         }
         f.VAL = castDouble(status, "LONG");
       }
@@ -2449,30 +2444,33 @@ const aSub: RecordSupport = {
 // ------------------------------------------------------------------ sub
 
 /**
- * The sub record: A..L from INPA..INPL, then the subroutine SNAM names (registered with
- * the database); INAM's runs once at init. No SNAM leaves the record active for ever
- * (PACT, as base); an unknown SNAM raises BAD_SUB/INVALID at each processing; a negative
- * result SOFT with severity BRSV; a promise makes the record asynchronous.
+ * The sub record: A..L from INPA..INPL, then the subroutine SNAM names (looked up at
+ * iocInit and when SNAM is put, as base's registryFunctionFind); INAM's runs once at init.
+ * No SNAM leaves the record active for ever (PACT, as base); an unknown SNAM raises
+ * BAD_SUB/INVALID at each processing; a negative result SOFT with severity BRSV; a throw
+ * CALC/INVALID with the message in AMSG; a promise makes the record asynchronous (the
+ * subroutine runs once, its settled value is the status).
  */
 const sub: RecordSupport = {
   posting: "deadband",
   init(rec, io, pass) {
     const f = rec.f;
     if (pass !== 1) return;
+    // As base, a missing subroutine is reported and ends init_record there (iocInit goes on).
     const inam = String(f.INAM);
     if (inam !== "") {
       const init = io.subroutine(inam);
-      if (!init) throw new Error(`Init subroutine (INAM) "${inam}" is not registered`);
-      const r = init(rec, io);
-      if (r instanceof Promise) r.catch(() => {});
+      if (!init) return recordError(io, rec, "Init subroutine (INAM)");
+      callInit(rec, io, inam, init);
     }
     const snam = String(f.SNAM);
     if (snam === "") {
       io.warn(`${rec.name}.SNAM is empty`);
       f.PACT = 1;
-    } else if (!io.subroutine(snam)) {
-      io.warn(`recGblRecordError: Proc subroutine (SNAM) "${snam}" not found PV: ${rec.name}`);
+      return;
     }
+    rec.pvt.sadr = io.subroutine(snam);
+    if (!rec.pvt.sadr) recordError(io, rec, "Proc subroutine (SNAM)");
   },
   special(rec, io, field) {
     if (field !== "SNAM") return;
@@ -2483,40 +2481,45 @@ const sub: RecordSupport = {
       return;
     }
     if (rec.f.PACT && !rec.pvt.subBusy) rec.f.PACT = 0;
-    if (!io.subroutine(snam)) throw new Error(`Subroutine "${snam}" is not registered`);
+    rec.pvt.sadr = io.subroutine(snam);
+    if (!rec.pvt.sadr) {
+      recordError(io, rec, "subRecord(special) registryFunctionFind failed");
+      throw new Error(`Subroutine "${snam}" is not registered`);
+    }
   },
   process(rec, io) {
     const f = rec.f;
-    let status: number;
-    if (!f.PACT) {
-      if (!fetchLettersAll(rec, io)) status = -1;
-      else {
-        const fn = io.subroutine(String(f.SNAM));
-        if (!fn) {
-          io.setSevr(rec, AlarmStatus.BAD_SUB, INVALID);
-          status = 0;
-        } else {
-          let r;
-          try {
-            r = fn(rec, io);
-          } catch (e) {
-            io.setSevr(rec, AlarmStatus.SOFT, num(f, "BRSV"), (e as Error).message);
-            r = -2;
-          }
-          if (r instanceof Promise) {
-            rec.pvt.subBusy = true;
-            return r.then(
-              (x) => (rec.pvt.subStatus = typeof x === "number" ? x : 0),
-              () => (rec.pvt.subStatus = -1),
-            ).finally(() => (rec.pvt.subBusy = false));
-          }
-          status = typeof r === "number" ? r : 0;
-        }
-        subResult(rec, io, status);
-      }
+    if (f.PACT) {
+      // The subroutine's promise has settled.
+      const failure = rec.pvt.subFailure;
+      if (failure !== undefined) subFailed(rec, io, String(f.SNAM), failure);
+      else subResult(rec, io, rec.pvt.subStatus as number);
+    } else if (!fetchLettersAll(rec, io)) {
+      // As base: a failed input read skips the subroutine.
     } else {
-      status = rec.pvt.subStatus as number;
-      subResult(rec, io, status);
+      const fn = rec.pvt.sadr as Subroutine | undefined;
+      if (!fn) io.setSevr(rec, AlarmStatus.BAD_SUB, INVALID);
+      else {
+        const name = String(f.SNAM);
+        let r;
+        try {
+          r = fn(rec, io);
+        } catch (e) {
+          subFailed(rec, io, name, e);
+          r = NO_STATUS;
+        }
+        if (r instanceof Promise) {
+          rec.pvt.subBusy = true;
+          return r.then(
+            (x) => {
+              rec.pvt.subStatus = typeof x === "number" ? x : 0;
+              rec.pvt.subFailure = undefined;
+            },
+            (e) => (rec.pvt.subFailure = e ?? new Error("The subroutine's promise was rejected")),
+          ).finally(() => (rec.pvt.subBusy = false));
+        }
+        if (r !== NO_STATUS) subResult(rec, io, typeof r === "number" ? r : 0);
+      }
     }
     limitAlarms(rec, io);
   },
@@ -2527,8 +2530,40 @@ const sub: RecordSupport = {
   meta: analogMeta("HOPR"),
 };
 
+/** What a subroutine "returned" when it threw (no status to apply). */
+const NO_STATUS = Symbol("no status");
+
+/** recGblRecordError's line for a record whose subroutine is not registered (S_db_BadSub). */
+function recordError(io: RecordIo, rec: IocRecord, what: string): void {
+  io.warn(`recGblRecordError: ${what} Subroutine not found PV: ${rec.name}`);
+}
+
+/**
+ * A subroutine that threw or whose promise was rejected (base's have no such thing): as a
+ * tsdev record's code, CALC/INVALID with the message in AMSG and a line on the console.
+ */
+function subFailed(rec: IocRecord, io: RecordIo, name: string, e: unknown): void {
+  const text = e instanceof Error ? e.message : `Uncaught ${String(e)}`;
+  io.setSevr(rec, AlarmStatus.CALC, INVALID, cutUtf8(text, 39));
+  const shown = e instanceof Error ? `${e.name}: ${e.message}` : text;
+  io.warn(`${rec.type.name}: ${rec.name}: ${name}: ${shown}`);
+}
+
+/** Runs an INAM subroutine: its result is ignored (as base), a throw or rejection reported. */
+function callInit(rec: IocRecord, io: RecordIo, name: string, init: Subroutine): void {
+  const report = (e: unknown) => {
+    const shown = e instanceof Error ? `${e.name}: ${e.message}` : `Uncaught ${String(e)}`;
+    io.warn(`${rec.type.name}: ${rec.name}: ${name}: ${shown}`);
+  };
+  try {
+    const r = init(rec, io);
+    if (r instanceof Promise) r.catch(report);
+  } catch (e) {
+    report(e);
+  }
+}
+
 function subResult(rec: IocRecord, io: RecordIo, status: number): void {
-  if (status === -2) return;
   if (status < 0) io.setSevr(rec, AlarmStatus.SOFT, num(rec.f, "BRSV"));
   else rec.f.UDF = Number.isNaN(num(rec.f, "VAL")) ? 1 : 0;
 }
@@ -2558,7 +2593,7 @@ const INITIAL_LAST: Readonly<Record<string, (rec: IocRecord, io: RecordIo) => bo
   int64in: () => true,
   int64out: () => true,
   calcout: () => true,
-  sub: (rec, io) => rec.f.SNAM !== "" && io.subroutine(String(rec.f.SNAM)) !== undefined,
+  sub: (rec) => rec.pvt.sadr !== undefined,
 };
 
 /** MLST/ALST/LALM start at the initial VAL where base's init_record does that. */

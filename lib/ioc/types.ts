@@ -209,10 +209,12 @@ export interface RecordIo {
 }
 
 /**
- * A subroutine of a sub record (registered by name, as base's registryFunctionAdd): it
- * reads A..L and writes VAL (or any field) through `rec.f`. A negative result raises a
- * SOFT alarm of severity BRSV; a promise makes the record asynchronous until it settles
- * and its value is the result (a rejection counts as -1).
+ * A subroutine of a sub or aSub record (registered by name, as base's registryFunctionAdd):
+ * it reads A..L (aSub: A..U) and writes VAL (aSub: VALA..VALU) or any field through
+ * `rec.f`. Its result is the status: negative raises a SOFT alarm of severity BRSV (aSub:
+ * non-zero skips the outputs). A throw raises CALC/INVALID with the message in AMSG. A
+ * promise makes the record asynchronous until it settles; its value is the status (a
+ * rejection counts as a throw). Functions of a record view: see user_subroutine.ts.
  */
 export type Subroutine = (
   rec: IocRecord,

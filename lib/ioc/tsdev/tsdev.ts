@@ -19,7 +19,8 @@ import { charsToText, textToChars } from "../../core/bytes.ts";
 import { AlarmSeverity, AlarmStatus } from "../../core/alarm.ts";
 import { copyInto, MBB_PREFIX } from "../records.ts";
 import type { FieldValue } from "../record_type.ts";
-import type { DeviceSupport, IocRecord, RecordIo } from "../types.ts";
+import type { DeviceSupport, IocRecord, RecordIo, Subroutine } from "../types.ts";
+import { userSubroutine } from "../user_subroutine.ts";
 import { IOINTR_HOOK } from "./iointr.ts";
 import { convertResult, describe, VALUE_KIND } from "./convert.ts";
 import { type CodeTemplate, escapeForLiteral, isAssignment, parseTemplate } from "./template.ts";
@@ -113,6 +114,13 @@ export class TsdevContext {
   readonly #workers: WorkerModule[] = [];
   #current: IocRecord | undefined;
   #closed = false;
+  /** What globalThis held when the context started: built-ins are no subroutines. */
+  readonly #builtins = new Map<string, unknown>();
+  /** Names exported by imported modules (they count even where they shadow a built-in). */
+  readonly #exported = new Set<string>();
+  /** The global stand-ins of worker modules' functions. */
+  readonly #workerFns = new WeakSet<object>();
+  readonly #wrapped = new WeakMap<object, Subroutine>();
 
   /** Creates the context and publishes `iointr` on globalThis. */
   constructor(options: TsdevOptions = {}) {
@@ -123,6 +131,10 @@ export class TsdevContext {
     g[IOINTR_HOOK] = iointr;
     g.iointr = iointr;
     g.tsdev = (code: string) => this.run(code);
+    for (const k of Object.getOwnPropertyNames(globalThis)) {
+      const d = Object.getOwnPropertyDescriptor(globalThis, k);
+      this.#builtins.set(k, d && "value" in d ? d.value : d);
+    }
     this.device = {
       dtyp: "tsdev",
       recordTypes: TSDEV_RECORD_TYPES,
@@ -182,7 +194,10 @@ export class TsdevContext {
     if (!options.worker) {
       const mod = await import(String(url));
       const names = Object.keys(mod).filter((k) => k !== "default");
-      for (const k of names) g[k] = mod[k];
+      for (const k of names) {
+        g[k] = mod[k];
+        this.#exported.add(k);
+      }
       return names;
     }
     const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
@@ -222,15 +237,45 @@ export class TsdevContext {
       wm.calls.clear();
     };
     for (const name of names) {
-      g[name] = (...args: unknown[]) =>
+      const fn = (...args: unknown[]) =>
         new Promise((resolve, reject) => {
           if (this.#closed) return reject(new Error("The IOC is stopping"));
           const id = next++;
           wm.calls.set(id, { resolve, reject });
           worker.postMessage({ id, name, args });
         });
+      g[name] = fn;
+      this.#workerFns.add(fn);
+      this.#exported.add(name);
     }
     return names;
+  }
+
+  /**
+   * The subroutine a sub/aSub record's SNAM or INAM names: a function exported by an
+   * imported module or made global by `tsdev("...")` code, called with a view of the
+   * record (see user_subroutine.ts). Globals the JS runtime has itself (`fetch`, `eval`...)
+   * are not subroutines. A worker module's function can't be one (the record can't cross
+   * into the worker): calling it raises an alarm that says so.
+   * @param name the name in SNAM/INAM
+   * @returns the subroutine, or undefined when no such function is defined
+   */
+  subroutine(name: string): Subroutine | undefined {
+    const d = Object.getOwnPropertyDescriptor(globalThis, name);
+    if (!d || !("value" in d) || typeof d.value !== "function") return undefined;
+    const fn = d.value as (...a: unknown[]) => unknown;
+    if (!this.#exported.has(name) && this.#builtins.get(name) === fn) return undefined;
+    let s = this.#wrapped.get(fn);
+    if (s) return s;
+    if (this.#workerFns.has(fn)) {
+      s = () => {
+        throw new Error(
+          `Worker function ${name} cannot be a subroutine: call it from a function of a module imported without "worker"`,
+        );
+      };
+    } else s = userSubroutine(fn);
+    this.#wrapped.set(fn, s);
+    return s;
   }
 
   /**
