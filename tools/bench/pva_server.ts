@@ -76,6 +76,7 @@ import {
   PvaFramer,
 } from "../../lib/pva/proto/mod.ts";
 import {
+  allowedCpus,
   type BenchServer as Server,
   caPutLoad,
   type CaPutSpec,
@@ -83,6 +84,8 @@ import {
   eatspam as runEatspam,
   findTool,
   numberOption as option,
+  oneCpu,
+  pinProcess,
   serveOnDemand,
   type ServeSpec,
   SPAM_HINT,
@@ -238,7 +241,7 @@ export async function rawClient(
 }
 
 /**
- * pvxs's eatspam for `seconds` (see {@link runEatspam}).
+ * pvxs's eatspam for `seconds` (see {@link runEatspam}), on the CPUs `cpus` when given.
  * @returns updates per second summed over the PVs, as eatspam reports them
  */
 async function eatspam(
@@ -247,8 +250,9 @@ async function eatspam(
   names: string[],
   queueSize: number,
   seconds: number,
+  cpus?: string,
 ): Promise<number> {
-  return (await runEatspam(exe, env, names, queueSize, seconds)).rate;
+  return (await runEatspam(exe, env, names, queueSize, seconds, { cpus })).rate;
 }
 
 /**
@@ -366,7 +370,9 @@ async function main(args: string[]): Promise<void> {
   const rounds = option(args, "--rounds", 2);
   const queue = option(args, "--queue", 4);
   const onlyAt = args.indexOf("--only");
-  const only = new Set(onlyAt >= 0 ? args[onlyAt + 1].split(",") : ["spam", "u32", "u16"]);
+  const only = new Set(
+    onlyAt >= 0 ? args[onlyAt + 1].split(",") : ["spam", "spam1cpu", "u32", "u16"],
+  );
   const spamExe = findTool("spam");
   const eatExe = findTool("eatspam");
   const raw: Client = (s, names, secs) => rawClient(s.tcpPort, names, queue, secs);
@@ -449,6 +455,56 @@ async function main(args: string[]): Promise<void> {
       clients,
     );
     pushSpamRows(spam, `1 uint32 PV, pipelined, queueSize ${queue}`, "updates/s", 1, "1 PV");
+  }
+
+  if (only.has("spam1cpu")) {
+    // The row above, with each server and its client pinned to one CPU: a round trip then
+    // costs context switches instead of cross-CPU wake-ups (tens of microseconds each on a
+    // VM, most of that row's time, and a lottery of where the scheduler puts the
+    // processes), and the rate shows what both ends spend per update.
+    const cpu = oneCpu();
+    const all = allowedCpus();
+    if (cpu === undefined || all === undefined) {
+      log("one-CPU rows skipped: needs taskset on PATH and more than one usable CPU");
+    } else {
+      const pinned = (start: () => Promise<Server>) => async () => {
+        const s = await start();
+        try {
+          pinProcess(s.pid, cpu);
+        } catch (e) {
+          await s.stop();
+          throw e;
+        }
+        return s;
+      };
+      // The raw client runs in this process: pin it for the run, then give the CPUs back.
+      const raw1: Client = async (s, names, secs) => {
+        pinProcess(Deno.pid, cpu);
+        try {
+          return await rawClient(s.tcpPort, names, queue, secs);
+        } finally {
+          pinProcess(Deno.pid, all);
+        }
+      };
+      const eat1: Client = (s, names, secs) => eatspam(eatExe!, s.env, names, queue, secs, cpu);
+      const pinnedClients: [string, Client][] = eatExe
+        ? [["eatspam", eat1], ["raw", raw1]]
+        : [["raw", raw1]];
+      const spam1 = await compare(
+        "1 PV, one CPU",
+        [SPAM_PV],
+        pinned(() => startOurs("spam")),
+        spamExe ? pinned(() => startSpam(spamExe, [SPAM_PV], 1)) : undefined,
+        pinnedClients,
+      );
+      pushSpamRows(
+        spam1,
+        `1 uint32 PV, pipelined, queueSize ${queue}, one CPU`,
+        "updates/s",
+        1,
+        "1 PV, one CPU",
+      );
+    }
   }
 
   if (only.has("u32")) {
