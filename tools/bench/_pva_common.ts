@@ -548,6 +548,7 @@ export interface EatspamResult {
  * pvxs's eatspam (`-P -Q <queue>`) for `seconds`, then SIGINT. eatspam 1.5.2 now and
  * then aborts while setting up many subscriptions (against either server): such a run
  * is repeated.
+ * @param opts.cpus run it on these CPUs only (a taskset list, see {@link oneCpu})
  * @returns its rate (over its whole run, connection included) and CPU time
  */
 export async function eatspam(
@@ -556,11 +557,14 @@ export async function eatspam(
   names: string[],
   queueSize: number,
   seconds: number,
+  opts: { cpus?: string } = {},
 ): Promise<EatspamResult> {
   let why = "";
+  const args = ["-P", "-Q", String(queueSize), ...names];
   for (let attempt = 0; attempt < 3; attempt++) {
-    const child = new Deno.Command(exe, {
-      args: ["-P", "-Q", String(queueSize), ...names],
+    // taskset execs eatspam: the child's PID is eatspam's.
+    const child = new Deno.Command(opts.cpus ? "taskset" : exe, {
+      args: opts.cpus ? ["-c", opts.cpus, exe, ...args] : args,
       env,
       stdin: "null",
       stdout: "piped",
@@ -591,6 +595,57 @@ export async function eatspam(
     console.error(`${why}; running it again`);
   }
   throw new Error(why);
+}
+
+/** The CPUs this process may run on, as a taskset list ("0-1"), from /proc (Linux). */
+export function allowedCpus(): string | undefined {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One CPU to pin a server and its client to, for the rows that take cross-CPU wake-ups
+ * out of a round trip: the first this process may use, when it may use more than one
+ * and `taskset` (util-linux) is on PATH.
+ * @returns a taskset CPU list of one CPU, or undefined where pinning is not possible
+ */
+export function oneCpu(): string | undefined {
+  const list = allowedCpus();
+  const first = list ? /^\d+/.exec(list)?.[0] : undefined;
+  if (!list || first === undefined || list === first) return undefined;
+  return findOnPath("taskset") ? first : undefined;
+}
+
+/**
+ * Restricts every thread of process `pid` to `cpus` (`taskset -a -p -c`).
+ * @param pid a process ID
+ * @param cpus a taskset CPU list ("0", "0-1")
+ * @throws Error when taskset fails
+ */
+export function pinProcess(pid: number, cpus: string): void {
+  const r = new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", cpus, String(pid)],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!r.success) {
+    throw new Error(
+      `Cannot pin process ${pid} to CPU ${cpus}: ${new TextDecoder().decode(r.stderr).trim()}`,
+    );
+  }
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch { /* not here */ }
+  }
+  return undefined;
 }
 
 /** Finds a pvxs program in $PVXS_BIN or on PATH. */

@@ -2,7 +2,7 @@
  * PVA server benchmark: our server against pvxs's own, each in its own process on
  * loopback, under the same load and read by the same clients.
  *
- *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4] [--only spam,u32,u16]
+ *   deno task bench:pva [--seconds 3] [--rounds 2] [--queue 4] [--only spam,spam1cpu,u32,u16]
  *   (internal: --serve <JSON ServeSpec> runs our server, --ca-put <JSON CaPutSpec> the
  *   CA putting client; see _pva_common.ts)
  *   PVA_BENCH_PROF=<dir> in the environment: our server writes a V8 CPU profile there
@@ -19,6 +19,12 @@
  *   a write of the connection completes (PvaServerOptions.onDrained with
  *   drainedOnEachWrite). Both servers
  *   produce on demand instead of spinning.
+ * - spam1cpu: the same, with the server and its client pinned to one CPU (`taskset -a -p`
+ *   on the server process, `taskset -c` for eatspam, this process pinned for the raw
+ *   client's run); skipped without taskset or with one usable CPU. The free row's round
+ *   trips are mostly cross-CPU wake-ups (see below), which the scheduler hands out
+ *   differently from run to run; on one CPU a round trip costs context switches and the
+ *   work of both ends, so the rate shows what each server spends per update.
  * - arrays: 1,000 array PVs of 1,000 elements posted the same way, one pipelined monitor
  *   each: MB/s of array data received (updates x element bytes x 1,000). `spam -# 1000`
  *   is pvxs' side; it only serves uint32 arrays, so this is 1,000 x uint32[1000].
@@ -58,6 +64,18 @@
  * What limits the rows (profiles with PVA_BENCH_PROF, late 2026): the one-PV rows are
  * round-trip bound (our server sits about 75% idle; each client acknowledgement of 2
  * updates lets 2 more out), so they measure latency of both ends more than server CPU.
+ * Traces of the eatspam row (tcpdump on lo, strace, Dec 2026): eatspam asks for
+ * `record[pipeline=true,queueSize=4]` with nfree 4 and acknowledges 4 at a time (its ack
+ * is sent by its network thread after the user thread has popped the whole queue), so the
+ * window is empty for the client's whole turn. Ours answers an ack with one 184-byte
+ * write of 4 updates (epoll_wait, recvfrom, sendto per round trip) about 17 us after
+ * it; spam with 4 writev of 21 bytes (about 11 system calls) about 40 us after. The other
+ * ~150 us of a round trip are eatspam's two threads handing the updates and the ack
+ * between them (about 140 us of CPU per round trip, mostly system time) and wake-ups
+ * across the two CPUs: with server and eatspam on one CPU the same code does 60,000
+ * (spam) and 86,000 (ours) updates/s, on two different CPUs both 29,000. Writing 2
+ * updates at a time (the client's ackAt) was tried and is slower. With queueSize 64 ours
+ * does 1.4x spam's rate (eatspam) and 2-3x (raw): there the server's work shows.
  * In the CA-driven row our server's one thread is saturated and over half of it is the
  * CA put (decode and conversion in lib/ca, coercion and a new array per put in lib/pv),
  * about 15% the PVA side; updates are coalesced there because pipeline windows run
@@ -76,6 +94,7 @@ import {
   PvaFramer,
 } from "../../lib/pva/proto/mod.ts";
 import {
+  allowedCpus,
   type BenchServer as Server,
   caPutLoad,
   type CaPutSpec,
@@ -83,6 +102,8 @@ import {
   eatspam as runEatspam,
   findTool,
   numberOption as option,
+  oneCpu,
+  pinProcess,
   serveOnDemand,
   type ServeSpec,
   SPAM_HINT,
@@ -238,7 +259,7 @@ export async function rawClient(
 }
 
 /**
- * pvxs's eatspam for `seconds` (see {@link runEatspam}).
+ * pvxs's eatspam for `seconds` (see {@link runEatspam}), on the CPUs `cpus` when given.
  * @returns updates per second summed over the PVs, as eatspam reports them
  */
 async function eatspam(
@@ -247,8 +268,9 @@ async function eatspam(
   names: string[],
   queueSize: number,
   seconds: number,
+  cpus?: string,
 ): Promise<number> {
-  return (await runEatspam(exe, env, names, queueSize, seconds)).rate;
+  return (await runEatspam(exe, env, names, queueSize, seconds, { cpus })).rate;
 }
 
 /**
@@ -366,7 +388,9 @@ async function main(args: string[]): Promise<void> {
   const rounds = option(args, "--rounds", 2);
   const queue = option(args, "--queue", 4);
   const onlyAt = args.indexOf("--only");
-  const only = new Set(onlyAt >= 0 ? args[onlyAt + 1].split(",") : ["spam", "u32", "u16"]);
+  const only = new Set(
+    onlyAt >= 0 ? args[onlyAt + 1].split(",") : ["spam", "spam1cpu", "u32", "u16"],
+  );
   const spamExe = findTool("spam");
   const eatExe = findTool("eatspam");
   const raw: Client = (s, names, secs) => rawClient(s.tcpPort, names, queue, secs);
@@ -449,6 +473,56 @@ async function main(args: string[]): Promise<void> {
       clients,
     );
     pushSpamRows(spam, `1 uint32 PV, pipelined, queueSize ${queue}`, "updates/s", 1, "1 PV");
+  }
+
+  if (only.has("spam1cpu")) {
+    // The row above, with each server and its client pinned to one CPU: a round trip then
+    // costs context switches instead of cross-CPU wake-ups (tens of microseconds each on a
+    // VM, most of that row's time, and a lottery of where the scheduler puts the
+    // processes), and the rate shows what both ends spend per update.
+    const cpu = oneCpu();
+    const all = allowedCpus();
+    if (cpu === undefined || all === undefined) {
+      log("one-CPU rows skipped: needs taskset on PATH and more than one usable CPU");
+    } else {
+      const pinned = (start: () => Promise<Server>) => async () => {
+        const s = await start();
+        try {
+          pinProcess(s.pid, cpu);
+        } catch (e) {
+          await s.stop();
+          throw e;
+        }
+        return s;
+      };
+      // The raw client runs in this process: pin it for the run, then give the CPUs back.
+      const raw1: Client = async (s, names, secs) => {
+        pinProcess(Deno.pid, cpu);
+        try {
+          return await rawClient(s.tcpPort, names, queue, secs);
+        } finally {
+          pinProcess(Deno.pid, all);
+        }
+      };
+      const eat1: Client = (s, names, secs) => eatspam(eatExe!, s.env, names, queue, secs, cpu);
+      const pinnedClients: [string, Client][] = eatExe
+        ? [["eatspam", eat1], ["raw", raw1]]
+        : [["raw", raw1]];
+      const spam1 = await compare(
+        "1 PV, one CPU",
+        [SPAM_PV],
+        pinned(() => startOurs("spam")),
+        spamExe ? pinned(() => startSpam(spamExe, [SPAM_PV], 1)) : undefined,
+        pinnedClients,
+      );
+      pushSpamRows(
+        spam1,
+        `1 uint32 PV, pipelined, queueSize ${queue}, one CPU`,
+        "updates/s",
+        1,
+        "1 PV, one CPU",
+      );
+    }
   }
 
   if (only.has("u32")) {
