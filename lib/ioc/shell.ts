@@ -13,8 +13,10 @@ import { DBF_OF_SCALAR } from "./fields.ts";
 import { realText } from "./real_text.ts";
 import { nanText } from "./_c_number.ts";
 import { constLinkReport } from "./json_link.ts";
-import { type FieldSpec, recordType, recordTypeNames } from "./record_type.ts";
+import { recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
+import { type NoAccessFacts, noAccessText } from "./_noaccess_text.ts";
+import { postfixBuffer } from "./records.ts";
 import { parseDatabase, parseShellLine, parseSubstitutions } from "./_parse.ts";
 
 /** What the shell needs from its host. */
@@ -776,7 +778,8 @@ export class IocShell {
 
   #linkType(rec: IocRecord, field: string): string {
     const l = rec.links[field];
-    if (!this.#db.initialized) return "LINK";
+    // Before iocInit a link is its text (base's plink->text), an empty one a CONSTANT.
+    if (!this.#db.initialized) return this.#linkString(rec, field) === "" ? "CONSTANT" : "LINK";
     if (!l) return "CONSTANT";
     switch (l.kind) {
       case "none":
@@ -787,7 +790,7 @@ export class IocShell {
       case "json":
         return "JSON_LINK";
       default:
-        return this.#db.record(l.record) && l.process !== "CA" ? "DB_LINK" : "CA_LINK";
+        return this.#db.record(l.record) && !caModifier(rec, field) ? "DB_LINK" : "CA_LINK";
     }
   }
 
@@ -812,15 +815,50 @@ export class IocShell {
         buf.add(`${n}: ${this.#linkType(rec, spec.name)} ${this.#fieldString(rec, spec.name)}`);
       } else if (spec.type === "NOACCESS") {
         if (spec.name === "TIME") buf.add(`${n}: ${timeText(rec)}`);
-        // BKPT is a one-byte field base shows as hex bytes (always 00 here: no breakpoints).
-        else if (spec.name === "BKPT") buf.add(`${n}: 00`);
         else {
-          const p = pointerText(rec, spec);
-          if (p) buf.add(`${n}: ${p}`);
+          const p = noAccessText(rec, spec, this.#noAccessFacts(rec));
+          if (p !== undefined) buf.add(`${n}: ${p}`);
         }
       } else buf.add(`${n}: ${this.#fieldString(rec, spec.name)}`);
     }
     return buf.text();
+  }
+
+  /** What dbpr's NOACCESS fields show of the database around a record. */
+  #noAccessFacts(rec: IocRecord): NoAccessFacts {
+    const db = this.#db;
+    return {
+      initialized: db.initialized,
+      accessActive: db.accessActive,
+      get monitors() {
+        // Base's CA input links subscribe to their target, those to this IOC's records too.
+        let n = db.watcherCount(rec);
+        if (!db.initialized) return n;
+        for (const r of db.records()) {
+          for (const spec of r.type.linkFields) {
+            const l = r.links[spec.name];
+            if (
+              spec.type === "INLINK" && l?.kind === "pv" && caModifier(r, spec.name) &&
+              db.record(l.record) === rec
+            ) n++;
+          }
+        }
+        return n;
+      },
+      get backLinks() {
+        let n = 0;
+        if (!db.initialized) return 0;
+        for (const r of db.records()) {
+          for (const spec of r.type.linkFields) {
+            const l = r.links[spec.name];
+            if (l?.kind === "pv" && !caModifier(r, spec.name) && db.record(l.record) === rec) n++;
+          }
+        }
+        return n;
+      },
+      hasSubroutine: (name) => db.subroutine(name) !== undefined,
+      postfix: (field) => postfixBuffer(rec, field),
+    };
   }
 
   /**
@@ -1076,7 +1114,7 @@ export class IocShell {
       for (const spec of rec.type.linkFields) {
         const field = spec.name;
         const l = rec.links[field];
-        if (l?.kind !== "pv" || (this.#db.record(l.record) && l.process !== "CA")) continue;
+        if (l?.kind !== "pv" || (this.#db.record(l.record) && !caModifier(rec, field))) continue;
         links++;
         const pv = l.explicitField ? `${l.record}.${l.field}` : l.record;
         const info = this.#db.remoteInfo(rec, field);
@@ -1118,6 +1156,20 @@ export class IocShell {
     }
     return out;
   }
+}
+
+/**
+ * Whether a link's modifiers make it a CA link even to a record of this IOC, as
+ * dbInitLink decides: CA, CP or CPP on an input link, CA or CP on an output link (the
+ * parser drops CPP there), only CA on a forward link.
+ */
+function caModifier(rec: IocRecord, field: string): boolean {
+  const l = rec.links[field];
+  if (l?.kind !== "pv") return false;
+  const type = rec.type.byName.get(field)?.type;
+  if (l.process === "CA") return true;
+  if (type === "FWDLINK") return false;
+  return l.process === "CP" || (l.process === "CPP" && type === "INLINK");
 }
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
@@ -1236,28 +1288,4 @@ export function gPrintf(v: number, p: number): string {
   }
   const s = v.toFixed(Math.max(0, p - 1 - exp));
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
-}
-
-/**
- * What dbpr shows of a field that is a C pointer in base: "PTR (nil)" or an address. The
- * array VALs of waveform-like records (and histogram's) are null pointers there (the data
- * hang off BPTR); long-string VALs, aSub's arguments and a found aSub subroutine (SADR) are
- * not: ours print a made-up address of the same width. Undefined for fields dbpr skips.
- */
-function pointerText(rec: IocRecord, spec: FieldSpec): string | undefined {
-  let set: boolean;
-  if (spec.special === "SPC_DBADDR") {
-    set = !(spec.name === "VAL" && rec.support.arrayShape?.(rec, "VAL") !== undefined);
-  } else if (rec.type.name === "aSub" && (spec.name === "SADR" || spec.name === "CADR")) {
-    set = spec.name === "SADR" && rec.pvt.sadr !== undefined;
-  } else return undefined;
-  if (!set) return "PTR (nil)";
-  const address = 0x550000000000 + (hashName(rec.name) & 0xffffff) * 0x1000 + spec.index * 0x10;
-  return `PTR 0x${address.toString(16)}`;
-}
-
-function hashName(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
-  return h;
 }
