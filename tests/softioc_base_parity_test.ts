@@ -438,6 +438,9 @@ Deno.test({
       'dbpf sh:ai.INP$ ""',
       "dbgf sh:ai.FLNK$",
       "dbgf sh:ai.RTYP$",
+      "dbgf sh:mu.EGU",
+      "dbgf sh:mu.EGU$",
+      "dbgf sh:mu.DESC",
     ].join("\n") + "\n";
     const [base, ours] = await Promise.all([
       shellRunDb([SOFTIOC!], commands, "shell_parity.db"),
@@ -461,6 +464,7 @@ Deno.test({
       'echo "a  b"',
       "echo",
       'echo "t\\tx\\101\\x42\\\\n\\xg"',
+      'echo "\\xc2\\xb5m \\xe2\\x82\\xac"',
       "dbsr",
       "epicsEnvSet SHTEST_A one",
       "epicsEnvSet SHTEST_B two",
@@ -522,5 +526,21 @@ Deno.test({
       shellRunDb(OURS, commands, "dbpr4.db"),
     ]);
     assert.equal(maskAddresses(ours), maskAddresses(base));
+  },
+});
+
+Deno.test({
+  name:
+    `\\x escapes of a .db string are bytes: caget reads "\\xc2\\xb5A" as the bytes of µA, as softIoc${why}`,
+  ignore,
+  async fn() {
+    const args = ["-d", "shell_parity.db"];
+    await using base = await startIoc([SOFTIOC!], args);
+    await using ours = await startIoc(OURS, args);
+    const names = ["sh:mu.EGU", "sh:mu.DESC", "sh:s.DESC"];
+    const [a, b] = await Promise.all([getAll(base.port, names), getAll(ours.port, names)]);
+    assert.deepEqual(b, a);
+    // caget escapes bytes outside printable ASCII: µ shows as its two UTF-8 bytes.
+    assert.deepEqual(a, ["\\xc2\\xb5A", "\\xe2\\x82\\xac 5 \\xc2\\xb0C", "it\\'s \\xc2\\xb5m"]);
   },
 });

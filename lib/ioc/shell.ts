@@ -5,7 +5,7 @@
  * @module
  */
 
-import { textToChars, utf8Encode } from "../core/bytes.ts";
+import { textToChars, utf8Decode, utf8Encode } from "../core/bytes.ts";
 import { expandMacros, macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
@@ -1186,19 +1186,25 @@ const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
 /**
  * epicsStrnRawFromEscaped (what echo applies): \a \b \f \n \r \t \v \0 and \xH or \xHH
  * name characters; any other escaped character stands for itself (no octal: "\101" is
- * "101"). The text ends at a NUL, as a C string does.
+ * "101"). The text ends at a NUL, as a C string does. A `\xHH` is one byte: the result is
+ * the bytes read as UTF-8 (so "\xc2\xb5" is "µ", as base prints those two bytes).
  */
 export function translateEscapes(text: string): string {
-  const out = text.replace(
-    /\\(?:x([0-9A-Fa-f]{1,2})|x|(.))/gs,
-    (_all, hex?: string, c?: string) => {
-      if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
-      if (c === undefined) return "";
-      return SIMPLE_ESCAPES[c] ?? c;
-    },
-  );
-  const nul = out.indexOf("\0");
-  return nul >= 0 ? out.slice(0, nul) : out;
+  const bytes: number[] = [];
+  const text8 = (t: string) => {
+    for (const b of utf8Encode(t)) bytes.push(b);
+  };
+  const re = /\\(?:x([0-9A-Fa-f]{1,2})|x|(.))/gs;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    text8(text.slice(last, m.index));
+    last = m.index + m[0].length;
+    if (m[1] !== undefined) bytes.push(parseInt(m[1], 16));
+    else if (m[2] !== undefined) text8(SIMPLE_ESCAPES[m[2]] ?? m[2]);
+  }
+  text8(text.slice(last));
+  const nul = bytes.indexOf(0);
+  return utf8Decode(Uint8Array.from(nul >= 0 ? bytes.slice(0, nul) : bytes));
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
