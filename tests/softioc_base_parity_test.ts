@@ -452,7 +452,7 @@ Deno.test({
 
 Deno.test({
   name:
-    `echo, dbgrep, dbla, dbsr, epicsEnvShow patterns and epicsEnvUnset print what softIoc prints${why}`,
+    `echo, dbgrep, dbla, dbsr, dbnr, dbior, epicsEnvShow patterns and epicsEnvUnset print what softIoc prints${why}`,
   ignore,
   async fn() {
     const commands = [
@@ -473,6 +473,10 @@ Deno.test({
       "epicsEnvShow SHTEST_A",
       "epicsEnvShow SHTEST*",
       "softIoc_registerRecordDeviceDriver pdbbase",
+      "dbnr",
+      "dbnr 1",
+      "dbior",
+      "dbior drv 1",
     ].join("\n") + "\n";
     const [base, ours] = await Promise.all([
       shellRunDb([SOFTIOC!], commands, "shell_parity.db"),

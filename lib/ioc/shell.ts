@@ -80,7 +80,8 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   },
   dbLoadDatabase: {
     args: "'file name' 'path' 'substitutions'",
-    about: "Loads a .db file as dbLoadRecords does; a .dbd file (dbd/softIoc.dbd) is read " +
+    about: "Loads a .db file as dbLoadRecords does; a 'path' (':'-separated directories) " +
+      "is where a file name without a directory is looked for (only there); a .dbd file (dbd/softIoc.dbd) is read " +
       "and accepted, as the record types and device supports are built in.",
   },
   dbStateClear: { args: "'name'", about: "Clears the named dbState flag." },
@@ -107,7 +108,15 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     args: "'record type' fields",
     about: "Lists record names, of one type when given, with the values of the listed fields.",
   },
-  dbnr: { args: "'verbose'", about: "Counts records of each type." },
+  dbnr: {
+    args: "'verbose'",
+    about: "Counts records and aliases of each type; verbose lists the types with none too.",
+  },
+  dbior: {
+    args: "'driver name' 'interest level'",
+    about: "Driver report: the drivers' reports (none are registered: prints nothing, as " +
+      "base's softIoc).",
+  },
   dbpf: {
     args: "'record name' value",
     about: "Writes a value to a field (REC.FIELD) and prints the field afterwards.",
@@ -419,7 +428,7 @@ export class IocShell {
         }
         return true;
       case "dbLoadDatabase":
-        this.dbLoadDatabase(args[0] ?? "", args[2] ?? "");
+        this.dbLoadDatabase(args[0] ?? "", args[2] ?? "", args[1] ?? "");
         return true;
       case "iocLogInit":
         this.#host.err(
@@ -493,7 +502,10 @@ export class IocShell {
         o(this.#host.casr?.(Number(args[0] ?? 0) || 0) ?? "");
         return true;
       case "dbnr":
-        o(this.dbnr());
+        o(this.dbnr(Number(args[0] ?? 0) !== 0));
+        return true;
+      case "dbior":
+        // softIoc registers no drivers (drvet): base's report is then empty too.
         return true;
       case "postEvent":
         this.#db.postEvent(args[0] ?? "");
@@ -571,18 +583,32 @@ export class IocShell {
    * dbLoadRecords(file, macros).
    * @returns whether the file loaded without errors (they are printed, and kept for iocInit)
    */
-  dbLoadRecords(file: string, macros: string): boolean {
+  dbLoadRecords(file: string, macros: string, dirs: readonly string[] = []): boolean {
     if (this.#db.initialized) {
       this.#host.err("dbLoadRecords: Can't load record definitions after iocInit\n");
       return false;
     }
-    const text = this.#host.readFile(file);
+    const text = this.#readDbFile(file, dirs);
     if (text === undefined) {
       this.#host.err(`dbLoadRecords: Can't open file "${file}"\n`);
       this.#db.noteErrors([new Error(`Can't open file "${file}"`)]);
       return false;
     }
     return this.#loadText(text, file, macroMap(macros));
+  }
+
+  /**
+   * A database file as dbOpenFile finds it: a name with a directory as it is, a bare name in
+   * the directories of dbLoadDatabase's path (checked with softIoc: only in them, and only
+   * for that load), else in the working directory.
+   */
+  #readDbFile(file: string, dirs: readonly string[] = []): string | undefined {
+    if (dirs.length === 0 || /[/\\]/.test(file)) return this.#host.readFile(file);
+    for (const d of dirs) {
+      const text = this.#host.readFile(`${d}/${file}`);
+      if (text !== undefined) return text;
+    }
+    return undefined;
   }
 
   #loadText(text: string, file: string, macros: ReadonlyMap<string, string>): boolean {
@@ -722,9 +748,10 @@ export class IocShell {
    * device supports are built in (a record of a type that is not is reported when its
    * .db loads).
    */
-  dbLoadDatabase(file: string, macros: string): boolean {
-    if (!/\.dbd$/i.test(file)) return this.dbLoadRecords(file, macros);
-    const text = this.#host.readFile(file);
+  dbLoadDatabase(file: string, macros: string, path = ""): boolean {
+    const dirs = path.split(":").filter((d) => d !== "");
+    if (!/\.dbd$/i.test(file)) return this.dbLoadRecords(file, macros, dirs);
+    const text = this.#readDbFile(file, dirs);
     if (text === undefined) {
       this.#host.err(`dbLoadDatabase: Can't open file "${file}"\n`);
       return false;
@@ -732,8 +759,8 @@ export class IocShell {
     return true;
   }
 
-  /** dbnr: record counts per type. */
-  dbnr(): string {
+  /** dbnr [verbose]: record counts per type (verbose: every type, with none too). */
+  dbnr(verbose = false): string {
     let out = "Records  Aliases  Record Type\n";
     let tr = 0, ta = 0;
     for (const ty of [...recordTypeNames()].sort()) {
@@ -741,7 +768,7 @@ export class IocShell {
       const al = recs.reduce((n, r) => n + r.aliases.length, 0);
       tr += recs.length;
       ta += al;
-      if (recs.length) {
+      if (recs.length || verbose) {
         out += ` ${String(recs.length).padStart(5)}    ${String(al).padStart(5)}    ${ty}\n`;
       }
     }
