@@ -124,7 +124,7 @@ Channel Access Server V4.13
     TCP client at 127.0.0.1:PORT 'casr-host':
 \tUser 'casr-user', V4.13, Priority = 0, 2 Channels
 CAS-TCP server on 127.0.0.1:PORT with
-    CAS-UDP name server on 127.0.0.1:PORT
+    CAS-UDP unicast name server on 127.0.0.1:PORT
 Sending CAS-beacons to 1 address:
     127.0.0.1:PORT
 epics> casr 2
@@ -135,7 +135,7 @@ Channel Access Server V4.13
         Channel: 'jl:calc'
         Channel: 'jl:state.VAL'
 CAS-TCP server on 127.0.0.1:PORT with
-    CAS-UDP name server on 127.0.0.1:PORT
+    CAS-UDP unicast name server on 127.0.0.1:PORT
 \tLast name requested by 127.0.0.1:PORT:
 \tUser '', V4.13, Priority = 0, 0 Channels
 Sending CAS-beacons to 1 address:
@@ -152,7 +152,7 @@ Channel Access Server V4.13
             field_type=DBF_ENUM (2 bytes), dbr_type=DBF_ENUM, 1 element, no filters
             # on eventq=0, access=rw
 CAS-TCP server on 127.0.0.1:PORT with
-    CAS-UDP name server on 127.0.0.1:PORT
+    CAS-UDP unicast name server on 127.0.0.1:PORT
 \tLast name requested by 127.0.0.1:PORT:
 \tUser '', V4.13, Priority = 0, 0 Channels
 Sending CAS-beacons to 1 address:
@@ -172,7 +172,7 @@ Channel Access Server V4.13
             field_type=DBF_ENUM (2 bytes), dbr_type=DBF_ENUM, 1 element, no filters
             # on eventq=0, access=rw
 CAS-TCP server on 127.0.0.1:PORT with
-    CAS-UDP name server on 127.0.0.1:PORT
+    CAS-UDP unicast name server on 127.0.0.1:PORT
 \tLast name requested by 127.0.0.1:PORT:
 \tUser '', V4.13, Priority = 0, 0 Channels
 Sending CAS-beacons to 1 address:
@@ -198,17 +198,17 @@ function foldLevel4(text: string): string {
 }
 
 /**
- * RSRV binds a unicast and a broadcast UDP socket per interface and words them so; our
- * server has one socket per interface, which RSRV words "CAS-UDP name server on". Base's
- * pair of lines (and the second socket's last search) is folded into that one form.
+ * RSRV binds a unicast and a broadcast UDP socket per interface; our server binds only the
+ * unicast one (see lib/ioc/casr.ts), so base's broadcast line is dropped. On loopback both
+ * of base's sockets share 127.0.0.1:PORT and either may get the client's search: the
+ * report of the one that got it is kept under the unicast line.
  */
 function foldUdp(text: string): string {
   return text.replace(
-    / {4}CAS-UDP unicast name server on (\S+)\n((?:\t.*\n)*) {4}CAS-UDP broadcast name server on \S+\n((?:\t.*\n)*)/g,
-    (_m, addr: string, uni: string, bcast: string) => {
-      // The socket that got the client's search is the one whose report is kept.
+    /( {4}CAS-UDP unicast name server on \S+\n)((?:\t.*\n)*) {4}CAS-UDP broadcast name server on \S+\n((?:\t.*\n)*)/g,
+    (_m, line: string, uni: string, bcast: string) => {
       const got = /127\.0\.0\.1:PORT/.test(uni) ? uni : bcast;
-      return `    CAS-UDP name server on ${addr}\n${got}`;
+      return `${line}${got}`;
     },
   );
 }

@@ -6,7 +6,8 @@
  * destinations; each client's channels from level 2, with their type and access from 3;
  * each client's traffic (seconds since its last send and receive, bytes waiting each way)
  * from 4. RSRV's level-4 free-list and resource-table statistics describe its C allocator
- * and hash table, which our server does not have: they are not printed.
+ * and hash table, which our server does not have: they are not printed. Nor is RSRV's
+ * "CAS-UDP broadcast name server" line: our server has no socket on a broadcast address.
  * Pure.
  * @module
  */
@@ -97,8 +98,13 @@ export function casrText(r: CaServerReport, level: number, typeOf?: ChannelTypeO
   if (level >= 1) {
     for (const s of r.servers) {
       lines.push(`CAS-TCP server on ${s.tcp} with`);
-      // Our server has one UDP socket per interface: RSRV words that as a plain name server.
-      lines.push(`    CAS-UDP name server on ${s.udp}`);
+      // RSRV words its UDP sockets by what they receive. A socket bound to one interface's
+      // address gets only unicast datagrams (a BSD socket rule), so RSRV binds a second one
+      // to that interface's broadcast address, printed as a "broadcast name server" line.
+      // Our server binds only the first: it is a unicast name server, and has no broadcast
+      // line. A socket on 0.0.0.0 gets both kinds, which RSRV (and we) call a name server.
+      const any = s.udp.startsWith("0.0.0.0:");
+      lines.push(`    CAS-UDP ${any ? "" : "unicast "}name server on ${s.udp}`);
       if (level >= 2) {
         client(lines, `${TAB}Last name requested by ${s.lastSearch.from}:`, {
           user: "",

@@ -38,7 +38,7 @@ Deno.test({
     ];
     const tail = (search: boolean) => [
       "CAS-TCP server on 127.0.0.1:25070 with",
-      "    CAS-UDP name server on 127.0.0.1:25070",
+      "    CAS-UDP unicast name server on 127.0.0.1:25070",
       ...(search
         ? [
           "\tLast name requested by 127.0.0.1:38942:",
@@ -90,8 +90,14 @@ Deno.test({
     assert.equal(
       casrText(none, 1),
       "Channel Access Server V4.13\nNo clients connected.\nCAS-TCP server on 127.0.0.1:25070 with\n" +
-        "    CAS-UDP name server on 127.0.0.1:25070\nSending CAS-beacons to 2 addresses:\n" +
+        "    CAS-UDP unicast name server on 127.0.0.1:25070\nSending CAS-beacons to 2 addresses:\n" +
         "    a:1\n    b:2\n",
     );
+    // A socket on every interface takes broadcasts too: RSRV's plain "name server" line.
+    const any = {
+      ...none,
+      servers: [{ ...REPORT.servers[0], tcp: "0.0.0.0:5064", udp: "0.0.0.0:5064" }],
+    };
+    assert.match(casrText(any, 1), /\n {4}CAS-UDP name server on 0\.0\.0\.0:5064\n/);
   },
 });

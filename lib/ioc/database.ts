@@ -355,6 +355,21 @@ export class IocDatabase implements RecordIo {
     return this.#initialized;
   }
 
+  /** Whether access security rules are loaded (base's records then have an ASP member). */
+  get accessActive(): boolean {
+    return this.#access !== undefined;
+  }
+
+  /**
+   * How many listeners watch a record's fields (monitors, CP links, autosave...): what
+   * dbpr shows as the length of the record's monitor list, MLIS.
+   */
+  watcherCount(rec: IocRecord): number {
+    let n = 0;
+    for (const set of this.#listeners.get(rec)?.values() ?? []) n += set.size;
+    return n;
+  }
+
   /** Sets the access security check (an ACF loaded by `-a` or asSetFilename). */
   setAccess(access: AccessCheck | undefined): void {
     this.#access = access;
@@ -610,7 +625,21 @@ export class IocDatabase implements RecordIo {
     }
     | undefined {
     const l = this.#remoteLinks.get(`${rec.name}.${field}`);
-    if (!l) return undefined;
+    if (!l) {
+      // A CP/CPP link to a record of this IOC is served here without a CA channel; in base
+      // it is a CA link like the others, connected in-process with full access.
+      const s = rec.links[field];
+      if (!this.#initialized || s?.kind !== "pv" || !this.#names.has(s.record)) return undefined;
+      if (s.process !== "CP" && s.process !== "CPP") return undefined;
+      return {
+        connected: true,
+        read: true,
+        write: true,
+        host: this.#hostName,
+        disconnects: 0,
+        readsString: false,
+      };
+    }
     return {
       connected: l.connected,
       read: l.access?.read ?? true,
@@ -1902,7 +1931,10 @@ export class IocDatabase implements RecordIo {
     if (!this.#initialized || !l) return String(rec.f[field]);
     if (l.kind !== "pv") return l.text;
     const name = l.explicitField ? `${l.record}.${l.field}` : l.record;
-    if (rec.type.byName.get(field)?.type === "FWDLINK") return name;
+    // A forward link keeps only the CA modifier (dbParseLink drops the others).
+    if (rec.type.byName.get(field)?.type === "FWDLINK") {
+      return l.process === "CA" ? `${name} CA` : name;
+    }
     return `${name} ${l.process} ${l.severity}`;
   }
 

@@ -578,6 +578,26 @@ interface CalcState {
   prog?: CalcProgramLike;
   error?: string;
   args: Float64Array;
+  /**
+   * The start of base's RPCL/ORPC buffer, which dbpr shows: each compile writes its
+   * program over the last (a shorter one leaves the old bytes after its end), a failed one
+   * only an END_EXPRESSION at the start, as postfix() does.
+   */
+  postfix?: Uint8Array;
+}
+
+/** How much of a postfix buffer dbpr shows (its 20-byte limit on hex fields). */
+export const POSTFIX_SHOWN = 20;
+
+/**
+ * A calc record's compiled expression as base's buffer holds it, for dbpr.
+ * @param rec a calc or calcout record
+ * @param field CALC (RPCL) or OCAL (ORPC)
+ * @returns the first {@link POSTFIX_SHOWN} bytes, undefined before it was compiled
+ */
+export function postfixBuffer(rec: IocRecord, field: "CALC" | "OCAL"): Uint8Array | undefined {
+  const key = field === "CALC" ? "calc" : `calc:${field}`;
+  return (rec.pvt[key] as CalcState | undefined)?.postfix;
 }
 
 /** One argument array for every evaluation (evaluation is synchronous). */
@@ -608,10 +628,13 @@ function compileCached(expression: string): CalcProgramLike {
 /** Compiles a CALC-style field; with `io`, a bad expression is reported as base's init does. */
 function compileField(rec: IocRecord, field: string, io?: RecordIo): void {
   const s = calcState(rec, field);
+  s.postfix ??= new Uint8Array(POSTFIX_SHOWN);
   try {
     s.prog = compileCached(rec.f[field] as string);
     s.error = undefined;
+    s.postfix.set(s.prog.postfixBytes().subarray(0, POSTFIX_SHOWN));
   } catch (e) {
+    s.postfix[0] = 0;
     s.prog = undefined;
     s.error = (e as Error).message;
     io?.warn(`${rec.name}.${field}: ${s.error} in expression "${rec.f[field]}"`);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { textToChars, utf8Encode } from "../core/bytes.ts";
+import { textToChars, utf8Decode, utf8Encode } from "../core/bytes.ts";
 import { expandMacros, macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
@@ -13,8 +13,10 @@ import { DBF_OF_SCALAR } from "./fields.ts";
 import { realText } from "./real_text.ts";
 import { nanText } from "./_c_number.ts";
 import { constLinkReport } from "./json_link.ts";
-import { type FieldSpec, recordType, recordTypeNames } from "./record_type.ts";
+import { recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
+import { type NoAccessFacts, noAccessText } from "./_noaccess_text.ts";
+import { postfixBuffer } from "./records.ts";
 import { parseDatabase, parseShellLine, parseSubstitutions } from "./_parse.ts";
 
 /** What the shell needs from its host. */
@@ -78,7 +80,8 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   },
   dbLoadDatabase: {
     args: "'file name' 'path' 'substitutions'",
-    about: "Loads a .db file as dbLoadRecords does; a .dbd file (dbd/softIoc.dbd) is read " +
+    about: "Loads a .db file as dbLoadRecords does; a 'path' (':'-separated directories) " +
+      "is where a file name without a directory is looked for (only there); a .dbd file (dbd/softIoc.dbd) is read " +
       "and accepted, as the record types and device supports are built in.",
   },
   dbStateClear: { args: "'name'", about: "Clears the named dbState flag." },
@@ -105,7 +108,15 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     args: "'record type' fields",
     about: "Lists record names, of one type when given, with the values of the listed fields.",
   },
-  dbnr: { args: "'verbose'", about: "Counts records of each type." },
+  dbnr: {
+    args: "'verbose'",
+    about: "Counts records and aliases of each type; verbose lists the types with none too.",
+  },
+  dbior: {
+    args: "'driver name' 'interest level'",
+    about: "Driver report: the drivers' reports (none are registered: prints nothing, as " +
+      "base's softIoc).",
+  },
   dbpf: {
     args: "'record name' value",
     about: "Writes a value to a field (REC.FIELD) and prints the field afterwards.",
@@ -417,7 +428,7 @@ export class IocShell {
         }
         return true;
       case "dbLoadDatabase":
-        this.dbLoadDatabase(args[0] ?? "", args[2] ?? "");
+        this.dbLoadDatabase(args[0] ?? "", args[2] ?? "", args[1] ?? "");
         return true;
       case "iocLogInit":
         this.#host.err(
@@ -491,7 +502,10 @@ export class IocShell {
         o(this.#host.casr?.(Number(args[0] ?? 0) || 0) ?? "");
         return true;
       case "dbnr":
-        o(this.dbnr());
+        o(this.dbnr(Number(args[0] ?? 0) !== 0));
+        return true;
+      case "dbior":
+        // softIoc registers no drivers (drvet): base's report is then empty too.
         return true;
       case "postEvent":
         this.#db.postEvent(args[0] ?? "");
@@ -569,18 +583,32 @@ export class IocShell {
    * dbLoadRecords(file, macros).
    * @returns whether the file loaded without errors (they are printed, and kept for iocInit)
    */
-  dbLoadRecords(file: string, macros: string): boolean {
+  dbLoadRecords(file: string, macros: string, dirs: readonly string[] = []): boolean {
     if (this.#db.initialized) {
       this.#host.err("dbLoadRecords: Can't load record definitions after iocInit\n");
       return false;
     }
-    const text = this.#host.readFile(file);
+    const text = this.#readDbFile(file, dirs);
     if (text === undefined) {
       this.#host.err(`dbLoadRecords: Can't open file "${file}"\n`);
       this.#db.noteErrors([new Error(`Can't open file "${file}"`)]);
       return false;
     }
     return this.#loadText(text, file, macroMap(macros));
+  }
+
+  /**
+   * A database file as dbOpenFile finds it: a name with a directory as it is, a bare name in
+   * the directories of dbLoadDatabase's path (checked with softIoc: only in them, and only
+   * for that load), else in the working directory.
+   */
+  #readDbFile(file: string, dirs: readonly string[] = []): string | undefined {
+    if (dirs.length === 0 || /[/\\]/.test(file)) return this.#host.readFile(file);
+    for (const d of dirs) {
+      const text = this.#host.readFile(`${d}/${file}`);
+      if (text !== undefined) return text;
+    }
+    return undefined;
   }
 
   #loadText(text: string, file: string, macros: ReadonlyMap<string, string>): boolean {
@@ -720,9 +748,10 @@ export class IocShell {
    * device supports are built in (a record of a type that is not is reported when its
    * .db loads).
    */
-  dbLoadDatabase(file: string, macros: string): boolean {
-    if (!/\.dbd$/i.test(file)) return this.dbLoadRecords(file, macros);
-    const text = this.#host.readFile(file);
+  dbLoadDatabase(file: string, macros: string, path = ""): boolean {
+    const dirs = path.split(":").filter((d) => d !== "");
+    if (!/\.dbd$/i.test(file)) return this.dbLoadRecords(file, macros, dirs);
+    const text = this.#readDbFile(file, dirs);
     if (text === undefined) {
       this.#host.err(`dbLoadDatabase: Can't open file "${file}"\n`);
       return false;
@@ -730,8 +759,8 @@ export class IocShell {
     return true;
   }
 
-  /** dbnr: record counts per type. */
-  dbnr(): string {
+  /** dbnr [verbose]: record counts per type (verbose: every type, with none too). */
+  dbnr(verbose = false): string {
     let out = "Records  Aliases  Record Type\n";
     let tr = 0, ta = 0;
     for (const ty of [...recordTypeNames()].sort()) {
@@ -739,7 +768,7 @@ export class IocShell {
       const al = recs.reduce((n, r) => n + r.aliases.length, 0);
       tr += recs.length;
       ta += al;
-      if (recs.length) {
+      if (recs.length || verbose) {
         out += ` ${String(recs.length).padStart(5)}    ${String(al).padStart(5)}    ${ty}\n`;
       }
     }
@@ -776,7 +805,8 @@ export class IocShell {
 
   #linkType(rec: IocRecord, field: string): string {
     const l = rec.links[field];
-    if (!this.#db.initialized) return "LINK";
+    // Before iocInit a link is its text (base's plink->text), an empty one a CONSTANT.
+    if (!this.#db.initialized) return this.#linkString(rec, field) === "" ? "CONSTANT" : "LINK";
     if (!l) return "CONSTANT";
     switch (l.kind) {
       case "none":
@@ -787,7 +817,7 @@ export class IocShell {
       case "json":
         return "JSON_LINK";
       default:
-        return this.#db.record(l.record) && l.process !== "CA" ? "DB_LINK" : "CA_LINK";
+        return this.#db.record(l.record) && !caModifier(rec, field) ? "DB_LINK" : "CA_LINK";
     }
   }
 
@@ -812,15 +842,50 @@ export class IocShell {
         buf.add(`${n}: ${this.#linkType(rec, spec.name)} ${this.#fieldString(rec, spec.name)}`);
       } else if (spec.type === "NOACCESS") {
         if (spec.name === "TIME") buf.add(`${n}: ${timeText(rec)}`);
-        // BKPT is a one-byte field base shows as hex bytes (always 00 here: no breakpoints).
-        else if (spec.name === "BKPT") buf.add(`${n}: 00`);
         else {
-          const p = pointerText(rec, spec);
-          if (p) buf.add(`${n}: ${p}`);
+          const p = noAccessText(rec, spec, this.#noAccessFacts(rec));
+          if (p !== undefined) buf.add(`${n}: ${p}`);
         }
       } else buf.add(`${n}: ${this.#fieldString(rec, spec.name)}`);
     }
     return buf.text();
+  }
+
+  /** What dbpr's NOACCESS fields show of the database around a record. */
+  #noAccessFacts(rec: IocRecord): NoAccessFacts {
+    const db = this.#db;
+    return {
+      initialized: db.initialized,
+      accessActive: db.accessActive,
+      get monitors() {
+        // Base's CA input links subscribe to their target, those to this IOC's records too.
+        let n = db.watcherCount(rec);
+        if (!db.initialized) return n;
+        for (const r of db.records()) {
+          for (const spec of r.type.linkFields) {
+            const l = r.links[spec.name];
+            if (
+              spec.type === "INLINK" && l?.kind === "pv" && caModifier(r, spec.name) &&
+              db.record(l.record) === rec
+            ) n++;
+          }
+        }
+        return n;
+      },
+      get backLinks() {
+        let n = 0;
+        if (!db.initialized) return 0;
+        for (const r of db.records()) {
+          for (const spec of r.type.linkFields) {
+            const l = r.links[spec.name];
+            if (l?.kind === "pv" && !caModifier(r, spec.name) && db.record(l.record) === rec) n++;
+          }
+        }
+        return n;
+      },
+      hasSubroutine: (name) => db.subroutine(name) !== undefined,
+      postfix: (field) => postfixBuffer(rec, field),
+    };
   }
 
   /**
@@ -1076,7 +1141,7 @@ export class IocShell {
       for (const spec of rec.type.linkFields) {
         const field = spec.name;
         const l = rec.links[field];
-        if (l?.kind !== "pv" || (this.#db.record(l.record) && l.process !== "CA")) continue;
+        if (l?.kind !== "pv" || (this.#db.record(l.record) && !caModifier(rec, field))) continue;
         links++;
         const pv = l.explicitField ? `${l.record}.${l.field}` : l.record;
         const info = this.#db.remoteInfo(rec, field);
@@ -1120,6 +1185,20 @@ export class IocShell {
   }
 }
 
+/**
+ * Whether a link's modifiers make it a CA link even to a record of this IOC, as
+ * dbInitLink decides: CA, CP or CPP on an input link, CA or CP on an output link (the
+ * parser drops CPP there), only CA on a forward link.
+ */
+function caModifier(rec: IocRecord, field: string): boolean {
+  const l = rec.links[field];
+  if (l?.kind !== "pv") return false;
+  const type = rec.type.byName.get(field)?.type;
+  if (l.process === "CA") return true;
+  if (type === "FWDLINK") return false;
+  return l.process === "CP" || (l.process === "CPP" && type === "INLINK");
+}
+
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
   a: "\x07",
   b: "\b",
@@ -1134,19 +1213,25 @@ const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
 /**
  * epicsStrnRawFromEscaped (what echo applies): \a \b \f \n \r \t \v \0 and \xH or \xHH
  * name characters; any other escaped character stands for itself (no octal: "\101" is
- * "101"). The text ends at a NUL, as a C string does.
+ * "101"). The text ends at a NUL, as a C string does. A `\xHH` is one byte: the result is
+ * the bytes read as UTF-8 (so "\xc2\xb5" is "µ", as base prints those two bytes).
  */
 export function translateEscapes(text: string): string {
-  const out = text.replace(
-    /\\(?:x([0-9A-Fa-f]{1,2})|x|(.))/gs,
-    (_all, hex?: string, c?: string) => {
-      if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
-      if (c === undefined) return "";
-      return SIMPLE_ESCAPES[c] ?? c;
-    },
-  );
-  const nul = out.indexOf("\0");
-  return nul >= 0 ? out.slice(0, nul) : out;
+  const bytes: number[] = [];
+  const text8 = (t: string) => {
+    for (const b of utf8Encode(t)) bytes.push(b);
+  };
+  const re = /\\(?:x([0-9A-Fa-f]{1,2})|x|(.))/gs;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    text8(text.slice(last, m.index));
+    last = m.index + m[0].length;
+    if (m[1] !== undefined) bytes.push(parseInt(m[1], 16));
+    else if (m[2] !== undefined) text8(SIMPLE_ESCAPES[m[2]] ?? m[2]);
+  }
+  text8(text.slice(last));
+  const nul = bytes.indexOf(0);
+  return utf8Decode(Uint8Array.from(nul >= 0 ? bytes.slice(0, nul) : bytes));
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -1236,28 +1321,4 @@ export function gPrintf(v: number, p: number): string {
   }
   const s = v.toFixed(Math.max(0, p - 1 - exp));
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
-}
-
-/**
- * What dbpr shows of a field that is a C pointer in base: "PTR (nil)" or an address. The
- * array VALs of waveform-like records (and histogram's) are null pointers there (the data
- * hang off BPTR); long-string VALs, aSub's arguments and a found aSub subroutine (SADR) are
- * not: ours print a made-up address of the same width. Undefined for fields dbpr skips.
- */
-function pointerText(rec: IocRecord, spec: FieldSpec): string | undefined {
-  let set: boolean;
-  if (spec.special === "SPC_DBADDR") {
-    set = !(spec.name === "VAL" && rec.support.arrayShape?.(rec, "VAL") !== undefined);
-  } else if (rec.type.name === "aSub" && (spec.name === "SADR" || spec.name === "CADR")) {
-    set = spec.name === "SADR" && rec.pvt.sadr !== undefined;
-  } else return undefined;
-  if (!set) return "PTR (nil)";
-  const address = 0x550000000000 + (hashName(rec.name) & 0xffffff) * 0x1000 + spec.index * 0x10;
-  return `PTR 0x${address.toString(16)}`;
-}
-
-function hashName(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
-  return h;
 }

@@ -248,3 +248,28 @@ Deno.test("shell: dbpf returns while a calcout waits out its ODLY, as base's", a
     db.close();
   }
 });
+
+Deno.test("shell: dbLoadDatabase's path is where that load looks for a bare file name", async () => {
+  const { shell, err, db } = shellWith({
+    "/db/b/x.db": 'record(ai, "$(P)a") {}\n',
+    "/db/a/sub/y.db": 'record(ai, "y") {}\n',
+    "z.db": 'record(ai, "z") {}\n',
+  });
+  await shell.runScript(
+    'dbLoadDatabase("x.db", "/none:/db/a:/db/b", "P=q:")\n' +
+      'dbLoadDatabase("sub/y.db", "/db/a")\ndbLoadDatabase("z.db", "/db/b")\n' +
+      'dbLoadRecords("x.db", "P=r:")\n',
+    "st.cmd",
+  );
+  assert.ok(db.record("q:a"));
+  // The path is for that load only: dbLoadRecords then reads x.db from the working directory.
+  assert.equal(db.record("r:a"), undefined);
+  // A name with a directory is taken as it is; z.db, only in the working directory, is not
+  // found through a path (as softIoc 7.0.8.1).
+  assert.equal(db.record("y"), undefined);
+  assert.deepEqual(err, [
+    'dbLoadRecords: Can\'t open file "sub/y.db"\n',
+    'dbLoadRecords: Can\'t open file "z.db"\n',
+    'dbLoadRecords: Can\'t open file "x.db"\n',
+  ]);
+});

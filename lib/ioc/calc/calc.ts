@@ -175,6 +175,9 @@ const Op = {
   NOT_GENERATED: 82,
 } as const;
 
+/** Base's opcode for an int32 literal (our programs keep every literal as a double). */
+const LITERAL_INT = 2;
+
 // The same numbers as plain constants, which the evaluation loop switches on (V8 folds
 // them; property reads on the Op object it may not).
 const OP_END = 0;
@@ -452,6 +455,14 @@ export interface CalcProgram {
    * @returns the listing
    */
   dump(): string;
+  /**
+   * The program as postfix() writes it into a record's RPCL buffer (what dbpr shows of it):
+   * one byte per opcode, a literal as LITERAL_INT (2) and a little-endian int32 when it is
+   * an int32 value, else LITERAL_DOUBLE (1) and a little-endian double, a MAX/MIN/FINITE/
+   * ISNAN its argument count in a byte, and a final END_EXPRESSION (0).
+   * @returns the bytes, the final 0 included
+   */
+  postfixBytes(): Uint8Array;
 }
 
 interface StackEntry {
@@ -783,6 +794,37 @@ class Program implements CalcProgram {
       else lines.push(`\t${NAMES[op]}`);
     }
     return lines.join("\n");
+  }
+
+  postfixBytes(): Uint8Array {
+    const out: number[] = [];
+    const code = this.#code;
+    const scratch = new DataView(new ArrayBuffer(8));
+    const put = (n: number) => {
+      for (let i = 0; i < n; i++) out.push(scratch.getUint8(i));
+    };
+    for (let pc = 0; code[pc] !== Op.END; pc += hasOperand(code[pc]) ? 2 : 1) {
+      const op = code[pc];
+      if (op === Op.LITERAL) {
+        const v = this.#lits[code[pc + 1]];
+        // postfix() keeps a literal that an int32 holds exactly as an integer.
+        if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) {
+          out.push(LITERAL_INT);
+          scratch.setInt32(0, v, true);
+          put(4);
+        } else {
+          out.push(Op.LITERAL);
+          scratch.setFloat64(0, v, true);
+          put(8);
+        }
+      } else {
+        // Our conditionals carry jump targets; base's opcodes stand alone.
+        out.push(op);
+        if (isVararg(op)) out.push(code[pc + 1] & 0xff);
+      }
+    }
+    out.push(Op.END);
+    return Uint8Array.from(out);
   }
 
   evaluate(args: Float64Array, val = 0): number {

@@ -214,3 +214,27 @@ t("calc: generated evaluators equal the interpreter on random expressions", () =
   }
   assert(n > 2900, `only ${n} generated`);
 });
+
+t(
+  "postfixBytes: the program as postfix() writes RPCL (recorded with dbpr from softIoc 7.0.8.1)",
+  () => {
+    const hex = (e: string) =>
+      [...compileCalc(e).postfixBytes()].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    // An int32 literal as LITERAL_INT, 1.5 as LITERAL_DOUBLE, MAX's argument count in a byte,
+    // the conditional's opcodes without operands, a hex literal as an int.
+    assertEquals(hex("A*B"), "04 05 22 00");
+    assertEquals(hex("A>100"), "04 02 64 00 00 00 4e 00");
+    assertEquals(
+      hex("MAX(A,B,1.5)?C:0x10"),
+      "04 05 01 00 00 00 00 00 00 f8 3f 2a 03 4f 06 50 02 10 00 00 00 51 00",
+    );
+    // The first 20 bytes base showed of "A:=B+2.5e300;-A**2".
+    assertEquals(
+      hex("A:=B+2.5e300;-A**2").slice(0, 59),
+      "05 01 03 93 00 aa 4b dd 4d 7e 20 10 04 1f 02 02 00 00 00 25",
+    );
+    assertEquals(hex("A#B&&!C"), "04 05 49 06 41 40 00");
+    assertEquals(hex("SIN(A)/PI"), "04 33 1c 23 00");
+    assertEquals(hex("0"), "02 00 00 00 00 00");
+  },
+);

@@ -11,6 +11,7 @@
  */
 
 import { LETTER_ESCAPES } from "../../core/escapes.ts";
+import { utf8Decode, utf8Encode } from "../../core/bytes.ts";
 import { expandMacros, type ExpandResult } from "../../core/macros.ts";
 import { IocParseError } from "./errors.ts";
 
@@ -177,51 +178,65 @@ class Abort extends Error {}
 
 /**
  * Translates backslash escapes as base's dbTranslateEscape does (`\n`, `\t`, `\xHH`, ...; an
- * unknown escape gives the character itself; `\0` ends the string).
+ * unknown escape gives the character itself; `\0` ends the string). Base translates into
+ * bytes: `\xHH` is one byte, so `\xc2\xb5` is the two bytes of the UTF-8 "µ". The bytes are
+ * read back as UTF-8, as every string here is (a byte that starts no valid sequence reads
+ * as U+FFFD).
  * @param s the text between the quotes
  * @returns the translated text
  * @example
  * ```ts
  * import { translateEscapes } from "./db.ts";
  * if (translateEscapes("a\\tb\\x41") !== "a\tbA") throw new Error();
+ * if (translateEscapes("\\xc2\\xb5m") !== "\u00b5m") throw new Error();
  * ```
  */
 export function translateEscapes(s: string): string {
   if (!s.includes("\\")) return s;
-  let out = "";
+  const bytes: number[] = [];
+  let run = "";
+  const flush = () => {
+    if (run !== "") { for (const b of utf8Encode(run)) bytes.push(b); }
+    run = "";
+  };
+  const done = () => {
+    flush();
+    return utf8Decode(Uint8Array.from(bytes));
+  };
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (c !== "\\") {
-      out += c;
+      run += c;
       continue;
     }
     if (++i >= s.length) break;
     const e = s[i];
     const letter = LETTER_ESCAPES[e];
     if (letter !== undefined) {
-      out += letter;
+      run += letter;
       continue;
     }
     switch (e) {
       case "a":
-        out += "\x07";
+        run += "\x07";
         break;
       case "0":
-        return out; // a NUL ends the C string
+        return done(); // a NUL ends the C string
       case "x": {
         const h = /^[0-9a-fA-F]{1,2}/.exec(s.slice(i + 1));
         if (!h) break; // base drops the "\x" and goes on with the next character
         const code = parseInt(h[0], 16);
-        if (code === 0) return out;
-        out += String.fromCharCode(code);
+        if (code === 0) return done();
+        flush();
+        bytes.push(code);
         i += h[0].length;
         break;
       }
       default:
-        out += e;
+        run += e;
     }
   }
-  return out;
+  return done();
 }
 
 class Lexer {

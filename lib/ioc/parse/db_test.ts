@@ -60,6 +60,16 @@ t("db: escapes are translated as dbTranslateEscape does", () => {
   ]);
 });
 
+t("db: \\x escapes are bytes, read as UTF-8 (base's softIoc gives EGU \\xc2\\xb5A as µA)", () => {
+  const r = p(String.raw`record(ai, x) {
+  field(EGU, "\xc2\xb5A")
+  field(DESC, "\xe2\x82\xac \xC2\xB0C \xc2")
+}`);
+  assertEquals(r.errors.map(where), []);
+  // An escaped lead byte with no continuation starts no character: U+FFFD.
+  assertEquals(r.records[0].fields.map((f) => f.value), ["\u00b5A", "\u20ac \u00b0C \ufffd"]);
+});
+
 t("db: JSON values in base's compact form", () => {
   const r = p(`record(ai, x) {
   field(INP, {const: 5})
