@@ -320,6 +320,7 @@ export class GroupPv implements ServedPv {
       maxLength: 1,
       id: cfg.id,
       members: toMembers(root),
+      layout: "qsrv",
     };
     this.#puts = members.filter((m) => m.cfg.putorder !== undefined);
     this.#resolveTriggers(hasTriggers, fields);
