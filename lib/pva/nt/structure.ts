@@ -155,7 +155,7 @@ export class StructureFiller {
    * The bits an update marks: per changed member, a `pv` member's value, alarm and
    * timeStamp (VALUE), alarm (ALARM), timeStamp and metadata (PROPERTY), as QSRV marks a
    * group member; a `value` or `any` member on VALUE; an `alarm` member on ALARM and a
-   * `timeStamp` member always.
+   * `timeStamp` member always (in QSRV's layout an `any` member marks bit 0).
    * @param changed member path -> PvChange bits; undefined: everything
    * @returns the bits
    */
@@ -171,8 +171,12 @@ export class StructureFiller {
       const base = s.node.bit;
       switch (s.member.type.kind) {
         case "value":
-        case "any":
           if (mask & PvChange.VALUE) out.set(base);
+          break;
+        case "any":
+          // QSRV marks an any member by the bit its detached content has: 0, the whole
+          // structure (pvxmonitor prints the whole group for such an update).
+          if (mask & PvChange.VALUE) out.set(this.#layout === "qsrv" ? 0 : base);
           break;
         case "alarm":
           if (mask & PvChange.ALARM) out.set(base);

@@ -1027,8 +1027,10 @@ export class PvaServerConnection {
    * a group; updates mark leaves.
    */
   #structBits(op: Op, snap: PvSnapshot, changes: number): UpdateBits {
-    const selected = selectBits(op.type, op.channel.writer.updateBits(snap, changes), op.mask);
-    const bits = changes === 0 ? selected : leafBits(op.type, selected);
+    const marked = op.channel.writer.updateBits(snap, changes);
+    const selected = selectBits(op.type, marked, op.mask);
+    // A whole structure keeps its one bit (QSRV's any members mark it in updates too).
+    const bits = changes === 0 || marked.get(0) ? selected : leafBits(op.type, selected);
     const w = new ByteWriter(16, this.#out.littleEndian);
     encodeBitSet(w, bits);
     const wire = w.toBytes();
