@@ -132,7 +132,10 @@ Deno.test("pvget over PVA sees the record as NTScalar with display and valueAlar
   assert.match(r.stdout, /display.units string = "mm"/);
   assert.match(r.stdout, /display.description string = "position"/);
   assert.match(r.stdout, /valueAlarm.highAlarmLimit double = 4\n/);
-  assert.match(r.stdout, /valueAlarm.highAlarmSeverity int32_t = 2\n/);
+  // QSRV's layout: the severities and hysteresis are never filled (softIocPVA shows 0).
+  assert.match(r.stdout, /valueAlarm.highAlarmSeverity int32_t = 0\n/);
+  assert.match(r.stdout, /valueAlarm.hysteresis int8_t = 0\n/);
+  assert.match(r.stdout, /alarm.message string = "NO_ALARM"\n/);
   const env = { EPICS_PVA_ADDR_LIST: `127.0.0.1:${ioc.pva.udpPort}` };
   const e = await run(pvget, 0, ["t:bi"], env);
   assert.match(e.stdout, /t:bi .*\(1\) On/);

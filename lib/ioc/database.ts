@@ -1851,7 +1851,6 @@ export class IocDatabase implements RecordIo {
         this.#scanAdd(rec);
       }
     }
-    if (spec.prop) this.#postProperty(rec);
     if (field === "ASG") {
       // asChangeGroup: the record's clients get their rights again.
       for (const l of [...this.#accessListeners.get(rec) ?? []]) l();
@@ -1861,6 +1860,8 @@ export class IocDatabase implements RecordIo {
       // A put to VAL of a scanned record is not processed now: post it as it is.
       this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
     }
+    // After the field's own post, as base's dbPut (QSRV groups show the order).
+    if (spec.prop) this.#postProperty(rec);
   }
 
   #putArray(rec: IocRecord, spec: FieldSpec, value: FieldValue, count?: number): void {

@@ -435,7 +435,12 @@ export class FieldChannel implements ServedPv {
     this.type = this.#typeInfo();
   }
 
+  /** The channel's type, served over PVA in QSRV's layout. */
   #typeInfo(): PvTypeInfo {
+    return { ...this.#fieldType(), layout: "qsrv" };
+  }
+
+  #fieldType(): PvTypeInfo {
     const f = this.field;
     const rec = this.record;
     if (this.#long) {
@@ -665,7 +670,7 @@ export class FilteredChannel implements ServedPv {
     this.#inner = inner;
     this.name = name;
     this.filters = filters;
-    this.type = filteredType(inner.type, filters);
+    this.type = { ...filteredType(inner.type, filters), layout: "qsrv" };
     const rec = inner.record;
     this.#chain = new FilterChain(filters, inner.type, {
       now: () => epicsTimeFromMillis(db.now()),

@@ -318,8 +318,9 @@ export class GroupPv implements ServedPv {
       kind: "structure",
       scalar: "string",
       maxLength: 1,
-      id: cfg.id,
+      id: root.id,
       members: toMembers(root),
+      layout: "qsrv",
     };
     this.#puts = members.filter((m) => m.cfg.putorder !== undefined);
     this.#resolveTriggers(hasTriggers, fields);
@@ -448,15 +449,21 @@ export class GroupPv implements ServedPv {
       const byPath = new Map(this.#members.map((m) => [m.path, m]));
       for (const m of this.#members) {
         this.#stops.push(m.channel.subscribe((_snap, mask) => {
-          const changed = new Map<string, number>();
-          if (mask & PvChange.PROPERTY) this.#mark(changed, m, PvChange.PROPERTY);
+          // QSRV watches each member's value and properties by two subscriptions: a post
+          // of both is two updates, the value's first.
           if (mask & (PvChange.VALUE | PvChange.ALARM) && m.triggers.length) {
             // A trigger posts value and alarm of every member it names, as one update.
+            const changed = new Map<string, number>();
             for (const p of m.triggers) {
               this.#mark(changed, byPath.get(p)!, PvChange.VALUE | PvChange.ALARM);
             }
+            this.#post(changed);
           }
-          this.#post(changed);
+          if (mask & PvChange.PROPERTY) {
+            const changed = new Map<string, number>();
+            this.#mark(changed, m, PvChange.PROPERTY);
+            this.#post(changed);
+          }
         }));
       }
     }

@@ -1020,6 +1020,19 @@ const bo: RecordSupport = {
   enumText: binText,
 };
 
+/**
+ * mbbi/mbbo special: a put to a state value or string redefines SDEF; a state string's
+ * put posts VAL's property change (its choices), with a value change when that state is
+ * the current one, as base's records do.
+ */
+function mbbSpecial(rec: IocRecord, io: RecordIo, field: string): void {
+  if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
+  const state = field.endsWith("ST") ? MBB_PREFIX.indexOf(field.slice(0, 2)) : -1;
+  if (state < 0) return;
+  const current = num(rec.f, "VAL") === state;
+  io.post(rec, "VAL", PvChange.PROPERTY | (current ? VL : 0));
+}
+
 const mbbi: RecordSupport = {
   posting: "change",
   io: "input",
@@ -1030,9 +1043,7 @@ const mbbi: RecordSupport = {
       KEEP_STATE(rec);
     }
   },
-  special(rec, _io, field) {
-    if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
-  },
+  special: mbbSpecial,
   process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
     if (fromRaw) {
@@ -1075,9 +1086,7 @@ const mbbo: RecordSupport = {
       KEEP_RAW(rec);
     }
   },
-  special(rec, _io, field) {
-    if (/^(..)(VL|ST)$/.test(field)) rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
-  },
+  special: mbbSpecial,
   process: outputProcess({
     compute(rec, io) {
       if (mbbOutputValue(rec, io)) mbboRaw(rec);

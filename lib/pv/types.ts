@@ -144,6 +144,13 @@ export interface PvTypeInfo {
    * limits), as DBR_CHAR as 0, and refuses the other numeric types, as EPICS base's IOC does.
    */
   link?: boolean;
+  /**
+   * How PVA lays the PV out: "qsrv" as EPICS base's QSRV (softIocPVA) serves IOC channels
+   * (double limits, `control_t` and `valueAlarm_t` ids, no display on NTEnum, alarm.message
+   * "NO_ALARM", whole-structure initial updates...; lib/pva/nt/qsrv.ts). Absent: pvxs's
+   * layout (lib/pva/nt/scalar.ts). CA ignores it.
+   */
+  layout?: "qsrv";
 }
 
 /** One attribute of an N-d array (NTAttribute inside NTNDArray). */

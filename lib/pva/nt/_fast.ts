@@ -24,8 +24,8 @@ export function marksExactly(type: FieldDesc, bits: BitSet, top: BitSet): boolea
 }
 
 /** The alarm's bytes as an update carries them: int severity | int status | String message. */
-export function alarmBytes(alarm: PvSnapshot["alarm"]): Uint8Array {
-  const c = alarmContent(alarm);
+export function alarmBytes(alarm: PvSnapshot["alarm"], layout?: "qsrv"): Uint8Array {
+  const c = alarmContent(alarm, layout);
   const tmp = new Writer(16, true);
   tmp.i32(c.severity).i32(c.status);
   encodeString(tmp, c.message);

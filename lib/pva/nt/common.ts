@@ -158,14 +158,29 @@ export function pvaAlarmStatus(caStatus: number): number {
 }
 
 /**
- * The `alarm_t` content for a PV alarm: the message defaults to the condition name.
+ * The `alarm_t` content for a PV alarm: the message defaults to the condition name (but
+ * for NO_ALARM, which QSRV's layout names too).
  * @param a severity, CA condition and message
+ * @param layout the PV's layout (PvTypeInfo.layout)
  * @returns severity, PVA status code and message
+ * @example
+ * ```ts
+ * import { alarmContent } from "./common.ts";
+ * const ok = { severity: 0, status: 0, message: "" };
+ * if (alarmContent(ok).message !== "" || alarmContent(ok, "qsrv").message !== "NO_ALARM") {
+ *   throw new Error();
+ * }
+ * ```
  */
 export function alarmContent(
   a: { severity: number; status: number; message: string },
+  layout?: "qsrv",
 ): { severity: number; status: number; message: string } {
-  const message = a.message !== "" ? a.message : a.status === 0 ? "" : statusName(a.status);
+  const message = a.message !== ""
+    ? a.message
+    : a.status === 0 && layout !== "qsrv"
+    ? ""
+    : statusName(a.status);
   return { severity: a.severity, status: pvaAlarmStatus(a.status), message };
 }
 

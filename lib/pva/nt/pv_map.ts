@@ -13,6 +13,7 @@ import { bitOf, BitSet, type FieldDesc, PvValue, T, typeAtBit, TypeCode } from "
 import { alarmContent, FORM_CHOICES } from "./common.ts";
 import { ntEnumType } from "./enum.ts";
 import { NtNdArrayFiller, ntNdArrayType } from "./ndarray.ts";
+import { QSRV_PROPERTY_PATHS, qsrvType } from "./qsrv.ts";
 import { ntScalarType } from "./scalar.ts";
 import { ntTableType } from "./table.ts";
 import { StructureFiller, structureType, type WriterOf } from "./structure.ts";
@@ -22,7 +23,7 @@ const typeCache = new Map<string, FieldDesc>();
 /**
  * The NT type a PV is served as: NTEnum for enums, NTNDArray for N-d arrays, NTTable
  * for tables, NTScalarArray for arrays, NTScalar otherwise (one shared FieldDesc per
- * shape).
+ * shape), in QSRV's layout (qsrv.ts) for a type that asks for it.
  * @param t the PV's type
  * @returns the structure type
  * @example
@@ -37,13 +38,16 @@ const typeCache = new Map<string, FieldDesc>();
  * ```
  */
 export function ntTypeForPv(t: PvTypeInfo): FieldDesc {
-  if (t.kind === "structure") return structureType(t.id ?? "", t.members ?? [], memberWriter);
+  if (t.kind === "structure") {
+    return structureType(t.id ?? "", t.members ?? [], memberWriter, t.layout);
+  }
   const key = t.kind === "table"
     ? `table:${JSON.stringify(t.columns ?? [])}`
-    : t.nt ?? `${t.kind}:${t.scalar}`;
+    : t.nt ?? `${isQsrv(t) ? "qsrv:" : ""}${t.kind}:${t.scalar}`;
   let d = typeCache.get(key);
   if (!d) {
-    if (t.nt === "NTNDArray") d = ntNdArrayType();
+    if (isQsrv(t)) d = qsrvType(t);
+    else if (t.nt === "NTNDArray") d = ntNdArrayType();
     else if (t.kind === "table") d = ntTableType(t.columns ?? []);
     else if (t.kind === "enum") d = ntEnumType();
     else d = ntScalarType(t.scalar, { array: t.kind === "array" });
@@ -51,6 +55,26 @@ export function ntTypeForPv(t: PvTypeInfo): FieldDesc {
   }
   return d;
 }
+
+/** Whether a PV is served in QSRV's layout (a plain scalar, array or enum asking for it). */
+function isQsrv(t: PvTypeInfo): boolean {
+  return t.layout === "qsrv" && t.nt === undefined &&
+    (t.kind === "scalar" || t.kind === "array" || t.kind === "enum");
+}
+
+/** The timeStamp leaves QSRV marks in every update it posts. */
+const QSRV_TIME_PATHS = [
+  "timeStamp.secondsPastEpoch",
+  "timeStamp.nanoseconds",
+  "timeStamp.userTag",
+];
+/** What QSRV marks on a value or alarm event (it reads both on either), but the value. */
+const QSRV_VALUE_PATHS = [
+  "alarm.severity",
+  "alarm.status",
+  "alarm.message",
+  ...QSRV_TIME_PATHS,
+];
 
 const memberWriter: WriterOf = (m) => new NtSnapshotWriter(m.type);
 
@@ -110,6 +134,7 @@ export class NtSnapshotWriter {
   #flat: number[] | undefined;
   #alarmSrc: PvSnapshot["alarm"] | undefined;
   #alarmNt: { severity: number; status: number; message: string } | undefined;
+  readonly #qsrv: boolean;
 
   #alarmOf(a: PvSnapshot["alarm"]): { severity: number; status: number; message: string } {
     this.#alarmSrc = a;
@@ -122,11 +147,12 @@ export class NtSnapshotWriter {
    */
   constructor(pvType: PvTypeInfo) {
     this.#pvType = pvType;
+    this.#qsrv = isQsrv(pvType);
     this.type = ntTypeForPv(pvType);
     this.value = PvValue.create(this.type);
     const v = this.value;
     if (pvType.kind === "structure") {
-      this.#struct = new StructureFiller(v, pvType.members ?? [], memberWriter);
+      this.#struct = new StructureFiller(v, pvType.members ?? [], memberWriter, pvType.layout);
       return;
     }
     // A snapshot shares the parts a post did not touch (display, control, often the
@@ -144,7 +170,7 @@ export class NtSnapshotWriter {
     };
     const add = (path: string, get: Getter) => {
       const f = v.tryField(path);
-      if (!f) return;
+      if (!f || unfilled(path)) return;
       const top = path === "value.choices" ? "choices" : path.split(".")[0];
       let g = groups.get(top);
       if (!g) {
@@ -157,9 +183,21 @@ export class NtSnapshotWriter {
     if (v.has("display.form")) v.set("display.form.choices", FORM_CHOICES);
     const el = this.type.member("value");
     // Integer limits cannot hold NaN ("no limit" in the model): send 0 as pvxs does.
-    const lim = el && el.code !== TypeCode.DOUBLE && el.code !== TypeCode.FLOAT
+    // (QSRV's limits are doubles whatever the value.)
+    const lim = el && el.code !== TypeCode.DOUBLE && el.code !== TypeCode.FLOAT && !this.#qsrv
       ? finite
       : (x: number) => x;
+    const layout = pvType.layout;
+    // QSRV leaves some fields at zero: those a string's dbGet has no options for, and
+    // those it never fills (minStep, valueAlarm's active, severities and hysteresis).
+    const text = el?.code === TypeCode.STRING;
+    const unfilled = this.#qsrv
+      ? (path: string) =>
+        /^(display|control|valueAlarm)\./.test(path) &&
+        (path === "control.minStep" || path === "valueAlarm.active" ||
+          path.endsWith("Severity") || path === "valueAlarm.hysteresis" ||
+          (text && path !== "display.description" && path !== "display.form.index"))
+      : () => false;
     if (pvType.nt === "NTNDArray") {
       // Filled as a whole by write().
     } else if (pvType.kind === "table") {
@@ -177,8 +215,8 @@ export class NtSnapshotWriter {
     }
     if (pvType.nt !== "NTNDArray") {
       add("alarm.severity", (s) => s.alarm.severity);
-      add("alarm.status", (s) => alarmContent(s.alarm).status);
-      add("alarm.message", (s) => alarmContent(s.alarm).message);
+      add("alarm.status", (s) => alarmContent(s.alarm, layout).status);
+      add("alarm.message", (s) => alarmContent(s.alarm, layout).message);
       add("timeStamp.secondsPastEpoch", (s) => epicsToPosix(s.timeStamp).secondsPastEpoch);
       add("timeStamp.nanoseconds", (s) => s.timeStamp.nsec);
     }
@@ -241,7 +279,9 @@ export class NtSnapshotWriter {
   /**
    * The top-level fields that a change touches, as bits of {@link type}: VALUE brings
    * value, timeStamp and alarm (as QSRV sends them), ALARM the alarm, PROPERTY the
-   * metadata (and an enum's choices).
+   * metadata (and an enum's choices). In QSRV's layout the leaves QSRV marks: VALUE or
+   * ALARM the value (an enum's index), the alarm and the time stamp; PROPERTY the time
+   * stamp and the metadata it fills; an initial update the whole structure (bit 0).
    * @param changes PvChange bits; 0 means "everything" (an initial update)
    * @returns the bits (shared: do not modify)
    */
@@ -250,6 +290,21 @@ export class NtSnapshotWriter {
     let b = this.#bits.get(changes);
     if (b) return b;
     b = new BitSet();
+    if (this.#qsrv) {
+      if (changes === 0) b.set(0);
+      const paths = [
+        ...(changes & ~PvChange.PROPERTY
+          ? [this.#pvType.kind === "enum" ? "value.index" : "value", ...QSRV_VALUE_PATHS]
+          : []),
+        ...(changes & PvChange.PROPERTY ? [...QSRV_TIME_PATHS, ...QSRV_PROPERTY_PATHS] : []),
+      ];
+      for (const p of paths) {
+        const bit = bitOf(this.type, p);
+        if (bit > 0) b.set(bit);
+      }
+      this.#bits.set(changes, b);
+      return b;
+    }
     const paths = changes === 0 ? this.type.members.map((m) => m.name) : [
       ...(changes & (PvChange.VALUE | PvChange.LOG) ? VALUE_PATHS : []),
       ...(changes & PvChange.ALARM ? ALARM_PATHS : []),
@@ -275,6 +330,14 @@ export class NtSnapshotWriter {
   updateBits(snap: PvSnapshot, changes: number): BitSet {
     if (!this.#struct) return this.changeBits(changes);
     return this.#struct.changeBits(changes === 0 ? undefined : snap.changed);
+  }
+
+  /**
+   * Whether a get or an initial update marks the whole structure (bit 0 alone) rather
+   * than its leaves: QSRV's layout, whose gets and first monitor updates do so.
+   */
+  get marksWhole(): boolean {
+    return this.#qsrv;
   }
 
   /** Whether this writes a structure PV (whose update bits depend on each snapshot). */

@@ -60,6 +60,7 @@ export class ScalarUpdateEncoder {
   readonly #scalar: ScalarType;
   readonly #array: boolean;
   readonly #arrayType: unknown;
+  readonly #layout: PvTypeInfo["layout"];
   #alarmSrc: PvSnapshot["alarm"] | undefined;
   /** The alarm's bytes (severity, status, message) for #alarmSrc. */
   #alarm: Uint8Array = new Uint8Array(0);
@@ -72,6 +73,7 @@ export class ScalarUpdateEncoder {
     this.#scalar = pvType.scalar;
     this.#array = pvType.kind === "array";
     this.#arrayType = NUMERIC_ARRAYS[pvType.scalar];
+    this.#layout = pvType.layout;
   }
 
   /**
@@ -95,7 +97,7 @@ export class ScalarUpdateEncoder {
     }
     if (snap.alarm !== this.#alarmSrc) {
       this.#alarmSrc = snap.alarm;
-      this.#alarm = alarmBytes(snap.alarm);
+      this.#alarm = alarmBytes(snap.alarm, this.#layout);
     }
     const alarm = this.#alarm;
     w.ensure(5 + bytes + alarm.length + 16);

@@ -24,6 +24,7 @@ import type {
 import { PvChange } from "../../pv/types.ts";
 import { bitOf, BitSet, type FieldDesc, PvValue, T } from "../proto/mod.ts";
 import { alarmContent, alarmT, scalarDesc, timeT } from "./common.ts";
+import { qsrvTimeT } from "./qsrv.ts";
 import type { NtSnapshotWriter } from "./pv_map.ts";
 
 /** The NT writer that fills a `pv` member (each member gets its own). */
@@ -42,12 +43,14 @@ interface Slot {
  * @param id the structure ID ("" for none)
  * @param members the members
  * @param writerOf the NT writer of a `pv` member (its type is that writer's)
+ * @param layout "qsrv": `timeStamp` members are QSRV's (a structure without an id)
  * @returns the structure type
  */
 export function structureType(
   id: string,
   members: readonly PvMember[],
   writerOf: WriterOf,
+  layout?: "qsrv",
 ): FieldDesc {
   return T.struct(
     id,
@@ -63,9 +66,9 @@ export function structureType(
         case "alarm":
           return [m.name, alarmT];
         case "timeStamp":
-          return [m.name, timeT];
+          return [m.name, layout === "qsrv" ? qsrvTimeT : timeT];
         case "structure":
-          return [m.name, structureType(t.id ?? "", t.members, writerOf)];
+          return [m.name, structureType(t.id ?? "", t.members, writerOf, layout)];
       }
     }),
   );
@@ -76,14 +79,22 @@ export class StructureFiller {
   readonly #slots: Slot[] = [];
   readonly #byPath = new Map<string, Slot>();
   readonly #root: PvValue;
+  readonly #layout: "qsrv" | undefined;
 
   /**
    * @param root the value to fill (of {@link structureType}'s type)
    * @param members the members
    * @param writerOf the NT writer of a `pv` member
+   * @param layout "qsrv": `alarm` members as QSRV fills them (common.ts alarmContent)
    */
-  constructor(root: PvValue, members: readonly PvMember[], writerOf: WriterOf) {
+  constructor(
+    root: PvValue,
+    members: readonly PvMember[],
+    writerOf: WriterOf,
+    layout?: "qsrv",
+  ) {
     this.#root = root;
+    this.#layout = layout;
     const walk = (ms: readonly PvMember[], prefix: string) => {
       for (const m of ms) {
         const path = prefix === "" ? m.name : `${prefix}.${m.name}`;
@@ -126,7 +137,7 @@ export class StructureFiller {
           s.node.assign(s.writer!.write(v as PvSnapshot).toJSON());
           break;
         case "alarm":
-          s.node.assign(alarmContent((v as PvSnapshot).alarm));
+          s.node.assign(alarmContent((v as PvSnapshot).alarm, this.#layout));
           break;
         case "timeStamp": {
           const ts = (v as PvSnapshot).timeStamp;
@@ -144,7 +155,7 @@ export class StructureFiller {
    * The bits an update marks: per changed member, a `pv` member's value, alarm and
    * timeStamp (VALUE), alarm (ALARM), timeStamp and metadata (PROPERTY), as QSRV marks a
    * group member; a `value` or `any` member on VALUE; an `alarm` member on ALARM and a
-   * `timeStamp` member always.
+   * `timeStamp` member always (in QSRV's layout an `any` member marks bit 0).
    * @param changed member path -> PvChange bits; undefined: everything
    * @returns the bits
    */
@@ -160,8 +171,12 @@ export class StructureFiller {
       const base = s.node.bit;
       switch (s.member.type.kind) {
         case "value":
-        case "any":
           if (mask & PvChange.VALUE) out.set(base);
+          break;
+        case "any":
+          // QSRV marks an any member by the bit its detached content has: 0, the whole
+          // structure (pvxmonitor prints the whole group for such an update).
+          if (mask & PvChange.VALUE) out.set(this.#layout === "qsrv" ? 0 : base);
           break;
         case "alarm":
           if (mask & PvChange.ALARM) out.set(base);

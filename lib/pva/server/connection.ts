@@ -905,9 +905,10 @@ export class PvaServerConnection {
     const type = ch.writer.type;
     let mask: BitSet;
     try {
+      // QSRV serves every field whatever the pvRequest selects (single records and groups).
       mask = req.command === PvaCommand.RPC
         ? BitSet.of(0)
-        : requestMask(req.pvRequest ?? null, type);
+        : requestMask(ch.pv.type.layout === "qsrv" ? null : req.pvRequest ?? null, type);
     } catch (e) {
       return this.#opError(req, `Bad pvRequest for "${ch.pv.name}": ${(e as Error).message}`);
     }
@@ -990,13 +991,13 @@ export class PvaServerConnection {
     const cache = mon?.bits;
     let b = cache?.get(changes);
     if (!b) {
-      const bits = leafBits(
-        op.type,
-        selectBits(op.type, op.channel.writer.changeBits(changes), op.mask),
-      );
-      const w = new ByteWriter(16, this.#out.littleEndian);
-      encodeBitSet(w, bits);
-      const wire = w.toBytes();
+      const w = op.channel.writer;
+      const selected = selectBits(op.type, w.changeBits(changes), op.mask);
+      // QSRV marks a get and a first update as the whole structure, others by leaves.
+      const bits = changes === 0 && w.marksWhole ? selected : leafBits(op.type, selected);
+      const bw = new ByteWriter(16, this.#out.littleEndian);
+      encodeBitSet(bw, bits);
+      const wire = bw.toBytes();
       const pvType = op.channel.pv.type;
       const fastNd = pvType.nt === "NTNDArray" && isNdArrayValueUpdate(op.type, bits);
       const fastScalar = !fastNd && isScalarValueUpdate(pvType, op.type, bits);
@@ -1026,8 +1027,10 @@ export class PvaServerConnection {
    * a group; updates mark leaves.
    */
   #structBits(op: Op, snap: PvSnapshot, changes: number): UpdateBits {
-    const selected = selectBits(op.type, op.channel.writer.updateBits(snap, changes), op.mask);
-    const bits = changes === 0 ? selected : leafBits(op.type, selected);
+    const marked = op.channel.writer.updateBits(snap, changes);
+    const selected = selectBits(op.type, marked, op.mask);
+    // A whole structure keeps its one bit (QSRV's any members mark it in updates too).
+    const bits = changes === 0 || marked.get(0) ? selected : leafBits(op.type, selected);
     const w = new ByteWriter(16, this.#out.littleEndian);
     encodeBitSet(w, bits);
     const wire = w.toBytes();
@@ -1153,6 +1156,13 @@ export class PvaServerConnection {
 
   #enqueue(op: Op, snap: PvSnapshot, changes: number): void {
     if (this.#closed || op.done) return;
+    const P = PvChange.PROPERTY;
+    if (op.channel.writer.marksWhole && changes & P && changes & ~P) {
+      // QSRV watches a channel's value and its properties by two subscriptions: one post
+      // of both is two updates, the value's first.
+      this.#enqueue(op, snap, changes & ~P);
+      changes = P;
+    }
     const mon = op.mon!;
     mon.solo = (op.channel.pv as { listenerCount?: number }).listenerCount === 1;
     const q = mon.queue;
