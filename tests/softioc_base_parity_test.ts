@@ -14,9 +14,8 @@ import { main as caput } from "../cli/caput.ts";
 import { recordType } from "../lib/ioc/record_type.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
-import { freePort, REPO_ROOT } from "./_helpers/pvserve.ts";
-import { iocEnv, shellRun, SOFTIOC_CMD } from "./_helpers/softioc.ts";
-import { startTestRepeater } from "./_helpers/ca_repeater.ts";
+import { REPO_ROOT } from "./_helpers/pvserve.ts";
+import { type IocProcess, shellRun, SOFTIOC_CMD, startIocProcess } from "./_helpers/softioc.ts";
 
 const SOFTIOC = findTool("softIoc", []);
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
@@ -60,60 +59,9 @@ async function shellRunDb(cmd: readonly string[], commands: string, db = "parity
   return out.replace(/^#{20,}\n(##.*\n)+#{20,}\n/, "");
 }
 
-interface Running extends AsyncDisposable {
-  port: number;
-  /** The IOC's exit status, once it has ended. */
-  status: Promise<Deno.CommandStatus>;
-}
-
-async function startIoc(cmd: readonly string[], args = ["-d", "parity.db"]): Promise<Running> {
-  // Serves base's libca until the IOC has exited (see shellRun).
-  const rep = startTestRepeater();
-  const port = freePort([rep.port]);
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), ...args],
-    cwd: FIXTURES,
-    env: iocEnv(port, rep.port, FIXTURES),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  const dec = new TextDecoder();
-  const deadline = Date.now() + 30_000;
-  // iocInit prints its banner to stdout once the servers run.
-  while (!/#{20,}\n(##.*\n)+#{20,}\n/.test(text)) {
-    const r = await reader.read();
-    if (r.done || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await child.status;
-      await rep.close();
-      throw new Error(`IOC did not start:\n${text}`);
-    }
-    text += dec.decode(r.value, { stream: true });
-  }
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe empty */ }
-  })();
-  const w = child.stdin.getWriter();
-  return {
-    port,
-    status: child.status,
-    async [Symbol.asyncDispose]() {
-      try {
-        await w.write(new TextEncoder().encode("exit\n"));
-        await w.close();
-      } catch {
-        // Already gone.
-      }
-      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await child.status;
-      clearTimeout(t);
-      await drained;
-      await rep.close();
-    },
-  };
+/** Starts an IOC in the fixtures folder (see startIocProcess). */
+function startIoc(cmd: readonly string[], args = ["-d", "parity.db"]): Promise<IocProcess> {
+  return startIocProcess(cmd, args, FIXTURES);
 }
 
 async function getAll(port: number, names: string[]): Promise<string[]> {
@@ -251,7 +199,7 @@ function fieldNames(records: [string, string][]): string[] {
  */
 const CTRL_KNOWN = new Set<string>([]);
 
-async function compareAll(base: Running, ours: Running, names: string[], when: string) {
+async function compareAll(base: IocProcess, ours: IocProcess, names: string[], when: string) {
   const [a, b] = await Promise.all([getAll(base.port, names), getAll(ours.port, names)]);
   const diffs = names.flatMap((n, i) => a[i] === b[i] ? [] : [`${n}: base ${a[i]} ours ${b[i]}`]);
   assert.deepEqual(diffs, [], `${when}: ${diffs.length} of ${names.length} fields differ`);

@@ -8,9 +8,13 @@
 
 import assert from "node:assert/strict";
 import { findTool } from "./_pva_server_tools.ts";
-import { freePort, REPO_ROOT } from "./_helpers/pvserve.ts";
-import { captureOutput, iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
-import { startTestRepeater } from "./_helpers/ca_repeater.ts";
+import { REPO_ROOT } from "./_helpers/pvserve.ts";
+import {
+  captureOutput,
+  type IocProcess,
+  SOFTIOC_CMD,
+  startIocProcess,
+} from "./_helpers/softioc.ts";
 
 const SOFTIOC = findTool("softIocPVA", []);
 const CAGET = findTool("caget", []);
@@ -24,62 +28,11 @@ const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
 const ignore = [SOFTIOC, CAGET, CAINFO, CAPUT, CAMONITOR, PVGET, PVMONITOR].includes(undefined);
 const why = ignore ? " (ignored: softIocPVA or base's tools are not on PATH)" : "";
 
-interface Ioc extends AsyncDisposable {
-  /** The environment base's tools need to reach it. */
-  env: Record<string, string>;
-  /** Writes a shell line. */
-  shell(line: string): Promise<void>;
-  /** What it printed so far. */
-  text: { out: string; err: string };
-}
+type Ioc = IocProcess;
 
-async function startIoc(cmd: readonly string[]): Promise<Ioc> {
-  const rep = startTestRepeater();
-  const port = freePort([rep.port]);
-  const env = iocEnv(port, rep.port, FIXTURES);
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), "-d", "filters.db"],
-    cwd: FIXTURES,
-    env,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const { text, drained } = captureOutput(child);
-  const deadline = Date.now() + 30_000;
-  while (!/iocRun: All initialization complete/.test(text.out + text.err)) {
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await child.status;
-      await drained;
-      await rep.close();
-      throw new Error(`IOC did not start:\n${text.out}${text.err}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const w = child.stdin.getWriter();
-  return {
-    env: {
-      ...env,
-      EPICS_PVA_SERVER_PORT: env.EPICS_PVAS_SERVER_PORT,
-      EPICS_PVA_BROADCAST_PORT: env.EPICS_PVAS_BROADCAST_PORT,
-    },
-    text,
-    shell: (line) => w.write(new TextEncoder().encode(`${line}\n`)),
-    async [Symbol.asyncDispose]() {
-      try {
-        await w.write(new TextEncoder().encode("exit\n"));
-        await w.close();
-      } catch {
-        // Already gone.
-      }
-      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await child.status;
-      clearTimeout(t);
-      await drained;
-      await rep.close();
-    },
-  };
+/** Starts an IOC on the fixture (see startIocProcess). */
+function startIoc(cmd: readonly string[]): Promise<Ioc> {
+  return startIocProcess(cmd, ["-d", "filters.db"], FIXTURES);
 }
 
 async function tool(path: string, args: string[], env: Record<string, string>): Promise<string> {

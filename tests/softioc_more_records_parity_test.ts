@@ -13,9 +13,8 @@ import { main as caput } from "../cli/caput.ts";
 import { recordType } from "../lib/ioc/record_type.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
-import { freePort, REPO_ROOT } from "./_helpers/pvserve.ts";
-import { iocEnv, shellRun, SOFTIOC_CMD } from "./_helpers/softioc.ts";
-import { startTestRepeater } from "./_helpers/ca_repeater.ts";
+import { REPO_ROOT } from "./_helpers/pvserve.ts";
+import { type IocProcess, shellRun, SOFTIOC_CMD, startIocProcess } from "./_helpers/softioc.ts";
 
 const SOFTIOC = findTool("softIoc", []);
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
@@ -42,55 +41,9 @@ function fieldNames(): string[] {
   return names;
 }
 
-interface Running extends AsyncDisposable {
-  port: number;
-}
-
-async function startIoc(cmd: readonly string[]): Promise<Running> {
-  const rep = startTestRepeater();
-  const port = freePort([rep.port]);
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), "-d", DB],
-    cwd: FIXTURES,
-    env: iocEnv(port, rep.port, FIXTURES),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  const dec = new TextDecoder();
-  const deadline = Date.now() + 30_000;
-  while (!/iocRun: All initialization complete|#{20,}\n(##.*\n)+#{20,}\n/.test(text)) {
-    const r = await reader.read();
-    if (r.done || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await child.status;
-      await rep.close();
-      throw new Error(`IOC did not start:\n${text}`);
-    }
-    text += dec.decode(r.value, { stream: true });
-  }
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe empty */ }
-  })();
-  const w = child.stdin.getWriter();
-  return {
-    port,
-    async [Symbol.asyncDispose]() {
-      try {
-        await w.write(new TextEncoder().encode("exit\n"));
-        await w.close();
-      } catch {
-        // Already gone.
-      }
-      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await child.status;
-      clearTimeout(t);
-      await drained;
-      await rep.close();
-    },
-  };
+/** Starts an IOC on the fixture (see startIocProcess). */
+function startIoc(cmd: readonly string[]): Promise<IocProcess> {
+  return startIocProcess(cmd, ["-d", DB], FIXTURES);
 }
 
 async function getAll(port: number, names: string[]): Promise<string[]> {
@@ -105,7 +58,7 @@ async function getCtrl(port: number, names: string[]): Promise<string[]> {
   return c.out.stdout.split(/\n(?=\S)/).slice(0, names.length);
 }
 
-async function compareAll(base: Running, ours: Running, names: string[], when: string) {
+async function compareAll(base: IocProcess, ours: IocProcess, names: string[], when: string) {
   const [a, b] = await Promise.all([getAll(base.port, names), getAll(ours.port, names)]);
   const diffs = names.flatMap((n, i) => a[i] === b[i] ? [] : [`${n}: base ${a[i]} ours ${b[i]}`]);
   assert.deepEqual(diffs, [], `${when}: ${diffs.length} of ${names.length} fields differ`);

@@ -12,9 +12,8 @@ import { PvaClient } from "../lib/pva/client/mod.ts";
 import { bitPaths, type BitSet, typeAtBit, TypeCode } from "../lib/pva/proto/mod.ts";
 import type { PvValue } from "../lib/pva/proto/mod.ts";
 import { findTool } from "./_pva_server_tools.ts";
-import { freePort, REPO_ROOT } from "./_helpers/pvserve.ts";
-import { captureOutput, iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
-import { startTestRepeater } from "./_helpers/ca_repeater.ts";
+import { REPO_ROOT } from "./_helpers/pvserve.ts";
+import { SOFTIOC_CMD, startIocProcess } from "./_helpers/softioc.ts";
 
 const SOFTIOC = findTool("softIocPVA", []);
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
@@ -67,54 +66,16 @@ interface Ioc extends AsyncDisposable {
   shell(line: string): Promise<void>;
 }
 
+/** Starts an IOC on the fixture (see startIocProcess) with our PVA client onto it. */
 async function startIoc(cmd: readonly string[]): Promise<Ioc> {
-  const rep = startTestRepeater();
-  const port = freePort([rep.port]);
-  const env = iocEnv(port, rep.port, FIXTURES);
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), "-d", "qsrv_parity.db"],
-    cwd: FIXTURES,
-    env,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const { text, drained } = captureOutput(child);
-  const deadline = Date.now() + 30_000;
-  while (!/iocRun: All initialization complete/.test(text.out + text.err)) {
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await child.status;
-      await drained;
-      await rep.close();
-      throw new Error(`IOC did not start:\n${text.out}${text.err}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const w = child.stdin.getWriter();
-  const client = new PvaClient({
-    env: {
-      ...env,
-      EPICS_PVA_SERVER_PORT: env.EPICS_PVAS_SERVER_PORT,
-      EPICS_PVA_BROADCAST_PORT: env.EPICS_PVAS_BROADCAST_PORT,
-    },
-  });
+  const ioc = await startIocProcess(cmd, ["-d", "qsrv_parity.db"], FIXTURES);
+  const client = new PvaClient({ env: ioc.env });
   return {
     client,
-    shell: (line) => w.write(new TextEncoder().encode(`${line}\n`)),
+    shell: ioc.shell,
     async [Symbol.asyncDispose]() {
       await client.close();
-      try {
-        await w.write(new TextEncoder().encode("exit\n"));
-        await w.close();
-      } catch {
-        // Already gone.
-      }
-      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await child.status;
-      clearTimeout(t);
-      await drained;
-      await rep.close();
+      await ioc[Symbol.asyncDispose]();
     },
   };
 }

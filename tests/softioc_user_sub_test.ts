@@ -12,52 +12,16 @@ import { main as caget } from "../cli/caget.ts";
 import { main as caput } from "../cli/caput.ts";
 import { findTool } from "./_pva_server_tools.ts";
 import { captureIO } from "./_helpers/ca_cli_io.ts";
-import { freePort, REPO_ROOT } from "./_helpers/pvserve.ts";
-import { captureOutput, iocEnv, SOFTIOC_CMD } from "./_helpers/softioc.ts";
-import { startTestRepeater } from "./_helpers/ca_repeater.ts";
+import { REPO_ROOT } from "./_helpers/pvserve.ts";
+import { type IocProcess, SOFTIOC_CMD, startIocProcess } from "./_helpers/softioc.ts";
 
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/ioc`;
 
-interface Ioc extends AsyncDisposable {
-  port: number;
-  text: { out: string; err: string };
-}
+type Ioc = IocProcess;
 
-async function startIoc(cmd: readonly string[], args: string[], cwd = FIXTURES): Promise<Ioc> {
-  const rep = startTestRepeater();
-  const port = freePort([rep.port]);
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), ...args],
-    cwd,
-    env: iocEnv(port, rep.port, cwd),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const { text, drained } = captureOutput(child);
-  const stop = async () => {
-    try {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode("exit\n"));
-      await w.close();
-    } catch {
-      // Already gone.
-    }
-    const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await child.status;
-    clearTimeout(t);
-    await drained;
-    await rep.close();
-  };
-  const deadline = Date.now() + 30_000;
-  while (!/iocRun: All initialization complete/.test(text.out + text.err)) {
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`IOC did not start:\n${text.out}${text.err}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { port, text, [Symbol.asyncDispose]: stop };
+/** Starts an IOC (see startIocProcess). */
+function startIoc(cmd: readonly string[], args: string[], cwd = FIXTURES): Promise<Ioc> {
+  return startIocProcess(cmd, args, cwd);
 }
 
 async function get(port: number, names: string[]): Promise<string> {

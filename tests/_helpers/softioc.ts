@@ -91,3 +91,88 @@ export function captureOutput(
   };
   return { text, drained: Promise.all([drain(child.stdout, "out"), drain(child.stderr, "err")]) };
 }
+
+/** An IOC process started by {@link startIocProcess}. */
+export interface IocProcess extends AsyncDisposable {
+  /** Its CA server port. */
+  port: number;
+  /** The environment clients (base's tools, ours) reach it with, CA and PVA. */
+  env: Record<string, string>;
+  /** What it printed so far. */
+  text: { out: string; err: string };
+  /** Its exit status, once it has ended. */
+  status: Promise<Deno.CommandStatus>;
+  /** Writes a line to its shell. */
+  shell(line: string): Promise<void>;
+}
+
+/**
+ * Starts an IOC (ours or base's softIoc/softIocPVA) on loopback, with a test repeater of its
+ * own, and waits until iocInit is done (base's "iocRun" message, or the banner ours prints).
+ * Disposing of it writes `exit` to its shell, waits for it (killing it after 10 s) and
+ * stops the repeater.
+ * @param cmd the IOC's command line ({@link SOFTIOC_CMD}, or softIoc's path)
+ * @param args its arguments (`-d file.db`...)
+ * @param cwd where it runs
+ * @returns the running IOC
+ */
+export async function startIocProcess(
+  cmd: readonly string[],
+  args: readonly string[],
+  cwd: string,
+): Promise<IocProcess> {
+  const rep = startTestRepeater();
+  const port = freePort([rep.port]);
+  const env = iocEnv(port, rep.port, cwd);
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), ...args],
+    cwd,
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const { text, drained } = captureOutput(child);
+  const w = child.stdin.getWriter();
+  const stop = async () => {
+    try {
+      await w.write(new TextEncoder().encode("exit\n"));
+      await w.close();
+    } catch {
+      // Already gone.
+    }
+    const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await child.status;
+    clearTimeout(t);
+    await drained;
+    await rep.close();
+  };
+  const started = /iocRun: All initialization complete|#{20,}\n(##.*\n)+#{20,}\n/;
+  const deadline = Date.now() + 30_000;
+  let ended = false;
+  child.status.then(() => (ended = true));
+  while (!started.test(text.out + text.err)) {
+    if (ended || Date.now() > deadline) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It ended by itself.
+      }
+      await stop();
+      throw new Error(`IOC did not start:\n${text.out}${text.err}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    port,
+    env: {
+      ...env,
+      EPICS_PVA_SERVER_PORT: env.EPICS_PVAS_SERVER_PORT,
+      EPICS_PVA_BROADCAST_PORT: env.EPICS_PVAS_BROADCAST_PORT,
+    },
+    text,
+    status: child.status,
+    shell: (line) => w.write(new TextEncoder().encode(`${line}\n`)),
+    [Symbol.asyncDispose]: stop,
+  };
+}
