@@ -9,7 +9,15 @@ import {
   parseChannelTail,
   splitChannelName,
 } from "./channel_filters.ts";
-import type { PvSnapshot, PvTypeInfo, PvValue } from "../pv/types.ts";
+import {
+  EMPTY_ALARM,
+  EMPTY_CONTROL,
+  EMPTY_DISPLAY,
+  EMPTY_VALUE_ALARM,
+  type PvSnapshot,
+  type PvTypeInfo,
+  type PvValue,
+} from "../pv/types.ts";
 
 const opts = { permissions: "none" } as const;
 
@@ -186,22 +194,11 @@ Deno.test("types after the filters, as dbChannelOpen's probe makes them", opts, 
 function snap(value: PvValue, sec = 100, nsec = 5): PvSnapshot {
   return {
     value,
-    alarm: { severity: 0, status: 0, message: "" },
+    alarm: EMPTY_ALARM,
     timeStamp: { secPastEpoch: sec, nsec },
-    display: { limitLow: 0, limitHigh: 0, description: "", units: "", precision: 0 },
-    control: { limitLow: 0, limitHigh: 0, minStep: 0 },
-    valueAlarm: {
-      active: false,
-      lowAlarmLimit: NaN,
-      lowWarningLimit: NaN,
-      highWarningLimit: NaN,
-      highAlarmLimit: NaN,
-      lowAlarmSeverity: 0,
-      lowWarningSeverity: 0,
-      highWarningSeverity: 0,
-      highAlarmSeverity: 0,
-      hysteresis: 0,
-    },
+    display: EMPTY_DISPLAY,
+    control: EMPTY_CONTROL,
+    valueAlarm: EMPTY_VALUE_ALARM,
   };
 }
 

@@ -21,7 +21,13 @@
  */
 
 import { PutRefusedError } from "../core/errors.ts";
-import { PvChange } from "../pv/types.ts";
+import {
+  EMPTY_ALARM,
+  EMPTY_CONTROL,
+  EMPTY_DISPLAY,
+  EMPTY_VALUE_ALARM,
+  PvChange,
+} from "../pv/types.ts";
 import type {
   PutContext,
   PvAnyValue,
@@ -403,22 +409,12 @@ export class GroupPv implements ServedPv {
   #snapshotMarking(changed: ReadonlyMap<string, number> | undefined): PvSnapshot {
     return {
       value: this.#value(),
-      alarm: { severity: 0, status: 0, message: "" },
+      // A group has no alarm or metadata of its own: its members carry theirs.
+      alarm: EMPTY_ALARM,
       timeStamp: { secPastEpoch: 0, nsec: 0 },
-      display: { limitLow: 0, limitHigh: 0, description: "", units: "", precision: 0 },
-      control: { limitLow: 0, limitHigh: 0, minStep: 0 },
-      valueAlarm: {
-        active: false,
-        lowAlarmLimit: NaN,
-        lowWarningLimit: NaN,
-        highWarningLimit: NaN,
-        highAlarmLimit: NaN,
-        lowAlarmSeverity: 0,
-        lowWarningSeverity: 0,
-        highWarningSeverity: 0,
-        highAlarmSeverity: 0,
-        hysteresis: 0,
-      },
+      display: EMPTY_DISPLAY,
+      control: EMPTY_CONTROL,
+      valueAlarm: EMPTY_VALUE_ALARM,
       changed,
     };
   }

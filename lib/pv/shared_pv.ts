@@ -11,6 +11,10 @@ import { epicsTimeFromMillis, type EpicsTimeStamp } from "../core/time.ts";
 import { coerceValue, isNumericType, newNumericArray } from "./coerce.ts";
 import { packedArray } from "./_slab.ts";
 import {
+  EMPTY_ALARM,
+  EMPTY_CONTROL,
+  EMPTY_DISPLAY,
+  EMPTY_VALUE_ALARM,
   PUT_DONE,
   type PutContext,
   PvChange,
@@ -168,35 +172,11 @@ function plainType(kind: "scalar" | "array", scalar: ScalarType, maxLength: numb
   return t;
 }
 
-/** The alarm of a PV that is not in alarm (shared: snapshots are never modified). */
-const NO_ALARM: PvSnapshot["alarm"] = Object.freeze({ severity: 0, status: 0, message: "" });
-/** Metadata of a PV created without any (shared by all such PVs). */
-const NO_CONTROL: PvSnapshot["control"] = Object.freeze({ limitLow: 0, limitHigh: 0, minStep: 0 });
-const NO_VALUE_ALARM: PvSnapshot["valueAlarm"] = Object.freeze({
-  active: false,
-  lowAlarmLimit: NaN,
-  lowWarningLimit: NaN,
-  highWarningLimit: NaN,
-  highAlarmLimit: NaN,
-  lowAlarmSeverity: 0,
-  lowWarningSeverity: 0,
-  highWarningSeverity: 0,
-  highAlarmSeverity: 0,
-  hysteresis: 0,
-});
-const NO_DISPLAY: PvSnapshot["display"] = Object.freeze({
-  limitLow: 0,
-  limitHigh: 0,
-  description: "",
-  units: "",
-  precision: 0,
-});
-
 function displayOf(options: SharedPVOptions): PvSnapshot["display"] {
   if (
     options.display === undefined && options.description === undefined &&
     options.units === undefined && options.precision === undefined
-  ) return NO_DISPLAY;
+  ) return EMPTY_DISPLAY;
   return {
     limitLow: options.display?.low ?? 0,
     limitHigh: options.display?.high ?? 0,
@@ -207,7 +187,7 @@ function displayOf(options: SharedPVOptions): PvSnapshot["display"] {
 }
 
 function controlOf(options: SharedPVOptions): PvSnapshot["control"] {
-  if (options.control === undefined) return NO_CONTROL;
+  if (options.control === undefined) return EMPTY_CONTROL;
   return {
     limitLow: options.control.low,
     limitHigh: options.control.high,
@@ -216,7 +196,7 @@ function controlOf(options: SharedPVOptions): PvSnapshot["control"] {
 }
 
 function valueAlarmOf(options: SharedPVOptions, numeric: boolean): PvSnapshot["valueAlarm"] {
-  if (options.alarm === undefined) return NO_VALUE_ALARM;
+  if (options.alarm === undefined) return EMPTY_VALUE_ALARM;
   const a = options.alarm;
   return {
     active: numeric,
@@ -353,7 +333,7 @@ export class SharedPV implements ServedPv {
     const valueAlarm = valueAlarmOf(options, numeric);
     this.#snap = {
       value,
-      alarm: this.#limitAlarm(value, NO_ALARM, valueAlarm),
+      alarm: this.#limitAlarm(value, EMPTY_ALARM, valueAlarm),
       timeStamp: epicsTimeFromMillis(this.#clock()),
       display: displayOf(options),
       control: controlOf(options),
@@ -534,7 +514,7 @@ export class SharedPV implements ServedPv {
     va: PvSnapshot["valueAlarm"] = this.#snap.valueAlarm,
   ): PvSnapshot["alarm"] {
     if (!this.#limits || typeof v !== "number") {
-      return prev.status >= AlarmStatus.HIHI && prev.status <= AlarmStatus.LOW ? NO_ALARM : prev;
+      return prev.status >= AlarmStatus.HIHI && prev.status <= AlarmStatus.LOW ? EMPTY_ALARM : prev;
     }
     const l = this.#limits;
     const hyst = l.hysteresis ?? 0;
@@ -560,7 +540,7 @@ export class SharedPV implements ServedPv {
     if (l.low !== undefined && v <= l.low + was(AlarmStatus.LOW)) {
       raise(va.lowWarningSeverity, AlarmStatus.LOW);
     }
-    if (severity === 0) return NO_ALARM;
+    if (severity === 0) return EMPTY_ALARM;
     return { severity, status, message: "" };
   }
 

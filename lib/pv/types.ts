@@ -363,3 +363,37 @@ export interface PvProvider {
   /** The hosted names (for listings and tests). */
   names(): Iterable<string>;
 }
+
+/** The alarm of a PV that is not in alarm (frozen and shared: snapshots are never modified). */
+export const EMPTY_ALARM: PvSnapshot["alarm"] = Object.freeze({
+  severity: 0,
+  status: 0,
+  message: "",
+});
+/** Metadata of a PV that has none (frozen, shared by all such PVs). */
+export const EMPTY_CONTROL: PvSnapshot["control"] = Object.freeze({
+  limitLow: 0,
+  limitHigh: 0,
+  minStep: 0,
+});
+/** Alarm limits of a PV that has none. */
+export const EMPTY_VALUE_ALARM: PvSnapshot["valueAlarm"] = Object.freeze({
+  active: false,
+  lowAlarmLimit: NaN,
+  lowWarningLimit: NaN,
+  highWarningLimit: NaN,
+  highAlarmLimit: NaN,
+  lowAlarmSeverity: 0,
+  lowWarningSeverity: 0,
+  highWarningSeverity: 0,
+  highAlarmSeverity: 0,
+  hysteresis: 0,
+});
+/** Display metadata of a PV that has none. */
+export const EMPTY_DISPLAY: PvSnapshot["display"] = Object.freeze({
+  limitLow: 0,
+  limitHigh: 0,
+  description: "",
+  units: "",
+  precision: 0,
+});
