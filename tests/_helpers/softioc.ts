@@ -109,8 +109,8 @@ export interface IocProcess extends AsyncDisposable {
 /**
  * Starts an IOC (ours or base's softIoc/softIocPVA) on loopback, with a test repeater of its
  * own, and waits until iocInit is done (base's "iocRun" message, or the banner ours prints).
- * Disposing of it writes `exit` to its shell, waits for it (killing it after 10 s) and
- * stops the repeater.
+ * Disposing of it writes `exit` to its shell (or, with `-S`, sends SIGTERM), waits for it
+ * (killing it after 10 s) and stops the repeater.
  * @param cmd the IOC's command line ({@link SOFTIOC_CMD}, or softIoc's path)
  * @param args its arguments (`-d file.db`...)
  * @param cwd where it runs
@@ -134,9 +134,12 @@ export async function startIocProcess(
   }).spawn();
   const { text, drained } = captureOutput(child);
   const w = child.stdin.getWriter();
+  // Without a shell (-S) the IOC does not read `exit`: SIGTERM stops it.
+  const noShell = args.includes("-S");
   const stop = async () => {
     try {
-      await w.write(new TextEncoder().encode("exit\n"));
+      if (noShell) child.kill("SIGTERM");
+      else await w.write(new TextEncoder().encode("exit\n"));
       await w.close();
     } catch {
       // Already gone.

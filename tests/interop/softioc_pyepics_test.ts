@@ -15,10 +15,8 @@
 
 import assert from "node:assert/strict";
 import { AlarmSeverity, AlarmStatus } from "../../lib/core/alarm.ts";
-import { startTestRepeater } from "../_helpers/ca_repeater.ts";
-import { freePort } from "../_helpers/pvserve.ts";
-import { PYEPICS_IGNORED, pyepicsTestName, PYTHON, until } from "../_helpers/pyepics.ts";
-import { captureOutput, iocEnv, SOFTIOC_CMD } from "../_helpers/softioc.ts";
+import { PYEPICS_IGNORED, pyepicsTestName, PYTHON } from "../_helpers/pyepics.ts";
+import { type IocProcess, SOFTIOC_CMD, startIocProcess } from "../_helpers/softioc.ts";
 import { findTool } from "../_pva_server_tools.ts";
 
 const HERE = decodeURIComponent(new URL(".", import.meta.url).pathname);
@@ -41,57 +39,23 @@ const ALL = [
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-interface RunningIoc extends AsyncDisposable {
-  port: number;
-  repeaterPort: number;
-  output(): string;
+/** Starts an IOC process (ours or base's) in this directory (see startIocProcess). */
+function startIoc(cmd: readonly string[], args: string[]): Promise<IocProcess> {
+  return startIocProcess(cmd, args, HERE);
 }
 
-/**
- * Starts an IOC process (ours or base's) in this directory with its own CA port and a
- * repeater of ours, and waits for iocInit to finish; disposing it stops both.
- */
-async function startIoc(cmd: readonly string[], args: string[]): Promise<RunningIoc> {
-  const rep = startTestRepeater();
-  const port = freePort([rep.port]);
-  const child = new Deno.Command(cmd[0], {
-    args: [...cmd.slice(1), ...args],
-    cwd: HERE,
-    env: iocEnv(port, rep.port, HERE),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const { text, drained } = captureOutput(child);
-  let exited = false;
-  child.status.then(() => exited = true);
-  const output = () => `--- IOC stdout\n${text.out}\n--- IOC stderr\n${text.err}`;
-  const close = async () => {
-    if (!exited) child.kill("SIGTERM");
-    await child.status;
-    await drained;
-    await rep.close();
-  };
-  try {
-    await until("iocInit", () => {
-      if ((text.out + text.err).includes("iocRun: All initialization complete")) return true;
-      if (exited) throw new Error("the IOC exited before iocInit finished");
-      return false;
-    }, 30_000);
-  } catch (e) {
-    await close();
-    throw new Error(`${(e as Error).message}\n${output()}`);
-  }
-  return { port, repeaterPort: rep.port, output, [Symbol.asyncDispose]: close };
+/** What the IOC printed, for failure messages. */
+function output(ioc: IocProcess): string {
+  return `--- IOC stdout\n${ioc.text.out}\n--- IOC stderr\n${ioc.text.err}`;
 }
 
 /** Runs pyepics_softioc.py against the IOC and returns its sections. */
-async function runScript(ioc: RunningIoc, sections: string[]): Promise<Json> {
+async function runScript(ioc: IocProcess, sections: string[]): Promise<Json> {
   const out = await new Deno.Command(PYTHON, {
     args: [`${HERE}pyepics_softioc.py`, P, ...sections],
     cwd: HERE,
     env: {
-      ...iocEnv(ioc.port, ioc.repeaterPort, HERE),
+      ...ioc.env,
       EPICS_CA_ADDR_LIST: `127.0.0.1:${ioc.port}`,
       PYTHONDONTWRITEBYTECODE: "1",
       PYTHONUNBUFFERED: "1",
@@ -107,13 +71,13 @@ async function runScript(ioc: RunningIoc, sections: string[]): Promise<Json> {
   if (!out.success || line === undefined) {
     throw new Error(
       `pyepics_softioc.py failed (exit ${out.code})\n--- stdout\n${stdout}\n--- stderr\n` +
-        `${dec.decode(out.stderr)}\n${ioc.output()}`,
+        `${dec.decode(out.stderr)}\n${output(ioc)}`,
     );
   }
   const r = JSON.parse(line.slice("RESULT ".length));
   for (const s of sections) {
     assert.ok(r[s], `section ${s} did not run`);
-    assert.equal(r[s].error, undefined, `section ${s} failed:\n${r[s].error}\n${ioc.output()}`);
+    assert.equal(r[s].error, undefined, `section ${s} failed:\n${r[s].error}\n${output(ioc)}`);
   }
   return r;
 }
@@ -264,7 +228,7 @@ const CHECKS: Record<string, (s: Json) => void> = {
   },
 };
 
-async function checkAll(t: Deno.TestContext, ioc: RunningIoc, sections: string[]) {
+async function checkAll(t: Deno.TestContext, ioc: IocProcess, sections: string[]) {
   const r = await runScript(ioc, sections);
   for (const name of sections) {
     await t.step(name, () => {
