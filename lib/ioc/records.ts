@@ -621,13 +621,15 @@ function compileField(rec: IocRecord, field: string, io?: RecordIo): void {
 /**
  * Evaluates a CALC-style field over A..L; a failure (or an expression that did not
  * compile) raises CALC/INVALID with `message` (base's: none for calc, "calcPerform" and
- * "OCAL calcPerform" for calcout).
+ * "OCAL calcPerform" for calcout). The expression's VAL operand reads `result`, the field
+ * the value goes to, as base's calcPerform reads its result pointer: OCAL's VAL is OVAL.
  */
 function runCalc(
   rec: IocRecord,
   io: RecordIo,
   field: string,
   message: string,
+  result = "VAL",
 ): number | undefined {
   const s = calcState(rec, field);
   if (!s.prog) {
@@ -637,7 +639,7 @@ function runCalc(
   const f = rec.f;
   for (let i = 0; i < CALC_LETTERS.length; i++) s.args[i] = num(f, CALC_LETTERS[i]);
   try {
-    const v = evaluate(s.prog, s.args, num(f, "VAL"));
+    const v = evaluate(s.prog, s.args, num(f, result));
     for (let i = 0; i < CALC_LETTERS.length; i++) {
       if (s.args[i] !== f[CALC_LETTERS[i]]) f[CALC_LETTERS[i]] = s.args[i];
     }
@@ -1576,7 +1578,7 @@ const calcout: RecordSupport = {
 function calcoutOutput(rec: IocRecord, io: RecordIo): void {
   const f = rec.f;
   if (num(f, "DOPT") === 1) {
-    const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
+    const o = runCalc(rec, io, "OCAL", "OCAL calcPerform", "OVAL");
     if (o !== undefined) {
       f.OVAL = o;
       f.UDF = Number.isNaN(o) ? 1 : 0;

@@ -656,3 +656,24 @@ Deno.test(
     assert.ok(masks.length === 1 && (masks[0] & PvChange.VALUE) !== 0, String(masks));
   },
 );
+
+Deno.test({ ...opts, name: "calcout OCAL's VAL operand reads OVAL" }, async () => {
+  using db = startIoc([
+    rec("calcout", "O:co", { CALC: "5", OCAL: "VAL+1", DOPT: "Use OCAL" }),
+    rec("calcout", "O:co2", {
+      CALC: "A",
+      INPA: "3",
+      OCAL: "VAL*2+A",
+      DOPT: "Use OCAL",
+      OVAL: "7",
+    }),
+  ]);
+  // softIoc 7.0.8.1: dbpf O:co.PROC 1 twice gives OVAL 1 then 2 (VAL stays 5); O:co2's
+  // OVAL goes from 7 to 17.
+  await db.putField("O:co.PROC", 1);
+  assert.equal(db.getField("O:co.OVAL"), 1);
+  await db.putField("O:co.PROC", 1);
+  assert.deepStrictEqual([db.getField("O:co.OVAL"), db.getField("O:co.VAL")], [2, 5]);
+  await db.putField("O:co2.PROC", 1);
+  assert.deepStrictEqual([db.getField("O:co2.OVAL"), db.getField("O:co2.VAL")], [17, 3]);
+});
