@@ -29,6 +29,7 @@ import {
   utf8Length,
 } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
+import { type ConstantDbf, constantDbfOf, constantForField, loadConstant } from "./const_link.ts";
 import { type DbState, type JsonLinkDbf, JsonLinkInstance, traceParseLines } from "./json_link.ts";
 import {
   type FieldSpec,
@@ -726,26 +727,27 @@ export class IocDatabase implements RecordIo {
       if (l.kind !== "constant") continue;
       const spec = rec.type.byName.get(field);
       if (!spec || spec.type !== "INLINK") continue;
-      const target = rec.pvt.constantTarget as ((f: string) => string | undefined) | undefined;
-      const into = target?.(field) ?? defaultConstantTarget(rec, field);
+      const raw = field === "INP" && rec.dev?.dtyp === "Raw Soft Channel" &&
+        RAW_LOADS[rec.type.name] !== undefined;
+      const into = raw ? "RVAL" : defaultConstantTarget(rec, field);
       if (!into) continue;
       const ts = rec.type.byName.get(into);
       if (!ts) continue;
-      const v = Array.isArray(l.value) ? l.value : [l.value];
       if (ts.type === "NOACCESS") {
+        const v = Array.isArray(l.value) ? l.value : [l.value];
         // Array fields take their constants in init_record (aSub's A..U by name).
         if (into === "VAL") rec.pvt.constantArray = v;
         else ((rec.pvt.constantArrays ??= {}) as Record<string, unknown[]>)[into] = v;
         continue;
       }
-      try {
-        rec.f[into] = typeof v[0] === "number" && ts.type !== "STRING"
-          ? coerceNumber(ts, v[0])
-          : parseFieldText(ts, String(v[0]));
-        if (into === "VAL") rec.f.UDF = 0;
-      } catch {
-        // A constant that does not fit leaves the field as it is, as base does.
-      }
+      const dbf = raw ? RAW_LOADS[rec.type.name] : constantLoadType(rec, into, ts.type);
+      if (!dbf) continue;
+      // A constant base refuses leaves the field as it is.
+      const r = loadConstant(l, dbf);
+      if (r === undefined) continue;
+      if (r.value !== undefined) rec.f[into] = constantForField(r.value, ts.type);
+      // The soft device supports define VAL by a load; the raw ones leave UDF.
+      if (into === "VAL") rec.f.UDF = 0;
     }
   }
 
@@ -1968,6 +1970,23 @@ function defaultConstantTarget(rec: IocRecord, field: string): string | undefine
   if (/^DOL[0-9A-F]$/.test(field)) return `DO${field.slice(3)}`;
   if (field === "NVL") return "SELN";
   return undefined;
+}
+
+/** What the raw soft device supports load a constant INP into RVAL as. */
+const RAW_LOADS: Readonly<Record<string, ConstantDbf>> = {
+  ai: "LONG",
+  bi: "ULONG",
+  mbbi: "ULONG",
+  mbbiDirect: "ULONG",
+};
+
+/**
+ * The type a record support loads a constant into `into` as: the field's own type, but
+ * mbbiDirect's LONG VAL and SVAL as ULONG (devMbbiDirectSoft, its init_record).
+ */
+function constantLoadType(rec: IocRecord, into: string, type: string): ConstantDbf | undefined {
+  if (rec.type.name === "mbbiDirect" && (into === "VAL" || into === "SVAL")) return "ULONG";
+  return constantDbfOf(type);
 }
 
 function coerceNumber(spec: FieldSpec, n: number): FieldValue {

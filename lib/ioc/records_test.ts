@@ -677,3 +677,70 @@ Deno.test({ ...opts, name: "calcout OCAL's VAL operand reads OVAL" }, async () =
   await db.putField("O:co2.PROC", 1);
   assert.deepStrictEqual([db.getField("O:co2.OVAL"), db.getField("O:co2.VAL")], [17, 3]);
 });
+
+Deno.test(
+  { ...opts, name: "constant INP/DOL/SIML/SIOL text loads as base's dbConstLoadScalar" },
+  () => {
+    using db = startIoc([
+      rec("ai", "K:ai", { INP: "nan", VAL: "9" }),
+      rec("ao", "K:ao", { DOL: "nan", VAL: "9" }),
+      rec("longin", "K:li", { INP: "1e3", VAL: "9" }),
+      rec("longin", "K:li8", { INP: "010", VAL: "9" }),
+      rec("longin", "K:lix", { INP: ".5", VAL: "9" }),
+      rec("mbbiDirect", "K:mbbid", { INP: "3000000000", VAL: "9" }),
+      rec("mbboDirect", "K:mbbod", { DOL: "-1.5", VAL: "9" }),
+      rec("stringin", "K:si", { INP: " nan(12) ", VAL: "nine" }),
+      rec("calc", "K:calc", { INPA: "0x1p3", CALC: "A" }),
+      rec("seq", "K:seq", { DOL0: "-inf" }),
+      rec("ai", "K:rai", { DTYP: "Raw Soft Channel", INP: "1e3", RVAL: "9" }),
+      rec("bi", "K:rbi", { DTYP: "Raw Soft Channel", INP: "1e3", RVAL: "9" }),
+      rec("ai", "K:sim", { SIML: "1e3" }),
+      rec("ai", "K:simn", { SIML: "70000" }),
+      rec("mbbiDirect", "K:siol", { SIOL: "-3000000000" }),
+      rec("longin", "K:json", { INP: '{const: "010"}' }),
+      rec("longin", "K:jsonx", { INP: '{const: "0x10"}' }),
+      rec("event", "K:ev", { INP: "-inf" }),
+    ]);
+    // softIoc 7.0.8.1's dbgf after iocInit.
+    const got = (n: string) => db.getField(n);
+    assert.ok(Number.isNaN(got("K:ai")) && Number.isNaN(got("K:ao")));
+    assert.deepStrictEqual([got("K:ai.UDF"), got("K:ao.UDF")], [0, 1]);
+    assert.deepStrictEqual([got("K:li"), got("K:li8"), got("K:lix")], [1, 8, 9]);
+    assert.deepStrictEqual([got("K:mbbid"), got("K:mbbod")], [-1294967296, -1]);
+    assert.deepStrictEqual([got("K:si"), got("K:calc.A"), got("K:seq.DO0")], [
+      "nan(12)",
+      8,
+      -Infinity,
+    ]);
+    // The raw soft supports load RVAL (ai as LONG, bi as ULONG) and leave UDF.
+    assert.deepStrictEqual([got("K:rai.RVAL"), got("K:rai.UDF"), got("K:rbi.RVAL")], [1, 1, 1000]);
+    // SIML loads as USHORT: "1e3" is 1 (YES), "70000" does not fit and leaves NO.
+    assert.deepStrictEqual([got("K:sim.SIMM"), got("K:simn.SIMM")], [1, 0]);
+    assert.equal(got("K:siol.SVAL"), 1294967296);
+    assert.deepStrictEqual([got("K:json"), got("K:jsonx"), got("K:ev")], [10, 0, "-inf"]);
+  },
+);
+
+Deno.test({ ...opts, name: "printf reads a constant INPn as its conversion's type" }, async () => {
+  const fmts: [string, string, string][] = [
+    ["%hhd", "200", "LNK"],
+    ["%hhu", "-1", "255"],
+    ["%hu", "-0x10", "65520"],
+    ["%d", "1e3", "1"],
+    ["%u", "1e3", "1000"],
+    ["%d", "1.5", "1"],
+    ["%lld", "3000000000", "3000000000"],
+    ["%llu", "-3000000000", "18446744070709551616"],
+    ["%hf", "4e38", "LNK"],
+    ["%.0f", "4e38", "399999999999999990995239293824136118272"],
+    ["%f", "nan", "nan"],
+    ["%s", "010", "010"],
+  ];
+  using db = startIoc(
+    fmts.map(([fmt, inp], i) => rec("printf", `P:${i}`, { FMT: fmt, INP0: inp })),
+  );
+  // softIoc 7.0.8.1's VAL after processing each.
+  for (let i = 0; i < fmts.length; i++) await db.putField(`P:${i}.PROC`, 1);
+  assert.deepStrictEqual(fmts.map((_f, i) => db.getField(`P:${i}`)), fmts.map((f) => f[2]));
+  assert.equal(db.getField("P:0.SEVR"), 0);
+});
