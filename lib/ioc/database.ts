@@ -1785,6 +1785,7 @@ export class IocDatabase implements RecordIo {
         } catch (e) {
           throw new PutRefusedError((e as Error).message, "type");
         }
+        const dev = this.#initialized ? this.#deviceForLink(rec, field, l) : undefined;
         if (this.#initialized && rec.dev?.linkChange) {
           try {
             rec.dev.linkChange(rec, field, v as string);
@@ -1792,16 +1793,22 @@ export class IocDatabase implements RecordIo {
             throw new PutRefusedError((e as Error).message, "readonly");
           }
         }
+        const ioIntr = dev && (rec.f.SCAN as number) === SCAN_IOINTR;
+        if (ioIntr) this.#scanDelete(rec, SCAN_IOINTR, "");
         rec.f[field] = v;
         rec.links[field] = l;
-        this.#relink(rec, field);
-      } else {
-        const old = rec.f[field];
-        rec.f[field] = v;
-        if (field === "DTYP" && this.#initialized) {
-          rec.f[field] = old;
-          throw new PutRefusedError("DTYP cannot be changed after iocInit", "readonly");
+        if (dev) {
+          // base's dbPutFieldLink: the device support of the DTYP now set takes over, without
+          // its init_record (soft supports' add_record does nothing); PACT is cleared.
+          rec.dev = dev;
+          rec.f.PACT = 0;
         }
+        this.#relink(rec, field);
+        if (ioIntr) this.#scanAdd(rec);
+      } else {
+        // A DTYP put changes only the field (as base's): the device support changes with
+        // the next put to INP or OUT.
+        rec.f[field] = v;
       }
     }
     // A put to VAL defines it, an array VAL too (base's dbPut, for the value field).
@@ -1865,6 +1872,31 @@ export class IocDatabase implements RecordIo {
       else buf[i] = typeof x === "string" ? Number(x) : Number(x);
     }
     if (!shape.fixed) rec.f[shape.countField] = n;
+  }
+
+  /**
+   * dbPutFieldLink's device-support check for a put to the device link (INP or OUT) of a
+   * record with device support: the support DTYP names, which must take the link's kind
+   * (an INST_IO "@..." link for getenv, a constant, PV or JSON link for the soft ones;
+   * registered supports judge for themselves through linkChange).
+   * Returns undefined for other fields.
+   */
+  #deviceForLink(rec: IocRecord, field: string, l: LinkSpec): DeviceSupport | undefined {
+    const dtyp = rec.type.byName.get("DTYP");
+    if (!dtyp || (field !== "INP" && field !== "OUT") || !rec.dev) return undefined;
+    const name = dtyp.choices?.[rec.f.DTYP as number] ?? "Soft Channel";
+    const dev = this.devices.find(rec.type.name, name);
+    if (!dev) {
+      throw new PutRefusedError(`No device support "${name}" for ${rec.name}`, "handler");
+    }
+    const hw = INST_IO_DEVICES.has(name);
+    if ((hw || SOFT_DEVICE_NAMES.has(name)) && hw !== (l.kind === "hw")) {
+      throw new PutRefusedError(
+        `Link "${l.text}" does not suit device support "${name}" of ${rec.name}`,
+        "type",
+      );
+    }
+    return dev;
   }
 
   #relink(rec: IocRecord, field: string): void {
@@ -1971,6 +2003,11 @@ function defaultConstantTarget(rec: IocRecord, field: string): string | undefine
   if (field === "NVL") return "SELN";
   return undefined;
 }
+
+/** Device supports whose link is an INST_IO "@..." address (base's devSoft.dbd). */
+const INST_IO_DEVICES = new Set(["getenv"]);
+/** base's soft device supports: their link is a constant, PV or JSON link. */
+const SOFT_DEVICE_NAMES = new Set(["Soft Channel", "Raw Soft Channel", "Async Soft Channel"]);
 
 /** What the raw soft device supports load a constant INP into RVAL as. */
 const RAW_LOADS: Readonly<Record<string, ConstantDbf>> = {

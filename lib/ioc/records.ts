@@ -1018,6 +1018,9 @@ const mbbiDirect: RecordSupport = {
   io: "input",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
+    // base's init_record sets B0..B1F from VAL once the device support's init_record has
+    // succeeded (every soft one has one), so that a VAL from the database shows in its bits.
+    else setBits(rec);
   },
   process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
@@ -1326,13 +1329,25 @@ const waveform: RecordSupport = {
   },
 };
 
-const aai: RecordSupport = { ...waveform, process: readWaveform, monitor: undefined };
+const aai: RecordSupport = {
+  ...waveform,
+  init(rec, io, pass) {
+    arrayInit("NELM")(rec, io, pass);
+    // base's aai starts with one element when NELM is 1; devAaiSoft changes that only by
+    // loading a constant (a waveform's soft support sets NORD 0 for anything else).
+    if (pass === 0 && !rec.pvt.constantArray && num(rec.f, "NELM") === 1) rec.f.NORD = 1;
+  },
+  process: readWaveform,
+  monitor: undefined,
+};
 
 const aao: RecordSupport = {
   posting: "mpst",
   io: "output",
   init(rec, io, pass) {
     arrayInit("NELM")(rec, io, pass);
+    // base's aao starts with one element when NELM is 1, but devAaoSoft's init_record runs
+    // in pass 0, before links are set up, when every link is constant: it empties it.
     const l = rec.links.DOL;
     // Only closed_loop loads a constant DOL (base's fetchValue).
     if (pass === 1 && rec.f.OMSL && l?.kind === "constant") {

@@ -7,6 +7,7 @@ import {
 } from "../core/alarm.ts";
 import { PvChange } from "../pv/types.ts";
 import { rec, startIoc, type TestIoc } from "./_testing.ts";
+import { environDevice } from "./devices.ts";
 
 const opts = { permissions: "none" } as const;
 
@@ -744,3 +745,67 @@ Deno.test({ ...opts, name: "printf reads a constant INPn as its conversion's typ
   assert.deepStrictEqual(fmts.map((_f, i) => db.getField(`P:${i}`)), fmts.map((f) => f[2]));
   assert.equal(db.getField("P:0.SEVR"), 0);
 });
+
+Deno.test(
+  {
+    ...opts,
+    name: "arrays with NELM 1 and mbbiDirect bits start as base's init_record leaves them",
+  },
+  () => {
+    using db = startIoc([
+      rec("waveform", "N:wf", { FTVL: "DOUBLE", NELM: "5" }),
+      rec("waveform", "N:wf1", { FTVL: "DOUBLE", NELM: "1", INP: "N:wf" }),
+      rec("aai", "N:aai1", { FTVL: "DOUBLE", NELM: "1" }),
+      rec("aai", "N:aai1p", { FTVL: "DOUBLE", NELM: "1", INP: "N:wf" }),
+      rec("aai", "N:aai2", { FTVL: "DOUBLE", NELM: "2" }),
+      rec("aao", "N:aao1", { FTVL: "DOUBLE", NELM: "1", OUT: "N:wf" }),
+      rec("subArray", "N:sa1", { FTVL: "DOUBLE", MALM: "1", NELM: "1" }),
+      rec("mbbiDirect", "N:md", { VAL: "5" }),
+      rec("mbbiDirect", "N:md2", { VAL: "-2147483647" }),
+      rec("mbbiDirect", "N:md3", { INP: "6" }),
+      rec("mbbiDirect", "N:mdr", { DTYP: "Raw Soft Channel", VAL: "3" }),
+    ]);
+    // softIoc 7.0.8.1 (caget after iocInit): only an aai with NELM 1 starts with one element.
+    const nord = ["N:wf1", "N:aai1", "N:aai1p", "N:aai2", "N:aao1", "N:sa1"].map((n) =>
+      db.getField(`${n}.NORD`)
+    );
+    assert.deepStrictEqual(nord, [0, 1, 1, 0, 0, 0]);
+    const bits = (n: string, b: string[]) => b.map((x) => db.getField(`${n}.${x}`));
+    assert.deepStrictEqual(bits("N:md", ["B0", "B1", "B2", "B3"]), [1, 0, 1, 0]);
+    assert.deepStrictEqual(bits("N:md2", ["B0", "B1", "B1E", "B1F"]), [1, 0, 0, 1]);
+    assert.deepStrictEqual(bits("N:md3", ["B0", "B1", "B2"]), [0, 1, 1]);
+    assert.deepStrictEqual(bits("N:mdr", ["B0", "B1", "B2"]), [1, 1, 0]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "a DTYP put takes effect with the next INP put, as base's dbPutFieldLink" },
+  async () => {
+    using db = startIoc([
+      rec("ao", "D:src", { VAL: "7" }),
+      rec("ai", "D:ai", { INP: "D:src" }),
+      rec("stringin", "D:si", { VAL: "x" }),
+      rec("mbbiDirect", "D:md"),
+    ], { devices: [environDevice(() => undefined)] });
+    // softIoc 7.0.8.1 through caput/caget: the DTYP field changes, the soft support stays.
+    await db.putField("D:ai.DTYP", "Raw Soft Channel");
+    await db.putField("D:ai.PROC", 1);
+    assert.deepStrictEqual([db.getField("D:ai"), db.getField("D:ai.RVAL")], [7, 0]);
+    // Writing INP brings in the raw support (no init_record): RVAL now reads the source.
+    await db.putField("D:ai.INP", "D:src");
+    await db.putField("D:ai.PROC", 1);
+    assert.deepStrictEqual([db.getField("D:ai"), db.getField("D:ai.RVAL")], [7, 7]);
+    // getenv takes only an "@NAME" link; a soft support refuses one.
+    await db.putField("D:si.DTYP", "getenv");
+    await assert.rejects(db.putField("D:si.INP", "D:src"));
+    await db.putField("D:si.INP", "@UNSET");
+    await db.putField("D:si.PROC", 1);
+    assert.deepStrictEqual([db.getField("D:si"), db.getField("D:si.SEVR")], ["", 3]);
+    await db.putField("D:si.DTYP", "Soft Channel");
+    await assert.rejects(db.putField("D:si.INP", "@HOME"));
+    assert.equal(db.getField("D:si.INP"), "@UNSET");
+    // caput D:md.SHFT -1: base stores 65535 (a USHORT from "-1").
+    await db.putField("D:md.SHFT", "-1");
+    assert.equal(db.getField("D:md.SHFT"), 65535);
+  },
+);
