@@ -1829,11 +1829,9 @@ export class IocDatabase implements RecordIo {
       // asChangeGroup: the record's clients get their rights again.
       for (const l of [...this.#accessListeners.get(rec) ?? []]) l();
     }
+    // base's dbPut posts every field but a process-passive VAL, even in a scanned record that
+    // the put does not process: its monitors see the value when the record next processes.
     if (!(field === "VAL" && spec.pp)) this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
-    else if ((rec.f.SCAN as number) !== SCAN_PASSIVE) {
-      // A put to VAL of a scanned record is not processed now: post it as it is.
-      this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
-    }
   }
 
   #putArray(rec: IocRecord, spec: FieldSpec, value: FieldValue, count?: number): void {
