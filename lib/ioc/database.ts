@@ -1862,12 +1862,31 @@ export class IocDatabase implements RecordIo {
       ? [value]
       : value;
     const n = Math.min(count ?? src.length, shape.max);
+    const dbf = DBF_OF_SCALAR[shape.scalar];
+    const textual = Array.isArray(buf) || dbf === undefined;
+    const items: unknown[] = [];
     for (let i = 0; i < n; i++) {
       const x = src[i];
+      // Text into a numeric array converts as dbPut converts a string (a one-element field
+      // written by dbpf): " 0x10" is 0 in a LONG, "[3]" is refused.
+      if (typeof x !== "string" || textual) items.push(x);
+      else {
+        try {
+          items.push(convertPutText({ ...spec, type: dbf as FieldSpec["type"] }, x));
+        } catch (e) {
+          throw new PutRefusedError(
+            `Cannot write ${rec.name}.${spec.name}: ${(e as Error).message}`,
+            "type",
+          );
+        }
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const x = items[i];
       if (buf instanceof BigInt64Array || buf instanceof BigUint64Array) {
         buf[i] = BigInt(Math.trunc(Number(x)));
       } else if (Array.isArray(buf)) buf[i] = String(x);
-      else buf[i] = typeof x === "string" ? Number(x) : Number(x);
+      else buf[i] = Number(x);
     }
     if (!shape.fixed) rec.f[shape.countField] = n;
   }
