@@ -18,6 +18,7 @@ import { floatText } from "./ca_link.ts";
 import { castDouble, type IntegerDbf } from "./_cast.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { parseCInteger } from "./_c_number.ts";
+import { arrayBytes, memHash } from "./_mem_hash.ts";
 import {
   convertPutText,
   cvtDoubleToString,
@@ -1254,6 +1255,7 @@ export class IocDatabase implements RecordIo {
   #postProcessed(rec: IocRecord, alarmMask: number): void {
     const f = rec.f;
     let valMask = 0;
+    let hashPosted = false;
     const val = f.VAL;
     switch (rec.support.posting) {
       case "deadband": {
@@ -1283,11 +1285,26 @@ export class IocDatabase implements RecordIo {
         // The record type's monitor() decides, VAL included.
         break;
       case "mpst": {
-        const last = rec.pvt.lastVal as FieldValue | undefined;
-        const changed = !sameValue(last, val);
-        if (changed) rec.pvt.lastVal = copyValue(val);
         const mpst = rec.type.byName.get("MPST")?.choices?.[f.MPST as number];
         const apst = rec.type.byName.get("APST")?.choices?.[f.APST as number];
+        let changed: boolean;
+        if (rec.type.byName.has("HASH")) {
+          // waveform, aai, aao: a change is a new epicsMemHash of the NORD elements, computed
+          // (and HASH posted when it changed) only for an "On Change" MPST or APST.
+          changed = false;
+          if (mpst !== "Always" || apst !== "Always") {
+            const h = memHash(arrayBytes(val as ArrayLike<unknown>, f.NORD as number));
+            changed = h !== f.HASH;
+            if (changed) {
+              f.HASH = h;
+              hashPosted = true;
+            }
+          }
+        } else {
+          const last = rec.pvt.lastVal as FieldValue | undefined;
+          changed = !sameValue(last, val);
+          if (changed) rec.pvt.lastVal = copyValue(val);
+        }
         if (mpst === "Always" || changed) valMask |= PvChange.VALUE;
         if (apst === "Always" || changed) valMask |= PvChange.LOG;
         break;
@@ -1308,6 +1325,7 @@ export class IocDatabase implements RecordIo {
       }
     };
     const m = { alarm: alarmMask, value: valMask, post };
+    if (hashPosted) this.#post(rec, "HASH", PvChange.VALUE);
     if (rec.support.monitor) rec.support.monitor(rec, m);
     else post("VAL", valMask | alarmMask);
   }

@@ -809,3 +809,36 @@ Deno.test(
     assert.equal(db.getField("D:md.SHFT"), 65535);
   },
 );
+
+Deno.test(
+  { ...opts, name: "waveform, aai and aao compute and post HASH for On Change" },
+  async () => {
+    using db = startIoc([
+      rec("waveform", "H:wfd", { FTVL: "DOUBLE", NELM: "4", MPST: "On Change" }),
+      rec("aai", "H:aai", { FTVL: "LONG", NELM: "4", MPST: "On Change" }),
+      rec("aao", "H:aao", { FTVL: "SHORT", NELM: "4", APST: "On Change" }),
+      rec("waveform", "H:wfa", { FTVL: "DOUBLE", NELM: "4" }),
+    ]);
+    const posts: string[] = [];
+    for (const n of ["H:wfd", "H:wfa"]) {
+      for (const f of ["VAL", "HASH"]) {
+        db.watch(db.record(n)!, f, (m) => {
+          if (m & PvChange.VALUE) posts.push(`${n}.${f}`);
+        });
+      }
+    }
+    // softIoc 7.0.8.1, caput -a then caget -f0 of HASH (epicsMemHash of the NORD elements).
+    await db.putField("H:wfd", new Float64Array([1.5, 2, -7]));
+    await db.putField("H:aai", new Float64Array([5, -1]));
+    await db.putField("H:aao", new Float64Array([1, 2, 3]));
+    await db.putField("H:wfa", new Float64Array([4]));
+    const hashes = ["H:wfd", "H:aai", "H:aao", "H:wfa"].map((n) => db.getField(`${n}.HASH`));
+    assert.deepStrictEqual(hashes, [1707702713, 4186028949, 2987656655, 0]);
+    // HASH is posted before VAL; the same values again post neither with DBE_VALUE
+    // (camonitor; APST stays Always, so archive monitors still get VAL).
+    assert.deepStrictEqual(posts, ["H:wfd.HASH", "H:wfd.VAL", "H:wfa.VAL"]);
+    posts.length = 0;
+    await db.putField("H:wfd", new Float64Array([1.5, 2, -7]));
+    assert.deepStrictEqual(posts, []);
+  },
+);
