@@ -103,7 +103,7 @@ function parseUlong(text: string, base: 0 | 10): ConstantLoad {
  * @example
  * ```ts
  * import { loadConstantText } from "./const_link.ts";
- * if (loadConstantText("1e3", "LONG")?.value !== 1n) throw new Error();
+ * if (loadConstantText("1e3", "LONG")?.value !== 1) throw new Error();
  * if (loadConstantText("1e3", "ULONG")?.value !== 1000) throw new Error();
  * if (loadConstantText("nan", "LONG") !== undefined) throw new Error();
  * ```
