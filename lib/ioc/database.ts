@@ -18,6 +18,7 @@ import { floatText } from "./ca_link.ts";
 import { castDouble, type IntegerDbf } from "./_cast.ts";
 import { DeviceRegistry } from "./devices.ts";
 import { parseCInteger } from "./_c_number.ts";
+import { arrayBytes, memHash } from "./_mem_hash.ts";
 import {
   convertPutText,
   cvtDoubleToString,
@@ -29,6 +30,7 @@ import {
   utf8Length,
 } from "./fields.ts";
 import { type LinkSpec, parseLink } from "./links.ts";
+import { type ConstantDbf, constantDbfOf, constantForField, loadConstant } from "./const_link.ts";
 import { type DbState, type JsonLinkDbf, JsonLinkInstance, traceParseLines } from "./json_link.ts";
 import {
   type FieldSpec,
@@ -762,26 +764,27 @@ export class IocDatabase implements RecordIo {
       if (l.kind !== "constant") continue;
       const spec = rec.type.byName.get(field);
       if (!spec || spec.type !== "INLINK") continue;
-      const target = rec.pvt.constantTarget as ((f: string) => string | undefined) | undefined;
-      const into = target?.(field) ?? defaultConstantTarget(rec, field);
+      const raw = field === "INP" && rec.dev?.dtyp === "Raw Soft Channel" &&
+        RAW_LOADS[rec.type.name] !== undefined;
+      const into = raw ? "RVAL" : defaultConstantTarget(rec, field);
       if (!into) continue;
       const ts = rec.type.byName.get(into);
       if (!ts) continue;
-      const v = Array.isArray(l.value) ? l.value : [l.value];
       if (ts.type === "NOACCESS") {
+        const v = Array.isArray(l.value) ? l.value : [l.value];
         // Array fields take their constants in init_record (aSub's A..U by name).
         if (into === "VAL") rec.pvt.constantArray = v;
         else ((rec.pvt.constantArrays ??= {}) as Record<string, unknown[]>)[into] = v;
         continue;
       }
-      try {
-        rec.f[into] = typeof v[0] === "number" && ts.type !== "STRING"
-          ? coerceNumber(ts, v[0])
-          : parseFieldText(ts, String(v[0]));
-        if (into === "VAL") rec.f.UDF = 0;
-      } catch {
-        // A constant that does not fit leaves the field as it is, as base does.
-      }
+      const dbf = raw ? RAW_LOADS[rec.type.name] : constantLoadType(rec, into, ts.type);
+      if (!dbf) continue;
+      // A constant base refuses leaves the field as it is.
+      const r = loadConstant(l, dbf);
+      if (r === undefined) continue;
+      if (r.value !== undefined) rec.f[into] = constantForField(r.value, ts.type);
+      // The soft device supports define VAL by a load; the raw ones leave UDF.
+      if (into === "VAL") rec.f.UDF = 0;
     }
   }
 
@@ -1288,6 +1291,7 @@ export class IocDatabase implements RecordIo {
   #postProcessed(rec: IocRecord, alarmMask: number): void {
     const f = rec.f;
     let valMask = 0;
+    let hashPosted = false;
     const val = f.VAL;
     switch (rec.support.posting) {
       case "deadband": {
@@ -1317,11 +1321,26 @@ export class IocDatabase implements RecordIo {
         // The record type's monitor() decides, VAL included.
         break;
       case "mpst": {
-        const last = rec.pvt.lastVal as FieldValue | undefined;
-        const changed = !sameValue(last, val);
-        if (changed) rec.pvt.lastVal = copyValue(val);
         const mpst = rec.type.byName.get("MPST")?.choices?.[f.MPST as number];
         const apst = rec.type.byName.get("APST")?.choices?.[f.APST as number];
+        let changed: boolean;
+        if (rec.type.byName.has("HASH")) {
+          // waveform, aai, aao: a change is a new epicsMemHash of the NORD elements, computed
+          // (and HASH posted when it changed) only for an "On Change" MPST or APST.
+          changed = false;
+          if (mpst !== "Always" || apst !== "Always") {
+            const h = memHash(arrayBytes(val as ArrayLike<unknown>, f.NORD as number));
+            changed = h !== f.HASH;
+            if (changed) {
+              f.HASH = h;
+              hashPosted = true;
+            }
+          }
+        } else {
+          const last = rec.pvt.lastVal as FieldValue | undefined;
+          changed = !sameValue(last, val);
+          if (changed) rec.pvt.lastVal = copyValue(val);
+        }
         if (mpst === "Always" || changed) valMask |= PvChange.VALUE;
         if (apst === "Always" || changed) valMask |= PvChange.LOG;
         break;
@@ -1342,6 +1361,7 @@ export class IocDatabase implements RecordIo {
       }
     };
     const m = { alarm: alarmMask, value: valMask, post };
+    if (hashPosted) this.#post(rec, "HASH", PvChange.VALUE);
     if (rec.support.monitor) rec.support.monitor(rec, m);
     else post("VAL", valMask | alarmMask);
   }
@@ -1819,6 +1839,7 @@ export class IocDatabase implements RecordIo {
         } catch (e) {
           throw new PutRefusedError((e as Error).message, "type");
         }
+        const dev = this.#initialized ? this.#deviceForLink(rec, field, l) : undefined;
         if (this.#initialized && rec.dev?.linkChange) {
           try {
             rec.dev.linkChange(rec, field, v as string);
@@ -1826,16 +1847,22 @@ export class IocDatabase implements RecordIo {
             throw new PutRefusedError((e as Error).message, "readonly");
           }
         }
+        const ioIntr = dev && (rec.f.SCAN as number) === SCAN_IOINTR;
+        if (ioIntr) this.#scanDelete(rec, SCAN_IOINTR, "");
         rec.f[field] = v;
         rec.links[field] = l;
-        this.#relink(rec, field);
-      } else {
-        const old = rec.f[field];
-        rec.f[field] = v;
-        if (field === "DTYP" && this.#initialized) {
-          rec.f[field] = old;
-          throw new PutRefusedError("DTYP cannot be changed after iocInit", "readonly");
+        if (dev) {
+          // base's dbPutFieldLink: the device support of the DTYP now set takes over, without
+          // its init_record (soft supports' add_record does nothing); PACT is cleared.
+          rec.dev = dev;
+          rec.f.PACT = 0;
         }
+        this.#relink(rec, field);
+        if (ioIntr) this.#scanAdd(rec);
+      } else {
+        // A DTYP put changes only the field (as base's): the device support changes with
+        // the next put to INP or OUT.
+        rec.f[field] = v;
       }
     }
     // A put to VAL defines it, an array VAL too (base's dbPut, for the value field).
@@ -1855,11 +1882,9 @@ export class IocDatabase implements RecordIo {
       // asChangeGroup: the record's clients get their rights again.
       for (const l of [...this.#accessListeners.get(rec) ?? []]) l();
     }
+    // base's dbPut posts every field but a process-passive VAL, even in a scanned record that
+    // the put does not process: its monitors see the value when the record next processes.
     if (!(field === "VAL" && spec.pp)) this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
-    else if ((rec.f.SCAN as number) !== SCAN_PASSIVE) {
-      // A put to VAL of a scanned record is not processed now: post it as it is.
-      this.#post(rec, field, PvChange.VALUE | PvChange.LOG);
-    }
     // After the field's own post, as base's dbPut (QSRV groups show the order).
     if (spec.prop) this.#postProperty(rec);
   }
@@ -1892,14 +1917,58 @@ export class IocDatabase implements RecordIo {
       ? [value]
       : value;
     const n = Math.min(count ?? src.length, shape.max);
+    const dbf = DBF_OF_SCALAR[shape.scalar];
+    const textual = Array.isArray(buf) || dbf === undefined;
+    const items: unknown[] = [];
     for (let i = 0; i < n; i++) {
       const x = src[i];
+      // Text into a numeric array converts as dbPut converts a string (a one-element field
+      // written by dbpf): " 0x10" is 0 in a LONG, "[3]" is refused.
+      if (typeof x !== "string" || textual) items.push(x);
+      else {
+        try {
+          items.push(convertPutText({ ...spec, type: dbf as FieldSpec["type"] }, x));
+        } catch (e) {
+          throw new PutRefusedError(
+            `Cannot write ${rec.name}.${spec.name}: ${(e as Error).message}`,
+            "type",
+          );
+        }
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const x = items[i];
       if (buf instanceof BigInt64Array || buf instanceof BigUint64Array) {
         buf[i] = BigInt(Math.trunc(Number(x)));
       } else if (Array.isArray(buf)) buf[i] = String(x);
-      else buf[i] = typeof x === "string" ? Number(x) : Number(x);
+      else buf[i] = Number(x);
     }
     if (!shape.fixed) rec.f[shape.countField] = n;
+  }
+
+  /**
+   * dbPutFieldLink's device-support check for a put to the device link (INP or OUT) of a
+   * record with device support: the support DTYP names, which must take the link's kind
+   * (an INST_IO "@..." link for getenv, a constant, PV or JSON link for the soft ones;
+   * registered supports judge for themselves through linkChange).
+   * Returns undefined for other fields.
+   */
+  #deviceForLink(rec: IocRecord, field: string, l: LinkSpec): DeviceSupport | undefined {
+    const dtyp = rec.type.byName.get("DTYP");
+    if (!dtyp || (field !== "INP" && field !== "OUT") || !rec.dev) return undefined;
+    const name = dtyp.choices?.[rec.f.DTYP as number] ?? "Soft Channel";
+    const dev = this.devices.find(rec.type.name, name);
+    if (!dev) {
+      throw new PutRefusedError(`No device support "${name}" for ${rec.name}`, "handler");
+    }
+    const hw = INST_IO_DEVICES.has(name);
+    if ((hw || SOFT_DEVICE_NAMES.has(name)) && hw !== (l.kind === "hw")) {
+      throw new PutRefusedError(
+        `Link "${l.text}" does not suit device support "${name}" of ${rec.name}`,
+        "type",
+      );
+    }
+    return dev;
   }
 
   #relink(rec: IocRecord, field: string): void {
@@ -2008,6 +2077,28 @@ function defaultConstantTarget(rec: IocRecord, field: string): string | undefine
   if (/^DOL[0-9A-F]$/.test(field)) return `DO${field.slice(3)}`;
   if (field === "NVL") return "SELN";
   return undefined;
+}
+
+/** Device supports whose link is an INST_IO "@..." address (base's devSoft.dbd). */
+const INST_IO_DEVICES = new Set(["getenv"]);
+/** base's soft device supports: their link is a constant, PV or JSON link. */
+const SOFT_DEVICE_NAMES = new Set(["Soft Channel", "Raw Soft Channel", "Async Soft Channel"]);
+
+/** What the raw soft device supports load a constant INP into RVAL as. */
+const RAW_LOADS: Readonly<Record<string, ConstantDbf>> = {
+  ai: "LONG",
+  bi: "ULONG",
+  mbbi: "ULONG",
+  mbbiDirect: "ULONG",
+};
+
+/**
+ * The type a record support loads a constant into `into` as: the field's own type, but
+ * mbbiDirect's LONG VAL and SVAL as ULONG (devMbbiDirectSoft, its init_record).
+ */
+function constantLoadType(rec: IocRecord, into: string, type: string): ConstantDbf | undefined {
+  if (rec.type.name === "mbbiDirect" && (into === "VAL" || into === "SVAL")) return "ULONG";
+  return constantDbfOf(type);
 }
 
 function coerceNumber(spec: FieldSpec, n: number): FieldValue {

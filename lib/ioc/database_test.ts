@@ -650,3 +650,32 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  { ...opts, name: "a put to the VAL of a scanned record neither processes nor posts it" },
+  async () => {
+    using db = disposable(start([
+      rec("ao", "s", { SCAN: "Event", EVNT: "77" }),
+      rec("stringout", "t", { SCAN: "Event", EVNT: "77" }),
+    ]));
+    const seen: string[] = [];
+    for (const n of ["s", "t"]) {
+      db.watch(db.record(n)!, "VAL", () => seen.push(n));
+      db.watch(db.record(n)!, "UDF", () => seen.push(`${n}.UDF`));
+    }
+    // softIoc 7.0.8.1: camonitor s t s.UDF shows nothing after caput s 5 / caput t hi; the
+    // values are there (caget), the records still in their UDF alarm (not processed).
+    await db.putField("s", 5);
+    await db.putField("t", "hi");
+    assertEquals(seen.join(), "");
+    assert.deepStrictEqual([db.getField("s"), db.getField("s.UDF"), db.getField("t")], [
+      5,
+      0,
+      "hi",
+    ]);
+    assertEquals(db.getField("s.SEVR"), AlarmSeverity.INVALID);
+    // The record's next processing posts the value.
+    db.postEvent("77");
+    assert.ok(seen.includes("s") && seen.includes("t"), String(seen));
+  },
+);

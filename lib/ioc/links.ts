@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseNumber } from "./fields.ts";
+import { parseCDouble } from "./_c_number.ts";
 import { type JsonLink, type JsonLinkDbf, parseJsonLink } from "./json_link.ts";
 import { parseJson5 } from "./json5.ts";
 
@@ -91,8 +91,10 @@ export function parseLink(text: string, dbf: JsonLinkDbf = "INLINK"): LinkSpec {
   const t = text.trim();
   if (t === "") return NONE;
   if (t.startsWith("@") || t.startsWith("#")) return { kind: "hw", text: t };
-  const n = parseNumber(t);
-  if (n !== undefined && !/^[A-Za-z]/.test(t)) return { kind: "constant", text: t, value: n };
+  // A constant when the whole text reads as a double (dbParseLink's epicsParseDouble test):
+  // "nan", "-inf", "0x10", "1e3" are constants; "5abc" and "1e999" (out of range) name PVs.
+  const n = parseCDouble(t, { units: false });
+  if (typeof n !== "string") return { kind: "constant", text: t, value: n.value };
   if (t.startsWith("{") && t.endsWith("}")) {
     const link = parseJsonLink(t, dbf);
     if (!link) return NONE;

@@ -41,10 +41,42 @@ function special(v: number, upper: boolean): string | undefined {
   return undefined;
 }
 
+/** The DBR type the printf record reads a conversion's input link as. */
+export type PrintfDbr =
+  | "CHAR"
+  | "UCHAR"
+  | "SHORT"
+  | "USHORT"
+  | "LONG"
+  | "ULONG"
+  | "INT64"
+  | "UINT64"
+  | "FLOAT"
+  | "DOUBLE"
+  | "STRING";
+
+/** printfRecord's choice of type: by conversion, then by the h/hh/l/ll length. */
+function dbrOf(conv: string, len: string | undefined): PrintfDbr {
+  if (conv === "s") return "STRING";
+  if ("eEfFgG".includes(conv)) return len === "h" ? "FLOAT" : "DOUBLE";
+  const signed = "cdi".includes(conv);
+  if (conv === "c" || len === "hh") return signed ? "CHAR" : "UCHAR";
+  if (len === "h") return signed ? "SHORT" : "USHORT";
+  if (len === "ll") return signed ? "INT64" : "UINT64";
+  return signed ? "LONG" : "ULONG";
+}
+
+/** C's %.Nf, also past 1e21 where toFixed gives exponents (a double that large is whole). */
+function fixed(v: number, precision: number): string {
+  if (Math.abs(v) < 1e21) return v.toFixed(precision);
+  return BigInt(v).toString() + (precision > 0 ? "." + "0".repeat(precision) : "");
+}
+
 /**
  * Formats like the printf record.
  * @param fmt the FMT field
- * @param get reads input link i as a number or a string (undefined: nothing to read)
+ * @param get reads input link i as a number (a bigint for a 64-bit integer) or a string,
+ * given the DBR type base reads it as (undefined: nothing to read)
  * @param ivls text printed for an input that gives nothing
  * @returns the text
  * @example
@@ -57,34 +89,41 @@ function special(v: number, upper: boolean): string | undefined {
  */
 export function formatPrintf(
   fmt: string,
-  get: (index: number, want: "number" | "string") => number | string | undefined,
+  get: (
+    index: number,
+    want: "number" | "string",
+    dbr: PrintfDbr,
+  ) => number | bigint | string | undefined,
   ivls = "LNK",
 ): string {
   let next = 0;
   return fmt.replace(
     SPEC,
-    (_m, flags: string, w?: string, p?: string, _len?: string, conv = "") => {
+    (_m, flags: string, w?: string, p?: string, len?: string, conv = "") => {
       if (conv === "%") return "%";
-      const take = (want: "number" | "string") => (next < 10 ? get(next++, want) : undefined);
+      const take = (want: "number" | "string", dbr: PrintfDbr) =>
+        next < 10 ? get(next++, want, dbr) : undefined;
       const width = w === "*"
-        ? Number(take("number") ?? 0)
+        ? Number(take("number", "SHORT") ?? 0)
         : w === undefined
         ? undefined
         : Number(w);
       const precision = p === "*"
-        ? Number(take("number") ?? 0)
+        ? Number(take("number", "SHORT") ?? 0)
         : p === undefined
         ? undefined
         : Number(p);
       if (conv === "s") {
-        const v = take("string");
+        const v = take("string", "STRING");
         if (v === undefined) return pad(ivls, flags, width);
         const s = String(v);
         return pad(precision === undefined ? s : s.slice(0, precision), flags, width);
       }
-      const raw = take("number");
+      const raw = take("number", dbrOf(conv, len));
       if (raw === undefined) return pad(ivls, flags, width);
       const v = Number(raw);
+      // 64-bit integers print exactly (a bigint, as base's %lld/%llu of an epicsInt64).
+      const big = typeof raw === "bigint" ? BigInt.asUintN(64, raw) : undefined;
       const sign = (s: string) =>
         v >= 0 && !s.startsWith("-")
           ? (flags.includes("+") ? "+" : flags.includes(" ") ? " " : "") + s
@@ -93,19 +132,19 @@ export function formatPrintf(
       switch (conv) {
         case "d":
         case "i":
-          s = sign(String(Math.trunc(v)));
+          s = sign(typeof raw === "bigint" ? String(raw) : String(Math.trunc(v)));
           if (precision !== undefined) s = s.replace(/\d+/, (d) => d.padStart(precision, "0"));
           break;
         case "u":
-          s = String(Math.trunc(v) >>> 0);
+          s = String(big ?? Math.trunc(v) >>> 0);
           break;
         case "o":
-          s = (Math.trunc(v) >>> 0).toString(8);
+          s = (big ?? Math.trunc(v) >>> 0).toString(8);
           if (flags.includes("#")) s = "0" + s;
           break;
         case "x":
         case "X":
-          s = (Math.trunc(v) >>> 0).toString(16);
+          s = (big ?? Math.trunc(v) >>> 0).toString(16);
           if (flags.includes("#") && v !== 0) s = "0x" + s;
           if (conv === "X") s = s.toUpperCase();
           break;
@@ -120,7 +159,7 @@ export function formatPrintf(
           break;
         case "f":
         case "F":
-          s = special(v, conv === "F") ?? sign(v.toFixed(precision ?? 6));
+          s = special(v, conv === "F") ?? sign(fixed(v, precision ?? 6));
           break;
         default:
           s = special(v, conv === "G") ??

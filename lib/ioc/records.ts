@@ -10,7 +10,7 @@ import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { CALC_ARGS, type CalcProgramLike, compile, evaluate } from "./_calc.ts";
 import { castDouble, type IntegerDbf, integerDbfOf } from "./_cast.ts";
 import { formatPrintf } from "./printf.ts";
-import { parseNumber } from "./fields.ts";
+import { type ConstantDbf, constantForField, loadConstant } from "./const_link.ts";
 import { type FieldValue, menuChoices, recordType, SCALAR_OF_DBF } from "./record_type.ts";
 import type { DbfType } from "./dbd/types.ts";
 import { initSimm, simmPut, simulatedRead, simulatedWrite, simulationMode } from "./simulation.ts";
@@ -294,90 +294,16 @@ function analogMeta(control: "HOPR" | "DRVH") {
   };
 }
 
-/** The field types output records load a constant DOL as (recGblInitConstantLink). */
-type ConstantDbf = "USHORT" | "LONG" | "ULONG" | "INT64" | "DOUBLE" | "STRING";
-
-/** strtol with base 0: the longest integer prefix (0x hex, 0 octal), or undefined. */
-function integerPrefix(text: string): number | undefined {
-  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
-  if (!m) return undefined;
-  const body = m[2];
-  const n = /^0[xX]/.test(body)
-    ? parseInt(body.slice(2), 16)
-    : body.length > 1 && body[0] === "0"
-    ? parseInt(body, 8)
-    : parseInt(body, 10);
-  return m[1] === "-" ? -n : n;
-}
-
-/**
- * Text of a constant as base's dbConstLoadScalar converts it for a field of type `dbf`:
- * integers as epicsParse* with units (the leading integer, so "0.3" is 0, "1e3" is 1,
- * "0x10" 16 and "010" 8; unsigned types take small negatives modulo their size), ULONG
- * through a double when a fraction or exponent follows, doubles whole. Undefined when
- * base would refuse it.
- */
-function constantFromText(text: string, dbf: ConstantDbf): number | string | undefined {
-  if (dbf === "STRING") return text.slice(0, 39);
-  if (dbf === "DOUBLE") return parseNumber(text);
-  let n = integerPrefix(text);
-  if (dbf === "ULONG") {
-    const rest = n === undefined ? "" : text.trim().replace(/^[+-]?(0[xX][0-9a-fA-F]+|\d+)/, "");
-    if (n === undefined || /^[.eE]/.test(rest)) {
-      const d = parseNumber(text);
-      return d !== undefined && d >= 0 && d <= 0xffffffff ? Math.trunc(d) : undefined;
-    }
-  }
-  if (n === undefined) return undefined;
-  const bits = dbf === "USHORT" ? 16 : dbf === "INT64" ? 64 : 32;
-  if (dbf === "LONG") return n >= -0x80000000 && n <= 0x7fffffff ? n : undefined;
-  if (dbf === "INT64") return n;
-  const size = 2 ** bits;
-  if (n < 0) n += size;
-  return n >= 0 && n < size ? n : undefined;
-}
-
-/** A number (a JSON constant's) stored in a field of type `dbf`: C's conversion, truncating. */
-function constantFromNumber(v: number, dbf: ConstantDbf): number | string {
-  if (dbf === "STRING") return String(v);
-  if (dbf === "DOUBLE") return v;
-  if (!Number.isFinite(v)) return 0;
-  const t = Math.trunc(v);
-  if (dbf === "USHORT") return t & 0xffff;
-  if (dbf === "ULONG") return t >>> 0;
-  if (dbf === "LONG") return t | 0;
-  return t;
-}
-
-/**
- * recGblInitConstantLink of a link holding a constant: its value as a field of type `dbf`
- * receives it, or undefined when the link holds none or base would not load it (the
- * field then keeps its value). A JSON array gives its first element; a bare JSON string
- * is not loaded (base's dbConstLoadScalar leaves a string field as it is for one).
- */
-function loadConstant(
-  rec: IocRecord,
-  field: string,
-  dbf: ConstantDbf,
-): number | string | undefined {
-  const l = rec.links[field];
-  if (l?.kind !== "constant") return undefined;
-  if (!l.json && !Array.isArray(l.value)) {
-    return typeof l.value === "string" ? undefined : constantFromText(l.text, dbf);
-  }
-  const v = Array.isArray(l.value) ? l.value[0] : l.value;
-  if (typeof v === "number") return constantFromNumber(v, dbf);
-  return typeof v === "string" ? constantFromText(v, dbf) : undefined;
-}
-
 /**
  * An output record's init: a constant DOL loaded into VAL as `dbf` (whatever OMSL says)
- * defines it. Returns whether it did.
+ * defines it. Returns whether it did (base's load may succeed without writing VAL).
  */
 function initDol(rec: IocRecord, dbf: ConstantDbf, toVal = (v: number | string) => v): boolean {
-  const v = loadConstant(rec, "DOL", dbf);
-  if (v === undefined) return false;
-  rec.f.VAL = toVal(v);
+  const r = loadConstant(rec.links.DOL, dbf);
+  if (r === undefined) return false;
+  if (r.value !== undefined) {
+    rec.f.VAL = toVal(constantForField(r.value, rec.type.byName.get("VAL")?.type ?? dbf));
+  }
   rec.f.UDF = typeof rec.f.VAL === "number" && Number.isNaN(rec.f.VAL) ? 1 : 0;
   return true;
 }
@@ -644,13 +570,15 @@ function compileField(rec: IocRecord, field: string, io?: RecordIo): void {
 /**
  * Evaluates a CALC-style field over A..L; a failure (or an expression that did not
  * compile) raises CALC/INVALID with `message` (base's: none for calc, "calcPerform" and
- * "OCAL calcPerform" for calcout).
+ * "OCAL calcPerform" for calcout). The expression's VAL operand reads `result`, the field
+ * the value goes to, as base's calcPerform reads its result pointer: OCAL's VAL is OVAL.
  */
 function runCalc(
   rec: IocRecord,
   io: RecordIo,
   field: string,
   message: string,
+  result = "VAL",
 ): number | undefined {
   const s = calcState(rec, field);
   if (!s.prog) {
@@ -660,7 +588,7 @@ function runCalc(
   const f = rec.f;
   for (let i = 0; i < CALC_LETTERS.length; i++) s.args[i] = num(f, CALC_LETTERS[i]);
   try {
-    const v = evaluate(s.prog, s.args, num(f, "VAL"));
+    const v = evaluate(s.prog, s.args, num(f, result));
     for (let i = 0; i < CALC_LETTERS.length; i++) {
       if (s.args[i] !== f[CALC_LETTERS[i]]) f[CALC_LETTERS[i]] = s.args[i];
     }
@@ -1122,6 +1050,9 @@ const mbbiDirect: RecordSupport = {
   io: "input",
   init(rec, _io, pass) {
     if (pass === 0) mbbMask(rec);
+    // base's init_record sets B0..B1F from VAL once the device support's init_record has
+    // succeeded (every soft one has one), so that a VAL from the database shows in its bits.
+    else setBits(rec);
   },
   process: inputProcess((rec, io, fromRaw) => {
     const f = rec.f;
@@ -1156,7 +1087,7 @@ const mbboDirect: RecordSupport = {
     const f = rec.f;
     if (pass === 0) mbbMask(rec);
     if (pass !== 1) return;
-    initDol(rec, "ULONG", (v) => (v as number) | 0);
+    initDol(rec, "ULONG");
     if (!f.UDF) setBits(rec);
     else {
       // Bits given in the database define VAL (base's init_record).
@@ -1430,13 +1361,25 @@ const waveform: RecordSupport = {
   },
 };
 
-const aai: RecordSupport = { ...waveform, process: readWaveform, monitor: undefined };
+const aai: RecordSupport = {
+  ...waveform,
+  init(rec, io, pass) {
+    arrayInit("NELM")(rec, io, pass);
+    // base's aai starts with one element when NELM is 1; devAaiSoft changes that only by
+    // loading a constant (a waveform's soft support sets NORD 0 for anything else).
+    if (pass === 0 && !rec.pvt.constantArray && num(rec.f, "NELM") === 1) rec.f.NORD = 1;
+  },
+  process: readWaveform,
+  monitor: undefined,
+};
 
 const aao: RecordSupport = {
   posting: "mpst",
   io: "output",
   init(rec, io, pass) {
     arrayInit("NELM")(rec, io, pass);
+    // base's aao starts with one element when NELM is 1, but devAaoSoft's init_record runs
+    // in pass 0, before links are set up, when every link is constant: it empties it.
     const l = rec.links.DOL;
     // Only closed_loop loads a constant DOL (base's fetchValue).
     if (pass === 1 && rec.f.OMSL && l?.kind === "constant") {
@@ -1608,7 +1551,7 @@ const calcout: RecordSupport = {
 function calcoutOutput(rec: IocRecord, io: RecordIo): void {
   const f = rec.f;
   if (num(f, "DOPT") === 1) {
-    const o = runCalc(rec, io, "OCAL", "OCAL calcPerform");
+    const o = runCalc(rec, io, "OCAL", "OCAL calcPerform", "OVAL");
     if (o !== undefined) {
       f.OVAL = o;
       f.UDF = Number.isNaN(o) ? 1 : 0;
@@ -2046,9 +1989,15 @@ const printf: RecordSupport = {
   process(rec, io) {
     const f = rec.f;
     if (!f.PACT) {
-      const text = formatPrintf(String(f.FMT), (i, want) => {
+      const text = formatPrintf(String(f.FMT), (i, want, dbr) => {
         const link = `INP${i}`;
-        if (io.isConstantLink(rec, link)) return undefined;
+        if (io.isConstantLink(rec, link)) {
+          // base loads a constant for each conversion (recGblInitConstantLink as `dbr`). A
+          // ULONG load that reports success without writing prints base's uninitialised
+          // variable; 0 here.
+          const r = loadConstant(rec.links[link], dbr);
+          return r === undefined ? undefined : r.value ?? 0;
+        }
         return io.getLink(rec, link, want)?.value as number | string | undefined;
       }, String(f.IVLS));
       const bytes = new TextEncoder().encode(text);

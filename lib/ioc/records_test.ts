@@ -7,6 +7,7 @@ import {
 } from "../core/alarm.ts";
 import { PvChange } from "../pv/types.ts";
 import { rec, startIoc, type TestIoc } from "./_testing.ts";
+import { environDevice } from "./devices.ts";
 
 const opts = { permissions: "none" } as const;
 
@@ -654,5 +655,190 @@ Deno.test(
     db.watch(db.record("L:ai")!, "VAL", (m) => masks.push(m));
     await db.putField("L:ai.PROC", 1);
     assert.ok(masks.length === 1 && (masks[0] & PvChange.VALUE) !== 0, String(masks));
+  },
+);
+
+Deno.test({ ...opts, name: "calcout OCAL's VAL operand reads OVAL" }, async () => {
+  using db = startIoc([
+    rec("calcout", "O:co", { CALC: "5", OCAL: "VAL+1", DOPT: "Use OCAL" }),
+    rec("calcout", "O:co2", {
+      CALC: "A",
+      INPA: "3",
+      OCAL: "VAL*2+A",
+      DOPT: "Use OCAL",
+      OVAL: "7",
+    }),
+  ]);
+  // softIoc 7.0.8.1: dbpf O:co.PROC 1 twice gives OVAL 1 then 2 (VAL stays 5); O:co2's
+  // OVAL goes from 7 to 17.
+  await db.putField("O:co.PROC", 1);
+  assert.equal(db.getField("O:co.OVAL"), 1);
+  await db.putField("O:co.PROC", 1);
+  assert.deepStrictEqual([db.getField("O:co.OVAL"), db.getField("O:co.VAL")], [2, 5]);
+  await db.putField("O:co2.PROC", 1);
+  assert.deepStrictEqual([db.getField("O:co2.OVAL"), db.getField("O:co2.VAL")], [17, 3]);
+});
+
+Deno.test(
+  { ...opts, name: "constant INP/DOL/SIML/SIOL text loads as base's dbConstLoadScalar" },
+  () => {
+    using db = startIoc([
+      rec("ai", "K:ai", { INP: "nan", VAL: "9" }),
+      rec("ao", "K:ao", { DOL: "nan", VAL: "9" }),
+      rec("longin", "K:li", { INP: "1e3", VAL: "9" }),
+      rec("longin", "K:li8", { INP: "010", VAL: "9" }),
+      rec("longin", "K:lix", { INP: ".5", VAL: "9" }),
+      rec("mbbiDirect", "K:mbbid", { INP: "3000000000", VAL: "9" }),
+      rec("mbboDirect", "K:mbbod", { DOL: "-1.5", VAL: "9" }),
+      rec("stringin", "K:si", { INP: " nan(12) ", VAL: "nine" }),
+      rec("calc", "K:calc", { INPA: "0x1p3", CALC: "A" }),
+      rec("seq", "K:seq", { DOL0: "-inf" }),
+      rec("ai", "K:rai", { DTYP: "Raw Soft Channel", INP: "1e3", RVAL: "9" }),
+      rec("bi", "K:rbi", { DTYP: "Raw Soft Channel", INP: "1e3", RVAL: "9" }),
+      rec("ai", "K:sim", { SIML: "1e3" }),
+      rec("ai", "K:simn", { SIML: "70000" }),
+      rec("mbbiDirect", "K:siol", { SIOL: "-3000000000" }),
+      rec("longin", "K:json", { INP: '{const: "010"}' }),
+      rec("longin", "K:jsonx", { INP: '{const: "0x10"}' }),
+      rec("event", "K:ev", { INP: "-inf" }),
+    ]);
+    // softIoc 7.0.8.1's dbgf after iocInit.
+    const got = (n: string) => db.getField(n);
+    assert.ok(Number.isNaN(got("K:ai")) && Number.isNaN(got("K:ao")));
+    assert.deepStrictEqual([got("K:ai.UDF"), got("K:ao.UDF")], [0, 1]);
+    assert.deepStrictEqual([got("K:li"), got("K:li8"), got("K:lix")], [1, 8, 9]);
+    assert.deepStrictEqual([got("K:mbbid"), got("K:mbbod")], [-1294967296, -1]);
+    assert.deepStrictEqual([got("K:si"), got("K:calc.A"), got("K:seq.DO0")], [
+      "nan(12)",
+      8,
+      -Infinity,
+    ]);
+    // The raw soft supports load RVAL (ai as LONG, bi as ULONG) and leave UDF.
+    assert.deepStrictEqual([got("K:rai.RVAL"), got("K:rai.UDF"), got("K:rbi.RVAL")], [1, 1, 1000]);
+    // SIML loads as USHORT: "1e3" is 1 (YES), "70000" does not fit and leaves NO.
+    assert.deepStrictEqual([got("K:sim.SIMM"), got("K:simn.SIMM")], [1, 0]);
+    assert.equal(got("K:siol.SVAL"), 1294967296);
+    assert.deepStrictEqual([got("K:json"), got("K:jsonx"), got("K:ev")], [10, 0, "-inf"]);
+  },
+);
+
+Deno.test({ ...opts, name: "printf reads a constant INPn as its conversion's type" }, async () => {
+  const fmts: [string, string, string][] = [
+    ["%hhd", "200", "LNK"],
+    ["%hhu", "-1", "255"],
+    ["%hu", "-0x10", "65520"],
+    ["%d", "1e3", "1"],
+    ["%u", "1e3", "1000"],
+    ["%d", "1.5", "1"],
+    ["%lld", "3000000000", "3000000000"],
+    ["%llu", "-3000000000", "18446744070709551616"],
+    ["%hf", "4e38", "LNK"],
+    ["%.0f", "4e38", "399999999999999990995239293824136118272"],
+    ["%f", "nan", "nan"],
+    ["%s", "010", "010"],
+  ];
+  using db = startIoc(
+    fmts.map(([fmt, inp], i) => rec("printf", `P:${i}`, { FMT: fmt, INP0: inp })),
+  );
+  // softIoc 7.0.8.1's VAL after processing each.
+  for (let i = 0; i < fmts.length; i++) await db.putField(`P:${i}.PROC`, 1);
+  assert.deepStrictEqual(fmts.map((_f, i) => db.getField(`P:${i}`)), fmts.map((f) => f[2]));
+  assert.equal(db.getField("P:0.SEVR"), 0);
+});
+
+Deno.test(
+  {
+    ...opts,
+    name: "arrays with NELM 1 and mbbiDirect bits start as base's init_record leaves them",
+  },
+  () => {
+    using db = startIoc([
+      rec("waveform", "N:wf", { FTVL: "DOUBLE", NELM: "5" }),
+      rec("waveform", "N:wf1", { FTVL: "DOUBLE", NELM: "1", INP: "N:wf" }),
+      rec("aai", "N:aai1", { FTVL: "DOUBLE", NELM: "1" }),
+      rec("aai", "N:aai1p", { FTVL: "DOUBLE", NELM: "1", INP: "N:wf" }),
+      rec("aai", "N:aai2", { FTVL: "DOUBLE", NELM: "2" }),
+      rec("aao", "N:aao1", { FTVL: "DOUBLE", NELM: "1", OUT: "N:wf" }),
+      rec("subArray", "N:sa1", { FTVL: "DOUBLE", MALM: "1", NELM: "1" }),
+      rec("mbbiDirect", "N:md", { VAL: "5" }),
+      rec("mbbiDirect", "N:md2", { VAL: "-2147483647" }),
+      rec("mbbiDirect", "N:md3", { INP: "6" }),
+      rec("mbbiDirect", "N:mdr", { DTYP: "Raw Soft Channel", VAL: "3" }),
+    ]);
+    // softIoc 7.0.8.1 (caget after iocInit): only an aai with NELM 1 starts with one element.
+    const nord = ["N:wf1", "N:aai1", "N:aai1p", "N:aai2", "N:aao1", "N:sa1"].map((n) =>
+      db.getField(`${n}.NORD`)
+    );
+    assert.deepStrictEqual(nord, [0, 1, 1, 0, 0, 0]);
+    const bits = (n: string, b: string[]) => b.map((x) => db.getField(`${n}.${x}`));
+    assert.deepStrictEqual(bits("N:md", ["B0", "B1", "B2", "B3"]), [1, 0, 1, 0]);
+    assert.deepStrictEqual(bits("N:md2", ["B0", "B1", "B1E", "B1F"]), [1, 0, 0, 1]);
+    assert.deepStrictEqual(bits("N:md3", ["B0", "B1", "B2"]), [0, 1, 1]);
+    assert.deepStrictEqual(bits("N:mdr", ["B0", "B1", "B2"]), [1, 1, 0]);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "a DTYP put takes effect with the next INP put, as base's dbPutFieldLink" },
+  async () => {
+    using db = startIoc([
+      rec("ao", "D:src", { VAL: "7" }),
+      rec("ai", "D:ai", { INP: "D:src" }),
+      rec("stringin", "D:si", { VAL: "x" }),
+      rec("mbbiDirect", "D:md"),
+    ], { devices: [environDevice(() => undefined)] });
+    // softIoc 7.0.8.1 through caput/caget: the DTYP field changes, the soft support stays.
+    await db.putField("D:ai.DTYP", "Raw Soft Channel");
+    await db.putField("D:ai.PROC", 1);
+    assert.deepStrictEqual([db.getField("D:ai"), db.getField("D:ai.RVAL")], [7, 0]);
+    // Writing INP brings in the raw support (no init_record): RVAL now reads the source.
+    await db.putField("D:ai.INP", "D:src");
+    await db.putField("D:ai.PROC", 1);
+    assert.deepStrictEqual([db.getField("D:ai"), db.getField("D:ai.RVAL")], [7, 7]);
+    // getenv takes only an "@NAME" link; a soft support refuses one.
+    await db.putField("D:si.DTYP", "getenv");
+    await assert.rejects(db.putField("D:si.INP", "D:src"));
+    await db.putField("D:si.INP", "@UNSET");
+    await db.putField("D:si.PROC", 1);
+    assert.deepStrictEqual([db.getField("D:si"), db.getField("D:si.SEVR")], ["", 3]);
+    await db.putField("D:si.DTYP", "Soft Channel");
+    await assert.rejects(db.putField("D:si.INP", "@HOME"));
+    assert.equal(db.getField("D:si.INP"), "@UNSET");
+    // caput D:md.SHFT -1: base stores 65535 (a USHORT from "-1").
+    await db.putField("D:md.SHFT", "-1");
+    assert.equal(db.getField("D:md.SHFT"), 65535);
+  },
+);
+
+Deno.test(
+  { ...opts, name: "waveform, aai and aao compute and post HASH for On Change" },
+  async () => {
+    using db = startIoc([
+      rec("waveform", "H:wfd", { FTVL: "DOUBLE", NELM: "4", MPST: "On Change" }),
+      rec("aai", "H:aai", { FTVL: "LONG", NELM: "4", MPST: "On Change" }),
+      rec("aao", "H:aao", { FTVL: "SHORT", NELM: "4", APST: "On Change" }),
+      rec("waveform", "H:wfa", { FTVL: "DOUBLE", NELM: "4" }),
+    ]);
+    const posts: string[] = [];
+    for (const n of ["H:wfd", "H:wfa"]) {
+      for (const f of ["VAL", "HASH"]) {
+        db.watch(db.record(n)!, f, (m) => {
+          if (m & PvChange.VALUE) posts.push(`${n}.${f}`);
+        });
+      }
+    }
+    // softIoc 7.0.8.1, caput -a then caget -f0 of HASH (epicsMemHash of the NORD elements).
+    await db.putField("H:wfd", new Float64Array([1.5, 2, -7]));
+    await db.putField("H:aai", new Float64Array([5, -1]));
+    await db.putField("H:aao", new Float64Array([1, 2, 3]));
+    await db.putField("H:wfa", new Float64Array([4]));
+    const hashes = ["H:wfd", "H:aai", "H:aao", "H:wfa"].map((n) => db.getField(`${n}.HASH`));
+    assert.deepStrictEqual(hashes, [1707702713, 4186028949, 2987656655, 0]);
+    // HASH is posted before VAL; the same values again post neither with DBE_VALUE
+    // (camonitor; APST stays Always, so archive monitors still get VAL).
+    assert.deepStrictEqual(posts, ["H:wfd.HASH", "H:wfd.VAL", "H:wfa.VAL"]);
+    posts.length = 0;
+    await db.putField("H:wfd", new Float64Array([1.5, 2, -7]));
+    assert.deepStrictEqual(posts, []);
   },
 );

@@ -9,7 +9,7 @@ import { textToChars, utf8Decode, utf8Encode } from "../core/bytes.ts";
 import { expandMacros, macroMap } from "../core/macros.ts";
 import { epicsTimeToMillis } from "../core/time.ts";
 import { type IocDatabase, IocInitError } from "./database.ts";
-import { DBF_OF_SCALAR } from "./fields.ts";
+import { cvtDoubleToString, DBF_OF_SCALAR } from "./fields.ts";
 import { realText } from "./real_text.ts";
 import { nanText } from "./_c_number.ts";
 import { constLinkReport } from "./json_link.ts";
@@ -1057,25 +1057,24 @@ export class IocShell {
     // An array field of one element takes the value as a string, as a scalar does.
     if (shape && shape.max > 1 && (shape.scalar === "int8" || shape.scalar === "uint8")) {
       v = [...textToChars(value)];
-    } else if (shape && shape.max > 1 && shape.scalar !== "string") {
-      const parsed = jsonNumbers(value);
+    } else if (shape && shape.max > 1) {
+      // dbPutConvertJSON: empty text writes no elements.
+      const parsed = value === "" ? [] : jsonElements(value, shape.scalar === "string");
       if (typeof parsed === "string") {
         this.#host.err(`dbpf: Cannot convert "${value}" for ${name}: ${parsed}\n`);
         return "";
       }
-      v = parsed.slice(0, shape.max);
-    } else if (shape && shape.max > 1) {
-      v = [value];
+      v = (parsed as string[]).slice(0, shape.max);
     }
-    let err = "";
     try {
       // As base's dbpf: the put and the processing it starts, not waiting for asynchronous
       // records to complete (a calcout's ODLY).
       this.#db.putRecordFieldNow(rec, field, v as string);
     } catch (e) {
-      err = `${(e as Error).message}\n`;
+      // base prints nothing of a refused put on stdout (at most an errlog line).
+      this.#host.err(`${(e as Error).message}\n`);
     }
-    return err + this.dbgf(name);
+    return this.dbgf(name);
   }
 
   /** dbtr rec: processes it and shows dbpr at level 3. */
@@ -1295,18 +1294,31 @@ export function dateText(ms: number, format: string): string {
  * of numbers.
  * @returns the numbers, or why the text is not such a value
  */
-function jsonNumbers(text: string): number[] | string {
+function jsonElements(text: string, strings: boolean): number[] | string[] | string {
   let j: unknown;
   try {
-    j = JSON.parse(text);
+    // Each number's own text: yajl tells integers from doubles, which a string array
+    // receives differently ("5" and "5.000000").
+    j = JSON.parse(
+      text,
+      (_k, v, ctx?: { source?: string }) =>
+        typeof v === "number" && strings ? { number: v, source: ctx?.source ?? String(v) } : v,
+    );
   } catch (e) {
     return `not JSON (${(e as Error).message})`;
   }
   const items = Array.isArray(j) ? j : [j];
+  const out: (number | string)[] = [];
   for (const x of items) {
-    if (typeof x !== "number") return `${JSON.stringify(x)} is not a number`;
+    if (typeof x === "number") out.push(x);
+    else if (strings && typeof x === "string") out.push(x);
+    else if (strings && typeof x === "object" && x !== null && "source" in x) {
+      const { number, source } = x as { number: number; source: string };
+      // dbFastPutConvert from INT64 or DOUBLE (cvtDoubleToString with precision 6).
+      out.push(/^-?\d+$/.test(source) ? BigInt(source).toString() : cvtDoubleToString(number, 6));
+    } else return `${JSON.stringify(x)} is not a ${strings ? "string or number" : "number"}`;
   }
-  return items as number[];
+  return out as number[] | string[];
 }
 
 /** C's `%.<p>g`. */

@@ -132,6 +132,43 @@ Deno.test("shell: dbgf/dbpf of REC.FIELD$ read and write string and link fields 
   assert.equal(await run(['dbpf ai.INP$ ""']), "DBF_CHAR:           0 = 0x0   \n");
 });
 
+Deno.test("shell: dbpf of aSub arguments: JSON for arrays, string arrays included", async () => {
+  const run = await afterInit(
+    'record(aSub, "as") { field(FTA, "DOUBLE") field(NOA, "3") field(FTB, "LONG") ' +
+      'field(NOB, "4") field(FTC, "STRING") field(NOC, "2") field(FTD, "LONG") }\n' +
+      'record(ai, "x") {}\n',
+  );
+  // softIoc 7.0.8.1. iocsh splits an unquoted [4,5] at the comma: "[4" is no JSON and
+  // nothing is printed (yajl's error goes to stderr).
+  assert.equal(await run(["dbpf as.B [4,5]", "dbpf x abc"]), "DBF_DOUBLE:         0         \n");
+  assert.equal(
+    await run([
+      'dbpf as.B "[4,5]"',
+      "dbgf as.NEB",
+      'dbpf as.A "[1.5,2.5,3.5,4.5]"',
+      'dbpf as.B ""',
+    ]),
+    "DBF_LONG[2]:        4 = 0x4   5 = 0x5   \nDBF_ULONG:          2 = 0x2   \n" +
+      "DBF_DOUBLE[3]:      1.5       2.5       3.5       \nDBF_LONG[0]: (empty)          \n",
+  );
+  assert.equal(
+    await run([
+      `dbpf as.C '["x",5]'`,
+      `dbpf as.C '[2.5,-3,1e300]'`,
+      `dbpf as.C '"w"'`,
+      "dbpf as.C z",
+    ]),
+    'DBF_STRING[2]:      "x"       "5"       \nDBF_STRING[2]:      "2.500000"          "-3"      \n' +
+      'DBF_STRING:         "w"       \n',
+  );
+  // A one-element argument takes the text as a string put: decimal only, "[3]" refused.
+  assert.equal(
+    await run(['dbpf as.D "3.7"', 'dbpf as.D "[3]"', 'dbpf as.D " 0x10"']),
+    "DBF_LONG:           3 = 0x3   \nDBF_LONG:           3 = 0x3   \n" +
+      "DBF_LONG:           0 = 0x0   \n",
+  );
+});
+
 Deno.test("shell: dbgf prints a count unless there is one element; dbpf's JSON errors print nothing", async () => {
   const run = await afterInit(LONG_DB);
   assert.equal(

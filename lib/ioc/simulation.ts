@@ -8,6 +8,7 @@
  * @module
  */
 
+import { constantForField, loadConstant } from "./const_link.ts";
 import { AlarmSeverity, AlarmStatus } from "../core/alarm.ts";
 import { epicsTimeFromMillis } from "../core/time.ts";
 import { INT_RANGE } from "./record_type.ts";
@@ -47,11 +48,9 @@ export function hasSimulation(rec: IocRecord): boolean {
 export function initSimm(rec: IocRecord, io: RecordIo): void {
   if (!hasSimulation(rec) || !io.isConstantLink(rec, "SIML")) return;
   saveSimm(rec);
-  const l = rec.links.SIML;
-  // dbLoadLink into a menu takes numbers only.
-  if (l?.kind === "constant" && typeof l.value === "number" && Number.isFinite(l.value)) {
-    rec.f.SIMM = Math.trunc(l.value) & 0xffff;
-  }
+  // dbLoadLink as DBF_USHORT: "1e3" is 1, "0x10" 16, "nan" and "70000" leave SIMM.
+  const v = loadConstant(rec.links.SIML, "USHORT")?.value;
+  if (v !== undefined) rec.f.SIMM = constantForField(v, "USHORT");
   checkSimm(rec, io);
 }
 
