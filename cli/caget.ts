@@ -178,6 +178,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   let readTimedOut = false;
   // Reads grouped by (type, count), one getMany each: usually a single group.
   const groups = new Map<string, { dbrType: number; count: number; at: number[] }>();
+  let last: { dbrType: number; count: number; at: number[] } | undefined;
   for (let i = 0; i < results.length; i++) {
     const ch = results[i].channel;
     if (ch.state !== "connected") {
@@ -191,9 +192,14 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       : reqCount > 0 && reqCount < native
       ? reqCount
       : native;
-    const key = `${dbrType}/${count}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, g = { dbrType, count, at: [] });
+    // Runs of PVs of one (type, count), the usual case, need no key string per PV.
+    let g = last;
+    if (!g || g.dbrType !== dbrType || g.count !== count) {
+      const key = `${dbrType}/${count}`;
+      g = groups.get(key);
+      if (!g) groups.set(key, g = { dbrType, count, at: [] });
+      last = g;
+    }
     g.at.push(i);
   }
   const timeoutSec = opTimeout(timeout);

@@ -72,6 +72,8 @@ export interface ChannelHost {
 }
 
 const DEFAULT_TIMEOUT = 5;
+/** The rights of a channel not connected, shared by all (never changed in place). */
+const NO_ACCESS: AccessRights = Object.freeze({ read: false, write: false });
 
 /** A live subscription; survives reconnects until cancelled. */
 export class Subscription {
@@ -369,7 +371,7 @@ export class CaChannel {
   #sid: number | undefined;
   #nativeType = -1;
   #count = 0;
-  #access: AccessRights = { read: false, write: false };
+  #access: AccessRights = NO_ACCESS;
   #hostName = "";
   #serverMinor = 0;
   // Created on first use: most channels of a large batch never need them.
@@ -383,7 +385,9 @@ export class CaChannel {
    */
   #op: Operation | undefined;
   #moreOps: Set<Operation> | undefined;
-  #connectWaits: ConnectWait[] | undefined;
+  /** Batch connection waits: the usual single one in a slot, more in a list. */
+  #connectWait: ConnectWait | undefined;
+  #moreConnectWaits: ConnectWait[] | undefined;
 
   /** @internal Use {@link CaContext.channel}. */
   constructor(host: ChannelHost, name: string, cid: number, priority: number) {
@@ -506,17 +510,20 @@ export class CaChannel {
    */
   _addConnectWait(w: ConnectWait): boolean {
     if (this.#state === "connected") return false;
-    (this.#connectWaits ??= []).push(w);
+    if (!this.#connectWait) this.#connectWait = w;
+    else (this.#moreConnectWaits ??= []).push(w);
     return true;
   }
 
   /** Leaves a batch connection wait that ended. @internal */
   _dropConnectWait(w: ConnectWait): void {
-    const list = this.#connectWaits;
-    if (!list) return;
-    const i = list.indexOf(w);
-    if (i >= 0) list.splice(i, 1);
-    if (!list.length) this.#connectWaits = undefined;
+    const more = this.#moreConnectWaits;
+    if (this.#connectWait === w) this.#connectWait = more?.shift();
+    else if (more) {
+      const i = more.indexOf(w);
+      if (i >= 0) more.splice(i, 1);
+    }
+    if (more && !more.length) this.#moreConnectWaits = undefined;
   }
 
   /** Registers an operation in flight and, without a batch, its own timeout. */
@@ -810,10 +817,12 @@ export class CaChannel {
         w.resolve();
       }
     }
-    const groups = this.#connectWaits;
-    if (groups) {
-      this.#connectWaits = undefined;
-      for (const g of groups) g.connected();
+    const wait = this.#connectWait;
+    if (wait) {
+      const more = this.#moreConnectWaits;
+      this.#connectWait = this.#moreConnectWaits = undefined;
+      wait.connected();
+      if (more) { for (const g of more) g.connected(); }
     }
     if (this.#connCbs?.size) {
       for (const cb of [...this.#connCbs]) this.#call(() => cb(true));
@@ -840,7 +849,7 @@ export class CaChannel {
     }
     if (was) {
       this.#state = "disconnected";
-      this.#access = { read: false, write: false };
+      this.#access = NO_ACCESS;
     }
     // A refused create is retried later rather than hammering the server.
     this.#host.startSearch(this, createFailed ? 1 : 0);
