@@ -258,7 +258,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   ch.onError = (e) => {
     io.stderr(exceptionText(
       e.eca,
-      `op=1, channel=${name}, type=${dbrName(put.dbrType)}, count=${put.count}, ctx="${name}"`,
+      // libca shows the context the server sent (RSRV: the record's name).
+      `op=1, channel=${name}, type=${dbrName(put.dbrType)}, count=${put.count}, ` +
+        `ctx="${e.context ?? name}"`,
       utcOffset,
     ));
   };

@@ -34,6 +34,8 @@ const RECORDS = [
   rec("stringin", "t:si", { VAL: "hello" }),
   rec("waveform", "t:wf", { FTVL: "DOUBLE", NELM: "8", INP: "[1.5,2.5,3.5]" }),
   rec("lso", "t:long", { SIZV: "200" }),
+  rec("longout", "t:lo", {}),
+  rec("mbboDirect", "t:md", {}),
 ];
 
 async function startIoc() {
@@ -109,6 +111,27 @@ Deno.test("caput -c on an ao completes after its FLNK chain; DRVH clamps; the ai
   // A read-only field refuses.
   const bad = await run(caput, ioc.ca.udpPort, ["t:ai.SEVR", "1"]);
   assert.notEqual(bad.code, 0);
+});
+
+Deno.test("caput text to number fields reads as base's dbPut, out of range refused", async () => {
+  await using ioc = await startIoc();
+  // What softIoc 7.0.8.1 did with the same caput (DBR_STRING) lines: "70000" into a USHORT
+  // and 99999999999 into a LONG are refused (the client's error names the record), "-1" is
+  // 65535, "1e3" a LONG of 1 (the number, then units), "0x10" 0, " 7 " 7.
+  for (const [name, text, after] of [
+    ["t:md.SHFT", "70000", 0],
+    ["t:md.SHFT", "-1", 65535],
+    ["t:lo", "99999999999", 0],
+    ["t:lo", "1e3", 1],
+    ["t:lo", "0x10", 0],
+    ["t:lo", " 7 ", 7],
+  ] as const) {
+    const p = await run(caput, ioc.ca.udpPort, ["-t", name, text]);
+    const refused = text === "70000" || text === "99999999999";
+    assert.equal(p.code !== 0 || /write request failed/.test(p.stderr), refused, `${name} ${text}`);
+    if (refused) assert.match(p.stderr, new RegExp(`"${name.split(".")[0]}"`), p.stderr);
+    assert.equal(ioc.db.getField(name), after, `${name} ${text}`);
+  }
 });
 
 Deno.test("REC.FIELD$ reads and writes long strings as char arrays", async () => {

@@ -67,16 +67,19 @@ export class LocalProtocolError extends EpicsError {
 export class CaStatusError extends EpicsError {
   /** The ECA status code, as sent on the wire (e.g. 160 for ECA_PUTFAIL). */
   readonly eca: number;
+  /** The text a server's ERROR reply carried (RSRV: the record's name), when there was one. */
+  readonly context?: string;
   /**
    * Creates the error.
    * @param message the action and the status name
    * @param eca the ECA status code
-   * @param options the `cause`, when wrapping another error
+   * @param options the `cause`, when wrapping another error; the server's `context` text
    */
-  constructor(message: string, eca: number, options?: ErrorOptions) {
+  constructor(message: string, eca: number, options?: ErrorOptions & { context?: string }) {
     super(message, options);
     this.name = "CaStatusError";
     this.eca = eca;
+    if (options?.context !== undefined) this.context = options.context;
   }
 }
 

@@ -413,6 +413,11 @@ export class FieldChannel implements ServedPv {
   /** The field. */
   readonly field: FieldSpec;
   readonly #db: IocDatabase;
+
+  /** The record's name (what RSRV's error replies name). */
+  get recordName(): string {
+    return this.record.name;
+  }
   readonly #long: boolean;
   readonly #isVal: boolean;
   /** Whether this is a `$` channel (a string or link field as chars). */
@@ -435,9 +440,9 @@ export class FieldChannel implements ServedPv {
     this.type = this.#typeInfo();
   }
 
-  /** The channel's type, served over PVA in QSRV's layout. */
+  /** The channel's type, served over PVA in QSRV's layout; text puts go to dbPut's rules. */
   #typeInfo(): PvTypeInfo {
-    return { ...this.#fieldType(), layout: "qsrv" };
+    return { ...this.#fieldType(), layout: "qsrv", parsesText: true };
   }
 
   #fieldType(): PvTypeInfo {
@@ -655,6 +660,11 @@ export class FilteredChannel implements ServedPv {
   readonly filters: readonly ChannelFilter[];
   readonly #inner: FieldChannel;
   readonly #chain: FilterChain;
+
+  /** The record's name (what RSRV's error replies name). */
+  get recordName(): string {
+    return this.#inner.record.name;
+  }
 
   /**
    * @param inner the channel onto the field

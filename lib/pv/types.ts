@@ -145,6 +145,12 @@ export interface PvTypeInfo {
    */
   link?: boolean;
   /**
+   * The PV reads a number from text itself (an IOC field: base's dbPut rules, range checks
+   * included): a CA DBR_STRING write to one element of a numeric scalar reaches `put` as
+   * the string, not as a number the CA server parsed.
+   */
+  parsesText?: boolean;
+  /**
    * How PVA lays the PV out: "qsrv" as EPICS base's QSRV (softIocPVA) serves IOC channels
    * (double limits, `control_t` and `valueAlarm_t` ids, no display on NTEnum, alarm.message
    * "NO_ALARM", whole-structure initial updates...; lib/pva/nt/qsrv.ts). Absent: pvxs's
@@ -302,6 +308,11 @@ export interface ServedPv {
   readonly name: string;
   /** The PV's fixed type. */
   readonly type: PvTypeInfo;
+  /**
+   * Optional: the record a channel is a field of (IOC channels). CA error replies name it,
+   * as RSRV names the record, not the channel; others name the PV.
+   */
+  readonly recordName?: string;
   /** The current state. */
   snapshot(): PvSnapshot;
   /** Registers a listener; returns the function that removes it. */

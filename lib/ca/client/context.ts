@@ -233,6 +233,7 @@ export class CaContext implements AsyncDisposable {
         const e = new CaStatusError(
           `Cannot write "${ch.name}": server returned ${ecaName(eca)}${text ? ` (${text})` : ""}`,
           eca,
+          { context: text },
         );
         if (ch._writeFailed(e)) return;
         if (this.onError) this.onError(ch, e);

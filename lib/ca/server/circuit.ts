@@ -688,8 +688,9 @@ export class CaCircuit {
     }
     if (!ch.readable) {
       // RSRV: a READ gets an ERROR message, a READ_NOTIFY a zeroed reply with the status.
-      if (m.command === CaCommand.READ) this.#error(m, ch.cid, Eca.NORDACCESS, ch.pv.name);
-      else this.#noReadAccess(m.command, m.dataType, m.dataCount, m.param2);
+      if (m.command === CaCommand.READ) {
+        this.#error(m, ch.cid, Eca.NORDACCESS, ch.pv.recordName ?? ch.pv.name);
+      } else this.#noReadAccess(m.command, m.dataType, m.dataCount, m.param2);
       this.#scheduleFlush();
       return;
     }
@@ -772,7 +773,7 @@ export class CaCircuit {
     }
     if (!ch.pv.canWrite(this.#ctx())) {
       ch.pv.putRefused?.(undefined, this.#ctx(), `PV "${ch.pv.name}" is read-only`);
-      this.#writeFailed(m, ch, Eca.NOWTACCESS, ch.pv.name);
+      this.#writeFailed(m, ch, Eca.NOWTACCESS, ch.pv.recordName ?? ch.pv.name);
       return;
     }
     // RSRV checks a WRITE's type after its access rights.
@@ -802,7 +803,7 @@ export class CaCircuit {
         ch.pv.acknowledgeAlarm?.(m.dataType === Dbr.PUT_ACKT ? "ACKT" : "ACKS", value, this.#ctx());
       } catch (e) {
         this.#opts.logger.debug(`alarm acknowledgement of "${ch.pv.name}" refused: ${e}`);
-        this.#writeFailed(m, ch, ecaForPutError(e), ch.pv.name);
+        this.#writeFailed(m, ch, ecaForPutError(e), ch.pv.recordName ?? ch.pv.name);
         return;
       }
       if (notify) this.#writeReply(m, Eca.NORMAL);
@@ -851,7 +852,7 @@ export class CaCircuit {
       } catch (e) {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
         ch.pv.putRefused?.(undefined, this.#ctx(), (e as Error).message);
-        this.#writeFailed(m, ch, Eca.PUTFAIL, ch.pv.name);
+        this.#writeFailed(m, ch, Eca.PUTFAIL, ch.pv.recordName ?? ch.pv.name);
         return;
       }
     } else {
@@ -860,7 +861,7 @@ export class CaCircuit {
       } catch (e) {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
         ch.pv.putRefused?.(undefined, this.#ctx(), (e as Error).message);
-        this.#writeFailed(m, ch, Eca.PUTFAIL, ch.pv.name);
+        this.#writeFailed(m, ch, Eca.PUTFAIL, ch.pv.recordName ?? ch.pv.name);
         return;
       }
     }
@@ -874,7 +875,9 @@ export class CaCircuit {
       },
       (e) => {
         this.#opts.logger.debug(`put to "${ch.pv.name}" refused: ${(e as Error).message}`);
-        if (!this.#closed) this.#writeFailed(m, ch, ecaForPutError(e), ch.pv.name);
+        if (!this.#closed) {
+          this.#writeFailed(m, ch, ecaForPutError(e), ch.pv.recordName ?? ch.pv.name);
+        }
       },
     );
   }

@@ -236,6 +236,11 @@ export function putValue(
 ): unknown {
   const info = dbrInfo(putType);
   const native = caNative(t);
+  if (t.parsesText && t.kind === "scalar" && info.valueType === Dbr.STRING) {
+    // The PV reads the text as its own rules say ("70000" into a USHORT is refused there).
+    const text = data.value as string[];
+    if (text.length === 1) return text[0];
+  }
   if (t.scalar === "int8" && t.kind !== "enum") return putInt8(data.value, info.valueType, snap, t);
   if (t.text && t.kind === "array" && info.valueType === Dbr.STRING) {
     // A text PV (see PvTypeInfo.text): the string's bytes are the chars.
