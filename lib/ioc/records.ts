@@ -510,6 +510,8 @@ interface CalcState {
    * only an END_EXPRESSION at the start, as postfix() does.
    */
   postfix?: Uint8Array;
+  /** Whether the field was compiled yet (until its second compile, `postfix` is not made). */
+  compiled?: boolean;
 }
 
 /** How much of a postfix buffer dbpr shows (its 20-byte limit on hex fields). */
@@ -523,7 +525,16 @@ export const POSTFIX_SHOWN = 20;
  */
 export function postfixBuffer(rec: IocRecord, field: "CALC" | "OCAL"): Uint8Array | undefined {
   const key = field === "CALC" ? "calc" : `calc:${field}`;
-  return (rec.pvt[key] as CalcState | undefined)?.postfix;
+  const s = rec.pvt[key] as CalcState | undefined;
+  if (!s?.compiled) return undefined;
+  return s.postfix ?? firstPostfix(s);
+}
+
+/** The buffer as one compile leaves it: its program's bytes, or zeros when it failed. */
+function firstPostfix(s: CalcState): Uint8Array {
+  const b = new Uint8Array(POSTFIX_SHOWN);
+  if (s.prog) b.set(s.prog.postfixBytes().subarray(0, POSTFIX_SHOWN));
+  return b;
 }
 
 /** One argument array for every evaluation (evaluation is synchronous). */
@@ -554,13 +565,16 @@ function compileCached(expression: string): CalcProgramLike {
 /** Compiles a CALC-style field; with `io`, a bad expression is reported as base's init does. */
 function compileField(rec: IocRecord, field: string, io?: RecordIo): void {
   const s = calcState(rec, field);
-  s.postfix ??= new Uint8Array(POSTFIX_SHOWN);
+  // The buffer is made when a second compile writes over the first (dbpr shows what the
+  // first left after a shorter program); until then dbpr makes it from the program.
+  if (s.compiled && !s.postfix) s.postfix = firstPostfix(s);
+  s.compiled = true;
   try {
     s.prog = compileCached(rec.f[field] as string);
     s.error = undefined;
-    s.postfix.set(s.prog.postfixBytes().subarray(0, POSTFIX_SHOWN));
+    s.postfix?.set(s.prog.postfixBytes().subarray(0, POSTFIX_SHOWN));
   } catch (e) {
-    s.postfix[0] = 0;
+    if (s.postfix) s.postfix[0] = 0;
     s.prog = undefined;
     s.error = (e as Error).message;
     io?.warn(`${rec.name}.${field}: ${s.error} in expression "${rec.f[field]}"`);
