@@ -34,6 +34,8 @@ const RECORDS = [
   rec("stringin", "t:si", { VAL: "hello" }),
   rec("waveform", "t:wf", { FTVL: "DOUBLE", NELM: "8", INP: "[1.5,2.5,3.5]" }),
   rec("lso", "t:long", { SIZV: "200" }),
+  rec("lsi", "t:lsi", { SIZV: "40" }),
+  rec("ai", "t:utf", { DESC: "\u00c3\u00a9x" }),
   rec("longout", "t:lo", {}),
   rec("mbboDirect", "t:md", {}),
 ];
@@ -118,14 +120,16 @@ Deno.test("caput text to number fields reads as base's dbPut, out of range refus
   // What softIoc 7.0.8.1 did with the same caput (DBR_STRING) lines: "70000" into a USHORT
   // and 99999999999 into a LONG are refused (the client's error names the record), "-1" is
   // 65535, "1e3" a LONG of 1 (the number, then units), "0x10" 0, " 7 " 7.
-  for (const [name, text, after] of [
-    ["t:md.SHFT", "70000", 0],
-    ["t:md.SHFT", "-1", 65535],
-    ["t:lo", "99999999999", 0],
-    ["t:lo", "1e3", 1],
-    ["t:lo", "0x10", 0],
-    ["t:lo", " 7 ", 7],
-  ] as const) {
+  for (
+    const [name, text, after] of [
+      ["t:md.SHFT", "70000", 0],
+      ["t:md.SHFT", "-1", 65535],
+      ["t:lo", "99999999999", 0],
+      ["t:lo", "1e3", 1],
+      ["t:lo", "0x10", 0],
+      ["t:lo", " 7 ", 7],
+    ] as const
+  ) {
     const p = await run(caput, ioc.ca.udpPort, ["-t", name, text]);
     const refused = text === "70000" || text === "99999999999";
     assert.equal(p.code !== 0 || /write request failed/.test(p.stderr), refused, `${name} ${text}`);
@@ -142,6 +146,29 @@ Deno.test("REC.FIELD$ reads and writes long strings as char arrays", async () =>
   assert.equal(ioc.db.getField("t:long"), long);
   const g = await run(caget, ioc.ca.udpPort, ["-S", "t:long.VAL$", "t:ai.INP$"]);
   assert.equal(g.stdout, `t:long.VAL$ ${long}\nt:ai.INP$ t:ao NPP NMS\n`);
+});
+
+Deno.test("REC.FIELD$ chars are signed DBF_CHAR over CA and int8[] over PVA, as in softIocPVA", async () => {
+  await using ioc = await startIoc();
+  // DESC "Ã©x" in UTF-8 is c3 83 c2 a9 78; softIoc 7.0.8.1 reads them through DBR_DOUBLE as
+  // -61 -125 -62 and softIocPVA serves byte[] [-61,-125,-62,-87,120,0].
+  const d = await run(caget, ioc.ca.udpPort, ["-d", "DBR_DOUBLE", "-#", "3", "t:utf.DESC$"]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /Native data type: DBF_CHAR\n/);
+  assert.match(d.stdout, /Value: +-61 -125 -62\n/);
+  const s = await run(caget, ioc.ca.udpPort, ["-S", "t:utf.DESC$"]);
+  assert.equal(s.stdout, "t:utf.DESC$ \\xc3\\x83\\xc2\\xa9x\n");
+  const env = { EPICS_PVA_ADDR_LIST: `127.0.0.1:${ioc.pva.udpPort}` };
+  const g = await run(pvget, 0, ["-v", "t:utf.DESC$"], env);
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(g.stdout, /value int8_t\[\] = \{6\}\[-61, -125, -62, -87, 120, 0\]\n/);
+  // Text puts still write the bytes: the signed chars are the same UTF-8.
+  const p = await run(caput, ioc.ca.udpPort, ["-S", "t:utf.DESC$", "\u00b5A"]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(ioc.db.getField("t:utf.DESC"), "\u00b5A");
+  const q = await run(pvput, 0, ["t:utf.DESC$", "[65,-61,-87,0]"], env);
+  assert.equal(q.code, 0, q.stderr);
+  assert.equal(ioc.db.getField("t:utf.DESC"), "A\u00e9");
 });
 
 Deno.test("pvget over PVA sees the record as NTScalar with display and valueAlarm", async () => {

@@ -450,7 +450,9 @@ export class FieldChannel implements ServedPv {
     const rec = this.record;
     if (this.#long) {
       const size = rec.support.longString?.(rec) ?? (f.isLink ? LINK_CHARS : f.size ?? 40);
-      return { kind: "array", scalar: "uint8", maxLength: size };
+      // DBF_CHAR, signed as in base: a UTF-8 byte reads as -61 through DBR_DOUBLE and as
+      // int8[] over PVA (softIocPVA's byte[]).
+      return { kind: "array", scalar: "int8", maxLength: size };
     }
     if (f.isLink) return { kind: "scalar", scalar: "string", maxLength: 1, link: true };
     if (f.type === "NOACCESS") {
@@ -480,7 +482,8 @@ export class FieldChannel implements ServedPv {
     const rec = this.record;
     const v = this.field.isLink ? this.#db.linkText(rec, this.field.name) : rec.f[this.field.name];
     if (this.#long) {
-      return textToChars(typeof v === "string" ? v : String(v), this.type.maxLength);
+      const chars = textToChars(typeof v === "string" ? v : String(v), this.type.maxLength);
+      return new Int8Array(chars.buffer, chars.byteOffset, chars.length);
     }
     if (this.type.kind === "array") {
       const shape = rec.support.arrayShape?.(rec, this.field.name);
@@ -717,8 +720,8 @@ export class FilteredChannel implements ServedPv {
   #source(snap: PvSnapshot): PvSnapshot {
     const v = snap.value;
     const max = this.#inner.type.maxLength;
-    if (!this.#inner.long || !(v instanceof Uint8Array) || v.length >= max) return snap;
-    const full = new Uint8Array(max);
+    if (!this.#inner.long || !(v instanceof Int8Array) || v.length >= max) return snap;
+    const full = new Int8Array(max);
     full.set(v);
     return { ...snap, value: full };
   }
@@ -729,7 +732,7 @@ export class FilteredChannel implements ServedPv {
    */
   #result(snap: PvSnapshot): PvSnapshot {
     const v = snap.value;
-    if (!this.#inner.long || this.field.type !== "STRING" || !(v instanceof Uint8Array)) {
+    if (!this.#inner.long || this.field.type !== "STRING" || !(v instanceof Int8Array)) {
       return snap;
     }
     if (v.length === 0) return snap;
