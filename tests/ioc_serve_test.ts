@@ -171,6 +171,17 @@ Deno.test("REC.FIELD$ chars are signed DBF_CHAR over CA and int8[] over PVA, as 
   assert.equal(ioc.db.getField("t:utf.DESC"), "A\u00e9");
 });
 
+Deno.test("an lsi never written serves VAL$ over PVA with no elements, as softIocPVA", async () => {
+  await using ioc = await startIoc();
+  const env = { EPICS_PVA_ADDR_LIST: `127.0.0.1:${ioc.pva.udpPort}` };
+  const g = await run(pvget, 0, ["-M", "json", "t:lsi.VAL$"], env);
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(g.stdout, /^t:lsi\.VAL\$ \{value:\[\],/);
+  // Over CA the channel still has SIZV elements, all NUL (softIoc: 40 0 0 ...).
+  const c = await run(caget, ioc.ca.udpPort, ["-#", "0", "t:lsi.VAL$"]);
+  assert.equal(c.stdout, `t:lsi.VAL$ 40${" 0".repeat(40)}\n`);
+});
+
 Deno.test("pvget over PVA sees the record as NTScalar with display and valueAlarm", async () => {
   await using ioc = await startIoc();
   await ioc.db.putField("t:ao", 2);

@@ -99,6 +99,8 @@ function softIo(raw: boolean): DeviceSupport["io"] {
       // devLsiSoft's dbGetLinkLS reads nothing from a CA link not connected, and succeeds.
       if (t === "lsi" && ioc.linkState(rec, link) === 0) return "noConvert";
       const r = ioc.getLink(rec, link, want);
+      // A read lsi string has LEN from now on, "" included (dbGetLinkLS sets it).
+      if (r && t === "lsi" && rec.f.LEN === 0) rec.f.LEN = 1;
       if (t === "ai" && !raw) return softAiRead(rec, r);
       // A failed read leaves VAL (and RVAL) as they are: nothing to convert. base's raw
       // mbbiDirect support reports success whatever the read did.
@@ -219,6 +221,7 @@ export function environDevice(getenv: (name: string) => string | undefined): Dev
       const max = rec.type.name === "lsi" ? (f.SIZV as number) - 1 : 39;
       f.VAL = cutUtf8(v, max);
       f.UDF = 0;
+      if (rec.type.name === "lsi" && f.LEN === 0) f.LEN = 1;
       return "noConvert";
     },
   };

@@ -267,3 +267,46 @@ Deno.test(
     assert.equal(shell.dbl("aSub", "FTA NOA"), 'as, "STRING", "2"\n');
   },
 );
+
+Deno.test(
+  {
+    ...opts,
+    name: "lsi, lso and printf keep LEN 0 and serve VAL$ empty until something writes them",
+  },
+  async () => {
+    // softIocPVA 7.0.8.1 on the same records: LEN and pvget of VAL$ after PINI.
+    using db = startIoc([
+      rec("lsi", "a", { SIZV: "40", PINI: "YES" }),
+      rec("lso", "b", { SIZV: "40", PINI: "YES" }),
+      rec("stringin", "s"),
+      rec("lsi", "c", { SIZV: "40", INP: "s", PINI: "YES" }),
+      rec("lso", "d", { SIZV: "40", DOL: "s", OMSL: "closed_loop", PINI: "YES" }),
+      rec("lsi", "e", { SIZV: "40", INP: "a.VAL$", PINI: "YES" }),
+      rec("lsi", "f", { SIZV: "40", INP: '{const: ""}' }),
+      rec("lso", "g", { SIZV: "40", DOL: '{const: "x"}' }),
+      rec("printf", "p", { SIZV: "40", PINI: "YES" }),
+      rec("lso", "k", { SIZV: "40", DOL: "abc", OMSL: "closed_loop", PINI: "YES" }),
+    ]);
+    const p = new IocProvider(db);
+    const seen = (
+      name: string,
+    ) => [db.getField(`${name}.LEN`), [...p.lookup(`${name}.VAL$`)!.snapshot().value as Int8Array]];
+    const want: Record<string, [number, number[]]> = {
+      a: [0, []],
+      b: [0, []],
+      c: [1, [0]],
+      d: [1, [0]],
+      e: [1, [0]],
+      f: [1, [0]],
+      g: [2, [120, 0]],
+      p: [1, [0]],
+      k: [0, []],
+    };
+    for (const [name, w] of Object.entries(want)) assert.deepEqual(seen(name), w, name);
+    // A put of "" writes it: LEN 1 from then on, processing or not.
+    await db.putField("b.VAL", "");
+    assert.deepEqual(seen("b"), [1, [0]]);
+    await db.putField("b.PROC", 1);
+    assert.deepEqual(seen("b"), [1, [0]]);
+  },
+);

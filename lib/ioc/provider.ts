@@ -482,6 +482,9 @@ export class FieldChannel implements ServedPv {
     const rec = this.record;
     const v = this.field.isLink ? this.#db.linkText(rec, this.field.name) : rec.f[this.field.name];
     if (this.#long) {
+      // A long string never written has no elements (lsi, lso, printf: get_array_info
+      // gives LEN, 0 until the first write; softIocPVA serves an empty array).
+      if (this.#isVal && rec.support.longString && rec.f.LEN === 0) return new Int8Array(0);
       const chars = textToChars(typeof v === "string" ? v : String(v), this.type.maxLength);
       return new Int8Array(chars.buffer, chars.byteOffset, chars.length);
     }

@@ -1284,7 +1284,22 @@ function readLongString(rec: IocRecord, io: RecordIo, link: string): boolean {
   const r = io.getLink(rec, link, "string");
   if (!r) return false;
   rec.f.VAL = r.value;
+  // Written, even with "": LEN counts the NUL from now on (dbGetLinkLS sets it).
+  if (rec.f.LEN === 0) rec.f.LEN = 1;
   return true;
+}
+
+/**
+ * LEN after processing: the UTF-8 length of VAL (cut to SIZV) and its NUL, except for a
+ * long string nothing has written yet, which keeps LEN 0 (base's lsi and lso set LEN only
+ * in a put or a link read that happened; a constant or unconnected link reads nothing).
+ */
+function longStringLength(rec: IocRecord): void {
+  const f = rec.f;
+  if (f.LEN === 0 && f.VAL === "") return;
+  const chars = textToChars(String(f.VAL), num(f, "SIZV"));
+  f.VAL = charsToText(chars);
+  f.LEN = chars.length;
 }
 
 /**
@@ -1314,10 +1329,7 @@ const lsi: RecordSupport = {
   },
   longString: longStringSize,
   process: inputProcess((rec) => {
-    const f = rec.f;
-    const chars = textToChars(String(f.VAL), num(f, "SIZV"));
-    f.VAL = charsToText(chars);
-    f.LEN = chars.length;
+    longStringLength(rec);
     rec.f.OVAL = rec.f.VAL;
   }),
   monitor: longStringMonitor,
@@ -1335,8 +1347,7 @@ const lso: RecordSupport = {
     compute(rec, io) {
       const f = rec.f;
       if (f.OMSL && readLongString(rec, io, "DOL")) f.UDF = 0;
-      const bytes = new TextEncoder().encode(String(f.VAL));
-      f.LEN = Math.min(bytes.length, num(f, "SIZV") - 1) + 1;
+      longStringLength(rec);
       checkUdf(rec, io, INVALID);
     },
     done: (rec) => (rec.f.OVAL = rec.f.VAL),
