@@ -16,6 +16,7 @@ import type { EpicsTimeStamp } from "../core/time.ts";
 import type { PvSnapshot, PvTypeInfo, PvValue } from "../pv/types.ts";
 import { Json5Error, type Json5Node, parseJson5 } from "./json5.ts";
 import { strtolInt32 } from "./_c_number.ts";
+import { yajlError, yajlText } from "./_yajl_error.ts";
 
 /** How the arr filter picks elements: first, step and last index (negative: from the end). */
 export interface ArrFilter {
@@ -215,34 +216,6 @@ function parseRange(s: string): { filter: ArrFilter; length: number } {
   p = n.end;
   if (s[p] !== "]") throw bad();
   return done(p);
-}
-
-/** The text yajl prints for a syntax error at `offset` (just past the offending character). */
-function yajlError(kind: string, text: string, json: string, offset: number): string {
-  const spaces = offset < 30 ? 40 - offset : 10;
-  const start = offset >= 30 ? offset - 30 : 0;
-  const end = Math.min(offset + 30, json.length);
-  const snippet = json.slice(start, end).replace(/[\r\n]/g, " ");
-  return `dbChannelCreate: ${kind} error: ${text}\n${" ".repeat(spaces)}${snippet}\n` +
-    `                     (right here) ------^\n\n`;
-}
-
-/** yajl's words for a syntax error (with its JSON5 lexer), from what our parser says. */
-function yajlText(message: string): [string, string] {
-  if (message.startsWith("Expected the end")) return ["parse", "trailing garbage"];
-  if (message.startsWith("Expected ':'")) {
-    return ["parse", "object key and value must be separated by a colon (':')"];
-  }
-  if (message.startsWith("Expected an object key")) {
-    return ["lexical", "invalid char in json text."];
-  }
-  if (message.startsWith("Expected ',' or '}'")) {
-    return ["parse", "after key and value, inside map, I expect ',' or '}'"];
-  }
-  if (message.startsWith("Expected ',' or ']'")) {
-    return ["parse", "after array element, I expect ',' or ']'"];
-  }
-  return ["parse", message.replace(/ but found .*/, "")];
 }
 
 /** An option of a filter, as base's chfPlugin describes it. */
@@ -465,7 +438,7 @@ function parseFilterMap(json: string, hasState: (name: string) => boolean): Chan
     const [kind, text] = yajlText(e.message);
     throw new ChannelNameError(
       `Bad filter text: ${e.message}`,
-      yajlError(kind, text, json, e.offset + 1),
+      yajlError("dbChannelCreate", kind, text, json, e.offset + 1) + "\n",
     );
   }
   if (tree.t !== "map") throw new ChannelNameError("Filters must be a map");

@@ -37,7 +37,16 @@ export type ConstantValue = number | bigint | string;
  * writing anything (a ULONG loaded from "nan", "inf" or a negative fraction that strtoul
  * cannot read: the double it falls back to is out of range, yet the status is 0).
  */
-export type ConstantLoad = { readonly value?: ConstantValue } | undefined;
+export type ConstantLoad =
+  | {
+    readonly value?: ConstantValue;
+    /**
+     * The load failed after it wrote `value` (if any): a `[...]` text base's JSON parser
+     * stops in (see LinkSpec's `error`, which the caller prints); the field is not defined.
+     */
+    readonly failed?: boolean;
+  }
+  | undefined;
 
 const INTEGER: Readonly<Partial<Record<ConstantDbf, readonly [number, boolean]>>> = {
   CHAR: [8, false],
@@ -148,6 +157,14 @@ function fromNumber(v: number, dbf: ConstantDbf): ConstantValue {
  */
 export function loadConstant(l: LinkSpec | undefined, dbf: ConstantDbf): ConstantLoad {
   if (l?.kind !== "constant") return undefined;
+  if (l.error !== undefined) {
+    // dbPutConvertJSON wrote the first element before it stopped, when there was one.
+    const first = (l.value as readonly (number | string)[])[0];
+    if (typeof first === "number") return { value: fromNumber(first, dbf), failed: true };
+    return { failed: true };
+  }
+  // "[]": dbPutConvertJSON reads no element and succeeds, so the load defines the field.
+  if (!l.json && Array.isArray(l.value) && l.value.length === 0) return {};
   if (!l.json && !Array.isArray(l.value)) {
     return typeof l.value === "string" ? undefined : loadConstantText(l.text, dbf);
   }

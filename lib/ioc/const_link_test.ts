@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ConstantDbf, loadConstantText } from "./const_link.ts";
+import { type ConstantDbf, loadConstant, loadConstantText } from "./const_link.ts";
 import { parseLink } from "./links.ts";
 
 const opts = { permissions: "none" } as const;
@@ -102,3 +102,48 @@ Deno.test({ ...opts, name: "link text is a constant when all of it reads as a do
   const l = parseLink(" -0x10 ");
   assert.ok(l.kind === "constant" && l.value === -16 && l.text === "-0x10");
 });
+
+Deno.test({
+  ...opts,
+  name: "a [...] constant base's JSON parser stops in loads as a constant with yajl's message",
+}, () => {
+  // softIoc 7.0.8.1 loads these and prints, at init, dbConvertJSON's message.
+  const caret = "                     (right here) ------^\n";
+  const cases: [string, (number | string)[], string][] = [
+    ["[nan]", [], `lexical error: invalid string in json text.\n${" ".repeat(38)}[nan]\n`],
+    ["[1, nan]", [1], `lexical error: invalid string in json text.\n${" ".repeat(35)}[1, nan]\n`],
+    ["[inf]", [], `lexical error: invalid char in json text.\n${" ".repeat(38)}[inf]\n`],
+    ["[tru]", [], `lexical error: invalid string in json text.\n${" ".repeat(36)}[tru]\n`],
+    [
+      "[1 2]",
+      [1],
+      `parse error: after array element, I expect ',' or ']'\n${" ".repeat(36)}[1 2]\n`,
+    ],
+    [
+      "[-]",
+      [],
+      "lexical error: malformed number, a digit is required after the plus/minus sign.\n" +
+      `${" ".repeat(38)}[-]\n`,
+    ],
+  ];
+  for (const [text, value, message] of cases) {
+    const l = parseLink(text);
+    assert.equal(l.kind, "constant", text);
+    if (l.kind !== "constant") continue;
+    assert.deepEqual(l.value, value, text);
+    assert.equal(l.error, `dbConvertJSON: ${message}${caret}`, text);
+  }
+  // Text in brackets that JSON5 reads stays an ordinary constant.
+  const ok = parseLink("[NaN, 1,]");
+  assert.ok(ok.kind === "constant" && ok.error === undefined);
+});
+
+Deno.test(
+  { ...opts, name: "loading a broken [...] constant writes its first element and fails" },
+  () => {
+    // softIoc: ai INP "[1, nan]" leaves VAL 1 and UDF 1; "[nan]" leaves VAL 0; "[]" defines VAL.
+    assert.deepEqual(loadConstant(parseLink("[1, nan]"), "DOUBLE"), { value: 1, failed: true });
+    assert.deepEqual(loadConstant(parseLink("[nan]"), "LONG"), { failed: true });
+    assert.deepEqual(loadConstant(parseLink("[]"), "DOUBLE"), {});
+  },
+);

@@ -723,6 +723,7 @@ export class IocDatabase implements RecordIo {
       for (const rec of this.#order) {
         try {
           if (pass === 0) this.#initConstants(rec);
+          if (pass === 1) this.#reportConstants(rec);
           rec.support.init?.(rec, this, pass);
           if (pass === 1) rec.dev?.init?.(rec, this);
         } catch (e) {
@@ -758,6 +759,21 @@ export class IocDatabase implements RecordIo {
     }
   }
 
+  /**
+   * Keeps the message of a constant whose load failed until the record's second init pass,
+   * where base loads input constants (device init_record), so the messages come in its order.
+   */
+  #constantError(rec: IocRecord, message: string): void {
+    ((rec.pvt.constantErrors ??= []) as string[]).push(message);
+  }
+
+  #reportConstants(rec: IocRecord): void {
+    const errors = rec.pvt.constantErrors as string[] | undefined;
+    if (!errors) return;
+    rec.pvt.constantErrors = undefined;
+    for (const m of errors) this.#warn(m);
+  }
+
   /** recGblInitConstantLink for input links holding constants. */
   #initConstants(rec: IocRecord): void {
     for (const [field, l] of Object.entries(rec.links)) {
@@ -771,6 +787,11 @@ export class IocDatabase implements RecordIo {
       const ts = rec.type.byName.get(into);
       if (!ts) continue;
       if (ts.type === "NOACCESS") {
+        if (l.error !== undefined) {
+          // dbLoadLinkArray fails: nothing loaded (NORD stays 0), and base names the link.
+          this.#constantError(rec, `${l.error}... while parsing link ${rec.name}.${field}`);
+          continue;
+        }
         const v = Array.isArray(l.value) ? l.value : [l.value];
         // Array fields take their constants in init_record (aSub's A..U by name).
         if (into === "VAL") rec.pvt.constantArray = v;
@@ -783,6 +804,10 @@ export class IocDatabase implements RecordIo {
       const r = loadConstant(l, dbf);
       if (r === undefined) continue;
       if (r.value !== undefined) rec.f[into] = constantForField(r.value, ts.type);
+      if (r.failed) {
+        this.#constantError(rec, l.error!.replace(/\n$/, ""));
+        continue;
+      }
       // The soft device supports define VAL by a load; the raw ones leave UDF.
       if (into === "VAL") rec.f.UDF = 0;
     }
@@ -1987,6 +2012,7 @@ export class IocDatabase implements RecordIo {
     if (l.kind === "none") delete rec.links[field];
     if (l.kind === "constant" && rec.type.byName.get(field)?.type === "INLINK") {
       this.#initConstants(rec);
+      this.#reportConstants(rec);
     }
     this.#linkRemote(rec, field);
     this.#openJson(rec, field);

@@ -7,7 +7,8 @@
 
 import { parseCDouble } from "./_c_number.ts";
 import { type JsonLink, type JsonLinkDbf, parseJsonLink } from "./json_link.ts";
-import { parseJson5 } from "./json5.ts";
+import { Json5Error, parseJson5 } from "./json5.ts";
+import { yajlError, yajlText, yajlValueError } from "./_yajl_error.ts";
 
 /** Process modifier of a PV link. */
 export type LinkProcess = "NPP" | "PP" | "CA" | "CP" | "CPP";
@@ -24,6 +25,11 @@ export type LinkSpec =
     readonly value: number | string | readonly (number | string)[];
     /** The `{const: ...}` link it came from, when it was one (for dbjlr). */
     readonly json?: JsonLink;
+    /**
+     * For a `[...]` text base's JSON parser stops in (`[1, nan]`): what dbConvertJSON prints
+     * when a record loads it at init; `value` then holds the elements before the error.
+     */
+    readonly error?: string;
   }
   | { readonly kind: "hw"; readonly text: string }
   | {
@@ -70,6 +76,33 @@ function jsonConstant(text: string): LinkSpec | undefined {
 }
 
 /**
+ * A `[...]` text that JSON5 cannot read: dbParseLink takes any text in brackets as a
+ * constant, and only the load at init finds the error (yajl's message); the elements
+ * before the one that failed are what the load wrote.
+ */
+function brokenArray(text: string): LinkSpec | undefined {
+  try {
+    parseJson5(text);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof Json5Error)) throw e;
+    const at = e.offset;
+    const lexical = yajlValueError(text, at);
+    const [kind, words, offset] = lexical ?? [...yajlText(e.message), at + 1];
+    // The elements yajl had passed to dbConvertJSON's callbacks when it stopped.
+    const before = text.slice(0, at).replace(/[\s,]+$/, "");
+    const head = jsonConstant(before + "]");
+    const value = head?.kind === "constant" && Array.isArray(head.value) ? head.value : [];
+    return {
+      kind: "constant",
+      text,
+      value,
+      error: yajlError("dbConvertJSON", kind, words, text, offset),
+    };
+  }
+}
+
+/**
  * Parses link text.
  * @param text the field's text
  * @param dbf the kind of link field (JSON links accept different things in each)
@@ -102,7 +135,8 @@ export function parseLink(text: string, dbf: JsonLinkDbf = "INLINK"): LinkSpec {
     return { kind: "json", text: t, link };
   }
   if (t.startsWith("[") || t.startsWith("{") || t.startsWith('"')) {
-    const c = jsonConstant(t);
+    const c = jsonConstant(t) ??
+      (t.startsWith("[") && t.endsWith("]") ? brokenArray(t) : undefined);
     if (c) return c;
     throw new Error(`Link "${t}" is not a constant this IOC understands`);
   }

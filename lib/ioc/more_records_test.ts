@@ -310,3 +310,35 @@ Deno.test(
     assert.deepEqual(seen("b"), [1, [0]]);
   },
 );
+
+Deno.test(
+  { ...opts, name: "a broken [...] constant loads, prints dbConvertJSON's message at init" },
+  () => {
+    // softIoc 7.0.8.1 on the same records: its stderr, and VAL, UDF, SEVR, NORD after init.
+    using db = startIoc([
+      rec("ai", "n1", { INP: "[nan]" }),
+      rec("ai", "n2", { INP: "[1, nan]" }),
+      rec("ao", "n3", { DOL: "[nan]" }),
+      rec("waveform", "w", { INP: "[1, nan]", NELM: "4", FTVL: "DOUBLE" }),
+      rec("ai", "ok", { INP: "[]" }),
+    ]);
+    const at = (n: number, text: string) =>
+      `dbConvertJSON: lexical error: invalid string in json text.\n${" ".repeat(n)}${text}\n` +
+      "                     (right here) ------^";
+    assert.deepEqual(db.warnings, [
+      at(38, "[nan]"),
+      at(35, "[1, nan]"),
+      at(38, "[nan]"),
+      `${at(35, "[1, nan]")}\n... while parsing link w.INP`,
+    ]);
+    for (
+      const [name, val, udf] of [["n1", 0, 1], ["n2", 1, 1], ["n3", 0, 1], ["ok", 0, 0]] as const
+    ) {
+      assert.equal(db.getField(name), val, name);
+      assert.equal(db.getField(`${name}.UDF`), udf, name);
+      assert.equal(db.getField(`${name}.SEVR`), 3, name);
+    }
+    assert.equal(db.getField("w.NORD"), 0);
+    assert.equal(db.getField("w.UDF"), 1);
+  },
+);

@@ -298,11 +298,22 @@ function analogMeta(control: "HOPR" | "DRVH") {
  * An output record's init: a constant DOL loaded into VAL as `dbf` (whatever OMSL says)
  * defines it. Returns whether it did (base's load may succeed without writing VAL).
  */
-function initDol(rec: IocRecord, dbf: ConstantDbf, toVal = (v: number | string) => v): boolean {
-  const r = loadConstant(rec.links.DOL, dbf);
+function initDol(
+  rec: IocRecord,
+  io: RecordIo,
+  dbf: ConstantDbf,
+  toVal = (v: number | string) => v,
+): boolean {
+  const l = rec.links.DOL;
+  const r = loadConstant(l, dbf);
   if (r === undefined) return false;
   if (r.value !== undefined) {
     rec.f.VAL = toVal(constantForField(r.value, rec.type.byName.get("VAL")?.type ?? dbf));
+  }
+  if (r.failed) {
+    // A `[...]` DOL base's JSON parser stops in: its message, and VAL is not defined.
+    if (l?.kind === "constant" && l.error) io.warn(l.error.replace(/\n$/, ""));
+    return false;
   }
   rec.f.UDF = typeof rec.f.VAL === "number" && Number.isNaN(rec.f.VAL) ? 1 : 0;
   return true;
@@ -804,10 +815,10 @@ const ai: RecordSupport = {
 const ao: RecordSupport = {
   posting: "deadband",
   io: "output",
-  init(rec, _io, pass) {
+  init(rec, io, pass) {
     const f = rec.f;
     if (pass === 1) {
-      initDol(rec, "DOUBLE");
+      initDol(rec, io, "DOUBLE");
       initConversion(rec, devHasInit(rec));
       f.OVAL = f.VAL;
       f.PVAL = f.VAL;
@@ -927,9 +938,9 @@ function boRaw(f: F): void {
 const bo: RecordSupport = {
   posting: "change",
   io: "output",
-  init(rec, _io, pass) {
+  init(rec, io, pass) {
     if (pass !== 1) return;
-    initDol(rec, "USHORT", (v) => (v ? 1 : 0));
+    initDol(rec, io, "USHORT", (v) => (v ? 1 : 0));
     boRaw(rec.f);
     KEEP_STATE(rec);
   },
@@ -1019,10 +1030,10 @@ function mbboRaw(rec: IocRecord): void {
 const mbbo: RecordSupport = {
   posting: "change",
   io: "output",
-  init(rec, _io, pass) {
+  init(rec, io, pass) {
     if (pass === 0) mbbMask(rec);
     if (pass === 1) {
-      initDol(rec, "USHORT");
+      initDol(rec, io, "USHORT");
       rec.f.SDEF = mbbSdef(rec) ? 1 : 0;
       mbboRaw(rec);
       KEEP_RAW(rec);
@@ -1097,11 +1108,11 @@ const mbbiDirect: RecordSupport = {
 const mbboDirect: RecordSupport = {
   posting: "change",
   io: "output",
-  init(rec, _io, pass) {
+  init(rec, io, pass) {
     const f = rec.f;
     if (pass === 0) mbbMask(rec);
     if (pass !== 1) return;
-    initDol(rec, "ULONG");
+    initDol(rec, io, "ULONG");
     if (!f.UDF) setBits(rec);
     else {
       // Bits given in the database define VAL (base's init_record).
@@ -1187,9 +1198,9 @@ function integerOutput(rec: IocRecord, io: RecordIo): void {
 const longout: RecordSupport = {
   posting: "deadband",
   io: "output",
-  init(rec, _io, pass) {
+  init(rec, io, pass) {
     if (pass !== 1) return;
-    initDol(rec, "LONG");
+    initDol(rec, io, "LONG");
     rec.f.PVAL = rec.f.VAL;
   },
   process: outputProcess({
@@ -1231,8 +1242,8 @@ const int64out: RecordSupport = {
   posting: "deadband",
   io: "output",
   meta: rawLimitsMeta("DRVH"),
-  init(rec, _io, pass) {
-    if (pass === 1) initDol(rec, "INT64");
+  init(rec, io, pass) {
+    if (pass === 1) initDol(rec, io, "INT64");
   },
   process: outputProcess({ compute: integerOutput }),
 };
@@ -1256,9 +1267,9 @@ const stringin: RecordSupport = {
 const stringout: RecordSupport = {
   posting: "mpst",
   io: "output",
-  init(rec, _io, pass) {
+  init(rec, io, pass) {
     if (pass !== 1) return;
-    initDol(rec, "STRING");
+    initDol(rec, io, "STRING");
     KEEP_STRING(rec);
   },
   process: outputProcess({
@@ -1746,8 +1757,8 @@ const seq: RecordSupport = {
 
 const dfanout: RecordSupport = {
   posting: "deadband",
-  init(rec, _io, pass) {
-    if (pass === 1) initDol(rec, "DOUBLE");
+  init(rec, io, pass) {
+    if (pass === 1) initDol(rec, io, "DOUBLE");
   },
   process(rec, io) {
     const f = rec.f;
