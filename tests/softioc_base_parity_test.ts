@@ -496,3 +496,20 @@ Deno.test({
     assert.deepEqual(a, ["\\xc2\\xb5A", "\\xe2\\x82\\xac 5 \\xc2\\xb0C", "it\\'s \\xc2\\xb5m"]);
   },
 });
+
+Deno.test({
+  name: `dbtgf of every record type's VAL and of other fields prints what softIoc prints${why}`,
+  ignore,
+  async fn() {
+    // Not a string field of bi/bo/mbbi/mbbo: there base's DBR_ENUM read goes through
+    // put_enum_str, may set VAL and prints what its buffer held before.
+    const fields = ["p:ai.HOPR", "p:ai.DTYP", "p:ai.STAT", "p:co.OEVT", "p:co.OUT", "p:wf.NELM"];
+    const commands = [...RECORDS.map(([r]) => r), ...fields, "nosuch"].map((r) => `dbtgf ${r}\n`)
+      .join("");
+    const [base, ours] = await Promise.all([
+      shellRunDb([SOFTIOC!], commands),
+      shellRunDb(OURS, commands),
+    ]);
+    assert.equal(ours, base);
+  },
+});
