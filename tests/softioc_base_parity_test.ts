@@ -513,3 +513,21 @@ Deno.test({
     assert.equal(ours, base);
   },
 });
+
+Deno.test({
+  name: `dbhcr and dbstat print what softIoc prints${why}`,
+  ignore,
+  async fn() {
+    const commands = "dbhcr\ndbstat\ndbtgf s3:num\ndbtgf s3:bo\ndbtgf s3:env.INP\n";
+    const [base, ours] = await Promise.all([
+      shellRunDb([SOFTIOC!], commands, "shell_parity3.db"),
+      shellRunDb(OURS, commands, "shell_parity3.db"),
+    ]);
+    // The getenv records' lines, lsi first (record types in order), the calc's "@" link
+    // turned into a constant by base: not listed.
+    const line = (link: string, name: string) =>
+      `INST     ${link.padEnd(20)} ${"getenv".padEnd(20)} ${name.padEnd(20)} \n`;
+    assert.ok(ours.includes(`dbhcr\n${line("@PATH", "s3:envl")}${line("@HOME", "s3:env")}epics>`));
+    assert.equal(ours, base);
+  },
+});

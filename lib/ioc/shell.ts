@@ -133,6 +133,15 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     about: "Prints a field (REC.FIELD, VAL when none) read with every option, then as each " +
       "DBR type, as base's dbtgf prints them.",
   },
+  dbhcr: {
+    args: "",
+    about: "Hardware configuration report: one line for each record whose device link " +
+      "(INP or OUT) is an INST_IO link, with its DTYP and LINEAR conversion.",
+  },
+  dbstat: {
+    args: "",
+    about: "Lists records stopped at breakpoints: breakpoints are not supported, so none.",
+  },
   dbtr: { args: "'record name'", about: "Processes a record once and prints its fields." },
   epicsEnvSet: { args: "name value", about: "Sets an environment variable (also for $(name))." },
   echo: { args: "'string'", about: "Prints its argument, with C escapes such as \\t translated." },
@@ -480,6 +489,13 @@ export class IocShell {
         return true;
       case "dbtgf":
         o(this.dbtgf(args[0] ?? ""));
+        return true;
+      case "dbhcr":
+        o(this.dbhcr());
+        return true;
+      case "dbstat":
+        // Breakpoints (dbb) are not supported: no lock set has one, no record is stopped at
+        // one, and base's report of that case is empty.
         return true;
       case "dbcar":
         o(this.dbcar(args[0], Number(args[1] ?? 0) || 0));
@@ -1305,6 +1321,34 @@ export class IocShell {
       return { count, values: elements.map(String) };
     }
     return { count, values: elements.map((e) => castTo(e, dbf, type)) };
+  }
+
+  /**
+   * dbhcr (dbReportDeviceConfig): for each record, by record type, its first hardware link:
+   * bus, link text, DTYP, name and "cvt(EGUL,EGUF)" when LINR is LINEAR. Base turns a
+   * hardware link the record's device does not read (a calc's INPA "@x") into a constant,
+   * so only INP and OUT under a DTYP count; the only bus softIoc's devices take is INST.
+   */
+  dbhcr(): string {
+    let out = "";
+    for (const rec of this.#recordsByType()) {
+      if (!rec.type.byName.has("DTYP")) continue;
+      for (const spec of rec.type.linkFields) {
+        const l = rec.links[spec.name];
+        if ((spec.name !== "INP" && spec.name !== "OUT") || l?.kind !== "hw") continue;
+        if (!l.text.startsWith("@")) continue;
+        let cvt = "";
+        if (rec.type.byName.has("LINR") && this.#fieldString(rec, "LINR") === "LINEAR") {
+          cvt = `cvt(${this.#fieldString(rec, "EGUL")},${this.#fieldString(rec, "EGUF")})`;
+        }
+        const text = this.#linkString(rec, spec.name).slice(0, 275);
+        out += `${"INST".padEnd(8)} ${text.padEnd(20)} ${
+          this.#fieldString(rec, "DTYP").padEnd(20)
+        } ${rec.name.padEnd(20)} ${cvt}\n`;
+        break;
+      }
+    }
+    return out;
   }
 
   /** Records (not aliases) as base's dbFirstRecordType/dbFirstRecord walk them. */
