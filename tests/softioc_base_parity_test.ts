@@ -531,3 +531,33 @@ Deno.test({
     assert.equal(ours, base);
   },
 });
+
+Deno.test({
+  name: `scanpel lists event lists newest first as softIoc does${why}`,
+  ignore,
+  async fn() {
+    const commands = [
+      "scanpel",
+      "postEvent newone",
+      "scanpel ev?",
+      "dbpf s3:d.EVNT later",
+      "dbpf s3:ev.VAL fromval",
+      "dbpf s3:co.OEVT 7.5",
+      "scanpel",
+      "scanpel *n*",
+    ].join("\n") + "\n";
+    const [base, ours] = await Promise.all([
+      shellRunDb([SOFTIOC!], commands, "shell_parity3.db"),
+      shellRunDb(OURS, commands, "shell_parity3.db"),
+    ]);
+    // Made at init: calcout's OEVT, the event record's VAL (record types in order), then
+    // the SCAN Event lists; "3.0" is event 3, "0.5" no event.
+    assert.ok(
+      ours.startsWith(
+        'epics> scanpel\nEvent "3"\n Priority Low\n    s3:d' + " ".repeat(24) + '\nEvent "evC"\n',
+      ),
+      ours,
+    );
+    assert.equal(ours, base);
+  },
+});

@@ -163,6 +163,11 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   },
   pwd: { args: "", about: "Prints the working directory." },
   postEvent: { args: "'event name'", about: "Posts a database event (SCAN Event records)." },
+  scanpel: {
+    args: "'event name'",
+    about: "Lists the event lists (names matching a pattern), newest first, with their " +
+      "records by priority.",
+  },
   scanppl: { args: "'rate'", about: "Lists the records of each periodic scan rate." },
 };
 
@@ -522,6 +527,9 @@ export class IocShell {
           o(this.#stateLine(st, (Number(args[0] ?? 0) || 0) + 1));
         }
         return true;
+      case "scanpel":
+        o(this.scanpel(args[0]));
+        return true;
       case "scanppl":
         o(this.scanppl(Number(args[0] ?? 0) || 0));
         return true;
@@ -535,6 +543,8 @@ export class IocShell {
         // softIoc registers no drivers (drvet): base's report is then empty too.
         return true;
       case "postEvent":
+        // The iocsh command looks the event up first: its list exists from then on.
+        this.#db.eventHandle(args[0] ?? "");
         this.#db.postEvent(args[0] ?? "");
         return true;
       default: {
@@ -1427,6 +1437,26 @@ export class IocShell {
     out += `${connected} connected, ${links - connected} not connected.\n`;
     out += `    ${noRead} can't read, ${noWrite} can't write.`;
     out += `  (${disconnects} disconnects, 0 writes prohibited)\n\n`;
+    return out;
+  }
+
+  /**
+   * scanpel [pattern]: every event list made so far (by SCAN Event records, event records'
+   * VAL, calcouts' OEVT, postEvent), newest first, with its records at each priority.
+   */
+  scanpel(pattern?: string): string {
+    const re = pattern ? globRegExp(pattern) : undefined;
+    let out = "";
+    for (const l of this.#db.eventLists()) {
+      if (re && !re.test(l.name)) continue;
+      out += `Event "${l.name}"\n`;
+      for (const [prio, name] of ["Low", "Medium", "High"].entries()) {
+        const recs = l.records.filter((r) => r.f.PRIO === prio);
+        if (recs.length === 0) continue;
+        out += ` Priority ${name}\n`;
+        for (const r of recs) out += `    ${r.name.padEnd(28)}\n`;
+      }
+    }
     return out;
   }
 

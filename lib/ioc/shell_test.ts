@@ -444,3 +444,23 @@ record(waveform, "W") { field(FTVL, "DOUBLE") field(NELM, "4") }
   assert.equal(await run("dbtgf nosuch"), "PV 'nosuch' not found\n");
   assert.equal(await run("dbtgf"), 'Usage: dbtgf "pv name"\n');
 });
+
+Deno.test("shell: scanpel lists event lists newest first, numeric events as integers", async () => {
+  const run = await afterInit(`
+record(event, "ev:a") { field(VAL, "evA") }
+record(calcout, "co:b") { field(OEVT, "evB") }
+record(ai, "ai:c") { field(SCAN, "Event") field(EVNT, "evC") field(PRIO, "HIGH") }
+record(ai, "ai:c2") { field(SCAN, "Event") field(EVNT, "evC") field(PHAS, "-1") }
+record(ai, "ai:d") { field(SCAN, "Event") field(EVNT, " 3.0 ") }
+record(bo, "bo:e") { field(SCAN, "Event") field(EVNT, "evB") }
+record(event, "ev:g") { field(VAL, "0") }
+`);
+  const pad = (n: string) => `    ${n.padEnd(28)}\n`;
+  // Recorded from EPICS base 7.0.8.1's softIoc.
+  const atInit = `Event "3"\n Priority Low\n${pad("ai:d")}` +
+    `Event "evC"\n Priority Low\n${pad("ai:c2")} Priority High\n${pad("ai:c")}` +
+    `Event "evA"\nEvent "evB"\n Priority Low\n${pad("bo:e")}`;
+  assert.equal(await run(["scanpel"]), atInit);
+  assert.equal(await run(["postEvent newone", "scanpel new*"]), 'Event "newone"\n');
+  assert.equal(await run(["scanpel ev?"]), atInit.slice(atInit.indexOf('Event "evC"')));
+});
