@@ -501,9 +501,10 @@ Deno.test({
   name: `dbtgf of every record type's VAL and of other fields prints what softIoc prints${why}`,
   ignore,
   async fn() {
-    // Not a string field of bi/bo/mbbi/mbbo: there base's DBR_ENUM read goes through
-    // put_enum_str, may set VAL and prints what its buffer held before.
+    // A string field of bo/mbbo: base's DBR_ENUM read goes through put_enum_str, which sets
+    // VAL when the text names a state, and prints what the buffer held before.
     const fields = ["p:ai.HOPR", "p:ai.DTYP", "p:ai.STAT", "p:co.OEVT", "p:co.OUT", "p:wf.NELM"];
+    fields.push("p:bo.ZNAM", "p:bo", "p:mbbo.ZRST", "p:mbbo.ONST", "p:mbbo", "p:bi.ONAM");
     const commands = [...RECORDS.map(([r]) => r), ...fields, "nosuch"].map((r) => `dbtgf ${r}\n`)
       .join("");
     const [base, ours] = await Promise.all([

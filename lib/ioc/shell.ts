@@ -1159,7 +1159,23 @@ export class IocShell {
     const buf = new TabBuffer(10);
     buf.add(`DBF_${DBR_NAME[dbf] ?? "STRING"}[0]: (empty)`);
     buf.flush();
+    // The first bytes of dbtgf's buffer as the reads leave them (it starts with the status).
+    const stale = new DataView(new ArrayBuffer(8));
+    stale.setUint16(0, Number(rec.f.STAT ?? 0), true);
     for (const type of DBTGF_TYPES) {
+      if (
+        type === "ENUM" && dbf === "STRING" && spec.type !== "NOACCESS" &&
+        DBTGF_RSET[rec.type.name]?.includes("e")
+      ) {
+        // getStringEnum hands the text to the record's put_enum_str, which sets VAL when it
+        // names a state and leaves the buffer as the reads before left it.
+        buf.add("DBF_ENUM: ");
+        buf.add(
+          putEnumStr(rec, String(rec.f[field])) ? String(stale.getUint16(0, true)) : "failed.",
+        );
+        buf.flush();
+        continue;
+      }
       const got = this.#dbtgfGet(
         rec,
         spec,
@@ -1172,6 +1188,8 @@ export class IocShell {
           : 1,
       );
       const count = got.count;
+      const first = got.values?.[0];
+      if (first !== undefined) staleWrite(stale, type, first);
       if (type === "CHAR" && got.values && count !== 1) this.#addChars(buf, got.values.map(Number));
       else {
         buf.add(
@@ -1306,9 +1324,6 @@ export class IocShell {
             `recGblRecSupError: dbPutField missing record support entry table ${rec.type.name}::put_enum_str PV: ${rec.name}.${spec.name}\n`,
           );
         }
-        // Where the record support has put_enum_str, base's dbGetField hands it the text
-        // (a matching state string sets VAL) and shows whatever the buffer held: not
-        // reproduced, reported as a failure.
         return { count };
       }
       const values: (number | string | bigint)[] = [];
@@ -1526,6 +1541,72 @@ const DBTGF_RSET: Readonly<Record<string, string>> = {
   sub: "upgca",
   waveform: "upgc",
 };
+
+/** What a successful read of one element of `type` writes at the start of dbtgf's buffer. */
+function staleWrite(b: DataView, type: string, v: number | string | bigint): void {
+  switch (type) {
+    case "STRING": {
+      const bytes = new Uint8Array(8);
+      bytes.set(utf8Encode(String(v)).subarray(0, 8));
+      new Uint8Array(b.buffer).set(bytes);
+      return;
+    }
+    case "CHAR":
+    case "UCHAR":
+      return b.setUint8(0, Number(v) & 0xff);
+    case "SHORT":
+    case "USHORT":
+    case "ENUM":
+      return b.setUint16(0, Number(v) & 0xffff, true);
+    case "LONG":
+    case "ULONG":
+      return b.setUint32(0, Number(v) >>> 0, true);
+    case "FLOAT":
+      return b.setFloat32(0, Number(v), true);
+    case "DOUBLE":
+      return b.setFloat64(0, Number(v), true);
+    default:
+      return b.setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true);
+  }
+}
+
+/**
+ * put_enum_str of bi, bo, mbbi and mbbo: a text equal to a state string sets VAL to that
+ * state (bi and mbbi also clear UDF; mbbi/mbbo only with states defined).
+ * @returns whether the text named a state
+ */
+function putEnumStr(rec: IocRecord, text: string): boolean {
+  const f = rec.f;
+  const states = rec.type.name === "bi" || rec.type.name === "bo"
+    ? [f.ZNAM, f.ONAM]
+    : f.SDEF
+    ? MBB_STATES.map((s) => f[s])
+    : [];
+  const i = states.findIndex((s) => String(s) === text);
+  if (i < 0) return false;
+  f.VAL = i;
+  if (rec.type.name === "bi" || rec.type.name === "mbbi") f.UDF = 0;
+  return true;
+}
+
+const MBB_STATES = [
+  "ZRST",
+  "ONST",
+  "TWST",
+  "THST",
+  "FRST",
+  "FVST",
+  "SXST",
+  "SVST",
+  "EIST",
+  "NIST",
+  "TEST",
+  "ELST",
+  "TVST",
+  "TTST",
+  "FTST",
+  "FFST",
+];
 
 const INTEGER_BITS: Readonly<Record<string, readonly [number, boolean]>> = {
   CHAR: [8, false],

@@ -464,3 +464,13 @@ record(event, "ev:g") { field(VAL, "0") }
   assert.equal(await run(["postEvent newone", "scanpel new*"]), 'Event "newone"\n');
   assert.equal(await run(["scanpel ev?"]), atInit.slice(atInit.indexOf('Event "evC"')));
 });
+
+Deno.test("shell: dbtgf of a bo's state string sets VAL and shows the stale buffer, as base", async () => {
+  const run = await afterInit(`record(bo, "B") { field(ZNAM, "Off") field(ONAM, "1") }`);
+  // Recorded from EPICS base 7.0.8.1: no number reads from "Off", so the ENUM line shows
+  // the string's first bytes ("Of", 0x664f); "1" read as a double last leaves 0.
+  assert.match(await run(["dbtgf B.ZNAM"]), /\nDBF_ENUM: {11}26191 {5}\n$/);
+  assert.match(await run(["dbtgf B.ONAM"]), /\nDBF_ENUM: {11}0 {9}\n$/);
+  // VAL is now 1, whose state string is "1".
+  assert.equal(await run(["dbgf B"]), 'DBF_STRING:         "1"       \n');
+});
