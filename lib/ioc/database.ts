@@ -17,7 +17,7 @@ import { compile } from "./_calc.ts";
 import { floatText } from "./ca_link.ts";
 import { castDouble, type IntegerDbf } from "./_cast.ts";
 import { DeviceRegistry } from "./devices.ts";
-import { parseCInteger } from "./_c_number.ts";
+import { parseCDouble, parseCInteger } from "./_c_number.ts";
 import { arrayBytes, memHash } from "./_mem_hash.ts";
 import {
   convertPutText,
@@ -303,6 +303,8 @@ export class IocDatabase implements RecordIo {
   #cpTargets = new Map<string, IocRecord[]>();
   #scanLists = new Map<number, ScanList>();
   #events = new Map<string, IocRecord[]>();
+  /** Every event name given a list (eventNameToHandle), in the order they were made. */
+  #eventNames: string[] = [];
   #ioIntr = new Map<IocRecord, () => void>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #group: PutGroup | undefined;
@@ -739,8 +741,17 @@ export class IocDatabase implements RecordIo {
     }
     if (errors.length) throw new IocInitError(errors);
     for (const rec of this.#order) this.#linkRemote(rec);
+    // init_record of event and calcout records looks up the events they post (VAL, OEVT),
+    // by record type then record, before the scan lists are built.
+    const byType = [...this.#order].sort((a, b) =>
+      a.type.name < b.type.name ? -1 : a.type.name > b.type.name ? 1 : 0
+    );
+    for (const rec of byType) {
+      const posts = POSTED_EVENT[rec.type.name];
+      if (posts) this.eventHandle(String(rec.f[posts]));
+    }
     this.#initialized = true;
-    for (const rec of this.#order) this.#scanAdd(rec);
+    for (const rec of byType) this.#scanAdd(rec);
     hooks.afterRecordInit?.();
     this.#startScans();
     const pini = this.#order.filter((r) => {
@@ -944,8 +955,8 @@ export class IocDatabase implements RecordIo {
     const scan = rec.f.SCAN as number;
     if (scan === SCAN_PASSIVE) return;
     if (scan === SCAN_EVENT) {
-      const name = String(rec.f.EVNT).trim();
-      if (name === "" || name === "0") return;
+      const name = this.eventHandle(String(rec.f.EVNT));
+      if (name === undefined) return;
       const list = this.#events.get(name) ?? [];
       list.push(rec);
       list.sort(byPhas);
@@ -975,8 +986,9 @@ export class IocDatabase implements RecordIo {
 
   #scanDelete(rec: IocRecord, scan: number, evnt: string): void {
     if (scan === SCAN_EVENT) {
-      const list = this.#events.get(evnt.trim());
-      if (list) this.#events.set(evnt.trim(), list.filter((r) => r !== rec));
+      const name = eventName(evnt);
+      const list = name === undefined ? undefined : this.#events.get(name);
+      if (list) this.#events.set(name!, list.filter((r) => r !== rec));
       return;
     }
     if (scan === SCAN_IOINTR) {
@@ -1039,9 +1051,29 @@ export class IocDatabase implements RecordIo {
     });
   }
 
+  /**
+   * eventNameToHandle: the event's name as its list is known (blanks trimmed, a number from
+   * 1 to 255 as an integer), making the list when there is none; undefined for no event
+   * ("", or a number under 1).
+   */
+  eventHandle(text: string): string | undefined {
+    const name = eventName(text);
+    if (name !== undefined && !this.#eventNames.includes(name)) this.#eventNames.push(name);
+    return name;
+  }
+
+  /** The event lists, newest first (as scanpel walks them), with their records by PHAS. */
+  eventLists(): { name: string; records: readonly IocRecord[] }[] {
+    return [...this.#eventNames].reverse().map((name) => ({
+      name,
+      records: this.#events.get(name) ?? [],
+    }));
+  }
+
   /** post_event: processes the records whose SCAN is Event with this EVNT. */
   postEvent(name: string): void {
-    const list = this.#events.get(String(name).trim());
+    const key = eventName(String(name));
+    const list = key === undefined ? undefined : this.#events.get(key);
     if (!list) return;
     // Event scans run on the callback thread of each record's PRIO.
     for (const rec of [...list]) {
@@ -1898,6 +1930,8 @@ export class IocDatabase implements RecordIo {
       } catch (e) {
         throw new PutRefusedError((e as Error).message, "handler");
       }
+      // The event an event record or a calcout posts is looked up when it is set (special).
+      if (POSTED_EVENT[rec.type.name] === field) this.eventHandle(String(rec.f[field]));
       if (spec.special === "SPC_SCAN" || field === "SCAN" || field === "EVNT" || field === "PHAS") {
         this.#scanDelete(rec, oldScan, oldEvnt);
         this.#scanAdd(rec);
@@ -2108,6 +2142,24 @@ function defaultConstantTarget(rec: IocRecord, field: string): string | undefine
 /** Device supports whose link is an INST_IO "@..." address (base's devSoft.dbd). */
 const INST_IO_DEVICES = new Set(["getenv"]);
 /** base's soft device supports: their link is a constant, PV or JSON link. */
+/** The field naming the event a record type posts. */
+const POSTED_EVENT: Readonly<Record<string, string>> = { event: "VAL", calcout: "OEVT" };
+
+/**
+ * An event's name as eventNameToHandle keys it: blanks around it dropped; text that reads
+ * as a double from 0 to 255 is a numeric event, named by its integer part (under 1: no
+ * event); anything else is the name itself.
+ */
+export function eventName(text: string): string | undefined {
+  const t = text.trim();
+  if (t === "") return undefined;
+  const n = parseCDouble(t, { units: false });
+  if (typeof n !== "string" && n.value >= 0 && n.value < 256) {
+    return n.value < 1 ? undefined : String(Math.trunc(n.value));
+  }
+  return t;
+}
+
 const SOFT_DEVICE_NAMES = new Set(["Soft Channel", "Raw Soft Channel", "Async Soft Channel"]);
 
 /** What the raw soft device supports load a constant INP into RVAL as. */

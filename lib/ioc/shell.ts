@@ -13,7 +13,10 @@ import { cvtDoubleToString, DBF_OF_SCALAR } from "./fields.ts";
 import { realText } from "./real_text.ts";
 import { nanText } from "./_c_number.ts";
 import { constLinkReport } from "./json_link.ts";
-import { recordType, recordTypeNames } from "./record_type.ts";
+import { loadConstantText } from "./const_link.ts";
+import { castDouble } from "./_cast.ts";
+import { fieldMeta } from "./provider.ts";
+import { type FieldSpec, recordType, recordTypeNames } from "./record_type.ts";
 import type { IocRecord } from "./types.ts";
 import { type NoAccessFacts, noAccessText } from "./_noaccess_text.ts";
 import { postfixBuffer } from "./records.ts";
@@ -125,6 +128,20 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
     args: "'record name' 'interest level'",
     about: "Prints the fields of a record: level 0 those processing changes, up to 4 for all.",
   },
+  dbtgf: {
+    args: "'record name'",
+    about: "Prints a field (REC.FIELD, VAL when none) read with every option, then as each " +
+      "DBR type, as base's dbtgf prints them.",
+  },
+  dbhcr: {
+    args: "",
+    about: "Hardware configuration report: one line for each record whose device link " +
+      "(INP or OUT) is an INST_IO link, with its DTYP and LINEAR conversion.",
+  },
+  dbstat: {
+    args: "",
+    about: "Lists records stopped at breakpoints: breakpoints are not supported, so none.",
+  },
   dbtr: { args: "'record name'", about: "Processes a record once and prints its fields." },
   epicsEnvSet: { args: "name value", about: "Sets an environment variable (also for $(name))." },
   echo: { args: "'string'", about: "Prints its argument, with C escapes such as \\t translated." },
@@ -146,6 +163,11 @@ const BUILTIN_USAGE: Readonly<Record<string, CommandUsage>> = {
   },
   pwd: { args: "", about: "Prints the working directory." },
   postEvent: { args: "'event name'", about: "Posts a database event (SCAN Event records)." },
+  scanpel: {
+    args: "'event name'",
+    about: "Lists the event lists (names matching a pattern), newest first, with their " +
+      "records by priority.",
+  },
   scanppl: { args: "'rate'", about: "Lists the records of each periodic scan rate." },
 };
 
@@ -470,6 +492,16 @@ export class IocShell {
       case "dbtr":
         o(this.dbtr(args[0] ?? ""));
         return true;
+      case "dbtgf":
+        o(this.dbtgf(args[0] ?? ""));
+        return true;
+      case "dbhcr":
+        o(this.dbhcr());
+        return true;
+      case "dbstat":
+        // Breakpoints (dbb) are not supported: no lock set has one, no record is stopped at
+        // one, and base's report of that case is empty.
+        return true;
       case "dbcar":
         o(this.dbcar(args[0], Number(args[1] ?? 0) || 0));
         return true;
@@ -495,6 +527,9 @@ export class IocShell {
           o(this.#stateLine(st, (Number(args[0] ?? 0) || 0) + 1));
         }
         return true;
+      case "scanpel":
+        o(this.scanpel(args[0]));
+        return true;
       case "scanppl":
         o(this.scanppl(Number(args[0] ?? 0) || 0));
         return true;
@@ -508,6 +543,8 @@ export class IocShell {
         // softIoc registers no drivers (drvet): base's report is then empty too.
         return true;
       case "postEvent":
+        // The iocsh command looks the event up first: its list exists from then on.
+        this.#db.eventHandle(args[0] ?? "");
         this.#db.postEvent(args[0] ?? "");
         return true;
       default: {
@@ -1031,7 +1068,7 @@ export class IocShell {
       case "INT64":
       case "UINT64": {
         // dbgf shows a negative int64 as minus its magnitude in hex ("-1 = -0x1").
-        const b = BigInt(Math.trunc(n));
+        const b = typeof x === "bigint" ? x : BigInt(Math.trunc(n));
         return `${b} = ${b < 0n ? "-" : ""}0x${(b < 0n ? -b : b).toString(16)}`;
       }
       case "FLOAT":
@@ -1090,6 +1127,253 @@ export class IocShell {
     if (rec.f.PACT) return "record active\n";
     this.#db.process(rec);
     return this.dbpr(name, 3);
+  }
+
+  /**
+   * dbtgf "REC.FIELD": the field read once with every option dbGetField knows, then as
+   * each DBR type. The options part is printed as base 7.0.8.1's printBuffer prints it:
+   * that printer predates DBR_AMSG and DBR_UTAG and so reads the option block at the wrong
+   * offsets (units out of the alarm message, no value, limits out of the enum strings);
+   * the block is laid out here as dbGetField fills it and read back at those offsets.
+   */
+  dbtgf(name: string): string {
+    if (!name) return 'Usage: dbtgf "pv name"\n';
+    const at = this.#address(name);
+    if (!at || at.long) return `PV '${name}' not found\n`;
+    const { rec, field } = at;
+    if (!this.#db.initialized) return "dbtgf only works after iocInit\n";
+    const spec = rec.type.byName.get(field);
+    if (!spec) return `PV '${name}' not found\n`;
+    const shape = spec.type === "NOACCESS" ? rec.support.arrayShape?.(rec, field) : undefined;
+    // A long string's VAL (lsi, lso, printf) reads as one string, none while LEN is 0.
+    const long = !shape && spec.type === "NOACCESS" && rec.support.longString !== undefined;
+    if (spec.type === "NOACCESS" && !shape && !long) return `PV '${name}' not found\n`;
+    const dbf = long
+      ? "STRING"
+      : shape
+      ? DBF_OF_SCALAR[shape.scalar] ?? "DOUBLE"
+      : field === "VAL"
+      ? rec.support.valueDbf?.(rec) ?? spec.type
+      : spec.type;
+    const out = this.#dbtgfOptions(rec, spec, dbf);
+    const buf = new TabBuffer(10);
+    buf.add(`DBF_${DBR_NAME[dbf] ?? "STRING"}[0]: (empty)`);
+    buf.flush();
+    // The first bytes of dbtgf's buffer as the reads leave them (it starts with the status).
+    const stale = new DataView(new ArrayBuffer(8));
+    stale.setUint16(0, Number(rec.f.STAT ?? 0), true);
+    for (const type of DBTGF_TYPES) {
+      if (
+        type === "ENUM" && dbf === "STRING" && spec.type !== "NOACCESS" &&
+        DBTGF_RSET[rec.type.name]?.includes("e")
+      ) {
+        // getStringEnum hands the text to the record's put_enum_str, which sets VAL when it
+        // names a state and leaves the buffer as the reads before left it.
+        buf.add("DBF_ENUM: ");
+        buf.add(
+          putEnumStr(rec, String(rec.f[field])) ? String(stale.getUint16(0, true)) : "failed.",
+        );
+        buf.flush();
+        continue;
+      }
+      const got = this.#dbtgfGet(
+        rec,
+        spec,
+        dbf,
+        type,
+        shape
+          ? Math.min(rec.f[shape.countField] as number, shape.max)
+          : long
+          ? Math.min(Number(rec.f.LEN), 1)
+          : 1,
+      );
+      const count = got.count;
+      const first = got.values?.[0];
+      if (first !== undefined) staleWrite(stale, type, first);
+      if (type === "CHAR" && got.values && count !== 1) this.#addChars(buf, got.values.map(Number));
+      else {
+        buf.add(
+          count === 1 ? `DBF_${type}: ` : `DBF_${type}[${count}]: ${count === 0 ? "(empty)" : ""}`,
+        );
+        if (!got.values) buf.add("failed.");
+        else for (const x of got.values) buf.add(this.#valueText(type, x));
+      }
+      buf.flush();
+    }
+    return out + buf.text();
+  }
+
+  /**
+   * The options lines of dbtgf. dbGetField writes, in order: status (8 bytes), amsg (40),
+   * units (16), precision (8), time (8), utag (8), enum strings (8 + 30 x 40), display
+   * limits as long (8) and double (16), control limits likewise (8, 16), alarm limits
+   * (16, 32).
+   * printBuffer skips amsg and utag, so it reads each part from the wrong place.
+   */
+  #dbtgfOptions(rec: IocRecord, spec: FieldSpec, dbf: string): string {
+    const b = new DataView(new ArrayBuffer(GR + 96));
+    const f = rec.f;
+    b.setUint16(0, Number(f.STAT ?? 0), true);
+    b.setUint16(2, Number(f.SEVR ?? 0), true);
+    b.setUint16(4, Number(f.ACKS ?? 0), true);
+    b.setUint16(6, Number(f.ACKT ?? 0), true);
+    const amsg = utf8Encode(String(f.AMSG ?? "")).subarray(0, 39);
+    new Uint8Array(b.buffer, 8, 40).set(amsg);
+    const rset = DBTGF_RSET[rec.type.name] ?? "";
+    const enumStrs = dbf === "MENU" || dbf === "DEVICE" ? spec.choices ?? [] : undefined;
+    const enumOk = (dbf === "ENUM" && rset.includes("e")) || dbf === "MENU" ||
+      (dbf === "DEVICE" && (spec.choices?.length ?? 0) > 0);
+    // printBuffer reads its limits from the last strings' place: a record's ENUM state
+    // strings (at most 16) never reach it, nor do menus of under 29 choices.
+    for (const [i, s] of (enumStrs ?? []).slice(0, 30).entries()) {
+      new Uint8Array(b.buffer, 96 + 40 * i, 39).set(utf8Encode(s).subarray(0, 39));
+    }
+    const meta = fieldMeta(this.#db, rec, spec);
+    if (rset.includes("g")) {
+      const [lo, hi] = meta.display ?? [0, 0];
+      b.setInt32(GR, castDouble(hi, "LONG"), true);
+      b.setInt32(GR + 4, castDouble(lo, "LONG"), true);
+      b.setFloat64(GR + 8, hi, true);
+      b.setFloat64(GR + 16, lo, true);
+    }
+    if (rset.includes("c")) {
+      const [lo, hi] = meta.control ?? [0, 0];
+      b.setInt32(GR + 24, castDouble(hi, "LONG"), true);
+      b.setInt32(GR + 28, castDouble(lo, "LONG"), true);
+      b.setFloat64(GR + 32, hi, true);
+      b.setFloat64(GR + 40, lo, true);
+    }
+    // %g of a double read from the block; a NaN's sign from its bytes, as glibc prints it.
+    const g = (at: number) => {
+      const x = b.getFloat64(at, true);
+      return Number.isNaN(x) ? (b.getUint8(at + 7) >= 0x80 ? "-nan" : "nan") : gPrintf(x, 6);
+    };
+    const text = (at: number, max: number) => {
+      const bytes = new Uint8Array(b.buffer, at, max);
+      const nul = bytes.indexOf(0);
+      return utf8Decode(bytes.subarray(0, nul < 0 ? max : nul));
+    };
+    const precOk = (dbf === "DOUBLE" || dbf === "FLOAT") && rset.includes("p");
+    const no = (what: string) => `${what} not returned\n`;
+    let out = `status = ${b.getUint16(0, true)}, severity = ${b.getUint16(2, true)}\n`;
+    out += rset.includes("u") ? `units = "${text(8, 40)}"\n` : no("units");
+    out += precOk ? `precision = ${b.getBigInt64(24, true)}\n` : no("precision");
+    const secs = b.getUint32(32, true), nsec = b.getUint32(36, true);
+    out += `time = ${
+      secs === 0 && nsec === 0
+        ? "<undefined>"
+        : dateText((secs + 631152000) * 1000 + nsec / 1e6, "%Y-%m-%d %H:%M:%S.%09f")
+    }\n`;
+    if (enumOk) {
+      // The count comes from the alarm message's bytes 32 to 35 (0 unless it is longer).
+      const n = Math.min(b.getUint32(40, true), 30);
+      out += `no_strs = ${b.getUint32(40, true)}:\n`;
+      for (let i = 0; i < n; i++) out += `\t"${text(48 + 40 * i, 40)}"\n`;
+    } else out += "enum strings not returned\n";
+    // Where printBuffer reads the limits: 48 bytes before they are.
+    const p = GR - 48;
+    const i32 = (at: number) => b.getInt32(at, true);
+    out += rset.includes("g")
+      ? `grLong: ${i32(p + 4)} .. ${i32(p)}\ngrDouble: ${g(p + 16)} .. ${g(p + 8)}\n`
+      : no("DBRgrLong") + no("DBRgrDouble");
+    out += rset.includes("c")
+      ? `ctrlLong: ${i32(p + 28)} .. ${i32(p + 24)}\nctrlDouble: ${g(p + 40)} .. ${g(p + 32)}\n`
+      : no("DBRctrlLong") + no("DBRctrlDouble");
+    out += rset.includes("a")
+      ? `alLong: ${i32(p + 60)} < ${i32(p + 56)} .. ${i32(p + 52)} < ${i32(p + 48)}\n` +
+        `alDouble: ${g(p + 88)} < ${g(p + 80)} .. ${g(p + 72)} < ${g(p + 64)}\n`
+      : no("DBRalLong") + no("DBRalDouble");
+    return out;
+  }
+
+  /**
+   * One DBR type of dbtgf: the elements dbGetField gives (undefined when it fails) and
+   * the count it reports. Strings convert as dbConvert's getString* (decimal, UINT64
+   * with base 0, "" as 0); numbers as C's casts; links give their text as a string, a NaN
+   * as a double, an empty string as chars and fail otherwise (getLinkValue).
+   */
+  #dbtgfGet(
+    rec: IocRecord,
+    spec: FieldSpec,
+    dbf: string,
+    type: (typeof DBTGF_TYPES)[number],
+    stored: number,
+  ): { count: number; values?: (number | string | bigint)[] } {
+    const count = Math.min(stored, Math.floor(DBTGF_BYTES / DBR_SIZE[type]));
+    if (spec.isLink) {
+      if (type === "STRING") return { count: 1, values: [this.#db.linkText(rec, spec.name)] };
+      if (type === "DOUBLE") return { count: 1, values: [NaN] };
+      if (type === "CHAR" || type === "UCHAR") return { count: 1, values: [0] };
+      return { count };
+    }
+    const v = rec.f[spec.name];
+    const elements: (number | string | bigint)[] = typeof v === "object"
+      ? Array.from(v as ArrayLike<number | string | bigint>).slice(0, count)
+      : [v as number | string | bigint].slice(0, count);
+    if (dbf === "STRING") {
+      if (type === "STRING") return { count, values: elements.map(String) };
+      if (type === "ENUM") {
+        // getStringEnum hands the text to the record support's put_enum_str.
+        if (spec.type === "NOACCESS") {
+          // An array's strings (and a long string) read as numbers, as USHORTs.
+          const values = elements.map((e) => loadConstantText(String(e), "USHORT", true)?.value);
+          return values.includes(undefined) ? { count } : { count, values: values as number[] };
+        }
+        if (!DBTGF_RSET[rec.type.name]?.includes("e")) {
+          this.#host.err(
+            `recGblRecSupError: dbPutField missing record support entry table ${rec.type.name}::put_enum_str PV: ${rec.name}.${spec.name}\n`,
+          );
+        }
+        return { count };
+      }
+      const values: (number | string | bigint)[] = [];
+      for (const e of elements) {
+        const r = loadConstantText(String(e), type, true);
+        if (r?.value === undefined) return { count };
+        values.push(r.value);
+      }
+      return { count, values };
+    }
+    if (type === "STRING") {
+      // A double as text takes the record's precision for the field (6 without one).
+      if (dbf === "DOUBLE" || dbf === "FLOAT") {
+        const prec = fieldMeta(this.#db, rec, spec).precision ?? 6;
+        return { count, values: elements.map((e) => cvtDoubleToString(Number(e), prec)) };
+      }
+      if (spec.type !== "NOACCESS") {
+        return { count, values: [this.#db.fieldText(rec, spec.name)] };
+      }
+      return { count, values: elements.map(String) };
+    }
+    return { count, values: elements.map((e) => castTo(e, dbf, type)) };
+  }
+
+  /**
+   * dbhcr (dbReportDeviceConfig): for each record, by record type, its first hardware link:
+   * bus, link text, DTYP, name and "cvt(EGUL,EGUF)" when LINR is LINEAR. Base turns a
+   * hardware link the record's device does not read (a calc's INPA "@x") into a constant,
+   * so only INP and OUT under a DTYP count; the only bus softIoc's devices take is INST.
+   */
+  dbhcr(): string {
+    let out = "";
+    for (const rec of this.#recordsByType()) {
+      if (!rec.type.byName.has("DTYP")) continue;
+      for (const spec of rec.type.linkFields) {
+        const l = rec.links[spec.name];
+        if ((spec.name !== "INP" && spec.name !== "OUT") || l?.kind !== "hw") continue;
+        if (!l.text.startsWith("@")) continue;
+        let cvt = "";
+        if (rec.type.byName.has("LINR") && this.#fieldString(rec, "LINR") === "LINEAR") {
+          cvt = `cvt(${this.#fieldString(rec, "EGUL")},${this.#fieldString(rec, "EGUF")})`;
+        }
+        const text = this.#linkString(rec, spec.name).slice(0, 275);
+        out += `${"INST".padEnd(8)} ${text.padEnd(20)} ${
+          this.#fieldString(rec, "DTYP").padEnd(20)
+        } ${rec.name.padEnd(20)} ${cvt}\n`;
+        break;
+      }
+    }
+    return out;
   }
 
   /** Records (not aliases) as base's dbFirstRecordType/dbFirstRecord walk them. */
@@ -1171,6 +1455,26 @@ export class IocShell {
     return out;
   }
 
+  /**
+   * scanpel [pattern]: every event list made so far (by SCAN Event records, event records'
+   * VAL, calcouts' OEVT, postEvent), newest first, with its records at each priority.
+   */
+  scanpel(pattern?: string): string {
+    const re = pattern ? globRegExp(pattern) : undefined;
+    let out = "";
+    for (const l of this.#db.eventLists()) {
+      if (re && !re.test(l.name)) continue;
+      out += `Event "${l.name}"\n`;
+      for (const [prio, name] of ["Low", "Medium", "High"].entries()) {
+        const recs = l.records.filter((r) => r.f.PRIO === prio);
+        if (recs.length === 0) continue;
+        out += ` Priority ${name}\n`;
+        for (const r of recs) out += `    ${r.name.padEnd(28)}\n`;
+      }
+    }
+    return out;
+  }
+
   /** scanppl [period]: the records of each periodic scan list. */
   scanppl(period = 0): string {
     let out = "";
@@ -1182,6 +1486,162 @@ export class IocShell {
     }
     return out;
   }
+}
+
+/** The DBR types dbtgf reads a field as, in its order. */
+const DBTGF_TYPES = [
+  "STRING",
+  "CHAR",
+  "UCHAR",
+  "SHORT",
+  "USHORT",
+  "LONG",
+  "ULONG",
+  "INT64",
+  "UINT64",
+  "FLOAT",
+  "DOUBLE",
+  "ENUM",
+] as const;
+/** Where dbGetField puts the display limits in the option block (after 30 enum strings). */
+const GR = 88 + 8 + 30 * 40;
+/** dbtgf's buffer (`long buffer[400]` on a 64-bit host). */
+const DBTGF_BYTES = 3200;
+
+/**
+ * The option routines each record type's support has in base 7.0.8.1 (its rset): u
+ * get_units, p get_precision, e get_enum_strs and put_enum_str, g get_graphic_double, c
+ * get_control_double, a get_alarm_double. dbGetField returns an option only when the
+ * routine is there (precision only for FLOAT and DOUBLE fields, enum strings also for menus).
+ */
+const DBTGF_RSET: Readonly<Record<string, string>> = {
+  aSub: "upgca",
+  aai: "upgc",
+  aao: "upgc",
+  ai: "upgca",
+  ao: "upgca",
+  bi: "e",
+  bo: "upec",
+  calc: "upgca",
+  calcout: "upgca",
+  compress: "upgc",
+  dfanout: "upgca",
+  histogram: "upgc",
+  int64in: "ugca",
+  int64out: "ugca",
+  longin: "ugca",
+  longout: "ugca",
+  mbbiDirect: "p",
+  mbbi: "e",
+  mbboDirect: "p",
+  mbbo: "e",
+  sel: "upgca",
+  seq: "upgca",
+  subArray: "upgc",
+  sub: "upgca",
+  waveform: "upgc",
+};
+
+/** What a successful read of one element of `type` writes at the start of dbtgf's buffer. */
+function staleWrite(b: DataView, type: string, v: number | string | bigint): void {
+  switch (type) {
+    case "STRING": {
+      const bytes = new Uint8Array(8);
+      bytes.set(utf8Encode(String(v)).subarray(0, 8));
+      new Uint8Array(b.buffer).set(bytes);
+      return;
+    }
+    case "CHAR":
+    case "UCHAR":
+      return b.setUint8(0, Number(v) & 0xff);
+    case "SHORT":
+    case "USHORT":
+    case "ENUM":
+      return b.setUint16(0, Number(v) & 0xffff, true);
+    case "LONG":
+    case "ULONG":
+      return b.setUint32(0, Number(v) >>> 0, true);
+    case "FLOAT":
+      return b.setFloat32(0, Number(v), true);
+    case "DOUBLE":
+      return b.setFloat64(0, Number(v), true);
+    default:
+      return b.setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true);
+  }
+}
+
+/**
+ * put_enum_str of bi, bo, mbbi and mbbo: a text equal to a state string sets VAL to that
+ * state (bi and mbbi also clear UDF; mbbi/mbbo only with states defined).
+ * @returns whether the text named a state
+ */
+function putEnumStr(rec: IocRecord, text: string): boolean {
+  const f = rec.f;
+  const states = rec.type.name === "bi" || rec.type.name === "bo"
+    ? [f.ZNAM, f.ONAM]
+    : f.SDEF
+    ? MBB_STATES.map((s) => f[s])
+    : [];
+  const i = states.findIndex((s) => String(s) === text);
+  if (i < 0) return false;
+  f.VAL = i;
+  if (rec.type.name === "bi" || rec.type.name === "mbbi") f.UDF = 0;
+  return true;
+}
+
+const MBB_STATES = [
+  "ZRST",
+  "ONST",
+  "TWST",
+  "THST",
+  "FRST",
+  "FVST",
+  "SXST",
+  "SVST",
+  "EIST",
+  "NIST",
+  "TEST",
+  "ELST",
+  "TVST",
+  "TTST",
+  "FTST",
+  "FFST",
+];
+
+const INTEGER_BITS: Readonly<Record<string, readonly [number, boolean]>> = {
+  CHAR: [8, false],
+  UCHAR: [8, true],
+  SHORT: [16, false],
+  USHORT: [16, true],
+  LONG: [32, false],
+  ULONG: [32, true],
+  INT64: [64, false],
+  UINT64: [64, true],
+  ENUM: [16, true],
+};
+
+/**
+ * A number of a field of type `dbf` read as DBR type `type`, as dbConvert's C casts give
+ * it: integers wrap to the width, doubles convert as gcc on x86-64 does (castDouble).
+ */
+function castTo(e: number | string | bigint, dbf: string, type: string): number | bigint {
+  if (type === "DOUBLE") return Number(e);
+  if (type === "FLOAT") return Math.fround(Number(e));
+  const [bits, unsigned] = INTEGER_BITS[type];
+  const floating = dbf === "DOUBLE" || dbf === "FLOAT";
+  let i: bigint;
+  if (!floating) i = BigInt(e as number | bigint);
+  else if (type === "ENUM") return castDouble(Number(e), "USHORT");
+  else if (bits < 64) return castDouble(Number(e), type as "LONG");
+  else {
+    const v = Number(e);
+    // Below 2^63 (and not NaN) a double becomes an unsigned as through a signed 64-bit.
+    i = type === "UINT64" && !(v < 2 ** 63)
+      ? BigInt(castDouble(v, "UINT64"))
+      : BigInt(castDouble(v, "INT64"));
+  }
+  const w = unsigned ? BigInt.asUintN(bits, i) : BigInt.asIntN(bits, i);
+  return bits === 64 ? w : Number(w);
 }
 
 /**

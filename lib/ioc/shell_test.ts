@@ -310,3 +310,167 @@ Deno.test("shell: dbLoadDatabase's path is where that load looks for a bare file
     'dbLoadRecords: Can\'t open file "x.db"\n',
   ]);
 });
+
+Deno.test("shell: dbtgf prints what softIoc's dbtgf prints, its misread option block too", async () => {
+  const s = shellWith({
+    "t.db":
+      `record(ai, "A") { field(VAL, "3.25") field(PREC, "2") field(EGU, "mm") field(HOPR, "10")
+  field(LOPR, "-10") field(HIHI, "9") field(LOLO, "-9") field(HIGH, "5") field(LOW, "-5") }
+record(stringin, "S") { field(VAL, "hello") }
+record(waveform, "W") { field(FTVL, "DOUBLE") field(NELM, "4") }
+`,
+  });
+  assert.equal(s.shell.dbLoadRecords("t.db", ""), true, s.err.join(""));
+  await s.shell.iocInit();
+  const run = async (line: string) => {
+    s.out.length = 0;
+    s.err.length = 0;
+    await s.shell.execute(line);
+    return s.out.join("");
+  };
+  // Recorded from EPICS base 7.0.8.1's softIoc (`echo 'dbtgf A' | softIoc -d t.db`).
+  assert.equal(
+    await run("dbtgf A"),
+    "status = 17, severity = 0\n" +
+      'units = ""\n' +
+      "precision = 0\n" +
+      "time = <undefined>\n" +
+      "enum strings not returned\n" +
+      "grLong: 0 .. 0\n" +
+      "grDouble: 0 .. 0\n" +
+      "ctrlLong: 0 .. 0\n" +
+      "ctrlDouble: 0 .. 0\n" +
+      "alLong: 1076101120 < 0 .. -10 < 10\n" +
+      "alDouble: -10 < 10 .. -nan < -10\n" +
+      "DBF_DOUBLE[0]: (empty)        \n" +
+      'DBF_STRING:         "3.25"    \n' +
+      "DBF_CHAR:           3 = 0x3   \n" +
+      "DBF_UCHAR:          3 = 0x3   \n" +
+      "DBF_SHORT:          3 = 0x3   \n" +
+      "DBF_USHORT:         3 = 0x3   \n" +
+      "DBF_LONG:           3 = 0x3   \n" +
+      "DBF_ULONG:          3 = 0x3   \n" +
+      "DBF_INT64:          3 = 0x3   \n" +
+      "DBF_UINT64:         3 = 0x3   \n" +
+      "DBF_FLOAT:          3.25      \n" +
+      "DBF_DOUBLE:         3.25      \n" +
+      "DBF_ENUM:           3         \n",
+  );
+  assert.equal(
+    await run("dbtgf A.INP"),
+    "status = 17, severity = 0\n" +
+      'units = ""\n' +
+      "precision not returned\n" +
+      "time = <undefined>\n" +
+      "enum strings not returned\n" +
+      "grLong: 0 .. 0\n" +
+      "grDouble: 0 .. 0\n" +
+      "ctrlLong: 0 .. 0\n" +
+      "ctrlDouble: 0 .. 0\n" +
+      "alLong: 0 < 0 .. 0 < 0\n" +
+      "alDouble: 0 < 0 .. 0 < 0\n" +
+      "DBF_STRING[0]: (empty)        \n" +
+      'DBF_STRING:         ""        \n' +
+      "DBF_CHAR:           0 = 0x0   \n" +
+      "DBF_UCHAR:          0 = 0x0   \n" +
+      "DBF_SHORT:          failed.   \n" +
+      "DBF_USHORT:         failed.   \n" +
+      "DBF_LONG:           failed.   \n" +
+      "DBF_ULONG:          failed.   \n" +
+      "DBF_INT64:          failed.   \n" +
+      "DBF_UINT64:         failed.   \n" +
+      "DBF_FLOAT:          failed.   \n" +
+      "DBF_DOUBLE:         nan       \n" +
+      "DBF_ENUM:           failed.   \n",
+  );
+  assert.equal(
+    await run("dbtgf S"),
+    "status = 17, severity = 0\n" +
+      "units not returned\n" +
+      "precision not returned\n" +
+      "time = <undefined>\n" +
+      "enum strings not returned\n" +
+      "DBRgrLong not returned\n" +
+      "DBRgrDouble not returned\n" +
+      "DBRctrlLong not returned\n" +
+      "DBRctrlDouble not returned\n" +
+      "DBRalLong not returned\n" +
+      "DBRalDouble not returned\n" +
+      "DBF_STRING[0]: (empty)        \n" +
+      'DBF_STRING:         "hello"   \n' +
+      "DBF_CHAR:           failed.   \n" +
+      "DBF_UCHAR:          failed.   \n" +
+      "DBF_SHORT:          failed.   \n" +
+      "DBF_USHORT:         failed.   \n" +
+      "DBF_LONG:           failed.   \n" +
+      "DBF_ULONG:          failed.   \n" +
+      "DBF_INT64:          failed.   \n" +
+      "DBF_UINT64:         failed.   \n" +
+      "DBF_FLOAT:          failed.   \n" +
+      "DBF_DOUBLE:         failed.   \n" +
+      "DBF_ENUM:           failed.   \n",
+  );
+  assert.equal(
+    s.err.join(""),
+    "recGblRecSupError: dbPutField missing record support entry table stringin::put_enum_str PV: S.VAL\n",
+  );
+  assert.equal(
+    await run("dbtgf W"),
+    "status = 17, severity = 3\n" +
+      'units = ""\n' +
+      "precision = 0\n" +
+      "time = <undefined>\n" +
+      "enum strings not returned\n" +
+      "grLong: 0 .. 0\n" +
+      "grDouble: 0 .. 0\n" +
+      "ctrlLong: 0 .. 0\n" +
+      "ctrlDouble: 0 .. 0\n" +
+      "DBRalLong not returned\n" +
+      "DBRalDouble not returned\n" +
+      "DBF_DOUBLE[0]: (empty)        \n" +
+      "DBF_STRING[0]: (empty)        \n" +
+      "DBF_CHAR[0]: (empty)          \n" +
+      "DBF_UCHAR[0]: (empty)         \n" +
+      "DBF_SHORT[0]: (empty)         \n" +
+      "DBF_USHORT[0]: (empty)        \n" +
+      "DBF_LONG[0]: (empty)          \n" +
+      "DBF_ULONG[0]: (empty)         \n" +
+      "DBF_INT64[0]: (empty)         \n" +
+      "DBF_UINT64[0]: (empty)        \n" +
+      "DBF_FLOAT[0]: (empty)         \n" +
+      "DBF_DOUBLE[0]: (empty)        \n" +
+      "DBF_ENUM[0]: (empty)          \n",
+  );
+  assert.equal(await run("dbtgf nosuch"), "PV 'nosuch' not found\n");
+  assert.equal(await run("dbtgf"), 'Usage: dbtgf "pv name"\n');
+});
+
+Deno.test("shell: scanpel lists event lists newest first, numeric events as integers", async () => {
+  const run = await afterInit(`
+record(event, "ev:a") { field(VAL, "evA") }
+record(calcout, "co:b") { field(OEVT, "evB") }
+record(ai, "ai:c") { field(SCAN, "Event") field(EVNT, "evC") field(PRIO, "HIGH") }
+record(ai, "ai:c2") { field(SCAN, "Event") field(EVNT, "evC") field(PHAS, "-1") }
+record(ai, "ai:d") { field(SCAN, "Event") field(EVNT, " 3.0 ") }
+record(bo, "bo:e") { field(SCAN, "Event") field(EVNT, "evB") }
+record(event, "ev:g") { field(VAL, "0") }
+`);
+  const pad = (n: string) => `    ${n.padEnd(28)}\n`;
+  // Recorded from EPICS base 7.0.8.1's softIoc.
+  const atInit = `Event "3"\n Priority Low\n${pad("ai:d")}` +
+    `Event "evC"\n Priority Low\n${pad("ai:c2")} Priority High\n${pad("ai:c")}` +
+    `Event "evA"\nEvent "evB"\n Priority Low\n${pad("bo:e")}`;
+  assert.equal(await run(["scanpel"]), atInit);
+  assert.equal(await run(["postEvent newone", "scanpel new*"]), 'Event "newone"\n');
+  assert.equal(await run(["scanpel ev?"]), atInit.slice(atInit.indexOf('Event "evC"')));
+});
+
+Deno.test("shell: dbtgf of a bo's state string sets VAL and shows the stale buffer, as base", async () => {
+  const run = await afterInit(`record(bo, "B") { field(ZNAM, "Off") field(ONAM, "1") }`);
+  // Recorded from EPICS base 7.0.8.1: no number reads from "Off", so the ENUM line shows
+  // the string's first bytes ("Of", 0x664f); "1" read as a double last leaves 0.
+  assert.match(await run(["dbtgf B.ZNAM"]), /\nDBF_ENUM: {11}26191 {5}\n$/);
+  assert.match(await run(["dbtgf B.ONAM"]), /\nDBF_ENUM: {11}0 {9}\n$/);
+  // VAL is now 1, whose state string is "1".
+  assert.equal(await run(["dbgf B"]), 'DBF_STRING:         "1"       \n');
+});
